@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+
+class ErrorOut(Schema):
+    message: str
+    extra: dict[str, Any]
+
+
+class CountryOut(Schema):
+    code: str
+    code3: str
+    name: str
+    name_ru: str
+    name_kk: str
+
+
+class UserOut(Schema):
+    id: int
+    username: str
+    role: str
+    mission_id: int | None
+    current_crisis_id: int | None
+    capabilities: list[str]
+
+
+class CrisisOut(Schema):
+    id: int
+    name: str
+    code: str
+    description: str
+    status: str
+    home_country: str = Field(validation_alias="home_country.code")
+    affected_countries: list[str]
+    missions: list[int]
+    retention_days: int
+    public_registration: bool
+    created_at: datetime
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_affected_countries(obj: Any) -> list[str]:
+        return sorted(c.code for c in obj.affected_countries.all())
+
+    @staticmethod
+    def resolve_missions(obj: Any) -> list[int]:
+        return sorted(m.pk for m in obj.missions.all())
+
+
+class CrisisIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field("", max_length=40, pattern=r"^[-a-zA-Z0-9_]*$")
+    description: str = Field("", max_length=5000)
+    home_country: str = Field("KZ", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    affected_countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes")
+    missions: list[int] = []
+    retention_days: int = Field(180, ge=1, le=3650)
+    public_registration: bool = False
+
+
+class CrisisPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=5000)
+    home_country: str | None = Field(None, min_length=2, max_length=2)
+    affected_countries: list[str] | None = Field(None, min_length=1)
+    missions: list[int] | None = None
+    retention_days: int | None = Field(None, ge=1, le=3650)
+    public_registration: bool | None = None
+
+
+class MissionOut(Schema):
+    id: int
+    name: str
+    kind: str
+    country: str = Field(validation_alias="country.code")
+    city: str
+    area: list[str]
+    email: str
+    phone: str
+    active: bool
+
+    @staticmethod
+    def resolve_area(obj: Any) -> list[str]:
+        return sorted(c.code for c in obj.area.all())
+
+
+class MissionIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = "embassy"
+    country: str = Field(min_length=2, max_length=2)
+    city: str = Field("", max_length=200)
+    area: list[str] = []
+    email: str = Field("", max_length=254)
+    phone: str = Field("", max_length=40)
+
+
+class MissionPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kind: str | None = None
+    city: str | None = Field(None, max_length=200)
+    area: list[str] | None = Field(None, min_length=1)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=40)
+    active: bool | None = None
+
+
+class PlaceOut(Schema):
+    id: int
+    kind: str
+    code: str
+    name: str
+    name_ru: str
+    name_kk: str
+    country: str = Field(validation_alias="country.code")
+    latitude: float | None
+    longitude: float | None
+    iata: str
+    icao: str
+    timezone: str
+    population: int | None
+    status: str | None
+    status_changed_at: datetime | None
+    entry_country: str | None
+    entry_name: str
+    hours: str
+    opens_at: time | None
+    closes_at: time | None
+    daily_capacity: int | None
+    transit_permit: str
+
+    @staticmethod
+    def resolve_entry_country(obj: Any) -> str | None:
+        return obj.entry_country.code if obj.entry_country_id else None
+
+    @staticmethod
+    def resolve_status(obj: Any) -> str | None:
+        return obj.status if obj.has_status else None
+
+
+class PlaceStatusEventOut(Schema):
+    status: str
+    reason: str
+    effective_at: datetime
+    recorded_at: datetime
+    recorded_by: str | None
+
+    @staticmethod
+    def resolve_recorded_by(obj: Any) -> str | None:
+        return obj.recorded_by.username if obj.recorded_by_id else None
+
+
+class PlaceDetailOut(PlaceOut):
+    status_history: list[PlaceStatusEventOut]
+
+    @staticmethod
+    def resolve_status_history(obj: Any) -> list[Any]:
+        return list(obj.status_events.select_related("recorded_by")[:100])
+
+
+class PlaceStatusIn(Schema):
+    status: str = Field(description="open, restricted or closed")
+    reason: str = Field("", max_length=500)
+    effective_at: datetime | None = None
+
+
+class CrossingPatch(Schema):
+    hours: str | None = Field(None, description="24h or HH:MM-HH:MM")
+    daily_capacity: int | None = Field(None, ge=0, le=100000)
+    transit_permit: str | None = None
+
+
+class AuditEntryOut(Schema):
+    id: int
+    at: datetime
+    actor: str = Field(validation_alias="actor_name")
+    action: str
+    verb: str
+    object_type: str
+    object_id: str
+    crisis_id: int | None
+    changes: dict[str, Any]
+    ip: str | None
+    via: str

@@ -1,0 +1,61 @@
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
+
+from aman.core.models import ApiToken, AuditEntry, Crisis, Mission, User
+
+
+@admin.register(User)
+class AmanUserAdmin(UserAdmin):
+    list_display = ("username", "first_name", "last_name", "role", "mission", "is_active")
+    list_filter = ("role", "mission", "is_active")
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Aman", {"fields": ("role", "mission", "current_crisis")}))
+
+
+@admin.register(Mission)
+class MissionAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "country", "city", "active")
+    filter_horizontal = ("area",)
+
+
+@admin.register(Crisis)
+class CrisisAdmin(admin.ModelAdmin):
+    """Read-only here: crises change through the operator UI so every change is audited."""
+
+    list_display = ("name", "code", "status", "opened_at", "closed_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor_name", "action", "verb", "object_type", "object_id", "ip")
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_name", "verb", "object_id")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "digest", "created_at", "last_used_at", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

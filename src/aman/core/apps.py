@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "aman.core"
+    label = "core"
+    verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from aman.core import checks, signals  # noqa: F401

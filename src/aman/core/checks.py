@@ -1,0 +1,17 @@
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+
+@register(deploy=True)
+def secret_key_set(app_configs: Any, **kwargs: Any) -> list[Error]:
+    if settings.SECRET_KEY.startswith("aman-embedded-demo-key"):
+        return [
+            Error(
+                "SECRET_KEY is the embedded demo key.",
+                hint="Set SECRET_KEY in the environment (50+ random characters).",
+                id="aman.E001",
+            )
+        ]
+    return []

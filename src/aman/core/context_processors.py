@@ -1,0 +1,39 @@
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from aman.core import access, selectors
+from aman.core.models import User
+from aman.core.roles import Cap
+
+# (url name, label, capability needed or None for every signed-in user)
+NAVIGATION = [
+    ("home", _("Situation"), None),
+    ("crisis_list", _("Crises"), None),
+    ("mission_list", _("Missions"), None),
+    ("crossing_list", _("Crossings"), None),
+    ("place_list", _("Places"), None),
+    ("audit_list", _("Audit log"), Cap.AUDIT_VIEW),
+]
+
+
+def aman(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if not isinstance(user, User) or not user.is_authenticated:
+        return {}
+    current = access.current_crisis(user)
+    nav = []
+    for name, label, cap in NAVIGATION:
+        if cap is None or user.has_cap(cap):
+            url = reverse(name)
+            active = request.path == url if name == "home" else request.path.startswith(url)
+            nav.append({"url": url, "label": label, "active": active})
+    return {
+        "current_crisis": current,
+        "switchable_crises": selectors.crises_switchable(user=user),
+        "navigation": nav,
+        "role_label": user.get_role_display(),
+        "can_tokens": user.has_cap(Cap.API_TOKENS),
+    }

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from aman.core.models import AuditEntry, Crisis, Mission
+from aman.geo.models import Country
+
+
+class CountryMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.local_name} ({obj.code})"
+
+
+class CountryChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.local_name} ({obj.code})"
+
+
+class CrisisForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    code = forms.SlugField(
+        label=_("Code"),
+        max_length=40,
+        required=False,
+        help_text=_("Short identifier; made from the name when left empty."),
+    )
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    home_country = CountryChoiceField(label=_("Home country"), queryset=Country.objects.all())
+    affected_countries = CountryMultipleChoiceField(
+        label=_("Affected countries"),
+        queryset=Country.objects.all(),
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+    missions = forms.ModelMultipleChoiceField(
+        label=_("Missions involved"),
+        queryset=Mission.objects.filter(active=True),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+    )
+    retention_days = forms.IntegerField(
+        label=_("Retention (days)"),
+        min_value=1,
+        max_value=3650,
+        initial=180,
+        help_text=_("Personal data is anonymised this many days after the crisis closes."),
+    )
+    public_registration = forms.BooleanField(label=_("Public registration open"), required=False)
+
+    @classmethod
+    def initial_for(cls, crisis: Crisis) -> dict[str, Any]:
+        return {
+            "name": crisis.name,
+            "code": crisis.code,
+            "description": crisis.description,
+            "home_country": crisis.home_country_id,
+            "affected_countries": list(crisis.affected_countries.all()),
+            "missions": list(crisis.missions.all()),
+            "retention_days": crisis.retention_days,
+            "public_registration": crisis.public_registration,
+        }
+
+
+class MissionForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Mission.Kind.choices)
+    country = CountryChoiceField(label=_("Host country"), queryset=Country.objects.all())
+    city = forms.CharField(label=_("City"), max_length=200, required=False)
+    area = CountryMultipleChoiceField(
+        label=_("Countries covered"),
+        queryset=Country.objects.all(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=_("Consuls of this mission see people and cases in these countries only. Empty: the host country."),
+    )
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    @classmethod
+    def initial_for(cls, mission: Mission) -> dict[str, Any]:
+        return {
+            "name": mission.name,
+            "kind": mission.kind,
+            "country": mission.country_id,
+            "city": mission.city,
+            "area": list(mission.area.all()),
+            "email": mission.email,
+            "phone": mission.phone,
+            "active": mission.active,
+        }
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(label=_("Actor"), required=False)
+    action = forms.ChoiceField(
+        label=_("Action"), choices=[("", _("any"))] + list(AuditEntry.Action.choices), required=False
+    )
+    object_type = forms.CharField(label=_("Object type"), required=False)
+    object_id = forms.CharField(label=_("Object id"), required=False)
+    crisis = forms.ModelChoiceField(label=_("Crisis"), queryset=Crisis.objects.all(), required=False)
+    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"), max_length=100, help_text=_("What the token is for, e.g. the hotline dialler.")
+    )

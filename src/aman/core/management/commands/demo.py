@@ -1,0 +1,104 @@
+import secrets
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import CommandParser
+from django.db import transaction
+
+from aman.core import services
+from aman.core.commands import AmanCommand
+from aman.core.models import Crisis, Mission, User
+from aman.core.roles import Role
+from aman.geo.models import Country
+
+DEMO_MISSIONS = [
+    # name, kind, host country, city, countries covered
+    ("Embassy of Kazakhstan in Tehran", Mission.Kind.EMBASSY, "IR", "Tehran", ["IR"]),
+    ("Embassy of Kazakhstan in Baku", Mission.Kind.EMBASSY, "AZ", "Baku", ["AZ"]),
+    ("Embassy of Kazakhstan in Abu Dhabi", Mission.Kind.EMBASSY, "AE", "Abu Dhabi", ["AE", "OM"]),
+    ("Consulate General of Kazakhstan in Dubai", Mission.Kind.CONSULATE, "AE", "Dubai", ["AE"]),
+    ("Embassy of Kazakhstan in Doha", Mission.Kind.EMBASSY, "QA", "Doha", ["QA", "BH"]),
+]
+DEMO_USERS = [
+    ("manager", Role.CRISIS_MANAGER, None),
+    ("operator", Role.OPERATOR, None),
+    ("consul", Role.CONSUL, "Embassy of Kazakhstan in Tehran"),
+    ("logistics", Role.LOGISTICS, None),
+    ("duty", Role.DUTY_OFFICER, None),
+    ("liaison", Role.PARTNER_LIAISON, None),
+    ("observer", Role.OBSERVER, None),
+]
+DEMO_CRISIS = "middle-east-2026"
+
+
+class Command(AmanCommand):
+    help = "Set up the demo (migrate, reference data, a demo crisis, a login per role) and serve it."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="set up only")
+        parser.add_argument("--password", help="one password for every demo login (default: random)")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if not Country.objects.exists():
+            self.stdout.write("Loading reference geography (first run only)…")
+            call_command("loadgeo", verbosity=0)
+        credentials = self._populate(options["password"])
+        self.stdout.write("")
+        self.stdout.write("Demo logins (one per role), at http://127.0.0.1:%d/login/" % options["port"])
+        for username, password, role in credentials:
+            self.stdout.write(f"  {username:<10} {password:<16} {role}")
+        self.stdout.write("  (manager may also use the Django admin at /admin/)")
+        self.stdout.write("")
+        if not options["no_serve"]:
+            call_command("serve", port=options["port"])
+
+    @transaction.atomic
+    def _populate(self, password: str | None) -> list[tuple[str, str, str]]:
+        countries = {c.code: c for c in Country.objects.all()}
+        missions = {}
+        for name, kind, host, city, area in DEMO_MISSIONS:
+            mission = Mission.objects.filter(name=name).first() or services.mission_create(
+                actor=None,
+                name=name,
+                kind=kind,
+                country=countries[host],
+                city=city,
+                area=[countries[c] for c in area],
+            )
+            missions[name] = mission
+        crisis = Crisis.objects.filter(code=DEMO_CRISIS).first()
+        if crisis is None:
+            crisis = services.crisis_create(
+                actor=None,
+                name="Middle East escalation 2026",
+                code=DEMO_CRISIS,
+                description="Airspace closed over Iran and the Gulf; citizens leave overland "
+                "through Azerbaijan, Armenia, Turkey and Turkmenistan and by charter from the Gulf.",
+                home_country=countries["KZ"],
+                affected_countries=[countries[c] for c in ("IR", "IL", "AE", "QA", "BH", "KW", "IQ", "OM")],
+                missions=list(missions.values()),
+                public_registration=True,
+            )
+            services.crisis_open(actor=None, crisis=crisis)
+        rows = []
+        for username, role, mission_name in DEMO_USERS:
+            secret = password or secrets.token_urlsafe(9)
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = services.user_create(
+                    actor=None,
+                    username=username,
+                    role=role,
+                    password=secret,
+                    mission=missions.get(mission_name or ""),
+                    is_superuser=username == "manager",
+                )
+            else:
+                user.set_password(secret)
+                user.save(update_fields=["password"])
+            if user.current_crisis_id is None:
+                services.user_set_current_crisis(actor=user, crisis=crisis)
+            rows.append((username, secret, str(Role(role).label)))
+        return rows

@@ -1,0 +1,47 @@
+"""Roles and what each may do. The access module (`aman.core.access`) is the only reader."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CRISIS_MANAGER = "crisis_manager", _("Crisis manager")
+    OPERATOR = "operator", _("Hotline operator")
+    CONSUL = "consul", _("Consul")
+    LOGISTICS = "logistics", _("Logistics officer")
+    DUTY_OFFICER = "duty_officer", _("Airport or border duty officer")
+    PARTNER_LIAISON = "partner_liaison", _("Partner liaison")
+    OBSERVER = "observer", _("Observer")
+
+
+class Cap(models.TextChoices):
+    """Capabilities. A view or endpoint asks for one; roles grant sets of them."""
+
+    CRISIS_MANAGE = "crisis.manage", _("Open, edit and close crises; manage missions")
+    AUDIT_VIEW = "audit.view", _("Browse the audit log")
+    GEO_STATUS = "geo.status", _("Change the status of crossings and airports")
+    PERSONAL_DATA = "personal_data", _("See personal data (scoped by mission for consuls)")
+    API_TOKENS = "api.tokens", _("Create API tokens")
+
+
+ROLE_CAPS: dict[str, frozenset[str]] = {
+    Role.CRISIS_MANAGER: frozenset(
+        {Cap.CRISIS_MANAGE, Cap.AUDIT_VIEW, Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS}
+    ),
+    Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS}),
+    Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS}),
+    Role.LOGISTICS: frozenset({Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS}),
+    Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS}),
+    Role.PARTNER_LIAISON: frozenset({Cap.API_TOKENS}),
+    Role.OBSERVER: frozenset(),
+}
+
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    Role.CRISIS_MANAGER: _("Everything in a crisis: opens and closes it, signs off plans."),
+    Role.OPERATOR: _("Registers people by phone, finds and merges records."),
+    Role.CONSUL: _("Works the people and cases of their own mission's countries only."),
+    Role.LOGISTICS: _("Legs, crossings, hotels; runs the planner."),
+    Role.DUTY_OFFICER: _("Checks people in and boards them at airports and borders."),
+    Role.PARTNER_LIAISON: _("Exchanges seats and manifests with partner ministries."),
+    Role.OBSERVER: _("Aggregates only, no personal data."),
+}

@@ -1,0 +1,29 @@
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandParser
+
+from aman.core.commands import AmanCommand
+from aman.geo.services import reference_data_load
+
+
+class Command(AmanCommand):
+    help = "Load or refresh reference geography: countries, airports, cities, border crossings."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-cities", action="store_true", help="skip the GeoNames cities")
+        parser.add_argument(
+            "--city-min-population", type=int, default=None,
+            help="smallest city to load (default AMAN_CITY_MIN_POPULATION, 15000)",
+        )
+        parser.add_argument("--crossings", type=Path, help="border crossings CSV (default: shipped file)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        results = reference_data_load(
+            actor=None,
+            cities=not options["no_cities"],
+            city_min_population=options["city_min_population"],
+            crossings_path=options["crossings"],
+        )
+        for what, summary in results.items():
+            self.stdout.write(f"{what}: {summary}")

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from aman.api.api import api
+from aman.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("geo/", include("aman.geo.urls")),
+    path("", include("aman.core.urls")),
+]
+
+handler404 = "aman.core.views.not_found"
