@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 
 from aman.core.errors import ApplicationError
@@ -35,8 +35,16 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, Any]:
 
 def idempotent(
     request: HttpRequest, user: User, payload: Any, create: Callable[[], tuple[int, Any]]
-) -> tuple[int, Any]:
+) -> JsonResponse:
     """Run `create` (returning status and a JSON-ready body) at most once per key."""
+    status, body = _idempotent(request, user, payload, create)
+    response = JsonResponse(body, status=status, safe=False)
+    return response
+
+
+def _idempotent(
+    request: HttpRequest, user: User, payload: Any, create: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any]:
     key = (request.headers.get(HEADER) or "").strip()
     if not key:
         return create()

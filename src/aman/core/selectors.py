@@ -23,7 +23,7 @@ def crises_list(*, user: User, status: str = "") -> QuerySet[Crisis]:
 
 def crises_switchable(*, user: User) -> list[Crisis]:
     """Crises a user can work in: open and draft first, then the most recent closed ones."""
-    qs = crises_for_user(user).only("id", "name", "status", "code")
+    qs = crises_for_user(user).select_related(None).only("id", "name", "status", "code")
     active = list(qs.exclude(status=Crisis.Status.CLOSED).order_by("name")[:50])
     closed = list(qs.filter(status=Crisis.Status.CLOSED).order_by("-closed_at")[:10])
     return active + closed

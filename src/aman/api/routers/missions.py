@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest
@@ -21,9 +19,8 @@ def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined, no-any-return]
 
 
-def _out(mission: Mission) -> dict[str, Any]:
-    mission = Mission.objects.select_related("country").prefetch_related("area").get(pk=mission.pk)
-    return MissionOut.from_orm(mission).model_dump(mode="json")
+def _out(mission: Mission) -> Mission:
+    return Mission.objects.select_related("country").prefetch_related("area").get(pk=mission.pk)
 
 
 @router.get("", response=list[MissionOut], summary="Missions the user may see")
@@ -48,7 +45,7 @@ def mission_create(request: HttpRequest, payload: MissionIn) -> Any:
             email=payload.email,
             phone=payload.phone,
         )
-        return 201, _out(mission)
+        return 201, MissionOut.from_orm(_out(mission)).model_dump(mode="json")
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
 

@@ -1,0 +1,243 @@
+"""Every role × every view and endpoint gets exactly the access it should.
+
+ROUTES lists each UI URL and each API operation with the status every persona must get.
+`test_every_route_is_in_the_matrix` fails when a view or endpoint is added without a row
+here, so nothing new ships unguarded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from aman.api.api import api
+from aman.core.roles import Role
+from aman.geo.models import Place
+from tests.conftest import PERSONA_ROLES, World
+
+R = Role
+EVERY_ROLE = {*Role.values, "superuser"}
+MANAGERS = {R.CRISIS_MANAGER, "superuser"}
+GEO_EDITORS = {R.CRISIS_MANAGER, R.LOGISTICS, "superuser"}
+TOKEN_HOLDERS = EVERY_ROLE - {R.OBSERVER, R.PARTNER_LIAISON} | {R.PARTNER_LIAISON}
+TOKEN_HOLDERS = EVERY_ROLE - {R.OBSERVER}
+
+
+@dataclass
+class Route:
+    name: str  # URL name (UI) or "METHOD /api/path" as in the OpenAPI document
+    method: str
+    path: Callable[[World], str]
+    allowed: set[str]
+    ok: int = 200
+    denied: int = 403
+    anonymous: int = 302
+    data: Callable[[World], dict[str, Any]] | None = None
+    api: bool = False
+    # Personas that get this status instead (object outside their scope).
+    special: dict[str, int] = field(default_factory=dict)
+
+
+def crossing(w: World) -> int:
+    return Place.objects.get(code="IR-AZ-ASTARA").pk
+
+
+def crisis_form(w: World) -> dict[str, Any]:
+    from tests.factories import country
+
+    return {
+        "name": "New crisis",
+        "home_country": country("KZ").pk,
+        "affected_countries": [country("IR").pk],
+        "retention_days": 90,
+    }
+
+
+def mission_form(w: World) -> dict[str, Any]:
+    from tests.factories import country
+
+    return {"name": "Embassy in Baku", "kind": "embassy", "country": country("AZ").pk, "active": "on"}
+
+
+UI: list[Route] = [
+    Route("healthz", "get", lambda w: "/healthz", EVERY_ROLE, anonymous=200),
+    Route("login", "get", lambda w: "/login/", set(), denied=302, anonymous=200),
+    Route("logout", "post", lambda w: "/logout/", EVERY_ROLE, ok=302, anonymous=302),
+    Route("set_language", "post", lambda w: "/i18n/setlang/", EVERY_ROLE, ok=302, anonymous=302,
+          data=lambda w: {"language": "ru"}),
+    Route("home", "get", lambda w: "/", EVERY_ROLE),
+    Route("crisis_list", "get", lambda w: "/crises/", EVERY_ROLE),
+    Route("crisis_create", "get", lambda w: "/crises/new/", MANAGERS),
+    Route("crisis_create", "post", lambda w: "/crises/new/", MANAGERS, ok=302, data=crisis_form),
+    Route("crisis_switch", "post", lambda w: "/crises/switch/", EVERY_ROLE, ok=302,
+          data=lambda w: {"crisis": w.crisis.pk}),
+    Route("crisis_switch", "post", lambda w: "/crises/switch/", EVERY_ROLE, ok=302,
+          data=lambda w: {"crisis": w.other_crisis.pk}, special={R.CONSUL: 404}),
+    Route("crisis_detail", "get", lambda w: f"/crises/{w.crisis.pk}/", EVERY_ROLE),
+    Route("crisis_detail", "get", lambda w: f"/crises/{w.other_crisis.pk}/", EVERY_ROLE,
+          special={R.CONSUL: 404}),
+    Route("crisis_edit", "get", lambda w: f"/crises/{w.crisis.pk}/edit/", MANAGERS),
+    Route("crisis_edit", "post", lambda w: f"/crises/{w.crisis.pk}/edit/", MANAGERS, ok=302,
+          data=crisis_form),
+    Route("crisis_open", "post", lambda w: f"/crises/{w.crisis.pk}/open/", MANAGERS, ok=302),
+    Route("crisis_close", "post", lambda w: f"/crises/{w.crisis.pk}/close/", MANAGERS, ok=302),
+    Route("mission_list", "get", lambda w: "/missions/", EVERY_ROLE),
+    Route("mission_create", "get", lambda w: "/missions/new/", MANAGERS),
+    Route("mission_create", "post", lambda w: "/missions/new/", MANAGERS, ok=302, data=mission_form),
+    Route("mission_edit", "get", lambda w: f"/missions/{w.tehran.pk}/edit/", MANAGERS),
+    Route("mission_edit", "post", lambda w: f"/missions/{w.dubai.pk}/edit/", MANAGERS, ok=302,
+          data=mission_form),
+    Route("audit_list", "get", lambda w: "/audit/", MANAGERS),
+    Route("token_list", "get", lambda w: "/account/tokens/", TOKEN_HOLDERS),
+    Route("token_list", "post", lambda w: "/account/tokens/", TOKEN_HOLDERS,
+          data=lambda w: {"name": "dialler"}),
+    # Every persona tries to revoke the operator's token: only the operator may.
+    Route("token_revoke", "post", lambda w: f"/account/tokens/{operator_token(w)}/revoke/",
+          {R.OPERATOR}, ok=302, denied=404, special={R.OBSERVER: 403}),
+    Route("crossing_list", "get", lambda w: "/geo/crossings/", EVERY_ROLE),
+    Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
+    Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
+    Route("place_status", "post", lambda w: f"/geo/places/{crossing(w)}/status/", GEO_EDITORS, ok=302,
+          data=lambda w: {"status": "closed", "reason": "shelling"}),
+    Route("crossing_edit", "post", lambda w: f"/geo/places/{crossing(w)}/crossing/", GEO_EDITORS,
+          ok=302, data=lambda w: {"hours": "24h", "daily_capacity": 250, "transit_permit": "yes"}),
+]
+
+
+def operator_token(w: World) -> int:
+    from aman.core.models import ApiToken
+    from aman.core.services import api_token_create
+
+    token = ApiToken.objects.filter(user=w.users[R.OPERATOR], name="matrix").first()
+    if token is None:
+        token, _ = api_token_create(actor=w.users[R.OPERATOR], name="matrix")
+    return token.pk
+
+
+def A(name: str, allowed: set[str], path: Callable[[World], str] | None = None, **kw: Any) -> Route:
+    method, template = name.split(" ", 1)
+    return Route(
+        name, method.lower(), path or (lambda w: template), allowed, anonymous=401, api=True, **kw
+    )
+
+
+API: list[Route] = [
+    A("GET /api/me", EVERY_ROLE),
+    A("GET /api/crises", EVERY_ROLE),
+    A("POST /api/crises", MANAGERS, ok=201,
+      data=lambda w: {"name": "API crisis", "affected_countries": ["IR"]}),
+    A("GET /api/crises/{crisis_id}", EVERY_ROLE, lambda w: f"/api/crises/{w.crisis.pk}"),
+    A("GET /api/crises/{crisis_id}", EVERY_ROLE, lambda w: f"/api/crises/{w.other_crisis.pk}",
+      special={R.CONSUL: 404}),
+    A("PATCH /api/crises/{crisis_id}", MANAGERS, lambda w: f"/api/crises/{w.crisis.pk}",
+      data=lambda w: {"retention_days": 30}),
+    A("POST /api/crises/{crisis_id}/open", MANAGERS, lambda w: f"/api/crises/{w.crisis.pk}/open",
+      ok=409),
+    A("POST /api/crises/{crisis_id}/close", MANAGERS, lambda w: f"/api/crises/{w.crisis.pk}/close"),
+    A("GET /api/missions", EVERY_ROLE),
+    A("POST /api/missions", MANAGERS, ok=201, data=lambda w: {"name": "Baku", "country": "AZ"}),
+    A("GET /api/missions/{mission_id}", EVERY_ROLE, lambda w: f"/api/missions/{w.tehran.pk}"),
+    A("GET /api/missions/{mission_id}", EVERY_ROLE, lambda w: f"/api/missions/{w.dubai.pk}",
+      special={R.CONSUL: 404}),
+    A("PATCH /api/missions/{mission_id}", MANAGERS, lambda w: f"/api/missions/{w.dubai.pk}",
+      data=lambda w: {"city": "Dubai"}),
+    A("GET /api/geo/countries", EVERY_ROLE),
+    A("GET /api/geo/countries/{code}", EVERY_ROLE, lambda w: "/api/geo/countries/kz"),
+    A("GET /api/geo/places", EVERY_ROLE, lambda w: "/api/geo/places?kind=crossing"),
+    A("GET /api/geo/places/{place_id}", EVERY_ROLE, lambda w: f"/api/geo/places/{crossing(w)}"),
+    A("POST /api/geo/places/{place_id}/status", GEO_EDITORS,
+      lambda w: f"/api/geo/places/{crossing(w)}/status",
+      data=lambda w: {"status": "restricted", "reason": "queue of 2 days"}),
+    A("PATCH /api/geo/crossings/{place_id}", GEO_EDITORS, lambda w: f"/api/geo/crossings/{crossing(w)}",
+      data=lambda w: {"daily_capacity": 500}),
+    A("GET /api/audit", MANAGERS),
+]
+
+ROUTES = UI + API
+# Pages outside the matrix on purpose, each with its reason.
+EXEMPT_UI = {
+    "admin": "Django admin: staff superusers only, guarded by Django (see test_admin_is_for_superusers)",
+    "api": "the API's operations are listed one by one in API",
+}
+EXEMPT_API = {
+    "GET /api/openapi.json": "public description of the API, no data",
+    "GET /api/docs": "public description of the API, no data",
+}
+
+
+def expected(route: Route, persona: str) -> int:
+    if persona in route.special:
+        return route.special[persona]
+    if persona == "anonymous":
+        return route.anonymous
+    return route.ok if persona in route.allowed else route.denied
+
+
+def call(w: World, route: Route, persona: str) -> int:
+    client = w.api(persona) if route.api else w.client(persona)
+    data = route.data(w) if route.data else {}
+    path = route.path(w)
+    if route.api:
+        response = getattr(client, route.method)(path, data=json.dumps(data), content_type="application/json") \
+            if route.method != "get" else client.get(path)
+    else:
+        response = getattr(client, route.method)(path, data=data)
+    return response.status_code
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{r.method.upper()} {r.name}" for r in ROUTES])
+def test_role_gets_exactly_its_access(world: World, route: Route) -> None:
+    wrong = []
+    for persona in PERSONA_ROLES:
+        # Each persona's request runs in a savepoint rolled back afterwards, so a write by
+        # one persona does not change what the next one sees.
+        sid = transaction.savepoint()
+        try:
+            got = call(world, route, persona)
+        finally:
+            transaction.savepoint_rollback(sid)
+        if got != expected(route, persona):
+            wrong.append(f"{persona}: got {got}, expected {expected(route, persona)}")
+    assert not wrong, f"{route.method.upper()} {route.path(world)}\n" + "\n".join(wrong)
+
+
+def _url_names(patterns: list[Any], prefix: str = "") -> set[str]:
+    names: set[str] = set()
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            top = str(p.pattern)
+            if top.startswith("admin/"):
+                names.add("admin")
+            elif top.startswith("api/"):
+                names.add("api")
+            else:
+                names |= _url_names(p.url_patterns, prefix + top)
+        elif isinstance(p, URLPattern):
+            names.add(p.name or f"<unnamed {prefix}{p.pattern}>")
+    return names
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    covered_ui = {r.name for r in UI} | set(EXEMPT_UI)
+    assert _url_names(get_resolver().url_patterns) - covered_ui == set()
+
+    schema = api.get_openapi_schema(path_prefix="/api")
+    operations = {
+        f"{method.upper()} {path.rstrip('/')}" for path, ops in schema["paths"].items() for method in ops
+    }
+    covered_api = {r.name for r in API} | set(EXEMPT_API)
+    assert operations - covered_api == set(), "API operations missing from the access matrix"
+    assert {r.name for r in API} - operations == set(), "matrix rows for operations that do not exist"
+
+
+def test_admin_is_for_superusers(world: World) -> None:
+    assert world.client("superuser").get("/admin/").status_code == 200
+    for persona in ("anonymous", R.CRISIS_MANAGER, R.OPERATOR):
+        response = world.client(persona).get("/admin/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
