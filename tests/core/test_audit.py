@@ -1,0 +1,147 @@
+"""Every service write leaves an audit entry in the same transaction; the log cannot be
+changed or deleted through the ORM or directly in the database."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+
+from aman.core import services
+from aman.core.audit import audit_read
+from aman.core.context import origin
+from aman.core.errors import ApplicationError
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.geo import services as geo_services
+from aman.geo.models import Place
+from tests.conftest import World
+from tests.factories import country
+
+
+def entries(verb: str) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(verb=verb).order_by("id"))
+
+
+def test_crisis_create_is_audited_with_its_fields(world: World) -> None:
+    manager = world.users[Role.CRISIS_MANAGER]
+    with origin(ip="10.1.2.3", via="web"):
+        crisis = services.crisis_create(
+            actor=manager, name="Lebanon 2026", home_country=country("KZ"),
+            affected_countries=[country("IR")],
+        )
+    [entry] = entries("crisis_create")
+    assert (entry.actor, entry.action, entry.object_id) == (manager, "create", str(crisis.pk))
+    assert entry.changes["name"] == [None, "Lebanon 2026"]
+    assert entry.changes["affected_countries"] == [None, [country("IR").pk]]
+    assert (entry.ip, entry.via, entry.crisis) == ("10.1.2.3", "web", crisis)
+
+
+def test_crisis_update_records_only_what_changed(world: World) -> None:
+    manager = world.users[Role.CRISIS_MANAGER]
+    services.crisis_update(actor=manager, crisis=world.crisis, retention_days=30, name=world.crisis.name)
+    [entry] = entries("crisis_update")
+    assert entry.changes == {"retention_days": [180, 30]}
+    services.crisis_update(actor=manager, crisis=world.crisis, retention_days=30)
+    assert len(entries("crisis_update")) == 1, "a no-op update writes nothing"
+
+
+def test_open_and_close_are_audited_and_refused_when_senseless(world: World) -> None:
+    manager = world.users[Role.CRISIS_MANAGER]
+    with pytest.raises(ApplicationError, match="already open"):
+        services.crisis_open(actor=manager, crisis=world.crisis)
+    closed = services.crisis_close(actor=manager, crisis=world.crisis)
+    assert closed.status == "closed" and closed.closed_at is not None
+    assert closed.public_registration is False
+    with pytest.raises(ApplicationError, match="Only an open crisis"):
+        services.crisis_close(actor=manager, crisis=world.crisis)
+    reopened = services.crisis_open(actor=manager, crisis=world.crisis)
+    assert reopened.status == "open" and reopened.closed_at is None
+    assert [e.changes["status"] for e in entries("crisis_close") + entries("crisis_open")] == [
+        ["open", "closed"], ["closed", "open"]
+    ]
+
+
+def test_a_failed_service_leaves_no_audit_entry(world: World) -> None:
+    manager = world.users[Role.CRISIS_MANAGER]
+    before = AuditEntry.objects.count()
+    with pytest.raises(ApplicationError, match="affected country"):
+        services.crisis_create(actor=manager, name="x", home_country=country("KZ"), affected_countries=[])
+    with pytest.raises(ApplicationError):
+        services.crisis_update(actor=manager, crisis=world.crisis, retention_days=0)
+    assert AuditEntry.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "verb",
+    ["mission_create", "mission_update", "user_create", "user_set_current_crisis",
+     "api_token_create", "api_token_revoke", "place_status_set", "crossing_update"],
+)
+def test_every_service_write_is_audited(world: World, verb: str) -> None:
+    manager = world.users[Role.CRISIS_MANAGER]
+    astara = Place.objects.get(code="IR-AZ-ASTARA")
+    if verb == "mission_create":
+        obj = services.mission_create(actor=manager, name="Baku", country=country("AZ"))
+    elif verb == "mission_update":
+        obj = services.mission_update(actor=manager, mission=world.dubai, city="Dubai")
+    elif verb == "user_create":
+        obj = services.user_create(actor=manager, username="newbie", role=Role.OPERATOR, password="x-Very-long-1")
+    elif verb == "user_set_current_crisis":
+        obj = services.user_set_current_crisis(actor=manager, crisis=world.crisis)
+    elif verb == "api_token_create":
+        obj, _secret = services.api_token_create(actor=manager, name="t")
+    elif verb == "api_token_revoke":
+        token, _secret = services.api_token_create(actor=manager, name="t")
+        obj = services.api_token_revoke(actor=manager, token=token)
+    elif verb == "place_status_set":
+        geo_services.place_status_set(actor=manager, place=astara, status="closed", reason="strikes")
+        obj = astara
+    else:
+        obj = geo_services.crossing_update(actor=manager, place=astara, daily_capacity=10)
+    [entry] = entries(verb)
+    assert entry.actor == manager
+    assert entry.object_type == obj._meta.label_lower and entry.object_id == str(obj.pk)
+    assert entry.changes
+
+
+def test_new_user_password_is_never_in_the_log(world: World) -> None:
+    services.user_create(actor=None, username="x1", role=Role.OBSERVER, password="Secret-Pass-991")
+    assert "Secret-Pass-991" not in str(list(AuditEntry.objects.values()))
+
+
+def test_reads_and_exports_are_recorded(world: World) -> None:
+    audit_read(actor=world.users[Role.CONSUL], verb="person_detail", object_type="registry.person", object_id=7)
+    audit_read(actor=world.users[Role.CONSUL], verb="manifest", object_type="transport.leg", object_id=3, export=True)
+    assert list(AuditEntry.objects.filter(verb__in=["person_detail", "manifest"]).values_list("action", flat=True).order_by("id")) == ["read", "export"]
+
+
+def test_the_log_refuses_changes_through_the_orm(world: World) -> None:
+    entry = audit_read(actor=None, verb="x", object_type="t")
+    entry.verb = "y"
+    with pytest.raises(TypeError):
+        entry.save()
+    with pytest.raises(TypeError):
+        entry.delete()
+    with pytest.raises(TypeError):
+        AuditEntry.objects.filter(pk=entry.pk).update(verb="y")
+    with pytest.raises(TypeError):
+        AuditEntry.objects.all().delete()
+
+
+@pytest.mark.parametrize("sql", ["UPDATE core_auditentry SET verb = 'forged'", "DELETE FROM core_auditentry"])
+def test_the_database_refuses_changes_to_the_log(world: World, sql: str) -> None:
+    audit_read(actor=None, verb="x", object_type="t")
+    with pytest.raises((DatabaseError, IntegrityError)), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert AuditEntry.objects.filter(verb="x").exists()
+
+
+def test_sign_in_sign_out_and_failed_attempts_are_logged(world: World, client) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import PASSWORD
+
+    assert client.post("/login/", {"username": "operator", "password": "wrong"}).status_code == 200
+    assert client.post("/login/", {"username": "operator", "password": PASSWORD}).status_code == 302
+    assert client.post("/logout/").status_code == 302
+    actions = list(AuditEntry.objects.order_by("id").values_list("action", "actor_name"))
+    assert actions[-3:] == [("login_failed", "system"), ("login", "operator"), ("logout", "operator")]
+    failed = AuditEntry.objects.get(action="login_failed")
+    assert failed.changes == {"username": "operator"} and failed.ip == "127.0.0.1"

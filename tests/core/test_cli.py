@@ -1,0 +1,102 @@
+"""The `aman` command line: help, crisis and user commands, and the demo from scratch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from aman.core.models import AuditEntry, Crisis, User
+from tests.conftest import World
+
+AMAN = str(Path(sys.executable).parent / "aman")
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_help_lists_every_aman_command_with_one_line() -> None:
+    result = subprocess.run([AMAN, "--help"], capture_output=True, text=True, check=True)
+    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
+    for command in ("demo", "serve", "worker", "createuser", "crisis", "loadgeo", "compiletranslations"):
+        assert command in lines and len(lines[command].split()) > 2, f"{command} missing or without help"
+
+
+def test_crisis_commands_create_open_close(world: World) -> None:
+    out = run("crisis", "create", "--name", "Sudan 2026", "--affected", "SD,ss", "--code", "sudan")
+    crisis = Crisis.objects.get(code="sudan")
+    assert f"Created crisis {crisis.pk}" in out and crisis.status == "draft"
+    assert sorted(crisis.affected_countries.values_list("code", flat=True)) == ["SD", "SS"]
+    run("crisis", "open", "sudan")
+    assert "is now closed" in run("crisis", "close", str(crisis.pk))
+    assert "sudan\tclosed" in run("crisis", "list")
+    assert list(
+        AuditEntry.objects.filter(object_id=str(crisis.pk), object_type="core.crisis").values_list("via", flat=True)
+    ) == ["cli", "cli", "cli"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create", "--name", "X", "--affected", "IR,ZZ"], r"Unknown country code\(s\): ZZ"),
+        (["create", "--name", "X", "--affected", "IR", "--retention-days", "0"], "retention"),
+        (["open", "nope"], "No crisis 'nope'"),
+        (["close", "crisis-draft"], "Only an open crisis can be closed"),
+    ],
+)
+def test_crisis_command_errors_are_clear(world: World, args: list[str], message: str) -> None:
+    from tests.factories import CrisisFactory
+
+    CrisisFactory(code="crisis-draft", status=Crisis.Status.DRAFT)
+    with pytest.raises(CommandError, match=message):
+        run("crisis", *args)
+
+
+def test_createuser_makes_a_consul_of_a_mission(world: World) -> None:
+    out = run("createuser", "aigerim", "--role", "consul", "--mission", world.tehran.name)
+    user = User.objects.get(username="aigerim")
+    assert user.role == "consul" and user.mission == world.tehran
+    password = out.split("Password: ")[1].strip()
+    assert user.check_password(password)
+    with pytest.raises(CommandError, match="consul belongs to a mission"):
+        run("createuser", "nomission", "--role", "consul")
+    with pytest.raises(CommandError, match="already exists"):
+        run("createuser", "aigerim", "--role", "operator")
+
+
+def test_worker_refuses_to_start_without_a_broker(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CELERY_BROKER_URL = ""
+    with pytest.raises(CommandError, match="CELERY_BROKER_URL"):
+        run("worker")
+
+
+@pytest.mark.slow
+def test_demo_sets_up_from_nothing(tmp_path: Path) -> None:
+    """`aman demo` on an empty data folder: migrate, reference data, crisis, a login per role."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env["AMAN_DATA_DIR"] = str(tmp_path)
+    env["AMAN_CITY_MIN_POPULATION"] = "500000"
+    result = subprocess.run(
+        [AMAN, "demo", "--no-serve"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    logins = [line.split() for line in result.stdout.splitlines() if line.startswith("  ")]
+    users = {row[0]: row[1] for row in logins if len(row) >= 3}
+    assert set(users) >= {"manager", "operator", "consul", "logistics", "duty", "liaison", "observer"}
+    assert (tmp_path / "aman.sqlite3").exists()
+    check = subprocess.run(
+        [AMAN, "shell", "-c",
+         "from django.contrib.auth import authenticate as a; from aman.core.models import Crisis as C;"
+         f"print(C.objects.get(code='middle-east-2026').status, a(username='consul', password='{users['consul']}').mission.name)"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert check.stdout.strip().splitlines()[-1] == "open Embassy of Kazakhstan in Tehran"
