@@ -92,7 +92,9 @@ def world(geo: None) -> World:
     tehran = MissionFactory(name="Embassy in Tehran", country=country("IR"), area=[country("IR")])
     dubai = MissionFactory(name="Consulate in Dubai", country=country("AE"), area=[country("AE")])
     crisis = CrisisFactory(
-        name="Iran 2026", affected_countries=[country("IR"), country("IQ")], missions=[tehran, dubai]
+        name="Iran 2026",
+        affected_countries=[country("IR"), country("IQ")],
+        missions=[tehran, dubai],
     )
     other = CrisisFactory(name="Gulf 2026", affected_countries=[country("AE")], missions=[dubai])
     w = World(crisis=crisis, other_crisis=other, tehran=tehran, dubai=dubai)

@@ -38,7 +38,9 @@ class CrisisFactory(factory.django.DjangoModelFactory):
     status = Crisis.Status.OPEN
 
     @factory.post_generation
-    def affected_countries(self, create: bool, extracted: list[Country] | None, **kwargs: object) -> None:
+    def affected_countries(
+        self, create: bool, extracted: list[Country] | None, **kwargs: object
+    ) -> None:
         if create:
             self.affected_countries.set(extracted or [country("IR")])
 

@@ -1,7 +1,7 @@
 """Settings, read from the environment only.
 
 With nothing set Aman runs embedded: SQLite in a local data folder, Celery tasks executed
-eagerly in the web process, DEBUG on for the demo. Production sets at least SECRET_KEY,
+eagerly in the web process. Production sets at least SECRET_KEY,
 DATABASE_URL, ALLOWED_HOSTS and CELERY_BROKER_URL (see docs/deploy.md).
 """
 
@@ -42,8 +42,7 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", False)
 # The embedded default has a fixed development key; any real deployment sets SECRET_KEY
-# (the system check aman.E001 refuses to start without it when DEBUG is off and a
-# database server is configured).
+# (`aman check --deploy` reports aman.E001 while the demo key is in use).
 SECRET_KEY = os.environ.get("SECRET_KEY") or "aman-embedded-demo-key-not-for-production"
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -127,8 +126,6 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if envbool("AMAN_FAST_PASSWORD_HASHER", False):
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
@@ -160,7 +157,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

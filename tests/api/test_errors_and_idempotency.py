@@ -14,13 +14,17 @@ from tests.conftest import World
 
 
 def post(client: Client, path: str, body: Any, **headers: str) -> Any:
-    return client.post(path, data=json.dumps(body), content_type="application/json", headers=headers)
+    return client.post(
+        path, data=json.dumps(body), content_type="application/json", headers=headers
+    )
 
 
 def assert_error_shape(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.content
     body = response.json()
-    assert set(body) == {"message", "extra"} and isinstance(body["message"], str) and body["message"]
+    assert (
+        set(body) == {"message", "extra"} and isinstance(body["message"], str) and body["message"]
+    )
     assert isinstance(body["extra"], dict)
     return body
 
@@ -37,7 +41,9 @@ def test_every_kind_of_4xx_has_the_error_shape(world: World, api: Client) -> Non
     assert_error_shape(api.get("/api/crises/999999"), 404)
     assert_error_shape(api.get("/api/no/such/thing"), 404)
     assert_error_shape(api.delete("/api/crises"), 405)
-    assert_error_shape(api.post("/api/crises", data="{not json", content_type="application/json"), 400)
+    assert_error_shape(
+        api.post("/api/crises", data="{not json", content_type="application/json"), 400
+    )
     assert_error_shape(post(api, f"/api/crises/{world.crisis.pk}/open", {}), 409)
     assert_error_shape(api.get("/api/crises?status=burning"), 422)
 
@@ -46,11 +52,14 @@ def test_validation_errors_name_the_field(api: Client) -> None:
     body = assert_error_shape(post(api, "/api/crises", {"name": "", "affected_countries": []}), 422)
     fields = {e["field"] for e in body["extra"]["errors"]}
     assert {"name", "affected_countries"} <= fields
-    body = assert_error_shape(post(api, "/api/crises", {"name": "X", "affected_countries": ["XX", "IR"]}), 400)
+    body = assert_error_shape(
+        post(api, "/api/crises", {"name": "X", "affected_countries": ["XX", "IR"]}), 400
+    )
     assert body["extra"] == {"affected_countries": ["XX"]}
     assert "XX" in body["message"]
     body = assert_error_shape(
-        post(api, "/api/crises", {"name": "X", "affected_countries": ["IR"], "retention_days": 0}), 422
+        post(api, "/api/crises", {"name": "X", "affected_countries": ["IR"], "retention_days": 0}),
+        422,
     )
     assert body["extra"]["errors"][0]["field"] == "retention_days"
     assert not Crisis.objects.filter(name="X").exists()
@@ -58,7 +67,12 @@ def test_validation_errors_name_the_field(api: Client) -> None:
 
 def test_a_duplicate_code_is_a_clear_error(world: World, api: Client) -> None:
     body = assert_error_shape(
-        post(api, "/api/crises", {"name": "Dup", "code": world.crisis.code, "affected_countries": ["IR"]}), 400
+        post(
+            api,
+            "/api/crises",
+            {"name": "Dup", "code": world.crisis.code, "affected_countries": ["IR"]},
+        ),
+        400,
     )
     assert "code" in body["extra"]
 
@@ -68,10 +82,15 @@ def test_create_read_update_open_close(api: Client) -> None:
     assert created.status_code == 201
     crisis = created.json()
     assert crisis["status"] == "draft" and crisis["home_country"] == "KZ"
-    assert crisis["affected_countries"] == ["LB", "SY"] and crisis["code"].startswith("lebanon-2026")
+    assert crisis["affected_countries"] == ["LB", "SY"] and crisis["code"].startswith(
+        "lebanon-2026"
+    )
     pk = crisis["id"]
-    patched = api.patch(f"/api/crises/{pk}", data=json.dumps({"retention_days": 60, "affected_countries": ["LB"]}),
-                        content_type="application/json")
+    patched = api.patch(
+        f"/api/crises/{pk}",
+        data=json.dumps({"retention_days": 60, "affected_countries": ["LB"]}),
+        content_type="application/json",
+    )
     assert patched.status_code == 200 and patched.json()["retention_days"] == 60
     assert patched.json()["affected_countries"] == ["LB"]
     assert post(api, f"/api/crises/{pk}/open", {}).json()["status"] == "open"
@@ -79,8 +98,15 @@ def test_create_read_update_open_close(api: Client) -> None:
     assert closed["status"] == "closed" and closed["closed_at"]
     assert api.get(f"/api/crises/{pk}").json()["status"] == "closed"
     assert list(
-        AuditEntry.objects.filter(object_type="core.crisis", object_id=str(pk)).order_by("id").values_list("verb", "via")
-    ) == [("crisis_create", "api"), ("crisis_update", "api"), ("crisis_open", "api"), ("crisis_close", "api")]
+        AuditEntry.objects.filter(object_type="core.crisis", object_id=str(pk))
+        .order_by("id")
+        .values_list("verb", "via")
+    ) == [
+        ("crisis_create", "api"),
+        ("crisis_update", "api"),
+        ("crisis_open", "api"),
+        ("crisis_close", "api"),
+    ]
 
 
 def test_a_retried_create_returns_the_first_result_and_creates_nothing(api: Client) -> None:
@@ -96,15 +122,24 @@ def test_a_retried_create_returns_the_first_result_and_creates_nothing(api: Clie
 
 def test_a_key_reused_for_another_request_is_refused(api: Client) -> None:
     post(api, "/api/missions", {"name": "Baku", "country": "AZ"}, **{"Idempotency-Key": "m-1"})
-    body = assert_error_shape(post(api, "/api/missions", {"name": "Ankara", "country": "TR"}, **{"Idempotency-Key": "m-1"}), 400)
+    body = assert_error_shape(
+        post(
+            api, "/api/missions", {"name": "Ankara", "country": "TR"}, **{"Idempotency-Key": "m-1"}
+        ),
+        400,
+    )
     assert "different request" in body["message"]
     assert not Mission.objects.filter(name="Ankara").exists()
 
 
 def test_a_failed_create_is_not_remembered(api: Client) -> None:
-    bad = post(api, "/api/missions", {"name": "Baku", "country": "QQ"}, **{"Idempotency-Key": "m-2"})
+    bad = post(
+        api, "/api/missions", {"name": "Baku", "country": "QQ"}, **{"Idempotency-Key": "m-2"}
+    )
     assert bad.status_code == 400
-    good = post(api, "/api/missions", {"name": "Baku", "country": "AZ"}, **{"Idempotency-Key": "m-2"})
+    good = post(
+        api, "/api/missions", {"name": "Baku", "country": "AZ"}, **{"Idempotency-Key": "m-2"}
+    )
     assert good.status_code == 201 and good.json()["area"] == ["AZ"]
 
 
@@ -147,20 +182,32 @@ def test_crossing_status_and_figures_through_the_api(world: World) -> None:
     bad = post(api, f"/api/geo/places/{pk}/status", {"status": "closed"})
     assert_error_shape(bad, 400)
     assert "reason" in bad.json()["extra"]
-    assert_error_shape(post(api, f"/api/geo/places/{pk}/status", {"status": "shut", "reason": "x"}), 400)
-    ok = post(api, f"/api/geo/places/{pk}/status", {"status": "closed", "reason": "Armenian side closed"})
+    assert_error_shape(
+        post(api, f"/api/geo/places/{pk}/status", {"status": "shut", "reason": "x"}), 400
+    )
+    ok = post(
+        api, f"/api/geo/places/{pk}/status", {"status": "closed", "reason": "Armenian side closed"}
+    )
     assert ok.status_code == 200
     assert ok.json()["status"] == "closed"
     assert ok.json()["status_history"][0]["reason"] == "Armenian side closed"
-    patched = api.patch(f"/api/geo/crossings/{pk}", data=json.dumps({"hours": "08:00-20:00"}),
-                        content_type="application/json")
+    patched = api.patch(
+        f"/api/geo/crossings/{pk}",
+        data=json.dumps({"hours": "08:00-20:00"}),
+        content_type="application/json",
+    )
     assert patched.json()["hours"] == "08:00-20:00"
-    bad_hours = api.patch(f"/api/geo/crossings/{pk}", data=json.dumps({"hours": "8 to 8"}),
-                          content_type="application/json")
+    bad_hours = api.patch(
+        f"/api/geo/crossings/{pk}",
+        data=json.dumps({"hours": "8 to 8"}),
+        content_type="application/json",
+    )
     assert_error_shape(bad_hours, 400)
 
 
 def test_the_openapi_document_describes_every_router(client: Client) -> None:
     doc = client.get("/api/openapi.json").json()
     assert doc["info"]["title"] == "Aman API"
-    assert {"/api/crises", "/api/missions", "/api/geo/places", "/api/audit", "/api/me"} <= set(doc["paths"])
+    assert {"/api/crises", "/api/missions", "/api/geo/places", "/api/audit", "/api/me"} <= set(
+        doc["paths"]
+    )

@@ -27,8 +27,18 @@ def run(*args: str) -> str:
 def test_help_lists_every_aman_command_with_one_line() -> None:
     result = subprocess.run([AMAN, "--help"], capture_output=True, text=True, check=True)
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.startswith("  ")}
-    for command in ("demo", "serve", "worker", "createuser", "crisis", "loadgeo", "compiletranslations"):
-        assert command in lines and len(lines[command].split()) > 2, f"{command} missing or without help"
+    for command in (
+        "demo",
+        "serve",
+        "worker",
+        "createuser",
+        "crisis",
+        "loadgeo",
+        "compiletranslations",
+    ):
+        assert command in lines and len(lines[command].split()) > 2, (
+            f"{command} missing or without help"
+        )
 
 
 def test_crisis_commands_create_open_close(world: World) -> None:
@@ -40,7 +50,9 @@ def test_crisis_commands_create_open_close(world: World) -> None:
     assert "is now closed" in run("crisis", "close", str(crisis.pk))
     assert "sudan\tclosed" in run("crisis", "list")
     assert list(
-        AuditEntry.objects.filter(object_id=str(crisis.pk), object_type="core.crisis").values_list("via", flat=True)
+        AuditEntry.objects.filter(object_id=str(crisis.pk), object_type="core.crisis").values_list(
+            "via", flat=True
+        )
     ) == ["cli", "cli", "cli"]
 
 
@@ -91,12 +103,29 @@ def test_demo_sets_up_from_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     logins = [line.split() for line in result.stdout.splitlines() if line.startswith("  ")]
     users = {row[0]: row[1] for row in logins if len(row) >= 3}
-    assert set(users) >= {"manager", "operator", "consul", "logistics", "duty", "liaison", "observer"}
+    assert set(users) >= {
+        "manager",
+        "operator",
+        "consul",
+        "logistics",
+        "duty",
+        "liaison",
+        "observer",
+    }
     assert (tmp_path / "aman.sqlite3").exists()
     check = subprocess.run(
-        [AMAN, "shell", "-c",
-         "from django.contrib.auth import authenticate as a; from aman.core.models import Crisis as C;"
-         f"print(C.objects.get(code='middle-east-2026').status, a(username='consul', password='{users['consul']}').mission.name)"],
-        capture_output=True, text=True, env=env, check=True,
+        [
+            AMAN,
+            "shell",
+            "-c",
+            "from django.contrib.auth import authenticate as a;"
+            "from aman.core.models import Crisis as C;"
+            "print(C.objects.get(code='middle-east-2026').status,"
+            f" a(username='consul', password='{users['consul']}').mission.name)",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert check.stdout.strip().splitlines()[-1] == "open Embassy of Kazakhstan in Tehran"

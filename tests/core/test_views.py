@@ -12,10 +12,15 @@ from tests.factories import country
 
 def test_a_new_crisis_becomes_the_managers_current_one(world: World) -> None:
     client = world.client(Role.CRISIS_MANAGER)
-    response = client.post("/crises/new/", {
-        "name": "Yemen 2026", "home_country": country("KZ").pk,
-        "affected_countries": [country("IR").pk, country("IQ").pk], "retention_days": 90,
-    })
+    response = client.post(
+        "/crises/new/",
+        {
+            "name": "Yemen 2026",
+            "home_country": country("KZ").pk,
+            "affected_countries": [country("IR").pk, country("IQ").pk],
+            "retention_days": 90,
+        },
+    )
     crisis = Crisis.objects.get(name="Yemen 2026")
     assert response["Location"] == f"/crises/{crisis.pk}/"
     world.users[Role.CRISIS_MANAGER].refresh_from_db()
@@ -26,14 +31,22 @@ def test_a_new_crisis_becomes_the_managers_current_one(world: World) -> None:
 
 def test_crisis_form_errors_are_shown_and_nothing_is_saved(world: World) -> None:
     client = world.client(Role.CRISIS_MANAGER)
-    response = client.post("/crises/new/", {"name": "", "home_country": country("KZ").pk, "retention_days": 0})
+    response = client.post(
+        "/crises/new/", {"name": "", "home_country": country("KZ").pk, "retention_days": 0}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count("invalid-feedback") >= 3 and 'aria-invalid="true"' in html
-    response = client.post("/crises/new/", {
-        "name": "Dup", "code": world.crisis.code, "home_country": country("KZ").pk,
-        "affected_countries": [country("IR").pk], "retention_days": 10,
-    })
+    response = client.post(
+        "/crises/new/",
+        {
+            "name": "Dup",
+            "code": world.crisis.code,
+            "home_country": country("KZ").pk,
+            "affected_countries": [country("IR").pk],
+            "retention_days": 10,
+        },
+    )
     assert response.status_code == 200 and "already exists" in response.content.decode()
     assert not Crisis.objects.filter(name__in=["", "Dup"]).exists()
 
@@ -54,29 +67,44 @@ def test_consul_lists_only_crises_of_their_mission(world: World) -> None:
 
 def test_switcher_offers_only_visible_crises(world: World) -> None:
     html = world.client(Role.CONSUL).get("/crises/").content.decode()
-    switcher = html[html.index('id="crisis-select"'):html.index("</select>", html.index('id="crisis-select"'))]
+    switcher = html[
+        html.index('id="crisis-select"') : html.index("</select>", html.index('id="crisis-select"'))
+    ]
     assert world.crisis.name in switcher and world.other_crisis.name not in switcher
 
 
 def test_switching_rejects_foreign_redirects(world: World) -> None:
-    response = world.client(Role.OPERATOR).post("/crises/switch/", {"crisis": world.crisis.pk, "next": "https://evil.example/"})
+    response = world.client(Role.OPERATOR).post(
+        "/crises/switch/", {"crisis": world.crisis.pk, "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
 def test_mission_create_defaults_its_area_to_the_host_country(world: World) -> None:
     client = world.client(Role.CRISIS_MANAGER)
-    client.post("/missions/new/", {"name": "Embassy in Baku", "kind": "embassy", "country": country("AZ").pk})
+    client.post(
+        "/missions/new/",
+        {"name": "Embassy in Baku", "kind": "embassy", "country": country("AZ").pk},
+    )
     mission = Mission.objects.get(name="Embassy in Baku")
     assert list(mission.area.values_list("code", flat=True)) == ["AZ"]
-    response = client.post("/missions/new/", {"name": "Embassy in Baku", "kind": "embassy", "country": country("AZ").pk})
+    response = client.post(
+        "/missions/new/",
+        {"name": "Embassy in Baku", "kind": "embassy", "country": country("AZ").pk},
+    )
     assert response.status_code == 200 and "already exists" in response.content.decode()
 
 
 def test_audit_log_filters(world: World) -> None:
     client = world.client(Role.CRISIS_MANAGER)
     client.post(f"/crises/{world.crisis.pk}/close/")
-    client.post("/missions/new/", {"name": "Embassy in Ankara", "kind": "embassy", "country": country("TR").pk})
-    html = client.get("/audit/", {"action": "create", "object_type": "core.mission"}).content.decode()
+    client.post(
+        "/missions/new/",
+        {"name": "Embassy in Ankara", "kind": "embassy", "country": country("TR").pk},
+    )
+    html = client.get(
+        "/audit/", {"action": "create", "object_type": "core.mission"}
+    ).content.decode()
     assert "mission_create" in html and "crisis_close" not in html
     html = client.get("/audit/", {"crisis": world.crisis.pk}).content.decode()
     assert "crisis_close" in html and "mission_create" not in html
@@ -85,7 +113,10 @@ def test_audit_log_filters(world: World) -> None:
 
 def test_healthz_reports_the_database(client: Client, db: None) -> None:
     body = client.get("/healthz").json()
-    assert body == {"status": "ok", "checks": {"database": "ok", "broker": body["checks"]["broker"]}}
+    assert body == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": body["checks"]["broker"]},
+    }
 
 
 def test_pages_answer_in_each_language(world: World) -> None:

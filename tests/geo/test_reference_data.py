@@ -21,7 +21,12 @@ from tests.conftest import World
 
 def test_countries_carry_kazakh_and_russian_names(geo: None) -> None:
     kz = Country.objects.get(code="KZ")
-    assert (kz.code3, kz.name, kz.name_ru, kz.name_kk) == ("KAZ", "Kazakhstan", "Казахстан", "Қазақстан")
+    assert (kz.code3, kz.name, kz.name_ru, kz.name_kk) == (
+        "KAZ",
+        "Kazakhstan",
+        "Казахстан",
+        "Қазақстан",
+    )
     assert Country.objects.count() == 249
 
 
@@ -38,12 +43,16 @@ def test_loading_twice_changes_nothing_and_keeps_staff_edits(world: World) -> No
     manager = world.users[Role.CRISIS_MANAGER]
     astara = Place.objects.get(code="IR-AZ-ASTARA")
     services.crossing_update(actor=manager, place=astara, daily_capacity=120)
-    services.place_status_set(actor=manager, place=astara, status="closed", reason="shelling nearby")
+    services.place_status_set(
+        actor=manager, place=astara, status="closed", reason="shelling nearby"
+    )
     call_command("loadgeo", "--no-cities", stdout=StringIO())
     counts = (Country.objects.count(), Place.objects.count())
     out = StringIO()
     call_command("loadgeo", "--no-cities", stdout=out)
-    assert "airports: 0 new" in out.getvalue() and "crossings: 0 new, 12 refreshed" in out.getvalue()
+    assert (
+        "airports: 0 new" in out.getvalue() and "crossings: 0 new, 12 refreshed" in out.getvalue()
+    )
     assert (Country.objects.count(), Place.objects.count()) == counts
     astara.refresh_from_db()
     assert (astara.daily_capacity, astara.status) == (120, "closed")
@@ -51,7 +60,11 @@ def test_loading_twice_changes_nothing_and_keeps_staff_edits(world: World) -> No
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("24h", (None, None)), ("08:00-20:00", (time(8), time(20))), ("22:00-06:00", (time(22), time(6)))],
+    [
+        ("24h", (None, None)),
+        ("08:00-20:00", (time(8), time(20))),
+        ("22:00-06:00", (time(22), time(6))),
+    ],
 )
 def test_hours_parse(value: str, expected: tuple[time | None, time | None]) -> None:
     assert loaders.parse_hours(value) == expected
@@ -74,7 +87,11 @@ def test_a_bad_crossings_file_names_every_bad_line(geo: None, tmp_path: Path) ->
     with pytest.raises(CommandError) as err:
         call_command("loadgeo", "--no-cities", "--crossings", str(path), stdout=StringIO())
     message = str(err.value)
-    assert "line 2: unknown country 'QQ'" in message and "line 3: hours" in message and "line 4" in message
+    assert (
+        "line 2: unknown country 'QQ'" in message
+        and "line 3: hours" in message
+        and "line 4" in message
+    )
     assert not Place.objects.filter(code__startswith="X-").exists()
     path.write_text("id,name\nX,Y\n")
     with pytest.raises(CommandError, match="missing columns"):
@@ -85,15 +102,35 @@ def test_status_history_orders_by_effective_time(world: World) -> None:
     logistics = world.users[Role.LOGISTICS]
     norduz = Place.objects.get(code="IR-AM-NORDUZ")
     now = timezone.now()
-    services.place_status_set(actor=logistics, place=norduz, status="closed", reason="airstrike", effective_at=now - timedelta(hours=5))
-    services.place_status_set(actor=logistics, place=norduz, status="restricted", reason="women and children only", effective_at=now - timedelta(hours=1))
+    services.place_status_set(
+        actor=logistics,
+        place=norduz,
+        status="closed",
+        reason="airstrike",
+        effective_at=now - timedelta(hours=5),
+    )
+    services.place_status_set(
+        actor=logistics,
+        place=norduz,
+        status="restricted",
+        reason="women and children only",
+        effective_at=now - timedelta(hours=1),
+    )
     # Recorded late, but happened earlier: the current status stays the latest by time.
-    services.place_status_set(actor=logistics, place=norduz, status="open", effective_at=now - timedelta(hours=3))
+    services.place_status_set(
+        actor=logistics, place=norduz, status="open", effective_at=now - timedelta(hours=3)
+    )
     norduz.refresh_from_db()
     assert norduz.status == "restricted"
     assert [e.status for e in norduz.status_events.all()] == ["restricted", "open", "closed"]
     # Announced for tomorrow: recorded, but not yet current.
-    services.place_status_set(actor=logistics, place=norduz, status="closed", reason="announced closure", effective_at=now + timedelta(days=1))
+    services.place_status_set(
+        actor=logistics,
+        place=norduz,
+        status="closed",
+        reason="announced closure",
+        effective_at=now + timedelta(days=1),
+    )
     norduz.refresh_from_db()
     assert norduz.status == "restricted"
 

@@ -33,7 +33,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, message: str, extra: dict[str, Any] | None = None) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, message: str, extra: dict[str, Any] | None = None
+) -> HttpResponse:
     return api.create_response(request, {"message": message, "extra": extra or {}}, status=status)
 
 
@@ -46,14 +48,20 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [
         {
-            "field": ".".join(str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query", "path")),
+            "field": ".".join(
+                str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query", "path")
+            ),
             "message": e.get("msg", ""),
             "type": e.get("type", ""),
         }
         for e in exc.errors
     ]
     first = errors[0] if errors else {"field": "", "message": ""}
-    message = _("Invalid input: %(field)s: %(message)s") % first if first["field"] else _("Invalid input.")
+    message = (
+        _("Invalid input: %(field)s: %(message)s") % first
+        if first["field"]
+        else _("Invalid input.")
+    )
     return _error(request, 422, message, {"errors": errors})
 
 

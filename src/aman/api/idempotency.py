@@ -49,7 +49,9 @@ def _idempotent(
     if not key:
         return create()
     if len(key) > 200:
-        raise ApplicationError(_("Idempotency-Key is at most 200 characters."), {"idempotency_key": [key[:40]]})
+        raise ApplicationError(
+            _("Idempotency-Key is at most 200 characters."), {"idempotency_key": [key[:40]]}
+        )
     fingerprint = _fingerprint(request, payload)
     existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
     if existing is not None:

@@ -57,7 +57,11 @@ class CrisisIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     code: str = Field("", max_length=40, pattern=r"^[-a-zA-Z0-9_]*$")
     description: str = Field("", max_length=5000)
-    home_country: str = Field("KZ", min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    home_country: str = Field(
+        "",
+        max_length=2,
+        description="ISO 3166-1 alpha-2; default: the ministry's (AMAN_HOME_COUNTRY)",
+    )
     affected_countries: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes")
     missions: list[int] = []
     retention_days: int = Field(180, ge=1, le=3650)

@@ -63,7 +63,7 @@ def missions_for_user(user: User) -> QuerySet[Mission]:
     if not user.is_authenticated or not user.is_active:
         return qs.none()
     if is_consul(user):
-        return qs.filter(pk=user.mission_id)
+        return qs.filter(pk=user.mission_id) if user.mission_id is not None else qs.none()
     return qs
 
 

@@ -1,21 +1,55 @@
+"""The Django admin, for superusers. Every save and delete here is written to the audit log."""
+
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.forms import ModelForm
 from django.http import HttpRequest
 
+from aman.core.audit import audit_write
 from aman.core.models import ApiToken, AuditEntry, Crisis, Mission, User
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        actor = request.user if isinstance(request.user, User) else None
+        # Password fields are never written to the log, not even hashed.
+        changes = {
+            name: [form.initial.get(name), form.cleaned_data.get(name)]
+            for name in form.changed_data
+            if "password" not in name
+        }
+        audit_write(
+            actor=actor,
+            verb="admin_save",
+            action=AuditEntry.Action.UPDATE if change else AuditEntry.Action.CREATE,
+            obj=obj,
+            changes={
+                k: [str(a) if a is not None else None, str(b) if b is not None else None]
+                for k, (a, b) in changes.items()
+            },
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        actor = request.user if isinstance(request.user, User) else None
+        audit_write(actor=actor, verb="admin_delete", action=AuditEntry.Action.DELETE, obj=obj)
+        super().delete_model(request, obj)
+
+
 @admin.register(User)
-class AmanUserAdmin(UserAdmin):
+class AmanUserAdmin(AuditedAdmin, UserAdmin):
     list_display = ("username", "first_name", "last_name", "role", "mission", "is_active")
     list_filter = ("role", "mission", "is_active")
-    fieldsets = (*(UserAdmin.fieldsets or ()), ("Aman", {"fields": ("role", "mission", "current_crisis")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("Aman", {"fields": ("role", "mission", "current_crisis")}),
+    )
 
 
 @admin.register(Mission)
-class MissionAdmin(admin.ModelAdmin):
+class MissionAdmin(AuditedAdmin):
     list_display = ("name", "kind", "country", "city", "active")
     filter_horizontal = ("area",)
 
@@ -55,7 +89,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("user", "name", "prefix", "digest", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = (
+        "user",
+        "name",
+        "prefix",
+        "digest",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -39,7 +39,7 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
         if field.many_to_many:
             values[name] = sorted(getattr(obj, name).values_list("pk", flat=True)) if obj.pk else []
         else:
-            values[name] = getattr(obj, field.attname)
+            values[name] = getattr(obj, getattr(field, "attname", name))
     return values
 
 

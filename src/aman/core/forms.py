@@ -28,7 +28,9 @@ class CrisisForm(forms.Form):
         required=False,
         help_text=_("Short identifier; made from the name when left empty."),
     )
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     home_country = CountryChoiceField(label=_("Home country"), queryset=Country.objects.all())
     affected_countries = CountryMultipleChoiceField(
         label=_("Affected countries"),
@@ -74,7 +76,10 @@ class MissionForm(forms.Form):
         queryset=Country.objects.all(),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text=_("Consuls of this mission see people and cases in these countries only. Empty: the host country."),
+        help_text=_(
+            "Consuls of this mission see people and cases in these countries only. "
+            "Empty: the host country."
+        ),
     )
     email = forms.EmailField(label=_("Email"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
@@ -97,16 +102,30 @@ class MissionForm(forms.Form):
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Actor"), required=False)
     action = forms.ChoiceField(
-        label=_("Action"), choices=[("", _("any"))] + list(AuditEntry.Action.choices), required=False
+        label=_("Action"),
+        choices=[("", _("any")), *AuditEntry.Action.choices],
+        required=False,
     )
     object_type = forms.CharField(label=_("Object type"), required=False)
     object_id = forms.CharField(label=_("Object id"), required=False)
-    crisis = forms.ModelChoiceField(label=_("Crisis"), queryset=Crisis.objects.all(), required=False)
-    since = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    crisis = forms.ModelChoiceField(
+        label=_("Crisis"), queryset=Crisis.objects.all(), required=False
+    )
+    since = forms.DateField(
+        label=pgettext_lazy("date range", "From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    until = forms.DateField(
+        label=pgettext_lazy("date range", "To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
-        label=_("Token name"), max_length=100, help_text=_("What the token is for, e.g. the hotline dialler.")
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("What the token is for, e.g. the hotline dialler."),
     )

@@ -21,7 +21,10 @@ class Mission(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.EMBASSY)
     country = models.ForeignKey(
-        "geo.Country", on_delete=models.PROTECT, related_name="missions", verbose_name=_("host country")
+        "geo.Country",
+        on_delete=models.PROTECT,
+        related_name="missions",
+        verbose_name=_("host country"),
     )
     city = models.CharField(_("city"), max_length=200, blank=True)
     area = models.ManyToManyField(
@@ -140,7 +143,7 @@ class AuditQuerySet(models.QuerySet["AuditEntry"]):
 
 class AuditEntry(models.Model):
     """One read or write of a protected object. Append-only: the model refuses updates and
-    deletes, and database triggers refuse them too (see migration 0002)."""
+    deletes, and database triggers refuse them too (migration 0003)."""
 
     class Action(models.TextChoices):
         CREATE = "create", _("created")
@@ -180,7 +183,7 @@ class AuditEntry(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.verb} {self.object_type}:{self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.verb} {self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -229,3 +232,6 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

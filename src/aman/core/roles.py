@@ -1,7 +1,11 @@
-"""Roles and what each may do. The access module (`aman.core.access`) is the only reader."""
+"""Roles and what each may do. `User.has_cap` reads ROLE_CAPS; everything else asks it
+(through `aman.core.access`)."""
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+StrOrPromise = str | Promise
 
 
 class Role(models.TextChoices):
@@ -36,7 +40,7 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.OBSERVER: frozenset(),
 }
 
-ROLE_DESCRIPTIONS: dict[str, str] = {
+ROLE_DESCRIPTIONS: dict[str, StrOrPromise] = {
     Role.CRISIS_MANAGER: _("Everything in a crisis: opens and closes it, signs off plans."),
     Role.OPERATOR: _("Registers people by phone, finds and merges records."),
     Role.CONSUL: _("Works the people and cases of their own mission's countries only."),

@@ -13,8 +13,10 @@ from aman.core.models import AuditEntry, Crisis, User
 
 
 def crises_list(*, user: User, status: str = "") -> QuerySet[Crisis]:
-    qs = crises_for_user(user).prefetch_related("affected_countries").annotate(
-        mission_count=Count("missions", distinct=True)
+    qs = (
+        crises_for_user(user)
+        .prefetch_related("affected_countries")
+        .annotate(mission_count=Count("missions", distinct=True))
     )
     if status:
         qs = qs.filter(status=status)

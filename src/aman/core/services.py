@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -51,7 +51,8 @@ def _full_clean(obj: Any, exclude: Iterable[str] = ()) -> None:
 
 def _unique_crisis_code(name: str) -> str:
     base = (slugify(name) or "crisis")[:30]
-    base = f"{base}-{date.today():%Y}" if not base.endswith(f"{date.today():%Y}") else base
+    year = f"{timezone.localdate():%Y}"
+    base = base if base.endswith(year) else f"{base}-{year}"
     code, n = base, 2
     while Crisis.objects.filter(code=code).exists():
         code, n = f"{base}-{n}", n + 1
@@ -69,7 +70,7 @@ def _check_countries(affected: list[Country]) -> None:
 @transaction.atomic
 def crisis_create(
     *,
-    actor: User,
+    actor: User | None,
     name: str,
     home_country: Country,
     affected_countries: list[Country],
@@ -105,7 +106,7 @@ def crisis_create(
 
 
 @transaction.atomic
-def crisis_update(*, actor: User, crisis: Crisis, **fields: Any) -> Crisis:
+def crisis_update(*, actor: User | None, crisis: Crisis, **fields: Any) -> Crisis:
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
     unknown = set(fields) - set(CRISIS_FIELDS)
     if unknown:
@@ -132,7 +133,7 @@ def crisis_update(*, actor: User, crisis: Crisis, **fields: Any) -> Crisis:
 
 
 @transaction.atomic
-def crisis_open(*, actor: User, crisis: Crisis) -> Crisis:
+def crisis_open(*, actor: User | None, crisis: Crisis) -> Crisis:
     """Draft or closed → open. Reopening a closed crisis clears its closing time."""
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
     if crisis.status == Crisis.Status.OPEN:
@@ -150,12 +151,16 @@ def crisis_open(*, actor: User, crisis: Crisis) -> Crisis:
 
 
 @transaction.atomic
-def crisis_close(*, actor: User, crisis: Crisis) -> Crisis:
+def crisis_close(*, actor: User | None, crisis: Crisis) -> Crisis:
     """Open → closed. Public registration stops; the retention period starts counting."""
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
     if crisis.status != Crisis.Status.OPEN:
         raise Conflict(_("Only an open crisis can be closed."), {"status": crisis.status})
-    before = {"status": crisis.status, "closed_at": None, "public_registration": crisis.public_registration}
+    before = {
+        "status": crisis.status,
+        "closed_at": None,
+        "public_registration": crisis.public_registration,
+    }
     crisis.status = Crisis.Status.CLOSED
     crisis.closed_at = timezone.now()
     crisis.public_registration = False
@@ -174,7 +179,7 @@ def crisis_close(*, actor: User, crisis: Crisis) -> Crisis:
 @transaction.atomic
 def mission_create(
     *,
-    actor: User,
+    actor: User | None,
     name: str,
     country: Country,
     area: list[Country] | None = None,
@@ -200,7 +205,7 @@ def mission_create(
 
 
 @transaction.atomic
-def mission_update(*, actor: User, mission: Mission, **fields: Any) -> Mission:
+def mission_update(*, actor: User | None, mission: Mission, **fields: Any) -> Mission:
     mission = Mission.objects.select_for_update().get(pk=mission.pk)
     unknown = set(fields) - set(MISSION_FIELDS)
     if unknown:
@@ -254,13 +259,21 @@ def user_create(
         is_superuser=is_superuser,
         is_staff=is_superuser,
     )
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ApplicationError(
+            _("The password is too weak."), {"password": [str(m) for m in exc.messages]}
+        ) from exc
     user.set_password(password)
     _full_clean(user)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:
-        raise Conflict(_("A user with that username already exists."), {"username": [username]}) from exc
+        raise Conflict(
+            _("A user with that username already exists."), {"username": [username]}
+        ) from exc
     audit_write(
         actor=actor,
         verb="user_create",
@@ -268,8 +281,12 @@ def user_create(
         obj=user,
         changes=diff(
             {},
-            {"username": user.username, "role": user.role, "mission": user.mission_id,
-             "is_superuser": user.is_superuser},
+            {
+                "username": user.username,
+                "role": user.role,
+                "mission": user.mission_id,
+                "is_superuser": user.is_superuser,
+            },
         ),
     )
     return user
@@ -295,7 +312,9 @@ def api_token_create(*, actor: User, name: str) -> tuple[ApiToken, str]:
     """A new token for the actor. Returns the token and its secret, which is not stored."""
     name = name.strip()
     if not name:
-        raise ApplicationError(_("Give the token a name."), {"name": [_("This field is required.")]})
+        raise ApplicationError(
+            _("Give the token a name."), {"name": [_("This field is required.")]}
+        )
     secret = "aman_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=actor, name=name[:100], prefix=secret[:12], digest=ApiToken.digest_of(secret)

@@ -21,7 +21,9 @@ def _logged_out(sender: Any, request: Any, user: User | None, **kwargs: Any) -> 
 
 
 @receiver(user_login_failed)
-def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def _login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     # The username typed is kept (it may be someone's name mistyped); never the password.
     audit_write(
         actor=None,

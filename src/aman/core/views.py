@@ -22,6 +22,7 @@ from aman.core.errors import ApplicationError
 from aman.core.forms import ApiTokenForm, AuditFilterForm, CrisisForm, MissionForm
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
+from aman.geo import selectors as geo_selectors
 from aman.geo.models import Place
 
 
@@ -68,12 +69,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
             ok = False
     else:
         checks["broker"] = "eager (none configured)"
-    return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+    return JsonResponse(
+        {"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"message": _("Not found."), "extra": {"path": request.path}}, status=404)
+        return JsonResponse(
+            {"message": _("Not found."), "extra": {"path": request.path}}, status=404
+        )
     return render(request, "404.html", status=404)
 
 
@@ -85,11 +90,7 @@ def home(request: HttpRequest) -> HttpResponse:
     crossings: list[Place] = []
     if crisis is not None:
         countries = list(crisis.affected_countries.all())
-        crossings = list(
-            Place.objects.filter(kind=Place.Kind.CROSSING, country__in=countries)
-            .select_related("country", "entry_country")
-            .order_by("country__code", "name")
-        )
+        crossings = list(geo_selectors.crossings(countries=countries))
     else:
         countries = []
     return TemplateResponse(

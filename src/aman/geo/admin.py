@@ -6,29 +6,9 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from aman.core.audit import audit_write
-from aman.core.models import AuditEntry, User
+from aman.core.admin import AuditedAdmin
 from aman.geo.loaders import search_text
 from aman.geo.models import Country, Place, PlaceStatusEvent
-
-
-class AuditedAdmin(admin.ModelAdmin):
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        actor = request.user if isinstance(request.user, User) else None
-        changes = {name: [form.initial.get(name), form.cleaned_data.get(name)] for name in form.changed_data}
-        audit_write(
-            actor=actor,
-            verb="admin_save",
-            action=AuditEntry.Action.UPDATE if change else AuditEntry.Action.CREATE,
-            obj=obj,
-            changes={k: [str(a) if a is not None else None, str(b) if b is not None else None] for k, (a, b) in changes.items()},
-        )
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        actor = request.user if isinstance(request.user, User) else None
-        audit_write(actor=actor, verb="admin_delete", action=AuditEntry.Action.DELETE, obj=obj)
-        super().delete_model(request, obj)
 
 
 @admin.register(Country)
@@ -58,5 +38,7 @@ class PlaceAdmin(AuditedAdmin):
     inlines = [PlaceStatusEventInline]
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        obj.search_text = search_text(obj.name, obj.name_ru, obj.name_kk, obj.alt_names, obj.code, obj.iata)
+        obj.search_text = search_text(
+            obj.name, obj.name_ru, obj.name_kk, obj.alt_names, obj.code, obj.iata
+        )
         super().save_model(request, obj, form, change)

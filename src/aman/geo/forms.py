@@ -16,12 +16,16 @@ class PlaceStatusForm(forms.Form):
 
 
 class CrossingForm(forms.Form):
-    hours = forms.CharField(label=_("Opening hours"), max_length=11, help_text=_("24h or HH:MM-HH:MM"))
+    hours = forms.CharField(
+        label=_("Opening hours"), max_length=11, help_text=_("24h or HH:MM-HH:MM")
+    )
     daily_capacity = forms.IntegerField(label=_("People per day"), min_value=0, max_value=100000)
     transit_permit = forms.ChoiceField(label=_("Transit permit"), choices=Place.Permit.choices)
 
 
 class PlaceSearchForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("any"))] + list(Place.Kind.choices), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("any")), *Place.Kind.choices], required=False
+    )
     country = forms.CharField(label=_("Country code"), required=False, max_length=2)

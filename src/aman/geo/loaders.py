@@ -133,8 +133,18 @@ def load_airports(only_countries: set[str] | None = None) -> LoadResult:
         Place,
         rows,
         ["kind", "code"],
-        ["name", "alt_names", "search_text", "country", "region", "latitude", "longitude",
-         "timezone", "iata", "icao"],
+        [
+            "name",
+            "alt_names",
+            "search_text",
+            "country",
+            "region",
+            "latitude",
+            "longitude",
+            "timezone",
+            "iata",
+            "icao",
+        ],
     )
     created = sum(1 for r in rows if r.code not in existing)
     return LoadResult(created=created, updated=len(rows) - created)
@@ -197,8 +207,17 @@ def load_cities(min_population: int = 15000, only_countries: set[str] | None = N
         Place,
         rows,
         ["kind", "code"],
-        ["name", "name_kk", "alt_names", "search_text", "country", "latitude",
-         "longitude", "timezone", "population"],
+        [
+            "name",
+            "name_kk",
+            "alt_names",
+            "search_text",
+            "country",
+            "latitude",
+            "longitude",
+            "timezone",
+            "population",
+        ],
     )
     created = sum(1 for r in rows if r.code not in existing)
     return LoadResult(created=created, updated=len(rows) - created)
@@ -239,8 +258,18 @@ class CrossingRow:
 def read_crossings(path: Path) -> list[CrossingRow]:
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        required = {"id", "exit_name", "entry_name", "exit_country", "entry_country", "latitude",
-                    "longitude", "hours", "daily_capacity", "transit_permit"}
+        required = {
+            "id",
+            "exit_name",
+            "entry_name",
+            "exit_country",
+            "entry_country",
+            "latitude",
+            "longitude",
+            "hours",
+            "daily_capacity",
+            "transit_permit",
+        }
         missing = required - set(reader.fieldnames or [])
         if missing:
             raise ReferenceDataError(f"{path.name}: missing columns {', '.join(sorted(missing))}")
@@ -257,13 +286,18 @@ def load_crossings(path: Path) -> LoadResult:
     for row in read_crossings(path):
         v = row.values
         try:
-            exit_c, entry_c = countries[v["exit_country"].strip()], countries[v["entry_country"].strip()]
+            exit_c, entry_c = (
+                countries[v["exit_country"].strip()],
+                countries[v["entry_country"].strip()],
+            )
             opens, closes = parse_hours(v["hours"])
             capacity = int(v["daily_capacity"]) if v["daily_capacity"].strip() else None
             lat, lon = float(v["latitude"]), float(v["longitude"])
             permit = v["transit_permit"].strip().lower()
             if permit not in Place.Permit.values:
-                raise ReferenceDataError(f"transit_permit must be yes, no or unknown, not {permit!r}")
+                raise ReferenceDataError(
+                    f"transit_permit must be yes, no or unknown, not {permit!r}"
+                )
         except KeyError as exc:
             errors.append(f"line {row.line}: unknown country {exc.args[0]!r}")
             continue
@@ -281,7 +315,7 @@ def load_crossings(path: Path) -> LoadResult:
             "latitude": lat,
             "longitude": lon,
         }
-        place, created = Place.objects.update_or_create(
+        _place, created = Place.objects.update_or_create(
             kind=Place.Kind.CROSSING,
             code=code,
             defaults=defaults,

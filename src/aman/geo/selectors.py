@@ -42,7 +42,10 @@ def countries_search(*, q: str = "") -> QuerySet[Country]:
     q = q.strip()
     if q:
         qs = qs.filter(
-            Q(code__iexact=q) | Q(code3__iexact=q) | Q(name__icontains=q) | Q(name_ru__icontains=q)
+            Q(code__iexact=q)
+            | Q(code3__iexact=q)
+            | Q(name__icontains=q)
+            | Q(name_ru__icontains=q)
             | Q(name_kk__icontains=q)
         )
     return qs

@@ -33,7 +33,8 @@ def place_status_set(
     appended to the history; the place's current status follows the latest event by time."""
     if status not in PlaceStatus.values:
         raise ApplicationError(
-            _("Unknown status."), {"status": [_("Choose one of: %s") % ", ".join(PlaceStatus.values)]}
+            _("Unknown status."),
+            {"status": [_("Choose one of: %s") % ", ".join(PlaceStatus.values)]},
         )
     place = Place.objects.select_for_update().get(pk=place.pk)
     if not place.has_status:
@@ -43,23 +44,35 @@ def place_status_set(
     reason = reason.strip()
     if status != PlaceStatus.OPEN and not reason:
         raise ApplicationError(
-            _("Say why the place is restricted or closed."), {"reason": [_("This field is required.")]}
+            _("Say why the place is restricted or closed."),
+            {"reason": [_("This field is required.")]},
         )
     now = timezone.now()
     effective_at = effective_at or now
     if timezone.is_naive(effective_at):
-        raise ApplicationError(_("The time needs a time zone."), {"effective_at": [str(effective_at)]})
+        raise ApplicationError(
+            _("The time needs a time zone."), {"effective_at": [str(effective_at)]}
+        )
     if effective_at > now + timedelta(days=30):
         raise ApplicationError(
             _("A status change can be recorded at most 30 days ahead."),
             {"effective_at": [effective_at.isoformat()]},
         )
     event = PlaceStatusEvent.objects.create(
-        place=place, status=status, reason=reason[:500], effective_at=effective_at, recorded_by=actor
+        place=place,
+        status=status,
+        reason=reason[:500],
+        effective_at=effective_at,
+        recorded_by=actor,
     )
-    latest = place.status_events.filter(effective_at__lte=now).order_by("-effective_at", "-id").first()
+    latest = (
+        place.status_events.filter(effective_at__lte=now).order_by("-effective_at", "-id").first()
+    )
     before = {"status": place.status}
-    if latest is not None and (place.status, place.status_changed_at) != (latest.status, latest.effective_at):
+    if latest is not None and (place.status, place.status_changed_at) != (
+        latest.status,
+        latest.effective_at,
+    ):
         place.status, place.status_changed_at = latest.status, latest.effective_at
         place.save(update_fields=["status", "status_changed_at", "updated_at"])
     audit_write(
@@ -68,7 +81,14 @@ def place_status_set(
         obj=place,
         changes={
             **diff(before, {"status": place.status}),
-            "event": [None, {"status": status, "reason": event.reason, "effective_at": effective_at.isoformat()}],
+            "event": [
+                None,
+                {
+                    "status": status,
+                    "reason": event.reason,
+                    "effective_at": effective_at.isoformat(),
+                },
+            ],
         },
     )
     return event
@@ -98,7 +118,8 @@ def crossing_update(
     if daily_capacity is not None:
         if daily_capacity < 0 or daily_capacity > 100000:
             raise ApplicationError(
-                _("People per day must be between 0 and 100000."), {"daily_capacity": [daily_capacity]}
+                _("People per day must be between 0 and 100000."),
+                {"daily_capacity": [daily_capacity]},
             )
         place.daily_capacity = daily_capacity
     if transit_permit is not None:
@@ -133,7 +154,9 @@ def reference_data_load(
     try:
         results["crossings"] = str(loaders.load_crossings(path))
     except (OSError, loaders.ReferenceDataError) as exc:
-        raise ApplicationError(_("The crossings file could not be loaded."), {"crossings": [str(exc)]}) from exc
+        raise ApplicationError(
+            _("The crossings file could not be loaded."), {"crossings": [str(exc)]}
+        ) from exc
     audit_write(
         actor=actor,
         verb="reference_data_load",

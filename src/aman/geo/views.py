@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from aman.core import access
@@ -14,7 +15,7 @@ from aman.core.models import User
 from aman.core.roles import Cap
 from aman.geo import selectors, services
 from aman.geo.forms import CrossingForm, PlaceSearchForm, PlaceStatusForm
-from aman.geo.models import Place
+from aman.geo.models import Place, PlaceStatus
 
 
 def _user(request: HttpRequest) -> User:
@@ -32,7 +33,11 @@ def crossing_list(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "geo/crossing_list.html",
-        {"crossings": selectors.crossings(countries=countries), "only_crisis": only_crisis, "crisis": crisis},
+        {
+            "crossings": selectors.crossings(countries=countries),
+            "only_crisis": only_crisis,
+            "crisis": crisis,
+        },
     )
 
 
@@ -91,7 +96,14 @@ def place_status(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.place_status_set(actor=user, place=place, **form.cleaned_data)
-            messages.success(request, "%s: %s" % (place.local_name, dict(form.fields["status"].choices)[form.cleaned_data["status"]]))
+            messages.success(
+                request,
+                _("%(place)s is now %(status)s.")
+                % {
+                    "place": place.local_name,
+                    "status": PlaceStatus(form.cleaned_data["status"]).label,
+                },
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
     else:
@@ -109,7 +121,9 @@ def crossing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.crossing_update(actor=user, place=place, **form.cleaned_data)
-            messages.success(request, str(place.local_name))
+            messages.success(
+                request, _("%(place)s: planning figures saved.") % {"place": place.local_name}
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
     else:

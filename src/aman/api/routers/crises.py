@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -16,7 +17,7 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Erro
 
 
 def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined, no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 def _out(crisis: Crisis) -> Crisis:
@@ -49,8 +50,12 @@ def crisis_create(request: HttpRequest, payload: CrisisIn) -> Any:
             name=payload.name,
             code=payload.code,
             description=payload.description,
-            home_country=countries_by_codes([payload.home_country], field="home_country")[0],
-            affected_countries=countries_by_codes(payload.affected_countries, field="affected_countries"),
+            home_country=countries_by_codes(
+                [payload.home_country or settings.AMAN_HOME_COUNTRY], field="home_country"
+            )[0],
+            affected_countries=countries_by_codes(
+                payload.affected_countries, field="affected_countries"
+            ),
             missions=list(access.missions_for_user(user).filter(pk__in=payload.missions))
             if payload.missions
             else [],
@@ -74,22 +79,32 @@ def crisis_update(request: HttpRequest, crisis_id: int, payload: CrisisPatch) ->
     crisis = access.crisis_for_user(user, crisis_id)
     fields: dict[str, Any] = payload.model_dump(exclude_unset=True)
     if "home_country" in fields:
-        fields["home_country"] = countries_by_codes([fields["home_country"]], field="home_country")[0]
+        fields["home_country"] = countries_by_codes([fields["home_country"]], field="home_country")[
+            0
+        ]
     if "affected_countries" in fields:
-        fields["affected_countries"] = countries_by_codes(fields["affected_countries"], field="affected_countries")
+        fields["affected_countries"] = countries_by_codes(
+            fields["affected_countries"], field="affected_countries"
+        )
     if "missions" in fields:
         fields["missions"] = list(access.missions_for_user(user).filter(pk__in=fields["missions"]))
     return _out(services.crisis_update(actor=user, crisis=crisis, **fields))
 
 
-@router.post("/{crisis_id}/open", response={200: CrisisOut, **ERRORS}, summary="Open a draft or closed crisis")
+@router.post(
+    "/{crisis_id}/open",
+    response={200: CrisisOut, **ERRORS},
+    summary="Open a draft or closed crisis",
+)
 def crisis_open(request: HttpRequest, crisis_id: int) -> Any:
     user = _user(request)
     access.require(user, Cap.CRISIS_MANAGE)
     return _out(services.crisis_open(actor=user, crisis=access.crisis_for_user(user, crisis_id)))
 
 
-@router.post("/{crisis_id}/close", response={200: CrisisOut, **ERRORS}, summary="Close an open crisis")
+@router.post(
+    "/{crisis_id}/close", response={200: CrisisOut, **ERRORS}, summary="Close an open crisis"
+)
 def crisis_close(request: HttpRequest, crisis_id: int) -> Any:
     user = _user(request)
     access.require(user, Cap.CRISIS_MANAGE)

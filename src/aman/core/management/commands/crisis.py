@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
 
 from aman.core import services
@@ -14,7 +15,8 @@ def _countries(codes: str) -> list[Country]:
     missing = [c for c in wanted if c not in found]
     if missing:
         raise CommandError(
-            f"Unknown country code(s): {', '.join(missing)} (ISO 3166 alpha-2; load them with aman loadgeo)"
+            f"Unknown country code(s): {', '.join(missing)} "
+            "(ISO 3166 alpha-2; load them with aman loadgeo)"
         )
     return [found[c] for c in wanted]
 
@@ -28,7 +30,9 @@ class Command(AmanCommand):
         create = sub.add_parser("create", help="create a crisis (draft)")
         create.add_argument("--name", required=True)
         create.add_argument("--affected", required=True, help="ISO codes, comma-separated: IR,IQ")
-        create.add_argument("--home", default="KZ", help="home country ISO code")
+        create.add_argument(
+            "--home", default=settings.AMAN_HOME_COUNTRY, help="home country ISO code"
+        )
         create.add_argument("--code", default="")
         create.add_argument("--retention-days", type=int, default=180)
         create.add_argument("--open", action="store_true", help="open it at once")
@@ -38,7 +42,9 @@ class Command(AmanCommand):
 
     def _crisis(self, key: str) -> Crisis:
         crisis = (
-            Crisis.objects.filter(pk=int(key)).first() if key.isdigit() else Crisis.objects.filter(code=key).first()
+            Crisis.objects.filter(pk=int(key)).first()
+            if key.isdigit()
+            else Crisis.objects.filter(code=key).first()
         )
         if crisis is None:
             raise CommandError(f"No crisis {key!r}.")
@@ -69,4 +75,6 @@ class Command(AmanCommand):
             services.crisis_open(actor=None, crisis=crisis)
         else:
             services.crisis_close(actor=None, crisis=crisis)
-        self.stdout.write(f"Crisis {crisis.pk} ({crisis.code}) is now {action == 'open' and 'open' or 'closed'}.")
+        self.stdout.write(
+            f"Crisis {crisis.pk} ({crisis.code}) is now {'open' if action == 'open' else 'closed'}."
+        )

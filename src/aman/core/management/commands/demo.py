@@ -32,11 +32,15 @@ DEMO_CRISIS = "middle-east-2026"
 
 
 class Command(AmanCommand):
-    help = "Set up the demo (migrate, reference data, a demo crisis, a login per role) and serve it."
+    help = (
+        "Set up the demo (migrate, reference data, a demo crisis, a login per role) and serve it."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="set up only")
-        parser.add_argument("--password", help="one password for every demo login (default: random)")
+        parser.add_argument(
+            "--password", help="one password for every demo login (default: random)"
+        )
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -46,7 +50,9 @@ class Command(AmanCommand):
             call_command("loadgeo", verbosity=0)
         credentials = self._populate(options["password"])
         self.stdout.write("")
-        self.stdout.write("Demo logins (one per role), at http://127.0.0.1:%d/login/" % options["port"])
+        self.stdout.write(
+            f"Demo logins (one per role), at http://127.0.0.1:{options['port']}/login/"
+        )
         for username, password, role in credentials:
             self.stdout.write(f"  {username:<10} {password:<16} {role}")
         self.stdout.write("  (manager may also use the Django admin at /admin/)")
@@ -75,9 +81,12 @@ class Command(AmanCommand):
                 name="Middle East escalation 2026",
                 code=DEMO_CRISIS,
                 description="Airspace closed over Iran and the Gulf; citizens leave overland "
-                "through Azerbaijan, Armenia, Turkey and Turkmenistan and by charter from the Gulf.",
+                "through Azerbaijan, Armenia, Turkey and Turkmenistan and by charter "
+                "from the Gulf.",
                 home_country=countries["KZ"],
-                affected_countries=[countries[c] for c in ("IR", "IL", "AE", "QA", "BH", "KW", "IQ", "OM")],
+                affected_countries=[
+                    countries[c] for c in ("IR", "IL", "AE", "QA", "BH", "KW", "IQ", "OM")
+                ],
                 missions=list(missions.values()),
                 public_registration=True,
             )

@@ -13,7 +13,9 @@ class Command(AmanCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("AMAN_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("AMAN_PORT", "8000")))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
         parser.add_argument("--dev", action="store_true", help="runserver with auto-reload")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -24,10 +26,17 @@ class Command(AmanCommand):
             argv = [sys.executable, "-m", "django", "runserver", address]
         else:
             argv = [
-                sys.executable, "-m", "gunicorn", "aman.wsgi:application",
-                "--bind", address,
-                "--workers", str(options["workers"]),
-                "--access-logfile", "-",
-                "--timeout", "120",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "aman.wsgi:application",
+                "--bind",
+                address,
+                "--workers",
+                str(options["workers"]),
+                "--access-logfile",
+                "-",
+                "--timeout",
+                "120",
             ]
         os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with the server

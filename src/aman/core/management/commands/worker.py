@@ -12,7 +12,9 @@ class Command(AmanCommand):
     help = "Run a Celery worker for background work (needs CELERY_BROKER_URL)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "2")))
+        parser.add_argument(
+            "--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "2"))
+        )
         parser.add_argument("--queues", default="celery", help="comma-separated queue names")
         parser.add_argument("--loglevel", default="info")
 
@@ -23,9 +25,17 @@ class Command(AmanCommand):
                 "Without one, background work runs inside the web process."
             )
         argv = [
-            sys.executable, "-m", "celery", "-A", "aman", "worker",
-            "--concurrency", str(options["concurrency"]),
-            "--queues", options["queues"],
-            "--loglevel", options["loglevel"],
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "aman",
+            "worker",
+            "--concurrency",
+            str(options["concurrency"]),
+            "--queues",
+            options["queues"],
+            "--loglevel",
+            options["loglevel"],
         ]
         os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with the worker

@@ -13,10 +13,14 @@ class Command(AmanCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-cities", action="store_true", help="skip the GeoNames cities")
         parser.add_argument(
-            "--city-min-population", type=int, default=None,
+            "--city-min-population",
+            type=int,
+            default=None,
             help="smallest city to load (default AMAN_CITY_MIN_POPULATION, 15000)",
         )
-        parser.add_argument("--crossings", type=Path, help="border crossings CSV (default: shipped file)")
+        parser.add_argument(
+            "--crossings", type=Path, help="border crossings CSV (default: shipped file)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         results = reference_data_load(

@@ -1,0 +1,71 @@
+"""A real Celery task, sent through the real broker and run by a real `aman worker`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from aman.core.tasks import crisis_summary
+from tests.factories import CrisisFactory, country
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def _database_url() -> str:
+    s = connection.settings_dict
+    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker(geo: None) -> Iterator[subprocess.Popen[str]]:
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("needs a broker: CELERY_BROKER_URL (.ci/run sets it for the PostgreSQL pass)")
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker process must reach the test database: PostgreSQL only")
+    env = {**os.environ, "DATABASE_URL": _database_url()}
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "aman"),
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def test_a_task_runs_in_a_real_worker_through_the_broker(worker: subprocess.Popen[str]) -> None:
+    crisis = CrisisFactory(code="worker-check", affected_countries=[country("IR"), country("AZ")])
+    assert not settings.CELERY_TASK_ALWAYS_EAGER
+    result = crisis_summary.delay(crisis.pk)
+    try:
+        summary = result.get(timeout=60)
+    except Exception:
+        worker.terminate()
+        output = worker.communicate(timeout=20)[0]
+        raise AssertionError(f"the worker did not answer; its output:\n{output}") from None
+    assert summary == {
+        "id": crisis.pk,
+        "code": "worker-check",
+        "status": "open",
+        "affected_countries": ["AZ", "IR"],
+    }
+    assert result.successful()

@@ -1,0 +1,129 @@
+"""Browser fixtures for the end-to-end tests: Debian's Chromium driven by Playwright's sync API
+against pytest-django's `live_server`.
+
+Playwright's sync API keeps an event loop in the test thread, so Django's "async unsafe" guard
+would refuse every ORM call made from the test body or fixtures; turning it off is the standard
+workaround (the live server itself runs in its own, ordinary thread).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+try:
+    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+except ImportError:  # pragma: no cover - the dev extra installs it
+    sync_playwright = None  # type: ignore[assignment]
+
+
+def _audit_trigger_sql(direction: str) -> list[str]:
+    """The statements of migration core.0003 that make the audit log append-only in the
+    database (`direction` "forwards" creates the triggers, "backwards" drops them)."""
+    from django.db import connection
+
+    migration = importlib.import_module("aman.core.migrations.0003_audit_append_only")
+    vendor = {"sqlite": "SQLITE", "postgresql": "POSTGRES"}.get(connection.vendor)
+    if vendor is None:
+        return []
+    return list(getattr(migration, vendor if direction == "forwards" else f"{vendor}_REVERSE"))
+
+
+def _run(statements: list[str]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_flushable(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A live-server test runs on a transactional database that Django empties with `flush`
+    when the test ends, but the audit log's append-only triggers (migration core.0003) refuse
+    the DELETE/TRUNCATE. The triggers stay in force while the test runs and are dropped just
+    before the flush; the next test puts them back."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so torn down (flushed) after us
+    _run(_audit_trigger_sql("backwards") + _audit_trigger_sql("forwards"))
+    yield
+    _run(_audit_trigger_sql("backwards"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if sync_playwright is None:
+        pytest.skip("the playwright Python package is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.is_file() or not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(
+            f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)"
+        )
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, live_server: object) -> Iterator[Callable[[], Page]]:
+    """Opens a page in a fresh context (own cookies, so its own session) per call."""
+    contexts: list[BrowserContext] = []
+
+    def make() -> Page:
+        context = browser.new_context(base_url=live_server.url, locale="en-GB")  # type: ignore[attr-defined]
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: Callable[[], Page]) -> Page:
+    return new_page()
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., None]:
+    """Signs a user in through the real login form."""
+    from tests.factories import PASSWORD
+
+    def do(
+        page: Page, username: str, password: str = PASSWORD, *, expect_success: bool = True
+    ) -> None:
+        page.goto("/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.get_by_role("button", name="Sign in").click()
+        if expect_success:
+            expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+    return do
