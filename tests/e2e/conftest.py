@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
+RESTORE_UID = "tests.e2e.restore_audit_triggers"
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -59,15 +60,46 @@ def _run(statements: list[str]) -> None:
 def _audit_log_flushable(request: pytest.FixtureRequest) -> Iterator[None]:
     """A live-server test runs on a transactional database that Django empties with `flush`
     when the test ends, but the audit log's append-only triggers (migration core.0003) refuse
-    the DELETE/TRUNCATE. The triggers stay in force while the test runs and are dropped just
-    before the flush; the next test puts them back."""
+    that DELETE/TRUNCATE. The triggers stay in force while the test runs, are dropped just
+    before the flush, and are put back by the `post_migrate` signal that `flush` sends (and
+    in any case when the next test here starts)."""
     if "live_server" not in request.fixturenames:
         yield
         return
+    from django.db.models.signals import post_migrate
+
     request.getfixturevalue("transactional_db")  # set up first, so torn down (flushed) after us
     _run(_audit_trigger_sql("backwards") + _audit_trigger_sql("forwards"))
     yield
+
+    def restore(**kwargs: object) -> None:
+        post_migrate.disconnect(dispatch_uid=RESTORE_UID)
+        _run(_audit_trigger_sql("backwards") + _audit_trigger_sql("forwards"))
+
     _run(_audit_trigger_sql("backwards"))
+    post_migrate.connect(restore, weak=False, dispatch_uid=RESTORE_UID)
+
+
+_reference_rows: dict[str, list[object]] = {}
+
+
+@pytest.fixture
+def geo(db: None) -> None:
+    """The reference data of `tests.conftest.geo`, restored faster: every live-server test
+    starts from a flushed database, so the rows the real loaders produced the first time are
+    kept and bulk-inserted again (same primary keys) instead of re-running the loaders."""
+    from aman.geo.models import Country, Place
+    from tests.conftest import load_reference_data
+
+    if not Country.objects.exists():
+        if _reference_rows:
+            Country.objects.bulk_create(_reference_rows["countries"])
+            Place.objects.bulk_create(_reference_rows["places"])
+        else:
+            load_reference_data()
+    if not _reference_rows:
+        _reference_rows["countries"] = list(Country.objects.order_by("pk"))
+        _reference_rows["places"] = list(Place.objects.order_by("pk"))
 
 
 @pytest.fixture(scope="session")

@@ -268,7 +268,7 @@ def test_logistics_records_a_crossing_status_and_the_observer_only_reads_it(
     expect(page).to_have_url(re.compile(rf"/geo/places/{astara.pk}/$"))
     expect(page.locator("main h1")).to_have_text("Astara")
 
-    page.get_by_label("Status", exact=True).select_option("closed")
+    page.locator("#id_status").select_option("closed")
     page.get_by_label("Reason").fill("Queue of 2,000 people; border guards stopped processing")
     page.get_by_role("button", name="Record status").click()
 
