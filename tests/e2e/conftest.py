@@ -8,7 +8,6 @@ workaround (the live server itself runs in its own, ordinary thread).
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,56 +27,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
-RESTORE_UID = "tests.e2e.restore_audit_triggers"
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the dev extra installs it
     sync_playwright = None  # type: ignore[assignment]
-
-
-def _audit_trigger_sql(direction: str) -> list[str]:
-    """The statements of migration core.0003 that make the audit log append-only in the
-    database (`direction` "forwards" creates the triggers, "backwards" drops them)."""
-    from django.db import connection
-
-    migration = importlib.import_module("aman.core.migrations.0003_audit_append_only")
-    vendor = {"sqlite": "SQLITE", "postgresql": "POSTGRES"}.get(connection.vendor)
-    if vendor is None:
-        return []
-    return list(getattr(migration, vendor if direction == "forwards" else f"{vendor}_REVERSE"))
-
-
-def _run(statements: list[str]) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
-
-
-@pytest.fixture(autouse=True)
-def _audit_log_flushable(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A live-server test runs on a transactional database that Django empties with `flush`
-    when the test ends, but the audit log's append-only triggers (migration core.0003) refuse
-    that DELETE/TRUNCATE. The triggers stay in force while the test runs, are dropped just
-    before the flush, and are put back by the `post_migrate` signal that `flush` sends (and
-    in any case when the next test here starts)."""
-    if "live_server" not in request.fixturenames:
-        yield
-        return
-    from django.db.models.signals import post_migrate
-
-    request.getfixturevalue("transactional_db")  # set up first, so torn down (flushed) after us
-    _run(_audit_trigger_sql("backwards") + _audit_trigger_sql("forwards"))
-    yield
-
-    def restore(**kwargs: object) -> None:
-        post_migrate.disconnect(dispatch_uid=RESTORE_UID)
-        _run(_audit_trigger_sql("backwards") + _audit_trigger_sql("forwards"))
-
-    _run(_audit_trigger_sql("backwards"))
-    post_migrate.connect(restore, weak=False, dispatch_uid=RESTORE_UID)
 
 
 _reference_rows: dict[str, list[object]] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polib
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 import aman
 from aman.core.models import ApiToken, AuditEntry, Crisis, User
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 LOCALE_DIR = Path(aman.__file__).resolve().parent / "locale"
 
 
-def nav_link(page: Page, href: str):  # noqa: ANN201 - a Playwright Locator
+def nav_link(page: Page, href: str) -> Locator:
     return page.locator(f"#nav a.nav-link[href='{href}']")
 
 
@@ -195,7 +195,10 @@ def test_language_switcher_translates_the_page(
 
     expect(page.locator("html")).to_have_attribute("lang", lang)
     expect(page).to_have_url(re.compile(r"/$"))
-    expect(nav_link(page, "/crises/")).to_have_text(crises)
+    expect(
+        nav_link(page, "/crises/"),
+        f"the {lang} catalogue says {crises!r}; is the compiled one current (make translations)?",
+    ).to_have_text(crises)
     expect(nav_link(page, "/crises/")).to_be_visible()
     expect(page.locator(f"#language-switcher button[value='{lang}']")).to_have_attribute(
         "aria-current", "true"
@@ -237,8 +240,10 @@ def test_crisis_manager_browses_and_filters_the_audit_log(
     rows = page.locator("main table tbody tr")
     expect(rows.filter(has_text="user_set_current_crisis")).to_have_count(1)
     expect(rows.filter(has_text="logged in")).to_have_count(1)
-    assert AuditEntry.objects.count() == 2
-    expect(page.get_by_text("2 entries")).to_be_visible()
+    total = AuditEntry.objects.count()
+    assert total >= 2
+    expect(page.get_by_text(f"{total} entries", exact=True)).to_be_visible()
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).count() == 1
 
     page.get_by_label("Action").select_option("login")
     page.get_by_role("button", name="Filter").click()
@@ -306,7 +311,7 @@ def test_logistics_records_a_crossing_status_and_the_observer_only_reads_it(
 def api_get(url: str, secret: str) -> tuple[int, dict]:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our live server
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         with exc:

@@ -98,7 +98,7 @@ def place_status(request: HttpRequest, pk: int) -> HttpResponse:
             services.place_status_set(actor=user, place=place, **form.cleaned_data)
             messages.success(
                 request,
-                _("%(place)s is now %(status)s.")
+                _("%(place)s: status set to “%(status)s”.")
                 % {
                     "place": place.local_name,
                     "status": PlaceStatus(form.cleaned_data["status"]).label,
