@@ -1,5 +1,5 @@
 # Aman — set-up, demo and tests. `make demo` and `make test` are all a new user needs.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null && { echo $$p; break; }; done)
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 setup: $(STAMP) assets translations
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Aman needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
+	@test -n "$(PYTHON)" || { echo "Aman needs Python 3.11 or newer; none found on PATH (or set PYTHON=/path/to/python3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
