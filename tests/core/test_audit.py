@@ -168,9 +168,12 @@ def test_the_database_refuses_changes_to_the_log(world: World, sql: str) -> None
     if sql.startswith("DELETE") and connection.vendor == "sqlite":
         pytest.skip("SQLite (embedded demo) refuses deletes in the model layer only")
     audit_read(actor=None, verb="x", object_type="t")
-    with pytest.raises((DatabaseError, IntegrityError)), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises((DatabaseError, IntegrityError)),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert AuditEntry.objects.filter(verb="x").exists()
 
 

@@ -125,3 +125,13 @@ def test_pages_answer_in_each_language(world: World) -> None:
         client.post("/i18n/setlang/", {"language": lang})
         html = client.get("/crises/").content.decode()
         assert f'<html lang="{lang}">' in html
+
+
+def test_country_choices_follow_the_users_language(world: World) -> None:
+    client = world.client(Role.CRISIS_MANAGER)
+    client.post("/i18n/setlang/", {"language": "ru"})
+    html = client.get("/crises/new/").content.decode()
+    select = html[html.index('name="affected_countries"') :]
+    names = [part.split(" (")[0] for part in select.split('">')[1:6]]
+    assert names == sorted(names), names
+    assert "Австралия" in select[: select.index("Казахстан")]

@@ -20,7 +20,27 @@ class CountryChoiceField(forms.ModelChoiceField):
         return f"{obj.local_name} ({obj.code})"
 
 
-class CrisisForm(forms.Form):
+MULTI_HELP = _("Hold Ctrl (⌘ on a Mac) to choose several.")
+
+
+class LocalCountryOrderMixin:
+    """Country choices sorted by the name shown in the user's language."""
+
+    fields: dict[str, forms.Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if (
+                isinstance(field, forms.ModelChoiceField)
+                and queryset is not None
+                and queryset.model is Country
+            ):
+                field.queryset = Country.objects.in_local_order()
+
+
+class CrisisForm(LocalCountryOrderMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     code = forms.SlugField(
         label=_("Code"),
@@ -36,12 +56,14 @@ class CrisisForm(forms.Form):
         label=_("Affected countries"),
         queryset=Country.objects.all(),
         widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text=MULTI_HELP,
     )
     missions = forms.ModelMultipleChoiceField(
         label=_("Missions involved"),
         queryset=Mission.objects.filter(active=True),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 5}),
+        help_text=MULTI_HELP,
     )
     retention_days = forms.IntegerField(
         label=_("Retention (days)"),
@@ -66,7 +88,7 @@ class CrisisForm(forms.Form):
         }
 
 
-class MissionForm(forms.Form):
+class MissionForm(LocalCountryOrderMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind"), choices=Mission.Kind.choices)
     country = CountryChoiceField(label=_("Host country"), queryset=Country.objects.all())

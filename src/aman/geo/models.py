@@ -17,6 +17,24 @@ def _localized(obj: Country | Place) -> str:
     return obj.name
 
 
+class CountryQuerySet(models.QuerySet["Country"]):
+    def in_local_order(self) -> CountryQuerySet:
+        """Sorted by the name shown in the current language (Kazakh falls back to Russian,
+        both to English, as `local_name` does)."""
+        from django.db.models.functions import Coalesce, NullIf
+
+        lang = (get_language() or "en")[:2]
+        if lang == "ru":
+            key = Coalesce(NullIf("name_ru", models.Value("")), "name")
+        elif lang == "kk":
+            key = Coalesce(
+                NullIf("name_kk", models.Value("")), NullIf("name_ru", models.Value("")), "name"
+            )
+        else:
+            return self.order_by("name")
+        return self.order_by(key)
+
+
 class Country(models.Model):
     code = models.CharField(_("ISO code"), max_length=2, unique=True)
     code3 = models.CharField(_("ISO alpha-3"), max_length=3, unique=True)
@@ -24,6 +42,8 @@ class Country(models.Model):
     name = models.CharField(_("name (English)"), max_length=100)
     name_ru = models.CharField(_("name (Russian)"), max_length=100, blank=True)
     name_kk = models.CharField(_("name (Kazakh)"), max_length=100, blank=True)
+
+    objects = CountryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
