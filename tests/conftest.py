@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,16 @@ TEST_COUNTRIES = {"KZ", "IR", "AZ", "AM", "TR", "TM", "AE", "QA", "IQ"}
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings: object) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Each test starts in English: LocaleMiddleware leaves the last request's language
+    active in the thread, which would leak from one test into the next."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 
 
 def load_reference_data() -> None:
