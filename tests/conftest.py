@@ -12,6 +12,7 @@ from django.test import Client
 from aman.core.models import Crisis, Mission, User
 from aman.core.roles import Role
 from aman.core.services import api_token_create
+from aman.registry.services import registration_submit
 from tests.factories import CrisisFactory, MissionFactory, UserFactory, country
 
 TEST_COUNTRIES = {"KZ", "IR", "AZ", "AM", "TR", "TM", "AE", "QA", "IQ"}
@@ -84,6 +85,8 @@ class World:
     tehran: Mission
     dubai: Mission
     users: dict[str, User] = field(default_factory=dict)
+    # A person in Iran (the consul's area) and one in Iraq (not), both in `crisis`.
+    people: dict[str, int] = field(default_factory=dict)
 
     def client(self, persona: str) -> Client:
         client = Client()
@@ -116,6 +119,22 @@ def world(geo: None) -> World:
     w.users["superuser"] = UserFactory(
         username="root", role=Role.OBSERVER, is_superuser=True, is_staff=True
     )
+    User.objects.filter(pk__in=[u.pk for u in w.users.values()]).update(current_crisis=crisis)
+    for user in w.users.values():
+        user.current_crisis = crisis
+    for where in ("IR", "IQ"):
+        record = registration_submit(
+            crisis=crisis,
+            channel="hotline",
+            payload={
+                "members": [
+                    {"surname": "Сейітов", "given_names": "Марат", "birth_date": "1980-05-05"}
+                ],
+                "location": {"country": where},
+                "consent": True,
+            },
+        )
+        w.people[where] = record.people.get().pk
     return w
 
 

@@ -70,6 +70,9 @@ def mission_form(w: World) -> dict[str, Any]:
     }
 
 
+REGISTRARS = {R.CRISIS_MANAGER, R.OPERATOR, R.CONSUL, R.DUTY_OFFICER, "superuser"}
+PERSONAL = REGISTRARS | {R.LOGISTICS}
+
 UI: list[Route] = [
     Route("healthz", "get", lambda w: "/healthz", EVERY_ROLE, anonymous=200),
     Route("login", "get", lambda w: "/login/", set(), denied=302, anonymous=200),
@@ -84,6 +87,14 @@ UI: list[Route] = [
         data=lambda w: {"language": "ru"},
     ),
     Route("home", "get", lambda w: "/", EVERY_ROLE),
+    # Public pages: no account, the same for everyone.
+    Route("public_register", "get", lambda w: "/register/", EVERY_ROLE, anonymous=200),
+    Route("public_register_done", "get", lambda w: "/register/done/", EVERY_ROLE, anonymous=200),
+    Route("public_status", "get", lambda w: "/status/", EVERY_ROLE, anonymous=200),
+    Route("public_status_me", "get", lambda w: "/status/me/", EVERY_ROLE, ok=302, anonymous=302),
+    Route(
+        "public_status_leave", "get", lambda w: "/status/leave/", EVERY_ROLE, ok=302, anonymous=302
+    ),
     Route("crisis_list", "get", lambda w: "/crises/", EVERY_ROLE),
     Route("crisis_create", "get", lambda w: "/crises/new/", MANAGERS),
     Route("crisis_create", "post", lambda w: "/crises/new/", MANAGERS, ok=302, data=crisis_form),
@@ -157,6 +168,32 @@ UI: list[Route] = [
         special={R.OBSERVER: 403},
     ),
     Route("crossing_list", "get", lambda w: "/geo/crossings/", EVERY_ROLE),
+    Route("person_list", "get", lambda w: "/people/?q=marat", PERSONAL),
+    Route("person_detail", "get", lambda w: f"/people/{w.people['IR']}/", PERSONAL),
+    Route(
+        "person_detail",
+        "get",
+        lambda w: f"/people/{w.people['IQ']}/",
+        PERSONAL,
+        special={R.CONSUL: 404},
+    ),
+    Route(
+        "person_status",
+        "post",
+        lambda w: f"/people/{w.people['IR']}/status/",
+        REGISTRARS,
+        ok=302,
+        data=lambda w: {"status": "verified"},
+    ),
+    Route(
+        "person_status",
+        "post",
+        lambda w: f"/people/{w.people['IQ']}/status/",
+        REGISTRARS,
+        ok=302,
+        data=lambda w: {"status": "verified"},
+        special={R.CONSUL: 404},
+    ),
     Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
     Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
     Route(
@@ -256,6 +293,52 @@ API: list[Route] = [
         data=lambda w: {"daily_capacity": 500},
     ),
     A("GET /api/audit", MANAGERS),
+    A(
+        "POST /api/registrations",
+        REGISTRARS,
+        lambda w: f"/api/registrations?crisis={w.crisis.pk}",
+        ok=201,
+        data=lambda w: {
+            "members": [{"surname": "Ли", "given_names": "Анна"}],
+            "location": {"country": "IR"},
+            "consent": True,
+        },
+    ),
+    A("GET /api/people", PERSONAL, lambda w: f"/api/people?crisis={w.crisis.pk}"),
+    A("GET /api/people/{person_id}", PERSONAL, lambda w: f"/api/people/{w.people['IR']}"),
+    A(
+        "GET /api/people/{person_id}",
+        PERSONAL,
+        lambda w: f"/api/people/{w.people['IQ']}",
+        special={R.CONSUL: 404},
+    ),
+    A(
+        "POST /api/people/{person_id}/status",
+        REGISTRARS,
+        lambda w: f"/api/people/{w.people['IR']}/status",
+        data=lambda w: {"status": "verified"},
+    ),
+    A(
+        "GET /api/crises/{crisis_id}/priority-policy",
+        EVERY_ROLE,
+        lambda w: f"/api/crises/{w.crisis.pk}/priority-policy",
+    ),
+    A(
+        "PUT /api/crises/{crisis_id}/priority-policy",
+        MANAGERS,
+        lambda w: f"/api/crises/{w.crisis.pk}/priority-policy",
+        data=lambda w: {"mode": "strict", "rules": [{"group": "child", "weight": 3}]},
+    ),
+    A(
+        "POST /api/identity/mrz",
+        EVERY_ROLE,
+        data=lambda w: {
+            "lines": [
+                "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+            ]
+        },
+    ),
 ]
 
 ROUTES = UI + API

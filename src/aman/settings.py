@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "ninja",
     "aman.core",
     "aman.geo",
+    "aman.registry",
+    "aman.public",
     "aman.api",
 ]
 
@@ -128,6 +130,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 12 * 3600)
+# Failed sign-ins allowed per address and per username within the window (core/login_throttle).
+AMAN_LOGIN_MAX_FAILURES_PER_IP = envint("AMAN_LOGIN_MAX_FAILURES_PER_IP", 30)
+AMAN_LOGIN_MAX_FAILURES_PER_USER = envint("AMAN_LOGIN_MAX_FAILURES_PER_USER", 10)
+AMAN_LOGIN_WINDOW_SECONDS = envint("AMAN_LOGIN_WINDOW_SECONDS", 15 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -178,6 +184,16 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+
+# Public pages: registrations per address per hour, failed status look-ups per 15 minutes.
+AMAN_PUBLIC_REGISTRATIONS_PER_HOUR = envint("AMAN_PUBLIC_REGISTRATIONS_PER_HOUR", 20)
+AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = envint("AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES", 10)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
+
+# Encryption at rest and keyed hashes of personal identifiers (aman/core/crypto.py).
+AMAN_FIELD_KEYS = envlist("AMAN_FIELD_KEYS", "")
+AMAN_HASH_KEY = os.environ.get("AMAN_HASH_KEY", "")
 
 # Where the shared reference data lives (border crossings and later lists).
 AMAN_REFERENCE_DATA_DIR = Path(

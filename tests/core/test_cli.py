@@ -129,3 +129,51 @@ def test_demo_sets_up_from_nothing(tmp_path: Path) -> None:
         check=True,
     )
     assert check.stdout.strip().splitlines()[-1] == "open Embassy of Kazakhstan in Tehran"
+
+
+def test_keys_rotate_without_losing_data(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from cryptography.fernet import Fernet
+    from django.db import connection
+
+    from aman.core import crypto
+    from aman.registry.models import Phone
+    from aman.registry.services import registration_submit
+
+    # The world's records are encrypted with the embedded default key; rotate away from it.
+    old = base64.urlsafe_b64encode(crypto._derived("field-key")).decode()
+    new = Fernet.generate_key().decode()
+    try:
+        registration_submit(
+            crisis=world.crisis,
+            channel="hotline",
+            payload={
+                "members": [{"surname": "Ли", "given_names": "Анна", "phones": ["+77011112233"]}],
+                "location": {"country": "IR"},
+                "consent": True,
+            },
+        )
+        settings.AMAN_FIELD_KEYS = [new, old]
+        crypto._fernet.cache_clear()
+        assert "re-encrypted" in run("rotatekeys")
+        settings.AMAN_FIELD_KEYS = [new]
+        crypto._fernet.cache_clear()
+        assert (
+            Phone.objects.get(number_hash__isnull=False, person__given_names="Анна").number
+            == "+77011112233"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT number FROM registry_phone")
+            assert all(Fernet(new.encode()).decrypt(row[0].encode()) for row in cursor.fetchall())
+    finally:
+        crypto._fernet.cache_clear()
+
+
+def test_generatekeys_prints_usable_secrets() -> None:
+    from cryptography.fernet import Fernet
+
+    out = run("generatekeys")
+    values = dict(line.split("=", 1) for line in out.strip().splitlines())
+    assert set(values) == {"SECRET_KEY", "AMAN_FIELD_KEYS", "AMAN_HASH_KEY"}
+    Fernet(values["AMAN_FIELD_KEYS"].encode())

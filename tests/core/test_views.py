@@ -135,3 +135,46 @@ def test_country_choices_follow_the_users_language(world: World) -> None:
     names = [part.split(" (")[0] for part in select.split('">')[1:6]]
     assert names == sorted(names), names
     assert "Австралия" in select[: select.index("Казахстан")]
+
+
+def test_posts_without_a_csrf_token_are_refused(world: World) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.users[Role.CRISIS_MANAGER])
+    assert client.post(f"/crises/{world.crisis.pk}/close/").status_code == 403
+    api = client.post(
+        "/api/crises",
+        data='{"name": "x", "affected_countries": ["IR"]}',
+        content_type="application/json",
+    )
+    assert api.status_code == 403 and set(api.json()) == {"message", "extra"}
+    world.crisis.refresh_from_db()
+    assert world.crisis.status == "open"
+
+
+def test_sign_in_is_throttled_after_repeated_failures(world: World, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.core.cache import cache
+
+    from tests.factories import PASSWORD
+
+    cache.clear()
+    settings.AMAN_LOGIN_MAX_FAILURES_PER_USER = 3
+    client = Client()
+    for _ in range(3):
+        assert (
+            client.post("/login/", {"username": "operator", "password": "nope"}).status_code == 200
+        )
+    blocked = client.post("/login/", {"username": "operator", "password": PASSWORD})
+    assert blocked.status_code == 200 and "Too many failed sign-ins" in blocked.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert (
+        Client().post("/login/", {"username": "duty_officer", "password": PASSWORD}).status_code
+        == 302
+    )
+    cache.clear()
+    assert client.post("/login/", {"username": "operator", "password": PASSWORD}).status_code == 302
+
+
+def test_a_mistyped_password_in_the_username_field_is_not_logged(world: World) -> None:
+    Client().post("/login/", {"username": "Very-Long-Pass-123", "password": "x"})
+    entry = AuditEntry.objects.get(action="login_failed")
+    assert entry.changes == {"username": "(no such account)"}

@@ -150,6 +150,7 @@ def test_crisis_form_shows_a_field_error_for_zero_retention_days(
 def test_crisis_switcher_changes_the_current_crisis(
     page: Page, sign_in: Callable[..., None], world: World
 ) -> None:
+    User.objects.filter(username="operator").update(current_crisis=None)
     sign_in(page, "operator")
     expect(page.locator("main h1")).to_have_text("No crisis selected")
 

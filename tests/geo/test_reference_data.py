@@ -123,16 +123,17 @@ def test_status_history_orders_by_effective_time(world: World) -> None:
     norduz.refresh_from_db()
     assert norduz.status == "restricted"
     assert [e.status for e in norduz.status_events.all()] == ["restricted", "open", "closed"]
-    # Announced for tomorrow: recorded, but not yet current.
-    services.place_status_set(
-        actor=logistics,
-        place=norduz,
-        status="closed",
-        reason="announced closure",
-        effective_at=now + timedelta(days=1),
-    )
+    # Announced for tomorrow: refused, because nothing would make it current tomorrow.
+    with pytest.raises(ApplicationError, match="when it happens"):
+        services.place_status_set(
+            actor=logistics,
+            place=norduz,
+            status="closed",
+            reason="announced closure",
+            effective_at=now + timedelta(days=1),
+        )
     norduz.refresh_from_db()
-    assert norduz.status == "restricted"
+    assert norduz.status == "restricted" and norduz.status_events.count() == 3
 
 
 def test_only_crossings_and_airports_have_a_status(world: World) -> None:

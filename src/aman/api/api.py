@@ -15,7 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from aman.api.auth import AUTH
-from aman.api.routers import audit, crises, geo, me, missions
+from aman.api.routers import audit, crises, geo, identity, me, missions, registry
 from aman.core.errors import ApplicationError
 
 api = NinjaAPI(
@@ -92,3 +92,5 @@ api.add_router("/crises", crises.router)
 api.add_router("/missions", missions.router)
 api.add_router("/geo", geo.router)
 api.add_router("/audit", audit.router)
+api.add_router("/identity", identity.router)
+api.add_router("", registry.router)

@@ -1,19 +1,22 @@
 """`Idempotency-Key` on create requests: a retried request returns the first response and
-creates nothing new. The record and the created objects commit in one transaction, so a
-concurrent duplicate either sees the record or fails on its unique key and returns it."""
+creates nothing new. The key is claimed (a pending record, committed) before the create
+runs; a concurrent duplicate finds the claim and gets 409 "still being processed", a later
+retry gets the stored response."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aman.core.errors import ApplicationError
+from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import IdempotencyRecord, User
 
 HEADER = "Idempotency-Key"
@@ -42,6 +45,10 @@ def idempotent(
     return response
 
 
+PENDING = 0
+ABANDONED_AFTER = timedelta(minutes=5)
+
+
 def _idempotent(
     request: HttpRequest, user: User, payload: Any, create: Callable[[], tuple[int, Any]]
 ) -> tuple[int, Any]:
@@ -53,18 +60,30 @@ def _idempotent(
             _("Idempotency-Key is at most 200 characters."), {"idempotency_key": [key[:40]]}
         )
     fingerprint = _fingerprint(request, payload)
-    existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-    if existing is not None:
+    # Claim the key first, in its own committed transaction: a concurrent duplicate then
+    # finds the claim instead of racing the create.
+    IdempotencyRecord.objects.filter(
+        user=user, key=key, status_code=PENDING, created_at__lt=timezone.now() - ABANDONED_AFTER
+    ).delete()
+    try:
+        with transaction.atomic():
+            claim = IdempotencyRecord.objects.create(
+                user=user, key=key, fingerprint=fingerprint, status_code=PENDING, body=None
+            )
+    except IntegrityError:
+        existing = IdempotencyRecord.objects.get(user=user, key=key)
+        if existing.status_code == PENDING and existing.fingerprint == fingerprint:
+            raise Conflict(
+                _("A request with this Idempotency-Key is still being processed; retry shortly."),
+                {"idempotency_key": [key]},
+            ) from None
         return _replay(existing, fingerprint)
     try:
         with transaction.atomic():
             status, body = create()
-            IdempotencyRecord.objects.create(
-                user=user, key=key, fingerprint=fingerprint, status_code=status, body=body
-            )
-    except IntegrityError:
-        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint)
+            IdempotencyRecord.objects.filter(pk=claim.pk).update(status_code=status, body=body)
+    except BaseException:
+        # A failed create is not remembered: the same key may be retried.
+        IdempotencyRecord.objects.filter(pk=claim.pk, status_code=PENDING).delete()
+        raise
     return status, body

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, model_validator
 
 
 class ErrorOut(Schema):
@@ -68,7 +68,20 @@ class CrisisIn(Schema):
     public_registration: bool = False
 
 
-class CrisisPatch(Schema):
+class NoNulls(Schema):
+    """A partial update: a field may be left out, not set to null."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            nulls = sorted(k for k, v in data.items() if v is None)
+            if nulls:
+                raise ValueError(f"leave a field out instead of sending null: {', '.join(nulls)}")
+        return data
+
+
+class CrisisPatch(NoNulls):
     name: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=5000)
     home_country: str | None = Field(None, min_length=2, max_length=2)
@@ -104,7 +117,7 @@ class MissionIn(Schema):
     phone: str = Field("", max_length=40)
 
 
-class MissionPatch(Schema):
+class MissionPatch(NoNulls):
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: str | None = None
     city: str | None = Field(None, max_length=200)
@@ -173,7 +186,7 @@ class PlaceStatusIn(Schema):
     effective_at: datetime | None = None
 
 
-class CrossingPatch(Schema):
+class CrossingPatch(NoNulls):
     hours: str | None = Field(None, description="24h or HH:MM-HH:MM")
     daily_capacity: int | None = Field(None, ge=0, le=100000)
     transit_permit: str | None = None
@@ -191,3 +204,110 @@ class AuditEntryOut(Schema):
     changes: dict[str, Any]
     ip: str | None
     via: str
+
+
+class DocumentOut(Schema):
+    kind: str
+    number: str
+    issuing_state: str
+    expiry_date: date | None
+    surname_latin: str
+    given_names_latin: str
+
+
+class PersonOut(Schema):
+    id: int
+    crisis_id: int
+    reference_code: str
+    household_id: int | None
+    surname: str
+    given_names: str
+    patronymic: str
+    surname_latin: str
+    given_names_latin: str
+    birth_date: date | None
+    sex: str
+    nationalities: list[str]
+    language: str
+    country: str = Field(validation_alias="country.code")
+    city_id: int | None
+    address: str
+    intent: str
+    eligibility: str
+    status: str
+    priority: int
+    priority_explained: str
+    pregnant: bool
+    medical_need: bool
+    reduced_mobility: bool
+    disability: bool
+    unaccompanied_minor: bool
+    channel: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_priority_explained(obj: Any) -> str:
+        from aman.registry.triage import explain
+
+        return explain(obj.priority, obj.priority_reasons)
+
+
+class PersonDetailOut(PersonOut):
+    iin: str
+    email: str
+    needs_note: str
+    documents: list[DocumentOut]
+    phones: list[str]
+
+    @staticmethod
+    def resolve_documents(obj: Any) -> list[Any]:
+        return list(obj.documents.all())
+
+    @staticmethod
+    def resolve_phones(obj: Any) -> list[str]:
+        return [p.number for p in obj.phones.all()]
+
+
+class RegistrationOut(Schema):
+    intake_record: int
+    household: int | None
+    people: list[PersonOut]
+
+
+class StatusIn(Schema):
+    status: str
+    note: str = Field("", max_length=500)
+
+
+class PolicyRule(Schema):
+    group: str
+    weight: int
+    min_age: int | None = None
+    max_age: int | None = None
+
+
+class PolicyIn(Schema):
+    mode: str = Field("weights", description="weights or strict")
+    rules: list[dict[str, Any]]
+
+
+class PolicyOut(Schema):
+    mode: str
+    rules: list[dict[str, Any]]
+
+
+class MrzIn(Schema):
+    lines: list[str] = Field(min_length=1, max_length=3)
+
+
+class MrzOut(Schema):
+    format: str
+    document_code: str
+    issuing_state: str
+    surname: str
+    given_names: str
+    document_number: str
+    nationality: str
+    birth_date: date | None
+    sex: str
+    expiry_date: date | None

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.forms import ModelForm
 from django.http import HttpRequest
 
 from aman.core.audit import audit_write
@@ -12,30 +11,56 @@ from aman.core.models import ApiToken, AuditEntry, Crisis, Mission, User
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        actor = request.user if isinstance(request.user, User) else None
-        # Password fields are never written to the log, not even hashed.
-        changes = {
-            name: [form.initial.get(name), form.cleaned_data.get(name)]
-            for name in form.changed_data
-            if "password" not in name
-        }
-        audit_write(
-            actor=actor,
-            verb="admin_save",
-            action=AuditEntry.Action.UPDATE if change else AuditEntry.Action.CREATE,
-            obj=obj,
-            changes={
-                k: [str(a) if a is not None else None, str(b) if b is not None else None]
-                for k, (a, b) in changes.items()
-            },
-        )
+    """Every addition, change (including a password reset) and deletion (including the
+    bulk "delete selected" action) made in the admin goes to the audit log, through the
+    admin's own logging hooks, which every admin write path calls. Field names are logged,
+    never values: the admin edits personal data and passwords."""
 
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        actor = request.user if isinstance(request.user, User) else None
-        audit_write(actor=actor, verb="admin_delete", action=AuditEntry.Action.DELETE, obj=obj)
-        super().delete_model(request, obj)
+    def _actor(self, request: HttpRequest) -> User | None:
+        return request.user if isinstance(request.user, User) else None
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit_write(
+            actor=self._actor(request),
+            verb="admin_add",
+            action=AuditEntry.Action.CREATE,
+            obj=obj,
+            changes={"fields": [None, _changed_fields(message)]},
+        )
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        audit_write(
+            actor=self._actor(request),
+            verb="admin_change",
+            obj=obj,
+            changes={"fields": [None, _changed_fields(message)]},
+        )
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> Any:
+        for obj in queryset:
+            audit_write(
+                actor=self._actor(request),
+                verb="admin_delete",
+                action=AuditEntry.Action.DELETE,
+                obj=obj,
+            )
+        return super().log_deletions(request, queryset)
+
+
+def _changed_fields(message: Any) -> list[str]:
+    """Field names from the admin's change message ([{"changed": {"fields": [...]}}])."""
+    fields: list[str] = []
+    if isinstance(message, list):
+        for part in message:
+            for change in part.values() if isinstance(part, dict) else []:
+                fields += (
+                    [str(f) for f in change.get("fields", [])] if isinstance(change, dict) else []
+                )
+    elif message:
+        fields.append(str(message)[:200])
+    return fields
 
 
 @admin.register(User)
@@ -88,16 +113,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are created and revoked on the account page, audited."""
+
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = (
-        "user",
-        "name",
-        "prefix",
-        "digest",
-        "created_at",
-        "last_used_at",
-        "revoked_at",
-    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -15,3 +15,18 @@ def secret_key_set(app_configs: Any, **kwargs: Any) -> list[Error]:
             )
         ]
     return []
+
+
+@register(deploy=True)
+def field_keys_set(app_configs: Any, **kwargs: Any) -> list[Error]:
+    from aman.core.crypto import uses_derived_keys
+
+    if uses_derived_keys():
+        return [
+            Error(
+                "Personal data would be encrypted with keys derived from SECRET_KEY.",
+                hint="Set AMAN_FIELD_KEYS (Fernet keys: aman generatekeys) and AMAN_HASH_KEY.",
+                id="aman.E002",
+            )
+        ]
+    return []

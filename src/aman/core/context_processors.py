@@ -12,6 +12,7 @@ from aman.core.roles import Cap
 NAVIGATION = [
     ("home", _("Situation"), None),
     ("crisis_list", _("Crises"), None),
+    ("person_list", _("People"), Cap.PERSONAL_DATA),
     ("mission_list", _("Missions"), None),
     ("crossing_list", _("Crossings"), None),
     ("place_list", _("Places"), None),

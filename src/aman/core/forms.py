@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -40,6 +41,25 @@ class LocalCountryOrderMixin:
                 field.queryset = Country.objects.in_local_order()
 
 
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, refusing further attempts while an address or a username has
+    too many recent failures."""
+
+    throttled = False
+
+    def clean(self) -> dict[str, Any]:
+        from aman.core import login_throttle
+
+        username = self.data.get("username", "")
+        if self.request is not None and login_throttle.is_blocked(self.request, str(username)):
+            self.throttled = True
+            raise forms.ValidationError(
+                _("Too many failed sign-ins. Wait 15 minutes, or ask a crisis manager."),
+                code="throttled",
+            )
+        return super().clean()
+
+
 class CrisisForm(LocalCountryOrderMixin, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     code = forms.SlugField(
@@ -60,7 +80,7 @@ class CrisisForm(LocalCountryOrderMixin, forms.Form):
     )
     missions = forms.ModelMultipleChoiceField(
         label=_("Missions involved"),
-        queryset=Mission.objects.filter(active=True),
+        queryset=Mission.objects.all(),
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 5}),
         help_text=MULTI_HELP,

@@ -1,3 +1,4 @@
+import ipaddress
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -11,9 +12,11 @@ def client_ip(request: HttpRequest) -> str | None:
     from django.conf import settings
 
     if getattr(settings, "USE_X_FORWARDED_FOR", False):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip() or None
+        first = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
+        try:
+            return str(ipaddress.ip_address(first))
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR") or None
 
 

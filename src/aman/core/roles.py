@@ -26,16 +26,24 @@ class Cap(models.TextChoices):
     GEO_STATUS = "geo.status", _("Change the status of crossings and airports")
     PERSONAL_DATA = "personal_data", _("See personal data (scoped by mission for consuls)")
     API_TOKENS = "api.tokens", _("Create API tokens")
+    REGISTER = "registry.write", _("Register people and change their records")
 
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
     Role.CRISIS_MANAGER: frozenset(
-        {Cap.CRISIS_MANAGE, Cap.AUDIT_VIEW, Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS}
+        {
+            Cap.CRISIS_MANAGE,
+            Cap.AUDIT_VIEW,
+            Cap.GEO_STATUS,
+            Cap.PERSONAL_DATA,
+            Cap.API_TOKENS,
+            Cap.REGISTER,
+        }
     ),
-    Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS}),
-    Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS}),
+    Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
+    Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
     Role.LOGISTICS: frozenset({Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS}),
-    Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS}),
+    Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
     Role.PARTNER_LIAISON: frozenset({Cap.API_TOKENS}),
     Role.OBSERVER: frozenset(),
 }

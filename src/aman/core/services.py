@@ -91,7 +91,18 @@ def crisis_create(
         created_by=actor,
     )
     _full_clean(crisis, exclude=["created_by"])
-    crisis.save()
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                crisis.save()
+            break
+        except IntegrityError as exc:
+            # Another request took the code between the check and the insert.
+            if code.strip() or attempt == 4:
+                raise Conflict(
+                    _("A crisis with this code already exists."), {"code": [crisis.code]}
+                ) from exc
+            crisis.code = _unique_crisis_code(name)
     crisis.affected_countries.set(affected_countries)
     crisis.missions.set(missions or [])
     audit_write(
@@ -187,12 +198,25 @@ def mission_create(
     city: str = "",
     email: str = "",
     phone: str = "",
+    active: bool = True,
 ) -> Mission:
     mission = Mission(
-        name=name.strip(), kind=kind, country=country, city=city.strip(), email=email, phone=phone
+        name=name.strip(),
+        kind=kind,
+        country=country,
+        city=city.strip(),
+        email=email,
+        phone=phone,
+        active=active,
     )
     _full_clean(mission)
-    mission.save()
+    try:
+        with transaction.atomic():
+            mission.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            _("A mission with this name already exists."), {"name": [mission.name]}
+        ) from exc
     mission.area.set(area if area else [country])
     audit_write(
         actor=actor,
@@ -259,12 +283,7 @@ def user_create(
         is_superuser=is_superuser,
         is_staff=is_superuser,
     )
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ApplicationError(
-            _("The password is too weak."), {"password": [str(m) for m in exc.messages]}
-        ) from exc
+    _check_password(password, user)
     user.set_password(password)
     _full_clean(user)
     try:
@@ -289,6 +308,24 @@ def user_create(
             },
         ),
     )
+    return user
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ApplicationError(
+            _("The password is too weak."), {"password": [str(m) for m in exc.messages]}
+        ) from exc
+
+
+@transaction.atomic
+def user_set_password(*, actor: User | None, user: User, password: str) -> User:
+    _check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_write(actor=actor, verb="user_set_password", obj=user, changes={"password": ["…", "…"]})
     return user
 
 

@@ -146,11 +146,7 @@ def crisis_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def crisis_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     access.require(user, Cap.CRISIS_MANAGE)
-    from django.conf import settings
-
-    from aman.geo.models import Country
-
-    home = Country.objects.filter(code=settings.AMAN_HOME_COUNTRY).first()
+    home = geo_selectors.home_country()
     form = CrisisForm(request.POST or None, initial={"home_country": home.pk if home else None})
     if request.method == "POST" and form.is_valid():
         try:
@@ -246,7 +242,6 @@ def mission_create(request: HttpRequest) -> HttpResponse:
     form = MissionForm(request.POST or None, initial={"active": True})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        data.pop("active", None)
         data["area"] = list(data["area"])
         try:
             mission = services.mission_create(actor=user, **data)

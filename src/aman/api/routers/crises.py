@@ -2,12 +2,14 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import idempotent
 from aman.api.schemas import CrisisIn, CrisisOut, CrisisPatch, ErrorOut
 from aman.core import access, selectors, services
+from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.geo.selectors import countries_by_codes
@@ -26,6 +28,17 @@ def _out(crisis: Crisis) -> Crisis:
         .prefetch_related("affected_countries", "missions")
         .get(pk=crisis.pk)
     )
+
+
+def _missions(user: User, ids: list[int]) -> list[Any]:
+    found = {m.pk: m for m in access.missions_for_user(user).filter(pk__in=ids)}
+    unknown = [i for i in ids if i not in found]
+    if unknown:
+        raise ApplicationError(
+            _("Unknown mission: %(ids)s.") % {"ids": ", ".join(map(str, unknown))},
+            {"missions": unknown},
+        )
+    return [found[i] for i in dict.fromkeys(ids)]
 
 
 class CrisisFilter(Schema):
@@ -56,9 +69,7 @@ def crisis_create(request: HttpRequest, payload: CrisisIn) -> Any:
             affected_countries=countries_by_codes(
                 payload.affected_countries, field="affected_countries"
             ),
-            missions=list(access.missions_for_user(user).filter(pk__in=payload.missions))
-            if payload.missions
-            else [],
+            missions=_missions(user, payload.missions),
             retention_days=payload.retention_days,
             public_registration=payload.public_registration,
         )
@@ -87,7 +98,7 @@ def crisis_update(request: HttpRequest, crisis_id: int, payload: CrisisPatch) ->
             fields["affected_countries"], field="affected_countries"
         )
     if "missions" in fields:
-        fields["missions"] = list(access.missions_for_user(user).filter(pk__in=fields["missions"]))
+        fields["missions"] = _missions(user, fields["missions"])
     return _out(services.crisis_update(actor=user, crisis=crisis, **fields))
 
 

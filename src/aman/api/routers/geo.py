@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -16,7 +16,7 @@ from aman.core import access
 from aman.core.models import User
 from aman.core.roles import Cap
 from aman.geo import selectors, services
-from aman.geo.models import Country, Place, PlaceStatus
+from aman.geo.models import Place, PlaceStatus
 
 router = Router(tags=["reference geography"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -45,10 +45,7 @@ def country_list(request: HttpRequest, filters: Query[CountryFilter]) -> Any:
 
 @router.get("/countries/{code}", response={200: CountryOut, 404: ErrorOut})
 def country_get(request: HttpRequest, code: str) -> Any:
-    try:
-        return Country.objects.get(code=code.upper())
-    except Country.DoesNotExist:
-        raise Http404 from None
+    return selectors.country_get(code=code)
 
 
 @router.get(

@@ -90,7 +90,9 @@ class Command(AmanCommand):
                 missions=list(missions.values()),
                 public_registration=True,
             )
-            services.crisis_open(actor=None, crisis=crisis)
+            crisis = services.crisis_open(actor=None, crisis=crisis)
+        if not crisis.people.exists():
+            _demo_people(crisis)
         rows = []
         for username, role, mission_name in DEMO_USERS:
             secret = password or secrets.token_urlsafe(9)
@@ -105,9 +107,85 @@ class Command(AmanCommand):
                     is_superuser=username == "manager",
                 )
             else:
-                user.set_password(secret)
-                user.save(update_fields=["password"])
+                services.user_set_password(actor=None, user=user, password=secret)
             if user.current_crisis_id is None:
                 services.user_set_current_crisis(actor=user, crisis=crisis)
             rows.append((username, secret, str(Role(role).label)))
         return rows
+
+
+SURNAMES = [
+    "Жұмабек",
+    "Сейітов",
+    "Әбдірахман",
+    "Нұрланов",
+    "Қасымов",
+    "Омарова",
+    "Ахметова",
+    "Серікбаев",
+    "Төлеуова",
+    "Бекова",
+    "Иванов",
+    "Ким",
+]
+MEN = ["Нұрлан", "Ерлан", "Әлихан", "Қайрат", "Бауыржан", "Марат", "Данияр", "Сергей"]
+WOMEN = ["Айгүл", "Дана", "Жанар", "Сәуле", "Гүлнар", "Мадина", "Әсел", "Ольга"]
+CITIES = [
+    ("IR", "Tehran"),
+    ("IR", "Tabriz"),
+    ("IR", "Shiraz"),
+    ("AE", "Dubai"),
+    ("AE", "Abu Dhabi"),
+    ("QA", "Doha"),
+    ("IL", "Tel Aviv"),
+    ("BH", "Manama"),
+]
+
+
+def _demo_people(crisis: Crisis) -> None:
+    """Forty households registered through the same service as the public form."""
+    import random
+    from datetime import date, timedelta
+
+    from aman.registry.services import registration_submit
+
+    rng = random.Random(2026)  # noqa: S311 - demo data, not security
+    for n in range(40):
+        surname = rng.choice(SURNAMES)
+        country, city = rng.choice(CITIES)
+        members = []
+        for i in range(rng.choice([1, 1, 2, 3, 4])):
+            female = rng.random() < 0.5
+            age = (
+                rng.choice([rng.randint(20, 55), rng.randint(60, 85), rng.randint(1, 16)])
+                if i
+                else rng.randint(20, 75)
+            )
+            members.append(
+                {
+                    "surname": surname + ("а" if female and surname[-2:] in ("ов", "ев") else ""),
+                    "given_names": rng.choice(WOMEN if female else MEN),
+                    "birth_date": (
+                        date(2026, 3, 1) - timedelta(days=365 * age + rng.randint(0, 364))
+                    ).isoformat(),
+                    "sex": "F" if female else "M",
+                    "phones": [f"+7701{rng.randint(1000000, 9999999)}"] if i == 0 else [],
+                    "documents": [
+                        {"number": f"N{rng.randint(10000000, 99999999)}", "issuing_state": "KAZ"}
+                    ],
+                    "medical_need": rng.random() < 0.08,
+                    "pregnant": female and 20 <= age <= 40 and rng.random() < 0.1,
+                }
+            )
+        registration_submit(
+            crisis=crisis,
+            channel=rng.choice(["public_web", "hotline", "api"]),
+            payload={
+                "members": members,
+                "location": {"country": country, "city": city},
+                "intent": rng.choice(["leave"] * 8 + ["undecided", "stay"]),
+                "consent": True,
+            },
+            idempotency_key=f"demo-{n}",
+            source="demo",
+        )

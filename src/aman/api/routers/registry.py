@@ -1,0 +1,181 @@
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Body, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from aman.api.idempotency import HEADER
+from aman.api.schemas import (
+    ErrorOut,
+    PersonDetailOut,
+    PersonOut,
+    PolicyIn,
+    PolicyOut,
+    RegistrationOut,
+    StatusIn,
+)
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.registry import selectors, services
+from aman.registry.models import Channel, Person, PriorityPolicy
+from aman.registry.schemas import RegistrationIn
+from aman.registry.statuses import Status
+from aman.registry.triage import DEFAULT_RULES
+
+router = Router(tags=["registry"])
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _crisis(user: User, crisis_id: int | None) -> Crisis:
+    if crisis_id is None:
+        crisis = access.current_crisis(user)
+        if crisis is None:
+            raise ApplicationError(
+                "Say which crisis: ?crisis=ID (or choose a current crisis in the UI).",
+                {"crisis": ["This field is required."]},
+            )
+        return crisis
+    return access.crisis_for_user(user, crisis_id)
+
+
+@router.post(
+    "/registrations",
+    response={201: RegistrationOut, 200: RegistrationOut, **ERRORS},
+    summary="Register one household with all its members",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RegistrationIn.model_json_schema()}},
+        }
+    },
+    description="The same payload as the public form. Send `Idempotency-Key`: a retried "
+    "request returns the first result (200) and creates nothing new. A rejected payload is "
+    "kept with its reasons; the 400 answer names the intake record.",
+)
+def registration_create(
+    request: HttpRequest, payload: Body[dict[str, Any]], crisis: int | None = None
+) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    the_crisis = _crisis(user, crisis)
+    key = (request.headers.get(HEADER) or "").strip()[:200]
+    known = (
+        bool(key)
+        and the_crisis.pk is not None
+        and services.IntakeRecord.objects.filter(
+            crisis=the_crisis, channel=Channel.API, idempotency_key=key
+        ).exists()
+    )
+    record = services.registration_submit(
+        crisis=the_crisis,
+        channel=Channel.API,
+        payload=payload,
+        actor=user,
+        idempotency_key=key,
+        source=f"api:{user.username}",
+    )
+    if record.outcome != record.Outcome.ACCEPTED:
+        raise services.RegistrationRejected(
+            record, [services.Problem(f, m) for f, m in record.rejection_reasons.items()]
+        )
+    people = list(record.people.select_related("country").order_by("id"))
+    return (200 if known else 201), {
+        "intake_record": record.pk,
+        "household": record.household_id,
+        "people": people,
+    }
+
+
+class PeopleFilter(Schema):
+    crisis: int | None = None
+    q: str = ""
+    status: Status | None = None
+    intent: str = ""
+    channel: Channel | None = None
+    eligibility: str = ""
+    country: str = ""
+    city_id: int | None = None
+    min_priority: int | None = None
+    mission: int | None = None
+
+
+@router.get(
+    "/people",
+    response=list[PersonOut],
+    summary="People, filtered; search by name in any script, document, phone or reference code",
+)
+@paginate(LimitOffsetPagination)
+def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
+    user = _user(request)
+    crisis = _crisis(user, filters.crisis)
+    return selectors.people_filtered(user=user, crisis=crisis, filters=filters.model_dump())
+
+
+@router.get("/people/{person_id}", response={200: PersonDetailOut, **ERRORS})
+def person_get(request: HttpRequest, person_id: int) -> Any:
+    user = _user(request)
+    person = _person(user, person_id)
+    audit_read(actor=user, verb="person_detail", obj=person, crisis=person.crisis)
+    return person
+
+
+def _person(user: User, person_id: int) -> Person:
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis_id = Person.objects.filter(pk=person_id).values_list("crisis_id", flat=True).first()
+    if crisis_id is None:
+        from django.http import Http404
+
+        raise Http404
+    return selectors.person_for_user(
+        user=user, crisis=access.crisis_for_user(user, crisis_id), pk=person_id
+    )
+
+
+@router.post(
+    "/people/{person_id}/status",
+    response={200: PersonOut, **ERRORS},
+    summary="Record a step of a person's journey",
+)
+def person_status(request: HttpRequest, person_id: int, payload: StatusIn) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    person = _person(user, person_id)
+    services.person_set_status(actor=user, person=person, status=payload.status, note=payload.note)
+    person.refresh_from_db()
+    return person
+
+
+@router.get(
+    "/crises/{crisis_id}/priority-policy", response={200: PolicyOut, **ERRORS}, tags=["crises"]
+)
+def policy_get(request: HttpRequest, crisis_id: int) -> Any:
+    crisis = access.crisis_for_user(_user(request), crisis_id)
+    policy = PriorityPolicy.objects.filter(crisis=crisis).first()
+    return (
+        {"mode": policy.mode, "rules": policy.rules}
+        if policy
+        else {"mode": "weights", "rules": DEFAULT_RULES}
+    )
+
+
+@router.put(
+    "/crises/{crisis_id}/priority-policy",
+    response={200: PolicyOut, **ERRORS},
+    tags=["crises"],
+    summary="Change the priority policy; everyone's priority is recomputed",
+)
+def policy_set(request: HttpRequest, crisis_id: int, payload: PolicyIn) -> Any:
+    user = _user(request)
+    access.require(user, Cap.CRISIS_MANAGE)
+    crisis = access.crisis_for_user(user, crisis_id)
+    policy = services.priority_policy_set(
+        actor=user, crisis=crisis, mode=payload.mode, rules=payload.rules
+    )
+    return {"mode": policy.mode, "rules": policy.rules}

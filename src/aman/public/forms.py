@@ -1,0 +1,124 @@
+"""The public forms: small, no JavaScript needed, every field optional that can be."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aman.core.models import Crisis
+from aman.registry.models import Intent, Sex
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class RegistrationForm(forms.Form):
+    crisis = forms.ModelChoiceField(
+        label=_("Where are you?"), queryset=Crisis.objects.none(), empty_label=None
+    )
+    country = forms.ChoiceField(label=_("Country you are in now"))
+    city = forms.CharField(label=_("City"), max_length=100)
+    address = forms.CharField(
+        label=_("Address or hotel"),
+        max_length=300,
+        required=False,
+        help_text=_("Where the embassy can find you."),
+    )
+    phone = forms.CharField(
+        label=_("Your phone number"),
+        max_length=40,
+        required=False,
+        help_text=_(
+            "With the country code, e.g. +7 701 123 45 67. WhatsApp or Telegram if you have them."
+        ),
+    )
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    intent = forms.ChoiceField(
+        label=_("Do you want to leave?"),
+        choices=Intent.choices,
+        initial=Intent.LEAVE,
+        widget=forms.RadioSelect,
+    )
+    consent = forms.BooleanField(
+        label=_(
+            "I agree that the Ministry of Foreign Affairs processes this personal data to help "
+            "me and the people I register, and shares what is needed with carriers, hotels "
+            "and partner ministries for our evacuation."
+        ),
+    )
+    # Left empty by people; filled by bots that fill every field.
+    website = forms.CharField(
+        required=False,
+        label="Website",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+    form_token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, crises: list[Crisis], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["crisis"].queryset = Crisis.objects.filter(pk__in=[c.pk for c in crises])  # type: ignore[attr-defined]
+        if len(crises) == 1:
+            self.fields["crisis"].widget = forms.HiddenInput()
+            self.fields["crisis"].initial = crises[0].pk
+        countries = sorted(
+            {c for crisis in crises for c in crisis.affected_countries.all()},
+            key=lambda c: c.local_name,
+        )
+        self.fields["country"].choices = [("", "—")] + [(c.code, c.local_name) for c in countries]  # type: ignore[attr-defined]
+        self.fields["form_token"].initial = secrets.token_urlsafe(16)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("phone") and not data.get("email"):
+            raise forms.ValidationError(
+                _("Give a phone number or an email so that we can reach you.")
+            )
+        return data
+
+
+class MemberForm(forms.Form):
+    surname = forms.CharField(label=_("Surname"), max_length=100)
+    given_names = forms.CharField(label=_("Given names"), max_length=150)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
+    passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
+    pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
+    medical_need = forms.BooleanField(label=_("Needs medical care or medicines"), required=False)
+    reduced_mobility = forms.BooleanField(label=_("Cannot walk far"), required=False)
+    disability = forms.BooleanField(label=_("Has a disability"), required=False)
+    needs_note = forms.CharField(label=_("What help is needed?"), max_length=500, required=False)
+
+    def clean_birth_date(self) -> Any:
+        value = self.cleaned_data.get("birth_date")
+        if value is not None and not date(1900, 1, 1) <= value <= timezone.localdate():
+            raise forms.ValidationError(_("Enter a birth date between 1900 and today."))
+        return value
+
+
+MemberFormSet = forms.formset_factory(
+    MemberForm, extra=0, min_num=1, max_num=10, validate_min=True, validate_max=True
+)
+
+
+class LookupForm(forms.Form):
+    reference_code = forms.CharField(label=_("Reference code"), max_length=20)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
+
+
+class SelfUpdateForm(forms.Form):
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    address = forms.CharField(label=_("Address or hotel"), max_length=300, required=False)
+    phone = forms.CharField(label=_("New phone number"), max_length=40, required=False)
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    intent = forms.ChoiceField(
+        label=_("Do you want to leave?"), choices=Intent.choices, widget=forms.RadioSelect
+    )
+    pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
+    medical_need = forms.BooleanField(label=_("Needs medical care or medicines"), required=False)
+    reduced_mobility = forms.BooleanField(label=_("Cannot walk far"), required=False)
+    disability = forms.BooleanField(label=_("Has a disability"), required=False)
+    needs_note = forms.CharField(label=_("What help is needed?"), max_length=500, required=False)

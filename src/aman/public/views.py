@@ -1,0 +1,288 @@
+"""Citizen-facing pages: register a household, come back with a reference code. No account,
+no JavaScript needed, rate-limited, and no page ever lists anyone the visitor did not
+register themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from aman.core.audit import audit_read
+from aman.core.models import Crisis
+from aman.public import ratelimit
+from aman.public.forms import LookupForm, MemberFormSet, RegistrationForm, SelfUpdateForm
+from aman.registry.models import Channel, IntakeRecord, Person
+from aman.registry.services import (
+    RegistrationRejected,
+    intake_reject,
+    person_lookup_public,
+    person_update_self,
+    registration_submit,
+)
+from aman.registry.statuses import Status
+
+SESSION_RECORD = "public_registration"
+SESSION_PERSON = "public_person"
+
+INSTRUCTIONS: dict[str, Any] = {
+    Status.REGISTERED: gettext_lazy(
+        "We have your registration. The embassy will contact you by phone or message. Keep your "
+        "phone charged, your passport with you, and come back here if anything changes."
+    ),
+    Status.VERIFIED: gettext_lazy(
+        "The embassy has checked your registration. You will be told when and where to go."
+    ),
+    Status.ASSIGNED: gettext_lazy(
+        "You have a place on an evacuation. Follow the instructions sent to you; bring your "
+        "passport, medicines and a small bag."
+    ),
+    Status.AT_ASSEMBLY_POINT: gettext_lazy("You are at the assembly point. Stay with your group."),
+    Status.BOARDED: gettext_lazy("You are on board. Keep your documents at hand."),
+    Status.ACCOMMODATED: gettext_lazy(
+        "You have been given accommodation. Wait there for instructions."
+    ),
+    Status.CROSSED_BORDER: gettext_lazy(
+        "You are out of the affected country. The journey home continues."
+    ),
+    Status.ARRIVED_HOME: gettext_lazy("Welcome home."),
+    Status.DECLINED: gettext_lazy(
+        "You declined the offered place. Change your answer below if you want to leave."
+    ),
+    Status.STAYING: gettext_lazy(
+        "You told us you are staying. Change your answer below if you want to leave."
+    ),
+    Status.WITHDRAWN: gettext_lazy(
+        "This registration was withdrawn. Register again if you need help."
+    ),
+}
+
+
+def _open_crises() -> list[Crisis]:
+    return list(
+        Crisis.objects.filter(status=Crisis.Status.OPEN, public_registration=True)
+        .prefetch_related("affected_countries")
+        .order_by("name")
+    )
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    return TemplateResponse(request, "public/too_many.html", status=429)
+
+
+def _members_payload(formset: Any) -> list[dict[str, Any]]:
+    members = []
+    for form in formset.forms:
+        d = form.cleaned_data
+        if not d:
+            continue
+        members.append(
+            {
+                "surname": d["surname"],
+                "given_names": d["given_names"],
+                "birth_date": d["birth_date"].isoformat(),
+                "sex": d.get("sex") or "",
+                "documents": [{"kind": "passport", "number": d["passport"]}]
+                if d.get("passport")
+                else [],
+                "pregnant": d.get("pregnant", False),
+                "medical_need": d.get("medical_need", False),
+                "reduced_mobility": d.get("reduced_mobility", False),
+                "disability": d.get("disability", False),
+                "needs_note": d.get("needs_note", ""),
+            }
+        )
+    return members
+
+
+def _place_errors(form: RegistrationForm, formset: Any, exc: RegistrationRejected) -> None:
+    for problem in exc.problems:
+        parts = problem.field.split(".")
+        if (
+            parts[0] == "members"
+            and len(parts) >= 3
+            and parts[1].isdigit()
+            and int(parts[1]) < len(formset.forms)
+        ):
+            member_form = formset.forms[int(parts[1])]
+            field = {"documents": "passport"}.get(parts[2], parts[2])
+            if field in member_form.fields:
+                member_form.add_error(field, problem.message)
+                continue
+        if parts[0] == "location" and len(parts) > 1 and parts[1] in form.fields:
+            form.add_error(parts[1], problem.message)
+        elif parts[0] in form.fields:
+            form.add_error(parts[0], problem.message)
+        else:
+            form.add_error(None, f"{problem.field}: {problem.message}")
+
+
+@never_cache
+def register(request: HttpRequest) -> HttpResponse:
+    crises = _open_crises()
+    if not crises:
+        return TemplateResponse(request, "public/closed.html")
+    form = RegistrationForm(request.POST or None, crises=crises)
+    formset = MemberFormSet(request.POST or None, prefix="m")
+    if request.method == "POST":
+        if "add_member" in request.POST:
+            # No JavaScript: the page comes back, unvalidated, with one more empty person.
+            posted = request.POST
+            count = min(int(posted.get("m-TOTAL_FORMS") or 1), 9)
+            initial = [
+                {name: posted.get(f"m-{i}-{name}", "") for name in MemberFormSet.form.base_fields}
+                for i in range(count)
+            ]
+            form = RegistrationForm(initial=posted.dict(), crises=crises)
+            form.fields["form_token"].initial = (
+                posted.get("form_token") or form.fields["form_token"].initial
+            )
+            formset = MemberFormSet(prefix="m", initial=[*initial, {}])
+        elif ratelimit.exceeded(request, "register", settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR):
+            return _too_many(request)
+        elif form.is_valid() and formset.is_valid():
+            ratelimit.hit(request, "register", 3600)
+            if form.cleaned_data.get("website"):
+                # A bot: answer as if accepted, keep nothing that could be used.
+                return redirect("public_register_done")
+            d = form.cleaned_data
+            members = _members_payload(formset)
+            if members:
+                members[0]["phones"] = [d["phone"]] if d.get("phone") else []
+                members[0]["email"] = d.get("email") or ""
+            payload = {
+                "members": members,
+                "contact_index": 0,
+                "location": {
+                    "country": d["country"],
+                    "city": d["city"],
+                    "address": d.get("address", ""),
+                },
+                "intent": d["intent"],
+                "language": (get_language() or "kk")[:2],
+                "consent": bool(d.get("consent")),
+            }
+            try:
+                record = registration_submit(
+                    crisis=d["crisis"],
+                    channel=Channel.PUBLIC_WEB,
+                    payload=payload,
+                    idempotency_key=d["form_token"],
+                    source="public form",
+                )
+            except RegistrationRejected as exc:
+                _place_errors(form, formset, exc)
+            else:
+                request.session[SESSION_RECORD] = record.pk
+                return redirect("public_register_done")
+        elif not request.POST.get("website"):
+            ratelimit.hit(request, "register", 3600)
+            _keep_refused(request, form, formset, crises)
+    return TemplateResponse(request, "public/register.html", {"form": form, "formset": formset})
+
+
+def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Crisis]) -> None:
+    """A form sent with errors is kept too, as received, with the errors shown to the person."""
+    problems = {f"form.{k}": " ".join(v) for k, v in form.errors.items()}
+    for i, errors in enumerate(formset.errors):
+        problems.update({f"members.{i}.{k}": " ".join(v) for k, v in errors.items()})
+    if formset.non_form_errors():
+        problems["members"] = " ".join(formset.non_form_errors())
+    crisis = form.cleaned_data.get("crisis") if hasattr(form, "cleaned_data") else None
+    payload = {k: v for k, v in request.POST.items() if k not in {"csrfmiddlewaretoken", "website"}}
+    intake_reject(
+        crisis=crisis or crises[0],
+        channel=Channel.PUBLIC_WEB,
+        payload=payload,
+        problems=problems or {"__all__": "invalid form"},
+        source="public form",
+    )
+
+
+@never_cache
+def register_done(request: HttpRequest) -> HttpResponse:
+    pk = request.session.get(SESSION_RECORD)
+    record = IntakeRecord.objects.filter(pk=pk).first() if pk else None
+    people = list(record.people.order_by("id")) if record else []
+    return TemplateResponse(request, "public/register_done.html", {"people": people})
+
+
+@never_cache
+def status_lookup(request: HttpRequest) -> HttpResponse:
+    form = LookupForm(request.POST or None)
+    if request.method == "POST":
+        if ratelimit.exceeded(request, "lookup", settings.AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES):
+            return _too_many(request)
+        if form.is_valid():
+            person = person_lookup_public(
+                reference_code=form.cleaned_data["reference_code"],
+                birth_date=form.cleaned_data["birth_date"],
+            )
+            if person is None:
+                ratelimit.hit(request, "lookup", 15 * 60)
+                form.add_error(None, _("No registration matches this code and birth date."))
+            else:
+                request.session.cycle_key()
+                request.session[SESSION_PERSON] = person.pk
+                return redirect("public_status_me")
+    return TemplateResponse(request, "public/status_lookup.html", {"form": form})
+
+
+def _me(request: HttpRequest) -> Person | None:
+    pk = request.session.get(SESSION_PERSON)
+    return Person.objects.select_related("crisis", "country").filter(pk=pk).first() if pk else None
+
+
+@never_cache
+def status_me(request: HttpRequest) -> HttpResponse:
+    person = _me(request)
+    if person is None:
+        return redirect("public_status")
+    initial = {
+        "intent": person.intent,
+        "pregnant": person.pregnant,
+        "medical_need": person.medical_need,
+        "reduced_mobility": person.reduced_mobility,
+        "disability": person.disability,
+        "needs_note": person.needs_note,
+    }
+    form = SelfUpdateForm(request.POST or None, initial=initial)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        payload = {
+            k: v for k, v in form.cleaned_data.items() if v not in ("", None) or k in initial
+        }
+        try:
+            person_update_self(person=person, payload=payload)
+        except RegistrationRejected as exc:
+            for problem in exc.problems:
+                form.add_error(
+                    problem.field if problem.field in form.fields else None, problem.message
+                )
+        else:
+            saved = True
+            person.refresh_from_db()
+            form = SelfUpdateForm(initial={**initial, **{k: getattr(person, k) for k in initial}})
+    else:
+        audit_read(actor=None, verb="public_status_view", obj=person, crisis=person.crisis)
+    return TemplateResponse(
+        request,
+        "public/status_me.html",
+        {
+            "person": person,
+            "form": form,
+            "saved": saved,
+            "instructions": INSTRUCTIONS.get(person.status, ""),
+        },
+    )
+
+
+def status_leave(request: HttpRequest) -> HttpResponse:
+    request.session.pop(SESSION_PERSON, None)
+    return redirect("public_status")

@@ -1,0 +1,319 @@
+"""The registry: people, households, intake records exactly as received, and each
+person's journey of status events.
+
+Document numbers, national identification numbers, phone numbers and messenger handles
+are encrypted at rest (aman.core.crypto) and found through keyed hashes; names are kept in
+the script they were given in and in passport Latin, with matching keys for search.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from aman.core.crypto import EncryptedJSONField, EncryptedTextField
+from aman.registry.statuses import Status
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
+    OTHER = "X", _("Other or unspecified")
+
+
+class Intent(models.TextChoices):
+    LEAVE = "leave", _("Wants to leave")
+    STAY = "stay", _("Staying")
+    UNDECIDED = "undecided", _("Undecided")
+
+
+class Eligibility(models.TextChoices):
+    CITIZEN = "citizen", _("Citizen")
+    FAMILY_MEMBER = "family_member", _("Family member of a citizen")
+    PARTNER_NATIONAL = "partner_national", _("Partner-state national")
+
+
+class Language(models.TextChoices):
+    KK = "kk", _("Kazakh")
+    RU = "ru", _("Russian")
+    EN = "en", _("English")
+
+
+class Channel(models.TextChoices):
+    PUBLIC_WEB = "public_web", _("Public registration form")
+    HOTLINE = "hotline", _("Hotline")
+    IMPORT = "import", _("Imported list")
+    API = "api", _("API")
+    PARTNER = "partner", _("Partner ministry")
+
+
+class Household(models.Model):
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="households")
+    contact = models.ForeignKey(
+        "registry.Person",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("contact person"),
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        return f"H{self.pk}"
+
+
+class Person(models.Model):
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="people")
+    reference_code = models.CharField(_("reference code"), max_length=12, unique=True)
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    # Names as given (any script) and as printed in the passport (never regenerated from
+    # Cyrillic when a document says otherwise: `latin_from_document`).
+    surname = models.CharField(_("surname"), max_length=100)
+    given_names = models.CharField(_("given names"), max_length=150)
+    patronymic = models.CharField(_("patronymic"), max_length=100, blank=True)
+    surname_latin = models.CharField(_("surname (passport Latin)"), max_length=100, blank=True)
+    given_names_latin = models.CharField(
+        _("given names (passport Latin)"), max_length=150, blank=True
+    )
+    latin_from_document = models.BooleanField(default=False)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    nationalities = models.JSONField(_("nationalities"), default=list, blank=True)
+    iin = EncryptedTextField(_("national identification number"), blank=True)
+    iin_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    email = models.EmailField(_("email"), blank=True)
+    messengers = EncryptedTextField(_("messenger handles"), blank=True)
+    language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.KK
+    )
+    pregnant = models.BooleanField(_("pregnant"), default=False)
+    medical_need = models.BooleanField(_("medical need"), default=False)
+    reduced_mobility = models.BooleanField(_("reduced mobility"), default=False)
+    disability = models.BooleanField(_("disability"), default=False)
+    unaccompanied_minor = models.BooleanField(_("unaccompanied minor"), default=False)
+    needs_note = models.TextField(_("needs (details)"), blank=True, max_length=2000)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    country = models.ForeignKey(
+        "geo.Country",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("country where the person is"),
+    )
+    city = models.ForeignKey(
+        "geo.Place",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("city"),
+    )
+    address = models.CharField(_("address or place"), max_length=300, blank=True)
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    location_updated_at = models.DateTimeField(_("location updated at"), null=True, blank=True)
+    intent = models.CharField(
+        _("intent"), max_length=10, choices=Intent.choices, default=Intent.LEAVE
+    )
+    eligibility = models.CharField(
+        _("eligibility"), max_length=20, choices=Eligibility.choices, default=Eligibility.CITIZEN
+    )
+    # The latest status event, kept by `person_set_status` (its only writer) for filters.
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.REGISTERED
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0, db_index=True)
+    priority_reasons = models.JSONField(default=list, blank=True)
+    channel = models.CharField(_("first channel"), max_length=12, choices=Channel.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["surname", "given_names", "id"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        indexes = [
+            models.Index(fields=["crisis", "status"]),
+            models.Index(fields=["crisis", "country"]),
+            models.Index(fields=["crisis", "priority"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(latitude__isnull=True)
+                | (models.Q(latitude__gte=-90) & models.Q(latitude__lte=90)),
+                name="person_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(longitude__isnull=True)
+                | (models.Q(longitude__gte=-180) & models.Q(longitude__lte=180)),
+                name="person_longitude_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.surname} {self.given_names}".strip()
+
+    def age_on(self, day: date) -> int | None:
+        if self.birth_date is None:
+            return None
+        b = self.birth_date
+        return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+
+class NameKey(models.Model):
+    """One matching key of one of a person's names (aman.registry.identity.translit), so
+    that `Нұрлан`, `NURLAN` and `Nurlan` find the same people through one index."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_keys")
+    crisis = models.ForeignKey(
+        "core.Crisis", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=60)
+
+    class Meta:
+        indexes = [models.Index(fields=["crisis", "key"], name="namekey_crisis_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "key"], name="namekey_person_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        PASSPORT = "passport", _("Passport")
+        ID_CARD = "id_card", _("Identity card")
+        RETURN_CERTIFICATE = "return_certificate", _("Certificate of return")
+        OTHER = "other", _("Other document")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PASSPORT)
+    number = EncryptedTextField(_("number"))
+    number_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    issuing_state = models.CharField(_("issuing state"), max_length=3, blank=True)
+    expiry_date = models.DateField(_("expiry date"), null=True, blank=True)
+    surname_latin = models.CharField(_("surname as printed"), max_length=100, blank=True)
+    given_names_latin = models.CharField(_("given names as printed"), max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} …{self.number[-3:]}"
+
+
+class Phone(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="phones")
+    number = EncryptedTextField(_("number"), help_text=_("E.164 when valid, else as typed."))
+    number_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    valid = models.BooleanField(_("valid number"), default=True)
+
+    class Meta:
+        verbose_name = _("phone")
+        verbose_name_plural = _("phones")
+
+    def __str__(self) -> str:
+        return f"…{self.number[-4:]}"
+
+
+class IntakeRecord(models.Model):
+    """One submission exactly as received. Never changed, never deleted by any interface."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    kind = models.CharField(
+        _("kind"),
+        max_length=20,
+        default="registration",
+        help_text=_("registration, or the update that was submitted (location, contacts, …)"),
+    )
+    payload = EncryptedJSONField(_("payload as received"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    source_ref = models.CharField(_("source reference"), max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="intake_records"
+    )
+    people = models.ManyToManyField(Person, related_name="intake_records", blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ACCEPTED
+    )
+    rejection_reasons = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("intake record")
+        verbose_name_plural = _("intake records")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["crisis", "channel", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="intake_idempotency_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class StatusEvent(models.Model):
+    """Append-only journey of a person; `Person.status` follows the latest event."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="status_events")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    previous = models.CharField(_("previous status"), max_length=20, blank=True)
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("status event")
+        verbose_name_plural = _("status events")
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.status}"
+
+
+class PriorityPolicy(models.Model):
+    """How a crisis ranks people: groups with weights, or strict order of groups."""
+
+    class Mode(models.TextChoices):
+        WEIGHTS = "weights", _("Weights: a person's priority is the sum of their groups' weights")
+        STRICT = "strict", _("Strict: a person's priority is their highest group's rank")
+
+    crisis = models.OneToOneField(
+        "core.Crisis", on_delete=models.CASCADE, related_name="priority_policy"
+    )
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.WEIGHTS)
+    rules = models.JSONField(_("groups and weights"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("priority policy")
+        verbose_name_plural = _("priority policies")
+
+    def __str__(self) -> str:
+        return f"{self.crisis_id}: {self.mode}"

@@ -1,0 +1,673 @@
+"""Writes to the registry. Every submission becomes an IntakeRecord first, accepted or
+rejected with its reasons, so nothing a citizen or an operator sent is ever lost."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pydantic import ValidationError
+
+from aman.core.audit import audit_write
+from aman.core.crypto import keyed_hash
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import AuditEntry, Crisis, User
+from aman.geo.models import Country, Place
+from aman.registry import triage
+from aman.registry.identity import (
+    IinError,
+    name_keys,
+    normalize_phone,
+    parse_iin,
+    to_passport_latin,
+)
+from aman.registry.models import (
+    Document,
+    Household,
+    IntakeRecord,
+    NameKey,
+    Person,
+    Phone,
+    PriorityPolicy,
+    StatusEvent,
+)
+from aman.registry.schemas import MemberIn, RegistrationIn
+from aman.registry.statuses import TRANSITIONS, Status
+
+# Short, unambiguous, not guessable: 8 characters from 30 (no 0/O, 1/I/L, U) ≈ 6.6 × 10^11.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+
+
+def new_reference_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_reference_code(value: str) -> str:
+    """What a person types (`k7m2-qx9p`, with spaces or dashes) → the stored code."""
+    return "".join(ch for ch in value.upper() if ch.isalnum())
+
+
+def document_hash(number: str) -> str:
+    return keyed_hash("document", "".join(ch for ch in number.upper() if ch.isalnum()))
+
+
+def phone_hash(e164_or_raw: str) -> str:
+    return keyed_hash("phone", "".join(ch for ch in e164_or_raw if ch.isdigit() or ch == "+"))
+
+
+def iin_hash(iin: str) -> str:
+    return keyed_hash("iin", "".join(ch for ch in iin if ch.isdigit()))
+
+
+@dataclass
+class Problem:
+    field: str
+    message: str
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    return [
+        Problem(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
+        for e in exc.errors()
+    ]
+
+
+def _member_problems(index: int, member: MemberIn) -> list[Problem]:
+    problems = []
+    where = f"members.{index}"
+    if member.iin:
+        try:
+            parsed = parse_iin(member.iin)
+        except IinError as exc:
+            problems.append(Problem(f"{where}.iin", str(exc)))
+        else:
+            if member.birth_date and parsed.birth_date != member.birth_date:
+                problems.append(
+                    Problem(
+                        f"{where}.iin",
+                        _("The IIN encodes a different birth date (%(d)s).")
+                        % {"d": parsed.birth_date.isoformat()},
+                    )
+                )
+            if member.sex in ("F", "M") and parsed.sex != member.sex:
+                problems.append(Problem(f"{where}.iin", _("The IIN encodes a different sex.")))
+    if member.email:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            validate_email(member.email, check_deliverability=False)
+        except EmailNotValidError as exc:
+            problems.append(Problem(f"{where}.email", str(exc)))
+    for d, doc in enumerate(member.documents):
+        if (
+            doc.issuing_state
+            and not Country.objects.filter(code3=doc.issuing_state).exists()
+            and not Country.objects.filter(code=doc.issuing_state).exists()
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.documents.{d}.issuing_state",
+                    _("Unknown issuing state %(s)s.") % {"s": doc.issuing_state},
+                )
+            )
+    return problems
+
+
+def _reject(
+    *,
+    crisis: Crisis,
+    channel: str,
+    payload: Any,
+    actor: User | None,
+    problems: list[Problem],
+    source: str,
+    source_ref: str,
+    idempotency_key: str,
+    kind: str,
+) -> IntakeRecord:
+    """Keep a rejected submission with its reasons. Its idempotency key is not kept: the
+    corrected submission that follows may carry the same key and must be accepted."""
+    reasons = {p.field or "__all__": p.message for p in problems}
+    record = IntakeRecord.objects.create(
+        crisis=crisis,
+        channel=channel,
+        kind=kind,
+        payload=payload,
+        actor=actor,
+        source=source,
+        source_ref=source_ref,
+        outcome=IntakeRecord.Outcome.REJECTED,
+        rejection_reasons=reasons,
+    )
+    audit_write(
+        actor=actor,
+        verb="intake_reject",
+        action=AuditEntry.Action.CREATE,
+        obj=record,
+        crisis=crisis,
+        changes={"channel": [None, channel], "fields": [None, sorted(reasons)]},
+    )
+    return record
+
+
+def intake_reject(
+    *,
+    crisis: Crisis,
+    channel: str,
+    payload: Any,
+    problems: dict[str, str],
+    actor: User | None = None,
+    source: str = "",
+    source_ref: str = "",
+    kind: str = "registration",
+) -> IntakeRecord:
+    """Keep a submission that an interface refused before it reached a service (a form
+    with errors, an unreadable import row), so that nothing sent is lost."""
+    return _reject(
+        crisis=crisis,
+        channel=channel,
+        payload=payload,
+        actor=actor,
+        problems=[Problem(f, m) for f, m in problems.items()],
+        source=source,
+        source_ref=source_ref,
+        idempotency_key="",
+        kind=kind,
+    )
+
+
+class RegistrationRejected(ApplicationError):
+    def __init__(self, record: IntakeRecord, problems: list[Problem]) -> None:
+        first = problems[0]
+        super().__init__(
+            _("The registration was not accepted: %(field)s: %(message)s")
+            % {"field": first.field, "message": first.message},
+            {
+                "errors": [{"field": p.field, "message": p.message} for p in problems],
+                "intake_record": record.pk,
+            },
+        )
+        self.record = record
+        self.problems = problems
+
+
+def registration_submit(
+    *,
+    crisis: Crisis,
+    channel: str,
+    payload: Any,
+    actor: User | None = None,
+    idempotency_key: str = "",
+    source: str = "",
+    source_ref: str = "",
+) -> IntakeRecord:
+    """Register one household exactly as submitted.
+
+    Steps: a retried submission (same crisis, channel and idempotency key) returns the
+    first record; the payload is validated (structure, then identity: IIN checksum and the
+    birth date and sex it encodes, e-mail, issuing states); a rejected payload is kept as a
+    rejected IntakeRecord with its reasons and `RegistrationRejected` is raised; an
+    accepted one creates the household, its people with their documents, phones, name
+    keys, first status event and priority, and the accepted IntakeRecord linking them.
+    """
+    if idempotency_key:
+        earlier = IntakeRecord.objects.filter(
+            crisis=crisis, channel=channel, idempotency_key=idempotency_key
+        ).first()
+        if earlier is not None:
+            return earlier
+    if crisis.status != Crisis.Status.OPEN:
+        raise ApplicationError(
+            _("The crisis is not open for registrations."), {"crisis": crisis.code}
+        )
+    common: dict[str, Any] = dict(
+        crisis=crisis,
+        channel=channel,
+        payload=payload,
+        actor=actor,
+        source=source,
+        idempotency_key=idempotency_key,
+        kind="registration",
+    )
+    try:
+        data = RegistrationIn.model_validate(payload)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc)
+        record = _reject(**common, problems=problems, source_ref=source_ref)
+        raise RegistrationRejected(record, problems) from None
+    source_ref = source_ref or data.source_ref
+    problems = [p for i, m in enumerate(data.members) for p in _member_problems(i, m)]
+    country = Country.objects.filter(code=data.location.country.upper()).first()
+    if country is None:
+        problems.append(
+            Problem("location.country", _("Unknown country %(c)s.") % {"c": data.location.country})
+        )
+    city = None
+    if data.location.city_id is not None:
+        city = Place.objects.filter(pk=data.location.city_id, kind=Place.Kind.CITY).first()
+        if city is None:
+            problems.append(Problem("location.city_id", _("No such city.")))
+    if data.contact_index >= len(data.members):
+        problems.append(Problem("contact_index", _("The contact must be one of the members.")))
+    if problems:
+        record = _reject(**common, problems=problems, source_ref=source_ref)
+        raise RegistrationRejected(record, problems)
+    assert country is not None
+    try:
+        with transaction.atomic():
+            return _register(
+                crisis=crisis,
+                channel=channel,
+                payload=payload,
+                data=data,
+                country=country,
+                city=city,
+                actor=actor,
+                source=source,
+                source_ref=source_ref,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        if idempotency_key:
+            earlier = IntakeRecord.objects.filter(
+                crisis=crisis, channel=channel, idempotency_key=idempotency_key
+            ).first()
+            if earlier is not None:
+                return earlier
+        raise
+
+
+def _policy(crisis: Crisis) -> tuple[list[dict[str, Any]], str]:
+    policy = PriorityPolicy.objects.filter(crisis=crisis).first()
+    return (
+        (policy.rules, policy.mode)
+        if policy
+        else (triage.DEFAULT_RULES, PriorityPolicy.Mode.WEIGHTS)
+    )
+
+
+def _facts(person: Person) -> triage.Facts:
+    return triage.Facts(
+        birth_date=person.birth_date,
+        sex=person.sex,
+        pregnant=person.pregnant,
+        medical_need=person.medical_need,
+        disability=person.disability,
+        reduced_mobility=person.reduced_mobility,
+        unaccompanied_minor=person.unaccompanied_minor,
+    )
+
+
+def _register(
+    *,
+    crisis: Crisis,
+    channel: str,
+    payload: Any,
+    data: RegistrationIn,
+    country: Country,
+    city: Place | None,
+    actor: User | None,
+    source: str,
+    source_ref: str,
+    idempotency_key: str,
+) -> IntakeRecord:
+    now = timezone.now()
+    rules, mode = _policy(crisis)
+    today = timezone.localdate()
+    household = Household.objects.create(crisis=crisis)
+    people = []
+    for member in data.members:
+        doc = next((d for d in member.documents if d.surname_latin), None)
+        person = Person(
+            crisis=crisis,
+            reference_code=new_reference_code(),
+            household=household,
+            surname=member.surname,
+            given_names=member.given_names,
+            patronymic=member.patronymic,
+            surname_latin=(doc.surname_latin if doc else member.surname_latin.upper())
+            or to_passport_latin(member.surname),
+            given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
+            or to_passport_latin(member.given_names),
+            latin_from_document=doc is not None,
+            birth_date=member.birth_date,
+            sex=member.sex,
+            nationalities=member.nationalities
+            or ([crisis.home_country.code] if member.eligibility == "citizen" else []),
+            iin=member.iin,
+            iin_hash=iin_hash(member.iin) if member.iin else "",
+            email=member.email,
+            messengers=" ".join(f"{k}:{v}" for k, v in member.messengers.items()),
+            language=member.language or data.language,
+            pregnant=member.pregnant,
+            medical_need=member.medical_need,
+            reduced_mobility=member.reduced_mobility,
+            disability=member.disability,
+            unaccompanied_minor=member.unaccompanied_minor,
+            needs_note=member.needs_note,
+            consent_at=now,
+            country=country,
+            city=city,
+            address=data.location.address or data.location.city,
+            latitude=data.location.latitude,
+            longitude=data.location.longitude,
+            location_updated_at=now,
+            intent=data.intent,
+            eligibility=member.eligibility,
+            channel=channel,
+        )
+        person.priority, person.priority_reasons = triage.assess(_facts(person), rules, mode, today)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():
+                    person.save()
+                break
+            except IntegrityError:
+                person.pk = None
+                person.reference_code = new_reference_code()
+        else:
+            raise Conflict(_("Could not allocate a reference code; try again."))
+        people.append(person)
+        for d in member.documents:
+            Document.objects.create(
+                person=person,
+                kind=d.kind,
+                number=d.number,
+                number_hash=document_hash(d.number),
+                issuing_state=d.issuing_state,
+                expiry_date=d.expiry_date,
+                surname_latin=d.surname_latin,
+                given_names_latin=d.given_names_latin,
+            )
+        for raw in member.phones:
+            result = _phone(raw, [*person.nationalities, crisis.home_country.code, country.code])
+            value = result.e164 or raw
+            Phone.objects.create(
+                person=person, number=value, number_hash=phone_hash(value), valid=result.valid
+            )
+        _write_name_keys(person)
+        StatusEvent.objects.create(
+            person=person,
+            status=Status.REGISTERED,
+            actor=actor,
+            note=_("registered via %(channel)s") % {"channel": channel},
+        )
+    household.contact = people[data.contact_index]
+    household.priority = max(p.priority for p in people)
+    household.save(update_fields=["contact", "priority"])
+    record = IntakeRecord.objects.create(
+        crisis=crisis,
+        channel=channel,
+        kind="registration",
+        payload=payload,
+        actor=actor,
+        source=source,
+        source_ref=source_ref,
+        idempotency_key=idempotency_key,
+        household=household,
+    )
+    record.people.set(people)
+    audit_write(
+        actor=actor,
+        verb="registration_submit",
+        action=AuditEntry.Action.CREATE,
+        obj=record,
+        crisis=crisis,
+        changes={
+            "household": [None, household.pk],
+            "people": [None, [p.pk for p in people]],
+            "channel": [None, channel],
+        },
+    )
+    return record
+
+
+def _phone(raw: str, regions: list[str]) -> Any:
+    """A number written without a country code is read as a number of the person's own
+    country first (a citizen abroad keeps their home SIM), then of where they are."""
+    result = None
+    for region in dict.fromkeys(regions):
+        result = normalize_phone(raw, region)
+        if result.valid:
+            return result
+    return result or normalize_phone(raw, None)
+
+
+def _write_name_keys(person: Person) -> None:
+    text = " ".join(
+        [
+            person.surname,
+            person.given_names,
+            person.patronymic,
+            person.surname_latin,
+            person.given_names_latin,
+        ]
+    )
+    keys = sorted(set(name_keys(text)))
+    NameKey.objects.filter(person=person).delete()
+    NameKey.objects.bulk_create(
+        [NameKey(person=person, crisis_id=person.crisis_id, key=k[:60]) for k in keys if k]
+    )
+
+
+@transaction.atomic
+def person_set_status(
+    *, actor: User | None, person: Person, status: str, note: str = ""
+) -> StatusEvent:
+    """Append a status event; transitions that make no sense are refused."""
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if status not in Status.values:
+        raise ApplicationError(_("Unknown status."), {"status": [status]})
+    allowed = TRANSITIONS[person.status]
+    if status not in allowed:
+        raise Conflict(
+            _("%(person)s cannot go from “%(old)s” to “%(new)s”.")
+            % {
+                "person": person.reference_code,
+                "old": Status(person.status).label,
+                "new": Status(status).label,
+            },
+            {"status": [status], "allowed": sorted(allowed)},
+        )
+    event = StatusEvent.objects.create(
+        person=person, status=status, previous=person.status, actor=actor, note=note.strip()[:500]
+    )
+    old = person.status
+    person.status = status
+    person.save(update_fields=["status", "updated_at"])
+    audit_write(
+        actor=actor,
+        verb="person_set_status",
+        obj=person,
+        crisis=person.crisis,
+        changes={"status": [old, status]},
+    )
+    return event
+
+
+@transaction.atomic
+def priority_policy_set(
+    *, actor: User | None, crisis: Crisis, mode: str, rules: Any
+) -> PriorityPolicy:
+    """Change a crisis's policy and recompute every person's and household's priority."""
+    if mode not in PriorityPolicy.Mode.values:
+        raise ApplicationError(_("Unknown mode."), {"mode": [mode]})
+    try:
+        clean = triage.validate_rules(rules)
+    except triage.PolicyError as exc:
+        raise ApplicationError(str(exc), {"rules": [str(exc)]}) from exc
+    policy, _created = PriorityPolicy.objects.select_for_update().get_or_create(
+        crisis=crisis, defaults={"mode": mode, "rules": clean}
+    )
+    before = {"mode": policy.mode, "rules": policy.rules} if not _created else {}
+    policy.mode, policy.rules = mode, clean
+    policy.save()
+    changed = people_recompute_priority(crisis=crisis)
+    audit_write(
+        actor=actor,
+        verb="priority_policy_set",
+        obj=policy,
+        crisis=crisis,
+        changes={
+            "mode": [before.get("mode"), mode],
+            "rules": [before.get("rules"), clean],
+            "people_changed": [None, changed],
+        },
+    )
+    return policy
+
+
+def people_recompute_priority(*, crisis: Crisis, batch: int = 2000) -> int:
+    """Recompute priorities under the crisis's policy; returns how many people changed."""
+    rules, mode = _policy(crisis)
+    today = timezone.localdate()
+    changed = 0
+    qs = (
+        Person.objects.filter(crisis=crisis)
+        .only(
+            "id",
+            "household_id",
+            "birth_date",
+            "sex",
+            "pregnant",
+            "medical_need",
+            "disability",
+            "reduced_mobility",
+            "unaccompanied_minor",
+            "priority",
+            "priority_reasons",
+        )
+        .order_by("id")
+    )
+    last = 0
+    while True:
+        chunk = list(qs.filter(id__gt=last)[:batch])
+        if not chunk:
+            break
+        last = chunk[-1].pk
+        dirty = []
+        for person in chunk:
+            priority, reasons = triage.assess(_facts(person), rules, mode, today)
+            if (priority, reasons) != (person.priority, person.priority_reasons):
+                person.priority, person.priority_reasons = priority, reasons
+                dirty.append(person)
+        Person.objects.bulk_update(dirty, ["priority", "priority_reasons"])
+        changed += len(dirty)
+    from django.db.models import Max, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    top = (
+        Person.objects.filter(household=OuterRef("pk"))
+        .values("household")
+        .annotate(m=Max("priority"))
+        .values("m")
+    )
+    Household.objects.filter(crisis=crisis).update(priority=Coalesce(Subquery(top), 0))
+    return changed
+
+
+def person_lookup_public(*, reference_code: str, birth_date: Any) -> Person | None:
+    """The person with this reference code and birth date, or None (the caller does not
+    learn which of the two was wrong)."""
+    code = normalize_reference_code(reference_code)
+    if not code or birth_date is None:
+        return None
+    return (
+        Person.objects.select_related("crisis", "country", "city")
+        .filter(reference_code=code, birth_date=birth_date)
+        .first()
+    )
+
+
+def person_update_self(
+    *,
+    person: Person,
+    payload: dict[str, Any],
+    channel: str = "public_web",
+    actor: User | None = None,
+) -> IntakeRecord:
+    """Apply a person's own update; kept as an IntakeRecord exactly as sent, rejected ones
+    too. Priorities are recomputed when needs change."""
+    from aman.registry.schemas import SelfUpdateIn
+
+    common: dict[str, Any] = dict(
+        crisis=person.crisis,
+        channel=channel,
+        payload=payload,
+        actor=actor,
+        source="",
+        source_ref=person.reference_code,
+        idempotency_key="",
+        kind="update",
+    )
+    try:
+        data = SelfUpdateIn.model_validate(payload)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc)
+        record = _reject(**common, problems=problems)
+        raise RegistrationRejected(record, problems) from None
+    problems = []
+    if data.email:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            validate_email(data.email, check_deliverability=False)
+        except EmailNotValidError as exc:
+            problems.append(Problem("email", str(exc)))
+    if problems:
+        record = _reject(**common, problems=problems)
+        raise RegistrationRejected(record, problems)
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        changed: list[str] = []
+        fields = data.model_dump(exclude_none=True)
+        phone = fields.pop("phone", None)
+        place = ", ".join(x for x in (fields.pop("city", ""), fields.pop("address", "")) if x)
+        if place and place != person.address:
+            person.address, person.location_updated_at = place, timezone.now()
+            changed.append("address")
+        for name, value in fields.items():
+            if getattr(person, name) != value:
+                setattr(person, name, value)
+                changed.append(name)
+        if {"pregnant", "medical_need", "reduced_mobility", "disability"} & set(changed):
+            rules, mode = _policy(person.crisis)
+            person.priority, person.priority_reasons = triage.assess(
+                _facts(person), rules, mode, timezone.localdate()
+            )
+            changed.append("priority")
+        person.save()
+        if phone:
+            result = _phone(
+                phone, [*person.nationalities, person.crisis.home_country.code, person.country.code]
+            )
+            value = result.e164 or phone
+            digest = phone_hash(value)
+            if not person.phones.filter(number_hash=digest).exists():
+                Phone.objects.create(
+                    person=person, number=value, number_hash=digest, valid=result.valid
+                )
+                changed.append("phones")
+        if person.household_id and "priority" in changed:
+            top = (
+                Person.objects.filter(household_id=person.household_id).aggregate(
+                    m=models.Max("priority")
+                )["m"]
+                or 0
+            )
+            Household.objects.filter(pk=person.household_id).update(priority=top)
+        record = IntakeRecord.objects.create(**common)
+        record.people.add(person)
+        audit_write(
+            actor=actor,
+            verb="person_update_self",
+            obj=person,
+            crisis=person.crisis,
+            changes={"fields": [None, sorted(set(changed))], "intake_record": [None, record.pk]},
+        )
+    return record

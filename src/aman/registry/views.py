@@ -1,0 +1,115 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.registry import selectors, services
+from aman.registry.forms import PeopleFilterForm, StatusForm
+from aman.registry.statuses import TRANSITIONS, Status
+from aman.registry.triage import explain
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _current(request: HttpRequest) -> Crisis | None:
+    return access.current_crisis(_user(request))
+
+
+@login_required
+@require_GET
+def person_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis = _current(request)
+    form = PeopleFilterForm(request.GET or None)
+    page = None
+    query = ""
+    if crisis is not None:
+        filters = form.cleaned_data if form.is_valid() else {}
+        people = selectors.people_filtered(user=user, crisis=crisis, filters=filters)
+        page = Paginator(people, 50).get_page(request.GET.get("page"))
+        params = request.GET.copy()
+        params.pop("page", None)
+        query = params.urlencode()
+        if filters.get("q"):
+            audit_read(
+                actor=user,
+                verb="people_search",
+                object_type="registry.person",
+                crisis=crisis,
+                details={"results": page.paginator.count},
+            )
+    return TemplateResponse(
+        request,
+        "registry/person_list.html",
+        {"crisis": crisis, "form": form, "page": page, "query": query},
+    )
+
+
+@login_required
+@require_GET
+def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis = _current(request)
+    if crisis is None:
+        return redirect("person_list")
+    person = selectors.person_for_user(user=user, crisis=crisis, pk=pk)
+    audit_read(actor=user, verb="person_detail", obj=person, crisis=crisis)
+    household = []
+    if person.household_id:
+        household = list(
+            selectors.people_for_user(user=user, crisis=crisis)
+            .filter(household_id=person.household_id)
+            .exclude(pk=person.pk)
+        )
+    allowed = sorted(TRANSITIONS[person.status])
+    form = StatusForm(initial={"status": allowed[0] if allowed else ""})
+    form.fields["status"].choices = [(s, Status(s).label) for s in allowed]  # type: ignore[attr-defined]
+    return TemplateResponse(
+        request,
+        "registry/person_detail.html",
+        {
+            "person": person,
+            "household": household,
+            "documents": person.documents.all(),
+            "phones": person.phones.all(),
+            "events": person.status_events.select_related("actor"),
+            "intake_records": person.intake_records.select_related("actor"),
+            "priority_explained": explain(person.priority, person.priority_reasons),
+            "status_form": form if allowed and user.has_cap(Cap.REGISTER) else None,
+        },
+    )
+
+
+@login_required
+@require_POST
+def person_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    crisis = _current(request)
+    if crisis is None:
+        return redirect("person_list")
+    person = selectors.person_for_user(user=user, crisis=crisis, pk=pk)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.person_set_status(actor=user, person=person, **form.cleaned_data)
+            messages.success(request, _("Status recorded."))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Choose a status."))
+    return redirect("person_detail", pk=person.pk)

@@ -1,0 +1,55 @@
+"""The people list and the person page in the operator UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.registry.models import Person
+from aman.registry.services import registration_submit
+from tests.conftest import World
+
+
+def test_people_list_filters_and_searches(world: World, family: dict[str, Any]) -> None:
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    client = world.client(Role.OPERATOR)
+    html = client.get("/people/", {"q": "Нұрлан"}).content.decode()
+    assert "NURLAN" in html and "Сейітов" not in html
+    html = client.get("/people/", {"min_priority": 5}).content.decode()
+    assert "AIGUL" in html and "NURLAN" in html and "ALIKHAN" not in html
+    html = client.get("/people/", {"country": "IQ"}).content.decode()
+    assert "Сейітов" in html and "Жұмабек" not in html
+    assert AuditEntry.objects.filter(verb="people_search").count() == 1
+
+
+def test_person_page_shows_the_household_and_journey_and_is_audited(
+    world: World, family: dict[str, Any]
+) -> None:
+    record = registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    nurlan = record.people.get(given_names="Нұрлан")
+    client = world.client(Role.CONSUL)
+    html = client.get(f"/people/{nurlan.pk}/").content.decode()
+    assert "N12345678" in html and "+77011234567" in html
+    assert "Жұмабекова Айгүл" in html and "insulin" in html
+    assert "medical need" in html
+    response = client.post(
+        f"/people/{nurlan.pk}/status/", {"status": "verified", "note": "called back"}
+    )
+    assert response.status_code == 302
+    html = client.get(f"/people/{nurlan.pk}/").content.decode()
+    assert "called back" in html
+    assert Person.objects.get(pk=nurlan.pk).status == "verified"
+    assert AuditEntry.objects.filter(verb="person_detail", object_id=str(nurlan.pk)).count() == 2
+
+
+def test_a_senseless_step_is_refused_with_a_message(world: World, family: dict[str, Any]) -> None:
+    pk = world.people["IR"]
+    client = world.client(Role.OPERATOR)
+    client.post(f"/people/{pk}/status/", {"status": "arrived_home"})
+    response = client.post(f"/people/{pk}/status/", {"status": "boarded"}, follow=True)
+    assert (
+        "Choose a status" in response.content.decode()
+        or "cannot go from" in response.content.decode()
+    )
+    assert Person.objects.get(pk=pk).status == "arrived_home"

@@ -1,0 +1,211 @@
+"""Registrations, people and the priority policy through the REST API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.registry.models import Household, IntakeRecord, Person
+from tests.conftest import World
+from tests.registry.conftest import SPECIMEN_TD3
+
+
+def post(client: Client, path: str, body: Any, **headers: str) -> Any:
+    return client.post(
+        path, data=json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+def register(world: World, body: Any, persona: str = Role.OPERATOR, **headers: str) -> Any:
+    return post(world.api(persona), f"/api/registrations?crisis={world.crisis.pk}", body, **headers)
+
+
+def test_a_household_registers_in_one_request(world: World, family: dict[str, Any]) -> None:
+    response = register(world, family)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    people = body["people"]
+    assert [p["surname_latin"] for p in people] == ["ZHUMABEK", "ZHUMABEKOVA", "ZHUMABEK"]
+    assert [p["given_names_latin"] for p in people] == ["NURLAN", "AIGUL", "ALIKHAN"]
+    assert len({p["reference_code"] for p in people}) == 3
+    assert all(p["status"] == "registered" and p["country"] == "IR" for p in people)
+    grandfather, mother, child = people
+    age = Person.objects.get(pk=grandfather["id"]).age_on(timezone.localdate())
+    assert grandfather["priority_explained"] == f"priority 6: medical need, {age} years old"
+    assert mother["priority_explained"] == "priority 5: pregnant, woman"
+    assert child["priority"] == 2
+    household = Household.objects.get(pk=body["household"])
+    assert household.contact_id == mother["id"]
+    assert household.priority == max(p["priority"] for p in people)
+    record = IntakeRecord.objects.get(pk=body["intake_record"])
+    assert record.outcome == "accepted" and record.channel == "api"
+    assert record.payload["members"][0]["documents"][0]["number"] == "N12345678"
+    nurlan = Person.objects.get(pk=grandfather["id"])
+    assert nurlan.phones.get().number == "+77011234567"
+
+
+def test_identifiers_are_encrypted_at_rest(world: World, family: dict[str, Any]) -> None:
+    register(world, family)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT number FROM registry_document")
+        stored = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT number FROM registry_phone")
+        stored += [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT payload FROM registry_intakerecord")
+        stored += [row[0] for row in cursor.fetchall()]
+    assert stored and not any(
+        "N12345678" in s or "7011234567" in s or "701 123" in s for s in stored
+    )
+    audit = str(list(AuditEntry.objects.values_list("changes", flat=True)))
+    assert "N12345678" not in audit and "7011234567" not in audit
+
+
+def test_a_retried_registration_creates_nothing_new(world: World, family: dict[str, Any]) -> None:
+    people, records = Person.objects.count(), IntakeRecord.objects.count()
+    first = register(world, family, **{"Idempotency-Key": "form-77"})
+    again = register(world, family, **{"Idempotency-Key": "form-77"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json()
+    assert (Person.objects.count(), IntakeRecord.objects.count()) == (people + 3, records + 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b.update(consent=False), "consent"),
+        (lambda b: b.update(members=[]), "members"),
+        (lambda b: b["members"][0].update(birth_date="2090-01-01"), "members.0.birth_date"),
+        (lambda b: b["members"][0].update(iin="54030230001"), "members.0.iin"),
+        (lambda b: b["location"].update(country="QQ"), "location.country"),
+        (lambda b: b["members"][1].update(email="not-an-address"), "members.1.email"),
+        (lambda b: b.update(contact_index=7), "contact_index"),
+        (lambda b: b.update(unexpected=1), "unexpected"),
+    ],
+)
+def test_a_rejected_registration_is_kept_with_its_reasons(
+    world: World, family: dict[str, Any], change: Any, field: str
+) -> None:
+    change(family)
+    before = Person.objects.count()
+    response = register(world, family)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert set(body) == {"message", "extra"}
+    assert field in [e["field"] for e in body["extra"]["errors"]]
+    record = IntakeRecord.objects.get(pk=body["extra"]["intake_record"])
+    assert record.outcome == "rejected" and field in record.rejection_reasons
+    assert record.payload == json.loads(json.dumps(family))
+    assert Person.objects.count() == before
+
+
+def test_search_finds_people_in_any_script_and_by_identifiers(
+    world: World, family: dict[str, Any]
+) -> None:
+    people = register(world, family).json()["people"]
+    api = world.api(Role.OPERATOR)
+
+    def found(q: str) -> list[int]:
+        return [
+            p["id"]
+            for p in api.get("/api/people", {"crisis": world.crisis.pk, "q": q}).json()["items"]
+        ]
+
+    nurlan, aigul, alikhan = (p["id"] for p in people)
+    assert found("NURLAN") == [nurlan]
+    assert found("Нұрлан") == [nurlan]
+    assert found("Nurlan Zhumabek") == [nurlan]
+    assert set(found("Жумабек")) >= {nurlan, alikhan}
+    assert found("N12345678") == [nurlan]
+    assert found("N09876543") == [aigul]
+    assert found("+7 701 123 4567") == [nurlan]
+    assert found(people[2]["reference_code"].lower()) == [alikhan]
+    assert found("Bolat") == []
+
+
+def test_consuls_see_only_people_in_their_missions_countries(
+    world: World, family: dict[str, Any]
+) -> None:
+    in_iran = register(world, family).json()["people"][0]["id"]
+    family["location"]["country"] = "IQ"
+    in_iraq = register(world, family).json()["people"][0]["id"]
+    consul = world.api(Role.CONSUL)
+    listed = consul.get("/api/people", {"crisis": world.crisis.pk}).json()
+    assert listed["count"] == Person.objects.filter(country__code="IR").count() == 4
+    assert in_iraq not in [p["id"] for p in listed["items"]]
+    assert consul.get(f"/api/people/{in_iran}").status_code == 200
+    assert consul.get(f"/api/people/{in_iraq}").status_code == 404
+    assert (
+        world.api(Role.OBSERVER).get("/api/people", {"crisis": world.crisis.pk}).status_code == 403
+    )
+
+
+def test_reading_a_person_is_audited(world: World, family: dict[str, Any]) -> None:
+    pk = register(world, family).json()["people"][0]["id"]
+    detail = world.api(Role.OPERATOR).get(f"/api/people/{pk}").json()
+    assert detail["documents"][0]["number"] == "N12345678" and detail["phones"] == ["+77011234567"]
+    entry = AuditEntry.objects.get(verb="person_detail")
+    assert (entry.action, entry.object_id, entry.actor.username) == ("read", str(pk), "operator")
+
+
+def test_senseless_status_transitions_are_refused(world: World, family: dict[str, Any]) -> None:
+    pk = register(world, family).json()["people"][0]["id"]
+    api = world.api(Role.DUTY_OFFICER)
+    refused = post(api, f"/api/people/{pk}/status", {"status": "arrived_home"})
+    assert refused.status_code == 200  # registered → arrived home on their own is possible
+    refused = post(api, f"/api/people/{pk}/status", {"status": "boarded"})
+    assert refused.status_code == 409
+    assert refused.json()["extra"]["allowed"] == []
+    person = Person.objects.get(pk=pk)
+    assert [e.status for e in person.status_events.all()] == ["arrived_home", "registered"]
+    other = register(world, family).json()["people"][1]["id"]
+    assert (
+        post(api, f"/api/people/{other}/status", {"status": "verified"}).json()["status"]
+        == "verified"
+    )
+    assert post(api, f"/api/people/{other}/status", {"status": "flying"}).status_code == 400
+
+
+def test_changing_the_policy_recomputes_everyone(world: World, family: dict[str, Any]) -> None:
+    people = register(world, family).json()["people"]
+    api = world.api(Role.CRISIS_MANAGER)
+    path = f"/api/crises/{world.crisis.pk}/priority-policy"
+    assert api.get(path).json()["mode"] == "weights"
+    strict = {
+        "mode": "strict",
+        "rules": [
+            {"group": "child", "weight": 9, "max_age": 10},
+            {"group": "pregnant", "weight": 3},
+        ],
+    }
+    response = api.put(path, data=json.dumps(strict), content_type="application/json")
+    assert response.status_code == 200, response.content
+    priorities = {p.pk: p.priority for p in Person.objects.all()}
+    assert [priorities[p["id"]] for p in people] == [0, 3, 9]
+    assert Household.objects.get(members=people[0]["id"]).priority == 9
+    bad = api.put(
+        path,
+        data=json.dumps({"mode": "weights", "rules": [{"group": "tall", "weight": 1}]}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "tall" in bad.json()["message"]
+    denied = world.api(Role.OPERATOR).put(
+        path, data=json.dumps(strict), content_type="application/json"
+    )
+    assert denied.status_code == 403
+
+
+def test_mrz_endpoint_parses_the_icao_specimen_and_names_a_failing_check(world: World) -> None:
+    api = world.api(Role.DUTY_OFFICER)
+    ok = post(api, "/api/identity/mrz", {"lines": SPECIMEN_TD3})
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["surname"] == "ERIKSSON" and ok.json()["document_number"] == "L898902C3"
+    broken = [SPECIMEN_TD3[0], SPECIMEN_TD3[1].replace("7408122", "7408132")]
+    bad = post(api, "/api/identity/mrz", {"lines": broken})
+    assert bad.status_code == 400 and bad.json()["extra"]["field"] == "birth_date"
