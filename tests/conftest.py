@@ -24,6 +24,12 @@ def _fast_hasher(settings: object) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _imports_inline(settings: Any) -> None:
+    """Imports run inside the request in tests, so their outcome can be asserted."""
+    settings.AMAN_IMPORTS_IN_THREAD = False
+
+
+@pytest.fixture(autouse=True)
 def _english() -> Iterator[None]:
     """Each test starts in English: LocaleMiddleware leaves the last request's language
     active in the thread, which would leak from one test into the next."""

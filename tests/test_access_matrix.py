@@ -169,6 +169,15 @@ UI: list[Route] = [
     ),
     Route("crossing_list", "get", lambda w: "/geo/crossings/", EVERY_ROLE),
     Route("person_list", "get", lambda w: "/people/?q=marat", PERSONAL),
+    Route("person_create", "get", lambda w: "/people/new/", REGISTRARS),
+    Route("import_list", "get", lambda w: "/people/imports/", REGISTRARS),
+    Route("import_detail", "get", lambda w: f"/people/imports/{import_batch(w)}/", REGISTRARS),
+    Route(
+        "import_rejected",
+        "get",
+        lambda w: f"/people/imports/{import_batch(w)}/rejected.csv",
+        REGISTRARS,
+    ),
     Route("person_detail", "get", lambda w: f"/people/{w.people['IR']}/", PERSONAL),
     Route(
         "person_detail",
@@ -213,6 +222,21 @@ UI: list[Route] = [
         data=lambda w: {"hours": "24h", "daily_capacity": 250, "transit_permit": "yes"},
     ),
 ]
+
+
+def import_batch(w: World) -> int:
+    from aman.registry.imports import batch_create
+    from aman.registry.models import ImportBatch
+
+    batch = ImportBatch.objects.filter(crisis=w.crisis).first() or batch_create(
+        actor=None,
+        crisis=w.crisis,
+        source_name="matrix",
+        file_name="l.csv",
+        data=b"surname,given_names\nLi,Anna\n",
+        country=w.crisis.affected_countries.first(),
+    )
+    return batch.pk
 
 
 def operator_token(w: World) -> int:

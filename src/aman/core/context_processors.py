@@ -13,6 +13,7 @@ NAVIGATION = [
     ("home", _("Situation"), None),
     ("crisis_list", _("Crises"), None),
     ("person_list", _("People"), Cap.PERSONAL_DATA),
+    ("import_list", _("Imports"), Cap.REGISTER),
     ("mission_list", _("Missions"), None),
     ("crossing_list", _("Crossings"), None),
     ("place_list", _("Places"), None),

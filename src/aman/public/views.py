@@ -18,6 +18,12 @@ from aman.core.audit import audit_read
 from aman.core.models import Crisis
 from aman.public import ratelimit
 from aman.public.forms import LookupForm, MemberFormSet, RegistrationForm, SelfUpdateForm
+from aman.registry.forms import (
+    form_problems,
+    members_payload,
+    place_problems,
+    unbound_with_one_more,
+)
 from aman.registry.models import Channel, IntakeRecord, Person
 from aman.registry.services import (
     RegistrationRejected,
@@ -76,53 +82,6 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "public/too_many.html", status=429)
 
 
-def _members_payload(formset: Any) -> list[dict[str, Any]]:
-    members = []
-    for form in formset.forms:
-        d = form.cleaned_data
-        if not d:
-            continue
-        members.append(
-            {
-                "surname": d["surname"],
-                "given_names": d["given_names"],
-                "birth_date": d["birth_date"].isoformat(),
-                "sex": d.get("sex") or "",
-                "documents": [{"kind": "passport", "number": d["passport"]}]
-                if d.get("passport")
-                else [],
-                "pregnant": d.get("pregnant", False),
-                "medical_need": d.get("medical_need", False),
-                "reduced_mobility": d.get("reduced_mobility", False),
-                "disability": d.get("disability", False),
-                "needs_note": d.get("needs_note", ""),
-            }
-        )
-    return members
-
-
-def _place_errors(form: RegistrationForm, formset: Any, exc: RegistrationRejected) -> None:
-    for problem in exc.problems:
-        parts = problem.field.split(".")
-        if (
-            parts[0] == "members"
-            and len(parts) >= 3
-            and parts[1].isdigit()
-            and int(parts[1]) < len(formset.forms)
-        ):
-            member_form = formset.forms[int(parts[1])]
-            field = {"documents": "passport"}.get(parts[2], parts[2])
-            if field in member_form.fields:
-                member_form.add_error(field, problem.message)
-                continue
-        if parts[0] == "location" and len(parts) > 1 and parts[1] in form.fields:
-            form.add_error(parts[1], problem.message)
-        elif parts[0] in form.fields:
-            form.add_error(parts[0], problem.message)
-        else:
-            form.add_error(None, f"{problem.field}: {problem.message}")
-
-
 @never_cache
 def register(request: HttpRequest) -> HttpResponse:
     crises = _open_crises()
@@ -134,16 +93,11 @@ def register(request: HttpRequest) -> HttpResponse:
         if "add_member" in request.POST:
             # No JavaScript: the page comes back, unvalidated, with one more empty person.
             posted = request.POST
-            count = min(int(posted.get("m-TOTAL_FORMS") or 1), 9)
-            initial = [
-                {name: posted.get(f"m-{i}-{name}", "") for name in MemberFormSet.form.base_fields}
-                for i in range(count)
-            ]
             form = RegistrationForm(initial=posted.dict(), crises=crises)
             form.fields["form_token"].initial = (
                 posted.get("form_token") or form.fields["form_token"].initial
             )
-            formset = MemberFormSet(prefix="m", initial=[*initial, {}])
+            formset = unbound_with_one_more(MemberFormSet, posted, "m", 10)
         elif ratelimit.exceeded(request, "register", settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR):
             return _too_many(request)
         elif form.is_valid() and formset.is_valid():
@@ -152,7 +106,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 # A bot: answer as if accepted, keep nothing that could be used.
                 return redirect("public_register_done")
             d = form.cleaned_data
-            members = _members_payload(formset)
+            members = members_payload(formset)
             if members:
                 members[0]["phones"] = [d["phone"]] if d.get("phone") else []
                 members[0]["email"] = d.get("email") or ""
@@ -177,7 +131,7 @@ def register(request: HttpRequest) -> HttpResponse:
                     source="public form",
                 )
             except RegistrationRejected as exc:
-                _place_errors(form, formset, exc)
+                place_problems(form, formset, exc.problems)
             else:
                 request.session[SESSION_RECORD] = record.pk
                 return redirect("public_register_done")
@@ -189,18 +143,13 @@ def register(request: HttpRequest) -> HttpResponse:
 
 def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Crisis]) -> None:
     """A form sent with errors is kept too, as received, with the errors shown to the person."""
-    problems = {f"form.{k}": " ".join(v) for k, v in form.errors.items()}
-    for i, errors in enumerate(formset.errors):
-        problems.update({f"members.{i}.{k}": " ".join(v) for k, v in errors.items()})
-    if formset.non_form_errors():
-        problems["members"] = " ".join(formset.non_form_errors())
     crisis = form.cleaned_data.get("crisis") if hasattr(form, "cleaned_data") else None
     payload = {k: v for k, v in request.POST.items() if k not in {"csrfmiddlewaretoken", "website"}}
     intake_reject(
         crisis=crisis or crises[0],
         channel=Channel.PUBLIC_WEB,
         payload=payload,
-        problems=problems or {"__all__": "invalid form"},
+        problems=form_problems(form, formset),
         source="public form",
     )
 

@@ -3,7 +3,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aman.registry.models import Channel, Eligibility, Intent
+from aman.geo.models import Country
+from aman.registry.models import Channel, Eligibility, ImportSource, Intent
 from aman.registry.statuses import Status
 
 
@@ -32,3 +33,159 @@ class PeopleFilterForm(forms.Form):
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(label=_("List (CSV or XLSX)"))
+    source = forms.CharField(
+        label=_("Source"),
+        max_length=100,
+        help_text=_(
+            "Who sent the list, e.g. the tour operator's name. Its column mapping is remembered."
+        ),
+    )
+    kind = forms.ChoiceField(label=_("Kind of source"), choices=ImportSource.Kind.choices)
+    country = forms.ModelChoiceField(
+        label=_("Country the people are in"), queryset=Country.objects.none()
+    )
+
+    def __init__(self, *args: Any, countries: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].queryset = countries  # type: ignore[attr-defined]
+
+
+def mapping_form(headers: list[str], initial: dict[str, str], data: Any = None) -> forms.Form:
+    """One select per registry field, offering the file's columns."""
+    from aman.registry.imports import TARGETS
+
+    choices = [("", "—"), *[(h, h) for h in headers if h]]
+    fields = {
+        target: forms.ChoiceField(
+            label=label, choices=choices, required=False, initial=initial.get(target, "")
+        )
+        for target, (label, _names) in TARGETS.items()
+    }
+    form_class = type("MappingForm", (forms.Form,), fields)
+    return form_class(data)
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class HotlineForm(forms.Form):
+    """One caller's household, typed by a hotline operator: the household part."""
+
+    country = forms.ChoiceField(label=_("Country they are in"))
+    city = forms.CharField(label=_("City"), max_length=100)
+    address = forms.CharField(label=_("Address or hotel"), max_length=300, required=False)
+    phone = forms.CharField(label=_("Caller's phone"), max_length=40, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    intent = forms.ChoiceField(label=_("Intent"), choices=Intent.choices, initial=Intent.LEAVE)
+    language = forms.ChoiceField(
+        label=_("Language"), choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
+    )
+    consent = forms.BooleanField(
+        label=_("The caller agreed to the processing of the data (read the consent text aloud)")
+    )
+    form_token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, countries: Any, **kwargs: Any) -> None:
+        import secrets
+
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [("", "—"), *[(c.code, c.local_name) for c in countries]]  # type: ignore[attr-defined]
+        self.fields["form_token"].initial = secrets.token_urlsafe(16)
+
+
+class HotlineMemberForm(forms.Form):
+    surname = forms.CharField(label=_("Surname"), max_length=100)
+    given_names = forms.CharField(label=_("Given names"), max_length=150)
+    patronymic = forms.CharField(label=_("Patronymic"), max_length=100, required=False)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE_INPUT, required=False)
+    sex = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[("", "—"), ("F", _("Female")), ("M", _("Male")), ("X", _("Other or unspecified"))],
+        required=False,
+    )
+    passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
+    iin = forms.CharField(label=_("IIN"), max_length=12, required=False)
+    eligibility = forms.ChoiceField(label=_("Eligibility"), choices=Eligibility.choices)
+    pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
+    medical_need = forms.BooleanField(label=_("Medical need"), required=False)
+    reduced_mobility = forms.BooleanField(label=_("Reduced mobility"), required=False)
+    disability = forms.BooleanField(label=_("Disability"), required=False)
+    unaccompanied_minor = forms.BooleanField(label=_("Unaccompanied minor"), required=False)
+    needs_note = forms.CharField(label=_("Needs (details)"), max_length=500, required=False)
+
+
+HotlineMemberFormSet = forms.formset_factory(
+    HotlineMemberForm, extra=0, min_num=1, max_num=20, validate_min=True, validate_max=True
+)
+
+FLAGS = ("pregnant", "medical_need", "reduced_mobility", "disability", "unaccompanied_minor")
+
+
+def members_payload(formset: Any) -> list[dict[str, Any]]:
+    """Registration members from a formset of member forms (public or hotline)."""
+    members = []
+    for form in formset.forms:
+        d = form.cleaned_data
+        if not d:
+            continue
+        member: dict[str, Any] = {
+            "surname": d["surname"],
+            "given_names": d["given_names"],
+            "sex": d.get("sex") or "",
+            "needs_note": d.get("needs_note") or "",
+            **{flag: bool(d.get(flag)) for flag in FLAGS if flag in d},
+        }
+        if d.get("birth_date"):
+            member["birth_date"] = d["birth_date"].isoformat()
+        for key in ("patronymic", "iin", "eligibility"):
+            if d.get(key):
+                member[key] = d[key]
+        if d.get("passport"):
+            member["documents"] = [{"kind": "passport", "number": d["passport"]}]
+        members.append(member)
+    return members
+
+
+def unbound_with_one_more(formset_class: Any, posted: Any, prefix: str, limit: int) -> Any:
+    """The formset again, unvalidated, with what was typed and one more empty form (adding
+    a person without JavaScript)."""
+    count = min(int(posted.get(f"{prefix}-TOTAL_FORMS") or 1), limit - 1)
+    initial = [
+        {name: posted.get(f"{prefix}-{i}-{name}", "") for name in formset_class.form.base_fields}
+        for i in range(count)
+    ]
+    return formset_class(prefix=prefix, initial=[*initial, {}])
+
+
+def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
+    """Show a service's problems (`members.1.documents.0.number`, `location.city`, ...) on
+    the form fields they belong to, the rest above the form."""
+    for problem in problems:
+        parts = problem.field.split(".")
+        if parts[0] == "members" and len(parts) >= 3 and parts[1].isdigit():
+            index = int(parts[1])
+            if index < len(formset.forms):
+                member_form = formset.forms[index]
+                name = {"documents": "passport"}.get(parts[2], parts[2])
+                if name in member_form.fields:
+                    member_form.add_error(name, problem.message)
+                    continue
+        name = parts[1] if parts[0] == "location" and len(parts) > 1 else parts[0]
+        if name in form.fields:
+            form.add_error(name, problem.message)
+        else:
+            form.add_error(None, f"{problem.field}: {problem.message}")
+
+
+def form_problems(form: Any, formset: Any) -> dict[str, str]:
+    """The errors of a household form and its member forms, keyed like a service's."""
+    problems = {f"form.{k}": " ".join(v) for k, v in form.errors.items()}
+    for i, errors in enumerate(formset.errors):
+        problems.update({f"members.{i}.{k}": " ".join(v) for k, v in dict(errors).items()})
+    if formset.non_form_errors():
+        problems["members"] = " ".join(formset.non_form_errors())
+    return problems or {"__all__": "invalid form"}

@@ -255,6 +255,14 @@ class IntakeRecord(models.Model):
         Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="intake_records"
     )
     people = models.ManyToManyField(Person, related_name="intake_records", blank=True)
+    batch = models.ForeignKey(
+        "registry.ImportBatch",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="records",
+    )
+    row_number = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(
         _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ACCEPTED
     )
@@ -317,3 +325,77 @@ class PriorityPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.crisis_id}: {self.mode}"
+
+
+class ImportSource(models.Model):
+    """A list's origin (a tour operator, an embassy, an employer) and its saved column
+    mapping, reused the next time the same source sends a list."""
+
+    class Kind(models.TextChoices):
+        TOUR_OPERATOR = "tour_operator", _("Tour operator")
+        EMBASSY = "embassy", _("Embassy or consulate")
+        EMPLOYER = "employer", _("Employer")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("import source")
+        verbose_name_plural = _("import sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportBatch(models.Model):
+    """One uploaded list and its run. The file is kept encrypted until the run ends."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded, waiting for the column mapping")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
+    source = models.ForeignKey(ImportSource, on_delete=models.PROTECT, related_name="batches")
+    file_name = models.CharField(_("file"), max_length=255)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    content = EncryptedTextField(blank=True, help_text="the uploaded file, base64, encrypted")
+    country = models.ForeignKey(
+        "geo.Country",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("country the people are in"),
+    )
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    accepted_rows = models.PositiveIntegerField(default=0)
+    rejected_rows = models.PositiveIntegerField(default=0)
+    repeated_rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+
+    def __str__(self) -> str:
+        return f"{self.source} · {self.file_name}"
+
+    @property
+    def progress(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

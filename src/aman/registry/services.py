@@ -129,6 +129,8 @@ def _reject(
     source_ref: str,
     idempotency_key: str,
     kind: str,
+    batch: Any = None,
+    row_number: int | None = None,
 ) -> IntakeRecord:
     """Keep a rejected submission with its reasons. Its idempotency key is not kept: the
     corrected submission that follows may carry the same key and must be accepted."""
@@ -143,6 +145,8 @@ def _reject(
         source_ref=source_ref,
         outcome=IntakeRecord.Outcome.REJECTED,
         rejection_reasons=reasons,
+        batch=batch,
+        row_number=row_number,
     )
     audit_write(
         actor=actor,
@@ -165,6 +169,8 @@ def intake_reject(
     source: str = "",
     source_ref: str = "",
     kind: str = "registration",
+    batch: Any = None,
+    row_number: int | None = None,
 ) -> IntakeRecord:
     """Keep a submission that an interface refused before it reached a service (a form
     with errors, an unreadable import row), so that nothing sent is lost."""
@@ -178,6 +184,8 @@ def intake_reject(
         source_ref=source_ref,
         idempotency_key="",
         kind=kind,
+        batch=batch,
+        row_number=row_number,
     )
 
 
@@ -205,6 +213,8 @@ def registration_submit(
     idempotency_key: str = "",
     source: str = "",
     source_ref: str = "",
+    batch: Any = None,
+    row_number: int | None = None,
 ) -> IntakeRecord:
     """Register one household exactly as submitted.
 
@@ -233,6 +243,8 @@ def registration_submit(
         source=source,
         idempotency_key=idempotency_key,
         kind="registration",
+        batch=batch,
+        row_number=row_number,
     )
     try:
         data = RegistrationIn.model_validate(payload)
@@ -271,6 +283,8 @@ def registration_submit(
                 source=source,
                 source_ref=source_ref,
                 idempotency_key=idempotency_key,
+                batch=batch,
+                row_number=row_number,
             )
     except IntegrityError:
         if idempotency_key:
@@ -315,6 +329,8 @@ def _register(
     source: str,
     source_ref: str,
     idempotency_key: str,
+    batch: Any = None,
+    row_number: int | None = None,
 ) -> IntakeRecord:
     now = timezone.now()
     rules, mode = _policy(crisis)
@@ -410,6 +426,8 @@ def _register(
         source_ref=source_ref,
         idempotency_key=idempotency_key,
         household=household,
+        batch=batch,
+        row_number=row_number,
     )
     record.people.set(people)
     audit_write(

@@ -13,7 +13,17 @@ from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry import selectors, services
-from aman.registry.forms import PeopleFilterForm, StatusForm
+from aman.registry.forms import (
+    HotlineForm,
+    HotlineMemberFormSet,
+    PeopleFilterForm,
+    StatusForm,
+    form_problems,
+    members_payload,
+    place_problems,
+    unbound_with_one_more,
+)
+from aman.registry.models import Channel
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
 
@@ -54,7 +64,13 @@ def person_list(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "registry/person_list.html",
-        {"crisis": crisis, "form": form, "page": page, "query": query},
+        {
+            "crisis": crisis,
+            "form": form,
+            "page": page,
+            "query": query,
+            "can_register": user.has_cap(Cap.REGISTER),
+        },
     )
 
 
@@ -113,3 +129,71 @@ def person_status(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Choose a status."))
     return redirect("person_detail", pk=person.pk)
+
+
+@login_required
+def person_create(request: HttpRequest) -> HttpResponse:
+    """The hotline form: one caller's household, keyboard first. After saving, the codes are
+    shown above a fresh form for the next caller."""
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    crisis = _current(request)
+    if crisis is None:
+        return redirect("person_list")
+    countries = list(crisis.affected_countries.all())
+    form = HotlineForm(request.POST or None, countries=countries)
+    formset = HotlineMemberFormSet(request.POST or None, prefix="m")
+    if request.method == "POST" and "add_member" in request.POST:
+        form = HotlineForm(initial=request.POST.dict(), countries=countries)
+        form.fields["form_token"].initial = request.POST.get("form_token")
+        formset = unbound_with_one_more(HotlineMemberFormSet, request.POST, "m", 20)
+    elif request.method == "POST":
+        if form.is_valid() and formset.is_valid():
+            d = form.cleaned_data
+            members = members_payload(formset)
+            members[0]["phones"] = [d["phone"]] if d.get("phone") else []
+            members[0]["email"] = d.get("email") or ""
+            payload = {
+                "members": members,
+                "location": {
+                    "country": d["country"],
+                    "city": d["city"],
+                    "address": d.get("address", ""),
+                },
+                "intent": d["intent"],
+                "language": d["language"],
+                "consent": bool(d["consent"]),
+            }
+            try:
+                record = services.registration_submit(
+                    crisis=crisis,
+                    channel=Channel.HOTLINE,
+                    payload=payload,
+                    actor=user,
+                    idempotency_key=d["form_token"],
+                    source=f"hotline:{user.username}",
+                )
+            except services.RegistrationRejected as exc:
+                place_problems(form, formset, exc.problems)
+            else:
+                codes = ", ".join(
+                    f"{p.given_names} {p.surname}: {p.reference_code}"
+                    for p in record.people.order_by("id")
+                )
+                messages.success(
+                    request, _("Registered. Reference codes — %(codes)s") % {"codes": codes}
+                )
+                return redirect("person_create")
+        else:
+            payload = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+            services.intake_reject(
+                crisis=crisis,
+                channel=Channel.HOTLINE,
+                payload=payload,
+                problems=form_problems(form, formset),
+                actor=user,
+                source=f"hotline:{user.username}",
+            )
+    return TemplateResponse(
+        request, "registry/person_create.html", {"crisis": crisis, "form": form, "formset": formset}
+    )

@@ -1,0 +1,555 @@
+"""Lists from tour operators, embassies and employers (CSV or XLSX) into the registry.
+
+A list is uploaded into an ImportBatch (kept encrypted), its columns are mapped to the
+registry's fields (the mapping is saved per source and offered again next time), a preview
+shows how the first rows read, and the run turns every row into an intake record: accepted
+rows register their household (rows sharing a household or booking reference travel
+together), rejected rows are kept with their reasons and can be downloaded. Importing the
+same file again creates nothing new: the whole file is recognised by its hash, and each
+household by an idempotency key made of the source and its reference (or its content).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aman.core.audit import audit_write
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import AuditEntry, Crisis, User
+from aman.geo.models import Country
+from aman.registry.models import Channel, ImportBatch, ImportSource, IntakeRecord
+from aman.registry.services import RegistrationRejected, intake_reject, registration_submit
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 200_000
+PROGRESS_EVERY = 200
+
+# Registry fields a column can feed, with the header names that usually mean them.
+TARGETS: dict[str, tuple[Any, list[str]]] = {
+    "surname": (
+        gettext_lazy("Surname"),
+        ["surname", "last name", "family name", "фамилия", "тегі", "тегі / фамилия"],
+    ),
+    "given_names": (
+        gettext_lazy("Given names"),
+        ["given names", "given name", "first name", "name", "имя", "аты"],
+    ),
+    "full_name": (
+        gettext_lazy("Full name (surname first)"),
+        ["full name", "фио", "ф.и.о.", "аты-жөні", "tourist", "турист", "passenger"],
+    ),
+    "patronymic": (
+        gettext_lazy("Patronymic"),
+        ["patronymic", "middle name", "отчество", "әкесінің аты"],
+    ),
+    "surname_latin": (
+        gettext_lazy("Surname (passport Latin)"),
+        ["surname latin", "surname (latin)", "фамилия латиницей", "фамилия (лат)"],
+    ),
+    "given_names_latin": (
+        gettext_lazy("Given names (passport Latin)"),
+        ["name latin", "given names (latin)", "имя латиницей", "имя (лат)"],
+    ),
+    "birth_date": (
+        gettext_lazy("Birth date"),
+        ["birth date", "date of birth", "dob", "дата рождения", "туған күні", "д.р."],
+    ),
+    "sex": (gettext_lazy("Sex"), ["sex", "gender", "пол", "жынысы"]),
+    "nationality": (
+        gettext_lazy("Nationality"),
+        ["nationality", "citizenship", "гражданство", "азаматтығы"],
+    ),
+    "iin": (gettext_lazy("IIN"), ["iin", "иин", "жсн"]),
+    "passport": (
+        gettext_lazy("Passport number"),
+        [
+            "passport",
+            "passport number",
+            "passport no",
+            "document",
+            "номер паспорта",
+            "паспорт",
+            "төлқұжат",
+        ],
+    ),
+    "passport_expiry": (
+        gettext_lazy("Passport expiry"),
+        ["passport expiry", "expiry", "valid until", "срок действия", "действителен до"],
+    ),
+    "phone": (gettext_lazy("Phone"), ["phone", "mobile", "tel", "телефон", "тел", "тел."]),
+    "email": (gettext_lazy("Email"), ["email", "e-mail", "почта", "эл. почта"]),
+    "city": (gettext_lazy("City"), ["city", "город", "қала"]),
+    "address": (
+        gettext_lazy("Address or hotel"),
+        ["address", "hotel", "адрес", "отель", "гостиница", "мекенжай"],
+    ),
+    "needs_note": (
+        gettext_lazy("Needs"),
+        ["needs", "notes", "comment", "примечание", "комментарий"],
+    ),
+    "source_ref": (
+        gettext_lazy("Source reference (tour code, booking)"),
+        [
+            "tour code",
+            "booking",
+            "booking reference",
+            "voucher",
+            "код тура",
+            "бронь",
+            "номер брони",
+            "ref",
+        ],
+    ),
+    "household": (
+        gettext_lazy("Household or group (rows with the same value travel together)"),
+        ["household", "family", "group", "семья", "группа", "отбасы"],
+    ),
+}
+
+
+def guess_mapping(headers: list[str], saved: dict[str, str] | None = None) -> dict[str, str]:
+    """target → header: the source's saved mapping where its headers still exist, else
+    the header names that usually mean each field."""
+    mapping = {t: h for t, h in (saved or {}).items() if h in headers and t in TARGETS}
+    normalized = {h.strip().lower(): h for h in headers}
+    for target, (_label, names) in TARGETS.items():
+        if target in mapping:
+            continue
+        for name in names:
+            if name in normalized and normalized[name] not in mapping.values():
+                mapping[target] = normalized[name]
+                break
+    return mapping
+
+
+def check_mapping(mapping: dict[str, str], headers: list[str]) -> None:
+    unknown = sorted(set(mapping) - set(TARGETS))
+    missing_headers = sorted(h for h in mapping.values() if h not in headers)
+    if unknown or missing_headers:
+        raise ApplicationError(
+            _("The mapping names fields or columns that do not exist."),
+            {"fields": unknown, "columns": missing_headers},
+        )
+    if not ("full_name" in mapping or {"surname", "given_names"} <= set(mapping)):
+        raise ApplicationError(
+            _("Map a full-name column, or both surname and given names."),
+            {"mapping": ["surname", "given_names", "full_name"]},
+        )
+
+
+def read_table(name: str, data: bytes) -> tuple[list[str], Iterator[list[str]]]:
+    """Headers and rows of a CSV (any common delimiter; UTF-8 or Windows-1251) or an XLSX
+    (first sheet). Cells come back as text; Excel dates as ISO dates."""
+    if name.lower().endswith((".xlsx", ".xlsm")):
+        return _read_xlsx(data)
+    if not name.lower().endswith((".csv", ".txt")):
+        raise ApplicationError(_("Send a CSV or XLSX file."), {"file": [name]})
+    for encoding in ("utf-8-sig", "cp1251"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ApplicationError(
+            _("The file is neither UTF-8 nor Windows-1251 text."), {"file": [name]}
+        )
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    headers = [h.strip() for h in next(reader, [])]
+    return headers, ([c.strip() for c in row] for row in reader if any(c.strip() for c in row))
+
+
+def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ApplicationError(
+            _("The spreadsheet cannot be read."), {"file": [str(exc)[:200]]}
+        ) from exc
+    rows = book.worksheets[0].iter_rows(values_only=True)
+
+    def text(cell: Any) -> str:
+        if cell is None:
+            return ""
+        if isinstance(cell, datetime):
+            return cell.date().isoformat()
+        if isinstance(cell, date):
+            return cell.isoformat()
+        if isinstance(cell, float) and cell.is_integer():
+            return str(int(cell))
+        return str(cell).strip()
+
+    headers = [text(c) for c in next(rows, ())]
+    return headers, (
+        [text(c) for c in row] for row in rows if any(c not in (None, "") for c in row)
+    )
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%y")
+SEXES = {
+    "m": "M",
+    "male": "M",
+    "м": "M",
+    "муж": "M",
+    "мужской": "M",
+    "ер": "M",
+    "f": "F",
+    "female": "F",
+    "ж": "F",
+    "жен": "F",
+    "женский": "F",
+    "әйел": "F",
+    "x": "X",
+}
+
+
+def _date(value: str) -> str:
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(value, fmt).date().isoformat()  # noqa: DTZ007 - a date
+        except ValueError:
+            continue
+    return value  # left as typed: the registry's validation names it
+
+
+@dataclass
+class Row:
+    number: int  # 1-based line in the file, header = 1
+    values: dict[str, str]
+    member: dict[str, Any] = field(default_factory=dict)
+    location: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    group: str = ""
+
+
+def convert(number: int, cells: list[str], headers: list[str], mapping: dict[str, str]) -> Row:
+    """One row → a household member and its location, or its problems."""
+    values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}
+    row = Row(number=number, values=values)
+    get = {t: values.get(h, "").strip() for t, h in mapping.items()}
+    member: dict[str, Any] = {}
+    if get.get("full_name") and not (get.get("surname") and get.get("given_names")):
+        parts = get["full_name"].split()
+        if len(parts) < 2:
+            row.problems["full_name"] = _("A full name needs a surname and a given name.")
+        else:
+            member["surname"], member["given_names"] = parts[0], " ".join(parts[1:2])
+            if len(parts) > 2:
+                member["patronymic"] = " ".join(parts[2:])
+    for key in (
+        "surname",
+        "given_names",
+        "patronymic",
+        "surname_latin",
+        "given_names_latin",
+        "iin",
+        "email",
+        "needs_note",
+    ):
+        if get.get(key):
+            member[key] = get[key]
+    if get.get("birth_date"):
+        member["birth_date"] = _date(get["birth_date"])
+    if get.get("sex"):
+        sex = SEXES.get(get["sex"].strip().lower().rstrip("."))
+        if sex is None:
+            row.problems["sex"] = _("Unknown sex %(v)r (M/F, М/Ж).") % {"v": get["sex"]}
+        else:
+            member["sex"] = sex
+    if get.get("nationality"):
+        member["nationalities"] = (
+            [get["nationality"][:2].upper()] if len(get["nationality"]) == 2 else []
+        )
+    if get.get("passport"):
+        doc: dict[str, Any] = {"kind": "passport", "number": re.sub(r"\s", "", get["passport"])}
+        if get.get("passport_expiry"):
+            doc["expiry_date"] = _date(get["passport_expiry"])
+        if get.get("surname_latin") and get.get("given_names_latin"):
+            doc["surname_latin"], doc["given_names_latin"] = (
+                get["surname_latin"],
+                get["given_names_latin"],
+            )
+        member["documents"] = [doc]
+    if get.get("phone"):
+        member["phones"] = [get["phone"]]
+    row.member = member
+    row.location = {k: get[k] for k in ("city", "address") if get.get(k)}
+    return row
+
+
+def household_payloads(
+    rows: list[Row], country: str
+) -> Iterator[tuple[str, list[Row], dict[str, Any]]]:
+    """Group rows into households (same household value, else same source reference, else
+    one row each) and build one registration payload per household, keyed for idempotency."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        key = row.group or f"row:{row.number}"
+        groups.setdefault(key, []).append(row)
+    for key, members in groups.items():
+        payload = {
+            "members": [r.member for r in members],
+            "contact_index": 0,
+            "location": {"country": country, **members[0].location},
+            "consent": True,
+            "language": "kk",
+        }
+        yield key, members, payload
+
+
+def batch_create(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    source_name: str,
+    file_name: str,
+    data: bytes,
+    country: Country,
+    kind: str = ImportSource.Kind.OTHER,
+) -> ImportBatch:
+    """Keep an uploaded list (encrypted) and read its headers; nothing is imported yet."""
+    if not data:
+        raise ApplicationError(_("The file is empty."), {"file": [file_name]})
+    if len(data) > MAX_BYTES:
+        raise ApplicationError(_("The file is larger than 50 MB; split it."), {"file": [file_name]})
+    source_name = source_name.strip()
+    if not source_name:
+        raise ApplicationError(
+            _("Name the source of the list."), {"source": [_("This field is required.")]}
+        )
+    headers, _rows = read_table(file_name, data)
+    if not any(headers):
+        raise ApplicationError(
+            _("The first row must hold the column names."), {"file": [file_name]}
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    with transaction.atomic():
+        source, _created = ImportSource.objects.get_or_create(
+            name=source_name, defaults={"kind": kind}
+        )
+        earlier = (
+            ImportBatch.objects.filter(crisis=crisis, source=source, file_sha256=digest)
+            .exclude(status=ImportBatch.Status.FAILED)
+            .first()
+        )
+        if earlier is not None:
+            raise Conflict(
+                _("This file was already imported from %(source)s (import %(id)s).")
+                % {"source": source.name, "id": earlier.pk},
+                {"batch": earlier.pk},
+            )
+        batch = ImportBatch.objects.create(
+            crisis=crisis,
+            source=source,
+            file_name=file_name[:255],
+            file_sha256=digest,
+            content=base64.b64encode(data).decode(),
+            country=country,
+            mapping=guess_mapping(headers, source.mapping),
+            created_by=actor,
+        )
+        audit_write(
+            actor=actor,
+            verb="import_upload",
+            action=AuditEntry.Action.CREATE,
+            obj=batch,
+            crisis=crisis,
+            changes={"file": [None, batch.file_name], "source": [None, source.name]},
+        )
+    return batch
+
+
+def batch_table(batch: ImportBatch) -> tuple[list[str], Iterator[list[str]]]:
+    return read_table(batch.file_name, base64.b64decode(batch.content))
+
+
+def batch_preview(batch: ImportBatch, mapping: dict[str, str], limit: int = 20) -> list[Row]:
+    """How the first rows read under a mapping, with their problems (nothing is saved)."""
+    from aman.registry.schemas import MemberIn
+
+    headers, rows = batch_table(batch)
+    check_mapping(mapping, headers)
+    preview = []
+    for i, cells in enumerate(rows):
+        if i >= limit:
+            break
+        row = convert(i + 2, cells, headers, mapping)
+        if not row.problems:
+            try:
+                MemberIn.model_validate(row.member)
+            except Exception as exc:  # pydantic's ValidationError
+                errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
+                row.problems = {".".join(map(str, e["loc"])): e["msg"] for e in errors} or {
+                    "row": str(exc)
+                }
+        preview.append(row)
+    return preview
+
+
+@transaction.atomic
+def batch_start(
+    *, actor: User | None, batch: ImportBatch, mapping: dict[str, str], dispatch: bool = True
+) -> ImportBatch:
+    """Fix the mapping (and save it for the source), then queue the run (unless the caller
+    runs it itself, as the command line does)."""
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status != ImportBatch.Status.UPLOADED:
+        raise Conflict(_("This import has already started."), {"status": batch.status})
+    headers, _rows = batch_table(batch)
+    check_mapping(mapping, headers)
+    batch.mapping = mapping
+    batch.status = ImportBatch.Status.QUEUED
+    batch.save(update_fields=["mapping", "status"])
+    ImportSource.objects.filter(pk=batch.source_id).update(
+        mapping=mapping, updated_at=timezone.now()
+    )
+    audit_write(
+        actor=actor,
+        verb="import_start",
+        obj=batch,
+        crisis=batch.crisis,
+        changes={"mapping": [None, mapping]},
+    )
+    if dispatch:
+        from aman.registry.tasks import import_run
+
+        transaction.on_commit(lambda: import_run.dispatch(batch.pk))
+    return batch
+
+
+def batch_run(batch_id: int) -> ImportBatch:
+    """Import every row of a queued batch; progress is saved as it goes."""
+    batch = ImportBatch.objects.select_related("crisis", "source", "country", "created_by").get(
+        pk=batch_id
+    )
+    if batch.status not in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
+        return batch
+    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING)
+    try:
+        headers, cells = batch_table(batch)
+        mapping = dict(batch.mapping)
+        rows = []
+        for i, row_cells in enumerate(cells):
+            if i >= MAX_ROWS:
+                raise ApplicationError(_("More than %(n)d rows; split the file.") % {"n": MAX_ROWS})
+            row = convert(i + 2, row_cells, headers, mapping)
+            row.group = row.values.get(mapping.get("household", ""), "") or row.values.get(
+                mapping.get("source_ref", ""), ""
+            )
+            rows.append(row)
+        ImportBatch.objects.filter(pk=batch.pk).update(total_rows=len(rows))
+        counts = {"accepted": 0, "rejected": 0, "repeated": 0, "processed": 0}
+        source = batch.source.name
+        for key, members, payload in household_payloads(
+            [r for r in rows if not r.problems], batch.country.code
+        ):
+            ref = members[0].values.get(mapping.get("source_ref", ""), "") or key
+            fingerprint = hashlib.sha256(
+                json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+            ).hexdigest()[:32]
+            idem = f"{source}:{ref}:{fingerprint}"[:200]
+            known = IntakeRecord.objects.filter(
+                crisis=batch.crisis, channel=Channel.IMPORT, idempotency_key=idem
+            ).exists()
+            try:
+                registration_submit(
+                    crisis=batch.crisis,
+                    channel=Channel.IMPORT,
+                    payload=payload,
+                    actor=batch.created_by,
+                    idempotency_key=idem,
+                    source=source,
+                    source_ref=ref,
+                    batch=batch,
+                    row_number=members[0].number,
+                )
+                counts["repeated" if known else "accepted"] += len(members)
+            except RegistrationRejected:
+                counts["rejected"] += len(members)
+            counts["processed"] += len(members)
+            if counts["processed"] % PROGRESS_EVERY < len(members):
+                _progress(batch, counts)
+        for row in rows:
+            if row.problems:
+                intake_reject(
+                    crisis=batch.crisis,
+                    channel=Channel.IMPORT,
+                    payload=row.values,
+                    problems=row.problems,
+                    actor=batch.created_by,
+                    source=source,
+                    source_ref=row.values.get(mapping.get("source_ref", ""), ""),
+                    batch=batch,
+                    row_number=row.number,
+                )
+                counts["rejected"] += 1
+                counts["processed"] += 1
+        _progress(batch, counts)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.DONE, finished_at=timezone.now(), content=""
+        )
+    except Exception as exc:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.Status.FAILED,
+            error=str(getattr(exc, "message", exc))[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    batch.refresh_from_db()
+    audit_write(
+        actor=batch.created_by,
+        verb="import_finish",
+        obj=batch,
+        crisis=batch.crisis,
+        changes={
+            "accepted": [None, batch.accepted_rows],
+            "rejected": [None, batch.rejected_rows],
+            "repeated": [None, batch.repeated_rows],
+        },
+    )
+    return batch
+
+
+def _progress(batch: ImportBatch, counts: dict[str, int]) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        processed_rows=counts["processed"],
+        accepted_rows=counts["accepted"],
+        rejected_rows=counts["rejected"],
+        repeated_rows=counts["repeated"],
+    )
+
+
+def rejected_csv(batch: ImportBatch) -> str:
+    """The rejected rows of a batch with their reasons, as CSV: the original columns of
+    rows refused before registration, the submitted fields of households refused by it."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "reasons", "data"])
+    for record in batch.records.filter(outcome=IntakeRecord.Outcome.REJECTED).order_by(
+        "row_number", "id"
+    ):
+        reasons = "; ".join(f"{k}: {v}" for k, v in record.rejection_reasons.items())
+        writer.writerow(
+            [record.row_number or "", reasons, json.dumps(record.payload, ensure_ascii=False)]
+        )
+    return out.getvalue()

@@ -1,0 +1,110 @@
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from aman.core.commands import AmanCommand
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import Crisis
+from aman.geo.models import Country
+from aman.registry import imports
+from aman.registry.models import ImportBatch, ImportSource
+
+
+class Command(AmanCommand):
+    help = "Import a CSV or XLSX list of people (tour operator, embassy, employer) into a crisis."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--crisis", required=True, help="crisis id or code")
+        parser.add_argument("--source", required=True, help="who sent the list, e.g. 'Kompas Tour'")
+        parser.add_argument(
+            "--mapping",
+            help="JSON object {field: column} or a path to one; default: the source's saved "
+            "mapping, else guessed from the column names",
+        )
+        parser.add_argument("--country", help="ISO code of the country the people are in")
+        parser.add_argument(
+            "--kind", choices=ImportSource.Kind.values, default=ImportSource.Kind.OTHER
+        )
+        parser.add_argument("--rejected-out", type=Path, help="where to write rejected rows (CSV)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        key = options["crisis"]
+        crisis = (
+            Crisis.objects.filter(pk=int(key)) if key.isdigit() else Crisis.objects.filter(code=key)
+        ).first()
+        if crisis is None:
+            raise CommandError(f"No crisis {key!r}.")
+        country = self._country(crisis, options["country"])
+        try:
+            batch = imports.batch_create(
+                actor=None,
+                crisis=crisis,
+                source_name=options["source"],
+                file_name=path.name,
+                data=path.read_bytes(),
+                country=country,
+                kind=options["kind"],
+            )
+        except Conflict as exc:
+            earlier = ImportBatch.objects.get(pk=exc.extra["batch"])
+            self.stdout.write(f"{exc.message} Nothing new was imported.")
+            self._report(earlier, path, options["rejected_out"])
+            return
+        mapping = self._mapping(options["mapping"]) if options["mapping"] else batch.mapping
+        headers, _rows = imports.batch_table(batch)
+        try:
+            imports.check_mapping(mapping, headers)
+        except ApplicationError as exc:
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=ImportBatch.Status.FAILED, error=exc.message, content=""
+            )
+            if options["mapping"]:
+                raise
+            raise CommandError(
+                "The columns cannot be mapped automatically. Columns in the file: "
+                + ", ".join(headers)
+                + ". Fields: "
+                + ", ".join(imports.TARGETS)
+                + '. Pass --mapping \'{"surname": "...", "given_names": "...", ...}\'.'
+            ) from None
+        imports.batch_start(actor=None, batch=batch, mapping=mapping, dispatch=False)
+        batch = imports.batch_run(batch.pk)
+        self._report(batch, path, options["rejected_out"])
+
+    def _country(self, crisis: Crisis, code: str | None) -> Country:
+        if code:
+            country = Country.objects.filter(code=code.upper()).first()
+            if country is None:
+                raise CommandError(f"Unknown country code {code!r}.")
+            return country
+        affected = list(crisis.affected_countries.all())
+        if len(affected) != 1:
+            raise CommandError("Say which country the people are in: --country XX.")
+        return affected[0]
+
+    def _mapping(self, value: str) -> dict[str, str]:
+        text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+        try:
+            mapping = json.loads(text)
+        except ValueError as exc:
+            raise CommandError(f"--mapping is not JSON: {exc}") from exc
+        if not isinstance(mapping, dict):
+            raise CommandError("--mapping must be a JSON object {field: column}.")
+        return {str(k): str(v) for k, v in mapping.items()}
+
+    def _report(self, batch: ImportBatch, path: Path, out: Path | None) -> None:
+        self.stdout.write(
+            f"Import {batch.pk} ({batch.get_status_display()}): {batch.accepted_rows} accepted, "
+            f"{batch.rejected_rows} rejected, {batch.repeated_rows} already imported, "
+            f"of {batch.total_rows} rows."
+        )
+        if batch.rejected_rows:
+            target = out or path.with_name(path.name + ".rejected.csv")
+            target.write_text(imports.rejected_csv(batch), encoding="utf-8")
+            self.stdout.write(f"Rejected rows with their reasons: {target}")

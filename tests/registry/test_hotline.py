@@ -1,0 +1,106 @@
+"""The hotline operator's registration form."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.test import Client
+
+from aman.core.roles import Role
+from aman.registry.models import IntakeRecord, Person
+from tests.conftest import World
+
+
+def hotline_data(client: Client, members: list[dict[str, str]], **extra: str) -> dict[str, Any]:
+    page = client.get("/people/new/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert token
+    data: dict[str, Any] = {
+        "form_token": token.group(1),
+        "country": "IR",
+        "city": "Shiraz",
+        "address": "",
+        "phone": "8 777 123 45 67",
+        "intent": "leave",
+        "language": "ru",
+        "consent": "on",
+        "m-TOTAL_FORMS": str(len(members)),
+        "m-INITIAL_FORMS": "0",
+        "m-MIN_NUM_FORMS": "1",
+        "m-MAX_NUM_FORMS": "20",
+        "save": "1",
+    }
+    for i, member in enumerate(members):
+        data.update({f"m-{i}-eligibility": "citizen"})
+        data.update({f"m-{i}-{k}": v for k, v in member.items()})
+    data.update(extra)
+    return data
+
+
+def test_an_operator_registers_a_caller_and_gets_the_codes(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(
+        client,
+        [
+            {
+                "surname": "Қасымов",
+                "given_names": "Бауыржан",
+                "birth_date": "1970-10-10",
+                "sex": "M",
+                "iin": "",
+            },
+            {
+                "surname": "Қасымова",
+                "given_names": "Мадина",
+                "birth_date": "2012-01-05",
+                "sex": "F",
+                "unaccompanied_minor": "",
+            },
+        ],
+    )
+    response = client.post("/people/new/", data, follow=True)
+    html = response.content.decode()
+    baurzhan = Person.objects.get(given_names="Бауыржан")
+    assert baurzhan.reference_code in html and "Registered. Reference codes" in html
+    assert (baurzhan.channel, baurzhan.language, baurzhan.surname_latin) == (
+        "hotline",
+        "ru",
+        "KASYMOV",
+    )
+    assert baurzhan.phones.get().number == "+77771234567"
+    record = baurzhan.intake_records.get()
+    assert record.actor == world.users[Role.OPERATOR] and record.people.count() == 2
+    # The same form sent twice (a double Enter) registers once.
+    client.post("/people/new/", data)
+    assert Person.objects.filter(given_names="Бауыржан").count() == 1
+
+
+def test_a_bad_iin_is_shown_on_its_field_and_the_attempt_kept(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(
+        client,
+        [
+            {
+                "surname": "Ким",
+                "given_names": "Ольга",
+                "birth_date": "1990-01-01",
+                "iin": "900101400001",
+            }
+        ],
+    )
+    html = client.post("/people/new/", data).content.decode()
+    assert 'id="id_m-0-iin"' in html and 'class="invalid-feedback' in html
+    assert not Person.objects.filter(given_names="Ольга").exists()
+    kept = IntakeRecord.objects.get(channel="hotline", outcome="rejected")
+    assert "members.0.iin" in kept.rejection_reasons
+
+
+def test_adding_a_person_keeps_what_was_typed(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(client, [{"surname": "Ким", "given_names": "Ольга"}])
+    data.pop("save")
+    data["add_member"] = "1"
+    html = client.post("/people/new/", data).content.decode()
+    assert 'name="m-1-surname"' in html and 'value="Ким"' in html
+    assert 'class="invalid-feedback' not in html

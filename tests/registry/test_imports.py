@@ -1,0 +1,225 @@
+"""Lists from tour operators and embassies: the command line and the operator pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from openpyxl import Workbook
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.registry.models import ImportBatch, ImportSource, IntakeRecord, Person
+from tests.conftest import World
+
+TOUR_LIST = """ФИО;Дата рождения;Пол;Паспорт;Телефон;Код тура;Отель
+Ахметов Ерлан Серікұлы;12.03.1961;М;N11112222;8 701 222 33 44;KT-1001;Dubai Marina Hotel
+Ахметова Сәуле;01.05.1965;Ж;N11113333;;KT-1001;Dubai Marina Hotel
+Ким Ольга;31.02.1990;Ж;N22224444;+77015550000;KT-1002;Hilton
+Бекова;05.06.1988;Ж;N33335555;;KT-1003;Hilton
+Иванов Сергей;1979-11-30;M;N44446666;+7 701 000 11 22;KT-1004;Atlantis
+"""
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def tour_file(tmp_path: Path) -> Path:
+    path = tmp_path / "kompas-2026-03-02.csv"
+    path.write_text(TOUR_LIST, encoding="utf-8")
+    return path
+
+
+def test_cli_imports_a_tour_operators_list(world: World, tour_file: Path) -> None:
+    out = run(
+        "import",
+        str(tour_file),
+        "--crisis",
+        world.crisis.code,
+        "--source",
+        "Kompas Tour",
+        "--country",
+        "IR",
+    )
+    assert "3 accepted, 2 rejected, 0 already imported, of 5 rows" in out
+    rejected_path = Path(str(tour_file) + ".rejected.csv")
+    assert f"Rejected rows with their reasons: {rejected_path}" in out
+    rows = list(csv.DictReader(rejected_path.open(encoding="utf-8")))
+    assert [r["row"] for r in rows] == ["4", "5"]
+    assert "birth_date" in rows[0]["reasons"] and "full_name" in rows[1]["reasons"]
+    erlan = Person.objects.get(given_names="Ерлан")
+    assert (erlan.surname, erlan.patronymic, erlan.sex) == ("Ахметов", "Серікұлы", "M")
+    assert erlan.household.members.count() == 2, "rows with the same tour code travel together"
+    assert erlan.phones.get().number == "+77012223344"
+    record = erlan.intake_records.get()
+    assert (record.channel, record.source, record.source_ref) == (
+        "import",
+        "Kompas Tour",
+        "KT-1001",
+    )
+    assert ImportSource.objects.get(name="Kompas Tour").mapping["source_ref"] == "Код тура"
+
+
+def test_importing_the_same_file_twice_creates_nothing_new(world: World, tour_file: Path) -> None:
+    args = (
+        "import",
+        str(tour_file),
+        "--crisis",
+        str(world.crisis.pk),
+        "--source",
+        "Kompas Tour",
+        "--country",
+        "IR",
+    )
+    run(*args)
+    people, records = Person.objects.count(), IntakeRecord.objects.count()
+    out = run(*args)
+    assert "already imported" in out and "Nothing new" in out
+    assert (Person.objects.count(), IntakeRecord.objects.count()) == (people, records)
+    # The same rows in another file (a re-sent list with one more person): only the new one.
+    tour_file.write_text(
+        TOUR_LIST + "Омаров Данияр;02.02.2002;М;N55557777;;KT-1005;Atlantis\n", encoding="utf-8"
+    )
+    out = run(*args)
+    assert "1 accepted, 2 rejected, 3 already imported, of 6 rows" in out
+    assert Person.objects.count() == people + 1
+
+
+def test_an_xlsx_list_with_an_explicit_mapping(world: World, tmp_path: Path) -> None:
+    from datetime import date
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Surname", "Name", "DOB", "Passport No", "Booking"])
+    sheet.append(["Nurlanov", "Daniyar", date(1985, 7, 7), "N99990000", "B-1"])
+    sheet.append(["Nurlanova", "Madina", date(1987, 8, 8), "N99990001", "B-1"])
+    path = tmp_path / "embassy.xlsx"
+    book.save(path)
+    mapping = (
+        '{"surname": "Surname", "given_names": "Name", "birth_date": "DOB",'
+        ' "passport": "Passport No", "household": "Booking"}'
+    )
+    out = run(
+        "import",
+        str(path),
+        "--crisis",
+        world.crisis.code,
+        "--source",
+        "Embassy Baku list",
+        "--country",
+        "IR",
+        "--mapping",
+        mapping,
+    )
+    assert "2 accepted, 0 rejected" in out
+    daniyar = Person.objects.get(given_names="Daniyar")
+    assert daniyar.birth_date == date(1985, 7, 7) and daniyar.household.members.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--mapping", '{"surname": "Nope"}'], "do not exist"),
+        (["--mapping", "{not json"], "not JSON"),
+        (["--country", "QQ"], "Unknown country code"),
+    ],
+)
+def test_cli_errors_are_clear(world: World, tour_file: Path, args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        run(
+            "import",
+            str(tour_file),
+            "--crisis",
+            world.crisis.code,
+            "--source",
+            "X",
+            "--country",
+            "IR",
+            *args,
+        )
+
+
+def test_unmappable_columns_name_what_the_file_has(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("col1,col2\na,b\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="Columns in the file: col1, col2"):
+        run(
+            "import", str(path), "--crisis", world.crisis.code, "--source", "Odd", "--country", "IR"
+        )
+
+
+def test_the_operator_uploads_maps_previews_and_imports(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = world.client(Role.OPERATOR)
+    upload = SimpleUploadedFile("list.csv", TOUR_LIST.encode("utf-8"), content_type="text/csv")
+    response = client.post(
+        "/people/imports/",
+        {
+            "file": upload,
+            "source": "Kompas Tour",
+            "kind": "tour_operator",
+            "country": world.crisis.affected_countries.get(code="IR").pk,
+        },
+    )
+    batch = ImportBatch.objects.get()
+    assert response["Location"] == f"/people/imports/{batch.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Ахметов" in page and "birth_date" in page  # the preview shows the 31 February row
+    mapping = {k: v for k, v in batch.mapping.items()}
+    mapping_post = {**mapping, "start": "1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/people/imports/{batch.pk}/", mapping_post)
+    assert response.status_code == 302
+    batch.refresh_from_db()
+    assert (batch.status, batch.accepted_rows, batch.rejected_rows, batch.total_rows) == (
+        "done",
+        3,
+        2,
+        5,
+    )
+    assert batch.content == "", "the uploaded file is not kept once imported"
+    page = client.get(f"/people/imports/{batch.pk}/").content.decode()
+    assert "3 accepted, 2 rejected" in page
+    download = client.get(f"/people/imports/{batch.pk}/rejected.csv")
+    assert download["Content-Type"].startswith("text/csv")
+    assert len(list(csv.reader(io.StringIO(download.content.decode())))) == 3
+    assert AuditEntry.objects.filter(verb="import_rejected_download", action="export").exists()
+    again = SimpleUploadedFile("list.csv", TOUR_LIST.encode("utf-8"), content_type="text/csv")
+    page = client.post(
+        "/people/imports/",
+        {
+            "file": again,
+            "source": "Kompas Tour",
+            "kind": "tour_operator",
+            "country": world.crisis.affected_countries.get(code="IR").pk,
+        },
+    ).content.decode()
+    assert "already imported" in page
+
+
+def test_a_file_that_is_not_a_list_is_refused(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    upload = SimpleUploadedFile("photo.jpg", b"\xff\xd8\xff", content_type="image/jpeg")
+    page = client.post(
+        "/people/imports/",
+        {
+            "file": upload,
+            "source": "X",
+            "kind": "other",
+            "country": world.crisis.affected_countries.get(code="IR").pk,
+        },
+    ).content.decode()
+    assert "Send a CSV or XLSX file" in page
+    assert not ImportBatch.objects.exists()
