@@ -224,6 +224,12 @@ UI: list[Route] = [
 ]
 
 
+def household_of(w: World, where: str) -> int:
+    from aman.registry.models import Person
+
+    return Person.objects.get(pk=w.people[where]).household_id or 0
+
+
 def import_batch(w: World) -> int:
     from aman.registry.imports import batch_create
     from aman.registry.models import ImportBatch
@@ -334,6 +340,31 @@ API: list[Route] = [
         "GET /api/people/{person_id}",
         PERSONAL,
         lambda w: f"/api/people/{w.people['IQ']}",
+        special={R.CONSUL: 404},
+    ),
+    A(
+        "PATCH /api/people/{person_id}",
+        REGISTRARS,
+        lambda w: f"/api/people/{w.people['IR']}",
+        data=lambda w: {"intent": "stay"},
+    ),
+    A(
+        "PATCH /api/people/{person_id}",
+        REGISTRARS,
+        lambda w: f"/api/people/{w.people['IQ']}",
+        data=lambda w: {"intent": "stay"},
+        special={R.CONSUL: 404},
+    ),
+    A("GET /api/households", PERSONAL, lambda w: f"/api/households?crisis={w.crisis.pk}"),
+    A(
+        "GET /api/households/{household_id}",
+        PERSONAL,
+        lambda w: f"/api/households/{household_of(w, 'IR')}",
+    ),
+    A(
+        "GET /api/households/{household_id}",
+        PERSONAL,
+        lambda w: f"/api/households/{household_of(w, 'IQ')}",
         special={R.CONSUL: 404},
     ),
     A(

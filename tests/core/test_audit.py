@@ -155,6 +155,9 @@ def _do(verb: str, world: World) -> Any:
         "person_update_self": lambda: registry_services.person_update_self(
             person=person, payload={"intent": "stay"}, actor=manager
         ).people.get(),
+        "person_update": lambda: registry_services.person_update(
+            actor=manager, person=person, payload={"needs_note": "wheelchair"}
+        ),
         "batch_create": lambda: _batch(world, manager),
         "batch_start": lambda: imports.batch_start(
             actor=manager,
@@ -217,6 +220,7 @@ AUDITED_VERBS = [
     "priority_policy_set",
     "intake_reject",
     "person_update_self",
+    "person_update",
     "batch_create",
     "batch_start",
     "batch_run",

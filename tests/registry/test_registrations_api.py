@@ -209,3 +209,68 @@ def test_mrz_endpoint_parses_the_icao_specimen_and_names_a_failing_check(world: 
     broken = [SPECIMEN_TD3[0], SPECIMEN_TD3[1].replace("7408122", "7408132")]
     bad = post(api, "/api/identity/mrz", {"lines": broken})
     assert bad.status_code == 400 and bad.json()["extra"]["field"] == "birth_date"
+
+
+def patch(client: Client, path: str, body: Any) -> Any:
+    return client.patch(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_an_officer_corrects_a_record(world: World, family: dict[str, Any]) -> None:
+    people = register(world, family).json()["people"]
+    api = world.api(Role.CONSUL)
+    nurlan = people[0]["id"]
+    response = patch(
+        api,
+        f"/api/people/{nurlan}",
+        {
+            "given_names_latin": "nurlan-bek",
+            "medical_need": False,
+            "needs_note": "",
+            "intent": "undecided",
+        },
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["given_names_latin"] == "NURLAN-BEK" and body["intent"] == "undecided"
+    age = Person.objects.get(pk=nurlan).age_on(timezone.localdate())
+    assert body["priority_explained"] == f"priority 2: {age} years old"
+    entry = AuditEntry.objects.filter(verb="person_update").latest("id")
+    assert entry.changes == {
+        "fields": [None, ["given_names_latin", "intent", "medical_need", "needs_note"]]
+    }
+    found = api.get("/api/people", {"crisis": world.crisis.pk, "q": "nurlanbek"}).json()["items"]
+    assert [p["id"] for p in found] == [nurlan]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"sex": "Q"}, "sex"),
+        ({"surname": ""}, "surname"),
+        ({"iin": "123"}, "iin"),
+        ({"unknown": 1}, "unknown"),
+        ({"email": None}, "fields"),
+    ],
+)
+def test_a_bad_correction_is_refused(
+    world: World, family: dict[str, Any], body: dict[str, Any], field: str
+) -> None:
+    pk = register(world, family).json()["people"][0]["id"]
+    response = patch(world.api(Role.OPERATOR), f"/api/people/{pk}", body)
+    assert response.status_code == 400, response.content
+    extra = response.json()["extra"]
+    assert field in str(extra)
+    assert Person.objects.get(pk=pk).surname == "Жұмабек"
+
+
+def test_households_list_with_their_visible_members(world: World, family: dict[str, Any]) -> None:
+    household = register(world, family).json()["household"]
+    api = world.api(Role.OPERATOR)
+    listed = api.get("/api/households", {"crisis": world.crisis.pk}).json()
+    assert listed["items"][0]["id"] == household and len(listed["items"][0]["members"]) == 3
+    one = api.get(f"/api/households/{household}").json()
+    assert one["contact_id"] == one["members"][1]["id"]
+    family["location"]["country"] = "IQ"
+    elsewhere = register(world, family).json()["household"]
+    assert world.api(Role.CONSUL).get(f"/api/households/{elsewhere}").status_code == 404
+    assert world.api(Role.OBSERVER).get(f"/api/households/{household}").status_code == 403

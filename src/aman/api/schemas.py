@@ -311,3 +311,15 @@ class MrzOut(Schema):
     birth_date: date | None
     sex: str
     expiry_date: date | None
+
+
+class HouseholdOut(Schema):
+    id: int
+    crisis_id: int
+    contact_id: int | None
+    priority: int
+    members: list[PersonOut]
+
+    @staticmethod
+    def resolve_members(obj: Any) -> list[Any]:
+        return list(obj.visible_members)

@@ -117,3 +117,30 @@ class SelfUpdateIn(BaseModel):
     reduced_mobility: bool | None = None
     disability: bool | None = None
     needs_note: str | None = Field(None, max_length=2000)
+
+
+class PersonPatchIn(BaseModel):
+    """An officer's correction of a person's record; only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    surname: str | None = Field(None, min_length=1, max_length=100)
+    given_names: str | None = Field(None, min_length=1, max_length=150)
+    patronymic: str | None = Field(None, max_length=100)
+    surname_latin: str | None = Field(None, max_length=100)
+    given_names_latin: str | None = Field(None, max_length=150)
+    birth_date: date | None = None
+    sex: Literal["F", "M", "X", ""] | None = None
+    nationalities: list[str] | None = Field(None, max_length=5)
+    iin: str | None = Field(None, max_length=20)
+    email: str | None = Field(None, max_length=254)
+    language: Literal["kk", "ru", "en"] | None = None
+    pregnant: bool | None = None
+    medical_need: bool | None = None
+    reduced_mobility: bool | None = None
+    disability: bool | None = None
+    unaccompanied_minor: bool | None = None
+    needs_note: str | None = Field(None, max_length=2000)
+    intent: Literal["leave", "stay", "undecided"] | None = None
+    eligibility: Literal["citizen", "family_member", "partner_national"] | None = None
+    address: str | None = Field(None, max_length=300)

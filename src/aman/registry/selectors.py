@@ -11,7 +11,7 @@ from aman.core.access import country_scope, require
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.identity import name_matching_key
-from aman.registry.models import NameKey, Person
+from aman.registry.models import Household, NameKey, Person
 from aman.registry.services import document_hash, iin_hash, normalize_reference_code, phone_hash
 
 
@@ -87,3 +87,24 @@ def people_search(qs: QuerySet[Person], *, crisis: Crisis, query: str) -> QueryS
             ids = matched if ids is None else ids & matched
         by_name = Q(pk__in=ids or [])
     return qs.filter(exact | by_name).distinct()
+
+
+def households_for_user(
+    *, user: User, crisis: Crisis, min_priority: int | None = None
+) -> QuerySet[Household]:
+    """Households with at least one member the user may see; `visible_members` holds those
+    members (a consul sees the members in their mission's countries)."""
+    from django.db.models import Prefetch
+
+    people = people_for_user(user=user, crisis=crisis)
+    qs = (
+        Household.objects.filter(crisis=crisis, members__in=people)
+        .distinct()
+        .prefetch_related(
+            Prefetch("members", queryset=people.order_by("id"), to_attr="visible_members")
+        )
+        .order_by("-priority", "id")
+    )
+    if min_priority is not None:
+        qs = qs.filter(priority__gte=min_priority)
+    return qs

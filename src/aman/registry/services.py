@@ -689,3 +689,94 @@ def person_update_self(
             changes={"fields": [None, sorted(set(changed))], "intake_record": [None, record.pk]},
         )
     return record
+
+
+PRIORITY_FIELDS = {
+    "birth_date",
+    "sex",
+    "pregnant",
+    "medical_need",
+    "reduced_mobility",
+    "disability",
+    "unaccompanied_minor",
+}
+NAME_FIELDS = {"surname", "given_names", "patronymic", "surname_latin", "given_names_latin"}
+
+
+def person_update(*, actor: User | None, person: Person, payload: dict[str, Any]) -> Person:
+    """Correct a person's record. Only the fields sent change; the audit log names them
+    (never their values: they include identifiers). Names, the IIN and the priority are
+    re-derived as needed."""
+    from aman.registry.schemas import PersonPatchIn
+
+    try:
+        data = PersonPatchIn.model_validate(payload)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc)
+        raise ApplicationError(
+            _("Invalid input: %(field)s: %(message)s")
+            % {"field": problems[0].field, "message": problems[0].message},
+            {"errors": [{"field": p.field, "message": p.message} for p in problems]},
+        ) from None
+    fields = data.model_dump(exclude_unset=True)
+    nulls = sorted(k for k, v in fields.items() if v is None and k != "birth_date")
+    if nulls:
+        raise ApplicationError(_("Leave a field out instead of sending null."), {"fields": nulls})
+    with transaction.atomic():
+        person = Person.objects.select_for_update().select_related("crisis").get(pk=person.pk)
+        merged = MemberIn.model_validate(
+            {
+                "surname": fields.get("surname", person.surname),
+                "given_names": fields.get("given_names", person.given_names),
+                "birth_date": fields.get("birth_date", person.birth_date),
+                "sex": fields.get("sex", person.sex),
+                "iin": fields.get("iin", person.iin),
+                "email": fields.get("email", person.email),
+            }
+        )
+        problems = _member_problems(0, merged)
+        if problems:
+            raise ApplicationError(
+                problems[0].message,
+                {
+                    "errors": [
+                        {"field": p.field.removeprefix("members.0."), "message": p.message}
+                        for p in problems
+                    ]
+                },
+            )
+        changed = sorted(k for k, v in fields.items() if getattr(person, k) != v)
+        for key in changed:
+            setattr(person, key, fields[key])
+        if "surname_latin" in changed or "given_names_latin" in changed:
+            person.surname_latin = person.surname_latin.upper()
+            person.given_names_latin = person.given_names_latin.upper()
+        if "iin" in changed:
+            person.iin_hash = iin_hash(person.iin) if person.iin else ""
+        if "address" in changed:
+            person.location_updated_at = timezone.now()
+        if PRIORITY_FIELDS & set(changed):
+            rules, mode = _policy(person.crisis)
+            person.priority, person.priority_reasons = triage.assess(
+                _facts(person), rules, mode, timezone.localdate()
+            )
+        person.save()
+        if NAME_FIELDS & set(changed):
+            _write_name_keys(person)
+        if person.household_id and PRIORITY_FIELDS & set(changed):
+            top = (
+                Person.objects.filter(household_id=person.household_id).aggregate(
+                    m=models.Max("priority")
+                )["m"]
+                or 0
+            )
+            Household.objects.filter(pk=person.household_id).update(priority=top)
+        if changed:
+            audit_write(
+                actor=actor,
+                verb="person_update",
+                obj=person,
+                crisis=person.crisis,
+                changes={"fields": [None, changed]},
+            )
+    return person

@@ -1,12 +1,13 @@
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Body, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import HEADER
 from aman.api.schemas import (
     ErrorOut,
+    HouseholdOut,
     PersonDetailOut,
     PersonOut,
     PolicyIn,
@@ -20,8 +21,8 @@ from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry import selectors, services
-from aman.registry.models import Channel, Person, PriorityPolicy
-from aman.registry.schemas import RegistrationIn
+from aman.registry.models import Channel, Household, Person, PriorityPolicy
+from aman.registry.schemas import PersonPatchIn, RegistrationIn
 from aman.registry.statuses import Status
 from aman.registry.triage import DEFAULT_RULES
 
@@ -130,12 +131,64 @@ def _person(user: User, person_id: int) -> Person:
     access.require(user, Cap.PERSONAL_DATA)
     crisis_id = Person.objects.filter(pk=person_id).values_list("crisis_id", flat=True).first()
     if crisis_id is None:
-        from django.http import Http404
-
         raise Http404
     return selectors.person_for_user(
         user=user, crisis=access.crisis_for_user(user, crisis_id), pk=person_id
     )
+
+
+@router.patch(
+    "/people/{person_id}",
+    response={200: PersonDetailOut, **ERRORS},
+    summary="Correct a person's record (only the fields sent change)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": PersonPatchIn.model_json_schema()}},
+        }
+    },
+)
+def person_update(request: HttpRequest, person_id: int, payload: Body[dict[str, Any]]) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    person = _person(user, person_id)
+    services.person_update(actor=user, person=person, payload=payload)
+    return Person.objects.select_related("country").get(pk=person.pk)
+
+
+class HouseholdFilter(Schema):
+    crisis: int | None = None
+    min_priority: int | None = None
+
+
+@router.get(
+    "/households", response=list[HouseholdOut], summary="Households, highest priority first"
+)
+@paginate(LimitOffsetPagination)
+def household_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> Any:
+    user = _user(request)
+    crisis = _crisis(user, filters.crisis)
+    return selectors.households_for_user(
+        user=user, crisis=crisis, min_priority=filters.min_priority
+    )
+
+
+@router.get("/households/{household_id}", response={200: HouseholdOut, **ERRORS})
+def household_get(request: HttpRequest, household_id: int) -> Any:
+    user = _user(request)
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis_id = (
+        Household.objects.filter(pk=household_id).values_list("crisis_id", flat=True).first()
+    )
+    if crisis_id is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis_id)
+    household = (
+        selectors.households_for_user(user=user, crisis=crisis).filter(pk=household_id).first()
+    )
+    if household is None:
+        raise Http404
+    return household
 
 
 @router.post(
