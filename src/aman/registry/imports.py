@@ -36,7 +36,7 @@ from aman.registry.services import RegistrationRejected, intake_reject, registra
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
-PROGRESS_EVERY = 200
+CHUNK = 200
 
 # Registry fields a column can feed, with the header names that usually mean them.
 TARGETS: dict[str, tuple[Any, list[str]]] = {
@@ -460,35 +460,17 @@ def batch_run(batch_id: int) -> ImportBatch:
         ImportBatch.objects.filter(pk=batch.pk).update(total_rows=len(rows))
         counts = {"accepted": 0, "rejected": 0, "repeated": 0, "processed": 0}
         source = batch.source.name
-        for key, members, payload in household_payloads(
-            [r for r in rows if not r.problems], batch.country.code
-        ):
-            ref = members[0].values.get(mapping.get("source_ref", ""), "") or key
-            fingerprint = hashlib.sha256(
-                json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
-            ).hexdigest()[:32]
-            idem = f"{source}:{ref}:{fingerprint}"[:200]
-            known = IntakeRecord.objects.filter(
-                crisis=batch.crisis, channel=Channel.IMPORT, idempotency_key=idem
-            ).exists()
-            try:
-                registration_submit(
-                    crisis=batch.crisis,
-                    channel=Channel.IMPORT,
-                    payload=payload,
-                    actor=batch.created_by,
-                    idempotency_key=idem,
-                    source=source,
-                    source_ref=ref,
-                    batch=batch,
-                    row_number=members[0].number,
-                )
-                counts["repeated" if known else "accepted"] += len(members)
-            except RegistrationRejected:
-                counts["rejected"] += len(members)
-            counts["processed"] += len(members)
-            if counts["processed"] % PROGRESS_EVERY < len(members):
-                _progress(batch, counts)
+        # Households commit in chunks: one transaction per chunk instead of one per
+        # household (each household still has its own savepoint, so one refused household
+        # leaves the others of its chunk in place); progress shows after each chunk.
+        households = list(
+            household_payloads([r for r in rows if not r.problems], batch.country.code)
+        )
+        for start in range(0, len(households), CHUNK):
+            with transaction.atomic():
+                for key, members, payload in households[start : start + CHUNK]:
+                    _import_household(batch, mapping, source, key, members, payload, counts)
+            _progress(batch, counts)
         for row in rows:
             if row.problems:
                 intake_reject(
@@ -528,6 +510,41 @@ def batch_run(batch_id: int) -> ImportBatch:
         },
     )
     return batch
+
+
+def _import_household(
+    batch: ImportBatch,
+    mapping: dict[str, str],
+    source: str,
+    key: str,
+    members: list[Row],
+    payload: dict[str, Any],
+    counts: dict[str, int],
+) -> None:
+    ref = members[0].values.get(mapping.get("source_ref", ""), "") or key
+    fingerprint = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()[:32]
+    idem = f"{source}:{ref}:{fingerprint}"[:200]
+    known = IntakeRecord.objects.filter(
+        crisis=batch.crisis, channel=Channel.IMPORT, idempotency_key=idem
+    ).exists()
+    try:
+        registration_submit(
+            crisis=batch.crisis,
+            channel=Channel.IMPORT,
+            payload=payload,
+            actor=batch.created_by,
+            idempotency_key=idem,
+            source=source,
+            source_ref=ref,
+            batch=batch,
+            row_number=members[0].number,
+        )
+        counts["repeated" if known else "accepted"] += len(members)
+    except RegistrationRejected:
+        counts["rejected"] += len(members)
+    counts["processed"] += len(members)
 
 
 def _progress(batch: ImportBatch, counts: dict[str, int]) -> None:
