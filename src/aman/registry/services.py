@@ -456,6 +456,19 @@ def _phone(raw: str, regions: list[str]) -> Any:
     return result or normalize_phone(raw, None)
 
 
+def _priority_refresh(person: Person) -> None:
+    rules, mode = _policy(person.crisis)
+    person.priority, person.priority_reasons = triage.assess(
+        _facts(person), rules, mode, timezone.localdate()
+    )
+
+
+def _household_priority_refresh(household_id: int) -> None:
+    """A household's priority is its highest member's."""
+    top = Person.objects.filter(household_id=household_id).aggregate(m=models.Max("priority"))["m"]
+    Household.objects.filter(pk=household_id).update(priority=top or 0)
+
+
 def _write_name_keys(person: Person) -> None:
     text = " ".join(
         [
@@ -654,10 +667,7 @@ def person_update_self(
                 setattr(person, name, value)
                 changed.append(name)
         if {"pregnant", "medical_need", "reduced_mobility", "disability"} & set(changed):
-            rules, mode = _policy(person.crisis)
-            person.priority, person.priority_reasons = triage.assess(
-                _facts(person), rules, mode, timezone.localdate()
-            )
+            _priority_refresh(person)
             changed.append("priority")
         person.save()
         if phone:
@@ -672,13 +682,7 @@ def person_update_self(
                 )
                 changed.append("phones")
         if person.household_id and "priority" in changed:
-            top = (
-                Person.objects.filter(household_id=person.household_id).aggregate(
-                    m=models.Max("priority")
-                )["m"]
-                or 0
-            )
-            Household.objects.filter(pk=person.household_id).update(priority=top)
+            _household_priority_refresh(person.household_id)
         record = IntakeRecord.objects.create(**common)
         record.people.add(person)
         audit_write(
@@ -756,21 +760,12 @@ def person_update(*, actor: User | None, person: Person, payload: dict[str, Any]
         if "address" in changed:
             person.location_updated_at = timezone.now()
         if PRIORITY_FIELDS & set(changed):
-            rules, mode = _policy(person.crisis)
-            person.priority, person.priority_reasons = triage.assess(
-                _facts(person), rules, mode, timezone.localdate()
-            )
+            _priority_refresh(person)
         person.save()
         if NAME_FIELDS & set(changed):
             _write_name_keys(person)
         if person.household_id and PRIORITY_FIELDS & set(changed):
-            top = (
-                Person.objects.filter(household_id=person.household_id).aggregate(
-                    m=models.Max("priority")
-                )["m"]
-                or 0
-            )
-            Household.objects.filter(pk=person.household_id).update(priority=top)
+            _household_priority_refresh(person.household_id)
         if changed:
             audit_write(
                 actor=actor,
