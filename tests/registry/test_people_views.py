@@ -53,3 +53,10 @@ def test_a_senseless_step_is_refused_with_a_message(world: World, family: dict[s
         or "cannot go from" in response.content.decode()
     )
     assert Person.objects.get(pk=pk).status == "arrived_home"
+
+
+def test_people_list_filters_by_mission_area(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    html = client.get("/people/", {"mission": world.tehran.pk}).content.decode()
+    assert html.count("Сейітов") == 1  # the person in Iran, not the one in Iraq
+    assert world.tehran.name in html

@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.models import Mission
 from aman.geo.models import Country
 from aman.registry.models import Channel, Eligibility, ImportSource, Intent
 from aman.registry.statuses import Status
@@ -27,7 +28,17 @@ class PeopleFilterForm(forms.Form):
     eligibility = forms.ChoiceField(
         label=_("Eligibility"), choices=_any(Eligibility.choices), required=False
     )
-    mission = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    mission = forms.ModelChoiceField(
+        label=_("Mission area"),
+        queryset=Mission.objects.none(),
+        required=False,
+        empty_label=_("any"),
+    )
+
+    def __init__(self, *args: Any, missions: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if missions is not None:
+            self.fields["mission"].queryset = missions  # type: ignore[attr-defined]
 
 
 class StatusForm(forms.Form):

@@ -43,7 +43,10 @@ def person_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     access.require(user, Cap.PERSONAL_DATA)
     crisis = _current(request)
-    form = PeopleFilterForm(request.GET or None)
+    form = PeopleFilterForm(
+        request.GET or None,
+        missions=crisis.missions.all() if crisis is not None else None,
+    )
     page = None
     query = ""
     if crisis is not None:
