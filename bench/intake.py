@@ -1,7 +1,8 @@
 """Benchmark: registrations per second through the REST API and the public form, against
 PostgreSQL, with gunicorn, on this machine.
 
-    .venv/bin/python bench/intake.py [--concurrency 16] [--duration 20] [--configs sync:4,gthread:2x8]
+    .venv/bin/python bench/intake.py [--concurrency 4,16] [--duration 15] \
+        [--configs sync:2,sync:4,gthread:2x4]
 
 What it does:
 
@@ -144,7 +145,7 @@ class Households:
             base = family or _masculine(first["surname"])
             members.append(self._adult(base, partner_sex))
         for _ in range(size - 2):
-            s, given, _p, sex = random_person(rng)
+            _s, given, _p, sex = random_person(rng)
             base = family or _masculine(first["surname"])
             members.append(self._member(surname_for(base, sex), given, "", sex, adult=False))
         members[0]["phones"] = [self.phone(next(self.counter))]
@@ -672,11 +673,20 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
         assert r.status_code == 201, r.content[:300]
         return r
 
-    def form_post(h: dict[str, Any]) -> Any:
-        c = Client()
+    citizen = Client()  # one client (a new one loads every middleware again), no cookies kept
+
+    def form_post(h: dict[str, Any], capture: list[Any] | None = None) -> Any:
+        c = citizen
+        c.cookies.clear()
         page = c.get("/register/").content.decode()
         hidden = {k: v for k, v in HIDDEN.findall(page) if k != "csrfmiddlewaretoken"}
-        r = c.post("/register/", {**hidden, **form_fields(h)})
+        if capture is None:
+            r = c.post("/register/", {**hidden, **form_fields(h)})
+        else:  # the POST's queries only (each request resets Django's query log)
+            reset_queries()
+            with CaptureQueriesContext(connection) as ctx:
+                r = c.post("/register/", {**hidden, **form_fields(h)})
+            capture.append(ctx)
         assert r.status_code == 302, r.content[:300]
         return r
 
@@ -689,8 +699,14 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
         ("form POST, 4 members", form_post, 4),
     ):
         h = household(size)
-        with CaptureQueriesContext(connection) as ctx:
-            fn(h)
+        if fn is form_post:
+            captured: list[Any] = []
+            form_post(h, captured)
+            ctx = captured[0]
+        else:
+            reset_queries()
+            with CaptureQueriesContext(connection) as ctx:
+                fn(h)
         sql = [q["sql"] for q in ctx.captured_queries]
         kinds: Counter[str] = Counter()
         for q in sql:
@@ -707,23 +723,41 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
         print(
             f"  {label:22} {len(sql):3d} queries, {statistics.median(times):6.1f} ms median, "
             f"{statistics.median(cpu):6.1f} ms CPU of this process"
-            + (" (GET + POST)" if fn is form_post else "")
+            + (" (time: GET + POST; queries: the POST)" if fn is form_post else "")
         )
-        print("     " + ", ".join(f"{k} ×{v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
+        print(
+            "     "
+            + ", ".join(f"{k} ×{v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        )
     # The service alone (no view, no JSON, no auth), and /healthz, for the ratio.
-    times, cpu = [], []
-    for _ in range(args.inprocess_repeat):
-        h = household(2)
-        t0, c0 = time.perf_counter(), time.process_time()
-        registration_submit(
-            crisis=crisis, channel=Channel.HOTLINE, payload=h, idempotency_key=""
-        )
-        times.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-    print(
-        f"  registration_submit, 2 members, service only: {statistics.median(times):.1f} ms "
-        f"median, {statistics.median(cpu):.1f} ms CPU"
-    )
+    # The service alone (no view, no JSON, no auth), as it is and as proposed (a bench-only
+    # prototype of the batched write: bench/proposed_registration.py).
+    from proposed_registration import register_batched
+
+    from aman.core.models import Crisis
+
+    crisis = Crisis.objects.select_related("home_country").get(pk=crisis.pk)
+    for label, fn in (
+        ("registration_submit (as is)", registration_submit),
+        ("proposed batched write", register_batched),
+    ):
+        for size in (1, 2, 4):
+            reset_queries()
+            with CaptureQueriesContext(connection) as ctx:
+                fn(crisis=crisis, channel=Channel.HOTLINE, payload=household(size))
+            n_queries = len(ctx.captured_queries)
+            times, cpu = [], []
+            for _ in range(args.inprocess_repeat):
+                h = household(size)
+                t0, c0 = time.perf_counter(), time.process_time()
+                fn(crisis=crisis, channel=Channel.HOTLINE, payload=h)
+                times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
+            print(
+                f"  service only, {label}, {size} member(s): {n_queries} "
+                f"queries, {statistics.median(times):.1f} ms median, "
+                f"{statistics.median(cpu):.1f} ms CPU"
+            )
     anon = Client()
     times, cpu = [], []
     for _ in range(args.inprocess_repeat):
@@ -736,16 +770,20 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
         f"{statistics.median(cpu):.2f} ms CPU"
     )
     times, cpu = [], []
+    citizen.cookies.clear()
+    reset_queries()  # a request resets the log under CaptureQueriesContext's feet otherwise
     with CaptureQueriesContext(connection) as ctx:
-        Client().get("/register/")
+        citizen.get("/register/")
+    get_queries = len(ctx.captured_queries)  # now: the property reads the log lazily
     for _ in range(args.inprocess_repeat):
-        c = Client()
+        c = citizen
+        c.cookies.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         c.get("/register/")
         times.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
     print(
-        f"  form GET /register/ alone: {len(ctx.captured_queries)} queries, "
+        f"  form GET /register/ alone: {get_queries} queries, "
         f"{statistics.median(times):.1f} ms median, {statistics.median(cpu):.1f} ms CPU"
     )
     # What one round trip costs here: the floor under a registration's ~30 queries.
@@ -875,7 +913,7 @@ def main() -> None:
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}; "
+        f"{sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"load average before: {os.getloadavg()[0]:.2f}"
     )
     world = setup(args)
