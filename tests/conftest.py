@@ -26,7 +26,7 @@ def _fast_hasher(settings: object) -> None:
 @pytest.fixture(autouse=True)
 def _imports_inline(settings: Any) -> None:
     """Imports run inside the request in tests, so their outcome can be asserted."""
-    settings.AMAN_IMPORTS_IN_THREAD = False
+    settings.AMAN_IMPORTS_RUN = "inline"
 
 
 @pytest.fixture(autouse=True)

@@ -191,8 +191,9 @@ AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = envint("AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES"
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
 
-# Without a broker, imports run on a thread of the web process (the page returns at once).
-AMAN_IMPORTS_IN_THREAD = envbool("AMAN_IMPORTS_IN_THREAD", True)
+# Where imports run: "worker" (Celery, the default with a broker), "thread" (a thread of
+# the web process, the default without one: the page returns at once) or "inline".
+AMAN_IMPORTS_RUN = os.environ.get("AMAN_IMPORTS_RUN", "")
 
 # Encryption at rest and keyed hashes of personal identifiers (aman/core/crypto.py).
 AMAN_FIELD_KEYS = envlist("AMAN_FIELD_KEYS", "")

@@ -25,9 +25,12 @@ class _Dispatch:
 
     @staticmethod
     def dispatch(batch_id: int) -> None:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:
+        mode = settings.AMAN_IMPORTS_RUN or (
+            "thread" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"
+        )
+        if mode == "worker":
             _import_run.delay(batch_id)
-        elif settings.AMAN_IMPORTS_IN_THREAD:
+        elif mode == "thread":
             threading.Thread(target=_run_in_thread, args=(batch_id,), daemon=True).start()
         else:
             _import_run(batch_id)
