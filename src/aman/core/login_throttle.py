@@ -5,9 +5,9 @@ cache (Redis in production, so every web process shares them)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
+from aman.core import ratelimit
 from aman.core.crypto import keyed_hash
 from aman.core.middleware import client_ip
 
@@ -24,15 +24,9 @@ def _keys(request: HttpRequest, username: str) -> list[tuple[str, int]]:
 
 
 def record_failure(request: HttpRequest, username: str) -> None:
-    window = settings.AMAN_LOGIN_WINDOW_SECONDS
     for key, _limit in _keys(request, username):
-        if cache.add(key, 1, timeout=window):
-            continue
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=window)
+        ratelimit.increment(key, settings.AMAN_LOGIN_WINDOW_SECONDS)
 
 
 def is_blocked(request: HttpRequest, username: str) -> bool:
-    return any((cache.get(key) or 0) >= limit for key, limit in _keys(request, username))
+    return any(ratelimit.count(key) >= limit for key, limit in _keys(request, username))

@@ -14,9 +14,9 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from aman.core import ratelimit
 from aman.core.audit import audit_read
 from aman.core.models import Crisis
-from aman.public import ratelimit
 from aman.public.forms import LookupForm, MemberFormSet, RegistrationForm, SelfUpdateForm
 from aman.registry.forms import (
     form_problems,

@@ -1,0 +1,35 @@
+"""Fixed-window counters in the cache (Redis in production, shared by every web process):
+public pages use them per client address against floods and code guessing, sign-in per
+address and per username against password guessing."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from aman.core.crypto import keyed_hash
+from aman.core.middleware import client_ip
+
+
+def count(key: str) -> int:
+    return int(cache.get(key) or 0)
+
+
+def increment(key: str, window: int) -> None:
+    if not cache.add(key, 1, timeout=window):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window)
+
+
+def _key(request: HttpRequest, scope: str) -> str:
+    return f"rl:{scope}:{keyed_hash('ip', client_ip(request) or 'unknown')}"
+
+
+def exceeded(request: HttpRequest, scope: str, limit: int) -> bool:
+    return count(_key(request, scope)) >= limit
+
+
+def hit(request: HttpRequest, scope: str, window: int) -> None:
+    increment(_key(request, scope), window)
