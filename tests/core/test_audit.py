@@ -140,6 +140,22 @@ def _do(verb: str, world: World) -> Any:
                 "consent": True,
             },
         ),
+        "registrations_submit": lambda: (
+            registry_services.registrations_submit(
+                crisis=world.crisis,
+                submissions=[
+                    registry_services.Submission(
+                        channel="api",
+                        actor=manager,
+                        payload={
+                            "members": [{"surname": "Ким", "given_names": "Ольга"}],
+                            "location": {"country": "IR"},
+                            "consent": True,
+                        },
+                    )
+                ],
+            )[0].record
+        ),
         "person_set_status": lambda: (
             registry_services.person_set_status(
                 actor=manager, person=person, status="verified"
@@ -198,6 +214,7 @@ VERB_OF = {
     "batch_create": "import_upload",
     "batch_start": "import_start",
     "batch_run": "import_finish",
+    "registrations_submit": "registration_submit",
 }
 
 AUDITED_VERBS = [
@@ -216,6 +233,7 @@ AUDITED_VERBS = [
     "crossing_update",
     "reference_data_load",
     "registration_submit",
+    "registrations_submit",
     "person_set_status",
     "priority_policy_set",
     "intake_reject",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -274,3 +275,53 @@ def test_households_list_with_their_visible_members(world: World, family: dict[s
     elsewhere = register(world, family).json()["household"]
     assert world.api(Role.CONSUL).get(f"/api/households/{elsewhere}").status_code == 404
     assert world.api(Role.OBSERVER).get(f"/api/households/{household}").status_code == 403
+
+
+def test_a_colliding_reference_code_is_drawn_again(
+    world: World, family: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes are random; when one is already taken the whole household is written again
+    with new codes, and the retry leaves no half-written household behind."""
+    from aman.registry import services
+
+    taken = Person.objects.get(pk=world.people["IR"]).reference_code
+    drawn = itertools.chain([taken], (f"FRESH{n:03d}" for n in itertools.count(2)))
+    monkeypatch.setattr(services, "new_reference_code", lambda: next(drawn))
+    households = Household.objects.count()
+    response = register(world, family)
+    assert response.status_code == 201, response.content
+    codes = [p["reference_code"] for p in response.json()["people"]]
+    assert codes == ["FRESH004", "FRESH005", "FRESH006"], "the first three were written again"
+    assert Household.objects.count() == households + 1
+
+
+def test_a_list_of_households_is_written_together(world: World, family: dict[str, Any]) -> None:
+    """The batched writer behind imports: repeats within one list and rejected entries are
+    answered one by one, in order; the others are written at once."""
+    from aman.registry.services import Submission, registrations_submit
+
+    operator = world.users[Role.OPERATOR]
+    bad = json.loads(json.dumps(family))
+    bad["members"][0]["birth_date"] = "2090-01-01"
+    second = json.loads(json.dumps(family))
+    second["members"], second["contact_index"] = second["members"][:1], 0
+    outcomes = registrations_submit(
+        crisis=world.crisis,
+        submissions=[
+            Submission(payload=family, channel="import", actor=operator, idempotency_key="a"),
+            Submission(payload=bad, channel="import", actor=operator, idempotency_key="b"),
+            Submission(payload=family, channel="import", actor=operator, idempotency_key="a"),
+            Submission(payload=second, channel="import", actor=operator, idempotency_key="c"),
+        ],
+    )
+    assert [(o.accepted, o.repeated, len(o.people)) for o in outcomes] == [
+        (True, False, 3),
+        (False, False, 0),
+        (True, True, 0),
+        (True, False, 1),
+    ]
+    assert outcomes[2].record == outcomes[0].record
+    assert "members.0.birth_date" in outcomes[1].record.rejection_reasons
+    assert [len(o.record.people.all()) for o in (outcomes[0], outcomes[3])] == [3, 1]
+    assert outcomes[0].people[1].household.contact_id == outcomes[0].people[1].pk
+    assert AuditEntry.objects.filter(verb="registration_submit", actor=operator).count() == 2

@@ -43,22 +43,22 @@ def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
     return values
 
 
-def _record(
+def _entry(
     *,
     actor: User | None,
     action: str,
     verb: str,
-    obj: models.Model | None,
-    object_type: str | None,
-    object_id: Any,
-    crisis: Crisis | None,
-    changes: dict[str, Any] | None,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    crisis: Crisis | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> AuditEntry:
     where = current_origin()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor if actor is not None and actor.pk else None,
         actor_name=(actor.get_username() if actor is not None and actor.pk else "system"),
         action=action,
@@ -71,6 +71,12 @@ def _record(
         ip=where.ip,
         via=where.via,
     )
+
+
+def _record(**kwargs: Any) -> AuditEntry:
+    entry = _entry(**kwargs)
+    entry.save()
+    return entry
 
 
 def audit_write(
@@ -93,6 +99,14 @@ def audit_write(
         object_id=object_id,
         crisis=crisis,
         changes=changes,
+    )
+
+
+def audit_write_many(entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Several `audit_write`s in one INSERT (for services that write many objects at once,
+    such as a list of registrations); each dict holds `audit_write`'s arguments."""
+    return AuditEntry.objects.bulk_create(
+        [_entry(**{"action": AuditEntry.Action.UPDATE, **e}) for e in entries]
     )
 
 

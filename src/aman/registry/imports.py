@@ -32,7 +32,7 @@ from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.geo.models import Country
 from aman.registry.models import Channel, ImportBatch, ImportSource, IntakeRecord
-from aman.registry.services import RegistrationRejected, intake_reject, registration_submit
+from aman.registry.services import Submission, intake_reject, registrations_submit
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -460,16 +460,17 @@ def batch_run(batch_id: int) -> ImportBatch:
         ImportBatch.objects.filter(pk=batch.pk).update(total_rows=len(rows))
         counts = {"accepted": 0, "rejected": 0, "repeated": 0, "processed": 0}
         source = batch.source.name
-        # Households commit in chunks: one transaction per chunk instead of one per
-        # household (each household still has its own savepoint, so one refused household
-        # leaves the others of its chunk in place); progress shows after each chunk.
+        # Households are written in chunks: each chunk's households together, one INSERT
+        # per table and one transaction (a refused household is kept as a rejected
+        # intake record and leaves the others in place); progress shows after each chunk.
         households = list(
             household_payloads([r for r in rows if not r.problems], batch.country.code)
         )
         for start in range(0, len(households), CHUNK):
             with transaction.atomic():
-                for key, members, payload in households[start : start + CHUNK]:
-                    _import_household(batch, mapping, source, key, members, payload, counts)
+                _import_households(
+                    batch, mapping, source, households[start : start + CHUNK], counts
+                )
             _progress(batch, counts)
         for row in rows:
             if row.problems:
@@ -512,39 +513,39 @@ def batch_run(batch_id: int) -> ImportBatch:
     return batch
 
 
-def _import_household(
+def _import_households(
     batch: ImportBatch,
     mapping: dict[str, str],
     source: str,
-    key: str,
-    members: list[Row],
-    payload: dict[str, Any],
+    households: list[tuple[str, list[Row], dict[str, Any]]],
     counts: dict[str, int],
 ) -> None:
-    ref = members[0].values.get(mapping.get("source_ref", ""), "") or key
-    fingerprint = hashlib.sha256(
-        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()[:32]
-    idem = f"{source}:{ref}:{fingerprint}"[:200]
-    known = IntakeRecord.objects.filter(
-        crisis=batch.crisis, channel=Channel.IMPORT, idempotency_key=idem
-    ).exists()
-    try:
-        registration_submit(
-            crisis=batch.crisis,
-            channel=Channel.IMPORT,
-            payload=payload,
-            actor=batch.created_by,
-            idempotency_key=idem,
-            source=source,
-            source_ref=ref,
-            batch=batch,
-            row_number=members[0].number,
+    """One chunk of households, registered together (one INSERT per table)."""
+    submissions = []
+    for key, members, payload in households:
+        ref = members[0].values.get(mapping.get("source_ref", ""), "") or key
+        fingerprint = hashlib.sha256(
+            json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()[:32]
+        submissions.append(
+            Submission(
+                payload=payload,
+                channel=Channel.IMPORT,
+                actor=batch.created_by,
+                idempotency_key=f"{source}:{ref}:{fingerprint}"[:200],
+                source=source,
+                source_ref=ref,
+                batch=batch,
+                row_number=members[0].number,
+            )
         )
-        counts["repeated" if known else "accepted"] += len(members)
-    except RegistrationRejected:
-        counts["rejected"] += len(members)
-    counts["processed"] += len(members)
+    outcomes = registrations_submit(crisis=batch.crisis, submissions=submissions)
+    for (_key, members, _payload), outcome in zip(households, outcomes, strict=True):
+        if outcome.problems:
+            counts["rejected"] += len(members)
+        else:
+            counts["repeated" if outcome.repeated else "accepted"] += len(members)
+        counts["processed"] += len(members)
 
 
 def _progress(batch: ImportBatch, counts: dict[str, int]) -> None:

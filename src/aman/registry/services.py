@@ -4,7 +4,7 @@ rejected with its reasons, so nothing a citizen or an operator sent is ever lost
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
-from aman.core.audit import audit_write
+from aman.core.audit import audit_write, audit_write_many
 from aman.core.crypto import keyed_hash
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
@@ -77,7 +77,9 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
     ]
 
 
-def _member_problems(index: int, member: MemberIn) -> list[Problem]:
+def _member_problems(
+    index: int, member: MemberIn, countries: dict[str, Country] | None = None
+) -> list[Problem]:
     problems = []
     where = f"members.{index}"
     if member.iin:
@@ -103,12 +105,10 @@ def _member_problems(index: int, member: MemberIn) -> list[Problem]:
             validate_email(member.email, check_deliverability=False)
         except EmailNotValidError as exc:
             problems.append(Problem(f"{where}.email", str(exc)))
+    if countries is None:
+        countries = _countries_for([d.issuing_state for d in member.documents])
     for d, doc in enumerate(member.documents):
-        if (
-            doc.issuing_state
-            and not Country.objects.filter(code3=doc.issuing_state).exists()
-            and not Country.objects.filter(code=doc.issuing_state).exists()
-        ):
+        if doc.issuing_state and doc.issuing_state.upper() not in countries:
             problems.append(
                 Problem(
                     f"{where}.documents.{d}.issuing_state",
@@ -204,6 +204,35 @@ class RegistrationRejected(ApplicationError):
         self.problems = problems
 
 
+@dataclass
+class Submission:
+    """One household's registration as a channel received it."""
+
+    payload: Any
+    channel: str
+    actor: User | None = None
+    idempotency_key: str = ""
+    source: str = ""
+    source_ref: str = ""
+    batch: Any = None
+    row_number: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of a submission: accepted (with the people it created), repeated (an
+    earlier record with the same idempotency key; nothing new), or rejected with reasons."""
+
+    record: IntakeRecord
+    people: list[Person] = field(default_factory=list)
+    repeated: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+
 def registration_submit(
     *,
     crisis: Crisis,
@@ -216,84 +245,183 @@ def registration_submit(
     batch: Any = None,
     row_number: int | None = None,
 ) -> IntakeRecord:
-    """Register one household exactly as submitted.
+    """Register one household exactly as submitted (see `registrations_submit`); a
+    rejected payload is kept and `RegistrationRejected` is raised."""
+    outcome = registrations_submit(
+        crisis=crisis,
+        submissions=[
+            Submission(
+                payload=payload,
+                channel=channel,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                source=source,
+                source_ref=source_ref,
+                batch=batch,
+                row_number=row_number,
+            )
+        ],
+    )[0]
+    if outcome.problems:
+        raise RegistrationRejected(outcome.record, outcome.problems)
+    return outcome.record
+
+
+def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> list[Outcome]:
+    """Register households exactly as submitted, one outcome per submission, in order.
 
     Steps: a retried submission (same crisis, channel and idempotency key) returns the
-    first record; the payload is validated (structure, then identity: IIN checksum and the
-    birth date and sex it encodes, e-mail, issuing states); a rejected payload is kept as a
-    rejected IntakeRecord with its reasons and `RegistrationRejected` is raised; an
-    accepted one creates the household, its people with their documents, phones, name
-    keys, first status event and priority, and the accepted IntakeRecord linking them.
+    first record; each payload is validated (structure, then identity: IIN checksum and the
+    birth date and sex it encodes, e-mail, issuing states, location); a rejected payload
+    is kept as a rejected IntakeRecord with its reasons; the accepted ones create their
+    households, people with documents, phones, name keys, first status event and priority,
+    and accepted IntakeRecords linking them — all of them together, one INSERT per table,
+    so a list of 200 households costs about what one costs.
     """
-    if idempotency_key:
-        earlier = IntakeRecord.objects.filter(
-            crisis=crisis, channel=channel, idempotency_key=idempotency_key
-        ).first()
-        if earlier is not None:
-            return earlier
     if crisis.status != Crisis.Status.OPEN:
         raise ApplicationError(
             _("The crisis is not open for registrations."), {"crisis": crisis.code}
         )
-    common: dict[str, Any] = dict(
-        crisis=crisis,
-        channel=channel,
-        payload=payload,
-        actor=actor,
-        source=source,
-        idempotency_key=idempotency_key,
-        kind="registration",
-        batch=batch,
-        row_number=row_number,
+    outcomes: list[Outcome | None] = [None] * len(submissions)
+    earlier = _earlier_records(crisis, submissions)
+    parsed: list[tuple[int, RegistrationIn]] = []
+    first_with_key: dict[tuple[str, str], int] = {}
+    repeats: dict[int, int] = {}  # a submission repeated within this call → the first
+    for i, sub in enumerate(submissions):
+        key = (sub.channel, sub.idempotency_key)
+        if sub.idempotency_key and key in earlier:
+            outcomes[i] = Outcome(earlier[key], repeated=True)
+            continue
+        if sub.idempotency_key:
+            if key in first_with_key:
+                repeats[i] = first_with_key[key]
+                continue
+            first_with_key[key] = i
+        try:
+            parsed.append((i, RegistrationIn.model_validate(sub.payload)))
+        except ValidationError as exc:
+            outcomes[i] = _rejected(crisis, sub, _pydantic_problems(exc), sub.source_ref)
+    countries = _countries_for(
+        [d.location.country for _i, d in parsed]
+        + [doc.issuing_state for _i, d in parsed for m in d.members for doc in m.documents]
     )
-    try:
-        data = RegistrationIn.model_validate(payload)
-    except ValidationError as exc:
-        problems = _pydantic_problems(exc)
-        record = _reject(**common, problems=problems, source_ref=source_ref)
-        raise RegistrationRejected(record, problems) from None
-    source_ref = source_ref or data.source_ref
-    problems = [p for i, m in enumerate(data.members) for p in _member_problems(i, m)]
-    country = Country.objects.filter(code=data.location.country.upper()).first()
-    if country is None:
-        problems.append(
-            Problem("location.country", _("Unknown country %(c)s.") % {"c": data.location.country})
-        )
-    city = None
-    if data.location.city_id is not None:
-        city = Place.objects.filter(pk=data.location.city_id, kind=Place.Kind.CITY).first()
-        if city is None:
-            problems.append(Problem("location.city_id", _("No such city.")))
-    if data.contact_index >= len(data.members):
-        problems.append(Problem("contact_index", _("The contact must be one of the members.")))
-    if problems:
-        record = _reject(**common, problems=problems, source_ref=source_ref)
-        raise RegistrationRejected(record, problems)
-    assert country is not None
-    try:
-        with transaction.atomic():
-            return _register(
-                crisis=crisis,
-                channel=channel,
-                payload=payload,
-                data=data,
-                country=country,
-                city=city,
-                actor=actor,
-                source=source,
-                source_ref=source_ref,
-                idempotency_key=idempotency_key,
-                batch=batch,
-                row_number=row_number,
+    city_ids = {d.location.city_id for _i, d in parsed if d.location.city_id is not None}
+    cities = {c.pk: c for c in Place.objects.filter(pk__in=city_ids, kind=Place.Kind.CITY)}
+    accepted: list[_Accepted] = []
+    for i, data in parsed:
+        sub = submissions[i]
+        source_ref = sub.source_ref or data.source_ref
+        problems = [
+            p for n, m in enumerate(data.members) for p in _member_problems(n, m, countries)
+        ]
+        country = countries.get(data.location.country.upper())
+        if country is None:
+            problems.append(
+                Problem(
+                    "location.country", _("Unknown country %(c)s.") % {"c": data.location.country}
+                )
             )
-    except IntegrityError:
-        if idempotency_key:
-            earlier = IntakeRecord.objects.filter(
-                crisis=crisis, channel=channel, idempotency_key=idempotency_key
-            ).first()
-            if earlier is not None:
-                return earlier
-        raise
+        city = None
+        if data.location.city_id is not None:
+            city = cities.get(data.location.city_id)
+            if city is None:
+                problems.append(Problem("location.city_id", _("No such city.")))
+        if data.contact_index >= len(data.members):
+            problems.append(Problem("contact_index", _("The contact must be one of the members.")))
+        if problems:
+            outcomes[i] = _rejected(crisis, sub, problems, source_ref)
+        else:
+            assert country is not None
+            accepted.append(_Accepted(i, sub, data, country, city, source_ref))
+    for attempt in range(5):
+        if not accepted:
+            break
+        try:
+            with transaction.atomic():
+                for acc, (record, people) in zip(
+                    accepted, _register_many(crisis, accepted), strict=True
+                ):
+                    outcomes[acc.index] = Outcome(record, people)
+            break
+        except IntegrityError:
+            # A reference code collided (about once in 10^6 at a million people) or a
+            # concurrent retry with the same idempotency key won: answer those with the
+            # first record and write the rest again with new codes.
+            earlier = _earlier_records(crisis, [a.submission for a in accepted])
+            still = []
+            for acc in accepted:
+                key = (acc.submission.channel, acc.submission.idempotency_key)
+                if acc.submission.idempotency_key and key in earlier:
+                    outcomes[acc.index] = Outcome(earlier[key], repeated=True)
+                else:
+                    still.append(acc)
+            if len(still) == len(accepted) and attempt == 4:
+                raise Conflict(_("Could not allocate a reference code; try again.")) from None
+            accepted = still
+    for i, first in repeats.items():
+        done = outcomes[first]
+        assert done is not None
+        outcomes[i] = Outcome(done.record, repeated=not done.problems, problems=done.problems)
+    result = [o for o in outcomes if o is not None]
+    assert len(result) == len(submissions)
+    return result
+
+
+@dataclass
+class _Accepted:
+    index: int
+    submission: Submission
+    data: RegistrationIn
+    country: Country
+    city: Place | None
+    source_ref: str
+
+
+def _earlier_records(
+    crisis: Crisis, submissions: list[Submission]
+) -> dict[tuple[str, str], IntakeRecord]:
+    keys: dict[str, set[str]] = {}
+    for sub in submissions:
+        if sub.idempotency_key:
+            keys.setdefault(sub.channel, set()).add(sub.idempotency_key)
+    found: dict[tuple[str, str], IntakeRecord] = {}
+    for channel, values in keys.items():
+        for record in IntakeRecord.objects.filter(
+            crisis=crisis, channel=channel, idempotency_key__in=values
+        ):
+            found[channel, record.idempotency_key] = record
+    return found
+
+
+def _countries_for(codes: list[str]) -> dict[str, Country]:
+    """Countries by ISO alpha-2 and alpha-3 code, for the codes given (one query)."""
+    wanted = {c.upper() for c in codes if c}
+    found: dict[str, Country] = {}
+    if wanted:
+        for country in Country.objects.filter(
+            models.Q(code__in=wanted) | models.Q(code3__in=wanted)
+        ):
+            found[country.code] = country
+            if country.code3:
+                found[country.code3] = country
+    return found
+
+
+def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_ref: str) -> Outcome:
+    record = _reject(
+        crisis=crisis,
+        channel=sub.channel,
+        payload=sub.payload,
+        actor=sub.actor,
+        problems=problems,
+        source=sub.source,
+        source_ref=source_ref,
+        idempotency_key=sub.idempotency_key,
+        kind="registration",
+        batch=sub.batch,
+        row_number=sub.row_number,
+    )
+    return Outcome(record, problems=problems)
 
 
 def _policy(crisis: Crisis) -> tuple[list[dict[str, Any]], str]:
@@ -317,132 +445,161 @@ def _facts(person: Person) -> triage.Facts:
     )
 
 
-def _register(
-    *,
-    crisis: Crisis,
-    channel: str,
-    payload: Any,
-    data: RegistrationIn,
-    country: Country,
-    city: Place | None,
-    actor: User | None,
-    source: str,
-    source_ref: str,
-    idempotency_key: str,
-    batch: Any = None,
-    row_number: int | None = None,
-) -> IntakeRecord:
+def _new_person(
+    crisis: Crisis, acc: _Accepted, member: MemberIn, household: Household, now: Any
+) -> Person:
+    data = acc.data
+    doc = next((d for d in member.documents if d.surname_latin), None)
+    return Person(
+        crisis=crisis,
+        reference_code=new_reference_code(),
+        household=household,
+        surname=member.surname,
+        given_names=member.given_names,
+        patronymic=member.patronymic,
+        surname_latin=(doc.surname_latin if doc else member.surname_latin.upper())
+        or to_passport_latin(member.surname),
+        given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
+        or to_passport_latin(member.given_names),
+        latin_from_document=doc is not None,
+        birth_date=member.birth_date,
+        sex=member.sex,
+        nationalities=member.nationalities
+        or ([crisis.home_country.code] if member.eligibility == "citizen" else []),
+        iin=member.iin,
+        iin_hash=iin_hash(member.iin) if member.iin else "",
+        email=member.email,
+        messengers=" ".join(f"{k}:{v}" for k, v in member.messengers.items()),
+        language=member.language or data.language,
+        pregnant=member.pregnant,
+        medical_need=member.medical_need,
+        reduced_mobility=member.reduced_mobility,
+        disability=member.disability,
+        unaccompanied_minor=member.unaccompanied_minor,
+        needs_note=member.needs_note,
+        consent_at=now,
+        country=acc.country,
+        city=acc.city,
+        address=data.location.address or data.location.city,
+        latitude=data.location.latitude,
+        longitude=data.location.longitude,
+        location_updated_at=now,
+        intent=data.intent,
+        eligibility=member.eligibility,
+        channel=acc.submission.channel,
+    )
+
+
+def _register_many(
+    crisis: Crisis, accepted: list[_Accepted]
+) -> list[tuple[IntakeRecord, list[Person]]]:
+    """Write validated registrations: one INSERT per table for all of them."""
     now = timezone.now()
     rules, mode = _policy(crisis)
     today = timezone.localdate()
-    household = Household.objects.create(crisis=crisis)
-    people = []
-    for member in data.members:
-        doc = next((d for d in member.documents if d.surname_latin), None)
-        person = Person(
+    households = [Household(crisis=crisis) for _acc in accepted]
+    groups: list[list[Person]] = []
+    for acc, household in zip(accepted, households, strict=True):
+        people = [_new_person(crisis, acc, m, household, now) for m in acc.data.members]
+        for person in people:
+            person.priority, person.priority_reasons = triage.assess(
+                _facts(person), rules, mode, today
+            )
+        household.priority = max(p.priority for p in people)
+        groups.append(people)
+    Household.objects.bulk_create(households)
+    for household, people in zip(households, groups, strict=True):
+        for person in people:
+            person.household = household
+    Person.objects.bulk_create([p for people in groups for p in people])
+    documents, phones, keys, events = [], [], [], []
+    for acc, people in zip(accepted, groups, strict=True):
+        channel = acc.submission.channel
+        note = _("registered via %(channel)s") % {"channel": channel}
+        for member, person in zip(acc.data.members, people, strict=True):
+            documents += [
+                Document(
+                    person=person,
+                    kind=d.kind,
+                    number=d.number,
+                    number_hash=document_hash(d.number),
+                    issuing_state=d.issuing_state,
+                    expiry_date=d.expiry_date,
+                    surname_latin=d.surname_latin,
+                    given_names_latin=d.given_names_latin,
+                )
+                for d in member.documents
+            ]
+            regions = [*person.nationalities, crisis.home_country.code, acc.country.code]
+            for raw in member.phones:
+                result = _phone(raw, regions)
+                value = result.e164 or raw
+                phones.append(
+                    Phone(
+                        person=person,
+                        number=value,
+                        number_hash=phone_hash(value),
+                        valid=result.valid,
+                    )
+                )
+            keys += _name_keys(person)
+            events.append(
+                StatusEvent(
+                    person=person, status=Status.REGISTERED, actor=acc.submission.actor, note=note
+                )
+            )
+    Document.objects.bulk_create(documents)
+    Phone.objects.bulk_create(phones)
+    NameKey.objects.bulk_create(keys)
+    StatusEvent.objects.bulk_create(events)
+    for acc, household, people in zip(accepted, households, groups, strict=True):
+        household.contact = people[acc.data.contact_index]
+    Household.objects.bulk_update(households, ["contact"])
+    records = [
+        IntakeRecord(
             crisis=crisis,
-            reference_code=new_reference_code(),
+            channel=acc.submission.channel,
+            kind="registration",
+            payload=acc.submission.payload,
+            actor=acc.submission.actor,
+            source=acc.submission.source,
+            source_ref=acc.source_ref,
+            idempotency_key=acc.submission.idempotency_key,
             household=household,
-            surname=member.surname,
-            given_names=member.given_names,
-            patronymic=member.patronymic,
-            surname_latin=(doc.surname_latin if doc else member.surname_latin.upper())
-            or to_passport_latin(member.surname),
-            given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
-            or to_passport_latin(member.given_names),
-            latin_from_document=doc is not None,
-            birth_date=member.birth_date,
-            sex=member.sex,
-            nationalities=member.nationalities
-            or ([crisis.home_country.code] if member.eligibility == "citizen" else []),
-            iin=member.iin,
-            iin_hash=iin_hash(member.iin) if member.iin else "",
-            email=member.email,
-            messengers=" ".join(f"{k}:{v}" for k, v in member.messengers.items()),
-            language=member.language or data.language,
-            pregnant=member.pregnant,
-            medical_need=member.medical_need,
-            reduced_mobility=member.reduced_mobility,
-            disability=member.disability,
-            unaccompanied_minor=member.unaccompanied_minor,
-            needs_note=member.needs_note,
-            consent_at=now,
-            country=country,
-            city=city,
-            address=data.location.address or data.location.city,
-            latitude=data.location.latitude,
-            longitude=data.location.longitude,
-            location_updated_at=now,
-            intent=data.intent,
-            eligibility=member.eligibility,
-            channel=channel,
+            batch=acc.submission.batch,
+            row_number=acc.submission.row_number,
         )
-        person.priority, person.priority_reasons = triage.assess(_facts(person), rules, mode, today)
-        for _attempt in range(5):
-            try:
-                with transaction.atomic():
-                    person.save()
-                break
-            except IntegrityError:
-                person.pk = None
-                person.reference_code = new_reference_code()
-        else:
-            raise Conflict(_("Could not allocate a reference code; try again."))
-        people.append(person)
-        for d in member.documents:
-            Document.objects.create(
-                person=person,
-                kind=d.kind,
-                number=d.number,
-                number_hash=document_hash(d.number),
-                issuing_state=d.issuing_state,
-                expiry_date=d.expiry_date,
-                surname_latin=d.surname_latin,
-                given_names_latin=d.given_names_latin,
-            )
-        for raw in member.phones:
-            result = _phone(raw, [*person.nationalities, crisis.home_country.code, country.code])
-            value = result.e164 or raw
-            Phone.objects.create(
-                person=person, number=value, number_hash=phone_hash(value), valid=result.valid
-            )
-        _write_name_keys(person)
-        StatusEvent.objects.create(
-            person=person,
-            status=Status.REGISTERED,
-            actor=actor,
-            note=_("registered via %(channel)s") % {"channel": channel},
-        )
-    household.contact = people[data.contact_index]
-    household.priority = max(p.priority for p in people)
-    household.save(update_fields=["contact", "priority"])
-    record = IntakeRecord.objects.create(
-        crisis=crisis,
-        channel=channel,
-        kind="registration",
-        payload=payload,
-        actor=actor,
-        source=source,
-        source_ref=source_ref,
-        idempotency_key=idempotency_key,
-        household=household,
-        batch=batch,
-        row_number=row_number,
+        for acc, household in zip(accepted, households, strict=True)
+    ]
+    IntakeRecord.objects.bulk_create(records)
+    through = IntakeRecord.people.through
+    through.objects.bulk_create(
+        [
+            through(intakerecord_id=record.pk, person_id=person.pk)
+            for record, people in zip(records, groups, strict=True)
+            for person in people
+        ]
     )
-    record.people.set(people)
-    audit_write(
-        actor=actor,
-        verb="registration_submit",
-        action=AuditEntry.Action.CREATE,
-        obj=record,
-        crisis=crisis,
-        changes={
-            "household": [None, household.pk],
-            "people": [None, [p.pk for p in people]],
-            "channel": [None, channel],
-        },
+    audit_write_many(
+        [
+            dict(
+                actor=acc.submission.actor,
+                verb="registration_submit",
+                action=AuditEntry.Action.CREATE,
+                obj=record,
+                crisis=crisis,
+                changes={
+                    "household": [None, household.pk],
+                    "people": [None, [p.pk for p in people]],
+                    "channel": [None, acc.submission.channel],
+                },
+            )
+            for acc, record, household, people in zip(
+                accepted, records, households, groups, strict=True
+            )
+        ]
     )
-    return record
+    return list(zip(records, groups, strict=True))
 
 
 def _phone(raw: str, regions: list[str]) -> Any:
@@ -469,7 +626,7 @@ def _household_priority_refresh(household_id: int) -> None:
     Household.objects.filter(pk=household_id).update(priority=top or 0)
 
 
-def _write_name_keys(person: Person) -> None:
+def _name_keys(person: Person) -> list[NameKey]:
     text = " ".join(
         [
             person.surname,
@@ -479,11 +636,16 @@ def _write_name_keys(person: Person) -> None:
             person.given_names_latin,
         ]
     )
-    keys = sorted(set(name_keys(text)))
+    return [
+        NameKey(person=person, crisis_id=person.crisis_id, key=k[:60])
+        for k in sorted({k[:60] for k in name_keys(text)})
+        if k
+    ]
+
+
+def _write_name_keys(person: Person) -> None:
     NameKey.objects.filter(person=person).delete()
-    NameKey.objects.bulk_create(
-        [NameKey(person=person, crisis_id=person.crisis_id, key=k[:60]) for k in keys if k]
-    )
+    NameKey.objects.bulk_create(_name_keys(person))
 
 
 @transaction.atomic

@@ -67,27 +67,30 @@ def registration_create(
     access.require(user, Cap.REGISTER)
     the_crisis = _crisis(user, crisis)
     key = (request.headers.get(HEADER) or "").strip()[:200]
-    known = (
-        bool(key)
-        and the_crisis.pk is not None
-        and services.IntakeRecord.objects.filter(
-            crisis=the_crisis, channel=Channel.API, idempotency_key=key
-        ).exists()
-    )
-    record = services.registration_submit(
+    outcome = services.registrations_submit(
         crisis=the_crisis,
-        channel=Channel.API,
-        payload=payload,
-        actor=user,
-        idempotency_key=key,
-        source=f"api:{user.username}",
-    )
-    if record.outcome != record.Outcome.ACCEPTED:
-        raise services.RegistrationRejected(
-            record, [services.Problem(f, m) for f, m in record.rejection_reasons.items()]
-        )
-    people = list(record.people.select_related("country").order_by("id"))
-    return (200 if known else 201), {
+        submissions=[
+            services.Submission(
+                payload=payload,
+                channel=Channel.API,
+                actor=user,
+                idempotency_key=key,
+                source=f"api:{user.username}",
+            )
+        ],
+    )[0]
+    record = outcome.record
+    if outcome.problems:
+        raise services.RegistrationRejected(record, outcome.problems)
+    if outcome.repeated:
+        if record.outcome != record.Outcome.ACCEPTED:
+            raise services.RegistrationRejected(
+                record, [services.Problem(f, m) for f, m in record.rejection_reasons.items()]
+            )
+        people = list(record.people.select_related("country").order_by("id"))
+    else:
+        people = outcome.people
+    return (200 if outcome.repeated else 201), {
         "intake_record": record.pk,
         "household": record.household_id,
         "people": people,
