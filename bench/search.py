@@ -338,62 +338,6 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
     }
 
 
-def proposed_people_search(qs: Any, *, crisis: Any, query: str) -> Any:
-    """A prototype of the fix proposed in bench/RESULTS.md (bench-only; the application's
-    `aman.registry.selectors.people_search` is what the rest of this file measures).
-
-    Identifiers first, each through its own indexed keyed-hash or code lookup, giving a few
-    person ids (no joins, so no DISTINCT); only when none matches, the name: one semi-join
-    per word on the name keys (no 5,000 cap, no ids through Python), which the
-    `varchar_pattern_ops` index on (crisis, key) serves as a range scan."""
-    from aman.registry.identity import name_matching_key, normalize_phone
-    from aman.registry.models import Document, NameKey, Person, Phone
-    from aman.registry.services import (
-        document_hash,
-        iin_hash,
-        normalize_reference_code,
-        phone_hash,
-    )
-
-    query = query.strip()
-    if not query:
-        return qs
-    compact = "".join(ch for ch in query if ch.isalnum() or ch == "+")
-    people = Person.objects.filter(crisis=crisis)
-    ids = set(
-        people.filter(reference_code=normalize_reference_code(query)).values_list("pk", flat=True)
-    )
-    digits = sum(ch.isdigit() for ch in compact)
-    if digits >= 3 or len(compact) >= 5:
-        ids |= set(
-            Document.objects.filter(
-                number_hash=document_hash(compact), person__crisis=crisis
-            ).values_list("person_id", flat=True)
-        )
-    if digits >= 3:
-        phone_hashes = {phone_hash(compact)}
-        parsed = normalize_phone(query, crisis.home_country.code)
-        if parsed.e164:
-            phone_hashes.add(phone_hash(parsed.e164))
-        ids |= set(
-            Phone.objects.filter(number_hash__in=phone_hashes, person__crisis=crisis).values_list(
-                "person_id", flat=True
-            )
-        )
-        ids |= set(people.filter(iin_hash=iin_hash(compact)).values_list("pk", flat=True))
-    if ids or any(ch.isdigit() for ch in query):
-        return qs.filter(pk__in=ids)
-    words = [w for w in query.replace(",", " ").split() if w]
-    keys = [name_matching_key(w) for w in words]
-    if not keys or any(len(k) < 2 for k in keys):
-        return qs.none()
-    for key in keys:
-        qs = qs.filter(
-            pk__in=NameKey.objects.filter(crisis=crisis, key__startswith=key).values("person_id")
-        )
-    return qs
-
-
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, max(0, round(q * len(values)) - 1))]
@@ -410,13 +354,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--reuse", action="store_true", help="reuse a filled database")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
-    parser.add_argument(
-        "--skip-baseline", action="store_true", help="time only the proposed prototype"
-    )
-    parser.add_argument(
-        "--no-proposed", dest="proposed", action="store_false",
-        help="skip timing the prototype of the proposed search (it adds an index)",
-    )  # fmt: skip
     args = parser.parse_args()
 
     os.environ.update(
@@ -558,20 +495,18 @@ def main() -> None:
             "selector people_filtered[:50]": lambda q: len(
                 list(selectors.people_filtered(user=user, crisis=crisis, filters={"q": q})[:50])
             ),
-            "API GET /api/people (+count)": lambda q: client.get(
+            "API GET /api/people (+count≤10,000)": lambda q: client.get(
                 "/api/people", {"crisis": crisis.pk, "q": q, "limit": 50}
             ),
         }
         results = []
-        if args.skip_baseline:
-            paths = {}
         print(
             f"\n{'query':44} {'path':32} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
             f" {'rows':>5} {'count':>6} {'true':>6} {'found':>5}"
         )
         print(
             "(rows, count: of the first query of the kind; true: people whose name keys match"
-            " every word, without the 5,000 cap; found: the sought person on the first page)"
+            " every word; found: the sought person on the first page)"
         )
         for label, values in queries.items():
             for path, fn in paths.items():
@@ -638,80 +573,16 @@ def main() -> None:
             print("  " + (line if len(line) < 400 else line[:380] + " …"))
         # The name-key lookup that feeds the name search, alone.
         key = name_matching_key(common_given)
-        sql = str(
-            NameKey.objects.filter(crisis=crisis, key__startswith=key)
-            .values_list("person_id", flat=True)[:5000]
-            .query
-        )
         with connection.cursor() as cur:
             cur.execute(
                 "EXPLAIN (ANALYZE, BUFFERS) SELECT person_id FROM registry_namekey "
-                "WHERE crisis_id = %s AND key LIKE %s LIMIT 5000",
-                [crisis.pk, key + "%"],
+                "WHERE crisis_id = %s AND key >= %s AND key < %s",
+                [crisis.pk, key, key[:-1] + chr(ord(key[-1]) + 1)],
             )
             plan = [row[0] for row in cur.fetchall()]
-        print(f"\nEXPLAIN of the name-key lookup ({sql[:160]}):")
+        print(f"\nEXPLAIN of the name-key range for {key!r}:")
         for line in plan:
             print("  " + line)
-        if args.proposed:
-            t0 = time.perf_counter()
-            with connection.cursor() as cur:
-                cur.execute(
-                    "CREATE INDEX IF NOT EXISTS bench_namekey_crisis_key_pattern ON "
-                    "registry_namekey (crisis_id, key varchar_pattern_ops, person_id)"
-                )
-                cur.execute("VACUUM ANALYZE registry_namekey")
-                # JIT compilation costs 60-500 ms on these plans and never pays back here.
-                cur.execute("SET jit = off")
-            print(
-                "\nproposed fix, prototyped in this file (not the application's code): index "
-                "(crisis_id, key varchar_pattern_ops, person_id) built in "
-                f"{time.perf_counter() - t0:.1f} s; jit off; the count capped at 1,001"
-            )
-
-            def proposed_page(q: str) -> tuple[list[int], int]:
-                qs = proposed_people_search(base, crisis=crisis, query=q).order_by(
-                    "-priority", "surname", "id"
-                )
-                return [p.pk for p in qs[:50]], qs[:1001].count()
-
-            print(
-                f"{'query':44} {'path':32} {'n':>3} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}"
-                f" {'rows':>5} {'count':>6} {'true':>6} {'found':>5}"
-            )
-            for label, values in queries.items():
-                proposed_page(values[0][0])
-                samples, found = [], 0
-                rows = count = None
-                started = time.perf_counter()
-                for i in range(args.repeat):
-                    q, pid = values[i % len(values)]
-                    t0 = time.perf_counter()
-                    ids, n = proposed_page(q)
-                    samples.append((time.perf_counter() - t0) * 1000)
-                    if i == 0:
-                        rows, count = len(ids), n
-                    found += pid in ids if pid is not None else 0
-                    if time.perf_counter() - started > args.budget and i >= 2:
-                        break
-                n = len(samples)
-                found_text = f"{found}/{n}" if values[0][1] else ""
-                print(
-                    f"{label[:44]:44} {'proposed: page[:50] + count≤1001':32} {n:3d} "
-                    f"{statistics.median(samples):8.1f} {pct(samples, 0.95):8.1f} "
-                    f"{max(samples):8.1f} {rows:>5} {count:>6} {true_counts.get(label, ''):>6} "
-                    f"{found_text:>5}"
-                )
-            q = queries[next(k for k in queries if k.startswith("common"))][0][0]
-            with CaptureQueriesContext(connection) as ctx:
-                proposed_page(q)
-            worst = max(ctx.captured_queries, key=lambda s: float(s["time"]))["sql"]
-            with connection.cursor() as cur:
-                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + worst)
-                plan = [row[0] for row in cur.fetchall()]
-            print(f"\nEXPLAIN (ANALYZE, BUFFERS), proposed, slowest statement for {q!r}:")
-            for line in plan:
-                print("  " + (line if len(line) < 400 else line[:380] + " …"))
         print(f"\npeople in the database: {Person.objects.count():,}")
     finally:
         connections.close_all()

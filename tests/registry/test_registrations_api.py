@@ -128,6 +128,32 @@ def test_search_finds_people_in_any_script_and_by_identifiers(
     assert found("+7 701 123 4567") == [nurlan]
     assert found(people[2]["reference_code"].lower()) == [alikhan]
     assert found("Bolat") == []
+    # Every word must match the same person; words in any order, any script.
+    assert found("Zhumabekova Nurlan") == []
+    assert found("Айгүл Жұмабекова") == [aigul]
+    assert found("alikhan zhumabek") == [alikhan]
+    assert found("8 701 123 4567") == [nurlan], "a national number, read in the home country"
+    assert found(people[0]["reference_code"][:4] + "-" + people[0]["reference_code"][4:]) == [
+        nurlan
+    ]
+    assert found("Н") == [], "one letter is too little to search for"
+
+
+def test_a_long_list_counts_up_to_a_cap(
+    world: World, family: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that matches very many people does not count them all: the page says so."""
+    from aman.core import paging
+
+    register(world, family)
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    api = world.api(Role.OPERATOR)
+    body = api.get("/api/people", {"crisis": world.crisis.pk, "q": "Zhumabek"}).json()
+    assert (body["count"], body["count_exact"], len(body["items"])) == (2, False, 3)
+    body = api.get("/api/people", {"crisis": world.crisis.pk, "q": "Aigul"}).json()
+    assert (body["count"], body["count_exact"]) == (1, True)
+    page = world.client(Role.OPERATOR).get("/people/", {"q": "Zhumabek"})
+    assert "More than 2 people: refine the search or the filters." in page.content.decode()
 
 
 def test_consuls_see_only_people_in_their_missions_countries(

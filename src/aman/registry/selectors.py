@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from aman.core.access import country_scope, require
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.identity import name_matching_key
-from aman.registry.models import Household, NameKey, Person
+from aman.registry.models import Document, Household, NameKey, Person, Phone
 from aman.registry.services import document_hash, iin_hash, normalize_reference_code, phone_hash
 
 
@@ -54,39 +54,65 @@ def people_filtered(*, user: User, crisis: Crisis, filters: dict[str, Any]) -> Q
 
 def people_search(qs: QuerySet[Person], *, crisis: Crisis, query: str) -> QuerySet[Person]:
     """By reference code, passport number, phone, IIN (exact, through keyed hashes), or by
-    name in any script (every word must match the start of one of the person's name keys)."""
+    name in any script (every word must match the start of one of the person's name keys).
+
+    Each identifier is looked up on its own index first (a few rows, no joins); only a
+    query that matches no identifier and has no digits is a name. A name's words meet in
+    the name keys (`INTERSECT` of one index range per word), so the people table is read
+    only for the people who match every word."""
     query = query.strip()
     if not query:
         return qs
-    compact = "".join(ch for ch in query if ch.isalnum() or ch == "+")
-    exact = Q(reference_code=normalize_reference_code(query))
-    if sum(ch.isdigit() for ch in compact) >= 3:
-        exact |= Q(documents__number_hash=document_hash(compact))
-        exact |= Q(phones__number_hash=phone_hash(compact))
-        exact |= Q(iin_hash=iin_hash(compact))
-        from aman.registry.identity import normalize_phone
-
-        for region in {crisis.home_country.code}:
-            parsed = normalize_phone(query, region)
-            if parsed.e164:
-                exact |= Q(phones__number_hash=phone_hash(parsed.e164))
-    elif len(compact) >= 5:
-        exact |= Q(documents__number_hash=document_hash(compact))
-    by_name = Q()
+    ids = _identifier_matches(crisis, query)
+    if ids or any(ch.isdigit() for ch in query):
+        return qs.filter(pk__in=ids)
     words = [w for w in query.replace(",", " ").split() if w]
-    # A word with digits is an identifier, not a name.
-    keys = [name_matching_key(w) for w in words] if not any(ch.isdigit() for ch in query) else []
-    if keys and all(len(k) >= 2 for k in keys):
-        ids = None
-        for key in keys:
-            matched = set(
-                NameKey.objects.filter(crisis=crisis, key__startswith=key).values_list(
-                    "person_id", flat=True
-                )[:5000]
+    keys = list(dict.fromkeys(k for k in map(name_matching_key, words) if k))
+    if not keys or any(len(k) < 2 for k in keys):
+        return qs.none()
+    ranges = [
+        NameKey.objects.filter(crisis=crisis, key__gte=k, key__lt=_after_prefix(k)).values(
+            "person_id"
+        )
+        for k in keys
+    ]
+    matches = ranges[0] if len(ranges) == 1 else ranges[0].intersection(*ranges[1:])
+    return qs.filter(pk__in=matches)
+
+
+def _after_prefix(key: str) -> str:
+    """The first string after every string that starts with `key` (keys are a–z), so that
+    a prefix is an index range on any database and any collation."""
+    return key[:-1] + chr(ord(key[-1]) + 1)
+
+
+def _identifier_matches(crisis: Crisis, query: str) -> set[int]:
+    from aman.registry.identity import normalize_phone
+
+    compact = "".join(ch for ch in query if ch.isalnum() or ch == "+")
+    people = Person.objects.filter(crisis=crisis)
+    ids = set(
+        people.filter(reference_code=normalize_reference_code(query)).values_list("pk", flat=True)
+    )
+    digits = sum(ch.isdigit() for ch in compact)
+    if digits >= 3 or len(compact) >= 5:
+        ids |= set(
+            Document.objects.filter(
+                number_hash=document_hash(compact), person__crisis=crisis
+            ).values_list("person_id", flat=True)
+        )
+    if digits >= 3:
+        hashes = {phone_hash(compact)}
+        parsed = normalize_phone(query, crisis.home_country.code)
+        if parsed.e164:
+            hashes.add(phone_hash(parsed.e164))
+        ids |= set(
+            Phone.objects.filter(number_hash__in=hashes, person__crisis=crisis).values_list(
+                "person_id", flat=True
             )
-            ids = matched if ids is None else ids & matched
-        by_name = Q(pk__in=ids or [])
-    return qs.filter(exact | by_name).distinct()
+        )
+        ids |= set(people.filter(iin_hash=iin_hash(compact)).values_list("pk", flat=True))
+    return ids
 
 
 def households_for_user(

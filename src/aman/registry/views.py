@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -11,6 +10,7 @@ from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
+from aman.core.paging import CappedPaginator
 from aman.core.roles import Cap
 from aman.registry import selectors, services
 from aman.registry.forms import (
@@ -52,7 +52,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     if crisis is not None:
         filters = form.cleaned_data if form.is_valid() else {}
         people = selectors.people_filtered(user=user, crisis=crisis, filters=filters)
-        page = Paginator(people, 50).get_page(request.GET.get("page"))
+        page = CappedPaginator(people, 50).get_page(request.GET.get("page"))
         params = request.GET.copy()
         params.pop("page", None)
         query = params.urlencode()

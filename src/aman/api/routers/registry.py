@@ -5,6 +5,7 @@ from ninja import Body, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import HEADER
+from aman.api.pagination import CappedLimitOffsetPagination
 from aman.api.schemas import (
     ErrorOut,
     HouseholdOut,
@@ -114,8 +115,10 @@ class PeopleFilter(Schema):
     "/people",
     response=list[PersonOut],
     summary="People, filtered; search by name in any script, document, phone or reference code",
+    description="Highest priority first. `count` stops at 10,000 (`count_exact` is then "
+    "false): refine the search rather than page through more.",
 )
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
