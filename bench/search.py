@@ -490,12 +490,12 @@ def main() -> None:
 
         paths = {
             "selector people_search[:50]": lambda q: len(
-                list(selectors.people_search(base, crisis=crisis, query=q)[:50])
+                list(selectors.people_search(base, crisis=crisis, query=q)[0][:50])
             ),
             "selector people_filtered[:50]": lambda q: len(
                 list(selectors.people_filtered(user=user, crisis=crisis, filters={"q": q})[:50])
             ),
-            "API GET /api/people (+count≤10,000)": lambda q: client.get(
+            "API GET /api/people (+count≤1,000)": lambda q: client.get(
                 "/api/people", {"crisis": crisis.pk, "q": q, "limit": 50}
             ),
         }

@@ -62,7 +62,7 @@ def test_an_operator_registers_a_caller_and_gets_the_codes(world: World) -> None
     response = client.post("/people/new/", data, follow=True)
     html = response.content.decode()
     baurzhan = Person.objects.get(given_names="Бауыржан")
-    assert baurzhan.reference_code in html and "Registered. Reference codes" in html
+    assert baurzhan.reference_code_display in html and "Registered. Reference codes" in html
     assert (baurzhan.channel, baurzhan.language, baurzhan.surname_latin) == (
         "hotline",
         "ru",
@@ -104,3 +104,20 @@ def test_adding_a_person_keeps_what_was_typed(world: World) -> None:
     html = client.post("/people/new/", data).content.decode()
     assert 'name="m-1-surname"' in html and 'value="Ким"' in html
     assert 'class="invalid-feedback' not in html
+
+
+def test_a_closed_crisis_refuses_with_a_message_and_keeps_what_was_typed(world: World) -> None:
+    from aman.core.services import crisis_close
+
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(
+        client,
+        [{"surname": "Қасымов", "given_names": "Бауыржан", "birth_date": "1970-10-10"}],
+    )
+    crisis_close(actor=world.users[Role.CRISIS_MANAGER], crisis=world.crisis)
+    response = client.post("/people/new/", data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "The crisis is not open for registrations." in html
+    assert "Бауыржан" in html
+    assert not Person.objects.filter(given_names="Бауыржан").exists()

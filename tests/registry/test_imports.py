@@ -223,3 +223,46 @@ def test_a_file_that_is_not_a_list_is_refused(world: World) -> None:
     ).content.decode()
     assert "Send a CSV or XLSX file" in page
     assert not ImportBatch.objects.exists()
+
+
+def test_a_consul_sees_only_the_lists_of_their_missions_countries(world: World) -> None:
+    operator = world.client(Role.OPERATOR)
+    ids = {}
+    for code in ("IR", "IQ"):
+        upload = SimpleUploadedFile(f"{code}.csv", f"{TOUR_LIST}\n#{code}".encode(), "text/csv")
+        operator.post(
+            "/people/imports/",
+            {
+                "file": upload,
+                "source": f"List {code}",
+                "kind": "embassy",
+                "country": world.crisis.affected_countries.get(code=code).pk,
+            },
+        )
+        ids[code] = ImportBatch.objects.get(source__name=f"List {code}").pk
+    consul = world.client(Role.CONSUL)  # the Tehran mission: Iran only
+    page = consul.get("/people/imports/").content.decode()
+    assert f"/people/imports/{ids['IR']}/" in page
+    assert f"/people/imports/{ids['IQ']}/" not in page
+    assert consul.get(f"/people/imports/{ids['IQ']}/").status_code == 404
+    assert consul.get(f"/people/imports/{ids['IQ']}/rejected.csv").status_code == 404
+    assert consul.get(f"/people/imports/{ids['IR']}/").status_code == 200
+    iraq = world.crisis.affected_countries.get(code="IQ").pk
+    assert f'value="{iraq}"' not in page, "a consul cannot upload a list for another country"
+
+
+def test_a_two_digit_birth_year_is_in_the_past(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "short-years.csv"
+    path.write_text(
+        "ФИО;Дата рождения;Паспорт;Срок действия\n"
+        "Омаров Данияр;02.02.55;N55557777;01.06.31\n"
+        "Омарова Дана;03.04.16;N55558888;01.06.31\n",
+        encoding="utf-8",
+    )
+    out = run(
+        "import", str(path), "--crisis", world.crisis.code, "--source", "Embassy", "--country", "IR"
+    )
+    assert "2 accepted, 0 rejected" in out
+    daniyar, dana = (Person.objects.get(given_names=n) for n in ("Данияр", "Дана"))
+    assert (daniyar.birth_date.year, dana.birth_date.year) == (1955, 2016)
+    assert daniyar.documents.get().expiry_date.year == 2031, "an expiry date stays ahead"

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 def capped_count(queryset: QuerySet[Any], cap: int | None = None) -> tuple[int, bool]:

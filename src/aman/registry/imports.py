@@ -223,13 +223,18 @@ SEXES = {
 }
 
 
-def _date(value: str) -> str:
+def _date(value: str, *, past: bool = False) -> str:
+    """A date as ISO text, or the value as typed (the registry's validation names it). A
+    two-digit year is read in the past for a birth date (`past`): `12.03.55` is 1955."""
     for fmt in DATE_FORMATS:
         try:
-            return datetime.strptime(value, fmt).date().isoformat()  # noqa: DTZ007 - a date
+            parsed = datetime.strptime(value, fmt).date()  # noqa: DTZ007 - a date
         except ValueError:
             continue
-    return value  # left as typed: the registry's validation names it
+        if past and fmt.endswith("%y") and parsed > timezone.localdate():
+            parsed = parsed.replace(year=parsed.year - 100)
+        return parsed.isoformat()
+    return value
 
 
 @dataclass
@@ -269,7 +274,7 @@ def convert(number: int, cells: list[str], headers: list[str], mapping: dict[str
         if get.get(key):
             member[key] = get[key]
     if get.get("birth_date"):
-        member["birth_date"] = _date(get["birth_date"])
+        member["birth_date"] = _date(get["birth_date"], past=True)
     if get.get("sex"):
         sex = SEXES.get(get["sex"].strip().lower().rstrip("."))
         if sex is None:

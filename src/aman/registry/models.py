@@ -164,6 +164,11 @@ class Person(models.Model):
     def __str__(self) -> str:
         return f"{self.surname} {self.given_names}".strip()
 
+    @property
+    def reference_code_display(self) -> str:
+        """The code as people read and type it: `K7M2-QX9P`."""
+        return f"{self.reference_code[:4]}-{self.reference_code[4:]}"
+
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:
             return None

@@ -178,9 +178,11 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 )
             except services.RegistrationRejected as exc:
                 place_problems(form, formset, exc.problems)
+            except ApplicationError as exc:  # e.g. the crisis was closed meanwhile
+                form.add_error(None, exc.message)
             else:
                 codes = ", ".join(
-                    f"{p.given_names} {p.surname}: {p.reference_code}"
+                    f"{p.given_names} {p.surname}: {p.reference_code_display}"
                     for p in record.people.order_by("id")
                 )
                 messages.success(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -32,9 +33,16 @@ def _batch(user: User, crisis: Crisis | None, pk: int) -> ImportBatch:
     if crisis is None:
         raise Http404
     try:
-        return ImportBatch.objects.select_related("source", "country").get(pk=pk, crisis=crisis)
+        return _batches(user, crisis).select_related("source", "country").get(pk=pk)
     except ImportBatch.DoesNotExist:
         raise Http404 from None
+
+
+def _batches(user: User, crisis: Crisis) -> QuerySet[ImportBatch]:
+    """A consul sees the lists of their mission's countries only (they hold personal data)."""
+    qs = ImportBatch.objects.filter(crisis=crisis)
+    scope = access.country_scope(user)
+    return qs if scope is None else qs.filter(country__in=scope)
 
 
 @login_required
@@ -42,9 +50,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
     user, crisis = _context(request)
     if crisis is None:
         return TemplateResponse(request, "registry/import_list.html", {"crisis": None})
-    form = ImportUploadForm(
-        request.POST or None, request.FILES or None, countries=crisis.affected_countries.all()
-    )
+    countries = crisis.affected_countries.all()
+    scope = access.country_scope(user)
+    if scope is not None:
+        countries = countries.filter(pk__in=scope)
+    form = ImportUploadForm(request.POST or None, request.FILES or None, countries=countries)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -61,7 +71,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect("import_detail", pk=batch.pk)
-    batches = ImportBatch.objects.filter(crisis=crisis).select_related("source", "created_by")[:100]
+    batches = _batches(user, crisis).select_related("source", "created_by")[:100]
     return TemplateResponse(
         request, "registry/import_list.html", {"crisis": crisis, "form": form, "batches": batches}
     )

@@ -115,14 +115,17 @@ class PeopleFilter(Schema):
     "/people",
     response=list[PersonOut],
     summary="People, filtered; search by name in any script, document, phone or reference code",
-    description="Highest priority first. `count` stops at 10,000 (`count_exact` is then "
+    description="Highest priority first. `count` stops at 1,000 (`count_exact` is then "
     "false): refine the search rather than page through more.",
 )
 @paginate(CappedLimitOffsetPagination)
 def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
-    return selectors.people_filtered(user=user, crisis=crisis, filters=filters.model_dump())
+    people = selectors.people_filtered(user=user, crisis=crisis, filters=filters.model_dump())
+    if filters.q:
+        audit_read(actor=user, verb="people_search", object_type="registry.person", crisis=crisis)
+    return people
 
 
 @router.get("/people/{person_id}", response={200: PersonDetailOut, **ERRORS})
