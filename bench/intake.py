@@ -729,35 +729,45 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
             "     "
             + ", ".join(f"{k} ×{v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
         )
-    # The service alone (no view, no JSON, no auth), and /healthz, for the ratio.
-    # The service alone (no view, no JSON, no auth), as it is and as proposed (a bench-only
-    # prototype of the batched write: bench/proposed_registration.py).
-    from proposed_registration import register_batched
-
+    # The service alone (no view, no JSON, no auth): one household, and a list of 200 in
+    # one call (as an import chunk writes them), per household.
     from aman.core.models import Crisis
+    from aman.registry.services import Submission, registrations_submit
 
     crisis = Crisis.objects.select_related("home_country").get(pk=crisis.pk)
-    for label, fn in (
-        ("registration_submit (as is)", registration_submit),
-        ("proposed batched write", register_batched),
-    ):
-        for size in (1, 2, 4):
-            reset_queries()
-            with CaptureQueriesContext(connection) as ctx:
-                fn(crisis=crisis, channel=Channel.HOTLINE, payload=household(size))
-            n_queries = len(ctx.captured_queries)
-            times, cpu = [], []
-            for _ in range(args.inprocess_repeat):
-                h = household(size)
-                t0, c0 = time.perf_counter(), time.process_time()
-                fn(crisis=crisis, channel=Channel.HOTLINE, payload=h)
-                times.append((time.perf_counter() - t0) * 1000)
-                cpu.append((time.process_time() - c0) * 1000)
-            print(
-                f"  service only, {label}, {size} member(s): {n_queries} "
-                f"queries, {statistics.median(times):.1f} ms median, "
-                f"{statistics.median(cpu):.1f} ms CPU"
+    for size in (1, 2, 4):
+        reset_queries()
+        with CaptureQueriesContext(connection) as ctx:
+            registration_submit(crisis=crisis, channel=Channel.HOTLINE, payload=household(size))
+        n_queries = len(ctx.captured_queries)
+        times, cpu = [], []
+        for _ in range(args.inprocess_repeat):
+            h = household(size)
+            t0, c0 = time.perf_counter(), time.process_time()
+            registration_submit(crisis=crisis, channel=Channel.HOTLINE, payload=h)
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+        print(
+            f"  service only, registration_submit, {size} member(s): {n_queries} "
+            f"queries, {statistics.median(times):.1f} ms median, "
+            f"{statistics.median(cpu):.1f} ms CPU"
+        )
+    for _round in range(3):
+        households = [gen.household() for _ in range(200)]
+        people = sum(len(h["members"]) for h in households)
+        reset_queries()
+        with CaptureQueriesContext(connection) as ctx:
+            t0, c0 = time.perf_counter(), time.process_time()
+            registrations_submit(
+                crisis=crisis,
+                submissions=[Submission(payload=h, channel=Channel.IMPORT) for h in households],
             )
+            wall, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        print(
+            f"  service only, registrations_submit of 200 households ({people} people): "
+            f"{len(ctx.captured_queries)} queries, {wall * 1000 / 200:.2f} ms per household, "
+            f"{cpu_s * 1000 / 200:.2f} ms CPU per household"
+        )
     anon = Client()
     times, cpu = [], []
     for _ in range(args.inprocess_repeat):

@@ -245,6 +245,14 @@ def import_batch(w: World) -> int:
     return batch.pk
 
 
+def intake_record(w: World, crisis: Any = None) -> int:
+    from aman.registry.services import intake_reject
+
+    return intake_reject(
+        crisis=crisis or w.crisis, channel="api", payload={"x": 1}, problems={"x": "no"}
+    ).pk
+
+
 def operator_token(w: World) -> int:
     from aman.core.models import ApiToken
     from aman.core.services import api_token_create
@@ -333,6 +341,17 @@ API: list[Route] = [
             "location": {"country": "IR"},
             "consent": True,
         },
+    ),
+    A(
+        "GET /api/registrations/{intake_record_id}",
+        REGISTRARS,
+        lambda w: f"/api/registrations/{intake_record(w)}",
+    ),
+    A(
+        "GET /api/registrations/{intake_record_id}",
+        REGISTRARS,
+        lambda w: f"/api/registrations/{intake_record(w, w.other_crisis)}",
+        special={R.CONSUL: 404},
     ),
     A("GET /api/people", PERSONAL, lambda w: f"/api/people?crisis={w.crisis.pk}"),
     A("GET /api/people/{person_id}", PERSONAL, lambda w: f"/api/people/{w.people['IR']}"),

@@ -189,9 +189,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# The worker runs these too (`aman worker` starts an embedded beat): a safety net that
+# registers queued submissions should the run asked for by the last of them have died.
+CELERY_BEAT_SCHEDULE = {
+    "intake-pending": {"task": "aman.registry.intake_process", "schedule": 60.0},
+}
 
 # Public pages: registrations per address per hour, failed status look-ups per 15 minutes.
 AMAN_PUBLIC_REGISTRATIONS_PER_HOUR = envint("AMAN_PUBLIC_REGISTRATIONS_PER_HOUR", 20)
+# Surge mode for the public form: take each registration into a queue (a pending intake
+# record with its reference codes reserved) and register it in the background, in batches.
+AMAN_INTAKE_QUEUE = envbool("AMAN_INTAKE_QUEUE", False)
 AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = envint("AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400

@@ -245,6 +245,10 @@ AUDITED_VERBS = [
 ]
 # Public functions of the services modules that write nothing themselves, with the reason.
 NOT_AUDITED = {
+    "registration_accept": "keeps the submission as a pending intake record, itself the "
+    "record of who sent what when; registering it is audited by registrations_submit "
+    "(test_registrations_api checks both), a refusal by intake_reject",
+    "registrations_process_pending": "calls registrations_submit, which audits",
     "people_recompute_priority": "called inside priority_policy_set, which audits",
     "new_reference_code": "a pure helper",
     "normalize_reference_code": "a pure helper",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -69,3 +70,44 @@ def test_a_task_runs_in_a_real_worker_through_the_broker(worker: subprocess.Pope
         "affected_countries": ["AZ", "IR"],
     }
     assert result.successful()
+
+
+def test_a_queued_registration_is_registered_by_the_real_worker(
+    worker: subprocess.Popen[str], settings: Any
+) -> None:
+    import time
+
+    from aman.core.roles import Role
+    from aman.registry.models import IntakeRecord
+    from aman.registry.services import Submission, registration_accept
+    from tests.factories import UserFactory
+
+    settings.AMAN_IMPORTS_RUN = "worker"  # the tests' default is inline
+    crisis = CrisisFactory(code="worker-intake", affected_countries=[country("IR")])
+    operator = UserFactory(username="worker-operator", role=Role.OPERATOR)
+    queued = registration_accept(
+        crisis=crisis,
+        submission=Submission(
+            channel="api",
+            actor=operator,
+            payload={
+                "members": [{"surname": "Ли", "given_names": "Анна"}],
+                "location": {"country": "IR"},
+                "consent": True,
+            },
+        ),
+    )
+    assert queued.record.outcome == "pending"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        queued.record.refresh_from_db()
+        if queued.record.outcome != "pending":
+            break
+        time.sleep(0.2)
+    else:
+        worker.terminate()
+        output = worker.communicate(timeout=20)[0]
+        raise AssertionError(f"still pending after 60 s; the worker said:\n{output}")
+    assert queued.record.outcome == IntakeRecord.Outcome.ACCEPTED
+    [person] = queued.record.people.all()
+    assert person.reference_code == queued.record.reference_codes[0]

@@ -190,3 +190,25 @@ def test_pages_are_small_and_in_each_language(world: World, lang: str) -> None:
     page = client.get("/register/")
     assert f'<html lang="{lang}">' in page.content.decode()
     assert len(page.content) < 30_000 and "<script" not in page.content.decode()
+
+
+def test_in_surge_mode_the_form_answers_with_codes_before_the_registry_has_them(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    client = Client()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/register/", form_data(client, [MOTHER, SON]))
+    assert response.status_code == 302 and response["Location"] == "/register/done/"
+    done = client.get("/register/done/").content.decode()
+    codes = re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4})</code>", done)
+    assert len(codes) == 2 and "Дана Сейітова" in done
+    assert not Person.objects.filter(given_names="Дана").exists(), "still in the queue"
+    lookup = client.post("/status/", {"reference_code": codes[0], "birth_date": "1988-02-29"})
+    assert "may still be being processed" in lookup.content.decode()
+    for callback in callbacks:
+        callback()
+    dana = Person.objects.get(given_names="Дана")
+    assert dana.reference_code == codes[0].replace("-", "") and dana.channel == "public_web"
+    lookup = client.post("/status/", {"reference_code": codes[0], "birth_date": "1988-02-29"})
+    assert lookup.status_code == 302

@@ -351,3 +351,89 @@ def test_a_list_of_households_is_written_together(world: World, family: dict[str
     assert [len(o.record.people.all()) for o in (outcomes[0], outcomes[3])] == [3, 1]
     assert outcomes[0].people[1].household.contact_id == outcomes[0].people[1].pk
     assert AuditEntry.objects.filter(verb="registration_submit", actor=operator).count() == 2
+
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+def test_in_a_surge_a_registration_is_queued_and_answered_at_once(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    people = Person.objects.count()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-1"})
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["status"], body["people"], body["household"]) == ("pending", [], None)
+    codes = body["reference_codes"]
+    assert len(codes) == 3 and len(set(codes)) == 3
+    assert Person.objects.count() == people, "registered by the background run, not here"
+    record = IntakeRecord.objects.get(pk=body["intake_record"])
+    assert record.outcome == "pending" and record.payload == json.loads(json.dumps(family))
+    for callback in callbacks:  # the run the request asked for (inline in tests)
+        callback()
+    api = world.api(Role.OPERATOR)
+    done = api.get(f"/api/registrations/{body['intake_record']}").json()
+    assert done["status"] == "accepted" and done["errors"] == []
+    assert [p["reference_code"] for p in done["people"]] == codes, "the codes given at once"
+    assert [p["given_names_latin"] for p in done["people"]] == ["NURLAN", "AIGUL", "ALIKHAN"]
+    assert Household.objects.get(pk=done["household"]).contact_id == done["people"][1]["id"]
+    assert AuditEntry.objects.filter(verb="registration_submit", object_id=str(record.pk)).exists()
+    again = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-1"})
+    assert again.status_code == 202 and again.json() == done
+    assert Person.objects.count() == people + 3
+
+
+def test_a_queued_registration_found_wrong_is_rejected_with_its_reasons(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    family["members"][0]["iin"] = "54030230001"  # a bad checksum: found by the run
+    with django_capture_on_commit_callbacks(execute=True):
+        response = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-2"})
+    assert response.status_code == 202
+    record_id = response.json()["intake_record"]
+    state = world.api(Role.OPERATOR).get(f"/api/registrations/{record_id}").json()
+    assert state["status"] == "rejected" and state["people"] == []
+    assert "members.0.iin" in [e["field"] for e in state["errors"]]
+    assert AuditEntry.objects.filter(verb="intake_reject", object_id=str(record_id)).exists()
+    # The key is let go: the corrected registration with the same key is taken.
+    family["members"][0]["iin"] = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        fixed = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-2"})
+    assert fixed.status_code == 202 and fixed.json()["intake_record"] != record_id
+    state = world.api(Role.OPERATOR).get(f"/api/registrations/{fixed.json()['intake_record']}")
+    assert state.json()["status"] == "accepted"
+
+
+def test_a_queued_registration_that_is_not_even_shaped_right_is_refused_at_once(
+    world: World, family: dict[str, Any]
+) -> None:
+    family["members"] = []
+    response = register(world, family, **ASYNC)
+    assert response.status_code == 400
+    body = response.json()
+    assert "members" in [e["field"] for e in body["extra"]["errors"]]
+    record = IntakeRecord.objects.get(pk=body["extra"]["intake_record"])
+    assert record.outcome == "rejected"
+    assert world.api(Role.OPERATOR).get("/api/registrations/999999").status_code == 404
+
+
+def test_queued_registrations_are_registered_together(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from aman.registry.services import registrations_process_pending
+
+    with django_capture_on_commit_callbacks():  # no run yet: three wait in the queue
+        ids = [
+            register(world, family, **ASYNC, **{"Idempotency-Key": f"q-{n}"}).json()
+            for n in range(3)
+        ]
+    assert IntakeRecord.objects.filter(outcome="pending").count() == 3
+    assert registrations_process_pending() == 3
+    assert registrations_process_pending() == 0
+    assert IntakeRecord.objects.filter(outcome="pending").count() == 0
+    for queued in ids:
+        record = IntakeRecord.objects.get(pk=queued["intake_record"])
+        assert sorted(record.people.values_list("reference_code", flat=True)) == sorted(
+            queued["reference_codes"]
+        )

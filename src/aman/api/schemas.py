@@ -274,6 +274,25 @@ class RegistrationOut(Schema):
     people: list[PersonOut]
 
 
+class ErrorItem(Schema):
+    field: str
+    message: str
+
+
+class RegistrationStatusOut(Schema):
+    """A registration taken into the queue: `pending` until it is registered (`accepted`,
+    with its household and people) or found wrong (`rejected`, with `errors`)."""
+
+    intake_record: int
+    status: str = Field(description="pending, accepted or rejected")
+    reference_codes: list[str] = Field(
+        description="one per member, in the order sent; reserved at once"
+    )
+    household: int | None
+    people: list[PersonOut]
+    errors: list[ErrorItem]
+
+
 class StatusIn(Schema):
     status: str
     note: str = Field("", max_length=500)

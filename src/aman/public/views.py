@@ -4,7 +4,8 @@ register themselves."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -27,9 +28,11 @@ from aman.registry.forms import (
 from aman.registry.models import Channel, IntakeRecord, Person
 from aman.registry.services import (
     RegistrationRejected,
+    Submission,
     intake_reject,
     person_lookup_public,
     person_update_self,
+    registration_accept,
     registration_submit,
 )
 from aman.registry.statuses import Status
@@ -123,13 +126,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 "consent": bool(d.get("consent")),
             }
             try:
-                record = registration_submit(
-                    crisis=d["crisis"],
-                    channel=Channel.PUBLIC_WEB,
-                    payload=payload,
-                    idempotency_key=d["form_token"],
-                    source="public form",
-                )
+                record = _register(d["crisis"], payload, d["form_token"])
             except RegistrationRejected as exc:
                 place_problems(form, formset, exc.problems)
             else:
@@ -154,11 +151,51 @@ def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Cr
     )
 
 
+def _register(crisis: Any, payload: dict[str, Any], token: str) -> IntakeRecord:
+    submission = Submission(
+        payload=payload, channel=Channel.PUBLIC_WEB, idempotency_key=token, source="public form"
+    )
+    if settings.AMAN_INTAKE_QUEUE:
+        outcome = registration_accept(crisis=crisis, submission=submission)
+        if outcome.problems:
+            raise RegistrationRejected(outcome.record, outcome.problems)
+        return outcome.record
+    return registration_submit(
+        crisis=crisis,
+        channel=submission.channel,
+        payload=payload,
+        idempotency_key=token,
+        source=submission.source,
+    )
+
+
+@dataclass
+class _Registered:
+    """A member of a registration still in the queue: name as sent, code reserved."""
+
+    given_names: str
+    surname: str
+    reference_code: str
+
+    @property
+    def reference_code_display(self) -> str:
+        return f"{self.reference_code[:4]}-{self.reference_code[4:]}"
+
+
 @never_cache
 def register_done(request: HttpRequest) -> HttpResponse:
     pk = request.session.get(SESSION_RECORD)
     record = IntakeRecord.objects.filter(pk=pk).first() if pk else None
-    people = list(record.people.order_by("id")) if record else []
+    people: list[Any] = []
+    if record is not None and record.outcome == IntakeRecord.Outcome.PENDING:
+        payload: dict[str, Any] = cast(dict[str, Any], record.payload)
+        members = payload.get("members", [])
+        people = [
+            _Registered(m.get("given_names", ""), m.get("surname", ""), code)
+            for m, code in zip(members, record.reference_codes, strict=False)
+        ]
+    elif record is not None:
+        people = list(record.people.order_by("id"))
     return TemplateResponse(request, "public/register_done.html", {"people": people})
 
 
@@ -176,6 +213,14 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
             if person is None:
                 ratelimit.hit(request, "lookup", 15 * 60)
                 form.add_error(None, _("No registration matches this code and birth date."))
+                if settings.AMAN_INTAKE_QUEUE:
+                    form.add_error(
+                        None,
+                        _(
+                            "A registration sent in the last few minutes may still be being "
+                            "processed: try again shortly."
+                        ),
+                    )
             else:
                 request.session.cycle_key()
                 request.session[SESSION_PERSON] = person.pk

@@ -241,6 +241,7 @@ class IntakeRecord(models.Model):
     """One submission exactly as received. Never changed, never deleted by any interface."""
 
     class Outcome(models.TextChoices):
+        PENDING = "pending", _("Received, being registered")
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
 
@@ -276,11 +277,21 @@ class IntakeRecord(models.Model):
         _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ACCEPTED
     )
     rejection_reasons = models.JSONField(default=dict, blank=True)
+    # A submission taken in a queue (pending) gets its members' reference codes at once,
+    # in the order of its members; the people created from it later carry them.
+    reference_codes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("intake record")
         verbose_name_plural = _("intake records")
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=models.Q(outcome="pending"),
+                name="intake_pending",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["crisis", "channel", "idempotency_key"],

@@ -216,6 +216,9 @@ class Submission:
     source_ref: str = ""
     batch: Any = None
     row_number: int | None = None
+    # A submission taken into the queue earlier (`registration_accept`): its record is
+    # completed instead of a new one created, and its reserved codes are used.
+    pending: IntakeRecord | None = None
 
 
 @dataclass
@@ -278,7 +281,8 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     and accepted IntakeRecords linking them — all of them together, one INSERT per table,
     so a list of 200 households costs about what one costs.
     """
-    if crisis.status != Crisis.Status.OPEN:
+    if crisis.status != Crisis.Status.OPEN and any(s.pending is None for s in submissions):
+        # (Submissions queued while the crisis was open are still registered.)
         raise ApplicationError(
             _("The crisis is not open for registrations."), {"crisis": crisis.code}
         )
@@ -289,10 +293,12 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     repeats: dict[int, int] = {}  # a submission repeated within this call → the first
     for i, sub in enumerate(submissions):
         key = (sub.channel, sub.idempotency_key)
-        if sub.idempotency_key and key in earlier:
+        if sub.pending is not None:
+            pass  # its own record holds the key
+        elif sub.idempotency_key and key in earlier:
             outcomes[i] = Outcome(earlier[key], repeated=True)
             continue
-        if sub.idempotency_key:
+        elif sub.idempotency_key:
             if key in first_with_key:
                 repeats[i] = first_with_key[key]
                 continue
@@ -348,6 +354,7 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
             # concurrent retry with the same idempotency key won: answer those with the
             # first record and write the rest again with new codes.
             earlier = _earlier_records(crisis, [a.submission for a in accepted])
+            _redraw_taken_codes([a.submission.pending for a in accepted])
             still = []
             for acc in accepted:
                 key = (acc.submission.channel, acc.submission.idempotency_key)
@@ -367,6 +374,126 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     return result
 
 
+def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
+    """Take a registration into the queue and answer at once (for a surge): the payload is
+    kept as a pending IntakeRecord with a reference code reserved for each member, and a
+    background run (`registrations_process_pending`) registers it shortly after, with
+    every check of `registrations_submit`; a payload that fails them is then marked
+    rejected with its reasons. A payload that is not even shaped right is rejected here.
+    A retry with the same idempotency key returns the first record."""
+    if crisis.status != Crisis.Status.OPEN:
+        raise ApplicationError(
+            _("The crisis is not open for registrations."), {"crisis": crisis.code}
+        )
+    sub = submission
+    if sub.idempotency_key:
+        earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
+        if earlier is not None:
+            return Outcome(earlier, repeated=True)
+    try:
+        data = RegistrationIn.model_validate(sub.payload)
+    except ValidationError as exc:
+        return _rejected(crisis, sub, _pydantic_problems(exc), sub.source_ref)
+    record = IntakeRecord(
+        crisis=crisis,
+        channel=sub.channel,
+        kind="registration",
+        payload=sub.payload,
+        actor=sub.actor,
+        source=sub.source,
+        source_ref=sub.source_ref or data.source_ref,
+        idempotency_key=sub.idempotency_key,
+        outcome=IntakeRecord.Outcome.PENDING,
+        reference_codes=_free_codes(len(data.members)),
+    )
+    try:
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():
+                record.save()
+        else:
+            record.save()  # one statement: no transaction around it
+    except IntegrityError:
+        earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
+        if earlier is None:
+            raise
+        return Outcome(earlier, repeated=True)
+    from aman.registry.tasks import intake_process
+
+    transaction.on_commit(intake_process.dispatch)
+    return Outcome(record)
+
+
+def registrations_process_pending(*, limit: int = 200) -> int:
+    """Register queued submissions, up to `limit` at a time (one transaction each, rows
+    locked so that two runs never take the same ones); returns how many were done."""
+    done = 0
+    while True:
+        with transaction.atomic():
+            records = list(
+                IntakeRecord.objects.filter(outcome=IntakeRecord.Outcome.PENDING)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("crisis__home_country", "actor", "batch")
+                .order_by("id")[:limit]
+            )
+            if not records:
+                return done
+            by_crisis: dict[int, list[IntakeRecord]] = {}
+            for record in records:
+                by_crisis.setdefault(record.crisis_id, []).append(record)
+            for group in by_crisis.values():
+                registrations_submit(
+                    crisis=group[0].crisis,
+                    submissions=[
+                        Submission(
+                            payload=r.payload,
+                            channel=r.channel,
+                            actor=r.actor,
+                            idempotency_key=r.idempotency_key,
+                            source=r.source,
+                            source_ref=r.source_ref,
+                            batch=r.batch,
+                            row_number=r.row_number,
+                            pending=r,
+                        )
+                        for r in group
+                    ],
+                )
+            done += len(records)
+
+
+def _free_codes(n: int) -> list[str]:
+    """`n` new reference codes that no person has (one query)."""
+    codes: list[str] = []
+    while len(codes) < n:
+        drawn = {new_reference_code() for _i in range(n - len(codes))} - set(codes)
+        taken = set(
+            Person.objects.filter(reference_code__in=drawn).values_list("reference_code", flat=True)
+        )
+        codes += sorted(drawn - taken)
+    return codes
+
+
+def _redraw_taken_codes(pending: list[IntakeRecord | None]) -> None:
+    """After a collision: a queued submission's reserved code that a person took meanwhile
+    (two submissions reserved the same code, about once in 10^12) is drawn again."""
+    reserved = {c for r in pending if r is not None for c in r.reference_codes}
+    if not reserved:
+        return
+    taken = set(
+        Person.objects.filter(reference_code__in=reserved).values_list("reference_code", flat=True)
+    )
+    seen: set[str] = set()
+    for record in pending:
+        if record is None:
+            continue
+        taken |= seen & set(record.reference_codes)  # reserved twice in this list
+        seen |= set(record.reference_codes)
+        if taken & set(record.reference_codes):
+            record.reference_codes = [
+                new_reference_code() if c in taken else c for c in record.reference_codes
+            ]
+
+
 @dataclass
 class _Accepted:
     index: int
@@ -382,7 +509,7 @@ def _earlier_records(
 ) -> dict[tuple[str, str], IntakeRecord]:
     keys: dict[str, set[str]] = {}
     for sub in submissions:
-        if sub.idempotency_key:
+        if sub.idempotency_key and sub.pending is None:
             keys.setdefault(sub.channel, set()).add(sub.idempotency_key)
     found: dict[tuple[str, str], IntakeRecord] = {}
     for channel, values in keys.items():
@@ -408,6 +535,27 @@ def _countries_for(codes: list[str]) -> dict[str, Country]:
 
 
 def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_ref: str) -> Outcome:
+    if sub.pending is not None:
+        # A queued submission found wrong: its record says so (and lets go of its key, so
+        # that a corrected submission with the same key is taken).
+        record = sub.pending
+        record.outcome = IntakeRecord.Outcome.REJECTED
+        record.rejection_reasons = {p.field or "__all__": p.message for p in problems}
+        record.idempotency_key = ""
+        record.source_ref = source_ref
+        record.save(update_fields=["outcome", "rejection_reasons", "idempotency_key", "source_ref"])
+        audit_write(
+            actor=sub.actor,
+            verb="intake_reject",
+            action=AuditEntry.Action.UPDATE,
+            obj=record,
+            crisis=crisis,
+            changes={
+                "outcome": [IntakeRecord.Outcome.PENDING, IntakeRecord.Outcome.REJECTED],
+                "fields": [None, sorted(record.rejection_reasons)],
+            },
+        )
+        return Outcome(record, problems=problems)
     record = _reject(
         crisis=crisis,
         channel=sub.channel,
@@ -446,13 +594,13 @@ def _facts(person: Person) -> triage.Facts:
 
 
 def _new_person(
-    crisis: Crisis, acc: _Accepted, member: MemberIn, household: Household, now: Any
+    crisis: Crisis, acc: _Accepted, member: MemberIn, household: Household, now: Any, code: str
 ) -> Person:
     data = acc.data
     doc = next((d for d in member.documents if d.surname_latin), None)
     return Person(
         crisis=crisis,
-        reference_code=new_reference_code(),
+        reference_code=code,
         household=household,
         surname=member.surname,
         given_names=member.given_names,
@@ -500,7 +648,13 @@ def _register_many(
     households = [Household(crisis=crisis) for _acc in accepted]
     groups: list[list[Person]] = []
     for acc, household in zip(accepted, households, strict=True):
-        people = [_new_person(crisis, acc, m, household, now) for m in acc.data.members]
+        pending = acc.submission.pending
+        codes = list(pending.reference_codes) if pending is not None else []
+        codes += [new_reference_code() for _m in acc.data.members[len(codes) :]]
+        people = [
+            _new_person(crisis, acc, m, household, now, code)
+            for m, code in zip(acc.data.members, codes, strict=False)
+        ]
         for person in people:
             person.priority, person.priority_reasons = triage.assess(
                 _facts(person), rules, mode, today
@@ -555,7 +709,7 @@ def _register_many(
     for acc, household, people in zip(accepted, households, groups, strict=True):
         household.contact = people[acc.data.contact_index]
     Household.objects.bulk_update(households, ["contact"])
-    records = [
+    new_records = [
         IntakeRecord(
             crisis=crisis,
             channel=acc.submission.channel,
@@ -570,8 +724,26 @@ def _register_many(
             row_number=acc.submission.row_number,
         )
         for acc, household in zip(accepted, households, strict=True)
+        if acc.submission.pending is None
     ]
-    IntakeRecord.objects.bulk_create(records)
+    IntakeRecord.objects.bulk_create(new_records)
+    completed = []
+    for acc, household in zip(accepted, households, strict=True):
+        if acc.submission.pending is not None:
+            record = acc.submission.pending
+            record.outcome = IntakeRecord.Outcome.ACCEPTED
+            record.household = household
+            record.source_ref = acc.source_ref
+            completed.append(record)
+    if completed:
+        IntakeRecord.objects.bulk_update(
+            completed, ["outcome", "household", "source_ref", "reference_codes"]
+        )
+    fresh = iter(new_records)
+    records = [
+        acc.submission.pending if acc.submission.pending is not None else next(fresh)
+        for acc in accepted
+    ]
     through = IntakeRecord.people.through
     through.objects.bulk_create(
         [

@@ -53,3 +53,59 @@ def _run_in_thread(batch_id: int) -> None:
 
 
 import_run = _Dispatch()
+
+
+@shared_task(name="aman.registry.intake_process")
+def _intake_process() -> int:
+    """Register queued submissions until none is left."""
+    from django.core.cache import cache
+
+    from aman.registry.services import registrations_process_pending
+
+    done = registrations_process_pending()
+    cache.delete(INTAKE_SCHEDULED)
+    # A submission queued after the last look and before the flag was cleared found the
+    # flag set and did not ask for a run: look once more.
+    return done + registrations_process_pending()
+
+
+INTAKE_SCHEDULED = "aman:intake:scheduled"
+
+
+class _IntakeDispatch:
+    """Ask for queued registrations to be processed: at most one request to the worker
+    at a time, however many submissions arrive (a flag in the shared cache, which expires
+    should a run die); in the embedded demo on a thread; inline in tests."""
+
+    @staticmethod
+    def dispatch() -> None:
+        from django.core.cache import cache
+
+        mode = settings.AMAN_IMPORTS_RUN or (
+            "thread" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"
+        )
+        if mode == "worker":
+            if cache.add(INTAKE_SCHEDULED, 1, timeout=30):
+                _intake_process.delay()
+        elif mode == "thread":
+            if cache.add(INTAKE_SCHEDULED, 1, timeout=30):
+                threading.Thread(target=_intake_in_thread, daemon=True).start()
+        else:
+            _intake_process()
+
+
+def _intake_in_thread() -> None:
+    from django.db import connection
+
+    from aman.core.context import origin
+
+    try:
+        with origin(via="task"):
+            _intake_process()
+    except Exception:
+        logger.exception("processing queued registrations failed")
+    finally:
+        connection.close()
+
+
+intake_process = _IntakeDispatch()

@@ -14,6 +14,7 @@ from aman.api.schemas import (
     PolicyIn,
     PolicyOut,
     RegistrationOut,
+    RegistrationStatusOut,
     StatusIn,
 )
 from aman.core import access
@@ -22,7 +23,7 @@ from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry import selectors, services
-from aman.registry.models import Channel, Household, Person, PriorityPolicy
+from aman.registry.models import Channel, Household, IntakeRecord, Person, PriorityPolicy
 from aman.registry.schemas import PersonPatchIn, RegistrationIn
 from aman.registry.statuses import Status
 from aman.registry.triage import DEFAULT_RULES
@@ -49,7 +50,7 @@ def _crisis(user: User, crisis_id: int | None) -> Crisis:
 
 @router.post(
     "/registrations",
-    response={201: RegistrationOut, 200: RegistrationOut, **ERRORS},
+    response={201: RegistrationOut, 200: RegistrationOut, 202: RegistrationStatusOut, **ERRORS},
     summary="Register one household with all its members",
     openapi_extra={
         "requestBody": {
@@ -59,7 +60,13 @@ def _crisis(user: User, crisis_id: int | None) -> Crisis:
     },
     description="The same payload as the public form. Send `Idempotency-Key`: a retried "
     "request returns the first result (200) and creates nothing new. A rejected payload is "
-    "kept with its reasons; the 400 answer names the intake record.",
+    "kept with its reasons; the 400 answer names the intake record.\n\n"
+    "In a surge send `Prefer: respond-async`: the registration is taken into a queue and "
+    "answered at once (202) with the intake record and a reference code reserved for each "
+    "member; it is registered within seconds, with the same checks. "
+    "`GET /api/registrations/{id}` says what became of it (`pending`, `accepted` with the "
+    "people, or `rejected` with the errors). A retry with the same key answers 202 with the "
+    "current state.",
 )
 def registration_create(
     request: HttpRequest, payload: Body[dict[str, Any]], crisis: int | None = None
@@ -68,6 +75,20 @@ def registration_create(
     access.require(user, Cap.REGISTER)
     the_crisis = _crisis(user, crisis)
     key = (request.headers.get(HEADER) or "").strip()[:200]
+    if "respond-async" in request.headers.get("Prefer", ""):
+        queued = services.registration_accept(
+            crisis=the_crisis,
+            submission=services.Submission(
+                payload=payload,
+                channel=Channel.API,
+                actor=user,
+                idempotency_key=key,
+                source=f"api:{user.username}",
+            ),
+        )
+        if queued.problems:
+            raise services.RegistrationRejected(queued.record, queued.problems)
+        return 202, _registration_status(user, queued.record)
     outcome = services.registrations_submit(
         crisis=the_crisis,
         submissions=[
@@ -96,6 +117,44 @@ def registration_create(
         "household": record.household_id,
         "people": people,
     }
+
+
+def _registration_status(user: User, record: IntakeRecord) -> dict[str, Any]:
+    people: list[Person] = []
+    if record.outcome == IntakeRecord.Outcome.ACCEPTED and user.has_cap(Cap.PERSONAL_DATA):
+        people = list(
+            selectors.people_for_user(user=user, crisis=record.crisis)
+            .filter(intake_records=record)
+            .order_by("id")
+        )
+    codes = record.reference_codes or [p.reference_code for p in people]
+    return {
+        "intake_record": record.pk,
+        "status": record.outcome,
+        "reference_codes": codes,
+        "household": record.household_id,
+        "people": people,
+        "errors": [{"field": f, "message": m} for f, m in record.rejection_reasons.items()],
+    }
+
+
+@router.get(
+    "/registrations/{intake_record_id}",
+    response={200: RegistrationStatusOut, **ERRORS},
+    summary="What became of a registration (for one sent with `Prefer: respond-async`)",
+)
+def registration_get(request: HttpRequest, intake_record_id: int) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    record = (
+        IntakeRecord.objects.filter(pk=intake_record_id, kind="registration")
+        .select_related("crisis")
+        .first()
+    )
+    if record is None:
+        raise Http404
+    access.crisis_for_user(user, record.crisis_id)
+    return _registration_status(user, record)
 
 
 class PeopleFilter(Schema):

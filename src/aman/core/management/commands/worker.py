@@ -37,5 +37,8 @@ class Command(AmanCommand):
             options["queues"],
             "--loglevel",
             options["loglevel"],
+            "--beat",
+            "--schedule",
+            str(settings.DATA_DIR / "celerybeat-schedule"),
         ]
         os.execvp(argv[0], argv)  # noqa: S606 - replaces this process with the worker
