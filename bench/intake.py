@@ -328,12 +328,13 @@ async def drive(args: argparse.Namespace) -> None:
                 "Authorization": f"Bearer {args.token}",
                 "Content-Type": "application/json",
                 "Idempotency-Key": key,
+                **({"Prefer": "respond-async"} if args.queue else {}),
             },
             body,
         )
         t0 = loop.time()
         status, _h, resp = await conn.request(raw)
-        if status != 201:
+        if status != (202 if args.queue else 201):
             error(f"HTTP {status}: {resp[:120]!r}")
         elif record("main", t0, loop.time()):
             done["requests"] += 1
@@ -439,6 +440,13 @@ def _children(ppid: int) -> list[int]:
     return pids
 
 
+def _tree(pid: int) -> list[int]:
+    found = []
+    for child in _children(pid):
+        found += [child, *_tree(child)]
+    return found
+
+
 def _pg_backends(database: str) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
@@ -461,14 +469,15 @@ def _machine() -> tuple[float, float]:
 
 
 class CpuMeter:
-    def __init__(self, gunicorn_pid: int, database: str) -> None:
-        self.master, self.database = gunicorn_pid, database
+    def __init__(self, gunicorn_pid: int, database: str, worker: int | None = None) -> None:
+        self.master, self.database, self.worker = gunicorn_pid, database, worker
 
     def snapshot(self) -> dict[str, Any]:
         g = {p: _proc_cpu(p) for p in [self.master, *_children(self.master)]}
         pg = {p: _proc_cpu(p) for p in _pg_backends(self.database)}
+        w = {p: _proc_cpu(p) for p in ([self.worker, *_tree(self.worker)] if self.worker else [])}
         total, idle = _machine()
-        return {"t": time.monotonic(), "g": g, "pg": pg, "total": total, "idle": idle}
+        return {"t": time.monotonic(), "g": g, "pg": pg, "w": w, "total": total, "idle": idle}
 
     @staticmethod
     def delta(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
@@ -476,11 +485,13 @@ class CpuMeter:
         g = sum(v - a["g"].get(p, 0.0) for p, v in b["g"].items())
         # A backend that started during the window counts from zero (it is new).
         pg = sum(v - a["pg"].get(p, 0.0) for p, v in b["pg"].items())
+        w = sum(v - a["w"].get(p, 0.0) for p, v in b["w"].items())
         busy = (b["total"] - a["total"]) - (b["idle"] - a["idle"])
         return {
             "wall": wall,
             "gunicorn": g,
             "postgres": pg,
+            "worker": w,
             "machine_cores": busy / wall / 1,
         }
 
@@ -500,8 +511,9 @@ def run_phase(
         PY, str(Path(__file__).resolve()), "--drive", mode, "--port", str(port),
         "--concurrency", str(args.concurrency), "--duration", str(args.duration),
         "--warmup", str(args.warmup), "--phase", str(phase), "--crisis", str(crisis),
-        "--token", token,
+        "--token", token, *(["--queue"] if meter.worker else []),
     ]  # fmt: skip
+    started = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     assert proc.stdout is not None
     before = after = None
@@ -516,8 +528,33 @@ def run_phase(
     proc.wait()
     if not result or before is None or after is None:
         raise SystemExit(f"the load generator failed ({mode}), exit {proc.returncode}")
+    result["started"] = started
     result["cpu"] = CpuMeter.delta(before, after)
+    if meter.worker:
+        # Queued registrations: how long the worker takes to register what was taken.
+        from django.db import connection
+
+        from aman.registry.models import IntakeRecord
+
+        t0 = time.monotonic()
+        pending = IntakeRecord.objects.filter(outcome="pending")
+        result["backlog"] = pending.count()
+        while pending.exists() and time.monotonic() - t0 < 600:
+            time.sleep(0.2)
+        result["drain_s"] = time.monotonic() - t0
+        drained = meter.snapshot()
+        result["cpu_drain"] = CpuMeter.delta(after, drained)
+        result["rejected"] = IntakeRecord.objects.filter(
+            outcome="rejected", received_at__gte=time_started(result)
+        ).count()
+        connection.close()
     return result
+
+
+def time_started(result: dict[str, Any]) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(result.get("started", 0), tz=UTC)
 
 
 def summarize(mode: str, r: dict[str, Any]) -> dict[str, Any]:
@@ -544,6 +581,21 @@ def summarize(mode: str, r: dict[str, Any]) -> dict[str, Any]:
         "gunicorn_cpu_ms_per_op": 1000 * cpu["gunicorn"] / n if n else float("nan"),
         "postgres_cpu_ms_per_op": 1000 * cpu["postgres"] / n if n else float("nan"),
     }
+    if "drain_s" in r:
+        total_wall = r["duration"] + r["drain_s"]
+        c = r["cpu_drain"]
+        out.update(
+            backlog=r["backlog"],
+            drain_s=r["drain_s"],
+            worker_cores=cpu["worker"] / cpu["wall"],
+            end_to_end_per_s=n / total_wall,
+            worker_cpu_ms_per_op=1000 * (cpu["worker"] + c["worker"]) / n if n else 0.0,
+            all_cpu_ms_per_op=1000
+            * (server + cpu["worker"] + c["worker"] + c["postgres"] + c["gunicorn"])
+            / n
+            if n
+            else 0.0,
+        )
     if r["samples"]["get"]:
         g = r["samples"]["get"]
         out.update(get_p50=pct(g, 0.5), get_p95=pct(g, 0.95), get_p99=pct(g, 0.99))
@@ -559,10 +611,11 @@ def print_summary(config: str, rows: list[dict[str, Any]]) -> None:
         f" {'srv CPU ms/op':>13}"
     )
     print(head)
+    queued = " (queued)" if "queue" in config else ""
     labels = {
         "healthz": "GET /healthz",
-        "api": "API registration",
-        "form": "form POST (pair/s)",
+        "api": f"API registration{queued}",
+        "form": f"form POST{queued} (pair/s)",
     }
     for r in rows:
         print(
@@ -577,6 +630,13 @@ def print_summary(config: str, rows: list[dict[str, Any]]) -> None:
             print(
                 f"{'  form GET':22} {'':7} {'':8} {r['get_p50']:7.1f} {r['get_p95']:7.1f}"
                 f" {r['get_p99']:7.1f}"
+            )
+        if "drain_s" in r:
+            print(
+                f"{'  queued':22} worker {r['worker_cores']:.2f} cores while taking; "
+                f"backlog {r['backlog']} at the end, registered {r['drain_s']:.1f} s later; "
+                f"end to end {r['end_to_end_per_s']:.1f}/s; worker CPU "
+                f"{r['worker_cpu_ms_per_op']:.1f} ms/op; all CPU {r['all_cpu_ms_per_op']:.1f} ms/op"
             )
         if r["error_kinds"]:
             for kind, count in sorted(r["error_kinds"].items(), key=lambda kv: -kv[1])[:5]:
@@ -690,11 +750,28 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
         assert r.status_code == 302, r.content[:300]
         return r
 
+    def api_queued(h: dict[str, Any]) -> Any:
+        r = client.post(
+            f"/api/registrations?crisis={crisis.pk}",
+            data=json.dumps(h),
+            content_type="application/json",
+            headers={"Idempotency-Key": f"inproc-{next(gen.counter)}", "Prefer": "respond-async"},
+        )
+        assert r.status_code == 202, r.content[:300]
+        return r
+
+    # The queue's run is not started here (the acceptance alone is measured); the
+    # gunicorn rows with "+queue" measure the worker too.
+    from aman.registry import tasks
+
+    tasks.intake_process.dispatch = lambda: None  # type: ignore[method-assign]
+
     print("\nqueries of one registration, in-process (no HTTP, one process):")
     for label, fn, size in (
         ("API, 1 member", api_post, 1),
         ("API, 2 members", api_post, 2),
         ("API, 4 members", api_post, 4),
+        ("API queued, 2 members", api_queued, 2),
         ("form POST, 1 member", form_post, 1),
         ("form POST, 4 members", form_post, 4),
     ):
@@ -817,10 +894,10 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
         import io
         import pstats
 
-        prof = cProfile.Profile()
+        prof = cProfile.Profile(time.process_time)
         prof.enable()
         for _ in range(100):
-            api_post(gen.household())
+            (api_queued if args.profile_queued else api_post)(gen.household())
         prof.disable()
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(40)
@@ -893,6 +970,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--inprocess-repeat", type=int, default=20)
     parser.add_argument("--profile", action="store_true", help="cProfile API registrations")
+    parser.add_argument(
+        "--profile-queued", action="store_true", help="with --profile: the queued API path"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     # The load generator's own options (internal).
     parser.add_argument("--drive", choices=["healthz", "api", "form"])
@@ -900,6 +980,7 @@ def main() -> None:
     parser.add_argument("--phase", type=int, default=0)
     parser.add_argument("--crisis", type=int, default=0)
     parser.add_argument("--token", default="")
+    parser.add_argument("--queue", action="store_true")
     args = ARGS = parser.parse_args()
     args.concurrency_list = args.concurrency
     if args.drive:
@@ -936,8 +1017,26 @@ def main() -> None:
         phase = 0
         all_rows = {}
         for config in [c.strip() for c in args.configs.split(",") if c.strip()]:
-            gunicorn = start_gunicorn(config, args.port, env)
-            meter = CpuMeter(gunicorn.pid, args.database)
+            config, _plus, queue = config.partition("+")
+            run_env = dict(env)
+            if queue:
+                # Surge mode: the API with `Prefer: respond-async`, the public form with
+                # AMAN_INTAKE_QUEUE; a real worker registers the queue meanwhile.
+                run_env.update(
+                    CELERY_BROKER_URL="redis://127.0.0.1:6379/4",
+                    AMAN_INTAKE_QUEUE="1",
+                    AMAN_IMPORTS_RUN="worker",
+                    AMAN_DATA_DIR="/tmp/aman-bench-intake",
+                )
+                worker = subprocess.Popen(
+                    [str(Path(PY).with_name("aman")), "worker", "--concurrency", "1",
+                     "--loglevel", "warning"],
+                    env=run_env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
+                )  # fmt: skip
+                time.sleep(5)
+            gunicorn = start_gunicorn(config, args.port, run_env)
+            meter = CpuMeter(gunicorn.pid, args.database, worker.pid if queue else None)
+            config = f"{config} + queue and worker" if queue else config
             for concurrency in [int(c) for c in str(args.concurrency_list).split(",") if c]:
                 args.concurrency = concurrency
                 rows = []
@@ -951,6 +1050,8 @@ def main() -> None:
                 all_rows[(config, concurrency)] = rows
             stop(gunicorn)
             gunicorn = None
+            if queue:
+                stop(worker)
         from aman.registry.models import Household, Person
 
         print(

@@ -386,13 +386,16 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
             _("The crisis is not open for registrations."), {"crisis": crisis.code}
         )
     sub = submission
-    if sub.idempotency_key:
-        earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
-        if earlier is not None:
-            return Outcome(earlier, repeated=True)
+    # A retry is found by the unique key when the record is written (a surge is almost
+    # all first submissions: no look-up before), but a retry of a rejected payload must
+    # not be kept twice, so structure is checked after the look-up for those.
     try:
         data = RegistrationIn.model_validate(sub.payload)
     except ValidationError as exc:
+        if sub.idempotency_key:
+            earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
+            if earlier is not None:
+                return Outcome(earlier, repeated=True)
         return _rejected(crisis, sub, _pydantic_problems(exc), sub.source_ref)
     record = IntakeRecord(
         crisis=crisis,
@@ -462,14 +465,23 @@ def registrations_process_pending(*, limit: int = 200) -> int:
 
 
 def _free_codes(n: int) -> list[str]:
-    """`n` new reference codes that no person has (one query)."""
+    """`n` new reference codes that no person has (one query; plain SQL, as this is on the
+    path of every queued submission and the ORM's query building costs more than the
+    query)."""
+    from django.db import connection
+
     codes: list[str] = []
+    table = connection.ops.quote_name(Person._meta.db_table)
     while len(codes) < n:
-        drawn = {new_reference_code() for _i in range(n - len(codes))} - set(codes)
-        taken = set(
-            Person.objects.filter(reference_code__in=drawn).values_list("reference_code", flat=True)
-        )
-        codes += sorted(drawn - taken)
+        drawn = sorted({new_reference_code() for _i in range(n - len(codes))} - set(codes))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT reference_code FROM {table} WHERE reference_code IN "  # noqa: S608
+                f"({', '.join(['%s'] * len(drawn))})",
+                drawn,
+            )
+            taken = {row[0] for row in cursor.fetchall()}
+        codes += [c for c in drawn if c not in taken]
     return codes
 
 
