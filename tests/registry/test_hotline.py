@@ -121,3 +121,17 @@ def test_a_closed_crisis_refuses_with_a_message_and_keeps_what_was_typed(world: 
     assert "The crisis is not open for registrations." in html
     assert "Бауыржан" in html
     assert not Person.objects.filter(given_names="Бауыржан").exists()
+
+
+def test_adding_a_person_at_the_limit_keeps_what_was_typed(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    people = [{"surname": f"Фамилия{i}", "given_names": f"Имя{i}"} for i in range(20)]
+    data = hotline_data(client, people)
+    data.pop("save")
+    data["add_member"] = "1"
+    html = client.post("/people/new/", data).content.decode()
+    assert 'value="Фамилия19"' in html, "the twentieth person is kept"
+    assert 'name="m-20-surname"' not in html, "no twenty-first block past the limit"
+    data["m-TOTAL_FORMS"] = "2"
+    html = client.post("/people/new/", {**data}).content.decode()
+    assert 'value="Фамилия1"' in html and 'name="m-2-surname"' in html, "one more block"

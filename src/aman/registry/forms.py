@@ -163,13 +163,13 @@ def members_payload(formset: Any) -> list[dict[str, Any]]:
 
 def unbound_with_one_more(formset_class: Any, posted: Any, prefix: str, limit: int) -> Any:
     """The formset again, unvalidated, with what was typed and one more empty form (adding
-    a person without JavaScript)."""
-    count = min(int(posted.get(f"{prefix}-TOTAL_FORMS") or 1), limit - 1)
+    a person without JavaScript); at the limit, what was typed and no more."""
+    count = min(int(posted.get(f"{prefix}-TOTAL_FORMS") or 1), limit)
     initial = [
         {name: posted.get(f"{prefix}-{i}-{name}", "") for name in formset_class.form.base_fields}
         for i in range(count)
     ]
-    return formset_class(prefix=prefix, initial=[*initial, {}])
+    return formset_class(prefix=prefix, initial=[*initial, {}] if count < limit else initial)
 
 
 def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:

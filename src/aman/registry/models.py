@@ -238,7 +238,9 @@ class Phone(models.Model):
 
 
 class IntakeRecord(models.Model):
-    """One submission exactly as received. Never changed, never deleted by any interface."""
+    """One submission exactly as received. Its payload never changes and no interface
+    deletes it; a queued submission (pending) gets its outcome, household and people once,
+    when it is registered."""
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Received, being registered")
