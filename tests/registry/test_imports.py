@@ -266,3 +266,25 @@ def test_a_two_digit_birth_year_is_in_the_past(world: World, tmp_path: Path) -> 
     daniyar, dana = (Person.objects.get(given_names=n) for n in ("Данияр", "Дана"))
     assert (daniyar.birth_date.year, dana.birth_date.year) == (1955, 2016)
     assert daniyar.documents.get().expiry_date.year == 2031, "an expiry date stays ahead"
+
+
+def test_an_upload_never_started_is_named_as_such_and_the_cli_finishes_it(
+    world: World, tour_file: Path
+) -> None:
+    client = world.client(Role.OPERATOR)
+    iran = world.crisis.affected_countries.get(code="IR").pk
+    fields = {"source": "Kompas Tour", "kind": "tour_operator", "country": iran}
+    client.post(
+        "/people/imports/", {**fields, "file": SimpleUploadedFile("l.csv", TOUR_LIST.encode())}
+    )
+    batch = ImportBatch.objects.get()
+    page = client.post(
+        "/people/imports/", {**fields, "file": SimpleUploadedFile("l.csv", TOUR_LIST.encode())}
+    ).content.decode()
+    assert "waits for its column mapping" in page and "already imported" not in page
+    out = run(
+        "import", str(tour_file), "--crisis", world.crisis.code, "--source", "Kompas Tour",
+        "--country", "IR",
+    )  # fmt: skip
+    assert f"Continuing import {batch.pk}" in out and "3 accepted, 2 rejected" in out
+    assert ImportBatch.objects.count() == 1

@@ -357,6 +357,15 @@ def batch_create(
             .exclude(status=ImportBatch.Status.FAILED)
             .first()
         )
+        if earlier is not None and earlier.status == ImportBatch.Status.UPLOADED:
+            raise Conflict(
+                _(
+                    "This file was already uploaded from %(source)s (import %(id)s) and waits "
+                    "for its column mapping: open it from the list of imports."
+                )
+                % {"source": source.name, "id": earlier.pk},
+                {"batch": earlier.pk},
+            )
         if earlier is not None:
             raise Conflict(
                 _("This file was already imported from %(source)s (import %(id)s).")

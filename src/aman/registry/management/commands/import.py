@@ -53,9 +53,13 @@ class Command(AmanCommand):
             )
         except Conflict as exc:
             earlier = ImportBatch.objects.get(pk=exc.extra["batch"])
-            self.stdout.write(f"{exc.message} Nothing new was imported.")
-            self._report(earlier, path, options["rejected_out"])
-            return
+            if earlier.status != ImportBatch.Status.UPLOADED:
+                self.stdout.write(f"{exc.message} Nothing new was imported.")
+                self._report(earlier, path, options["rejected_out"])
+                return
+            # Uploaded on the web and never started: this command finishes it.
+            self.stdout.write(f"Continuing import {earlier.pk}, uploaded and not started.")
+            batch = earlier
         mapping = self._mapping(options["mapping"]) if options["mapping"] else batch.mapping
         headers, _rows = imports.batch_table(batch)
         try:
