@@ -82,12 +82,18 @@ class Command(AmanCommand):
         self._report(batch, path, options["rejected_out"])
 
     def _country(self, crisis: Crisis, code: str | None) -> Country:
+        affected = list(crisis.affected_countries.all())
         if code:
             country = Country.objects.filter(code=code.upper()).first()
             if country is None:
                 raise CommandError(f"Unknown country code {code!r}.")
+            if country not in affected:
+                raise CommandError(
+                    f"{country.code} is not one of the crisis's affected countries ("
+                    + ", ".join(sorted(c.code for c in affected))
+                    + ")."
+                )
             return country
-        affected = list(crisis.affected_countries.all())
         if len(affected) != 1:
             raise CommandError("Say which country the people are in: --country XX.")
         return affected[0]
