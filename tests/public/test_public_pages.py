@@ -212,3 +212,21 @@ def test_in_surge_mode_the_form_answers_with_codes_before_the_registry_has_them(
     assert dana.reference_code == codes[0].replace("-", "") and dana.channel == "public_web"
     lookup = client.post("/status/", {"reference_code": codes[0], "birth_date": "1988-02-29"})
     assert lookup.status_code == 302
+
+
+def test_the_blank_form_is_rendered_once_per_language_and_crisis_list(world: World) -> None:
+    from aman.core.services import crisis_update
+
+    def page(lang: str) -> str:
+        html = Client(HTTP_ACCEPT_LANGUAGE=lang).get("/register/").content.decode()
+        return re.sub(r'value="[^"]*"', "", html.split('name="website"', 1)[1])
+
+    first, again = page("ru"), page("ru")
+    assert first == again, "the second page comes from the kept fields"
+    assert "Ваше местонахождение" in first and "Where you are" in page("en")
+    assert "Gulf 2026" not in first
+    Crisis.objects.filter(pk=world.other_crisis.pk).update(status="open")
+    crisis_update(
+        actor=world.users["crisis_manager"], crisis=world.other_crisis, public_registration=True
+    )
+    assert "Gulf 2026" in page("ru"), "a crisis opened to the public shows at once"

@@ -4,6 +4,7 @@ register themselves."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -135,7 +136,20 @@ def register(request: HttpRequest) -> HttpResponse:
         elif not request.POST.get("website"):
             ratelimit.hit(request, "register", 3600)
             _keep_refused(request, form, formset, crises)
-    return TemplateResponse(request, "public/register.html", {"form": form, "formset": formset})
+    # A blank form is the same for everyone in a language (but its tokens): its fields are
+    # rendered once and kept for five minutes; rendering them is most of the page's cost.
+    fields_key = _fields_key(crises) if request.method == "GET" else ""
+    return TemplateResponse(
+        request,
+        "public/register.html",
+        {"form": form, "formset": formset, "fields_key": fields_key},
+    )
+
+
+def _fields_key(crises: list[Crisis]) -> str:
+    what = [(c.pk, c.name, sorted(a.code for a in c.affected_countries.all())) for c in crises]
+    digest = hashlib.sha256(repr(what).encode()).hexdigest()[:16]
+    return f"{get_language()}:{digest}"
 
 
 def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Crisis]) -> None:
