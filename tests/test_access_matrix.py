@@ -203,6 +203,14 @@ UI: list[Route] = [
         data=lambda w: {"status": "verified"},
         special={R.CONSUL: 404},
     ),
+    Route(
+        "candidate_reject",
+        "post",
+        lambda w: f"/people/duplicates/{world_pair(w)}/reject/",
+        REGISTRARS,
+        ok=302,
+        special={R.CONSUL: 404},  # one of the two is in Iraq, outside the consul's mission
+    ),
     Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
     Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
     Route(
@@ -222,6 +230,13 @@ UI: list[Route] = [
         data=lambda w: {"hours": "24h", "daily_capacity": 250, "transit_permit": "yes"},
     ),
 ]
+
+
+def world_pair(w: World) -> int:
+    """The world's two `Сейітов Марат`, found as a possible duplicate when registered."""
+    from aman.dedup.models import CandidatePair
+
+    return CandidatePair.objects.get(crisis=w.crisis).pk
 
 
 def household_of(w: World, where: str) -> int:

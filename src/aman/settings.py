@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "aman.core",
     "aman.geo",
     "aman.registry",
+    "aman.dedup",
     "aman.public",
     "aman.api",
 ]

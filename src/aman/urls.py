@@ -10,6 +10,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("geo/", include("aman.geo.urls")),
+    path("people/duplicates/", include("aman.dedup.urls")),
     path("people/", include("aman.registry.urls")),
     path("", include("aman.public.urls")),
     path("", include("aman.core.urls")),

@@ -15,6 +15,9 @@ from aman.core.context import origin
 from aman.core.errors import ApplicationError
 from aman.core.models import AuditEntry, User
 from aman.core.roles import Role
+from aman.dedup import services as dedup_services
+from aman.dedup.matching import Probe, probe_keys
+from aman.dedup.models import CandidatePair
 from aman.geo import services as geo_services
 from aman.geo.models import Place
 from aman.registry import imports
@@ -156,6 +159,41 @@ def _do(verb: str, world: World) -> Any:
                 ],
             )[0].record
         ),
+        "candidates_record": lambda: (
+            dedup_services.candidates_record(
+                actor=manager,
+                crisis=world.crisis,
+                probes=[
+                    Probe(
+                        surname_keys=probe_keys("Сейітов"),
+                        given_keys=probe_keys("Марат"),
+                        birth_date=person.birth_date,
+                        person_id=registry_services.registration_submit(
+                            crisis=world.crisis,
+                            channel="api",
+                            actor=manager,
+                            payload={
+                                "members": [
+                                    {
+                                        "surname": "Сейтов",
+                                        "given_names": "Марат",
+                                        "birth_date": "1980-05-05",
+                                    }
+                                ],
+                                "location": {"country": "IR"},
+                                "consent": True,
+                            },
+                        )
+                        .people.get()
+                        .pk,
+                    )
+                ],
+            ),
+            CandidatePair.objects.latest("id"),
+        )[1],
+        "candidate_reject": lambda: dedup_services.candidate_reject(
+            actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
+        ),
         "person_set_status": lambda: (
             registry_services.person_set_status(
                 actor=manager, person=person, status="verified"
@@ -234,6 +272,8 @@ AUDITED_VERBS = [
     "reference_data_load",
     "registration_submit",
     "registrations_submit",
+    "candidates_record",
+    "candidate_reject",
     "person_set_status",
     "priority_policy_set",
     "intake_reject",
@@ -274,7 +314,7 @@ def test_every_service_function_is_in_the_audit_test() -> None:
 
     public = {
         name
-        for module in (core_services, geo_services, registry_services, imports)
+        for module in (core_services, geo_services, registry_services, imports, dedup_services)
         for name, fn in inspect.getmembers(module, inspect.isfunction)
         if fn.__module__ == module.__name__ and not name.startswith("_")
     }
@@ -286,7 +326,7 @@ def test_every_service_write_is_audited(world: World, verb: str) -> None:
     obj = _do(verb, world)
     entry = AuditEntry.objects.filter(verb=VERB_OF.get(verb, verb)).latest("id")
     assert entry.actor == world.users[Role.CRISIS_MANAGER]
-    if verb != "reference_data_load":
+    if verb not in ("reference_data_load", "candidates_record"):  # about many objects
         assert entry.object_type == obj._meta.label_lower and entry.object_id == str(obj.pk)
     assert entry.changes
 

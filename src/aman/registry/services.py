@@ -783,7 +783,47 @@ def _register_many(
             )
         ]
     )
+    _record_possible_duplicates(crisis, accepted, groups, records, documents, phones)
     return list(zip(records, groups, strict=True))
+
+
+def _record_possible_duplicates(
+    crisis: Crisis,
+    accepted: list[_Accepted],
+    groups: list[list[Person]],
+    records: list[IntakeRecord],
+    documents: list[Document],
+    phones: list[Phone],
+) -> None:
+    """Who among the people already registered may be one of these (the duplicate check
+    of every channel; kept for an officer to review)."""
+    from aman.dedup.matching import Probe, probe_keys
+    from aman.dedup.services import candidates_record
+
+    docs: dict[int, set[str]] = {}
+    for d in documents:
+        docs.setdefault(d.person_id, set()).add(d.number_hash)
+    tels: dict[int, set[str]] = {}
+    for t in phones:
+        tels.setdefault(t.person_id, set()).add(t.number_hash)
+    probes, probe_records = [], []
+    for people, record in zip(groups, records, strict=True):
+        for p in people:
+            probes.append(
+                Probe(
+                    surname_keys=probe_keys(p.surname, p.surname_latin),
+                    given_keys=probe_keys(p.given_names, p.given_names_latin),
+                    birth_date=p.birth_date,
+                    iin_hash=p.iin_hash,
+                    document_hashes=frozenset(docs.get(p.pk, ())),
+                    phone_hashes=frozenset(tels.get(p.pk, ())),
+                    person_id=p.pk,
+                    household_id=p.household_id,
+                )
+            )
+            probe_records.append(record)
+    actor = accepted[0].submission.actor if accepted else None
+    candidates_record(actor=actor, crisis=crisis, probes=probes, records=probe_records)
 
 
 def _phone(raw: str, regions: list[str]) -> Any:

@@ -12,6 +12,7 @@ from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.paging import CappedPaginator
 from aman.core.roles import Cap
+from aman.dedup.selectors import candidates_for_person, registration_duplicates
 from aman.registry import selectors, services
 from aman.registry.forms import (
     HotlineForm,
@@ -23,7 +24,7 @@ from aman.registry.forms import (
     place_problems,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel
+from aman.registry.models import Channel, IntakeRecord
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
 
@@ -109,6 +110,8 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "intake_records": person.intake_records.select_related("actor"),
             "priority_explained": explain(person.priority, person.priority_reasons),
             "status_form": form if allowed and user.has_cap(Cap.REGISTER) else None,
+            "duplicates": candidates_for_person(user=user, person=person),
+            "can_decide": user.has_cap(Cap.REGISTER),
         },
     )
 
@@ -132,6 +135,13 @@ def person_status(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _("Choose a status."))
     return redirect("person_detail", pk=person.pk)
+
+
+def _already_sent(crisis: Crisis, token: str) -> bool:
+    """The form was saved already (a double Enter): its first result is answered."""
+    return IntakeRecord.objects.filter(
+        crisis=crisis, channel=Channel.HOTLINE, idempotency_key=token
+    ).exists()
 
 
 @login_required
@@ -167,6 +177,20 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 "language": d["language"],
                 "consent": bool(d["consent"]),
             }
+            duplicates = []
+            if "confirm_new" not in request.POST and not _already_sent(crisis, d["form_token"]):
+                duplicates = registration_duplicates(user=user, crisis=crisis, payload=payload)
+            if duplicates:
+                return TemplateResponse(
+                    request,
+                    "registry/person_create.html",
+                    {
+                        "crisis": crisis,
+                        "form": form,
+                        "formset": formset,
+                        "duplicates": duplicates,
+                    },
+                )
             try:
                 record = services.registration_submit(
                     crisis=crisis,

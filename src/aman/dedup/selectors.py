@@ -1,0 +1,88 @@
+"""Reads of the duplicate check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from aman.core.access import country_scope, require
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.dedup.matching import Probe, find, probe_keys, summary
+from aman.dedup.models import EVIDENCE, CandidatePair
+from aman.registry.models import Person
+
+
+def registration_duplicates(*, user: User, crisis: Crisis, payload: Any) -> list[dict[str, Any]]:
+    """People already registered who may be members of this registration (not saved yet),
+    for the operator to see before saving: one entry per (member, person), strongest first.
+    Only people the user may see are named."""
+    from aman.registry.schemas import RegistrationIn
+    from aman.registry.services import _phone, document_hash, iin_hash, phone_hash
+
+    require(user, Cap.PERSONAL_DATA)
+    try:
+        data = RegistrationIn.model_validate(payload)
+    except ValidationError:
+        return []  # the registration itself will say what is wrong
+    probes = []
+    for member in data.members:
+        regions = [*member.nationalities, crisis.home_country.code, data.location.country]
+        phones = set()
+        for raw in member.phones:
+            result = _phone(raw, [r.upper() for r in regions if r])
+            phones.add(phone_hash(result.e164 or raw))
+        probes.append(
+            Probe(
+                surname_keys=probe_keys(member.surname, member.surname_latin),
+                given_keys=probe_keys(member.given_names, member.given_names_latin),
+                birth_date=member.birth_date,
+                iin_hash=iin_hash(member.iin) if member.iin else "",
+                document_hashes=frozenset(document_hash(d.number) for d in member.documents),
+                phone_hashes=frozenset(phones),
+            )
+        )
+    matches = find(crisis.pk, probes)
+    if not matches:
+        return []
+    people = Person.objects.filter(pk__in={m.person_id for m in matches}).select_related("country")
+    scope = country_scope(user)
+    if scope is not None:
+        people = people.filter(country__in=scope)
+    by_id = {p.pk: p for p in people}
+    found = []
+    for m in sorted(matches, key=lambda m: (-m.score, m.probe)):
+        person = by_id.get(m.person_id)
+        if person is None:
+            continue
+        member = data.members[m.probe]
+        found.append(
+            {
+                "member": f"{member.surname} {member.given_names}".strip(),
+                "member_index": m.probe,
+                "person": summary(person),
+                "score": m.score,
+                "evidence": ", ".join(str(EVIDENCE[e]) for e in m.evidence),
+            }
+        )
+    return found
+
+
+def candidates_for_person(*, user: User, person: Person) -> list[dict[str, Any]]:
+    """The open possible duplicates of a person the user is looking at."""
+    require(user, Cap.PERSONAL_DATA)
+    pairs = CandidatePair.objects.filter(
+        status=CandidatePair.Status.OPEN, crisis_id=person.crisis_id
+    ).filter(person_a=person) | CandidatePair.objects.filter(
+        status=CandidatePair.Status.OPEN, crisis_id=person.crisis_id, person_b=person
+    )
+    others = {p.person_b_id if p.person_a_id == person.pk else p.person_a_id: p for p in pairs}
+    visible = Person.objects.filter(pk__in=others).select_related("country")
+    scope = country_scope(user)
+    if scope is not None:
+        visible = visible.filter(country__in=scope)
+    return [
+        {"pair": others[p.pk], "person": summary(p), "evidence": others[p.pk].evidence_text()}
+        for p in sorted(visible, key=lambda p: -others[p.pk].score)
+    ]

@@ -1,0 +1,78 @@
+"""Writes of the duplicate check: recording possible duplicates, an officer's decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aman.core.audit import audit_write
+from aman.core.errors import Conflict
+from aman.core.models import AuditEntry, Crisis, User
+from aman.dedup.matching import Match, Probe, find
+from aman.dedup.models import CandidatePair
+
+
+def candidates_record(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    probes: list[Probe],
+    records: list[Any] | None = None,
+) -> int:
+    """Find and keep the possible duplicates of people just registered (`probes` carry
+    their ids; `records[i]` is the intake record of probe i). A pair already known, or
+    already decided, is not proposed again. Returns how many new pairs were kept."""
+    matches: list[Match] = find(crisis.pk, probes)
+    pairs: dict[tuple[int, int], CandidatePair] = {}
+    for m in matches:
+        own = probes[m.probe].person_id
+        assert own is not None
+        a, b = sorted((own, m.person_id))
+        known = pairs.get((a, b))
+        if known is not None:
+            known.evidence = sorted(set(known.evidence) | set(m.evidence))
+            known.score = max(known.score, m.score)
+            continue
+        pairs[a, b] = CandidatePair(
+            crisis=crisis,
+            person_a_id=a,
+            person_b_id=b,
+            score=m.score,
+            evidence=m.evidence,
+            intake_record=records[m.probe] if records else None,
+        )
+    if not pairs:
+        return 0
+    created = CandidatePair.objects.bulk_create(pairs.values(), ignore_conflicts=True)
+    audit_write(
+        actor=actor,
+        verb="candidates_record",
+        action=AuditEntry.Action.CREATE,
+        object_type="dedup.candidatepair",
+        crisis=crisis,
+        changes={"pairs": [None, [[p.person_a_id, p.person_b_id] for p in created]]},
+    )
+    return len(created)
+
+
+@transaction.atomic
+def candidate_reject(*, actor: User, pair: CandidatePair) -> CandidatePair:
+    """An officer says the two are not the same person: the pair is never proposed again."""
+    pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
+    if pair.status != CandidatePair.Status.OPEN:
+        raise Conflict(_("This pair has already been decided."), {"status": pair.status})
+    pair.status = CandidatePair.Status.REJECTED
+    pair.decided_by = actor
+    pair.decided_at = timezone.now()
+    pair.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_write(
+        actor=actor,
+        verb="candidate_reject",
+        obj=pair,
+        crisis=pair.crisis,
+        changes={"status": [CandidatePair.Status.OPEN, CandidatePair.Status.REJECTED]},
+    )
+    return pair

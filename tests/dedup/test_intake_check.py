@@ -1,0 +1,159 @@
+"""The duplicate check at intake: through the API, the hotline form, imports, and the
+person page where an officer says "not the same person"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.test import Client
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.dedup.models import CandidatePair
+from aman.registry.models import Person
+from tests.conftest import World
+from tests.registry.test_hotline import hotline_data
+
+
+def register(world: World, body: Any, persona: str = Role.OPERATOR) -> Any:
+    return world.api(persona).post(
+        f"/api/registrations?crisis={world.crisis.pk}",
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+
+
+def pairs() -> list[tuple[str, str, list[str]]]:
+    return sorted(
+        (p.person_a.given_names, p.person_b.given_names, p.evidence)
+        for p in CandidatePair.objects.select_related("person_a", "person_b")
+    )
+
+
+def test_a_second_registration_of_a_person_is_recorded_as_a_possible_duplicate(
+    world: World, family: dict[str, Any]
+) -> None:
+    first = register(world, family).json()["people"]
+    assert CandidatePair.objects.count() == 0, "a family is not its own duplicate"
+    again = {
+        "members": [
+            {
+                # The grandfather again, by his relative, in Russian spelling and passport
+                # Latin, with the same passport.
+                "surname": "Жумабек",
+                "given_names": "Нурлан",
+                "birth_date": "1954-03-02",
+                "documents": [{"kind": "passport", "number": "N 1234 5678"}],
+            },
+            {
+                # The child again, by name and birth date only.
+                "surname": "Zhumabek",
+                "given_names": "Alikhan",
+                "birth_date": "2019-01-20",
+            },
+            {
+                # Someone else with the family's phone: a phone alone is not enough.
+                "surname": "Омаров",
+                "given_names": "Ерлан",
+                "birth_date": "1980-01-01",
+                "phones": ["+7 701 123 45 67"],
+            },
+        ],
+        "location": {"country": "IR"},
+        "consent": True,
+    }
+    second = register(world, again)
+    assert second.status_code == 201, second.content
+    assert pairs() == [
+        ("Нұрлан", "Нурлан", ["document", "name_birth_date"]),
+        ("Әлихан", "Alikhan", ["name_birth_date"]),
+    ]
+    grandfather = CandidatePair.objects.get(person_a_id=first[0]["id"])
+    assert grandfather.score == 95 and grandfather.status == "open"
+    assert grandfather.intake_record_id == second.json()["intake_record"]
+    assert AuditEntry.objects.filter(verb="candidates_record").exists()
+
+
+def test_the_operator_sees_who_may_already_be_registered_before_saving(
+    world: World, family: dict[str, Any]
+) -> None:
+    register(world, family)
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(
+        client,
+        [
+            {
+                "surname": "Жумабеков",  # another spelling and a different ending
+                "given_names": "Нурлан",
+                "birth_date": "1954-03-02",
+                "passport": "N12345678",
+            }
+        ],
+    )
+    people = Person.objects.count()
+    html = client.post("/people/new/", data).content.decode()
+    assert "Possibly already registered" in html
+    assert "the same document number" in html and "ZHUMABEK NURLAN" in html
+    assert Person.objects.count() == people, "nothing is saved before the operator decides"
+    response = client.post("/people/new/", {**data, "confirm_new": "1"}, follow=True)
+    assert "Registered. Reference codes" in response.content.decode()
+    assert Person.objects.count() == people + 1
+    assert [e for _a, _b, e in pairs()] == [["document"]]
+
+
+def test_an_officer_says_two_people_are_not_the_same(world: World, family: dict[str, Any]) -> None:
+    first = register(world, family).json()["people"]
+    child = dict(family["members"][2], surname="Zhumabek", given_names="Alikhan")
+    register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
+    pair = CandidatePair.objects.get()
+    page = world.client(Role.OPERATOR).get(f"/people/{first[2]['id']}/").content.decode()
+    assert "Possibly the same person as" in page and "the same names and birth date" in page
+    observer = world.client(Role.OBSERVER).post(f"/people/duplicates/{pair.pk}/reject/")
+    assert observer.status_code == 403
+    response = world.client(Role.OPERATOR).post(
+        f"/people/duplicates/{pair.pk}/reject/", {"next": f"/people/{first[2]['id']}/"}
+    )
+    assert response.status_code == 302 and response["Location"] == f"/people/{first[2]['id']}/"
+    pair.refresh_from_db()
+    assert pair.status == "rejected" and pair.decided_by == world.users[Role.OPERATOR]
+    assert AuditEntry.objects.filter(verb="candidate_reject", object_id=str(pair.pk)).exists()
+    page = world.client(Role.OPERATOR).get(f"/people/{first[2]['id']}/").content.decode()
+    assert "Possibly the same person as" not in page
+    # Registered a third time: the rejected pair is not proposed again.
+    register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
+    assert CandidatePair.objects.filter(status="rejected").count() == 1
+    assert CandidatePair.objects.filter(person_a=pair.person_a, person_b=pair.person_b).count() == 1
+
+
+def test_a_list_brings_possible_duplicates_for_review(
+    world: World, family: dict[str, Any], tmp_path: Path
+) -> None:
+    register(world, family)
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "ФИО;Дата рождения;Паспорт\nЖумабекова Айгуль;15.07.1990;N09876543\n", encoding="utf-8"
+    )
+    call_command(
+        "import", str(path), "--crisis", world.crisis.code, "--source", "Embassy",
+        "--country", "IR", stdout=open("/dev/null", "w"),  # noqa: SIM115
+    )  # fmt: skip
+    assert pairs() == [("Айгүл", "Айгуль", ["document", "name_birth_date"])]
+
+
+def test_the_check_at_intake_answers_quickly_enough_in_queries(
+    world: World, family: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    """The check costs a fixed number of queries whatever the registry's size (each an
+    index look-up): the benchmark measures the time at a million people."""
+    register(world, family)
+    client: Client = world.api(Role.OPERATOR)
+    with django_assert_max_num_queries(24):
+        response = client.post(
+            f"/api/registrations?crisis={world.crisis.pk}",
+            data=json.dumps(family),
+            content_type="application/json",
+        )
+    assert response.status_code == 201
