@@ -513,6 +513,14 @@ def run_phase(
         "--warmup", str(args.warmup), "--phase", str(phase), "--crisis", str(crisis),
         "--token", token, *(["--queue"] if meter.worker else []),
     ]  # fmt: skip
+    # Statistics as autovacuum keeps them in a running system (its 60-second nap is longer
+    # than a phase): without them the planner takes the growing tables for empty ones and
+    # reads them whole in the duplicate check's look-ups.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    connection.close()
     started = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
     assert proc.stdout is not None
