@@ -203,6 +203,7 @@ UI: list[Route] = [
         data=lambda w: {"status": "verified"},
         special={R.CONSUL: 404},
     ),
+    Route("candidate_list", "get", lambda w: "/people/duplicates/", PERSONAL),
     Route(
         "candidate_reject",
         "post",
@@ -366,6 +367,13 @@ API: list[Route] = [
         "GET /api/registrations/{intake_record_id}",
         REGISTRARS,
         lambda w: f"/api/registrations/{intake_record(w, w.other_crisis)}",
+        special={R.CONSUL: 404},
+    ),
+    A("GET /api/duplicates", PERSONAL, lambda w: f"/api/duplicates?crisis={w.crisis.pk}"),
+    A(
+        "POST /api/duplicates/{pair_id}/reject",
+        REGISTRARS,
+        lambda w: f"/api/duplicates/{world_pair(w)}/reject",
         special={R.CONSUL: 404},
     ),
     A("GET /api/people", PERSONAL, lambda w: f"/api/people?crisis={w.crisis.pk}"),

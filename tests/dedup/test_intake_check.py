@@ -157,3 +157,46 @@ def test_the_check_at_intake_answers_quickly_enough_in_queries(
             content_type="application/json",
         )
     assert response.status_code == 201
+
+
+def test_the_review_queue_shows_pairs_side_by_side(world: World, family: dict[str, Any]) -> None:
+    first = register(world, family).json()["people"]
+    child = dict(family["members"][2], surname="Zhumabek", given_names="Alikhan", sex="")
+    register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
+    pair = CandidatePair.objects.get()
+    client = world.client(Role.OPERATOR)
+    page = client.get("/people/duplicates/").content.decode()
+    assert f'id="pair-{pair.pk}"' in page and "the same names and birth date" in page
+    assert "Әлихан" in page and "Alikhan" in page
+    assert 'class="table-warning"' in page, "differences are highlighted"
+    assert AuditEntry.objects.filter(verb="candidate_list").exists()
+    assert 'href="/people/duplicates/" aria-current="page">Duplicates' in page
+    assert 'href="/people/" aria-current="page"' not in page, "only the closest menu entry"
+    response = client.post(
+        f"/people/duplicates/{pair.pk}/reject/", {"next": "/people/duplicates/"}, follow=True
+    )
+    assert "Nothing to review." in response.content.decode()
+    closed = client.get("/people/duplicates/?status=rejected").content.decode()
+    assert f'id="pair-{pair.pk}"' in closed and "operator" in closed
+    assert first[2]["id"] in (pair.person_a_id, pair.person_b_id)
+
+
+def test_duplicates_through_the_api(world: World, family: dict[str, Any]) -> None:
+    register(world, family)
+    child = dict(family["members"][2], surname="Zhumabek", given_names="Alikhan")
+    register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
+    api = world.api(Role.OPERATOR)
+    body = api.get("/api/duplicates", {"crisis": world.crisis.pk}).json()
+    assert body["count"] == 1
+    [item] = body["items"]
+    assert item["evidence"] == ["name_birth_date"] and item["score"] == 70
+    assert item["person_a"]["given_names"] == "Әлихан"
+    assert item["person_b"]["given_names_latin"] == "ALIKHAN"
+    response = api.post(f"/api/duplicates/{item['id']}/reject")
+    assert response.status_code == 200 and response.json()["status"] == "rejected"
+    again = api.post(f"/api/duplicates/{item['id']}/reject")
+    assert again.status_code == 409 and set(again.json()) == {"message", "extra"}
+    assert api.get("/api/duplicates", {"crisis": world.crisis.pk}).json()["count"] == 0
+    assert api.post("/api/duplicates/999999/reject").status_code == 404
+    observer = world.api(Role.OBSERVER).get("/api/duplicates", {"crisis": world.crisis.pk})
+    assert observer.status_code == 403

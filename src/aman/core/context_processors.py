@@ -14,6 +14,7 @@ NAVIGATION = [
     ("crisis_list", _("Crises"), None),
     ("person_list", _("People"), Cap.PERSONAL_DATA),
     ("import_list", _("Imports"), Cap.REGISTER),
+    ("candidate_list", _("Duplicates"), Cap.PERSONAL_DATA),
     ("mission_list", _("Missions"), None),
     ("crossing_list", _("Crossings"), None),
     ("place_list", _("Places"), None),
@@ -26,12 +27,16 @@ def aman(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(user, User) or not user.is_authenticated:
         return {}
     current = access.current_crisis(user)
-    nav = []
+    nav: list[dict[str, Any]] = []
     for name, label, cap in NAVIGATION:
         if cap is None or user.has_cap(cap):
             url = reverse(name)
             active = request.path == url if name == "home" else request.path.startswith(url)
             nav.append({"url": url, "label": label, "active": active})
+    # Only the most specific entry is active (/people/imports/ is Imports, not People).
+    longest = max((len(n["url"]) for n in nav if n["active"]), default=0)
+    for n in nav:
+        n["active"] = n["active"] and len(n["url"]) == longest
     return {
         "current_crisis": current,
         "switchable_crises": selectors.crises_switchable(user=user),

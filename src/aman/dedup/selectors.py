@@ -86,3 +86,66 @@ def candidates_for_person(*, user: User, person: Person) -> list[dict[str, Any]]
         {"pair": others[p.pk], "person": summary(p), "evidence": others[p.pk].evidence_text()}
         for p in sorted(visible, key=lambda p: -others[p.pk].score)
     ]
+
+
+def candidates_for_user(
+    *, user: User, crisis: Crisis, status: str | None = CandidatePair.Status.OPEN
+) -> Any:
+    """Possible duplicates of a crisis (of one status, or all), strongest first, both
+    people loaded; for a consul only pairs whose two people are in their mission's
+    countries."""
+    require(user, Cap.PERSONAL_DATA)
+    qs = (
+        CandidatePair.objects.filter(crisis=crisis)
+        .select_related(
+            "person_a__country", "person_a__city", "person_b__country", "person_b__city"
+        )
+        .order_by("-score", "-id")
+    )
+    if status is not None:
+        qs = qs.filter(status=status)
+    scope = country_scope(user)
+    if scope is not None:
+        qs = qs.filter(person_a__country__in=scope, person_b__country__in=scope)
+    return qs
+
+
+# The fields shown side by side in the review, in order (label, attribute).
+COMPARED = [
+    ("surname", "surname"),
+    ("given_names", "given_names"),
+    ("patronymic", "patronymic"),
+    ("surname_latin", "surname_latin"),
+    ("given_names_latin", "given_names_latin"),
+    ("birth_date", "birth_date"),
+    ("sex", "sex"),
+    ("country", "country"),
+    ("city", "city"),
+    ("address", "address"),
+    ("channel", "channel"),
+    ("status", "status"),
+    ("reference_code", "reference_code_display"),
+    ("created_at", "created_at"),
+]
+
+
+def side_by_side(pair: CandidatePair) -> list[dict[str, Any]]:
+    """Rows of (field, value of a, value of b, differ?) for the review page."""
+    a, b = pair.person_a, pair.person_b
+    rows = []
+    for name, attribute in COMPARED:
+        field = Person._meta.get_field(name)
+        left, right = getattr(a, attribute), getattr(b, attribute)
+        if name in ("channel", "status", "sex"):
+            left = getattr(a, f"get_{name}_display")()
+            right = getattr(b, f"get_{name}_display")()
+        rows.append(
+            {
+                "label": getattr(field, "verbose_name", name),
+                "a": left,
+                "b": right,
+                "differ": name not in ("reference_code", "created_at", "channel", "status")
+                and left != right,
+            }
+        )
+    return rows

@@ -4,19 +4,59 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aman.core import access
+from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.core.roles import Cap
+from aman.dedup import selectors as dedup_selectors
 from aman.dedup import services
 from aman.dedup.models import CandidatePair
 from aman.registry import selectors
+
+
+@login_required
+def candidate_list(request: HttpRequest) -> HttpResponse:
+    """The review queue: possible duplicates side by side, strongest first."""
+    user = request.user
+    assert isinstance(user, User)
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis = access.current_crisis(user)
+    status = request.GET.get("status") or CandidatePair.Status.OPEN
+    if status not in CandidatePair.Status.values:
+        status = CandidatePair.Status.OPEN
+    page = None
+    if crisis is not None:
+        pairs = dedup_selectors.candidates_for_user(user=user, crisis=crisis, status=status)
+        page = Paginator(pairs, 20).get_page(request.GET.get("page"))
+        for pair in page.object_list:
+            pair.rows = dedup_selectors.side_by_side(pair)
+        audit_read(
+            actor=user,
+            verb="candidate_list",
+            object_type="dedup.candidatepair",
+            crisis=crisis,
+            details={"status": status, "page": page.number, "shown": len(page.object_list)},
+        )
+    return TemplateResponse(
+        request,
+        "dedup/candidate_list.html",
+        {
+            "crisis": crisis,
+            "page": page,
+            "status": status,
+            "statuses": CandidatePair.Status.choices,
+            "can_decide": user.has_cap(Cap.REGISTER),
+        },
+    )
 
 
 @login_required
