@@ -135,3 +135,13 @@ def test_adding_a_person_at_the_limit_keeps_what_was_typed(world: World) -> None
     data["m-TOTAL_FORMS"] = "2"
     html = client.post("/people/new/", {**data}).content.decode()
     assert 'value="Фамилия1"' in html and 'name="m-2-surname"' in html, "one more block"
+
+
+def test_each_field_error_is_tied_to_its_field_for_screen_readers(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(client, [{"surname": "Қасымов", "given_names": ""}])
+    html = client.post("/people/new/", data).content.decode()
+    described = re.findall(r'aria-describedby="([^"]+)"', html)
+    assert described, "a field with an error says where its message is"
+    for target in described:
+        assert f'id="{target}"' in html, f"{target} points to no message"
