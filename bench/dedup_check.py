@@ -33,13 +33,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from search import SECRET  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, max(0, round(q * len(values)) - 1))]
-
+from search import SECRET, pct  # noqa: E402
 
 RUSSIAN = str.maketrans({"ұ": "у", "ү": "у", "қ": "к", "ғ": "г", "ә": "а", "ө": "о", "ң": "н",
                          "һ": "х", "і": "и", "Ұ": "У", "Ү": "У", "Қ": "К", "Ғ": "Г", "Ә": "А",

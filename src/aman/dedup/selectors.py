@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from pydantic import ValidationError
 
 from aman.core.access import country_scope, require
@@ -73,9 +74,9 @@ def candidates_for_person(*, user: User, person: Person) -> list[dict[str, Any]]
     """The open possible duplicates of a person the user is looking at."""
     require(user, Cap.PERSONAL_DATA)
     pairs = CandidatePair.objects.filter(
-        status=CandidatePair.Status.OPEN, crisis_id=person.crisis_id
-    ).filter(person_a=person) | CandidatePair.objects.filter(
-        status=CandidatePair.Status.OPEN, crisis_id=person.crisis_id, person_b=person
+        Q(person_a=person) | Q(person_b=person),
+        status=CandidatePair.Status.OPEN,
+        crisis_id=person.crisis_id,
     )
     others = {p.person_b_id if p.person_a_id == person.pk else p.person_a_id: p for p in pairs}
     visible = Person.objects.filter(pk__in=others).select_related("country")

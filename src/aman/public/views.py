@@ -26,7 +26,7 @@ from aman.registry.forms import (
     place_problems,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel, IntakeRecord, Person
+from aman.registry.models import Channel, IntakeRecord, Person, reference_code_display
 from aman.registry.services import (
     RegistrationRejected,
     Submission,
@@ -34,7 +34,7 @@ from aman.registry.services import (
     person_lookup_public,
     person_update_self,
     registration_accept,
-    registration_submit,
+    registrations_submit,
 )
 from aman.registry.statuses import Status
 
@@ -166,21 +166,17 @@ def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Cr
 
 
 def _register(crisis: Any, payload: dict[str, Any], token: str) -> IntakeRecord:
+    """Registered now, or taken into the queue in surge mode (`AMAN_INTAKE_QUEUE`)."""
     submission = Submission(
         payload=payload, channel=Channel.PUBLIC_WEB, idempotency_key=token, source="public form"
     )
     if settings.AMAN_INTAKE_QUEUE:
         outcome = registration_accept(crisis=crisis, submission=submission)
-        if outcome.problems:
-            raise RegistrationRejected(outcome.record, outcome.problems)
-        return outcome.record
-    return registration_submit(
-        crisis=crisis,
-        channel=submission.channel,
-        payload=payload,
-        idempotency_key=token,
-        source=submission.source,
-    )
+    else:
+        outcome = registrations_submit(crisis=crisis, submissions=[submission])[0]
+    if outcome.problems:
+        raise RegistrationRejected(outcome.record, outcome.problems)
+    return outcome.record
 
 
 @dataclass
@@ -193,7 +189,7 @@ class _Registered:
 
     @property
     def reference_code_display(self) -> str:
-        return f"{self.reference_code[:4]}-{self.reference_code[4:]}"
+        return reference_code_display(self.reference_code)
 
 
 @never_cache

@@ -70,6 +70,11 @@ class Household(models.Model):
         return f"H{self.pk}"
 
 
+def reference_code_display(code: str) -> str:
+    """A reference code as people read and type it: `K7M2-QX9P`."""
+    return f"{code[:4]}-{code[4:]}"
+
+
 class Person(models.Model):
     crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="people")
     reference_code = models.CharField(_("reference code"), max_length=12, unique=True)
@@ -169,8 +174,7 @@ class Person(models.Model):
 
     @property
     def reference_code_display(self) -> str:
-        """The code as people read and type it: `K7M2-QX9P`."""
-        return f"{self.reference_code[:4]}-{self.reference_code[4:]}"
+        return reference_code_display(self.reference_code)
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:

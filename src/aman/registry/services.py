@@ -220,6 +220,37 @@ class Submission:
     # completed instead of a new one created, and its reserved codes are used.
     pending: IntakeRecord | None = None
 
+    @classmethod
+    def queued(cls, record: IntakeRecord) -> Submission:
+        """A pending intake record, to be registered."""
+        return cls(
+            payload=record.payload,
+            channel=record.channel,
+            actor=record.actor,
+            idempotency_key=record.idempotency_key,
+            source=record.source,
+            source_ref=record.source_ref,
+            batch=record.batch,
+            row_number=record.row_number,
+            pending=record,
+        )
+
+    def intake_record(self, crisis: Crisis, **fields: Any) -> IntakeRecord:
+        """The (unsaved) intake record that keeps this submission; `fields` add or override."""
+        values: dict[str, Any] = dict(
+            crisis=crisis,
+            channel=self.channel,
+            kind="registration",
+            payload=self.payload,
+            actor=self.actor,
+            source=self.source,
+            source_ref=self.source_ref,
+            idempotency_key=self.idempotency_key,
+            batch=self.batch,
+            row_number=self.row_number,
+        )
+        return IntakeRecord(**{**values, **fields})
+
 
 @dataclass
 class Outcome:
@@ -397,15 +428,9 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
             if earlier is not None:
                 return Outcome(earlier, repeated=True)
         return _rejected(crisis, sub, _pydantic_problems(exc), sub.source_ref)
-    record = IntakeRecord(
-        crisis=crisis,
-        channel=sub.channel,
-        kind="registration",
-        payload=sub.payload,
-        actor=sub.actor,
-        source=sub.source,
+    record = sub.intake_record(
+        crisis,
         source_ref=sub.source_ref or data.source_ref,
-        idempotency_key=sub.idempotency_key,
         outcome=IntakeRecord.Outcome.PENDING,
         reference_codes=_free_codes(len(data.members)),
     )
@@ -446,20 +471,7 @@ def registrations_process_pending(*, limit: int = 200) -> int:
             for group in by_crisis.values():
                 registrations_submit(
                     crisis=group[0].crisis,
-                    submissions=[
-                        Submission(
-                            payload=r.payload,
-                            channel=r.channel,
-                            actor=r.actor,
-                            idempotency_key=r.idempotency_key,
-                            source=r.source,
-                            source_ref=r.source_ref,
-                            batch=r.batch,
-                            row_number=r.row_number,
-                            pending=r,
-                        )
-                        for r in group
-                    ],
+                    submissions=[Submission.queued(r) for r in group],
                 )
             done += len(records)
 
@@ -722,19 +734,7 @@ def _register_many(
         household.contact = people[acc.data.contact_index]
     Household.objects.bulk_update(households, ["contact"])
     new_records = [
-        IntakeRecord(
-            crisis=crisis,
-            channel=acc.submission.channel,
-            kind="registration",
-            payload=acc.submission.payload,
-            actor=acc.submission.actor,
-            source=acc.submission.source,
-            source_ref=acc.source_ref,
-            idempotency_key=acc.submission.idempotency_key,
-            household=household,
-            batch=acc.submission.batch,
-            row_number=acc.submission.row_number,
-        )
+        acc.submission.intake_record(crisis, source_ref=acc.source_ref, household=household)
         for acc, household in zip(accepted, households, strict=True)
         if acc.submission.pending is None
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -19,37 +21,48 @@ def _import_run(batch_id: int) -> dict[str, int]:
     return {"accepted": batch.accepted_rows, "rejected": batch.rejected_rows}
 
 
+def _mode() -> str:
+    """Where background work runs: `worker` (a broker is configured), `thread` (the
+    embedded demo: Celery eager, so the page that started it returns at once), `inline`."""
+    return settings.AMAN_IMPORTS_RUN or (
+        "thread" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"
+    )
+
+
+def _in_thread(what: str, fn: Any, *args: Any, delay: float = 0.0) -> None:
+    """Run `fn` on a background thread of this process, as a task would (audit origin
+    `task`, its own database connection); a failure is logged."""
+
+    def run() -> None:
+        from django.db import connection
+
+        from aman.core.context import origin
+
+        time.sleep(delay)
+        try:
+            with origin(via="task"):
+                fn(*args)
+        except Exception:
+            logger.exception("%s failed", what)
+        finally:
+            connection.close()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 class _Dispatch:
-    """Queue an import: to a worker when a broker is configured; in the embedded demo
-    (Celery eager) on a background thread, so the page that started it returns at once."""
+    """Queue an import (see `_mode`)."""
 
     @staticmethod
     def dispatch(batch_id: int) -> None:
-        mode = settings.AMAN_IMPORTS_RUN or (
-            "thread" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"
-        )
+        mode = _mode()
         if mode == "worker":
             _import_run.delay(batch_id)
         elif mode == "thread":
-            threading.Thread(target=_run_in_thread, args=(batch_id,), daemon=True).start()
+            # batch_run records a failure on the batch, where the operator sees it.
+            _in_thread(f"import {batch_id}", _import_run, batch_id)
         else:
             _import_run(batch_id)
-
-
-def _run_in_thread(batch_id: int) -> None:
-    from django.db import connection
-
-    from aman.core.context import origin
-    from aman.registry.imports import batch_run
-
-    try:
-        with origin(via="task"):
-            batch_run(batch_id)
-    except Exception:
-        # batch_run has recorded the failure on the batch, where the operator sees it.
-        logger.exception("import %s failed", batch_id)
-    finally:
-        connection.close()
 
 
 import_run = _Dispatch()
@@ -82,34 +95,18 @@ class _IntakeDispatch:
     def dispatch() -> None:
         from django.core.cache import cache
 
-        mode = settings.AMAN_IMPORTS_RUN or (
-            "thread" if settings.CELERY_TASK_ALWAYS_EAGER else "worker"
-        )
-        if mode == "worker":
-            if cache.add(INTAKE_SCHEDULED, 1, timeout=30):
+        mode = _mode()
+        if mode == "inline":
+            _intake_process()
+        elif cache.add(INTAKE_SCHEDULED, 1, timeout=30):
+            if mode == "worker":
                 _intake_process.apply_async(countdown=INTAKE_GATHER_SECONDS)
-        elif mode == "thread":
-            if cache.add(INTAKE_SCHEDULED, 1, timeout=30):
-                threading.Thread(target=_intake_in_thread, daemon=True).start()
-        else:
-            _intake_process()
-
-
-def _intake_in_thread() -> None:
-    import time
-
-    from django.db import connection
-
-    from aman.core.context import origin
-
-    time.sleep(INTAKE_GATHER_SECONDS)
-    try:
-        with origin(via="task"):
-            _intake_process()
-    except Exception:
-        logger.exception("processing queued registrations failed")
-    finally:
-        connection.close()
+            else:
+                _in_thread(
+                    "processing queued registrations",
+                    _intake_process,
+                    delay=INTAKE_GATHER_SECONDS,
+                )
 
 
 intake_process = _IntakeDispatch()
