@@ -1,0 +1,237 @@
+"""The schema-free core of batch linkage: train a Fellegi–Sunter model with Splink on its
+DuckDB backend, score the blocked pairs, and cluster them under constraints.
+
+``run_splink`` is used by ``aman.dedup.linkage.engine.link`` (Aman's registrations) and by
+``aman.dedup.linkage.febrl`` (the FEBRL benchmark data sets) with their own comparisons and
+blocking rules; ``cluster`` is the constrained connected-components step both share.
+
+Training needs no labelled data:
+
+1. *u* probabilities (how often a level occurs among non-matches) from a random sample of
+   record pairs, nearly all of which are non-matches;
+2. the prior (the probability that two random records match) from deterministic rules
+   (pairs that agree on a strong identifier, divided by an assumed recall);
+3. *m* probabilities (how often a level occurs among matches) by expectation maximisation
+   over pairs blocked on one rule at a time; the comparisons a training rule uses are not
+   estimated from that rule's pairs, so each rule estimates the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+__all__ = ["ClusterEdge", "SplinkRun", "cluster", "connect", "run_splink"]
+
+Progress = Callable[[str, float], None]
+
+
+def connect(threads: int = 2, memory_limit: str = "8GB") -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection limited to ``threads`` and ``memory_limit``."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+@dataclass
+class SplinkRun:
+    """What ``run_splink`` returns: the scored pairs above the threshold, the model, and how
+    long each phase took."""
+
+    predictions: pd.DataFrame
+    #: per comparison: its levels in order, each with label, gamma value, m, u, weight.
+    model: dict[str, Any]
+    seconds: dict[str, float] = field(default_factory=dict)
+    blocked_pairs: int = 0
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "splink.internals"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def run_splink(
+    tables: pd.DataFrame | Sequence[pd.DataFrame],
+    *,
+    link_type: str,
+    comparisons: list[Any],
+    blocking_rules: list[Any],
+    training_rules: Iterable[Any],
+    deterministic_rules: list[Any],
+    deterministic_recall: float,
+    threshold_match_probability: float,
+    u_max_pairs: float = 2e6,
+    em_max_pairs: float = 1e6,
+    seed: int = 1,
+    threads: int = 2,
+    memory_limit: str = "8GB",
+    progress: Progress | None = None,
+    progress_span: tuple[float, float] = (0.0, 1.0),
+) -> SplinkRun:
+    """Train (u by random sampling, prior from ``deterministic_rules``, m by EM over each of
+    ``training_rules``) and predict over ``blocking_rules``; return the pairs with
+    ``match_probability >= threshold_match_probability`` with their gamma columns.
+
+    ``tables`` is one frame (``dedupe_only``) or one per source (``link_only``); each has
+    a ``unique_id`` column (and ``source_dataset`` when linking). ``progress(phase,
+    fraction)`` is called with fractions inside ``progress_span``.
+    """
+    from splink import DuckDBAPI, Linker, SettingsCreator
+
+    _quiet_splink()
+    lo, hi = progress_span
+    seconds: dict[str, float] = {}
+
+    def report(phase: str, fraction: float) -> None:
+        if progress is not None:
+            progress(phase, lo + (hi - lo) * fraction)
+
+    con = connect(threads, memory_limit)
+    try:
+        db_api = DuckDBAPI(con)
+        frames = [tables] if isinstance(tables, pd.DataFrame) else list(tables)
+        inputs = [db_api.register(frame, table_name=f"input_{i}") for i, frame in enumerate(frames)]
+        settings = SettingsCreator(
+            link_type=link_type,  # type: ignore[arg-type]
+            comparisons=comparisons,
+            blocking_rules_to_generate_predictions=blocking_rules,
+            retain_matching_columns=True,
+            retain_intermediate_calculation_columns=False,
+            max_iterations=25,
+            em_convergence=0.0001,
+        )
+        linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=None)
+
+        t0 = time.perf_counter()
+        report("train", 0.0)
+        linker.training.estimate_probability_two_random_records_match(
+            deterministic_rules, recall=deterministic_recall
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        rules = list(training_rules)
+        for i, rule in enumerate(rules):
+            report("train", 0.2 + 0.6 * i / max(len(rules), 1))
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=em_max_pairs, record_sample_proportion=1.0
+            )
+        seconds["train"] = time.perf_counter() - t0
+        report("predict", 0.4)
+
+        t0 = time.perf_counter()
+        predicted = linker.inference.predict(
+            threshold_match_probability=threshold_match_probability, warning_mode="never"
+        )
+        table = predicted.physical_name
+        names = con.sql(f"SELECT * FROM {table} LIMIT 0").columns  # noqa: S608
+        columns = ", ".join(
+            ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+            + [c for c in names if c.startswith("gamma_")]
+            + (["source_dataset_l", "source_dataset_r"] if link_type == "link_only" else [])
+        )
+        predictions = con.sql(
+            f"SELECT {columns} FROM {table}"  # noqa: S608
+        ).df()
+        seconds["predict"] = time.perf_counter() - t0
+        report("predict", 1.0)
+        model = model_parameters(linker)
+    finally:
+        con.close()
+    return SplinkRun(predictions=predictions, model=model, seconds=seconds)
+
+
+def model_parameters(linker: Any) -> dict[str, Any]:
+    """The trained model as plain data: the prior and, per comparison, each level's label,
+    gamma value (``-1`` for the null level), m, u and partial match weight (log2 m/u)."""
+    settings = linker._settings_obj
+    out: dict[str, Any] = {
+        "probability_two_random_records_match": settings._probability_two_random_records_match,
+        "comparisons": {},
+    }
+    for comparison in settings.comparisons:
+        levels = []
+        for level in comparison.comparison_levels:
+            m = u = None
+            weight = 0.0
+            if not level.is_null_level:
+                m, u = level.m_probability, level.u_probability
+                if m and u:
+                    weight = math.log2(m / u)
+            levels.append(
+                {
+                    "label": level.label_for_charts,
+                    "gamma": level.comparison_vector_value,
+                    "null": bool(level.is_null_level),
+                    "m": m,
+                    "u": u,
+                    "weight": weight,
+                }
+            )
+        out["comparisons"][comparison.output_column_name] = levels
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterEdge:
+    a: int
+    b: int
+    weight: float
+
+
+def cluster(
+    edges: Iterable[ClusterEdge], exclude_pairs: Iterable[tuple[int, int]] = ()
+) -> dict[int, int]:
+    """Connected components of ``edges`` that never put an excluded pair in one cluster.
+
+    Edges are taken strongest first (then by ids, for the same result every time) and
+    joined with union-find; an edge that would put two records of an excluded pair into one
+    cluster is skipped (a cannot-link constraint), so each of the two stays with the
+    records its stronger links lead to. Returns unique_id → cluster id (the smallest
+    unique_id in the cluster) for the records in clusters of two or more.
+    """
+    parent: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    banned: dict[int, set[int]] = {}  # root → records that may not join it
+    for a, b in exclude_pairs:
+        banned.setdefault(a, set()).add(b)
+        banned.setdefault(b, set()).add(a)
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    ordered = sorted(edges, key=lambda e: (-e.weight, e.a, e.b))
+    for edge in ordered:
+        ra, rb = find(edge.a), find(edge.b)
+        if ra == rb:
+            continue
+        ban_a, ban_b = banned.get(ra), banned.get(rb)
+        if ban_a or ban_b:
+            if ban_a and any(find(x) == rb for x in ban_a):
+                continue
+            if ban_b and any(find(x) == ra for x in ban_b):
+                continue
+        big, small = (ra, rb) if len(members.get(ra, ())) >= len(members.get(rb, ())) else (rb, ra)
+        parent[small] = big
+        members.setdefault(big, [big]).extend(members.pop(small, [small]))
+        if small in banned:
+            banned.setdefault(big, set()).update(banned.pop(small))
+    clusters: dict[int, int] = {}
+    for group in members.values():
+        if len(group) > 1:
+            cluster_id = min(group)
+            for uid in group:
+                clusters[uid] = cluster_id
+    return clusters

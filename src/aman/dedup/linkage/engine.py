@@ -1,0 +1,559 @@
+"""Batch linkage of a crisis's registrations: who among everyone registered may be the same
+person, with a probability, the evidence in words, and clusters.
+
+A Fellegi–Sunter model on Splink's DuckDB backend (``aman.dedup.linkage.core``), whose
+parameters are estimated from the registrations themselves (no labelled data):
+
+**Matching keys.** Names are compared through ``aman.registry.identity``'s matching keys,
+under which Kazakh Cyrillic, Russian Cyrillic, passport Latin and informal Latin spellings
+of one name meet (``Жұмабек`` = ``Жумабек`` = ``ZHUMABEK`` = ``Jumabek``). A record's
+surname keys are the keys of its native and passport-Latin surnames (the whole surname, so
+``Жансүгір ұлы`` = ``Жансүгірұлы``, and for a surname of several words each word but
+``ұлы``/``қызы``); its given-name keys are one per word of both given-name fields. The
+*canonical* key (for blocking, exact comparison and string similarity) is the passport
+Latin's when there is one (printed from a document: rarely mistyped), else the native's.
+
+**Comparisons** (levels, strongest first; ``levels`` in each pair names them):
+
+=============  ===========================================================================
+surname        ``exact_key`` (canonical keys equal), ``other_key`` (any key in common),
+               ``similar`` (Jaro–Winkler of canonical keys ≥ 0.92), ``somewhat_similar``
+               (≥ 0.80), ``different``
+given_names    the same levels over the given-name keys
+birth_date     ``exact``, ``one_digit`` (one digit differs), ``transposed`` (two adjacent
+               digits swapped, or day and month swapped), ``within_year``, ``different``
+sex            ``agree``, ``disagree``
+iin            ``agree``, ``disagree`` (both have an IIN: a different IIN is strong
+               evidence of a different person)
+document       ``agree`` (a document number in common), ``disagree``
+phone          ``agree`` (a phone number in common), ``disagree``
+city           ``agree``, ``disagree``
+=============  ===========================================================================
+
+A missing value on either side is the ``null`` level: no evidence either way (weight 0).
+
+**Blocking** (which pairs are scored at all): the same IIN; a document or a phone number in
+common (each number held by at most ``Settings.max_identifier_block`` records: a number
+shared by a whole tour group or an agency is not used to find pairs, only to score them);
+surname key + birth date; given-name key + birth date; surname key + given-name key + birth
+year, or + day and month (a typo in the date); surname key + given-name key when either
+birth date is missing.
+
+**Training.** *u* from a seeded random sample of record pairs; the prior from the pairs that
+share an IIN or the same names and birth date (recall assumed ``Settings.prior_recall``);
+*m* by expectation maximisation over the pairs blocked on the same IIN, then on surname
+key + birth date, then on given-name key + birth date.
+
+**Thresholds** (``Settings``; probabilities are Splink's ``match_probability``, which
+includes the prior: with more records, the same evidence gives a lower probability, as it
+should — at a million registrations a name and birth date meet by chance more often):
+
+* ``pair_threshold`` (0.90): a pair is proposed (returned) at or above it...
+* ``name_only_threshold`` (0.995): ...but a pair whose evidence holds no exact identifier
+  (no IIN, document or phone in common: names and the birth date, exact or approximate, or
+  names alone) must reach this higher one, to be proposed and to join a cluster. Kazakh
+  names are concentrated: name + approximate birth date links strangers, and in clusters
+  such links chain them together.
+* ``cluster_threshold`` (0.95): the links that make clusters (connected components, strongest
+  link first) must reach it (and ``name_only_threshold`` when names are all they have).
+
+**Never returned, never clustered:** pairs in ``exclude_pairs`` (an officer decided they
+are not the same person) and pairs in one household (same non-null ``household_id``: a
+family shares a phone and a surname). Clusters are built from the strongest link down;
+a link that would put the two records of an excluded pair (or two records of one household)
+into one cluster is skipped, so the pair stays apart even transitively, and each record
+stays with the cluster its stronger links lead to.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aman.dedup.linkage.core import ClusterEdge, cluster, run_splink
+from aman.registry.identity import name_keys, name_matching_key
+
+__all__ = ["EVIDENCE", "LinkageResult", "LinkedPair", "Settings", "link", "prepare"]
+
+#: Evidence codes of a pair, strongest first.
+EVIDENCE = (
+    "iin",
+    "document",
+    "phone",
+    "name_birth_date",
+    "name_approx_birth_date",
+    "names",
+)
+IDENTIFIERS = frozenset({"iin", "document", "phone"})
+_PATRONYMIC_WORDS = frozenset({"uli", "kizi"})  # ұлы / қызы written as a separate word
+
+
+@dataclass
+class Settings:
+    """Thresholds and limits of a batch linkage run (see the module docstring)."""
+
+    #: match probability at or above which a pair is proposed for review.
+    pair_threshold: float = 0.90
+    #: match probability at or above which a link joins two records into one cluster.
+    cluster_threshold: float = 0.95
+    #: the (higher) match probability required, for pairs and for cluster links alike, when
+    #: the evidence has no exact identifier (IIN, document or phone in common).
+    name_only_threshold: float = 0.995
+    #: a document or phone number held by more records than this is not used for blocking.
+    max_identifier_block: int = 50
+    #: assumed recall of the deterministic rules that estimate the prior.
+    prior_recall: float = 0.8
+    #: random record pairs sampled to estimate the u probabilities.
+    u_max_pairs: float = 1e6
+    #: blocked pairs used per EM training rule.
+    em_max_pairs: float = 1e6
+    seed: int = 1
+    threads: int = 2
+    memory_limit: str = "12GB"
+
+
+@dataclass
+class LinkedPair:
+    """Two records that may be one person (``a < b``).
+
+    ``levels`` (comparison → level label) and ``weights`` (comparison → partial match
+    weight, log2 of the Bayes factor) explain ``match_weight``: it is the prior's weight
+    plus the sum of ``weights``. ``levels``/``weights``/``evidence`` objects are shared
+    between pairs with the same comparison levels: treat them as read-only.
+    """
+
+    a: int
+    b: int
+    match_weight: float
+    match_probability: float
+    evidence: list[str]
+    levels: dict[str, str]
+    weights: dict[str, float]
+
+
+@dataclass
+class LinkageResult:
+    pairs: list[LinkedPair]
+    #: unique_id → cluster id (the smallest unique_id of the cluster), for clusters of ≥ 2.
+    clusters: dict[int, int]
+    #: the estimated model: prior and m/u/weight per comparison level (JSON-serialisable).
+    model: dict[str, Any]
+    thresholds: dict[str, float]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+# -- preparation -------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _hashes(value: Any) -> list[str] | None:
+    if value is None or isinstance(value, float) or value is pd.NA:
+        return None
+    out = sorted({str(v) for v in value if v})
+    return out or None
+
+
+def prepare(records: pd.DataFrame | Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Aman's registrations (the ``link`` input schema) as the model's input: keys,
+    birth-date parts, identifier arrays and the blocking copies of them."""
+    df = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    n = len(df)
+
+    def column(name: str) -> list[str]:
+        if name not in df:
+            return [""] * n
+        return [_text(v) for v in df[name].tolist()]
+
+    surname, surname_latin = column("surname"), column("surname_latin")
+    given, given_latin = column("given_names"), column("given_names_latin")
+
+    surname_cache: dict[tuple[str, str], tuple[str | None, list[str] | None]] = {}
+
+    def surname_keys(native: str, latin: str) -> tuple[str | None, list[str] | None]:
+        keys: set[str] = set()
+        for text in (native, latin):
+            if not text:
+                continue
+            keys.add(name_matching_key(text))
+            words = name_keys(text)
+            if len(words) > 1:
+                keys.update(w for w in words if w not in _PATRONYMIC_WORDS)
+        keys.discard("")
+        canonical = name_matching_key(latin) if latin else ""
+        canonical = canonical or (name_matching_key(native) if native else "")
+        return canonical or None, sorted(keys) or None
+
+    given_cache: dict[tuple[str, str], tuple[str | None, list[str] | None]] = {}
+
+    def given_keys(native: str, latin: str) -> tuple[str | None, list[str] | None]:
+        native_keys = [name_matching_key(w) for w in native.split()] if native else []
+        latin_keys = [name_matching_key(w) for w in latin.split()] if latin else []
+        first = next((k for k in latin_keys if k), "") or next((k for k in native_keys if k), "")
+        keys = {k for k in native_keys + latin_keys if k}
+        return first or None, sorted(keys) or None
+
+    sk, sk_all, gk, gk_all = [], [], [], []
+    for s, sl, g, gl in zip(surname, surname_latin, given, given_latin, strict=True):
+        key = (s, sl)
+        got = surname_cache.get(key)
+        if got is None:
+            got = surname_cache[key] = surname_keys(s, sl)
+        sk.append(got[0])
+        sk_all.append(got[1])
+        key = (g, gl)
+        got = given_cache.get(key)
+        if got is None:
+            got = given_cache[key] = given_keys(g, gl)
+        gk.append(got[0])
+        gk_all.append(got[1])
+
+    birth = pd.to_datetime(
+        df["birth_date"].astype("string") if "birth_date" in df else pd.Series([None] * n),
+        errors="coerce",
+        format="ISO8601",
+    )
+    dob = birth.dt.strftime("%Y-%m-%d").astype(object).where(birth.notna(), None)
+    sex = pd.Series(column("sex")).str.upper()
+    out = pd.DataFrame(
+        {
+            "unique_id": pd.to_numeric(df["unique_id"]).astype("int64").to_numpy(),
+            "hh": pd.array(
+                df["household_id"] if "household_id" in df else [None] * n, dtype="Int64"
+            ),
+            "sk": sk,
+            "sk_all": sk_all,
+            "gk": gk,
+            "gk_all": gk_all,
+            "dob": dob.to_numpy(),
+            "dn": pd.array((birth - pd.Timestamp("1970-01-01")).dt.days, dtype="Int64"),
+            "by": pd.array(birth.dt.year, dtype="Int64"),
+            "bm": pd.array(birth.dt.month, dtype="Int64"),
+            "bd": pd.array(birth.dt.day, dtype="Int64"),
+            "bmd": birth.dt.strftime("%m-%d").astype(object).where(birth.notna(), None).to_numpy(),
+            "sex": sex.where(sex.isin(["M", "F"]), None).to_numpy(),
+            "iin": [t or None for t in column("iin_hash")],
+            "docs": [_hashes(v) for v in df["document_hashes"]]
+            if "document_hashes" in df
+            else None,
+            "phones": [_hashes(v) for v in df["phone_hashes"]] if "phone_hashes" in df else None,
+            "city": pd.array(df["city_id"] if "city_id" in df else [None] * n, dtype="Int64"),
+        }
+    )
+    if out["unique_id"].duplicated().any():
+        raise ValueError("unique_id must be unique")
+    return out
+
+
+def _blocking_copy(values: pd.Series, limit: int) -> list[list[str] | None]:
+    """``values`` (lists of hashes) without the hashes held by more than ``limit`` records."""
+    counts = values.explode().value_counts()
+    common = set(counts[counts > limit].index)
+    if not common:
+        return values.tolist()
+    out: list[list[str] | None] = []
+    for v in values.tolist():
+        if v is None:
+            out.append(None)
+        else:
+            kept = [h for h in v if h not in common]
+            out.append(kept or None)
+    return out
+
+
+# -- the model ---------------------------------------------------------------------------
+
+
+def _null(*columns: str) -> dict[str, Any]:
+    sql = " OR ".join(f'"{c}_l" IS NULL OR "{c}_r" IS NULL' for c in columns)
+    return {"sql_condition": sql, "label_for_charts": "null", "is_null_level": True}
+
+
+def _level(sql: str, label: str, tf: str | None = None) -> dict[str, Any]:
+    level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
+    if tf:
+        level |= {"tf_adjustment_column": tf, "tf_adjustment_weight": 1.0}
+    return level
+
+
+def _agree(name: str, column: str, array: bool = False) -> dict[str, Any]:
+    sql = (
+        f'len(list_intersect("{column}_l", "{column}_r")) >= 1'
+        if array
+        else f'"{column}_l" = "{column}_r"'
+    )
+    return {
+        "output_column_name": name,
+        "comparison_levels": [
+            _null(column),
+            _level(sql, "agree"),
+            _level("ELSE", "disagree"),
+        ],
+    }
+
+
+def _name(name: str, key: str, keys: str) -> dict[str, Any]:
+    jw = f'jaro_winkler_similarity("{key}_l", "{key}_r")'
+    return {
+        "output_column_name": name,
+        "comparison_levels": [
+            _null(key),
+            _level(f'"{key}_l" = "{key}_r"', "exact_key"),
+            _level(f'len(list_intersect("{keys}_l", "{keys}_r")) >= 1', "other_key"),
+            _level(f"{jw} >= 0.92", "similar"),
+            _level(f"{jw} >= 0.8", "somewhat_similar"),
+            _level("ELSE", "different"),
+        ],
+    }
+
+
+def comparisons() -> list[dict[str, Any]]:
+    return [
+        _name("surname", "sk", "sk_all"),
+        _name("given_names", "gk", "gk_all"),
+        {
+            "output_column_name": "birth_date",
+            "comparison_levels": [
+                _null("dob"),
+                _level('"dob_l" = "dob_r"', "exact"),
+                _level('levenshtein("dob_l", "dob_r") = 1', "one_digit"),
+                _level(
+                    'damerau_levenshtein("dob_l", "dob_r") = 1 OR ("by_l" = "by_r" '
+                    'AND "bm_l" = "bd_r" AND "bd_l" = "bm_r")',
+                    "transposed",
+                ),
+                _level('abs("dn_l" - "dn_r") <= 365', "within_year"),
+                _level("ELSE", "different"),
+            ],
+        },
+        _agree("sex", "sex"),
+        _agree("iin", "iin"),
+        _agree("document", "docs", array=True),
+        _agree("phone", "phones", array=True),
+        _agree("city", "city"),
+    ]
+
+
+BLOCKING_RULES: list[Any] = [
+    "l.iin = r.iin",
+    "l.sk = r.sk AND l.dob = r.dob",
+    "l.gk = r.gk AND l.dob = r.dob",
+    'l.sk = r.sk AND l.gk = r.gk AND l."by" = r."by"',
+    "l.sk = r.sk AND l.gk = r.gk AND l.bmd = r.bmd",
+    "l.sk = r.sk AND l.gk = r.gk AND (l.dob IS NULL OR r.dob IS NULL)",
+]
+TRAINING_RULES = [
+    "l.iin = r.iin",
+    "l.sk = r.sk AND l.dob = r.dob",
+    "l.gk = r.gk AND l.dob = r.dob",
+]
+DETERMINISTIC_RULES = [
+    "l.iin = r.iin",
+    "l.sk = r.sk AND l.gk = r.gk AND l.dob = r.dob",
+]
+
+
+def _blocking_rules() -> list[Any]:
+    from splink import block_on
+
+    return [
+        *BLOCKING_RULES,
+        block_on("doc_block", arrays_to_explode=["doc_block"]),
+        block_on("phone_block", arrays_to_explode=["phone_block"]),
+    ]
+
+
+# -- the run -----------------------------------------------------------------------------
+
+
+def link(
+    records: pd.DataFrame | Iterable[dict[str, Any]],
+    *,
+    settings: Settings | None = None,
+    exclude_pairs: Iterable[tuple[int, int]] = frozenset(),
+    progress: Callable[[str, float], None] | None = None,
+) -> LinkageResult:
+    """Link a crisis's registrations: pairs that may be one person, and clusters.
+
+    ``records`` has the columns ``unique_id``, ``household_id``, ``surname``,
+    ``given_names``, ``surname_latin``, ``given_names_latin``, ``birth_date``, ``sex``,
+    ``iin_hash``, ``document_hashes``, ``phone_hashes``, ``city_id`` (see the module
+    docstring for how each is used). ``progress(phase, fraction)`` is called with phases
+    ``prepare``, ``train``, ``predict``, ``cluster`` and ``done`` and the overall fraction.
+    """
+    s = settings or Settings()
+    seconds: dict[str, float] = {}
+
+    def report(phase: str, fraction: float) -> None:
+        if progress is not None:
+            progress(phase, fraction)
+
+    excluded = {(a, b) if a < b else (b, a) for a, b in exclude_pairs}
+    thresholds = {
+        "pair_threshold": s.pair_threshold,
+        "cluster_threshold": s.cluster_threshold,
+        "name_only_threshold": s.name_only_threshold,
+    }
+    report("prepare", 0.0)
+    t0 = time.perf_counter()
+    df = prepare(records)
+    n = len(df)
+    if n < 2:
+        return LinkageResult([], {}, {}, thresholds, {"records": n, "seconds": {}})
+    df["doc_block"] = _blocking_copy(df["docs"], s.max_identifier_block)
+    df["phone_block"] = _blocking_copy(df["phones"], s.max_identifier_block)
+    seconds["prepare"] = time.perf_counter() - t0
+    report("train", 0.1)
+
+    run = run_splink(
+        df,
+        link_type="dedupe_only",
+        comparisons=comparisons(),
+        blocking_rules=_blocking_rules(),
+        training_rules=TRAINING_RULES,
+        deterministic_rules=DETERMINISTIC_RULES,
+        deterministic_recall=s.prior_recall,
+        threshold_match_probability=min(s.pair_threshold, s.cluster_threshold),
+        u_max_pairs=s.u_max_pairs,
+        em_max_pairs=s.em_max_pairs,
+        seed=s.seed,
+        threads=s.threads,
+        memory_limit=s.memory_limit,
+        progress=progress,
+        progress_span=(0.1, 0.85),
+    )
+    seconds.update(run.seconds)
+    report("cluster", 0.85)
+    t0 = time.perf_counter()
+    pairs, edges, dropped = _explain(run.predictions, run.model, df, excluded, s)
+    households = df.loc[df["hh"].notna(), ["unique_id", "hh"]]
+    same_household = _household_exclusions(households, edges)
+    clusters = cluster(edges, excluded | same_household)
+    seconds["cluster"] = time.perf_counter() - t0
+    report("done", 1.0)
+    return LinkageResult(
+        pairs=pairs,
+        clusters=clusters,
+        model=run.model,
+        thresholds=thresholds,
+        stats={
+            "records": n,
+            "scored_pairs": len(run.predictions),
+            "pairs": len(pairs),
+            "cluster_links": len(edges),
+            "clusters": len(set(clusters.values())),
+            "clustered_records": len(clusters),
+            **dropped,
+            "seconds": seconds,
+        },
+    )
+
+
+def _household_exclusions(
+    households: pd.DataFrame, edges: list[ClusterEdge]
+) -> set[tuple[int, int]]:
+    """Cannot-link pairs that keep two members of one household out of one cluster, for the
+    households with a member among the cluster links (all pairs of their linked members)."""
+    linked = {e.a for e in edges} | {e.b for e in edges}
+    members = households[households["unique_id"].isin(linked)]
+    out: set[tuple[int, int]] = set()
+    for _hh, ids in members.groupby("hh")["unique_id"]:
+        if len(ids) > 1:
+            sorted_ids = sorted(int(i) for i in ids)
+            for i, a in enumerate(sorted_ids):
+                for b in sorted_ids[i + 1 :]:
+                    out.add((a, b))
+    return out
+
+
+def _explain(
+    predictions: pd.DataFrame,
+    model: dict[str, Any],
+    df: pd.DataFrame,
+    excluded: set[tuple[int, int]],
+    s: Settings,
+) -> tuple[list[LinkedPair], list[ClusterEdge], dict[str, int]]:
+    p = predictions
+    a = p["unique_id_l"].to_numpy(dtype="int64")
+    b = p["unique_id_r"].to_numpy(dtype="int64")
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    hh = df.set_index("unique_id")["hh"]
+    hh_a = hh.reindex(lo).to_numpy(dtype="float64", na_value=np.nan)
+    hh_b = hh.reindex(hi).to_numpy(dtype="float64", na_value=np.nan)
+    same_household = (hh_a == hh_b) & ~np.isnan(hh_a)
+    is_excluded = np.zeros(len(p), dtype=bool)
+    if excluded:
+        keys = pd.MultiIndex.from_arrays([lo, hi])
+        is_excluded = keys.isin(list(excluded))
+    keep = ~same_household & ~is_excluded
+    dropped = {
+        "household_pairs_dropped": int(same_household.sum()),
+        "excluded_pairs_dropped": int((is_excluded & ~same_household).sum()),
+    }
+
+    names = list(model["comparisons"])
+    gamma = p[[f"gamma_{c}" for c in names]].to_numpy(dtype="int64")
+    # One explanation per distinct combination of levels (a few hundred at most), shared.
+    combos, inverse = np.unique(gamma, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    explanations: list[tuple[list[str], dict[str, str], dict[str, float], bool]] = []
+    for combo in combos:
+        levels: dict[str, str] = {}
+        weights: dict[str, float] = {}
+        for name, g in zip(names, combo, strict=True):
+            level = next(lv for lv in model["comparisons"][name] if lv["gamma"] == g)
+            levels[name] = level["label"]
+            weights[name] = round(level["weight"], 4)
+        evidence = _evidence(levels)
+        explanations.append((evidence, levels, weights, bool(IDENTIFIERS & set(evidence))))
+    has_identifier = np.array([e[3] for e in explanations], dtype=bool)[inverse]
+    prob = p["match_probability"].to_numpy(dtype="float64")
+    weight = p["match_weight"].to_numpy(dtype="float64")
+    strong = has_identifier | (prob >= s.name_only_threshold)
+    as_pair = keep & strong & (prob >= s.pair_threshold)
+    as_edge = keep & strong & (prob >= s.cluster_threshold)
+
+    order = np.lexsort((hi, lo, -np.round(weight, 6)))
+    pairs = [
+        LinkedPair(
+            int(lo[i]),
+            int(hi[i]),
+            float(weight[i]),
+            float(prob[i]),
+            explanations[inverse[i]][0],
+            explanations[inverse[i]][1],
+            explanations[inverse[i]][2],
+        )
+        for i in order[as_pair[order]]
+    ]
+    edges = [
+        ClusterEdge(int(x), int(y), float(w))
+        for x, y, w in zip(lo[as_edge], hi[as_edge], weight[as_edge], strict=True)
+    ]
+    return pairs, edges, dropped
+
+
+def _evidence(levels: dict[str, str]) -> list[str]:
+    evidence = [code for code in ("iin", "document", "phone") if levels.get(code) == "agree"]
+    names_meet = levels.get("surname") in ("exact_key", "other_key") and levels.get(
+        "given_names"
+    ) in ("exact_key", "other_key")
+    if names_meet:
+        birth = levels.get("birth_date")
+        if birth == "exact":
+            evidence.append("name_birth_date")
+        elif birth in ("one_digit", "transposed"):
+            evidence.append("name_approx_birth_date")
+        elif birth == "null":
+            evidence.append("names")
+    return evidence
