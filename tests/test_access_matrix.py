@@ -212,6 +212,37 @@ UI: list[Route] = [
         ok=302,
         special={R.CONSUL: 404},  # one of the two is in Iraq, outside the consul's mission
     ),
+    Route(
+        "candidate_defer",
+        "post",
+        lambda w: f"/people/duplicates/{world_pair(w)}/defer/",
+        REGISTRARS,
+        ok=302,
+        special={R.CONSUL: 404},
+    ),
+    Route(
+        "candidate_merge",
+        "get",
+        lambda w: f"/people/duplicates/{world_pair(w)}/merge/",
+        REGISTRARS,
+        special={R.CONSUL: 404},
+    ),
+    Route(
+        "candidate_merge",
+        "post",
+        lambda w: f"/people/duplicates/{world_pair(w)}/merge/",
+        REGISTRARS,
+        ok=302,
+        special={R.CONSUL: 404},
+    ),
+    Route(
+        "merge_undo",
+        "post",
+        lambda w: f"/people/duplicates/merges/{world_merge(w)}/undo/",
+        REGISTRARS,
+        ok=302,
+        special={R.CONSUL: 404},  # the merged record was in Iraq, outside the consul's area
+    ),
     Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
     Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
     Route(
@@ -238,6 +269,23 @@ def world_pair(w: World) -> int:
     from aman.dedup.models import CandidatePair
 
     return CandidatePair.objects.get(crisis=w.crisis).pk
+
+
+def world_merge(w: World) -> int:
+    """The world's pair merged (the person in Iraq into the one in Iran)."""
+    from aman.dedup.merging import person_merge
+    from aman.dedup.models import CandidatePair, Merge
+
+    merge = Merge.objects.filter(crisis=w.crisis, undone_at__isnull=True).first()
+    if merge is None:
+        pair = CandidatePair.objects.get(crisis=w.crisis)
+        merge = person_merge(
+            actor=w.users[R.CRISIS_MANAGER],
+            survivor=pair.person_a,
+            absorbed=pair.person_b,
+            pair=pair,
+        )
+    return merge.pk
 
 
 def household_of(w: World, where: str) -> int:
@@ -374,6 +422,27 @@ API: list[Route] = [
         "POST /api/duplicates/{pair_id}/reject",
         REGISTRARS,
         lambda w: f"/api/duplicates/{world_pair(w)}/reject",
+        special={R.CONSUL: 404},
+    ),
+    A(
+        "POST /api/duplicates/{pair_id}/defer",
+        REGISTRARS,
+        lambda w: f"/api/duplicates/{world_pair(w)}/defer",
+        special={R.CONSUL: 404},
+    ),
+    A(
+        "POST /api/duplicates/{pair_id}/merge",
+        REGISTRARS,
+        lambda w: f"/api/duplicates/{world_pair(w)}/merge",
+        ok=201,
+        data=lambda w: {"keep": "a"},
+        special={R.CONSUL: 404},
+    ),
+    A("GET /api/merges", PERSONAL, lambda w: f"/api/merges?crisis={w.crisis.pk}"),
+    A(
+        "POST /api/merges/{merge_id}/undo",
+        REGISTRARS,
+        lambda w: f"/api/merges/{world_merge(w)}/undo",
         special={R.CONSUL: 404},
     ),
     A("GET /api/people", PERSONAL, lambda w: f"/api/people?crisis={w.crisis.pk}"),

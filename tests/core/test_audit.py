@@ -15,6 +15,7 @@ from aman.core.context import origin
 from aman.core.errors import ApplicationError
 from aman.core.models import AuditEntry, User
 from aman.core.roles import Role
+from aman.dedup import merging
 from aman.dedup import services as dedup_services
 from aman.dedup.matching import Probe, probe_keys
 from aman.dedup.models import CandidatePair
@@ -194,6 +195,23 @@ def _do(verb: str, world: World) -> Any:
         "candidate_reject": lambda: dedup_services.candidate_reject(
             actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
         ),
+        "candidate_defer": lambda: dedup_services.candidate_defer(
+            actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
+        ),
+        "candidate_merge": lambda: dedup_services.candidate_merge(
+            actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
+        ),
+        "person_merge": lambda: merging.person_merge(
+            actor=manager,
+            survivor=Person.objects.get(pk=world.people["IR"]),
+            absorbed=Person.objects.get(pk=world.people["IQ"]),
+        ),
+        "person_unmerge": lambda: merging.person_unmerge(
+            actor=manager,
+            merge=dedup_services.candidate_merge(
+                actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
+            ),
+        ),
         "person_set_status": lambda: (
             registry_services.person_set_status(
                 actor=manager, person=person, status="verified"
@@ -253,6 +271,7 @@ VERB_OF = {
     "batch_start": "import_start",
     "batch_run": "import_finish",
     "registrations_submit": "registration_submit",
+    "candidate_merge": "person_merge",
 }
 
 AUDITED_VERBS = [
@@ -274,6 +293,10 @@ AUDITED_VERBS = [
     "registrations_submit",
     "candidates_record",
     "candidate_reject",
+    "candidate_defer",
+    "candidate_merge",
+    "person_merge",
+    "person_unmerge",
     "person_set_status",
     "priority_policy_set",
     "intake_reject",
@@ -304,6 +327,8 @@ NOT_AUDITED = {
     "batch_table": "a read",
     "batch_preview": "a read",
     "rejected_csv": "a read; the download view audits it as an export",
+    "plan": "a pure helper: what a merge would take from where",
+    "later_merges": "a read",
 }
 
 
@@ -314,7 +339,14 @@ def test_every_service_function_is_in_the_audit_test() -> None:
 
     public = {
         name
-        for module in (core_services, geo_services, registry_services, imports, dedup_services)
+        for module in (
+            core_services,
+            geo_services,
+            registry_services,
+            imports,
+            dedup_services,
+            merging,
+        )
         for name, fn in inspect.getmembers(module, inspect.isfunction)
         if fn.__module__ == module.__name__ and not name.startswith("_")
     }

@@ -80,27 +80,27 @@ def find(crisis_id: int, probes: list[Probe]) -> list[Match]:
     part(
         "iin",
         f"SELECT '{{kind}}', id, household_id, iin_hash FROM {person} "  # noqa: S608
-        "WHERE crisis_id = %s AND iin_hash IN ({values})",
+        "WHERE crisis_id = %s AND merged_into_id IS NULL AND iin_hash IN ({values})",
         list(by_iin),
     )
     part(
         "document",
         f"SELECT '{{kind}}', p.id, p.household_id, d.number_hash FROM {document} d "  # noqa: S608
         f"JOIN {person} p ON p.id = d.person_id "
-        "WHERE p.crisis_id = %s AND d.number_hash IN ({values})",
+        "WHERE p.crisis_id = %s AND p.merged_into_id IS NULL AND d.number_hash IN ({values})",
         list(by_document),
     )
     part(
         "phone",
         f"SELECT '{{kind}}', p.id, p.household_id, t.number_hash FROM {phone} t "  # noqa: S608
         f"JOIN {person} p ON p.id = t.person_id "
-        "WHERE p.crisis_id = %s AND t.number_hash IN ({values})",
+        "WHERE p.crisis_id = %s AND p.merged_into_id IS NULL AND t.number_hash IN ({values})",
         list(by_phone),
     )
     part(
         "name_birth_date",
         f"SELECT '{{kind}}', id, household_id, CAST(birth_date AS TEXT) FROM {person} "  # noqa: S608
-        "WHERE crisis_id = %s AND birth_date IN ({values})",
+        "WHERE crisis_id = %s AND merged_into_id IS NULL AND birth_date IN ({values})",
         list(by_birth),
     )
     if not parts:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.crypto import EncryptedJSONField
+
 # What made two records look like one person, strongest first, in words for officers.
 EVIDENCE = {
     "iin": _("the same IIN"),
@@ -20,6 +22,7 @@ class CandidatePair(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", _("To review")
+        DEFERRED = "deferred", _("Later")
         REJECTED = "rejected", _("Not the same person")
         MERGED = "merged", _("Merged")
 
@@ -61,3 +64,45 @@ class CandidatePair(models.Model):
 
     def evidence_text(self) -> str:
         return ", ".join(str(EVIDENCE.get(e, e)) for e in self.evidence)
+
+
+class Merge(models.Model):
+    """An officer's merge of one record (`absorbed`) into another (`survivor`), with
+    everything needed to undo it exactly (aman.dedup.merging): the survivor's values before,
+    the rows moved from one to the other, the pairs changed. The absorbed record is kept
+    (`Person.merged_into`), so its reference code still leads to the person."""
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.CASCADE, related_name="+")
+    survivor = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    absorbed = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+")
+    pair = models.ForeignKey(
+        CandidatePair, on_delete=models.SET_NULL, null=True, blank=True, related_name="merges"
+    )
+    automatic = models.BooleanField(_("merged automatically"), default=False)
+    # The survivor's fields before and after, as stored (encrypted: they hold identifiers).
+    before = EncryptedJSONField()
+    after = EncryptedJSONField()
+    # Which values were chosen and why: [{"group", "rule", "from", "conflict"}].
+    choices = models.JSONField(default=list)
+    # Rows moved to the survivor, by relation: {"registry.document.person": [ids], ...}.
+    moved = models.JSONField(default=dict)
+    # Other changes to undo: household contacts, pairs closed or proposed.
+    other = models.JSONField(default=dict)
+    merged_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    merged_at = models.DateTimeField(auto_now_add=True)
+    undone_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+    # Values changed on the survivor after the merge, kept by the unmerge: [field, ...].
+    kept_on_undo = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        indexes = [models.Index(fields=["crisis", "-merged_at"], name="merge_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.absorbed_id} → {self.survivor_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from aman.core.access import country_scope, require
@@ -75,7 +76,7 @@ def candidates_for_person(*, user: User, person: Person) -> list[dict[str, Any]]
     require(user, Cap.PERSONAL_DATA)
     pairs = CandidatePair.objects.filter(
         Q(person_a=person) | Q(person_b=person),
-        status=CandidatePair.Status.OPEN,
+        status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
         crisis_id=person.crisis_id,
     )
     others = {p.person_b_id if p.person_a_id == person.pk else p.person_a_id: p for p in pairs}
@@ -101,10 +102,15 @@ def candidates_for_user(
         .select_related(
             "person_a__country", "person_a__city", "person_b__country", "person_b__city"
         )
+        .prefetch_related("merges__survivor")
         .order_by("-score", "-id")
     )
     if status is not None:
         qs = qs.filter(status=status)
+    if status in (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED):
+        # A pair one of whose people was merged into someone else is carried by the
+        # survivor's own pair (aman.dedup.merging).
+        qs = qs.filter(person_a__merged_into__isnull=True, person_b__merged_into__isnull=True)
     scope = country_scope(user)
     if scope is not None:
         qs = qs.filter(person_a__country__in=scope, person_b__country__in=scope)
@@ -132,7 +138,11 @@ COMPARED = [
 
 def side_by_side(pair: CandidatePair) -> list[dict[str, Any]]:
     """Rows of (field, value of a, value of b, differ?) for the review page."""
-    a, b = pair.person_a, pair.person_b
+    return compare(pair.person_a, pair.person_b)
+
+
+def compare(a: Person, b: Person) -> list[dict[str, Any]]:
+    """Rows of (field, value of a, value of b, differ?): two records side by side."""
     rows = []
     for name, attribute in COMPARED:
         field = Person._meta.get_field(name)
@@ -150,3 +160,74 @@ def side_by_side(pair: CandidatePair) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def merge_plan(
+    *, survivor: Person, absorbed: Person, chosen: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """What a merge would keep, group by group, for the merge page: both values in words,
+    which one is kept and by which rule; groups in conflict can be chosen by the officer."""
+    from aman.dedup.merging import GROUPS, RULE_WORDS, SECRET, plan
+
+    rows = []
+    for choice in plan(survivor, absorbed, chosen):
+        label, fields = GROUPS[choice.group]
+        rows.append(
+            {
+                "group": choice.group,
+                "label": label,
+                "survivor": _words(survivor, fields),
+                "absorbed": _words(absorbed, fields),
+                "source": choice.source,
+                "rule": RULE_WORDS[choice.rule],
+                "conflict": choice.conflict,
+                "secret": bool(SECRET & set(fields)),
+            }
+        )
+    return rows
+
+
+def _words(person: Person, fields: tuple[str, ...]) -> str:
+    """A group of a person's fields as an officer reads it (identifiers masked)."""
+    parts = []
+    for name in fields:
+        if name in ("iin_hash", "latin_from_document", "latitude", "longitude"):
+            continue
+        value = getattr(person, name)
+        if name in ("iin", "messengers") and value:
+            value = "…" + str(value)[-3:]
+        elif name == "household" and value is not None:
+            value = f"H{value.pk}"
+        elif hasattr(person, f"get_{name}_display") and value:
+            value = getattr(person, f"get_{name}_display")()
+        elif name == "location_updated_at" and value:
+            value = f"({value:%Y-%m-%d %H:%M})"
+        if value not in (None, ""):
+            parts.append(str(value))
+    if "latin_from_document" in fields and person.latin_from_document:
+        parts.append(str(_("(from the document)")))
+    return " ".join(parts)
+
+
+def merges_for_person(*, user: User, person: Person) -> Any:
+    """Records merged into this person (still in force), newest first."""
+    from aman.dedup.models import Merge
+
+    require(user, Cap.PERSONAL_DATA)
+    return (
+        Merge.objects.filter(survivor=person, undone_at__isnull=True)
+        .select_related("absorbed", "merged_by")
+        .order_by("-merged_at")
+    )
+
+
+def both_visible(*, user: User, crisis_id: int, people: tuple[int, int]) -> bool:
+    """Whether the user may see both people of a pair or a merge (a consul: both in their
+    mission's countries); a merged record is no longer among the people, so it is looked
+    up as stored."""
+    require(user, Cap.PERSONAL_DATA)
+    qs = Person.all_objects.filter(crisis_id=crisis_id, pk__in=people)
+    scope = country_scope(user)
+    if scope is not None:
+        qs = qs.filter(country__in=scope)
+    return qs.count() == 2

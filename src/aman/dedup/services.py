@@ -9,10 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_write
-from aman.core.errors import Conflict
+from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.dedup.matching import Match, Probe, find
-from aman.dedup.models import CandidatePair
+from aman.dedup.models import CandidatePair, Merge
 
 
 def candidates_record(
@@ -59,11 +59,49 @@ def candidates_record(
 
 
 @transaction.atomic
-def candidate_reject(*, actor: User, pair: CandidatePair) -> CandidatePair:
-    """An officer says the two are not the same person: the pair is never proposed again."""
+def candidate_defer(*, actor: User, pair: CandidatePair) -> CandidatePair:
+    """An officer cannot decide yet (the caller is to be asked again): the pair leaves the
+    queue for the *Later* list and can still be merged or rejected from there."""
     pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
     if pair.status != CandidatePair.Status.OPEN:
         raise Conflict(_("This pair has already been decided."), {"status": pair.status})
+    pair.status = CandidatePair.Status.DEFERRED
+    pair.decided_by = actor
+    pair.decided_at = timezone.now()
+    pair.save(update_fields=["status", "decided_by", "decided_at"])
+    audit_write(
+        actor=actor,
+        verb="candidate_defer",
+        obj=pair,
+        crisis=pair.crisis,
+        changes={"status": [CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED]},
+    )
+    return pair
+
+
+def candidate_merge(
+    *, actor: User, pair: CandidatePair, keep: str = "a", chosen: dict[str, str] | None = None
+) -> Merge:
+    """Merge the two people of a pair: `keep` says whose record survives ("a", the one
+    registered first, by default); `chosen` the officer's choices in conflicts."""
+    from aman.dedup.merging import person_merge
+    from aman.registry.models import Person
+
+    if keep not in ("a", "b"):
+        raise ApplicationError(_("Keep either record a or record b."), {"keep": [keep]})
+    a = Person.all_objects.get(pk=pair.person_a_id)
+    b = Person.all_objects.get(pk=pair.person_b_id)
+    survivor, absorbed = (a, b) if keep == "a" else (b, a)
+    return person_merge(actor=actor, survivor=survivor, absorbed=absorbed, pair=pair, chosen=chosen)
+
+
+@transaction.atomic
+def candidate_reject(*, actor: User, pair: CandidatePair) -> CandidatePair:
+    """An officer says the two are not the same person: the pair is never proposed again."""
+    pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
+    if pair.status not in (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED):
+        raise Conflict(_("This pair has already been decided."), {"status": pair.status})
+    before = pair.status
     pair.status = CandidatePair.Status.REJECTED
     pair.decided_by = actor
     pair.decided_at = timezone.now()
@@ -73,6 +111,6 @@ def candidate_reject(*, actor: User, pair: CandidatePair) -> CandidatePair:
         verb="candidate_reject",
         obj=pair,
         crisis=pair.crisis,
-        changes={"status": [CandidatePair.Status.OPEN, CandidatePair.Status.REJECTED]},
+        changes={"status": [before, CandidatePair.Status.REJECTED]},
     )
     return pair

@@ -5,4 +5,7 @@ from aman.dedup import views
 urlpatterns = [
     path("", views.candidate_list, name="candidate_list"),
     path("<int:pk>/reject/", views.candidate_reject, name="candidate_reject"),
+    path("<int:pk>/defer/", views.candidate_defer, name="candidate_defer"),
+    path("<int:pk>/merge/", views.candidate_merge, name="candidate_merge"),
+    path("merges/<int:pk>/undo/", views.merge_undo, name="merge_undo"),
 ]

@@ -17,10 +17,10 @@ from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.core.roles import Cap
+from aman.dedup import merging, services
 from aman.dedup import selectors as dedup_selectors
-from aman.dedup import services
-from aman.dedup.models import CandidatePair
-from aman.registry import selectors
+from aman.dedup.models import CandidatePair, Merge
+from aman.registry.models import Person
 
 
 @login_required
@@ -59,22 +59,34 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _decidable_pair(user: User, pk: int) -> CandidatePair:
+    """A pair the user may decide on: both people visible to them (a consul: in their
+    mission's countries), neither merged into someone else since."""
+    access.require(user, Cap.REGISTER)
+    pair = CandidatePair.objects.select_related("crisis").filter(pk=pk).first()
+    if pair is None:
+        raise Http404
+    access.crisis_for_user(user, pair.crisis_id)
+    if not dedup_selectors.both_visible(
+        user=user, crisis_id=pair.crisis_id, people=(pair.person_a_id, pair.person_b_id)
+    ):
+        raise Http404
+    return pair
+
+
+def _back(request: HttpRequest, pair: CandidatePair) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    return redirect(target or "person_detail", *([] if target else [pair.person_a_id]))
+
+
 @login_required
 @require_POST
 def candidate_reject(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    access.require(user, Cap.REGISTER)
-    pair = CandidatePair.objects.select_related("crisis").filter(pk=pk).first()
-    if pair is None:
-        raise Http404
-    crisis = access.crisis_for_user(user, pair.crisis_id)
-    # Both people must be visible to the user (a consul: in their mission's countries).
-    visible = selectors.people_for_user(user=user, crisis=crisis).filter(
-        pk__in=[pair.person_a_id, pair.person_b_id]
-    )
-    if visible.count() != 2:
-        raise Http404
+    pair = _decidable_pair(user, pk)
     try:
         services.candidate_reject(actor=user, pair=pair)
         messages.success(
@@ -82,7 +94,98 @@ def candidate_reject(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = ""
-    return redirect(target or "person_detail", *([] if target else [pair.person_a_id]))
+    return _back(request, pair)
+
+
+@login_required
+@require_POST
+def candidate_defer(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    pair = _decidable_pair(user, pk)
+    try:
+        services.candidate_defer(actor=user, pair=pair)
+        messages.success(request, _("Put aside: the pair is in the “Later” list."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return _back(request, pair)
+
+
+@login_required
+def candidate_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """The merge page: which record is kept, what is taken from each, conflicts to choose;
+    saving merges (and the person page offers the undo)."""
+    user = request.user
+    assert isinstance(user, User)
+    pair = _decidable_pair(user, pk)
+    data = request.POST if request.method == "POST" else request.GET
+    keep = "b" if data.get("keep") == "b" else "a"
+    a, b = pair.person_a, pair.person_b
+    survivor, absorbed = (a, b) if keep == "a" else (b, a)
+    chosen = {
+        key.removeprefix("choose_"): value
+        for key, value in data.items()
+        if key.startswith("choose_") and value in ("survivor", "absorbed")
+    }
+    error = None
+    if request.method == "POST":
+        try:
+            merge = services.candidate_merge(actor=user, pair=pair, keep=keep, chosen=chosen)
+        except ApplicationError as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                _("Merged: %(absorbed)s is now part of this record. The merge can be undone below.")
+                % {"absorbed": merge.absorbed.reference_code_display},
+            )
+            return redirect("person_detail", merge.survivor_id)
+    audit_read(actor=user, verb="candidate_merge_page", obj=pair, crisis=pair.crisis)
+    return TemplateResponse(
+        request,
+        "dedup/merge.html",
+        {
+            "pair": pair,
+            "keep": keep,
+            "survivor": survivor,
+            "absorbed": absorbed,
+            "rows": dedup_selectors.merge_plan(survivor=survivor, absorbed=absorbed, chosen=chosen),
+            "compared": dedup_selectors.compare(survivor, absorbed),
+            "error": error,
+            "decided": pair.status in (CandidatePair.Status.MERGED, CandidatePair.Status.REJECTED),
+        },
+        status=409 if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    access.require(user, Cap.REGISTER)
+    merge = Merge.objects.select_related("crisis").filter(pk=pk).first()
+    if merge is None:
+        raise Http404
+    access.crisis_for_user(user, merge.crisis_id)
+    if not dedup_selectors.both_visible(
+        user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
+    ):
+        raise Http404
+    try:
+        merging.person_unmerge(actor=user, merge=merge)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("person_detail", merge.survivor_id)
+    text = _("The merge is undone: %(code)s is a record of its own again.") % {
+        "code": merge.absorbed.reference_code_display
+    }
+    if merge.kept_on_undo:
+        text += " " + _("Changed since the merge and kept: %(fields)s.") % {
+            "fields": ", ".join(
+                str(getattr(Person._meta.get_field(f), "verbose_name", f))
+                for f in merge.kept_on_undo
+            )
+        }
+    messages.success(request, text)
+    return redirect("person_detail", merge.absorbed_id)

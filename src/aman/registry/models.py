@@ -75,6 +75,14 @@ def reference_code_display(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+class PersonManager(models.Manager["Person"]):
+    """The people of the registry: a person merged into another (a duplicate) is kept for
+    the undo and for their reference code, but is no longer one of the people."""
+
+    def get_queryset(self) -> models.QuerySet[Person]:
+        return super().get_queryset().filter(merged_into__isnull=True)
+
+
 class Person(models.Model):
     crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="people")
     reference_code = models.CharField(_("reference code"), max_length=12, unique=True)
@@ -141,8 +149,17 @@ class Person(models.Model):
     channel = models.CharField(_("first channel"), max_length=12, choices=Channel.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set when an officer merged this record into another (aman.dedup.merging); undone by
+    # an unmerge. Its intake records, documents, phones and journey moved to that person.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = PersonManager()
+    all_objects = models.Manager()  # noqa: DJ012
 
     class Meta:
+        base_manager_name = "all_objects"
         ordering = ["surname", "given_names", "id"]
         verbose_name = _("person")
         verbose_name_plural = _("people")

@@ -137,9 +137,13 @@ def _identifier_matches(crisis: Crisis, query: str) -> set[int]:
 
     compact = "".join(ch for ch in query if ch.isalnum() or ch == "+")
     people = Person.objects.filter(crisis=crisis)
-    ids = set(
-        people.filter(reference_code=normalize_reference_code(query)).values_list("pk", flat=True)
-    )
+    # A reference code of a record merged into another finds the one it was merged into.
+    ids = {
+        surviving_person_id(pk)
+        for pk in Person.all_objects.filter(
+            crisis=crisis, reference_code=normalize_reference_code(query)
+        ).values_list("pk", flat=True)
+    }
     digits = sum(ch.isdigit() for ch in compact)
     if digits >= 3 or len(compact) >= 5:
         ids |= set(
@@ -159,6 +163,17 @@ def _identifier_matches(crisis: Crisis, query: str) -> set[int]:
         )
         ids |= set(people.filter(iin_hash=iin_hash(compact)).values_list("pk", flat=True))
     return ids
+
+
+def surviving_person_id(pk: int) -> int:
+    """The person a record is now part of: itself, or the person it was merged into (and
+    so on, when that one was merged again)."""
+    for _ in range(50):
+        merged = Person.all_objects.filter(pk=pk).values_list("merged_into", flat=True).first()
+        if merged is None:
+            return pk
+        pk = merged
+    return pk
 
 
 def households_for_user(

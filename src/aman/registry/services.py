@@ -994,11 +994,21 @@ def person_lookup_public(*, reference_code: str, birth_date: Any) -> Person | No
     code = normalize_reference_code(reference_code)
     if not code or birth_date is None:
         return None
-    return (
+    # A code of a record merged into another opens the person it was merged into; the
+    # birth date may be the one registered under that code or the merged person's.
+    found = Person.all_objects.filter(reference_code=code).values_list("pk", "birth_date").first()
+    if found is None:
+        return None
+    from aman.registry.selectors import surviving_person_id
+
+    person = (
         Person.objects.select_related("crisis", "country", "city")
-        .filter(reference_code=code, birth_date=birth_date)
+        .filter(pk=surviving_person_id(found[0]))
         .first()
     )
+    if person is None or birth_date not in (found[1], person.birth_date):
+        return None
+    return person
 
 
 def person_update_self(

@@ -12,7 +12,11 @@ from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.paging import CappedPaginator
 from aman.core.roles import Cap
-from aman.dedup.selectors import candidates_for_person, registration_duplicates
+from aman.dedup.selectors import (
+    candidates_for_person,
+    merges_for_person,
+    registration_duplicates,
+)
 from aman.registry import selectors, services
 from aman.registry.forms import (
     HotlineForm,
@@ -86,6 +90,10 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     crisis = _current(request)
     if crisis is None:
         return redirect("person_list")
+    survivor = selectors.surviving_person_id(pk)
+    if survivor != pk:
+        # A record merged into another: its person is the one it was merged into.
+        return redirect("person_detail", survivor)
     person = selectors.person_for_user(user=user, crisis=crisis, pk=pk)
     audit_read(actor=user, verb="person_detail", obj=person, crisis=crisis)
     household = []
@@ -111,6 +119,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "priority_explained": explain(person.priority, person.priority_reasons),
             "status_form": form if allowed and user.has_cap(Cap.REGISTER) else None,
             "duplicates": candidates_for_person(user=user, person=person),
+            "merges": merges_for_person(user=user, person=person),
             "can_decide": user.has_cap(Cap.REGISTER),
         },
     )

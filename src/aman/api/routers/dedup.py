@@ -1,18 +1,21 @@
 """Possible duplicates: the review queue and an officer's decision."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
-from ninja import Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.routers.registry import ERRORS, _crisis, _user
 from aman.api.schemas import PersonOut
 from aman.core import access
+from aman.core.errors import ApplicationError
 from aman.core.roles import Cap
-from aman.dedup import selectors, services
-from aman.dedup.models import CandidatePair
+from aman.dedup import merging, selectors, services
+from aman.dedup.merging import GROUPS
+from aman.dedup.models import CandidatePair, Merge
 
 router = Router(tags=["duplicates"])
 
@@ -50,12 +53,8 @@ def candidate_list(request: HttpRequest, filters: Query[CandidateFilter]) -> Any
     return selectors.candidates_for_user(user=user, crisis=crisis, status=filters.status)
 
 
-@router.post(
-    "/duplicates/{pair_id}/reject",
-    response={200: CandidatePairOut, **ERRORS},
-    summary="Not the same person: the pair is closed and never proposed again",
-)
-def candidate_reject(request: HttpRequest, pair_id: int) -> Any:
+def _pair(request: HttpRequest, pair_id: int) -> tuple[Any, CandidatePair]:
+    """The user and a pair they may decide on (both people visible, neither merged away)."""
     user = _user(request)
     access.require(user, Cap.REGISTER)
     crisis_id = CandidatePair.objects.filter(pk=pair_id).values_list("crisis_id", flat=True).first()
@@ -69,6 +68,134 @@ def candidate_reject(request: HttpRequest, pair_id: int) -> Any:
     )
     if pair is None:
         raise Http404
+    return user, pair
+
+
+@router.post(
+    "/duplicates/{pair_id}/reject",
+    response={200: CandidatePairOut, **ERRORS},
+    summary="Not the same person: the pair is closed and never proposed again",
+)
+def candidate_reject(request: HttpRequest, pair_id: int) -> Any:
+    user, pair = _pair(request, pair_id)
     services.candidate_reject(actor=user, pair=pair)
     pair.refresh_from_db()
     return pair
+
+
+@router.post(
+    "/duplicates/{pair_id}/defer",
+    response={200: CandidatePairOut, **ERRORS},
+    summary="Decide later: the pair leaves the queue for the deferred list",
+)
+def candidate_defer(request: HttpRequest, pair_id: int) -> Any:
+    user, pair = _pair(request, pair_id)
+    services.candidate_defer(actor=user, pair=pair)
+    pair.refresh_from_db()
+    return pair
+
+
+class MergeIn(Schema):
+    keep: Literal["a", "b"] = Field(
+        "a", description="whose record is kept: a (registered first) or b"
+    )
+    choose: dict[str, Literal["survivor", "absorbed"]] = Field(
+        default_factory=dict,
+        description="for groups in conflict, which record's value is kept "
+        "(groups: " + ", ".join(GROUPS) + ")",
+    )
+
+
+class MergeChoiceOut(Schema):
+    group: str
+    source: str = Field(validation_alias="from")
+    rule: str
+    conflict: bool
+
+
+class MergeOut(Schema):
+    id: int
+    crisis_id: int
+    survivor_id: int
+    absorbed_id: int
+    pair_id: int | None
+    automatic: bool
+    merged_at: datetime
+    merged_by: str | None
+    undone_at: datetime | None
+    undone_by: str | None
+    choices: list[MergeChoiceOut]
+    moved: dict[str, int]
+    kept_on_undo: list[str]
+
+    @staticmethod
+    def resolve_merged_by(obj: Merge) -> str | None:
+        return obj.merged_by.username if obj.merged_by else None
+
+    @staticmethod
+    def resolve_undone_by(obj: Merge) -> str | None:
+        return obj.undone_by.username if obj.undone_by else None
+
+    @staticmethod
+    def resolve_moved(obj: Merge) -> dict[str, int]:
+        return {key: len(ids) for key, ids in obj.moved.items()}
+
+
+@router.post(
+    "/duplicates/{pair_id}/merge",
+    response={201: MergeOut, **ERRORS},
+    summary="The same person: merge the two records (undo with POST /api/merges/{id}/undo)",
+)
+def candidate_merge(request: HttpRequest, pair_id: int, body: MergeIn | None = None) -> Any:
+    user, pair = _pair(request, pair_id)
+    body = body or MergeIn(keep="a")
+    unknown = sorted(set(body.choose) - set(GROUPS))
+    if unknown:
+        raise ApplicationError(
+            _("Unknown field groups: %(groups)s.") % {"groups": ", ".join(unknown)},
+            {"choose": unknown},
+        )
+    merge = services.candidate_merge(
+        actor=user, pair=pair, keep=body.keep, chosen=dict(body.choose)
+    )
+    return 201, merge
+
+
+class MergeFilter(Schema):
+    crisis: int | None = None
+    in_force: bool | None = None
+
+
+@router.get("/merges", response=list[MergeOut], summary="Merges of a crisis, newest first")
+@paginate(LimitOffsetPagination)
+def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
+    user = _user(request)
+    crisis = _crisis(user, filters.crisis)
+    access.require(user, Cap.PERSONAL_DATA)
+    qs = Merge.objects.filter(crisis=crisis).select_related("merged_by", "undone_by")
+    scope = access.country_scope(user)
+    if scope is not None:
+        qs = qs.filter(survivor__country__in=scope)
+    if filters.in_force is not None:
+        qs = qs.filter(undone_at__isnull=filters.in_force)
+    return qs.order_by("-merged_at", "-id")
+
+
+@router.post(
+    "/merges/{merge_id}/undo",
+    response={200: MergeOut, **ERRORS},
+    summary="Undo a merge exactly (409 while a later merge of these people is in force)",
+)
+def merge_undo(request: HttpRequest, merge_id: int) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    merge = Merge.objects.filter(pk=merge_id).first()
+    if merge is None:
+        raise Http404
+    access.crisis_for_user(user, merge.crisis_id)
+    if not selectors.both_visible(
+        user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
+    ):
+        raise Http404
+    merge = merging.person_unmerge(actor=user, merge=merge)
+    return Merge.objects.select_related("merged_by", "undone_by").get(pk=merge.pk)

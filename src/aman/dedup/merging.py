@@ -1,0 +1,555 @@
+"""Merging two records of one person, and undoing it exactly.
+
+A merge keeps both records. The *survivor* takes the values chosen by the rule below (or by
+the officer, for the groups where the two records disagree) and every row that belonged to
+the *absorbed* record: its intake records, documents, phones, name keys, status events, and
+whatever later parts of Aman attach to a person (bookings, stays, cases, messages: every
+foreign key to a person is followed, see `_relations`). The absorbed record stays, marked
+`merged_into`, so that its reference code still leads to the person and the merge can be
+undone: an unmerge moves back exactly the rows that were moved, puts back the survivor's
+values (except those changed since, which it keeps and lists), and reopens the pair.
+
+The rule, per group of fields (`GROUPS`):
+
+* a value only one record has is taken;
+* where both have one and they differ (a *conflict*, shown to the officer, who may choose),
+  the **verified** value wins — Latin names read from a document; a birth date or sex that
+  the record's own IIN encodes — and otherwise the **newest**: the record changed last
+  (for the location, the one reported last);
+* needs are never lost: a vulnerability either record reports is kept, the two notes are
+  joined, the nationalities are united; the consent kept is the earlier one;
+* the journey is one: both records' status events are the survivor's, and its status is
+  the latest of them;
+* two different IINs are two people: such records are never merged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, cast
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aman.core.audit import audit_write
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import AuditEntry, User
+from aman.dedup.models import CandidatePair, Merge
+from aman.registry.identity import IinError, name_keys, parse_iin
+from aman.registry.models import Household, NameKey, Person, StatusEvent
+
+# The groups of fields a merge decides together, with their label for officers. A group's
+# fields always come from the same record.
+GROUPS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "names": (gettext_lazy("Names"), ("surname", "given_names", "patronymic")),
+    "latin": (
+        gettext_lazy("Names in passport Latin"),
+        ("surname_latin", "given_names_latin", "latin_from_document"),
+    ),
+    "birth_date": (gettext_lazy("Birth date"), ("birth_date",)),
+    "sex": (gettext_lazy("Sex"), ("sex",)),
+    "iin": (gettext_lazy("IIN"), ("iin", "iin_hash")),
+    "email": (gettext_lazy("Email"), ("email",)),
+    "messengers": (gettext_lazy("Messenger handles"), ("messengers",)),
+    "language": (gettext_lazy("Preferred language"), ("language",)),
+    "location": (
+        gettext_lazy("Where the person is"),
+        ("country", "city", "address", "latitude", "longitude", "location_updated_at"),
+    ),
+    "intent": (gettext_lazy("Intent"), ("intent",)),
+    "eligibility": (gettext_lazy("Eligibility"), ("eligibility",)),
+    "household": (gettext_lazy("Household"), ("household",)),
+}
+# Combined rather than chosen: nothing either record says about needs is dropped.
+FLAGS = ("pregnant", "medical_need", "reduced_mobility", "disability", "unaccompanied_minor")
+# Every field a merge may change on the survivor (and an unmerge puts back).
+FIELDS = (
+    *(f for _label, fields in GROUPS.values() for f in fields),
+    *FLAGS,
+    "needs_note",
+    "nationalities",
+    "consent_at",
+    "status",
+    "priority",
+    "priority_reasons",
+    "updated_at",
+)
+# Not shown in words anywhere (identifiers).
+SECRET = frozenset({"iin", "iin_hash", "messengers"})
+
+
+@dataclass
+class Choice:
+    group: str
+    source: str  # "survivor" or "absorbed"
+    rule: str  # "only", "same", "verified", "newest", "officer"
+    conflict: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "from": self.source,
+            "rule": self.rule,
+            "conflict": self.conflict,
+        }
+
+
+RULE_WORDS = {
+    "only": gettext_lazy("only one record has it"),
+    "same": gettext_lazy("the same in both"),
+    "verified": gettext_lazy("verified (document or IIN)"),
+    "newest": gettext_lazy("the newest"),
+    "officer": gettext_lazy("chosen by the officer"),
+}
+
+
+def _field(name: str) -> models.Field[Any, Any]:
+    return cast("models.Field[Any, Any]", Person._meta.get_field(name))
+
+
+def _value(person: Person, field: str) -> Any:
+    return getattr(person, _field(field).attname)
+
+
+def _empty(values: tuple[Any, ...]) -> bool:
+    return all(v in (None, "", [], False) for v in values)
+
+
+def _verified(person: Person, group: str) -> bool:
+    if group == "latin":
+        return person.latin_from_document
+    if group in ("birth_date", "sex") and person.iin:
+        try:
+            decoded = parse_iin(person.iin)
+        except IinError:
+            return False
+        if group == "birth_date":
+            return decoded.birth_date == person.birth_date
+        return decoded.sex == person.sex
+    return False
+
+
+def _newer(a: Person, b: Person, group: str) -> bool:
+    """Whether `a`'s value of the group is newer than `b`'s."""
+    if group == "location":
+        when_a = a.location_updated_at or a.updated_at
+        when_b = b.location_updated_at or b.updated_at
+        return when_a > when_b
+    return a.updated_at > b.updated_at
+
+
+def plan(survivor: Person, absorbed: Person, chosen: dict[str, str] | None = None) -> list[Choice]:
+    """What a merge of the two would take from where, group by group; `chosen` holds the
+    officer's choices ({group: "survivor" | "absorbed"}) for groups in conflict."""
+    chosen = chosen or {}
+    choices = []
+    for group, (_label, fields) in GROUPS.items():
+        mine = tuple(_value(survivor, f) for f in fields)
+        theirs = tuple(_value(absorbed, f) for f in fields)
+        if mine == theirs or _empty(theirs) or _same_names(group, mine, theirs):
+            choices.append(Choice(group, "survivor", "same" if mine == theirs else "only", False))
+            continue
+        if _empty(mine):
+            choices.append(Choice(group, "absorbed", "only", False))
+            continue
+        if group == "household" and survivor.household_id is not None:
+            # A person stays in their household; the officer moves them if need be.
+            choices.append(Choice(group, "survivor", "newest", True))
+            continue
+        if chosen.get(group) in ("survivor", "absorbed"):
+            choices.append(Choice(group, chosen[group], "officer", True))
+            continue
+        verified = (_verified(survivor, group), _verified(absorbed, group))
+        if verified[0] != verified[1]:
+            source = "survivor" if verified[0] else "absorbed"
+            choices.append(Choice(group, source, "verified", True))
+            continue
+        newest = "absorbed" if _newer(absorbed, survivor, group) else "survivor"
+        choices.append(Choice(group, newest, "newest", True))
+    return choices
+
+
+def _same_names(group: str, mine: tuple[Any, ...], theirs: tuple[Any, ...]) -> bool:
+    """Two spellings of the same names (`Жұмабек` and `Жумабек`): not a conflict; the
+    survivor's spelling stays and the other still finds the person (its name keys move)."""
+    if group not in ("names", "latin"):
+        return False
+    texts = [" ".join(str(v) for v in values if isinstance(v, str)) for values in (mine, theirs)]
+    if group == "latin" and mine[-1] != theirs[-1]:
+        return False  # one of them was read from a document: the verified one is chosen
+    return name_keys(texts[0]) == name_keys(texts[1])
+
+
+def _dump(person: Person) -> dict[str, Any]:
+    """The survivor's merge-relevant fields as stored, JSON-ready."""
+    out: dict[str, Any] = {}
+    for name in FIELDS:
+        value = _value(person, name)
+        if isinstance(value, dt.datetime | dt.date):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def _load(values: dict[str, Any]) -> dict[str, Any]:
+    """`_dump`'s values as field values, keyed by attribute name (for `update()`)."""
+    out = {}
+    for name, value in values.items():
+        field = _field(name)
+        out[field.attname] = field.to_python(value) if value is not None else None
+    return out
+
+
+def _relations() -> list[Any]:
+    """Every relation through which rows belong to a person and move with a merge: the
+    foreign keys and many-to-many links of other models to Person, except those a merge
+    handles itself (name keys, household contacts, possible duplicates, merges) and the
+    merged-into link."""
+    handled = {NameKey, Household, CandidatePair, Merge, Person}
+    return [
+        rel
+        for rel in Person._meta.related_objects
+        if rel.related_model not in handled and (rel.one_to_many or rel.many_to_many)
+    ]
+
+
+def _unique_sets(model: type[models.Model], fk: str) -> list[list[str]]:
+    """The other fields of each uniqueness rule of `model` that includes `fk`."""
+    sets = [list(u) for u in model._meta.unique_together]
+    sets += [
+        list(c.fields)
+        for c in model._meta.constraints
+        if isinstance(c, models.UniqueConstraint) and c.fields
+    ]
+    return [[f for f in s if f != fk] for s in sets if fk in s]
+
+
+def _move(
+    model: type[models.Model], fk: str, source: int, target: int, only: list[int] | None = None
+) -> list[int]:
+    """Point the rows of `model` whose `fk` is `source` at `target`, except rows that would
+    break a uniqueness rule (the target already has one like it: that row stays). Returns
+    the ids of the rows moved."""
+    manager = model._base_manager
+    rows = manager.filter(**{fk: source})
+    if only is not None:
+        rows = rows.filter(pk__in=only)
+    ids = set(rows.values_list("pk", flat=True))
+    for others in _unique_sets(model, fk):
+        if not others:
+            if manager.filter(**{fk: target}).exists():
+                ids.clear()
+            continue
+        taken = set(manager.filter(**{fk: target}).values_list(*others))
+        if taken:
+            for pk, *values in manager.filter(pk__in=ids).values_list("pk", *others):
+                if tuple(values) in taken:
+                    ids.discard(pk)
+    if ids:
+        manager.filter(pk__in=ids).update(**{fk: target})
+    return sorted(ids)
+
+
+def _relation_rows(rel: Any) -> tuple[type[models.Model], str, str]:
+    """(model whose rows move, its column pointing at the person, key in `Merge.moved`)."""
+    if rel.many_to_many:
+        through = rel.through if hasattr(rel, "through") else rel.field.remote_field.through
+        fk = next(
+            f.name
+            for f in through._meta.get_fields()
+            if getattr(f, "related_model", None) is Person
+        )
+        return through, fk, f"{through._meta.label_lower}.{fk}"
+    model = rel.related_model
+    return model, rel.field.name, f"{model._meta.label_lower}.{rel.field.name}"
+
+
+def _check_pair(survivor: Person, absorbed: Person) -> None:
+    if survivor.pk == absorbed.pk:
+        raise ApplicationError(_("A person cannot be merged into themselves."), {})
+    if survivor.crisis_id != absorbed.crisis_id:
+        raise ApplicationError(_("The two people are in different crises."), {})
+    for person in (survivor, absorbed):
+        if person.merged_into_id is not None:
+            raise Conflict(
+                _("%(code)s has already been merged into another record.")
+                % {"code": person.reference_code_display},
+                {"person": [person.pk]},
+            )
+    if survivor.iin_hash and absorbed.iin_hash and survivor.iin_hash != absorbed.iin_hash:
+        raise Conflict(
+            _("The two records have different IINs: they are two people and are never merged."),
+            {"iin": ["different"]},
+        )
+
+
+@transaction.atomic
+def person_merge(
+    *,
+    actor: User | None,
+    survivor: Person,
+    absorbed: Person,
+    pair: CandidatePair | None = None,
+    chosen: dict[str, str] | None = None,
+    automatic: bool = False,
+) -> Merge:
+    """Merge `absorbed` into `survivor` (see the module's rule); returns the merge, which
+    `person_unmerge` undoes."""
+    from aman.registry.services import _household_priority_refresh, _priority_refresh
+
+    locked = {
+        p.pk: p
+        for p in Person.all_objects.select_for_update()
+        .select_related("crisis")
+        .filter(pk__in=[survivor.pk, absorbed.pk])
+        .order_by("pk")
+    }
+    survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
+    _check_pair(survivor, absorbed)
+    if pair is not None:
+        pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
+        if {pair.person_a_id, pair.person_b_id} != {survivor.pk, absorbed.pk}:
+            raise ApplicationError(_("This pair is not these two people."), {})
+        if pair.status in (CandidatePair.Status.MERGED, CandidatePair.Status.REJECTED):
+            raise Conflict(_("This pair has already been decided."), {"status": pair.status})
+    before = _dump(survivor)
+    households = {h for h in (survivor.household_id, absorbed.household_id) if h}
+    choices = plan(survivor, absorbed, chosen)
+    for choice in choices:
+        if choice.source == "absorbed":
+            for field in GROUPS[choice.group][1]:
+                setattr(survivor, _field(field).attname, _value(absorbed, field))
+    for flag in FLAGS:
+        setattr(survivor, flag, getattr(survivor, flag) or getattr(absorbed, flag))
+    notes = [n for n in (survivor.needs_note.strip(), absorbed.needs_note.strip()) if n]
+    survivor.needs_note = "\n".join(dict.fromkeys(notes))[:2000]
+    survivor.nationalities = list(dict.fromkeys([*survivor.nationalities, *absorbed.nationalities]))
+    consents = [c for c in (survivor.consent_at, absorbed.consent_at) if c]
+    survivor.consent_at = min(consents) if consents else None
+
+    moved: dict[str, list[int]] = {}
+    for rel in _relations():
+        model, fk, key = _relation_rows(rel)
+        ids = _move(model, fk, absorbed.pk, survivor.pk)
+        if ids:
+            moved[key] = ids
+    keys = _move(NameKey, "person", absorbed.pk, survivor.pk)
+    if keys:
+        moved["registry.namekey.person"] = keys
+    latest = (
+        StatusEvent.objects.filter(person=survivor).order_by("-at", "-id").values("status").first()
+    )
+    if latest is not None:
+        survivor.status = latest["status"]
+    _priority_refresh(survivor)
+    absorbed_household = absorbed.household_id
+
+    other: dict[str, Any] = {"contacts": {}, "pair": None, "proposed": []}
+    for household in Household.objects.select_for_update().filter(contact=absorbed):
+        contact: int | None = survivor.pk
+        if household.pk != survivor.household_id:
+            contact = (
+                Person.objects.filter(household=household)
+                .exclude(pk=absorbed.pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+        other["contacts"][str(household.pk)] = [absorbed.pk, contact]
+        Household.objects.filter(pk=household.pk).update(contact=contact)
+    if pair is not None:
+        other["pair"] = {
+            "id": pair.pk,
+            "status": pair.status,
+            "decided_by": pair.decided_by_id,
+            "decided_at": pair.decided_at.isoformat() if pair.decided_at else None,
+        }
+        pair.status = CandidatePair.Status.MERGED
+        pair.decided_by = actor
+        pair.decided_at = timezone.now()
+        pair.save(update_fields=["status", "decided_by", "decided_at"])
+    other["proposed"] = _carry_pairs(survivor, absorbed)
+
+    survivor.updated_at = timezone.now()
+    after = _dump(survivor)
+    Person.all_objects.filter(pk=survivor.pk).update(**_load(after))
+    Person.all_objects.filter(pk=absorbed.pk).update(merged_into=survivor.pk)
+    for household_id in households | ({absorbed_household} if absorbed_household else set()):
+        _household_priority_refresh(household_id)
+    merge = Merge.objects.create(
+        crisis=survivor.crisis,
+        survivor=survivor,
+        absorbed=absorbed,
+        pair=pair,
+        automatic=automatic,
+        before=cast(Any, before),
+        after=cast(Any, after),
+        choices=[c.as_dict() for c in choices],
+        moved=moved,
+        other=other,
+        merged_by=actor,
+    )
+    audit_write(
+        actor=actor,
+        verb="person_merge",
+        obj=merge,
+        crisis=survivor.crisis,
+        action=AuditEntry.Action.CREATE,
+        changes={
+            "survivor": [None, survivor.pk],
+            "absorbed": [None, absorbed.pk],
+            "automatic": [None, automatic],
+            **_changes(before, after),
+            "moved": [None, {k: len(v) for k, v in moved.items()}],
+        },
+    )
+    return merge
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Field changes for the audit log; identifiers only as "changed"."""
+    out: dict[str, Any] = {}
+    for name, old in before.items():
+        new = after.get(name)
+        if old != new and name != "updated_at":
+            out[name] = ["…", "…"] if name in SECRET else [old, new]
+    return out
+
+
+def _carry_pairs(survivor: Person, absorbed: Person) -> list[int]:
+    """The absorbed record's open possible duplicates become the survivor's (a new pair
+    each, unless the survivor already has one with that person). Returns the new pairs."""
+    open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
+    known = set()
+    for a, b in CandidatePair.objects.filter(
+        models.Q(person_a=survivor) | models.Q(person_b=survivor)
+    ).values_list("person_a", "person_b"):
+        known.add(b if a == survivor.pk else a)
+    new = []
+    for pair in CandidatePair.objects.filter(
+        models.Q(person_a=absorbed) | models.Q(person_b=absorbed), status__in=open_statuses
+    ):
+        other = pair.person_b_id if pair.person_a_id == absorbed.pk else pair.person_a_id
+        if other == survivor.pk or other in known:
+            continue
+        a, b = sorted((survivor.pk, other))
+        new.append(
+            CandidatePair(
+                crisis_id=pair.crisis_id,
+                person_a_id=a,
+                person_b_id=b,
+                score=pair.score,
+                evidence=pair.evidence,
+                found_by=pair.found_by,
+                intake_record_id=pair.intake_record_id,
+            )
+        )
+        known.add(other)
+    created = CandidatePair.objects.bulk_create(new)
+    return sorted(p.pk for p in created)
+
+
+def later_merges(merge: Merge) -> list[Merge]:
+    """Merges still in force, made after this one, that touch its two people: they must be
+    undone first (an unmerge undoes the latest change to a person first)."""
+    people = [merge.survivor_id, merge.absorbed_id]
+    return list(
+        Merge.objects.filter(undone_at__isnull=True, pk__gt=merge.pk)
+        .filter(models.Q(survivor_id__in=people) | models.Q(absorbed_id__in=people))
+        .order_by("-pk")
+    )
+
+
+@transaction.atomic
+def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
+    """Undo a merge exactly: the rows moved go back, the survivor's values are put back
+    (values changed since the merge are kept and listed in `kept_on_undo`), the household
+    contacts and the pair are as they were, the pairs it proposed are withdrawn."""
+    from aman.registry.services import _household_priority_refresh
+
+    merge = Merge.objects.select_for_update().get(pk=merge.pk)
+    if merge.undone_at is not None:
+        raise Conflict(_("This merge has already been undone."), {"merge": [merge.pk]})
+    later = later_merges(merge)
+    if later:
+        raise Conflict(
+            _("A later merge involves these people; undo it first."),
+            {"merges": [m.pk for m in later]},
+        )
+    locked = {
+        p.pk: p
+        for p in Person.all_objects.select_for_update()
+        .filter(pk__in=[merge.survivor_id, merge.absorbed_id])
+        .order_by("pk")
+    }
+    survivor, absorbed = locked[merge.survivor_id], locked[merge.absorbed_id]
+    relations = {_relation_rows(rel)[2]: _relation_rows(rel) for rel in _relations()}
+    relations["registry.namekey.person"] = (NameKey, "person", "registry.namekey.person")
+    for key, ids in merge.moved.items():
+        model, fk, _key = relations[key]
+        model._base_manager.filter(pk__in=ids, **{fk: survivor.pk}).update(**{fk: absorbed.pk})
+
+    stored_before: dict[str, Any] = cast(Any, merge.before)
+    stored_after: dict[str, Any] = cast(Any, merge.after)
+    current = _dump(survivor)
+    restore, kept = {}, []
+    for name, old in stored_before.items():
+        if name == "updated_at":
+            continue
+        if current.get(name) == stored_after.get(name):
+            restore[name] = old
+        elif name not in ("status", "priority", "priority_reasons"):
+            kept.append(name)
+    if not kept:
+        restore["updated_at"] = stored_before["updated_at"]
+    Person.all_objects.filter(pk=survivor.pk).update(**_load(restore))
+    Person.all_objects.filter(pk=absorbed.pk).update(merged_into=None)
+    for household, (contact, set_to) in merge.other.get("contacts", {}).items():
+        Household.objects.filter(pk=int(household), contact=set_to).update(contact=contact)
+    CandidatePair.objects.filter(pk__in=merge.other.get("proposed", [])).delete()
+    closed = merge.other.get("pair")
+    if closed:
+        CandidatePair.objects.filter(pk=closed["id"]).update(
+            status=closed["status"],
+            decided_by=closed["decided_by"],
+            decided_at=(
+                dt.datetime.fromisoformat(closed["decided_at"]) if closed["decided_at"] else None
+            ),
+        )
+    latest = (
+        StatusEvent.objects.filter(person=survivor).order_by("-at", "-id").values("status").first()
+    )
+    if latest is not None:
+        Person.all_objects.filter(pk=survivor.pk).update(status=latest["status"])
+    survivor.refresh_from_db()
+    if kept:
+        # Values changed since the merge stay; the priority follows the values now there.
+        from aman.registry.services import _priority_refresh
+
+        _priority_refresh(survivor)
+        Person.all_objects.filter(pk=survivor.pk).update(
+            priority=survivor.priority, priority_reasons=survivor.priority_reasons
+        )
+    for household in {survivor.household_id, absorbed.household_id} - {None}:
+        assert household is not None
+        _household_priority_refresh(household)
+    merge.undone_by = actor
+    merge.undone_at = timezone.now()
+    merge.kept_on_undo = kept
+    merge.save(update_fields=["undone_by", "undone_at", "kept_on_undo"])
+    audit_write(
+        actor=actor,
+        verb="person_unmerge",
+        obj=merge,
+        crisis=merge.crisis,
+        changes={
+            "survivor": [merge.survivor_id, None],
+            "absorbed": [merge.absorbed_id, None],
+            **_changes(stored_after, {**stored_after, **restore}),
+            "kept": [None, kept],
+        },
+    )
+    return merge

@@ -1,0 +1,309 @@
+"""Merging two records of one person, through the API and the pages, and undoing it
+exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from django.db.models import Model
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.dedup.models import CandidatePair, Merge
+from aman.registry.models import (
+    Document,
+    Household,
+    IntakeRecord,
+    NameKey,
+    Person,
+    Phone,
+    StatusEvent,
+)
+from tests.conftest import World
+from tests.dedup.test_intake_check import register
+
+GRANDFATHER_AGAIN: dict[str, Any] = {
+    # The grandfather registered again by a relative, Russian spelling, the same passport,
+    # a new phone, a new place, and reduced mobility the first registration did not say.
+    "members": [
+        {
+            "surname": "Жумабек",
+            "given_names": "Нурлан",
+            "birth_date": "1954-03-02",
+            "sex": "M",
+            "documents": [{"kind": "passport", "number": "N 1234 5678"}],
+            "phones": ["+7 702 555 11 22"],
+            "reduced_mobility": True,
+            "needs_note": "wheelchair",
+        }
+    ],
+    "location": {"country": "IR", "city": "Tehran", "address": "Espinas hotel"},
+    "language": "ru",
+    "consent": True,
+}
+
+
+def the_pair(world: World, family: dict[str, Any]) -> tuple[CandidatePair, list[dict[str, Any]]]:
+    first = register(world, family).json()["people"]
+    second = register(world, GRANDFATHER_AGAIN)
+    assert second.status_code == 201, second.content
+    pair = CandidatePair.objects.get()
+    assert pair.person_a_id == first[0]["id"]
+    return pair, first
+
+
+def state() -> dict[str, Any]:
+    """Everything a merge may touch, as stored."""
+
+    def rows(model: type[Model], manager: str = "objects") -> list[tuple[Any, ...]]:
+        fields = [f.attname for f in model._meta.concrete_fields]
+        qs = getattr(model, manager).order_by("pk").values_list(*fields)
+        return list(qs)
+
+    through = IntakeRecord.people.through
+    return {
+        "people": rows(Person, "all_objects"),
+        "documents": rows(Document),
+        "phones": rows(Phone),
+        "keys": rows(NameKey),
+        "events": rows(StatusEvent),
+        "households": rows(Household),
+        "pairs": rows(CandidatePair),
+        "intake_people": list(
+            through.objects.order_by("pk").values_list("pk", "intakerecord_id", "person_id")
+        ),
+    }
+
+
+def merge_api(world: World, pair: CandidatePair, body: dict[str, Any] | None = None) -> Any:
+    return world.api(Role.OPERATOR).post(
+        f"/api/duplicates/{pair.pk}/merge",
+        data=json.dumps(body or {}),
+        content_type="application/json",
+    )
+
+
+def test_a_merge_keeps_everything_of_both_records_on_the_survivor(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    survivor_id, absorbed_id = pair.person_a_id, pair.person_b_id
+    absorbed_code = Person.objects.get(pk=absorbed_id).reference_code
+    response = merge_api(world, pair)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["survivor_id"], body["absorbed_id"]) == (survivor_id, absorbed_id)
+
+    survivor = Person.objects.get(pk=survivor_id)
+    # Both registrations, both phones, the one passport twice (as two documents).
+    assert survivor.intake_records.count() == 2
+    assert survivor.phones.count() == 2
+    assert survivor.documents.count() == 2
+    # Needs are never lost; notes joined; the newest location and language win.
+    assert survivor.medical_need and survivor.reduced_mobility
+    assert survivor.needs_note == "insulin\nwheelchair"
+    assert survivor.address == "Espinas hotel"
+    assert survivor.language == "ru"
+    assert survivor.surname == "Жұмабек", "names the same under the keys: the first kept"
+    # The absorbed record is kept but is no longer one of the people.
+    assert not Person.objects.filter(pk=absorbed_id).exists()
+    assert Person.all_objects.get(pk=absorbed_id).merged_into_id == survivor_id
+    people = world.api(Role.OPERATOR).get(f"/api/people?crisis={world.crisis.pk}&limit=100")
+    assert absorbed_id not in {p["id"] for p in people.json()["items"]}
+    # Its reference code still finds the person, in search and on the public status page.
+    found = world.api(Role.OPERATOR).get(f"/api/people?crisis={world.crisis.pk}&q={absorbed_code}")
+    assert [p["id"] for p in found.json()["items"]] == [survivor_id]
+    # So does a name spelled as only the absorbed record had it... (both spellings meet)
+    # ...and the phone only the absorbed record had.
+    found = world.api(Role.OPERATOR).get(f"/api/people?crisis={world.crisis.pk}&q=%2B77025551122")
+    assert [p["id"] for p in found.json()["items"]] == [survivor_id]
+    pair.refresh_from_db()
+    assert pair.status == "merged" and pair.decided_by == world.users[Role.OPERATOR]
+    entry = AuditEntry.objects.get(verb="person_merge")
+    assert entry.changes["absorbed"] == [None, absorbed_id]
+    assert "7025551122" not in json.dumps(entry.changes)
+    # The person page of the merged record leads to the survivor.
+    page = world.client(Role.OPERATOR).get(f"/people/{absorbed_id}/")
+    assert page.status_code == 302 and page["Location"] == f"/people/{survivor_id}/"
+
+
+def test_the_merged_reference_code_opens_the_status_page(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    absorbed = Person.objects.get(pk=pair.person_b_id)
+    assert merge_api(world, pair).status_code == 201
+    from django.test import Client
+
+    response = Client().post(
+        "/status/",
+        {"reference_code": absorbed.reference_code, "birth_date": "1954-03-02"},
+    )
+    assert response.status_code == 302, response.content
+    me = Client()
+    me.cookies = response.cookies
+    page = me.get(response["Location"])
+    assert "Жұмабек" in page.content.decode()
+
+
+def test_an_unmerge_restores_the_exact_prior_state(world: World, family: dict[str, Any]) -> None:
+    pair, _first = the_pair(world, family)
+    # A status step on the absorbed record, a third record with an open pair to the
+    # absorbed one: the merge moves the step and carries the pair.
+    from aman.registry.services import person_set_status
+
+    person_set_status(
+        actor=world.users[Role.OPERATOR],
+        person=Person.objects.get(pk=pair.person_b_id),
+        status="verified",
+    )
+    before = state()
+    response = merge_api(
+        world, pair, {"keep": "b", "choose": {"location": "absorbed", "language": "survivor"}}
+    )
+    assert response.status_code == 201, response.content
+    merge = Merge.objects.get()
+    assert merge.survivor_id == pair.person_b_id
+    assert state() != before
+    undo = world.api(Role.OPERATOR).post(f"/api/merges/{merge.pk}/undo")
+    assert undo.status_code == 200, undo.content
+    assert undo.json()["kept_on_undo"] == []
+    assert state() == before
+    assert AuditEntry.objects.filter(verb="person_unmerge", object_id=str(merge.pk)).exists()
+    # Undone once; a second undo is refused.
+    again = world.api(Role.OPERATOR).post(f"/api/merges/{merge.pk}/undo")
+    assert again.status_code == 409
+    assert again.json()["message"] == "This merge has already been undone."
+
+
+def test_an_unmerge_keeps_what_was_changed_after_the_merge(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    merge_id = merge_api(world, pair).json()["id"]
+    survivor = pair.person_a_id
+    patched = world.api(Role.OPERATOR).patch(
+        f"/api/people/{survivor}",
+        data=json.dumps({"address": "Embassy compound"}),
+        content_type="application/json",
+    )
+    assert patched.status_code == 200, patched.content
+    undo = world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo")
+    assert undo.status_code == 200
+    assert "address" in undo.json()["kept_on_undo"]
+    person = Person.objects.get(pk=survivor)
+    assert person.address == "Embassy compound"
+    assert person.phones.count() == 1 and not person.reduced_mobility
+
+
+def test_two_different_iins_are_never_merged(world: World, family: dict[str, Any]) -> None:
+    from aman.registry.identity import make_iin
+    from aman.registry.services import iin_hash
+
+    family["members"][0]["iin"] = make_iin(date(1954, 3, 2), "M", 17)
+    pair, _first = the_pair(world, family)
+    other_iin = make_iin(date(1954, 3, 2), "M", 28)
+    Person.objects.filter(pk=pair.person_b_id).update(iin=other_iin, iin_hash=iin_hash(other_iin))
+    before = state()
+    response = merge_api(world, pair)
+    assert response.status_code == 409
+    assert "different IINs" in response.json()["message"]
+    assert state() == before
+    assert not Merge.objects.exists()
+
+
+def test_verified_values_win_and_the_officer_chooses_in_conflicts(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    a = Person.objects.get(pk=pair.person_a_id)
+    b = Person.objects.get(pk=pair.person_b_id)
+    # The later record's Latin name was read from the passport; the first one's was
+    # transliterated. The later record has a different (mistyped) birth year.
+    Person.objects.filter(pk=b.pk).update(
+        surname_latin="ZHUMABEK", given_names_latin="NURLAN", latin_from_document=True
+    )
+    Person.objects.filter(pk=a.pk).update(surname_latin="ZHUMABEK", given_names_latin="NURLAN")
+    Person.objects.filter(pk=b.pk).update(birth_date=date(1945, 3, 2))
+    page = world.client(Role.OPERATOR).get(f"/people/duplicates/{pair.pk}/merge/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="choose_birth_date"' in html, "a conflict the officer may decide"
+    assert 'name="choose_latin"' not in html or "verified" in html
+    response = world.client(Role.OPERATOR).post(
+        f"/people/duplicates/{pair.pk}/merge/", {"keep": "a", "choose_birth_date": "survivor"}
+    )
+    assert response.status_code == 302 and response["Location"] == f"/people/{a.pk}/"
+    merged = Person.objects.get(pk=a.pk)
+    assert merged.birth_date == date(1954, 3, 2)
+    assert merged.latin_from_document
+    rules = {c["group"]: c["rule"] for c in Merge.objects.get().choices}
+    assert rules["latin"] == "verified" and rules["birth_date"] == "officer"
+
+
+def test_the_merge_page_and_the_undo_button(world: World, family: dict[str, Any]) -> None:
+    pair, _first = the_pair(world, family)
+    client = world.client(Role.OPERATOR)
+    queue = client.get("/people/duplicates/").content.decode()
+    assert f"/people/duplicates/{pair.pk}/merge/" in queue
+    response = client.post(f"/people/duplicates/{pair.pk}/merge/", {"keep": "a"}, follow=True)
+    html = response.content.decode()
+    assert "Records merged into this one" in html and "Undo the merge" in html
+    merge = Merge.objects.get()
+    merged_tab = client.get("/people/duplicates/?status=merged").content.decode()
+    assert f"/people/duplicates/merges/{merge.pk}/undo/" in merged_tab
+    # Merging the pair again is refused with the reason.
+    again = client.post(f"/people/duplicates/{pair.pk}/merge/", {"keep": "a"})
+    assert again.status_code == 409 and "has already been merged" in again.content.decode()
+    undone = client.post(f"/people/duplicates/merges/{merge.pk}/undo/", follow=True)
+    assert "is a record of its own again" in undone.content.decode()
+    assert Person.objects.filter(pk=pair.person_b_id).exists()
+    pair.refresh_from_db()
+    assert pair.status == "open"
+
+
+def test_a_later_merge_must_be_undone_first(world: World, family: dict[str, Any]) -> None:
+    pair, _first = the_pair(world, family)
+    first_merge = merge_api(world, pair).json()["id"]
+    # A third registration of the grandfather, merged into the survivor too.
+    third = dict(GRANDFATHER_AGAIN, members=[dict(GRANDFATHER_AGAIN["members"][0], phones=[])])
+    assert register(world, third).status_code == 201
+    pair2 = CandidatePair.objects.get(status="open")
+    second_merge = merge_api(world, pair2).json()["id"]
+    blocked = world.api(Role.OPERATOR).post(f"/api/merges/{first_merge}/undo")
+    assert blocked.status_code == 409
+    assert blocked.json()["extra"]["merges"] == [second_merge]
+    for merge in (second_merge, first_merge):
+        assert world.api(Role.OPERATOR).post(f"/api/merges/{merge}/undo").status_code == 200
+    assert Person.objects.filter(surname__in=["Жумабек", "Жұмабек"]).count() == 4
+
+
+def test_deferred_pairs_leave_the_queue_and_can_still_be_decided(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    deferred = world.api(Role.OPERATOR).post(f"/api/duplicates/{pair.pk}/defer")
+    assert deferred.status_code == 200 and deferred.json()["status"] == "deferred"
+    queue = world.api(Role.OPERATOR).get(f"/api/duplicates?crisis={world.crisis.pk}")
+    assert queue.json()["count"] == 0
+    later = world.api(Role.OPERATOR).get(
+        f"/api/duplicates?crisis={world.crisis.pk}&status=deferred"
+    )
+    assert [p["id"] for p in later.json()["items"]] == [pair.pk]
+    assert merge_api(world, pair).status_code == 201
+
+
+def test_bad_merge_requests_are_refused_with_reasons(world: World, family: dict[str, Any]) -> None:
+    pair, _first = the_pair(world, family)
+    wrong = merge_api(world, pair, {"choose": {"shoe_size": "survivor"}})
+    assert wrong.status_code == 400
+    assert wrong.json()["message"] == "Unknown field groups: shoe_size."
+    wrong = merge_api(world, pair, {"keep": "c"})
+    assert wrong.status_code in (400, 422)
+    assert not Merge.objects.exists()
+    observer = world.api(Role.OBSERVER).post(
+        f"/api/duplicates/{pair.pk}/merge", data="{}", content_type="application/json"
+    )
+    assert observer.status_code == 403
