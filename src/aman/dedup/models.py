@@ -12,6 +12,8 @@ EVIDENCE = {
     "iin": _("the same IIN"),
     "document": _("the same document number"),
     "name_birth_date": _("the same names and birth date"),
+    "name_approx_birth_date": _("the same names and nearly the same birth date"),
+    "names": _("the same names (no birth date to compare)"),
     "phone": _("the same phone number and given name"),
 }
 
@@ -42,6 +44,14 @@ class CandidatePair(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
+    # From a batch linkage run: the model's match weight (log2 of the odds the evidence
+    # gives), each comparison's level and partial weight, and the cluster it belongs to.
+    run = models.ForeignKey(
+        "dedup.LinkageRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    match_weight = models.FloatField(_("match weight"), null=True, blank=True)
+    explanation = models.JSONField(default=dict, blank=True)
+    cluster = models.BigIntegerField(_("cluster"), null=True, blank=True, db_index=True)
     decided_by = models.ForeignKey(
         "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -64,6 +74,12 @@ class CandidatePair(models.Model):
 
     def evidence_text(self) -> str:
         return ", ".join(str(EVIDENCE.get(e, e)) for e in self.evidence)
+
+    def explanation_text(self) -> list[str]:
+        """The match weight's parts in words, strongest first (batch linkage pairs)."""
+        from aman.dedup.explain import explain
+
+        return explain(self.explanation)
 
 
 class Merge(models.Model):
@@ -106,3 +122,85 @@ class Merge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.absorbed_id} → {self.survivor_id}"
+
+
+class LinkagePolicy(models.Model):
+    """How a crisis's duplicates are handled (set by a crisis manager)."""
+
+    crisis = models.OneToOneField(
+        "core.Crisis", on_delete=models.CASCADE, related_name="linkage_policy"
+    )
+    auto_merge = models.BooleanField(
+        _("merge automatically on an exact identifier"),
+        default=False,
+        help_text=_(
+            "A batch linkage run merges, without review, pairs with the same IIN or document "
+            "number whose match probability is at least the threshold. Names alone are "
+            "never merged automatically."
+        ),
+    )
+    auto_merge_probability = models.FloatField(
+        _("probability needed to merge automatically"), default=0.999
+    )
+    updated_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("duplicates policy")
+        verbose_name_plural = _("duplicates policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(auto_merge_probability__gte=0.9)
+                & models.Q(auto_merge_probability__lte=1),
+                name="linkage_policy_probability_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crisis_id}: auto_merge={self.auto_merge}"
+
+
+class LinkageRun(models.Model):
+    """One batch linkage over a whole crisis (aman.dedup.batch): its progress while it
+    runs, then what it found."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    phase = models.CharField(_("phase"), max_length=20, blank=True)
+    progress = models.FloatField(_("progress"), default=0)
+    records = models.PositiveIntegerField(_("records"), default=0)
+    pairs_found = models.PositiveIntegerField(_("pairs found"), default=0)
+    pairs_new = models.PositiveIntegerField(_("new pairs to review"), default=0)
+    clusters = models.PositiveIntegerField(_("clusters"), default=0)
+    auto_merged = models.PositiveIntegerField(_("merged automatically"), default=0)
+    stats = models.JSONField(default=dict, blank=True)
+    model = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("linkage run")
+        verbose_name_plural = _("linkage runs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return round(self.progress * 100)

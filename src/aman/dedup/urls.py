@@ -8,4 +8,7 @@ urlpatterns = [
     path("<int:pk>/defer/", views.candidate_defer, name="candidate_defer"),
     path("<int:pk>/merge/", views.candidate_merge, name="candidate_merge"),
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge_undo"),
+    path("runs/", views.linkage_run_create, name="linkage_run_create"),
+    path("policy/", views.linkage_policy, name="linkage_policy"),
+    path("clusters.csv", views.clusters_export, name="clusters_export"),
 ]

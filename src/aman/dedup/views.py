@@ -17,9 +17,9 @@ from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.core.roles import Cap
-from aman.dedup import merging, services
+from aman.dedup import batch, merging, services
 from aman.dedup import selectors as dedup_selectors
-from aman.dedup.models import CandidatePair, Merge
+from aman.dedup.models import CandidatePair, LinkageRun, Merge
 from aman.registry.models import Person
 
 
@@ -34,8 +34,14 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     if status not in CandidatePair.Status.values:
         status = CandidatePair.Status.OPEN
     page = None
+    cluster = request.GET.get("cluster", "")
+    run = policy = None
     if crisis is not None:
         pairs = dedup_selectors.candidates_for_user(user=user, crisis=crisis, status=status)
+        if cluster.isdigit():
+            pairs = pairs.filter(cluster=int(cluster))
+        run = batch.latest_run(crisis)
+        policy = batch.policy_for(crisis)
         page = Paginator(pairs, 20).get_page(request.GET.get("page"))
         for pair in page.object_list:
             pair.rows = dedup_selectors.side_by_side(pair)
@@ -55,8 +61,81 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": CandidatePair.Status.choices,
             "can_decide": user.has_cap(Cap.REGISTER),
+            "can_manage": user.has_cap(Cap.CRISIS_MANAGE),
+            "cluster": cluster if cluster.isdigit() else "",
+            "run": run,
+            "running": run is not None
+            and run.status in (LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING),
+            "policy": policy,
         },
     )
+
+
+@login_required
+@require_POST
+def linkage_run_create(request: HttpRequest) -> HttpResponse:
+    """Start a batch linkage over the current crisis; the queue page shows its progress."""
+    user = request.user
+    assert isinstance(user, User)
+    access.require(user, Cap.REGISTER)
+    crisis = access.current_crisis(user)
+    if crisis is None:
+        return redirect("candidate_list")
+    try:
+        batch.linkage_run_start(actor=user, crisis=crisis)
+        messages.success(
+            request,
+            _("Looking for duplicates among everyone registered. This page shows the progress."),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("candidate_list")
+
+
+@login_required
+@require_POST
+def linkage_policy(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    access.require(user, Cap.CRISIS_MANAGE)
+    crisis = access.current_crisis(user)
+    if crisis is None:
+        return redirect("candidate_list")
+    raw = request.POST.get("auto_merge_probability", "").replace(",", ".").strip()
+    try:
+        probability = float(raw)
+    except ValueError:
+        messages.error(request, _("The probability must be a number between 0.9 and 1."))
+        return redirect("candidate_list")
+    try:
+        batch.linkage_policy_set(
+            actor=user,
+            crisis=crisis,
+            auto_merge=request.POST.get("auto_merge") == "on",
+            auto_merge_probability=probability,
+        )
+        messages.success(request, _("The duplicates policy is saved."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("candidate_list")
+
+
+@login_required
+def clusters_export(request: HttpRequest) -> HttpResponse:
+    """The clusters of the current crisis as CSV: one row per intake record (no names)."""
+    import io
+
+    user = request.user
+    assert isinstance(user, User)
+    access.require(user, Cap.CRISIS_MANAGE)
+    crisis = access.current_crisis(user)
+    if crisis is None:
+        return redirect("candidate_list")
+    out = io.StringIO()
+    batch.clusters_export(actor=user, crisis=crisis, out=out)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="clusters-{crisis.code}.csv"'
+    return response
 
 
 def _decidable_pair(user: User, pk: int) -> CandidatePair:

@@ -13,9 +13,9 @@ from aman.api.schemas import PersonOut
 from aman.core import access
 from aman.core.errors import ApplicationError
 from aman.core.roles import Cap
-from aman.dedup import merging, selectors, services
+from aman.dedup import batch, merging, selectors, services
 from aman.dedup.merging import GROUPS
-from aman.dedup.models import CandidatePair, Merge
+from aman.dedup.models import CandidatePair, LinkageRun, Merge
 
 router = Router(tags=["duplicates"])
 
@@ -199,3 +199,87 @@ def merge_undo(request: HttpRequest, merge_id: int) -> Any:
         raise Http404
     merge = merging.person_unmerge(actor=user, merge=merge)
     return Merge.objects.select_related("merged_by", "undone_by").get(pk=merge.pk)
+
+
+class LinkageRunOut(Schema):
+    id: int
+    crisis_id: int
+    status: str
+    phase: str
+    progress: float
+    records: int
+    pairs_found: int
+    pairs_new: int
+    clusters: int
+    auto_merged: int
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class CrisisQuery(Schema):
+    crisis: int | None = None
+
+
+@router.post(
+    "/duplicates/runs",
+    response={202: LinkageRunOut, **ERRORS},
+    summary="Start a batch linkage over the crisis (409 while one is under way)",
+)
+def linkage_run_create(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    crisis = _crisis(user, query.crisis)
+    run = batch.linkage_run_start(actor=user, crisis=crisis)
+    return 202, LinkageRun.objects.get(pk=run.pk)
+
+
+@router.get(
+    "/duplicates/runs/{run_id}",
+    response={200: LinkageRunOut, **ERRORS},
+    summary="A linkage run: its progress, then what it found",
+)
+def linkage_run_detail(request: HttpRequest, run_id: int) -> Any:
+    user = _user(request)
+    access.require(user, Cap.PERSONAL_DATA)
+    run = LinkageRun.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404
+    access.crisis_for_user(user, run.crisis_id)
+    return run
+
+
+class LinkagePolicyIO(Schema):
+    auto_merge: bool
+    auto_merge_probability: float = Field(0.999, ge=0.9, le=1)
+
+
+@router.get(
+    "/duplicates/policy",
+    response={200: LinkagePolicyIO, **ERRORS},
+    summary="Whether batch runs merge exact-identifier pairs without review",
+)
+def linkage_policy_get(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
+    user = _user(request)
+    crisis = _crisis(user, query.crisis)
+    return batch.policy_for(crisis)
+
+
+@router.put(
+    "/duplicates/policy",
+    response={200: LinkagePolicyIO, **ERRORS},
+    summary="Set whether batch runs merge exact-identifier pairs without review",
+)
+def linkage_policy_put(
+    request: HttpRequest, query: Query[CrisisQuery], body: LinkagePolicyIO
+) -> Any:
+    user = _user(request)
+    access.require(user, Cap.CRISIS_MANAGE)
+    crisis = _crisis(user, query.crisis)
+    return batch.linkage_policy_set(
+        actor=user,
+        crisis=crisis,
+        auto_merge=body.auto_merge,
+        auto_merge_probability=body.auto_merge_probability,
+    )
