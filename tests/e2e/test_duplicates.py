@@ -46,3 +46,31 @@ def test_the_operator_is_warned_then_the_pair_is_reviewed(
     expect(page.locator(".alert-success, .alert-info").first).to_contain_text("not the same person")
     expect(page.locator("section.card")).to_have_count(1)
     assert CandidatePair.objects.filter(status="rejected").count() == 1
+
+
+def test_an_officer_merges_two_records_then_undoes_the_merge(
+    world: World, page: Page, sign_in: Callable[..., None]
+) -> None:
+    """The world's two `Сейітов Марат` (one in Iran, one in Iraq) are one man who moved."""
+    iran, iraq = world.people["IR"], world.people["IQ"]
+    Person.objects.filter(pk=iraq).update(address="Najaf, Hotel Qasr")
+    sign_in(page, "operator")
+    page.goto("/people/duplicates/")
+    pair = page.locator("section.card").first
+    expect(pair).to_contain_text("the same names and birth date")
+    pair.get_by_role("link", name="Same person: merge…").click()
+    expect(page.locator("#merge-plan")).to_be_visible()
+    # Where he is differs: a conflict; the later report (Iraq) is proposed, and kept.
+    location = page.locator("#group-location")
+    expect(location).to_have_class("table-warning")
+    expect(location.locator("input[value='absorbed']")).to_be_checked()
+    page.get_by_role("button", name="Merge").click()
+    expect(page.locator(".alert-success")).to_contain_text("is now part of this record")
+    expect(page.locator("#merged-records")).to_contain_text("Records merged into this one")
+    assert Person.objects.get(pk=iran).address == "Najaf, Hotel Qasr"
+    assert not Person.objects.filter(pk=iraq).exists()
+    page.get_by_role("button", name="Undo the merge").click()
+    expect(page.locator(".alert-success")).to_contain_text("is a record of its own again")
+    assert Person.objects.get(pk=iran).address == ""
+    assert Person.objects.filter(pk=iraq).exists()
+    assert CandidatePair.objects.get().status == "open"
