@@ -79,7 +79,9 @@ def run_splink(
 ) -> SplinkRun:
     """Train (u by random sampling, prior from ``deterministic_rules``, m by EM over each of
     ``training_rules``) and predict over ``blocking_rules``; return the pairs with
-    ``match_probability >= threshold_match_probability`` with their gamma columns.
+    ``match_probability >= threshold_match_probability``, with per comparison its level
+    (``gamma_<name>``) and partial match weight (``mw_<name>``, plus ``mw_tf_adj_<name>``
+    for a level with a term-frequency adjustment).
 
     ``tables`` is one frame (``dedupe_only``) or one per source (``link_only``); each has
     a ``unique_id`` column (and ``source_dataset`` when linking). ``progress(phase,
@@ -105,7 +107,7 @@ def run_splink(
             comparisons=comparisons,
             blocking_rules_to_generate_predictions=blocking_rules,
             retain_matching_columns=True,
-            retain_intermediate_calculation_columns=False,
+            retain_intermediate_calculation_columns=True,
             max_iterations=25,
             em_convergence=0.0001,
         )
@@ -119,12 +121,12 @@ def run_splink(
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
         rules = list(training_rules)
         for i, rule in enumerate(rules):
-            report("train", 0.2 + 0.6 * i / max(len(rules), 1))
+            report("train", 0.2 + 0.4 * i / max(len(rules), 1))
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=em_max_pairs, record_sample_proportion=1.0
             )
         seconds["train"] = time.perf_counter() - t0
-        report("predict", 0.4)
+        report("predict", 0.6)
 
         t0 = time.perf_counter()
         predicted = linker.inference.predict(
@@ -134,7 +136,7 @@ def run_splink(
         names = con.sql(f"SELECT * FROM {table} LIMIT 0").columns  # noqa: S608
         columns = ", ".join(
             ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
-            + [c for c in names if c.startswith("gamma_")]
+            + [c for c in names if c.startswith(("gamma_", "mw_"))]
             + (["source_dataset_l", "source_dataset_r"] if link_type == "link_only" else [])
         )
         predictions = con.sql(

@@ -48,16 +48,18 @@ key + birth date, then on given-name key + birth date.
 includes the prior: with more records, the same evidence gives a lower probability, as it
 should — at a million registrations a name and birth date meet by chance more often):
 
-* ``pair_threshold`` (0.90): a pair is proposed (returned) at or above it...
-* ``name_only_threshold`` (0.995): ...but a pair whose evidence holds no exact identifier
-  (no IIN, document or phone in common: names and the birth date, exact or approximate, or
-  names alone) must reach this higher one, to be proposed and to join a cluster. Kazakh
-  names are concentrated: name + approximate birth date links strangers, and in clusters
-  such links chain them together.
-* ``cluster_threshold`` (0.95): the links that make clusters (connected components, strongest
-  link first) must reach it (and ``name_only_threshold`` when names are all they have).
+* ``pair_threshold`` (0.90): a pair is proposed (returned, for an officer to review) at or
+  above it, whatever its evidence; ``evidence`` says what it rests on.
+* ``cluster_threshold`` (0.95): a link joins two records into one cluster at or above it...
+* ``name_only_threshold`` (0.995): ...but a link whose evidence holds no exact identifier
+  (no IIN, document or phone number in common: the names and the birth date, exact or
+  approximate, or the names alone) must reach this higher one. Kazakh names are
+  concentrated: name + approximate birth date links strangers, and in clusters such links
+  chain them together (A–B and B–C make A and C one person).
 
-**Never returned, never clustered:** pairs in ``exclude_pairs`` (an officer decided they
+**Never returned, never clustered:** pairs with two different IINs (``Settings.
+different_iins_veto``: an IIN belongs to one person and one person has one IIN, checked by
+its check digit at registration), pairs in ``exclude_pairs`` (an officer decided they
 are not the same person) and pairs in one household (same non-null ``household_id``: a
 family shares a phone and a surname). Clusters are built from the strongest link down;
 a link that would put the two records of an excluded pair (or two records of one household)
@@ -102,9 +104,13 @@ class Settings:
     pair_threshold: float = 0.90
     #: match probability at or above which a link joins two records into one cluster.
     cluster_threshold: float = 0.95
-    #: the (higher) match probability required, for pairs and for cluster links alike, when
-    #: the evidence has no exact identifier (IIN, document or phone in common).
+    #: the (higher) match probability a cluster link needs when its evidence has no exact
+    #: identifier (IIN, document or phone number in common).
     name_only_threshold: float = 0.995
+    #: two different IINs mean two people: such a pair is never proposed nor clustered,
+    #: whatever else agrees (an IIN passes a check digit at registration, so a typo rarely
+    #: gives another valid one; the model's own weight for it is in ``model``).
+    different_iins_veto: bool = True
     #: a document or phone number held by more records than this is not used for blocking.
     max_identifier_block: int = 50
     #: assumed recall of the deterministic rules that estimate the prior.
@@ -308,7 +314,7 @@ def _name(name: str, key: str, keys: str) -> dict[str, Any]:
         "output_column_name": name,
         "comparison_levels": [
             _null(key),
-            _level(f'"{key}_l" = "{key}_r"', "exact_key"),
+            _level(f'"{key}_l" = "{key}_r"', "exact_key", tf=key),
             _level(f'len(list_intersect("{keys}_l", "{keys}_r")) >= 1', "other_key"),
             _level(f"{jw} >= 0.92", "similar"),
             _level(f"{jw} >= 0.8", "somewhat_similar"),
@@ -503,25 +509,41 @@ def _explain(
 
     names = list(model["comparisons"])
     gamma = p[[f"gamma_{c}" for c in names]].to_numpy(dtype="int64")
-    # One explanation per distinct combination of levels (a few hundred at most), shared.
-    combos, inverse = np.unique(gamma, axis=0, return_inverse=True)
+    # Partial weights: the level's, plus the term-frequency adjustment (a common name
+    # weighs less than a rare one).
+    partial = np.column_stack(
+        [
+            p[f"mw_{c}"].to_numpy(dtype="float64")
+            + (p[f"mw_tf_adj_{c}"].to_numpy(dtype="float64") if f"mw_tf_adj_{c}" in p else 0.0)
+            for c in names
+        ]
+    ).round(4)
+    # One explanation per distinct combination of levels and weights, shared by its pairs.
+    combos, inverse = np.unique(np.column_stack([gamma, partial]), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    explanations: list[tuple[list[str], dict[str, str], dict[str, float], bool]] = []
+    labels = {
+        name: {lv["gamma"]: lv["label"] for lv in model["comparisons"][name]} for name in names
+    }
+    explanations: list[tuple[list[str], dict[str, str], dict[str, float]]] = []
+    identifier, conflict = [], []
+    k = len(names)
     for combo in combos:
-        levels: dict[str, str] = {}
-        weights: dict[str, float] = {}
-        for name, g in zip(names, combo, strict=True):
-            level = next(lv for lv in model["comparisons"][name] if lv["gamma"] == g)
-            levels[name] = level["label"]
-            weights[name] = round(level["weight"], 4)
+        levels = {name: labels[name][int(g)] for name, g in zip(names, combo[:k], strict=True)}
+        weights = {name: float(w) for name, w in zip(names, combo[k:], strict=True)}
         evidence = _evidence(levels)
-        explanations.append((evidence, levels, weights, bool(IDENTIFIERS & set(evidence))))
-    has_identifier = np.array([e[3] for e in explanations], dtype=bool)[inverse]
+        explanations.append((evidence, levels, weights))
+        identifier.append(bool(IDENTIFIERS & set(evidence)))
+        conflict.append(levels.get("iin") == "disagree")
+    has_identifier = np.array(identifier, dtype=bool)[inverse]
+    if s.different_iins_veto:
+        vetoed = np.array(conflict, dtype=bool)[inverse] & keep
+        dropped["different_iin_pairs_dropped"] = int(vetoed.sum())
+        keep = keep & ~vetoed
     prob = p["match_probability"].to_numpy(dtype="float64")
     weight = p["match_weight"].to_numpy(dtype="float64")
-    strong = has_identifier | (prob >= s.name_only_threshold)
-    as_pair = keep & strong & (prob >= s.pair_threshold)
-    as_edge = keep & strong & (prob >= s.cluster_threshold)
+    as_pair = keep & (prob >= s.pair_threshold)
+    as_edge = keep & (prob >= s.cluster_threshold)
+    as_edge &= has_identifier | (prob >= s.name_only_threshold)
 
     order = np.lexsort((hi, lo, -np.round(weight, 6)))
     pairs = [

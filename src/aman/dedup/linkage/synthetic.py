@@ -24,8 +24,9 @@ channel that writes names its own way:
 
 Birth dates are sometimes missing, or wrong by one digit, two transposed digits, or day and
 month swapped; 0.3 % have the wrong sex. IINs, document and phone numbers are random hex
-strings standing for their keyed hashes (1 % of those written are wrong: a typo gives
-another hash). A household shares a phone; a registration gives the registrant's phone for
+strings standing for their keyed hashes; 1 % of the document and phone numbers written are
+wrong (a typo gives another hash), 0.2 % of the IINs (an IIN has a check digit, so few
+typos pass). A household shares a phone; a registration gives the registrant's phone for
 everyone in it.
 
 ``generate(records, seed)`` returns the ``link`` input columns plus ``true_id`` (the person)
@@ -248,6 +249,8 @@ def generate(records: int = 10_000, *, seed: int = 7) -> pd.DataFrame:
             else:
                 surname = pick(female_surnames, female_surname_cw)
             given = pick(male, male_cw) if sex == "M" else pick(female, female_cw)
+            while any(other["given"] == given for other in people):  # one name per family
+                given = pick(male, male_cw) if sex == "M" else pick(female, female_cw)
             documents = []
             if rng.random() < 0.7:
                 documents.append(_hex(rng))
@@ -294,7 +297,7 @@ def generate(records: int = 10_000, *, seed: int = 7) -> pd.DataFrame:
                 elif r < missing_p + bad_p:
                     birth = _bad_date(p["birth"], rng)
                 iin = p["iin"] if p["iin"] and rng.random() < iin_p else ""
-                if iin and rng.random() < 0.01:
+                if iin and rng.random() < 0.002:  # a typo that passes the check digit
                     iin = _hex(rng)
                 documents = [d for d in p["documents"] if rng.random() < doc_p]
                 if documents and rng.random() < 0.01:
