@@ -243,6 +243,9 @@ UI: list[Route] = [
         ok=302,
         special={R.CONSUL: 404},  # the merged record was in Iraq, outside the consul's area
     ),
+    Route("linkage_run_create", "post", lambda w: "/people/duplicates/runs/", REGISTRARS, ok=302),
+    Route("linkage_policy", "post", lambda w: "/people/duplicates/policy/", MANAGERS, ok=302),
+    Route("clusters_export", "get", lambda w: "/people/duplicates/clusters.csv", MANAGERS),
     Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
     Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
     Route(
@@ -286,6 +289,13 @@ def world_merge(w: World) -> int:
             pair=pair,
         )
     return merge.pk
+
+
+def run(w: World) -> int:
+    """A finished linkage run of the world's crisis."""
+    from aman.dedup.models import LinkageRun
+
+    return LinkageRun.objects.get_or_create(crisis=w.crisis, status="done")[0].pk
 
 
 def household_of(w: World, where: str) -> int:
@@ -444,6 +454,24 @@ API: list[Route] = [
         REGISTRARS,
         lambda w: f"/api/merges/{world_merge(w)}/undo",
         special={R.CONSUL: 404},
+    ),
+    A(
+        "POST /api/duplicates/runs",
+        REGISTRARS,
+        lambda w: f"/api/duplicates/runs?crisis={w.crisis.pk}",
+        ok=202,
+    ),
+    A("GET /api/duplicates/runs/{run_id}", PERSONAL, lambda w: f"/api/duplicates/runs/{run(w)}"),
+    A(
+        "GET /api/duplicates/policy",
+        EVERY_ROLE,
+        lambda w: f"/api/duplicates/policy?crisis={w.crisis.pk}",
+    ),
+    A(
+        "PUT /api/duplicates/policy",
+        MANAGERS,
+        lambda w: f"/api/duplicates/policy?crisis={w.crisis.pk}",
+        data=lambda w: {"auto_merge": True, "auto_merge_probability": 0.999},
     ),
     A("GET /api/people", PERSONAL, lambda w: f"/api/people?crisis={w.crisis.pk}"),
     A("GET /api/people/{person_id}", PERSONAL, lambda w: f"/api/people/{w.people['IR']}"),
