@@ -21,14 +21,15 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-__all__ = ["ClusterEdge", "SplinkRun", "cluster", "connect", "run_splink"]
+__all__ = ["SplinkRun", "cluster", "connect", "run_splink"]
 
 Progress = Callable[[str, float], None]
 
@@ -181,59 +182,77 @@ def model_parameters(linker: Any) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterEdge:
-    a: int
-    b: int
-    weight: float
-
-
 def cluster(
-    edges: Iterable[ClusterEdge], exclude_pairs: Iterable[tuple[int, int]] = ()
+    a: Sequence[int] | np.ndarray,
+    b: Sequence[int] | np.ndarray,
+    weight: Sequence[float] | np.ndarray,
+    *,
+    exclude_pairs: Iterable[tuple[int, int]] = (),
+    groups: Mapping[int, Hashable] | None = None,
 ) -> dict[int, int]:
-    """Connected components of ``edges`` that never put an excluded pair in one cluster.
+    """Connected components of the links ``a[i]``–``b[i]`` under cannot-link constraints.
 
-    Edges are taken strongest first (then by ids, for the same result every time) and
-    joined with union-find; an edge that would put two records of an excluded pair into one
-    cluster is skipped (a cannot-link constraint), so each of the two stays with the
+    Links are taken strongest first (by ``weight``, then by ids, for the same result every
+    time) and joined with union-find. A link is skipped when it would put into one cluster
+    the two records of a pair in ``exclude_pairs``, or two records of one group
+    (``groups``: unique_id → group, e.g. the household), so each record stays with the
     records its stronger links lead to. Returns unique_id → cluster id (the smallest
     unique_id in the cluster) for the records in clusters of two or more.
     """
+    a = np.asarray(a, dtype="int64")
+    b = np.asarray(b, dtype="int64")
+    w = np.asarray(weight, dtype="float64")
+    order = np.lexsort((b, a, -np.round(w, 9)))
     parent: dict[int, int] = {}
     members: dict[int, list[int]] = {}
-    banned: dict[int, set[int]] = {}  # root → records that may not join it
-    for a, b in exclude_pairs:
-        banned.setdefault(a, set()).add(b)
-        banned.setdefault(b, set()).add(a)
+    banned: dict[int, set[int]] = {}  # root → records that may not join its cluster
+    for x, y in exclude_pairs:
+        banned.setdefault(x, set()).add(y)
+        banned.setdefault(y, set()).add(x)
+    group_of = groups or {}
+    group_sets: dict[int, set[Hashable]] = {}  # root → the groups of its members
 
     def find(x: int) -> int:
         root = x
-        while parent.get(root, root) != root:
+        while root in parent:
             root = parent[root]
-        while parent.get(x, x) != root:
+        while x in parent and parent[x] != root:
             parent[x], x = root, parent[x]
         return root
 
-    ordered = sorted(edges, key=lambda e: (-e.weight, e.a, e.b))
-    for edge in ordered:
-        ra, rb = find(edge.a), find(edge.b)
+    def groups_of(root: int) -> set[Hashable] | None:
+        got = group_sets.get(root)
+        if got is None and root in group_of:
+            got = group_sets[root] = {group_of[root]}
+        return got
+
+    for x, y in zip(a[order].tolist(), b[order].tolist(), strict=True):
+        ra, rb = find(x), find(y)
         if ra == rb:
             continue
         ban_a, ban_b = banned.get(ra), banned.get(rb)
-        if ban_a or ban_b:
-            if ban_a and any(find(x) == rb for x in ban_a):
-                continue
-            if ban_b and any(find(x) == ra for x in ban_b):
-                continue
-        big, small = (ra, rb) if len(members.get(ra, ())) >= len(members.get(rb, ())) else (rb, ra)
+        if ban_a and any(find(z) == rb for z in ban_a):
+            continue
+        if ban_b and any(find(z) == ra for z in ban_b):
+            continue
+        ga, gb = groups_of(ra), groups_of(rb)
+        if ga and gb and not ga.isdisjoint(gb):
+            continue
+        size_a, size_b = len(members.get(ra, ())), len(members.get(rb, ()))
+        big, small = (ra, rb) if size_a >= size_b else (rb, ra)
         parent[small] = big
         members.setdefault(big, [big]).extend(members.pop(small, [small]))
         if small in banned:
             banned.setdefault(big, set()).update(banned.pop(small))
+        gs = group_sets.pop(small, None)
+        if gs:
+            if big in group_sets:
+                group_sets[big] |= gs
+            else:
+                group_sets[big] = gs
     clusters: dict[int, int] = {}
     for group in members.values():
-        if len(group) > 1:
-            cluster_id = min(group)
-            for uid in group:
-                clusters[uid] = cluster_id
+        cluster_id = min(group)
+        for uid in group:
+            clusters[uid] = cluster_id
     return clusters

@@ -69,7 +69,7 @@ stays with the cluster its stronger links lead to.
 
 from __future__ import annotations
 
-import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -78,8 +78,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aman.dedup.linkage.core import ClusterEdge, cluster, run_splink
-from aman.registry.identity import name_keys, name_matching_key
+from aman.dedup.linkage.core import cluster, run_splink
+from aman.registry.identity import name_matching_key
 
 __all__ = ["EVIDENCE", "LinkageResult", "LinkedPair", "Settings", "link", "prepare"]
 
@@ -94,6 +94,7 @@ EVIDENCE = (
 )
 IDENTIFIERS = frozenset({"iin", "document", "phone"})
 _PATRONYMIC_WORDS = frozenset({"uli", "kizi"})  # ұлы / қызы written as a separate word
+_WORDS = re.compile(r"[\s,;/]+")  # the word separators of ``name_keys``
 
 
 @dataclass
@@ -130,8 +131,8 @@ class LinkedPair:
 
     ``levels`` (comparison → level label) and ``weights`` (comparison → partial match
     weight, log2 of the Bayes factor) explain ``match_weight``: it is the prior's weight
-    plus the sum of ``weights``. ``levels``/``weights``/``evidence`` objects are shared
-    between pairs with the same comparison levels: treat them as read-only.
+    plus the sum of ``weights``. The ``levels`` and ``evidence`` objects are shared between
+    pairs with the same comparison levels: treat them as read-only.
     """
 
     a: int
@@ -157,17 +158,30 @@ class LinkageResult:
 # -- preparation -------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
+def _texts(df: pd.DataFrame, name: str) -> list[str]:
+    if name not in df:
+        return [""] * len(df)
+    # (Not stripped: keys ignore spaces, and a blank text gives an empty key.)
+    return df[name].fillna("").astype(str).tolist()
 
 
-def _hashes(value: Any) -> list[str] | None:
-    if value is None or isinstance(value, float) or value is pd.NA:
-        return None
-    out = sorted({str(v) for v in value if v})
-    return out or None
+def _hashes(values: Iterable[Any]) -> list[list[str] | None]:
+    """Lists of hashes as given (any iterable, ``None`` or NaN for none), empty → ``None``."""
+    out: list[list[str] | None] = []
+    for value in values:
+        if value is None or isinstance(value, float) or value is pd.NA:
+            out.append(None)
+        elif isinstance(value, list) and len(value) < 2 and all(value):
+            out.append(value or None)
+        else:
+            out.append(sorted({str(v) for v in value if v}) or None)
+    return out
+
+
+def _keys(values: Iterable[str]) -> dict[str, str]:
+    """The matching key of each distinct text (a dict: ``name_matching_key``'s own cache
+    holds 65,536 and a million registrations have more distinct spellings)."""
+    return {text: name_matching_key(text) for text in set(values) if text}
 
 
 def prepare(records: pd.DataFrame | Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -175,62 +189,55 @@ def prepare(records: pd.DataFrame | Iterable[dict[str, Any]]) -> pd.DataFrame:
     birth-date parts, identifier arrays and the blocking copies of them."""
     df = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
     n = len(df)
-
-    def column(name: str) -> list[str]:
-        if name not in df:
-            return [""] * n
-        return [_text(v) for v in df[name].tolist()]
-
-    surname, surname_latin = column("surname"), column("surname_latin")
-    given, given_latin = column("given_names"), column("given_names_latin")
-
-    surname_cache: dict[tuple[str, str], tuple[str | None, list[str] | None]] = {}
+    surname, surname_latin = _texts(df, "surname"), _texts(df, "surname_latin")
+    given, given_latin = _texts(df, "given_names"), _texts(df, "given_names_latin")
+    whole = _keys(surname + surname_latin)
+    texts = set(given) | set(given_latin) | set(surname) | set(surname_latin)
+    words = _keys(w for text in texts for w in _WORDS.split(text))
 
     def surname_keys(native: str, latin: str) -> tuple[str | None, list[str] | None]:
         keys: set[str] = set()
         for text in (native, latin):
-            if not text:
-                continue
-            keys.add(name_matching_key(text))
-            words = name_keys(text)
-            if len(words) > 1:
-                keys.update(w for w in words if w not in _PATRONYMIC_WORDS)
+            if text:
+                keys.add(whole[text])
+                parts = _WORDS.split(text.strip())
+                if len(parts) > 1:  # each word too, but not ұлы / қызы
+                    keys.update(words.get(w, "") for w in parts)
+                    keys -= _PATRONYMIC_WORDS
         keys.discard("")
-        canonical = name_matching_key(latin) if latin else ""
-        canonical = canonical or (name_matching_key(native) if native else "")
+        canonical = (whole[latin] if latin else "") or (whole[native] if native else "")
         return canonical or None, sorted(keys) or None
 
-    given_cache: dict[tuple[str, str], tuple[str | None, list[str] | None]] = {}
-
     def given_keys(native: str, latin: str) -> tuple[str | None, list[str] | None]:
-        native_keys = [name_matching_key(w) for w in native.split()] if native else []
-        latin_keys = [name_matching_key(w) for w in latin.split()] if latin else []
+        native_keys = [words.get(w, "") for w in _WORDS.split(native)]
+        latin_keys = [words.get(w, "") for w in _WORDS.split(latin)]
         first = next((k for k in latin_keys if k), "") or next((k for k in native_keys if k), "")
         keys = {k for k in native_keys + latin_keys if k}
         return first or None, sorted(keys) or None
 
     sk, sk_all, gk, gk_all = [], [], [], []
+    surname_cache: dict[tuple[str, str], tuple[str | None, list[str] | None]] = {}
+    given_cache: dict[tuple[str, str], tuple[str | None, list[str] | None]] = {}
     for s, sl, g, gl in zip(surname, surname_latin, given, given_latin, strict=True):
-        key = (s, sl)
-        got = surname_cache.get(key)
+        got = surname_cache.get((s, sl))
         if got is None:
-            got = surname_cache[key] = surname_keys(s, sl)
+            got = surname_cache[(s, sl)] = surname_keys(s, sl)
         sk.append(got[0])
         sk_all.append(got[1])
-        key = (g, gl)
-        got = given_cache.get(key)
+        got = given_cache.get((g, gl))
         if got is None:
-            got = given_cache[key] = given_keys(g, gl)
+            got = given_cache[(g, gl)] = given_keys(g, gl)
         gk.append(got[0])
         gk_all.append(got[1])
 
-    birth = pd.to_datetime(
-        df["birth_date"].astype("string") if "birth_date" in df else pd.Series([None] * n),
-        errors="coerce",
-        format="ISO8601",
-    )
-    dob = birth.dt.strftime("%Y-%m-%d").astype(object).where(birth.notna(), None)
-    sex = pd.Series(column("sex")).str.upper()
+    raw = df["birth_date"] if "birth_date" in df else pd.Series([None] * n)
+    birth = pd.to_datetime(raw.astype(str), errors="coerce", format="ISO8601")
+    day = birth.to_numpy(dtype="datetime64[D]")
+    known = ~np.isnat(day)
+    iso = day.astype(str).astype(object)
+    iso[~known] = None
+    bmd = np.array([t[5:] if t else None for t in iso], dtype=object)
+    sex = pd.Series(_texts(df, "sex")).str.upper()
     out = pd.DataFrame(
         {
             "unique_id": pd.to_numeric(df["unique_id"]).astype("int64").to_numpy(),
@@ -241,18 +248,16 @@ def prepare(records: pd.DataFrame | Iterable[dict[str, Any]]) -> pd.DataFrame:
             "sk_all": sk_all,
             "gk": gk,
             "gk_all": gk_all,
-            "dob": dob.to_numpy(),
-            "dn": pd.array((birth - pd.Timestamp("1970-01-01")).dt.days, dtype="Int64"),
+            "dob": iso,
+            "dn": pd.arrays.IntegerArray(np.where(known, day.astype("int64"), 0), ~known),
             "by": pd.array(birth.dt.year, dtype="Int64"),
             "bm": pd.array(birth.dt.month, dtype="Int64"),
             "bd": pd.array(birth.dt.day, dtype="Int64"),
-            "bmd": birth.dt.strftime("%m-%d").astype(object).where(birth.notna(), None).to_numpy(),
+            "bmd": bmd,
             "sex": sex.where(sex.isin(["M", "F"]), None).to_numpy(),
-            "iin": [t or None for t in column("iin_hash")],
-            "docs": [_hashes(v) for v in df["document_hashes"]]
-            if "document_hashes" in df
-            else None,
-            "phones": [_hashes(v) for v in df["phone_hashes"]] if "phone_hashes" in df else None,
+            "iin": [t.strip() or None for t in _texts(df, "iin_hash")],
+            "docs": _hashes(df["document_hashes"]) if "document_hashes" in df else None,
+            "phones": _hashes(df["phone_hashes"]) if "phone_hashes" in df else None,
             "city": pd.array(df["city_id"] if "city_id" in df else [None] * n, dtype="Int64"),
         }
     )
@@ -442,9 +447,12 @@ def link(
     report("cluster", 0.85)
     t0 = time.perf_counter()
     pairs, edges, dropped = _explain(run.predictions, run.model, df, excluded, s)
-    households = df.loc[df["hh"].notna(), ["unique_id", "hh"]]
-    same_household = _household_exclusions(households, edges)
-    clusters = cluster(edges, excluded | same_household)
+    linked = np.unique(np.concatenate([edges[0], edges[1]]))
+    in_household = df.loc[df["unique_id"].isin(linked) & df["hh"].notna(), ["unique_id", "hh"]]
+    households = dict(
+        zip(in_household["unique_id"].tolist(), in_household["hh"].tolist(), strict=True)
+    )
+    clusters = cluster(*edges, exclude_pairs=excluded, groups=households)
     seconds["cluster"] = time.perf_counter() - t0
     report("done", 1.0)
     return LinkageResult(
@@ -456,7 +464,7 @@ def link(
             "records": n,
             "scored_pairs": len(run.predictions),
             "pairs": len(pairs),
-            "cluster_links": len(edges),
+            "cluster_links": len(edges[0]),
             "clusters": len(set(clusters.values())),
             "clustered_records": len(clusters),
             **dropped,
@@ -465,30 +473,13 @@ def link(
     )
 
 
-def _household_exclusions(
-    households: pd.DataFrame, edges: list[ClusterEdge]
-) -> set[tuple[int, int]]:
-    """Cannot-link pairs that keep two members of one household out of one cluster, for the
-    households with a member among the cluster links (all pairs of their linked members)."""
-    linked = {e.a for e in edges} | {e.b for e in edges}
-    members = households[households["unique_id"].isin(linked)]
-    out: set[tuple[int, int]] = set()
-    for _hh, ids in members.groupby("hh")["unique_id"]:
-        if len(ids) > 1:
-            sorted_ids = sorted(int(i) for i in ids)
-            for i, a in enumerate(sorted_ids):
-                for b in sorted_ids[i + 1 :]:
-                    out.add((a, b))
-    return out
-
-
 def _explain(
     predictions: pd.DataFrame,
     model: dict[str, Any],
     df: pd.DataFrame,
     excluded: set[tuple[int, int]],
     s: Settings,
-) -> tuple[list[LinkedPair], list[ClusterEdge], dict[str, int]]:
+) -> tuple[list[LinkedPair], tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, int]]:
     p = predictions
     a = p["unique_id_l"].to_numpy(dtype="int64")
     b = p["unique_id_r"].to_numpy(dtype="int64")
@@ -518,20 +509,21 @@ def _explain(
             for c in names
         ]
     ).round(4)
-    # One explanation per distinct combination of levels and weights, shared by its pairs.
-    combos, inverse = np.unique(np.column_stack([gamma, partial]), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    # One explanation (evidence, levels) per distinct combination of levels (a few hundred),
+    # shared by its pairs; the weights are each pair's own.
+    code = np.zeros(len(p), dtype="int64")
+    for column in gamma.T:
+        code = code * 16 + (column + 1)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     labels = {
         name: {lv["gamma"]: lv["label"] for lv in model["comparisons"][name]} for name in names
     }
-    explanations: list[tuple[list[str], dict[str, str], dict[str, float]]] = []
+    explanations: list[tuple[list[str], dict[str, str]]] = []
     identifier, conflict = [], []
-    k = len(names)
-    for combo in combos:
-        levels = {name: labels[name][int(g)] for name, g in zip(names, combo[:k], strict=True)}
-        weights = {name: float(w) for name, w in zip(names, combo[k:], strict=True)}
+    for i in first:
+        levels = {name: labels[name][int(g)] for name, g in zip(names, gamma[i], strict=True)}
         evidence = _evidence(levels)
-        explanations.append((evidence, levels, weights))
+        explanations.append((evidence, levels))
         identifier.append(bool(IDENTIFIERS & set(evidence)))
         conflict.append(levels.get("iin") == "disagree")
     has_identifier = np.array(identifier, dtype=bool)[inverse]
@@ -546,23 +538,22 @@ def _explain(
     as_edge &= has_identifier | (prob >= s.name_only_threshold)
 
     order = np.lexsort((hi, lo, -np.round(weight, 6)))
+    chosen = order[as_pair[order]]
     pairs = [
         LinkedPair(
-            int(lo[i]),
-            int(hi[i]),
-            float(weight[i]),
-            float(prob[i]),
-            explanations[inverse[i]][0],
-            explanations[inverse[i]][1],
-            explanations[inverse[i]][2],
+            x, y, w, q, explanations[e][0], explanations[e][1], dict(zip(names, parts, strict=True))
         )
-        for i in order[as_pair[order]]
+        for x, y, w, q, e, parts in zip(
+            lo[chosen].tolist(),
+            hi[chosen].tolist(),
+            weight[chosen].tolist(),
+            prob[chosen].tolist(),
+            inverse[chosen].tolist(),
+            partial[chosen].tolist(),
+            strict=True,
+        )
     ]
-    edges = [
-        ClusterEdge(int(x), int(y), float(w))
-        for x, y, w in zip(lo[as_edge], hi[as_edge], weight[as_edge], strict=True)
-    ]
-    return pairs, edges, dropped
+    return pairs, (lo[as_edge], hi[as_edge], weight[as_edge]), dropped
 
 
 def _evidence(levels: dict[str, str]) -> list[str]:

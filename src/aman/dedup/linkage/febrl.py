@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from aman.dedup.linkage.core import ClusterEdge, Progress, cluster, run_splink
+from aman.dedup.linkage.core import Progress, cluster, run_splink
 
 __all__ = ["FebrlResult", "link_febrl", "load_febrl3", "load_febrl4"]
 
@@ -217,9 +217,6 @@ def link_febrl(
         for x, y, q in zip(a, b, prob, strict=True)
         if q >= pair_threshold
     ]
-    edges = [
-        ClusterEdge(int(x), int(y), float(w))
-        for x, y, q, w in zip(a, b, prob, weight, strict=True)
-        if q >= cluster_threshold
-    ]
-    return FebrlResult(pairs=pairs, clusters=cluster(edges), model=run.model, seconds=run.seconds)
+    edge = prob >= cluster_threshold
+    clusters = cluster(a[edge], b[edge], weight[edge])
+    return FebrlResult(pairs=pairs, clusters=clusters, model=run.model, seconds=run.seconds)
