@@ -293,3 +293,31 @@ def test_rejected_pair_is_never_returned_nor_clustered(
     after = {(p.a, p.b): p.match_weight for p in again.pairs}
     assert after.keys() == before.keys()
     assert all(after[k] == pytest.approx(before[k], abs=1e-6) for k in after)
+
+
+def test_small_crisis_is_scored_with_the_default_model() -> None:
+    rows = [
+        record(1, "Жұмабеков", "Нұрлан", date(1980, 5, 1), iin_hash="a"),
+        record(2, "ZHUMABEKOV", "NURLAN", date(1980, 5, 1), iin_hash="a"),
+        record(3, "Иванова", "Анна", date(1975, 2, 3), phone_hashes=["p"]),
+        record(4, "Ivanova", "Anna", None, phone_hashes=["p"]),
+        record(5, "Оспанов", "Ерлан", date(1990, 1, 1), iin_hash="b"),
+        record(6, "Оспанов", "Ерлан", date(1990, 1, 1), iin_hash="c"),
+    ]
+    result = link(rows)
+    assert result.model["training"]["trained"] is False
+    assert {(p.a, p.b) for p in result.pairs} == {(1, 2), (3, 4)}
+    assert result.clusters == {1: 1, 2: 1, 3: 3, 4: 3}
+    assert link(rows[:2]).clusters == {1: 1, 2: 1}
+    assert link([rows[0], rows[2]]).pairs == []
+
+
+def test_crisis_without_iins_skips_that_training_step() -> None:
+    records = generate(1500, seed=5).assign(iin_hash="")
+    truth = entity_pairs(records["unique_id"], records["true_id"])
+    result = link(records, settings=Settings(u_max_pairs=3e5))
+    training = result.model["training"]
+    assert training["trained"] is True
+    assert any("iin" in step for step in training["skipped"])
+    assert len(training["em_rules"]) == 2
+    assert score_pairs([(p.a, p.b) for p in result.pairs], truth).f1 >= 0.9

@@ -77,6 +77,8 @@ def run_splink(
     memory_limit: str = "8GB",
     progress: Progress | None = None,
     progress_span: tuple[float, float] = (0.0, 1.0),
+    train: bool = True,
+    prior: float = 1e-4,
 ) -> SplinkRun:
     """Train (u by random sampling, prior from ``deterministic_rules``, m by EM over each of
     ``training_rules``) and predict over ``blocking_rules``; return the pairs with
@@ -87,8 +89,14 @@ def run_splink(
     ``tables`` is one frame (``dedupe_only``) or one per source (``link_only``); each has
     a ``unique_id`` column (and ``source_dataset`` when linking). ``progress(phase,
     fraction)`` is called with fractions inside ``progress_span``.
+
+    The ``m_probability``/``u_probability`` given in the comparison levels and ``prior``
+    are the starting values: kept as they are with ``train=False`` (too few records to
+    estimate anything), and kept for whatever a training step cannot estimate (a step that
+    finds no pairs is skipped and listed in ``model["training"]["skipped"]``).
     """
     from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink.internals.exceptions import EMTrainingException
 
     _quiet_splink()
     lo, hi = progress_span
@@ -111,21 +119,42 @@ def run_splink(
             retain_intermediate_calculation_columns=True,
             max_iterations=25,
             em_convergence=0.0001,
+            probability_two_random_records_match=prior,
         )
         linker = Linker(inputs if len(inputs) > 1 else inputs[0], settings, log_level=None)
 
         t0 = time.perf_counter()
         report("train", 0.0)
-        linker.training.estimate_probability_two_random_records_match(
-            deterministic_rules, recall=deterministic_recall
-        )
-        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-        rules = list(training_rules)
-        for i, rule in enumerate(rules):
-            report("train", 0.2 + 0.4 * i / max(len(rules), 1))
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=em_max_pairs, record_sample_proportion=1.0
-            )
+        training: dict[str, Any] = {"trained": train, "em_rules": [], "skipped": []}
+        if train:
+            try:
+                linker.training.estimate_probability_two_random_records_match(
+                    deterministic_rules, recall=deterministic_recall
+                )
+            except ValueError as exc:  # more sure matches than the recall allows
+                training["skipped"].append(f"prior: {exc}")
+            linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+            rules = list(training_rules)
+            right = "input_1" if len(inputs) > 1 else "input_0"
+            for i, rule in enumerate(rules):
+                report("train", 0.2 + 0.4 * i / max(len(rules), 1))
+                # A rule without pairs (no IIN in the crisis) is skipped: Splink's failed EM
+                # session would leave its prior behind (seen in 5.0.0), so check first.
+                found = con.sql(
+                    f"SELECT 1 FROM input_0 l JOIN {right} r ON {rule} "  # noqa: S608
+                    "AND l.unique_id <> r.unique_id LIMIT 1"
+                ).fetchall()
+                prior_before = linker._settings_obj._probability_two_random_records_match
+                try:
+                    if not found:
+                        raise EMTrainingException("no pairs")
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        rule, max_pairs=em_max_pairs, record_sample_proportion=1.0
+                    )
+                    training["em_rules"].append(str(rule))
+                except EMTrainingException:
+                    training["skipped"].append(f"EM on {rule}: no pairs")
+                linker._settings_obj._probability_two_random_records_match = prior_before
         seconds["train"] = time.perf_counter() - t0
         report("predict", 0.6)
 
@@ -146,6 +175,7 @@ def run_splink(
         seconds["predict"] = time.perf_counter() - t0
         report("predict", 1.0)
         model = model_parameters(linker)
+        model["training"] = training
     finally:
         con.close()
     return SplinkRun(predictions=predictions, model=model, seconds=seconds)

@@ -42,7 +42,12 @@ birth date is missing.
 **Training.** *u* from a seeded random sample of record pairs; the prior from the pairs that
 share an IIN or the same names and birth date (recall assumed ``Settings.prior_recall``);
 *m* by expectation maximisation over the pairs blocked on the same IIN, then on surname
-key + birth date, then on given-name key + birth date.
+key + birth date, then on given-name key + birth date. The exact name-key levels are
+adjusted by the name's frequency (term frequencies): the same common name weighs less than
+the same rare one. Every level starts from ``DEFAULT_PARAMETERS``; a crisis of fewer than
+``Settings.min_records_to_train`` records is scored with them as they are (nothing to
+estimate from), and a training step that finds no pairs (no IIN in the crisis, say) is
+skipped, its parameters kept (``model["training"]`` says what was estimated).
 
 **Thresholds** (``Settings``; probabilities are Splink's ``match_probability``, which
 includes the prior: with more records, the same evidence gives a lower probability, as it
@@ -114,6 +119,9 @@ class Settings:
     different_iins_veto: bool = True
     #: a document or phone number held by more records than this is not used for blocking.
     max_identifier_block: int = 50
+    #: below this many records the model is not estimated: ``DEFAULT_PARAMETERS`` score
+    #: the pairs, without term-frequency adjustments (too few names to count).
+    min_records_to_train: int = 1000
     #: assumed recall of the deterministic rules that estimate the prior.
     prior_recall: float = 0.8
     #: random record pairs sampled to estimate the u probabilities.
@@ -313,13 +321,13 @@ def _agree(name: str, column: str, array: bool = False) -> dict[str, Any]:
     }
 
 
-def _name(name: str, key: str, keys: str) -> dict[str, Any]:
+def _name(name: str, key: str, keys: str, tf: bool) -> dict[str, Any]:
     jw = f'jaro_winkler_similarity("{key}_l", "{key}_r")'
     return {
         "output_column_name": name,
         "comparison_levels": [
             _null(key),
-            _level(f'"{key}_l" = "{key}_r"', "exact_key", tf=key),
+            _level(f'"{key}_l" = "{key}_r"', "exact_key", tf=key if tf else None),
             _level(f'len(list_intersect("{keys}_l", "{keys}_r")) >= 1', "other_key"),
             _level(f"{jw} >= 0.92", "similar"),
             _level(f"{jw} >= 0.8", "somewhat_similar"),
@@ -328,10 +336,48 @@ def _name(name: str, key: str, keys: str) -> dict[str, Any]:
     }
 
 
-def comparisons() -> list[dict[str, Any]]:
-    return [
-        _name("surname", "sk", "sk_all"),
-        _name("given_names", "gk", "gk_all"),
+#: Starting values (m, u) of every level: what a crisis too small to estimate from
+#: (``Settings.min_records_to_train``) is scored with, and what stays for a parameter that
+#: training cannot estimate. Estimated by this engine on the synthetic registry of 100,000
+#: (``aman.dedup.linkage.synthetic``, seed 7), rounded; identifiers' u set to 10⁻⁶ (an IIN,
+#: a passport number shared by strangers is a mistake).
+DEFAULT_PARAMETERS: dict[str, dict[str, tuple[float, float]]] = {
+    "surname": {
+        "exact_key": (0.88, 0.009),
+        "other_key": (0.0003, 0.00003),
+        "similar": (0.1, 0.01),
+        "somewhat_similar": (0.018, 0.024),
+        "different": (0.0005, 0.957),
+    },
+    "given_names": {
+        "exact_key": (0.87, 0.0075),
+        "other_key": (0.00015, 0.000001),
+        "similar": (0.097, 0.002),
+        "somewhat_similar": (0.03, 0.025),
+        "different": (0.0016, 0.9655),
+    },
+    "birth_date": {
+        "exact": (0.87, 0.000033),
+        "one_digit": (0.096, 0.00093),
+        "transposed": (0.029, 0.000044),
+        "within_year": (0.001, 0.0225),
+        "different": (0.004, 0.97665),
+    },
+    "sex": {"agree": (0.995, 0.5), "disagree": (0.005, 0.5)},
+    "iin": {"agree": (0.996, 0.000001), "disagree": (0.004, 0.999999)},
+    "document": {"agree": (0.94, 0.000001), "disagree": (0.06, 0.999999)},
+    "phone": {"agree": (0.6, 0.0001), "disagree": (0.4, 0.9999)},
+    "city": {"agree": (0.81, 0.07), "disagree": (0.19, 0.93)},
+}
+
+
+def comparisons(term_frequencies: bool = True) -> list[dict[str, Any]]:
+    """Aman's comparisons (see the module docstring), with ``DEFAULT_PARAMETERS`` as
+    starting values; ``term_frequencies``: adjust the exact name-key levels by how common
+    the name is (needs enough records to count names: off for small crises)."""
+    out = [
+        _name("surname", "sk", "sk_all", term_frequencies),
+        _name("given_names", "gk", "gk_all", term_frequencies),
         {
             "output_column_name": "birth_date",
             "comparison_levels": [
@@ -353,6 +399,13 @@ def comparisons() -> list[dict[str, Any]]:
         _agree("phone", "phones", array=True),
         _agree("city", "city"),
     ]
+    for comparison in out:
+        defaults = DEFAULT_PARAMETERS[comparison["output_column_name"]]
+        for level in comparison["comparison_levels"]:
+            if level["label_for_charts"] in defaults:
+                m, u = defaults[level["label_for_charts"]]
+                level["m_probability"], level["u_probability"] = m, u
+    return out
 
 
 BLOCKING_RULES: list[Any] = [
@@ -426,10 +479,14 @@ def link(
     seconds["prepare"] = time.perf_counter() - t0
     report("train", 0.1)
 
+    train = n >= s.min_records_to_train
     run = run_splink(
         df,
         link_type="dedupe_only",
-        comparisons=comparisons(),
+        comparisons=comparisons(term_frequencies=train),
+        train=train,
+        # Untrained: about one duplicate for every two records (min. 1e-7, max. 1 %).
+        prior=min(max(1 / (n - 1), 1e-7), 0.01),
         blocking_rules=_blocking_rules(),
         training_rules=TRAINING_RULES,
         deterministic_rules=DETERMINISTIC_RULES,
