@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -37,6 +39,8 @@ Progress = Callable[[str, float], None]
 def connect(threads: int = 2, memory_limit: str = "8GB") -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection limited to ``threads`` and ``memory_limit``."""
     con = duckdb.connect(":memory:")
+    spill = Path(tempfile.gettempdir()) / "aman-duckdb"  # not the worker's working directory
+    con.execute(f"SET temp_directory = '{spill}'")
     con.execute(f"SET threads = {int(threads)}")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
