@@ -32,6 +32,13 @@ city           ``agree``, ``disagree``
 
 A missing value on either side is the ``null`` level: no evidence either way (weight 0).
 
+**Evidence** (``LinkedPair.evidence``, in this order when they hold): ``iin``, ``document``,
+``phone`` (the identifier agrees); ``name_birth_date`` (the surname and a given name meet
+under the keys — ``exact_key`` or ``other_key`` both — and the birth date is equal),
+``name_approx_birth_date`` (names meet, birth date ``one_digit`` or ``transposed``),
+``names`` (names meet, a birth date missing). An empty list: the weight rests on similar
+(not equal) names and the other comparisons.
+
 **Blocking** (which pairs are scored at all): the same IIN; a document or a phone number in
 common (each number held by at most ``Settings.max_identifier_block`` records: a number
 shared by a whole tour group or an agency is not used to find pairs, only to score them);
