@@ -52,16 +52,25 @@ def _submit(world: World, members: list[dict[str, Any]], channel: str = "hotline
 
 @pytest.fixture
 def crowd(world: World) -> dict[str, Any]:
-    """300 people with common Kazakh names (some share names, none the same person), then
-    three people registered again in ways the check at registration cannot see."""
+    """300 people with common Kazakh names — 40 of them with the very names of another
+    (born years apart), none the same person — then three people registered again in ways
+    the check at registration cannot see."""
     rng = random.Random(7)
+    combos = rng.sample([(s, g) for s in SURNAMES for g in GIVEN], 260)
     members = []
     for i in range(300):
-        born = date(1950, 1, 1) + timedelta(days=rng.randrange(25_000))
+        if i < 260:
+            surname, given = combos[i]
+            born = date(1950, 1, 1) + timedelta(days=rng.randrange(20_000))
+        else:
+            twin = members[i - 260]
+            surname, given = twin["surname"], twin["given_names"]
+            # Born three years, five months and ten days later: no digit slip away.
+            born = date.fromisoformat(twin["birth_date"]) + timedelta(days=1_255)
         members.append(
             _member(
-                rng.choice(SURNAMES),
-                rng.choice(GIVEN),
+                surname,
+                given,
                 born,
                 phones=[f"+7 701 {i:03d} {rng.randrange(100):02d} {rng.randrange(100):02d}"],
             )

@@ -176,11 +176,14 @@ def linkage_records(crisis: Crisis) -> list[dict[str, Any]]:
     ]
 
 
-def _follow(merged_into: dict[int, int], pk: int) -> int:
+def _follow(merged_into: dict[int, int | None], pk: int) -> int:
     """The person a record is part of now, given every merged record's survivor."""
     seen = 0
-    while pk in merged_into and seen < 50:
-        pk, seen = merged_into[pk], seen + 1
+    while seen < 50:
+        survivor = merged_into.get(pk)
+        if survivor is None:
+            break
+        pk, seen = survivor, seen + 1
     return pk
 
 
