@@ -21,7 +21,6 @@ found. Then the same for a list of 200 registrations in one call of
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -33,7 +32,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from search import SECRET, pct  # noqa: E402
+from search import kept_database, pct  # noqa: E402
 
 RUSSIAN = str.maketrans({"ұ": "у", "ү": "у", "қ": "к", "ғ": "г", "ә": "а", "ө": "о", "ң": "н",
                          "һ": "х", "і": "и", "Ұ": "У", "Ү": "У", "Қ": "К", "Ғ": "Г", "Ә": "А",
@@ -46,20 +45,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
-    os.environ.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{args.database}",
-        SECRET_KEY=SECRET,
-        DEBUG="0",
-        DJANGO_SETTINGS_MODULE="aman.settings",
-        LOG_LEVEL="WARNING",
-    )
-    state_file = Path(f"/tmp/{args.database}.samples.json")
-    if not state_file.exists():
-        raise SystemExit(f"run bench/search.py --keep first ({state_file} is missing)")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    state = kept_database(args.database)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -68,15 +54,12 @@ def main() -> None:
     from aman.dedup.selectors import registration_duplicates
     from aman.registry.models import Person
 
-    t0 = time.perf_counter()
-    call_command("migrate", verbosity=0)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
         f"load average before: {os.getloadavg()[0]:.2f}; migrated in "
-        f"{time.perf_counter() - t0:.1f} s; {Person.objects.count():,} people"
+        f"{state['migrated_in']:.1f} s; {Person.objects.count():,} people"
     )
-    state = json.loads(state_file.read_text())
     crisis = Crisis.objects.select_related("home_country").get(pk=state["crisis"])
     user = User.objects.get(username="bench-operator")
     rng = random.Random(args.seed)

@@ -338,6 +338,35 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
     }
 
 
+def django_env(database: str, host: str = "127.0.0.1", port: str = "5432") -> None:
+    """Point Django at a benchmark database on the local PostgreSQL."""
+    os.environ.update(
+        DATABASE_URL=f"postgres://postgres@{host}:{port}/{database}",
+        SECRET_KEY=SECRET,
+        DEBUG="0",
+        DJANGO_SETTINGS_MODULE="aman.settings",
+        LOG_LEVEL="WARNING",
+    )
+
+
+def kept_database(database: str) -> dict[str, Any]:
+    """For benchmarks that reuse what `search.py --keep` left: set Django up on it, migrate
+    it to the current code, and return its state (the crisis, counts, samples) with the
+    seconds the migration took."""
+    state_file = Path(f"/tmp/{database}.samples.json")
+    if not state_file.exists():
+        raise SystemExit(f"run bench/search.py --keep first ({state_file} is missing)")
+    django_env(database)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    t0 = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    return {**json.loads(state_file.read_text()), "migrated_in": time.perf_counter() - t0}
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, max(0, round(q * len(values)) - 1))]
@@ -356,13 +385,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args()
 
-    os.environ.update(
-        DATABASE_URL=f"postgres://postgres@{args.pg_host}:{args.pg_port}/{args.database}",
-        SECRET_KEY=SECRET,
-        DEBUG="0",
-        DJANGO_SETTINGS_MODULE="aman.settings",
-        LOG_LEVEL="WARNING",
-    )
+    django_env(args.database, args.pg_host, args.pg_port)
     import psycopg
 
     admin_dsn = f"host={args.pg_host} port={args.pg_port} user=postgres dbname=postgres"
