@@ -174,6 +174,10 @@ def test_the_policy_merges_exact_identifiers_automatically_and_never_names_alone
     # An automatic merge is undone like any other.
     undo = world.api(Role.OPERATOR).post(f"/api/merges/{merge.pk}/undo")
     assert undo.status_code == 200
+    # ...and stays undone: the next run leaves the pair to the officers.
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=io.StringIO())
+    assert Merge.objects.filter(undone_at__isnull=True).count() == 0
+    assert Person.objects.filter(pk=crowd["passport"][1]).exists()
 
 
 def test_the_export_has_one_row_per_intake_record_with_its_person_and_cluster(

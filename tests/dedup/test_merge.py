@@ -307,3 +307,126 @@ def test_bad_merge_requests_are_refused_with_reasons(world: World, family: dict[
         f"/api/duplicates/{pair.pk}/merge", data="{}", content_type="application/json"
     )
     assert observer.status_code == 403
+
+
+def test_names_edited_after_a_merge_do_not_lose_the_merged_spelling(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    Person.objects.filter(pk=pair.person_b_id).update(surname="Жумабеков", patronymic="Серикович")
+    from aman.registry.services import _write_name_keys
+
+    _write_name_keys(Person.objects.get(pk=pair.person_b_id))
+    merge_id = merge_api(world, pair, {"choose": {"names": "survivor"}}).json()["id"]
+    api = world.api(Role.OPERATOR)
+
+    def found(query: str) -> list[int]:
+        response = api.get(f"/api/people?crisis={world.crisis.pk}&q={query}")
+        return [p["id"] for p in response.json()["items"]]
+
+    assert found("Серикович") == [pair.person_a_id], "the merged spelling finds the survivor"
+    patched = api.patch(
+        f"/api/people/{pair.person_a_id}",
+        data=json.dumps({"given_names": "Нұрлан Ағаевич"}),
+        content_type="application/json",
+    )
+    assert patched.status_code == 200, patched.content
+    assert found("Серикович") == [pair.person_a_id], "still, after the survivor's names changed"
+    assert api.post(f"/api/merges/{merge_id}/undo").status_code == 200
+    assert found("Серикович") == [pair.person_b_id]
+    assert found("Ағаевич") == [pair.person_a_id]
+
+
+def test_the_audit_log_names_the_fields_a_merge_changed_not_their_values(
+    world: World, family: dict[str, Any]
+) -> None:
+    family["members"][0]["email"] = "nurlan@example.kz"
+    pair, _first = the_pair(world, family)
+    merge_id = merge_api(world, pair, {"keep": "b"}).json()["id"]
+    world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo")
+    for entry in AuditEntry.objects.filter(verb__in=["person_merge", "person_unmerge"]):
+        text = json.dumps(entry.changes, ensure_ascii=False)
+        assert "email" in text, text
+        for value in ("nurlan@example.kz", "insulin", "wheelchair", "Espinas", "Azadi"):
+            assert value not in text, (entry.verb, value)
+
+
+def test_a_decision_on_a_carried_pair_survives_the_undo(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    # A third record like the merged one only (its phone and given name): its pair with
+    # the merged record is carried to the survivor.
+    third = {
+        "members": [
+            {
+                "surname": "Касымов",
+                "given_names": "Нурлан",
+                "birth_date": "1961-08-30",
+                "phones": ["+7 702 555 11 22"],
+            }
+        ],
+        "location": {"country": "IR"},
+        "consent": True,
+    }
+    assert register(world, third).status_code == 201
+    original = CandidatePair.objects.get(status="open", person_a=pair.person_b_id)
+    merge_id = merge_api(world, pair).json()["id"]
+    carried = CandidatePair.objects.get(status="open", person_a=pair.person_a_id)
+    assert carried.person_b_id == original.person_b_id
+    rejected = world.api(Role.OPERATOR).post(f"/api/duplicates/{carried.pk}/reject")
+    assert rejected.status_code == 200
+    assert world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo").status_code == 200
+    original.refresh_from_db()
+    assert original.status == "rejected", "the officer's word moved to the original pair"
+    assert not CandidatePair.objects.filter(pk=carried.pk).exists()
+
+
+def test_an_undo_keeps_a_whole_location_changed_since(world: World, family: dict[str, Any]) -> None:
+    pair, _first = the_pair(world, family)
+    from aman.geo.models import Country
+
+    Person.objects.filter(pk=pair.person_b_id).update(
+        country=Country.objects.get(code="IQ"), address="Rasheed hotel"
+    )
+    merge_id = merge_api(world, pair, {"choose": {"location": "absorbed"}}).json()["id"]
+    assert Person.objects.get(pk=pair.person_a_id).country.code == "IQ"
+    world.api(Role.OPERATOR).patch(
+        f"/api/people/{pair.person_a_id}",
+        data=json.dumps({"address": "Rasheed hotel, room 12"}),
+        content_type="application/json",
+    )
+    undo = world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo").json()
+    assert {"country", "address"} <= set(undo["kept_on_undo"])
+    person = Person.objects.get(pk=pair.person_a_id)
+    assert (person.country.code, person.address) == ("IQ", "Rasheed hotel, room 12")
+
+
+def test_the_officer_may_move_the_kept_record_to_the_other_household(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    theirs = Person.objects.get(pk=pair.person_b_id).household_id
+    merge = merge_api(world, pair, {"choose": {"household": "absorbed"}})
+    assert merge.status_code == 201, merge.content
+    assert Person.objects.get(pk=pair.person_a_id).household_id == theirs
+    rules = {c["group"]: c["rule"] for c in merge.json()["choices"]}
+    assert rules["household"] == "officer"
+
+
+def test_a_citizen_signed_in_with_a_merged_code_sees_their_own_record_after_an_undo(
+    world: World, family: dict[str, Any]
+) -> None:
+    from django.test import Client
+
+    pair, _first = the_pair(world, family)
+    absorbed = Person.objects.get(pk=pair.person_b_id)
+    merge_id = merge_api(world, pair).json()["id"]
+    citizen = Client()
+    citizen.post(
+        "/status/", {"reference_code": absorbed.reference_code, "birth_date": "1954-03-02"}
+    )
+    assert "Жұмабек" in citizen.get("/status/me/").content.decode(), "the survivor"
+    world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo")
+    page = citizen.get("/status/me/").content.decode()
+    assert "Жумабек" in page and "Жұмабек" not in page, "their own record again"

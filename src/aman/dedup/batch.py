@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 AUTO_MERGE_EVIDENCE = frozenset({"iin", "document"})
 # The run's phases and the part of the progress bar each takes.
 LOAD, LINK, SAVE = (0.0, 0.1), (0.1, 0.85), (0.85, 1.0)
+# Pairs written per statement batch.
+CHUNK = 5_000
 
 
 def policy_for(crisis: Crisis) -> LinkagePolicy:
@@ -236,7 +238,7 @@ def linkage_run_execute(run_id: int) -> LinkageRun:
             )
         started = time.perf_counter()
         progress("save", 0.0, SAVE)
-        found, new = _keep_pairs(run, result.pairs if result else [], result)
+        found, new = _keep_pairs(run, list(result.pairs) if result else [], result)
         merged = _auto_merge(run, result.pairs if result else [])
         seconds["save"] = time.perf_counter() - started
         stats = {**(result.stats if result else {}), "django_seconds": seconds}
@@ -281,102 +283,109 @@ def _json_ready(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _keep_pairs(run: LinkageRun, pairs: Iterable[Any], result: Any) -> tuple[int, int]:
-    """Keep the run's pairs: new ones to review, known open ones updated with the run's
-    weight and explanation; decided ones are left as decided. Returns (found, new)."""
-    pairs = list(pairs)
+def _keep_pairs(run: LinkageRun, pairs: list[Any], result: Any) -> tuple[int, int]:
+    """Keep the run's pairs, in chunks: new ones to review; known open ones get the run's
+    weight, explanation and cluster; decided ones stay decided. Returns (found, new)."""
     clusters = result.clusters if result else {}
-    known = {
-        (p.person_a_id, p.person_b_id): p
-        for p in CandidatePair.objects.filter(crisis=run.crisis).only(
-            "id", "person_a_id", "person_b_id", "status", "evidence", "score"
-        )
-    }
-    new, update = [], []
-    for p in pairs:
-        explanation = {
-            "levels": p.levels,
-            "weights": {k: round(v, 3) for k, v in p.weights.items()},
-            "probability": round(p.match_probability, 6),
-        }
-        score = max(1, min(100, round(p.match_probability * 100)))
-        cluster = clusters.get(p.a)
-        pair = known.get((p.a, p.b))
-        if pair is None:
-            new.append(
-                CandidatePair(
-                    crisis=run.crisis,
-                    person_a_id=p.a,
-                    person_b_id=p.b,
-                    score=score,
-                    evidence=p.evidence,
-                    found_by=CandidatePair.FoundBy.BATCH,
-                    run=run,
-                    match_weight=round(p.match_weight, 3),
-                    explanation=explanation,
-                    cluster=cluster
-                    if cluster is not None and clusters.get(p.b) == cluster
-                    else None,
+    known: dict[tuple[int, int], int | None] = {}  # (a, b) → id if open, else None
+    open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
+    for pk, a, b, status in (
+        CandidatePair.objects.filter(crisis=run.crisis)
+        .values_list("pk", "person_a", "person_b", "status")
+        .iterator(chunk_size=20_000)
+    ):
+        known[(a, b)] = pk if status in open_statuses else None
+    created = 0
+    for start in range(0, len(pairs), CHUNK):
+        new, update = [], []
+        for p in pairs[start : start + CHUNK]:
+            cluster = clusters.get(p.a)
+            fields = {
+                "run": run,
+                "match_weight": round(p.match_weight, 3),
+                "explanation": {
+                    "levels": p.levels,
+                    "weights": {k: round(v, 3) for k, v in p.weights.items()},
+                    "probability": round(p.match_probability, 6),
+                },
+                "cluster": cluster if clusters.get(p.b) == cluster else None,
+            }
+            if (p.a, p.b) not in known:
+                new.append(
+                    CandidatePair(
+                        crisis=run.crisis,
+                        person_a_id=p.a,
+                        person_b_id=p.b,
+                        score=max(1, min(100, round(p.match_probability * 100))),
+                        evidence=list(p.evidence),
+                        found_by=CandidatePair.FoundBy.BATCH,
+                        **fields,
+                    )
                 )
+            elif known[(p.a, p.b)] is not None:
+                update.append(CandidatePair(pk=known[(p.a, p.b)], **fields))
+        with transaction.atomic():
+            CandidatePair.objects.bulk_create(new, ignore_conflicts=True)
+            CandidatePair.objects.bulk_update(
+                update, ["run", "match_weight", "explanation", "cluster"], batch_size=500
             )
-        elif pair.status in (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED):
-            pair.run = run
-            pair.match_weight = round(p.match_weight, 3)
-            pair.explanation = explanation
-            pair.evidence = sorted(set(pair.evidence) | set(p.evidence))
-            pair.cluster = cluster if clusters.get(p.b) == cluster else None
-            update.append(pair)
-    for i in range(0, len(new), 2000):
-        CandidatePair.objects.bulk_create(new[i : i + 2000], ignore_conflicts=True)
-    CandidatePair.objects.bulk_update(
-        update, ["run", "match_weight", "explanation", "evidence", "cluster"], batch_size=2000
-    )
-    if new:
+        created += len(new)
+    if created:
         audit_write(
             actor=run.created_by,
             verb="candidates_record",
             action=AuditEntry.Action.CREATE,
             object_type="dedup.candidatepair",
             crisis=run.crisis,
-            changes={"pairs": [None, len(new)], "run": [None, run.pk]},
+            changes={"pairs": [None, created], "run": [None, run.pk]},
         )
-    return len(pairs), len(new)
+    return len(pairs), created
 
 
 def _auto_merge(run: LinkageRun, pairs: Iterable[Any]) -> int:
     """Merge, without review, the pairs the crisis's policy allows: the same IIN or
-    document number at the policy's probability or above. Never on names alone."""
+    document number at the policy's probability or above. Never on names alone; never two
+    people an officer has decided on (not the same person, or a merge of them undone)."""
     from aman.dedup.merging import person_merge
     from aman.registry.selectors import surviving_person_id
 
     policy = policy_for(run.crisis)
     if not policy.auto_merge:
         return 0
+    wanted = [
+        p
+        for p in pairs
+        if AUTO_MERGE_EVIDENCE & set(p.evidence)
+        and p.match_probability >= policy.auto_merge_probability
+    ]
+    if not wanted:
+        return 0
+    # Pairs an officer has decided on, and merges undone: an officer's word stands.
+    decided = set(
+        CandidatePair.objects.filter(crisis=run.crisis)
+        .exclude(status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED))
+        .values_list("person_a", "person_b")
+    )
+    for a, b in Merge.objects.filter(crisis=run.crisis, undone_at__isnull=False).values_list(
+        "survivor", "absorbed"
+    ):
+        decided.add((min(a, b), max(a, b)))
     merged = 0
-    for p in pairs:
-        if not AUTO_MERGE_EVIDENCE & set(p.evidence):
-            continue
-        if p.match_probability < policy.auto_merge_probability:
-            continue
+    for p in wanted:
         a, b = sorted((surviving_person_id(p.a), surviving_person_id(p.b)))
-        if a == b:
+        if a == b or (p.a, p.b) in decided or (a, b) in decided:
             continue
-        pair = CandidatePair.objects.filter(person_a_id=p.a, person_b_id=p.b).first()
-        if pair is not None and pair.status not in (
-            CandidatePair.Status.OPEN,
-            CandidatePair.Status.DEFERRED,
-        ):
-            continue
+        pair = CandidatePair.objects.filter(person_a_id=a, person_b_id=b).first()
         try:
             person_merge(
                 actor=None,
                 survivor=Person.objects.get(pk=a),
                 absorbed=Person.objects.get(pk=b),
-                pair=pair if pair is not None and {a, b} == {p.a, p.b} else None,
+                pair=pair,
                 automatic=True,
             )
         except (ApplicationError, Person.DoesNotExist) as exc:
-            logger.info("not merged automatically: %s ~ %s: %s", a, b, exc)
+            logger.info("pair %s ~ %s not merged automatically: %s", a, b, exc)
             continue
         merged += 1
     return merged

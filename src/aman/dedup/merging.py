@@ -29,7 +29,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -85,7 +85,7 @@ SECRET = frozenset({"iin", "iin_hash", "messengers"})
 class Choice:
     group: str
     source: str  # "survivor" or "absorbed"
-    rule: str  # "only", "same", "verified", "newest", "officer"
+    rule: str  # "only", "same", "verified", "newest", "kept", "officer"
     conflict: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -103,6 +103,7 @@ RULE_WORDS = {
     "verified": gettext_lazy("verified (document or IIN)"),
     "newest": gettext_lazy("the newest"),
     "officer": gettext_lazy("chosen by the officer"),
+    "kept": gettext_lazy("the kept record's"),
 }
 
 
@@ -155,12 +156,12 @@ def plan(survivor: Person, absorbed: Person, chosen: dict[str, str] | None = Non
         if _empty(mine):
             choices.append(Choice(group, "absorbed", "only", False))
             continue
-        if group == "household" and survivor.household_id is not None:
-            # A person stays in their household; the officer moves them if need be.
-            choices.append(Choice(group, "survivor", "newest", True))
-            continue
         if chosen.get(group) in ("survivor", "absorbed"):
             choices.append(Choice(group, chosen[group], "officer", True))
+            continue
+        if group == "household":
+            # A person stays in their household unless the officer says otherwise.
+            choices.append(Choice(group, "survivor", "kept", True))
             continue
         verified = (_verified(survivor, group), _verified(absorbed, group))
         if verified[0] != verified[1]:
@@ -410,26 +411,24 @@ def person_merge(
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Field changes for the audit log; identifiers only as "changed"."""
-    out: dict[str, Any] = {}
-    for name, old in before.items():
-        new = after.get(name)
-        if old != new and name != "updated_at":
-            out[name] = ["…", "…"] if name in SECRET else [old, new]
-    return out
+    """Which of the survivor's fields changed, for the audit log: their names only (the
+    values are personal data; they are kept encrypted on the merge)."""
+    fields = sorted(n for n, old in before.items() if old != after.get(n) and n != "updated_at")
+    return {"fields": [None, fields]} if fields else {}
 
 
-def _carry_pairs(survivor: Person, absorbed: Person) -> list[int]:
+def _carry_pairs(survivor: Person, absorbed: Person) -> list[list[int]]:
     """The absorbed record's open possible duplicates become the survivor's (a new pair
-    each, unless the survivor already has one with that person). Returns the new pairs."""
+    each, unless the survivor already has one with that person). Returns [new, original]
+    pair ids."""
     open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
     known = set()
     for a, b in CandidatePair.objects.filter(
         models.Q(person_a=survivor) | models.Q(person_b=survivor)
     ).values_list("person_a", "person_b"):
         known.add(b if a == survivor.pk else a)
-    new = []
-    for pair in CandidatePair.objects.filter(
+    new, originals = [], {}
+    for pair in CandidatePair.objects.select_for_update().filter(
         models.Q(person_a=absorbed) | models.Q(person_b=absorbed), status__in=open_statuses
     ):
         other = pair.person_b_id if pair.person_a_id == absorbed.pk else pair.person_a_id
@@ -447,9 +446,35 @@ def _carry_pairs(survivor: Person, absorbed: Person) -> list[int]:
                 intake_record_id=pair.intake_record_id,
             )
         )
+        originals[(a, b)] = pair.pk
         known.add(other)
-    created = CandidatePair.objects.bulk_create(new)
-    return sorted(p.pk for p in created)
+    # A pair registered meanwhile by someone else is theirs: only the ones made here are
+    # withdrawn by an unmerge.
+    made = set()
+    for pair in new:
+        try:
+            with transaction.atomic():
+                pair.save()
+        except IntegrityError:
+            continue
+        made.add(pair.pk)
+    return sorted([p.pk, originals[(p.person_a_id, p.person_b_id)]] for p in new if p.pk in made)
+
+
+def _withdraw_carried(carried: list[list[int]]) -> None:
+    """Withdraw the pairs a merge carried over to the survivor ([carried, original] ids).
+    A decision taken on a carried pair since (not the same person) goes to the original
+    pair, so it is not lost."""
+    open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
+    originals = {new: original for new, original in carried}
+    for pair in CandidatePair.objects.filter(pk__in=list(originals)):
+        original = originals.get(pair.pk)
+        if pair.status == CandidatePair.Status.REJECTED and original:
+            CandidatePair.objects.filter(pk=original, status__in=open_statuses).update(
+                status=pair.status, decided_by=pair.decided_by, decided_at=pair.decided_at
+            )
+        if pair.status in (*open_statuses, CandidatePair.Status.REJECTED):
+            pair.delete()
 
 
 def later_merges(merge: Merge) -> list[Merge]:
@@ -468,17 +493,10 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     """Undo a merge exactly: the rows moved go back, the survivor's values are put back
     (values changed since the merge are kept and listed in `kept_on_undo`), the household
     contacts and the pair are as they were, the pairs it proposed are withdrawn."""
-    from aman.registry.services import _household_priority_refresh
+    from aman.registry.services import _household_priority_refresh, _write_name_keys
 
-    merge = Merge.objects.select_for_update().get(pk=merge.pk)
-    if merge.undone_at is not None:
-        raise Conflict(_("This merge has already been undone."), {"merge": [merge.pk]})
-    later = later_merges(merge)
-    if later:
-        raise Conflict(
-            _("A later merge involves these people; undo it first."),
-            {"merges": [m.pk for m in later]},
-        )
+    # The two people first (the same order as a merge takes them), then the merge: a merge
+    # of either that commits meanwhile is seen by the checks below.
     locked = {
         p.pk: p
         for p in Person.all_objects.select_for_update()
@@ -486,9 +504,20 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
         .order_by("pk")
     }
     survivor, absorbed = locked[merge.survivor_id], locked[merge.absorbed_id]
+    merge = Merge.objects.select_for_update().get(pk=merge.pk)
+    if merge.undone_at is not None:
+        raise Conflict(_("This merge has already been undone."), {"merge": [merge.pk]})
+    later = later_merges(merge)
+    if later or survivor.merged_into_id is not None or absorbed.merged_into_id != survivor.pk:
+        raise Conflict(
+            _("A later merge involves these people; undo it first."),
+            {"merges": [m.pk for m in later]},
+        )
     relations = {_relation_rows(rel)[2]: _relation_rows(rel) for rel in _relations()}
     relations["registry.namekey.person"] = (NameKey, "person", "registry.namekey.person")
     for key, ids in merge.moved.items():
+        if key not in relations:
+            continue  # a relation that no longer exists: nothing of it to move back
         model, fk, _key = relations[key]
         model._base_manager.filter(pk__in=ids, **{fk: survivor.pk}).update(**{fk: absorbed.pk})
 
@@ -496,10 +525,16 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     stored_after: dict[str, Any] = cast(Any, merge.after)
     current = _dump(survivor)
     restore, kept = {}, []
+    # A group of fields changed since the merge is kept whole (an address edited since
+    # stays with its country).
+    changed = {n for n in stored_before if current.get(n) != stored_after.get(n)}
+    for _label, fields in GROUPS.values():
+        if changed & set(fields):
+            changed |= set(fields)
     for name, old in stored_before.items():
         if name == "updated_at":
             continue
-        if current.get(name) == stored_after.get(name):
+        if name not in changed:
             restore[name] = old
         elif name not in ("status", "priority", "priority_reasons"):
             kept.append(name)
@@ -509,7 +544,7 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     Person.all_objects.filter(pk=absorbed.pk).update(merged_into=None)
     for household, (contact, set_to) in merge.other.get("contacts", {}).items():
         Household.objects.filter(pk=int(household), contact=set_to).update(contact=contact)
-    CandidatePair.objects.filter(pk__in=merge.other.get("proposed", [])).delete()
+    _withdraw_carried(merge.other.get("proposed", []))
     closed = merge.other.get("pair")
     if closed:
         CandidatePair.objects.filter(pk=closed["id"]).update(
@@ -525,6 +560,10 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     if latest is not None:
         Person.all_objects.filter(pk=survivor.pk).update(status=latest["status"])
     survivor.refresh_from_db()
+    absorbed.refresh_from_db()
+    # Name keys follow the names: unchanged when nothing was edited since the merge.
+    _write_name_keys(survivor)
+    _write_name_keys(absorbed)
     if kept:
         # Values changed since the merge stay; the priority follows the values now there.
         from aman.registry.services import _priority_refresh

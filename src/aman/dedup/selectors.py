@@ -214,11 +214,15 @@ def merges_for_person(*, user: User, person: Person) -> Any:
     from aman.dedup.models import Merge
 
     require(user, Cap.PERSONAL_DATA)
-    return (
+    qs = (
         Merge.objects.filter(survivor=person, undone_at__isnull=True)
         .select_related("absorbed", "merged_by")
         .order_by("-merged_at")
     )
+    scope = country_scope(user)
+    if scope is not None:
+        qs = qs.filter(absorbed__country__in=scope)
+    return qs
 
 
 def both_visible(*, user: User, crisis_id: int, people: tuple[int, int]) -> bool:

@@ -31,6 +31,7 @@ from aman.registry.services import (
     RegistrationRejected,
     Submission,
     intake_reject,
+    normalize_reference_code,
     person_lookup_public,
     person_update_self,
     registration_accept,
@@ -233,14 +234,29 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
                     )
             else:
                 request.session.cycle_key()
-                request.session[SESSION_PERSON] = person.pk
+                # The code, not the person: a record merged into another is followed on
+                # every request, and an undone merge leads back to the right person.
+                request.session[SESSION_PERSON] = normalize_reference_code(
+                    form.cleaned_data["reference_code"]
+                )
                 return redirect("public_status_me")
     return TemplateResponse(request, "public/status_lookup.html", {"form": form})
 
 
 def _me(request: HttpRequest) -> Person | None:
-    pk = request.session.get(SESSION_PERSON)
-    return Person.objects.select_related("crisis", "country").filter(pk=pk).first() if pk else None
+    code = request.session.get(SESSION_PERSON)
+    if not isinstance(code, str) or not code:
+        return None
+    from aman.registry.selectors import surviving_person_id
+
+    pk = Person.all_objects.filter(reference_code=code).values_list("pk", flat=True).first()
+    if pk is None:
+        return None
+    return (
+        Person.objects.select_related("crisis", "country")
+        .filter(pk=surviving_person_id(pk))
+        .first()
+    )
 
 
 @never_cache

@@ -868,8 +868,23 @@ def _name_keys(person: Person) -> list[NameKey]:
 
 
 def _write_name_keys(person: Person) -> None:
-    NameKey.objects.filter(person=person).delete()
-    NameKey.objects.bulk_create(_name_keys(person))
+    """Make the person's name keys those of their names and of the names of every record
+    merged into them (a spelling only a merged record had still finds the person); keys
+    already there stay as they are."""
+    wanted = {k.key for k in _name_keys(person)}
+    merged = list(Person.all_objects.filter(merged_into=person))
+    while merged:
+        record = merged.pop()
+        wanted |= {k.key for k in _name_keys(record)}
+        merged += list(Person.all_objects.filter(merged_into=record))
+    current = dict(NameKey.objects.filter(person=person).values_list("key", "pk"))
+    NameKey.objects.filter(pk__in=[pk for key, pk in current.items() if key not in wanted]).delete()
+    NameKey.objects.bulk_create(
+        [
+            NameKey(person=person, crisis_id=person.crisis_id, key=key)
+            for key in sorted(wanted - set(current))
+        ]
+    )
 
 
 @transaction.atomic

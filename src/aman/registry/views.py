@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -13,6 +13,7 @@ from aman.core.models import Crisis, User
 from aman.core.paging import CappedPaginator
 from aman.core.roles import Cap
 from aman.dedup.selectors import (
+    both_visible,
     candidates_for_person,
     merges_for_person,
     registration_duplicates,
@@ -92,7 +93,10 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("person_list")
     survivor = selectors.surviving_person_id(pk)
     if survivor != pk:
-        # A record merged into another: its person is the one it was merged into.
+        # A record merged into another (that the user may see): its person is the one it
+        # was merged into.
+        if not both_visible(user=user, crisis_id=crisis.pk, people=(pk, survivor)):
+            raise Http404
         return redirect("person_detail", survivor)
     person = selectors.person_for_user(user=user, crisis=crisis, pk=pk)
     audit_read(actor=user, verb="person_detail", obj=person, crisis=crisis)

@@ -175,7 +175,7 @@ def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
     qs = Merge.objects.filter(crisis=crisis).select_related("merged_by", "undone_by")
     scope = access.country_scope(user)
     if scope is not None:
-        qs = qs.filter(survivor__country__in=scope)
+        qs = qs.filter(survivor__country__in=scope, absorbed__country__in=scope)
     if filters.in_force is not None:
         qs = qs.filter(undone_at__isnull=filters.in_force)
     return qs.order_by("-merged_at", "-id")
