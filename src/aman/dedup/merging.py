@@ -204,22 +204,43 @@ def _load(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _relations() -> list[Any]:
-    """Every relation through which rows belong to a person and move with a merge: the
-    foreign keys and many-to-many links of other models to Person, except those a merge
-    handles itself (name keys, household contacts, possible duplicates, merges) and the
-    merged-into link."""
+def _relations() -> dict[str, tuple[type[models.Model], str]]:
+    """Every relation through which rows belong to a person and move with a merge, as
+    {key: (model, column)}: the foreign keys (also one-to-one, also hidden ones declared
+    with `related_name="+"`) and the many-to-many links of other models to Person, except
+    those a merge handles itself (name keys, household contacts, possible duplicates,
+    merges) and the merged-into link."""
     handled = {NameKey, Household, CandidatePair, Merge, Person}
-    return [
-        rel
-        for rel in Person._meta.related_objects
-        if rel.related_model not in handled and (rel.one_to_many or rel.many_to_many)
-    ]
+    out: dict[str, tuple[type[models.Model], str]] = {}
+    for rel in Person._meta.get_fields(include_hidden=True):
+        if not rel.auto_created or rel.concrete:
+            continue
+        model: Any = rel.related_model
+        if rel.many_to_many:
+            model = rel.through  # type: ignore[union-attr]
+            fks = [
+                f.name
+                for f in model._meta.get_fields()
+                if getattr(f, "related_model", None) is Person and f.concrete
+            ]
+            if len(fks) != 1:
+                continue
+            fk = fks[0]
+        elif rel.one_to_many or rel.one_to_one:
+            fk = rel.field.name  # type: ignore[union-attr]
+        else:
+            continue
+        if model in handled:
+            continue
+        out[f"{model._meta.label_lower}.{fk}"] = (model, fk)
+    return out
 
 
 def _unique_sets(model: type[models.Model], fk: str) -> list[list[str]]:
     """The other fields of each uniqueness rule of `model` that includes `fk`."""
     sets = [list(u) for u in model._meta.unique_together]
+    if getattr(model._meta.get_field(fk), "unique", False):
+        sets.append([fk])  # one-to-one: one row per person
     sets += [
         list(c.fields)
         for c in model._meta.constraints
@@ -252,20 +273,6 @@ def _move(
     if ids:
         manager.filter(pk__in=ids).update(**{fk: target})
     return sorted(ids)
-
-
-def _relation_rows(rel: Any) -> tuple[type[models.Model], str, str]:
-    """(model whose rows move, its column pointing at the person, key in `Merge.moved`)."""
-    if rel.many_to_many:
-        through = rel.through if hasattr(rel, "through") else rel.field.remote_field.through
-        fk = next(
-            f.name
-            for f in through._meta.get_fields()
-            if getattr(f, "related_model", None) is Person
-        )
-        return through, fk, f"{through._meta.label_lower}.{fk}"
-    model = rel.related_model
-    return model, rel.field.name, f"{model._meta.label_lower}.{rel.field.name}"
 
 
 def _check_pair(survivor: Person, absorbed: Person) -> None:
@@ -332,8 +339,7 @@ def person_merge(
     survivor.consent_at = min(consents) if consents else None
 
     moved: dict[str, list[int]] = {}
-    for rel in _relations():
-        model, fk, key = _relation_rows(rel)
+    for key, (model, fk) in _relations().items():
         ids = _move(model, fk, absorbed.pk, survivor.pk)
         if ids:
             moved[key] = ids
@@ -513,12 +519,12 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
             _("A later merge involves these people; undo it first."),
             {"merges": [m.pk for m in later]},
         )
-    relations = {_relation_rows(rel)[2]: _relation_rows(rel) for rel in _relations()}
-    relations["registry.namekey.person"] = (NameKey, "person", "registry.namekey.person")
+    relations = _relations()
+    relations["registry.namekey.person"] = (NameKey, "person")
     for key, ids in merge.moved.items():
         if key not in relations:
             continue  # a relation that no longer exists: nothing of it to move back
-        model, fk, _key = relations[key]
+        model, fk = relations[key]
         model._base_manager.filter(pk__in=ids, **{fk: survivor.pk}).update(**{fk: absorbed.pk})
 
     stored_before: dict[str, Any] = cast(Any, merge.before)
