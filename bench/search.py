@@ -122,6 +122,7 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
         "unaccompanied_minor", "needs_note", "consent_at", "country_id", "city_id",
         "address", "latitude", "longitude", "location_updated_at", "intent", "eligibility",
         "status", "priority", "priority_reasons", "channel", "created_at", "updated_at",
+        "merged_into_id",
     }  # fmt: skip
     if set(person_cols) != expected:
         raise SystemExit(
@@ -242,7 +243,7 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
                     "intent": "leave", "eligibility": "citizen", "status": "registered",
                     "priority": priority, "priority_reasons": json.dumps(reasons),
                     "channel": rng.choice(["public_web", "api", "hotline", "import"]),
-                    "created_at": created, "updated_at": created,
+                    "created_at": created, "updated_at": created, "merged_into_id": None,
                 }  # fmt: skip
                 buffers["registry_person"].append(
                     "\t".join(tsv(row[c]) for c in person_cols) + "\n"
