@@ -76,6 +76,7 @@ def run_splink(
     threshold_match_probability: float,
     u_max_pairs: float = 2e6,
     em_max_pairs: float = 1e6,
+    m_floors: dict[str, tuple[str, float]] | None = None,
     seed: int = 1,
     threads: int = 2,
     memory_limit: str = "8GB",
@@ -159,6 +160,7 @@ def run_splink(
                 except EMTrainingException:
                     training["skipped"].append(f"EM on {rule}: no pairs")
                 linker._settings_obj._probability_two_random_records_match = prior_before
+            training["reset"] = _reset_degenerate(linker, comparisons, m_floors or {})
         seconds["train"] = time.perf_counter() - t0
         report("predict", 0.6)
 
@@ -183,6 +185,38 @@ def run_splink(
     finally:
         con.close()
     return SplinkRun(predictions=predictions, model=model, seconds=seconds)
+
+
+def _reset_degenerate(
+    linker: Any, comparisons: list[Any], m_floors: dict[str, tuple[str, float]]
+) -> list[str]:
+    """Undo what EM got wrong: where the m of a comparison's agreement level (``m_floors``:
+    {comparison: (level label, lowest believable m)}) came out below its floor, EM took
+    something else for the match class (in blocks of mostly strangers born the same day,
+    "born the same day"), and the comparison's m go back to their starting values; u stays
+    as estimated. Returns the comparisons reset."""
+    start = {
+        c["output_column_name"]: {
+            level["label_for_charts"]: level.get("m_probability")
+            for level in c["comparison_levels"]
+        }
+        for c in comparisons
+        if isinstance(c, dict)
+    }
+    reset = []
+    for comparison in linker._settings_obj.comparisons:
+        name = comparison.output_column_name
+        if name not in m_floors or name not in start:
+            continue
+        label, floor = m_floors[name]
+        level = next(lv for lv in comparison.comparison_levels if lv.label_for_charts == label)
+        if level.m_probability is not None and level.m_probability < floor:
+            for lv in comparison.comparison_levels:
+                m = start[name].get(lv.label_for_charts)
+                if not lv.is_null_level and m is not None:
+                    lv.m_probability = m
+            reset.append(name)
+    return reset
 
 
 def model_parameters(linker: Any) -> dict[str, Any]:

@@ -501,6 +501,9 @@ def link(
         threshold_match_probability=min(s.pair_threshold, s.cluster_threshold),
         u_max_pairs=s.u_max_pairs,
         em_max_pairs=s.em_max_pairs,
+        # Two records of one person almost always agree on the name keys; an estimate far
+        # below is EM's mistake (see core._reset_degenerate).
+        m_floors={"surname": ("exact_key", 0.5), "given_names": ("exact_key", 0.5)},
         seed=s.seed,
         threads=s.threads,
         memory_limit=s.memory_limit,
