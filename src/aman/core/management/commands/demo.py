@@ -189,3 +189,50 @@ def _demo_people(crisis: Crisis) -> None:
             idempotency_key=f"demo-{n}",
             source="demo",
         )
+    _demo_repeats(crisis)
+
+
+def _demo_repeats(crisis: Crisis) -> None:
+    """Three of the people registered again, as happens: on a tour operator's list in
+    passport Latin with the same passport, by a relative in Russian spelling, and with a
+    birth date mistyped — for the duplicates queue and the whole-crisis search."""
+    from datetime import timedelta
+
+    from aman.registry.models import Person
+    from aman.registry.services import registration_submit
+
+    russian = str.maketrans("ӘәҒғҚқҢңӨөҰұҮүҺһІі", "АаГгКкНнОоУуУуХхИи")
+    people = list(
+        Person.objects.filter(crisis=crisis, birth_date__isnull=False)
+        .prefetch_related("documents", "phones")
+        .order_by("id")[:30:10]
+    )
+    for n, person in enumerate(people):
+        document = person.documents.first()
+        member: dict[str, object] = {
+            "surname": person.surname.translate(russian),
+            "given_names": person.given_names.translate(russian),
+            "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        }
+        if n == 0 and document is not None:
+            member = {
+                "surname": person.surname_latin,
+                "given_names": person.given_names_latin,
+                "birth_date": member["birth_date"],
+                "documents": [{"number": document.number, "issuing_state": "KAZ"}],
+            }
+        elif n == 2 and person.birth_date:
+            member["birth_date"] = (person.birth_date + timedelta(days=1)).isoformat()
+            member["phones"] = [p.number for p in person.phones.all()][:1]
+        registration_submit(
+            crisis=crisis,
+            channel="import" if n == 0 else "hotline",
+            payload={
+                "members": [member],
+                "location": {"country": person.country.code},
+                "consent": True,
+            },
+            idempotency_key=f"demo-repeat-{n}",
+            source="Demo Tour" if n == 0 else "demo",
+            source_ref=f"DT-2026-{100 + n}" if n == 0 else "",
+        )
