@@ -22,3 +22,15 @@ class AmanCommand(BaseCommand):
                     for field, v in exc.extra.items()
                 )
                 raise CommandError(f"{exc.message}" + (f" ({details})" if details else "")) from exc
+
+    @staticmethod
+    def crisis(key: str) -> Any:
+        """The crisis a command names by id or by code."""
+        from aman.core.models import Crisis
+
+        found = (
+            Crisis.objects.filter(pk=int(key)) if key.isdigit() else Crisis.objects.filter(code=key)
+        ).first()
+        if found is None:
+            raise CommandError(f"No crisis {key!r}.")
+        return found

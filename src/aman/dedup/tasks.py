@@ -14,19 +14,13 @@ def _linkage_run(run_id: int) -> dict[str, int]:
 
 
 class _Dispatch:
-    """Queue a linkage run where background work runs (`aman.registry.tasks._mode`)."""
+    """Queue a linkage run where background work runs (`aman.registry.tasks.dispatch`)."""
 
     @staticmethod
     def dispatch(run_id: int) -> None:
-        from aman.registry.tasks import _in_thread, _mode
+        from aman.registry.tasks import dispatch
 
-        mode = _mode()
-        if mode == "worker":
-            _linkage_run.delay(run_id)
-        elif mode == "thread":
-            _in_thread(f"linkage run {run_id}", _linkage_run, run_id)
-        else:
-            _linkage_run(run_id)
+        dispatch(_linkage_run, f"linkage run {run_id}", run_id)
 
 
 linkage_run = _Dispatch()

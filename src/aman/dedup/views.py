@@ -145,12 +145,15 @@ def _decidable_pair(user: User, pk: int) -> CandidatePair:
     pair = CandidatePair.objects.select_related("crisis").filter(pk=pk).first()
     if pair is None:
         raise Http404
-    access.crisis_for_user(user, pair.crisis_id)
-    if not dedup_selectors.both_visible(
-        user=user, crisis_id=pair.crisis_id, people=(pair.person_a_id, pair.person_b_id)
-    ):
-        raise Http404
+    _require_visible(user, pair.crisis_id, (pair.person_a_id, pair.person_b_id))
     return pair
+
+
+def _require_visible(user: User, crisis_id: int, people: tuple[int, int]) -> None:
+    """404 unless the user may work in the crisis and see both people."""
+    access.crisis_for_user(user, crisis_id)
+    if not dedup_selectors.both_visible(user=user, crisis_id=crisis_id, people=people):
+        raise Http404
 
 
 def _back(request: HttpRequest, pair: CandidatePair) -> HttpResponse:
@@ -246,11 +249,7 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
     merge = Merge.objects.select_related("crisis").filter(pk=pk).first()
     if merge is None:
         raise Http404
-    access.crisis_for_user(user, merge.crisis_id)
-    if not dedup_selectors.both_visible(
-        user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
-    ):
-        raise Http404
+    _require_visible(user, merge.crisis_id, (merge.survivor_id, merge.absorbed_id))
     try:
         merging.person_unmerge(actor=user, merge=merge)
     except ApplicationError as exc:

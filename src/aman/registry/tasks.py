@@ -50,19 +50,25 @@ def _in_thread(what: str, fn: Any, *args: Any, delay: float = 0.0) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
+def dispatch(task: Any, what: str, *args: Any) -> None:
+    """Run a Celery task where background work runs (see `_mode`): on a worker, on a thread
+    of this process, or here and now. The task records its own failure where the officer
+    sees it (an import batch, a linkage run)."""
+    mode = _mode()
+    if mode == "worker":
+        task.delay(*args)
+    elif mode == "thread":
+        _in_thread(what, task, *args)
+    else:
+        task(*args)
+
+
 class _Dispatch:
     """Queue an import (see `_mode`)."""
 
     @staticmethod
     def dispatch(batch_id: int) -> None:
-        mode = _mode()
-        if mode == "worker":
-            _import_run.delay(batch_id)
-        elif mode == "thread":
-            # batch_run records a failure on the batch, where the operator sees it.
-            _in_thread(f"import {batch_id}", _import_run, batch_id)
-        else:
-            _import_run(batch_id)
+        dispatch(_import_run, f"import {batch_id}", batch_id)
 
 
 import_run = _Dispatch()

@@ -31,11 +31,7 @@ class Command(AmanCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = options["crisis"]
-        crisis = (
-            Crisis.objects.filter(pk=int(key)) if key.isdigit() else Crisis.objects.filter(code=key)
-        ).first()
-        if crisis is None:
-            raise CommandError(f"No crisis {key!r}.")
+        crisis = self.crisis(key)
         if options["action"] == "run":
             self._run(crisis)
         else:

@@ -35,11 +35,7 @@ class Command(AmanCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         key = options["crisis"]
-        crisis = (
-            Crisis.objects.filter(pk=int(key)) if key.isdigit() else Crisis.objects.filter(code=key)
-        ).first()
-        if crisis is None:
-            raise CommandError(f"No crisis {key!r}.")
+        crisis = self.crisis(key)
         country = self._country(crisis, options["country"])
         try:
             batch = imports.batch_create(
