@@ -231,3 +231,19 @@ def test_the_cli_says_what_is_wrong(world: World) -> None:
 
     with pytest.raises(CommandError, match="No crisis 'nowhere'"):
         call_command("dedup", "run", "--crisis", "nowhere")
+
+
+def test_a_run_that_lost_its_process_does_not_block_the_next(world: World) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    stuck = LinkageRun.objects.create(crisis=world.crisis, status="running")
+    busy = world.api(Role.OPERATOR).post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
+    assert busy.status_code == 409
+    assert busy.json()["message"] == "A linkage run of this crisis is already under way."
+    LinkageRun.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    again = world.api(Role.OPERATOR).post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
+    assert again.status_code == 202, again.content
+    stuck.refresh_from_db()
+    assert stuck.status == "failed" and "Interrupted" in stuck.error

@@ -15,6 +15,7 @@ import csv
 import logging
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import IO, Any
 
 from django.db import transaction
@@ -35,6 +36,9 @@ AUTO_MERGE_EVIDENCE = frozenset({"iin", "document"})
 LOAD, LINK, SAVE = (0.0, 0.1), (0.1, 0.85), (0.85, 1.0)
 # Pairs written per statement batch.
 CHUNK = 5_000
+# A queued or running run older than this has lost its process (a million people take
+# about two minutes).
+STALE_AFTER = timedelta(hours=2)
 
 
 def policy_for(crisis: Crisis) -> LinkagePolicy:
@@ -76,6 +80,17 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
     running)."""
     with transaction.atomic():
         Crisis.objects.select_for_update().filter(pk=crisis.pk).first()
+        # A run whose process died (a restart, a lost worker) does not block the next one.
+        LinkageRun.objects.filter(
+            crisis=crisis,
+            status__in=(LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING),
+            created_at__lt=timezone.now() - STALE_AFTER,
+        ).update(
+            status=LinkageRun.Status.FAILED,
+            error=_("Interrupted: no result after %(hours)s hours.")
+            % {"hours": int(STALE_AFTER.total_seconds() // 3600)},
+            finished_at=timezone.now(),
+        )
         busy = LinkageRun.objects.filter(
             crisis=crisis, status__in=(LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING)
         ).first()
