@@ -362,7 +362,6 @@ def _auto_merge(run: LinkageRun, pairs: Iterable[Any]) -> int:
     document number at the policy's probability or above. Never on names alone; never two
     people an officer has decided on (not the same person, or a merge of them undone)."""
     from aman.dedup.merging import person_merge
-    from aman.registry.selectors import surviving_person_id
 
     policy = policy_for(run.crisis)
     if not policy.auto_merge:
@@ -385,9 +384,15 @@ def _auto_merge(run: LinkageRun, pairs: Iterable[Any]) -> int:
         "survivor", "absorbed"
     ):
         decided.add((min(a, b), max(a, b)))
+    # Who each record is part of now, kept up to date with the merges made here.
+    survivors: dict[int, int | None] = dict(
+        Person.all_objects.filter(crisis=run.crisis, merged_into__isnull=False).values_list(
+            "pk", "merged_into"
+        )
+    )
     merged = 0
     for p in wanted:
-        a, b = sorted((surviving_person_id(p.a), surviving_person_id(p.b)))
+        a, b = sorted((_follow(survivors, p.a), _follow(survivors, p.b)))
         if a == b or (p.a, p.b) in decided or (a, b) in decided:
             continue
         pair = CandidatePair.objects.filter(person_a_id=a, person_b_id=b).first()
@@ -402,6 +407,7 @@ def _auto_merge(run: LinkageRun, pairs: Iterable[Any]) -> int:
         except (ApplicationError, Person.DoesNotExist) as exc:
             logger.info("pair %s ~ %s not merged automatically: %s", a, b, exc)
             continue
+        survivors[b] = a
         merged += 1
     return merged
 

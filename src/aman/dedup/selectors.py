@@ -235,3 +235,14 @@ def both_visible(*, user: User, crisis_id: int, people: tuple[int, int]) -> bool
     if scope is not None:
         qs = qs.filter(country__in=scope)
     return qs.count() == 2
+
+
+def require_both_visible(*, user: User, crisis_id: int, people: tuple[int, int]) -> None:
+    """404 unless the user may work in the crisis and see both people (a pair, a merge)."""
+    from django.http import Http404
+
+    from aman.core.access import crisis_for_user
+
+    crisis_for_user(user, crisis_id)
+    if not both_visible(user=user, crisis_id=crisis_id, people=people):
+        raise Http404

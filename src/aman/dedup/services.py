@@ -58,25 +58,12 @@ def candidates_record(
     return len(created)
 
 
-@transaction.atomic
 def candidate_defer(*, actor: User, pair: CandidatePair) -> CandidatePair:
     """An officer cannot decide yet (the caller is to be asked again): the pair leaves the
     queue for the *Later* list and can still be merged or rejected from there."""
-    pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
-    if pair.status != CandidatePair.Status.OPEN:
-        raise Conflict(_("This pair has already been decided."), {"status": pair.status})
-    pair.status = CandidatePair.Status.DEFERRED
-    pair.decided_by = actor
-    pair.decided_at = timezone.now()
-    pair.save(update_fields=["status", "decided_by", "decided_at"])
-    audit_write(
-        actor=actor,
-        verb="candidate_defer",
-        obj=pair,
-        crisis=pair.crisis,
-        changes={"status": [CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED]},
+    return _decide(
+        actor, pair, CandidatePair.Status.DEFERRED, (CandidatePair.Status.OPEN,), "candidate_defer"
     )
-    return pair
 
 
 def candidate_merge(
@@ -95,22 +82,31 @@ def candidate_merge(
     return person_merge(actor=actor, survivor=survivor, absorbed=absorbed, pair=pair, chosen=chosen)
 
 
-@transaction.atomic
 def candidate_reject(*, actor: User, pair: CandidatePair) -> CandidatePair:
     """An officer says the two are not the same person: the pair is never proposed again."""
+    return _decide(
+        actor,
+        pair,
+        CandidatePair.Status.REJECTED,
+        (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
+        "candidate_reject",
+    )
+
+
+@transaction.atomic
+def _decide(
+    actor: User, pair: CandidatePair, status: str, allowed_from: tuple[str, ...], verb: str
+) -> CandidatePair:
+    """Record an officer's decision on a pair still in one of `allowed_from` (409 else)."""
     pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
-    if pair.status not in (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED):
+    if pair.status not in allowed_from:
         raise Conflict(_("This pair has already been decided."), {"status": pair.status})
     before = pair.status
-    pair.status = CandidatePair.Status.REJECTED
+    pair.status = status
     pair.decided_by = actor
     pair.decided_at = timezone.now()
     pair.save(update_fields=["status", "decided_by", "decided_at"])
     audit_write(
-        actor=actor,
-        verb="candidate_reject",
-        obj=pair,
-        crisis=pair.crisis,
-        changes={"status": [before, CandidatePair.Status.REJECTED]},
+        actor=actor, verb=verb, obj=pair, crisis=pair.crisis, changes={"status": [before, status]}
     )
     return pair

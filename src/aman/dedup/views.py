@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
-from aman.core.models import User
+from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.dedup import batch, merging, services
 from aman.dedup import selectors as dedup_selectors
@@ -71,14 +71,19 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _current(request: HttpRequest, cap: str) -> tuple[User, Crisis | None]:
+    """The user, who must hold `cap`, and their current crisis (None: none chosen)."""
+    user = request.user
+    assert isinstance(user, User)
+    access.require(user, cap)
+    return user, access.current_crisis(user)
+
+
 @login_required
 @require_POST
 def linkage_run_create(request: HttpRequest) -> HttpResponse:
     """Start a batch linkage over the current crisis; the queue page shows its progress."""
-    user = request.user
-    assert isinstance(user, User)
-    access.require(user, Cap.REGISTER)
-    crisis = access.current_crisis(user)
+    user, crisis = _current(request, Cap.REGISTER)
     if crisis is None:
         return redirect("candidate_list")
     try:
@@ -95,10 +100,7 @@ def linkage_run_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def linkage_policy(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    access.require(user, Cap.CRISIS_MANAGE)
-    crisis = access.current_crisis(user)
+    user, crisis = _current(request, Cap.CRISIS_MANAGE)
     if crisis is None:
         return redirect("candidate_list")
     raw = request.POST.get("auto_merge_probability", "").replace(",", ".").strip()
@@ -125,10 +127,7 @@ def clusters_export(request: HttpRequest) -> HttpResponse:
     """The clusters of the current crisis as CSV: one row per intake record (no names)."""
     import io
 
-    user = request.user
-    assert isinstance(user, User)
-    access.require(user, Cap.CRISIS_MANAGE)
-    crisis = access.current_crisis(user)
+    user, crisis = _current(request, Cap.CRISIS_MANAGE)
     if crisis is None:
         return redirect("candidate_list")
     out = io.StringIO()
@@ -145,15 +144,10 @@ def _decidable_pair(user: User, pk: int) -> CandidatePair:
     pair = CandidatePair.objects.select_related("crisis").filter(pk=pk).first()
     if pair is None:
         raise Http404
-    _require_visible(user, pair.crisis_id, (pair.person_a_id, pair.person_b_id))
+    dedup_selectors.require_both_visible(
+        user=user, crisis_id=pair.crisis_id, people=(pair.person_a_id, pair.person_b_id)
+    )
     return pair
-
-
-def _require_visible(user: User, crisis_id: int, people: tuple[int, int]) -> None:
-    """404 unless the user may work in the crisis and see both people."""
-    access.crisis_for_user(user, crisis_id)
-    if not dedup_selectors.both_visible(user=user, crisis_id=crisis_id, people=people):
-        raise Http404
 
 
 def _back(request: HttpRequest, pair: CandidatePair) -> HttpResponse:
@@ -249,7 +243,9 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
     merge = Merge.objects.select_related("crisis").filter(pk=pk).first()
     if merge is None:
         raise Http404
-    _require_visible(user, merge.crisis_id, (merge.survivor_id, merge.absorbed_id))
+    dedup_selectors.require_both_visible(
+        user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
+    )
     try:
         merging.person_unmerge(actor=user, merge=merge)
     except ApplicationError as exc:

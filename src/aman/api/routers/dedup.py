@@ -192,11 +192,9 @@ def merge_undo(request: HttpRequest, merge_id: int) -> Any:
     merge = Merge.objects.filter(pk=merge_id).first()
     if merge is None:
         raise Http404
-    access.crisis_for_user(user, merge.crisis_id)
-    if not selectors.both_visible(
+    selectors.require_both_visible(
         user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
-    ):
-        raise Http404
+    )
     merge = merging.person_unmerge(actor=user, merge=merge)
     return Merge.objects.select_related("merged_by", "undone_by").get(pk=merge.pk)
 
