@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "aman.geo",
     "aman.registry",
     "aman.dedup",
+    "aman.transport",
     "aman.public",
     "aman.api",
 ]

@@ -27,6 +27,8 @@ class Cap(models.TextChoices):
     PERSONAL_DATA = "personal_data", _("See personal data (scoped by mission for consuls)")
     API_TOKENS = "api.tokens", _("Create API tokens")
     REGISTER = "registry.write", _("Register people and change their records")
+    TRANSPORT = "transport.manage", _("Create legs, book people on them, export manifests")
+    BOARDING = "transport.board", _("Check people in and board them at the gate")
 
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
@@ -38,12 +40,16 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
             Cap.PERSONAL_DATA,
             Cap.API_TOKENS,
             Cap.REGISTER,
+            Cap.TRANSPORT,
+            Cap.BOARDING,
         }
     ),
     Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
     Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
-    Role.LOGISTICS: frozenset({Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS}),
-    Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
+    Role.LOGISTICS: frozenset(
+        {Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.TRANSPORT, Cap.BOARDING}
+    ),
+    Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER, Cap.BOARDING}),
     Role.PARTNER_LIAISON: frozenset({Cap.API_TOKENS}),
     Role.OBSERVER: frozenset(),
 }

@@ -1,0 +1,103 @@
+"""Reads of transport, through the one door: `legs_for_user` and `bookings_for_user`."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from aman.core.access import require
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.registry.models import Person
+from aman.registry.statuses import Status
+from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg
+
+
+def require_transport(user: User, *, boarding: bool = False) -> None:
+    """Logistics (legs, bookings, manifests) — or, with `boarding`, the gate's duty."""
+    if not user.is_authenticated:
+        raise PermissionDenied
+    if user.has_cap(Cap.TRANSPORT) or (boarding and user.has_cap(Cap.BOARDING)):
+        return
+    raise PermissionDenied
+
+
+def legs_for_user(*, user: User, crisis: Crisis, boarding: bool = False) -> QuerySet[Leg]:
+    require_transport(user, boarding=boarding)
+    return Leg.objects.filter(crisis=crisis).select_related(
+        "origin", "destination", "origin__country", "destination__country"
+    )
+
+
+def leg_for_user(*, user: User, crisis: Crisis, pk: int, boarding: bool = False) -> Leg:
+    try:
+        return legs_for_user(user=user, crisis=crisis, boarding=boarding).get(pk=pk)
+    except Leg.DoesNotExist:
+        raise Http404 from None
+
+
+def legs_filtered(
+    *, user: User, crisis: Crisis, filters: dict[str, object], boarding: bool = False
+) -> QuerySet[Leg]:
+    qs = legs_for_user(user=user, crisis=crisis, boarding=boarding)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("mode"):
+        qs = qs.filter(mode=filters["mode"])
+    if filters.get("day"):
+        qs = qs.filter(departure_planned__date=filters["day"])
+    if filters.get("place"):
+        qs = qs.filter(Q(origin_id=filters["place"]) | Q(destination_id=filters["place"]))
+    return qs.annotate(
+        boarded=Count("bookings", filter=Q(bookings__status=BookingStatus.BOARDED)),
+        checked_in=Count("bookings", filter=Q(bookings__status=BookingStatus.CHECKED_IN)),
+    )
+
+
+def bookings_for_user(*, user: User, leg: Leg, boarding: bool = False) -> QuerySet[Booking]:
+    """A leg's bookings (people's names and documents): personal data."""
+    require(user, Cap.PERSONAL_DATA)
+    require_transport(user, boarding=boarding)
+    return Booking.objects.filter(leg=leg).select_related("person", "person__country", "household")
+
+
+def booking_for_user(*, user: User, crisis: Crisis, pk: int, boarding: bool = False) -> Booking:
+    require(user, Cap.PERSONAL_DATA)
+    require_transport(user, boarding=boarding)
+    try:
+        return Booking.objects.select_related(
+            "leg", "person", "leg__origin", "leg__destination"
+        ).get(pk=pk, crisis=crisis)
+    except Booking.DoesNotExist:
+        raise Http404 from None
+
+
+def waiting_households(*, user: User, crisis: Crisis, leg: Leg, limit: int = 20) -> list[dict]:
+    """The next households in priority who want to leave from the leg's country and hold no
+    seat on any leg yet: who a freed seat should go to."""
+    require(user, Cap.PERSONAL_DATA)
+    require_transport(user)
+    booked = Booking.objects.filter(crisis=crisis, status__in=HOLDS_SEAT).values("person_id")
+    people = (
+        Person.objects.filter(
+            crisis=crisis,
+            country=leg.origin.country_id,
+            intent="leave",
+            status__in=(Status.REGISTERED, Status.VERIFIED, Status.ACCOMMODATED),
+        )
+        .exclude(pk__in=booked)
+        .order_by("-priority", "created_at", "id")
+        .values("id", "household_id", "priority", "reference_code", "surname", "given_names")
+    )
+    groups: dict[object, dict] = {}
+    for row in people[: limit * 8]:
+        key = row["household_id"] or f"p{row['id']}"
+        group = groups.setdefault(
+            key,
+            {"household_id": row["household_id"], "priority": row["priority"], "people": []},
+        )
+        group["people"].append(row)
+        if len(groups) > limit:
+            break
+    return sorted(groups.values(), key=lambda g: -g["priority"])[:limit]

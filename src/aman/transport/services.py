@@ -1,0 +1,974 @@
+"""Writes of transport: legs and their status, partner allocations, bookings and their
+history, check-in and boarding, no-shows, cancellations, transit permits and undertakings.
+
+Every function here is atomic and audited. Seats are counted by the database (see
+`aman.transport.models`); `leg_book` checks the count under the leg's row lock first so that
+the refusal has words, and turns the constraint's refusal — the backstop — into the same
+words.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aman.core.audit import audit_write, diff, snapshot
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import Crisis, User
+from aman.geo.models import Country, Place
+from aman.registry.models import Household, Person
+from aman.registry.services import person_set_status
+from aman.registry.statuses import TRANSITIONS, Status
+from aman.transport.models import (
+    BOOKING_TRANSITIONS,
+    HOLDS_SEAT,
+    LEG_TRANSITIONS,
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    Leg,
+    LegEvent,
+    LegStatus,
+    Mode,
+    PermitDecision,
+    PermitEntry,
+    PermitList,
+    SeatAllocation,
+    TransportPolicy,
+    Undertaking,
+)
+
+LEG_FIELDS = [
+    "mode",
+    "origin",
+    "destination",
+    "departure_planned",
+    "arrival_planned",
+    "departure_actual",
+    "arrival_actual",
+    "capacity",
+    "carrier",
+    "number",
+    "contact",
+    "cost",
+    "currency",
+    "fare",
+    "notes",
+]
+# Places a leg may start or end at.
+LEG_PLACES = (
+    Place.Kind.CITY,
+    Place.Kind.AIRPORT,
+    Place.Kind.CROSSING,
+    Place.Kind.ASSEMBLY_POINT,
+    Place.Kind.HOTEL,
+)
+# People who are no longer waiting for a seat.
+NOT_TRAVELLING = frozenset({Status.WITHDRAWN, Status.STAYING, Status.DECLINED, Status.ARRIVED_HOME})
+
+
+# Legs ----------------------------------------------------------------------------------------
+
+
+def _decimal(value: Any, name: str, problems: dict[str, list[str]]) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        problems.setdefault(name, []).append(_("Not a number."))
+        return None
+    if amount < 0 or amount >= Decimal("1e10") or not amount.is_finite():
+        problems.setdefault(name, []).append(_("Out of range."))
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _aware(value: Any, name: str, problems: dict[str, list[str]]) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        from django.utils.dateparse import parse_datetime
+
+        try:
+            parsed = parse_datetime(value.strip().replace(" ", "T", 1))
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            problems.setdefault(name, []).append(_("Not a date and time (YYYY-MM-DD HH:MM)."))
+            return None
+        value = parsed
+    if not isinstance(value, datetime):
+        problems.setdefault(name, []).append(_("Not a date and time (YYYY-MM-DD HH:MM)."))
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _place(value: Any, name: str, problems: dict[str, list[str]]) -> Place | None:
+    """A place given as a Place, its id, or its code (IATA, ICAO, crossing id, GeoNames id)."""
+    if isinstance(value, Place):
+        return value
+    if value in (None, ""):
+        problems.setdefault(name, []).append(_("Required."))
+        return None
+    text = str(value).strip()
+    qs = Place.objects.filter(kind__in=LEG_PLACES)
+    found = None
+    if text.isdigit():
+        found = qs.filter(pk=int(text)).first()
+    if found is None:
+        upper = text.upper()
+        found = (
+            qs.filter(Q(iata=upper) | Q(icao=upper)).order_by("kind").first()
+            or qs.filter(code=text).first()
+        )
+    if found is None:
+        problems.setdefault(name, []).append(
+            _("No place “%(value)s”: give an airport code, a crossing id or a place number.")
+            % {"value": text[:60]}
+        )
+    return found
+
+
+def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
+    """Validated field values from `data` (only the fields present when `current` is
+    given); raises ApplicationError naming every bad field."""
+    problems: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    present = [f for f in LEG_FIELDS if f in data] if current else LEG_FIELDS
+    for name in present:
+        raw = data.get(name)
+        if name in ("origin", "destination"):
+            values[name] = _place(raw, name, problems)
+        elif name in ("departure_planned", "arrival_planned", "departure_actual", "arrival_actual"):
+            values[name] = _aware(raw, name, problems)
+        elif name in ("cost", "fare"):
+            values[name] = _decimal(raw, name, problems)
+        elif name == "capacity":
+            try:
+                values[name] = int(str(raw).strip())
+            except (TypeError, ValueError):
+                problems.setdefault(name, []).append(_("A whole number of seats is required."))
+                continue
+            if not 1 <= values[name] <= 2000:
+                problems.setdefault(name, []).append(_("Between 1 and 2000 seats."))
+        elif name == "mode":
+            if raw not in Mode.values:
+                problems.setdefault(name, []).append(
+                    _("One of: %(choices)s.") % {"choices": ", ".join(Mode.values)}
+                )
+            values[name] = raw
+        elif name == "currency":
+            text = str(raw or "").strip().upper()
+            if text and (len(text) != 3 or not text.isalpha()):
+                problems.setdefault(name, []).append(_("A three-letter currency code (ISO 4217)."))
+            values[name] = text
+        else:
+            limit = Leg._meta.get_field(name).max_length or 2000
+            text = str(raw or "").strip()
+            if len(text) > limit:
+                problems.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": limit})
+            values[name] = text
+    if "departure_planned" in present and values.get("departure_planned") is None:
+        problems.setdefault("departure_planned", []).append(_("Required."))
+    merged = {**({f: getattr(current, f) for f in LEG_FIELDS} if current else {}), **values}
+    if merged.get("origin") and merged.get("origin") == merged.get("destination"):
+        problems.setdefault("destination", []).append(_("A leg goes somewhere else."))
+    dep, arr = merged.get("departure_planned"), merged.get("arrival_planned")
+    if dep and arr and arr < dep:
+        problems.setdefault("arrival_planned", []).append(_("Arrival before departure."))
+    if merged.get("cost") is not None and not merged.get("currency"):
+        problems.setdefault("currency", []).append(_("The cost's currency is required."))
+    if problems:
+        first = next(iter(problems))
+        raise ApplicationError(
+            _("The leg was not saved: %(field)s: %(problem)s")
+            % {"field": first, "problem": problems[first][0]},
+            {"errors": problems},
+        )
+    return values
+
+
+@transaction.atomic
+def leg_create(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    data: dict[str, Any],
+    source: str = Leg.Source.UI,
+    source_ref: str = "",
+) -> Leg:
+    if crisis.status == Crisis.Status.CLOSED:
+        raise Conflict(_("The crisis is closed."))
+    values = _leg_values(data, current=None)
+    source_ref = source_ref.strip()[:200]
+    if source_ref and Leg.objects.filter(crisis=crisis, source_ref=source_ref).exists():
+        raise Conflict(
+            _("A leg with the source reference “%(ref)s” exists already.") % {"ref": source_ref},
+            {"source_ref": [source_ref]},
+        )
+    leg = Leg.objects.create(
+        crisis=crisis, created_by=actor, source=source, source_ref=source_ref, **values
+    )
+    LegEvent.objects.create(leg=leg, status=leg.status, actor=actor, note=_("created"))
+    audit_write(
+        actor=actor,
+        verb="leg_create",
+        obj=leg,
+        action="create",
+        crisis=crisis,
+        changes=diff({}, snapshot(leg, LEG_FIELDS)),
+    )
+    return leg
+
+
+@transaction.atomic
+def leg_update(*, actor: User | None, leg: Leg, data: dict[str, Any]) -> Leg:
+    leg = Leg.objects.select_for_update().get(pk=leg.pk)
+    if leg.status in (LegStatus.ARRIVED, LegStatus.CANCELLED):
+        raise Conflict(_("An arrived or cancelled leg cannot be changed."))
+    values = _leg_values(data, current=leg)
+    before = snapshot(leg, LEG_FIELDS)
+    capacity = values.get("capacity", leg.capacity)
+    if capacity < leg.seats_taken + leg.seats_allocated:
+        raise Conflict(
+            _(
+                "%(taken)d seats are booked and %(allocated)d offered to partners: the leg "
+                "cannot have fewer than %(total)d seats."
+            )
+            % {
+                "taken": leg.seats_taken,
+                "allocated": leg.seats_allocated,
+                "total": leg.seats_taken + leg.seats_allocated,
+            },
+            {"errors": {"capacity": [_("Too few seats for the bookings.")]}},
+        )
+    for name, value in values.items():
+        setattr(leg, name, value)
+    try:
+        with transaction.atomic():
+            leg.save()
+    except IntegrityError:
+        raise Conflict(_("The leg was changed meanwhile; reload and try again.")) from None
+    changes = diff(before, snapshot(leg, LEG_FIELDS))
+    if changes:
+        audit_write(actor=actor, verb="leg_update", obj=leg, crisis=leg.crisis, changes=changes)
+    return leg
+
+
+@dataclass
+class LegStatusOutcome:
+    leg: Leg
+    released: list[Booking] = field(default_factory=list)
+    no_shows: list[Booking] = field(default_factory=list)
+    affected_households: list[int] = field(default_factory=list)
+    safe: int = 0
+
+
+@transaction.atomic
+def leg_set_status(
+    *, actor: User | None, leg: Leg, status: str, note: str = "", at: datetime | None = None
+) -> LegStatusOutcome:
+    """Move a leg along planned → confirmed → boarding → departed → arrived, or cancel it
+    (a reason is required; every seat held is released and the households are listed for
+    re-planning). At departure whoever has not boarded is a no-show; at arrival the people
+    on board are out of the affected country (or home) when the destination says so."""
+    leg = Leg.objects.select_for_update().select_related("crisis", "destination").get(pk=leg.pk)
+    if status not in LegStatus.values:
+        raise ApplicationError(_("Unknown status."), {"status": [status]})
+    allowed = LEG_TRANSITIONS[leg.status]
+    if status not in allowed:
+        raise Conflict(
+            _("A leg cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": LegStatus(leg.status).label, "new": LegStatus(status).label},
+            {"status": [status], "allowed": sorted(allowed)},
+        )
+    note = note.strip()[:500]
+    if status == LegStatus.CANCELLED and not note:
+        raise ApplicationError(
+            _("Say why the leg is cancelled."), {"errors": {"note": [_("Required.")]}}
+        )
+    now = at or timezone.now()
+    outcome = LegStatusOutcome(leg=leg)
+    old = leg.status
+    leg.status = status
+    fields = ["status", "updated_at"]
+    if status == LegStatus.CANCELLED:
+        leg.cancel_reason = note
+        fields.append("cancel_reason")
+    if status == LegStatus.DEPARTED:
+        leg.departure_actual = leg.departure_actual or now
+        fields.append("departure_actual")
+    if status == LegStatus.ARRIVED:
+        leg.arrival_actual = leg.arrival_actual or now
+        fields.append("arrival_actual")
+    leg.save(update_fields=fields)
+    LegEvent.objects.create(leg=leg, status=status, previous=old, actor=actor, note=note)
+    holding = list(
+        Booking.objects.select_for_update()
+        .filter(leg=leg, status__in=HOLDS_SEAT)
+        .select_related("person")
+    )
+    if status == LegStatus.CANCELLED:
+        reason = _("leg cancelled: %(reason)s") % {"reason": note}
+        outcome.released = _close(holding, BookingStatus.RELEASED, actor, reason[:500])
+        outcome.affected_households = sorted(
+            {b.household_id or -b.person_id for b in outcome.released}
+        )
+        _unassign([b.person for b in outcome.released], actor, reason[:500])
+    elif status == LegStatus.DEPARTED:
+        left = [b for b in holding if b.status != BookingStatus.BOARDED]
+        outcome.no_shows = _close(
+            left, BookingStatus.NO_SHOW, actor, _("not on board at departure")
+        )
+    elif status == LegStatus.ARRIVED:
+        outcome.safe = _arrived(
+            leg, [b for b in holding if b.status == BookingStatus.BOARDED], actor
+        )
+    audit_write(
+        actor=actor,
+        verb="leg_set_status",
+        obj=leg,
+        crisis=leg.crisis,
+        changes={
+            "status": [old, status],
+            **({"note": note} if note else {}),
+            "bookings_closed": len(outcome.released) + len(outcome.no_shows),
+        },
+    )
+    return outcome
+
+
+def _arrived(leg: Leg, boarded: list[Booking], actor: User | None) -> int:
+    """People on board of an arrived leg: home when it ended in the home country, safe when
+    it ended outside every affected country."""
+    country = leg.destination.country_id
+    if country == leg.crisis.home_country_id:
+        target = Status.ARRIVED_HOME
+    elif not leg.crisis.affected_countries.filter(pk=country).exists():
+        target = Status.CROSSED_BORDER
+    else:
+        return 0
+    moved = 0
+    for booking in boarded:
+        person = booking.person
+        if person.status != target and target in TRANSITIONS[person.status]:
+            person_set_status(actor=actor, person=person, status=target, note=str(leg)[:500])
+            moved += 1
+    return moved
+
+
+def _close(bookings: list[Booking], status: str, actor: User | None, note: str) -> list[Booking]:
+    for booking in bookings:
+        previous = booking.status
+        booking.status = status
+        booking.changed_by = actor
+        booking.save(update_fields=["status", "changed_by", "changed_at"])
+        BookingEvent.objects.create(
+            booking=booking, status=status, previous=previous, actor=actor, note=note
+        )
+    return bookings
+
+
+def _unassign(people: list[Person], actor: User | None, note: str) -> None:
+    """People whose last seat went: back to waiting (verified), unless another booking
+    still holds a seat for them."""
+    still = set(
+        Booking.objects.filter(person__in=people, status__in=HOLDS_SEAT).values_list(
+            "person_id", flat=True
+        )
+    )
+    for person in people:
+        person.refresh_from_db(fields=["status"])
+        if (
+            person.pk not in still
+            and person.status == Status.ASSIGNED
+            and Status.VERIFIED in TRANSITIONS[person.status]
+        ):
+            person_set_status(actor=actor, person=person, status=Status.VERIFIED, note=note)
+
+
+@transaction.atomic
+def allocation_set(
+    *, actor: User | None, leg: Leg, country: Country, seats: int, note: str = ""
+) -> SeatAllocation | None:
+    """Offer `seats` of a leg to a partner state (0 withdraws the offer)."""
+    leg = Leg.objects.select_for_update().get(pk=leg.pk)
+    if leg.closed:
+        raise Conflict(_("The leg has departed or is cancelled."))
+    if country.pk == leg.crisis.home_country_id:
+        raise ApplicationError(_("Seats are offered to partner states, not to the home country."))
+    if seats < 0:
+        raise ApplicationError(_("A number of seats, 0 or more."), {"errors": {"seats": ["<0"]}})
+    current = SeatAllocation.objects.filter(leg=leg, country=country).first()
+    before = current.seats if current else 0
+    others = leg.seats_allocated - before
+    if leg.seats_taken + others + seats > leg.capacity:
+        raise Conflict(
+            _("Only %(n)d seats are free to offer.")
+            % {"n": max(0, leg.capacity - leg.seats_taken - others)},
+            {"errors": {"seats": [_("More than the free seats.")]}},
+        )
+    if seats == 0:
+        if current:
+            current.delete()
+        current = None
+    elif current:
+        current.seats, current.note = seats, note.strip()[:200]
+        current.save(update_fields=["seats", "note"])
+    else:
+        current = SeatAllocation.objects.create(
+            leg=leg, country=country, seats=seats, note=note.strip()[:200]
+        )
+    leg.seats_allocated = others + seats
+    leg.save(update_fields=["seats_allocated", "updated_at"])
+    audit_write(
+        actor=actor,
+        verb="allocation_set",
+        obj=leg,
+        crisis=leg.crisis,
+        changes={"allocation": [country.code, before, seats]},
+    )
+    return current
+
+
+# Bookings ------------------------------------------------------------------------------------
+
+
+def travelling_members(household: Household) -> list[Person]:
+    """The members of a household who travel: not merged away, not staying or withdrawn."""
+    return list(
+        Person.objects.filter(household=household)
+        .exclude(status__in=NOT_TRAVELLING)
+        .order_by("-priority", "birth_date", "id")
+    )
+
+
+def _event(booking: Booking, status: str, previous: str, actor: User | None, note: str) -> None:
+    BookingEvent.objects.create(
+        booking=booking, status=status, previous=previous, actor=actor, note=note[:500]
+    )
+
+
+def _no_seats(leg: Leg, wanted: int) -> Conflict:
+    return Conflict(
+        _("Not enough seats: %(free)d free on this leg, %(wanted)d asked for.")
+        % {"free": leg.seats_free, "wanted": wanted},
+        {"free": leg.seats_free, "wanted": wanted},
+    )
+
+
+@transaction.atomic
+def leg_book(
+    *,
+    actor: User | None,
+    leg: Leg,
+    people: Iterable[Person] = (),
+    households: Iterable[Household] = (),
+    split_reason: str = "",
+    source: str = Leg.Source.UI,
+    status: str = BookingStatus.OFFERED,
+) -> list[Booking]:
+    """Book people on a leg. A household travels together: asking for one member books
+    every travelling member, unless `split_reason` says why only those named go. All or
+    nothing: when the seats do not suffice for everyone asked for, nobody is booked."""
+    leg = Leg.objects.select_for_update().select_related("crisis").get(pk=leg.pk)
+    if leg.status not in (LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING):
+        raise Conflict(
+            _("Nobody can be booked on a leg that is %(status)s.")
+            % {"status": LegStatus(leg.status).label.lower()}
+        )
+    if status not in (BookingStatus.OFFERED, BookingStatus.CONFIRMED):
+        raise ApplicationError(_("A new booking is offered or confirmed."))
+    split_reason = split_reason.strip()[:300]
+    chosen: dict[int, Person] = {}
+    for household in households:
+        for person in travelling_members(household):
+            chosen[person.pk] = person
+    named = [p for p in people]
+    for person in named:
+        if person.crisis_id != leg.crisis_id or person.merged_into_id is not None:
+            raise ApplicationError(
+                _("%(ref)s is not one of this crisis's people.") % {"ref": person.reference_code}
+            )
+        if person.status in NOT_TRAVELLING:
+            raise Conflict(
+                _("%(ref)s does not travel (%(status)s).")
+                % {"ref": person.reference_code, "status": Status(person.status).label.lower()}
+            )
+        chosen[person.pk] = person
+    if not split_reason:
+        for household_id in {p.household_id for p in named if p.household_id}:
+            household = Household.objects.get(pk=household_id)
+            missing = [m for m in travelling_members(household) if m.pk not in chosen]
+            if missing:
+                raise Conflict(
+                    _(
+                        "A household travels together: %(missing)s would stay behind. Book "
+                        "the whole household, or give a reason for splitting it."
+                    )
+                    % {"missing": ", ".join(m.reference_code for m in missing)},
+                    {"missing": [m.reference_code for m in missing], "household": household_id},
+                )
+    if not chosen:
+        raise ApplicationError(_("Nobody to book: choose people or households."))
+    taken = set(
+        Booking.objects.filter(leg=leg, person_id__in=chosen, status__in=HOLDS_SEAT).values_list(
+            "person_id", flat=True
+        )
+    )
+    if taken:
+        raise Conflict(
+            _("Already booked on this leg: %(people)s.")
+            % {"people": ", ".join(sorted(chosen[pk].reference_code for pk in taken))},
+            {"already": sorted(chosen[pk].reference_code for pk in taken)},
+        )
+    refused = _permit_refused(leg, list(chosen))
+    if refused:
+        raise Conflict(
+            _("The transit permit was refused for %(people)s.")
+            % {"people": ", ".join(sorted(chosen[pk].reference_code for pk in refused))},
+            {"refused": sorted(chosen[pk].reference_code for pk in refused)},
+        )
+    if len(chosen) > leg.seats_free:
+        raise _no_seats(leg, len(chosen))
+    split = bool(split_reason)
+    bookings = [
+        Booking(
+            crisis=leg.crisis,
+            leg=leg,
+            person=person,
+            household_id=person.household_id,
+            status=status,
+            split_reason=split_reason if split else "",
+            source=source,
+            created_by=actor,
+            changed_by=actor,
+        )
+        for person in chosen.values()
+    ]
+    try:
+        with transaction.atomic():
+            for booking in bookings:
+                booking.save()
+    except IntegrityError:
+        # The database's count refused a seat that another transaction took meanwhile.
+        leg.refresh_from_db()
+        raise _no_seats(leg, len(chosen)) from None
+    created = bookings
+    for booking in created:
+        _event(booking, booking.status, "", actor, split_reason)
+        person = booking.person
+        if person.status != Status.ASSIGNED and Status.ASSIGNED in TRANSITIONS[person.status]:
+            person_set_status(actor=actor, person=person, status=Status.ASSIGNED, note=str(leg))
+    audit_write(
+        actor=actor,
+        verb="leg_book",
+        obj=leg,
+        crisis=leg.crisis,
+        changes={
+            "people": sorted(chosen),
+            "status": status,
+            **({"split_reason": split_reason} if split else {}),
+        },
+    )
+    return created
+
+
+def _permit_refused(leg: Leg, person_ids: list[int]) -> set[int]:
+    """People refused a transit permit at the leg's destination crossing on its day."""
+    if leg.destination.kind != Place.Kind.CROSSING:
+        return set()
+    day = timezone.localtime(leg.arrival_planned or leg.departure_planned).date()
+    return set(
+        PermitEntry.objects.filter(
+            permit_list__crisis=leg.crisis_id,
+            permit_list__crossing=leg.destination_id,
+            permit_list__day=day,
+            person_id__in=person_ids,
+            decision=PermitDecision.REFUSED,
+        ).values_list("person_id", flat=True)
+    )
+
+
+def permit_state(leg: Leg, person_ids: list[int]) -> dict[int, str]:
+    """For a leg to a crossing whose entry state wants permits: each person's answer
+    (approved, refused, pending, or "missing" when nobody asked)."""
+    if leg.destination.kind != Place.Kind.CROSSING or leg.destination.transit_permit != "yes":
+        return {}
+    day = timezone.localtime(leg.arrival_planned or leg.departure_planned).date()
+    found = dict(
+        PermitEntry.objects.filter(
+            permit_list__crisis=leg.crisis_id,
+            permit_list__crossing=leg.destination_id,
+            permit_list__day=day,
+            person_id__in=person_ids,
+        ).values_list("person_id", "decision")
+    )
+    return {pk: found.get(pk, "missing") for pk in person_ids}
+
+
+def _transition(
+    booking: Booking, status: str, actor: User | None, note: str = ""
+) -> tuple[Booking, str]:
+    booking = (
+        Booking.objects.select_for_update()
+        .select_related("leg", "leg__destination", "leg__crisis", "person")
+        .get(pk=booking.pk)
+    )
+    previous = booking.status
+    if status not in BOOKING_TRANSITIONS[previous]:
+        raise Conflict(
+            _("A booking cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": BookingStatus(previous).label, "new": BookingStatus(status).label},
+            {"status": [status], "current": previous},
+        )
+    return booking, previous
+
+
+def _save_status(
+    booking: Booking, previous: str, status: str, actor: User | None, note: str, verb: str
+) -> Booking:
+    now = timezone.now()
+    booking.status = status
+    booking.changed_by = actor
+    fields = ["status", "changed_by", "changed_at"]
+    if status == BookingStatus.CHECKED_IN or (
+        status == BookingStatus.BOARDED and booking.checked_in_at is None
+    ):
+        booking.checked_in_at = now
+        fields.append("checked_in_at")
+    if status == BookingStatus.BOARDED:
+        booking.boarded_at = now
+        fields.append("boarded_at")
+    booking.save(update_fields=fields)
+    _event(booking, status, previous, actor, note)
+    audit_write(
+        actor=actor,
+        verb=verb,
+        obj=booking,
+        crisis=booking.leg.crisis,
+        changes={"status": [previous, status], **({"note": note} if note else {})},
+    )
+    return booking
+
+
+@transaction.atomic
+def booking_confirm(*, actor: User | None, booking: Booking) -> Booking:
+    booking, previous = _transition(booking, BookingStatus.CONFIRMED, actor)
+    return _save_status(booking, previous, BookingStatus.CONFIRMED, actor, "", "booking_confirm")
+
+
+def undertaking_needed(booking: Booking) -> tuple[Decimal, str] | None:
+    """The amount and currency the person undertakes to repay for this seat, when the
+    crisis's policy asks for an undertaking; None when it does not."""
+    policy = TransportPolicy.objects.filter(crisis_id=booking.leg.crisis_id).first()
+    if policy is None or not policy.cost_recovery:
+        return None
+    if policy.flights_only and not booking.leg.is_flight:
+        return None
+    if policy.amount_rule == "fixed":
+        return (policy.fixed_amount or Decimal("0.00")), policy.currency
+    return (booking.leg.fare or Decimal("0.00")), (booking.leg.currency or policy.currency)
+
+
+def _check_boardable(booking: Booking) -> None:
+    if booking.leg.status in (LegStatus.DEPARTED, LegStatus.ARRIVED, LegStatus.CANCELLED):
+        raise Conflict(
+            _("The leg is %(status)s.") % {"status": LegStatus(booking.leg.status).label.lower()}
+        )
+    if _permit_refused(booking.leg, [booking.person_id]):
+        raise Conflict(
+            _("The transit permit for %(ref)s was refused: do not board.")
+            % {"ref": booking.person.reference_code},
+            {"permit": "refused"},
+        )
+
+
+@transaction.atomic
+def booking_check_in(
+    *,
+    actor: User | None,
+    booking: Booking,
+    seat: str = "",
+    undertaking_signed_by: str = "",
+    note: str = "",
+) -> Booking:
+    """Check a person in. Where the crisis asks for cost recovery, the person's signed
+    undertaking (the name they signed with) is required and recorded here."""
+    booking, previous = _transition(booking, BookingStatus.CHECKED_IN, actor)
+    _check_boardable(booking)
+    _undertake(booking, actor, undertaking_signed_by)
+    if seat.strip():
+        _set_seat(booking, seat)
+    return _save_status(
+        booking, previous, BookingStatus.CHECKED_IN, actor, note, "booking_check_in"
+    )
+
+
+def _undertake(booking: Booking, actor: User | None, signed_by: str) -> None:
+    needed = undertaking_needed(booking)
+    if needed is None or Undertaking.objects.filter(booking=booking).exists():
+        return
+    signed_by = signed_by.strip()[:200]
+    if not signed_by:
+        raise ApplicationError(
+            _(
+                "This crisis asks for an undertaking to repay %(amount)s %(currency)s: "
+                "record the name the person signed with."
+            )
+            % {"amount": needed[0], "currency": needed[1]},
+            {"errors": {"undertaking_signed_by": [_("Required.")]}, "undertaking": True},
+        )
+    Undertaking.objects.create(
+        booking=booking,
+        person=booking.person,
+        amount=needed[0],
+        currency=needed[1],
+        signed_name=signed_by,
+        signed_at=timezone.now(),
+        recorded_by=actor,
+        language=booking.person.language,
+    )
+
+
+def _set_seat(booking: Booking, seat: str) -> None:
+    seat = seat.strip().upper()[:8]
+    if (
+        Booking.objects.filter(leg=booking.leg_id, seat=seat, status__in=HOLDS_SEAT)
+        .exclude(pk=booking.pk)
+        .exists()
+    ):
+        raise Conflict(_("Seat %(seat)s is taken.") % {"seat": seat}, {"seat": seat})
+    booking.seat = seat
+    booking.save(update_fields=["seat"])
+
+
+@transaction.atomic
+def booking_board(
+    *, actor: User | None, booking: Booking, undertaking_signed_by: str = "", note: str = ""
+) -> Booking:
+    """Board a person (checking them in on the way when they were not)."""
+    booking, previous = _transition(booking, BookingStatus.BOARDED, actor)
+    _check_boardable(booking)
+    if previous != BookingStatus.CHECKED_IN:
+        _undertake(booking, actor, undertaking_signed_by)
+    booking = _save_status(booking, previous, BookingStatus.BOARDED, actor, note, "booking_board")
+    person = booking.person
+    if person.status != Status.BOARDED and Status.BOARDED in TRANSITIONS[person.status]:
+        person_set_status(actor=actor, person=person, status=Status.BOARDED, note=str(booking.leg))
+    return booking
+
+
+@transaction.atomic
+def booking_close(*, actor: User | None, booking: Booking, status: str, note: str = "") -> Booking:
+    """Release a seat (the person will not take it), record a no-show, or offload a person
+    who was checked in or on board. The seat is free at once."""
+    if status not in (BookingStatus.RELEASED, BookingStatus.NO_SHOW, BookingStatus.OFFLOADED):
+        raise ApplicationError(_("Unknown status."), {"status": [status]})
+    booking, previous = _transition(booking, status, actor)
+    note = note.strip()
+    if status == BookingStatus.OFFLOADED and not note:
+        raise ApplicationError(
+            _("Say why the person was offloaded."), {"errors": {"note": [_("Required.")]}}
+        )
+    booking = _save_status(booking, previous, status, actor, note, f"booking_{status}")
+    if previous == BookingStatus.BOARDED:
+        person = booking.person
+        if Status.ASSIGNED in TRANSITIONS[person.status]:
+            person_set_status(actor=actor, person=person, status=Status.ASSIGNED, note=note)
+    else:
+        _unassign([booking.person], actor, note or BookingStatus(status).label)
+    return booking
+
+
+@transaction.atomic
+def leg_release_no_shows(*, actor: User | None, leg: Leg) -> list[Booking]:
+    """Everyone offered or confirmed on the leg who has not checked in is a no-show; their
+    seats are free at once for the next people in priority."""
+    leg = Leg.objects.select_for_update().get(pk=leg.pk)
+    pending = list(
+        Booking.objects.select_for_update()
+        .filter(leg=leg, status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED))
+        .select_related("person")
+    )
+    closed = _close(pending, BookingStatus.NO_SHOW, actor, _("released as a no-show"))
+    _unassign([b.person for b in closed], actor, _("no-show"))
+    audit_write(
+        actor=actor,
+        verb="leg_release_no_shows",
+        obj=leg,
+        crisis=leg.crisis,
+        changes={"no_shows": sorted(b.person_id for b in closed)},
+    )
+    return closed
+
+
+def affected_households(leg: Leg) -> dict[int | None, list[Booking]]:
+    """The bookings a cancellation released, by household (None: people without one)."""
+    groups: dict[int | None, list[Booking]] = defaultdict(list)
+    for booking in (
+        Booking.objects.filter(leg=leg, status=BookingStatus.RELEASED)
+        .select_related("person")
+        .order_by("household_id", "id")
+    ):
+        groups[booking.household_id].append(booking)
+    return dict(groups)
+
+
+# Transit permits -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def permit_list_build(
+    *, actor: User | None, crisis: Crisis, crossing: Place, day: Any
+) -> PermitList:
+    """The list of people booked to reach a crossing on a day (legs ending there), for its
+    entry state: created or brought up to date (new people added as pending; answers kept)."""
+    if crossing.kind != Place.Kind.CROSSING:
+        raise ApplicationError(_("Transit permits are asked for at border crossings."))
+    permit_list, _created = PermitList.objects.select_for_update().get_or_create(
+        crisis=crisis, crossing=crossing, day=day
+    )
+    legs = [
+        leg
+        for leg in Leg.objects.filter(crisis=crisis, destination=crossing).exclude(
+            status=LegStatus.CANCELLED
+        )
+        if timezone.localtime(leg.arrival_planned or leg.departure_planned).date() == day
+    ]
+    people = set(
+        Booking.objects.filter(leg__in=legs, status__in=HOLDS_SEAT).values_list(
+            "person_id", flat=True
+        )
+    )
+    known = set(permit_list.entries.values_list("person_id", flat=True))
+    new = sorted(people - known)
+    PermitEntry.objects.bulk_create(
+        [PermitEntry(permit_list=permit_list, person_id=pk) for pk in new]
+    )
+    audit_write(
+        actor=actor,
+        verb="permit_list_build",
+        obj=permit_list,
+        crisis=crisis,
+        changes={"added": new},
+    )
+    return permit_list
+
+
+@transaction.atomic
+def permit_list_submit(
+    *, actor: User | None, permit_list: PermitList, reference: str = ""
+) -> PermitList:
+    permit_list = PermitList.objects.select_for_update().get(pk=permit_list.pk)
+    if not permit_list.entries.exists():
+        raise Conflict(_("The list is empty: nobody is booked to this crossing on that day."))
+    permit_list.status = PermitList.Status.SUBMITTED
+    permit_list.submitted_at = timezone.now()
+    permit_list.submitted_by = actor
+    permit_list.reference = reference.strip()[:200] or permit_list.reference
+    permit_list.save()
+    audit_write(
+        actor=actor,
+        verb="permit_list_submit",
+        obj=permit_list,
+        crisis=permit_list.crisis,
+        changes={"reference": permit_list.reference},
+    )
+    return permit_list
+
+
+@transaction.atomic
+def permit_answer(
+    *, actor: User | None, permit_list: PermitList, answers: dict[int, str], note: str = ""
+) -> int:
+    """Record the entry state's answer per person (entry id → approved/refused/pending)."""
+    bad = [v for v in answers.values() if v not in PermitDecision.values]
+    if bad:
+        raise ApplicationError(_("Unknown decision."), {"decision": bad})
+    permit_list = PermitList.objects.select_for_update().get(pk=permit_list.pk)
+    entries = {e.pk: e for e in permit_list.entries.filter(pk__in=answers)}
+    unknown = sorted(set(answers) - set(entries))
+    if unknown:
+        raise ApplicationError(_("Not on this list."), {"entries": unknown})
+    now = timezone.now()
+    changed: dict[str, list[str]] = {}
+    for pk, decision in answers.items():
+        entry = entries[pk]
+        if entry.decision == decision:
+            continue
+        changed[str(entry.person_id)] = [entry.decision, decision]
+        entry.decision = decision
+        entry.decided_at = now if decision != PermitDecision.PENDING else None
+        entry.note = note.strip()[:300] or entry.note
+        entry.save(update_fields=["decision", "decided_at", "note"])
+    if not permit_list.entries.filter(decision=PermitDecision.PENDING).exists():
+        permit_list.status = PermitList.Status.ANSWERED
+        permit_list.save(update_fields=["status"])
+    if changed:
+        audit_write(
+            actor=actor,
+            verb="permit_answer",
+            obj=permit_list,
+            crisis=permit_list.crisis,
+            changes=changed,
+        )
+    return len(changed)
+
+
+@transaction.atomic
+def transport_policy_set(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    cost_recovery: bool,
+    amount_rule: str = "fare",
+    fixed_amount: Any = None,
+    currency: str = "KZT",
+    flights_only: bool = True,
+) -> TransportPolicy:
+    problems: dict[str, list[str]] = {}
+    if amount_rule not in ("fare", "fixed"):
+        problems["amount_rule"] = [_("One of: fare, fixed.")]
+    amount = _decimal(fixed_amount, "fixed_amount", problems)
+    if cost_recovery and amount_rule == "fixed" and amount is None:
+        problems.setdefault("fixed_amount", []).append(_("Required."))
+    currency = (currency or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        problems["currency"] = [_("A three-letter currency code (ISO 4217).")]
+    if problems:
+        first = next(iter(problems))
+        raise ApplicationError(
+            _("The policy was not saved: %(field)s: %(problem)s")
+            % {"field": first, "problem": problems[first][0]},
+            {"errors": problems},
+        )
+    policy, _created = TransportPolicy.objects.select_for_update().get_or_create(crisis=crisis)
+    fields = ["cost_recovery", "amount_rule", "fixed_amount", "currency", "flights_only"]
+    before = snapshot(policy, fields)
+    policy.cost_recovery = cost_recovery
+    policy.amount_rule = amount_rule
+    policy.fixed_amount = amount
+    policy.currency = currency
+    policy.flights_only = flights_only
+    policy.save()
+    audit_write(
+        actor=actor,
+        verb="transport_policy_set",
+        obj=policy,
+        crisis=crisis,
+        changes=diff(before, snapshot(policy, fields)),
+    )
+    return policy

@@ -1,0 +1,224 @@
+"""Legs and bookings through the services: households together, all or nothing, the
+database's seat count, cancellations, no-shows, arrival, permits and undertakings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import AuditEntry
+from aman.registry.models import Person
+from aman.registry.statuses import Status
+from aman.transport import services
+from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, PermitDecision
+from tests.conftest import World
+from tests.factories import country
+from tests.transport.conftest import make_leg, place, register_household
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_household_is_booked_together_and_its_people_are_assigned(
+    world: World, logistics
+) -> None:
+    household = register_household(world, 3)
+    leg = make_leg(world, capacity=5)
+    one = Person.objects.filter(household=household).first()
+    bookings = services.leg_book(
+        actor=logistics,
+        leg=leg,
+        people=[one, *Person.objects.filter(household=household).exclude(pk=one.pk)],
+    )
+    assert len(bookings) == 3
+    leg.refresh_from_db()
+    assert (leg.seats_taken, leg.seats_free) == (3, 2)
+    assert set(Person.objects.filter(household=household).values_list("status", flat=True)) == {
+        Status.ASSIGNED
+    }
+    assert AuditEntry.objects.filter(verb="leg_book", object_id=str(leg.pk)).exists()
+
+
+def test_naming_one_member_without_a_reason_is_refused(world: World, logistics) -> None:
+    household = register_household(world, 3)
+    leg = make_leg(world)
+    one = Person.objects.filter(household=household).first()
+    with pytest.raises(Conflict, match="household travels together"):
+        services.leg_book(actor=logistics, leg=leg, people=[one])
+    assert not Booking.objects.exists()
+    booked = services.leg_book(actor=logistics, leg=leg, people=[one], split_reason="father stays")
+    assert [b.split_reason for b in booked] == ["father stays"]
+
+
+def test_all_or_nothing_when_seats_do_not_suffice(world: World, logistics) -> None:
+    big = register_household(world, 4)
+    leg = make_leg(world, capacity=3)
+    with pytest.raises(Conflict, match="3 free on this leg, 4 asked for"):
+        services.leg_book(actor=logistics, leg=leg, households=[big])
+    leg.refresh_from_db()
+    assert leg.seats_taken == 0 and not Booking.objects.exists()
+
+
+def test_the_database_refuses_a_seat_that_is_not_there(world: World, logistics) -> None:
+    """The backstop: a booking written past the services still cannot overbook."""
+    leg = make_leg(world, capacity=2)
+    people = list(Person.objects.filter(household=register_household(world, 3)))
+    for person in people[:2]:
+        Booking.objects.create(crisis=world.crisis, leg=leg, person=person)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Booking.objects.create(crisis=world.crisis, leg=leg, person=people[2])
+    leg.refresh_from_db()
+    assert leg.seats_taken == 2
+    # A released booking frees its seat in the count, and the seat can be given again.
+    first = Booking.objects.filter(leg=leg).first()
+    first.status = BookingStatus.RELEASED
+    first.save()
+    leg.refresh_from_db()
+    assert leg.seats_taken == 1
+    Booking.objects.create(crisis=world.crisis, leg=leg, person=people[2])
+    leg.refresh_from_db()
+    assert leg.seats_taken == 2
+
+
+def test_partner_allocations_hold_seats_back(world: World, logistics) -> None:
+    leg = make_leg(world, capacity=5)
+    services.allocation_set(actor=logistics, leg=leg, country=country("UZ"), seats=3)
+    leg.refresh_from_db()
+    assert leg.seats_free == 2
+    with pytest.raises(Conflict, match="2 free"):
+        services.leg_book(actor=logistics, leg=leg, households=[register_household(world, 3)])
+    with pytest.raises(Conflict, match="Only 2 seats"):
+        services.allocation_set(actor=logistics, leg=leg, country=country("TJ"), seats=3)
+    with pytest.raises(Conflict, match="cannot have fewer than 3 seats"):
+        services.leg_update(actor=logistics, leg=leg, data={"capacity": 2})
+
+
+def test_leg_validation_names_every_field(world: World, logistics) -> None:
+    with pytest.raises(ApplicationError) as caught:
+        services.leg_create(
+            actor=logistics,
+            crisis=world.crisis,
+            data={
+                "mode": "rocket",
+                "origin": "XXX",
+                "destination": "ALA",
+                "departure_planned": "tomorrow",
+                "capacity": "0",
+                "cost": "a lot",
+            },
+        )
+    errors = caught.value.extra["errors"]
+    assert {"mode", "origin", "departure_planned", "capacity", "cost"} <= set(errors)
+
+
+def test_check_in_board_depart_and_arrive_home(world: World, logistics) -> None:
+    household = register_household(world, 2)
+    leg = make_leg(world)
+    a, b = services.leg_book(actor=logistics, leg=leg, households=[household])
+    services.booking_confirm(actor=logistics, booking=a)
+    services.booking_check_in(actor=logistics, booking=a, seat="12a")
+    services.booking_board(actor=logistics, booking=a)
+    a.refresh_from_db()
+    assert (a.status, a.seat) == (BookingStatus.BOARDED, "12A")
+    a.person.refresh_from_db()
+    assert a.person.status == Status.BOARDED
+    with pytest.raises(Conflict, match="Boarded"):
+        services.booking_board(actor=logistics, booking=a)
+    services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.CONFIRMED)
+    services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.BOARDING)
+    out = services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.DEPARTED)
+    assert [x.pk for x in out.no_shows] == [b.pk]
+    out = services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.ARRIVED)
+    assert out.safe == 1
+    a.person.refresh_from_db()
+    assert a.person.status == Status.ARRIVED_HOME
+    history = list(a.events.order_by("id").values_list("status", flat=True))
+    assert history == ["offered", "confirmed", "checked_in", "boarded"]
+
+
+def test_cancelling_needs_a_reason_and_lists_the_households(world: World, logistics) -> None:
+    h1, h2 = register_household(world, 2), register_household(world, 1)
+    leg = make_leg(world)
+    services.leg_book(actor=logistics, leg=leg, households=[h1, h2])
+    with pytest.raises(ApplicationError, match="why"):
+        services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.CANCELLED)
+    out = services.leg_set_status(
+        actor=logistics, leg=leg, status=LegStatus.CANCELLED, note="airspace closed"
+    )
+    assert out.affected_households == sorted([h1.pk, h2.pk])
+    leg.refresh_from_db()
+    assert leg.seats_taken == 0 and leg.cancel_reason == "airspace closed"
+    assert set(services.affected_households(leg)) == {h1.pk, h2.pk}
+    assert set(Person.objects.filter(household__in=[h1, h2]).values_list("status", flat=True)) == {
+        Status.VERIFIED
+    }
+
+
+def test_releasing_no_shows_frees_their_seats(world: World, logistics) -> None:
+    h1, h2 = register_household(world, 2), register_household(world, 2)
+    leg = make_leg(world, capacity=4)
+    a, _b = services.leg_book(actor=logistics, leg=leg, households=[h1])
+    services.leg_book(actor=logistics, leg=leg, households=[h2])
+    services.booking_check_in(actor=logistics, booking=a)
+    closed = services.leg_release_no_shows(actor=logistics, leg=leg)
+    assert len(closed) == 3
+    leg.refresh_from_db()
+    assert leg.seats_free == 3
+    h3 = register_household(world, 3)
+    assert len(services.leg_book(actor=logistics, leg=leg, households=[h3])) == 3
+
+
+def test_a_refused_transit_permit_blocks_the_bus(world: World, logistics) -> None:
+    astara = place("crossing", code="IR-AZ-ASTARA")
+    day = timezone.localtime(timezone.now() + timedelta(days=1)).date()
+    bus = make_leg(
+        world,
+        mode="bus",
+        origin=place("airport", iata="IKA"),
+        destination=astara,
+        departure_planned=timezone.now() + timedelta(days=1),
+        arrival_planned=None,
+        capacity=40,
+    )
+    household = register_household(world, 2)
+    a, b = services.leg_book(actor=logistics, leg=bus, households=[household])
+    permits = services.permit_list_build(
+        actor=logistics, crisis=world.crisis, crossing=astara, day=day
+    )
+    assert permits.entries.count() == 2
+    services.permit_list_submit(actor=logistics, permit_list=permits, reference="AZ-2026-17")
+    entry = permits.entries.get(person=a.person)
+    services.permit_answer(
+        actor=logistics, permit_list=permits, answers={entry.pk: PermitDecision.REFUSED}
+    )
+    with pytest.raises(Conflict, match="refused"):
+        services.booking_board(actor=logistics, booking=a)
+    services.booking_board(actor=logistics, booking=b)
+    assert services.permit_state(bus, [a.person_id, b.person_id]) == {
+        a.person_id: "refused",
+        b.person_id: "pending",
+    }
+
+
+def test_cost_recovery_requires_the_signed_undertaking(world: World, logistics) -> None:
+    services.transport_policy_set(actor=logistics, crisis=world.crisis, cost_recovery=True)
+    leg = make_leg(world)
+    (booking,) = services.leg_book(
+        actor=logistics, leg=leg, households=[register_household(world, 1)]
+    )
+    with pytest.raises(ApplicationError, match=r"undertaking to repay 95000\.00 KZT"):
+        services.booking_check_in(actor=logistics, booking=booking)
+    services.booking_check_in(actor=logistics, booking=booking, undertaking_signed_by="N. Akhmetov")
+    booking.refresh_from_db()
+    assert booking.undertaking.amount == 95000 and booking.undertaking.currency == "KZT"
+
+
+def test_a_leg_that_left_takes_nobody(world: World, logistics) -> None:
+    leg = make_leg(world)
+    services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.CANCELLED, note="storm")
+    with pytest.raises(Conflict, match="cancelled"):
+        services.leg_book(actor=logistics, leg=leg, households=[register_household(world, 1)])
+    assert Leg.objects.get(pk=leg.pk).status == LegStatus.CANCELLED

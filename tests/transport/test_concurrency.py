@@ -1,0 +1,99 @@
+"""The last seat cannot be given twice: concurrent transactions on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from aman.core.errors import Conflict
+from aman.core.roles import Role
+from aman.registry.models import Person
+from aman.transport import services
+from aman.transport.models import Booking, Leg
+from tests.conftest import World
+from tests.transport.conftest import make_leg, register_household
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent transactions are tested on PostgreSQL")
+
+
+def race(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in threads released at the same moment; each returns its result or
+    the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = calls[i]()
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def test_two_officers_and_a_plan_cannot_give_the_last_seat_twice(world: World) -> None:
+    leg = make_leg(world, capacity=1)
+    people = [Person.objects.get(household=register_household(world, 1)) for _ in range(3)]
+    officers = [world.users[Role.LOGISTICS], world.users[Role.CRISIS_MANAGER], None]
+    sources = ["ui", "api", "plan"]
+    results = race(
+        [
+            lambda p=p, o=o, s=s: services.leg_book(actor=o, leg=leg, people=[p], source=s)
+            for p, o, s in zip(people, officers, sources, strict=True)
+        ]
+    )
+    won = [r for r in results if isinstance(r, list)]
+    lost = [r for r in results if isinstance(r, Conflict)]
+    assert len(won) == 1 and len(lost) == 2, results
+    assert all("Not enough seats: 0 free" in r.message for r in lost)
+    leg.refresh_from_db()
+    assert leg.seats_taken == 1 == Booking.objects.filter(leg=leg).count()
+
+
+def test_the_database_alone_refuses_the_race(world: World) -> None:
+    """Two raw inserts past every service check (as a buggy caller would write them): the
+    trigger's row lock and the check constraint still let only one through."""
+    leg = make_leg(world, capacity=1)
+    people = [Person.objects.get(household=register_household(world, 1)) for _ in range(2)]
+
+    def insert(person: Person) -> Any:
+        return Booking.objects.create(crisis=world.crisis, leg=leg, person=person).pk
+
+    results = race([lambda p=p: insert(p) for p in people])
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert Leg.objects.get(pk=leg.pk).seats_taken == 1 == Booking.objects.filter(leg=leg).count()
+
+
+def test_many_officers_fill_a_bus_exactly(world: World) -> None:
+    leg = make_leg(world, capacity=7, mode="bus")
+    households = [register_household(world, 2) for _ in range(6)]
+    results = race(
+        [
+            lambda h=h: services.leg_book(
+                actor=world.users[Role.LOGISTICS], leg=leg, households=[h]
+            )
+            for h in households
+        ]
+    )
+    won = [r for r in results if isinstance(r, list)]
+    assert len(won) == 3, results  # three households of two in seven seats
+    leg.refresh_from_db()
+    assert leg.seats_taken == 6 == Booking.objects.filter(leg=leg).count()
