@@ -72,6 +72,8 @@ def mission_form(w: World) -> dict[str, Any]:
 
 REGISTRARS = {R.CRISIS_MANAGER, R.OPERATOR, R.CONSUL, R.DUTY_OFFICER, "superuser"}
 PERSONAL = REGISTRARS | {R.LOGISTICS}
+TRANSPORT = {R.CRISIS_MANAGER, R.LOGISTICS, "superuser"}
+GATE = TRANSPORT | {R.DUTY_OFFICER}
 
 UI: list[Route] = [
     Route("healthz", "get", lambda w: "/healthz", EVERY_ROLE, anonymous=200),
@@ -246,6 +248,73 @@ UI: list[Route] = [
     Route("linkage_run_create", "post", lambda w: "/people/duplicates/runs/", REGISTRARS, ok=302),
     Route("linkage_policy", "post", lambda w: "/people/duplicates/policy/", MANAGERS, ok=302),
     Route("clusters_export", "get", lambda w: "/people/duplicates/clusters.csv", MANAGERS),
+    # Transport: legs and bookings (logistics); the leg pages are open to the gate too.
+    Route("leg_list", "get", lambda w: "/transport/", GATE),
+    Route("leg_create", "get", lambda w: "/transport/legs/new/", TRANSPORT),
+    Route(
+        "leg_create",
+        "post",
+        lambda w: "/transport/legs/new/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: leg_form(w),
+    ),
+    Route("leg_import", "get", lambda w: "/transport/legs/import/", TRANSPORT),
+    Route(
+        "leg_import_detail",
+        "get",
+        lambda w: f"/transport/legs/import/{leg_import(w)}/",
+        TRANSPORT,
+    ),
+    Route("leg_detail", "get", lambda w: f"/transport/legs/{world_leg(w)}/", GATE),
+    Route("leg_edit", "get", lambda w: f"/transport/legs/{world_leg(w)}/edit/", TRANSPORT),
+    Route(
+        "leg_status",
+        "post",
+        lambda w: f"/transport/legs/{world_leg(w)}/status/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: {"status": "confirmed"},
+    ),
+    Route(
+        "leg_allocation",
+        "post",
+        lambda w: f"/transport/legs/{world_leg(w)}/allocations/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: {"country": "UZ", "seats": 2},
+    ),
+    Route(
+        "leg_book",
+        "post",
+        lambda w: f"/transport/legs/{world_leg(w)}/book/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: {"household": household_of(w, "IQ")},
+    ),
+    Route(
+        "leg_release_no_shows",
+        "post",
+        lambda w: f"/transport/legs/{world_leg(w)}/no-shows/",
+        TRANSPORT,
+        ok=302,
+    ),
+    Route(
+        "booking_action",
+        "post",
+        lambda w: f"/transport/bookings/{world_booking(w)}/action/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: {"status": "confirmed"},
+    ),
+    Route(
+        "booking_action",
+        "post",
+        lambda w: f"/transport/bookings/{world_booking(w)}/action/",
+        GATE,
+        ok=302,
+        data=lambda w: {"status": "boarded"},
+    ),
     Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
     Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
     Route(
@@ -289,6 +358,53 @@ def world_merge(w: World) -> int:
             pair=pair,
         )
     return merge.pk
+
+
+def leg_api_body() -> dict[str, Any]:
+    return {
+        "mode": "bus",
+        "origin": "IKA",
+        "destination": "IR-AZ-ASTARA",
+        "departure_planned": "2026-12-01T08:00:00+00:00",
+        "capacity": 40,
+    }
+
+
+def leg_form(w: World) -> dict[str, Any]:
+    return {**leg_api_body(), "departure_planned": "2026-12-01T08:00"}
+
+
+def world_leg(w: World) -> int:
+    """A bus from Tehran's airport to Astara in the world's crisis."""
+    from aman.transport.models import Leg
+    from aman.transport.services import leg_create
+
+    leg = Leg.objects.filter(crisis=w.crisis, source_ref="matrix").first()
+    if leg is None:
+        leg = leg_create(actor=None, crisis=w.crisis, data=leg_api_body(), source_ref="matrix")
+    return leg.pk
+
+
+def world_booking(w: World) -> int:
+    """The person in Iran booked on the world's leg."""
+    from aman.registry.models import Person
+    from aman.transport.models import Booking, Leg
+    from aman.transport.services import leg_book
+
+    booking = Booking.objects.filter(leg_id=world_leg(w)).first()
+    if booking is None:
+        (booking,) = leg_book(
+            actor=None,
+            leg=Leg.objects.get(pk=world_leg(w)),
+            people=[Person.objects.get(pk=w.people["IR"])],
+        )
+    return booking.pk
+
+
+def leg_import(w: World) -> int:
+    from aman.transport.models import LegImport
+
+    return LegImport.objects.get_or_create(crisis=w.crisis, file_name="legs.csv", total=0)[0].pk
 
 
 def run(w: World) -> int:
@@ -346,6 +462,50 @@ def A(name: str, allowed: set[str], path: Callable[[World], str] | None = None, 
 
 API: list[Route] = [
     A("GET /api/me", EVERY_ROLE),
+    A("GET /api/legs", GATE),
+    A("POST /api/legs", TRANSPORT, ok=201, data=lambda w: leg_api_body()),
+    A("GET /api/legs/{leg_id}", GATE, lambda w: f"/api/legs/{world_leg(w)}"),
+    A(
+        "PATCH /api/legs/{leg_id}",
+        TRANSPORT,
+        lambda w: f"/api/legs/{world_leg(w)}",
+        data=lambda w: {"capacity": 40},
+    ),
+    A(
+        "POST /api/legs/{leg_id}/status",
+        TRANSPORT,
+        lambda w: f"/api/legs/{world_leg(w)}/status",
+        data=lambda w: {"status": "confirmed"},
+    ),
+    A(
+        "PUT /api/legs/{leg_id}/allocations/{country}",
+        TRANSPORT,
+        lambda w: f"/api/legs/{world_leg(w)}/allocations/UZ",
+        data=lambda w: {"seats": 2},
+    ),
+    A(
+        "GET /api/legs/{leg_id}/bookings",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/bookings",
+    ),
+    A(
+        "POST /api/legs/{leg_id}/bookings",
+        TRANSPORT,
+        lambda w: f"/api/legs/{world_leg(w)}/bookings",
+        ok=201,
+        data=lambda w: {"households": [household_of(w, "IQ")]},
+    ),
+    A(
+        "POST /api/bookings/{booking_id}/status",
+        GATE,
+        lambda w: f"/api/bookings/{world_booking(w)}/status",
+        data=lambda w: {"status": "boarded"},
+    ),
+    A(
+        "POST /api/legs/{leg_id}/release-no-shows",
+        TRANSPORT,
+        lambda w: f"/api/legs/{world_leg(w)}/release-no-shows",
+    ),
     A("GET /api/crises", EVERY_ROLE),
     A(
         "POST /api/crises",

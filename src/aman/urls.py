@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("geo/", include("aman.geo.urls")),
     path("people/duplicates/", include("aman.dedup.urls")),
+    path("transport/", include("aman.transport.urls")),
     path("people/", include("aman.registry.urls")),
     path("", include("aman.public.urls")),
     path("", include("aman.core.urls")),

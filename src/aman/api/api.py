@@ -15,7 +15,17 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from aman.api.auth import AUTH
-from aman.api.routers import audit, crises, dedup, geo, identity, me, missions, registry
+from aman.api.routers import (
+    audit,
+    crises,
+    dedup,
+    geo,
+    identity,
+    me,
+    missions,
+    registry,
+    transport,
+)
 from aman.core.errors import ApplicationError
 
 api = NinjaAPI(
@@ -95,3 +105,4 @@ api.add_router("/audit", audit.router)
 api.add_router("/identity", identity.router)
 api.add_router("", registry.router)
 api.add_router("", dedup.router)
+api.add_router("", transport.router)

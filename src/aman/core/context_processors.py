@@ -8,13 +8,14 @@ from aman.core import access, selectors
 from aman.core.models import User
 from aman.core.roles import Cap
 
-# (url name, label, capability needed or None for every signed-in user)
+# (url name, label, capability (or any of several) needed, or None for every signed-in user)
 NAVIGATION = [
     ("home", _("Situation"), None),
     ("crisis_list", _("Crises"), None),
     ("person_list", _("People"), Cap.PERSONAL_DATA),
     ("import_list", _("Imports"), Cap.REGISTER),
     ("candidate_list", _("Duplicates"), Cap.PERSONAL_DATA),
+    ("leg_list", _("Transport"), (Cap.TRANSPORT, Cap.BOARDING)),
     ("mission_list", _("Missions"), None),
     ("crossing_list", _("Crossings"), None),
     ("place_list", _("Places"), None),
@@ -29,7 +30,8 @@ def aman(request: HttpRequest) -> dict[str, Any]:
     current = access.current_crisis(user)
     nav: list[dict[str, Any]] = []
     for name, label, cap in NAVIGATION:
-        if cap is None or user.has_cap(cap):
+        caps = (cap,) if isinstance(cap, str) else cap
+        if caps is None or any(user.has_cap(c) for c in caps):
             url = reverse(name)
             active = request.path == url if name == "home" else request.path.startswith(url)
             nav.append({"url": url, "label": label, "active": active})

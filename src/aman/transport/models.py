@@ -130,6 +130,11 @@ class Leg(models.Model):
         route = f"{self.origin.local_name} → {self.destination.local_name}"
         return f"{label} {route} {self.departure_planned:%d.%m %H:%M}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("leg_detail", args=[self.pk])
+
     @property
     def seats_free(self) -> int:
         return max(0, self.capacity - self.seats_allocated - self.seats_taken)
@@ -141,6 +146,33 @@ class Leg(models.Model):
     @property
     def closed(self) -> bool:
         return self.status in (LegStatus.DEPARTED, LegStatus.ARRIVED, LegStatus.CANCELLED)
+
+
+class LegImport(models.Model):
+    """One list of legs imported from a file: its counts, and every rejected row kept with
+    its values and reasons (downloadable). Rows are matched to legs by their reference, so
+    importing the same file again creates nothing new."""
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("file"), max_length=255)
+    file_sha256 = models.CharField(max_length=64)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    accepted = models.PositiveIntegerField(_("legs created"), default=0)
+    repeated = models.PositiveIntegerField(_("already there"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    rejected_rows = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("leg import")
+        verbose_name_plural = _("leg imports")
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class LegEvent(models.Model):

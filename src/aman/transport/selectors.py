@@ -52,7 +52,7 @@ def legs_filtered(
     return qs.annotate(
         boarded=Count("bookings", filter=Q(bookings__status=BookingStatus.BOARDED)),
         checked_in=Count("bookings", filter=Q(bookings__status=BookingStatus.CHECKED_IN)),
-    )
+    ).order_by("departure_planned", "id")
 
 
 def bookings_for_user(*, user: User, leg: Leg, boarding: bool = False) -> QuerySet[Booking]:

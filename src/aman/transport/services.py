@@ -858,6 +858,10 @@ def permit_list_build(
     PermitEntry.objects.bulk_create(
         [PermitEntry(permit_list=permit_list, person_id=pk) for pk in new]
     )
+    if new and permit_list.status != PermitList.Status.DRAFT:
+        # People added after the list went to the entry state: it must be sent again.
+        permit_list.status = PermitList.Status.DRAFT
+        permit_list.save(update_fields=["status"])
     audit_write(
         actor=actor,
         verb="permit_list_build",
@@ -916,6 +920,10 @@ def permit_answer(
         entry.save(update_fields=["decision", "decided_at", "note"])
     if not permit_list.entries.filter(decision=PermitDecision.PENDING).exists():
         permit_list.status = PermitList.Status.ANSWERED
+        permit_list.save(update_fields=["status"])
+    elif permit_list.status == PermitList.Status.ANSWERED:
+        # An answer taken back (pending again): the list waits for the state once more.
+        permit_list.status = PermitList.Status.SUBMITTED
         permit_list.save(update_fields=["status"])
     if changed:
         audit_write(

@@ -1,0 +1,368 @@
+"""Legs and bookings: create legs, book households, move bookings along, release no-shows."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from aman.api.idempotency import idempotent
+from aman.api.routers.registry import ERRORS, _crisis, _user
+from aman.core import access
+from aman.core.errors import ApplicationError
+from aman.core.models import User
+from aman.geo.models import Country
+from aman.registry.models import Household
+from aman.registry.selectors import people_for_user
+from aman.registry.services import normalize_reference_code
+from aman.transport import selectors, services
+from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
+
+router = Router(tags=["transport"])
+
+
+class PlaceRef(Schema):
+    id: int
+    kind: str
+    code: str
+    name: str
+    country: str = Field(validation_alias="country.code")
+
+
+class AllocationOut(Schema):
+    country: str = Field(validation_alias="country.code")
+    seats: int
+    note: str
+
+
+class LegOut(Schema):
+    id: int
+    crisis_id: int
+    mode: str
+    origin: PlaceRef
+    destination: PlaceRef
+    departure_planned: datetime
+    arrival_planned: datetime | None
+    departure_actual: datetime | None
+    arrival_actual: datetime | None
+    capacity: int
+    seats_taken: int
+    seats_allocated: int
+    seats_free: int
+    carrier: str
+    number: str
+    contact: str
+    cost: Decimal | None
+    currency: str
+    fare: Decimal | None
+    notes: str
+    status: str
+    cancel_reason: str
+    source: str
+    source_ref: str
+    allocations: list[AllocationOut]
+
+    @staticmethod
+    def resolve_allocations(obj: Leg) -> list[Any]:
+        return list(obj.allocations.select_related("country"))
+
+
+class LegIn(Schema):
+    mode: Mode = Mode.BUS
+    origin: str = Field(description="airport IATA/ICAO code, crossing id, or place id")
+    destination: str = Field(description="airport IATA/ICAO code, crossing id, or place id")
+    departure_planned: datetime
+    arrival_planned: datetime | None = None
+    capacity: int = Field(ge=1, le=2000)
+    carrier: str = ""
+    number: str = ""
+    contact: str = ""
+    cost: Decimal | None = None
+    currency: str = ""
+    fare: Decimal | None = None
+    notes: str = ""
+    source_ref: str = Field("", description="the sender's own reference; unique per crisis")
+
+
+class LegPatch(Schema):
+    mode: Mode | None = None
+    origin: str | None = None
+    destination: str | None = None
+    departure_planned: datetime | None = None
+    arrival_planned: datetime | None = None
+    departure_actual: datetime | None = None
+    arrival_actual: datetime | None = None
+    capacity: int | None = None
+    carrier: str | None = None
+    number: str | None = None
+    contact: str | None = None
+    cost: Decimal | None = None
+    currency: str | None = None
+    fare: Decimal | None = None
+    notes: str | None = None
+
+
+class LegFilter(Schema):
+    crisis: int | None = None
+    status: LegStatus | None = None
+    mode: Mode | None = None
+    day: date | None = None
+
+
+def _leg(request: HttpRequest, leg_id: int, *, boarding: bool = False) -> tuple[User, Leg]:
+    user = _user(request)
+    selectors.require_transport(user, boarding=boarding)
+    crisis_id = Leg.objects.filter(pk=leg_id).values_list("crisis_id", flat=True).first()
+    if crisis_id is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis_id)
+    return user, selectors.leg_for_user(user=user, crisis=crisis, pk=leg_id, boarding=boarding)
+
+
+@router.get("/legs", response=list[LegOut], summary="Legs of a crisis, by departure")
+@paginate(LimitOffsetPagination)
+def leg_list(request: HttpRequest, filters: Query[LegFilter]) -> Any:
+    user = _user(request)
+    crisis = _crisis(user, filters.crisis)
+    return selectors.legs_filtered(
+        user=user, crisis=crisis, filters=filters.model_dump(), boarding=True
+    ).prefetch_related("allocations__country")
+
+
+@router.post(
+    "/legs",
+    response={201: LegOut, **ERRORS},
+    summary="Create a leg (send Idempotency-Key)",
+    description="Places by airport code (IATA or ICAO), crossing id (e.g. IR-AZ-ASTARA) or "
+    "place id. A `source_ref` already used in the crisis is refused (409).",
+)
+def leg_create(request: HttpRequest, payload: LegIn, crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_transport(user)
+    the_crisis = _crisis(user, crisis)
+
+    def create() -> tuple[int, Any]:
+        data = payload.model_dump(exclude={"source_ref"})
+        leg = services.leg_create(
+            actor=user,
+            crisis=the_crisis,
+            data=data,
+            source=Leg.Source.API,
+            source_ref=payload.source_ref,
+        )
+        return 201, LegOut.from_orm(leg).model_dump(mode="json")
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+@router.get("/legs/{leg_id}", response={200: LegOut, **ERRORS}, summary="One leg")
+def leg_detail(request: HttpRequest, leg_id: int) -> Any:
+    return _leg(request, leg_id, boarding=True)[1]
+
+
+@router.patch("/legs/{leg_id}", response={200: LegOut, **ERRORS}, summary="Change a leg")
+def leg_update(request: HttpRequest, leg_id: int, payload: LegPatch) -> Any:
+    user, leg = _leg(request, leg_id)
+    data = payload.model_dump(exclude_unset=True)
+    if not data:
+        raise ApplicationError(_("Nothing to change."))
+    return services.leg_update(actor=user, leg=leg, data=data)
+
+
+class LegStatusIn(Schema):
+    status: LegStatus
+    note: str = Field("", description="required when cancelling: the reason")
+
+
+class LegStatusOut(Schema):
+    leg: LegOut
+    bookings_released: int
+    no_shows: int
+    affected_households: list[int] = Field(
+        description="households (or -person id for people without one) whose seats a "
+        "cancellation released: to re-plan"
+    )
+    people_safe: int
+
+
+@router.post(
+    "/legs/{leg_id}/status",
+    response={200: LegStatusOut, **ERRORS},
+    summary="Move a leg along (confirmed, boarding, departed, arrived) or cancel it",
+)
+def leg_status(request: HttpRequest, leg_id: int, payload: LegStatusIn) -> Any:
+    user, leg = _leg(request, leg_id)
+    out = services.leg_set_status(actor=user, leg=leg, status=payload.status, note=payload.note)
+    return {
+        "leg": selectors.leg_for_user(user=user, crisis=leg.crisis, pk=leg.pk),
+        "bookings_released": len(out.released),
+        "no_shows": len(out.no_shows),
+        "affected_households": out.affected_households,
+        "people_safe": out.safe,
+    }
+
+
+class AllocationIn(Schema):
+    seats: int = Field(ge=0, le=2000, description="0 withdraws the offer")
+    note: str = ""
+
+
+@router.put(
+    "/legs/{leg_id}/allocations/{country}",
+    response={200: LegOut, **ERRORS},
+    summary="Offer seats of a leg to a partner state (ISO country code)",
+)
+def allocation_set(request: HttpRequest, leg_id: int, country: str, payload: AllocationIn) -> Any:
+    user, leg = _leg(request, leg_id)
+    partner = Country.objects.filter(code=country.upper()).first()
+    if partner is None:
+        raise ApplicationError(_("Unknown country code."), {"country": [country]})
+    services.allocation_set(
+        actor=user, leg=leg, country=partner, seats=payload.seats, note=payload.note
+    )
+    return selectors.leg_for_user(user=user, crisis=leg.crisis, pk=leg.pk)
+
+
+class BookingOut(Schema):
+    id: int
+    leg_id: int
+    person_id: int
+    reference_code: str = Field(validation_alias="person.reference_code")
+    household_id: int | None
+    status: str
+    seat: str
+    split_reason: str
+    source: str
+    created_at: datetime
+    changed_at: datetime
+    checked_in_at: datetime | None
+    boarded_at: datetime | None
+
+
+class BookingFilter(Schema):
+    status: BookingStatus | None = None
+
+
+@router.get(
+    "/legs/{leg_id}/bookings",
+    response=list[BookingOut],
+    summary="The bookings of a leg (personal data)",
+)
+@paginate(LimitOffsetPagination)
+def booking_list(request: HttpRequest, leg_id: int, filters: Query[BookingFilter]) -> Any:
+    user, leg = _leg(request, leg_id, boarding=True)
+    qs = selectors.bookings_for_user(user=user, leg=leg, boarding=True)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    return qs.order_by("household_id", "id")
+
+
+class BookIn(Schema):
+    people: list[str] = Field(default_factory=list, description="reference codes")
+    households: list[int] = Field(default_factory=list, description="household ids")
+    split_reason: str = Field(
+        "", description="why only the named members of a household travel (else all travel)"
+    )
+    status: Literal["offered", "confirmed"] = "offered"
+
+
+@router.post(
+    "/legs/{leg_id}/bookings",
+    response={201: list[BookingOut], **ERRORS},
+    summary="Book people or households on a leg (send Idempotency-Key)",
+    description="A household travels together: naming one member books every member who "
+    "travels, unless `split_reason` is given. All or nothing: 409 when the seats do not "
+    "suffice, nobody is booked.",
+)
+def leg_book(request: HttpRequest, leg_id: int, payload: BookIn) -> Any:
+    user, leg = _leg(request, leg_id)
+    visible = people_for_user(user=user, crisis=leg.crisis)
+    codes = [normalize_reference_code(c) for c in payload.people]
+    people = list(visible.filter(reference_code__in=codes))
+    missing = sorted(set(codes) - {p.reference_code for p in people})
+    if missing:
+        raise ApplicationError(_("Unknown reference codes."), {"people": missing})
+    households = list(Household.objects.filter(crisis=leg.crisis, pk__in=payload.households))
+    unknown = sorted(set(payload.households) - {h.pk for h in households})
+    if unknown:
+        raise ApplicationError(_("Unknown households."), {"households": unknown})
+
+    def create() -> tuple[int, Any]:
+        created = services.leg_book(
+            actor=user,
+            leg=leg,
+            people=people,
+            households=households,
+            split_reason=payload.split_reason,
+            source=Leg.Source.API,
+            status=payload.status,
+        )
+        return 201, [BookingOut.from_orm(b).model_dump(mode="json") for b in created]
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+class BookingStatusIn(Schema):
+    status: Literal["confirmed", "checked_in", "boarded", "released", "no_show", "offloaded"]
+    note: str = Field("", description="required when offloading: the reason")
+    seat: str = Field("", description="at check-in: the seat given")
+    undertaking_signed_by: str = Field(
+        "", description="where the crisis asks for cost recovery: the name the person signed"
+    )
+
+
+@router.post(
+    "/bookings/{booking_id}/status",
+    response={200: BookingOut, **ERRORS},
+    summary="Confirm, check in, board, release, record a no-show or offload",
+)
+def booking_status(request: HttpRequest, booking_id: int, payload: BookingStatusIn) -> Any:
+    user = _user(request)
+    boarding = payload.status in ("checked_in", "boarded")
+    crisis_id = Booking.objects.filter(pk=booking_id).values_list("crisis_id", flat=True).first()
+    if crisis_id is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis_id)
+    booking = selectors.booking_for_user(user=user, crisis=crisis, pk=booking_id, boarding=boarding)
+    if payload.status == "confirmed":
+        booking = services.booking_confirm(actor=user, booking=booking)
+    elif payload.status == "checked_in":
+        booking = services.booking_check_in(
+            actor=user,
+            booking=booking,
+            seat=payload.seat,
+            undertaking_signed_by=payload.undertaking_signed_by,
+            note=payload.note,
+        )
+    elif payload.status == "boarded":
+        booking = services.booking_board(
+            actor=user,
+            booking=booking,
+            undertaking_signed_by=payload.undertaking_signed_by,
+            note=payload.note,
+        )
+    else:
+        booking = services.booking_close(
+            actor=user, booking=booking, status=payload.status, note=payload.note
+        )
+    return booking
+
+
+class ReleasedOut(Schema):
+    no_shows: list[str] = Field(description="reference codes released as no-shows")
+    seats_free: int
+
+
+@router.post(
+    "/legs/{leg_id}/release-no-shows",
+    response={200: ReleasedOut, **ERRORS},
+    summary="Everyone offered or confirmed who has not checked in is a no-show; seats freed",
+)
+def release_no_shows(request: HttpRequest, leg_id: int) -> Any:
+    user, leg = _leg(request, leg_id)
+    closed = services.leg_release_no_shows(actor=user, leg=leg)
+    leg.refresh_from_db()
+    return {"no_shows": [b.person.reference_code for b in closed], "seats_free": leg.seats_free}

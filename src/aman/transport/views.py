@@ -1,0 +1,431 @@
+"""Legs and bookings: the logistics officer's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
+from aman.core.models import Crisis, User
+from aman.geo.models import Country, Place
+from aman.registry.models import Household
+from aman.registry.selectors import people_for_user
+from aman.registry.services import normalize_reference_code
+from aman.transport import imports, selectors, services
+from aman.transport.forms import BookForm, LegForm, LegImportForm
+from aman.transport.models import (
+    BOOKING_TRANSITIONS,
+    LEG_TRANSITIONS,
+    Booking,
+    BookingStatus,
+    Leg,
+    LegImport,
+    LegStatus,
+    Mode,
+)
+
+
+def _current(request: HttpRequest, *, boarding: bool = False) -> tuple[User, Crisis]:
+    """The user, who must work in transport (or at the gate), and their current crisis."""
+    user = request.user
+    assert isinstance(user, User)
+    selectors.require_transport(user, boarding=boarding)
+    crisis = access.current_crisis(user)
+    if crisis is None:
+        raise Http404
+    return user, crisis
+
+
+def _place_errors(form: Any, exc: ApplicationError) -> None:
+    placed = False
+    for name, errors in (exc.extra.get("errors") or {}).items():
+        if name in form.fields:
+            for error in errors:
+                form.add_error(name, str(error))
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def places_for(crisis: Crisis) -> list[Place]:
+    """Places offered in the leg form: crossings, assembly points, hotels, and the airports
+    and cities of the affected countries, their neighbours over the crossings, and home."""
+    countries = set(crisis.affected_countries.values_list("pk", flat=True))
+    countries.add(crisis.home_country_id)
+    countries |= set(
+        Place.objects.filter(kind=Place.Kind.CROSSING, country__in=countries)
+        .exclude(entry_country=None)
+        .values_list("entry_country", flat=True)
+    )
+    return list(
+        Place.objects.filter(
+            Q(kind__in=(Place.Kind.CROSSING, Place.Kind.ASSEMBLY_POINT, Place.Kind.HOTEL))
+            | Q(kind=Place.Kind.AIRPORT, country__in=countries) & ~Q(iata="")
+        )
+        .select_related("country")
+        .order_by("kind", "name")[:3000]
+    )
+
+
+@login_required
+def leg_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    selectors.require_transport(user, boarding=True)
+    crisis = access.current_crisis(user)
+    page = None
+    filters = {k: request.GET.get(k, "") for k in ("status", "mode", "day")}
+    if crisis is not None:
+        legs = selectors.legs_filtered(user=user, crisis=crisis, filters=filters, boarding=True)
+        page = Paginator(legs, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return TemplateResponse(
+        request,
+        "transport/leg_list.html",
+        {
+            "crisis": crisis,
+            "page": page,
+            "query": query.urlencode(),
+            "filters": filters,
+            "statuses": LegStatus.choices,
+            "modes": Mode.choices,
+            "can_manage": user.has_cap("transport.manage"),
+        },
+    )
+
+
+@login_required
+def leg_create(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    form = LegForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            leg = services.leg_create(actor=user, crisis=crisis, data=dict(form.cleaned_data))
+        except ApplicationError as exc:
+            _place_errors(form, exc)
+        else:
+            messages.success(request, _("Leg created."))
+            return redirect("leg_detail", leg.pk)
+    return TemplateResponse(
+        request,
+        "transport/leg_form.html",
+        {"form": form, "leg": None, "places": places_for(crisis), "crisis": crisis},
+    )
+
+
+@login_required
+def leg_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
+    form = LegForm(request.POST or None, initial=LegForm.initial_for(leg))
+    if request.method == "POST" and form.is_valid():
+        changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+        try:
+            services.leg_update(actor=user, leg=leg, data=changed)
+        except ApplicationError as exc:
+            _place_errors(form, exc)
+        else:
+            messages.success(request, _("Leg saved."))
+            return redirect("leg_detail", leg.pk)
+    return TemplateResponse(
+        request,
+        "transport/leg_form.html",
+        {"form": form, "leg": leg, "places": places_for(crisis), "crisis": crisis},
+    )
+
+
+# The actions a logistics officer takes on a booking from the leg's page.
+ACTIONS = {
+    BookingStatus.CONFIRMED: _("Confirm"),
+    BookingStatus.CHECKED_IN: _("Check in"),
+    BookingStatus.BOARDED: _("Board"),
+    BookingStatus.RELEASED: _("Release"),
+    BookingStatus.NO_SHOW: _("No-show"),
+    BookingStatus.OFFLOADED: _("Offload…"),
+}
+
+
+@login_required
+def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request, boarding=True)
+    leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk, boarding=True)
+    manage = user.has_cap("transport.manage")
+    show = request.GET.get("show", "active")
+    bookings = selectors.bookings_for_user(user=user, leg=leg, boarding=True).order_by(
+        "household_id", "-person__priority", "id"
+    )
+    if show != "all":
+        bookings = bookings.filter(
+            status__in=[
+                BookingStatus.OFFERED,
+                BookingStatus.CONFIRMED,
+                BookingStatus.CHECKED_IN,
+                BookingStatus.BOARDED,
+            ]
+        )
+    rows = list(bookings)
+    permits = services.permit_state(leg, [b.person_id for b in rows])
+    for b in rows:
+        b.actions = (
+            [(s, ACTIONS[s]) for s in ACTIONS if s in BOOKING_TRANSITIONS[b.status]]
+            if manage and not leg.closed
+            else []
+        )
+        b.permit = permits.get(b.person_id, "")
+    counts = dict.fromkeys(BookingStatus.values, 0)
+    for status in Booking.objects.filter(leg=leg).values_list("status", flat=True):
+        counts[status] += 1
+    audit_read(
+        actor=user,
+        verb="leg_detail",
+        obj=leg,
+        crisis=crisis,
+        details={"bookings_shown": len(rows)},
+    )
+    context: dict[str, Any] = {
+        "crisis": crisis,
+        "leg": leg,
+        "bookings": rows,
+        "show": show,
+        "counts": [(BookingStatus(s).label, n) for s, n in counts.items() if n],
+        "can_manage": manage,
+        "transitions": [
+            (s, LegStatus(s).label) for s in LegStatus.values if s in LEG_TRANSITIONS[leg.status]
+        ],
+        "events": leg.events.select_related("actor")[:20],
+        "allocations": leg.allocations.select_related("country"),
+        "book_form": BookForm(),
+        "countries": Country.objects.in_local_order(),
+    }
+    if manage and not leg.closed:
+        context["waiting"] = selectors.waiting_households(user=user, crisis=crisis, leg=leg)
+    if leg.status == LegStatus.CANCELLED:
+        context["affected"] = services.affected_households(leg)
+    return TemplateResponse(request, "transport/leg_detail.html", context)
+
+
+def _back(leg: Leg) -> HttpResponse:
+    return redirect("leg_detail", leg.pk)
+
+
+@login_required
+@require_POST
+def leg_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
+    try:
+        out = services.leg_set_status(
+            actor=user,
+            leg=leg,
+            status=request.POST.get("status", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        text = _("The leg is now “%(status)s”.") % {"status": out.leg.get_status_display()}
+        if out.released:
+            text += " " + _(
+                "%(n)d seats released; the households are listed below for re-planning."
+            ) % {"n": len(out.released)}
+        if out.no_shows:
+            text += " " + _("%(n)d people were not on board: no-shows.") % {"n": len(out.no_shows)}
+        if out.safe:
+            text += " " + _("%(n)d people recorded as safe.") % {"n": out.safe}
+        messages.success(request, text)
+    return _back(leg)
+
+
+@login_required
+@require_POST
+def leg_allocation(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
+    country = Country.objects.filter(code=request.POST.get("country", "").upper()).first()
+    seats = request.POST.get("seats", "").strip()
+    if country is None or not seats.isdigit():
+        messages.error(request, _("Choose a partner state and a number of seats (0 withdraws)."))
+        return _back(leg)
+    try:
+        services.allocation_set(
+            actor=user,
+            leg=leg,
+            country=country,
+            seats=int(seats),
+            note=request.POST.get("note", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Seats offered to %(country)s: %(n)s.") % {"country": country, "n": seats}
+        )
+    return _back(leg)
+
+
+@login_required
+@require_POST
+def leg_book(request: HttpRequest, pk: int) -> HttpResponse:
+    """Book the people named by reference code (with their households), or one waiting
+    household from the next-in-priority list."""
+    user, crisis = _current(request)
+    leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
+    visible = people_for_user(user=user, crisis=crisis)
+    people: list[Any] = []
+    households: list[Household] = []
+    if request.POST.get("household"):
+        household_id = request.POST["household"]
+        households = list(
+            Household.objects.filter(
+                crisis=crisis, pk=int(household_id) if household_id.isdigit() else 0
+            )
+        )
+        if not households or not visible.filter(household__in=households).exists():
+            messages.error(request, _("Unknown household."))
+            return _back(leg)
+    elif request.POST.get("person"):
+        people = list(visible.filter(pk=int(request.POST["person"] or 0)))
+    else:
+        form = BookForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Give one or more reference codes."))
+            return _back(leg)
+        codes = [normalize_reference_code(c) for c in form.codes()]
+        people = list(visible.filter(reference_code__in=codes))
+        missing = sorted(set(codes) - {p.reference_code for p in people})
+        if missing:
+            messages.error(
+                request, _("Unknown reference codes: %(codes)s.") % {"codes": ", ".join(missing)}
+            )
+            return _back(leg)
+    try:
+        created = services.leg_book(
+            actor=user,
+            leg=leg,
+            people=people,
+            households=households,
+            split_reason=request.POST.get("split_reason", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(n)d people booked.") % {"n": len(created)})
+    return _back(leg)
+
+
+@login_required
+@require_POST
+def booking_action(request: HttpRequest, pk: int) -> HttpResponse:
+    status = request.POST.get("status", "")
+    boarding = status in (BookingStatus.CHECKED_IN, BookingStatus.BOARDED)
+    user, crisis = _current(request, boarding=boarding)
+    booking = selectors.booking_for_user(user=user, crisis=crisis, pk=pk, boarding=boarding)
+    note = request.POST.get("note", "")
+    try:
+        if status == BookingStatus.CONFIRMED:
+            services.booking_confirm(actor=user, booking=booking)
+        elif status == BookingStatus.CHECKED_IN:
+            services.booking_check_in(
+                actor=user,
+                booking=booking,
+                seat=request.POST.get("seat", ""),
+                undertaking_signed_by=request.POST.get("undertaking_signed_by", ""),
+                note=note,
+            )
+        elif status == BookingStatus.BOARDED:
+            services.booking_board(
+                actor=user,
+                booking=booking,
+                undertaking_signed_by=request.POST.get("undertaking_signed_by", ""),
+                note=note,
+            )
+        else:
+            services.booking_close(actor=user, booking=booking, status=status, note=note)
+    except ApplicationError as exc:
+        messages.error(request, f"{booking.person.reference_code_display}: {exc.message}")
+    else:
+        messages.success(
+            request,
+            _("%(ref)s: %(status)s.")
+            % {
+                "ref": booking.person.reference_code_display,
+                "status": BookingStatus(status).label,
+            },
+        )
+    return _back(booking.leg)
+
+
+@login_required
+@require_POST
+def leg_release_no_shows(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
+    try:
+        closed = services.leg_release_no_shows(actor=user, leg=leg)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(n)d no-shows released; their seats are free for the next in priority.")
+            % {"n": len(closed)},
+        )
+    return redirect(f"{leg.get_absolute_url()}#waiting")
+
+
+@login_required
+def leg_import(request: HttpRequest) -> HttpResponse:
+    """Legs from a CSV or XLSX list (a charter broker's schedule, a bus company's plan)."""
+    user, crisis = _current(request)
+    form = LegImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            result = imports.legs_import(
+                actor=user, crisis=crisis, name=upload.name, content=upload.read()
+            )
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(
+                request,
+                _("%(accepted)d legs created, %(repeated)d already there, %(rejected)d rejected.")
+                % {
+                    "accepted": result.accepted,
+                    "repeated": result.repeated,
+                    "rejected": result.rejected,
+                },
+            )
+            return redirect("leg_import_detail", result.pk)
+    recent = LegImport.objects.filter(crisis=crisis).select_related("created_by")[:20]
+    return TemplateResponse(
+        request,
+        "transport/leg_import.html",
+        {"form": form, "crisis": crisis, "recent": recent, "columns": imports.COLUMNS},
+    )
+
+
+@login_required
+def leg_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _user, crisis = _current(request)
+    batch = LegImport.objects.filter(crisis=crisis, pk=pk).first()
+    if batch is None:
+        raise Http404
+    if request.GET.get("format") == "csv":
+        return imports.rejected_csv_response(batch)
+    return TemplateResponse(
+        request, "transport/leg_import_detail.html", {"batch": batch, "crisis": crisis}
+    )

@@ -1,0 +1,190 @@
+"""The logistics officer's pages: create and change legs, book households, move bookings,
+release no-shows, cancel, import a list of legs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.registry.models import Person
+from aman.transport.models import Booking, BookingStatus, Leg, LegImport, LegStatus
+from tests.conftest import World
+from tests.transport.conftest import make_leg, register_household
+
+pytestmark = pytest.mark.django_db
+
+
+def _when(days: int = 1, hours: int = 0) -> str:
+    return timezone.localtime(timezone.now() + timedelta(days=days, hours=hours)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+
+
+def test_create_a_leg_on_the_page_and_see_its_errors(world: World) -> None:
+    client = world.client(Role.LOGISTICS)
+    page = client.get("/transport/legs/new/")
+    assert page.status_code == 200 and 'list="places"' in page.content.decode()
+    bad = client.post(
+        "/transport/legs/new/",
+        {
+            "mode": "bus",
+            "origin": "IKA",
+            "destination": "NOWHERE",
+            "departure_planned": _when(),
+            "capacity": "0",
+        },
+    )
+    text = bad.content.decode()
+    assert bad.status_code == 200
+    assert "No place “NOWHERE”" in text and "Between 1 and 2000 seats." in text
+    ok = client.post(
+        "/transport/legs/new/",
+        {
+            "mode": "charter",
+            "origin": "IKA",
+            "destination": "ala",
+            "departure_planned": _when(),
+            "arrival_planned": _when(hours=4),
+            "capacity": "180",
+            "carrier": "SCAT",
+            "number": "DV 901",
+            "fare": "120000",
+            "currency": "kzt",
+        },
+    )
+    leg = Leg.objects.get()
+    assert ok.status_code == 302 and ok["Location"] == f"/transport/legs/{leg.pk}/"
+    assert (leg.destination.iata, leg.capacity, leg.currency) == ("ALA", 180, "KZT")
+    edit = client.post(f"/transport/legs/{leg.pk}/edit/", {**_form(leg), "capacity": "150"})
+    assert edit.status_code == 302
+    leg.refresh_from_db()
+    assert leg.capacity == 150
+    assert AuditEntry.objects.filter(verb="leg_update", changes__capacity=[180, 150]).exists()
+
+
+def _form(leg: Leg) -> dict[str, str]:
+    from aman.transport.forms import LegForm
+
+    return {k: str(v) for k, v in LegForm.initial_for(leg).items()}
+
+
+def test_book_by_reference_code_and_move_bookings_along(world: World) -> None:
+    client = world.client(Role.LOGISTICS)
+    leg = make_leg(world, capacity=4)
+    household = register_household(world, 3)
+    first = Person.objects.filter(household=household).order_by("id").first()
+    # One member without a reason: refused, nobody booked.
+    refused = client.post(
+        f"/transport/legs/{leg.pk}/book/", {"people": first.reference_code_display}, follow=True
+    )
+    assert "A household travels together" in refused.content.decode()
+    assert not Booking.objects.exists()
+    booked = client.post(
+        f"/transport/legs/{leg.pk}/book/", {"people": first.reference_code.lower()}, follow=True
+    )
+    # Without a reason the whole household is asked for; the page names the missing.
+    assert "A household travels together" in booked.content.decode()
+    codes = " ".join(
+        Person.objects.filter(household=household).values_list("reference_code", flat=True)
+    )
+    done = client.post(f"/transport/legs/{leg.pk}/book/", {"people": codes}, follow=True)
+    assert "3 people booked." in done.content.decode()
+    page = client.get(f"/transport/legs/{leg.pk}/").content.decode()
+    assert first.reference_code_display in page and 'id="seats-free">1<' in page
+    booking = Booking.objects.get(person=first)
+    client.post(f"/transport/bookings/{booking.pk}/action/", {"status": "confirmed"})
+    client.post(f"/transport/bookings/{booking.pk}/action/", {"status": "checked_in", "seat": "3c"})
+    booking.refresh_from_db()
+    assert (booking.status, booking.seat) == (BookingStatus.CHECKED_IN, "3C")
+    no_reason = client.post(
+        f"/transport/bookings/{booking.pk}/action/", {"status": "offloaded"}, follow=True
+    )
+    assert "Say why the person was offloaded." in no_reason.content.decode()
+    # The others are no-shows: their seats are free at once.
+    client.post(f"/transport/legs/{leg.pk}/no-shows/")
+    leg.refresh_from_db()
+    assert leg.seats_free == 3
+    assert Booking.objects.filter(status=BookingStatus.NO_SHOW).count() == 2
+
+
+def test_the_next_household_in_priority_takes_a_freed_seat(world: World) -> None:
+    client = world.client(Role.LOGISTICS)
+    leg = make_leg(world, capacity=2)
+    waiting = register_household(world, 2)
+    page = client.get(f"/transport/legs/{leg.pk}/").content.decode()
+    assert f'name="household" value="{waiting.pk}"' in page
+    client.post(f"/transport/legs/{leg.pk}/book/", {"household": str(waiting.pk)})
+    assert Booking.objects.filter(household=waiting).count() == 2
+    full = client.post(
+        f"/transport/legs/{leg.pk}/book/",
+        {"household": str(register_household(world, 1).pk)},
+        follow=True,
+    )
+    assert "Not enough seats: 0 free on this leg, 1 asked for." in full.content.decode()
+
+
+def test_cancel_lists_the_households_to_replan(world: World) -> None:
+    client = world.client(Role.LOGISTICS)
+    leg = make_leg(world)
+    household = register_household(world, 2)
+    client.post(f"/transport/legs/{leg.pk}/book/", {"household": str(household.pk)})
+    no_reason = client.post(
+        f"/transport/legs/{leg.pk}/status/", {"status": "cancelled"}, follow=True
+    )
+    assert "Say why the leg is cancelled." in no_reason.content.decode()
+    done = client.post(
+        f"/transport/legs/{leg.pk}/status/",
+        {"status": "cancelled", "note": "runway closed"},
+        follow=True,
+    )
+    text = done.content.decode()
+    assert "2 seats released" in text and f"Household {household.pk}:" in text
+    leg.refresh_from_db()
+    assert leg.status == LegStatus.CANCELLED and leg.seats_taken == 0
+
+
+def test_duty_officer_sees_legs_but_cannot_change_them(world: World) -> None:
+    leg = make_leg(world)
+    client = world.client(Role.DUTY_OFFICER)
+    page = client.get(f"/transport/legs/{leg.pk}/").content.decode()
+    assert "Book people" not in page
+    assert (
+        client.post(f"/transport/legs/{leg.pk}/status/", {"status": "confirmed"}).status_code == 403
+    )
+    assert client.get("/transport/legs/new/").status_code == 403
+
+
+CSV = (
+    "mode;from;to;departure;arrival;seats;carrier;number;fare;currency;reference\n"
+    "bus;IKA;IR-AZ-ASTARA;27.11.2026 08:00;27.11.2026 16:00;50;Tehran Bus;B-17;;;TB-17\n"
+    "charter;GYD;ALA;2026-11-28 10:00;2026-11-28 14:00;180;Air Astana;KC 7002;95000;KZT;KC7002\n"
+    "train;IKA;MOON;2026-11-28 10:00;;20;;;;;X-1\n"
+)
+
+
+def test_import_legs_keeps_rejected_rows_and_is_idempotent(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = world.client(Role.LOGISTICS)
+    upload = SimpleUploadedFile("schedule.csv", CSV.encode(), content_type="text/csv")
+    response = client.post("/transport/legs/import/", {"file": upload}, follow=True)
+    text = response.content.decode()
+    assert "2 legs created, 0 already there, 1 rejected." in text
+    assert "No place “MOON”" in text
+    batch = LegImport.objects.get()
+    assert batch.rejected_rows[0]["row"] == 4
+    rejected = client.get(f"/transport/legs/import/{batch.pk}/?format=csv").content.decode()
+    assert "MOON" in rejected and "destination: No place" in rejected
+    bus = Leg.objects.get(source_ref="TB-17")
+    assert bus.destination.code == "IR-AZ-ASTARA" and bus.source == "import"
+    again = SimpleUploadedFile("schedule.csv", CSV.encode(), content_type="text/csv")
+    client.post("/transport/legs/import/", {"file": again})
+    assert Leg.objects.count() == 2
+    assert LegImport.objects.order_by("-id").first().repeated == 2
+    missing = SimpleUploadedFile("x.csv", b"from,to\nIKA,ALA\n", content_type="text/csv")
+    bad = client.post("/transport/legs/import/", {"file": missing})
+    assert "missing: departure, seats" in bad.content.decode()
