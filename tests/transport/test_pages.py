@@ -188,3 +188,25 @@ def test_import_legs_keeps_rejected_rows_and_is_idempotent(world: World) -> None
     missing = SimpleUploadedFile("x.csv", b"from,to\nIKA,ALA\n", content_type="text/csv")
     bad = client.post("/transport/legs/import/", {"file": missing})
     assert "missing: departure, seats" in bad.content.decode()
+
+
+def test_import_legs_from_the_command_line(world: World, tmp_path) -> None:
+    from django.core.management import CommandError, call_command
+
+    path = tmp_path / "legs.csv"
+    path.write_text(CSV, encoding="utf-8")
+    out = tmp_path / "rejected.csv"
+    with pytest.raises(CommandError, match="1 rows rejected"):
+        call_command(
+            "legs", "import", str(path), "--crisis", world.crisis.code, "--rejected", str(out)
+        )
+    assert "MOON" in out.read_text() and Leg.objects.count() == 2
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(CSV.splitlines()[:3]) + "\n", encoding="utf-8")
+    from io import StringIO
+
+    buf = StringIO()
+    call_command("legs", "import", str(good), "--crisis", str(world.crisis.pk), stdout=buf)
+    assert "2 rows: 0 legs created, 2 already there, 0 rejected." in buf.getvalue()
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("legs", "import", str(tmp_path / "none.csv"), "--crisis", world.crisis.code)

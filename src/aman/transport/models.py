@@ -128,7 +128,9 @@ class Leg(models.Model):
     def __str__(self) -> str:
         label = self.number or self.get_mode_display()
         route = f"{self.origin.local_name} → {self.destination.local_name}"
-        return f"{label} {route} {self.departure_planned:%d.%m %H:%M}"
+        from django.utils import timezone
+
+        return f"{label} {route} {timezone.localtime(self.departure_planned):%d.%m %H:%M}"
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse

@@ -93,6 +93,8 @@ class Command(AmanCommand):
             crisis = services.crisis_open(actor=None, crisis=crisis)
         if not crisis.people.exists():
             _demo_people(crisis)
+        if not crisis.legs.exists():
+            _demo_transport(crisis)
         rows = []
         for username, role, mission_name in DEMO_USERS:
             secret = password or secrets.token_urlsafe(9)
@@ -236,3 +238,61 @@ def _demo_repeats(crisis: Crisis) -> None:
             source="Demo Tour" if n == 0 else "demo",
             source_ref=f"DT-2026-{100 + n}" if n == 0 else "",
         )
+
+
+def _demo_transport(crisis: Crisis) -> None:
+    """The overland corridor out of Tehran (bus to Astara, bus on to Baku's airport, a
+    charter home) and a charter from Dubai, with the first households booked."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aman.geo.models import Place
+    from aman.registry.models import Household
+    from aman.transport import services as transport
+
+    def airport(iata: str) -> Place | None:
+        return Place.objects.filter(kind=Place.Kind.AIRPORT, iata=iata).first()
+
+    astara = Place.objects.filter(kind=Place.Kind.CROSSING, code="IR-AZ-ASTARA").first()
+    ika, gyd, ala, dxb, nqz = (airport(c) for c in ("IKA", "GYD", "ALA", "DXB", "NQZ"))
+    if not all((astara, ika, gyd, ala, dxb, nqz)):
+        return
+    morning = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
+    day1 = morning + timedelta(days=1)
+    plan = [
+        ("bus", ika, astara, day1, 9, 50, "Tehran Transit Co.", "BUS-01", None),
+        ("bus", astara, gyd, day1 + timedelta(hours=10), 4, 50, "Baku Express", "BUS-02", None),
+        ("charter", gyd, ala, day1 + timedelta(days=1), 4, 180, "Air Astana", "KC 7002", "95000"),
+        ("charter", dxb, nqz, day1 + timedelta(hours=3), 4, 160, "SCAT", "DV 5402", "120000"),
+    ]
+    legs = []
+    for mode, origin, destination, departs, hours, seats, carrier, number, fare in plan:
+        legs.append(
+            transport.leg_create(
+                actor=None,
+                crisis=crisis,
+                data={
+                    "mode": mode,
+                    "origin": origin,
+                    "destination": destination,
+                    "departure_planned": departs,
+                    "arrival_planned": departs + timedelta(hours=hours),
+                    "capacity": seats,
+                    "carrier": carrier,
+                    "number": number,
+                    "fare": fare,
+                    "currency": "KZT" if fare else "",
+                },
+            )
+        )
+    iran = list(
+        Household.objects.filter(crisis=crisis, members__country__code="IR").distinct()[:4]
+    )
+    for leg in legs[:3]:
+        transport.leg_book(actor=None, leg=leg, households=iran)
+    gulf = list(
+        Household.objects.filter(crisis=crisis, members__country__code="AE").distinct()[:3]
+    )
+    if gulf:
+        transport.leg_book(actor=None, leg=legs[3], households=gulf)
