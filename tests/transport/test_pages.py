@@ -210,3 +210,16 @@ def test_import_legs_from_the_command_line(world: World, tmp_path) -> None:
     assert "2 rows: 0 legs created, 2 already there, 0 rejected." in buf.getvalue()
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("legs", "import", str(tmp_path / "none.csv"), "--crisis", world.crisis.code)
+
+
+def test_the_person_page_shows_their_legs_to_transport_roles(world: World) -> None:
+    leg = make_leg(world, number="KC 7777")
+    household = register_household(world, 1)
+    person = Person.objects.get(household=household)
+    world.client(Role.LOGISTICS).post(
+        f"/transport/legs/{leg.pk}/book/", {"household": household.pk}
+    )
+    shown = world.client(Role.LOGISTICS).get(f"/people/{person.pk}/").content.decode()
+    assert f'href="/transport/legs/{leg.pk}/"' in shown and "KC 7777" in shown
+    hidden = world.client(Role.OPERATOR).get(f"/people/{person.pk}/").content.decode()
+    assert 'id="bookings"' not in hidden and f'href="/transport/legs/{leg.pk}/"' not in hidden

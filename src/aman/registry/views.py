@@ -125,6 +125,12 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "duplicates": candidates_for_person(user=user, person=person),
             "merges": merges_for_person(user=user, person=person),
             "can_decide": user.has_cap(Cap.REGISTER),
+            # Legs the person is booked on, for those who work with transport.
+            "bookings": person.bookings.select_related(
+                "leg", "leg__origin", "leg__destination"
+            ).order_by("leg__departure_planned")
+            if user.has_cap(Cap.TRANSPORT) or user.has_cap(Cap.BOARDING)
+            else [],
         },
     )
 
