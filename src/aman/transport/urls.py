@@ -15,10 +15,4 @@ urlpatterns = [
     path("legs/<int:pk>/book/", views.leg_book, name="leg_book"),
     path("legs/<int:pk>/no-shows/", views.leg_release_no_shows, name="leg_release_no_shows"),
     path("bookings/<int:pk>/action/", views.booking_action, name="booking_action"),
-    path(
-    ),
-    path(
-        "bookings/<int:pk>/undertaking.pdf",
-        name="undertaking_pdf",
-    ),
 ]
