@@ -315,6 +315,87 @@ UI: list[Route] = [
         ok=302,
         data=lambda w: {"status": "boarded"},
     ),
+    # Transit permits (names and documents: transport and personal data); cost recovery.
+    Route("permit_list", "get", lambda w: "/transport/permits/", TRANSPORT),
+    Route(
+        "permit_list",
+        "post",
+        lambda w: "/transport/permits/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: {"crossing": crossing(w), "day": "2026-12-01"},
+    ),
+    Route("permit_detail", "get", lambda w: f"/transport/permits/{permits(w)}/", TRANSPORT),
+    Route(
+        "permit_detail",
+        "get",
+        lambda w: f"/transport/permits/{permits(w, w.other_crisis)}/",
+        TRANSPORT,
+        ok=404,  # another crisis's list
+    ),
+    Route(
+        "permit_detail",
+        "post",
+        lambda w: f"/transport/permits/{permits(w)}/",
+        TRANSPORT,
+        ok=302,
+        data=lambda w: {"action": "submit", "reference": "AZ-1"},
+    ),
+    Route(
+        "permit_export", "get", lambda w: f"/transport/permits/{permits(w)}/export.csv", TRANSPORT
+    ),
+    Route(
+        "permit_export", "get", lambda w: f"/transport/permits/{permits(w)}/export.xlsx", TRANSPORT
+    ),
+    Route("transport_policy", "get", lambda w: "/transport/policy/", GATE),
+    Route(
+        "transport_policy",
+        "post",
+        lambda w: "/transport/policy/",
+        MANAGERS,
+        ok=302,
+        data=lambda w: {"cost_recovery": "on", "amount_rule": "fare", "currency": "KZT"},
+    ),
+    Route(
+        "undertaking_pdf",
+        "get",
+        lambda w: f"/transport/bookings/{undertaking_booking(w)}/undertaking.pdf",
+        GATE,
+    ),
+    # The gate: check-in and boarding by scan (people's data: personal data as well).
+    Route("gate", "get", lambda w: f"/transport/legs/{world_leg(w)}/gate/", GATE),
+    Route(
+        "gate_manifest", "get", lambda w: f"/transport/legs/{world_leg(w)}/gate/manifest.json", GATE
+    ),
+    Route(
+        "gate_scan",
+        "post",
+        lambda w: f"/transport/legs/{world_leg(w)}/gate/scan",
+        GATE,
+        data=lambda w: {"id": "matrix", "text": gate_pass(w), "action": "check_in"},
+    ),
+    Route("gate_sync", "post", lambda w: f"/transport/legs/{world_leg(w)}/gate/sync", GATE),
+    # Manifests and boarding passes (logistics: transport and personal data).
+    Route(
+        "leg_manifest", "get", lambda w: f"/transport/legs/{booked_leg(w)}/manifest.csv", TRANSPORT
+    ),
+    Route(
+        "leg_manifest", "get", lambda w: f"/transport/legs/{booked_leg(w)}/manifest.pdf", TRANSPORT
+    ),
+    Route(
+        "leg_manifest",
+        "get",
+        lambda w: f"/transport/legs/{other_crisis_leg(w)}/manifest.paxlst",
+        TRANSPORT,
+        ok=404,  # a leg of another crisis than the user's current one
+    ),
+    Route("leg_passes", "get", lambda w: f"/transport/legs/{booked_leg(w)}/passes.pdf", TRANSPORT),
+    Route(
+        "booking_pass",
+        "get",
+        lambda w: f"/transport/bookings/{world_booking(w)}/pass.png",
+        TRANSPORT,
+    ),
     Route("place_list", "get", lambda w: "/geo/places/?q=astara", EVERY_ROLE),
     Route("place_detail", "get", lambda w: f"/geo/places/{crossing(w)}/", EVERY_ROLE),
     Route(
@@ -401,10 +482,58 @@ def world_booking(w: World) -> int:
     return booking.pk
 
 
+def gate_pass(w: World) -> str:
+    """The boarding-pass code of the world's booking."""
+    from aman.transport.models import Booking
+    from aman.transport.passes import pass_code
+
+    booking = Booking.objects.get(pk=world_booking(w))
+    return pass_code(booking_id=booking.pk, leg_id=booking.leg_id, person_id=booking.person_id)
+
+
 def leg_import(w: World) -> int:
     from aman.transport.models import LegImport
 
     return LegImport.objects.get_or_create(crisis=w.crisis, file_name="legs.csv", total=0)[0].pk
+
+
+def permits(w: World, crisis: Any = None) -> int:
+    """The transit permit list for Astara on the day of the world's leg (in another crisis:
+    an empty list)."""
+    from datetime import date
+
+    from aman.geo.models import Place
+    from aman.transport.services import permit_list_build
+
+    if crisis is None:
+        world_booking(w)
+    return permit_list_build(
+        actor=None,
+        crisis=crisis or w.crisis,
+        crossing=Place.objects.get(code="IR-AZ-ASTARA"),
+        day=date(2026, 12, 1),
+    ).pk
+
+
+def undertaking_booking(w: World) -> int:
+    """The world's booking, in a crisis whose policy asks for an undertaking on every leg."""
+    from aman.transport.services import transport_policy_set
+
+    transport_policy_set(
+        actor=None,
+        crisis=w.crisis,
+        cost_recovery=True,
+        amount_rule="fixed",
+        fixed_amount="50000",
+        flights_only=False,
+    )
+    return world_booking(w)
+
+
+def person_code(w: World, where: str) -> str:
+    from aman.registry.models import Person
+
+    return Person.objects.get(pk=w.people[where]).reference_code
 
 
 def run(w: World) -> int:
@@ -505,6 +634,38 @@ API: list[Route] = [
         "POST /api/legs/{leg_id}/release-no-shows",
         TRANSPORT,
         lambda w: f"/api/legs/{world_leg(w)}/release-no-shows",
+    ),
+    A("GET /api/permits", TRANSPORT, lambda w: f"/api/permits?crisis={w.crisis.pk}"),
+    A(
+        "POST /api/permits",
+        TRANSPORT,
+        lambda w: f"/api/permits?crisis={w.crisis.pk}",
+        ok=201,
+        data=lambda w: {"crossing": "IR-AZ-ASTARA", "day": "2026-12-01"},
+    ),
+    A("GET /api/permits/{permit_list_id}", TRANSPORT, lambda w: f"/api/permits/{permits(w)}"),
+    A(
+        "POST /api/permits/{permit_list_id}/submit",
+        TRANSPORT,
+        lambda w: f"/api/permits/{permits(w)}/submit",
+        data=lambda w: {"reference": "AZ-1"},
+    ),
+    A(
+        "POST /api/permits/{permit_list_id}/answers",
+        TRANSPORT,
+        lambda w: f"/api/permits/{permits(w)}/answers",
+        data=lambda w: {"answers": [{"person": person_code(w, "IR"), "decision": "approved"}]},
+    ),
+    A(
+        "GET /api/crises/{crisis_id}/transport-policy",
+        GATE,
+        lambda w: f"/api/crises/{w.crisis.pk}/transport-policy",
+    ),
+    A(
+        "PUT /api/crises/{crisis_id}/transport-policy",
+        MANAGERS,
+        lambda w: f"/api/crises/{w.crisis.pk}/transport-policy",
+        data=lambda w: {"cost_recovery": True},
     ),
     A("GET /api/crises", EVERY_ROLE),
     A(
@@ -684,6 +845,22 @@ API: list[Route] = [
         data=lambda w: {"mode": "strict", "rules": [{"group": "child", "weight": 3}]},
     ),
     A(
+        "GET /api/legs/{leg_id}/manifest",
+        TRANSPORT,
+        lambda w: f"/api/legs/{booked_leg(w)}/manifest?format=paxlst",
+    ),
+    A(
+        "GET /api/legs/{leg_id}/manifest",
+        TRANSPORT,
+        lambda w: f"/api/legs/{other_crisis_leg(w)}/manifest",
+        ok=404,
+    ),
+    A(
+        "GET /api/bookings/{booking_id}/pass",
+        TRANSPORT,
+        lambda w: f"/api/bookings/{world_booking(w)}/pass?format=png",
+    ),
+    A(
         "POST /api/identity/mrz",
         EVERY_ROLE,
         data=lambda w: {
@@ -694,6 +871,25 @@ API: list[Route] = [
         },
     ),
 ]
+
+
+def booked_leg(w: World) -> int:
+    """The world's leg with the world's booking on it."""
+    world_booking(w)
+    return world_leg(w)
+
+
+def other_crisis_leg(w: World) -> int:
+    from aman.transport.models import Leg
+    from aman.transport.services import leg_create
+
+    leg = Leg.objects.filter(crisis=w.other_crisis, source_ref="matrix").first()
+    if leg is None:
+        leg = leg_create(
+            actor=None, crisis=w.other_crisis, data=leg_api_body(), source_ref="matrix"
+        )
+    return leg.pk
+
 
 ROUTES = UI + API
 # Pages outside the matrix on purpose, each with its reason.

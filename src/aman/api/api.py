@@ -23,8 +23,10 @@ from aman.api.routers import (
     identity,
     me,
     missions,
+    permits,
     registry,
     transport,
+    transport_documents,
 )
 from aman.core.errors import ApplicationError
 
@@ -105,4 +107,6 @@ api.add_router("/audit", audit.router)
 api.add_router("/identity", identity.router)
 api.add_router("", registry.router)
 api.add_router("", dedup.router)
+api.add_router("", permits.router)
 api.add_router("", transport.router)
+api.add_router("", transport_documents.router)

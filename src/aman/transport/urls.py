@@ -1,6 +1,6 @@
 from django.urls import path
 
-from aman.transport import views
+from aman.transport import views, views_documents, views_gate, views_permits
 
 urlpatterns = [
     # Legs and bookings (views.py)
@@ -15,4 +15,23 @@ urlpatterns = [
     path("legs/<int:pk>/book/", views.leg_book, name="leg_book"),
     path("legs/<int:pk>/no-shows/", views.leg_release_no_shows, name="leg_release_no_shows"),
     path("bookings/<int:pk>/action/", views.booking_action, name="booking_action"),
+    # Boarding passes and manifests (views_documents.py)
+    path("legs/<int:pk>/manifest.<str:fmt>", views_documents.leg_manifest, name="leg_manifest"),
+    path("legs/<int:pk>/passes.pdf", views_documents.leg_passes, name="leg_passes"),
+    path("bookings/<int:pk>/pass.<str:fmt>", views_documents.booking_pass, name="booking_pass"),
+    # The gate: check-in and boarding by scan, offline (views_gate.py)
+    path("legs/<int:pk>/gate/", views_gate.gate_page, name="gate"),
+    path("legs/<int:pk>/gate/manifest.json", views_gate.gate_manifest, name="gate_manifest"),
+    path("legs/<int:pk>/gate/scan", views_gate.gate_scan, name="gate_scan"),
+    path("legs/<int:pk>/gate/sync", views_gate.gate_sync, name="gate_sync"),
+    # Transit permits and the crisis's transport policy (views_permits.py)
+    path("permits/", views_permits.permit_list, name="permit_list"),
+    path("permits/<int:pk>/", views_permits.permit_detail, name="permit_detail"),
+    path("permits/<int:pk>/export.<str:fmt>", views_permits.permit_export, name="permit_export"),
+    path("policy/", views_permits.transport_policy, name="transport_policy"),
+    path(
+        "bookings/<int:pk>/undertaking.pdf",
+        views_permits.undertaking_pdf,
+        name="undertaking_pdf",
+    ),
 ]

@@ -1,0 +1,171 @@
+"""Boarding passes: the signed code of `passes.pass_code` as a QR code (PNG, for a phone's
+screen or a messenger) and as a printable pass (PDF) in the passenger's language, with the
+leg, the name as in the passport, the reference code, the seat and the household members
+travelling on the same leg. A leg's passes print at once as one PDF, a pass per page.
+
+Every pass handed out is audited (`boarding_pass`).
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+
+import segno
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import User
+from aman.registry.models import Language
+from aman.transport.manifests import ManifestRow, local_time, manifest_rows, place_code
+from aman.transport.models import Booking, Leg
+from aman.transport.passes import pass_code
+from aman.transport.pdf import html_to_pdf
+
+PASS_FORMATS: dict[str, tuple[str, str]] = {
+    "png": ("image/png", "png"),
+    "pdf": ("application/pdf", "pdf"),
+}
+
+
+@dataclass(frozen=True)
+class BoardingPass:
+    leg: Leg
+    row: ManifestRow
+    code: str
+    members: list[ManifestRow]
+
+    @property
+    def language(self) -> str:
+        return self.row.language if self.row.language in Language.values else Language.KK
+
+
+@dataclass(frozen=True)
+class PassFile:
+    content: bytes
+    content_type: str
+    filename: str
+    count: int
+
+
+def qr(code: str) -> segno.QRCode:
+    # Upper case and digits only: the compact alphanumeric mode; level M survives a
+    # crumpled print or a cracked phone screen.
+    return segno.make(code, error="m", micro=False)
+
+
+def qr_png(code: str, *, scale: int = 8) -> bytes:
+    out = io.BytesIO()
+    qr(code).save(out, kind="png", scale=scale, border=4)
+    return out.getvalue()
+
+
+def _passes(leg: Leg, bookings: QuerySet[Booking]) -> list[BoardingPass]:
+    rows = manifest_rows(bookings.filter(leg=leg))
+    households: dict[int, list[ManifestRow]] = defaultdict(list)
+    for row in rows:
+        if row.household is not None:
+            households[row.household].append(row)
+    return [
+        BoardingPass(
+            leg=leg,
+            row=row,
+            code=pass_code(booking_id=row.booking_id, leg_id=leg.pk, person_id=row.person_id),
+            members=[m for m in households.get(row.household or 0, []) if m is not row],
+        )
+        for row in rows
+    ]
+
+
+def booking_pass(booking: Booking) -> BoardingPass:
+    """The pass of a booking that holds a seat (with its household members on the leg)."""
+    if not booking.holds_seat:
+        raise Conflict(
+            _("This booking no longer holds a seat (%(status)s): it has no boarding pass.")
+            % {"status": booking.get_status_display().lower()},
+            {"status": booking.status},
+        )
+    leg = booking.leg
+    if booking.household_id is None:
+        scope = Booking.objects.filter(pk=booking.pk)
+    else:
+        scope = Booking.objects.filter(household_id=booking.household_id)
+    found = [p for p in _passes(leg, scope) if p.row.booking_id == booking.pk]
+    if not found:  # pragma: no cover - holds_seat was checked above
+        raise Conflict(_("This booking no longer holds a seat: it has no boarding pass."))
+    return found[0]
+
+
+def render_passes_html(passes: list[BoardingPass]) -> str:
+    """One page per pass, each in its passenger's language."""
+    pages = []
+    for bp in passes:
+        leg = bp.leg
+        with translation.override(bp.language):
+            pages.append(
+                render_to_string(
+                    "transport/pass_page.html",
+                    {
+                        "bp": bp,
+                        "leg": leg,
+                        "origin_code": place_code(leg.origin),
+                        "destination_code": place_code(leg.destination),
+                        "departure": local_time(leg.departure_planned, leg.origin),
+                        "qr": qr(bp.code).svg_data_uri(scale=4, border=4),
+                        "lang": bp.language,
+                    },
+                )
+            )
+    title = passes[0].leg.number if passes else ""
+    return render_to_string("transport/pass_pdf.html", {"pages": pages, "title": title})
+
+
+def _audit(actor: User | None, obj: Booking | Leg, leg: Leg, fmt: str, count: int) -> None:
+    audit_read(
+        actor=actor,
+        verb="boarding_pass",
+        obj=obj,
+        crisis=leg.crisis,
+        export=True,
+        details={"format": fmt, "count": count},
+    )
+
+
+def booking_pass_export(*, actor: User | None, booking: Booking, fmt: str) -> PassFile:
+    """A booking's boarding pass as `png` (the QR code) or `pdf` (the printable pass)."""
+    if fmt not in PASS_FORMATS:
+        raise ApplicationError(
+            _("Unknown boarding-pass format %(format)s: use png or pdf.") % {"format": fmt},
+            {"format": ["png, pdf"]},
+        )
+    bp = booking_pass(booking)
+    content = qr_png(bp.code) if fmt == "png" else html_to_pdf(render_passes_html([bp]))
+    _audit(actor, booking, booking.leg, fmt, 1)
+    return PassFile(
+        content=content,
+        content_type=PASS_FORMATS[fmt][0],
+        filename=f"boarding-pass-{bp.row.reference_code}.{PASS_FORMATS[fmt][1]}",
+        count=1,
+    )
+
+
+def leg_passes_export(
+    *, actor: User | None, leg: Leg, bookings: QuerySet[Booking] | None = None
+) -> PassFile:
+    """Every boarding pass of a leg in one PDF, a pass per page, ordered as the manifest."""
+    passes = _passes(leg, bookings if bookings is not None else Booking.objects.all())
+    if not passes:
+        raise Conflict(_("Nobody holds a seat on this leg: there is no boarding pass to print."))
+    content = html_to_pdf(render_passes_html(passes))
+    _audit(actor, leg, leg, "pdf", len(passes))
+    return PassFile(
+        content=content,
+        content_type="application/pdf",
+        filename=f"boarding-passes-leg{leg.pk}.pdf",
+        count=len(passes),
+    )

@@ -1,0 +1,138 @@
+"""A duty officer checks people in and boards them at the gate by scanning: online, then with
+the network gone (answers from the passenger list on the device, scans queued), then the
+network returns: the queue is sent, each scan counts once, and a conflict is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from aman.core.roles import Role
+from aman.registry.identity import mrz
+from aman.registry.models import Document, Person
+from aman.transport import passes, services
+from aman.transport.models import Booking, BookingEvent, BookingStatus, GateScan
+from tests.conftest import World
+from tests.transport.conftest import make_leg, register_household
+
+pytestmark = pytest.mark.browser
+
+
+def pass_of(booking: Booking) -> str:
+    return passes.pass_code(
+        booking_id=booking.pk, leg_id=booking.leg_id, person_id=booking.person_id
+    )
+
+
+def zone_lines(booking: Booking) -> list[str]:
+    person = Person.objects.get(pk=booking.person_id)
+    document = Document.objects.get(person=person)
+    return mrz.build_td3(
+        surname=person.surname_latin,
+        given_names=person.given_names_latin,
+        document_number=document.number,
+        birth_date=person.birth_date,
+        sex=person.sex or "X",
+        expiry_date=document.expiry_date,
+    )
+
+
+def scanner_types(page: Page, *lines: str) -> None:
+    """What a USB scanner does: types each line and presses Enter."""
+    field = page.locator("#gate-input")
+    for line in lines:
+        field.press_sequentially(line, delay=0)
+        field.press("Enter")
+
+
+def boarded_events(booking: Booking) -> int:
+    return BookingEvent.objects.filter(booking=booking, status=BookingStatus.BOARDED).count()
+
+
+def test_check_in_and_board_online_then_offline_then_sync(
+    world: World, page: Page, sign_in: Callable[..., None]
+) -> None:
+    logistics = world.users[Role.LOGISTICS]
+    leg = make_leg(world, capacity=10)
+    bookings: list[Booking] = []
+    for _ in range(3):
+        bookings += services.leg_book(
+            actor=logistics, leg=leg, households=[register_household(world, 2)]
+        )
+    a, b, c, d = bookings[:4]
+
+    sign_in(page, "duty_officer")
+    page.goto(f"/transport/legs/{leg.pk}/gate/")
+    expect(page.locator("#gate-manifest-info")).to_contain_text("6 bookings")
+    expect(page.locator("#gate-online")).to_have_text("Online")
+    answer = page.locator("#gate-answer")
+    verdict = page.locator("#gate-verdict")
+
+    # Check-in: a boarding pass, then a passport's two lines.
+    expect(page.locator("#gate-input")).to_be_focused()
+    scanner_types(page, pass_of(a))
+    expect(answer).to_have_attribute("data-result", "applied")
+    expect(verdict).to_have_text("Checked in.")
+    expect(page.locator("#gate-name")).to_have_text(
+        f"{a.person.surname_latin} {a.person.given_names_latin}"
+    )
+    expect(page.locator("#gate-household")).to_contain_text(b.person.reference_code_display)
+    scanner_types(page, *zone_lines(b))
+    expect(verdict).to_have_text("Checked in.")
+    expect(page.locator("#gate-name")).to_contain_text(b.person.surname_latin)
+    # The same pass again: already done, nothing doubled.
+    scanner_types(page, pass_of(a))
+    expect(answer).to_have_attribute("data-result", "already")
+
+    # Boarding, by the typed reference code.
+    page.locator("label[for=mode-board]").click()
+    scanner_types(page, a.person.reference_code_display.lower())
+    expect(answer).to_have_attribute("data-result", "applied")
+    expect(verdict).to_have_text("Boarded.")
+    a.refresh_from_db()
+    assert a.status == BookingStatus.BOARDED
+
+    # The network goes. Meanwhile the logistics officer releases d's seat on the server.
+    page.context.set_offline(True)
+    expect(page.locator("#gate-online")).to_contain_text("Offline")
+    services.booking_close(actor=logistics, booking=d, status="released")
+
+    scanner_types(page, pass_of(c))
+    expect(verdict).to_have_text("Boarded.")
+    expect(page.locator("#gate-details")).to_contain_text("sent when the network returns")
+    scanner_types(page, *zone_lines(d))  # the device does not know d was released
+    expect(page.locator("#gate-name")).to_contain_text(d.person.surname_latin)
+    expect(verdict).to_have_text("Boarded.")
+    # A second scan of c on this device: already boarded, from the device's own list.
+    scanner_types(page, c.person.reference_code)
+    expect(answer).to_have_attribute("data-result", "already")
+    expect(verdict).to_contain_text("Already boarded")
+    expect(page.locator("#gate-queue")).to_have_attribute("data-count", "3")
+    assert boarded_events(c) == 0  # nothing reached the server
+    queued = page.evaluate(f"localStorage.getItem('aman.gate.{leg.pk}.queue')")
+    assert Document.objects.get(person_id=d.person_id).number not in queued
+
+    # The network returns: the queue is sent, each scan once; d's is a conflict.
+    page.context.set_offline(False)
+    expect(page.locator("#gate-queue")).to_have_attribute("data-count", "0")
+    expect(page.locator("#gate-online")).to_have_text("Online")
+    conflicts = page.locator("#gate-conflicts")
+    expect(conflicts.locator("li")).to_have_count(1)
+    expect(conflicts).to_contain_text(d.person.reference_code_display)
+    expect(conflicts).to_contain_text("released on the server meanwhile")
+
+    for booking, status in ((a, "boarded"), (b, "checked_in"), (c, "boarded"), (d, "released")):
+        booking.refresh_from_db()
+        assert booking.status == status, booking
+    assert (boarded_events(a), boarded_events(c), boarded_events(d)) == (1, 1, 0)
+    rows = list(GateScan.objects.filter(leg=leg).order_by("id"))
+    assert len(rows) == 7  # every scan, once
+    assert [r.result for r in rows if r.offline] == ["applied", "conflict", "applied"]
+    assert len({r.client_id for r in rows}) == 7
+
+    # The list on the device follows the server again; a reload keeps the conflicts.
+    page.reload()
+    expect(page.locator("#gate-conflicts li")).to_have_count(1)
+    expect(page.locator("#gate-log li")).to_have_count(7)
