@@ -169,12 +169,9 @@ def _entries(leg: Leg, bookings: list[Booking], *, salt: str | None = None) -> l
     """The gate's view of bookings, in a fixed number of queries whatever their number."""
     person_ids = [b.person_id for b in bookings]
     documents = _document_states(leg, person_ids, salt)
+    # Every answer recorded for the crossing, a refusal above all, even where the crossing
+    # is no longer marked as asking for permits: the services refuse the same people.
     permits: dict[int, str | None] = dict(services.permit_state(leg, person_ids))
-    # The services refuse boarding on any refusal recorded for the crossing, even where the
-    # crossing is no longer marked as asking for permits: the gate knows the same refusals.
-    if not permits:
-        for pk in services._permit_refused(leg, person_ids):
-            permits[pk] = "refused"
     terms = _undertaking_terms(leg)
     signed = (
         set(

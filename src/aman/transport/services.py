@@ -603,9 +603,9 @@ def _permit_refused(leg: Leg, person_ids: list[int]) -> set[int]:
 
 
 def permit_state(leg: Leg, person_ids: list[int]) -> dict[int, str]:
-    """For a leg to a crossing whose entry state wants permits: each person's answer
-    (approved, refused, pending, or "missing" when nobody asked)."""
-    if leg.destination.kind != Place.Kind.CROSSING or leg.destination.transit_permit != "yes":
+    """For a leg to a crossing: each person's permit answer (approved, refused, pending),
+    and where the entry state wants permits, "missing" for those nobody asked about."""
+    if leg.destination.kind != Place.Kind.CROSSING:
         return {}
     day = timezone.localtime(leg.arrival_planned or leg.departure_planned).date()
     found = dict(
@@ -616,6 +616,10 @@ def permit_state(leg: Leg, person_ids: list[int]) -> dict[int, str]:
             person_id__in=person_ids,
         ).values_list("person_id", "decision")
     )
+    if leg.destination.transit_permit != "yes":
+        # No permits asked for there; answers recorded anyway (a state that changed its
+        # rules) still count, a refusal above all.
+        return found
     return {pk: found.get(pk, "missing") for pk in person_ids}
 
 
@@ -624,7 +628,7 @@ def _transition(
 ) -> tuple[Booking, str]:
     booking = (
         Booking.objects.select_for_update()
-        .select_related("leg", "leg__destination", "leg__crisis", "person")
+        .select_related("leg", "leg__origin", "leg__destination", "leg__crisis", "person")
         .get(pk=booking.pk)
     )
     previous = booking.status
