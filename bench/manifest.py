@@ -172,7 +172,9 @@ def run(sizes: list[int], args: argparse.Namespace) -> None:
         leg = Leg.objects.select_related(
             "crisis", "origin", "destination", "origin__country", "destination__country"
         ).get(pk=leg.pk)
-        jobs = [(fmt, args.repeat) for fmt in manifests.FORMATS] + [("passes", args.passes_repeat)]
+        jobs = [(fmt, args.repeat) for fmt in manifests.FORMATS]
+        if len(booked) <= args.passes_max:
+            jobs.append(("passes", args.passes_repeat))
         for fmt, repeat in jobs:
             times, statements, size_bytes = [], 0, 0
             for _ in range(repeat):
