@@ -175,7 +175,7 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
                 problems.setdefault(name, []).append(_("A three-letter currency code (ISO 4217)."))
             values[name] = text
         else:
-            limit = Leg._meta.get_field(name).max_length or 2000
+            limit = getattr(Leg._meta.get_field(name), "max_length", None) or 2000
             text = str(raw or "").strip()
             if len(text) > limit:
                 problems.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": limit})
@@ -793,7 +793,7 @@ def booking_close(*, actor: User | None, booking: Booking, status: str, note: st
         if Status.ASSIGNED in TRANSITIONS[person.status]:
             person_set_status(actor=actor, person=person, status=Status.ASSIGNED, note=note)
     else:
-        _unassign([booking.person], actor, note or BookingStatus(status).label)
+        _unassign([booking.person], actor, note or str(BookingStatus(status).label))
     return booking
 
 

@@ -85,7 +85,7 @@ def leg_list(request: HttpRequest) -> HttpResponse:
     selectors.require_transport(user, boarding=True)
     crisis = access.current_crisis(user)
     page = None
-    filters = {k: request.GET.get(k, "") for k in ("status", "mode", "day")}
+    filters: dict[str, object] = {k: request.GET.get(k, "") for k in ("status", "mode", "day")}
     if crisis is not None:
         legs = selectors.legs_filtered(user=user, crisis=crisis, filters=filters, boarding=True)
         page = Paginator(legs, 50).get_page(request.GET.get("page"))
@@ -178,12 +178,12 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = list(bookings)
     permits = services.permit_state(leg, [b.person_id for b in rows])
     for b in rows:
-        b.actions = (
+        b.actions = (  # type: ignore[attr-defined]
             [(s, ACTIONS[s]) for s in ACTIONS if s in BOOKING_TRANSITIONS[b.status]]
             if manage and not leg.closed
             else []
         )
-        b.permit = permits.get(b.person_id, "")
+        b.permit = permits.get(b.person_id, "")  # type: ignore[attr-defined]
     counts = dict.fromkeys(BookingStatus.values, 0)
     for status in Booking.objects.filter(leg=leg).values_list("status", flat=True):
         counts[status] += 1
