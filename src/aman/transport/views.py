@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aman.core import access
@@ -148,12 +149,21 @@ def leg_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 # The actions a logistics officer takes on a booking from the leg's page.
 ACTIONS = {
-    BookingStatus.CONFIRMED: _("Confirm"),
-    BookingStatus.CHECKED_IN: _("Check in"),
-    BookingStatus.BOARDED: _("Board"),
-    BookingStatus.RELEASED: _("Release"),
-    BookingStatus.NO_SHOW: _("No-show"),
-    BookingStatus.OFFLOADED: _("Offload…"),
+    BookingStatus.CONFIRMED: gettext_lazy("Confirm"),
+    BookingStatus.CHECKED_IN: gettext_lazy("Check in"),
+    BookingStatus.BOARDED: gettext_lazy("Board"),
+    BookingStatus.RELEASED: gettext_lazy("Release"),
+    BookingStatus.NO_SHOW: gettext_lazy("No-show"),
+    BookingStatus.OFFLOADED: gettext_lazy("Offload…"),
+}
+
+
+# A person's transit permit for the crossing a leg goes to, as the leg's page shows it.
+PERMIT_LABELS = {
+    "approved": gettext_lazy("permit approved"),
+    "refused": gettext_lazy("permit refused"),
+    "pending": gettext_lazy("permit pending"),
+    "missing": gettext_lazy("permit not asked for"),
 }
 
 
@@ -184,6 +194,7 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else []
         )
         b.permit = permits.get(b.person_id, "")  # type: ignore[attr-defined]
+        b.permit_label = PERMIT_LABELS.get(b.permit, "")  # type: ignore[attr-defined]
     counts = dict.fromkeys(BookingStatus.values, 0)
     for status in Booking.objects.filter(leg=leg).values_list("status", flat=True):
         counts[status] += 1
