@@ -286,13 +286,9 @@ def _demo_transport(crisis: Crisis) -> None:
                 },
             )
         )
-    iran = list(
-        Household.objects.filter(crisis=crisis, members__country__code="IR").distinct()[:4]
-    )
+    iran = list(Household.objects.filter(crisis=crisis, members__country__code="IR").distinct()[:4])
     for leg in legs[:3]:
         transport.leg_book(actor=None, leg=leg, households=iran)
-    gulf = list(
-        Household.objects.filter(crisis=crisis, members__country__code="AE").distinct()[:3]
-    )
+    gulf = list(Household.objects.filter(crisis=crisis, members__country__code="AE").distinct()[:3])
     if gulf:
         transport.leg_book(actor=None, leg=legs[3], households=gulf)
