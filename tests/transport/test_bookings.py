@@ -222,3 +222,49 @@ def test_a_leg_that_left_takes_nobody(world: World, logistics) -> None:
     with pytest.raises(Conflict, match="cancelled"):
         services.leg_book(actor=logistics, leg=leg, households=[register_household(world, 1)])
     assert Leg.objects.get(pk=leg.pk).status == LegStatus.CANCELLED
+
+
+def test_people_who_lose_their_seat_wait_again_and_onward_bookings_keep_the_journey(
+    world: World, logistics
+) -> None:
+    from aman.transport import selectors
+
+    flight = make_leg(world, capacity=6)
+    came, missed = register_household(world, 1), register_household(world, 1)
+    (boarded,) = services.leg_book(actor=logistics, leg=flight, households=[came])
+    (absent,) = services.leg_book(actor=logistics, leg=flight, households=[missed])
+    services.booking_board(actor=logistics, booking=boarded)
+    services.leg_set_status(actor=logistics, leg=flight, status=LegStatus.CONFIRMED)
+    services.leg_set_status(actor=logistics, leg=flight, status=LegStatus.BOARDING)
+    # Booked on an onward leg while on board: still boarded, not back to "assigned".
+    onward = make_leg(
+        world, origin=place("airport", iata="ALA"), destination=place("airport", iata="NQZ")
+    )
+    services.leg_book(actor=logistics, leg=onward, households=[came])
+    boarded.person.refresh_from_db()
+    assert boarded.person.status == Status.BOARDED
+    services.leg_set_status(actor=logistics, leg=flight, status=LegStatus.DEPARTED)
+    absent.person.refresh_from_db()
+    assert absent.person.status == Status.VERIFIED  # the no-show waits for a seat again
+    bus = make_leg(world, mode="bus", capacity=10)
+    waiting = selectors.waiting_households(user=logistics, crisis=world.crisis, leg=bus)
+    assert absent.person.reference_code in {
+        p["reference_code"] for g in waiting for p in g["people"]
+    }
+
+
+def test_offloaded_or_cancelled_during_boarding_means_waiting_again(
+    world: World, logistics
+) -> None:
+    leg = make_leg(world)
+    a, b = services.leg_book(actor=logistics, leg=leg, households=[register_household(world, 2)])
+    services.booking_board(actor=logistics, booking=a)
+    services.booking_board(actor=logistics, booking=b)
+    services.booking_close(actor=logistics, booking=a, status="offloaded", note="unwell")
+    a.person.refresh_from_db()
+    assert a.person.status == Status.VERIFIED
+    services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.CANCELLED, note="engine")
+    b.person.refresh_from_db()
+    assert b.person.status == Status.VERIFIED
+    steps = list(b.person.status_events.order_by("id").values_list("status", flat=True))
+    assert steps[-3:] == ["boarded", "assigned", "verified"]

@@ -97,3 +97,21 @@ def test_many_officers_fill_a_bus_exactly(world: World) -> None:
     assert len(won) == 3, results  # three households of two in seven seats
     leg.refresh_from_db()
     assert leg.seats_taken == 6 == Booking.objects.filter(leg=leg).count()
+
+
+def test_releasing_no_shows_while_the_gate_checks_in_does_not_deadlock(world: World) -> None:
+    """Both lock the leg first, then bookings: they queue instead of deadlocking."""
+    logistics = world.users[Role.LOGISTICS]
+    for _round in range(5):
+        leg = make_leg(world, capacity=6)
+        bookings = services.leg_book(
+            actor=logistics, leg=leg, households=[register_household(world, 3)]
+        )
+        results = race(
+            [
+                lambda leg=leg: services.leg_release_no_shows(actor=logistics, leg=leg),
+                lambda b=bookings[-1]: services.booking_check_in(actor=logistics, booking=b),
+            ]
+        )
+        errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
+        assert not errors, errors

@@ -284,7 +284,11 @@ def leg_set_status(
     (a reason is required; every seat held is released and the households are listed for
     re-planning). At departure whoever has not boarded is a no-show; at arrival the people
     on board are out of the affected country (or home) when the destination says so."""
-    leg = Leg.objects.select_for_update().select_related("crisis", "destination").get(pk=leg.pk)
+    leg = (
+        Leg.objects.select_for_update(of=("self",))
+        .select_related("crisis", "destination")
+        .get(pk=leg.pk)
+    )
     if status not in LegStatus.values:
         raise ApplicationError(_("Unknown status."), {"status": [status]})
     allowed = LEG_TRANSITIONS[leg.status]
@@ -316,7 +320,7 @@ def leg_set_status(
     leg.save(update_fields=fields)
     LegEvent.objects.create(leg=leg, status=status, previous=old, actor=actor, note=note)
     holding = list(
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(of=("self",))
         .filter(leg=leg, status__in=HOLDS_SEAT)
         .select_related("person")
     )
@@ -332,6 +336,7 @@ def leg_set_status(
         outcome.no_shows = _close(
             left, BookingStatus.NO_SHOW, actor, _("not on board at departure")
         )
+        _unassign([b.person for b in outcome.no_shows], actor, _("no-show"))
     elif status == LegStatus.ARRIVED:
         outcome.safe = _arrived(
             leg, [b for b in holding if b.status == BookingStatus.BOARDED], actor
@@ -382,20 +387,23 @@ def _close(bookings: list[Booking], status: str, actor: User | None, note: str) 
 
 
 def _unassign(people: list[Person], actor: User | None, note: str) -> None:
-    """People whose last seat went: back to waiting (verified), unless another booking
-    still holds a seat for them."""
+    """People whose last seat went (released, no-show, offloaded, leg cancelled): back to
+    waiting (verified) so that the next plan and the next-in-priority list see them again,
+    unless another booking still holds a seat for them."""
     still = set(
         Booking.objects.filter(person__in=people, status__in=HOLDS_SEAT).values_list(
             "person_id", flat=True
         )
     )
     for person in people:
+        if person.pk in still:
+            continue
         person.refresh_from_db(fields=["status"])
-        if (
-            person.pk not in still
-            and person.status == Status.ASSIGNED
-            and Status.VERIFIED in TRANSITIONS[person.status]
-        ):
+        if person.status == Status.BOARDED:
+            # Taken off a vehicle (offloaded, or the leg cancelled during boarding).
+            person_set_status(actor=actor, person=person, status=Status.ASSIGNED, note=note)
+            person.status = Status.ASSIGNED
+        if person.status == Status.ASSIGNED:
             person_set_status(actor=actor, person=person, status=Status.VERIFIED, note=note)
 
 
@@ -483,7 +491,7 @@ def leg_book(
     """Book people on a leg. A household travels together: asking for one member books
     every travelling member, unless `split_reason` says why only those named go. All or
     nothing: when the seats do not suffice for everyone asked for, nobody is booked."""
-    leg = Leg.objects.select_for_update().select_related("crisis").get(pk=leg.pk)
+    leg = Leg.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=leg.pk)
     if leg.status not in (LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING):
         raise Conflict(
             _("Nobody can be booked on a leg that is %(status)s.")
@@ -569,9 +577,12 @@ def leg_book(
     created = bookings
     for booking in created:
         _event(booking, booking.status, "", actor, split_reason)
-        person = booking.person
-        if person.status != Status.ASSIGNED and Status.ASSIGNED in TRANSITIONS[person.status]:
-            person_set_status(actor=actor, person=person, status=Status.ASSIGNED, note=str(leg))
+        # Waiting people now have a seat; someone on the way (boarded on an earlier leg,
+        # already safe) keeps their place in the journey.
+        if booking.person.status in (Status.REGISTERED, Status.VERIFIED, Status.ACCOMMODATED):
+            person_set_status(
+                actor=actor, person=booking.person, status=Status.ASSIGNED, note=str(leg)
+            )
     audit_write(
         actor=actor,
         verb="leg_book",
@@ -626,8 +637,12 @@ def permit_state(leg: Leg, person_ids: list[int]) -> dict[int, str]:
 def _transition(
     booking: Booking, status: str, actor: User | None, note: str = ""
 ) -> tuple[Booking, str]:
+    # Locks in the order every writer of a leg's bookings takes: the leg, then the booking
+    # (releasing no-shows and a departure lock the leg, then its bookings); never the
+    # crisis or the places joined for reading.
+    Leg.objects.select_for_update(of=("self",)).filter(pk=booking.leg_id).values_list("pk").get()
     booking = (
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(of=("self",))
         .select_related("leg", "leg__origin", "leg__destination", "leg__crisis", "person")
         .get(pk=booking.pk)
     )
@@ -788,12 +803,7 @@ def booking_close(*, actor: User | None, booking: Booking, status: str, note: st
             _("Say why the person was offloaded."), {"errors": {"note": [_("Required.")]}}
         )
     booking = _save_status(booking, previous, status, actor, note, f"booking_{status}")
-    if previous == BookingStatus.BOARDED:
-        person = booking.person
-        if Status.ASSIGNED in TRANSITIONS[person.status]:
-            person_set_status(actor=actor, person=person, status=Status.ASSIGNED, note=note)
-    else:
-        _unassign([booking.person], actor, note or str(BookingStatus(status).label))
+    _unassign([booking.person], actor, note or str(BookingStatus(status).label))
     return booking
 
 
