@@ -487,3 +487,27 @@ def test_bad_requests_get_clear_errors(world: World) -> None:
     )
     assert many.status_code == 400 and "At most 500" in many.json()["message"]
     assert client.get(url).status_code == 405
+
+
+def test_odd_scans_are_answered_and_never_block_a_queue(world: World) -> None:
+    leg = make_leg(world)
+    (booking,) = book(world, leg, 1)
+    client = officer(world)
+    for text in (
+        "AMAN1:²:1:AAAAAAAAAAAAAAAA",
+        f"AMAN1:{booking.pk}:{leg.pk}:é",
+        "AMAN1:" + "9" * 25 + ":1:X",
+    ):
+        answer = scan(client, leg, text=text, action="board")
+        assert answer["result"]["result"] == "unknown", text
+    results = sync(
+        client,
+        leg,
+        [
+            {"id": "odd-1", "booking": "9" * 30, "action": "board", "offline": True},
+            {"id": "odd-2", "booking": booking.pk, "action": "board", "offline": True},
+        ],
+    )
+    assert [r["result"] for r in results] == ["unknown", "applied"]
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.BOARDED

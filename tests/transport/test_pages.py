@@ -223,3 +223,40 @@ def test_the_person_page_shows_their_legs_to_transport_roles(world: World) -> No
     assert f'href="/transport/legs/{leg.pk}/"' in shown and "KC 7777" in shown
     hidden = world.client(Role.OPERATOR).get(f"/people/{person.pk}/").content.decode()
     assert 'id="bookings"' not in hidden and f'href="/transport/legs/{leg.pk}/"' not in hidden
+
+
+def test_odd_form_values_get_messages_not_errors(world: World) -> None:
+    client = world.client(Role.LOGISTICS)
+    leg = make_leg(world)
+    for data in ({"person": "abc"}, {"person": "²"}, {"household": "²"}):
+        response = client.post(f"/transport/legs/{leg.pk}/book/", data, follow=True)
+        assert response.status_code == 200 and "Unknown" in response.content.decode(), data
+    seats = client.post(
+        f"/transport/legs/{leg.pk}/allocations/", {"country": "UZ", "seats": "²"}, follow=True
+    )
+    assert "Choose a partner state and a number of seats" in seats.content.decode()
+    assert client.get("/transport/?day=abc").status_code == 200
+    nan = client.post(
+        "/transport/legs/new/",
+        {
+            "mode": "bus",
+            "origin": "IKA",
+            "destination": "ALA",
+            "departure_planned": _when(),
+            "capacity": "10",
+            "cost": "NaN",
+            "currency": "USD",
+        },
+    )
+    assert nan.status_code == 200 and "Out of range." in nan.content.decode()
+    place = client.post(
+        "/transport/legs/new/",
+        {
+            "mode": "bus",
+            "origin": "²",
+            "destination": "ALA",
+            "departure_planned": _when(),
+            "capacity": "10",
+        },
+    )
+    assert place.status_code == 200 and "No place" in place.content.decode()

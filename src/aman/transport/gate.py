@@ -19,12 +19,13 @@ an empty list of open cases, so the page already has a place for them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -47,6 +48,8 @@ from aman.transport.models import (
     Leg,
     Undertaking,
 )
+
+logger = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 # At most this many scans in one sync request (a device sends its queue in batches).
@@ -383,6 +386,8 @@ def _by_booking(leg: Leg, booking_id: Any, kind: str) -> Resolution:
         pk = int(booking_id)
     except (TypeError, ValueError):
         return res
+    if not 0 < pk < 2**63:
+        return res
     _group(leg, res, Q(pk=pk))
     if res.booking is None:
         res.verdict = "unknown"
@@ -662,6 +667,18 @@ def gate_sync(*, actor: User | None, leg: Leg, scans: list[Any]) -> list[dict[st
                 {"id": "", "result": R.UNKNOWN, "message": _("Not a scan."), "booking": None}
             )
             continue
-        result, _res = gate_scan_apply(actor=actor, leg=leg, scan=scan)
+        try:
+            result, _res = gate_scan_apply(actor=actor, leg=leg, scan=scan)
+        except (ValueError, TypeError, ArithmeticError, DatabaseError):
+            # One scan the server cannot read must not hold back the device's queue: it is
+            # answered (and shown as a conflict on the device), the others go through.
+            logger.exception("gate scan could not be applied (leg %s)", leg.pk)
+            result = {
+                "id": str(scan.get("id") or "")[:64],
+                "result": R.CONFLICT,
+                "message": _("The server could not read this scan; check the person by hand."),
+                "booking": None,
+                "status": None,
+            }
         results.append(result)
     return results

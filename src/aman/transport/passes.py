@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import re
 from dataclasses import dataclass
 
 from django.utils.crypto import salted_hmac
@@ -41,12 +42,17 @@ def looks_like_pass(text: str) -> bool:
     return text.strip().upper().startswith(PREFIX + ":")
 
 
+_SHAPE = re.compile(r"^AMAN1:([0-9]{1,12}):([0-9]{1,12}):([A-Z2-7]{16})$")
+
+
 def parse_pass(text: str) -> tuple[PassCode, str]:
-    """The booking and leg a code names, and its signature (checked by `verify`)."""
-    parts = text.strip().upper().split(":")
-    if len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit() or not parts[2].isdigit():
+    """The booking and leg a code names, and its signature (checked by `verify`). Anything
+    else — other characters, digits beyond ASCII, numbers too long for an id — is not a
+    pass."""
+    match = _SHAPE.match(text.strip().upper())
+    if match is None:
         raise BadPass(text[:40])
-    return PassCode(int(parts[1]), int(parts[2])), parts[3]
+    return PassCode(int(match[1]), int(match[2])), match[3]
 
 
 def verify(code: PassCode, signature: str, person_id: int) -> bool:

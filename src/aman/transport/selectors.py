@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.dateparse import parse_date
 
 from aman.core.access import require
 from aman.core.models import Crisis, User
@@ -25,8 +26,10 @@ def require_transport(user: User, *, boarding: bool = False) -> None:
 
 def legs_for_user(*, user: User, crisis: Crisis, boarding: bool = False) -> QuerySet[Leg]:
     require_transport(user, boarding=boarding)
-    return Leg.objects.filter(crisis=crisis).select_related(
-        "origin", "destination", "origin__country", "destination__country"
+    return (
+        Leg.objects.filter(crisis=crisis)
+        .select_related("origin", "destination", "origin__country", "destination__country")
+        .prefetch_related("allocations__country")
     )
 
 
@@ -45,8 +48,14 @@ def legs_filtered(
         qs = qs.filter(status=filters["status"])
     if filters.get("mode"):
         qs = qs.filter(mode=filters["mode"])
-    if filters.get("day"):
-        qs = qs.filter(departure_planned__date=filters["day"])
+    day = filters.get("day")
+    if isinstance(day, str):
+        try:
+            day = parse_date(day)
+        except ValueError:
+            day = None
+    if day:
+        qs = qs.filter(departure_planned__date=day)
     if filters.get("place"):
         qs = qs.filter(Q(origin_id=filters["place"]) | Q(destination_id=filters["place"]))
     return qs.annotate(

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_write, diff, snapshot
 from aman.core.errors import ApplicationError, Conflict
+from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, Person
@@ -87,7 +88,7 @@ def _decimal(value: Any, name: str, problems: dict[str, list[str]]) -> Decimal |
     except InvalidOperation:
         problems.setdefault(name, []).append(_("Not a number."))
         return None
-    if amount < 0 or amount >= Decimal("1e10") or not amount.is_finite():
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
         problems.setdefault(name, []).append(_("Out of range."))
         return None
     return amount.quantize(Decimal("0.01"))
@@ -125,7 +126,7 @@ def _place(value: Any, name: str, problems: dict[str, list[str]]) -> Place | Non
     text = str(value).strip()
     qs = Place.objects.filter(kind__in=LEG_PLACES)
     found = None
-    if text.isdigit():
+    if is_id(text):
         found = qs.filter(pk=int(text)).first()
     if found is None:
         upper = text.upper()

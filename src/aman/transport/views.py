@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
+from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
 from aman.registry.models import Household
@@ -266,7 +267,7 @@ def leg_allocation(request: HttpRequest, pk: int) -> HttpResponse:
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
     country = Country.objects.filter(code=request.POST.get("country", "").upper()).first()
     seats = request.POST.get("seats", "").strip()
-    if country is None or not seats.isdigit():
+    if country is None or not is_id(seats):
         messages.error(request, _("Choose a partner state and a number of seats (0 withdraws)."))
         return _back(leg)
     try:
@@ -300,14 +301,18 @@ def leg_book(request: HttpRequest, pk: int) -> HttpResponse:
         household_id = request.POST["household"]
         households = list(
             Household.objects.filter(
-                crisis=crisis, pk=int(household_id) if household_id.isdigit() else 0
+                crisis=crisis, pk=int(household_id) if is_id(household_id) else 0
             )
         )
         if not households or not visible.filter(household__in=households).exists():
             messages.error(request, _("Unknown household."))
             return _back(leg)
     elif request.POST.get("person"):
-        people = list(visible.filter(pk=int(request.POST["person"] or 0)))
+        person_id = request.POST["person"]
+        people = list(visible.filter(pk=int(person_id))) if is_id(person_id) else []
+        if not people:
+            messages.error(request, _("Unknown person."))
+            return _back(leg)
     else:
         form = BookForm(request.POST)
         if not form.is_valid():

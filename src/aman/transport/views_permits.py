@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
+from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.geo.models import Place
@@ -200,7 +201,7 @@ def _answers(request: HttpRequest, permit_list: PermitList) -> tuple[dict[int, s
             raise ApplicationError(_("Choose the answer to record."))
         entries = permit_list.entries.all()
         if scope == "selected":
-            chosen = [v for v in post.getlist("entry") if v.isdigit()]
+            chosen = [v for v in post.getlist("entry") if is_id(v)]
             if not chosen:
                 raise ApplicationError(_("Tick the people the answer is for."))
             return {int(v): decision for v in chosen}, note
@@ -214,7 +215,7 @@ def _answers(request: HttpRequest, permit_list: PermitList) -> tuple[dict[int, s
             continue
         value = post.get(key, "")
         pk = key.removeprefix("decision_")
-        if not pk.isdigit():
+        if not is_id(pk):
             raise ApplicationError(_("Not on this list."), {"entries": [pk[:20]]})
         if current.get(int(pk)) != value:
             answers[int(pk)] = value

@@ -16,6 +16,7 @@ from aman.api.routers.registry import ERRORS, _crisis, _user
 from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
+from aman.core.ids import is_id
 from aman.core.models import User
 from aman.core.roles import Cap
 from aman.geo.models import Place
@@ -198,7 +199,7 @@ def _permit_list(user: User, pk: int) -> PermitList:
 def _crossing(value: str) -> Place:
     text = value.strip()
     found = None
-    if text.isdigit():
+    if is_id(text):
         found = Place.objects.filter(pk=int(text)).first()
     if found is None:
         found = Place.objects.filter(kind=Place.Kind.CROSSING, code__iexact=text).first()
@@ -243,7 +244,7 @@ def permit_list_list(request: HttpRequest, filters: Query[PermitFilter]) -> Any:
     crisis = _crisis(user, filters.crisis)
     qs = permits.permit_lists_for_user(user=user, crisis=crisis)
     text = filters.crossing.strip()
-    if text.isdigit():
+    if is_id(text):
         qs = qs.filter(crossing_id=int(text))
     elif text:
         qs = qs.filter(crossing__code__iexact=text)

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -12,6 +12,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from aman.api.idempotency import idempotent
 from aman.api.routers.registry import ERRORS, _crisis, _user
 from aman.core import access
+from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country
@@ -67,7 +68,7 @@ class LegOut(Schema):
 
     @staticmethod
     def resolve_allocations(obj: Leg) -> list[Any]:
-        return list(obj.allocations.select_related("country"))
+        return list(obj.allocations.all())  # prefetched with their countries in lists
 
 
 class LegIn(Schema):
@@ -129,7 +130,7 @@ def leg_list(request: HttpRequest, filters: Query[LegFilter]) -> Any:
     crisis = _crisis(user, filters.crisis)
     return selectors.legs_filtered(
         user=user, crisis=crisis, filters=filters.model_dump(), boarding=True
-    ).prefetch_related("allocations__country")
+    )
 
 
 @router.post(
@@ -257,12 +258,21 @@ def booking_list(request: HttpRequest, leg_id: int, filters: Query[BookingFilter
     qs = selectors.bookings_for_user(user=user, leg=leg, boarding=True)
     if filters.status:
         qs = qs.filter(status=filters.status)
+    audit_read(
+        actor=user,
+        verb="booking_list",
+        obj=leg,
+        crisis=leg.crisis,
+        details={"status": filters.status or ""},
+    )
     return qs.order_by("household_id", "id")
 
 
 class BookIn(Schema):
     people: list[str] = Field(default_factory=list, description="reference codes")
-    households: list[int] = Field(default_factory=list, description="household ids")
+    households: list[Annotated[int, Field(ge=1, lt=2**63)]] = Field(
+        default_factory=list, description="household ids"
+    )
     split_reason: str = Field(
         "", description="why only the named members of a household travel (else all travel)"
     )
