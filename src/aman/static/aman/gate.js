@@ -360,10 +360,17 @@
     }
   }
 
+  function csrfToken() {
+    // The cookie's token: signing in again (in another tab) rotates it, and the token the
+    // page was served with would then be refused.
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : cfg.csrf;
+  }
+
   function post(url, body, timeoutMs) {
     return request(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": cfg.csrf },
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
       body: JSON.stringify(body),
     }, timeoutMs);
   }
@@ -394,6 +401,8 @@
     }
     renderStatus();
   }
+
+  let serverFailures = 0;
 
   async function sync() {
     if (syncing || !queue.length || !navigator.onLine) return;
@@ -429,7 +438,29 @@
       renderConflicts();
       if (queue.length) setTimeout(sync, 0);
       else refreshManifest();
+      serverFailures = 0;
     } catch (err) {
+      if (err instanceof HttpError && err.status >= 500 && !err.auth) {
+        // The server answers, but fails on this batch: after three tries the first scan
+        // is set aside as a conflict for the officer, so that the rest can go through.
+        serverFailures += 1;
+        if (serverFailures >= 3 && queue.length) {
+          const stuck = queue.shift();
+          conflicts.push({
+            id: stuck.id,
+            at: stuck.at,
+            action: stuck.action,
+            who: stuck.who || "",
+            result: "conflict",
+            message: fmt(S.server_error, { message: err.message }),
+          });
+          markLog(stuck.id, "conflict", err.message);
+          store.set("queue", queue);
+          store.set("conflicts", conflicts);
+          renderConflicts();
+          serverFailures = 0;
+        }
+      }
       if (isNetworkFailure(err)) setReachable(false);
       else flash(fmt(S.server_error, { message: err.message }));
     } finally {
