@@ -260,3 +260,42 @@ def test_odd_form_values_get_messages_not_errors(world: World) -> None:
         },
     )
     assert place.status_code == 200 and "No place" in place.content.decode()
+
+
+def test_times_are_on_the_clock_of_the_place_they_happen_at(world: World) -> None:
+    """10:00 typed for a departure from Tehran is 10:00 in Tehran (06:30 UTC), on the page,
+    on the pass and in the carrier's PAXLST; the arrival in Almaty is Almaty's 15:00."""
+    from datetime import UTC, datetime
+
+    client = world.client(Role.LOGISTICS)
+    client.post(
+        "/transport/legs/new/",
+        {
+            "mode": "charter",
+            "origin": "IKA",
+            "destination": "ALA",
+            "departure_planned": "2026-12-01T10:00",
+            "arrival_planned": "2026-12-01T15:00",
+            "capacity": "10",
+            "number": "KC 7100",
+        },
+    )
+    leg = Leg.objects.get(number="KC 7100")
+    assert leg.departure_planned == datetime(2026, 12, 1, 6, 30, tzinfo=UTC)
+    assert leg.arrival_planned == datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    page = client.get(f"/transport/legs/{leg.pk}/").content.decode()
+    assert "2026-12-01 10:00" in page and "2026-12-01 15:00" in page
+    assert (
+        client.get(f"/transport/legs/{leg.pk}/edit/")
+        .content.decode()
+        .count('value="2026-12-01T10:00"')
+        == 1
+    )
+    household = register_household(world, 1)
+    client.post(f"/transport/legs/{leg.pk}/book/", {"household": household.pk})
+    paxlst = client.get(f"/transport/legs/{leg.pk}/manifest.paxlst").content.decode()
+    assert "DTM+189:2612011000" in paxlst
+    astara = Leg.objects.model._meta.get_field("destination").related_model.objects.get(
+        code="IR-AZ-ASTARA"
+    )
+    assert astara.timezone == "Asia/Tehran"  # crossings take the clock of their surroundings

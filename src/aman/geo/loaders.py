@@ -288,6 +288,32 @@ def read_crossings(path: Path) -> list[CrossingRow]:
 
 
 @transaction.atomic
+def _nearest_timezone(country_id: int, lat: float, lon: float) -> str:
+    """A crossing's clock: the time zone of the nearest airport or city of its exit country
+    (the reference data gives crossings none). Empty when none is loaded."""
+    from django.db.models import F, FloatField
+    from django.db.models.functions import Abs, Cast
+
+    nearest = (
+        Place.objects.filter(
+            country_id=country_id,
+            kind__in=(Place.Kind.AIRPORT, Place.Kind.CITY),
+            latitude__isnull=False,
+            longitude__isnull=False,
+        )
+        .exclude(timezone="")
+        .annotate(
+            distance=Cast(
+                Abs(F("latitude") - lat) + Abs(F("longitude") - lon), output_field=FloatField()
+            )
+        )
+        .order_by("distance")
+        .values_list("timezone", flat=True)
+        .first()
+    )
+    return nearest or ""
+
+
 def load_crossings(path: Path) -> LoadResult:
     """Upsert border crossings. Staff edits to hours, capacity and permits are not
     overwritten on refresh; names, countries and coordinates are."""
@@ -318,6 +344,7 @@ def load_crossings(path: Path) -> LoadResult:
             continue
         code = v["id"].strip()
         defaults = {
+            "timezone": _nearest_timezone(exit_c.pk, lat, lon),
             "name": v["exit_name"].strip(),
             "entry_name": v["entry_name"].strip(),
             "alt_names": v["entry_name"].strip(),

@@ -3,6 +3,9 @@ assembly points and hotels), with a status history for crossings and airports.""
 
 from __future__ import annotations
 
+from datetime import tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -159,6 +162,18 @@ class Place(models.Model):
         if self.opens_at is None or self.closes_at is None:
             return "24h"
         return f"{self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+    @property
+    def zone(self) -> tzinfo:
+        """The place's clock: its time zone, else the server's."""
+        from django.utils import timezone
+
+        if self.timezone:
+            try:
+                return ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        return timezone.get_current_timezone()
 
     @property
     def has_status(self) -> bool:

@@ -26,8 +26,17 @@ class LegForm(forms.Form):
         max_length=60,
         widget=forms.TextInput(attrs={"list": "places", "autocomplete": "off"}),
     )
-    departure_planned = forms.CharField(label=_("Planned departure"), widget=DATETIME)
-    arrival_planned = forms.CharField(label=_("Planned arrival"), required=False, widget=DATETIME)
+    departure_planned = forms.CharField(
+        label=_("Planned departure"),
+        widget=DATETIME,
+        help_text=_("Local time at the place of departure."),
+    )
+    arrival_planned = forms.CharField(
+        label=_("Planned arrival"),
+        required=False,
+        widget=DATETIME,
+        help_text=_("Local time at the destination."),
+    )
     capacity = forms.CharField(
         label=_("Seats"), widget=forms.NumberInput(attrs={"min": 1, "max": 2000})
     )
@@ -50,10 +59,8 @@ class LegForm(forms.Form):
 
     @staticmethod
     def initial_for(leg: Any) -> dict[str, Any]:
-        from django.utils import timezone
-
         def local(value: Any) -> str:
-            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+            return value.strftime("%Y-%m-%dT%H:%M") if value else ""
 
         return {
             "mode": leg.mode,
@@ -63,8 +70,8 @@ class LegForm(forms.Form):
             "destination": leg.destination.iata or leg.destination.code
             if leg.destination.kind in ("airport", "crossing")
             else str(leg.destination_id),
-            "departure_planned": local(leg.departure_planned),
-            "arrival_planned": local(leg.arrival_planned),
+            "departure_planned": local(leg.departure_local),
+            "arrival_planned": local(leg.arrival_local),
             "capacity": leg.capacity,
             "carrier": leg.carrier,
             "number": leg.number,

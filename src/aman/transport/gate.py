@@ -117,7 +117,7 @@ def pass_fingerprint(code: str) -> str:
 
 
 def _departure_day(leg: Leg) -> date:
-    return timezone.localtime(leg.departure_planned).date()
+    return leg.departure_local.date()
 
 
 def _bookings(leg: Leg) -> QuerySet[Booking]:

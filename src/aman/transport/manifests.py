@@ -24,7 +24,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from anyascii import anyascii
 from django.db.models import Prefetch, QuerySet
@@ -370,12 +369,7 @@ def place_code(place: Place) -> str:
 
 
 def _tz(place: Place) -> tzinfo:
-    if place.timezone:
-        try:
-            return ZoneInfo(place.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return timezone.get_current_timezone()
+    return place.zone
 
 
 def local_time(moment: datetime, place: Place) -> datetime:

@@ -12,7 +12,11 @@ bookings of one leg.
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Any
+
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,6 +48,14 @@ LEG_TRANSITIONS: dict[str, frozenset[str]] = {
     LegStatus.ARRIVED: frozenset(),
     LegStatus.CANCELLED: frozenset(),
 }
+
+
+def _on(moment: datetime | None, place: Any) -> datetime | None:
+    """The moment on the place's clock — marked so that templates show it as it is
+    (Django's `timezone` filter does the same), not on the reader's clock."""
+    from django.templatetags.tz import do_timezone
+
+    return do_timezone(moment, place.zone) if moment is not None else None
 
 
 class Leg(models.Model):
@@ -128,14 +140,40 @@ class Leg(models.Model):
     def __str__(self) -> str:
         label = self.number or self.get_mode_display()
         route = f"{self.origin.local_name} → {self.destination.local_name}"
-        from django.utils import timezone
-
-        return f"{label} {route} {timezone.localtime(self.departure_planned):%d.%m %H:%M}"
+        return f"{label} {route} {self.departure_local:%d.%m %H:%M}"
 
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
         return reverse("leg_detail", args=[self.pk])
+
+    # Times as the clocks show them where they happen: departures at the origin, arrivals
+    # at the destination (what passes, manifests and carriers say).
+    @property
+    def departure_local(self) -> datetime:
+        local = _on(self.departure_planned, self.origin)
+        assert local is not None
+        return local
+
+    @property
+    def arrival_local(self) -> datetime | None:
+        return _on(self.arrival_planned, self.destination)
+
+    @property
+    def departure_actual_local(self) -> datetime | None:
+        return _on(self.departure_actual, self.origin)
+
+    @property
+    def arrival_actual_local(self) -> datetime | None:
+        return _on(self.arrival_actual, self.destination)
+
+    @property
+    def day_at_destination(self) -> date:
+        """The day the leg reaches its destination, on the destination's calendar (the day
+        of a transit-permit list when the destination is a crossing)."""
+        return (
+            self.arrival_local or timezone.localtime(self.departure_planned, self.destination.zone)
+        ).date()
 
     @property
     def seats_free(self) -> int:

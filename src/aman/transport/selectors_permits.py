@@ -54,7 +54,7 @@ def mask(number: str) -> str:
 
 def leg_day(leg: Leg) -> date:
     """The day a leg reaches its destination (local time), as the permit services count it."""
-    return timezone.localtime(leg.arrival_planned or leg.departure_planned).date()
+    return leg.day_at_destination
 
 
 def permit_crossings(crisis: Crisis) -> QuerySet[Place]:

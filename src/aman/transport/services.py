@@ -65,6 +65,7 @@ LEG_FIELDS = [
     "fare",
     "notes",
 ]
+TIMES = ("departure_planned", "arrival_planned", "departure_actual", "arrival_actual")
 # Places a leg may start or end at.
 LEG_PLACES = (
     Place.Kind.CITY,
@@ -94,7 +95,11 @@ def _decimal(value: Any, name: str, problems: dict[str, list[str]]) -> Decimal |
     return amount.quantize(Decimal("0.01"))
 
 
-def _aware(value: Any, name: str, problems: dict[str, list[str]]) -> datetime | None:
+def _aware(
+    value: Any, name: str, problems: dict[str, list[str]], zone: Any = None
+) -> datetime | None:
+    """A date and time; without an offset, it is read on the clock of `zone` (the place
+    it happens at), else of the server."""
     if value in (None, ""):
         return None
     if isinstance(value, str):
@@ -112,7 +117,7 @@ def _aware(value: Any, name: str, problems: dict[str, list[str]]) -> datetime | 
         problems.setdefault(name, []).append(_("Not a date and time (YYYY-MM-DD HH:MM)."))
         return None
     if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+        value = timezone.make_aware(value, zone)
     return value
 
 
@@ -152,8 +157,8 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
         raw = data.get(name)
         if name in ("origin", "destination"):
             values[name] = _place(raw, name, problems)
-        elif name in ("departure_planned", "arrival_planned", "departure_actual", "arrival_actual"):
-            values[name] = _aware(raw, name, problems)
+        elif name in TIMES:
+            continue  # read below, on the clock of the place they happen at
         elif name in ("cost", "fare"):
             values[name] = _decimal(raw, name, problems)
         elif name == "capacity":
@@ -181,6 +186,10 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
             if len(text) > limit:
                 problems.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": limit})
             values[name] = text
+    for name in (n for n in present if n in TIMES):
+        end = "origin" if name.startswith("departure") else "destination"
+        place = values.get(end) or (getattr(current, end) if current else None)
+        values[name] = _aware(data.get(name), name, problems, place.zone if place else None)
     if "departure_planned" in present and values.get("departure_planned") is None:
         problems.setdefault("departure_planned", []).append(_("Required."))
     merged = {**({f: getattr(current, f) for f in LEG_FIELDS} if current else {}), **values}
@@ -602,7 +611,7 @@ def _permit_refused(leg: Leg, person_ids: list[int]) -> set[int]:
     """People refused a transit permit at the leg's destination crossing on its day."""
     if leg.destination.kind != Place.Kind.CROSSING:
         return set()
-    day = timezone.localtime(leg.arrival_planned or leg.departure_planned).date()
+    day = leg.day_at_destination
     return set(
         PermitEntry.objects.filter(
             permit_list__crisis=leg.crisis_id,
@@ -619,7 +628,7 @@ def permit_state(leg: Leg, person_ids: list[int]) -> dict[int, str]:
     and where the entry state wants permits, "missing" for those nobody asked about."""
     if leg.destination.kind != Place.Kind.CROSSING:
         return {}
-    day = timezone.localtime(leg.arrival_planned or leg.departure_planned).date()
+    day = leg.day_at_destination
     found = dict(
         PermitEntry.objects.filter(
             permit_list__crisis=leg.crisis_id,
@@ -861,7 +870,7 @@ def permit_list_build(
         for leg in Leg.objects.filter(crisis=crisis, destination=crossing).exclude(
             status=LegStatus.CANCELLED
         )
-        if timezone.localtime(leg.arrival_planned or leg.departure_planned).date() == day
+        if leg.day_at_destination == day
     ]
     people = set(
         Booking.objects.filter(leg__in=legs, status__in=HOLDS_SEAT).values_list(
