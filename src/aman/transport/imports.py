@@ -35,7 +35,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], Any]] = {
     "mode": (("mode", "type", "вид"), gettext_lazy("bus, charter, scheduled, ferry or train")),
     "origin": (
         ("from", "origin", "откуда"),
-        gettext_lazy("airport code, crossing id or place number"),
+        gettext_lazy("airport code, crossing id or place id (reference data)"),
     ),
     "destination": (("to", "destination", "куда"), gettext_lazy("as for from")),
     "departure_planned": (

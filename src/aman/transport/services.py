@@ -141,7 +141,7 @@ def _place(value: Any, name: str, problems: dict[str, list[str]]) -> Place | Non
         )
     if found is None:
         problems.setdefault(name, []).append(
-            _("No place “%(value)s”: give an airport code, a crossing id or a place number.")
+            _("No place “%(value)s”: give an airport code, a crossing id or a place id (reference data).")
             % {"value": text[:60]}
         )
     return found
@@ -194,7 +194,7 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
         problems.setdefault("departure_planned", []).append(_("Required."))
     merged = {**({f: getattr(current, f) for f in LEG_FIELDS} if current else {}), **values}
     if merged.get("origin") and merged.get("origin") == merged.get("destination"):
-        problems.setdefault("destination", []).append(_("A leg goes somewhere else."))
+        problems.setdefault("destination", []).append(_("The destination must differ from the origin."))
     dep, arr = merged.get("departure_planned"), merged.get("arrival_planned")
     if dep and arr and arr < dep:
         problems.setdefault("arrival_planned", []).append(_("Arrival before departure."))
@@ -508,7 +508,7 @@ def leg_book(
             % {"status": LegStatus(leg.status).label.lower()}
         )
     if status not in (BookingStatus.OFFERED, BookingStatus.CONFIRMED):
-        raise ApplicationError(_("A new booking is offered or confirmed."))
+        raise ApplicationError(_("A new booking must be offered or confirmed."))
     split_reason = split_reason.strip()[:300]
     chosen: dict[int, Person] = {}
     for household in households:

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from aman.core import access
@@ -249,13 +249,21 @@ def leg_status(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         text = _("The leg is now “%(status)s”.") % {"status": out.leg.get_status_display()}
         if out.released:
-            text += " " + _(
-                "%(n)d seats released; the households are listed below for re-planning."
+            text += " " + ngettext(
+                "%(n)d seat released; the household is listed below for re-planning.",
+                "%(n)d seats released; the households are listed below for re-planning.",
+                len(out.released),
             ) % {"n": len(out.released)}
         if out.no_shows:
-            text += " " + _("%(n)d people were not on board: no-shows.") % {"n": len(out.no_shows)}
+            text += " " + ngettext(
+                "%(n)d person was not on board: a no-show.",
+                "%(n)d people were not on board: no-shows.",
+                len(out.no_shows),
+            ) % {"n": len(out.no_shows)}
         if out.safe:
-            text += " " + _("%(n)d people recorded as safe.") % {"n": out.safe}
+            text += " " + ngettext(
+                "%(n)d person recorded as safe.", "%(n)d people recorded as safe.", out.safe
+            ) % {"n": out.safe}
         messages.success(request, text)
     return _back(leg)
 
@@ -337,7 +345,11 @@ def leg_book(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("%(n)d people booked.") % {"n": len(created)})
+        messages.success(
+            request,
+            ngettext("%(n)d person booked.", "%(n)d people booked.", len(created))
+            % {"n": len(created)},
+        )
     return _back(leg)
 
 
@@ -395,7 +407,11 @@ def leg_release_no_shows(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("%(n)d no-shows released; their seats are free for the next in priority.")
+            ngettext(
+                "%(n)d no-show released; the seat is free for the next in priority.",
+                "%(n)d no-shows released; their seats are free for the next in priority.",
+                len(closed),
+            )
             % {"n": len(closed)},
         )
     return redirect(f"{leg.get_absolute_url()}#waiting")
