@@ -249,6 +249,8 @@ UI: list[Route] = [
     Route("linkage_policy", "post", lambda w: "/people/duplicates/policy/", MANAGERS, ok=302),
     Route("clusters_export", "get", lambda w: "/people/duplicates/clusters.csv", MANAGERS),
     # Transport: legs and bookings (logistics); the leg pages are open to the gate too.
+    # The gate's service worker: a script with no data, public like static files.
+    Route("gate_worker", "get", lambda w: "/transport/gate-sw.js", EVERY_ROLE, anonymous=200),
     Route("leg_list", "get", lambda w: "/transport/", GATE),
     Route("leg_create", "get", lambda w: "/transport/legs/new/", TRANSPORT),
     Route(

@@ -136,3 +136,39 @@ def test_check_in_and_board_online_then_offline_then_sync(
     page.reload()
     expect(page.locator("#gate-conflicts li")).to_have_count(1)
     expect(page.locator("#gate-log li")).to_have_count(7)
+
+
+def test_the_gate_page_opens_again_without_a_network(
+    world: World, page: Page, sign_in: Callable[..., None]
+) -> None:
+    """A phone's browser drops the tab while the network is down: the page opens again from
+    the device (service worker), with its passenger list, and boards from it."""
+    leg = make_leg(world, capacity=4)
+    a, b = services.leg_book(
+        actor=world.users[Role.LOGISTICS], leg=leg, households=[register_household(world, 2)]
+    )
+    sign_in(page, "duty_officer")
+    page.goto(f"/transport/legs/{leg.pk}/gate/")
+    expect(page.locator("#gate-manifest-info")).to_contain_text("2 bookings")
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()  # now under the worker's control: the page and its files are kept
+    expect(page.locator("#gate-online")).to_have_text("Online")
+    assert page.evaluate("Boolean(navigator.serviceWorker.controller)")
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#gate-manifest-info")).to_contain_text("2 bookings")
+    expect(page.locator("#gate-online")).to_contain_text("Offline")
+    page.locator("label[for=mode-board]").click()
+    scanner_types(page, pass_of(a))
+    expect(page.locator("#gate-verdict")).to_have_text("Boarded.")
+    expect(page.locator("#gate-queue")).to_have_attribute("data-count", "1")
+    page.context.set_offline(False)
+    expect(page.locator("#gate-queue")).to_have_attribute("data-count", "0")
+    a.refresh_from_db()
+    assert a.status == BookingStatus.BOARDED
+    # Clearing the device removes the kept page too.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#gate-clear").click()
+    page.wait_for_function(
+        "caches.keys().then(k => k.filter(n => n.startsWith('aman-gate-')).length === 0)"
+    )

@@ -21,6 +21,7 @@ urlpatterns = [
     path("bookings/<int:pk>/pass.<str:fmt>", views_documents.booking_pass, name="booking_pass"),
     # The gate: check-in and boarding by scan, offline (views_gate.py)
     path("legs/<int:pk>/gate/", views_gate.gate_page, name="gate"),
+    path("gate-sw.js", views_gate.gate_worker, name="gate_worker"),
     path("legs/<int:pk>/gate/manifest.json", views_gate.gate_manifest, name="gate_manifest"),
     path("legs/<int:pk>/gate/scan", views_gate.gate_scan, name="gate_scan"),
     path("legs/<int:pk>/gate/sync", views_gate.gate_sync, name="gate_sync"),

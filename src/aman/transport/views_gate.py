@@ -132,6 +132,7 @@ def gate_page(request: HttpRequest, pk: int) -> HttpResponse:
             "manifest": reverse("gate_manifest", args=[leg.pk]),
             "scan": reverse("gate_scan", args=[leg.pk]),
             "sync": reverse("gate_sync", args=[leg.pk]),
+            "worker": reverse("gate_worker"),
         },
         "csrf": get_token(request),
         "strings": _strings(),
@@ -196,3 +197,16 @@ def gate_sync(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         return _error(exc)
     return JsonResponse({"results": results, "leg": gate.leg_summary(leg)})
+
+
+@require_GET
+def gate_worker(request: HttpRequest) -> HttpResponse:
+    """The gate's service worker, served under /transport/ so that it may keep the gate
+    pages for offline use (a worker's reach is the path it is served from). The script
+    holds no data; it is public like any static file."""
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "static" / "aman" / "gate-sw.js"
+    response = HttpResponse(script.read_text(encoding="utf-8"), content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    return response

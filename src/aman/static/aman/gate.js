@@ -749,6 +749,8 @@
     renderLog();
     renderConflicts();
     renderStatus();
+    // The copy of the page kept for offline use goes too.
+    if (window.caches) caches.keys().then((keys) => keys.filter((k) => k.startsWith("aman-gate-")).forEach((k) => caches.delete(k)));
     flash(S.cleared);
   });
 
@@ -821,6 +823,12 @@
     if (queue.length) sync();
     else if (!reachable || Date.now() - lastRefresh > cfg.refresh_every_ms) refreshManifest();
   }, cfg.sync_every_ms);
+
+  // The page opens again without a network (a phone's browser may drop the tab): a service
+  // worker keeps it and its files (secure pages only: HTTPS, or localhost).
+  if ("serviceWorker" in navigator && cfg.urls.worker) {
+    navigator.serviceWorker.register(cfg.urls.worker, { scope: "/transport/" }).catch(() => {});
+  }
 
   buildIndex();
   reapplyQueue();
