@@ -144,7 +144,7 @@ def test_the_gate_page_opens_again_without_a_network(
     """A phone's browser drops the tab while the network is down: the page opens again from
     the device (service worker), with its passenger list, and boards from it."""
     leg = make_leg(world, capacity=4)
-    a, b = services.leg_book(
+    a, _b = services.leg_book(
         actor=world.users[Role.LOGISTICS], leg=leg, households=[register_household(world, 2)]
     )
     sign_in(page, "duty_officer")

@@ -18,7 +18,9 @@ class LegForm(forms.Form):
     origin = forms.CharField(
         label=_("From"),
         max_length=60,
-        help_text=_("Airport code (ALA, GYD), crossing id (IR-AZ-ASTARA) or place id (reference data)."),
+        help_text=_(
+            "Airport code (ALA, GYD), crossing id (IR-AZ-ASTARA) or place id (reference data)."
+        ),
         widget=forms.TextInput(attrs={"list": "places", "autocomplete": "off"}),
     )
     destination = forms.CharField(

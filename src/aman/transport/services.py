@@ -141,7 +141,10 @@ def _place(value: Any, name: str, problems: dict[str, list[str]]) -> Place | Non
         )
     if found is None:
         problems.setdefault(name, []).append(
-            _("No place “%(value)s”: give an airport code, a crossing id or a place id (reference data).")
+            _(
+                "No place “%(value)s”: give an airport code, a crossing id "
+                "or a place id (reference data)."
+            )
             % {"value": text[:60]}
         )
     return found
@@ -192,9 +195,12 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
         values[name] = _aware(data.get(name), name, problems, place.zone if place else None)
     if "departure_planned" in present and values.get("departure_planned") is None:
         problems.setdefault("departure_planned", []).append(_("Required."))
-    merged = {**({f: getattr(current, f) for f in LEG_FIELDS} if current else {}), **values}
+    before = {f: getattr(current, f) for f in LEG_FIELDS} if current else {}
+    merged = {**before, **values}
     if merged.get("origin") and merged.get("origin") == merged.get("destination"):
-        problems.setdefault("destination", []).append(_("The destination must differ from the origin."))
+        problems.setdefault("destination", []).append(
+            _("The destination must differ from the origin.")
+        )
     dep, arr = merged.get("departure_planned"), merged.get("arrival_planned")
     if dep and arr and arr < dep:
         problems.setdefault("arrival_planned", []).append(_("Arrival before departure."))
