@@ -268,3 +268,23 @@ def test_offloaded_or_cancelled_during_boarding_means_waiting_again(
     assert b.person.status == Status.VERIFIED
     steps = list(b.person.status_events.order_by("id").values_list("status", flat=True))
     assert steps[-3:] == ["boarded", "assigned", "verified"]
+
+
+def test_a_person_booked_twice_under_two_records_keeps_one_seat_when_merged(
+    world: World, logistics
+) -> None:
+    from aman.dedup.merging import person_merge
+
+    leg = make_leg(world, capacity=5)
+    one, two = register_household(world, 1), register_household(world, 1)
+    (first,) = services.leg_book(actor=logistics, leg=leg, households=[one])
+    (second,) = services.leg_book(actor=logistics, leg=leg, households=[two])
+    other_leg = make_leg(world, capacity=5, number="KC 9")
+    (moved,) = services.leg_book(actor=logistics, leg=other_leg, households=[two])
+    person_merge(actor=logistics, survivor=first.person, absorbed=second.person)
+    leg.refresh_from_db()
+    second.refresh_from_db()
+    assert second.status == BookingStatus.RELEASED and leg.seats_taken == 1
+    assert "records merged" in second.events.first().note
+    moved.refresh_from_db()  # the only seat on another leg moves to the kept record
+    assert moved.person_id == first.person_id and moved.status == BookingStatus.OFFERED

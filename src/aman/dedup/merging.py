@@ -413,6 +413,9 @@ def person_merge(
             "moved": [None, {k: len(v) for k, v in moved.items()}],
         },
     )
+    from aman.dedup.signals import person_merged
+
+    person_merged.send(sender=Merge, merge=merge, actor=actor)
     return merge
 
 

@@ -1010,3 +1010,34 @@ def transport_policy_set(
         changes=diff(before, snapshot(policy, fields)),
     )
     return policy
+
+
+def bookings_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
+    """Two records of one person, merged: where both held a seat on the same leg, the
+    merged-away record's seat is released (one person, one seat; the manifest lists them
+    once). Its booking stays with that record, released, and an unmerge leaves it so."""
+    survivor_legs = set(
+        Booking.objects.filter(person_id=merge.survivor_id, status__in=HOLDS_SEAT).values_list(
+            "leg_id", flat=True
+        )
+    )
+    twice = Booking.objects.filter(
+        person_id=merge.absorbed_id, status__in=HOLDS_SEAT, leg_id__in=survivor_legs
+    ).order_by("leg_id")
+    note = _("a second seat of the same person (records merged)")
+    for booking in twice:
+        # Each leg locked before its booking, as every writer of bookings does.
+        Leg.objects.select_for_update(of=("self",)).filter(pk=booking.leg_id).values_list(
+            "pk"
+        ).get()
+        booking.status, previous = BookingStatus.RELEASED, booking.status
+        booking.changed_by = actor
+        booking.save(update_fields=["status", "changed_by", "changed_at"])
+        _event(booking, BookingStatus.RELEASED, previous, actor, note)
+        audit_write(
+            actor=actor,
+            verb="booking_released",
+            obj=booking,
+            crisis=merge.crisis,
+            changes={"status": [previous, BookingStatus.RELEASED], "note": note},
+        )
