@@ -892,7 +892,10 @@ def person_set_status(
     *, actor: User | None, person: Person, status: str, note: str = ""
 ) -> StatusEvent:
     """Append a status event; transitions that make no sense are refused."""
-    person = Person.objects.select_for_update().get(pk=person.pk)
+    # The crisis comes with the person for the audit entry (locking only the person).
+    person = (
+        Person.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=person.pk)
+    )
     if status not in Status.values:
         raise ApplicationError(_("Unknown status."), {"status": [status]})
     allowed = TRANSITIONS[person.status]

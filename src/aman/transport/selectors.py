@@ -26,10 +26,8 @@ def require_transport(user: User, *, boarding: bool = False) -> None:
 
 def legs_for_user(*, user: User, crisis: Crisis, boarding: bool = False) -> QuerySet[Leg]:
     require_transport(user, boarding=boarding)
-    return (
-        Leg.objects.filter(crisis=crisis)
-        .select_related("origin", "destination", "origin__country", "destination__country")
-        .prefetch_related("allocations__country")
+    return Leg.objects.filter(crisis=crisis).select_related(
+        "origin", "destination", "origin__country", "destination__country"
     )
 
 

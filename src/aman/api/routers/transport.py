@@ -68,7 +68,9 @@ class LegOut(Schema):
 
     @staticmethod
     def resolve_allocations(obj: Leg) -> list[Any]:
-        return list(obj.allocations.all())  # prefetched with their countries in lists
+        if "allocations" in getattr(obj, "_prefetched_objects_cache", {}):
+            return list(obj.allocations.all())  # a list: prefetched for every leg at once
+        return list(obj.allocations.select_related("country"))
 
 
 class LegIn(Schema):
@@ -130,7 +132,7 @@ def leg_list(request: HttpRequest, filters: Query[LegFilter]) -> Any:
     crisis = _crisis(user, filters.crisis)
     return selectors.legs_filtered(
         user=user, crisis=crisis, filters=filters.model_dump(), boarding=True
-    )
+    ).prefetch_related("allocations__country")
 
 
 @router.post(
