@@ -54,7 +54,9 @@ def test_a_full_departure(
         )
         office.fill("#id_people", codes)
         office.get_by_role("button", name="Book", exact=True).first.click()
-        expect(office.locator(".alert-success")).to_contain_text("people booked.")
+        expect(office.locator(".alert-success")).to_have_text(
+            f"{len(codes.split())} {'person' if len(codes.split()) == 1 else 'people'} booked."
+        )
     expect(office.locator("#seats-free")).to_have_text("0")
     office.fill("#id_people", Person.objects.filter(household=late).first().reference_code)
     office.fill("#id_split_reason", "only one seat needed")
