@@ -511,3 +511,19 @@ def test_odd_scans_are_answered_and_never_block_a_queue(world: World) -> None:
     assert [r["result"] for r in results] == ["unknown", "applied"]
     booking.refresh_from_db()
     assert booking.status == BookingStatus.BOARDED
+
+
+def test_a_scan_id_of_another_leg_reveals_nothing(world: World) -> None:
+    first, second = make_leg(world), make_leg(world, number="KC 2")
+    (booking,) = book(world, first, 1)
+    client = officer(world)
+    scan = {"id": "same-id", "booking": booking.pk, "action": "board", "offline": True}
+    assert sync(client, first, [scan])[0]["result"] == "applied"
+    other = sync(client, second, [{**scan, "booking": 0}])[0]
+    assert other == {
+        "id": "same-id",
+        "result": "unknown",
+        "message": "This scan was recorded for another leg.",
+        "booking": None,
+        "status": None,
+    }

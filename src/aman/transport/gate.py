@@ -631,6 +631,15 @@ def gate_scan_apply(
         seen = GateScan.objects.select_related("booking").filter(client_id=client_id).first()
         if seen is None:
             raise
+        if seen.leg_id != leg.pk:
+            # A device's id for a scan of another leg: not this leg's business.
+            return {
+                "id": client_id,
+                "result": R.UNKNOWN,
+                "message": _("This scan was recorded for another leg."),
+                "booking": None,
+                "status": None,
+            }, None
         return _stored(seen), None
     return {
         "id": client_id,

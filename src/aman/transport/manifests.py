@@ -487,7 +487,7 @@ _RENDER = {
 
 def manifest_filename(leg: Leg, fmt: str) -> str:
     label = re.sub(r"[^A-Za-z0-9]+", "", leg.number) or f"leg{leg.pk}"
-    return f"manifest-{label}-{leg.departure_planned:%Y%m%d}.{FORMATS[fmt][1]}"
+    return f"manifest-{label}-{leg.departure_local:%Y%m%d}.{FORMATS[fmt][1]}"
 
 
 def manifest_export(
