@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.errors import ApplicationError
 from aman.transport.models import Mode
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -108,3 +109,14 @@ class BookForm(forms.Form):
 
 class LegImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"))
+
+
+def service_errors(form: forms.Form, exc: ApplicationError) -> None:
+    """A service's refusal shown on the form: on the fields it names, else above it."""
+    named = exc.extra.get("errors") if isinstance(exc.extra.get("errors"), dict) else None
+    if not named:
+        form.add_error(None, exc.message)
+        return
+    for name, problems in named.items():
+        for problem in problems:
+            form.add_error(name if name in form.fields else None, str(problem))

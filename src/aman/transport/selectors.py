@@ -11,6 +11,8 @@ from aman.core.access import require
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.models import Person
+from aman.registry.selectors import people_for_user
+from aman.registry.services import normalize_reference_code
 from aman.registry.statuses import Status
 from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg
 
@@ -78,6 +80,17 @@ def booking_for_user(*, user: User, crisis: Crisis, pk: int, boarding: bool = Fa
         ).get(pk=pk, crisis=crisis)
     except Booking.DoesNotExist:
         raise Http404 from None
+
+
+def people_by_reference(
+    *, user: User, crisis: Crisis, codes: list[str]
+) -> tuple[list[Person], list[str]]:
+    """The people the user may see named by reference codes (as typed: any case, with or
+    without the dash), and the codes that name nobody."""
+    wanted = [normalize_reference_code(c) for c in codes]
+    people = list(people_for_user(user=user, crisis=crisis).filter(reference_code__in=wanted))
+    missing = sorted(set(wanted) - {p.reference_code for p in people})
+    return people, missing
 
 
 def waiting_households(*, user: User, crisis: Crisis, leg: Leg, limit: int = 20) -> list[dict]:

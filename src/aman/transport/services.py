@@ -823,6 +823,34 @@ def booking_close(*, actor: User | None, booking: Booking, status: str, note: st
     return booking
 
 
+def booking_set_status(
+    *,
+    actor: User | None,
+    booking: Booking,
+    status: str,
+    note: str = "",
+    seat: str = "",
+    undertaking_signed_by: str = "",
+) -> Booking:
+    """One door for an officer's step on a booking (the page and the API): confirm, check
+    in, board, or release / no-show / offload."""
+    if status == BookingStatus.CONFIRMED:
+        return booking_confirm(actor=actor, booking=booking)
+    if status == BookingStatus.CHECKED_IN:
+        return booking_check_in(
+            actor=actor,
+            booking=booking,
+            seat=seat,
+            undertaking_signed_by=undertaking_signed_by,
+            note=note,
+        )
+    if status == BookingStatus.BOARDED:
+        return booking_board(
+            actor=actor, booking=booking, undertaking_signed_by=undertaking_signed_by, note=note
+        )
+    return booking_close(actor=actor, booking=booking, status=status, note=note)
+
+
 @transaction.atomic
 def leg_release_no_shows(*, actor: User | None, leg: Leg) -> list[Booking]:
     """Everyone offered or confirmed on the leg who has not checked in is a no-show; their
@@ -1030,10 +1058,8 @@ def bookings_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> N
         Leg.objects.select_for_update(of=("self",)).filter(pk=booking.leg_id).values_list(
             "pk"
         ).get()
-        booking.status, previous = BookingStatus.RELEASED, booking.status
-        booking.changed_by = actor
-        booking.save(update_fields=["status", "changed_by", "changed_at"])
-        _event(booking, BookingStatus.RELEASED, previous, actor, note)
+        previous = booking.status
+        _close([booking], BookingStatus.RELEASED, actor, note)
         audit_write(
             actor=actor,
             verb="booking_released",

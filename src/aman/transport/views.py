@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,9 +23,8 @@ from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
 from aman.registry.models import Household
 from aman.registry.selectors import people_for_user
-from aman.registry.services import normalize_reference_code
 from aman.transport import imports, selectors, services
-from aman.transport.forms import BookForm, LegForm, LegImportForm
+from aman.transport.forms import BookForm, LegForm, LegImportForm, service_errors
 from aman.transport.models import (
     BOOKING_TRANSITIONS,
     LEG_TRANSITIONS,
@@ -47,17 +46,6 @@ def _current(request: HttpRequest, *, boarding: bool = False) -> tuple[User, Cri
     if crisis is None:
         raise Http404
     return user, crisis
-
-
-def _place_errors(form: Any, exc: ApplicationError) -> None:
-    placed = False
-    for name, errors in (exc.extra.get("errors") or {}).items():
-        if name in form.fields:
-            for error in errors:
-                form.add_error(name, str(error))
-            placed = True
-    if not placed:
-        form.add_error(None, exc.message)
 
 
 def places_for(crisis: Crisis) -> list[Place]:
@@ -116,7 +104,7 @@ def leg_create(request: HttpRequest) -> HttpResponse:
         try:
             leg = services.leg_create(actor=user, crisis=crisis, data=dict(form.cleaned_data))
         except ApplicationError as exc:
-            _place_errors(form, exc)
+            service_errors(form, exc)
         else:
             messages.success(request, _("Leg created."))
             return redirect("leg_detail", leg.pk)
@@ -137,7 +125,7 @@ def leg_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.leg_update(actor=user, leg=leg, data=changed)
         except ApplicationError as exc:
-            _place_errors(form, exc)
+            service_errors(form, exc)
         else:
             messages.success(request, _("Leg saved."))
             return redirect("leg_detail", leg.pk)
@@ -196,9 +184,13 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         b.permit = permits.get(b.person_id, "")  # type: ignore[attr-defined]
         b.permit_label = PERMIT_LABELS.get(b.permit, "")  # type: ignore[attr-defined]
-    counts = dict.fromkeys(BookingStatus.values, 0)
-    for status in Booking.objects.filter(leg=leg).values_list("status", flat=True):
-        counts[status] += 1
+    counted = dict(
+        Booking.objects.filter(leg=leg)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {s: counted.get(s, 0) for s in BookingStatus.values}
     audit_read(
         actor=user,
         verb="leg_detail",
@@ -326,9 +318,9 @@ def leg_book(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             messages.error(request, _("Give one or more reference codes."))
             return _back(leg)
-        codes = [normalize_reference_code(c) for c in form.codes()]
-        people = list(visible.filter(reference_code__in=codes))
-        missing = sorted(set(codes) - {p.reference_code for p in people})
+        people, missing = selectors.people_by_reference(
+            user=user, crisis=crisis, codes=form.codes()
+        )
         if missing:
             messages.error(
                 request, _("Unknown reference codes: %(codes)s.") % {"codes": ", ".join(missing)}
@@ -360,27 +352,15 @@ def booking_action(request: HttpRequest, pk: int) -> HttpResponse:
     boarding = status in (BookingStatus.CHECKED_IN, BookingStatus.BOARDED)
     user, crisis = _current(request, boarding=boarding)
     booking = selectors.booking_for_user(user=user, crisis=crisis, pk=pk, boarding=boarding)
-    note = request.POST.get("note", "")
     try:
-        if status == BookingStatus.CONFIRMED:
-            services.booking_confirm(actor=user, booking=booking)
-        elif status == BookingStatus.CHECKED_IN:
-            services.booking_check_in(
-                actor=user,
-                booking=booking,
-                seat=request.POST.get("seat", ""),
-                undertaking_signed_by=request.POST.get("undertaking_signed_by", ""),
-                note=note,
-            )
-        elif status == BookingStatus.BOARDED:
-            services.booking_board(
-                actor=user,
-                booking=booking,
-                undertaking_signed_by=request.POST.get("undertaking_signed_by", ""),
-                note=note,
-            )
-        else:
-            services.booking_close(actor=user, booking=booking, status=status, note=note)
+        services.booking_set_status(
+            actor=user,
+            booking=booking,
+            status=status,
+            note=request.POST.get("note", ""),
+            seat=request.POST.get("seat", ""),
+            undertaking_signed_by=request.POST.get("undertaking_signed_by", ""),
+        )
     except ApplicationError as exc:
         messages.error(request, f"{booking.person.reference_code_display}: {exc.message}")
     else:

@@ -29,6 +29,7 @@ from aman.core.roles import Cap
 from aman.geo.models import Place
 from aman.transport import selectors, services
 from aman.transport import selectors_permits as permits
+from aman.transport.forms import service_errors
 from aman.transport.models import PermitDecision, PermitList, Undertaking
 
 # Forms -----------------------------------------------------------------------------------------
@@ -111,17 +112,6 @@ class TransportPolicyForm(forms.Form):
         return data
 
 
-def _service_errors(form: forms.Form, exc: ApplicationError) -> None:
-    """A service's refusal shown on the form: on the fields it names, else above it."""
-    named = exc.extra.get("errors") if isinstance(exc.extra.get("errors"), dict) else None
-    if not named:
-        form.add_error(None, exc.message)
-        return
-    for name, problems in named.items():
-        for problem in problems:
-            form.add_error(name if name in form.fields else None, str(problem))
-
-
 # Helpers ---------------------------------------------------------------------------------------
 
 
@@ -161,7 +151,7 @@ def permit_list(request: HttpRequest) -> HttpResponse:
                 day=form.cleaned_data["day"],
             )
         except ApplicationError as exc:
-            _service_errors(form, exc)
+            service_errors(form, exc)
         else:
             crossing = form.cleaned_data["crossing"]
             if crossing.transit_permit != Place.Permit.YES:
@@ -393,7 +383,7 @@ def transport_policy(request: HttpRequest) -> HttpResponse:
             try:
                 services.transport_policy_set(actor=user, crisis=crisis, **form.cleaned_data)
             except ApplicationError as exc:
-                _service_errors(form, exc)
+                service_errors(form, exc)
             else:
                 messages.success(request, _("The transport policy is saved."))
                 return redirect("transport_policy")

@@ -17,8 +17,6 @@ from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country
 from aman.registry.models import Household
-from aman.registry.selectors import people_for_user
-from aman.registry.services import normalize_reference_code
 from aman.transport import selectors, services
 from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
 
@@ -291,10 +289,9 @@ class BookIn(Schema):
 )
 def leg_book(request: HttpRequest, leg_id: int, payload: BookIn) -> Any:
     user, leg = _leg(request, leg_id)
-    visible = people_for_user(user=user, crisis=leg.crisis)
-    codes = [normalize_reference_code(c) for c in payload.people]
-    people = list(visible.filter(reference_code__in=codes))
-    missing = sorted(set(codes) - {p.reference_code for p in people})
+    people, missing = selectors.people_by_reference(
+        user=user, crisis=leg.crisis, codes=payload.people
+    )
     if missing:
         raise ApplicationError(_("Unknown reference codes."), {"people": missing})
     households = list(Household.objects.filter(crisis=leg.crisis, pk__in=payload.households))
@@ -339,27 +336,14 @@ def booking_status(request: HttpRequest, booking_id: int, payload: BookingStatus
         raise Http404
     crisis = access.crisis_for_user(user, crisis_id)
     booking = selectors.booking_for_user(user=user, crisis=crisis, pk=booking_id, boarding=boarding)
-    if payload.status == "confirmed":
-        booking = services.booking_confirm(actor=user, booking=booking)
-    elif payload.status == "checked_in":
-        booking = services.booking_check_in(
-            actor=user,
-            booking=booking,
-            seat=payload.seat,
-            undertaking_signed_by=payload.undertaking_signed_by,
-            note=payload.note,
-        )
-    elif payload.status == "boarded":
-        booking = services.booking_board(
-            actor=user,
-            booking=booking,
-            undertaking_signed_by=payload.undertaking_signed_by,
-            note=payload.note,
-        )
-    else:
-        booking = services.booking_close(
-            actor=user, booking=booking, status=payload.status, note=payload.note
-        )
+    booking = services.booking_set_status(
+        actor=user,
+        booking=booking,
+        status=payload.status,
+        note=payload.note,
+        seat=payload.seat,
+        undertaking_signed_by=payload.undertaking_signed_by,
+    )
     return booking
 
 
