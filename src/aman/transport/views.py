@@ -185,10 +185,7 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         b.permit = permits.get(b.person_id, "")  # type: ignore[attr-defined]
         b.permit_label = PERMIT_LABELS.get(b.permit, "")  # type: ignore[attr-defined]
     counted = dict(
-        Booking.objects.filter(leg=leg)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .order_by()
+        Booking.objects.filter(leg=leg).values_list("status").annotate(n=Count("id")).order_by()
     )
     counts = {s: counted.get(s, 0) for s in BookingStatus.values}
     audit_read(
