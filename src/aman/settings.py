@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "aman.registry",
     "aman.dedup",
     "aman.transport",
+    "aman.shelter",
     "aman.public",
     "aman.api",
 ]
@@ -219,6 +220,8 @@ AMAN_REFERENCE_DATA_DIR = Path(
     os.environ.get("AMAN_REFERENCE_DATA_DIR") or (PACKAGE_DIR / "geo" / "data")
 )
 AMAN_HOME_COUNTRY = os.environ.get("AMAN_HOME_COUNTRY", "KZ")
+# The currency the cost ledger converts every contract currency to (ISO 4217).
+AMAN_HOME_CURRENCY = os.environ.get("AMAN_HOME_CURRENCY", "KZT")
 AMAN_CITY_MIN_POPULATION = envint("AMAN_CITY_MIN_POPULATION", 15000)
 
 LOGGING = {

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from aman.api.api import api
 from aman.core import views as core_views
+from aman.shelter import views_documents as shelter_documents
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("geo/", include("aman.geo.urls")),
     path("people/duplicates/", include("aman.dedup.urls")),
     path("transport/", include("aman.transport.urls")),
+    path("shelter/", include("aman.shelter.urls")),
+    path("voucher/<str:code>/", shelter_documents.voucher_check, name="voucher_check"),
     path("people/", include("aman.registry.urls")),
     path("", include("aman.public.urls")),
     path("", include("aman.core.urls")),

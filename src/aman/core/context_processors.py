@@ -16,6 +16,7 @@ NAVIGATION = [
     ("import_list", _("Imports"), Cap.REGISTER),
     ("candidate_list", _("Duplicates"), Cap.PERSONAL_DATA),
     ("leg_list", _("Transport"), (Cap.TRANSPORT, Cap.BOARDING)),
+    ("hotel_list", _("Shelter"), Cap.SHELTER),
     ("mission_list", _("Missions"), None),
     ("crossing_list", _("Crossings"), None),
     ("place_list", _("Places"), None),

@@ -29,6 +29,7 @@ class Cap(models.TextChoices):
     REGISTER = "registry.write", _("Register people and change their records")
     TRANSPORT = "transport.manage", _("Create legs, book people on them, export manifests")
     BOARDING = "transport.board", _("Check people in and board them at the gate")
+    SHELTER = "shelter.manage", _("Contract hotel rooms, house households, keep the cost ledger")
 
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
@@ -42,12 +43,20 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
             Cap.REGISTER,
             Cap.TRANSPORT,
             Cap.BOARDING,
+            Cap.SHELTER,
         }
     ),
     Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
     Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
     Role.LOGISTICS: frozenset(
-        {Cap.GEO_STATUS, Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.TRANSPORT, Cap.BOARDING}
+        {
+            Cap.GEO_STATUS,
+            Cap.PERSONAL_DATA,
+            Cap.API_TOKENS,
+            Cap.TRANSPORT,
+            Cap.BOARDING,
+            Cap.SHELTER,
+        }
     ),
     Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER, Cap.BOARDING}),
     Role.PARTNER_LIAISON: frozenset({Cap.API_TOKENS}),

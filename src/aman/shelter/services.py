@@ -1,0 +1,1167 @@
+"""Writes of shelter: tour operators, hotels, room blocks, stays and their history,
+exchange rates, and hotel nights taken from a published plan.
+
+Every function here is atomic and audited. A stay's rooms are held night by night in
+`StayNight` rows, unique per block, room and night (see `aman.shelter.models`): writers lock
+the blocks they draw from (in id order) before choosing a free room, so that on PostgreSQL
+two officers giving rooms from one block queue up and the second one sees the first one's
+rooms; the unique constraint is the backstop, and its refusal is turned into the same words.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from aman.core.audit import audit_write, diff, snapshot
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.ids import is_id
+from aman.core.models import Crisis, User
+from aman.geo.models import Country, Place
+from aman.registry.models import Household, ImportSource, Person
+from aman.registry.services import person_set_status
+from aman.registry.statuses import TRANSITIONS, Status
+from aman.shelter import rooms as packing
+from aman.shelter.models import (
+    CHILD_AGE,
+    DEFAULT_BEDS,
+    HOLDS_ROOM,
+    INFANT_AGE,
+    STAY_TRANSITIONS,
+    ExchangeRate,
+    Hotel,
+    Meals,
+    Payer,
+    RoomBlock,
+    RoomType,
+    Stay,
+    StayEvent,
+    StayNight,
+    StayStatus,
+    TourOperator,
+)
+
+# People who need no bed from the ministry.
+NOT_HOUSED = frozenset({Status.WITHDRAWN, Status.STAYING, Status.DECLINED, Status.ARRIVED_HOME})
+MAX_NIGHTS = 60
+
+
+def _problems_raise(problems: dict[str, list[str]]) -> None:
+    if problems:
+        first = next(iter(problems.items()))
+        raise ApplicationError(
+            _("Please correct %(field)s: %(problem)s")
+            % {"field": first[0], "problem": first[1][0]},
+            {"errors": problems},
+        )
+
+
+def _text(data: dict[str, Any], name: str, limit: int) -> str:
+    return str(data.get(name) or "").strip()[:limit]
+
+
+def _day(value: Any, name: str, problems: dict[str, list[str]]) -> date | None:
+    if isinstance(value, date):
+        return value
+    if value in (None, ""):
+        problems.setdefault(name, []).append(_("Required."))
+        return None
+    try:
+        parsed = parse_date(str(value).strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        problems.setdefault(name, []).append(_("Not a date (YYYY-MM-DD)."))
+    return parsed
+
+
+def _amount(value: Any, name: str, problems: dict[str, list[str]]) -> Decimal | None:
+    if value in (None, ""):
+        problems.setdefault(name, []).append(_("Required."))
+        return None
+    try:
+        amount = Decimal(str(value).replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        problems.setdefault(name, []).append(_("Not a number."))
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e8"):
+        problems.setdefault(name, []).append(_("Out of range."))
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _currency(value: Any, name: str, problems: dict[str, list[str]]) -> str:
+    text = str(value or "").strip().upper()
+    if len(text) != 3 or not text.isascii() or not text.isalpha():
+        problems.setdefault(name, []).append(_("A three-letter currency code (ISO 4217)."))
+    return text
+
+
+def _choice(value: Any, choices: Any, name: str, problems: dict[str, list[str]]) -> str:
+    text = str(value or "").strip()
+    if text not in choices.values:
+        problems.setdefault(name, []).append(
+            _("One of: %(values)s.") % {"values": ", ".join(choices.values)}
+        )
+    return text
+
+
+def _whole(value: Any, name: str, problems: dict[str, list[str]], *, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        problems.setdefault(name, []).append(_("A whole number."))
+        return 0
+    if not low <= number <= high:
+        problems.setdefault(name, []).append(
+            _("Between %(low)d and %(high)d.") % {"low": low, "high": high}
+        )
+    return number
+
+
+# Tour operators ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tour_operator_create(*, actor: User | None, data: dict[str, Any]) -> TourOperator:
+    problems: dict[str, list[str]] = {}
+    name = _text(data, "name", 200)
+    if not name:
+        problems.setdefault("name", []).append(_("Required."))
+    elif TourOperator.objects.filter(name__iexact=name).exists():
+        problems.setdefault("name", []).append(_("A tour operator of this name exists."))
+    source = None
+    source_name = _text(data, "import_source", 100)
+    if source_name:
+        source = ImportSource.objects.filter(name=source_name).first()
+        if source is None:
+            problems.setdefault("import_source", []).append(
+                _("No list source of this name in the registry's imports.")
+            )
+        elif TourOperator.objects.filter(import_source=source).exists():
+            problems.setdefault("import_source", []).append(
+                _("These lists already belong to another tour operator.")
+            )
+    _problems_raise(problems)
+    operator = TourOperator.objects.create(
+        name=name,
+        contact=_text(data, "contact", 200),
+        phone=_text(data, "phone", 40),
+        email=_text(data, "email", 254),
+        import_source=source,
+    )
+    audit_write(
+        actor=actor,
+        verb="tour_operator_create",
+        obj=operator,
+        action="create",
+        changes={"name": [None, name]},
+    )
+    return operator
+
+
+def _operator(value: Any, name: str, problems: dict[str, list[str]]) -> TourOperator | None:
+    if isinstance(value, TourOperator) or value in (None, ""):
+        return value or None
+    text = str(value).strip()
+    found = None
+    if is_id(text):
+        found = TourOperator.objects.filter(pk=int(text)).first()
+    found = found or TourOperator.objects.filter(name__iexact=text).first()
+    if found is None:
+        problems.setdefault(name, []).append(_("No tour operator “%(v)s”.") % {"v": text[:60]})
+    return found
+
+
+# Hotels -------------------------------------------------------------------------------------
+
+HOTEL_FIELDS = [
+    "name",
+    "country",
+    "city",
+    "address",
+    "latitude",
+    "longitude",
+    "contact",
+    "phone",
+    "email",
+    "tour_operator",
+    "notes",
+]
+
+
+def _coordinate(value: Any, name: str, limit: float, problems: dict[str, list[str]]) -> Any:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(str(value).replace(",", "."))
+    except ValueError:
+        problems.setdefault(name, []).append(_("Not a number."))
+        return None
+    if not -limit <= number <= limit or number != number:
+        problems.setdefault(name, []).append(_("Out of range."))
+        return None
+    return number
+
+
+def _hotel_values(data: dict[str, Any], current: Hotel | None) -> dict[str, Any]:
+    problems: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    present = [f for f in HOTEL_FIELDS if f in data] if current else HOTEL_FIELDS
+    for name in present:
+        raw = data.get(name)
+        if name == "name":
+            values[name] = _text(data, name, 200)
+            if not values[name]:
+                problems.setdefault(name, []).append(_("Required."))
+        elif name == "country":
+            country = raw if isinstance(raw, Country) else None
+            if country is None and raw not in (None, ""):
+                country = Country.objects.filter(code=str(raw).strip().upper()).first()
+            if country is None:
+                problems.setdefault(name, []).append(_("A country (ISO code)."))
+            values[name] = country
+        elif name == "city":
+            city = raw if isinstance(raw, Place) else None
+            if city is None and raw not in (None, ""):
+                text = str(raw).strip()
+                qs = Place.objects.filter(kind=Place.Kind.CITY)
+                city = (qs.filter(pk=int(text)).first() if is_id(text) else None) or qs.filter(
+                    code=text
+                ).first()
+                if city is None:
+                    problems.setdefault(name, []).append(_("No such city."))
+            values[name] = city
+        elif name == "latitude":
+            values[name] = _coordinate(raw, name, 90, problems)
+        elif name == "longitude":
+            values[name] = _coordinate(raw, name, 180, problems)
+        elif name == "tour_operator":
+            values[name] = _operator(raw, name, problems)
+        elif name == "email":
+            values[name] = _text(data, name, 254)
+            if values[name] and "@" not in values[name]:
+                problems.setdefault(name, []).append(_("Not an email address."))
+        else:
+            values[name] = _text(data, name, 2000 if name == "notes" else 300)
+    if (
+        values.get("city")
+        and values.get("country")
+        and values["city"].country_id != (values["country"].pk)
+    ):
+        problems.setdefault("city", []).append(_("The city is not in that country."))
+    _problems_raise(problems)
+    return values
+
+
+def _place_fields(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("name", "country", "latitude", "longitude"):
+        if name in values:
+            out[name] = values[name]
+    return out
+
+
+def _timezone_for(place: Place, city: Place | None) -> str:
+    if city is not None and city.timezone:
+        return city.timezone
+    from aman.geo.loaders import _nearest_timezone
+
+    if place.latitude is not None and place.longitude is not None:
+        return _nearest_timezone(place.country_id, place.latitude, place.longitude)
+    # No coordinates: the clock of the country's largest city.
+    return (
+        Place.objects.filter(country_id=place.country_id, kind=Place.Kind.CITY)
+        .exclude(timezone="")
+        .order_by("-population")
+        .values_list("timezone", flat=True)
+        .first()
+        or ""
+    )
+
+
+@transaction.atomic
+def hotel_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> Hotel:
+    values = _hotel_values(data, None)
+    place = Place(
+        kind=Place.Kind.HOTEL,
+        code=f"hotel-{uuid.uuid4().hex[:12]}",
+        **_place_fields(values),
+    )
+    place.timezone = _timezone_for(place, values.get("city"))
+    place.search_text = place.name.lower()
+    place.save()
+    hotel = Hotel.objects.create(
+        crisis=crisis,
+        place=place,
+        created_by=actor,
+        **{
+            k: v for k, v in values.items() if k not in ("name", "country", "latitude", "longitude")
+        },
+    )
+    audit_write(
+        actor=actor,
+        verb="hotel_create",
+        obj=hotel,
+        action="create",
+        crisis=crisis,
+        changes={"name": [None, place.name]},
+    )
+    return hotel
+
+
+@transaction.atomic
+def hotel_update(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> Hotel:
+    values = _hotel_values(data, hotel)
+    place = hotel.place
+    before = {**snapshot(place, ["name", "country", "latitude", "longitude"])}
+    before.update(snapshot(hotel, [k for k in HOTEL_FIELDS if k not in before]))
+    for name, value in _place_fields(values).items():
+        setattr(place, name, value)
+    if "city" in values or "latitude" in values or "longitude" in values:
+        place.timezone = _timezone_for(place, values.get("city", hotel.city))
+    place.search_text = place.name.lower()
+    place.save()
+    for name, value in values.items():
+        if name not in ("name", "country", "latitude", "longitude"):
+            setattr(hotel, name, value)
+    hotel.save()
+    after = {**snapshot(place, ["name", "country", "latitude", "longitude"])}
+    after.update(snapshot(hotel, [k for k in HOTEL_FIELDS if k not in after]))
+    audit_write(
+        actor=actor,
+        verb="hotel_update",
+        obj=hotel,
+        crisis=hotel.crisis,
+        changes=diff(before, after),
+    )
+    return hotel
+
+
+# Room blocks ---------------------------------------------------------------------------------
+
+BLOCK_FIELDS = [
+    "room_type",
+    "beds",
+    "rooms",
+    "first_night",
+    "last_night",
+    "rate",
+    "currency",
+    "meals",
+    "payer",
+    "tour_operator",
+    "contract_ref",
+    "notes",
+]
+
+
+def _block_values(data: dict[str, Any], current: RoomBlock | None) -> dict[str, Any]:
+    problems: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    present = [f for f in BLOCK_FIELDS if f in data] if current else BLOCK_FIELDS
+    for name in present:
+        raw = data.get(name)
+        if name == "room_type":
+            values[name] = _choice(raw or RoomType.DOUBLE, RoomType, name, problems)
+        elif name == "beds":
+            if raw in (None, "") and current is None:
+                values[name] = DEFAULT_BEDS.get(values.get("room_type", ""), 2)
+            else:
+                values[name] = _whole(raw, name, problems, low=1, high=12)
+        elif name == "rooms":
+            values[name] = _whole(raw, name, problems, low=1, high=5000)
+        elif name in ("first_night", "last_night"):
+            values[name] = _day(raw, name, problems)
+        elif name == "rate":
+            values[name] = _amount(raw, name, problems)
+        elif name == "currency":
+            values[name] = _currency(raw, name, problems)
+        elif name == "meals":
+            values[name] = _choice(raw or Meals.NONE, Meals, name, problems)
+        elif name == "payer":
+            values[name] = _choice(raw, Payer, name, problems)
+        elif name == "tour_operator":
+            values[name] = _operator(raw, name, problems)
+        else:
+            values[name] = _text(data, name, 2000 if name == "notes" else 100)
+    first = values.get("first_night", current.first_night if current else None)
+    last = values.get("last_night", current.last_night if current else None)
+    if first and last:
+        if last < first:
+            problems.setdefault("last_night", []).append(_("Before the first night."))
+        elif (last - first).days >= 366:
+            problems.setdefault("last_night", []).append(_("A block runs for a year at most."))
+    payer = values.get("payer", current.payer if current else "")
+    operator = values.get("tour_operator", current.tour_operator if current else None)
+    if payer == Payer.TOUR_OPERATOR and operator is None and "payer" in values:
+        problems.setdefault("tour_operator", []).append(
+            _("The tour operator who pays: required when a tour operator pays.")
+        )
+    _problems_raise(problems)
+    return values
+
+
+@transaction.atomic
+def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> RoomBlock:
+    values = _block_values(data, None)
+    if values.get("tour_operator") is None and values["payer"] in (
+        Payer.TOUR_OPERATOR,
+        Payer.GUARANTEE_FUND,
+    ):
+        values["tour_operator"] = hotel.tour_operator
+    block = RoomBlock.objects.create(crisis=hotel.crisis, hotel=hotel, created_by=actor, **values)
+    audit_write(
+        actor=actor,
+        verb="block_create",
+        obj=block,
+        action="create",
+        crisis=hotel.crisis,
+        changes={k: [None, str(v)] for k, v in snapshot(block, BLOCK_FIELDS).items()},
+    )
+    return block
+
+
+@transaction.atomic
+def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) -> RoomBlock:
+    """Change a contract. Rooms and nights given to households cannot be taken away: the
+    block cannot shrink below a room in use, nor lose a night a stay holds."""
+    block = RoomBlock.objects.select_for_update().select_related("crisis").get(pk=block.pk)
+    values = _block_values(data, block)
+    before = snapshot(block, BLOCK_FIELDS)
+    used = StayNight.objects.filter(block=block)
+    if "rooms" in values:
+        highest = used.order_by("-room").values_list("room", flat=True).first()
+        if highest and values["rooms"] < highest:
+            raise Conflict(
+                _(
+                    "Room %(room)d of this block is given to a household: the block cannot "
+                    "have fewer rooms."
+                )
+                % {"room": highest},
+                {"errors": {"rooms": [_("A room in use.")]}},
+            )
+    first = values.get("first_night", block.first_night)
+    last = values.get("last_night", block.last_night)
+    outside = used.filter(Q(night__lt=first) | Q(night__gt=last)).order_by("night").first()
+    if outside is not None:
+        raise Conflict(
+            _("A household stays the night of %(night)s: the block must keep that night.")
+            % {"night": outside.night.isoformat()},
+            {
+                "errors": {
+                    "first_night" if outside.night < first else "last_night": [_("A night in use.")]
+                }
+            },
+        )
+    for name, value in values.items():
+        setattr(block, name, value)
+    block.save()
+    audit_write(
+        actor=actor,
+        verb="block_update",
+        obj=block,
+        crisis=block.crisis,
+        changes=diff(before, snapshot(block, BLOCK_FIELDS)),
+    )
+    return block
+
+
+# Stays --------------------------------------------------------------------------------------
+
+
+def housed_members(household: Household) -> list[Person]:
+    """The members of a household who need a bed: not merged away, not staying behind,
+    withdrawn, declined or home."""
+    return list(
+        Person.objects.filter(household=household)
+        .exclude(status__in=NOT_HOUSED)
+        .order_by("-priority", "birth_date", "id")
+    )
+
+
+def guest_of(person: Person, first_night: date) -> packing.Guest:
+    age = person.age_on(first_night)
+    return packing.Guest(
+        person_id=person.pk,
+        adult=age is None or age >= CHILD_AGE,
+        infant=age is not None and age < INFANT_AGE,
+    )
+
+
+def operator_of(people: Iterable[Person]) -> TourOperator | None:
+    """The tour operator on whose imported list any of these people came."""
+    from aman.registry.models import IntakeRecord
+
+    sources = set(
+        IntakeRecord.objects.filter(people__in=list(people), batch__isnull=False).values_list(
+            "batch__source_id", flat=True
+        )
+    )
+    if not sources:
+        return None
+    return TourOperator.objects.filter(import_source_id__in=sources).order_by("id").first()
+
+
+def _nights(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _check_nights(first: Any, last: Any) -> tuple[date, date]:
+    problems: dict[str, list[str]] = {}
+    first_day = _day(first, "first_night", problems)
+    last_day = _day(last, "last_night", problems)
+    if first_day and last_day:
+        if last_day < first_day:
+            problems.setdefault("last_night", []).append(_("Before the first night."))
+        elif (last_day - first_day).days >= MAX_NIGHTS:
+            problems.setdefault("last_night", []).append(
+                _("A stay is %(n)d nights at most; book another one after it.") % {"n": MAX_NIGHTS}
+            )
+    _problems_raise(problems)
+    assert first_day is not None and last_day is not None
+    return first_day, last_day
+
+
+def free_rooms(block: RoomBlock, first: date, last: date) -> list[int]:
+    """The rooms of a block free for every night from `first` to `last`."""
+    used = set(
+        StayNight.objects.filter(block=block, night__gte=first, night__lte=last).values_list(
+            "room", flat=True
+        )
+    )
+    return [r for r in range(1, block.rooms + 1) if r not in used]
+
+
+@dataclass
+class RoomRequest:
+    block: RoomBlock
+    guests: list[Person]
+
+
+def _event(stay: Stay, status: str, previous: str, actor: User | None, note: str) -> None:
+    StayEvent.objects.create(
+        stay=stay, status=status, previous=previous, actor=actor, note=note[:500]
+    )
+
+
+def _counts(guests: list[Person], first_night: date) -> tuple[int, int]:
+    adults = sum(1 for g in guests if guest_of(g, first_night).adult)
+    return adults, len(guests) - adults
+
+
+def _busy(people: list[Person], first: date, last: date, exclude_group: str = "") -> list[Person]:
+    """Those of `people` who already have a room on one of these nights."""
+    qs = Stay.objects.filter(
+        guests__in=people,
+        status__in=HOLDS_ROOM,
+        first_night__lte=last,
+        last_night__gte=first,
+    )
+    if exclude_group:
+        qs = qs.exclude(group=exclude_group)
+    busy = set(qs.values_list("guests__id", flat=True))
+    return [p for p in people if p.pk in busy]
+
+
+def _payer_for(
+    block: RoomBlock, guests: list[Person], payer: str
+) -> tuple[str, TourOperator | None]:
+    """Who pays a stay: the officer's choice, else the tourists' own tour operator when they
+    came on its list (a block paid by the guarantee fund keeps the fund as payer, charged to
+    that operator), else the block's payer."""
+    operator = operator_of(guests)
+    if payer:
+        if payer not in Payer.values:
+            raise ApplicationError(
+                _("Who pays: one of %(values)s.") % {"values": ", ".join(Payer.values)},
+                {"errors": {"payer": [_("Unknown payer.")]}},
+            )
+        if payer in (Payer.TOUR_OPERATOR, Payer.GUARANTEE_FUND):
+            return payer, operator or block.tour_operator or block.hotel.tour_operator
+        return payer, None
+    if operator is not None and block.payer != Payer.PERSON:
+        if block.payer == Payer.GUARANTEE_FUND:
+            return Payer.GUARANTEE_FUND, operator
+        return Payer.TOUR_OPERATOR, operator
+    if block.payer in (Payer.TOUR_OPERATOR, Payer.GUARANTEE_FUND):
+        return block.payer, block.tour_operator or block.hotel.tour_operator
+    return block.payer, None
+
+
+def _stays_create(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    requests: list[RoomRequest],
+    first: date,
+    last: date,
+    household: Household | None,
+    split_reason: str,
+    payer: str,
+    source: str,
+    source_ref: str,
+) -> list[Stay]:
+    """Give each request a room of its block for the nights. The caller holds the
+    transaction; blocks are locked here in id order."""
+    block_ids = sorted({r.block.pk for r in requests})
+    blocks = {
+        b.pk: b
+        for b in RoomBlock.objects.select_for_update(of=("self",))
+        .select_related("hotel", "hotel__tour_operator", "tour_operator")
+        .filter(pk__in=block_ids, crisis=crisis)
+        .order_by("pk")
+    }
+    if len(blocks) != len(block_ids):
+        raise ApplicationError(_("A room block of another crisis, or none."))
+    if len({b.hotel_id for b in blocks.values()}) > 1 and not split_reason:
+        raise Conflict(
+            _(
+                "A household stays in one hotel: choose rooms of one hotel, or give a reason "
+                "for splitting it."
+            )
+        )
+    group = secrets.token_hex(8)
+    taken: dict[int, set[int]] = {}
+    stays: list[Stay] = []
+    for request in requests:
+        block = blocks[request.block.pk]
+        if not block.covers(first, last):
+            raise Conflict(
+                _("The block %(block)s has no rooms for the nights %(first)s to %(last)s.")
+                % {"block": str(block), "first": first.isoformat(), "last": last.isoformat()},
+                {"errors": {"first_night": [_("Outside the block's nights.")]}},
+            )
+        beds_needed = sum(1 for g in request.guests if not guest_of(g, first).infant)
+        if beds_needed > block.beds:
+            raise Conflict(
+                _("%(n)d people need a bed; a room of this block has %(beds)d.")
+                % {"n": beds_needed, "beds": block.beds},
+                {"errors": {"guests": [_("Too many people for the room.")]}},
+            )
+        free = [r for r in free_rooms(block, first, last) if r not in taken.get(block.pk, set())]
+        if not free:
+            raise Conflict(
+                _("No room of this block is free for every night from %(first)s to %(last)s.")
+                % {"first": first.isoformat(), "last": last.isoformat()},
+                {
+                    "block": block.pk,
+                    "first_night": first.isoformat(),
+                    "last_night": last.isoformat(),
+                },
+            )
+        room = free[0]
+        taken.setdefault(block.pk, set()).add(room)
+        stay_payer, operator = _payer_for(block, request.guests, payer)
+        adults, children = _counts(request.guests, first)
+        stay = Stay.objects.create(
+            crisis=crisis,
+            block=block,
+            room=room,
+            household=household,
+            group=group,
+            first_night=first,
+            last_night=last,
+            adults=adults,
+            children=children,
+            payer=stay_payer,
+            tour_operator=operator,
+            split_reason=split_reason,
+            source=source,
+            source_ref=source_ref[:200],
+            created_by=actor,
+        )
+        stay.guests.set(request.guests)
+        try:
+            with transaction.atomic():
+                StayNight.objects.bulk_create(
+                    [
+                        StayNight(stay=stay, block=block, room=room, night=n)
+                        for n in _nights(first, last)
+                    ]
+                )
+        except IntegrityError:
+            # Only reachable by a writer that did not lock the block first.
+            raise Conflict(
+                _("The room was just given to another household; try again."),
+                {"block": block.pk},
+            ) from None
+        _event(stay, StayStatus.PLANNED, "", actor, split_reason)
+        audit_write(
+            actor=actor,
+            verb="stay_create",
+            obj=stay,
+            action="create",
+            crisis=crisis,
+            changes={
+                "block": [None, block.pk],
+                "room": [None, room],
+                "nights": [None, f"{first.isoformat()}/{last.isoformat()}"],
+                "guests": [None, sorted(g.pk for g in request.guests)],
+                "payer": [None, stay_payer],
+            },
+        )
+        stays.append(stay)
+    return stays
+
+
+def _household_people(
+    crisis: Crisis, household: Household | None, people: list[Person], split_reason: str
+) -> tuple[Household | None, list[Person]]:
+    """Who is housed: the named people, or the household's members who need a bed. Naming
+    only some members of a household needs a reason."""
+    for person in people:
+        if person.crisis_id != crisis.pk or person.merged_into_id is not None:
+            raise ApplicationError(
+                _("%(ref)s is not one of this crisis's people.") % {"ref": person.reference_code}
+            )
+        if person.status in NOT_HOUSED:
+            raise Conflict(
+                _("%(ref)s needs no room (%(status)s).")
+                % {"ref": person.reference_code, "status": Status(person.status).label.lower()}
+            )
+    if household is None and people:
+        ids = {p.household_id for p in people}
+        if len(ids) > 1:
+            raise ApplicationError(_("One household at a time."))
+        household_id = ids.pop()
+        household = Household.objects.filter(pk=household_id).first() if household_id else None
+    if household is not None and household.crisis_id != crisis.pk:
+        raise ApplicationError(_("The household is not one of this crisis's."))
+    members = housed_members(household) if household is not None else []
+    if not people:
+        people = members
+    elif not split_reason:
+        named = {p.pk for p in people}
+        missing = [m for m in members if m.pk not in named]
+        if missing:
+            raise Conflict(
+                _(
+                    "A household stays together: %(missing)s would be left without a room. "
+                    "House the whole household, or give a reason for splitting it."
+                )
+                % {"missing": ", ".join(m.reference_code for m in missing)},
+                {"missing": [m.reference_code for m in missing]},
+            )
+    if not people:
+        raise ApplicationError(_("Nobody to house: the household has nobody who needs a room."))
+    return household, people
+
+
+def _supply(
+    hotel: Hotel, first: date, last: date, blocks: list[RoomBlock] | None = None
+) -> packing.HotelSupply:
+    chosen = (
+        blocks
+        if blocks is not None
+        else list(hotel.blocks.filter(first_night__lte=first, last_night__gte=last))
+    )
+    point = (
+        (hotel.place.latitude, hotel.place.longitude)
+        if hotel.place.latitude is not None and hotel.place.longitude is not None
+        else None
+    )
+    return packing.HotelSupply(
+        hotel_id=hotel.pk,
+        point=point,
+        blocks=[
+            packing.BlockSupply(
+                block_id=b.pk,
+                hotel_id=hotel.pk,
+                beds=b.beds,
+                free=len(free_rooms(b, first, last)),
+                rate=b.rate,
+            )
+            for b in chosen
+        ],
+    )
+
+
+def _requests_in_hotel(
+    hotel: Hotel, people: list[Person], first: date, last: date
+) -> list[RoomRequest]:
+    """The rooms of one hotel that house these people best (see `aman.shelter.rooms`)."""
+    supply = _supply(hotel, first, last)
+    guests = [guest_of(p, first) for p in people]
+    need = packing.HouseholdNeed(key=0, guests=guests)
+    rooms = packing.pack(need.beds, supply.blocks)
+    if rooms is None:
+        raise Conflict(
+            _(
+                "%(hotel)s has no free rooms for %(n)d people for every night from %(first)s "
+                "to %(last)s."
+            )
+            % {
+                "hotel": str(hotel),
+                "n": len(people),
+                "first": first.isoformat(),
+                "last": last.isoformat(),
+            },
+            {"hotel": hotel.pk},
+        )
+    by_id = {p.pk: p for p in people}
+    blocks = {b.pk: b for b in hotel.blocks.all()}
+    return [
+        RoomRequest(block=blocks[choice.block_id], guests=[by_id[g] for g in choice.guests])
+        for choice in packing.seat_guests(guests, rooms)
+    ]
+
+
+@transaction.atomic
+def household_house(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    first_night: Any,
+    last_night: Any,
+    household: Household | None = None,
+    people: Iterable[Person] = (),
+    hotel: Hotel | None = None,
+    rooms: list[tuple[RoomBlock, list[Person]]] | None = None,
+    split_reason: str = "",
+    payer: str = "",
+    source: str = Stay.Source.UI,
+    source_ref: str = "",
+) -> list[Stay]:
+    """House a household (or, with `split_reason`, some of its members) for a run of
+    nights: in the rooms given (block and guests), or in the rooms of `hotel` that suit it
+    best. All or nothing: when the rooms do not suffice, nobody is housed."""
+    first, last = _check_nights(first_night, last_night)
+    split_reason = split_reason.strip()[:300]
+    named = list(people)
+    if rooms:
+        named = named or [p for _block, guests in rooms for p in guests]
+    household, guests = _household_people(crisis, household, named, split_reason)
+    # Lock the household's members so that one household is not housed twice at once.
+    list(Person.objects.select_for_update(of=("self",)).filter(pk__in=[g.pk for g in guests]))
+    busy = _busy(guests, first, last)
+    if busy:
+        raise Conflict(
+            _("Already housed on some of these nights: %(people)s.")
+            % {"people": ", ".join(sorted(p.reference_code for p in busy))},
+            {"already": sorted(p.reference_code for p in busy)},
+        )
+    if rooms:
+        ids = [p.pk for _block, gs in rooms for p in gs]
+        if len(ids) != len(set(ids)) or set(ids) != {g.pk for g in guests}:
+            raise ApplicationError(_("Everyone in exactly one room."))
+        requests = [RoomRequest(block=b, guests=gs) for b, gs in rooms]
+    elif hotel is not None:
+        if hotel.crisis_id != crisis.pk:
+            raise ApplicationError(_("The hotel is not one of this crisis's."))
+        # Lock the hotel's blocks before counting their free rooms.
+        list(
+            RoomBlock.objects.select_for_update()
+            .filter(hotel=hotel)
+            .order_by("pk")
+            .values_list("pk")
+        )
+        requests = _requests_in_hotel(hotel, guests, first, last)
+    else:
+        raise ApplicationError(_("Choose a hotel or rooms."))
+    return _stays_create(
+        actor=actor,
+        crisis=crisis,
+        requests=requests,
+        first=first,
+        last=last,
+        household=household,
+        split_reason=split_reason,
+        payer=payer,
+        source=source,
+        source_ref=source_ref,
+    )
+
+
+@dataclass
+class PlanNights:
+    """Hotel nights of one household in a published plan."""
+
+    household: Household
+    hotel: Hotel
+    first_night: date
+    last_night: date
+
+
+@transaction.atomic
+def stays_from_plan(
+    *, actor: User | None, crisis: Crisis, items: list[PlanNights], plan_ref: str
+) -> list[Stay]:
+    """Take a published plan's hotel nights as planned stays, all at once or none: every
+    household in rooms of its hotel that suit it best. A household already housed on those
+    nights in that hotel keeps its stay (publishing twice creates nothing new)."""
+    if not plan_ref.strip():
+        raise ApplicationError(_("The plan's reference is required."))
+    created: list[Stay] = []
+    for item in sorted(items, key=lambda i: (-i.household.priority, i.household.pk)):
+        members = housed_members(item.household)
+        existing = Stay.objects.filter(
+            household=item.household,
+            block__hotel=item.hotel,
+            status__in=HOLDS_ROOM,
+            first_night=item.first_night,
+            last_night=item.last_night,
+        )
+        if existing.exists():
+            continue
+        if not members:
+            continue
+        created += household_house(
+            actor=actor,
+            crisis=crisis,
+            first_night=item.first_night,
+            last_night=item.last_night,
+            household=item.household,
+            hotel=item.hotel,
+            source=Stay.Source.PLAN,
+            source_ref=plan_ref.strip(),
+        )
+    return created
+
+
+def _lock_stay(stay: Stay) -> Stay:
+    RoomBlock.objects.select_for_update(of=("self",)).filter(pk=stay.block_id).values_list(
+        "pk"
+    ).get()
+    return (
+        Stay.objects.select_for_update(of=("self",))
+        .select_related("block", "block__hotel", "block__hotel__place", "crisis")
+        .get(pk=stay.pk)
+    )
+
+
+def hotel_today(stay: Stay) -> date:
+    """Today on the hotel's calendar."""
+    return timezone.localtime(timezone.now(), stay.block.hotel.place.zone).date()
+
+
+def _release_from(stay: Stay, day: date) -> int:
+    deleted, _rows = StayNight.objects.filter(stay=stay, night__gte=day).delete()
+    return deleted
+
+
+def _guests_status(stay: Stay, status: str, actor: User | None) -> None:
+    """People checked in: accommodated (those still in the affected country; someone
+    already out of it stays counted as safe). Checked out: back to assigned when a seat
+    waits for them, else to verified."""
+    from aman.transport.models import HOLDS_SEAT, Booking
+
+    note = str(stay.block.hotel)[:500]
+    guests = list(Person.objects.filter(pk__in=stay.guests.values("pk")))
+    if status == StayStatus.CHECKED_IN:
+        for person in guests:
+            if person.status in (Status.REGISTERED, Status.VERIFIED, Status.ASSIGNED):
+                person_set_status(actor=actor, person=person, status=Status.ACCOMMODATED, note=note)
+    else:
+        seated = set(
+            Booking.objects.filter(person__in=guests, status__in=HOLDS_SEAT).values_list(
+                "person_id", flat=True
+            )
+        )
+        for person in guests:
+            if person.status != Status.ACCOMMODATED:
+                continue
+            target = Status.ASSIGNED if person.pk in seated else Status.VERIFIED
+            if target in TRANSITIONS[person.status]:
+                person_set_status(actor=actor, person=person, status=target, note=note)
+
+
+@transaction.atomic
+def stay_set_status(
+    *, actor: User | None, stay: Stay, status: str, note: str = "", room_number: str = ""
+) -> Stay:
+    """The one door for a stay's status: checked in (with the hotel's room number), checked
+    out (the nights from today on are given back), no-show or cancelled (every night given
+    back; cancelling needs a reason)."""
+    if status not in StayStatus.values:
+        raise ApplicationError(
+            _("Unknown status “%(s)s”.") % {"s": str(status)[:30]}, {"errors": {"status": ["?"]}}
+        )
+    stay = _lock_stay(stay)
+    previous = stay.status
+    if status not in STAY_TRANSITIONS[previous]:
+        raise Conflict(
+            _("A stay cannot go from “%(old)s” to “%(new)s”.")
+            % {"old": StayStatus(previous).label, "new": StayStatus(status).label},
+            {"status": [status], "current": previous},
+        )
+    note = note.strip()[:500]
+    if status == StayStatus.CANCELLED and not note:
+        raise ApplicationError(
+            _("Say why the stay is cancelled."), {"errors": {"note": [_("Required.")]}}
+        )
+    today = hotel_today(stay)
+    now = timezone.now()
+    fields = ["status", "changed_at"]
+    changes: dict[str, Any] = {"status": [previous, status]}
+    if status == StayStatus.CHECKED_IN:
+        if today > stay.last_night:
+            raise Conflict(_("The stay's last night has passed; book a new stay."))
+        if today < stay.first_night - timedelta(days=1):
+            raise Conflict(
+                _("Check-in opens on %(day)s, the day before the first night.")
+                % {"day": (stay.first_night - timedelta(days=1)).isoformat()}
+            )
+        stay.checked_in_at = now
+        stay.room_number = room_number.strip()[:20]
+        fields += ["checked_in_at", "room_number"]
+    elif status == StayStatus.CHECKED_OUT:
+        # The nights before today were used (the first one at least): the rest go back.
+        keep_until = max(stay.first_night, min(stay.last_night, today - timedelta(days=1)))
+        released = _release_from(stay, keep_until + timedelta(days=1))
+        if keep_until != stay.last_night:
+            changes["last_night"] = [stay.last_night.isoformat(), keep_until.isoformat()]
+            stay.last_night = keep_until
+            fields.append("last_night")
+        changes["nights_released"] = released
+        stay.checked_out_at = now
+        fields.append("checked_out_at")
+    else:
+        changes["nights_released"] = _release_from(stay, stay.first_night)
+    stay.status = status
+    stay.save(update_fields=fields)
+    _event(stay, status, previous, actor, note)
+    if status in (StayStatus.CHECKED_IN, StayStatus.CHECKED_OUT):
+        _guests_status(stay, status, actor)
+    audit_write(
+        actor=actor,
+        verb=f"stay_{status}",
+        obj=stay,
+        crisis=stay.crisis,
+        changes={**changes, **({"note": note} if note else {})},
+    )
+    return stay
+
+
+@transaction.atomic
+def stay_change_nights(*, actor: User | None, stay: Stay, last_night: Any, note: str = "") -> Stay:
+    """Extend a stay (in the same room, when it is free and the block runs that long) or
+    shorten it (the nights after the new last night go back)."""
+    stay = _lock_stay(stay)
+    if stay.status not in HOLDS_ROOM:
+        raise Conflict(_("Only a planned or checked-in stay can change its nights."))
+    _first, new_last = _check_nights(stay.first_night, last_night)
+    if new_last == stay.last_night:
+        return stay
+    old = stay.last_night
+    if new_last > old:
+        if new_last > stay.block.last_night:
+            raise Conflict(
+                _(
+                    "The block's last night is %(day)s; house the household in another block "
+                    "after it."
+                )
+                % {"day": stay.block.last_night.isoformat()},
+                {"errors": {"last_night": [_("After the block's last night.")]}},
+            )
+        added = _nights(old + timedelta(days=1), new_last)
+        clash = StayNight.objects.filter(block=stay.block, room=stay.room, night__in=added).exists()
+        guests = list(stay.guests.all())
+        if clash or _busy(guests, added[0], added[-1], exclude_group=stay.group):
+            raise Conflict(
+                _("The room, or one of its guests, is taken on one of the added nights."),
+                {"errors": {"last_night": [_("Taken.")]}},
+            )
+        try:
+            with transaction.atomic():
+                StayNight.objects.bulk_create(
+                    [StayNight(stay=stay, block=stay.block, room=stay.room, night=n) for n in added]
+                )
+        except IntegrityError:
+            raise Conflict(_("The room was just given to another household; try again.")) from None
+    else:
+        _release_from(stay, new_last + timedelta(days=1))
+    stay.last_night = new_last
+    stay.save(update_fields=["last_night", "changed_at"])
+    text = note.strip() or _("nights changed: last night %(old)s → %(new)s") % {
+        "old": old.isoformat(),
+        "new": new_last.isoformat(),
+    }
+    _event(stay, stay.status, stay.status, actor, text)
+    audit_write(
+        actor=actor,
+        verb="stay_change_nights",
+        obj=stay,
+        crisis=stay.crisis,
+        changes={"last_night": [old.isoformat(), new_last.isoformat()]},
+    )
+    return stay
+
+
+# Exchange rates ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> ExchangeRate:
+    """Record what one unit of a currency is worth in the home currency from a day on
+    (recording the same currency and day again corrects the rate)."""
+    from django.conf import settings
+
+    problems: dict[str, list[str]] = {}
+    currency = _currency(data.get("currency"), "currency", problems)
+    if currency == settings.AMAN_HOME_CURRENCY:
+        problems.setdefault("currency", []).append(_("The home currency needs no rate."))
+    valid_from = _day(data.get("valid_from"), "valid_from", problems)
+    rate = None
+    raw = data.get("rate")
+    try:
+        rate = (
+            Decimal(str(raw).replace(",", ".").replace(" ", "")) if raw not in (None, "") else None
+        )
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or rate <= 0 or rate >= Decimal("1e8"):
+        problems.setdefault("rate", []).append(_("A positive number."))
+    _problems_raise(problems)
+    assert rate is not None and valid_from is not None
+    current = ExchangeRate.objects.filter(
+        crisis=crisis, currency=currency, valid_from=valid_from
+    ).first()
+    before = str(current.rate) if current else None
+    if current:
+        current.rate = rate.quantize(Decimal("0.000001"))
+        current.source = _text(data, "source", 200)
+        current.recorded_by = actor
+        current.save()
+    else:
+        current = ExchangeRate.objects.create(
+            crisis=crisis,
+            currency=currency,
+            rate=rate.quantize(Decimal("0.000001")),
+            valid_from=valid_from,
+            source=_text(data, "source", 200),
+            recorded_by=actor,
+        )
+    audit_write(
+        actor=actor,
+        verb="exchange_rate_set",
+        obj=current,
+        crisis=crisis,
+        changes={"rate": [before, str(current.rate)], "currency": currency},
+    )
+    return current
+
+
+# Merges --------------------------------------------------------------------------------------
+
+
+def stays_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
+    """Two records of one person, merged: the stays they were guests of now name the
+    survivor (the merge moved the links); each such stay counts its guests again, without
+    the merged-away record."""
+    for stay in Stay.objects.filter(guests__pk=merge.survivor_id).distinct():
+        # People.objects leaves the merged-away record out (its link stays, for the undo).
+        guests = list(Person.objects.filter(pk__in=stay.guests.values("pk")))
+        stay.adults, stay.children = _counts(guests, stay.first_night)
+        stay.save(update_fields=["adults", "children", "changed_at"])
