@@ -95,6 +95,8 @@ class Command(AmanCommand):
             _demo_people(crisis)
         if not crisis.legs.exists():
             _demo_transport(crisis)
+        if not crisis.hotels.exists():
+            _demo_shelter(crisis)
         rows = []
         for username, role, mission_name in DEMO_USERS:
             secret = password or secrets.token_urlsafe(9)
@@ -292,3 +294,103 @@ def _demo_transport(crisis: Crisis) -> None:
     gulf = list(Household.objects.filter(crisis=crisis, members__country__code="AE").distinct()[:3])
     if gulf:
         transport.leg_book(actor=None, leg=legs[3], households=gulf)
+
+
+def _demo_shelter(crisis: Crisis) -> None:
+    """A hotel in Baku by the airport (a state-paid block, the night between the bus from
+    Astara and the charter home) and one in Dubai through a tour operator, with the
+    households booked on those legs housed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aman.core.errors import ApplicationError
+    from aman.registry.models import Household
+    from aman.shelter import services as shelter
+
+    operator = shelter.tour_operator_create(
+        actor=None,
+        data={"name": "Kompas Tour", "contact": "Duty desk", "phone": "+7 727 000 00 00"},
+    )
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    baku = shelter.hotel_create(
+        actor=None,
+        crisis=crisis,
+        data={
+            "name": "Airport Hotel Baku",
+            "country": "AZ",
+            "address": "Heydar Aliyev International Airport, Baku",
+            "latitude": 40.4675,
+            "longitude": 50.0467,
+            "contact": "Front desk",
+            "phone": "+994 12 497 27 27",
+        },
+    )
+    dubai = shelter.hotel_create(
+        actor=None,
+        crisis=crisis,
+        data={
+            "name": "Deira Palace Hotel",
+            "country": "AE",
+            "address": "Al Rigga Road, Deira, Dubai",
+            "latitude": 25.2644,
+            "longitude": 55.3217,
+            "tour_operator": operator,
+        },
+    )
+    for room_type, beds, rooms, rate in (("family", 4, 10, "95"), ("double", 2, 20, "70")):
+        shelter.block_create(
+            actor=None,
+            hotel=baku,
+            data={
+                "room_type": room_type,
+                "beds": beds,
+                "rooms": rooms,
+                "first_night": tomorrow,
+                "last_night": tomorrow + timedelta(days=6),
+                "rate": rate,
+                "currency": "AZN",
+                "meals": "half_board",
+                "payer": "state",
+                "contract_ref": "MFA-AZ-2026-014",
+            },
+        )
+    shelter.block_create(
+        actor=None,
+        hotel=dubai,
+        data={
+            "room_type": "double",
+            "beds": 2,
+            "rooms": 40,
+            "first_night": timezone.localdate(),
+            "last_night": timezone.localdate() + timedelta(days=4),
+            "rate": "310",
+            "currency": "AED",
+            "meals": "breakfast",
+            "payer": "guarantee_fund",
+            "contract_ref": "KT-GF-0311",
+        },
+    )
+    shelter.exchange_rate_set(
+        actor=None,
+        crisis=crisis,
+        data={
+            "currency": "AZN",
+            "rate": "300",
+            "valid_from": timezone.localdate(),
+            "source": "NBK",
+        },
+    )
+    households = Household.objects.filter(crisis=crisis, bookings__isnull=False).distinct()
+    for household in households[:4]:
+        try:
+            shelter.household_house(
+                actor=None,
+                crisis=crisis,
+                household=household,
+                hotel=baku,
+                first_night=tomorrow,
+                last_night=tomorrow,
+            )
+        except ApplicationError:  # demo data: a household that does not fit is left out
+            continue
