@@ -18,7 +18,9 @@ def block(block_id: int, beds: int, free: int, rate: str = "50", hotel: int = 1)
     return BlockSupply(block_id=block_id, hotel_id=hotel, beds=beds, free=free, rate=Decimal(rate))
 
 
-def family(key: int, adults: int, children: int = 0, infants: int = 0, **kw: object) -> HouseholdNeed:
+def family(
+    key: int, adults: int, children: int = 0, infants: int = 0, **kw: object
+) -> HouseholdNeed:
     guests = [Guest(key * 100 + i, adult=True) for i in range(adults)]
     guests += [Guest(key * 100 + 50 + i, adult=False) for i in range(children)]
     guests += [Guest(key * 100 + 80 + i, adult=False, infant=True) for i in range(infants)]

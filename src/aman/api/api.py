@@ -25,6 +25,7 @@ from aman.api.routers import (
     missions,
     permits,
     registry,
+    shelter,
     transport,
     transport_documents,
 )
@@ -110,3 +111,4 @@ api.add_router("", dedup.router)
 api.add_router("", permits.router)
 api.add_router("", transport.router)
 api.add_router("", transport_documents.router)
+api.add_router("", shelter.router)

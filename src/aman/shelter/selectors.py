@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -65,7 +65,7 @@ def stay_for_user(*, user: User, crisis: Crisis, pk: int) -> Stay:
         raise Http404 from None
 
 
-def stays_filtered(*, user: User, crisis: Crisis, filters: dict[str, object]) -> QuerySet[Stay]:
+def stays_filtered(*, user: User, crisis: Crisis, filters: dict[str, Any]) -> QuerySet[Stay]:
     qs = stays_for_user(user=user, crisis=crisis)
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
@@ -115,7 +115,8 @@ def block_use(blocks: list[RoomBlock], *, night: date | None = None) -> list[Blo
             block=b,
             blocked=counts.get(b.pk, 0),
             tonight_free=(
-                b.rooms - tonight.get(b.pk, 0) if night and b.first_night <= night <= b.last_night
+                b.rooms - tonight.get(b.pk, 0)
+                if night and b.first_night <= night <= b.last_night
                 else (0 if night else None)
             ),
         )
@@ -153,8 +154,12 @@ def occupancy(hotels: list[Hotel], first: date, days: int) -> list[Occupancy]:
     blocks = list(
         RoomBlock.objects.filter(hotel__in=hotels, first_night__lte=last, last_night__gte=first)
     )
-    out = {h.pk: Occupancy(hotel=h, nights=[NightCount(first + timedelta(days=i)) for i in range(days)])
-           for h in hotels}
+    out = {
+        h.pk: Occupancy(
+            hotel=h, nights=[NightCount(first + timedelta(days=i)) for i in range(days)]
+        )
+        for h in hotels
+    }
     index = {first + timedelta(days=i): i for i in range(days)}
     beds_of = {b.pk: b.beds for b in blocks}
     for b in blocks:
@@ -164,23 +169,26 @@ def occupancy(hotels: list[Hotel], first: date, days: int) -> list[Occupancy]:
                 row.rooms += b.rooms
                 row.beds += b.rooms * b.beds
                 row.beds_free += b.rooms * b.beds
-    taken = (
-        StayNight.objects.filter(block__in=blocks, night__gte=first, night__lte=last)
-        .values_list("block_id", "block__hotel_id", "night", "stay__adults", "stay__children")
-    )
+    taken = StayNight.objects.filter(
+        block__in=blocks, night__gte=first, night__lte=last
+    ).values_list("block_id", "block__hotel_id", "night", "stay__adults", "stay__children")
     for block_id, hotel_id, night, adults, children in taken:
         row = out[hotel_id].nights[index[night]]
         row.rooms_taken += 1
         row.beds_free -= beds_of[block_id]
         row.adults += adults
         row.children += children
-    moves = Stay.objects.filter(
-        block__hotel__in=hotels,
-        status__in=(*HOLDS_ROOM, StayStatus.CHECKED_OUT),
-    ).filter(
-        Q(first_night__gte=first, first_night__lte=last)
-        | Q(last_night__gte=first - timedelta(days=1), last_night__lt=last)
-    ).values_list("block__hotel_id", "first_night", "last_night")
+    moves = (
+        Stay.objects.filter(
+            block__hotel__in=hotels,
+            status__in=(*HOLDS_ROOM, StayStatus.CHECKED_OUT),
+        )
+        .filter(
+            Q(first_night__gte=first, first_night__lte=last)
+            | Q(last_night__gte=first - timedelta(days=1), last_night__lt=last)
+        )
+        .values_list("block__hotel_id", "first_night", "last_night")
+    )
     for hotel_id, first_night, last_night in moves:
         if first_night in index:
             out[hotel_id].nights[index[first_night]].arrivals += 1
@@ -218,7 +226,9 @@ def daily_list(*, user: User, crisis: Crisis, hotel: Hotel, day: date) -> DailyL
             arrivals.append(stay)
         else:
             in_house.append(stay)
-    return DailyList(hotel=hotel, day=day, arrivals=arrivals, in_house=in_house, departures=departures)
+    return DailyList(
+        hotel=hotel, day=day, arrivals=arrivals, in_house=in_house, departures=departures
+    )
 
 
 # Suggestions ---------------------------------------------------------------------------------

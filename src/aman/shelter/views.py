@@ -2,14 +2,920 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+import csv
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
+from aman.core.ids import is_id
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.geo.models import Country, Place
+from aman.registry.models import Household, Person
+from aman.registry.services import normalize_reference_code
+from aman.shelter import selectors, services
+from aman.shelter.forms import BlockForm, HotelForm, ManualHouseForm, TourOperatorForm, split_codes
+from aman.shelter.models import (
+    HOLDS_ROOM,
+    STAY_TRANSITIONS,
+    Hotel,
+    RoomBlock,
+    Stay,
+    StayStatus,
+    TourOperator,
+)
+from aman.transport.forms import service_errors
 
 
-def _todo(*args: object, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
 
 
-hotel_list = hotel_create = hotel_detail = hotel_edit = block_create = hotel_day = _todo
-hotel_day_csv = block_edit = tour_operator_list = occupancy = stay_list = stay_detail = _todo
-stay_status = stay_nights = assign = _todo
-_ = HttpRequest
+def _current(request: HttpRequest) -> tuple[User, Crisis]:
+    """The user, who must work in shelter, and their current crisis."""
+    user = _user(request)
+    selectors.require_shelter(user)
+    crisis = access.current_crisis(user)
+    if crisis is None:
+        raise Http404
+    return user, crisis
+
+
+def hotel_today(hotel: Hotel) -> date:
+    """Today on the hotel's clock."""
+    return timezone.localtime(timezone.now(), hotel.place.zone).date()
+
+
+def passport_name(person: Person) -> str:
+    """A guest's name as in the passport (Latin), falling back to the native script."""
+    latin = f"{person.surname_latin} {person.given_names_latin}".strip()
+    return latin or f"{person.surname} {person.given_names}".strip()
+
+
+def _date_param(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return parse_date(value.strip())
+    except ValueError:
+        return None
+
+
+def _countries_for(crisis: Crisis) -> list[Country]:
+    return list(Country.objects.in_local_order())
+
+
+def _cities_for(crisis: Crisis) -> list[Place]:
+    """Cities offered in the hotel form: those of the affected countries, of home, of the
+    neighbours over the border crossings, and of the countries hotels are already in."""
+    countries = set(crisis.affected_countries.values_list("pk", flat=True))
+    countries.add(crisis.home_country_id)
+    countries |= set(
+        Place.objects.filter(kind=Place.Kind.CROSSING, country__in=list(countries))
+        .exclude(entry_country=None)
+        .values_list("entry_country", flat=True)
+    )
+    countries |= set(
+        Hotel.objects.filter(crisis=crisis).values_list("place__country_id", flat=True)
+    )
+    return list(
+        Place.objects.filter(kind=Place.Kind.CITY, country__in=countries)
+        .select_related("country")
+        .order_by("country__code", "name")[:3000]
+    )
+
+
+# Hotels ---------------------------------------------------------------------------------------
+
+
+@login_required
+def hotel_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    selectors.require_shelter(user)
+    crisis = access.current_crisis(user)
+    rows: list[tuple[Hotel, selectors.NightCount]] = []
+    totals = selectors.NightCount(night=timezone.localdate())
+    if crisis is not None:
+        hotels = list(selectors.hotels_for_user(user=user, crisis=crisis))
+        by_day: dict[date, list[Hotel]] = defaultdict(list)
+        for hotel in hotels:
+            by_day[hotel_today(hotel)].append(hotel)
+        tonight: dict[int, selectors.NightCount] = {}
+        for day, group in by_day.items():
+            for occ in selectors.occupancy(group, day, 1):
+                tonight[occ.hotel.pk] = occ.nights[0]
+        for hotel in hotels:
+            night = tonight[hotel.pk]
+            rows.append((hotel, night))
+            totals.rooms += night.rooms
+            totals.rooms_taken += night.rooms_taken
+            totals.beds += night.beds
+            totals.beds_free += night.beds_free
+    return TemplateResponse(
+        request, "shelter/hotel_list.html", {"crisis": crisis, "rows": rows, "totals": totals}
+    )
+
+
+def _hotel_form_page(
+    request: HttpRequest, crisis: Crisis, form: HotelForm, hotel: Hotel | None
+) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        "shelter/hotel_form.html",
+        {
+            "form": form,
+            "hotel": hotel,
+            "crisis": crisis,
+            "countries": _countries_for(crisis),
+            "cities": _cities_for(crisis),
+        },
+    )
+
+
+@login_required
+def hotel_create(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    form = HotelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            hotel = services.hotel_create(actor=user, crisis=crisis, data=dict(form.cleaned_data))
+        except ApplicationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Hotel created. Now add the rooms contracted."))
+            return redirect("hotel_detail", hotel.pk)
+    return _hotel_form_page(request, crisis, form, None)
+
+
+@login_required
+def hotel_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    hotel = selectors.hotel_for_user(user=user, crisis=crisis, pk=pk)
+    form = HotelForm(request.POST or None, initial=HotelForm.initial_for(hotel))
+    if request.method == "POST" and form.is_valid():
+        changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+        try:
+            services.hotel_update(actor=user, hotel=hotel, data=changed)
+        except ApplicationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Hotel saved."))
+            return redirect("hotel_detail", hotel.pk)
+    return _hotel_form_page(request, crisis, form, hotel)
+
+
+@login_required
+def hotel_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    hotel = selectors.hotel_for_user(user=user, crisis=crisis, pk=pk)
+    today = hotel_today(hotel)
+    blocks = list(hotel.blocks.select_related("tour_operator").order_by("first_night", "id"))
+    uses = selectors.block_use(blocks, night=today)
+    (occupancy,) = selectors.occupancy([hotel], today, 14)
+    stays = list(
+        selectors.stays_for_user(user=user, crisis=crisis)
+        .filter(block__hotel=hotel, status__in=HOLDS_ROOM, last_night__gte=today)
+        .prefetch_related("guests")
+        .order_by("first_night", "block", "room", "id")[:300]
+    )
+    _names(stays)
+    audit_read(
+        actor=user,
+        verb="hotel_detail",
+        obj=hotel,
+        crisis=crisis,
+        details={"stays_shown": len(stays)},
+    )
+    return TemplateResponse(
+        request,
+        "shelter/hotel_detail.html",
+        {
+            "crisis": crisis,
+            "hotel": hotel,
+            "today": today,
+            "uses": uses,
+            "occupancy": occupancy,
+            "stays": stays,
+        },
+    )
+
+
+# Room blocks ----------------------------------------------------------------------------------
+
+
+@login_required
+def block_create(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    hotel = selectors.hotel_for_user(user=user, crisis=crisis, pk=pk)
+    today = hotel_today(hotel)
+    last = hotel.blocks.order_by("-id").first()
+    initial = {
+        "first_night": today.isoformat(),
+        "last_night": (today + timedelta(days=6)).isoformat(),
+        "currency": last.currency if last else "",
+        "payer": last.payer if last else "state",
+        "room_type": "double",
+    }
+    form = BlockForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.block_create(actor=user, hotel=hotel, data=dict(form.cleaned_data))
+        except ApplicationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Rooms added."))
+            return redirect("hotel_detail", hotel.pk)
+    return TemplateResponse(
+        request,
+        "shelter/block_form.html",
+        {"form": form, "hotel": hotel, "block": None, "crisis": crisis},
+    )
+
+
+@login_required
+def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    block = selectors.block_for_user(user=user, crisis=crisis, pk=pk)
+    form = BlockForm(request.POST or None, initial=BlockForm.initial_for(block))
+    if request.method == "POST" and form.is_valid():
+        changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+        try:
+            services.block_update(actor=user, block=block, data=changed)
+        except ApplicationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Room block saved."))
+            return redirect("hotel_detail", block.hotel_id)
+    return TemplateResponse(
+        request,
+        "shelter/block_form.html",
+        {"form": form, "hotel": block.hotel, "block": block, "crisis": crisis},
+    )
+
+
+# Tour operators -------------------------------------------------------------------------------
+
+
+@login_required
+def tour_operator_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    selectors.require_shelter(user)
+    form = TourOperatorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            operator = services.tour_operator_create(actor=user, data=dict(form.cleaned_data))
+        except ApplicationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Tour operator %(name)s added.") % {"name": operator.name})
+            return redirect("tour_operator_list")
+    operators = TourOperator.objects.select_related("import_source").annotate(
+        hotel_count=Count("hotels", distinct=True)
+    )
+    return TemplateResponse(
+        request,
+        "shelter/tour_operator_list.html",
+        {"form": form, "operators": operators, "crisis": access.current_crisis(user)},
+    )
+
+
+# Occupancy ------------------------------------------------------------------------------------
+
+
+@login_required
+def occupancy(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    first = _date_param(request.GET.get("from")) or timezone.localdate()
+    days = 14 if request.GET.get("days") == "14" else 7
+    hotels = list(selectors.hotels_for_user(user=user, crisis=crisis))
+    table = selectors.occupancy(hotels, first, days) if hotels else []
+    nights = [first + timedelta(days=i) for i in range(days)]
+    totals = [selectors.NightCount(night=n) for n in nights]
+    for occ in table:
+        for i, row in enumerate(occ.nights):
+            t = totals[i]
+            t.rooms += row.rooms
+            t.rooms_taken += row.rooms_taken
+            t.beds += row.beds
+            t.beds_free += row.beds_free
+            t.adults += row.adults
+            t.children += row.children
+            t.arrivals += row.arrivals
+            t.departures += row.departures
+    return TemplateResponse(
+        request,
+        "shelter/occupancy.html",
+        {
+            "crisis": crisis,
+            "table": table,
+            "nights": nights,
+            "totals": totals,
+            "first": first,
+            "days": days,
+            "previous": first - timedelta(days=days),
+            "next": first + timedelta(days=days),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+# The daily list of a hotel ----------------------------------------------------------------------
+
+
+def _names(stays: list[Stay]) -> None:
+    for stay in stays:
+        guests = list(stay.guests.all())
+        stay.guest_rows = [  # type: ignore[attr-defined]
+            (passport_name(g), g.reference_code_display) for g in guests
+        ]
+
+
+def _daily(request: HttpRequest, pk: int) -> tuple[User, Crisis, selectors.DailyList]:
+    user, crisis = _current(request)
+    hotel = selectors.hotel_for_user(user=user, crisis=crisis, pk=pk)
+    day = _date_param(request.GET.get("day")) or hotel_today(hotel)
+    daily = selectors.daily_list(user=user, crisis=crisis, hotel=hotel, day=day)
+    for part in (daily.arrivals, daily.in_house, daily.departures):
+        _names(part)
+    return user, crisis, daily
+
+
+@login_required
+def hotel_day(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis, daily = _daily(request, pk)
+    count = len(daily.arrivals) + len(daily.in_house) + len(daily.departures)
+    audit_read(
+        actor=user,
+        verb="hotel_daily_list",
+        obj=daily.hotel,
+        crisis=crisis,
+        details={"day": daily.day.isoformat(), "stays": count},
+    )
+    return TemplateResponse(
+        request,
+        "shelter/hotel_day.html",
+        {
+            "crisis": crisis,
+            "hotel": daily.hotel,
+            "daily": daily,
+            "day": daily.day,
+            "previous": daily.day - timedelta(days=1),
+            "next": daily.day + timedelta(days=1),
+            "sections": [
+                ("arrivals", _("Arrivals"), daily.arrivals),
+                ("in-house", _("In the hotel"), daily.in_house),
+                ("departures", _("Departures (leave this morning)"), daily.departures),
+            ],
+        },
+    )
+
+
+@login_required
+def hotel_day_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis, daily = _daily(request, pk)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(
+        [
+            _("List"),
+            _("Hotel room number"),
+            _("Room type"),
+            _("Guests"),
+            _("Reference codes"),
+            _("Adults"),
+            _("Children"),
+            _("First night"),
+            _("Check-out day"),
+            _("Nights"),
+            _("Meals"),
+            _("Who pays"),
+            _("Tour operator"),
+            _("Status"),
+        ]
+    )
+    parts = [
+        (_("Arrival"), daily.arrivals),
+        (_("In the hotel"), daily.in_house),
+        (_("Departure"), daily.departures),
+    ]
+    count = 0
+    for label, stays in parts:
+        for stay in stays:
+            count += 1
+            rows = stay.guest_rows  # type: ignore[attr-defined]
+            writer.writerow(
+                [
+                    label,
+                    stay.room_number,
+                    stay.block.get_room_type_display(),
+                    "; ".join(name for name, _code in rows),
+                    " ".join(code for _name, code in rows),
+                    stay.adults,
+                    stay.children,
+                    stay.first_night.isoformat(),
+                    stay.check_out_day.isoformat(),
+                    stay.nights,
+                    stay.block.get_meals_display(),
+                    stay.get_payer_display(),
+                    stay.tour_operator.name if stay.tour_operator else "",
+                    stay.get_status_display(),
+                ]
+            )
+    audit_read(
+        actor=user,
+        verb="hotel_daily_list_export",
+        obj=daily.hotel,
+        crisis=crisis,
+        export=True,
+        details={"day": daily.day.isoformat(), "stays": count, "format": "csv"},
+    )
+    response = HttpResponse(
+        ("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
+    name = re.sub(r"[^A-Za-z0-9]+", "-", daily.hotel.place.name).strip("-")[:40] or "hotel"
+    response["Content-Disposition"] = f'attachment; filename="{name}-{daily.day.isoformat()}.csv"'
+    return response
+
+
+# Stays ----------------------------------------------------------------------------------------
+
+
+@login_required
+def stay_list(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    status = request.GET.get("status", "")
+    hotel = request.GET.get("hotel", "")
+    night_text = request.GET.get("night", "")
+    night = _date_param(night_text)
+    filters: dict[str, object] = {
+        "status": status if status in StayStatus.values else "",
+        "hotel": int(hotel) if is_id(hotel) else "",
+        "night": night,
+    }
+    stays = selectors.stays_filtered(user=user, crisis=crisis, filters=filters).prefetch_related(
+        "guests"
+    )
+    page = Paginator(stays, 50).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    _names(rows)
+    page.object_list = rows
+    audit_read(
+        actor=user,
+        verb="stay_list",
+        object_type="shelter.stay",
+        crisis=crisis,
+        details={"results": page.paginator.count},
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return TemplateResponse(
+        request,
+        "shelter/stay_list.html",
+        {
+            "crisis": crisis,
+            "page": page,
+            "query": query.urlencode(),
+            "filters": {"status": filters["status"], "hotel": hotel, "night": night_text},
+            "statuses": StayStatus.choices,
+            "hotels": selectors.hotels_for_user(user=user, crisis=crisis),
+        },
+    )
+
+
+# The actions an officer takes on a stay from its page.
+STAY_ACTIONS = {
+    StayStatus.CHECKED_IN: gettext_lazy("Check in"),
+    StayStatus.CHECKED_OUT: gettext_lazy("Check out"),
+    StayStatus.NO_SHOW: gettext_lazy("No-show"),
+    StayStatus.CANCELLED: gettext_lazy("Cancel"),
+}
+
+
+@login_required
+def stay_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    stay = selectors.stay_for_user(user=user, crisis=crisis, pk=pk)
+    guests = list(stay.guests.order_by("-priority", "birth_date", "id"))
+    rows = [(g, passport_name(g), g.age_on(stay.first_night)) for g in guests]
+    audit_read(actor=user, verb="stay_detail", obj=stay, crisis=crisis)
+    others = (
+        Stay.objects.filter(group=stay.group).exclude(pk=stay.pk).select_related("block")
+        if stay.group
+        else Stay.objects.none()
+    )
+    return TemplateResponse(
+        request,
+        "shelter/stay_detail.html",
+        {
+            "crisis": crisis,
+            "stay": stay,
+            "hotel": stay.block.hotel,
+            "guests": rows,
+            "events": stay.events.select_related("actor"),
+            "actions": [
+                (s, label)
+                for s, label in STAY_ACTIONS.items()
+                if s in STAY_TRANSITIONS[stay.status]
+            ],
+            "holds_room": stay.holds_room,
+            "others": others,
+            "hotel_today": hotel_today(stay.block.hotel),
+        },
+    )
+
+
+@login_required
+@require_POST
+def stay_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    stay = selectors.stay_for_user(user=user, crisis=crisis, pk=pk)
+    status = request.POST.get("status", "")
+    try:
+        stay = services.stay_set_status(
+            actor=user,
+            stay=stay,
+            status=status,
+            note=request.POST.get("note", ""),
+            room_number=request.POST.get("room_number", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("The stay is now “%(status)s”.") % {"status": stay.get_status_display()}
+        )
+    return redirect("stay_detail", stay.pk)
+
+
+@login_required
+@require_POST
+def stay_nights(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    stay = selectors.stay_for_user(user=user, crisis=crisis, pk=pk)
+    try:
+        stay = services.stay_change_nights(
+            actor=user,
+            stay=stay,
+            last_night=request.POST.get("last_night", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Last night: %(night)s; the guests leave on %(day)s.")
+            % {"night": stay.last_night.isoformat(), "day": stay.check_out_day.isoformat()},
+        )
+    return redirect("stay_detail", stay.pk)
+
+
+# Assignment -----------------------------------------------------------------------------------
+
+NO_ROOMS = gettext_lazy("no hotel has free rooms for the whole household on these nights")
+
+
+@dataclass
+class SuggestionRow:
+    household: Household
+    members: list[Person]
+    priority: int
+    hotel: Hotel | None
+    rooms: list[tuple[RoomBlock, list[Person], str]]  # block, guests, hidden value
+    distance_km: float | None
+    reason: str
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+@dataclass
+class Outcome:
+    housed: list[tuple[Household, list[Stay]]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # household label, reason
+
+    @property
+    def stays(self) -> int:
+        return sum(len(s) for _h, s in self.housed)
+
+
+def _households_named(crisis: Crisis, text: str) -> tuple[list[Household], list[str]]:
+    """Households named by number (12, H12) or by a member's reference code."""
+    ids: list[int] = []
+    missing: list[str] = []
+    for token in split_codes(text):
+        number = token[1:] if token[:1] in ("H", "h") else token
+        if is_id(number):
+            ids.append(int(number))
+            continue
+        person = Person.objects.filter(
+            crisis=crisis, reference_code=normalize_reference_code(token)
+        ).first()
+        if person is None or person.household_id is None:
+            missing.append(token)
+        else:
+            ids.append(person.household_id)
+    found = {h.pk: h for h in Household.objects.filter(crisis=crisis, pk__in=ids)}
+    missing += [f"H{i}" for i in ids if i not in found]
+    seen: set[int] = set()
+    households = []
+    for i in ids:
+        if i in found and i not in seen:
+            seen.add(i)
+            households.append(found[i])
+    return households, missing
+
+
+def _near(text: str) -> tuple[tuple[float, float] | None, str]:
+    """A place named by id, airport IATA code or code: its coordinates, or an error."""
+    text = text.strip()
+    if not text:
+        return None, ""
+    place = None
+    if is_id(text):
+        place = Place.objects.filter(pk=int(text)).first()
+    elif len(text) == 3 and text.isalpha():
+        place = Place.objects.filter(kind=Place.Kind.AIRPORT, iata=text.upper()).first()
+    place = place or Place.objects.filter(code=text).first()
+    if place is None:
+        return None, _("No place “%(v)s” (a place id or an airport code).") % {"v": text[:40]}
+    if place.latitude is None or place.longitude is None:
+        return None, _("%(place)s has no coordinates.") % {"place": place}
+    return (place.latitude, place.longitude), ""
+
+
+def _waiting_rows(user: User, crisis: Crisis) -> list[tuple[Household, list[Person]]]:
+    households = selectors.waiting_households(user=user, crisis=crisis)
+    members: dict[int, list[Person]] = defaultdict(list)
+    for person in (
+        Person.objects.filter(household__in=households)
+        .exclude(status__in=services.NOT_HOUSED)
+        .order_by("-priority", "birth_date", "id")
+    ):
+        assert person.household_id is not None
+        members[person.household_id].append(person)
+    return [(h, members[h.pk]) for h in households if members[h.pk]]
+
+
+def _suggestion_rows(suggestions: list[selectors.HouseholdSuggestion]) -> list[SuggestionRow]:
+    rows = []
+    for s in suggestions:
+        rows.append(
+            SuggestionRow(
+                household=s.household,
+                members=s.members,
+                priority=max([s.household.priority, *(p.priority for p in s.members)]),
+                hotel=s.hotel,
+                rooms=[
+                    (block, guests, f"{block.pk}:{'.'.join(str(g.pk) for g in guests)}")
+                    for block, guests in s.rooms
+                ],
+                distance_km=s.suggestion.distance_km,
+                reason=str(NO_ROOMS) if s.hotel is None else "",
+            )
+        )
+    return rows
+
+
+def _confirm(request: HttpRequest, user: User, crisis: Crisis) -> Outcome:
+    """House the households ticked on the suggestion, one by one, each all or nothing."""
+    outcome = Outcome()
+    first = request.POST.get("first_night", "")
+    last = request.POST.get("last_night", "")
+    for hid in request.POST.getlist("house"):
+        label = f"H{hid}"
+        household = (
+            Household.objects.filter(crisis=crisis, pk=int(hid)).first() if is_id(hid) else None
+        )
+        if household is None:
+            outcome.failed.append((label[:20], _("Unknown household.")))
+            continue
+        wanted: list[tuple[int, list[int]]] = []
+        for value in request.POST.getlist(f"room-{household.pk}"):
+            block_id, _sep, guest_ids = value.partition(":")
+            ids = guest_ids.split(".")
+            if not is_id(block_id) or not all(is_id(i) for i in ids):
+                wanted = []
+                break
+            wanted.append((int(block_id), [int(i) for i in ids]))
+        blocks = {
+            b.pk: b for b in RoomBlock.objects.filter(crisis=crisis, pk__in=[b for b, _g in wanted])
+        }
+        people = {
+            p.pk: p
+            for p in Person.objects.filter(
+                crisis=crisis, household=household, pk__in=[i for _b, g in wanted for i in g]
+            )
+        }
+        if not wanted or any(b not in blocks or any(i not in people for i in g) for b, g in wanted):
+            outcome.failed.append(
+                (label, _("The suggestion no longer fits the household; suggest again."))
+            )
+            continue
+        try:
+            stays = services.household_house(
+                actor=user,
+                crisis=crisis,
+                household=household,
+                first_night=first,
+                last_night=last,
+                rooms=[(blocks[b], [people[i] for i in g]) for b, g in wanted],
+            )
+        except ApplicationError as exc:
+            outcome.failed.append((label, exc.message))
+        else:
+            outcome.housed.append((household, stays))
+    return outcome
+
+
+def _manual(
+    request: HttpRequest, user: User, crisis: Crisis, form: ManualHouseForm
+) -> list[Stay] | None:
+    """House one household in the hotel chosen; errors go on the form."""
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    households, missing = _households_named(crisis, data["household"])
+    if missing or len(households) != 1:
+        form.add_error("household", _("Unknown household."))
+        return None
+    hotel = Hotel.objects.filter(crisis=crisis, pk=data["hotel"]).first()
+    if hotel is None:
+        form.add_error("hotel", _("Unknown hotel."))
+        return None
+    codes = [normalize_reference_code(c) for c in split_codes(data["people"])]
+    people = list(Person.objects.filter(crisis=crisis, reference_code__in=codes))
+    unknown = sorted(set(codes) - {p.reference_code for p in people})
+    if unknown:
+        form.add_error(
+            "people", _("Unknown reference codes: %(codes)s.") % {"codes": ", ".join(unknown)}
+        )
+        return None
+    try:
+        return services.household_house(
+            actor=user,
+            crisis=crisis,
+            household=households[0],
+            people=people,
+            hotel=hotel,
+            first_night=data["first_night"],
+            last_night=data["last_night"],
+            split_reason=data["split_reason"],
+            payer=data["payer"],
+        )
+    except ApplicationError as exc:
+        service_errors(form, exc)
+        return None
+
+
+@login_required
+def assign(request: HttpRequest) -> HttpResponse:
+    """Suggest rooms for waiting households, confirm the suggestion; or house one household
+    in a hotel of the officer's choice."""
+    user, crisis = _current(request)
+    access.require(user, Cap.PERSONAL_DATA)
+    hotels = list(selectors.hotels_for_user(user=user, crisis=crisis))
+    params = request.POST if request.method == "POST" else request.GET
+    today = timezone.localdate()
+    first_text = params.get("first_night") or today.isoformat()
+    last_text = params.get("last_night") or (today + timedelta(days=1)).isoformat()
+    manual_form = ManualHouseForm(
+        request.POST if params.get("action") == "manual" else None,
+        hotels=hotels,
+        initial={"first_night": first_text, "last_night": last_text},
+    )
+    context: dict[str, Any] = {
+        "crisis": crisis,
+        "hotels": hotels,
+        "first_night": first_text,
+        "last_night": last_text,
+        "households_text": params.get("households", ""),
+        "hotel_filter": params.get("hotel", ""),
+        "near_text": params.get("near", ""),
+        "manual_form": manual_form,
+        "errors": [],
+    }
+    if request.method == "POST":
+        if params.get("action") == "manual":
+            stays = _manual(request, user, crisis, manual_form)
+            if stays:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Household housed in %(hotel)s: %(n)d room.",
+                        "Household housed in %(hotel)s: %(n)d rooms.",
+                        len(stays),
+                    )
+                    % {"hotel": stays[0].block.hotel, "n": len(stays)},
+                )
+                return redirect("stay_detail", stays[0].pk)
+        else:
+            outcome = _confirm(request, user, crisis)
+            context["outcome"] = outcome
+            if outcome.housed:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(n)d household housed.", "%(n)d households housed.", len(outcome.housed)
+                    )
+                    % {"n": len(outcome.housed)},
+                )
+            if outcome.failed:
+                messages.error(
+                    request,
+                    ngettext(
+                        "%(n)d household could not be housed: see below.",
+                        "%(n)d households could not be housed: see below.",
+                        len(outcome.failed),
+                    )
+                    % {"n": len(outcome.failed)},
+                )
+        return TemplateResponse(request, "shelter/assign.html", context)
+
+    households: list[Household] = []
+    if context["households_text"].strip():
+        households, missing = _households_named(crisis, context["households_text"])
+        if missing:
+            context["errors"].append(
+                _("Unknown households or reference codes: %(codes)s.")
+                % {"codes": ", ".join(missing)}
+            )
+    if "suggest" in request.GET:
+        first = _date_param(first_text)
+        last = _date_param(last_text)
+        if first is None or last is None:
+            context["errors"].append(_("First and last night: dates (YYYY-MM-DD)."))
+        elif last < first:
+            context["errors"].append(_("The last night is before the first night."))
+        elif (last - first).days >= services.MAX_NIGHTS:
+            context["errors"].append(
+                _("A stay is %(n)d nights at most.") % {"n": services.MAX_NIGHTS}
+            )
+        near, problem = _near(context["near_text"])
+        if problem:
+            context["errors"].append(problem)
+        chosen = hotels
+        if is_id(context["hotel_filter"]):
+            chosen = [h for h in hotels if h.pk == int(context["hotel_filter"])]
+        if not context["households_text"].strip():
+            households = selectors.waiting_households(user=user, crisis=crisis)
+        if not context["errors"] and first is not None and last is not None:
+            suggestions = selectors.suggest_rooms(
+                user=user,
+                crisis=crisis,
+                households=households,
+                first=first,
+                last=last,
+                hotels=chosen,
+                near=near,
+            )
+            context["suggestions"] = _suggestion_rows(suggestions)
+            context["suggested"] = sum(1 for s in context["suggestions"] if s.hotel)
+            audit_read(
+                actor=user,
+                verb="shelter_suggest",
+                object_type="registry.household",
+                crisis=crisis,
+                details={"households": len(suggestions)},
+            )
+    if "suggestions" not in context:
+        if households:
+            members: dict[int, list[Person]] = defaultdict(list)
+            for person in Person.objects.filter(household__in=households).exclude(
+                status__in=services.NOT_HOUSED
+            ):
+                assert person.household_id is not None
+                members[person.household_id].append(person)
+            context["waiting"] = [(h, members[h.pk]) for h in households]
+        else:
+            context["waiting"] = _waiting_rows(user, crisis)
+        audit_read(
+            actor=user,
+            verb="shelter_waiting",
+            object_type="registry.household",
+            crisis=crisis,
+            details={"households": len(context["waiting"])},
+        )
+    return TemplateResponse(request, "shelter/assign.html", context)

@@ -1,0 +1,887 @@
+"""Shelter: tour operators, hotels, room blocks, stays of households in their rooms, room
+suggestions, hotel nights taken from a published plan, exchange rates."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import model_validator
+
+from aman.api.idempotency import idempotent
+from aman.api.routers.registry import ERRORS, _crisis, _user
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.geo.models import Place
+from aman.registry.models import Household, Person
+from aman.registry.services import normalize_reference_code
+from aman.shelter import selectors, services
+from aman.shelter.models import (
+    ExchangeRate,
+    Hotel,
+    Meals,
+    Payer,
+    RoomBlock,
+    RoomType,
+    Stay,
+    StayStatus,
+    TourOperator,
+)
+from aman.transport.selectors import people_by_reference
+
+router = Router(tags=["shelter"])
+
+Id = Annotated[int, Field(ge=1, lt=2**63)]
+
+
+# Tour operators -------------------------------------------------------------------------------
+
+
+class TourOperatorOut(Schema):
+    id: int
+    name: str
+    contact: str
+    phone: str
+    email: str
+    import_source: str | None
+
+    @staticmethod
+    def resolve_import_source(obj: TourOperator) -> str | None:
+        return obj.import_source.name if obj.import_source else None
+
+
+class TourOperatorIn(Schema):
+    name: str = ""
+    contact: str = ""
+    phone: str = ""
+    email: str = ""
+    import_source: str = Field(
+        "", description="the name of its lists' source in the registry's imports"
+    )
+
+
+@router.get("/tour-operators", response=list[TourOperatorOut], summary="Tour operators")
+def tour_operator_list(request: HttpRequest) -> Any:
+    selectors.require_shelter(_user(request))
+    return TourOperator.objects.select_related("import_source").order_by("name")
+
+
+@router.post(
+    "/tour-operators",
+    response={201: TourOperatorOut, **ERRORS},
+    summary="Add a tour operator (send Idempotency-Key)",
+)
+def tour_operator_create(request: HttpRequest, payload: TourOperatorIn) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+
+    def create() -> tuple[int, Any]:
+        operator = services.tour_operator_create(actor=user, data=payload.model_dump())
+        return 201, TourOperatorOut.from_orm(operator).model_dump(mode="json")
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+# Hotels ---------------------------------------------------------------------------------------
+
+
+class Ref(Schema):
+    id: int
+    name: str
+
+
+class BlocksSummary(Schema):
+    blocks: int
+    rooms: int = Field(description="rooms contracted, summed over the blocks")
+    capacity: int = Field(description="room-nights contracted")
+    blocked: int = Field(description="room-nights given to households")
+    available: int
+    first_night: date | None
+    last_night: date | None
+
+
+class HotelOut(Schema):
+    id: int
+    crisis_id: int
+    place_id: int = Field(description="the hotel's place: legs can start and end there")
+    name: str = Field(validation_alias="place.name")
+    country: str = Field(validation_alias="place.country.code")
+    city: Ref | None
+    address: str
+    latitude: float | None = Field(validation_alias="place.latitude")
+    longitude: float | None = Field(validation_alias="place.longitude")
+    timezone: str = Field(validation_alias="place.timezone")
+    contact: str
+    phone: str
+    email: str
+    tour_operator: Ref | None
+    notes: str
+    blocks: BlocksSummary
+
+    @staticmethod
+    def resolve_blocks(obj: Hotel) -> dict[str, Any]:
+        uses = selectors.block_use(list(obj.blocks.all()))
+        return {
+            "blocks": len(uses),
+            "rooms": sum(u.block.rooms for u in uses),
+            "capacity": sum(u.capacity for u in uses),
+            "blocked": sum(u.blocked for u in uses),
+            "available": sum(u.available for u in uses),
+            "first_night": min((u.block.first_night for u in uses), default=None),
+            "last_night": max((u.block.last_night for u in uses), default=None),
+        }
+
+
+class HotelIn(Schema):
+    name: str = ""
+    country: str = Field("", description="ISO 3166 code")
+    city: int | str | None = Field(None, description="a city's place id or code")
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    contact: str = ""
+    phone: str = ""
+    email: str = ""
+    tour_operator: int | str | None = Field(
+        None, description="the partner tour operator: id or name"
+    )
+    notes: str = ""
+
+
+class HotelPatch(Schema):
+    name: str | None = None
+    country: str | None = None
+    city: int | str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    tour_operator: int | str | None = None
+    notes: str | None = None
+
+
+class CrisisFilter(Schema):
+    crisis: int | None = None
+
+
+def _hotel(request: HttpRequest, hotel_id: int) -> tuple[User, Hotel]:
+    user = _user(request)
+    selectors.require_shelter(user)
+    crisis_id = Hotel.objects.filter(pk=hotel_id).values_list("crisis_id", flat=True).first()
+    if crisis_id is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis_id)
+    return user, selectors.hotel_for_user(user=user, crisis=crisis, pk=hotel_id)
+
+
+@router.get("/hotels", response=list[HotelOut], summary="Hotels of a crisis")
+@paginate(LimitOffsetPagination)
+def hotel_list(request: HttpRequest, filters: Query[CrisisFilter]) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+    crisis = _crisis(user, filters.crisis)
+    return selectors.hotels_for_user(user=user, crisis=crisis).prefetch_related("blocks")
+
+
+@router.post(
+    "/hotels",
+    response={201: HotelOut, **ERRORS},
+    summary="Add a hotel (send Idempotency-Key)",
+    description="Its place (name, country, coordinates, clock) is created with it, so legs "
+    "can start and end at the hotel.",
+)
+def hotel_create(request: HttpRequest, payload: HotelIn, crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+    the_crisis = _crisis(user, crisis)
+
+    def create() -> tuple[int, Any]:
+        hotel = services.hotel_create(actor=user, crisis=the_crisis, data=payload.model_dump())
+        return 201, HotelOut.from_orm(hotel).model_dump(mode="json")
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+@router.get("/hotels/{hotel_id}", response={200: HotelOut, **ERRORS}, summary="One hotel")
+def hotel_detail(request: HttpRequest, hotel_id: int) -> Any:
+    return _hotel(request, hotel_id)[1]
+
+
+@router.patch(
+    "/hotels/{hotel_id}",
+    response={200: HotelOut, **ERRORS},
+    summary="Change a hotel (only the fields sent)",
+)
+def hotel_update(request: HttpRequest, hotel_id: int, payload: HotelPatch) -> Any:
+    user, hotel = _hotel(request, hotel_id)
+    data = payload.model_dump(exclude_unset=True)
+    if not data:
+        raise ApplicationError(_("Nothing to change."))
+    services.hotel_update(actor=user, hotel=hotel, data=data)
+    return selectors.hotel_for_user(user=user, crisis=hotel.crisis, pk=hotel.pk)
+
+
+# Room blocks ----------------------------------------------------------------------------------
+
+
+class BlockOut(Schema):
+    id: int
+    hotel_id: int
+    room_type: str
+    beds: int
+    rooms: int
+    first_night: date
+    last_night: date
+    nights: int
+    rate: Decimal
+    currency: str
+    meals: str
+    payer: str
+    tour_operator: Ref | None
+    contract_ref: str
+    notes: str
+    capacity: int = Field(description="room-nights contracted")
+    blocked: int = Field(description="room-nights given to households")
+    available: int
+
+
+class BlockIn(Schema):
+    room_type: RoomType = RoomType.DOUBLE
+    beds: int | None = Field(None, description="beds per room (default: by the room type)")
+    rooms: int
+    first_night: date
+    last_night: date
+    rate: Decimal = Field(description="per room and night")
+    currency: str = Field(description="ISO 4217")
+    meals: Meals = Meals.NONE
+    payer: Payer
+    tour_operator: int | str | None = Field(
+        None, description="the tour operator the rooms come through (id or name)"
+    )
+    contract_ref: str = ""
+    notes: str = ""
+
+
+class BlockPatch(Schema):
+    room_type: RoomType | None = None
+    beds: int | None = None
+    rooms: int | None = None
+    first_night: date | None = None
+    last_night: date | None = None
+    rate: Decimal | None = None
+    currency: str | None = None
+    meals: Meals | None = None
+    payer: Payer | None = None
+    tour_operator: int | str | None = None
+    contract_ref: str | None = None
+    notes: str | None = None
+
+
+def _blocks_out(blocks: list[RoomBlock]) -> list[dict[str, Any]]:
+    out = []
+    for use in selectors.block_use(blocks):
+        row = BlockOut.model_validate(
+            {
+                **{
+                    name: getattr(use.block, name)
+                    for name in BlockOut.model_fields
+                    if name not in ("blocked", "available", "tour_operator")
+                },
+                "tour_operator": use.block.tour_operator,
+                "blocked": use.blocked,
+                "available": use.available,
+            }
+        )
+        out.append(row.model_dump(mode="json"))
+    return out
+
+
+def _block(request: HttpRequest, block_id: int) -> tuple[User, RoomBlock]:
+    user = _user(request)
+    selectors.require_shelter(user)
+    crisis_id = RoomBlock.objects.filter(pk=block_id).values_list("crisis_id", flat=True).first()
+    if crisis_id is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis_id)
+    return user, selectors.block_for_user(user=user, crisis=crisis, pk=block_id)
+
+
+@router.get(
+    "/hotels/{hotel_id}/blocks",
+    response={200: list[BlockOut], **ERRORS},
+    summary="A hotel's room blocks, with room-nights contracted, blocked and available",
+)
+def block_list(request: HttpRequest, hotel_id: int) -> Any:
+    hotel = _hotel(request, hotel_id)[1]
+    return _blocks_out(list(hotel.blocks.select_related("tour_operator")))
+
+
+@router.post(
+    "/hotels/{hotel_id}/blocks",
+    response={201: BlockOut, **ERRORS},
+    summary="Contract rooms with a hotel (send Idempotency-Key)",
+)
+def block_create(request: HttpRequest, hotel_id: int, payload: BlockIn) -> Any:
+    user, hotel = _hotel(request, hotel_id)
+
+    def create() -> tuple[int, Any]:
+        block = services.block_create(actor=user, hotel=hotel, data=payload.model_dump(mode="json"))
+        return 201, _blocks_out([block])[0]
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+@router.patch(
+    "/blocks/{block_id}",
+    response={200: BlockOut, **ERRORS},
+    summary="Change a room block (only the fields sent)",
+    description="A block cannot shrink below a room in use, nor lose a night a stay holds (409).",
+)
+def block_update(request: HttpRequest, block_id: int, payload: BlockPatch) -> Any:
+    user, block = _block(request, block_id)
+    data = payload.model_dump(mode="json", exclude_unset=True)
+    if not data:
+        raise ApplicationError(_("Nothing to change."))
+    block = services.block_update(actor=user, block=block, data=data)
+    return _blocks_out([block])[0]
+
+
+class NightOut(Schema):
+    night: date
+    rooms: int
+    rooms_taken: int
+    rooms_free: int
+    beds: int
+    beds_free: int
+    adults: int
+    children: int
+    arrivals: int
+    departures: int = Field(description="stays whose guests leave this morning")
+
+
+class OccupancyOut(Schema):
+    hotel_id: int
+    nights: list[NightOut]
+
+
+class OccupancyQuery(Schema):
+    start: date | None = Field(
+        None, alias="from", description="the first night (default: today at the hotel)"
+    )
+    days: int = Field(14, ge=1, le=60)
+
+
+@router.get(
+    "/hotels/{hotel_id}/occupancy",
+    response={200: OccupancyOut, **ERRORS},
+    summary="Rooms and beds contracted, taken and free, guests, arrivals and departures, "
+    "night by night",
+)
+def hotel_occupancy(request: HttpRequest, hotel_id: int, query: Query[OccupancyQuery]) -> Any:
+    hotel = _hotel(request, hotel_id)[1]
+    first = query.start or timezone.localtime(timezone.now(), hotel.place.zone).date()
+    (occupancy,) = selectors.occupancy([hotel], first, query.days)
+    return {"hotel_id": hotel.pk, "nights": occupancy.nights}
+
+
+# Stays ----------------------------------------------------------------------------------------
+
+
+class StayOut(Schema):
+    id: int
+    crisis_id: int
+    hotel_id: int = Field(validation_alias="block.hotel_id")
+    block_id: int
+    room: int = Field(description="the room's number inside the block")
+    room_number: str = Field(description="the hotel's room number, written at check-in")
+    household_id: int | None
+    group: str = Field(description="the stays of one household housed together share it")
+    first_night: date
+    last_night: date
+    check_out_day: date
+    nights: int
+    adults: int
+    children: int
+    status: str
+    payer: str
+    tour_operator_id: int | None
+    split_reason: str
+    source: str
+    source_ref: str
+    guests: list[str] = Field(description="reference codes")
+    created_at: datetime
+    changed_at: datetime
+    checked_in_at: datetime | None
+    checked_out_at: datetime | None
+
+    @staticmethod
+    def resolve_guests(obj: Stay) -> list[str]:
+        if "guests" in getattr(obj, "_prefetched_objects_cache", {}):
+            return sorted(p.reference_code for p in obj.guests.all())
+        return sorted(obj.guests.values_list("reference_code", flat=True))
+
+
+class GuestOut(Schema):
+    id: int
+    reference_code: str
+    surname: str
+    given_names: str
+    surname_latin: str
+    given_names_latin: str
+    birth_date: date | None
+    status: str
+
+
+class StayEventOut(Schema):
+    status: str
+    previous: str
+    at: datetime
+    actor: str | None
+    note: str
+
+    @staticmethod
+    def resolve_actor(obj: Any) -> str | None:
+        return obj.actor.username if obj.actor_id else None
+
+
+class StayDetailOut(StayOut):
+    hotel: str
+    people: list[GuestOut]
+    events: list[StayEventOut]
+
+    @staticmethod
+    def resolve_hotel(obj: Stay) -> str:
+        return str(obj.block.hotel)
+
+    @staticmethod
+    def resolve_people(obj: Stay) -> list[Any]:
+        return list(obj.guests.order_by("-priority", "birth_date", "id"))
+
+    @staticmethod
+    def resolve_events(obj: Stay) -> list[Any]:
+        return list(obj.events.select_related("actor"))
+
+
+class StayFilter(Schema):
+    crisis: int | None = None
+    status: StayStatus | None = None
+    hotel: int | None = None
+    household: int | None = None
+    night: date | None = Field(None, description="stays holding a room that night")
+
+
+def _stay(request: HttpRequest, stay_id: int) -> tuple[User, Stay]:
+    user = _user(request)
+    selectors.require_shelter(user)
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis_id = Stay.objects.filter(pk=stay_id).values_list("crisis_id", flat=True).first()
+    if crisis_id is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis_id)
+    return user, selectors.stay_for_user(user=user, crisis=crisis, pk=stay_id)
+
+
+def _stays_json(stays: list[Stay]) -> list[Any]:
+    return [StayOut.from_orm(s).model_dump(mode="json") for s in stays]
+
+
+@router.get("/stays", response=list[StayOut], summary="Stays (personal data)")
+@paginate(LimitOffsetPagination)
+def stay_list(request: HttpRequest, filters: Query[StayFilter]) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+    crisis = _crisis(user, filters.crisis)
+    qs = selectors.stays_filtered(user=user, crisis=crisis, filters=filters.model_dump())
+    audit_read(
+        actor=user,
+        verb="stay_list",
+        crisis=crisis,
+        details=filters.model_dump(mode="json", exclude_none=True),
+    )
+    return qs.prefetch_related("guests")
+
+
+class RoomIn(Schema):
+    block: Id
+    guests: list[str] = Field(min_length=1, description="reference codes")
+
+
+class StayIn(Schema):
+    household: Id | None = Field(None, description="house every member who needs a bed")
+    people: list[str] = Field(
+        default_factory=list,
+        description="reference codes: only these (the rest of their household needs a "
+        "split_reason)",
+    )
+    first_night: date
+    last_night: date
+    hotel: Id | None = Field(None, description="a hotel: the rooms that suit best are chosen")
+    rooms: list[RoomIn] = Field(default_factory=list, description="or the rooms, explicitly")
+    split_reason: str = ""
+    payer: Payer | None = Field(None, description="who pays (default: by the block and lists)")
+
+
+@router.post(
+    "/stays",
+    response={201: list[StayOut], **ERRORS},
+    summary="House a household (send Idempotency-Key)",
+    description="A household stays together: naming some members needs `split_reason` (409 "
+    "naming the missing otherwise). All or nothing: 409 when the rooms do not suffice or "
+    "someone is already housed on one of the nights; nobody is housed.",
+)
+def stay_create(request: HttpRequest, payload: StayIn, crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+    access.require(user, Cap.PERSONAL_DATA)
+    the_crisis = _crisis(user, crisis)
+    codes = [*payload.people, *(c for room in payload.rooms for c in room.guests)]
+    found, missing = people_by_reference(user=user, crisis=the_crisis, codes=codes)
+    if missing:
+        raise ApplicationError(
+            _("Unknown reference codes: %(codes)s.") % {"codes": ", ".join(missing)},
+            {"errors": {"people": [_("Unknown reference codes.")]}, "people": missing},
+        )
+    by_code = {p.reference_code: p for p in found}
+
+    def person(code: str) -> Person:
+        return by_code[normalize_reference_code(code)]
+
+    household = None
+    if payload.household is not None:
+        household = Household.objects.filter(crisis=the_crisis, pk=payload.household).first()
+        if household is None:
+            raise ApplicationError(
+                _("Unknown household."), {"errors": {"household": [_("Unknown household.")]}}
+            )
+    hotel = None
+    if payload.hotel is not None:
+        hotel = (
+            selectors.hotels_for_user(user=user, crisis=the_crisis).filter(pk=payload.hotel).first()
+        )
+        if hotel is None:
+            raise ApplicationError(
+                _("Unknown hotel."), {"errors": {"hotel": [_("Unknown hotel.")]}}
+            )
+    rooms = []
+    blocks = {
+        b.pk: b
+        for b in RoomBlock.objects.filter(
+            crisis=the_crisis, pk__in=[r.block for r in payload.rooms]
+        ).select_related("hotel")
+    }
+    unknown = sorted({r.block for r in payload.rooms} - set(blocks))
+    if unknown:
+        raise ApplicationError(
+            _("Unknown room blocks."),
+            {"errors": {"rooms": [_("Unknown room blocks.")]}, "blocks": unknown},
+        )
+    for room in payload.rooms:
+        rooms.append((blocks[room.block], [person(c) for c in room.guests]))
+
+    def create() -> tuple[int, Any]:
+        stays = services.household_house(
+            actor=user,
+            crisis=the_crisis,
+            first_night=payload.first_night,
+            last_night=payload.last_night,
+            household=household,
+            people=[person(c) for c in payload.people],
+            hotel=hotel,
+            rooms=rooms or None,
+            split_reason=payload.split_reason,
+            payer=payload.payer or "",
+            source=Stay.Source.API,
+        )
+        return 201, _stays_json(stays)
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+class StayStatusIn(Schema):
+    status: StayStatus
+    note: str = Field("", description="required when cancelling: the reason")
+    room_number: str = Field("", description="at check-in: the hotel's room number")
+
+
+@router.post(
+    "/stays/{stay_id}/status",
+    response={200: StayOut, **ERRORS},
+    summary="Check in, check out, record a no-show or cancel a stay",
+    description="Checking out or cancelling gives the stay's remaining nights back.",
+)
+def stay_status(request: HttpRequest, stay_id: int, payload: StayStatusIn) -> Any:
+    user, stay = _stay(request, stay_id)
+    return services.stay_set_status(
+        actor=user,
+        stay=stay,
+        status=payload.status,
+        note=payload.note,
+        room_number=payload.room_number,
+    )
+
+
+class StayNightsIn(Schema):
+    last_night: date
+    note: str = ""
+
+
+@router.post(
+    "/stays/{stay_id}/nights",
+    response={200: StayOut, **ERRORS},
+    summary="Extend or shorten a stay (a new last night)",
+    description="Extending keeps the same room: 409 when it or a guest is taken on an added "
+    "night, or the block ends before.",
+)
+def stay_nights(request: HttpRequest, stay_id: int, payload: StayNightsIn) -> Any:
+    user, stay = _stay(request, stay_id)
+    return services.stay_change_nights(
+        actor=user, stay=stay, last_night=payload.last_night, note=payload.note
+    )
+
+
+class NightsIn(Schema):
+    first_night: date
+    last_night: date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "NightsIn":
+        if self.last_night < self.first_night:
+            raise ValueError("last_night is before first_night")
+        if (self.last_night - self.first_night).days >= services.MAX_NIGHTS:
+            raise ValueError(f"at most {services.MAX_NIGHTS} nights")
+        return self
+
+
+class SuggestIn(NightsIn):
+    households: list[Id] = Field(min_length=1, max_length=500)
+    hotels: list[Id] | None = Field(None, description="only these hotels (default: all)")
+    near: Id | None = Field(
+        None,
+        description="a place id: prefer hotels near it (default: near each household's "
+        "next departure)",
+    )
+
+
+class SuggestedRoom(Schema):
+    block: int
+    room_type: str
+    beds: int
+    guests: list[str] = Field(description="reference codes")
+
+
+class SuggestionOut(Schema):
+    household: int
+    hotel: Ref | None
+    rooms: list[SuggestedRoom]
+    distance_km: float | None
+    reason: str = Field(description="why no hotel was found (when hotel is null)")
+
+
+@router.post(
+    "/stays/suggest",
+    response={200: list[SuggestionOut], **ERRORS},
+    summary="Suggest rooms for households (nothing is written)",
+    description="Households already housed on those nights, or with nobody who needs a bed, "
+    "are left out.",
+)
+def stay_suggest(request: HttpRequest, payload: SuggestIn, crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+    access.require(user, Cap.PERSONAL_DATA)
+    the_crisis = _crisis(user, crisis)
+    households = list(Household.objects.filter(crisis=the_crisis, pk__in=payload.households))
+    problems: dict[str, list[str]] = {}
+    extra: dict[str, Any] = {}
+    unknown = sorted(set(payload.households) - {h.pk for h in households})
+    if unknown:
+        problems["households"] = [_("Unknown households.")]
+        extra["households"] = unknown
+    hotels = None
+    if payload.hotels is not None:
+        hotels = list(
+            selectors.hotels_for_user(user=user, crisis=the_crisis).filter(pk__in=payload.hotels)
+        )
+        missing = sorted(set(payload.hotels) - {h.pk for h in hotels})
+        if missing:
+            problems["hotels"] = [_("Unknown hotels.")]
+            extra["hotels"] = missing
+    near = None
+    if payload.near is not None:
+        place = Place.objects.filter(pk=payload.near).first()
+        if place is None or place.latitude is None or place.longitude is None:
+            problems["near"] = [_("No such place with coordinates.")]
+        else:
+            near = (place.latitude, place.longitude)
+    if problems:
+        raise ApplicationError(
+            _("Please correct %(field)s.") % {"field": ", ".join(problems)},
+            {"errors": problems, **extra},
+        )
+    suggestions = selectors.suggest_rooms(
+        user=user,
+        crisis=the_crisis,
+        households=households,
+        first=payload.first_night,
+        last=payload.last_night,
+        hotels=hotels,
+        near=near,
+    )
+    return [
+        {
+            "household": s.household.pk,
+            "hotel": {"id": s.hotel.pk, "name": str(s.hotel)} if s.hotel else None,
+            "rooms": [
+                {
+                    "block": block.pk,
+                    "room_type": block.room_type,
+                    "beds": block.beds,
+                    "guests": [p.reference_code for p in guests],
+                }
+                for block, guests in s.rooms
+            ],
+            "distance_km": s.suggestion.distance_km,
+            "reason": s.suggestion.reason,
+        }
+        for s in suggestions
+    ]
+
+
+class PlanItemIn(NightsIn):
+    household: Id
+    hotel: Id
+
+
+class PlanIn(Schema):
+    plan_ref: str = Field(min_length=1, max_length=200, description="the published plan")
+    items: list[PlanItemIn] = Field(max_length=20000)
+
+
+@router.post(
+    "/stays/from-plan",
+    response={201: list[StayOut], **ERRORS},
+    summary="Take a published plan's hotel nights as planned stays (send Idempotency-Key)",
+    description="All or nothing: 409 when a hotel lacks rooms, nobody is housed. A household "
+    "already housed on the same nights in the same hotel keeps its stay: posting the same plan "
+    "again creates nothing new (201 with an empty list).",
+)
+def stays_from_plan(request: HttpRequest, payload: PlanIn, crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_shelter(user)
+    access.require(user, Cap.PERSONAL_DATA)
+    the_crisis = _crisis(user, crisis)
+    households = Household.objects.filter(crisis=the_crisis).in_bulk(
+        [i.household for i in payload.items]
+    )
+    hotels = selectors.hotels_for_user(user=user, crisis=the_crisis).in_bulk(
+        [i.hotel for i in payload.items]
+    )
+    problems: dict[str, list[str]] = {}
+    items = []
+    for n, item in enumerate(payload.items):
+        household = households.get(item.household)
+        hotel = hotels.get(item.hotel)
+        if household is None:
+            problems[f"items.{n}.household"] = [_("Unknown household.")]
+        if hotel is None:
+            problems[f"items.{n}.hotel"] = [_("Unknown hotel.")]
+        if household is not None and hotel is not None:
+            items.append(
+                services.PlanNights(
+                    household=household,
+                    hotel=hotel,
+                    first_night=item.first_night,
+                    last_night=item.last_night,
+                )
+            )
+    if problems:
+        raise ApplicationError(
+            _("Please correct %(field)s.") % {"field": next(iter(problems))}, {"errors": problems}
+        )
+
+    def create() -> tuple[int, Any]:
+        stays = services.stays_from_plan(
+            actor=user, crisis=the_crisis, items=items, plan_ref=payload.plan_ref
+        )
+        return 201, _stays_json(stays)
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+# Declared after /stays/suggest and /stays/from-plan: its path would take theirs.
+@router.get(
+    "/stays/{stay_id}",
+    response={200: StayDetailOut, **ERRORS},
+    summary="One stay with its guests and history (personal data)",
+)
+def stay_detail(request: HttpRequest, stay_id: int) -> Any:
+    user, stay = _stay(request, stay_id)
+    audit_read(actor=user, verb="stay_detail", obj=stay, crisis=stay.crisis)
+    return stay
+
+
+# Exchange rates -------------------------------------------------------------------------------
+
+
+class ExchangeRateOut(Schema):
+    id: int
+    currency: str
+    rate: Decimal = Field(description="one unit of the currency in the home currency")
+    valid_from: date
+    source: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+    @staticmethod
+    def resolve_recorded_by(obj: ExchangeRate) -> str | None:
+        return obj.recorded_by.username if obj.recorded_by else None
+
+
+class ExchangeRateIn(Schema):
+    currency: str = Field(description="ISO 4217")
+    rate: Decimal = Field(description="one unit of the currency in the home currency")
+    valid_from: date
+    source: str = ""
+
+
+def _shelter_crisis(request: HttpRequest, crisis: int | None) -> tuple[User, Crisis]:
+    user = _user(request)
+    selectors.require_shelter(user)
+    return user, _crisis(user, crisis)
+
+
+@router.get(
+    "/exchange-rates",
+    response={200: list[ExchangeRateOut], **ERRORS},
+    summary="Exchange rates of a crisis, latest first per currency",
+)
+def exchange_rate_list(request: HttpRequest, filters: Query[CrisisFilter]) -> Any:
+    crisis = _shelter_crisis(request, filters.crisis)[1]
+    return ExchangeRate.objects.filter(crisis=crisis).select_related("recorded_by")
+
+
+@router.post(
+    "/exchange-rates",
+    response={201: ExchangeRateOut, **ERRORS},
+    summary="Record an exchange rate from a day on (the same currency and day again corrects it)",
+)
+def exchange_rate_set(
+    request: HttpRequest, payload: ExchangeRateIn, crisis: int | None = None
+) -> Any:
+    user, the_crisis = _shelter_crisis(request, crisis)
+
+    def create() -> tuple[int, Any]:
+        rate = services.exchange_rate_set(
+            actor=user, crisis=the_crisis, data=payload.model_dump(mode="json")
+        )
+        return 201, ExchangeRateOut.from_orm(rate).model_dump(mode="json")
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)

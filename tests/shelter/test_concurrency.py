@@ -1,0 +1,191 @@
+"""The last room cannot be given twice: concurrent transactions on PostgreSQL, each thread
+with its own connection, released at the same moment."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+
+from aman.core.errors import Conflict
+from aman.core.roles import Role
+from aman.registry.models import Household, Person
+from aman.shelter import services
+from aman.shelter.models import Hotel, RoomBlock, Stay, StayNight
+from tests.conftest import World
+from tests.shelter.conftest import make_block, make_hotel, register_household, today
+from tests.transport.test_concurrency import race
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent transactions are tested on PostgreSQL")
+
+
+def one_room_left(world: World, nights: int = 3) -> tuple[Hotel, RoomBlock]:
+    """A hotel whose only block has two family rooms, one already given."""
+    hotel = make_hotel(world)
+    block = make_block(hotel, world, rooms=2)
+    services.household_house(
+        actor=world.users[Role.LOGISTICS],
+        crisis=world.crisis,
+        household=register_household(world, 3),
+        hotel=hotel,
+        first_night=today(),
+        last_night=today() + timedelta(days=nights - 1),
+    )
+    return hotel, block
+
+
+def assert_one_household_per_room_and_night(block: RoomBlock, nights: int) -> None:
+    per_night = dict(
+        StayNight.objects.filter(block=block)
+        .values_list("night")
+        .annotate(n=Count("id"))
+        .values_list("night", "n")
+    )
+    assert per_night == {today() + timedelta(days=i): block.rooms for i in range(nights)}
+    assert (
+        StayNight.objects.filter(block=block).values("room", "night").distinct().count()
+        == block.rooms * nights
+    )
+
+
+def test_two_officers_cannot_give_the_last_room_twice(world: World) -> None:
+    house = partial(services.household_house, crisis=world.crisis, first_night=today())
+    officers = [world.users[Role.LOGISTICS], world.users[Role.CRISIS_MANAGER]]
+    for round_ in range(4):
+        hotel, block = one_room_left(world)
+        households = [register_household(world, 3), register_household(world, 2)]
+        members = [list(Person.objects.filter(household=h)) for h in households]
+        last = today() + timedelta(days=2)
+        if round_ % 2 == 0:
+            # The service chooses the rooms of the hotel.
+            calls = [
+                partial(house, actor=o, household=h, hotel=hotel, last_night=last)
+                for o, h in zip(officers, households, strict=True)
+            ]
+        else:
+            # Each officer names the room block and its guests.
+            calls = [
+                partial(house, actor=o, rooms=[(block, p)], last_night=last)
+                for o, p in zip(officers, members, strict=True)
+            ]
+        results = race(calls)
+        won = [r for r in results if isinstance(r, list)]
+        lost = [r for r in results if isinstance(r, Conflict)]
+        assert len(won) == 1 and len(lost) == 1, (round_, results)
+        assert "free" in lost[0].message
+        assert Stay.objects.filter(block=block).count() == 2
+        assert_one_household_per_room_and_night(block, 3)
+        # The loser's household has no stay at all: all or nothing.
+        loser = households[results.index(lost[0])]
+        assert not Stay.objects.filter(household=loser).exists()
+
+
+def test_the_database_refuses_a_second_household_in_a_room_for_a_night(world: World) -> None:
+    hotel, block = one_room_left(world)
+    (second,) = services.household_house(
+        actor=None,
+        crisis=world.crisis,
+        household=register_household(world, 2),
+        hotel=hotel,
+        first_night=today(),
+        last_night=today(),
+    )
+    taken = StayNight.objects.filter(block=block).exclude(stay=second).first()
+    assert taken is not None and taken.room != second.room
+    with (
+        pytest.raises(IntegrityError, match="stay_night_one_household_per_room"),
+        transaction.atomic(),
+    ):
+        StayNight.objects.create(stay=second, block=block, room=taken.room, night=taken.night)
+    assert StayNight.objects.filter(block=block, room=taken.room, night=taken.night).count() == 1
+
+    # Two raw inserts at once, past every service check: one gets through.
+    free_night = today() + timedelta(days=5)
+    stays = list(Stay.objects.filter(block=block))
+
+    def insert(stay: Stay) -> int:
+        return StayNight.objects.create(stay=stay, block=block, room=1, night=free_night).pk
+
+    results = race([lambda s=s: insert(s) for s in stays])
+    assert sum(isinstance(r, int) for r in results) == 1, results
+    assert sum(isinstance(r, IntegrityError) for r in results) == 1, results
+    assert StayNight.objects.filter(block=block, room=1, night=free_night).count() == 1
+
+
+def test_a_plan_and_an_officer_on_the_last_room(world: World) -> None:
+    for _round in range(3):
+        hotel, block = one_room_left(world, nights=2)
+        planned, walk_in = register_household(world, 3), register_household(world, 3)
+        last = today() + timedelta(days=1)
+        results = race(
+            [
+                partial(
+                    services.stays_from_plan,
+                    actor=None,
+                    crisis=world.crisis,
+                    items=[services.PlanNights(planned, hotel, today(), last)],
+                    plan_ref="plan-race",
+                ),
+                partial(
+                    services.household_house,
+                    actor=world.users[Role.LOGISTICS],
+                    crisis=world.crisis,
+                    household=walk_in,
+                    hotel=hotel,
+                    first_night=today(),
+                    last_night=last,
+                ),
+            ]
+        )
+        won = [r for r in results if isinstance(r, list)]
+        lost = [r for r in results if isinstance(r, Conflict)]
+        assert len(won) == 1 and len(lost) == 1, results
+        assert_one_household_per_room_and_night(block, 2)
+        winner = planned if isinstance(results[0], list) else walk_in
+        assert Stay.objects.filter(block=block, household=winner).count() == 1
+        assert Household.objects.filter(stays__block=block).count() == 2
+
+
+def test_extending_a_stay_and_housing_another_household_on_that_night(world: World) -> None:
+    """Both lock the block first: one of them gets the room for the night."""
+    logistics = world.users[Role.LOGISTICS]
+    for _round in range(3):
+        hotel = make_hotel(world)
+        block = make_block(hotel, world, rooms=1)
+        (stay,) = services.household_house(
+            actor=logistics,
+            crisis=world.crisis,
+            household=register_household(world, 2),
+            hotel=hotel,
+            first_night=today(),
+            last_night=today() + timedelta(days=1),
+        )
+        newcomer = register_household(world, 2)
+        results = race(
+            [
+                lambda stay=stay: services.stay_change_nights(
+                    actor=logistics, stay=stay, last_night=today() + timedelta(days=2)
+                ),
+                lambda h=newcomer, hotel=hotel: services.household_house(
+                    actor=world.users[Role.CRISIS_MANAGER],
+                    crisis=world.crisis,
+                    household=h,
+                    hotel=hotel,
+                    first_night=today() + timedelta(days=2),
+                    last_night=today() + timedelta(days=3),
+                ),
+            ]
+        )
+        assert sum(isinstance(r, Conflict) for r in results) == 1, results
+        assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
+        night = today() + timedelta(days=2)
+        assert StayNight.objects.filter(block=block, night=night).count() == 1
