@@ -334,6 +334,16 @@ def test_a_household_stays_together_unless_a_reason_is_given(world: World) -> No
     assert split.status_code == 201 and sorted(split.json()[0]["guests"]) == sorted(people[:2])
     assert split.json()[0]["split_reason"] == "visa"
 
+    # Someone of another household cannot be slipped into this one's rooms.
+    stranger = codes(register_household(world, 1))
+    mixed = post(
+        api,
+        "/api/stays",
+        stay_body(household=household.pk, people=stranger, hotel=hotel.pk, split_reason="x"),
+    )
+    assert mixed.status_code == 400 and stranger[0] in mixed.json()["message"]
+    assert list(errors(mixed)) == ["people"]
+
     unknown = post(api, "/api/stays", stay_body(people=["ZZZZZZZZ"], hotel=hotel.pk))
     assert unknown.status_code == 400 and unknown.json()["extra"]["people"] == ["ZZZZZZZZ"]
     assert list(errors(unknown)) == ["people"]

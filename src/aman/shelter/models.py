@@ -20,6 +20,7 @@ from datetime import date, timedelta
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # A guest younger than this on the first night counts as a child on the voucher and in the
 # ledger; younger than INFANT_AGE shares a bed and needs none of their own.
@@ -198,11 +199,12 @@ class RoomBlock(models.Model):
 
 
 class StayStatus(models.TextChoices):
-    PLANNED = "planned", _("Planned")
-    CHECKED_IN = "checked_in", _("Checked in")
-    CHECKED_OUT = "checked_out", _("Checked out")
-    NO_SHOW = "no_show", _("No-show")
-    CANCELLED = "cancelled", _("Cancelled")
+    # In the context "stay": the same English words name a flight booking's steps elsewhere.
+    PLANNED = "planned", pgettext_lazy("stay", "Planned")
+    CHECKED_IN = "checked_in", pgettext_lazy("stay", "Checked in")
+    CHECKED_OUT = "checked_out", pgettext_lazy("stay", "Checked out")
+    NO_SHOW = "no_show", pgettext_lazy("stay", "No-show")
+    CANCELLED = "cancelled", pgettext_lazy("stay", "Cancelled")
 
 
 # Stays that hold their room for their nights.

@@ -739,6 +739,13 @@ def _household_people(
         household = Household.objects.filter(pk=household_id).first() if household_id else None
     if household is not None and household.crisis_id != crisis.pk:
         raise ApplicationError(_("The household is not one of this crisis's."))
+    strangers = [p for p in people if household is not None and p.household_id != household.pk]
+    if strangers:
+        raise ApplicationError(
+            _("Not members of household %(household)s: %(people)s.")
+            % {"household": household, "people": ", ".join(p.reference_code for p in strangers)},
+            {"errors": {"people": [p.reference_code for p in strangers]}},
+        )
     members = housed_members(household) if household is not None else []
     if not people:
         people = members
