@@ -189,3 +189,54 @@ def test_extending_a_stay_and_housing_another_household_on_that_night(world: Wor
         assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
         night = today() + timedelta(days=2)
         assert StayNight.objects.filter(block=block, night=night).count() == 1
+
+
+def test_one_household_is_not_housed_twice_at_once_nor_deadlocked(world: World) -> None:
+    """Two officers house the same household in two hotels at the same moment: its members
+    are locked first, so the second sees the first one's rooms. And a check-in (guests →
+    block → stay) beside housing the same guests again (guests → blocks) queues instead of
+    deadlocking."""
+    logistics, manager = world.users[Role.LOGISTICS], world.users[Role.CRISIS_MANAGER]
+    for _round in range(3):
+        hotels = [make_hotel(world), make_hotel(world)]
+        for hotel in hotels:
+            make_block(hotel, world, rooms=2)
+        household = register_household(world, 3)
+        results = race(
+            [
+                lambda o=o, hotel=hotel, h=household: services.household_house(
+                    actor=o,
+                    crisis=world.crisis,
+                    household=h,
+                    hotel=hotel,
+                    first_night=today(),
+                    last_night=today() + timedelta(days=1),
+                )
+                for o, hotel in zip((logistics, manager), hotels, strict=True)
+            ]
+        )
+        assert sum(isinstance(r, list) for r in results) == 1, results
+        lost = [r for r in results if isinstance(r, Conflict)]
+        assert len(lost) == 1 and "Already housed" in lost[0].message
+        assert Stay.objects.filter(household=household).count() == 1
+
+        (stay,) = Stay.objects.filter(household=household)
+        results = race(
+            [
+                lambda stay=stay: services.stay_set_status(
+                    actor=logistics, stay=stay, status="checked_in", room_number="7"
+                ),
+                lambda h=household, hotel=hotels[1]: services.household_house(
+                    actor=manager,
+                    crisis=world.crisis,
+                    household=h,
+                    hotel=hotel,
+                    first_night=today() + timedelta(days=2),
+                    last_night=today() + timedelta(days=2),
+                ),
+            ]
+        )
+        assert not [r for r in results if isinstance(r, Exception)], results
+        stay.refresh_from_db()
+        assert stay.status == "checked_in"
+        assert Stay.objects.filter(household=household).count() == 2

@@ -59,6 +59,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.BOARDED: frozenset({S.ASSIGNED, S.ACCOMMODATED, S.CROSSED_BORDER, S.ARRIVED_HOME}),
     S.ACCOMMODATED: frozenset(
         {
+            S.VERIFIED,  # left the hotel, waiting again (no seat yet)
             S.ASSIGNED,
             S.AT_ASSEMBLY_POINT,
             S.BOARDED,

@@ -424,7 +424,7 @@ def render_xlsx(ledger: Ledger) -> bytes:
             sheet.column_dimensions[get_column_letter(i)].width = width
 
     def formats(sheet: Worksheet, columns: dict[int, str]) -> None:
-        row = sheet.max_row
+        row = sheet._current_row  # the row just appended (max_row scans every cell: O(n²))
         for column, number_format in columns.items():
             sheet.cell(row=row, column=column).number_format = number_format
 

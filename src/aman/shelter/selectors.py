@@ -328,11 +328,18 @@ def waiting_households(*, user: User, crisis: Crisis, limit: int = 200) -> list[
     priority first (the assignment page's default list)."""
     require(user, Cap.PERSONAL_DATA)
     require_shelter(user)
+    from django.utils import timezone
+
     from aman.registry.statuses import Status
     from aman.shelter.services import NOT_HOUSED
 
+    # A room tonight or later; a planned stay long past (never checked in nor marked a
+    # no-show) does not hide a household.
     housed = Stay.objects.filter(
-        crisis=crisis, status__in=HOLDS_ROOM, household__isnull=False
+        crisis=crisis,
+        status__in=HOLDS_ROOM,
+        household__isnull=False,
+        last_night__gte=timezone.localdate() - timedelta(days=1),
     ).values("household_id")
     needing = [s for s in Status.values if s not in NOT_HOUSED]
     return list(

@@ -31,7 +31,7 @@ from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, ImportSource, Person
 from aman.registry.services import person_set_status
-from aman.registry.statuses import TRANSITIONS, Status
+from aman.registry.statuses import Status
 from aman.shelter import rooms as packing
 from aman.shelter.models import (
     CHILD_AGE,
@@ -97,6 +97,9 @@ def _amount(value: Any, name: str, problems: dict[str, list[str]]) -> Decimal | 
         return None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e8"):
         problems.setdefault(name, []).append(_("Out of range."))
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        problems.setdefault(name, []).append(_("At most two decimals."))
         return None
     return amount.quantize(Decimal("0.01"))
 
@@ -415,6 +418,11 @@ def _block_values(data: dict[str, Any], current: RoomBlock | None) -> dict[str, 
 
 @transaction.atomic
 def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> RoomBlock:
+    if data.get("payer") in (Payer.TOUR_OPERATOR, Payer.GUARANTEE_FUND) and not data.get(
+        "tour_operator"
+    ):
+        # Through the hotel's partner tour operator unless another one is named.
+        data = {**data, "tour_operator": hotel.tour_operator}
     values = _block_values(data, None)
     if values.get("tour_operator") is None and values["payer"] in (
         Payer.TOUR_OPERATOR,
@@ -437,7 +445,9 @@ def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> R
 def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) -> RoomBlock:
     """Change a contract. Rooms and nights given to households cannot be taken away: the
     block cannot shrink below a room in use, nor lose a night a stay holds."""
-    block = RoomBlock.objects.select_for_update().select_related("crisis").get(pk=block.pk)
+    block = (
+        RoomBlock.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=block.pk)
+    )
     values = _block_values(data, block)
     before = snapshot(block, BLOCK_FIELDS)
     used = StayNight.objects.filter(block=block)
@@ -452,6 +462,17 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
                 % {"room": highest},
                 {"errors": {"rooms": [_("A room in use.")]}},
             )
+    if "beds" in values and values["beds"] < block.beds:
+        for stay in Stay.objects.filter(block=block, status__in=HOLDS_ROOM).prefetch_related(
+            "guests"
+        ):
+            needed = sum(1 for g in stay.guests.all() if not guest_of(g, stay.first_night).infant)
+            if needed > values["beds"]:
+                raise Conflict(
+                    _("A household of %(n)d sleeps in a room of this block: it keeps its beds.")
+                    % {"n": needed},
+                    {"errors": {"beds": [_("Fewer beds than the guests of a room.")]}},
+                )
     first = values.get("first_night", block.first_night)
     last = values.get("last_night", block.last_night)
     outside = used.filter(Q(night__lt=first) | Q(night__gt=last)).order_by("night").first()
@@ -589,7 +610,16 @@ def _payer_for(
                 {"errors": {"payer": [_("Unknown payer.")]}},
             )
         if payer in (Payer.TOUR_OPERATOR, Payer.GUARANTEE_FUND):
-            return payer, operator or block.tour_operator or block.hotel.tour_operator
+            chosen = operator or block.tour_operator or block.hotel.tour_operator
+            if chosen is None and payer == Payer.TOUR_OPERATOR:
+                raise ApplicationError(
+                    _(
+                        "Which tour operator pays? None of the guests came on a tour "
+                        "operator's list, and neither the block nor the hotel names one."
+                    ),
+                    {"errors": {"payer": [_("No tour operator to charge.")]}},
+                )
+            return payer, chosen
         return payer, None
     if operator is not None and block.payer != Payer.PERSON:
         if block.payer == Payer.GUARANTEE_FUND:
@@ -851,7 +881,12 @@ def household_house(
         named = named or [p for _block, guests in rooms for p in guests]
     household, guests = _household_people(crisis, household, named, split_reason)
     # Lock the household's members so that one household is not housed twice at once.
-    list(Person.objects.select_for_update(of=("self",)).filter(pk__in=[g.pk for g in guests]))
+    list(
+        Person.objects.select_for_update(of=("self",))
+        .filter(pk__in=[g.pk for g in guests])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     busy = _busy(guests, first, last)
     if busy:
         raise Conflict(
@@ -913,13 +948,15 @@ def stays_from_plan(
     created: list[Stay] = []
     for item in sorted(items, key=lambda i: (-i.household.priority, i.household.pk)):
         members = housed_members(item.household)
+        # Taken already by this plan (and perhaps changed since by an officer: extended,
+        # shortened, checked in or out): left as it is.
         existing = Stay.objects.filter(
             household=item.household,
-            block__hotel=item.hotel,
-            status__in=HOLDS_ROOM,
-            first_night=item.first_night,
-            last_night=item.last_night,
-        )
+            source=Stay.Source.PLAN,
+            source_ref=plan_ref.strip()[:200],
+            first_night__lte=item.last_night,
+            last_night__gte=item.first_night,
+        ).exclude(status__in=(StayStatus.CANCELLED, StayStatus.NO_SHOW))
         if existing.exists():
             continue
         if not members:
@@ -937,15 +974,39 @@ def stays_from_plan(
     return created
 
 
-def _lock_stay(stay: Stay) -> Stay:
-    RoomBlock.objects.select_for_update(of=("self",)).filter(pk=stay.block_id).values_list(
-        "pk"
-    ).get()
-    return (
+def _lock_stays(stay: Stay, *, whole_group: bool) -> list[Stay]:
+    """Lock a stay — or every stay of its group (a household's rooms booked together) — in
+    the order every writer of stays takes: the guests (by id), then the blocks (by id), then
+    the stays. The given stay comes first in the list."""
+    ids = [stay.pk]
+    if whole_group:
+        ids = list(
+            Stay.objects.filter(group=stay.group).order_by("pk").values_list("pk", flat=True)
+        )
+    through = Stay.guests.through
+    guest_ids = sorted(
+        set(through.objects.filter(stay_id__in=ids).values_list("person_id", flat=True))
+    )
+    list(
+        Person.all_objects.select_for_update()
+        .filter(pk__in=guest_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    block_ids = sorted(set(Stay.objects.filter(pk__in=ids).values_list("block_id", flat=True)))
+    list(
+        RoomBlock.objects.select_for_update()
+        .filter(pk__in=block_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    stays = list(
         Stay.objects.select_for_update(of=("self",))
         .select_related("block", "block__hotel", "block__hotel__place", "crisis")
-        .get(pk=stay.pk)
+        .filter(pk__in=ids)
+        .order_by("pk")
     )
+    return sorted(stays, key=lambda s: s.pk != stay.pk)
 
 
 def hotel_today(stay: Stay) -> date:
@@ -980,38 +1041,22 @@ def _guests_status(stay: Stay, status: str, actor: User | None) -> None:
             if person.status != Status.ACCOMMODATED:
                 continue
             target = Status.ASSIGNED if person.pk in seated else Status.VERIFIED
-            if target in TRANSITIONS[person.status]:
-                person_set_status(actor=actor, person=person, status=target, note=note)
+            person_set_status(actor=actor, person=person, status=target, note=note)
 
 
-@transaction.atomic
-def stay_set_status(
-    *, actor: User | None, stay: Stay, status: str, note: str = "", room_number: str = ""
-) -> Stay:
-    """The one door for a stay's status: checked in (with the hotel's room number), checked
-    out (the nights from today on are given back), no-show or cancelled (every night given
-    back; cancelling needs a reason)."""
-    if status not in StayStatus.values:
-        raise ApplicationError(
-            _("Unknown status “%(s)s”.") % {"s": str(status)[:30]}, {"errors": {"status": ["?"]}}
-        )
-    stay = _lock_stay(stay)
+# Steps that concern the whole household: taken on every room of its group unless an officer
+# splits it with a reason. Check-in and check-out happen room by room at the desk.
+GROUP_STEPS = frozenset({StayStatus.NO_SHOW, StayStatus.CANCELLED})
+
+
+def _check_step(stay: Stay, status: str, today: date) -> None:
     previous = stay.status
     if status not in STAY_TRANSITIONS[previous]:
         raise Conflict(
             _("A stay cannot go from “%(old)s” to “%(new)s”.")
             % {"old": StayStatus(previous).label, "new": StayStatus(status).label},
-            {"status": [status], "current": previous},
+            {"status": [status], "current": previous, "stay": stay.pk},
         )
-    note = note.strip()[:500]
-    if status == StayStatus.CANCELLED and not note:
-        raise ApplicationError(
-            _("Say why the stay is cancelled."), {"errors": {"note": [_("Required.")]}}
-        )
-    today = hotel_today(stay)
-    now = timezone.now()
-    fields = ["status", "changed_at"]
-    changes: dict[str, Any] = {"status": [previous, status]}
     if status == StayStatus.CHECKED_IN:
         if today > stay.last_night:
             raise Conflict(_("The stay's last night has passed; book a new stay."))
@@ -1020,6 +1065,26 @@ def stay_set_status(
                 _("Check-in opens on %(day)s, the day before the first night.")
                 % {"day": (stay.first_night - timedelta(days=1)).isoformat()}
             )
+    elif status == StayStatus.NO_SHOW and today < stay.first_night:
+        raise Conflict(
+            _("Nobody can be a no-show before the first night (%(day)s); cancel the stay instead.")
+            % {"day": stay.first_night.isoformat()}
+        )
+    elif status == StayStatus.CANCELLED and today > stay.first_night:
+        raise Conflict(
+            _("The first night (%(day)s) has passed: record a no-show instead of cancelling.")
+            % {"day": stay.first_night.isoformat()}
+        )
+
+
+def _apply_step(
+    stay: Stay, status: str, actor: User | None, note: str, room_number: str, today: date
+) -> None:
+    previous = stay.status
+    now = timezone.now()
+    fields = ["status", "changed_at"]
+    changes: dict[str, Any] = {"status": [previous, status]}
+    if status == StayStatus.CHECKED_IN:
         stay.checked_in_at = now
         stay.room_number = room_number.strip()[:20]
         fields += ["checked_in_at", "room_number"]
@@ -1048,20 +1113,92 @@ def stay_set_status(
         crisis=stay.crisis,
         changes={**changes, **({"note": note} if note else {})},
     )
-    return stay
+
+
+def _split_note(stay: Stay, split_reason: str) -> None:
+    if split_reason:
+        stay.split_reason = split_reason[:300]
+        stay.save(update_fields=["split_reason", "changed_at"])
 
 
 @transaction.atomic
-def stay_change_nights(*, actor: User | None, stay: Stay, last_night: Any, note: str = "") -> Stay:
-    """Extend a stay (in the same room, when it is free and the block runs that long) or
-    shorten it (the nights after the new last night go back)."""
-    stay = _lock_stay(stay)
-    if stay.status not in HOLDS_ROOM:
-        raise Conflict(_("Only a planned or checked-in stay can change its nights."))
-    _first, new_last = _check_nights(stay.first_night, last_night)
-    if new_last == stay.last_night:
-        return stay
+def stay_set_status(
+    *,
+    actor: User | None,
+    stay: Stay,
+    status: str,
+    note: str = "",
+    room_number: str = "",
+    split_reason: str = "",
+) -> Stay:
+    """The one door for a stay's status: checked in (with the hotel's room number) and
+    checked out (the nights from today on are given back) room by room; no-show (from the
+    first night on) and cancelled (until the first night, with a reason) for every room of
+    the household's booking — or, with `split_reason`, for this room alone."""
+    if status not in StayStatus.values:
+        raise ApplicationError(
+            _("Unknown status “%(s)s”.") % {"s": str(status)[:30]}, {"errors": {"status": ["?"]}}
+        )
+    note = note.strip()[:500]
+    split_reason = split_reason.strip()[:300]
+    if status == StayStatus.CANCELLED and not note:
+        raise ApplicationError(
+            _("Say why the stay is cancelled."), {"errors": {"note": [_("Required.")]}}
+        )
+    whole = status in GROUP_STEPS and not split_reason
+    stays = _lock_stays(stay, whole_group=whole)
+    if whole:
+        # Rooms of the group already past this step (checked out, cancelled) stay as they are.
+        stays = [stays[0], *(s for s in stays[1:] if s.status in HOLDS_ROOM)]
+    today = hotel_today(stays[0])
+    for one in stays:
+        _check_step(one, status, today)
+    for one in stays:
+        _apply_step(one, status, actor, note, room_number if one is stays[0] else "", today)
+    if split_reason:
+        _split_note(stays[0], split_reason)
+    return stays[0]
+
+
+@transaction.atomic
+def stay_change_nights(
+    *, actor: User | None, stay: Stay, last_night: Any, note: str = "", split_reason: str = ""
+) -> Stay:
+    """Extend (in the same rooms, when they are free and the block runs that long) or
+    shorten (the nights after the new last night go back) every room of the household's
+    booking — or, with `split_reason`, this room alone. Nights already slept stay."""
+    split_reason = split_reason.strip()[:300]
+    stays = _lock_stays(stay, whole_group=not split_reason)
+    stays = [stays[0], *(s for s in stays[1:] if s.status in HOLDS_ROOM)]
+    for one in stays:
+        if one.status not in HOLDS_ROOM:
+            raise Conflict(_("Only a planned or checked-in stay can change its nights."))
+    first = stays[0]
+    _first, new_last = _check_nights(first.first_night, last_night)
+    today = hotel_today(first)
+    for one in stays:
+        if one.status == StayStatus.CHECKED_IN and new_last < today - timedelta(days=1):
+            raise Conflict(
+                _("The nights until %(day)s are slept; the last night cannot be earlier.")
+                % {"day": (today - timedelta(days=1)).isoformat()},
+                {"errors": {"last_night": [_("A night already slept.")]}},
+            )
+        if new_last < one.first_night:
+            raise ApplicationError(
+                _("Before the first night."),
+                {"errors": {"last_night": [_("Before the first night.")]}},
+            )
+    for one in stays:
+        _change_nights(one, new_last, actor, note)
+    if split_reason:
+        _split_note(first, split_reason)
+    return first
+
+
+def _change_nights(stay: Stay, new_last: date, actor: User | None, note: str) -> None:
     old = stay.last_night
+    if new_last == old:
+        return
     if new_last > old:
         if new_last > stay.block.last_night:
             raise Conflict(
@@ -1103,7 +1240,6 @@ def stay_change_nights(*, actor: User | None, stay: Stay, last_night: Any, note:
         crisis=stay.crisis,
         changes={"last_night": [old.isoformat(), new_last.isoformat()]},
     )
-    return stay
 
 
 # Exchange rates ------------------------------------------------------------------------------
@@ -1130,6 +1266,8 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
         rate = None
     if rate is None or not rate.is_finite() or rate <= 0 or rate >= Decimal("1e8"):
         problems.setdefault("rate", []).append(_("A positive number."))
+    elif rate != rate.quantize(Decimal("0.000001")):
+        problems.setdefault("rate", []).append(_("At most six decimals."))
     _problems_raise(problems)
     assert rate is not None and valid_from is not None
     current = ExchangeRate.objects.filter(

@@ -44,6 +44,7 @@ from aman.shelter.models import (
     TourOperator,
 )
 from aman.transport.forms import service_errors
+from aman.transport.manifests import cell_text
 
 
 def _user(request: HttpRequest) -> User:
@@ -426,20 +427,23 @@ def hotel_day_csv(request: HttpRequest, pk: int) -> HttpResponse:
             rows = stay.guest_rows  # type: ignore[attr-defined]
             writer.writerow(
                 [
-                    label,
-                    stay.room_number,
-                    stay.block.get_room_type_display(),
-                    "; ".join(name for name, _code in rows),
-                    " ".join(code for _name, code in rows),
-                    stay.adults,
-                    stay.children,
-                    stay.first_night.isoformat(),
-                    stay.check_out_day.isoformat(),
-                    stay.nights,
-                    stay.block.get_meals_display(),
-                    stay.get_payer_display(),
-                    stay.tour_operator.name if stay.tour_operator else "",
-                    stay.get_status_display(),
+                    cell_text(v)
+                    for v in (
+                        label,
+                        stay.room_number,
+                        stay.block.get_room_type_display(),
+                        "; ".join(name for name, _code in rows),
+                        " ".join(code for _name, code in rows),
+                        stay.adults,
+                        stay.children,
+                        stay.first_night.isoformat(),
+                        stay.check_out_day.isoformat(),
+                        stay.nights,
+                        stay.block.get_meals_display(),
+                        stay.get_payer_display(),
+                        stay.tour_operator.name if stay.tour_operator else "",
+                        stay.get_status_display(),
+                    )
                 ]
             )
     audit_read(
@@ -455,6 +459,7 @@ def hotel_day_csv(request: HttpRequest, pk: int) -> HttpResponse:
     )
     name = re.sub(r"[^A-Za-z0-9]+", "-", daily.hotel.place.name).strip("-")[:40] or "hotel"
     response["Content-Disposition"] = f'attachment; filename="{name}-{daily.day.isoformat()}.csv"'
+    response["Cache-Control"] = "no-store"  # names: not kept by browsers or proxies
     return response
 
 
@@ -558,6 +563,7 @@ def stay_status(request: HttpRequest, pk: int) -> HttpResponse:
             status=status,
             note=request.POST.get("note", ""),
             room_number=request.POST.get("room_number", ""),
+            split_reason=request.POST.get("split_reason", ""),
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
@@ -579,6 +585,7 @@ def stay_nights(request: HttpRequest, pk: int) -> HttpResponse:
             stay=stay,
             last_night=request.POST.get("last_night", ""),
             note=request.POST.get("note", ""),
+            split_reason=request.POST.get("split_reason", ""),
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)

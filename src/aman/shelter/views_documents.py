@@ -87,13 +87,17 @@ def voucher_check(request: HttpRequest, code: str) -> HttpResponse:
             StayStatus.NO_SHOW: _("The guests did not arrive (no-show)."),
             StayStatus.CHECKED_OUT: _("Already used: the guests have checked out."),
         }
+        valid = stay.holds_room
+        reason = reasons.get(StayStatus(stay.status), "")
+        if valid and services.hotel_today(stay) > stay.check_out_day:
+            valid, reason = False, _("Expired: the stay's last night has passed.")
         response = TemplateResponse(
             request,
             "shelter/voucher_check.html",
             {
                 "unknown": False,
-                "valid": stay.holds_room,
-                "reason": reasons.get(StayStatus(stay.status), ""),
+                "valid": valid,
+                "reason": reason,
                 "stay": stay,
                 "contract": stay.block,
                 "hotel": stay.block.hotel,

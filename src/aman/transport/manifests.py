@@ -188,7 +188,7 @@ def manifest_build(leg: Leg, bookings: QuerySet[Booking] | None = None) -> Manif
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
+def cell_text(value: object) -> str:
     """A cell's text; text a spreadsheet would run as a formula is quoted (CSV injection:
     names and seats come from people and operators)."""
     if value is None:
@@ -204,7 +204,7 @@ def render_csv(manifest: Manifest) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for row in manifest.rows:
-        writer.writerow([_cell(v) for v in row.values()])
+        writer.writerow([cell_text(v) for v in row.values()])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -221,7 +221,7 @@ def render_xlsx(manifest: Manifest) -> bytes:
         cell.font = Font(bold=True)
     for row in manifest.rows:
         sheet.append(
-            [v if isinstance(v, date | int) or v is None else _cell(v) for v in row.values()]
+            [v if isinstance(v, date | int) or v is None else cell_text(v) for v in row.values()]
         )
     for column in ("D", "I"):  # the dates
         for cell in sheet[column][1:]:

@@ -610,13 +610,21 @@ class StayStatusIn(Schema):
     status: StayStatus
     note: str = Field("", description="required when cancelling: the reason")
     room_number: str = Field("", description="at check-in: the hotel's room number")
+    split_reason: str = Field(
+        "",
+        description="a no-show or a cancellation concerns every room of the household's "
+        "booking; with a reason, this room alone",
+    )
 
 
 @router.post(
     "/stays/{stay_id}/status",
     response={200: StayOut, **ERRORS},
     summary="Check in, check out, record a no-show or cancel a stay",
-    description="Checking out or cancelling gives the stay's remaining nights back.",
+    description="Checking out or cancelling gives the stay's remaining nights back. Check-in "
+    "and check-out go room by room; a no-show (from the first night on) or a cancellation "
+    "(until the first night) goes for every room of the household's booking unless "
+    "`split_reason` says why only this one.",
 )
 def stay_status(request: HttpRequest, stay_id: int, payload: StayStatusIn) -> Any:
     user, stay = _stay(request, stay_id)
@@ -626,12 +634,18 @@ def stay_status(request: HttpRequest, stay_id: int, payload: StayStatusIn) -> An
         status=payload.status,
         note=payload.note,
         room_number=payload.room_number,
+        split_reason=payload.split_reason,
     )
 
 
 class StayNightsIn(Schema):
     last_night: date
     note: str = ""
+    split_reason: str = Field(
+        "",
+        description="the nights change for every room of the household's booking; with a "
+        "reason, for this room alone",
+    )
 
 
 @router.post(
@@ -644,7 +658,11 @@ class StayNightsIn(Schema):
 def stay_nights(request: HttpRequest, stay_id: int, payload: StayNightsIn) -> Any:
     user, stay = _stay(request, stay_id)
     return services.stay_change_nights(
-        actor=user, stay=stay, last_night=payload.last_night, note=payload.note
+        actor=user,
+        stay=stay,
+        last_night=payload.last_night,
+        note=payload.note,
+        split_reason=payload.split_reason,
     )
 
 
@@ -734,6 +752,14 @@ def stay_suggest(request: HttpRequest, payload: SuggestIn, crisis: int | None = 
         last=payload.last_night,
         hotels=hotels,
         near=near,
+    )
+    # The answer names guests by reference code: a read of personal data.
+    audit_read(
+        actor=user,
+        verb="shelter_suggest",
+        object_type="registry.household",
+        crisis=the_crisis,
+        details={"households": len(suggestions)},
     )
     return [
         {
