@@ -55,6 +55,14 @@ def make_block(hotel: Hotel, world: World, **overrides: Any) -> RoomBlock:
     return block_create(actor=world.users[Role.LOGISTICS], hotel=hotel, data=data)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def logistics(world: World) -> Any:
     return world.users[Role.LOGISTICS]

@@ -280,3 +280,20 @@ def test_codes_parse_strictly() -> None:
     with pytest.raises(vouchers.BadVoucher):
         vouchers.parse_voucher("AMANV1:1234567890123:AAAAAAAAAAAAAAAA")
     assert vouchers.parse_voucher(" amanv1:7:abcdefghijklmnop ") == (7, "ABCDEFGHIJKLMNOP")
+
+
+def test_guessing_codes_from_one_address_is_slowed_down(
+    world: World, housed: dict, settings: Any
+) -> None:
+    settings.AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = 3
+    code = vouchers.voucher_code(housed["stay"])
+    stay_id, signature = vouchers.parse_voucher(code)
+    client = world.client("anonymous")
+    assert client.get(f"/voucher/{code}/").status_code == 200  # genuine codes do not count
+    for n in range(3):
+        guess = f"AMANV1:{stay_id + 1 + n}:{signature}"
+        assert client.get(f"/voucher/{guess}/").status_code == 404
+    blocked = client.get(f"/voucher/{code}/")
+    assert blocked.status_code == 429 and blocked["Retry-After"] == "900"
+    assert "Too many unknown vouchers" in blocked.content.decode()
+    assert "VALID" not in blocked.content.decode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from aman.core import access
+from aman.core import access, ratelimit
 from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.shelter import ledger as ledgers
@@ -75,9 +76,22 @@ def voucher(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
 def voucher_check(request: HttpRequest, code: str) -> HttpResponse:
     """Public: a hotel's front desk scans a voucher's QR code and sees whether it is valid.
     No login, no names, no reference codes; a forged code and an unknown stay answer alike."""
+    limit = settings.AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES
     try:
+        if ratelimit.exceeded(request, "voucher", limit):
+            # Codes guessed from one address: answered alike, whether genuine or not.
+            response = TemplateResponse(
+                request,
+                "shelter/voucher_check.html",
+                {"unknown": True, "too_many": True},
+                status=429,
+            )
+            response["Retry-After"] = str(15 * 60)
+            response["Cache-Control"] = "no-store"
+            return response
         stay = vouchers.stay_for_code(code)
     except vouchers.BadVoucher:
+        ratelimit.hit(request, "voucher", 15 * 60)
         response = TemplateResponse(
             request, "shelter/voucher_check.html", {"unknown": True}, status=404
         )
