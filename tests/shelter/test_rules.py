@@ -194,3 +194,43 @@ def test_the_daily_list_does_not_run_formulas_and_old_vouchers_expire(world: Wor
     [old] = house(api, register_household(world, 1), hotel, -4, -3)
     page = world.client("anonymous").get(f"/voucher/{voucher_code(Stay.objects.get(pk=old))}/")
     assert page.status_code == 200 and "Expired" in page.content.decode()
+
+
+def test_suggestions_put_a_household_near_its_next_departure(world: World) -> None:
+    from aman.transport.services import leg_book
+    from tests.transport.conftest import make_leg, place
+
+    api = world.api(Role.LOGISTICS)
+    baku = place("airport", iata="GYD")
+    by_airport = make_hotel(world, latitude=baku.latitude, longitude=baku.longitude)
+    far = make_hotel(world, latitude=41.0, longitude=47.0)  # about 260 km away
+    for hotel in (far, by_airport):
+        make_block(hotel, world, rooms=2)
+    leaving, staying = register_household(world, 2), register_household(world, 2)
+    leg = make_leg(world, origin=baku)
+    leg_book(actor=world.users[Role.LOGISTICS], leg=leg, households=[leaving])
+    got = post(
+        api,
+        "/api/stays/suggest",
+        {
+            "households": [leaving.pk, staying.pk],
+            "first_night": night(0),
+            "last_night": night(0),
+            "hotels": [far.pk, by_airport.pk],
+        },
+    )
+    assert got.status_code == 200, got.json()
+    hotel_of = {s["household"]: s["hotel"]["id"] for s in got.json()}
+    assert hotel_of[leaving.pk] == by_airport.pk
+    # Asked to be near Baku's airport, both go there.
+    near = post(
+        api,
+        "/api/stays/suggest",
+        {
+            "households": [staying.pk],
+            "first_night": night(0),
+            "last_night": night(0),
+            "near": baku.pk,
+        },
+    )
+    assert near.status_code == 200 and near.json()[0]["hotel"]["id"] == by_airport.pk

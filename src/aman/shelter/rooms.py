@@ -147,15 +147,26 @@ def suggest(
     given. `near` (a place the officer names) overrides each household's next point."""
     out: list[Suggestion] = []
     order = sorted(households, key=lambda h: (-h.priority, h.key))
+    # pack() answers depend only on the beds needed and a hotel's free rooms: kept until
+    # that hotel's supply changes (most households need 1–4 beds).
+    packed: dict[tuple[int, int], list[BlockSupply] | None] = {}
     for household in order:
         point = near or household.next_point
         best: tuple[tuple[float, int, int, Decimal], HotelSupply, list[BlockSupply]] | None = None
+        ranked = []
         for hotel in hotels:
-            rooms = pack(household.beds, hotel.blocks)
+            km = distance_km(point, hotel.point)
+            ranked.append((math.floor(km / NEAR_KM) if km is not None else math.inf, hotel))
+        ranked.sort(key=lambda item: item[0])
+        for bucket, hotel in ranked:
+            if best is not None and bucket > best[0][0]:
+                break  # every hotel left is farther than one that fits
+            memo = (household.beds, hotel.hotel_id)
+            if memo not in packed:
+                packed[memo] = pack(household.beds, hotel.blocks)
+            rooms = packed[memo]
             if rooms is None:
                 continue
-            km = distance_km(point, hotel.point)
-            bucket = math.floor(km / NEAR_KM) if km is not None else math.inf
             waste = sum(r.beds for r in rooms) - household.beds
             key = (bucket, len(rooms), waste, sum((r.rate for r in rooms), Decimal(0)))
             if best is None or key < best[0]:
@@ -173,6 +184,9 @@ def suggest(
         _, hotel, rooms = best
         for room in rooms:
             room.free -= 1
+        # This hotel's free rooms changed: its packings are computed again when asked.
+        for memo in [m for m in packed if m[1] == hotel.hotel_id]:
+            del packed[memo]
         out.append(
             Suggestion(
                 key=household.key,

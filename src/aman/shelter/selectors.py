@@ -17,7 +17,7 @@ from aman.core.roles import Cap
 from aman.registry.models import Household, Person
 from aman.shelter import rooms as packing
 from aman.shelter.models import HOLDS_ROOM, Hotel, RoomBlock, Stay, StayNight, StayStatus
-from aman.shelter.services import _supply, guest_of, housed_members
+from aman.shelter.services import guest_of
 
 
 def require_shelter(user: User) -> None:
@@ -234,26 +234,69 @@ def daily_list(*, user: User, crisis: Crisis, hotel: Hotel, day: date) -> DailyL
 # Suggestions ---------------------------------------------------------------------------------
 
 
-def _next_point(household: Household, first: date) -> tuple[float, float] | None:
-    """The departure point of the household's next leg (on or after the first night)."""
+def _supplies(hotels: list[Hotel], first: date, last: date) -> list[packing.HotelSupply]:
+    """The rooms of each hotel's blocks free for every night from `first` to `last` (two
+    statements for any number of hotels)."""
+    blocks = list(
+        RoomBlock.objects.filter(hotel__in=hotels, first_night__lte=first, last_night__gte=last)
+    )
+    used: dict[int, set[int]] = {}
+    for block_id, room in (
+        StayNight.objects.filter(block__in=blocks, night__gte=first, night__lte=last)
+        .values_list("block_id", "room")
+        .distinct()
+    ):
+        used.setdefault(block_id, set()).add(room)
+    by_hotel: dict[int, list[RoomBlock]] = {}
+    for block in blocks:
+        by_hotel.setdefault(block.hotel_id, []).append(block)
+    out = []
+    for hotel in hotels:
+        place = hotel.place
+        point = (
+            (place.latitude, place.longitude)
+            if place.latitude is not None and place.longitude is not None
+            else None
+        )
+        out.append(
+            packing.HotelSupply(
+                hotel_id=hotel.pk,
+                point=point,
+                blocks=[
+                    packing.BlockSupply(
+                        block_id=b.pk,
+                        hotel_id=hotel.pk,
+                        beds=b.beds,
+                        free=b.rooms - len(used.get(b.pk, ())),
+                        rate=b.rate,
+                    )
+                    for b in by_hotel.get(hotel.pk, [])
+                ],
+            )
+        )
+    return out
+
+
+def _next_points(households: list[Household], first: date) -> dict[int, tuple[float, float]]:
+    """Each household's next departure point: the origin of its first leg departing on or
+    after the first night (one statement)."""
     from aman.transport.models import HOLDS_SEAT, Booking
 
-    booking = (
+    points: dict[int, tuple[float, float]] = {}
+    rows = (
         Booking.objects.filter(
-            household=household,
+            household__in=households,
             status__in=HOLDS_SEAT,
             leg__departure_planned__date__gte=first,
         )
-        .select_related("leg__origin")
-        .order_by("leg__departure_planned")
-        .first()
+        .order_by("household_id", "leg__departure_planned")
+        .values_list("household_id", "leg__origin__latitude", "leg__origin__longitude")
     )
-    if booking is None:
-        return None
-    origin = booking.leg.origin
-    if origin.latitude is None or origin.longitude is None:
-        return None
-    return (origin.latitude, origin.longitude)
+    for household_id, lat, lon in rows:
+        if household_id is None or household_id in points or lat is None or lon is None:
+            continue
+        points[household_id] = (lat, lon)
+    return points
 
 
 @dataclass
@@ -280,7 +323,7 @@ def suggest_rooms(
     require(user, Cap.PERSONAL_DATA)
     require_shelter(user)
     hotel_list = hotels if hotels is not None else list(hotels_for_user(user=user, crisis=crisis))
-    supply = [_supply(h, first, last) for h in hotel_list]
+    supply = _supplies(hotel_list, first, last)
     busy = set(
         Stay.objects.filter(
             household__in=households,
@@ -289,11 +332,22 @@ def suggest_rooms(
             last_night__gte=first,
         ).values_list("household_id", flat=True)
     )
+    wanted = [h for h in households if h.pk not in busy]
+    # Every household's members and next departure point in one statement each.
+    from aman.shelter.services import NOT_HOUSED
+
+    members_by: dict[int, list[Person]] = {}
+    for person in (
+        Person.objects.filter(household__in=wanted)
+        .exclude(status__in=NOT_HOUSED)
+        .order_by("-priority", "birth_date", "id")
+    ):
+        assert person.household_id is not None
+        members_by.setdefault(person.household_id, []).append(person)
+    points = _next_points(wanted, first)
     needs, members_of = [], {}
-    for household in households:
-        if household.pk in busy:
-            continue
-        members = housed_members(household)
+    for household in wanted:
+        members = members_by.get(household.pk, [])
         if not members:
             continue
         members_of[household.pk] = (household, members)
@@ -302,7 +356,7 @@ def suggest_rooms(
                 key=household.pk,
                 guests=[guest_of(p, first) for p in members],
                 priority=max([household.priority, *(p.priority for p in members)]),
-                next_point=_next_point(household, first),
+                next_point=points.get(household.pk),
             )
         )
     hotels_by_id = {h.pk: h for h in hotel_list}
