@@ -647,14 +647,15 @@ def run(args: argparse.Namespace) -> None:
         f"{sum(fill_times):.0f} s, choosing rooms {t_choose:.0f} s, "
         f"registering {extra:,} more households {t_register:.0f} s)"
     )
-    table.add(
-        f"fill: household_house(rooms=) for {args.nights} nights",
-        f"{len(fill_times):,}",
-        fill_times,
-        f"{statistics.median(fill_counts):.0f}",
-        f"whole fill {t_fill:.0f} s to {room_nights:,} room-nights "
-        f"({extra:,} more households registered)",
-    )
+    if fill_times:  # nothing to fill when `--fill` is below what the steps above housed
+        table.add(
+            f"fill: household_house(rooms=) for {args.nights} nights",
+            f"{len(fill_times):,}",
+            fill_times,
+            f"{statistics.median(fill_counts):.0f}",
+            f"whole fill {t_fill:.0f} s to {room_nights:,} room-nights "
+            f"({extra:,} more households registered)",
+        )
 
     times, statements, book = timed(lambda: ledger.ledger_build(crisis=crisis), args.repeat)
     table.add(
