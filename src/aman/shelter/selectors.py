@@ -17,7 +17,7 @@ from aman.core.roles import Cap
 from aman.registry.models import Household, Person
 from aman.shelter import rooms as packing
 from aman.shelter.models import HOLDS_ROOM, Hotel, RoomBlock, Stay, StayNight, StayStatus
-from aman.shelter.services import guest_of
+from aman.shelter.services import guest_of, hotel_supplies
 
 
 def require_shelter(user: User) -> None:
@@ -234,49 +234,6 @@ def daily_list(*, user: User, crisis: Crisis, hotel: Hotel, day: date) -> DailyL
 # Suggestions ---------------------------------------------------------------------------------
 
 
-def _supplies(hotels: list[Hotel], first: date, last: date) -> list[packing.HotelSupply]:
-    """The rooms of each hotel's blocks free for every night from `first` to `last` (two
-    statements for any number of hotels)."""
-    blocks = list(
-        RoomBlock.objects.filter(hotel__in=hotels, first_night__lte=first, last_night__gte=last)
-    )
-    used: dict[int, set[int]] = {}
-    for block_id, room in (
-        StayNight.objects.filter(block__in=blocks, night__gte=first, night__lte=last)
-        .values_list("block_id", "room")
-        .distinct()
-    ):
-        used.setdefault(block_id, set()).add(room)
-    by_hotel: dict[int, list[RoomBlock]] = {}
-    for block in blocks:
-        by_hotel.setdefault(block.hotel_id, []).append(block)
-    out = []
-    for hotel in hotels:
-        place = hotel.place
-        point = (
-            (place.latitude, place.longitude)
-            if place.latitude is not None and place.longitude is not None
-            else None
-        )
-        out.append(
-            packing.HotelSupply(
-                hotel_id=hotel.pk,
-                point=point,
-                blocks=[
-                    packing.BlockSupply(
-                        block_id=b.pk,
-                        hotel_id=hotel.pk,
-                        beds=b.beds,
-                        free=b.rooms - len(used.get(b.pk, ())),
-                        rate=b.rate,
-                    )
-                    for b in by_hotel.get(hotel.pk, [])
-                ],
-            )
-        )
-    return out
-
-
 def _next_points(households: list[Household], first: date) -> dict[int, tuple[float, float]]:
     """Each household's next departure point: the origin of its first leg departing on or
     after the first night (one statement)."""
@@ -323,7 +280,7 @@ def suggest_rooms(
     require(user, Cap.PERSONAL_DATA)
     require_shelter(user)
     hotel_list = hotels if hotels is not None else list(hotels_for_user(user=user, crisis=crisis))
-    supply = _supplies(hotel_list, first, last)
+    supply = hotel_supplies(hotel_list, first, last)
     busy = set(
         Stay.objects.filter(
             household__in=households,

@@ -796,40 +796,54 @@ def _household_people(
     return household, people
 
 
-def _supply(
-    hotel: Hotel, first: date, last: date, blocks: list[RoomBlock] | None = None
-) -> packing.HotelSupply:
-    chosen = (
-        blocks
-        if blocks is not None
-        else list(hotel.blocks.filter(first_night__lte=first, last_night__gte=last))
+def hotel_supplies(hotels: list[Hotel], first: date, last: date) -> list[packing.HotelSupply]:
+    """The rooms of each hotel's blocks free for every night from `first` to `last` (two
+    statements for any number of hotels)."""
+    blocks = list(
+        RoomBlock.objects.filter(hotel__in=hotels, first_night__lte=first, last_night__gte=last)
     )
-    point = (
-        (hotel.place.latitude, hotel.place.longitude)
-        if hotel.place.latitude is not None and hotel.place.longitude is not None
-        else None
-    )
-    return packing.HotelSupply(
-        hotel_id=hotel.pk,
-        point=point,
-        blocks=[
-            packing.BlockSupply(
-                block_id=b.pk,
+    used: dict[int, set[int]] = {}
+    for block_id, room in (
+        StayNight.objects.filter(block__in=blocks, night__gte=first, night__lte=last)
+        .values_list("block_id", "room")
+        .distinct()
+    ):
+        used.setdefault(block_id, set()).add(room)
+    by_hotel: dict[int, list[RoomBlock]] = {}
+    for block in blocks:
+        by_hotel.setdefault(block.hotel_id, []).append(block)
+    out = []
+    for hotel in hotels:
+        place = hotel.place
+        point = (
+            (place.latitude, place.longitude)
+            if place.latitude is not None and place.longitude is not None
+            else None
+        )
+        out.append(
+            packing.HotelSupply(
                 hotel_id=hotel.pk,
-                beds=b.beds,
-                free=len(free_rooms(b, first, last)),
-                rate=b.rate,
+                point=point,
+                blocks=[
+                    packing.BlockSupply(
+                        block_id=b.pk,
+                        hotel_id=hotel.pk,
+                        beds=b.beds,
+                        free=b.rooms - len(used.get(b.pk, ())),
+                        rate=b.rate,
+                    )
+                    for b in by_hotel.get(hotel.pk, [])
+                ],
             )
-            for b in chosen
-        ],
-    )
+        )
+    return out
 
 
 def _requests_in_hotel(
     hotel: Hotel, people: list[Person], first: date, last: date
 ) -> list[RoomRequest]:
     """The rooms of one hotel that house these people best (see `aman.shelter.rooms`)."""
-    supply = _supply(hotel, first, last)
+    supply = hotel_supplies([hotel], first, last)[0]
     guests = [guest_of(p, first) for p in people]
     need = packing.HouseholdNeed(key=0, guests=guests)
     rooms = packing.pack(need.beds, supply.blocks)
