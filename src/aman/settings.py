@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "aman.dedup",
     "aman.transport",
     "aman.shelter",
+    "aman.planning",
     "aman.public",
     "aman.api",
 ]

@@ -1,0 +1,99 @@
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from aman.core.commands import AmanCommand
+from aman.planning.optimizer import check, plan, scenario
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"Cannot read the {what} {path}: {exc.strerror or exc}.") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(
+            f"The {what} {path} is not JSON: {exc.msg} at line {exc.lineno}."
+        ) from exc
+
+
+def _scenario(path: Path) -> scenario.Scenario:
+    try:
+        return scenario.load(_read_json(path, "scenario"))
+    except scenario.ScenarioError as exc:
+        raise CommandError(f"The scenario {path} is not valid: {exc}.") from exc
+
+
+class Command(AmanCommand):
+    help = (
+        "The evacuation planner: solve a scenario file headless (plan.json), or check a "
+        "plan against its scenario independently."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        solve = sub.add_parser("solve", help="solve a scenario file and write DIR/plan.json")
+        solve.add_argument("--scenario", required=True, type=Path, help="scenario JSON file")
+        solve.add_argument("--out", required=True, type=Path, help="directory for plan.json")
+        solve.add_argument(
+            "--method",
+            choices=["auto", "lp", "greedy"],
+            default="auto",
+            help="auto: the LP with rounding and repair, and the greedy beside it (default)",
+        )
+        solve.add_argument("--time-limit", type=float, default=120.0, help="seconds for the LP")
+        check_p = sub.add_parser("check", help="check a plan against its scenario")
+        check_p.add_argument("--scenario", required=True, type=Path)
+        check_p.add_argument("--plan", required=True, type=Path, help="plan.json")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "solve":
+            self._solve(options)
+        else:
+            self._check(options)
+
+    def _solve(self, options: dict[str, Any]) -> None:
+        s = _scenario(options["scenario"])
+        out: Path = options["out"]
+        if out.exists() and not out.is_dir():
+            raise CommandError(f"{out} is a file: give a directory for plan.json.")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"Cannot make the directory {out}: {exc.strerror or exc}.") from exc
+        result = plan.solve(
+            s, plan.Options(method=options["method"], time_limit=options["time_limit"])
+        )
+        data = plan.to_json(result)
+        target = out / "plan.json"
+        try:
+            target.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+        except OSError as exc:
+            raise CommandError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+        summary = data["summary"]
+        gap = f"{data['gap'] * 100:.3f}%" if data["gap"] is not None else "unknown"
+        self.stdout.write(
+            f"{summary['people_safe']} of {summary['people']} people safe, "
+            f"{summary['people_home']} home; {len(data['unassigned'])} households without "
+            f"an itinerary. Method {data['method']}, gap to the LP bound {gap}, "
+            f"{data['seconds']['total']:.1f} s. Written to {target}."
+        )
+        for warning in data["warnings"]:
+            self.stderr.write(f"warning: {warning}")
+
+    def _check(self, options: dict[str, Any]) -> None:
+        s = _scenario(options["scenario"])
+        data = _read_json(options["plan"], "plan")
+        problems = check.check(s, data)
+        if problems:
+            for problem in problems:
+                self.stdout.write(problem)
+            raise CommandError(
+                f"{len(problems)} violation(s) of the scenario in {options['plan']}."
+            )
+        n = len(data.get("itineraries") or [])
+        self.stdout.write(f"The plan is valid: {n} itineraries hold every rule of the scenario.")

@@ -1,0 +1,251 @@
+"""An independent check of a plan against its scenario.
+
+It shares nothing with the planner but the scenario reader: it walks each itinerary from
+the household's location and availability, step by step, and counts every capacity
+itself. It reports, in words, every capacity exceeded, every household planned twice or
+not at all, every step out of time order, too short a connection, a crossing passed
+while closed or without an approved permit, a night outside the affected countries
+without a hotel bed, a locked household moved, and anything outside the horizon.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aman.planning.optimizer.scenario import Crossing, Scenario
+
+NIGHT_HOUR = 3
+
+
+def _t(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _nights(zone: ZoneInfo, since: datetime, until: datetime) -> list[date]:
+    """The nights (by date) whose 03:00 local lies in [since, until)."""
+    out = []
+    day = since.astimezone(zone).date() - timedelta(days=1)
+    while True:
+        instant = datetime(day.year, day.month, day.day, NIGHT_HOUR, tzinfo=zone)
+        if instant >= until:
+            break
+        if instant >= since:
+            out.append(day - timedelta(days=1))
+        day += timedelta(days=1)
+    return out
+
+
+def _crossing_open(c: Crossing, at: datetime, zone: ZoneInfo) -> bool:
+    if any(a <= at < b for a, b in c.closed):
+        return False
+    if c.opens is None or c.closes is None:
+        return True
+    local = at.astimezone(zone).time()
+    if c.opens <= c.closes:
+        return c.opens <= local < c.closes
+    return local >= c.opens or local < c.closes
+
+
+def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
+    """Every violation of the scenario's rules by the plan, in words (empty: valid)."""
+    problems: list[str] = []
+    if not isinstance(plan, dict) or plan.get("format") != "aman.plan/1":
+        return ["the plan is not an aman.plan/1 document"]
+    itineraries = plan.get("itineraries") or []
+    unassigned = plan.get("unassigned") or []
+    seen: dict[str, int] = defaultdict(int)
+    for item in itineraries:
+        seen[str(item.get("household"))] += 1
+    for item in unassigned:
+        seen[str(item.get("household"))] += 1
+    for hid, n in seen.items():
+        if hid not in s.households:
+            problems.append(f"household {hid} is not in the scenario")
+        elif n > 1:
+            problems.append(f"household {hid} appears {n} times in the plan")
+    for hid in s.households:
+        if hid not in seen:
+            problems.append(f"household {hid} is neither planned nor listed as unassigned")
+
+    leg_people: dict[str, int] = defaultdict(int)
+    crossing_people: dict[tuple[str, date], int] = defaultdict(int)
+    bed_people: dict[tuple[str, date], int] = defaultdict(int)
+    trip_people: dict[tuple[str, datetime], int] = defaultdict(int)
+    home = s.home_country
+
+    def country_of(place: str, side: str) -> str:
+        if side == "out":
+            return s.crossings[place].entry_country
+        return s.places[place].country
+
+    for item in itineraries:
+        hid = str(item.get("household"))
+        h = s.households.get(hid)
+        if h is None:
+            continue
+        who = f"household {hid}"
+        if h.declined:
+            problems.append(f"{who} declined but is planned")
+        if item.get("size") != h.size:
+            problems.append(f"{who} travels with {item.get('size')} people, not all {h.size}")
+        place = h.location
+        side = "in" if place in s.crossings else ""
+        ready = max(s.start, h.available_from) if h.available_from else s.start
+        arrived = ready  # since when the household is where it is
+        housed: set[date] = set()
+        moved: list[tuple[str, str, datetime | None]] = []
+        done = False
+        steps = item.get("steps") or []
+        if not steps:
+            problems.append(f"{who} has an itinerary without steps")
+
+        def need_beds(
+            until: datetime,
+            place: str,
+            side: str,
+            arrived: datetime,
+            housed: set[date],
+            who: str = who,
+        ) -> None:
+            if country_of(place, side) in s.affected_countries:
+                return
+            for night in _nights(s.zone(place), arrived, until):
+                if night not in housed:
+                    problems.append(
+                        f"{who} spends the night of {night} at {place} without a hotel bed"
+                    )
+
+        for k, step in enumerate(steps):
+            here = f"{who}, step {k + 1}"
+            if done:
+                problems.append(f"{here} comes after the household is home")
+                break
+            kind = step.get("type")
+            if kind == "hotel":
+                hotel = s.hotels.get(str(step.get("hotel")))
+                if hotel is None:
+                    problems.append(f"{here}: no hotel {step.get('hotel')!r}")
+                    continue
+                if hotel.place != place or side == "in":
+                    problems.append(f"{here}: the hotel {hotel.id} is not where the household is")
+                for raw in step.get("nights") or []:
+                    try:
+                        night = date.fromisoformat(raw)
+                    except (TypeError, ValueError):
+                        problems.append(f"{here}: {raw!r} is not a night")
+                        continue
+                    if hotel.beds.get(night, 0) <= 0:
+                        problems.append(
+                            f"{here}: the hotel {hotel.id} has no beds the night of {night}"
+                        )
+                    bed_people[(hotel.id, night)] += h.size
+                    housed.add(night)
+                continue
+            if kind == "crossing":
+                cid = str(step.get("place"))
+                c = s.crossings.get(cid)
+                at = _t(step.get("at"))
+                if c is None or at is None:
+                    problems.append(f"{here}: no crossing {cid!r} or no time")
+                    continue
+                if place != cid or side != "in":
+                    problems.append(f"{here}: passes {cid} without being there")
+                if at < ready:
+                    problems.append(f"{here}: passes {cid} at {at} before arriving ({ready})")
+                if not _crossing_open(c, at, s.zone(cid)):
+                    problems.append(f"{here}: {cid} is closed at {at}")
+                if c.permit_required and h.permits.get(cid) != "approved":
+                    problems.append(f"{here}: passes {cid} without an approved transit permit")
+                if not s.start <= at < s.end:
+                    problems.append(f"{here}: passes {cid} outside the horizon")
+                crossing_people[(cid, at.astimezone(s.zone(cid)).date())] += h.size
+                moved.append(("crossing", cid, at))
+                side = "out"
+                ready = at + timedelta(minutes=c.minutes)
+                arrived = ready
+                continue
+            if kind in ("leg", "pool"):
+                if kind == "leg":
+                    leg = s.legs.get(str(step.get("leg")))
+                    if leg is None:
+                        problems.append(f"{here}: no leg {step.get('leg')!r}")
+                        continue
+                    origin, dest, dep, arr = leg.origin, leg.destination, leg.departure, leg.arrival
+                    escort = leg.escort
+                    leg_people[leg.id] += h.size
+                    moved.append(("leg", leg.id, None))
+                else:
+                    pool = s.pools.get(str(step.get("pool")))
+                    dep_t = _t(step.get("departure"))
+                    if pool is None or dep_t is None:
+                        problems.append(f"{here}: no bus pool {step.get('pool')!r} or no time")
+                        continue
+                    local = dep_t.astimezone(s.zone(pool.origin))
+                    if local.time().replace(tzinfo=None) not in pool.departures or not (
+                        pool.first_day <= local.date() <= pool.last_day
+                    ):
+                        problems.append(f"{here}: {pool.id} has no departure at {dep_t}")
+                    origin, dest, dep = pool.origin, pool.destination, dep_t
+                    arr = dep + timedelta(minutes=pool.travel_minutes)
+                    escort = pool.escort
+                    trip_people[(pool.id, dep)] += h.size
+                    moved.append(("pool", pool.id, dep))
+                if origin != place or (place in s.crossings and side != "out"):
+                    problems.append(f"{here}: leaves {origin} but the household is at {place}")
+                if dep < ready:
+                    problems.append(
+                        f"{here}: departs {dep} before the household can board ({ready})"
+                    )
+                if not s.start <= dep < s.end:
+                    problems.append(f"{here}: departs outside the horizon")
+                if h.needs_escort and not escort:
+                    problems.append(f"{here}: needs a medical escort, which the leg lacks")
+                need_beds(dep, place, side, arrived, housed)
+                housed = set()
+                place = dest
+                side = "in" if dest in s.crossings else ""
+                ready = arr + timedelta(minutes=s.connection(dest))
+                arrived = ready
+                if s.places[dest].country == home:
+                    done = True
+                continue
+            problems.append(f"{here}: unknown step type {kind!r}")
+        if not done:
+            if country_of(place, side) in s.affected_countries:
+                problems.append(f"{who} is planned but never leaves the affected countries")
+            elif ready < s.end:
+                need_beds(s.end, place, side, arrived, housed)
+        if h.locked:
+            want = [(st.kind, st.ref, st.at if st.kind != "leg" else None) for st in h.locked]
+            got = [(k, r, t if k != "leg" else None) for k, r, t in moved]
+            if want != got:
+                problems.append(f"{who} is locked to another itinerary")
+
+    for lid, n in leg_people.items():
+        if n > s.legs[lid].seats:
+            problems.append(f"leg {lid}: {n} people on {s.legs[lid].seats} seats")
+    for (cid, day), n in crossing_people.items():
+        cap = s.crossings[cid].daily_capacity
+        if n > cap:
+            problems.append(f"crossing {cid} on {day}: {n} people, {cap} a day")
+    for (hid, night), n in bed_people.items():
+        beds = s.hotels[hid].beds.get(night, 0)
+        if n > beds:
+            problems.append(f"hotel {hid} the night of {night}: {n} people in {beds} beds")
+    buses: dict[tuple[str, date], int] = defaultdict(int)
+    for (pid, dep), n in trip_people.items():
+        pool = s.pools[pid]
+        buses[(pid, dep.astimezone(s.zone(pool.origin)).date())] += -(-n // pool.seats)
+    for (pid, day), n in buses.items():
+        if n > s.pools[pid].buses_per_day:
+            problems.append(
+                f"bus pool {pid} on {day}: {n} buses, {s.pools[pid].buses_per_day} a day"
+            )
+    return problems

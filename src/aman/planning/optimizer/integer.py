@@ -1,0 +1,277 @@
+"""From flows to named households: capacities left, the best path for one household,
+the LP's flows as paths, and the priority-greedy that fills what rounding left.
+
+Everything here keeps the integer plan feasible: a household is put on a path only if
+every seat, crossing place, hotel bed and bus on it is free for all its members.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from aman.planning.optimizer.network import END, LEG, PASS, POOL, WAIT, ClassKey, Network, allowed
+from aman.planning.optimizer.scenario import Household
+
+EPS = 1e-9
+
+
+@dataclass
+class Placed:
+    household: str
+    arcs: list[int]
+    hotels: dict[int, list[str]]  # WAIT arc -> hotel per night
+
+
+class Capacity:
+    """What is left of every capacity, in whole people, beds and buses."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.left = np.array([r.capacity for r in net.resources], dtype=np.int64)
+        self.night_res = [i for i, r in enumerate(net.resources) if r.kind == "night"]
+        # Per night resource: beds left per hotel.
+        self.beds: dict[int, dict[str, int]] = {}
+        for i in self.night_res:
+            r = net.resources[i]
+            assert r.day is not None
+            self.beds[i] = dict(net.hotels_at[(r.ref, r.day)])
+        self.trip_people = np.zeros(len(net.trips), dtype=np.int64)
+        self.day_buses = np.zeros(len(net.pool_days), dtype=np.int64)
+        self.trip_buses = np.zeros(len(net.trips), dtype=np.int64)
+        rows: list[int] = []
+        cols: list[int] = []
+        for a, res in enumerate(net.arc_resources):
+            for k in res:
+                rows.append(a)
+                cols.append(k)
+        order = np.lexsort((cols, rows))
+        self._rows = np.array(rows, dtype=np.int64)[order]
+        self._cols = np.array(cols, dtype=np.int64)[order]
+        self._has_res = np.zeros(net.n_arcs, dtype=bool)
+        self._has_res[self._rows] = True
+        self._starts = np.searchsorted(self._rows, np.flatnonzero(self._has_res))
+        self.pool_arcs = np.flatnonzero(net.kind == POOL)
+
+    def effective(self) -> np.ndarray:
+        """Per resource, the most people one household may bring: for nights the beds of
+        the emptiest hotel, else what is left."""
+        eff = self.left.copy()
+        for i in self.night_res:
+            eff[i] = max(self.beds[i].values(), default=0)
+        return eff
+
+    def arc_room(self) -> np.ndarray:
+        """Per arc, the largest household that still fits on it."""
+        room = np.full(self.net.n_arcs, np.iinfo(np.int64).max // 4, dtype=np.int64)
+        if len(self._rows):
+            eff = self.effective()[self._cols]
+            room[self._has_res] = np.minimum.reduceat(eff, self._starts)
+        if len(self.pool_arcs):
+            trips = self.net.ref[self.pool_arcs]
+            seats = np.array([self.net.trips[t].seats for t in trips], dtype=np.int64)
+            free_buses = np.array(
+                [
+                    self.net.pool_days[self.net.trips[t].pool_day][2]
+                    - self.day_buses[self.net.trips[t].pool_day]
+                    for t in trips
+                ],
+                dtype=np.int64,
+            )
+            room[self.pool_arcs] = (self.trip_buses[trips] + free_buses) * seats - self.trip_people[
+                trips
+            ]
+        return room
+
+    def fits(self, arcs: list[int], size: int) -> bool:
+        need: dict[int, int] = defaultdict(int)
+        trips: dict[int, int] = defaultdict(int)
+        for a in arcs:
+            for r in self.net.arc_resources[a]:
+                need[r] += size
+            if self.net.kind[a] == POOL:
+                trips[int(self.net.ref[a])] += size
+        for r, n in need.items():
+            if r in self.beds:
+                if max(self.beds[r].values(), default=0) < size:
+                    return False
+            elif self.left[r] < n:
+                return False
+        return self._buses_fit(trips)
+
+    def _buses_fit(self, trips: dict[int, int]) -> bool:
+        extra: dict[int, int] = defaultdict(int)
+        for t, n in trips.items():
+            trip = self.net.trips[t]
+            buses = -(-(self.trip_people[t] + n) // trip.seats)
+            extra[trip.pool_day] += max(0, buses - self.trip_buses[t])
+        return all(self.day_buses[d] + n <= self.net.pool_days[d][2] for d, n in extra.items())
+
+    def take(self, arcs: list[int], size: int) -> dict[int, list[str]]:
+        """Use the capacities of a path (which must fit); the hotels chosen per wait arc:
+        one hotel for a stay where one has room every night, the emptiest one else."""
+        hotels: dict[int, list[str]] = {}
+        stay: list[int] = []
+        for a in arcs:
+            for r in self.net.arc_resources[a]:
+                if r not in self.beds:
+                    self.left[r] -= size
+            if self.net.kind[a] == POOL:
+                t = int(self.net.ref[a])
+                trip = self.net.trips[t]
+                self.trip_people[t] += size
+                buses = -(-self.trip_people[t] // trip.seats)
+                self.day_buses[trip.pool_day] += buses - self.trip_buses[t]
+                self.trip_buses[t] = buses
+            if self.net.kind[a] == WAIT and any(r in self.beds for r in self.net.arc_resources[a]):
+                stay.append(a)
+            elif stay and self.net.kind[a] != WAIT:
+                self._house(stay, size, hotels)
+                stay = []
+        if stay:
+            self._house(stay, size, hotels)
+        return hotels
+
+    def _house(self, stay: list[int], size: int, hotels: dict[int, list[str]]) -> None:
+        nights = [(a, r) for a in stay for r in self.net.arc_resources[a] if r in self.beds]
+        common = None
+        for _, r in nights:
+            here = {h for h, n in self.beds[r].items() if n >= size}
+            common = here if common is None else common & here
+        if common:
+            hotel = min(common, key=lambda h: (min(self.beds[r][h] for _, r in nights), h))
+            choice = {r: hotel for _, r in nights}
+        else:
+            choice = {r: max(self.beds[r], key=lambda h: self.beds[r][h]) for _, r in nights}
+        for a, r in nights:
+            self.beds[r][choice[r]] -= size
+            self.left[r] -= size
+            hotels.setdefault(a, []).append(choice[r])
+
+
+def time_loss(net: Network) -> np.ndarray:
+    """Per arc and person, the value a path loses on it (non-negative, so that shortest
+    paths are most valuable ones); affected-side END arcs are not usable (inf)."""
+    s = net.scenario
+    H = s.horizon
+    tw = s.policy.time_weight
+    hw = s.policy.home_weight
+    affected = np.array([sd.affected for sd in net.sides], dtype=bool)
+    tail_aff = affected[net.node_side[net.tail]]
+    head_node = np.minimum(net.head, net.sink - 1)
+    t_head = np.where(net.head == net.sink, np.minimum(net.t_to, H), net.node_time[head_node])
+    t_tail = net.node_time[net.tail]
+    pre = tail_aff & (net.head != net.sink) & affected[net.node_side[head_node]]
+    dur = np.maximum(t_head - t_tail, 0).astype(float)
+    loss = np.where(pre, (tw + hw * tw) * dur / H, hw * tw * dur / H)
+    end = net.kind == END
+    loss[end] = np.where(tail_aff[end], np.inf, hw * (1 - tw))
+    return loss
+
+
+class Searcher:
+    """Best paths in what is left, one shortest-path tree per (escort need, permits, size),
+    reused until the path it gives is blocked. Capacities only shrink, so a stale tree is
+    optimistic: a path it gives that is still free is still the best one, and a source it
+    cannot reach stays unreachable."""
+
+    def __init__(self, net: Network, cap: Capacity) -> None:
+        self.net = net
+        self.cap = cap
+        self.loss = time_loss(net)
+        self.trees: dict[
+            tuple[ClassKey, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+        ] = {}
+        self.allowed: dict[ClassKey, np.ndarray] = {}
+        self.searches = 0
+
+    def _tree(
+        self, key: ClassKey, size: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if key not in self.allowed:
+            self.allowed[key] = allowed(self.net, key) & np.isfinite(self.loss)
+        ok = self.allowed[key] & (self.cap.arc_room() >= size)
+        arcs = np.flatnonzero(ok)
+        w = self.loss[arcs] + self.net.cost[arcs] + EPS
+        tails = self.net.tail[arcs]
+        heads = self.net.head[arcs]
+        n = self.net.sink + 1
+        # Parallel arcs: keep the cheapest (sorted by pair, then weight).
+        pair = tails * n + heads
+        order = np.lexsort((w, pair))
+        arcs, w, pair = arcs[order], w[order], pair[order]
+        first = np.ones(len(arcs), dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        arcs, w, pair = arcs[first], w[first], pair[first]
+        g = sp.csr_matrix((w, (pair % n, pair // n)), shape=(n, n))  # reversed
+        dist, pred = dijkstra(g, directed=True, indices=self.net.sink, return_predecessors=True)
+        self.searches += 1
+        tree = (dist, pred, pair, arcs)
+        self.trees[(key, size)] = tree
+        return tree
+
+    def path(self, key: ClassKey, size: int, source: int) -> list[int] | None:
+        key = ClassKey(0, key.escort, key.permits)  # one tree serves every priority
+        tree = self.trees.get((key, size))
+        fresh = tree is None
+        if tree is None:
+            tree = self._tree(key, size)
+        while True:
+            dist, pred, pair, arcs_of = tree
+            if not np.isfinite(dist[source]):
+                return None
+            nodes = [source]
+            v = source
+            while v != self.net.sink:
+                v = int(pred[v])
+                nodes.append(v)
+            n = self.net.sink + 1
+            want = np.array(nodes[:-1], dtype=np.int64) * n + np.array(nodes[1:], dtype=np.int64)
+            arcs = arcs_of[np.searchsorted(pair, want)].tolist()
+            if self.cap.fits(arcs, size):
+                return arcs
+            if fresh:
+                return None  # cannot happen: a fresh tree uses only arcs with room
+            tree = self._tree(key, size)
+            fresh = True
+
+
+def order_key(h: Household) -> tuple[int, int, str]:
+    """Priority first, then larger households (they are harder to fit), then id."""
+    return (-h.priority, -h.size, h.id)
+
+
+def greedy(
+    net: Network,
+    cap: Capacity,
+    households: list[Household],
+    keys: dict[str, ClassKey],
+    placed: dict[str, Placed],
+) -> int:
+    """Give each household, highest priority first, the best path left for it."""
+    searcher = Searcher(net, cap)
+    for h in sorted(households, key=order_key):
+        if h.id in placed:
+            continue
+        source = net.sources.get(h.id, -1)
+        if source < 0:
+            continue
+        arcs = searcher.path(keys[h.id], h.size, source)
+        if arcs is None:
+            continue
+        placed[h.id] = Placed(h.id, arcs, cap.take(arcs, h.size))
+    return searcher.searches
+
+
+def path_value(net: Network, arcs: list[int], weight: float) -> float:
+    idx = np.array(arcs, dtype=np.int64)
+    return float(weight * (net.safe_value[idx] + net.home_value[idx]).sum() - net.cost[idx].sum())
+
+
+def moves(net: Network, arcs: list[int]) -> list[int]:
+    """The arcs of a path that move people (legs, pool trips, crossings)."""
+    return [a for a in arcs if net.kind[a] in (LEG, POOL, PASS)]

@@ -1,0 +1,682 @@
+"""Solve a scenario: the LP, its rounding to named households, the priority-greedy repair,
+the plain greedy beside it, and the plan as plain data (`aman.plan/1`, docs/planning.md).
+
+Steps (`solve`):
+1. build the time-expanded network;
+2. put locked households, and notified ones whose itinerary starts within the firm hours,
+   on their itineraries (they are fixed, their capacity is used);
+3. solve the LP (interior point, crossover for a vertex; strict priority as a sequence of
+   LPs) over the other households, with a column per notified itinerary rewarding those
+   who keep it;
+4. keep notified itineraries as the LP says, turn each class's flow into paths from each
+   source and give them to that source's households, largest first;
+5. give every household still without an itinerary the best path left (priority first);
+6. run the plain priority-greedy from the same fixed start, and keep the better plan.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from aman.planning.optimizer import integer, model, network
+from aman.planning.optimizer.network import END, LEG, PASS, POOL, WAIT, ClassKey, Network
+from aman.planning.optimizer.scenario import Household, Scenario, Step
+
+FORMAT = "aman.plan/1"
+
+REASONS = {
+    "declined": "declined",
+    "home": "already in the home country",
+    "late": "available only after the horizon ends",
+    "no_route": "no route from {place} before the horizon ends",
+    "no_capacity": "no capacity from {place} before the horizon ends",
+    "needs_escort": "needs a medical escort; none available",
+    "permit_pending": "transit permit pending at {crossing}",
+    "permit_refused": "transit permit refused at {crossing}",
+}
+
+
+@dataclass
+class Options:
+    method: str = "auto"  # auto (LP + repair, greedy beside it) | lp | greedy
+    solver: str = "ipm"
+    threads: int = 2
+    time_limit: float = 120.0
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    net: Network
+    placed: dict[str, integer.Placed]
+    fixed: set[str]  # locked or firm
+    method: str
+    objective: float
+    bound: float | None
+    lp_status: str
+    seconds: dict[str, float]
+    baseline: dict[str, Any] | None
+    stability: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    stages: list[dict[str, float]] = field(default_factory=list)
+    lp: model.LPResult | None = None
+    master: model.Master | None = None
+
+    @property
+    def gap(self) -> float | None:
+        if self.bound is None or self.bound <= 0:
+            return None
+        return max(0.0, (self.bound - self.objective) / self.bound)
+
+
+def path_of(net: Network, h: Household, steps: tuple[Step, ...]) -> list[int] | None:
+    """The arcs of an itinerary given as steps, from the household's source on; None when
+    it is no longer possible (a leg cancelled, a crossing closed, no bed for a night)."""
+    s = net.scenario
+    source = net.sources.get(h.id, -1)
+    if source < 0:
+        return None
+    wait_from: dict[int, int] = {}
+    end_from: dict[int, int] = {}
+    for a in np.flatnonzero((net.kind == WAIT) | (net.kind == END)).tolist():
+        (wait_from if net.kind[a] == WAIT else end_from)[int(net.tail[a])] = a
+    leg_index = {lid: i for i, lid in enumerate(net.leg_ids)}
+    crossing_index = {cid: i for i, cid in enumerate(net.crossing_ids)}
+    arcs: list[int] = []
+    v = source
+    for step in steps:
+        if step.kind == "leg":
+            li = leg_index.get(step.ref)
+            cand = np.flatnonzero((net.kind == LEG) & (net.ref == (li if li is not None else -1)))
+        elif step.kind == "pool":
+            assert step.at is not None
+            t = s.minutes(step.at)
+            trips = [
+                i for i, tr in enumerate(net.trips) if tr.pool == step.ref and tr.departure == t
+            ]
+            cand = np.flatnonzero((net.kind == POOL) & np.isin(net.ref, trips))
+        else:
+            assert step.at is not None
+            ci = crossing_index.get(step.ref, -1)
+            cand = np.flatnonzero(
+                (net.kind == PASS) & (net.ref == ci) & (net.t_from == s.minutes(step.at))
+            )
+        if len(cand) == 0:
+            return None
+        move = int(cand[0])
+        target = int(net.tail[move])
+        while v != target:
+            if (
+                net.node_side[v] != net.node_side[target]
+                or net.node_time[v] > net.node_time[target]
+            ):
+                return None
+            w = wait_from.get(v)
+            if w is None:
+                return None
+            arcs.append(w)
+            v = int(net.head[w])
+        arcs.append(move)
+        v = int(net.head[move])
+        if v == net.sink:
+            return arcs
+    while v != net.sink:
+        w = wait_from.get(v)
+        if w is None:
+            arcs.append(end_from[v])
+            break
+        arcs.append(w)
+        v = int(net.head[w])
+    return arcs
+
+
+def _first_departure(net: Network, arcs: list[int]) -> int | None:
+    for a in arcs:
+        if net.kind[a] in (LEG, POOL, PASS):
+            return int(net.t_from[a])
+    return None
+
+
+def household_value(net: Network, h: Household, arcs: list[int]) -> float:
+    return h.size * integer.path_value(net, arcs, model.weight_of(h.priority))
+
+
+def _evaluate(net: Network, placed: dict[str, integer.Placed], kept: set[str]) -> float:
+    hs = net.scenario.households
+    total = sum(household_value(net, hs[k], p.arcs) for k, p in placed.items())
+    return total + net.scenario.policy.stability_reward * sum(hs[k].size for k in kept)
+
+
+def solve(s: Scenario, options: Options | None = None) -> Result:
+    opts = options or Options()
+    t0 = _time.perf_counter()
+    net = network.build(s)
+    seconds = {"build": _time.perf_counter() - t0}
+    keys = {h.id: network.class_of(net, h) for h in s.households.values()}
+    warnings: list[str] = []
+
+    # Fixed: locked itineraries, and notified ones that start within the firm hours.
+    firm_until = s.policy.firm_hours * 60
+    fixed_paths: dict[str, list[int]] = {}
+    notified_paths: dict[str, list[int] | None] = {}
+    base = integer.Capacity(net)
+    for h in sorted(s.households.values(), key=integer.order_key):
+        if h.id in net.problems:
+            continue
+        if h.locked:
+            arcs = path_of(net, h, h.locked)
+            if arcs is not None and base.fits(arcs, h.size):
+                fixed_paths[h.id] = arcs
+                base.take(arcs, h.size)
+                continue
+            warnings.append(f"household {h.id}: its locked itinerary is no longer possible")
+        if h.notified:
+            arcs = path_of(net, h, h.notified)
+            notified_paths[h.id] = arcs
+            first = _first_departure(net, arcs) if arcs else None
+            if (
+                arcs is not None
+                and first is not None
+                and first < firm_until
+                and base.fits(arcs, h.size)
+            ):
+                fixed_paths[h.id] = arcs
+                base.take(arcs, h.size)
+    fixed_start = _snapshot(base)
+    free = [
+        h for h in s.households.values() if h.id not in net.problems and h.id not in fixed_paths
+    ]
+
+    def fixed_placed(cap: integer.Capacity) -> dict[str, integer.Placed]:
+        out = {}
+        for hid, arcs in fixed_paths.items():
+            out[hid] = integer.Placed(hid, arcs, {})
+        return out
+
+    def hotels_for_fixed(placed: dict[str, integer.Placed]) -> None:
+        cap = integer.Capacity(net)
+        for h in sorted((s.households[k] for k in fixed_paths), key=integer.order_key):
+            placed[h.id].hotels = cap.take(fixed_paths[h.id], h.size)
+
+    # Greedy (the baseline, and the plan when asked for).
+    greedy_placed: dict[str, integer.Placed] | None = None
+    greedy_value = None
+    if opts.method in ("auto", "greedy"):
+        t = _time.perf_counter()
+        cap = _restore(net, fixed_start)
+        greedy_placed = fixed_placed(cap)
+        kept_g = _keep_notified(net, cap, free, notified_paths, greedy_placed)
+        integer.greedy(net, cap, free, keys, greedy_placed)
+        greedy_value = _evaluate(net, greedy_placed, kept_g)
+        seconds["greedy"] = _time.perf_counter() - t
+
+    lp_placed: dict[str, integer.Placed] | None = None
+    lp_value = None
+    bound = None
+    lp_status = "not run"
+    stages: list[dict[str, float]] = []
+    lp_res = None
+    master = None
+    if opts.method in ("auto", "lp"):
+        t = _time.perf_counter()
+        groups_d: dict[tuple[ClassKey, int], model.Group] = {}
+        incs_d: dict[tuple[ClassKey, int, tuple[int, ...]], model.Incumbent] = {}
+        for h in free:
+            key = keys[h.id]
+            src = net.sources[h.id]
+            g = groups_d.setdefault((key, src), model.Group(key, src, [], 0))
+            g.households.append(h.id)
+            g.people += h.size
+            arcs = notified_paths.get(h.id)
+            if arcs is not None:
+                ik = (key, src, tuple(arcs))
+                inc = incs_d.setdefault(ik, model.Incumbent(key, src, list(arcs), [], 0))
+                inc.households.append(h.id)
+                inc.people += h.size
+        used = np.array([r.capacity for r in net.resources], dtype=float) - fixed_start["left"]
+        master = model.Master(
+            net,
+            list(groups_d.values()),
+            list(incs_d.values()),
+            used,
+            fixed_start["trip_people"].astype(float),
+            threads=opts.threads,
+        )
+        initial = []
+        if greedy_placed is not None:
+            for hid, p in greedy_placed.items():
+                if hid not in fixed_paths:
+                    initial.append((master.group_of[(keys[hid], net.sources[hid])], p.arcs))
+        seconds["lp_build"] = _time.perf_counter() - t
+        lp_res = master.solve(mode=s.policy.mode, time_limit=opts.time_limit, initial=initial)
+        seconds["lp"] = lp_res.seconds
+        lp_status = lp_res.status
+        stages = lp_res.stages
+        if lp_res.status == "Optimal":
+            fixed_value = _evaluate(
+                net, {k: integer.Placed(k, v, {}) for k, v in fixed_paths.items()}, set()
+            )
+            bound = lp_res.bound + fixed_value
+            t = _time.perf_counter()
+            cap = _restore(net, fixed_start)
+            lp_placed = fixed_placed(cap)
+            kept = _round(net, master, lp_res, cap, keys, lp_placed)
+            integer.greedy(net, cap, free, keys, lp_placed)
+            lp_value = _evaluate(net, lp_placed, kept)
+            seconds["round_repair"] = _time.perf_counter() - t
+        else:
+            warnings.append(f"the LP ended {lp_res.status}; the plan is the greedy's")
+
+    if lp_placed is not None and (greedy_value is None or (lp_value or 0) >= greedy_value):
+        placed, method, value = lp_placed, "lp-round-repair", float(lp_value or 0)
+    else:
+        assert greedy_placed is not None, "the greedy runs whenever the LP does not"
+        placed, method, value = greedy_placed, "greedy", float(greedy_value or 0)
+    hotels_for_fixed(placed)
+    baseline = None
+    if greedy_value is not None and method != "greedy":
+        baseline = {"method": "greedy", "objective": greedy_value, "seconds": seconds.get("greedy")}
+        if bound:
+            baseline["gap"] = max(0.0, (bound - greedy_value) / bound)
+        baseline["summary"] = summary_of(s, net, greedy_placed or {})
+
+    stability = _stability(net, notified_paths, placed)
+    seconds["total"] = _time.perf_counter() - t0
+    result = Result(
+        scenario=s,
+        net=net,
+        placed=placed,
+        fixed=set(fixed_paths),
+        method=method,
+        objective=value,
+        bound=bound,
+        lp_status=lp_status,
+        seconds=seconds,
+        baseline=baseline,
+        stability=stability,
+        warnings=warnings,
+        stages=stages,
+        lp=lp_res,
+        master=master,
+    )
+    return result
+
+
+def _snapshot(cap: integer.Capacity) -> dict[str, Any]:
+    return {
+        "left": cap.left.copy(),
+        "beds": {r: dict(b) for r, b in cap.beds.items()},
+        "trip_people": cap.trip_people.copy(),
+        "trip_buses": cap.trip_buses.copy(),
+        "day_buses": cap.day_buses.copy(),
+    }
+
+
+def _restore(net: Network, snap: dict[str, Any]) -> integer.Capacity:
+    cap = integer.Capacity(net)
+    cap.left = snap["left"].copy()
+    cap.beds = {r: dict(b) for r, b in snap["beds"].items()}
+    cap.trip_people = snap["trip_people"].copy()
+    cap.trip_buses = snap["trip_buses"].copy()
+    cap.day_buses = snap["day_buses"].copy()
+    return cap
+
+
+def _keep_notified(
+    net: Network,
+    cap: integer.Capacity,
+    free: list[Household],
+    notified: dict[str, list[int] | None],
+    placed: dict[str, integer.Placed],
+) -> set[str]:
+    kept = set()
+    for h in sorted(free, key=integer.order_key):
+        arcs = notified.get(h.id)
+        if arcs is not None and cap.fits(arcs, h.size):
+            placed[h.id] = integer.Placed(h.id, arcs, cap.take(arcs, h.size))
+            kept.add(h.id)
+    return kept
+
+
+def _round(
+    net: Network,
+    master: model.Master,
+    lp: model.LPResult,
+    cap: integer.Capacity,
+    keys: dict[str, ClassKey],
+    placed: dict[str, integer.Placed],
+) -> set[str]:
+    """Named households from the LP: notified itineraries kept as many times as the LP
+    keeps them (rounded), then each group's itineraries, best first, filled with its
+    households, largest first, as far as the LP's people (rounded) and the capacities
+    left allow. Groups go highest priority first."""
+    s = net.scenario
+    kept: set[str] = set()
+    x = lp.x[master.n_bus :]
+    by_group: dict[int, list[tuple[float, list[int], float]]] = defaultdict(list)
+    for k, col in enumerate(master.columns):
+        if x[k] <= 1e-6:
+            continue
+        if col.incumbent < 0:
+            by_group[col.group].append((col.value, col.arcs, float(x[k])))
+            continue
+        inc = master.incumbents[col.incumbent]
+        left = x[k] + 0.5
+        for hid in sorted(inc.households, key=lambda i: (-s.households[i].size, i)):
+            size = s.households[hid].size
+            if hid not in placed and size <= left and cap.fits(col.arcs, size):
+                placed[hid] = integer.Placed(hid, col.arcs, cap.take(col.arcs, size))
+                kept.add(hid)
+                left -= size
+    order = sorted(range(len(master.groups)), key=lambda i: -master.groups[i].key.priority)
+    for gi in order:
+        waiting = sorted(
+            (s.households[hid] for hid in master.groups[gi].households if hid not in placed),
+            key=lambda h: (-h.size, h.id),
+        )
+        for _value, arcs, amount in sorted(by_group.get(gi, []), key=lambda e: -e[0]):
+            if not waiting:
+                break
+            left = amount + 0.5
+            rest = []
+            for h in waiting:
+                if h.size <= left and cap.fits(arcs, h.size):
+                    placed[h.id] = integer.Placed(h.id, arcs, cap.take(arcs, h.size))
+                    left -= h.size
+                else:
+                    rest.append(h)
+            waiting = rest
+    return kept
+
+
+def _stability(
+    net: Network, notified: dict[str, list[int] | None], placed: dict[str, integer.Placed]
+) -> dict[str, Any]:
+    """Notified households: how many the world displaced (their itinerary is no longer
+    possible), how many the plan changed (any of them), how many kept theirs."""
+    displaced = sum(1 for arcs in notified.values() if arcs is None)
+    changed = 0
+    for hid, arcs in notified.items():
+        p = placed.get(hid)
+        if arcs is None or p is None or integer.moves(net, p.arcs) != integer.moves(net, arcs):
+            changed += 1
+    return {
+        "notified": len(notified),
+        "displaced": displaced,
+        "changed": changed,
+        "kept": len(notified) - changed,
+        "ratio": (changed / displaced) if displaced else None,
+        "reward_per_person": net.scenario.policy.stability_reward,
+    }
+
+
+# --- the plan as data ----------------------------------------------------------------------
+
+
+def itinerary(net: Network, h: Household, p: integer.Placed) -> dict[str, Any]:
+    """Steps with times; waits that need beds become hotel steps."""
+    s = net.scenario
+    steps: list[dict[str, Any]] = []
+    safe_at = home_at = None
+    if not net.sides[net.node_side[net.tail[p.arcs[0]]]].affected:
+        safe_at = None  # already safe at the start: only getting home is planned
+    stay: dict[str, Any] | None = None
+    for a in p.arcs:
+        kind = int(net.kind[a])
+        tail_side = net.sides[net.node_side[net.tail[a]]]
+        if kind == WAIT:
+            nights = net.nights.get(a)
+            if nights:
+                hotels = p.hotels.get(a) or [""] * len(nights)
+                for night, hotel in zip(nights, hotels, strict=True):
+                    if stay and stay["hotel"] == hotel and stay["place"] == tail_side.place:
+                        stay["nights"].append(night.isoformat())
+                    else:
+                        stay = {
+                            "type": "hotel",
+                            "hotel": hotel,
+                            "place": tail_side.place,
+                            "nights": [night.isoformat()],
+                        }
+                        steps.append(stay)
+            continue
+        if kind == END:
+            continue
+        stay = None
+        head_side = None if net.head[a] == net.sink else net.sides[net.node_side[net.head[a]]]
+        if tail_side.affected and (head_side is None or not head_side.affected) and safe_at is None:
+            safe_at = s.moment(int(net.t_from[a])).isoformat()
+        if kind == LEG:
+            leg = s.legs[net.leg_ids[int(net.ref[a])]]
+            steps.append(
+                {
+                    "type": "leg",
+                    "leg": leg.id,
+                    "kind": leg.kind,
+                    "from": leg.origin,
+                    "to": leg.destination,
+                    "departure": leg.departure.isoformat(),
+                    "arrival": leg.arrival.isoformat(),
+                }
+            )
+        elif kind == POOL:
+            trip = net.trips[int(net.ref[a])]
+            pool = s.pools[trip.pool]
+            steps.append(
+                {
+                    "type": "pool",
+                    "pool": pool.id,
+                    "from": pool.origin,
+                    "to": pool.destination,
+                    "departure": s.moment(trip.departure).isoformat(),
+                    "arrival": s.moment(trip.arrival).isoformat(),
+                }
+            )
+        elif kind == PASS:
+            cid = net.crossing_ids[int(net.ref[a])]
+            steps.append(
+                {
+                    "type": "crossing",
+                    "place": cid,
+                    "at": s.moment(int(net.t_from[a])).isoformat(),
+                    "entry_country": s.crossings[cid].entry_country,
+                }
+            )
+        if net.head[a] == net.sink:
+            home_at = s.moment(int(net.t_to[a])).isoformat()
+    return {
+        "household": h.id,
+        "size": h.size,
+        "priority": h.priority,
+        "from": h.location,
+        "safe_at": safe_at,
+        "home_at": home_at,
+        "steps": steps,
+    }
+
+
+def _reasons(result: Result) -> dict[str, dict[str, str]]:
+    net = result.net
+    s = result.scenario
+    out: dict[str, dict[str, str]] = {}
+    cache: dict[tuple[ClassKey, int], np.ndarray] = {}
+    loss = integer.time_loss(net)
+
+    def reach(key: ClassKey, size: int) -> np.ndarray:
+        if (key, size) not in cache:
+            ok = network.allowed(net, key) & np.isfinite(loss)
+            from scipy.sparse import csr_matrix
+            from scipy.sparse.csgraph import breadth_first_order
+
+            n = net.sink + 1
+            g = csr_matrix((np.ones(int(ok.sum())), (net.head[ok], net.tail[ok])), shape=(n, n))
+            seen = np.zeros(n, dtype=bool)
+            seen[breadth_first_order(g, net.sink, directed=True, return_predecessors=False)] = True
+            cache[(key, size)] = seen
+        return cache[(key, size)]
+
+    for h in s.households.values():
+        if h.id in result.placed:
+            continue
+        code = net.problems.get(h.id)
+        params = {"place": s.places[h.location].name}
+        if code is None:
+            key = network.class_of(net, h)
+            src = net.sources[h.id]
+            if reach(key, 1)[src]:
+                code = "no_capacity"
+            elif key.escort and reach(ClassKey(key.priority, False, key.permits), 1)[src]:
+                code = "needs_escort"
+            else:
+                every = frozenset(range(len(net.crossing_ids)))
+                if reach(ClassKey(key.priority, False, every), 1)[src]:
+                    states = [
+                        (cid, h.permits.get(cid, "pending"))
+                        for cid, c in s.crossings.items()
+                        if c.permit_required and h.permits.get(cid) != "approved"
+                    ]
+                    refused = [cid for cid, st in states if st == "refused"]
+                    code = (
+                        "permit_refused"
+                        if refused and len(refused) == len(states)
+                        else ("permit_pending")
+                    )
+                    pick = next((cid for cid, st in states if st != "refused"), None) or (
+                        states[0][0] if states else ""
+                    )
+                    params["crossing"] = s.places[pick].name if pick else ""
+                else:
+                    code = "no_route"
+        out[h.id] = {"code": code, "text": REASONS[code].format(**params), **params}
+    return out
+
+
+def summary_of(s: Scenario, net: Network, placed: dict[str, integer.Placed]) -> dict[str, Any]:
+    """People safe and home, hotel nights, and the priority-weighted mean hours to safety
+    (from the later of the start and the household's availability)."""
+    people = sum(h.size for h in s.households.values())
+    safe = home = nights = 0
+    wsum = wtime = 0.0
+    by_prio: dict[int, dict[str, float]] = defaultdict(
+        lambda: {"people": 0, "safe": 0, "hours": 0.0}
+    )
+    for h in s.households.values():
+        row = by_prio[h.priority]
+        row["people"] += h.size
+        p = placed.get(h.id)
+        if p is None:
+            continue
+        t_safe = None
+        for a in p.arcs:
+            k = int(net.kind[a])
+            if k == WAIT:
+                nights += h.size * len(net.nights.get(a, ()))
+            tail_aff = net.sides[net.node_side[net.tail[a]]].affected
+            head_aff = net.head[a] != net.sink and net.sides[net.node_side[net.head[a]]].affected
+            if t_safe is None and tail_aff and not head_aff and k != END:
+                t_safe = int(net.t_from[a])
+            if net.head[a] == net.sink and k != END:
+                home += h.size
+        if t_safe is not None:
+            safe += h.size
+            avail = max(0, s.minutes(h.available_from)) if h.available_from else 0
+            hours = max(0, t_safe - avail) / 60
+            w = model.weight_of(h.priority) * h.size
+            wsum += w
+            wtime += w * hours
+            row["safe"] += h.size
+            row["hours"] += hours * h.size
+    return {
+        "households": len(s.households),
+        "people": people,
+        "assigned_households": len(placed),
+        "people_safe": safe,
+        "people_home": home,
+        "hotel_nights": nights,
+        "weighted_mean_hours_to_safety": (wtime / wsum) if wsum else None,
+        "by_priority": [
+            {
+                "priority": prio,
+                "people": int(r["people"]),
+                "safe": int(r["safe"]),
+                "mean_hours_to_safety": (r["hours"] / r["safe"]) if r["safe"] else None,
+            }
+            for prio, r in sorted(by_prio.items(), reverse=True)
+        ],
+    }
+
+
+def pool_trips(result: Result) -> list[dict[str, Any]]:
+    net = result.net
+    s = result.scenario
+    people: dict[int, int] = defaultdict(int)
+    for hid, p in result.placed.items():
+        for a in p.arcs:
+            if net.kind[a] == POOL:
+                people[int(net.ref[a])] += s.households[hid].size
+    out = []
+    for t, n in sorted(people.items(), key=lambda e: net.trips[e[0]].departure):
+        trip = net.trips[t]
+        pool = s.pools[trip.pool]
+        out.append(
+            {
+                "pool": trip.pool,
+                "from": pool.origin,
+                "to": pool.destination,
+                "departure": s.moment(trip.departure).isoformat(),
+                "arrival": s.moment(trip.arrival).isoformat(),
+                "buses": -(-n // trip.seats),
+                "people": n,
+            }
+        )
+    return out
+
+
+def to_json(result: Result) -> dict[str, Any]:
+    s = result.scenario
+    hs = s.households
+    itineraries = []
+    for hid in sorted(result.placed, key=lambda k: integer.order_key(hs[k])):
+        item = itinerary(result.net, hs[hid], result.placed[hid])
+        item["fixed"] = hid in result.fixed
+        itineraries.append(item)
+    reasons = _reasons(result)
+    unassigned = [
+        {"household": hid, "size": hs[hid].size, "priority": hs[hid].priority, "reason": r}
+        for hid, r in sorted(reasons.items(), key=lambda e: integer.order_key(hs[e[0]]))
+    ]
+    out: dict[str, Any] = {
+        "format": FORMAT,
+        "scenario": {
+            "name": s.name,
+            "digest": s.digest(),
+            "start": s.start.isoformat(),
+            "end": s.end.isoformat(),
+        },
+        "method": result.method,
+        "lp_status": result.lp_status,
+        "policy": {"mode": s.policy.mode},
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "stages": result.stages,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        "summary": summary_of(s, result.net, result.placed),
+        "baseline": result.baseline,
+        "stability": result.stability,
+        "warnings": result.warnings,
+        "itineraries": itineraries,
+        "unassigned": unassigned,
+        "pool_trips": pool_trips(result),
+    }
+    return out
+
+
+def day_of(s: Scenario, minutes: int) -> date:
+    return s.moment(minutes).astimezone(s.zone()).date()
