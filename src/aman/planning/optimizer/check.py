@@ -5,7 +5,7 @@ the household's location and availability, step by step, and counts every capaci
 itself. It reports, in words, every capacity exceeded, every household planned twice or
 not at all, every step out of time order, too short a connection, a crossing passed
 while closed or without an approved permit, a night outside the affected countries
-without a hotel bed, a locked household moved, and anything outside the horizon.
+without a hotel bed or at a border crossing, a locked household moved, and anything outside the horizon.
 """
 
 from __future__ import annotations
@@ -159,6 +159,8 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
                     problems.append(f"{here}: passes {cid} without being there")
                 if at < ready:
                     problems.append(f"{here}: passes {cid} at {at} before arriving ({ready})")
+                elif _nights(s.zone(cid), ready, at):
+                    problems.append(f"{here}: waits overnight at the crossing {cid}")
                 if not _crossing_open(c, at, s.zone(cid)):
                     problems.append(f"{here}: {cid} is closed at {at}")
                 if c.permit_required and h.permits.get(cid) != "approved":

@@ -39,7 +39,7 @@ class Capacity:
         for i in self.night_res:
             r = net.resources[i]
             assert r.day is not None
-            self.beds[i] = dict(net.hotels_at[(r.ref, r.day)])
+            self.beds[i] = dict(net.hotels_at.get((r.ref, r.day), []))
         self.trip_people = np.zeros(len(net.trips), dtype=np.int64)
         self.day_buses = np.zeros(len(net.pool_days), dtype=np.int64)
         self.trip_buses = np.zeros(len(net.trips), dtype=np.int64)

@@ -308,6 +308,8 @@ class Master:
     # -- solving --------------------------------------------------------------------------
 
     def _run(self) -> tuple[str, float, np.ndarray, np.ndarray]:
+        if self.h.getNumCol() == 0:  # nothing to choose yet: HiGHS calls that "Empty"
+            return "Optimal", 0.0, np.zeros(0), np.zeros(self.h.getNumRow())
         self.h.run()
         status = self.h.modelStatusToString(self.h.getModelStatus())
         sol = self.h.getSolution()

@@ -10,8 +10,8 @@ the horizon. Arcs are of five kinds:
 - POOL: one departure time of a bus pool on one day; the buses are shared per pool and day;
 - PASS: passing a crossing while it is open, capacity its people per (local) day;
 - WAIT: staying at a place from one node to the next. Outside the affected countries a
-  wait that spans a night (03:00 local) needs a hotel bed there that night; where no bed
-  is contracted that wait does not exist;
+  wait that spans a night (03:00 local) needs a hotel bed there that night (where none is
+  contracted, the night's capacity is 0); nobody waits overnight at a border crossing;
 - END: the horizon's end, to the sink. Arrivals in the home country go to the sink too.
 
 A person is safe on the first arc from the affected country to elsewhere; its value falls
@@ -384,26 +384,26 @@ def build(s: Scenario) -> Network:
         nodes = side_nodes[i]
         if not sd.affected and sd.place not in instants_of:
             instants_of[sd.place] = night_instants(s.places[sd.place].timezone, s.start, s.end)
+        if sd.part == "in" and sd.place not in instants_of:
+            instants_of[sd.place] = night_instants(s.places[sd.place].timezone, s.start, s.end)
         instants = instants_of.get(sd.place, [])
         for k in range(len(ts) - 1):
             res = []
             nights: list[date] = []
+            if sd.part == "in" and any(ts[k] <= i < ts[k + 1] for i, _ in instants):
+                continue  # nobody spends the night at a border crossing
             if not sd.affected:
-                blocked = False
+                # Where no bed is contracted the night's capacity is 0: the wait exists
+                # (so that a missing hotel reads as a lack of capacity) but holds no one.
                 for instant, night in instants:
                     if ts[k] <= instant < ts[k + 1]:
-                        if not hotels_at.get((sd.place, night)):
-                            blocked = True
-                            break
                         key2 = (sd.place, night)
                         if key2 not in night_res:
                             night_res[key2] = len(resources)
-                            beds = sum(n for _, n in hotels_at[key2])
+                            beds = sum(n for _, n in hotels_at.get(key2, []))
                             resources.append(Resource("night", sd.place, night, beds))
                         res.append(night_res[key2])
                         nights.append(night)
-                if blocked:
-                    continue
             cost = len(nights) * (pol.night_cost + pol.money_cost * night_cost_at.get(sd.place, 0))
             arc = add(
                 int(nodes[k]), int(nodes[k + 1]), WAIT, i, ts[k], ts[k + 1], cost=cost, res=res

@@ -680,3 +680,16 @@ def to_json(result: Result) -> dict[str, Any]:
 
 def day_of(s: Scenario, minutes: int) -> date:
     return s.moment(minutes).astimezone(s.zone()).date()
+
+
+def steps_of(itinerary: dict[str, Any]) -> list[dict[str, Any]]:
+    """A plan's itinerary as the steps a scenario takes for `notified` or `locked`."""
+    out: list[dict[str, Any]] = []
+    for step in itinerary["steps"]:
+        if step["type"] == "leg":
+            out.append({"type": "leg", "leg": step["leg"]})
+        elif step["type"] == "pool":
+            out.append({"type": "pool", "pool": step["pool"], "departure": step["departure"]})
+        elif step["type"] == "crossing":
+            out.append({"type": "crossing", "place": step["place"], "at": step["at"]})
+    return out

@@ -1,0 +1,81 @@
+"""`aman plan solve` and `aman plan check` on files, as an officer or a script runs them."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from aman.planning.optimizer import generate
+from tests.planning.build import base, household
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("plan", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_solve_writes_a_plan_that_check_accepts(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(generate.generate(400, seed=7)))
+    text = _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path / "run"))
+    data = json.loads((tmp_path / "run" / "plan.json").read_text())
+    assert data["format"] == "aman.plan/1"
+    assert f"{data['summary']['people_safe']} of {data['summary']['people']} people safe" in text
+    assert data["scenario"]["name"] == "synthetic 400 people, seed 7"
+    checked = _run(
+        "check", "--scenario", str(scenario_file), "--plan", str(tmp_path / "run" / "plan.json")
+    )
+    assert checked.startswith(f"The plan is valid: {len(data['itineraries'])} itineraries")
+
+
+def test_check_prints_violations_and_fails(tmp_path: Path) -> None:
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(base(households=[household("a", 4, 1)])))
+    _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path))
+    plan_file = tmp_path / "plan.json"
+    data = json.loads(plan_file.read_text())
+    data["itineraries"][0]["size"] = 3
+    plan_file.write_text(json.dumps(data))
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"1 violation\(s\) of the scenario"):
+        call_command(
+            "plan", "check", "--scenario", str(scenario_file), "--plan", str(plan_file), stdout=out
+        )
+    assert "household a travels with 3 people, not all 4" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ('{"format": "aman.scenario/1"}', r"\$\.start: is required"),
+        (
+            json.dumps(base(households=[household("a", 0)])),
+            r"\$\.households\[0\]\.size: must be from 1 to 60, not 0",
+        ),
+        (
+            json.dumps(base(households=[{"id": "a", "location": "XXX", "size": 2}])),
+            r"\$\.households\[0\]\.location: names no place: 'XXX'",
+        ),
+    ],
+)
+def test_a_bad_scenario_is_named_precisely(tmp_path: Path, content: str, message: str) -> None:
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(content)
+    with pytest.raises(CommandError, match=message):
+        _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "plan.json").exists()
+
+
+def test_missing_files_and_a_file_for_a_directory_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="Cannot read the scenario"):
+        _run("solve", "--scenario", str(tmp_path / "nope.json"), "--out", str(tmp_path))
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(base()))
+    with pytest.raises(CommandError, match="is a file: give a directory"):
+        _run("solve", "--scenario", str(scenario_file), "--out", str(scenario_file))

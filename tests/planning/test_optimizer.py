@@ -1,0 +1,265 @@
+"""Hand-made scenarios whose best plan is known, solved by every method."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.planning.build import at, base, bus, flight, household
+from tests.planning.helpers import by_household, moves, reasons, solve
+
+METHODS = ["auto", "lp", "greedy"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_seats_go_to_the_highest_priority_and_households_travel_whole(method: str) -> None:
+    data = base(
+        households=[household("low", 20, 0), household("high", 20, 5), household("mid", 20, 1)]
+    )
+    out = solve(data, method)
+    planned = by_household(out)
+    assert set(planned) == {"high", "mid"}
+    assert moves(planned["high"]) == ["B1", "AST", "T1", "F1"]
+    assert planned["high"]["safe_at"] == at(9)  # the bus reaches the crossing, 24h open
+    assert planned["high"]["home_at"] == at(24)
+    assert reasons(out) == {"low": "no_capacity"}
+    assert out["summary"]["people_safe"] == 40
+    assert out["summary"]["people_home"] == 40
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_household_is_never_split_to_fill_seats(method: str) -> None:
+    data = base(
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 5),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            flight("F1", 21, 100),
+        ],
+        households=[household("six", 6, 3)],
+    )
+    out = solve(data, method)
+    assert out["itineraries"] == []
+    assert reasons(out) == {"six": "no_capacity"}
+
+
+def test_the_lp_bound_sees_the_seats_a_whole_household_cannot_use() -> None:
+    data = base(
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 5),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            flight("F1", 21, 100),
+        ],
+        households=[household("six", 6, 3)],
+    )
+    out = solve(data, "lp")
+    assert out["bound"] > 0  # five people could leave if families could be split
+    assert out["objective"] == 0
+    assert out["gap"] == 1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_earlier_seats_go_to_priority(method: str) -> None:
+    data = base(
+        end=at(96),
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 10),
+            bus("B2", "THR", "AST", 30, 37, 10),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            bus("T2", "AST", "GYD", 40, 45, 50),
+            flight("F1", 21, 100),
+            flight("F2", 50, 100),
+        ],
+        households=[household("plain", 10, 0), household("elderly", 10, 2)],
+    )
+    planned = by_household(solve(data, method))
+    assert moves(planned["elderly"])[0] == "B1"
+    assert moves(planned["plain"])[0] == "B2"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_closed_crossing_is_passed_when_it_opens(method: str) -> None:
+    data = base(
+        crossings=[
+            {
+                "place": "AST",
+                "entry_country": "AZ",
+                "daily_capacity": 100,
+                "opens": "08:00",
+                "closes": "20:00",
+                "minutes": 60,
+            }
+        ],
+        legs=[
+            bus("B1", "THR", "AST", 23, 30, 50),
+            bus("T1", "AST", "GYD", 36, 41, 50),
+            flight("F1", 45, 100),
+        ],
+        households=[household("h", 4, 1)],
+    )
+    planned = by_household(solve(data, method))
+    step = [s for s in planned["h"]["steps"] if s["type"] == "crossing"][0]
+    assert step["at"] == at(32)  # arrived at 06:00, passes when it opens at 08:00
+    assert planned["h"]["safe_at"] == at(32)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_crossings_daily_capacity_holds(method: str) -> None:
+    data = base(
+        crossings=[{"place": "AST", "entry_country": "AZ", "daily_capacity": 10, "minutes": 60}],
+        households=[household("a", 6, 2), household("b", 5, 1), household("c", 4, 0)],
+    )
+    out = solve(data, method)
+    assert sum(i["size"] for i in out["itineraries"]) <= 10
+    # The best: a (6, priority 2) and c (4): the day's ten places, priority first.
+    assert set(by_household(out)) == {"a", "c"}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_transit_permits_and_escorts_are_respected_and_explained(method: str) -> None:
+    data = base(
+        crossings=[
+            {
+                "place": "AST",
+                "entry_country": "AZ",
+                "daily_capacity": 100,
+                "minutes": 60,
+                "permit_required": True,
+            }
+        ],
+        households=[
+            household("ok", 2, permits={"AST": "approved"}),
+            household("waiting", 2, permits={"AST": "pending"}),
+            household("refused", 2, permits={"AST": "refused"}),
+            household("escort", 2, needs_escort=True, permits={"AST": "approved"}),
+            household("no", 2, declined=True),
+        ],
+    )
+    out = solve(data, method)
+    assert set(by_household(out)) == {"ok"}
+    assert reasons(out) == {
+        "waiting": "permit_pending",
+        "refused": "permit_refused",
+        "escort": "needs_escort",
+        "no": "declined",
+    }
+    text = {u["household"]: u["reason"]["text"] for u in out["unassigned"]}
+    assert text["escort"] == "needs a medical escort; none available"
+    assert text["waiting"] == "transit permit pending at AST"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_night_at_the_hub_needs_a_hotel_bed(method: str) -> None:
+    legs = [
+        bus("B1", "THR", "AST", 2, 9, 50),
+        bus("T1", "AST", "GYD", 12, 17, 50),
+        flight("F1", 34, 100),
+    ]  # leaves Baku the next morning
+    night = "2026-03-02"
+    no_bed = solve(base(legs=legs, households=[household("h", 3)]), method)
+    assert reasons(no_bed) == {"h": "no_capacity"}
+    hotels = [{"id": "HB", "place": "GYD", "beds": {night: 3}, "cost_per_night": 40}]
+    out = solve(base(legs=legs, hotels=hotels, households=[household("h", 3)]), method)
+    steps = by_household(out)["h"]["steps"]
+    assert {"type": "hotel", "hotel": "HB", "place": "GYD", "nights": [night]} in steps
+    assert out["summary"]["hotel_nights"] == 3
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_bus_pools_run_no_more_buses_than_there_are(method: str) -> None:
+    data = base(
+        end=at(96),
+        legs=[bus("T1", "AST", "GYD", 16, 21, 50), flight("F1", 24, 100)],
+        bus_pools=[
+            {
+                "id": "P",
+                "from": "THR",
+                "to": "AST",
+                "buses_per_day": 1,
+                "seats": 10,
+                "travel_minutes": 420,
+                "departures": ["06:00", "12:00"],
+                "first_day": "2026-03-02",
+                "last_day": "2026-03-02",
+            }
+        ],
+        households=[household("a", 6, 1), household("b", 6, 0)],
+    )
+    out = solve(data, method)
+    assert list(by_household(out)) == ["a"]
+    assert out["pool_trips"] == [
+        {
+            "pool": "P",
+            "from": "THR",
+            "to": "AST",
+            "departure": at(6),
+            "arrival": at(13),
+            "buses": 1,
+            "people": 6,
+        }
+    ]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_locked_household_keeps_its_itinerary(method: str) -> None:
+    data = base(
+        end=at(96),
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 10),
+            bus("B2", "THR", "AST", 30, 37, 10),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            bus("T2", "AST", "GYD", 40, 45, 50),
+            flight("F1", 21, 100),
+            flight("F2", 50, 100),
+        ],
+        households=[
+            household(
+                "late",
+                4,
+                5,
+                locked=[
+                    {"type": "leg", "leg": "B2"},
+                    {"type": "crossing", "place": "AST", "at": at(37)},
+                    {"type": "leg", "leg": "T2"},
+                    {"type": "leg", "leg": "F2"},
+                ],
+            )
+        ],
+    )
+    planned = by_household(solve(data, method))
+    assert moves(planned["late"]) == ["B2", "AST", "T2", "F2"]
+    assert planned["late"]["fixed"] is True
+
+
+def test_strict_priority_serves_each_level_before_the_next() -> None:
+    # One early seat with a medical escort, one seat two days later without. Weights:
+    # priority 1 takes the late seat so that the household needing the escort can leave
+    # too (2 × late + 1 × early is worth more than 2 × early). Strict priority gives
+    # priority 1 the best it can have, the early seat, whatever it costs the others.
+    legs = [
+        bus("B1", "THR", "AST", 2, 9, 1, escort=True),
+        bus("B2", "THR", "AST", 40, 47, 1),
+        bus("T1", "AST", "GYD", 12, 17, 50, escort=True),
+        bus("T2", "AST", "GYD", 48, 53, 50, escort=True),
+        flight("F1", 21, 100, escort=True),
+        flight("F2", 57, 100, escort=True),
+    ]
+    hs = [household("p1", 1, 1), household("escorted", 1, 0, needs_escort=True)]
+    weights = solve(base(end=at(96), legs=legs, households=hs))
+    strict = solve(base(end=at(96), legs=legs, households=hs, policy={"mode": "strict"}))
+    assert moves(by_household(weights)["p1"])[0] == "B2"
+    assert moves(by_household(weights)["escorted"])[0] == "B1"
+    assert moves(by_household(strict)["p1"])[0] == "B1"
+    assert reasons(strict) == {"escorted": "no_capacity"}
+    assert [s["priority"] for s in strict["stages"]] == [1, 0]
+
+
+def test_rounding_keeps_households_whole_where_the_lp_would_split_them() -> None:
+    # The LP takes the priority person and two of the three (fractional); a plan can
+    # only take whole households: one of the two, never both.
+    legs = [
+        bus("B1", "THR", "AST", 2, 9, 3),
+        bus("T1", "AST", "GYD", 12, 17, 50),
+        flight("F1", 21, 100),
+    ]
+    out = solve(base(legs=legs, households=[household("p1", 1, 1), household("three", 3, 0)]))
+    assert len(out["itineraries"]) == 1
+    assert out["objective"] < out["bound"]
