@@ -96,7 +96,7 @@ def test_a_closed_crossing_is_passed_when_it_opens(method: str) -> None:
         households=[household("h", 4, 1)],
     )
     planned = by_household(solve(data, method))
-    step = [s for s in planned["h"]["steps"] if s["type"] == "crossing"][0]
+    step = next(s for s in planned["h"]["steps"] if s["type"] == "crossing")
     assert step["at"] == at(32)  # arrived at 06:00, passes when it opens at 08:00
     assert planned["h"]["safe_at"] == at(32)
 

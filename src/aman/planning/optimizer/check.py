@@ -5,7 +5,8 @@ the household's location and availability, step by step, and counts every capaci
 itself. It reports, in words, every capacity exceeded, every household planned twice or
 not at all, every step out of time order, too short a connection, a crossing passed
 while closed or without an approved permit, a night outside the affected countries
-without a hotel bed or at a border crossing, a locked household moved, and anything outside the horizon.
+without a hotel bed or at a border crossing, a locked household moved, and anything
+outside the horizon.
 """
 
 from __future__ import annotations
