@@ -131,8 +131,10 @@ class Policy:
     night_cost: float = 0.002
     # Per unit of money (seat and night costs), in the objective's units.
     money_cost: float = 0.00001
-    # Per person who keeps a notified itinerary, in the objective's units.
-    stability_reward: float = 0.05
+    # Per person who keeps a notified itinerary, in the objective's units (1.0: keeping
+    # one person's itinerary is worth as much as bringing one person without priority
+    # to safety at the start).
+    stability_reward: float = 1.0
     firm_hours: int = 48
 
 
@@ -495,7 +497,7 @@ def load(data: Any) -> Scenario:
         night_cost=_float(raw_policy.get("night_cost", 0.002), "$.policy.night_cost", high=0.1),
         money_cost=_float(raw_policy.get("money_cost", 0.00001), "$.policy.money_cost", high=0.01),
         stability_reward=_float(
-            raw_policy.get("stability_reward", 0.05), "$.policy.stability_reward", high=1
+            raw_policy.get("stability_reward", 1.0), "$.policy.stability_reward", high=10
         ),
         firm_hours=_int(raw_policy.get("firm_hours", 48), "$.policy.firm_hours", high=24 * 14),
     )

@@ -1,0 +1,57 @@
+"""The JSON Schemas in docs/planning.md describe what the planner reads and writes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from aman.planning.optimizer import generate, plan, scenario
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "planning.md"
+
+
+def _schemas() -> dict[str, Any]:
+    blocks = re.findall(r"```json\n(.*?)```", DOC.read_text(), flags=re.S)
+    found = {}
+    for block in blocks:
+        data = json.loads(block)
+        found[data["$id"]] = data
+    return found
+
+
+@pytest.fixture(scope="module")
+def solved() -> tuple[dict[str, Any], dict[str, Any]]:
+    data = generate.generate(600, seed=21, mode="strict")
+    data["households"][0]["locked"] = [{"type": "leg", "leg": "B1"}]
+    out = plan.to_json(plan.solve(scenario.load(data)))
+    return data, out
+
+
+def test_the_documented_schemas_are_valid_schemas() -> None:
+    schemas = _schemas()
+    assert set(schemas) == {"aman.scenario/1", "aman.plan/1"}
+    for schema in schemas.values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_scenarios_and_plans_follow_their_schemas(
+    solved: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    data, out = solved
+    schemas = _schemas()
+    jsonschema.validate(data, schemas["aman.scenario/1"])
+    jsonschema.validate(scenario.dump(scenario.load(data)), schemas["aman.scenario/1"])
+    jsonschema.validate(json.loads(json.dumps(out)), schemas["aman.plan/1"])
+    assert out["itineraries"] and out["unassigned"] and out["stages"]
+
+
+def test_a_scenario_survives_writing_and_reading() -> None:
+    s = scenario.load(generate.generate(300, seed=4))
+    again = scenario.load(json.loads(json.dumps(scenario.dump(s))))
+    assert again == s
+    assert again.digest() == s.digest()
