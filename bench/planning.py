@@ -74,7 +74,8 @@ def _row(label: str, out: dict[str, Any], seconds: float) -> str:
         f"{hours:.1f} h | {out['method']} | greedy: {bgap}, {bs.get('people_safe', '–')} safe, "
         f"{bhours:.1f} h, {b.get('seconds') or 0:.1f} s |"
         if hours is not None and bhours is not None
-        else f"| {label} | {seconds:.1f} s | {gap} | {sm['people_safe']} | – | {out['method']} | – |"
+        else f"| {label} | {seconds:.1f} s | {gap} | {sm['people_safe']} | – | "
+        f"{out['method']} | – |"
     )
 
 
@@ -151,13 +152,15 @@ def main() -> None:
         print(replans[-1], flush=True)
     print()
     print(
-        "| size | solve (phases) | gap to LP bound | people safe | weighted mean to safety | kept | priority-sorted greedy, same process |"
+        "| size | solve (phases) | gap to LP bound | people safe | weighted mean to safety "
+        "| kept | priority-sorted greedy, same process |"
     )
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
     print(
-        "| re-plan | time | gap to the disrupted LP bound | notified | displaced | changed | changed / displaced |"
+        "| re-plan | time | gap to the disrupted LP bound | notified | displaced | changed "
+        "| changed / displaced |"
     )
     print("|---|---|---|---|---|---|---|")
     print("\n".join(replans))
