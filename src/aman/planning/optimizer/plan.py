@@ -48,6 +48,7 @@ class Options:
     solver: str = "ipm"
     threads: int = 2
     time_limit: float = 120.0
+    dives: int = 3  # LPs re-solved on what rounding left out
 
 
 @dataclass
@@ -147,6 +148,18 @@ def household_value(net: Network, h: Household, arcs: list[int]) -> float:
     return h.size * integer.path_value(net, arcs, model.weight_of(h.priority))
 
 
+def _kept(
+    placed: dict[str, integer.Placed], notified: dict[str, list[int] | None], fixed: set[str]
+) -> set[str]:
+    """Notified households (not fixed) whose itinerary is unchanged: they earn the
+    stability reward, as in the LP."""
+    return {
+        hid
+        for hid, arcs in notified.items()
+        if arcs is not None and hid not in fixed and hid in placed and placed[hid].arcs == arcs
+    }
+
+
 def _evaluate(net: Network, placed: dict[str, integer.Placed], kept: set[str]) -> float:
     hs = net.scenario.households
     total = sum(household_value(net, hs[k], p.arcs) for k, p in placed.items())
@@ -211,8 +224,9 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         t = _time.perf_counter()
         cap = _restore(net, fixed_start)
         greedy_placed = fixed_placed(cap)
-        kept_g = _keep_notified(net, cap, free, notified_paths, greedy_placed)
+        _keep_notified(net, cap, free, notified_paths, greedy_placed)
         integer.greedy(net, cap, free, keys, greedy_placed)
+        kept_g = _kept(greedy_placed, notified_paths, set(fixed_paths))
         greedy_value = _evaluate(net, greedy_placed, kept_g)
         seconds["greedy"] = _time.perf_counter() - t
 
@@ -266,8 +280,11 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             t = _time.perf_counter()
             cap = _restore(net, fixed_start)
             lp_placed = fixed_placed(cap)
-            kept = _round(net, master, lp_res, cap, keys, lp_placed)
+            _round(net, master, lp_res, cap, keys, lp_placed)
+            seconds["dive"] = _dive(net, master, cap, free, keys, lp_placed, opts, notified_paths)
+            _keep_notified(net, cap, free, notified_paths, lp_placed)
             integer.greedy(net, cap, free, keys, lp_placed)
+            kept = _kept(lp_placed, notified_paths, set(fixed_paths))
             lp_value = _evaluate(net, lp_placed, kept)
             seconds["round_repair"] = _time.perf_counter() - t
         else:
@@ -352,47 +369,122 @@ def _round(
     keys: dict[str, ClassKey],
     placed: dict[str, integer.Placed],
 ) -> set[str]:
-    """Named households from the LP: notified itineraries kept as many times as the LP
-    keeps them (rounded), then each group's itineraries, best first, filled with its
-    households, largest first, as far as the LP's people (rounded) and the capacities
-    left allow. Groups go highest priority first."""
+    """Named households from the LP, group by group, highest priority first: as many
+    people as the LP sends from the group (rounded), notified households first (on their
+    own itinerary where the LP keeps it), then the largest; each on the best itinerary
+    the LP gives the group with room for it whole — the LP may have split it."""
     s = net.scenario
     kept: set[str] = set()
     x = lp.x[master.n_bus :]
-    by_group: dict[int, list[tuple[float, list[int], float]]] = defaultdict(list)
+    columns: dict[int, list[list[Any]]] = defaultdict(list)  # [value, arcs, left, incumbent]
     for k, col in enumerate(master.columns):
-        if x[k] <= 1e-6:
-            continue
-        if col.incumbent < 0:
-            by_group[col.group].append((col.value, col.arcs, float(x[k])))
-            continue
-        inc = master.incumbents[col.incumbent]
-        left = x[k] + 0.5
-        for hid in sorted(inc.households, key=lambda i: (-s.households[i].size, i)):
-            size = s.households[hid].size
-            if hid not in placed and size <= left and cap.fits(col.arcs, size):
-                placed[hid] = integer.Placed(hid, col.arcs, cap.take(col.arcs, size))
-                kept.add(hid)
-                left -= size
+        if x[k] > 1e-6:
+            columns[col.group].append([col.value, col.arcs, float(x[k]), col.incumbent])
+    own: dict[str, int] = {}
+    for j, inc in enumerate(master.incumbents):
+        for hid in inc.households:
+            own[hid] = j
     order = sorted(range(len(master.groups)), key=lambda i: -master.groups[i].key.priority)
+    cols_of = {gi: sorted(columns.get(gi, []), key=lambda c: -c[0]) for gi in order}
+    total = {gi: sum(c[2] for c in cols_of[gi]) for gi in order}
+
+    def put(h: Household, c: list[Any], gi: int) -> bool:
+        if not cap.fits(c[1], h.size):
+            return False
+        placed[h.id] = integer.Placed(h.id, c[1], cap.take(c[1], h.size))
+        c[2] -= h.size
+        total[gi] -= h.size
+        if c[3] >= 0 and c[3] == own.get(h.id):
+            kept.add(h.id)
+        return True
+
+    # Notified itineraries the LP keeps, first: they were promised.
     for gi in order:
+        for c in cols_of[gi]:
+            if c[3] < 0:
+                continue
+            members = sorted(
+                master.incumbents[c[3]].households, key=lambda i: (-s.households[i].size, i)
+            )
+            for hid in members:
+                h = s.households[hid]
+                if hid not in placed and h.size <= c[2] + 0.5:
+                    put(h, c, gi)
+    # Then each group's people as the LP sends them (rounded), largest households first,
+    # on the best itinerary with room for the whole household — the LP may split one.
+    for gi in order:
+        cols = cols_of[gi]
         waiting = sorted(
             (s.households[hid] for hid in master.groups[gi].households if hid not in placed),
             key=lambda h: (-h.size, h.id),
         )
-        for _value, arcs, amount in sorted(by_group.get(gi, []), key=lambda e: -e[0]):
-            if not waiting:
-                break
-            left = amount + 0.5
-            rest = []
-            for h in waiting:
-                if h.size <= left and cap.fits(arcs, h.size):
-                    placed[h.id] = integer.Placed(h.id, arcs, cap.take(arcs, h.size))
-                    left -= h.size
-                else:
-                    rest.append(h)
-            waiting = rest
+        for h in waiting:
+            if total[gi] < h.size - 0.5:
+                continue
+            whole = [c for c in cols if c[2] >= h.size - 0.5]
+            part = sorted((c for c in cols if 1e-6 < c[2] < h.size - 0.5), key=lambda c: -c[2])
+            for c in whole + part:
+                if put(h, c, gi):
+                    break
     return kept
+
+
+def _dive(
+    net: Network,
+    master: model.Master,
+    cap: integer.Capacity,
+    free: list[Household],
+    keys: dict[str, ClassKey],
+    placed: dict[str, integer.Placed],
+    opts: Options,
+    notified: dict[str, list[int] | None],
+) -> float:
+    """LP diving: the households rounding left out, on what is left of every capacity,
+    solved and rounded again (the last master's itineraries as a start), a few times."""
+    started = _time.perf_counter()
+    s = net.scenario
+    capacity = np.array([r.capacity for r in net.resources], dtype=float)
+    for _ in range(opts.dives):
+        left = [h for h in free if h.id not in placed and net.sources.get(h.id, -1) >= 0]
+        if not left:
+            break
+        groups_d: dict[tuple[ClassKey, int], model.Group] = {}
+        incs_d: dict[tuple[ClassKey, int, tuple[int, ...]], model.Incumbent] = {}
+        for h in left:
+            key, src = keys[h.id], net.sources[h.id]
+            g = groups_d.setdefault((key, src), model.Group(key, src, [], 0))
+            g.households.append(h.id)
+            g.people += h.size
+            arcs = notified.get(h.id)
+            if arcs is not None and cap.fits(arcs, h.size):
+                inc = incs_d.setdefault(
+                    (key, src, tuple(arcs)), model.Incumbent(key, src, list(arcs), [], 0)
+                )
+                inc.households.append(h.id)
+                inc.people += h.size
+        residual = model.Master(
+            net,
+            list(groups_d.values()),
+            list(incs_d.values()),
+            capacity - cap.left,
+            cap.trip_people.astype(float),
+            threads=opts.threads,
+        )
+        initial = []
+        for col in master.columns:
+            g = master.groups[col.group]
+            index = residual.group_of.get((g.key, g.source))
+            if index is not None:
+                initial.append((index, col.arcs))
+        res = residual.solve(mode=s.policy.mode, time_limit=opts.time_limit, initial=initial)
+        if res.status != "Optimal":
+            break
+        before = len(placed)
+        _round(net, residual, res, cap, keys, placed)
+        if len(placed) == before:
+            break
+        master = residual
+    return _time.perf_counter() - started
 
 
 def _stability(
@@ -402,15 +494,19 @@ def _stability(
     possible), how many the plan changed (any of them), how many kept theirs."""
     displaced = sum(1 for arcs in notified.values() if arcs is None)
     changed = 0
+    kept_people = 0
     for hid, arcs in notified.items():
         p = placed.get(hid)
         if arcs is None or p is None or integer.moves(net, p.arcs) != integer.moves(net, arcs):
             changed += 1
+        else:
+            kept_people += net.scenario.households[hid].size
     return {
         "notified": len(notified),
         "displaced": displaced,
         "changed": changed,
         "kept": len(notified) - changed,
+        "kept_people": kept_people,
         "ratio": (changed / displaced) if displaced else None,
         "reward_per_person": net.scenario.policy.stability_reward,
     }
@@ -663,6 +759,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "lp_status": result.lp_status,
         "policy": {"mode": s.policy.mode},
         "objective": result.objective,
+        "evacuation_objective": _evaluate(result.net, result.placed, set()),
         "bound": result.bound,
         "gap": result.gap,
         "stages": result.stages,
