@@ -157,6 +157,13 @@ class Master:
             (np.ones(len(rows_r)), (rows_r, cols_r)), shape=(net.n_arcs, max(n_res, 1))
         )
         self.pool_arc = net.kind == POOL
+        # Arcs through a capacity that is already full (a night without beds, a leg
+        # without seats) carry nobody: leave them out of the pricing, or every round
+        # would offer itineraries through them until their dual price rose.
+        full = (np.array([r.capacity for r in net.resources], dtype=float) - used) < 1
+        blocked = (self.R @ full[: self.R.shape[1]].astype(float)) > 0 if len(full) else None
+        if blocked is not None:
+            self.allowed = {k: ok & ~blocked for k, ok in self.allowed.items()}
         with _quiet():
             h = highspy.Highs()
         h.setOptionValue("output_flag", False)
