@@ -263,3 +263,21 @@ def test_rounding_keeps_households_whole_where_the_lp_would_split_them() -> None
     out = solve(base(legs=legs, households=[household("p1", 1, 1), household("three", 3, 0)]))
     assert len(out["itineraries"]) == 1
     assert out["objective"] < out["bound"]
+
+
+def test_shadow_prices_name_the_capacity_that_binds() -> None:
+    # Forty people, one bus of 20 seats: its seats are what keeps people back.
+    data = base(
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 20),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            flight("F1", 21, 100),
+        ],
+        households=[household(f"h{i}", 2) for i in range(20)],
+    )
+    out = solve(data, "auto")
+    top = out["shadow_prices"][0]
+    assert (top["kind"], top["ref"]) == ("leg", "B1")
+    assert top["per_unit"] > 0.9  # a person brought out early is worth almost 1 (+ home)
+    assert top["text"].startswith("one more seat on bus B1 THR→AST (2026-03-02 02:00) is worth")
+    assert all(p["ref"] != "F1" for p in out["shadow_prices"])  # half empty: worth nothing

@@ -734,6 +734,48 @@ def pool_trips(result: Result) -> list[dict[str, Any]]:
     return out
 
 
+def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
+    """The capacities whose next unit is worth most, from the LP's dual prices, in words.
+    The objective's unit is one person without priority brought to safety at once; the
+    LP's value is concave in each capacity, so price × units is an upper bound of what
+    that much more would bring."""
+    if result.lp is None or result.lp.status != "Optimal":
+        return []
+    net = result.net
+    s = result.scenario
+    duals = result.lp.resource_duals
+    out = []
+    for r in np.argsort(-duals)[:limit].tolist():
+        price = float(duals[r])
+        if price <= 1e-6:
+            break
+        res = net.resources[r]
+        item: dict[str, Any] = {"kind": res.kind, "ref": res.ref, "per_unit": round(price, 4)}
+        if res.kind == "leg":
+            leg = s.legs[res.ref]
+            when = leg.departure.astimezone(s.zone(leg.origin)).strftime("%Y-%m-%d %H:%M")
+            gain = price * leg.seats
+            item["text"] = (
+                f"one more seat on {leg.kind} {leg.id} {leg.origin}→{leg.destination} "
+                f"({when}) is worth {price:.2f}; as many seats again ({leg.seats}) at most "
+                f"{gain:.0f}"
+            )
+        elif res.kind == "crossing":
+            assert res.day is not None
+            item["day"] = res.day.isoformat()
+            item["text"] = (
+                f"one more person a day through {res.ref} on {res.day} is worth {price:.2f}"
+            )
+        else:
+            assert res.day is not None
+            item["day"] = res.day.isoformat()
+            item["text"] = (
+                f"one more hotel bed at {res.ref} the night of {res.day} is worth {price:.2f}"
+            )
+        out.append(item)
+    return out
+
+
 def to_json(result: Result) -> dict[str, Any]:
     s = result.scenario
     hs = s.households
@@ -771,6 +813,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "itineraries": itineraries,
         "unassigned": unassigned,
         "pool_trips": pool_trips(result),
+        "shadow_prices": shadow_prices(result),
     }
     return out
 
