@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import resource
 import sys
 import time
@@ -30,21 +28,8 @@ from typing import Any
 
 from aman.planning.optimizer import check, generate, plan, scenario
 
-
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"machine: {platform.machine()} {model}, {os.cpu_count()} cores, Python "
-        f"{sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"load average before: {os.getloadavg()[0]:.2f}"
-    )
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine
 
 
 def _solve(data: dict[str, Any]) -> tuple[dict[str, Any], float]:

@@ -148,20 +148,34 @@ def build(s: Scenario) -> Network:
     times: dict[int, set[int]] = defaultdict(set)
     # Movements: (kind, ref, from side, departure, to side or -1 (home), arrival, escort, cost)
     moves: list[tuple[int, int, int, int, int, int, bool, float]] = []
+
+    def move(
+        kind: int, ref: int, origin: str, dest: str, dep: int, arr: int, escort: bool, cost: float
+    ) -> None:
+        a = dep_side(origin)
+        times[a].add(dep)
+        if home(dest):
+            b = -1
+        else:
+            b = arr_side(dest)
+            times[b].add(min(arr + s.connection(dest), H))
+        moves.append((kind, ref, a, dep, b, arr, escort, cost))
+
     leg_ids = list(s.legs)
     for li, leg in enumerate(s.legs.values()):
         dep = s.minutes(leg.departure)
-        arr = s.minutes(leg.arrival)
         if dep < 0 or dep >= H or home(leg.origin):
             continue
-        a = dep_side(leg.origin)
-        times[a].add(dep)
-        if home(leg.destination):
-            b = -1
-        else:
-            b = arr_side(leg.destination)
-            times[b].add(min(arr + s.connection(leg.destination), H))
-        moves.append((LEG, li, a, dep, b, arr, leg.escort, leg.cost_per_seat))
+        move(
+            LEG,
+            li,
+            leg.origin,
+            leg.destination,
+            dep,
+            s.minutes(leg.arrival),
+            leg.escort,
+            leg.cost_per_seat,
+        )
 
     trips: list[PoolTrip] = []
     pool_days: list[tuple[str, date, int]] = []
@@ -177,14 +191,16 @@ def build(s: Scenario) -> Network:
                 if dep < 0 or dep >= H:
                     continue
                 arr = dep + pool.travel_minutes
-                a = dep_side(pool.origin)
-                times[a].add(dep)
-                if home(pool.destination):
-                    b = -1
-                else:
-                    b = arr_side(pool.destination)
-                    times[b].add(min(arr + s.connection(pool.destination), H))
-                moves.append((POOL, len(trips), a, dep, b, arr, pool.escort, pool.cost_per_seat))
+                move(
+                    POOL,
+                    len(trips),
+                    pool.origin,
+                    pool.destination,
+                    dep,
+                    arr,
+                    pool.escort,
+                    pool.cost_per_seat,
+                )
                 trips.append(PoolTrip(pool.id, day, dep, arr, pool.seats, pd))
                 used = True
             if used:
