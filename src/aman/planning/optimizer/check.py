@@ -12,7 +12,7 @@ outside the horizon.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -190,10 +190,16 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
                     if pool is None or dep_t is None:
                         problems.append(f"{here}: no bus pool {step.get('pool')!r} or no time")
                         continue
-                    local = dep_t.astimezone(s.zone(pool.origin))
-                    if local.time().replace(tzinfo=None) not in pool.departures or not (
-                        pool.first_day <= local.date() <= pool.last_day
-                    ):
+                    zone = s.zone(pool.origin)
+                    local = dep_t.astimezone(zone)
+                    # Compare instants: a clock time in a daylight-saving gap moves.
+                    scheduled = {
+                        datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+                        for day in (local.date() - timedelta(days=1), local.date())
+                        if pool.first_day <= day <= pool.last_day
+                        for clock in pool.departures
+                    }
+                    if dep_t.astimezone(UTC) not in scheduled:
                         problems.append(f"{here}: {pool.id} has no departure at {dep_t}")
                     origin, dest, dep = pool.origin, pool.destination, dep_t
                     arr = dep + timedelta(minutes=pool.travel_minutes)

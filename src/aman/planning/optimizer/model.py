@@ -238,8 +238,8 @@ class Master:
                 row = self.trip_row0 + int(self.net.ref[a])
                 rows[row] = rows.get(row, 0.0) + 1.0
         for row, prio in self.stage_rows:
-            if g.key.priority == prio:
-                rows[row] = value
+            if g.key.priority == prio:  # the stage's objective, stability included
+                rows[row] = value + (self.stability if incumbent >= 0 else 0.0)
         idx = np.array(sorted(rows), dtype=np.int32)
         val = np.array([rows[i] for i in idx.tolist()])
         cost = value + (self.stability if incumbent >= 0 else 0.0)
@@ -412,7 +412,11 @@ class Master:
             for k, c in enumerate(self.columns)
             if self.groups[c.group].key.priority == level
         ]
-        vals = [self.columns[k - self.n_bus].value for k in idx]
+        vals = [
+            self.columns[k - self.n_bus].value
+            + (self.stability if self.columns[k - self.n_bus].incumbent >= 0 else 0.0)
+            for k in idx
+        ]
         tol = 1e-7 * max(1.0, abs(value))
         self.h.addRow(value - tol, INF, len(idx), np.array(idx, dtype=np.int32), np.array(vals))
         self.stage_rows.append((self.h.getNumRow() - 1, level))

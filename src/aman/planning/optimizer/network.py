@@ -152,6 +152,10 @@ def build(s: Scenario) -> Network:
     def move(
         kind: int, ref: int, origin: str, dest: str, dep: int, arr: int, escort: bool, cost: float
     ) -> None:
+        # Never planned: a way back into the affected countries (from abroad, or from a
+        # crossing's entry side), so that nobody is made safe twice.
+        if s.affected(dest) and (origin in s.crossings or not s.affected(origin)):
+            return
         a = dep_side(origin)
         times[a].add(dep)
         if home(dest):
@@ -239,6 +243,10 @@ def build(s: Scenario) -> Network:
             problems[h.id] = "late"
             continue
         sources_time[h.id] = (a, t)
+        if not sides[a].affected or sides[a].part == "in":
+            # Abroad or at a border, the nights from the moment of availability count:
+            # the household's first node is that moment, not the next departure.
+            times[a].add(t)
 
     # Pass arcs need the in side's times first; every side ends at the horizon.
     for i in range(len(sides)):

@@ -179,18 +179,29 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     fixed_paths: dict[str, list[int]] = {}
     notified_paths: dict[str, list[int] | None] = {}
     base = integer.Capacity(net)
+    allowed_of: dict[ClassKey, np.ndarray] = {}
+
+    def permitted(h: Household, arcs: list[int] | None) -> list[int] | None:
+        """The itinerary, if the household may still take it (escort, permits)."""
+        if arcs is None:
+            return None
+        key = keys[h.id]
+        if key not in allowed_of:
+            allowed_of[key] = network.allowed(net, key)
+        return arcs if bool(allowed_of[key][np.array(arcs, dtype=np.int64)].all()) else None
+
     for h in sorted(s.households.values(), key=integer.order_key):
         if h.id in net.problems:
             continue
         if h.locked:
-            arcs = path_of(net, h, h.locked)
+            arcs = permitted(h, path_of(net, h, h.locked))
             if arcs is not None and base.fits(arcs, h.size):
                 fixed_paths[h.id] = arcs
                 base.take(arcs, h.size)
                 continue
             warnings.append(f"household {h.id}: its locked itinerary is no longer possible")
         if h.notified:
-            arcs = path_of(net, h, h.notified)
+            arcs = permitted(h, path_of(net, h, h.notified))
             notified_paths[h.id] = arcs
             first = _first_departure(net, arcs) if arcs else None
             if (
@@ -276,7 +287,9 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             fixed_value = _evaluate(
                 net, {k: integer.Placed(k, v, {}) for k, v in fixed_paths.items()}, set()
             )
-            bound = lp_res.bound + fixed_value
+            # Strict priority has no single bound of every plan: its stages carry one per
+            # level (a plan kept from the greedy is not held to the levels before).
+            bound = lp_res.bound + fixed_value if s.policy.mode != "strict" else None
             t = _time.perf_counter()
             cap = _restore(net, fixed_start)
             lp_placed = fixed_placed(cap)

@@ -304,6 +304,8 @@ def load(data: Any) -> Scenario:
     if home in affected_set:
         raise ScenarioError("$.home_country", "cannot be one of the affected countries")
 
+    if not isinstance(data.get("places"), list) or not data["places"]:
+        raise ScenarioError("$.places", "must list at least one place")
     places: dict[str, Place] = {}
     for i, raw in enumerate(_list(data, "places", "$")):
         where = f"$.places[{i}]"
@@ -329,6 +331,8 @@ def load(data: Any) -> Scenario:
     crossings: dict[str, Crossing] = {}
     for i, raw in enumerate(_list(data, "crossings", "$")):
         where = f"$.crossings[{i}]"
+        if not isinstance(raw, dict):
+            raise ScenarioError(where, "must be an object")
         pid = place_ref(raw.get("place"), f"{where}.place")
         if pid in crossings:
             raise ScenarioError(f"{where}.place", f"{pid!r} is listed twice")
@@ -339,7 +343,10 @@ def load(data: Any) -> Scenario:
         if (opens is None) != (closes is None):
             raise ScenarioError(f"{where}.opens", "give both opens and closes, or neither")
         closed = []
-        for j, span in enumerate(raw.get("closed") or []):
+        spans = raw.get("closed") or []
+        if not isinstance(spans, list) or not all(isinstance(x, dict) for x in spans):
+            raise ScenarioError(f"{where}.closed", 'must be a list of {"from", "to"}')
+        for j, span in enumerate(spans):
             a = _moment(span.get("from"), f"{where}.closed[{j}].from")
             b = _moment(span.get("to"), f"{where}.closed[{j}].to")
             if b <= a:
@@ -365,6 +372,8 @@ def load(data: Any) -> Scenario:
     legs: dict[str, Leg] = {}
     for i, raw in enumerate(_list(data, "legs", "$")):
         where = f"$.legs[{i}]"
+        if not isinstance(raw, dict):
+            raise ScenarioError(where, "must be an object")
         lid = _str(raw.get("id"), f"{where}.id")
         if lid in legs:
             raise ScenarioError(f"{where}.id", f"{lid!r} is listed twice")
@@ -391,12 +400,14 @@ def load(data: Any) -> Scenario:
     pools: dict[str, BusPool] = {}
     for i, raw in enumerate(_list(data, "bus_pools", "$")):
         where = f"$.bus_pools[{i}]"
+        if not isinstance(raw, dict):
+            raise ScenarioError(where, "must be an object")
         pid = _str(raw.get("id"), f"{where}.id")
         if pid in pools or pid in legs:
             raise ScenarioError(f"{where}.id", f"{pid!r} is already used")
-        deps = raw.get("departures") or ["06:00", "10:00", "14:00"]
-        if not isinstance(deps, list):
-            raise ScenarioError(f"{where}.departures", "must be a list of times")
+        deps = raw.get("departures", ["06:00", "10:00", "14:00"])
+        if not isinstance(deps, list) or not deps:
+            raise ScenarioError(f"{where}.departures", "must list at least one time")
         first = _day(
             raw.get("first_day", start.astimezone(ZoneInfo(tz)).date().isoformat()),
             f"{where}.first_day",
@@ -432,6 +443,8 @@ def load(data: Any) -> Scenario:
     hotels: dict[str, Hotel] = {}
     for i, raw in enumerate(_list(data, "hotels", "$")):
         where = f"$.hotels[{i}]"
+        if not isinstance(raw, dict):
+            raise ScenarioError(where, "must be an object")
         hid = _str(raw.get("id"), f"{where}.id")
         if hid in hotels:
             raise ScenarioError(f"{where}.id", f"{hid!r} is listed twice")
@@ -539,7 +552,7 @@ def loads(text: str | bytes) -> Scenario:
 
 
 def _hhmm(value: time) -> str:
-    return value.strftime("%H:%M")
+    return value.strftime("%H:%M") if not value.second else value.strftime("%H:%M:%S")
 
 
 def dump_steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
