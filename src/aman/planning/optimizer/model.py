@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from aman.planning.optimizer.integer import EPS, time_loss
+from aman.planning.optimizer.integer import EPS, path_value, time_loss
 from aman.planning.optimizer.network import POOL, ClassKey, Network, allowed
 
 INF = highspy.kHighsInf
@@ -217,19 +217,13 @@ class Master:
 
     # -- columns --------------------------------------------------------------------------
 
-    def path_value(self, key: ClassKey, arcs: list[int]) -> float:
-        idx = np.array(arcs, dtype=np.int64)
-        w = weight_of(key.priority)
-        net = self.net
-        return float(w * (net.safe_value[idx] + net.home_value[idx]).sum() - net.cost[idx].sum())
-
     def add(self, group: int, arcs: list[int], incumbent: int = -1) -> bool:
         marker = (group if incumbent < 0 else -1 - incumbent, tuple(arcs))
         if marker in self.seen:
             return False
         self.seen.add(marker)
         g = self.groups[group]
-        value = self.path_value(g.key, arcs)
+        value = path_value(self.net, arcs, weight_of(g.key.priority))
         rows: dict[int, float] = {group: 1.0}
         for a in arcs:
             for r in self.net.arc_resources[a]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import time as _time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -76,41 +75,56 @@ class Result:
         return max(0.0, (self.bound - self.objective) / self.bound)
 
 
-def path_of(net: Network, h: Household, steps: tuple[Step, ...]) -> list[int] | None:
+@dataclass
+class StepIndex:
+    """Arcs by what a scenario's steps name, built once per solve (not per household)."""
+
+    wait_from: dict[int, int]  # node -> its WAIT arc
+    end_from: dict[int, int]  # node -> its END arc
+    legs: dict[str, int]  # leg id -> LEG arc
+    pools: dict[tuple[str, int], int]  # (pool id, departure minute) -> POOL arc
+    passes: dict[tuple[str, int], int]  # (crossing id, minute) -> PASS arc
+
+    @classmethod
+    def of(cls, net: Network) -> StepIndex:
+        index = cls({}, {}, {}, {}, {})
+        for a in range(net.n_arcs - 1, -1, -1):  # the first arc wins, as before
+            kind, ref, tail = int(net.kind[a]), int(net.ref[a]), int(net.tail[a])
+            if kind == WAIT:
+                index.wait_from[tail] = a
+            elif kind == END:
+                index.end_from[tail] = a
+            elif kind == LEG:
+                index.legs[net.leg_ids[ref]] = a
+            elif kind == POOL:
+                trip = net.trips[ref]
+                index.pools[(trip.pool, trip.departure)] = a
+            elif kind == PASS:
+                index.passes[(net.crossing_ids[ref], int(net.t_from[a]))] = a
+        return index
+
+
+def path_of(
+    net: Network, h: Household, steps: tuple[Step, ...], index: StepIndex
+) -> list[int] | None:
     """The arcs of an itinerary given as steps, from the household's source on; None when
     it is no longer possible (a leg cancelled, a crossing closed, no bed for a night)."""
     s = net.scenario
     source = net.sources.get(h.id, -1)
     if source < 0:
         return None
-    wait_from: dict[int, int] = {}
-    end_from: dict[int, int] = {}
-    for a in np.flatnonzero((net.kind == WAIT) | (net.kind == END)).tolist():
-        (wait_from if net.kind[a] == WAIT else end_from)[int(net.tail[a])] = a
-    leg_index = {lid: i for i, lid in enumerate(net.leg_ids)}
-    crossing_index = {cid: i for i, cid in enumerate(net.crossing_ids)}
     arcs: list[int] = []
     v = source
     for step in steps:
         if step.kind == "leg":
-            li = leg_index.get(step.ref)
-            cand = np.flatnonzero((net.kind == LEG) & (net.ref == (li if li is not None else -1)))
-        elif step.kind == "pool":
-            assert step.at is not None
-            t = s.minutes(step.at)
-            trips = [
-                i for i, tr in enumerate(net.trips) if tr.pool == step.ref and tr.departure == t
-            ]
-            cand = np.flatnonzero((net.kind == POOL) & np.isin(net.ref, trips))
+            found = index.legs.get(step.ref)
         else:
             assert step.at is not None
-            ci = crossing_index.get(step.ref, -1)
-            cand = np.flatnonzero(
-                (net.kind == PASS) & (net.ref == ci) & (net.t_from == s.minutes(step.at))
-            )
-        if len(cand) == 0:
+            table = index.pools if step.kind == "pool" else index.passes
+            found = table.get((step.ref, s.minutes(step.at)))
+        if found is None:
             return None
-        move = int(cand[0])
+        move = found
         target = int(net.tail[move])
         while v != target:
             if (
@@ -118,7 +132,7 @@ def path_of(net: Network, h: Household, steps: tuple[Step, ...]) -> list[int] | 
                 or net.node_time[v] > net.node_time[target]
             ):
                 return None
-            w = wait_from.get(v)
+            w = index.wait_from.get(v)
             if w is None:
                 return None
             arcs.append(w)
@@ -128,9 +142,9 @@ def path_of(net: Network, h: Household, steps: tuple[Step, ...]) -> list[int] | 
         if v == net.sink:
             return arcs
     while v != net.sink:
-        w = wait_from.get(v)
+        w = index.wait_from.get(v)
         if w is None:
-            arcs.append(end_from[v])
+            arcs.append(index.end_from[v])
             break
         arcs.append(w)
         v = int(net.head[w])
@@ -179,6 +193,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     fixed_paths: dict[str, list[int]] = {}
     notified_paths: dict[str, list[int] | None] = {}
     base = integer.Capacity(net)
+    step_index = StepIndex.of(net)
     allowed_of: dict[ClassKey, np.ndarray] = {}
 
     def permitted(h: Household, arcs: list[int] | None) -> list[int] | None:
@@ -194,14 +209,14 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         if h.id in net.problems:
             continue
         if h.locked:
-            arcs = permitted(h, path_of(net, h, h.locked))
+            arcs = permitted(h, path_of(net, h, h.locked, step_index))
             if arcs is not None and base.fits(arcs, h.size):
                 fixed_paths[h.id] = arcs
                 base.take(arcs, h.size)
                 continue
             warnings.append(f"household {h.id}: its locked itinerary is no longer possible")
         if h.notified:
-            arcs = permitted(h, path_of(net, h, h.notified))
+            arcs = permitted(h, path_of(net, h, h.notified, step_index))
             notified_paths[h.id] = arcs
             first = _first_departure(net, arcs) if arcs else None
             if (
@@ -217,7 +232,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         h for h in s.households.values() if h.id not in net.problems and h.id not in fixed_paths
     ]
 
-    def fixed_placed(cap: integer.Capacity) -> dict[str, integer.Placed]:
+    def fixed_placed() -> dict[str, integer.Placed]:
         out = {}
         for hid, arcs in fixed_paths.items():
             out[hid] = integer.Placed(hid, arcs, {})
@@ -234,7 +249,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     if opts.method in ("auto", "greedy"):
         t = _time.perf_counter()
         cap = _restore(net, fixed_start)
-        greedy_placed = fixed_placed(cap)
+        greedy_placed = fixed_placed()
         _keep_notified(net, cap, free, notified_paths, greedy_placed)
         integer.greedy(net, cap, free, keys, greedy_placed)
         kept_g = _kept(greedy_placed, notified_paths, set(fixed_paths))
@@ -292,7 +307,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             bound = lp_res.bound + fixed_value if s.policy.mode != "strict" else None
             t = _time.perf_counter()
             cap = _restore(net, fixed_start)
-            lp_placed = fixed_placed(cap)
+            lp_placed = fixed_placed()
             _round(net, master, lp_res, cap, keys, lp_placed)
             seconds["dive"] = _dive(net, master, cap, free, keys, lp_placed, opts, notified_paths)
             _keep_notified(net, cap, free, notified_paths, lp_placed)
@@ -829,10 +844,6 @@ def to_json(result: Result) -> dict[str, Any]:
         "shadow_prices": shadow_prices(result),
     }
     return out
-
-
-def day_of(s: Scenario, minutes: int) -> date:
-    return s.moment(minutes).astimezone(s.zone()).date()
 
 
 def steps_of(itinerary: dict[str, Any]) -> list[dict[str, Any]]:
