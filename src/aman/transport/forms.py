@@ -56,6 +56,11 @@ class LegForm(forms.Form):
         required=False,
         help_text=_("The amount of an undertaking to repay, where the crisis asks for one."),
     )
+    escort = forms.BooleanField(
+        label=_("Medical escort on board"),
+        required=False,
+        help_text=_("People who need a medical escort are planned only on legs that have one."),
+    )
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -82,6 +87,7 @@ class LegForm(forms.Form):
             "cost": leg.cost if leg.cost is not None else "",
             "currency": leg.currency,
             "fare": leg.fare if leg.fare is not None else "",
+            "escort": leg.escort,
             "notes": leg.notes,
         }
 

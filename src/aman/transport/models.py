@@ -97,6 +97,8 @@ class Leg(models.Model):
         blank=True,
         help_text=_("The amount a person undertakes to repay where the crisis asks for it."),
     )
+    # The planner puts people who need a medical escort only on legs that have one.
+    escort = models.BooleanField(_("medical escort on board"), default=False)
     notes = models.TextField(_("notes"), blank=True, max_length=2000)
     status = models.CharField(
         _("status"), max_length=10, choices=LegStatus.choices, default=LegStatus.PLANNED

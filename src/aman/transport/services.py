@@ -63,6 +63,7 @@ LEG_FIELDS = [
     "cost",
     "currency",
     "fare",
+    "escort",
     "notes",
 ]
 TIMES = ("departure_planned", "arrival_planned", "departure_actual", "arrival_actual")
@@ -172,6 +173,11 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
                 continue
             if not 1 <= values[name] <= 2000:
                 problems.setdefault(name, []).append(_("Between 1 and 2000 seats."))
+        elif name == "escort":
+            if raw in (True, False, None, "", "on", "true", "false", "1", "0"):
+                values[name] = raw in (True, "on", "true", "1")
+            else:
+                problems.setdefault(name, []).append(_("Yes or no."))
         elif name == "mode":
             if raw not in Mode.values:
                 problems.setdefault(name, []).append(

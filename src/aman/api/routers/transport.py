@@ -57,6 +57,7 @@ class LegOut(Schema):
     cost: Decimal | None
     currency: str
     fare: Decimal | None
+    escort: bool
     notes: str
     status: str
     cancel_reason: str
@@ -84,6 +85,7 @@ class LegIn(Schema):
     cost: Decimal | None = None
     currency: str = ""
     fare: Decimal | None = None
+    escort: bool = Field(False, description="a medical escort travels on the leg")
     notes: str = ""
     source_ref: str = Field("", description="the sender's own reference; unique per crisis")
 
@@ -103,6 +105,7 @@ class LegPatch(Schema):
     cost: Decimal | None = None
     currency: str | None = None
     fare: Decimal | None = None
+    escort: bool | None = None
     notes: str | None = None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,12 @@ class Options:
     threads: int = 2
     time_limit: float = 120.0
     dives: int = 1  # LPs re-solved on what rounding left out (more: measured no better)
+    # Told the stage being entered: network, greedy, lp, rounding, result.
+    progress: Callable[[str], None] | None = None
+
+    def stage(self, name: str) -> None:
+        if self.progress is not None:
+            self.progress(name)
 
 
 @dataclass
@@ -84,10 +91,11 @@ class StepIndex:
     legs: dict[str, int]  # leg id -> LEG arc
     pools: dict[tuple[str, int], int]  # (pool id, departure minute) -> POOL arc
     passes: dict[tuple[str, int], int]  # (crossing id, minute) -> PASS arc
+    pass_from: dict[int, int]  # node -> its PASS arc
 
     @classmethod
     def of(cls, net: Network) -> StepIndex:
-        index = cls({}, {}, {}, {}, {})
+        index = cls({}, {}, {}, {}, {}, {})
         for a in range(net.n_arcs - 1, -1, -1):  # the first arc wins, as before
             kind, ref, tail = int(net.kind[a]), int(net.ref[a]), int(net.tail[a])
             if kind == WAIT:
@@ -101,6 +109,7 @@ class StepIndex:
                 index.pools[(trip.pool, trip.departure)] = a
             elif kind == PASS:
                 index.passes[(net.crossing_ids[ref], int(net.t_from[a]))] = a
+                index.pass_from[tail] = a
         return index
 
 
@@ -108,7 +117,8 @@ def path_of(
     net: Network, h: Household, steps: tuple[Step, ...], index: StepIndex
 ) -> list[int] | None:
     """The arcs of an itinerary given as steps, from the household's source on; None when
-    it is no longer possible (a leg cancelled, a crossing closed, no bed for a night)."""
+    it is no longer possible (a leg cancelled, a crossing closed, no bed for a night). A
+    crossing not given as a step is passed at the first moment it lets people through."""
     s = net.scenario
     source = net.sources.get(h.id, -1)
     if source < 0:
@@ -127,11 +137,19 @@ def path_of(
         move = found
         target = int(net.tail[move])
         while v != target:
-            if (
-                net.node_side[v] != net.node_side[target]
-                or net.node_time[v] > net.node_time[target]
-            ):
+            if net.node_time[v] > net.node_time[target]:
                 return None
+            if net.node_side[v] != net.node_side[target]:
+                crossing = index.pass_from.get(v)
+                if crossing is not None:
+                    after = int(net.head[crossing])
+                    if (
+                        net.node_side[after] == net.node_side[target]
+                        and net.node_time[after] <= net.node_time[target]
+                    ):
+                        arcs.append(crossing)
+                        v = after
+                        continue
             w = index.wait_from.get(v)
             if w is None:
                 return None
@@ -183,6 +201,7 @@ def _evaluate(net: Network, placed: dict[str, integer.Placed], kept: set[str]) -
 def solve(s: Scenario, options: Options | None = None) -> Result:
     opts = options or Options()
     t0 = _time.perf_counter()
+    opts.stage("network")
     net = network.build(s)
     seconds = {"build": _time.perf_counter() - t0}
     keys = {h.id: network.class_of(net, h) for h in s.households.values()}
@@ -247,6 +266,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     greedy_placed: dict[str, integer.Placed] | None = None
     greedy_value = None
     if opts.method in ("auto", "greedy"):
+        opts.stage("greedy")
         t = _time.perf_counter()
         cap = _restore(net, fixed_start)
         greedy_placed = fixed_placed()
@@ -264,6 +284,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     lp_res = None
     master = None
     if opts.method in ("auto", "lp"):
+        opts.stage("lp")
         t = _time.perf_counter()
         groups_d: dict[tuple[ClassKey, int], model.Group] = {}
         incs_d: dict[tuple[ClassKey, int, tuple[int, ...]], model.Incumbent] = {}
@@ -305,6 +326,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             # Strict priority has no single bound of every plan: its stages carry one per
             # level (a plan kept from the greedy is not held to the levels before).
             bound = lp_res.bound + fixed_value if s.policy.mode != "strict" else None
+            opts.stage("rounding")
             t = _time.perf_counter()
             cap = _restore(net, fixed_start)
             lp_placed = fixed_placed()
@@ -323,6 +345,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     else:
         assert greedy_placed is not None, "the greedy runs whenever the LP does not"
         placed, method, value = greedy_placed, "greedy", float(greedy_value or 0)
+    opts.stage("result")
     hotels_for_fixed(placed)
     baseline = None
     if greedy_value is not None and method != "greedy":

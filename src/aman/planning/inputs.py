@@ -1,0 +1,578 @@
+"""The database's current situation as a planner scenario (`aman.scenario/1`).
+
+What is exported, and how (docs/planning.md, "From the database"):
+
+- places: every place a leg starts or ends at, where a household is, and where a hotel is.
+  Places of one country within `HUB_KM` of each other (a city, its airport, its assembly
+  points, its hotels) are one place of the scenario — a hub — so that a bus arriving in
+  Baku connects to a flight from Baku's airport and to Baku's hotels; border crossings
+  stay apart. A household whose city is not known is at its country (no route from there);
+- crossings of the affected countries that a leg reaches, with their hours, people per day
+  (unset: unlimited, with a warning), closures from their status history, and whether the
+  entry state wants transit permits;
+- legs still to go (planned, confirmed, boarding) departing within the horizon, with the
+  seats free for the planner: capacity − partner allocations − seats held by bookings,
+  except the bookings of a published plan for the households being planned (those seats
+  are theirs to keep or to give up);
+- bus pools of the crisis;
+- hotels with their free beds per night (rooms of their blocks not held by stays, × beds
+  per room), plus the rooms held by a published plan's planned stays of the households
+  being planned;
+- households with someone to move: size (members who travel), priority, a medical escort
+  (any member with a medical need), transit permits per crossing (refused when any
+  member's latest answer is refused, approved when every member's is, pending else),
+  declined (nobody wants to leave), their place (the contact's city, or where the last
+  leg they boarded went), the itinerary they were told by the published plan (`notified`)
+  and an officer's lock (`locked`); seats an officer booked by hand lock the household to
+  those legs.
+
+Ids name the database rows: `p<pk>` places, `leg<pk>`, `pool<pk>`, `hotel<pk>`, `hh<pk>`.
+Nobody's name leaves the database: a household is labelled by its contact's reference code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from aman.core.models import Crisis
+from aman.geo.models import Place, PlaceStatus, PlaceStatusEvent
+from aman.planning.optimizer import scenario as sc
+from aman.planning.optimizer.plan import steps_of
+from aman.registry.models import Household, Intent, Person, PriorityPolicy
+from aman.registry.statuses import Status
+from aman.shelter.models import HOLDS_ROOM, Hotel, RoomBlock, Stay, StayNight, StayStatus
+from aman.transport.models import (
+    FLIGHTS,
+    HOLDS_SEAT,
+    Booking,
+    BookingStatus,
+    Leg,
+    LegStatus,
+    Mode,
+    PermitEntry,
+)
+
+HUB_KM = 50.0
+UNLIMITED = 100_000
+NOT_PLANNED = frozenset({Status.WITHDRAWN, Status.ARRIVED_HOME})
+NOT_LEAVING = frozenset({Status.STAYING, Status.DECLINED})
+KINDS = {
+    Place.Kind.CITY: "city",
+    Place.Kind.AIRPORT: "airport",
+    Place.Kind.CROSSING: "crossing",
+    Place.Kind.ASSEMBLY_POINT: "assembly_point",
+    Place.Kind.HOTEL: "city",
+}
+
+
+def leg_kind(mode: str) -> str:
+    if mode in FLIGHTS:
+        return "flight"
+    return {Mode.BUS: "bus", Mode.FERRY: "ferry", Mode.TRAIN: "train"}.get(mode, "bus")
+
+
+def pk_of(ref: str, prefix: str) -> int | None:
+    """The database id in a scenario id (`leg12` → 12), or None."""
+    if ref.startswith(prefix) and ref[len(prefix) :].isdigit():
+        return int(ref[len(prefix) :])
+    return None
+
+
+@dataclass
+class Export:
+    data: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    # Scenario place id -> the database places it stands for.
+    hubs: dict[str, list[int]] = field(default_factory=dict)
+
+
+def _km(a: Place, b: Place) -> float:
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return math.inf
+    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _hubs(places: dict[int, Place], links: list[tuple[int, int]]) -> dict[int, int]:
+    """Each place's hub: the representative of its group (crossings are alone)."""
+    parent = {pk: pk for pk in places}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    grouped = [p for p in places.values() if p.kind != Place.Kind.CROSSING]
+    by_country: dict[int, list[Place]] = defaultdict(list)
+    for p in grouped:
+        by_country[p.country_id].append(p)
+    for group in by_country.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if _km(a, b) <= HUB_KM:
+                    union(a.pk, b.pk)
+    for a, b in links:
+        if a in places and b in places:
+            union(a, b)
+    members: dict[int, list[Place]] = defaultdict(list)
+    for pk in places:
+        members[find(pk)].append(places[pk])
+    out: dict[int, int] = {}
+    rank = {Place.Kind.CITY: 0, Place.Kind.AIRPORT: 1, Place.Kind.ASSEMBLY_POINT: 2}
+    for group in members.values():
+        head = min(group, key=lambda p: (rank.get(p.kind, 3), p.pk))
+        for p in group:
+            out[p.pk] = head.pk
+    return out
+
+
+def _closures(
+    place: Place, events: list[PlaceStatusEvent], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """Spans within [start, end) when the crossing is closed, from its status history."""
+    spans: list[tuple[datetime, datetime]] = []
+    closed_since: datetime | None = None
+    state = PlaceStatus.OPEN
+    for event in events:
+        if event.effective_at <= start:
+            state = event.status
+            continue
+        if event.status == PlaceStatus.CLOSED and state != PlaceStatus.CLOSED:
+            closed_since = event.effective_at
+        elif event.status != PlaceStatus.CLOSED and state == PlaceStatus.CLOSED:
+            spans.append((closed_since or start, event.effective_at))
+            closed_since = None
+        state = event.status
+    if not events and place.status == PlaceStatus.CLOSED:
+        state = PlaceStatus.CLOSED
+    if state == PlaceStatus.CLOSED:
+        spans.append((closed_since or start, end))
+    return [(max(a, start), min(b, end)) for a, b in spans if b > start and a < end]
+
+
+def _zone_name(place: Place) -> str:
+    return place.timezone or settings.TIME_ZONE
+
+
+def export(
+    crisis: Crisis,
+    *,
+    start: datetime | None = None,
+    days: int = 7,
+    published: Any = None,
+) -> Export:
+    """The scenario of the crisis from `start` (now) for `days` days. `published` is the
+    crisis's published plan (its itineraries are what households were told)."""
+    start = (start or timezone.now()).replace(second=0, microsecond=0)
+    end = start + timedelta(days=days)
+    warnings: list[str] = []
+    affected = set(crisis.affected_countries.values_list("code", flat=True))
+    home = crisis.home_country.code
+
+    # Households and their travelling members.
+    members: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    person_rows = (
+        Person.objects.filter(crisis=crisis, household__isnull=False)
+        .exclude(status__in=NOT_PLANNED)
+        .values(
+            "pk",
+            "household_id",
+            "status",
+            "intent",
+            "medical_need",
+            "city_id",
+            "country__code",
+            "reference_code",
+        )
+        .order_by("household_id", "pk")
+    )
+    for row in person_rows:
+        members[row["household_id"]].append(row)
+    households = {
+        h["pk"]: h
+        for h in Household.objects.filter(crisis=crisis, pk__in=list(members)).values(
+            "pk", "priority", "contact_id"
+        )
+    }
+    person_household = {p["pk"]: hid for hid, rows in members.items() for p in rows}
+
+    # What the published plan told each household.
+    told: dict[int, list[dict[str, Any]]] = {}
+    if published is not None and published.result:
+        for item in published.result.get("itineraries", []):
+            hid = pk_of(item["household"], "hh")
+            if hid is not None:
+                told[hid] = item["steps"]
+
+    # Legs still to go, and the bookings holding their seats.
+    legs = list(
+        Leg.objects.filter(
+            crisis=crisis,
+            status__in=(LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING),
+            departure_planned__gte=start,
+            departure_planned__lt=end,
+        ).order_by("departure_planned", "pk")
+    )
+    leg_ids = {leg.pk for leg in legs}
+    given_back: dict[int, int] = defaultdict(int)  # leg -> seats of plan bookings
+    manual: dict[int, set[int]] = defaultdict(set)  # household -> legs booked by hand
+    booking_rows = Booking.objects.filter(
+        crisis=crisis, status__in=HOLDS_SEAT, leg_id__in=leg_ids
+    ).values("leg_id", "person_id", "household_id", "source", "status")
+    for b in booking_rows:
+        hid = person_household.get(b["person_id"])
+        if hid is None:
+            continue
+        if (
+            b["source"] == Leg.Source.PLAN
+            and b["status"] in (BookingStatus.OFFERED, BookingStatus.CONFIRMED)
+            and hid in told
+        ):
+            given_back[b["leg_id"]] += 1
+        else:
+            manual[hid].add(b["leg_id"])
+    # Where households went on legs already under way or done.
+    moved: dict[int, tuple[int, datetime]] = {}
+    for b in (
+        Booking.objects.filter(
+            crisis=crisis,
+            status=BookingStatus.BOARDED,
+            leg__status__in=(LegStatus.DEPARTED, LegStatus.ARRIVED),
+        )
+        .values(
+            "person_id",
+            "leg__destination_id",
+            "leg__arrival_actual",
+            "leg__arrival_planned",
+            "leg__departure_planned",
+        )
+        .order_by("leg__departure_planned")
+    ):
+        hid = person_household.get(b["person_id"])
+        if hid is not None:
+            at = b["leg__arrival_actual"] or b["leg__arrival_planned"] or start
+            moved[hid] = (b["leg__destination_id"], at)
+
+    from aman.planning.models import BusPool, PlanLock
+
+    pools = list(BusPool.objects.filter(crisis=crisis).select_related("origin", "destination"))
+    locks = {
+        lock.household_id: lock.steps
+        for lock in PlanLock.objects.filter(crisis=crisis, household_id__in=list(members))
+    }
+
+    # Places.
+    place_ids: set[int] = set()
+    for leg in legs:
+        place_ids |= {leg.origin_id, leg.destination_id}
+    for pool in pools:
+        place_ids |= {pool.origin_id, pool.destination_id}
+    endpoints = set(place_ids)
+    hotels = list(
+        Hotel.objects.filter(crisis=crisis).select_related("place", "place__country", "city")
+    )
+    links: list[tuple[int, int]] = []
+    for hotel in hotels:
+        place_ids.add(hotel.place_id)
+        if hotel.city_id:
+            place_ids.add(hotel.city_id)
+            links.append((hotel.place_id, hotel.city_id))
+    for hid, rows in members.items():
+        if hid in moved:
+            place_ids.add(moved[hid][0])
+        else:
+            place_ids |= {r["city_id"] for r in rows if r["city_id"]}
+    places = {
+        p.pk: p
+        for p in Place.objects.filter(pk__in=place_ids).select_related("country", "entry_country")
+    }
+    hub_of = _hubs(places, links)
+    used_hubs = {hub_of[pk] for pk in endpoints if pk in hub_of}
+
+    out_places: dict[str, dict[str, Any]] = {}
+    hubs: dict[str, list[int]] = defaultdict(list)
+
+    def place_id(pk: int) -> str:
+        head = places[hub_of[pk]]
+        sid = f"p{head.pk}"
+        if sid not in out_places:
+            out_places[sid] = {
+                "id": sid,
+                "name": head.name,
+                "kind": KINDS[head.kind],
+                "country": head.country.code,
+                "timezone": _zone_name(head),
+            }
+        if pk not in hubs[sid]:
+            hubs[sid].append(pk)
+            if places[pk].kind == Place.Kind.AIRPORT:
+                out_places[sid]["kind"] = "airport"
+        return sid
+
+    # Crossings.
+    crossing_pks = [
+        pk
+        for pk in endpoints
+        if places[pk].kind == Place.Kind.CROSSING and places[pk].country.code in affected
+    ]
+    events: dict[int, list[PlaceStatusEvent]] = defaultdict(list)
+    for event in PlaceStatusEvent.objects.filter(place_id__in=crossing_pks).order_by(
+        "effective_at", "pk"
+    ):
+        events[event.place_id].append(event)
+    crossings: list[dict[str, Any]] = []
+    permit_crossings: dict[int, str] = {}
+    for pk in sorted(crossing_pks):
+        p = places[pk]
+        if p.entry_country_id is None:
+            warnings.append(f"crossing {p.name}: no entry country; left out")
+            continue
+        entry = p.entry_country.code
+        if entry in affected:
+            continue
+        sid = place_id(pk)
+        item: dict[str, Any] = {
+            "place": sid,
+            "entry_country": entry,
+            "daily_capacity": p.daily_capacity if p.daily_capacity is not None else UNLIMITED,
+            "minutes": 60,
+            "permit_required": p.transit_permit == Place.Permit.YES,
+            "closed": [
+                {"from": a.isoformat(), "to": b.isoformat()}
+                for a, b in _closures(p, events[pk], start, end)
+            ],
+        }
+        if p.daily_capacity is None:
+            warnings.append(f"crossing {p.name}: no number of people per day; taken as unlimited")
+        if p.opens_at is not None and p.closes_at is not None:
+            item["opens"] = p.opens_at.strftime("%H:%M")
+            item["closes"] = p.closes_at.strftime("%H:%M")
+        crossings.append(item)
+        if item["permit_required"]:
+            permit_crossings[pk] = sid
+    crossing_sids = {c["place"] for c in crossings}
+
+    # Legs.
+    out_legs: list[dict[str, Any]] = []
+    for leg in legs:
+        o, d = places[leg.origin_id], places[leg.destination_id]
+        if any(p.kind == Place.Kind.CROSSING and f"p{p.pk}" not in crossing_sids for p in (o, d)):
+            warnings.append(f"leg {leg.pk}: its crossing is not one out of the affected countries")
+            continue
+        origin, destination = place_id(leg.origin_id), place_id(leg.destination_id)
+        if origin == destination:
+            warnings.append(f"leg {leg.pk}: starts and ends at one hub; left out")
+            continue
+        if leg.arrival_planned is None:
+            warnings.append(f"leg {leg.pk}: no planned arrival; left out")
+            continue
+        seats = leg.capacity - leg.seats_allocated - leg.seats_taken + given_back[leg.pk]
+        per_seat = float(leg.cost) / leg.capacity if leg.cost else 0.0
+        out_legs.append(
+            {
+                "id": f"leg{leg.pk}",
+                "kind": leg_kind(leg.mode),
+                "from": origin,
+                "to": destination,
+                "departure": leg.departure_planned.isoformat(),
+                "arrival": leg.arrival_planned.isoformat(),
+                "seats": max(0, seats),
+                "cost_per_seat": round(per_seat, 2),
+                "escort": leg.escort,
+            }
+        )
+
+    out_pools = []
+    for pool in pools:
+        origin, destination = place_id(pool.origin_id), place_id(pool.destination_id)
+        if origin == destination:
+            continue
+        out_pools.append(
+            {
+                "id": f"pool{pool.pk}",
+                "from": origin,
+                "to": destination,
+                "buses_per_day": pool.buses_per_day,
+                "seats": pool.seats,
+                "travel_minutes": pool.travel_minutes,
+                "departures": [t.strip() for t in pool.departures.split(",") if t.strip()],
+                "first_day": pool.first_day.isoformat(),
+                "last_day": pool.last_day.isoformat(),
+                "escort": pool.escort,
+                "cost_per_seat": float(pool.cost_per_seat or 0),
+            }
+        )
+
+    # Hotels: free beds per night.
+    first_night = start.date() - timedelta(days=1)
+    last_night = end.date() + timedelta(days=1)
+    # Rooms of the published plan's planned stays of the households planned again.
+    returned = set(
+        Stay.objects.filter(
+            crisis=crisis,
+            source=Stay.Source.PLAN,
+            status=StayStatus.PLANNED,
+            household_id__in=list(told),
+            last_night__gte=first_night,
+        ).values_list("pk", flat=True)
+    )
+    taken: dict[tuple[int, date], int] = defaultdict(int)
+    for row in (
+        StayNight.objects.filter(
+            block__crisis=crisis,
+            night__gte=first_night,
+            night__lte=last_night,
+            stay__status__in=HOLDS_ROOM,
+        )
+        .exclude(stay_id__in=returned)
+        .values("block_id", "night")
+    ):
+        taken[(row["block_id"], row["night"])] += 1
+    out_hotels = []
+    blocks_of: dict[int, list[RoomBlock]] = defaultdict(list)
+    for block in RoomBlock.objects.filter(
+        crisis=crisis, last_night__gte=first_night, first_night__lte=last_night
+    ):
+        blocks_of[block.hotel_id].append(block)
+    for hotel in hotels:
+        head = hub_of[hotel.place_id]
+        if head not in used_hubs or not blocks_of[hotel.pk]:
+            continue
+        if places[head].country.code in affected:
+            continue
+        beds: dict[str, int] = {}
+        rates: list[float] = []
+        for block in blocks_of[hotel.pk]:
+            rates.append(float(block.rate) / max(1, block.beds))
+            night = max(block.first_night, first_night)
+            while night <= min(block.last_night, last_night):
+                free = block.rooms - taken[(block.pk, night)]
+                if free > 0:
+                    beds[night.isoformat()] = beds.get(night.isoformat(), 0) + free * block.beds
+                night += timedelta(days=1)
+        if not beds:
+            continue
+        out_hotels.append(
+            {
+                "id": f"hotel{hotel.pk}",
+                "name": hotel.place.name,
+                "place": place_id(hotel.place_id),
+                "cost_per_night": round(sum(rates) / len(rates), 2),
+                "beds": dict(sorted(beds.items())),
+            }
+        )
+
+    # Permits: each member's latest answer per crossing.
+    answers: dict[tuple[int, int], str] = {}
+    if permit_crossings:
+        for entry in (
+            PermitEntry.objects.filter(
+                permit_list__crisis=crisis, permit_list__crossing_id__in=list(permit_crossings)
+            )
+            .values("person_id", "permit_list__crossing_id", "decision")
+            .order_by("permit_list__day", "pk")
+        ):
+            answers[(entry["person_id"], entry["permit_list__crossing_id"])] = entry["decision"]
+
+    out_households = []
+    for hid, rows in members.items():
+        household = households[hid]
+        leaving = [r for r in rows if r["status"] not in NOT_LEAVING and r["intent"] != Intent.STAY]
+        declined = not leaving
+        group = rows if declined else leaving
+        if len(group) > 60:
+            warnings.append(f"household {hid}: {len(group)} people, more than 60; left out")
+            continue
+        contact = next((r for r in rows if r["pk"] == household["contact_id"]), group[0])
+        if hid in moved:
+            location_pk: int | None = moved[hid][0]
+        else:
+            location_pk = contact["city_id"] or next(
+                (r["city_id"] for r in group if r["city_id"]), None
+            )
+        if location_pk is not None:
+            location = place_id(location_pk)
+        else:
+            code = contact["country__code"] or next(iter(sorted(affected)))
+            location = f"country-{code}"
+            if location not in out_places:
+                out_places[location] = {
+                    "id": location,
+                    "name": code,
+                    "kind": "city",
+                    "country": code,
+                    "timezone": settings.TIME_ZONE,
+                }
+        item: dict[str, Any] = {
+            "id": f"hh{hid}",
+            "label": contact["reference_code"],
+            "location": location,
+            "size": len(group),
+            "priority": min(100, household["priority"]),
+        }
+        if hid in moved and moved[hid][1] > start:
+            item["available_from"] = moved[hid][1].isoformat()
+        if any(r["medical_need"] for r in group):
+            item["needs_escort"] = True
+        permits = {}
+        for pk, sid in permit_crossings.items():
+            states = [answers.get((r["pk"], pk), "pending") for r in group]
+            if "refused" in states:
+                permits[sid] = "refused"
+            elif all(s == "approved" for s in states):
+                permits[sid] = "approved"
+            else:
+                permits[sid] = "pending"
+        if permits:
+            item["permits"] = permits
+        if declined:
+            item["declined"] = True
+        if hid in locks:
+            item["locked"] = locks[hid]
+        elif manual.get(hid):
+            by_time = [x for x in out_legs if pk_of(x["id"], "leg") in manual[hid]]
+            if by_time:
+                item["locked"] = [{"type": "leg", "leg": x["id"]} for x in by_time]
+        if hid in told and not declined:
+            # Even when a leg of it is gone: the re-plan then sees the household displaced.
+            item["notified"] = steps_of({"steps": told[hid]})
+        out_households.append(item)
+
+    policy = PriorityPolicy.objects.filter(crisis=crisis).values_list("mode", flat=True).first()
+    data = {
+        "format": sc.FORMAT,
+        "name": f"{crisis.code} {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "timezone": settings.TIME_ZONE,
+        "home_country": home,
+        "affected_countries": sorted(affected),
+        "policy": {"mode": policy or "weights"},
+        "connection_minutes": {"default": 60, "airport": 120, "crossing": 0},
+        "places": list(out_places.values()),
+        "crossings": crossings,
+        "legs": out_legs,
+        "bus_pools": out_pools,
+        "hotels": out_hotels,
+        "households": sorted(out_households, key=lambda h: int(h["id"][2:])),
+    }
+    if not out_places:
+        warnings.append("nothing to plan: no legs, no households")
+    return Export(data=data, warnings=warnings, hubs=dict(hubs))

@@ -1,0 +1,192 @@
+"""Plans (planner runs), what a published plan changed for each household, officers' locks,
+and bus pools (buses available but trips not fixed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PlanStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    FAILED = "failed", _("Failed")
+    DRAFT = "draft", _("Draft: to review")
+    PUBLISHED = "published", _("Published")
+    SUPERSEDED = "superseded", _("Superseded")
+    DISCARDED = "discarded", _("Discarded")
+
+
+class Plan(models.Model):
+    """One run of the planner: its inputs as they were (the scenario), its result (the
+    plan), and its life: running → draft → published → superseded (or failed, discarded).
+    A what-if runs on a changed copy of the inputs and is never published."""
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Plan")
+        WHAT_IF = "what_if", _("What-if")
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="plans")
+    number = models.PositiveIntegerField(_("number"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PLAN)
+    status = models.CharField(
+        _("status"), max_length=12, choices=PlanStatus.choices, default=PlanStatus.RUNNING
+    )
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    # What-if changes as given (see services.WHAT_IF_CHANGES), applied to the scenario.
+    changes = models.JSONField(_("changes"), default=list, blank=True)
+    method = models.CharField(_("method"), max_length=10, default="auto")
+    days = models.PositiveSmallIntegerField(_("days planned"), default=7)
+    # The published plan when this one was started: what its diff is against.
+    base = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    scenario = models.JSONField(_("inputs"), default=dict)
+    input_warnings = models.JSONField(default=list, blank=True)
+    result = models.JSONField(_("plan"), null=True, blank=True)
+    progress = models.CharField(_("progress"), max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    people = models.PositiveIntegerField(_("people"), null=True, blank=True)
+    people_safe = models.PositiveIntegerField(_("people safe"), null=True, blank=True)
+    unassigned = models.PositiveIntegerField(_("households without an itinerary"), null=True)
+    gap = models.FloatField(_("gap to the LP bound"), null=True, blank=True)
+    seconds = models.FloatField(_("solve time (s)"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        constraints = [
+            models.UniqueConstraint(fields=["crisis", "number"], name="plan_number_unique"),
+            models.UniqueConstraint(
+                fields=["crisis"],
+                condition=models.Q(status="published"),
+                name="plan_one_published",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="what_if", status__in=("published", "superseded")),
+                name="plan_what_if_not_published",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("plan_detail", args=[self.pk])
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return (self.result or {}).get("summary") or {}
+
+
+class PlanChange(models.Model):
+    """What publishing a plan changed for one household, to be told to it (the sending
+    comes with messaging)."""
+
+    class Kind(models.TextChoices):
+        NEW = "new", _("New itinerary")
+        CHANGED = "changed", _("Itinerary changed")
+        CANCELLED = "cancelled", _("Lost its itinerary")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="household_changes")
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.PROTECT, related_name="plan_changes"
+    )
+    kind = models.CharField(_("change"), max_length=10, choices=Kind.choices)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    told_at = models.DateTimeField(_("told at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["plan", "household"]
+        verbose_name = _("change for a household")
+        verbose_name_plural = _("changes for households")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "household"], name="planchange_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.household} {self.kind}"
+
+
+class PlanLock(models.Model):
+    """An officer's decision: this household keeps this itinerary in every plan until
+    unlocked (steps as in a scenario's `locked`)."""
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
+    household = models.OneToOneField(
+        "registry.Household", on_delete=models.CASCADE, related_name="plan_lock"
+    )
+    steps = models.JSONField()
+    plan = models.ForeignKey(Plan, on_delete=models.SET_NULL, null=True, related_name="+")
+    locked_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    locked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("locked itinerary")
+        verbose_name_plural = _("locked itineraries")
+
+    def __str__(self) -> str:
+        return f"{self.household} locked"
+
+
+class BusPool(models.Model):
+    """Buses available for a route, trips not yet fixed: N buses of S seats a day; the
+    planner chooses how many leave at each departure time, and a published plan turns
+    the trips it uses into legs."""
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
+    origin = models.ForeignKey(
+        "geo.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("from")
+    )
+    destination = models.ForeignKey(
+        "geo.Place", on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
+    )
+    buses_per_day = models.PositiveSmallIntegerField(_("buses per day"))
+    seats = models.PositiveSmallIntegerField(_("seats per bus"))
+    travel_minutes = models.PositiveIntegerField(_("travel time (minutes)"))
+    departures = models.CharField(_("departure times"), max_length=200, default="06:00,12:00,18:00")
+    first_day = models.DateField(_("first day"))
+    last_day = models.DateField(_("last day"))
+    escort = models.BooleanField(_("medical escort on board"), default=False)
+    cost_per_seat = models.DecimalField(
+        _("cost per seat"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    carrier = models.CharField(_("carrier"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["first_day", "pk"]
+        verbose_name = _("bus pool")
+        verbose_name_plural = _("bus pools")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(last_day__gte=models.F("first_day")), name="buspool_days"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(origin=models.F("destination")), name="buspool_moves"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} → {self.destination}: {self.buses_per_day} × {self.seats}"

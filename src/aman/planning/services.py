@@ -1,0 +1,668 @@
+"""Plans: start a planner run (or a what-if), solve it in the background, lock households,
+publish a reviewed plan into bookings and stays, discard one."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aman.core.audit import audit_write
+from aman.core.errors import ApplicationError, Conflict
+from aman.core.models import Crisis, User
+from aman.geo.models import Place
+from aman.planning import inputs
+from aman.planning.models import BusPool, Plan, PlanChange, PlanLock, PlanStatus
+from aman.planning.optimizer import plan as solver
+from aman.planning.optimizer import scenario as sc
+from aman.registry.models import Household, Intent, Person
+from aman.shelter.models import Hotel, Stay, StayStatus
+from aman.shelter.services import PlanNights, stay_set_status, stays_from_plan
+from aman.transport import services as transport
+from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg, LegStatus, Mode
+
+log = logging.getLogger(__name__)
+
+METHODS = ("auto", "lp", "greedy")
+MAX_DAYS = 14
+WHAT_IF_CHANGES = ("close_crossing", "cancel_leg", "add_flight")
+
+
+def published_plan(crisis: Crisis) -> Plan | None:
+    return Plan.objects.filter(crisis=crisis, status=PlanStatus.PUBLISHED).first()
+
+
+def leaving_members(household: Household) -> list[Person]:
+    """The members a plan moves (as `inputs.export` counts them): not withdrawn, not home,
+    not staying or declined, and not wishing to stay."""
+    return list(
+        household.members.exclude(status__in=inputs.NOT_PLANNED | inputs.NOT_LEAVING)
+        .exclude(intent=Intent.STAY)
+        .order_by("pk")
+    )
+
+
+# What-if changes -----------------------------------------------------------------------------
+
+
+def _moment(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ApplicationError(
+                _("%(field)s: not a date and time.") % {"field": where},
+                {"errors": {where: [_("A date and time like 2026-03-02T08:00.")]}},
+            ) from None
+    if moment.tzinfo is None:
+        moment = timezone.make_aware(moment)
+    return moment
+
+
+def _apply(data: dict[str, Any], export: inputs.Export, changes: list[dict[str, Any]]) -> None:
+    """Apply what-if changes to a scenario (in place); ApplicationError names a bad one."""
+    sid_of: dict[int, str] = {pk: sid for sid, pks in export.hubs.items() for pk in pks}
+    for i, change in enumerate(changes):
+        kind = change.get("type")
+        if kind == "close_crossing":
+            sid = sid_of.get(int(change.get("crossing") or 0))
+            item = next((c for c in data["crossings"] if c["place"] == sid), None)
+            if item is None:
+                raise ApplicationError(
+                    _("Change %(n)d: no leg reaches that crossing; closing it changes nothing.")
+                    % {"n": i + 1},
+                    {"errors": {"crossing": [_("Not planned.")]}},
+                )
+            start = _moment(change.get("from") or data["start"], "from")
+            end = _moment(change.get("to") or data["end"], "to")
+            if end <= start:
+                raise ApplicationError(
+                    _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
+                    {"errors": {"to": [_("After the start, please.")]}},
+                )
+            item.setdefault("closed", []).append({"from": start.isoformat(), "to": end.isoformat()})
+        elif kind == "cancel_leg":
+            ref = f"leg{int(change.get('leg') or 0)}"
+            before = len(data["legs"])
+            data["legs"] = [x for x in data["legs"] if x["id"] != ref]
+            if len(data["legs"]) == before:
+                raise ApplicationError(
+                    _("Change %(n)d: that leg is not in the plan's inputs.") % {"n": i + 1},
+                    {"errors": {"leg": [_("Not planned.")]}},
+                )
+        elif kind == "add_flight":
+            places = {}
+            for end_name in ("from", "to"):
+                problems: dict[str, list[str]] = {}
+                place = transport._place(change.get(end_name), end_name, problems)
+                if place is None:
+                    raise ApplicationError(
+                        _("Change %(n)d: %(problem)s")
+                        % {"n": i + 1, "problem": problems[end_name][0]},
+                        {"errors": problems},
+                    )
+                places[end_name] = place
+            dep = _moment(change.get("departure"), "departure")
+            arr = _moment(change.get("arrival"), "arrival")
+            seats = int(change.get("seats") or 0)
+            if arr <= dep or not 1 <= seats <= 1000:
+                raise ApplicationError(
+                    _("Change %(n)d: a flight arrives after it departs and has 1 to 1000 seats.")
+                    % {"n": i + 1},
+                    {"errors": {"seats": [str(seats)]}},
+                )
+            ends = {}
+            for end_name, place in places.items():
+                sid = sid_of.get(place.pk)
+                if sid is None:
+                    sid = f"p{place.pk}"
+                    data["places"].append(
+                        {
+                            "id": sid,
+                            "name": place.name,
+                            "kind": inputs.KINDS[place.kind],
+                            "country": place.country.code,
+                            "timezone": place.timezone or data["timezone"],
+                        }
+                    )
+                    sid_of[place.pk] = sid
+                ends[end_name] = sid
+            data["legs"].append(
+                {
+                    "id": f"whatif{i + 1}",
+                    "kind": "flight",
+                    "from": ends["from"],
+                    "to": ends["to"],
+                    "departure": dep.isoformat(),
+                    "arrival": arr.isoformat(),
+                    "seats": seats,
+                    "escort": bool(change.get("escort")),
+                }
+            )
+        else:
+            raise ApplicationError(
+                _("Change %(n)d: unknown kind of change.") % {"n": i + 1},
+                {"errors": {"type": [", ".join(WHAT_IF_CHANGES)]}},
+            )
+
+
+def describe(change: dict[str, Any]) -> str:
+    """A what-if change in words."""
+    kind = change.get("type")
+    if kind == "close_crossing":
+        place = Place.objects.filter(pk=change.get("crossing")).first()
+        return _("%(crossing)s closed") % {"crossing": place or "?"}
+    if kind == "cancel_leg":
+        leg = Leg.objects.filter(pk=change.get("leg")).first()
+        return _("leg %(leg)s cancelled") % {"leg": leg or change.get("leg")}
+    if kind == "add_flight":
+        return _("a flight of %(seats)s seats %(origin)s → %(destination)s at %(at)s") % {
+            "seats": change.get("seats"),
+            "origin": change.get("from"),
+            "destination": change.get("to"),
+            "at": str(change.get("departure"))[:16].replace("T", " "),
+        }
+    return str(kind)
+
+
+# Running ---------------------------------------------------------------------------------------
+
+
+def plan_start(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    kind: str = Plan.Kind.PLAN,
+    changes: list[dict[str, Any]] | None = None,
+    days: int = 7,
+    method: str = "auto",
+    start: datetime | None = None,
+) -> Plan:
+    """Take the crisis's situation now as the plan's inputs and solve it in the background
+    (inline where background work runs inline). A what-if applies its changes to a copy."""
+    if crisis.status == Crisis.Status.CLOSED:
+        raise Conflict(_("The crisis is closed."))
+    if kind not in Plan.Kind.values:
+        raise ApplicationError(_("Unknown kind of plan."), {"errors": {"kind": [kind]}})
+    if not 1 <= int(days) <= MAX_DAYS:
+        raise ApplicationError(
+            _("Plan 1 to %(n)d days ahead.") % {"n": MAX_DAYS},
+            {"errors": {"days": [str(days)]}},
+        )
+    if method not in METHODS:
+        raise ApplicationError(_("Unknown method."), {"errors": {"method": [method]}})
+    changes = list(changes or [])
+    if kind == Plan.Kind.WHAT_IF and not changes:
+        raise ApplicationError(
+            _("A what-if needs at least one change."), {"errors": {"changes": [_("Required.")]}}
+        )
+    with transaction.atomic():
+        Crisis.objects.select_for_update().filter(pk=crisis.pk).first()
+        published = published_plan(crisis)
+        export = inputs.export(crisis, start=start, days=int(days), published=published)
+        if kind == Plan.Kind.WHAT_IF:
+            _apply(export.data, export, changes)
+        try:
+            sc.load(export.data)
+        except sc.ScenarioError as exc:
+            raise ApplicationError(
+                _("The situation cannot be planned: %(problem)s") % {"problem": str(exc)},
+                {"where": exc.where},
+            ) from exc
+        number = (Plan.objects.filter(crisis=crisis).aggregate(n=Max("number"))["n"] or 0) + 1
+        plan = Plan.objects.create(
+            crisis=crisis,
+            number=number,
+            kind=kind,
+            title="; ".join(describe(c) for c in changes)[:300],
+            changes=changes,
+            method=method,
+            days=int(days),
+            base=published,
+            scenario=export.data,
+            input_warnings=export.warnings,
+            progress="queued",
+            created_by=actor,
+        )
+        audit_write(
+            actor=actor,
+            verb="plan_start",
+            obj=plan,
+            action="create",
+            crisis=crisis,
+            changes={
+                "kind": kind,
+                "days": int(days),
+                "method": method,
+                "households": len(export.data["households"]),
+                "changes": changes,
+            },
+        )
+        from aman.planning.tasks import plan_solve
+
+        transaction.on_commit(lambda: plan_solve.dispatch(plan.pk))
+    return plan
+
+
+def plan_solve(plan_id: int) -> Plan:
+    """Solve a running plan's inputs and keep the result (the background task's body)."""
+    plan = Plan.objects.get(pk=plan_id)
+    if plan.status != PlanStatus.RUNNING:
+        return plan
+
+    def progress(stage: str) -> None:
+        Plan.objects.filter(pk=plan_id).update(progress=stage)
+
+    try:
+        s = sc.load(plan.scenario)
+        result = solver.solve(s, solver.Options(method=plan.method, progress=progress))
+        data = solver.to_json(result)
+    except Exception as exc:  # recorded where the officer sees it
+        log.exception("plan %s failed", plan_id)
+        Plan.objects.filter(pk=plan_id).update(
+            status=PlanStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+            progress="",
+        )
+        plan.refresh_from_db()
+        return plan
+    summary = data["summary"]
+    Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(
+        status=PlanStatus.DRAFT,
+        result=data,
+        people=summary["people"],
+        people_safe=summary["people_safe"],
+        unassigned=len(data["unassigned"]),
+        gap=data["gap"],
+        seconds=data["seconds"]["total"],
+        finished_at=timezone.now(),
+        progress="",
+    )
+    plan.refresh_from_db()
+    return plan
+
+
+@transaction.atomic
+def plan_discard(*, actor: User | None, plan: Plan) -> Plan:
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.FAILED, PlanStatus.RUNNING):
+        raise Conflict(_("Only a draft, failed or running plan can be discarded."))
+    plan.status = PlanStatus.DISCARDED
+    plan.save(update_fields=["status"])
+    audit_write(actor=actor, verb="plan_discard", obj=plan, crisis=plan.crisis)
+    return plan
+
+
+# Locks -------------------------------------------------------------------------------------------
+
+
+def itinerary_of(plan: Plan, household_id: int) -> dict[str, Any] | None:
+    for item in (plan.result or {}).get("itineraries", []):
+        if item["household"] == f"hh{household_id}":
+            return item
+    return None
+
+
+@transaction.atomic
+def household_lock(*, actor: User | None, plan: Plan, household: Household) -> PlanLock:
+    """Keep the household's itinerary of this plan in every plan until unlocked."""
+    item = itinerary_of(plan, household.pk)
+    if item is None:
+        raise Conflict(_("The household has no itinerary in this plan to lock."))
+    lock, _created = PlanLock.objects.update_or_create(
+        household=household,
+        defaults={
+            "crisis": plan.crisis,
+            "steps": solver.steps_of(item),
+            "plan": plan,
+            "locked_by": actor,
+        },
+    )
+    audit_write(
+        actor=actor,
+        verb="plan_lock",
+        obj=household,
+        crisis=plan.crisis,
+        changes={"plan": plan.pk, "steps": lock.steps},
+    )
+    return lock
+
+
+@transaction.atomic
+def household_unlock(*, actor: User | None, household: Household) -> None:
+    deleted, _rows = PlanLock.objects.filter(household=household).delete()
+    if not deleted:
+        raise Conflict(_("The household's itinerary is not locked."))
+    audit_write(actor=actor, verb="plan_unlock", obj=household, crisis=household.crisis)
+
+
+# Publishing ----------------------------------------------------------------------------------
+
+
+def _utc(value: str) -> str:
+    return datetime.fromisoformat(value).astimezone(timezone.UTC).isoformat()
+
+
+def pool_ref(pool: str, departure: str) -> str:
+    """The source reference of the leg a pool trip becomes (the same in every plan)."""
+    return f"{pool}@{_utc(departure)}"
+
+
+def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
+    """The legs of the plan's pool trips: made, or enlarged, as the plan needs them."""
+    out: dict[str, Leg] = {}
+    for trip in (plan.result or {}).get("pool_trips", []):
+        pool_pk = inputs.pk_of(trip["pool"], "pool")
+        pool = BusPool.objects.filter(pk=pool_pk, crisis=plan.crisis).first()
+        if pool is None:
+            raise Conflict(
+                _("A bus pool of the plan was deleted since: run the planner again."),
+                {"pool": trip["pool"]},
+            )
+        ref = pool_ref(trip["pool"], trip["departure"])
+        seats = trip["buses"] * pool.seats
+        leg = Leg.objects.filter(crisis=plan.crisis, source_ref=ref).first()
+        if leg is None:
+            leg = transport.leg_create(
+                actor=actor,
+                crisis=plan.crisis,
+                data={
+                    "mode": Mode.BUS,
+                    "origin": pool.origin,
+                    "destination": pool.destination,
+                    "departure_planned": datetime.fromisoformat(trip["departure"]),
+                    "arrival_planned": datetime.fromisoformat(trip["arrival"]),
+                    "capacity": seats,
+                    "carrier": pool.carrier,
+                    "number": _("%(n)d buses") % {"n": trip["buses"]},
+                    "cost": (pool.cost_per_seat or 0) * seats if pool.cost_per_seat else None,
+                    "currency": "KZT" if pool.cost_per_seat else "",
+                    "escort": pool.escort,
+                },
+                source=Leg.Source.PLAN,
+                source_ref=ref,
+            )
+        elif leg.capacity < seats:
+            leg = transport.leg_update(
+                actor=actor,
+                leg=leg,
+                data={"capacity": seats, "number": _("%(n)d buses") % {"n": trip["buses"]}},
+            )
+        out[ref] = leg
+    return out
+
+
+def _legs_of(item: dict[str, Any] | None, pool_legs: dict[str, Leg]) -> list[int]:
+    """The database legs of an itinerary, in order."""
+    out: list[int] = []
+    for step in (item or {}).get("steps", []):
+        if step["type"] == "leg":
+            pk = inputs.pk_of(step["leg"], "leg")
+            if pk is not None:
+                out.append(pk)
+        elif step["type"] == "pool":
+            leg = pool_legs.get(pool_ref(step["pool"], step["departure"]))
+            if leg is None:
+                leg = Leg.objects.filter(
+                    source_ref=pool_ref(step["pool"], step["departure"])
+                ).first()
+            if leg is not None:
+                out.append(leg.pk)
+    return out
+
+
+def _nights_of(item: dict[str, Any] | None) -> list[tuple[int, date, date]]:
+    out = []
+    for step in (item or {}).get("steps", []):
+        if step["type"] == "hotel" and step.get("hotel"):
+            pk = inputs.pk_of(step["hotel"], "hotel")
+            nights = sorted(date.fromisoformat(n) for n in step["nights"])
+            if pk is not None and nights:
+                out.append((pk, nights[0], nights[-1]))
+    return out
+
+
+def _brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a household is told of its itinerary (kept with the change)."""
+    if item is None:
+        return None
+    return {"safe_at": item.get("safe_at"), "home_at": item.get("home_at"), "steps": item["steps"]}
+
+
+@transaction.atomic
+def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
+    """The plan becomes bookings and stays, all at once or not at all; the published plan
+    before it is superseded (what it gave and this one does not keep is released); each
+    household whose itinerary changed gets a change record, to be told."""
+    plan = Plan.objects.select_for_update().select_related("crisis").get(pk=plan.pk)
+    crisis = plan.crisis
+    if plan.kind != Plan.Kind.PLAN:
+        raise Conflict(_("A what-if is never published: it shows what a change would do."))
+    if plan.status != PlanStatus.DRAFT:
+        raise Conflict(
+            _("Only a draft can be published; this plan is %(status)s.")
+            % {"status": PlanStatus(plan.status).label.lower()}
+        )
+    previous = (
+        Plan.objects.select_for_update()
+        .filter(crisis=crisis, status=PlanStatus.PUBLISHED)
+        .exclude(pk=plan.pk)
+        .first()
+    )
+    if previous is not None and plan.base_id != previous.pk:
+        raise Conflict(
+            _(
+                "Plan %(n)d was published after this one was computed: run the planner again "
+                "on the situation as it is now."
+            )
+            % {"n": previous.number}
+        )
+    result = plan.result or {}
+    new = {inputs.pk_of(i["household"], "hh"): i for i in result.get("itineraries", [])}
+    old = (
+        {inputs.pk_of(i["household"], "hh"): i for i in previous.result.get("itineraries", [])}
+        if previous is not None and previous.result
+        else {}
+    )
+    reasons = {
+        inputs.pk_of(u["household"], "hh"): u["reason"]["code"]
+        for u in result.get("unassigned", [])
+    }
+    households = {h.pk: h for h in Household.objects.filter(crisis=crisis, pk__in=[*new, *old])}
+    # The households must still be as the plan saw them.
+    stale = []
+    members: dict[int, list[Person]] = {}
+    for hid, item in new.items():
+        household = households.get(hid)  # type: ignore[arg-type]
+        members[hid] = leaving_members(household) if household else []  # type: ignore[index]
+        if household is None or len(members[hid]) != item["size"]:  # type: ignore[index]
+            stale.append(item["household"])
+    if stale:
+        raise Conflict(
+            _(
+                "%(n)d households changed since the plan was computed (people joined, left "
+                "or changed their mind): run the planner again."
+            )
+            % {"n": len(stale)},
+            {"households": stale[:50]},
+        )
+    note = _("Plan %(n)d") % {"n": plan.number}
+    pool_legs = _pool_legs(actor, plan)
+    today = timezone.localdate()
+
+    # Release what the previous plan gave and this one does not keep.
+    for hid in old:
+        household = households.get(hid)  # type: ignore[arg-type]
+        if household is None:
+            continue
+        keep_legs = set(_legs_of(new.get(hid), pool_legs))
+        for booking in Booking.objects.filter(
+            household=household,
+            source=Leg.Source.PLAN,
+            status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED),
+        ).exclude(leg_id__in=keep_legs):
+            transport.booking_close(
+                actor=actor, booking=booking, status=BookingStatus.RELEASED, note=str(note)
+            )
+        keep_nights = set(_nights_of(new.get(hid)))
+        for stay in (
+            Stay.objects.filter(
+                household=household, source=Stay.Source.PLAN, status=StayStatus.PLANNED
+            )
+            .select_related("block")
+            .order_by("pk")
+        ):
+            if (stay.block.hotel_id, stay.first_night, stay.last_night) in keep_nights:
+                continue
+            if stay.first_night < today:
+                continue  # begun: an officer changes it at the hotel
+            stay.refresh_from_db()
+            if stay.status == StayStatus.PLANNED:
+                stay_set_status(
+                    actor=actor,
+                    stay=stay,
+                    status=StayStatus.CANCELLED,
+                    note=str(note),
+                )
+
+    # Book and house.
+    ordered = sorted(
+        (hid for hid in new if hid is not None), key=lambda k: (-new[k]["priority"], k)
+    )
+    nights: list[PlanNights] = []
+    for hid in ordered:
+        household = households[hid]
+        people = members[hid]
+        whole = {p.pk for p in transport.travelling_members(household)} == {p.pk for p in people}
+        for leg_pk in _legs_of(new[hid], pool_legs):
+            held = set(
+                Booking.objects.filter(
+                    leg_id=leg_pk, person__in=people, status__in=HOLDS_SEAT
+                ).values_list("person_id", flat=True)
+            )
+            # Fresh rows: booking the previous leg changed their status.
+            missing = list(Person.objects.filter(pk__in=[p.pk for p in people if p.pk not in held]))
+            if not missing:
+                continue
+            leg = Leg.objects.get(pk=leg_pk, crisis=crisis)
+            if leg.status not in (LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING):
+                raise Conflict(
+                    _(
+                        "The leg %(leg)s is %(status)s since the plan was computed: run the "
+                        "planner again."
+                    )
+                    % {"leg": leg, "status": LegStatus(leg.status).label.lower()}
+                )
+            try:
+                transport.leg_book(
+                    actor=actor,
+                    leg=leg,
+                    people=missing,
+                    split_reason=""
+                    if whole and len(missing) == len(people)
+                    else str(_("Members who stay, or already hold a seat, are not booked.")),
+                    source=Leg.Source.PLAN,
+                )
+            except ApplicationError as exc:
+                raise Conflict(
+                    _(
+                        "Household %(household)s cannot be booked on %(leg)s: %(problem)s Run "
+                        "the planner again."
+                    )
+                    % {
+                        "household": household,
+                        "leg": leg,
+                        "problem": exc.message,
+                    },
+                    exc.extra,
+                ) from exc
+        for hotel_pk, first, last in _nights_of(new[hid]):
+            hotel = Hotel.objects.filter(pk=hotel_pk, crisis=crisis).first()
+            if hotel is None:
+                raise Conflict(_("A hotel of the plan was removed since: run the planner again."))
+            nights.append(PlanNights(household, hotel, first, last))
+    if nights:
+        kept = {
+            (s.household_id, s.block.hotel_id, s.first_night, s.last_night)
+            for s in Stay.objects.filter(
+                crisis=crisis,
+                source=Stay.Source.PLAN,
+                status__in=(StayStatus.PLANNED, StayStatus.CHECKED_IN),
+                household_id__in=[n.household.pk for n in nights],
+            ).select_related("block")
+        }
+        todo = [
+            n
+            for n in nights
+            if (n.household.pk, n.hotel.pk, n.first_night, n.last_night) not in kept
+        ]
+        try:
+            stays_from_plan(actor=actor, crisis=crisis, items=todo, plan_ref=f"plan{plan.pk}")
+        except ApplicationError as exc:
+            raise Conflict(
+                _("The plan's hotel nights cannot be housed: %(problem)s Run the planner again.")
+                % {"problem": exc.message},
+                exc.extra,
+            ) from exc
+
+    # What changed for whom.
+    changes = []
+    for hid in sorted(set(new) | set(old), key=lambda k: k or 0):
+        if hid is None or hid not in households:
+            continue
+        before, after = old.get(hid), new.get(hid)
+        if after is not None and before is not None:
+            if solver.steps_of(before) == solver.steps_of(after) and _nights_of(
+                before
+            ) == _nights_of(after):
+                continue
+            kind = PlanChange.Kind.CHANGED
+        elif after is not None:
+            kind = PlanChange.Kind.NEW
+        else:
+            kind = PlanChange.Kind.CANCELLED
+        changes.append(
+            PlanChange(
+                plan=plan,
+                household=households[hid],
+                kind=kind,
+                before=_brief(before),
+                after=_brief(after),
+                reason=reasons.get(hid, "") if after is None else "",
+            )
+        )
+    PlanChange.objects.bulk_create(changes)
+
+    now = timezone.now()
+    if previous is not None:
+        previous.status = PlanStatus.SUPERSEDED
+        previous.superseded_at = now
+        previous.save(update_fields=["status", "superseded_at"])
+    plan.status = PlanStatus.PUBLISHED
+    plan.published_by = actor
+    plan.published_at = now
+    plan.save(update_fields=["status", "published_by", "published_at"])
+    counts: dict[str, int] = defaultdict(int)
+    for c in changes:
+        counts[c.kind] += 1
+    audit_write(
+        actor=actor,
+        verb="plan_publish",
+        obj=plan,
+        crisis=crisis,
+        changes={
+            "superseded": previous.pk if previous else None,
+            "itineraries": len(new),
+            **counts,
+        },
+    )
+    return plan

@@ -1,0 +1,173 @@
+"""The planner on the database: the situation exported as a scenario, a plan run, and
+publishing it into bookings and stays — exactly the plan's, all or nothing."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.test import TestCase
+
+from aman.core.errors import Conflict
+from aman.planning import services
+from aman.planning.models import Plan, PlanChange, PlanStatus
+from aman.planning.optimizer import check, scenario
+from aman.registry.statuses import Status
+from aman.shelter.models import Stay, StayStatus
+from aman.transport.models import HOLDS_SEAT, Booking, Leg
+from aman.transport.services import leg_set_status, leg_update
+from tests.planning.world import START, people_of, situation
+
+pytestmark = pytest.mark.django_db
+
+
+def run(crisis, **kwargs) -> Plan:
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        plan = services.plan_start(actor=None, crisis=crisis, start=START, **kwargs)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT, plan.error
+    return plan
+
+
+def expected(plan: Plan) -> tuple[Counter, Counter]:
+    """The bookings (leg pk, household pk) × people and the stays (household, hotel,
+    first night, last night) that the plan's itineraries name."""
+    seats: Counter = Counter()
+    nights: Counter = Counter()
+    for item in plan.result["itineraries"]:
+        hid = int(item["household"][2:])
+        for step in item["steps"]:
+            if step["type"] == "leg":
+                seats[(int(step["leg"][3:]), hid)] += item["size"]
+            elif step["type"] == "hotel":
+                nights[(hid, int(step["hotel"][5:]), step["nights"][0], step["nights"][-1])] += 1
+    return seats, nights
+
+
+def actual(crisis) -> tuple[Counter, Counter]:
+    seats: Counter = Counter()
+    for b in Booking.objects.filter(crisis=crisis, status__in=HOLDS_SEAT):
+        seats[(b.leg_id, b.household_id)] += 1
+    nights: Counter = Counter()
+    groups = set()
+    for stay in Stay.objects.filter(crisis=crisis).exclude(
+        status__in=(StayStatus.CANCELLED, StayStatus.NO_SHOW)
+    ):
+        key = (stay.household_id, stay.block.hotel_id, str(stay.first_night), str(stay.last_night))
+        if (key, stay.group) not in groups:
+            groups.add((key, stay.group))
+            nights[key] += 1
+    return seats, nights
+
+
+def test_the_situation_exports_as_a_valid_scenario(world) -> None:
+    s = situation(world.crisis)
+    export = services.inputs.export(world.crisis, start=START, days=5)
+    loaded = scenario.load(export.data)
+    assert set(loaded.legs) == {f"leg{leg.pk}" for leg in s.legs.values()}
+    ours = {f"hh{h.pk}" for h in s.households}
+    assert all(loaded.households[k].size == 2 for k in ours)
+    # The world's two people whose city is unknown are at their country: no route there.
+    others = [h for k, h in loaded.households.items() if k not in ours]
+    assert sorted(h.location for h in others) == ["country-IQ", "country-IR"]
+    # The first household has a 75-year-old: priority above the others.
+    first = loaded.households[f"hh{s.household(0).pk}"]
+    assert first.priority > loaded.households[f"hh{s.household(1).pk}"].priority
+    # The hotel is at Yerevan's airport (one hub), with 10 double rooms a night.
+    (hotel,) = loaded.hotels.values()
+    flight = loaded.legs[f"leg{s.legs['flight'].pk}"]
+    assert hotel.place == flight.origin and set(hotel.beds.values()) == {20}
+    # No names leave the database.
+    text = json.dumps(export.data, ensure_ascii=False)
+    assert "Ахметов" not in text and "Нұрлан" not in text
+
+
+def test_publishing_creates_exactly_the_bookings_and_stays_of_the_plan(world) -> None:
+    s = situation(world.crisis, households=3, bus_seats=4)
+    plan = run(world.crisis)
+    assert check.check(scenario.load(plan.scenario), plan.result) == []
+    # Four seats on the first bus: two households of two go, the priority one first.
+    placed = {item["household"] for item in plan.result["itineraries"]}
+    assert f"hh{s.household(0).pk}" in placed and len(placed) == 2
+    reasons = {u["household"]: u["reason"]["code"] for u in plan.result["unassigned"]}
+    assert reasons[f"hh{s.household(2).pk}"] == "no_capacity"
+    assert sorted(reasons.values()) == ["no_capacity", "no_route", "no_route"]
+
+    services.plan_publish(actor=world.users["logistics"], plan=plan)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PUBLISHED
+    want_seats, want_nights = expected(plan)
+    got_seats, got_nights = actual(world.crisis)
+    assert got_seats == want_seats and got_nights == want_nights
+    assert want_nights, "the plan sleeps people in Yerevan between the bus and the flight"
+    assert all(b.source == Leg.Source.PLAN for b in Booking.objects.filter(crisis=world.crisis))
+    for person in people_of(s.household(0)):
+        person.refresh_from_db()
+        assert person.status == Status.ASSIGNED
+    assert Counter(c.kind for c in PlanChange.objects.filter(plan=plan)) == {"new": 2}
+
+    # Publishing twice is refused; nothing doubles.
+    with pytest.raises(Conflict):
+        services.plan_publish(actor=None, plan=plan)
+    assert actual(world.crisis) == (want_seats, want_nights)
+
+
+def test_a_replan_after_a_cancelled_leg_releases_and_supersedes(world) -> None:
+    s = situation(world.crisis, households=2, bus_seats=10)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    assert len(first.result["itineraries"]) == 2
+    # The flight is cancelled: nobody gets home; the bus legs are kept.
+    leg_set_status(actor=None, leg=s.legs["flight"], status="cancelled", note="airspace")
+    second = run(world.crisis)
+    assert second.base_id == first.pk
+    services.plan_publish(actor=None, plan=second)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == PlanStatus.SUPERSEDED and second.status == PlanStatus.PUBLISHED
+    assert actual(world.crisis)[0] == expected(second)[0]
+    changed = PlanChange.objects.filter(plan=second)
+    assert {c.kind for c in changed} <= {"changed", "cancelled"} and changed.count() == 2
+    for change in changed:
+        assert change.before is not None
+
+
+def test_a_stale_plan_is_refused_whole(world) -> None:
+    s = situation(world.crisis, households=2, bus_seats=10)
+    plan = run(world.crisis)
+    assert len(plan.result["itineraries"]) == 2
+    # The first bus shrinks meanwhile: the plan no longer fits, and nothing is booked.
+    leg_update(actor=None, leg=s.legs["bus1"], data={"capacity": 2})
+    with pytest.raises(Conflict) as caught:
+        services.plan_publish(actor=None, plan=plan)
+    assert "run the planner again" in caught.value.message.lower()
+    assert not Booking.objects.filter(crisis=world.crisis).exists()
+    assert not Stay.objects.filter(crisis=world.crisis).exists()
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT
+
+
+def test_export_scenario_command_writes_what_plan_solve_reads(world, tmp_path: Path) -> None:
+    situation(world.crisis)
+    target = tmp_path / "scenario.json"
+    out = StringIO()
+    call_command(
+        "plan",
+        "export-scenario",
+        "--crisis",
+        str(world.crisis.pk),
+        "--out",
+        str(target),
+        "--start",
+        START.isoformat(),
+        stdout=out,
+    )
+    assert "5 households" in out.getvalue()
+    call_command("plan", "solve", "--scenario", str(target), "--out", str(tmp_path), stdout=out)
+    data = json.loads((tmp_path / "plan.json").read_text())
+    assert check.check(scenario.loads(target.read_text()), data) == []
+    assert data["summary"]["people_safe"] == 6
