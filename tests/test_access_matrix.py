@@ -20,6 +20,7 @@ from aman.api.api import api
 from aman.core.roles import Role
 from aman.geo.models import Place
 from tests.conftest import PERSONA_ROLES, World
+from tests.planning.access import planning_rows
 from tests.shelter.access import shelter_rows
 
 R = Role
@@ -897,6 +898,7 @@ def other_crisis_leg(w: World) -> int:
 # Shelter's rows live beside its tests (tests/shelter/access_*.py) as keyword dicts.
 UI += [Route(**row) for row in shelter_rows(api=False)]
 API += [Route(**row) for row in shelter_rows(api=True)]
+UI += [Route(**row) for row in planning_rows()]
 
 ROUTES = UI + API
 # Pages outside the matrix on purpose, each with its reason.

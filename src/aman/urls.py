@@ -14,6 +14,7 @@ urlpatterns = [
     path("people/duplicates/", include("aman.dedup.urls")),
     path("transport/", include("aman.transport.urls")),
     path("shelter/", include("aman.shelter.urls")),
+    path("planning/", include("aman.planning.urls")),
     path("voucher/<str:code>/", shelter_documents.voucher_check, name="voucher_check"),
     path("people/", include("aman.registry.urls")),
     path("", include("aman.public.urls")),

@@ -17,6 +17,7 @@ NAVIGATION = [
     ("candidate_list", _("Duplicates"), Cap.PERSONAL_DATA),
     ("leg_list", _("Transport"), (Cap.TRANSPORT, Cap.BOARDING)),
     ("hotel_list", _("Shelter"), Cap.SHELTER),
+    ("plan_list", _("Planning"), Cap.PLAN),
     ("mission_list", _("Missions"), None),
     ("crossing_list", _("Crossings"), None),
     ("place_list", _("Places"), None),

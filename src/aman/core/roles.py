@@ -30,6 +30,8 @@ class Cap(models.TextChoices):
     TRANSPORT = "transport.manage", _("Create legs, book people on them, export manifests")
     BOARDING = "transport.board", _("Check people in and board them at the gate")
     SHELTER = "shelter.manage", _("Contract hotel rooms, house households, keep the cost ledger")
+    PLAN = "planning.run", _("Run the planner and what-ifs, review plans, lock households")
+    PLAN_PUBLISH = "planning.publish", _("Publish a plan: it becomes bookings and stays")
 
 
 ROLE_CAPS: dict[str, frozenset[str]] = {
@@ -44,6 +46,8 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
             Cap.TRANSPORT,
             Cap.BOARDING,
             Cap.SHELTER,
+            Cap.PLAN,
+            Cap.PLAN_PUBLISH,
         }
     ),
     Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
@@ -56,6 +60,8 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
             Cap.TRANSPORT,
             Cap.BOARDING,
             Cap.SHELTER,
+            Cap.PLAN,
+            Cap.PLAN_PUBLISH,
         }
     ),
     Role.DUTY_OFFICER: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER, Cap.BOARDING}),

@@ -9,6 +9,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+def percent(share: float | None) -> str:
+    """A share as a percentage for people (0.00091 → "0.09 %"), or "" when unknown."""
+    return "" if share is None else f"{share * 100:.2f} %"
+
+
 class PlanStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     FAILED = "failed", _("Failed")
@@ -87,6 +92,10 @@ class Plan(models.Model):
         from django.urls import reverse
 
         return reverse("plan_detail", args=[self.pk])
+
+    @property
+    def gap_percent(self) -> str:
+        return percent(self.gap)
 
     @property
     def summary(self) -> dict[str, Any]:

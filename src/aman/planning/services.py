@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.db import transaction
@@ -349,7 +349,7 @@ def household_unlock(*, actor: User | None, household: Household) -> None:
 
 
 def _utc(value: str) -> str:
-    return datetime.fromisoformat(value).astimezone(timezone.UTC).isoformat()
+    return datetime.fromisoformat(value).astimezone(UTC).isoformat()
 
 
 def pool_ref(pool: str, departure: str) -> str:
@@ -666,3 +666,81 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         },
     )
     return plan
+
+
+# Bus pools -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> BusPool:
+    """A bus pool from form or API data; ApplicationError names every bad field."""
+    problems: dict[str, list[str]] = {}
+    ends = {}
+    for name in ("origin", "destination"):
+        ends[name] = transport._place(data.get(name), name, problems)
+    times = []
+    for text in str(data.get("departures") or "").split(","):
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            times.append(time.fromisoformat(text).strftime("%H:%M"))
+        except ValueError:
+            problems.setdefault("departures", []).append(
+                _("“%(t)s” is not a time like 06:00.") % {"t": text[:10]}
+            )
+    if not times and "departures" not in problems:
+        problems.setdefault("departures", []).append(_("At least one departure time."))
+    first, last = data.get("first_day"), data.get("last_day")
+    if first and last and last < first:
+        problems.setdefault("last_day", []).append(_("Not before the first day."))
+    if ends.get("origin") and ends.get("origin") == ends.get("destination"):
+        problems.setdefault("destination", []).append(
+            _("The destination must differ from the origin.")
+        )
+    for name, low, high in (("buses_per_day", 1, 500), ("seats", 1, 100)):
+        value = data.get(name)
+        if not isinstance(value, int) or not low <= value <= high:
+            problems.setdefault(name, []).append(
+                _("From %(low)d to %(high)d.") % {"low": low, "high": high}
+            )
+    hours = data.get("travel_hours")
+    if hours is None or not 0.5 <= float(hours) <= 72:
+        problems.setdefault("travel_hours", []).append(_("From 0.5 to 72 hours."))
+    if problems:
+        first_bad = next(iter(problems))
+        raise ApplicationError(
+            _("The bus pool was not saved: %(field)s: %(problem)s")
+            % {"field": first_bad, "problem": problems[first_bad][0]},
+            {"errors": problems},
+        )
+    pool = BusPool.objects.create(
+        crisis=crisis,
+        origin=ends["origin"],
+        destination=ends["destination"],
+        buses_per_day=data["buses_per_day"],
+        seats=data["seats"],
+        travel_minutes=int(float(hours) * 60),  # type: ignore[arg-type]
+        departures=",".join(sorted(set(times))),
+        first_day=first,
+        last_day=last,
+        escort=bool(data.get("escort")),
+        carrier=str(data.get("carrier") or "")[:200],
+        cost_per_seat=data.get("cost_per_seat"),
+        created_by=actor,
+    )
+    audit_write(
+        actor=actor,
+        verb="pool_create",
+        obj=pool,
+        action="create",
+        crisis=crisis,
+        changes={"route": str(pool), "days": f"{first}/{last}", "departures": pool.departures},
+    )
+    return pool
+
+
+@transaction.atomic
+def pool_delete(*, actor: User | None, pool: BusPool) -> None:
+    audit_write(actor=actor, verb="pool_delete", obj=pool, action="delete", crisis=pool.crisis)
+    pool.delete()

@@ -30,8 +30,8 @@ def _scenario(path: Path) -> scenario.Scenario:
 
 class Command(AmanCommand):
     help = (
-        "The evacuation planner: solve a scenario file headless (plan.json), or check a "
-        "plan against its scenario independently."
+        "The evacuation planner: export a crisis's situation as a scenario file, solve a "
+        "scenario file headless (plan.json), or check a plan against its scenario."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,6 +46,13 @@ class Command(AmanCommand):
             help="auto: the LP with rounding and repair, and the greedy beside it (default)",
         )
         solve.add_argument("--time-limit", type=float, default=120.0, help="seconds for the LP")
+        export = sub.add_parser(
+            "export-scenario", help="write a crisis's current situation as a scenario file"
+        )
+        export.add_argument("--crisis", required=True, help="the crisis's id or code")
+        export.add_argument("--out", required=True, type=Path, help="scenario JSON file")
+        export.add_argument("--days", type=int, default=7, help="days ahead (1-14, default 7)")
+        export.add_argument("--start", help="the plan's start, ISO 8601 with offset (default: now)")
         check_p = sub.add_parser("check", help="check a plan against its scenario")
         check_p.add_argument("--scenario", required=True, type=Path)
         check_p.add_argument("--plan", required=True, type=Path, help="plan.json")
@@ -53,6 +60,8 @@ class Command(AmanCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "solve":
             self._solve(options)
+        elif options["action"] == "export-scenario":
+            self._export(options)
         else:
             self._check(options)
 
@@ -83,6 +92,46 @@ class Command(AmanCommand):
             f"{data['seconds']['total']:.1f} s. Written to {target}."
         )
         for warning in data["warnings"]:
+            self.stderr.write(f"warning: {warning}")
+
+    def _export(self, options: dict[str, Any]) -> None:
+        from datetime import datetime
+
+        from aman.core.models import Crisis
+        from aman.planning import inputs
+        from aman.planning.services import MAX_DAYS, published_plan
+
+        ref = str(options["crisis"]).strip()
+        crisis = Crisis.objects.filter(
+            **({"pk": int(ref)} if ref.isdigit() else {"code": ref})
+        ).first()
+        if crisis is None:
+            raise CommandError(f"No crisis {ref!r}: give its id or code (aman crisis list).")
+        if not 1 <= options["days"] <= MAX_DAYS:
+            raise CommandError(f"--days must be from 1 to {MAX_DAYS}.")
+        start = None
+        if options["start"]:
+            try:
+                start = datetime.fromisoformat(options["start"])
+            except ValueError:
+                raise CommandError(f"--start is not a date-time: {options['start']!r}.") from None
+            if start.tzinfo is None:
+                raise CommandError("--start needs a UTC offset, e.g. 2026-03-02T06:00+03:30.")
+        export = inputs.export(
+            crisis, start=start, days=options["days"], published=published_plan(crisis)
+        )
+        target: Path = options["out"]
+        try:
+            target.write_text(json.dumps(export.data, indent=1, ensure_ascii=False))
+        except OSError as exc:
+            raise CommandError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
+        d = export.data
+        self.stdout.write(
+            f"{len(d['households'])} households, {len(d['legs'])} legs, "
+            f"{len(d['bus_pools'])} bus pools, {len(d['crossings'])} crossings, "
+            f"{len(d['hotels'])} hotels; written to {target}."
+        )
+        for warning in export.warnings:
             self.stderr.write(f"warning: {warning}")
 
     def _check(self, options: dict[str, Any]) -> None:

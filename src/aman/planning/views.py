@@ -1,0 +1,626 @@
+"""The planner's pages: run a plan or a what-if, watch it, review it (by priority group,
+place and day, with the limits and the shadow prices), lock households, compare it with
+the published plan, publish or discard it; bus pools."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
+from aman.core.models import Crisis, User
+from aman.core.roles import Cap
+from aman.geo.models import Place
+from aman.planning import inputs, services
+from aman.planning.models import BusPool, Plan, PlanChange, PlanLock, PlanStatus, percent
+from aman.registry.models import Household
+from aman.transport.forms import service_errors
+from aman.transport.models import Leg
+
+STAGES = {
+    "queued": gettext_lazy("waiting for a worker"),
+    "network": gettext_lazy("building the network of moves"),
+    "greedy": gettext_lazy("the priority-greedy plan"),
+    "lp": gettext_lazy("solving the linear programme"),
+    "rounding": gettext_lazy("turning the flows into itineraries"),
+    "result": gettext_lazy("writing the plan"),
+}
+REASONS = {
+    "declined": gettext_lazy("declined"),
+    "home": gettext_lazy("already in the home country"),
+    "late": gettext_lazy("available only after the horizon ends"),
+    "no_route": gettext_lazy("no route from %(place)s before the horizon ends"),
+    "no_capacity": gettext_lazy("no capacity from %(place)s before the horizon ends"),
+    "needs_escort": gettext_lazy("needs a medical escort; none available"),
+    "permit_pending": gettext_lazy("transit permit pending at %(crossing)s"),
+    "permit_refused": gettext_lazy("transit permit refused at %(crossing)s"),
+}
+
+
+def reason_text(reason: dict[str, Any] | str) -> str:
+    if isinstance(reason, str):
+        reason = {"code": reason}
+    template = REASONS.get(reason.get("code", ""))
+    if template is None:
+        return str(reason.get("text") or reason.get("code") or "")
+    return str(template) % {
+        "place": reason.get("place", "?"),
+        "crossing": reason.get("crossing", "?"),
+    }
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _current(request: HttpRequest, cap: str = Cap.PLAN) -> tuple[User, Crisis]:
+    user = _user(request)
+    access.require(user, cap)
+    crisis = access.current_crisis(user)
+    if crisis is None:
+        raise Http404
+    return user, crisis
+
+
+def _plan(crisis: Crisis, pk: int) -> Plan:
+    try:
+        return Plan.objects.select_related("crisis", "created_by", "published_by", "base").get(
+            pk=pk, crisis=crisis
+        )
+    except Plan.DoesNotExist:
+        raise Http404 from None
+
+
+# Forms ---------------------------------------------------------------------------------------
+
+
+class RunForm(forms.Form):
+    days = forms.IntegerField(
+        label=gettext_lazy("Days ahead"), min_value=1, max_value=services.MAX_DAYS, initial=7
+    )
+    method = forms.ChoiceField(
+        label=gettext_lazy("Method"),
+        choices=[
+            ("auto", gettext_lazy("Best of the LP and the greedy (recommended)")),
+            ("lp", gettext_lazy("LP with rounding and repair only")),
+            ("greedy", gettext_lazy("Priority-greedy only (fastest)")),
+        ],
+        initial="auto",
+    )
+
+
+class WhatIfForm(forms.Form):
+    close_crossing = forms.ModelChoiceField(
+        label=gettext_lazy("Close a crossing"), queryset=Place.objects.none(), required=False
+    )
+    closed_from = forms.DateTimeField(
+        label=gettext_lazy("closed from"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=gettext_lazy("Empty: from now."),
+    )
+    closed_to = forms.DateTimeField(
+        label=gettext_lazy("closed until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=gettext_lazy("Empty: to the horizon's end."),
+    )
+    cancel_leg = forms.ModelChoiceField(
+        label=gettext_lazy("Cancel a leg"), queryset=Leg.objects.none(), required=False
+    )
+    flight_from = forms.CharField(
+        label=gettext_lazy("Add a flight from"),
+        max_length=10,
+        required=False,
+        help_text=gettext_lazy("Airport code, e.g. GYD"),
+    )
+    flight_to = forms.CharField(label=gettext_lazy("to"), max_length=10, required=False)
+    flight_departure = forms.DateTimeField(
+        label=gettext_lazy("departing"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    flight_hours = forms.DecimalField(
+        label=gettext_lazy("hours in the air"), required=False, min_value=0.5, max_value=20
+    )
+    flight_seats = forms.IntegerField(
+        label=gettext_lazy("seats"), required=False, min_value=1, max_value=1000
+    )
+    days = forms.IntegerField(
+        label=gettext_lazy("Days ahead"), min_value=1, max_value=services.MAX_DAYS, initial=7
+    )
+
+    def __init__(self, *args: Any, crisis: Crisis, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        crossing_field = self.fields["close_crossing"]
+        leg_field = self.fields["cancel_leg"]
+        assert isinstance(crossing_field, forms.ModelChoiceField)
+        assert isinstance(leg_field, forms.ModelChoiceField)
+        crossing_field.queryset = Place.objects.filter(
+            kind=Place.Kind.CROSSING, country__in=crisis.affected_countries.all()
+        ).order_by("name")
+        leg_field.queryset = (
+            Leg.objects.filter(
+                crisis=crisis,
+                status__in=("planned", "confirmed", "boarding"),
+                departure_planned__gte=timezone.now(),
+            )
+            .select_related("origin", "destination")
+            .order_by("departure_planned")
+        )
+
+    def changes(self) -> list[dict[str, Any]]:
+        d = self.cleaned_data
+        out: list[dict[str, Any]] = []
+        if d.get("close_crossing"):
+            out.append(
+                {
+                    "type": "close_crossing",
+                    "crossing": d["close_crossing"].pk,
+                    "from": d["closed_from"].isoformat() if d.get("closed_from") else None,
+                    "to": d["closed_to"].isoformat() if d.get("closed_to") else None,
+                }
+            )
+        if d.get("cancel_leg"):
+            out.append({"type": "cancel_leg", "leg": d["cancel_leg"].pk})
+        if d.get("flight_from") or d.get("flight_to"):
+            dep = d.get("flight_departure")
+            hours = d.get("flight_hours")
+            if not (d.get("flight_to") and d.get("flight_from") and dep and hours):
+                self.add_error(
+                    "flight_departure",
+                    _("A flight needs where from, where to, a departure and hours in the air."),
+                )
+                return out
+            arr = dep + timezone.timedelta(minutes=int(float(hours) * 60))
+            out.append(
+                {
+                    "type": "add_flight",
+                    "from": d["flight_from"].strip(),
+                    "to": d["flight_to"].strip(),
+                    "departure": dep.isoformat(),
+                    "arrival": arr.isoformat(),
+                    "seats": d.get("flight_seats") or 180,
+                }
+            )
+        return out
+
+
+class BusPoolForm(forms.Form):
+    origin = forms.CharField(
+        label=gettext_lazy("From"),
+        max_length=60,
+        help_text=gettext_lazy("Place id, airport code or crossing id"),
+        widget=forms.TextInput(attrs={"list": "places", "autocomplete": "off"}),
+    )
+    destination = forms.CharField(
+        label=gettext_lazy("To"),
+        max_length=60,
+        widget=forms.TextInput(attrs={"list": "places", "autocomplete": "off"}),
+    )
+    buses_per_day = forms.IntegerField(
+        label=gettext_lazy("Buses per day"), min_value=1, max_value=500
+    )
+    seats = forms.IntegerField(label=gettext_lazy("Seats per bus"), min_value=1, max_value=100)
+    travel_hours = forms.DecimalField(
+        label=gettext_lazy("Hours on the road"), min_value=0.5, max_value=72
+    )
+    departures = forms.CharField(
+        label=gettext_lazy("Departure times"),
+        max_length=200,
+        initial="06:00,12:00,18:00",
+        help_text=gettext_lazy("Local times at the origin, separated by commas."),
+    )
+    first_day = forms.DateField(
+        label=gettext_lazy("First day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    last_day = forms.DateField(
+        label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    escort = forms.BooleanField(label=gettext_lazy("Medical escort on board"), required=False)
+    carrier = forms.CharField(label=gettext_lazy("Carrier"), max_length=200, required=False)
+    cost_per_seat = forms.DecimalField(
+        label=gettext_lazy("Cost per seat"), required=False, min_value=0, max_digits=10
+    )
+
+
+# Pages -----------------------------------------------------------------------------------------
+
+
+@login_required
+def plan_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    access.require(user, Cap.PLAN)
+    crisis = access.current_crisis(user)
+    plans = Plan.objects.none()
+    if crisis is not None:
+        plans = Plan.objects.filter(crisis=crisis).select_related("created_by")
+    page = Paginator(plans, 25).get_page(request.GET.get("page"))
+    return TemplateResponse(
+        request,
+        "planning/plan_list.html",
+        {
+            "crisis": crisis,
+            "page": page,
+            "form": RunForm(),
+            "whatif": WhatIfForm(crisis=crisis) if crisis else None,
+            "published": services.published_plan(crisis) if crisis else None,
+            "pools": BusPool.objects.filter(crisis=crisis).count() if crisis else 0,
+            "locks": PlanLock.objects.filter(crisis=crisis).count() if crisis else 0,
+        },
+    )
+
+
+@login_required
+@require_POST
+def plan_run(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    form = RunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The plan was not started: check the days and the method."))
+        return redirect("plan_list")
+    try:
+        plan = services.plan_start(
+            actor=user,
+            crisis=crisis,
+            days=form.cleaned_data["days"],
+            method=form.cleaned_data["method"],
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("plan_list")
+    return redirect("plan_detail", plan.pk)
+
+
+@login_required
+def plan_what_if(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    form = WhatIfForm(request.POST or None, crisis=crisis)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        if not changes and form.is_valid():
+            form.add_error(None, _("Choose at least one change."))
+        elif form.is_valid():
+            try:
+                plan = services.plan_start(
+                    actor=user,
+                    crisis=crisis,
+                    kind=Plan.Kind.WHAT_IF,
+                    changes=changes,
+                    days=form.cleaned_data["days"],
+                )
+            except ApplicationError as exc:
+                service_errors(form, exc)
+            else:
+                return redirect("plan_detail", plan.pk)
+    return TemplateResponse(request, "planning/what_if.html", {"form": form, "crisis": crisis})
+
+
+def _day(value: str | None) -> str:
+    return (value or "")[:10]
+
+
+def _review(plan: Plan) -> dict[str, Any]:
+    """The plan's figures for the page: by priority group, place and day; the per-day
+    curve of people safe; the shadow prices in words; reasons counted."""
+    result = plan.result or {}
+    names = {p["id"]: p["name"] for p in plan.scenario.get("places", [])}
+    households = {h["id"]: h for h in plan.scenario.get("households", [])}
+    by_place: dict[str, dict[str, int]] = defaultdict(lambda: {"people": 0, "safe": 0})
+    by_day: dict[str, int] = defaultdict(int)
+    for h in households.values():
+        by_place[names.get(h["location"], h["location"])]["people"] += h["size"]
+    for item in result.get("itineraries", []):
+        place = names.get(item["from"], item["from"])
+        if item.get("safe_at"):
+            by_place[place]["safe"] += item["size"]
+            by_day[_day(item["safe_at"])] += item["size"]
+    curve = []
+    total = 0
+    for day in sorted(by_day):
+        total += by_day[day]
+        curve.append({"day": day, "safe": by_day[day], "total": total})
+    reasons: dict[str, dict[str, int]] = defaultdict(lambda: {"households": 0, "people": 0})
+    for u in result.get("unassigned", []):
+        text = reason_text(u["reason"])
+        reasons[text]["households"] += 1
+        reasons[text]["people"] += u["size"]
+    legs = {
+        f"leg{leg.pk}": leg
+        for leg in Leg.objects.filter(
+            pk__in=[
+                inputs.pk_of(x["ref"], "leg") or 0
+                for x in result.get("shadow_prices", [])
+                if x["kind"] == "leg"
+            ]
+        ).select_related("origin", "destination")
+    }
+    prices = []
+    for x in result.get("shadow_prices", []):
+        price = x["per_unit"]
+        if x["kind"] == "leg":
+            leg = legs.get(x["ref"])
+            seats = next((g["seats"] for g in plan.scenario["legs"] if g["id"] == x["ref"]), 0)
+            text = _(
+                "One more seat on %(leg)s is worth %(price).2f people brought out at once; as "
+                "many seats again (%(seats)d) would bring at most %(gain).0f."
+            ) % {
+                "leg": leg or x["ref"],
+                "price": price,
+                "seats": seats or 0,
+                "gain": price * (seats or 0),
+            }
+        elif x["kind"] == "crossing":
+            text = _(
+                "One more person a day through %(crossing)s on %(day)s is worth %(price).2f."
+            ) % {"crossing": names.get(x["ref"], x["ref"]), "day": x.get("day"), "price": price}
+        else:
+            text = _(
+                "One more hotel bed at %(place)s the night of %(day)s is worth %(price).2f."
+            ) % {
+                "place": names.get(x["ref"], x["ref"]),
+                "day": x.get("day"),
+                "price": price,
+            }
+        prices.append({"text": text, **x})
+    return {
+        "by_place": sorted(by_place.items(), key=lambda e: -e[1]["people"]),
+        "curve": curve,
+        "reasons": sorted(reasons.items(), key=lambda e: -e[1]["people"]),
+        "prices": prices,
+        "names": names,
+    }
+
+
+def _diff(plan: Plan) -> dict[str, list[str]] | None:
+    """Against the plan it was started from (the published plan then): households added,
+    moved, losing their itinerary; None when there is no base."""
+    base = plan.base
+    if base is None or not base.result or not plan.result:
+        return None
+    from aman.planning.optimizer.plan import steps_of
+
+    old = {i["household"]: i for i in base.result.get("itineraries", [])}
+    new = {i["household"]: i for i in plan.result.get("itineraries", [])}
+    return {
+        "added": sorted(set(new) - set(old)),
+        "moved": sorted(k for k in set(new) & set(old) if steps_of(new[k]) != steps_of(old[k])),
+        "lost": sorted(set(old) - set(new)),
+        "kept": sorted(k for k in set(new) & set(old) if steps_of(new[k]) == steps_of(old[k])),
+    }
+
+
+def _step_text(step: dict[str, Any], names: dict[str, str], legs: dict[str, Leg]) -> str:
+    def when(value: str) -> str:
+        return value[:16].replace("T", " ")
+
+    kind = step["type"]
+    if kind == "leg":
+        return str(legs.get(step["leg"]) or step["leg"])
+    if kind == "pool":
+        return _("bus %(origin)s → %(destination)s %(at)s") % {
+            "origin": names.get(step["from"], step["from"]),
+            "destination": names.get(step["to"], step["to"]),
+            "at": when(step["departure"]),
+        }
+    if kind == "crossing":
+        return _("crosses at %(place)s %(at)s") % {
+            "place": names.get(step["place"], step["place"]),
+            "at": when(step["at"]),
+        }
+    if kind == "hotel":
+        return _("%(n)d nights at %(hotel)s from %(first)s") % {
+            "n": len(step["nights"]),
+            "hotel": names.get(step["hotel"], step.get("hotel") or names.get(step["place"], "")),
+            "first": step["nights"][0],
+        }
+    return kind
+
+
+@login_required
+def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    plan = _plan(crisis, pk)
+    review = _review(plan) if plan.result else None
+    result = plan.result or {}
+    # Itineraries, filtered by priority group, place and day of safety.
+    items = result.get("itineraries", [])
+    f_priority = request.GET.get("priority", "")
+    f_place = request.GET.get("place", "")
+    f_day = request.GET.get("day", "")
+    f_show = request.GET.get("show", "assigned")
+    if f_priority.isdigit():
+        items = [i for i in items if i["priority"] == int(f_priority)]
+    if f_place:
+        items = [i for i in items if i["from"] == f_place]
+    if f_day:
+        items = [i for i in items if _day(i.get("safe_at")) == f_day]
+    unassigned = result.get("unassigned", [])
+    if f_priority.isdigit():
+        unassigned = [u for u in unassigned if u["priority"] == int(f_priority)]
+    rows = unassigned if f_show == "unassigned" else items
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    hids = [inputs.pk_of(r["household"], "hh") for r in page]
+    labels = {
+        f"hh{h['pk']}": h
+        for h in Household.objects.filter(crisis=crisis, pk__in=[h for h in hids if h]).values(
+            "pk", "contact__reference_code"
+        )
+    }
+    locked = set(
+        PlanLock.objects.filter(crisis=crisis, household_id__in=[h for h in hids if h]).values_list(
+            "household_id", flat=True
+        )
+    )
+    names = review["names"] if review else {}
+    names.update({h["id"]: h["name"] for h in plan.scenario.get("hotels", [])})
+    located = {h["id"]: h["location"] for h in plan.scenario.get("households", [])}
+    leg_refs = {s["leg"] for r in page if "steps" in r for s in r["steps"] if s["type"] == "leg"}
+    legs = {
+        f"leg{leg.pk}": leg
+        for leg in Leg.objects.filter(
+            pk__in=[inputs.pk_of(x, "leg") or 0 for x in leg_refs]
+        ).select_related("origin", "destination")
+    }
+    shown = []
+    for r in page:
+        hid = inputs.pk_of(r["household"], "hh")
+        shown.append(
+            {
+                **r,
+                "pk": hid,
+                "reference": (labels.get(r["household"]) or {}).get("contact__reference_code", ""),
+                "locked": hid in locked,
+                "place": names.get(r.get("from") or located.get(r["household"], ""), ""),
+                "steps_text": [_step_text(s, names, legs) for s in r.get("steps", [])],
+                "reason_text": reason_text(r["reason"]) if "reason" in r else "",
+            }
+        )
+    audit_read(actor=user, verb="plan_view", obj=plan, crisis=crisis)
+    places = sorted(
+        {(i["from"], names.get(i["from"], i["from"])) for i in result.get("itineraries", [])},
+        key=lambda e: e[1],
+    )
+    priorities = sorted({h["priority"] for h in plan.scenario.get("households", [])})
+    return TemplateResponse(
+        request,
+        "planning/plan_detail.html",
+        {
+            "plan": plan,
+            "crisis": crisis,
+            "result": result,
+            "review": review,
+            "page": page,
+            "rows": shown,
+            "diff": _diff(plan),
+            "stage": STAGES.get(plan.progress, plan.progress),
+            "filters": {"priority": f_priority, "place": f_place, "day": f_day, "show": f_show},
+            "query": urlencode(
+                {
+                    k: v
+                    for k, v in (
+                        ("priority", f_priority),
+                        ("place", f_place),
+                        ("day", f_day),
+                        ("show", f_show),
+                    )
+                    if v
+                }
+            ),
+            "gap": percent(result.get("gap")),
+            "baseline_gap": percent((result.get("baseline") or {}).get("gap")),
+            "places": places,
+            "priorities": priorities,
+            "can_publish": user.has_cap(Cap.PLAN_PUBLISH),
+            "changes": PlanChange.objects.filter(plan=plan).count(),
+            "stale": plan.status == PlanStatus.DRAFT
+            and plan.base_id != getattr(services.published_plan(crisis), "pk", None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def plan_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request, Cap.PLAN_PUBLISH)
+    plan = _plan(crisis, pk)
+    try:
+        services.plan_publish(actor=user, plan=plan)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Plan %(n)d is published: its bookings and stays are made.") % {"n": plan.number},
+        )
+    return redirect("plan_detail", plan.pk)
+
+
+@login_required
+@require_POST
+def plan_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    plan = _plan(crisis, pk)
+    try:
+        services.plan_discard(actor=user, plan=plan)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("plan_detail", plan.pk)
+
+
+@login_required
+@require_POST
+def plan_lock(request: HttpRequest, pk: int, household: int) -> HttpResponse:
+    user, crisis = _current(request)
+    plan = _plan(crisis, pk)
+    found = Household.objects.filter(crisis=crisis, pk=household).first()
+    if found is None:
+        raise Http404
+    try:
+        if request.POST.get("action") == "unlock":
+            services.household_unlock(actor=user, household=found)
+            messages.success(request, _("Household %(h)s unlocked.") % {"h": found})
+        else:
+            services.household_lock(actor=user, plan=plan, household=found)
+            messages.success(
+                request,
+                _("Household %(h)s keeps this itinerary in the next plans.") % {"h": found},
+            )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    back = request.POST.get("next", "")
+    if back.startswith("/planning/"):
+        return redirect(back)
+    return redirect("plan_detail", plan.pk)
+
+
+@login_required
+def pool_list(request: HttpRequest) -> HttpResponse:
+    user, crisis = _current(request)
+    form = BusPoolForm(request.POST or None)
+    if request.method == "POST":
+        if request.POST.get("delete"):
+            pool = BusPool.objects.filter(crisis=crisis, pk=request.POST["delete"]).first()
+            if pool is None:
+                raise Http404
+            services.pool_delete(actor=user, pool=pool)
+            messages.success(request, _("Bus pool deleted."))
+            return redirect("pool_list")
+        if form.is_valid():
+            try:
+                services.pool_create(actor=user, crisis=crisis, data=form.cleaned_data)
+            except ApplicationError as exc:
+                service_errors(form, exc)
+            else:
+                messages.success(request, _("Bus pool added: the next plan uses it."))
+                return redirect("pool_list")
+    return TemplateResponse(
+        request,
+        "planning/pool_list.html",
+        {
+            "crisis": crisis,
+            "form": form,
+            "pools": BusPool.objects.filter(crisis=crisis).select_related("origin", "destination"),
+            "places": Place.objects.filter(
+                kind__in=(Place.Kind.CITY, Place.Kind.CROSSING, Place.Kind.ASSEMBLY_POINT),
+                country__in=crisis.affected_countries.all(),
+            ).order_by("kind", "name")[:2000],
+        },
+    )

@@ -1,0 +1,104 @@
+"""The planner's rows of the access matrix (tests/test_access_matrix.py), as keyword dicts
+of its `Route`. Running and reviewing plans, locks and bus pools: logistics and the crisis
+manager; publishing: the same (DESIGN: logistics officers publish plans, crisis managers
+sign them off)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aman.core.roles import Role
+
+R = Role
+PLANNERS = {R.CRISIS_MANAGER, R.LOGISTICS, "superuser"}
+
+
+def world_plan(w: Any) -> int:
+    """A plan of the world's crisis (running: its solve waits for the commit that a
+    test's transaction never makes)."""
+    from aman.planning.models import Plan
+    from aman.planning.services import plan_start
+
+    plan = Plan.objects.filter(crisis=w.crisis).first()
+    if plan is None:
+        plan = plan_start(actor=None, crisis=w.crisis, days=2)
+    return plan.pk
+
+
+def world_household(w: Any) -> int:
+    from aman.registry.models import Person
+
+    household_id = Person.objects.get(pk=w.people["IR"]).household_id
+    assert household_id is not None
+    return household_id
+
+
+def pool_form(w: Any) -> dict[str, Any]:
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return {
+        "origin": "IR-AZ-ASTARA",
+        "destination": "GYD",
+        "buses_per_day": 3,
+        "seats": 45,
+        "travel_hours": 5,
+        "departures": "08:00,14:00",
+        "first_day": today.isoformat(),
+        "last_day": today.isoformat(),
+    }
+
+
+ROWS: list[dict[str, Any]] = [
+    dict(name="plan_list", method="get", path=lambda w: "/planning/", allowed=PLANNERS),
+    dict(
+        name="plan_run",
+        method="post",
+        path=lambda w: "/planning/run/",
+        allowed=PLANNERS,
+        ok=302,
+        data=lambda w: {"days": 2, "method": "greedy"},
+    ),
+    dict(name="plan_what_if", method="get", path=lambda w: "/planning/what-if/", allowed=PLANNERS),
+    dict(name="pool_list", method="get", path=lambda w: "/planning/pools/", allowed=PLANNERS),
+    dict(
+        name="pool_list",
+        method="post",
+        path=lambda w: "/planning/pools/",
+        allowed=PLANNERS,
+        ok=302,
+        data=pool_form,
+    ),
+    dict(
+        name="plan_detail",
+        method="get",
+        path=lambda w: f"/planning/{world_plan(w)}/",
+        allowed=PLANNERS,
+    ),
+    dict(
+        name="plan_publish",
+        method="post",
+        path=lambda w: f"/planning/{world_plan(w)}/publish/",
+        allowed=PLANNERS,
+        ok=302,
+    ),
+    dict(
+        name="plan_discard",
+        method="post",
+        path=lambda w: f"/planning/{world_plan(w)}/discard/",
+        allowed=PLANNERS,
+        ok=302,
+    ),
+    dict(
+        name="plan_lock",
+        method="post",
+        path=lambda w: f"/planning/{world_plan(w)}/lock/{world_household(w)}/",
+        allowed=PLANNERS,
+        ok=302,
+        data=lambda w: {"action": "lock"},
+    ),
+]
+
+
+def planning_rows() -> list[dict[str, Any]]:
+    return list(ROWS)

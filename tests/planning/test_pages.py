@@ -1,0 +1,151 @@
+"""The planner's pages over HTTP: run, review (filters, reasons, limits), lock, what-if,
+publish, bus pools — with their errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from aman.planning.models import BusPool, Plan, PlanLock, PlanStatus
+from aman.transport.models import Booking
+from tests.planning.world import situation
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(client, capture, **data) -> Plan:
+    with capture(execute=True):
+        response = client.post("/planning/run/", {"days": 3, "method": "auto", **data})
+    assert response.status_code == 302
+    plan = Plan.objects.latest("pk")
+    assert response["Location"] == f"/planning/{plan.pk}/"
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT, plan.error
+    return plan
+
+
+def test_run_review_lock_and_publish(world, django_capture_on_commit_callbacks) -> None:
+    s = situation(world.crisis, households=3, bus_seats=4)
+    client = world.client("logistics")
+    plan = _run(client, django_capture_on_commit_callbacks)
+
+    page = client.get(f"/planning/{plan.pk}/").content.decode()
+    assert 'id="people-safe"' in page and "4 / 8" in page  # 4 seats on the first bus
+    assert "LP bound" in page and 'id="by-priority"' in page and 'id="by-day"' in page
+    # The priority household is planned; the household left over is explained.
+    assert f'id="h-{s.household(0).pk}"' in page
+    left = client.get(f"/planning/{plan.pk}/?show=unassigned").content.decode()
+    assert "no capacity from Tehran before the horizon ends" in left
+    assert "no route from IR" in left
+    # Filters: priority group of the first household only.
+    top = plan.result["itineraries"][0]["priority"]
+    only = client.get(f"/planning/{plan.pk}/?priority={top}").content.decode()
+    assert only.count('id="h-') == sum(
+        1 for i in plan.result["itineraries"] if i["priority"] == top
+    )
+
+    # Lock the first household; the next plan keeps it as locked.
+    response = client.post(f"/planning/{plan.pk}/lock/{s.household(0).pk}/", {"action": "lock"})
+    assert response.status_code == 302
+    lock = PlanLock.objects.get(household=s.household(0))
+    assert lock.steps[0]["type"] == "leg"
+
+    # Publish: bookings appear; the page says so; a second publish is refused with a message.
+    response = client.post(f"/planning/{plan.pk}/publish/", follow=True)
+    assert "is published" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PUBLISHED
+    assert Booking.objects.filter(crisis=world.crisis).count() == 4 * 3  # 2 buses + flight
+    response = client.post(f"/planning/{plan.pk}/publish/", follow=True)
+    assert "Only a draft can be published" in response.content.decode()
+
+    # The next plan starts from the published one: the diff shows nothing moved.
+    second = _run(client, django_capture_on_commit_callbacks)
+    assert second.base_id == plan.pk
+    exported = {h["id"]: h for h in second.scenario["households"]}
+    assert "locked" in exported[f"hh{s.household(0).pk}"]
+    assert "notified" in exported[f"hh{s.household(1).pk}"]
+    page = client.get(f"/planning/{second.pk}/").content.decode()
+    assert re.search(r"0 households added, 0 moved, 0 lose their itinerary, 2 unchanged", page)
+
+
+def test_what_if_a_cancelled_flight(world, django_capture_on_commit_callbacks) -> None:
+    s = situation(world.crisis, households=2, bus_seats=10)
+    client = world.client("crisis_manager")
+    first = _run(client, django_capture_on_commit_callbacks)
+    client.post(f"/planning/{first.pk}/publish/")
+    # An empty what-if is refused with a clear error.
+    response = client.post("/planning/what-if/", {"days": 3})
+    assert response.status_code == 200 and "Choose at least one change" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/planning/what-if/", {"days": 3, "cancel_leg": s.legs["flight"].pk})
+    assert response.status_code == 302
+    what_if = Plan.objects.latest("pk")
+    what_if.refresh_from_db()
+    assert what_if.kind == Plan.Kind.WHAT_IF and what_if.status == PlanStatus.DRAFT
+    assert f"leg{s.legs['flight'].pk}" not in {x["id"] for x in what_if.scenario["legs"]}
+    page = client.get(f"/planning/{what_if.pk}/").content.decode()
+    assert "cancelled" in page and "2 moved" in page
+    assert 'id="publish"' not in page
+    # Nothing was touched: the flight is still there and its bookings too.
+    s.legs["flight"].refresh_from_db()
+    assert s.legs["flight"].status == "planned"
+    assert Booking.objects.filter(leg=s.legs["flight"]).count() == 4
+    # Publishing a what-if is refused.
+    response = client.post(f"/planning/{what_if.pk}/publish/", follow=True)
+    assert "never published" in response.content.decode()
+
+
+def test_bus_pools_feed_the_plan_and_become_legs(world, django_capture_on_commit_callbacks) -> None:
+    s = situation(world.crisis, households=3, bus_seats=2)
+    client = world.client("logistics")
+    start = (s.legs["bus1"].departure_planned).date()
+    bad = client.post(
+        "/planning/pools/",
+        {
+            "origin": "Nowhere",
+            "destination": "IR-AM-NORDUZ",
+            "buses_per_day": 1,
+            "seats": 4,
+            "travel_hours": 12,
+            "departures": "07:00,25:00",
+            "first_day": start.isoformat(),
+            "last_day": start.isoformat(),
+        },
+    )
+    assert bad.status_code == 200 and "No place" in bad.content.decode()
+    assert not BusPool.objects.exists()
+    from aman.geo.models import Place
+
+    tehran = Place.objects.get(kind="city", name="Tehran")
+    response = client.post(
+        "/planning/pools/",
+        {
+            "origin": str(tehran.pk),
+            "destination": "IR-AM-NORDUZ",
+            "buses_per_day": 1,
+            "seats": 4,
+            "travel_hours": 12,
+            "departures": "07:00",
+            "first_day": start.isoformat(),
+            "last_day": start.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    plan = _run(client, django_capture_on_commit_callbacks)
+    assert plan.result["pool_trips"], "the pool's bus carries the households the leg cannot"
+    client.post(f"/planning/{plan.pk}/publish/")
+    pool_leg = s.crisis.legs.get(source="plan")
+    assert pool_leg.bookings.count() == plan.result["pool_trips"][0]["people"]
+
+
+def test_pages_in_russian_and_kazakh(world, django_capture_on_commit_callbacks) -> None:
+    situation(world.crisis, households=1)
+    client = world.client("logistics")
+    plan = _run(client, django_capture_on_commit_callbacks)
+    for language, word in (("ru", "План"), ("kk", "Жоспар")):
+        page = client.get(f"/planning/{plan.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+        client.cookies["django_language"] = language
+        page = client.get(f"/planning/{plan.pk}/").content.decode()
+        assert word in page, language
