@@ -144,8 +144,10 @@ def test_pages_in_russian_and_kazakh(world, django_capture_on_commit_callbacks) 
     situation(world.crisis, households=1)
     client = world.client("logistics")
     plan = _run(client, django_capture_on_commit_callbacks)
-    for language, word in (("ru", "План"), ("kk", "Жоспар")):
-        page = client.get(f"/planning/{plan.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+    for language, heading, button in (
+        ("ru", "По группам приоритета", "Запустить планировщик"),
+        ("kk", "Басымдық тобы бойынша", "Жоспарлаушыны іске қосу"),
+    ):
         client.cookies["django_language"] = language
-        page = client.get(f"/planning/{plan.pk}/").content.decode()
-        assert word in page, language
+        assert heading in client.get(f"/planning/{plan.pk}/").content.decode(), language
+        assert button in client.get("/planning/").content.decode(), language

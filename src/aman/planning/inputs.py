@@ -63,7 +63,7 @@ HUB_KM = 50.0
 UNLIMITED = 100_000
 NOT_PLANNED = frozenset({Status.WITHDRAWN, Status.ARRIVED_HOME})
 NOT_LEAVING = frozenset({Status.STAYING, Status.DECLINED})
-KINDS = {
+KINDS: dict[str, str] = {
     Place.Kind.CITY: "city",
     Place.Kind.AIRPORT: "airport",
     Place.Kind.CROSSING: "crossing",
@@ -75,7 +75,8 @@ KINDS = {
 def leg_kind(mode: str) -> str:
     if mode in FLIGHTS:
         return "flight"
-    return {Mode.BUS: "bus", Mode.FERRY: "ferry", Mode.TRAIN: "train"}.get(mode, "bus")
+    kinds: dict[str, str] = {Mode.BUS: "bus", Mode.FERRY: "ferry", Mode.TRAIN: "train"}
+    return kinds.get(mode, "bus")
 
 
 def pk_of(ref: str, prefix: str) -> int | None:
@@ -94,9 +95,10 @@ class Export:
 
 
 def _km(a: Place, b: Place) -> float:
-    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+    if a.latitude is None or a.longitude is None or b.latitude is None or b.longitude is None:
         return math.inf
-    lat1, lon1, lat2, lon2 = map(math.radians, (a.latitude, a.longitude, b.latitude, b.longitude))
+    lat1, lon1 = math.radians(a.latitude), math.radians(a.longitude)
+    lat2, lon2 = math.radians(b.latitude), math.radians(b.longitude)
     h = (
         math.sin((lat2 - lat1) / 2) ** 2
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
@@ -128,14 +130,14 @@ def _hubs(places: dict[int, Place], links: list[tuple[int, int]]) -> dict[int, i
             for b in group[i + 1 :]:
                 if _km(a, b) <= HUB_KM:
                     union(a.pk, b.pk)
-    for a, b in links:
-        if a in places and b in places:
-            union(a, b)
+    for x, y in links:
+        if x in places and y in places:
+            union(x, y)
     members: dict[int, list[Place]] = defaultdict(list)
     for pk in places:
         members[find(pk)].append(places[pk])
     out: dict[int, int] = {}
-    rank = {Place.Kind.CITY: 0, Place.Kind.AIRPORT: 1, Place.Kind.ASSEMBLY_POINT: 2}
+    rank: dict[str, int] = {Place.Kind.CITY: 0, Place.Kind.AIRPORT: 1, Place.Kind.ASSEMBLY_POINT: 2}
     for group in members.values():
         head = min(group, key=lambda p: (rank.get(p.kind, 3), p.pk))
         for p in group:
@@ -149,7 +151,7 @@ def _closures(
     """Spans within [start, end) when the crossing is closed, from its status history."""
     spans: list[tuple[datetime, datetime]] = []
     closed_since: datetime | None = None
-    state = PlaceStatus.OPEN
+    state: str = PlaceStatus.OPEN
     for event in events:
         if event.effective_at <= start:
             state = event.status
@@ -204,7 +206,7 @@ def export(
         .order_by("household_id", "pk")
     )
     for row in person_rows:
-        members[row["household_id"]].append(row)
+        members[row["household_id"]].append(dict(row))
     households = {
         h["pk"]: h
         for h in Household.objects.filter(crisis=crisis, pk__in=list(members)).values(
@@ -250,7 +252,7 @@ def export(
             manual[hid].add(b["leg_id"])
     # Where households went on legs already under way or done.
     moved: dict[int, tuple[int, datetime]] = {}
-    for b in (
+    for m in (
         Booking.objects.filter(
             crisis=crisis,
             status=BookingStatus.BOARDED,
@@ -265,10 +267,10 @@ def export(
         )
         .order_by("leg__departure_planned")
     ):
-        hid = person_household.get(b["person_id"])
+        hid = person_household.get(m["person_id"])
         if hid is not None:
-            at = b["leg__arrival_actual"] or b["leg__arrival_planned"] or start
-            moved[hid] = (b["leg__destination_id"], at)
+            at = m["leg__arrival_actual"] or m["leg__arrival_planned"] or start
+            moved[hid] = (m["leg__destination_id"], at)
 
     from aman.planning.models import BusPool, PlanLock
 
@@ -344,11 +346,12 @@ def export(
         if p.entry_country_id is None:
             warnings.append(f"crossing {p.name}: no entry country; left out")
             continue
+        assert p.entry_country is not None
         entry = p.entry_country.code
         if entry in affected:
             continue
         sid = place_id(pk)
-        item: dict[str, Any] = {
+        crossing: dict[str, Any] = {
             "place": sid,
             "entry_country": entry,
             "daily_capacity": p.daily_capacity if p.daily_capacity is not None else UNLIMITED,
@@ -362,10 +365,10 @@ def export(
         if p.daily_capacity is None:
             warnings.append(f"crossing {p.name}: no number of people per day; taken as unlimited")
         if p.opens_at is not None and p.closes_at is not None:
-            item["opens"] = p.opens_at.strftime("%H:%M")
-            item["closes"] = p.closes_at.strftime("%H:%M")
-        crossings.append(item)
-        if item["permit_required"]:
+            crossing["opens"] = p.opens_at.strftime("%H:%M")
+            crossing["closes"] = p.closes_at.strftime("%H:%M")
+        crossings.append(crossing)
+        if crossing["permit_required"]:
             permit_crossings[pk] = sid
     crossing_sids = {c["place"] for c in crossings}
 
@@ -434,7 +437,7 @@ def export(
         ).values_list("pk", flat=True)
     )
     taken: dict[tuple[int, date], int] = defaultdict(int)
-    for row in (
+    for night_row in (
         StayNight.objects.filter(
             block__crisis=crisis,
             night__gte=first_night,
@@ -444,7 +447,7 @@ def export(
         .exclude(stay_id__in=returned)
         .values("block_id", "night")
     ):
-        taken[(row["block_id"], row["night"])] += 1
+        taken[(night_row["block_id"], night_row["night"])] += 1
     out_hotels = []
     blocks_of: dict[int, list[RoomBlock]] = defaultdict(list)
     for block in RoomBlock.objects.filter(
@@ -482,14 +485,14 @@ def export(
     # Permits: each member's latest answer per crossing.
     answers: dict[tuple[int, int], str] = {}
     if permit_crossings:
-        for entry in (
+        for answer in (
             PermitEntry.objects.filter(
                 permit_list__crisis=crisis, permit_list__crossing_id__in=list(permit_crossings)
             )
             .values("person_id", "permit_list__crossing_id", "decision")
             .order_by("permit_list__day", "pk")
         ):
-            answers[(entry["person_id"], entry["permit_list__crossing_id"])] = entry["decision"]
+            answers[(answer["person_id"], answer["permit_list__crossing_id"])] = answer["decision"]
 
     out_households = []
     for hid, rows in members.items():
@@ -520,7 +523,7 @@ def export(
                     "country": code,
                     "timezone": settings.TIME_ZONE,
                 }
-        item: dict[str, Any] = {
+        out: dict[str, Any] = {
             "id": f"hh{hid}",
             "label": contact["reference_code"],
             "location": location,
@@ -528,9 +531,9 @@ def export(
             "priority": min(100, household["priority"]),
         }
         if hid in moved and moved[hid][1] > start:
-            item["available_from"] = moved[hid][1].isoformat()
+            out["available_from"] = moved[hid][1].isoformat()
         if any(r["medical_need"] for r in group):
-            item["needs_escort"] = True
+            out["needs_escort"] = True
         permits = {}
         for pk, sid in permit_crossings.items():
             states = [answers.get((r["pk"], pk), "pending") for r in group]
@@ -541,19 +544,19 @@ def export(
             else:
                 permits[sid] = "pending"
         if permits:
-            item["permits"] = permits
+            out["permits"] = permits
         if declined:
-            item["declined"] = True
+            out["declined"] = True
         if hid in locks:
-            item["locked"] = locks[hid]
+            out["locked"] = locks[hid]
         elif manual.get(hid):
             by_time = [x for x in out_legs if pk_of(x["id"], "leg") in manual[hid]]
             if by_time:
-                item["locked"] = [{"type": "leg", "leg": x["id"]} for x in by_time]
+                out["locked"] = [{"type": "leg", "leg": x["id"]} for x in by_time]
         if hid in told and not declined:
             # Even when a leg of it is gone: the re-plan then sees the household displaced.
-            item["notified"] = steps_of({"steps": told[hid]})
-        out_households.append(item)
+            out["notified"] = steps_of({"steps": told[hid]})
+        out_households.append(out)
 
     policy = PriorityPolicy.objects.filter(crisis=crisis).values_list("mode", flat=True).first()
     data = {

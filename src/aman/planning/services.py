@@ -158,10 +158,10 @@ def describe(change: dict[str, Any]) -> str:
     """A what-if change in words."""
     kind = change.get("type")
     if kind == "close_crossing":
-        place = Place.objects.filter(pk=change.get("crossing")).first()
+        place = Place.objects.filter(pk=int(change.get("crossing") or 0)).first()
         return _("%(crossing)s closed") % {"crossing": place or "?"}
     if kind == "cancel_leg":
-        leg = Leg.objects.filter(pk=change.get("leg")).first()
+        leg = Leg.objects.filter(pk=int(change.get("leg") or 0)).first()
         return _("leg %(leg)s cancelled") % {"leg": leg or change.get("leg")}
     if kind == "add_flight":
         return _("a flight of %(seats)s seats %(origin)s → %(destination)s at %(at)s") % {
@@ -362,7 +362,7 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
     out: dict[str, Leg] = {}
     for trip in (plan.result or {}).get("pool_trips", []):
         pool_pk = inputs.pk_of(trip["pool"], "pool")
-        pool = BusPool.objects.filter(pk=pool_pk, crisis=plan.crisis).first()
+        pool = BusPool.objects.filter(pk=pool_pk or 0, crisis=plan.crisis).first()
         if pool is None:
             raise Conflict(
                 _("A bus pool of the plan was deleted since: run the planner again."),
@@ -692,7 +692,10 @@ def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> 
     if not times and "departures" not in problems:
         problems.setdefault("departures", []).append(_("At least one departure time."))
     first, last = data.get("first_day"), data.get("last_day")
-    if first and last and last < first:
+    for name, day in (("first_day", first), ("last_day", last)):
+        if not isinstance(day, date):
+            problems.setdefault(name, []).append(_("A day like 2026-03-02."))
+    if isinstance(first, date) and isinstance(last, date) and last < first:
         problems.setdefault("last_day", []).append(_("Not before the first day."))
     if ends.get("origin") and ends.get("origin") == ends.get("destination"):
         problems.setdefault("destination", []).append(
@@ -714,6 +717,8 @@ def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> 
             % {"field": first_bad, "problem": problems[first_bad][0]},
             {"errors": problems},
         )
+    assert ends["origin"] is not None and ends["destination"] is not None
+    assert first is not None and last is not None
     pool = BusPool.objects.create(
         crisis=crisis,
         origin=ends["origin"],

@@ -5,6 +5,7 @@ the published plan, publish or discard it; bus pools."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -189,7 +190,7 @@ class WhatIfForm(forms.Form):
                     _("A flight needs where from, where to, a departure and hours in the air."),
                 )
                 return out
-            arr = dep + timezone.timedelta(minutes=int(float(hours) * 60))
+            arr = dep + timedelta(minutes=int(float(hours) * 60))
             out.append(
                 {
                     "type": "add_flight",
@@ -458,8 +459,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = unassigned if f_show == "unassigned" else items
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     hids = [inputs.pk_of(r["household"], "hh") for r in page]
-    labels = {
-        f"hh{h['pk']}": h
+    labels: dict[str, dict[str, Any]] = {
+        f"hh{h['pk']}": dict(h)
         for h in Household.objects.filter(crisis=crisis, pk__in=[h for h in hids if h]).values(
             "pk", "contact__reference_code"
         )
@@ -469,7 +470,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "household_id", flat=True
         )
     )
-    names = review["names"] if review else {}
+    names: dict[str, str] = review["names"] if review else {}
     names.update({h["id"]: h["name"] for h in plan.scenario.get("hotels", [])})
     located = {h["id"]: h["location"] for h in plan.scenario.get("households", [])}
     leg_refs = {s["leg"] for r in page if "steps" in r for s in r["steps"] if s["type"] == "leg"}

@@ -1,0 +1,68 @@
+"""The planner in the browser: the logistics officer runs a plan, reviews it (the
+household left over and why), locks the priority household, publishes the plan — its
+seats become bookings — and runs a what-if with the flight cancelled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from aman.planning.models import Plan, PlanLock, PlanStatus
+from aman.transport.models import Booking
+from tests.conftest import World
+from tests.planning.world import situation
+
+pytestmark = pytest.mark.browser
+
+
+def test_run_review_lock_publish_and_what_if(
+    world: World, new_page: Callable[[], Page], sign_in: Callable[..., None]
+) -> None:
+    s = situation(world.crisis, households=3, bus_seats=4)
+    page = new_page()
+    sign_in(page, "logistics")
+    page.goto("/")
+    page.get_by_role("link", name="Planning").click()
+    page.fill("#id_days", "3")
+    page.get_by_role("button", name="Run the planner").click()
+    expect(page.locator("#plan-status")).to_have_text("Draft: to review")
+    expect(page.locator("#people-safe")).to_have_text("4 / 8")
+    plan = Plan.objects.get(crisis=world.crisis)
+
+    # The household left over, and why.
+    page.select_option("select[name=show]", "unassigned")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#itineraries")).to_contain_text(
+        "no capacity from Tehran before the horizon ends"
+    )
+    page.select_option("select[name=show]", "assigned")
+    page.get_by_role("button", name="Filter").click()
+
+    # Lock the priority household.
+    row = page.locator(f"#h-{s.household(0).pk}")
+    row.get_by_role("button", name="Lock").click()
+    expect(page.locator(".alert-success")).to_contain_text("keeps this itinerary")
+    expect(
+        page.locator(f"#h-{s.household(0).pk}").get_by_role("button", name="Unlock")
+    ).to_be_visible()
+    assert PlanLock.objects.filter(household=s.household(0)).exists()
+
+    # Publish, confirming the dialog.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator(".alert-success")).to_contain_text("is published")
+    expect(page.locator("#plan-status")).to_have_text("Published")
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PUBLISHED
+    assert Booking.objects.filter(crisis=world.crisis).count() == 12
+
+    # What if the flight is cancelled?
+    page.get_by_role("link", name="Plans").first.click()
+    page.get_by_role("link", name="What-if").click()
+    page.select_option("#id_cancel_leg", str(s.legs["flight"].pk))
+    page.get_by_role("button", name="Run the what-if").click()
+    expect(page.locator("#plan-status")).to_have_text("Draft: to review")
+    expect(page.locator("#diff")).to_contain_text("2 moved")
+    expect(page.get_by_role("button", name="Publish")).to_have_count(0)
