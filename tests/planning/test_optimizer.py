@@ -281,3 +281,32 @@ def test_shadow_prices_name_the_capacity_that_binds() -> None:
     assert top["per_unit"] > 0.9  # a person brought out early is worth almost 1 (+ home)
     assert top["text"].startswith("one more seat on bus B1 THR→AST (2026-03-02 02:00) is worth")
     assert all(p["ref"] != "F1" for p in out["shadow_prices"])  # half empty: worth nothing
+
+
+def test_the_limits_curve_is_the_most_that_could_be_safe_each_day() -> None:
+    from aman.planning.optimizer import plan, scenario
+
+    data = base(
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 10),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            flight("F1", 21, 100),
+            bus("B2", "THR", "AST", 26, 33, 5),
+            bus("T2", "AST", "GYD", 36, 41, 50),
+            flight("F2", 45, 100),
+        ],
+        households=[household(f"H{i}", 1, priority=i % 3) for i in range(20)],
+    )
+    s = scenario.load(data)
+    assert plan.limits(s) == [
+        {"day": "2026-03-02", "most_safe": 10.0},
+        {"day": "2026-03-03", "most_safe": 15.0},
+        {"day": "2026-03-04", "most_safe": 15.0},
+    ]
+    out = plan.to_json(plan.solve(s, plan.Options(limits=True)))
+    assert out["limits"] == plan.limits(s)
+    assert out["summary"]["people_safe"] == 15
+    # Without a way on from Azerbaijan (no flight, no hotel), nobody can stay safe past the
+    # first night: the curve is never above a later day's.
+    stuck = scenario.load(base(legs=data["legs"][:1], households=data["households"]))
+    assert [row["most_safe"] for row in plan.limits(stuck)] == [0.0, 0.0, 0.0]

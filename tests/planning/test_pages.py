@@ -33,6 +33,11 @@ def test_run_review_lock_and_publish(world, django_capture_on_commit_callbacks) 
     page = client.get(f"/planning/{plan.pk}/").content.decode()
     assert 'id="people-safe"' in page and "4 / 8" in page  # 4 seats on the first bus
     assert "LP bound" in page and 'id="by-priority"' in page and 'id="by-day"' in page
+    # The limits: by the last day at most the 4 seats of the first bus (the 8 people
+    # cannot all be safe), and never fewer than the plan brings out.
+    limits = plan.result["limits"]
+    assert limits and limits[-1]["most_safe"] == 4.0
+    assert "At most" in page
     # The priority household is planned; the household left over is explained.
     assert f'id="h-{s.household(0).pk}"' in page
     left = client.get(f"/planning/{plan.pk}/?show=unassigned").content.decode()

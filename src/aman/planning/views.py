@@ -5,9 +5,10 @@ the published plan, publish or discard it; bus pools."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import messages
@@ -40,6 +41,7 @@ STAGES = {
     "lp": gettext_lazy("solving the linear programme"),
     "rounding": gettext_lazy("turning the flows into itineraries"),
     "result": gettext_lazy("writing the plan"),
+    "limits": gettext_lazy("the most people who could be safe by each day"),
 }
 REASONS = {
     "declined": gettext_lazy("declined"),
@@ -314,14 +316,25 @@ def plan_what_if(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "planning/what_if.html", {"form": form, "crisis": crisis})
 
 
-def _day(value: str | None) -> str:
-    return (value or "")[:10]
+def _day(value: str | None, zone: ZoneInfo) -> str:
+    """The day of a plan's instant on the scenario's clock (as its limits are counted)."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(zone).date().isoformat()
+
+
+def _zone(plan: Plan) -> ZoneInfo:
+    try:
+        return ZoneInfo(plan.scenario.get("timezone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def _review(plan: Plan) -> dict[str, Any]:
     """The plan's figures for the page: by priority group, place and day; the per-day
     curve of people safe; the shadow prices in words; reasons counted."""
     result = plan.result or {}
+    zone = _zone(plan)
     names = {p["id"]: p["name"] for p in plan.scenario.get("places", [])}
     households = {h["id"]: h for h in plan.scenario.get("households", [])}
     by_place: dict[str, dict[str, int]] = defaultdict(lambda: {"people": 0, "safe": 0})
@@ -332,12 +345,15 @@ def _review(plan: Plan) -> dict[str, Any]:
         place = names.get(item["from"], item["from"])
         if item.get("safe_at"):
             by_place[place]["safe"] += item["size"]
-            by_day[_day(item["safe_at"])] += item["size"]
+            by_day[_day(item["safe_at"], zone)] += item["size"]
+    most = {row["day"]: row["most_safe"] for row in result.get("limits", [])}
     curve = []
     total = 0
-    for day in sorted(by_day):
-        total += by_day[day]
-        curve.append({"day": day, "safe": by_day[day], "total": total})
+    for day in sorted(set(by_day) | set(most)):
+        total += by_day.get(day, 0)
+        curve.append(
+            {"day": day, "safe": by_day.get(day, 0), "total": total, "most": most.get(day)}
+        )
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: {"households": 0, "people": 0})
     for u in result.get("unassigned", []):
         text = reason_text(u["reason"])
@@ -452,7 +468,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if f_place:
         items = [i for i in items if i["from"] == f_place]
     if f_day:
-        items = [i for i in items if _day(i.get("safe_at")) == f_day]
+        items = [i for i in items if _day(i.get("safe_at"), _zone(plan)) == f_day]
     unassigned = result.get("unassigned", [])
     if f_priority.isdigit():
         unassigned = [u for u in unassigned if u["priority"] == int(f_priority)]

@@ -19,7 +19,8 @@ from __future__ import annotations
 import time as _time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,9 @@ class Options:
     threads: int = 2
     time_limit: float = 120.0
     dives: int = 1  # LPs re-solved on what rounding left out (more: measured no better)
-    # Told the stage being entered: network, greedy, lp, rounding, result.
+    # The per-day curve of the most people who could be safe (one LP per day; `limits`).
+    limits: bool = False
+    # Told the stage being entered: network, greedy, lp, rounding, result, limits.
     progress: Callable[[str], None] | None = None
 
     def stage(self, name: str) -> None:
@@ -74,6 +77,7 @@ class Result:
     stages: list[dict[str, float]] = field(default_factory=list)
     lp: model.LPResult | None = None
     master: model.Master | None = None
+    limits: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def gap(self) -> float | None:
@@ -373,6 +377,11 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         lp=lp_res,
         master=master,
     )
+    if opts.limits:
+        opts.stage("limits")
+        t = _time.perf_counter()
+        result.limits = limits(s, time_limit=opts.time_limit, threads=opts.threads)
+        result.seconds["limits"] = _time.perf_counter() - t
     return result
 
 
@@ -704,6 +713,64 @@ def _reasons(result: Result) -> dict[str, dict[str, str]]:
     return out
 
 
+def limits(s: Scenario, *, time_limit: float = 60.0, threads: int = 2) -> list[dict[str, Any]]:
+    """The most people who could possibly be safe by the end of each day (the scenario's
+    clock), whatever their priority: one LP per day over the horizon cut at that day's end,
+    every person worth 1 once out of the affected countries, no costs, no locks and no
+    promises kept; then each day's value is lowered to the least of the days after it
+    (safe by a day is safe by every later day). A bound for any plan's curve (households
+    may split in the LP)."""
+    zone = s.zone()
+    first = s.start.astimezone(zone).date()
+    last = s.end.astimezone(zone).date()
+    policy = replace(
+        s.policy,
+        mode="weights",
+        time_weight=0.0,
+        home_weight=0.0,
+        night_cost=0.0,
+        money_cost=0.0,
+        stability_reward=0.0,
+    )
+    households = {
+        k: replace(h, priority=0, locked=None, notified=None) for k, h in s.households.items()
+    }
+    out: list[dict[str, Any]] = []
+    day = first
+    while day <= last:
+        end = min(s.end, datetime.combine(day + timedelta(days=1), time(0), zone))
+        if datetime.combine(day, time(0), zone) < s.end:
+            cut = replace(s, end=end, policy=policy, households=households)
+            net = network.build(cut)
+            groups: dict[tuple[ClassKey, int], model.Group] = {}
+            for h in cut.households.values():
+                if h.id in net.problems:
+                    continue
+                key = network.class_of(net, h)
+                g = groups.setdefault(
+                    (key, net.sources[h.id]), model.Group(key, net.sources[h.id], [], 0)
+                )
+                g.households.append(h.id)
+                g.people += h.size
+            master = model.Master(
+                net,
+                list(groups.values()),
+                [],
+                np.zeros(len(net.resources)),
+                np.zeros(len(net.trips)),
+                threads=threads,
+            )
+            lp = master.solve(mode="weights", time_limit=time_limit)
+            most = lp.bound if lp.status == "Optimal" else max(lp.bound, lp.objective)
+            out.append({"day": day.isoformat(), "most_safe": round(float(most), 1)})
+        day += timedelta(days=1)
+    # A cut horizon spares the nights after it, so a day's LP can exceed a later day's;
+    # whoever is safe by a day is safe by every later day too: keep the least from then on.
+    for i in range(len(out) - 2, -1, -1):
+        out[i]["most_safe"] = min(out[i]["most_safe"], out[i + 1]["most_safe"])
+    return out
+
+
 def summary_of(s: Scenario, net: Network, placed: dict[str, integer.Placed]) -> dict[str, Any]:
     """People safe and home, hotel nights, and the priority-weighted mean hours to safety
     (from the later of the start and the household's availability)."""
@@ -865,6 +932,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "unassigned": unassigned,
         "pool_trips": pool_trips(result),
         "shadow_prices": shadow_prices(result),
+        "limits": result.limits,
     }
     return out
 

@@ -46,6 +46,11 @@ class Command(AmanCommand):
             help="auto: the LP with rounding and repair, and the greedy beside it (default)",
         )
         solve.add_argument("--time-limit", type=float, default=120.0, help="seconds for the LP")
+        solve.add_argument(
+            "--limits",
+            action="store_true",
+            help="also the per-day curve of the most people who could be safe (one LP a day)",
+        )
         export = sub.add_parser(
             "export-scenario", help="write a crisis's current situation as a scenario file"
         )
@@ -75,7 +80,12 @@ class Command(AmanCommand):
         except OSError as exc:
             raise CommandError(f"Cannot make the directory {out}: {exc.strerror or exc}.") from exc
         result = plan.solve(
-            s, plan.Options(method=options["method"], time_limit=options["time_limit"])
+            s,
+            plan.Options(
+                method=options["method"],
+                time_limit=options["time_limit"],
+                limits=options["limits"],
+            ),
         )
         data = plan.to_json(result)
         target = out / "plan.json"
