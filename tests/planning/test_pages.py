@@ -143,6 +143,17 @@ def test_bus_pools_feed_the_plan_and_become_legs(world, django_capture_on_commit
     client.post(f"/planning/{plan.pk}/publish/")
     pool_leg = s.crisis.legs.get(source="plan")
     assert pool_leg.bookings.count() == plan.result["pool_trips"][0]["people"]
+    # Planned again: the pool's trip is the pool's, not a leg as well; nobody moves.
+    again = _run(client, django_capture_on_commit_callbacks)
+    assert f"leg{pool_leg.pk}" not in {x["id"] for x in again.scenario["legs"]}
+    assert again.result["stability"]["changed"] == 0
+    client.post(f"/planning/{again.pk}/publish/")
+    again.refresh_from_db()
+    assert again.status == PlanStatus.PUBLISHED
+    assert s.crisis.legs.filter(source="plan").count() == 1
+    assert (
+        pool_leg.bookings.filter(status="offered").count() == plan.result["pool_trips"][0]["people"]
+    )
 
 
 def test_pages_in_russian_and_kazakh(world, django_capture_on_commit_callbacks) -> None:

@@ -60,6 +60,7 @@ from aman.transport.models import (
 )
 
 HUB_KM = 50.0
+POOL_LEG = r"^pool[0-9]+@"
 UNLIMITED = 100_000
 NOT_PLANNED = frozenset({Status.WITHDRAWN, Status.ARRIVED_HOME})
 NOT_LEAVING = frozenset({Status.STAYING, Status.DECLINED})
@@ -230,7 +231,11 @@ def export(
             status__in=(LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING),
             departure_planned__gte=start,
             departure_planned__lt=end,
-        ).order_by("departure_planned", "pk")
+        )
+        # The trips of a bus pool that a published plan made into legs are the pool's:
+        # planned again from the pool, not as legs (their buses would count twice).
+        .exclude(source=Leg.Source.PLAN, source_ref__regex=POOL_LEG)
+        .order_by("departure_planned", "pk")
     )
     leg_ids = {leg.pk for leg in legs}
     given_back: dict[int, int] = defaultdict(int)  # leg -> seats of plan bookings

@@ -534,6 +534,17 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
                     note=str(note),
                 )
 
+    # Pool trips of the plan before that this one does not use, and nobody holds: gone.
+    used = {leg.pk for leg in pool_legs.values()}
+    for leg in Leg.objects.filter(
+        crisis=crisis,
+        source=Leg.Source.PLAN,
+        source_ref__regex=inputs.POOL_LEG,
+        status=LegStatus.PLANNED,
+        seats_taken=0,
+    ).exclude(pk__in=used):
+        transport.leg_set_status(actor=actor, leg=leg, status=LegStatus.CANCELLED, note=str(note))
+
     # Book and house.
     ordered = sorted(
         (hid for hid in new if hid is not None), key=lambda k: (-new[k]["priority"], k)
