@@ -104,7 +104,7 @@ def test_a_merge_keeps_everything_of_both_records_on_the_survivor(
     # Needs are never lost; notes joined; the newest location and language win.
     assert survivor.medical_need and survivor.reduced_mobility
     assert survivor.needs_note == "insulin\nwheelchair"
-    assert survivor.address == "Espinas hotel"
+    assert survivor.address == "Tehran, Espinas hotel"
     assert survivor.language == "ru"
     assert survivor.surname == "Жұмабек", "names the same under the keys: the first kept"
     # The absorbed record is kept but is no longer one of the people.

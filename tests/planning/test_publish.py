@@ -171,3 +171,21 @@ def test_export_scenario_command_writes_what_plan_solve_reads(world, tmp_path: P
     data = json.loads((tmp_path / "plan.json").read_text())
     assert check.check(scenario.loads(target.read_text()), data) == []
     assert data["summary"]["people_safe"] == 6
+
+
+def test_a_typed_city_places_the_household(world) -> None:
+    """Registered with the city typed, not chosen ("Тегеран" in the public form): the
+    export finds the city by any of its names."""
+    from tests.planning.world import register
+
+    situation(world.crisis, households=1)
+    typed = register(
+        world.crisis,
+        [{"surname": "Қасымов", "given_names": "Ерлан", "birth_date": "1990-01-01"}],
+        city=None,
+        typed="Tehran",
+    )
+    export = services.inputs.export(world.crisis, start=START, days=3)
+    (item,) = [h for h in export.data["households"] if h["id"] == f"hh{typed.pk}"]
+    tehran = next(p for p in export.data["places"] if p["name"] == "Tehran")
+    assert item["location"] == tehran["id"]

@@ -41,18 +41,17 @@ def at(hours: float) -> datetime:
     return START + timedelta(hours=hours)
 
 
-def register(crisis: Crisis, members: list[dict[str, Any]], city: str = "Tehran") -> Household:
+def register(
+    crisis: Crisis, members: list[dict[str, Any]], city: str | None = "Tehran", typed: str = ""
+) -> Household:
+    """A household registered at a city chosen from the list, or typed (`typed`)."""
+    location: dict[str, Any] = {"country": "IR", "city": typed, "address": "Hotel Azadi"}
+    if city is not None:
+        location["city_id"] = Place.objects.get(kind="city", name=city, country__code="IR").pk
     record = registration_submit(
         crisis=crisis,
         channel="hotline",
-        payload={
-            "members": members,
-            "location": {
-                "country": "IR",
-                "city_id": Place.objects.get(kind="city", name=city, country__code="IR").pk,
-            },
-            "consent": True,
-        },
+        payload={"members": members, "location": location, "consent": True},
     )
     person = record.people.first()
     assert person is not None and person.household is not None, record.rejection_reasons

@@ -146,6 +146,31 @@ def _hubs(places: dict[int, Place], links: list[tuple[int, int]]) -> dict[int, i
     return out
 
 
+def _cities_from_addresses(rows: list[dict[str, Any]]) -> None:
+    """People whose city was typed, not chosen: the first part of their address (before a
+    comma) names a city of their country in any of its names ("Tehran", "Тегеран") — the
+    most populous such city is taken as theirs (in `city_id`)."""
+    wanted = [r for r in rows if not r["city_id"] and r["country_id"] and r["address"]]
+    if not wanted:
+        return
+    countries = {r["country_id"] for r in wanted}
+    names: dict[tuple[int, str], tuple[int, int]] = {}
+    for city in Place.objects.filter(kind=Place.Kind.CITY, country_id__in=countries).values(
+        "pk", "country_id", "name", "name_ru", "name_kk", "alt_names", "population"
+    ):
+        spellings = {city["name"], city["name_ru"], city["name_kk"]}
+        spellings |= set((city["alt_names"] or "").replace(",", "|").split("|"))
+        for spelling in spellings:
+            key = (city["country_id"], spelling.strip().casefold())
+            if key[1] and (key not in names or names[key][1] < (city["population"] or 0)):
+                names[key] = (city["pk"], city["population"] or 0)
+    for r in wanted:
+        typed = str(r["address"]).split(",")[0].strip().casefold()
+        found = names.get((r["country_id"], typed))
+        if found is not None:
+            r["city_id"] = found[0]
+
+
 def _closures(
     place: Place, events: list[PlaceStatusEvent], start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
@@ -201,13 +226,16 @@ def export(
             "intent",
             "medical_need",
             "city_id",
+            "country_id",
             "country__code",
+            "address",
             "reference_code",
         )
         .order_by("household_id", "pk")
     )
     for row in person_rows:
         members[row["household_id"]].append(dict(row))
+    _cities_from_addresses([r for rows in members.values() for r in rows])
     households = {
         h["pk"]: h
         for h in Household.objects.filter(crisis=crisis, pk__in=list(members)).values(

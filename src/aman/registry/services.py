@@ -652,7 +652,10 @@ def _new_person(
         consent_at=now,
         country=acc.country,
         city=acc.city,
-        address=data.location.address or data.location.city,
+        # A typed city (none chosen) is kept in front of the address: the planner reads it.
+        address=data.location.address
+        if acc.city is not None
+        else ", ".join(x for x in (data.location.city, data.location.address) if x),
         latitude=data.location.latitude,
         longitude=data.location.longitude,
         location_updated_at=now,
