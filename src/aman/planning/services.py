@@ -25,7 +25,7 @@ from aman.registry.models import Household, Intent, Person
 from aman.shelter.models import Hotel, Stay, StayStatus
 from aman.shelter.services import PlanNights, stay_set_status, stays_from_plan
 from aman.transport import services as transport
-from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg, LegStatus, Mode
+from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
 
 log = logging.getLogger(__name__)
 
@@ -550,57 +550,25 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         (hid for hid in new if hid is not None), key=lambda k: (-new[k]["priority"], k)
     )
     nights: list[PlanNights] = []
+    wanted: dict[int, list[int]] = defaultdict(list)
+    hotels = {h.pk: h for h in Hotel.objects.filter(crisis=crisis)}
     for hid in ordered:
         household = households[hid]
-        people = members[hid]
-        whole = {p.pk for p in transport.travelling_members(household)} == {p.pk for p in people}
         for leg_pk in _legs_of(new[hid], pool_legs):
-            held = set(
-                Booking.objects.filter(
-                    leg_id=leg_pk, person__in=people, status__in=HOLDS_SEAT
-                ).values_list("person_id", flat=True)
-            )
-            # Fresh rows: booking the previous leg changed their status.
-            missing = list(Person.objects.filter(pk__in=[p.pk for p in people if p.pk not in held]))
-            if not missing:
-                continue
-            leg = Leg.objects.get(pk=leg_pk, crisis=crisis)
-            if leg.status not in (LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING):
-                raise Conflict(
-                    _(
-                        "The leg %(leg)s is %(status)s since the plan was computed: run the "
-                        "planner again."
-                    )
-                    % {"leg": leg, "status": LegStatus(leg.status).label.lower()}
-                )
-            try:
-                transport.leg_book(
-                    actor=actor,
-                    leg=leg,
-                    people=missing,
-                    split_reason=""
-                    if whole and len(missing) == len(people)
-                    else str(_("Members who stay, or already hold a seat, are not booked.")),
-                    source=Leg.Source.PLAN,
-                )
-            except ApplicationError as exc:
-                raise Conflict(
-                    _(
-                        "Household %(household)s cannot be booked on %(leg)s: %(problem)s Run "
-                        "the planner again."
-                    )
-                    % {
-                        "household": household,
-                        "leg": leg,
-                        "problem": exc.message,
-                    },
-                    exc.extra,
-                ) from exc
+            wanted[leg_pk] += [p.pk for p in members[hid]]
         for hotel_pk, first, last in _nights_of(new[hid]):
-            hotel = Hotel.objects.filter(pk=hotel_pk, crisis=crisis).first()
+            hotel = hotels.get(hotel_pk)
             if hotel is None:
                 raise Conflict(_("A hotel of the plan was removed since: run the planner again."))
             nights.append(PlanNights(household, hotel, first, last))
+    try:
+        transport.legs_book_many(actor=actor, wanted=dict(wanted), note=str(note))
+    except ApplicationError as exc:
+        raise Conflict(
+            _("The plan cannot be booked as it is: %(problem)s Run the planner again.")
+            % {"problem": exc.message},
+            exc.extra,
+        ) from exc
     if nights:
         kept = {
             (s.household_id, s.block.hotel_id, s.first_night, s.last_night)

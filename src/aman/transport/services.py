@@ -21,12 +21,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aman.core.audit import audit_write, diff, snapshot
+from aman.core.audit import audit_write, audit_write_many, diff, snapshot
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
-from aman.registry.models import Household, Person
+from aman.registry.models import Household, Person, StatusEvent
 from aman.registry.services import person_set_status
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.transport.models import (
@@ -617,6 +617,137 @@ def leg_book(
         },
     )
     return created
+
+
+@transaction.atomic
+def legs_book_many(
+    *,
+    actor: User | None,
+    wanted: dict[int, list[int]],
+    source: str = Leg.Source.PLAN,
+    note: str = "",
+) -> int:
+    """Book many people on many legs at once, as a published plan does (the people of each
+    leg named, whole households chosen by the caller): all or nothing, the legs locked in
+    id order, one INSERT of bookings and one of their events, people waiting set to
+    "assigned" in one UPDATE with their status events; the database's seat count refuses
+    any overbooking as for single bookings. `wanted` maps leg ids to person ids; people
+    holding a seat on a leg already are left as they are. Returns the bookings made."""
+    if not wanted:
+        return 0
+    legs = {
+        leg.pk: leg
+        for leg in Leg.objects.select_for_update(of=("self",))
+        .select_related("crisis", "destination")
+        .filter(pk__in=sorted(wanted))
+        .order_by("pk")
+    }
+    held = set(
+        Booking.objects.filter(leg_id__in=list(legs), status__in=HOLDS_SEAT).values_list(
+            "leg_id", "person_id"
+        )
+    )
+    all_people = {pk for pks in wanted.values() for pk in pks}
+    people = {
+        p.pk: p
+        for p in Person.objects.filter(pk__in=all_people).only(
+            "pk", "crisis_id", "household_id", "status", "merged_into_id", "reference_code"
+        )
+    }
+    bookings: list[Booking] = []
+    for leg_id, person_ids in sorted(wanted.items()):
+        leg = legs.get(leg_id)
+        if leg is None:
+            raise ApplicationError(_("No such leg."), {"leg": leg_id})
+        if leg.status not in (LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING):
+            raise Conflict(
+                _("Nobody can be booked on a leg that is %(status)s.")
+                % {"status": LegStatus(leg.status).label.lower()},
+                {"leg": leg_id},
+            )
+        todo = [pk for pk in dict.fromkeys(person_ids) if (leg_id, pk) not in held]
+        for pk in todo:
+            person = people.get(pk)
+            if person is None or person.crisis_id != leg.crisis_id or person.merged_into_id:
+                raise ApplicationError(_("Someone of another crisis, or merged."), {"person": pk})
+            if person.status in NOT_TRAVELLING:
+                raise Conflict(
+                    _("%(ref)s does not travel (%(status)s).")
+                    % {"ref": person.reference_code, "status": Status(person.status).label.lower()}
+                )
+        refused = _permit_refused(leg, todo)
+        if refused:
+            raise Conflict(
+                _("The transit permit was refused for %(people)s.")
+                % {"people": ", ".join(sorted(people[pk].reference_code for pk in refused))},
+                {"refused": sorted(people[pk].reference_code for pk in refused)},
+            )
+        if len(todo) > leg.seats_free:
+            raise _no_seats(leg, len(todo))
+        bookings += [
+            Booking(
+                crisis=leg.crisis,
+                leg=leg,
+                person_id=pk,
+                household_id=people[pk].household_id,
+                status=BookingStatus.OFFERED,
+                source=source,
+                created_by=actor,
+                changed_by=actor,
+            )
+            for pk in todo
+        ]
+    try:
+        with transaction.atomic():
+            created = Booking.objects.bulk_create(bookings)
+    except IntegrityError:
+        raise Conflict(_("The seats were just taken by another booking; try again.")) from None
+    BookingEvent.objects.bulk_create(
+        [
+            BookingEvent(booking=b, status=b.status, previous="", actor=actor, note=note[:500])
+            for b in created
+        ]
+    )
+    waiting = sorted(
+        {
+            b.person_id
+            for b in created
+            if people[b.person_id].status
+            in (Status.REGISTERED, Status.VERIFIED, Status.ACCOMMODATED)
+        }
+    )
+    if waiting:
+        StatusEvent.objects.bulk_create(
+            [
+                StatusEvent(
+                    person_id=pk,
+                    status=Status.ASSIGNED,
+                    previous=people[pk].status,
+                    actor=actor,
+                    note=note[:500],
+                )
+                for pk in waiting
+            ]
+        )
+        Person.objects.filter(pk__in=waiting).update(
+            status=Status.ASSIGNED, updated_at=timezone.now()
+        )
+    by_leg: dict[int, list[int]] = {}
+    for b in created:
+        by_leg.setdefault(b.leg_id, []).append(b.person_id)
+    audit_write_many(
+        [
+            {
+                "actor": actor,
+                "verb": "leg_book",
+                "obj": legs[leg_id],
+                "crisis": legs[leg_id].crisis,
+                "changes": {"people": sorted(pks), "status": BookingStatus.OFFERED, "note": note},
+            }
+            for leg_id, pks in sorted(by_leg.items())
+        ]
+    )
+    return len(created)
 
 
 def _permit_refused(leg: Leg, person_ids: list[int]) -> set[int]:
