@@ -49,6 +49,7 @@ def timed(fn: Any) -> tuple[float, int, Any]:
 
 
 def build(n: int, days: int, seed: int) -> dict[str, Any]:
+    from django.conf import settings
     from django.utils import timezone
 
     from aman.core.services import crisis_create, crisis_open
@@ -58,8 +59,6 @@ def build(n: int, days: int, seed: int) -> dict[str, Any]:
     from aman.shelter.services import block_create, hotel_create
     from aman.transport.services import leg_create
     from shelter import Households
-
-    from django.conf import settings
 
     load_countries()
     load_airports(only_countries={"KZ", "IR", "AM"})
@@ -254,10 +253,9 @@ def main() -> None:
 
     admin = f"host={args.pg_host} port={args.pg_port} user=postgres dbname=postgres"
     django.setup()
+    from common import machine
     from django.core.management import call_command
     from django.db import connections
-
-    from common import machine
 
     print(machine())
     rows: list[str] = []
