@@ -115,3 +115,32 @@ def test_releasing_no_shows_while_the_gate_checks_in_does_not_deadlock(world: Wo
         )
         errors = [r for r in results if isinstance(r, Exception) and not isinstance(r, Conflict)]
         assert not errors, errors
+
+
+def test_a_published_plan_and_an_officer_cannot_give_the_last_seat_twice(world: World) -> None:
+    """A plan books many legs at once (`legs_book_many`, as publishing does) while an
+    officer books the last seat of one of them: one of the two gets it, never both, and
+    the plan books all its seats or none."""
+    for _round in range(3):
+        first, last = make_leg(world, capacity=5), make_leg(world, capacity=2)
+        planned = [Person.objects.get(household=register_household(world, 1)) for _ in range(2)]
+        walk_in = Person.objects.get(household=register_household(world, 1))
+        results = race(
+            [
+                lambda f=first, la=last, p=planned: services.legs_book_many(
+                    actor=None,
+                    wanted={f.pk: [x.pk for x in p], la.pk: [x.pk for x in p]},
+                ),
+                lambda la=last, w=walk_in: services.leg_book(
+                    actor=world.users[Role.LOGISTICS], leg=la, people=[w]
+                ),
+            ]
+        )
+        plan_won = results[0] == 4
+        officer_won = isinstance(results[1], list)
+        assert plan_won != officer_won, results
+        first.refresh_from_db()
+        last.refresh_from_db()
+        assert last.seats_taken == Booking.objects.filter(leg=last).count() <= 2
+        assert first.seats_taken == (2 if plan_won else 0)
+        assert isinstance(results[0 if officer_won else 1], Conflict)
