@@ -59,6 +59,8 @@ def test_run_review_lock_and_publish(world, django_capture_on_commit_callbacks) 
     # Publish: bookings appear; the page says so; a second publish is refused with a message.
     response = client.post(f"/planning/{plan.pk}/publish/", follow=True)
     assert "is published" in response.content.decode()
+    # Each household with a new itinerary is to be told.
+    assert "2 households to tell" in response.content.decode()
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PUBLISHED
     assert Booking.objects.filter(crisis=world.crisis).count() == 4 * 3  # 2 buses + flight
@@ -100,6 +102,12 @@ def test_what_if_a_cancelled_flight(world, django_capture_on_commit_callbacks) -
     # Publishing a what-if is refused.
     response = client.post(f"/planning/{what_if.pk}/publish/", follow=True)
     assert "never published" in response.content.decode()
+    # Without the first bus nobody leaves Tehran: who loses their itinerary, and why.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/planning/what-if/", {"days": 3, "cancel_leg": s.legs["bus1"].pk})
+    page = client.get(f"/planning/{Plan.objects.latest('pk').pk}/").content.decode()
+    lost = page[page.index('id="diff-lost"') :]
+    assert f"H{s.household(0).pk}: no route from Tehran" in lost
 
 
 def test_bus_pools_feed_the_plan_and_become_legs(world, django_capture_on_commit_callbacks) -> None:

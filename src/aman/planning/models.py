@@ -118,7 +118,8 @@ class PlanChange(models.Model):
     kind = models.CharField(_("change"), max_length=10, choices=Kind.choices)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    # Why it has no itinerary now (the plan's reason: code, place or crossing).
+    reason = models.JSONField(_("reason"), null=True, blank=True)
     told_at = models.DateTimeField(_("told at"), null=True, blank=True)
 
     class Meta:

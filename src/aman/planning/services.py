@@ -474,8 +474,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         else {}
     )
     reasons = {
-        inputs.pk_of(u["household"], "hh"): u["reason"]["code"]
-        for u in result.get("unassigned", [])
+        inputs.pk_of(u["household"], "hh"): u["reason"] for u in result.get("unassigned", [])
     }
     households = {h.pk: h for h in Household.objects.filter(crisis=crisis, pk__in=[*new, *old])}
     # The households must still be as the plan saw them.
@@ -616,7 +615,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
                 kind=kind,
                 before=_brief(before),
                 after=_brief(after),
-                reason=reasons.get(hid, "") if after is None else "",
+                reason=reasons.get(hid) if after is None else None,
             )
         )
     PlanChange.objects.bulk_create(changes)

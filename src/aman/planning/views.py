@@ -416,11 +416,20 @@ def _diff(plan: Plan) -> dict[str, list[str]] | None:
 
     old = {i["household"]: i for i in base.result.get("itineraries", [])}
     new = {i["household"]: i for i in plan.result.get("itineraries", [])}
+    why = {u["household"]: reason_text(u["reason"]) for u in plan.result.get("unassigned", [])}
+
+    def label(key: str) -> str:
+        return f"H{key[2:]}" if key.startswith("hh") else key
+
     return {
-        "added": sorted(set(new) - set(old)),
-        "moved": sorted(k for k in set(new) & set(old) if steps_of(new[k]) != steps_of(old[k])),
-        "lost": sorted(set(old) - set(new)),
-        "kept": sorted(k for k in set(new) & set(old) if steps_of(new[k]) == steps_of(old[k])),
+        "added": [label(k) for k in sorted(set(new) - set(old))],
+        "moved": [
+            label(k) for k in sorted(set(new) & set(old)) if steps_of(new[k]) != steps_of(old[k])
+        ],
+        "lost": [(label(k), why.get(k, "")) for k in sorted(set(old) - set(new))],
+        "kept": [
+            label(k) for k in sorted(set(new) & set(old)) if steps_of(new[k]) == steps_of(old[k])
+        ],
     }
 
 
@@ -546,7 +555,14 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "places": places,
             "priorities": priorities,
             "can_publish": user.has_cap(Cap.PLAN_PUBLISH),
-            "changes": PlanChange.objects.filter(plan=plan).count(),
+            "changes": [
+                (c, reason_text(c.reason) if c.reason else "")
+                for c in PlanChange.objects.filter(plan=plan)
+                .select_related("household__contact")
+                .order_by("kind", "household_id")[:200]
+            ],
+            "changes_count": PlanChange.objects.filter(plan=plan).count(),
+            "firm_hours": (plan.scenario.get("policy") or {}).get("firm_hours", 48),
             "stale": plan.status == PlanStatus.DRAFT
             and plan.base_id != getattr(services.published_plan(crisis), "pk", None),
         },
