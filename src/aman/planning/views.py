@@ -406,7 +406,7 @@ def _review(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _diff(plan: Plan) -> dict[str, list[str]] | None:
+def _diff(plan: Plan) -> dict[str, list[Any]] | None:
     """Against the plan it was started from (the published plan then): households added,
     moved, losing their itinerary; None when there is no base."""
     base = plan.base
