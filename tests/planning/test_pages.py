@@ -4,6 +4,7 @@ publish, bus pools — with their errors."""
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -175,3 +176,38 @@ def test_pages_in_russian_and_kazakh(world, django_capture_on_commit_callbacks) 
         client.cookies["django_language"] = language
         assert heading in client.get(f"/planning/{plan.pk}/").content.decode(), language
         assert button in client.get("/planning/").content.decode(), language
+
+
+def test_what_if_a_flight_is_added(world, django_capture_on_commit_callbacks) -> None:
+    from tests.planning.world import at
+
+    situation(world.crisis, households=2, bus_seats=10)
+    client = world.client("logistics")
+    _run(client, django_capture_on_commit_callbacks)
+    # A flight with its times wrong is refused with the reason.
+    departure = at(30).astimezone(ZoneInfo("Asia/Almaty")).strftime("%Y-%m-%dT%H:%M")
+    bad = client.post("/planning/what-if/", {"days": 3, "flight_from": "EVN", "flight_to": "ALA"})
+    assert "A flight needs where from, where to, a departure and hours" in bad.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/planning/what-if/",
+            {
+                "days": 3,
+                "flight_from": "EVN",
+                "flight_to": "ALA",
+                "flight_departure": departure,
+                "flight_hours": "4",
+                "flight_seats": "100",
+            },
+        )
+    assert response.status_code == 302
+    what_if = Plan.objects.latest("pk")
+    added = [x for x in what_if.scenario["legs"] if x["id"] == "whatif1"]
+    assert added and added[0]["seats"] == 100
+    # The earlier flight takes everyone home sooner.
+    home = [i for i in what_if.result["itineraries"] if i.get("home_at")]
+    assert len(home) == 2
+    assert all("whatif1" in [s.get("leg") for s in i["steps"]] for i in home)
+    assert (
+        "a flight of 100 seats EVN → ALA" in client.get(f"/planning/{what_if.pk}/").content.decode()
+    )
