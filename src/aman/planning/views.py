@@ -433,10 +433,13 @@ def _diff(plan: Plan) -> dict[str, list[Any]] | None:
     }
 
 
-def _step_text(step: dict[str, Any], names: dict[str, str], legs: dict[str, Leg]) -> str:
-    def when(value: str) -> str:
-        return value[:16].replace("T", " ")
-
+def _step_text(
+    step: dict[str, Any],
+    names: dict[str, str],
+    legs: dict[str, Leg],
+    local: Any = lambda moment, place: moment[:16].replace("T", " "),
+) -> str:
+    """One step of an itinerary in words, times on the clock of the place they happen at."""
     kind = step["type"]
     if kind == "leg":
         return str(legs.get(step["leg"]) or step["leg"])
@@ -444,12 +447,12 @@ def _step_text(step: dict[str, Any], names: dict[str, str], legs: dict[str, Leg]
         return _("bus %(origin)s → %(destination)s %(at)s") % {
             "origin": names.get(step["from"], step["from"]),
             "destination": names.get(step["to"], step["to"]),
-            "at": when(step["departure"]),
+            "at": local(step["departure"], step["from"]),
         }
     if kind == "crossing":
         return _("crosses at %(place)s %(at)s") % {
             "place": names.get(step["place"], step["place"]),
-            "at": when(step["at"]),
+            "at": local(step["at"], step["place"]),
         }
     if kind == "hotel":
         return _("%(n)d nights at %(hotel)s from %(first)s") % {
@@ -498,6 +501,18 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     names: dict[str, str] = review["names"] if review else {}
     names.update({h["id"]: h["name"] for h in plan.scenario.get("hotels", [])})
     located = {h["id"]: h["location"] for h in plan.scenario.get("households", [])}
+    zones = {x["id"]: x.get("timezone") or "UTC" for x in plan.scenario.get("places", [])}
+
+    def local(moment: str | None, place: str) -> str:
+        """An instant of the plan on the clock of the household's place."""
+        if not moment:
+            return ""
+        try:
+            zone = ZoneInfo(zones.get(place, "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
     leg_refs = {s["leg"] for r in page if "steps" in r for s in r["steps"] if s["type"] == "leg"}
     legs = {
         f"leg{leg.pk}": leg
@@ -515,7 +530,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "reference": (labels.get(r["household"]) or {}).get("contact__reference_code", ""),
                 "locked": hid in locked,
                 "place": names.get(r.get("from") or located.get(r["household"], ""), ""),
-                "steps_text": [_step_text(s, names, legs) for s in r.get("steps", [])],
+                "steps_text": [_step_text(s, names, legs, local) for s in r.get("steps", [])],
+                "safe_local": local(r.get("safe_at"), r.get("from", "")),
                 "reason_text": reason_text(r["reason"]) if "reason" in r else "",
             }
         )
