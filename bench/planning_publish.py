@@ -84,6 +84,9 @@ def build(n: int, days: int, seed: int) -> dict[str, Any]:
         )
     registered = time.perf_counter() - t
     tehran = Place.objects.get(kind="city", name="Tehran")
+    # The crossing lets through as many as the buses bring (its reference figure, 400 a
+    # day, would cap every size at 2,000 people in five days).
+    Place.objects.filter(code="IR-AM-NORDUZ").update(daily_capacity=people)
     morning = timezone.localtime().replace(hour=6, minute=0, second=0, microsecond=0)
     morning += timedelta(days=1)
     seats = int(people * 0.8)
@@ -208,7 +211,16 @@ def run_size(n: int, args: argparse.Namespace) -> list[str]:
         f"gap {r['gap'] * 100 if r['gap'] is not None else float('nan'):.3f} %, solve "
         f"{r['seconds']['total']:.2f} s (limits {r['seconds'].get('limits', 0):.2f} s) |"
     )
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     seconds, statements, _ = timed(lambda: services.plan_publish(actor=None, plan=plan))
+    if args.profile:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     bookings = Booking.objects.filter(crisis=crisis).count()
     households = len(r["itineraries"])
     rows.append(
@@ -238,6 +250,7 @@ def main() -> None:
     parser.add_argument("--pg-port", default="5432")
     parser.add_argument("--seed", type=int, default=20261126)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile of the publishing")
     args = parser.parse_args()
     os.environ.update(
         {

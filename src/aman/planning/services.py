@@ -38,14 +38,19 @@ def published_plan(crisis: Crisis) -> Plan | None:
     return Plan.objects.filter(crisis=crisis, status=PlanStatus.PUBLISHED).first()
 
 
-def leaving_members(household: Household) -> list[Person]:
-    """The members a plan moves (as `inputs.export` counts them): not withdrawn, not home,
-    not staying or declined, and not wishing to stay."""
-    return list(
-        household.members.exclude(status__in=inputs.NOT_PLANNED | inputs.NOT_LEAVING)
+def leaving_members(household_ids: list[int]) -> dict[int, list[Person]]:
+    """The members a plan moves (as `inputs.export` counts them), per household: not
+    withdrawn, not home, not staying or declined, and not wishing to stay."""
+    out: dict[int, list[Person]] = defaultdict(list)
+    for person in (
+        Person.objects.filter(household_id__in=household_ids)
+        .exclude(status__in=inputs.NOT_PLANNED | inputs.NOT_LEAVING)
         .exclude(intent=Intent.STAY)
         .order_by("pk")
-    )
+    ):
+        assert person.household_id is not None
+        out[person.household_id].append(person)
+    return out
 
 
 # What-if changes -----------------------------------------------------------------------------
@@ -479,11 +484,9 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     households = {h.pk: h for h in Household.objects.filter(crisis=crisis, pk__in=[*new, *old])}
     # The households must still be as the plan saw them.
     stale = []
-    members: dict[int, list[Person]] = {}
+    members = leaving_members([hid for hid in new if hid is not None])
     for hid, item in new.items():
-        household = households.get(hid)  # type: ignore[arg-type]
-        members[hid] = leaving_members(household) if household else []  # type: ignore[index]
-        if household is None or len(members[hid]) != item["size"]:  # type: ignore[index]
+        if hid is None or hid not in households or len(members[hid]) != item["size"]:
             stale.append(item["household"])
     if stale:
         raise Conflict(
