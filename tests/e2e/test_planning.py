@@ -52,7 +52,7 @@ def test_run_review_lock_publish_and_what_if(
     # Publish, confirming the dialog.
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Publish").click()
-    expect(page.locator(".alert-success")).to_contain_text("is published")
+    expect(page.locator(".alert-info")).to_contain_text("is being published")
     expect(page.locator("#plan-status")).to_have_text("Published")
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PUBLISHED

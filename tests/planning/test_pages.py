@@ -26,6 +26,14 @@ def _run(client, capture, **data) -> Plan:
     return plan
 
 
+def _publish(client, capture, plan: Plan) -> str:
+    """Publish (in the background: inline here, at the commit) and read the page after."""
+    with capture(execute=True):
+        response = client.post(f"/planning/{plan.pk}/publish/")
+    assert response.status_code == 302
+    return client.get(f"/planning/{plan.pk}/").content.decode()
+
+
 def test_run_review_lock_and_publish(world, django_capture_on_commit_callbacks) -> None:
     s = situation(world.crisis, households=3, bus_seats=4)
     client = world.client("logistics")
@@ -58,10 +66,10 @@ def test_run_review_lock_and_publish(world, django_capture_on_commit_callbacks) 
     assert lock.steps[0]["type"] == "leg"
 
     # Publish: bookings appear; the page says so; a second publish is refused with a message.
-    response = client.post(f"/planning/{plan.pk}/publish/", follow=True)
-    assert "is published" in response.content.decode()
+    page = _publish(client, django_capture_on_commit_callbacks, plan)
+    assert 'id="plan-status">Published<' in page
     # Each household with a new itinerary is to be told.
-    assert "2 households to tell" in response.content.decode()
+    assert "2 households to tell" in page
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PUBLISHED
     assert Booking.objects.filter(crisis=world.crisis).count() == 4 * 3  # 2 buses + flight
@@ -82,7 +90,7 @@ def test_what_if_a_cancelled_flight(world, django_capture_on_commit_callbacks) -
     s = situation(world.crisis, households=2, bus_seats=10)
     client = world.client("crisis_manager")
     first = _run(client, django_capture_on_commit_callbacks)
-    client.post(f"/planning/{first.pk}/publish/")
+    _publish(client, django_capture_on_commit_callbacks, first)
     # An empty what-if is refused with a clear error.
     response = client.post("/planning/what-if/", {"days": 3})
     assert response.status_code == 200 and "Choose at least one change" in response.content.decode()
@@ -149,14 +157,14 @@ def test_bus_pools_feed_the_plan_and_become_legs(world, django_capture_on_commit
     assert response.status_code == 302
     plan = _run(client, django_capture_on_commit_callbacks)
     assert plan.result["pool_trips"], "the pool's bus carries the households the leg cannot"
-    client.post(f"/planning/{plan.pk}/publish/")
+    _publish(client, django_capture_on_commit_callbacks, plan)
     pool_leg = s.crisis.legs.get(source="plan")
     assert pool_leg.bookings.count() == plan.result["pool_trips"][0]["people"]
     # Planned again: the pool's trip is the pool's, not a leg as well; nobody moves.
     again = _run(client, django_capture_on_commit_callbacks)
     assert f"leg{pool_leg.pk}" not in {x["id"] for x in again.scenario["legs"]}
     assert again.result["stability"]["changed"] == 0
-    client.post(f"/planning/{again.pk}/publish/")
+    _publish(client, django_capture_on_commit_callbacks, again)
     again.refresh_from_db()
     assert again.status == PlanStatus.PUBLISHED
     assert s.crisis.legs.filter(source="plan").count() == 1
@@ -211,3 +219,19 @@ def test_what_if_a_flight_is_added(world, django_capture_on_commit_callbacks) ->
     assert (
         "a flight of 100 seats EVN → ALA" in client.get(f"/planning/{what_if.pk}/").content.decode()
     )
+
+
+def test_a_publish_refused_in_the_background_says_why(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    from aman.transport.services import leg_update
+
+    s = situation(world.crisis, households=2, bus_seats=10)
+    client = world.client("logistics")
+    plan = _run(client, django_capture_on_commit_callbacks)
+    leg_update(actor=None, leg=s.legs["bus1"], data={"capacity": 2})
+    page = _publish(client, django_capture_on_commit_callbacks, plan)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT and "Not enough seats" in plan.error
+    assert "The plan could not be published" in page and "Run the planner again" in page
+    assert not Booking.objects.filter(crisis=world.crisis).exists()

@@ -18,6 +18,7 @@ class PlanStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     FAILED = "failed", _("Failed")
     DRAFT = "draft", _("Draft: to review")
+    PUBLISHING = "publishing", _("Being published")
     PUBLISHED = "published", _("Published")
     SUPERSEDED = "superseded", _("Superseded")
     DISCARDED = "discarded", _("Discarded")

@@ -443,23 +443,19 @@ def _brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"safe_at": item.get("safe_at"), "home_at": item.get("home_at"), "steps": item["steps"]}
 
 
-@transaction.atomic
-def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
-    """The plan becomes bookings and stays, all at once or not at all; the published plan
-    before it is superseded (what it gave and this one does not keep is released); each
-    household whose itinerary changed gets a change record, to be told."""
-    plan = Plan.objects.select_for_update().select_related("crisis").get(pk=plan.pk)
-    crisis = plan.crisis
+def _publishable(plan: Plan, statuses: tuple[str, ...]) -> Plan | None:
+    """Refuse what cannot be published; the published plan it replaces, if any. The
+    caller holds the transaction (rows locked)."""
     if plan.kind != Plan.Kind.PLAN:
         raise Conflict(_("A what-if is never published: it shows what a change would do."))
-    if plan.status != PlanStatus.DRAFT:
+    if plan.status not in statuses:
         raise Conflict(
             _("Only a draft can be published; this plan is %(status)s.")
             % {"status": PlanStatus(plan.status).label.lower()}
         )
     previous = (
         Plan.objects.select_for_update()
-        .filter(crisis=crisis, status=PlanStatus.PUBLISHED)
+        .filter(crisis=plan.crisis_id, status=PlanStatus.PUBLISHED)
         .exclude(pk=plan.pk)
         .first()
     )
@@ -471,6 +467,55 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             )
             % {"n": previous.number}
         )
+    return previous
+
+
+@transaction.atomic
+def plan_publish_start(*, actor: User | None, plan: Plan) -> Plan:
+    """Publish in the background (a large plan makes thousands of bookings and stays: more
+    than a page may wait for): the plan is *being published* until it is published, or
+    back to draft with the reason it could not be."""
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    _publishable(plan, (PlanStatus.DRAFT,))
+    plan.status = PlanStatus.PUBLISHING
+    plan.progress = "publishing"
+    plan.error = ""
+    plan.save(update_fields=["status", "progress", "error"])
+    audit_write(actor=actor, verb="plan_publish_start", obj=plan, crisis=plan.crisis)
+    from aman.planning.tasks import plan_publish as task
+
+    actor_id = actor.pk if actor is not None else None
+    transaction.on_commit(lambda: task.dispatch(plan.pk, actor_id))
+    return plan
+
+
+def plan_publish_run(plan_id: int, actor_id: int | None) -> Plan:
+    """The background task's body: publish, or put the plan back to draft with the reason."""
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    plan = Plan.objects.get(pk=plan_id)
+    try:
+        return plan_publish(actor=actor, plan=plan)
+    except ApplicationError as exc:
+        Plan.objects.filter(pk=plan_id, status=PlanStatus.PUBLISHING).update(
+            status=PlanStatus.DRAFT, error=exc.message[:2000], progress=""
+        )
+    except Exception as exc:  # recorded where the officer sees it
+        log.exception("publishing plan %s failed", plan_id)
+        Plan.objects.filter(pk=plan_id, status=PlanStatus.PUBLISHING).update(
+            status=PlanStatus.DRAFT, error=f"{type(exc).__name__}: {exc}"[:2000], progress=""
+        )
+    plan.refresh_from_db()
+    return plan
+
+
+@transaction.atomic
+def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
+    """The plan becomes bookings and stays, all at once or not at all; the published plan
+    before it is superseded (what it gave and this one does not keep is released); each
+    household whose itinerary changed gets a change record, to be told."""
+    plan = Plan.objects.select_for_update().select_related("crisis").get(pk=plan.pk)
+    crisis = plan.crisis
+    previous = _publishable(plan, (PlanStatus.DRAFT, PlanStatus.PUBLISHING))
     result = plan.result or {}
     new = {inputs.pk_of(i["household"], "hh"): i for i in result.get("itineraries", [])}
     old = (
@@ -631,7 +676,9 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     plan.status = PlanStatus.PUBLISHED
     plan.published_by = actor
     plan.published_at = now
-    plan.save(update_fields=["status", "published_by", "published_at"])
+    plan.progress = ""
+    plan.error = ""
+    plan.save(update_fields=["status", "published_by", "published_at", "progress", "error"])
     counts: dict[str, int] = defaultdict(int)
     for c in changes:
         counts[c.kind] += 1

@@ -24,3 +24,21 @@ class _Dispatch:
 
 
 plan_solve = _Dispatch()
+
+
+@shared_task(name="aman.planning.plan_publish")
+def _plan_publish(plan_id: int, actor_id: int | None) -> str:
+    from aman.planning.services import plan_publish_run
+
+    return plan_publish_run(plan_id, actor_id).status
+
+
+class _PublishDispatch:
+    @staticmethod
+    def dispatch(plan_id: int, actor_id: int | None) -> None:
+        from aman.registry.tasks import dispatch
+
+        dispatch(_plan_publish, f"publishing plan {plan_id}", plan_id, actor_id)
+
+
+plan_publish = _PublishDispatch()

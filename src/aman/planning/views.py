@@ -42,6 +42,7 @@ STAGES = {
     "rounding": gettext_lazy("turning the flows into itineraries"),
     "result": gettext_lazy("writing the plan"),
     "limits": gettext_lazy("the most people who could be safe by each day"),
+    "publishing": gettext_lazy("making the bookings and stays"),
 }
 REASONS = {
     "declined": gettext_lazy("declined"),
@@ -591,13 +592,14 @@ def plan_publish(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request, Cap.PLAN_PUBLISH)
     plan = _plan(crisis, pk)
     try:
-        services.plan_publish(actor=user, plan=plan)
+        services.plan_publish_start(actor=user, plan=plan)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(
+        messages.info(
             request,
-            _("Plan %(n)d is published: its bookings and stays are made.") % {"n": plan.number},
+            _("Plan %(n)d is being published: its bookings and stays are being made.")
+            % {"n": plan.number},
         )
     return redirect("plan_detail", plan.pk)
 
