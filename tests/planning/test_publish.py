@@ -167,6 +167,9 @@ def test_export_scenario_command_writes_what_plan_solve_reads(world, tmp_path: P
         stdout=out,
     )
     assert "5 households" in out.getvalue()
+    from aman.core.models import AuditEntry
+
+    assert AuditEntry.objects.filter(verb="plan_export_scenario").exists()
     call_command("plan", "solve", "--scenario", str(target), "--out", str(tmp_path), stdout=out)
     data = json.loads((tmp_path / "plan.json").read_text())
     assert check.check(scenario.loads(target.read_text()), data) == []
@@ -189,3 +192,23 @@ def test_a_typed_city_places_the_household(world) -> None:
     (item,) = [h for h in export.data["households"] if h["id"] == f"hh{typed.pk}"]
     tehran = next(p for p in export.data["places"] if p["name"] == "Tehran")
     assert item["location"] == tehran["id"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--crisis", "no-such-crisis"], "No crisis 'no-such-crisis'"),
+        (["--days", "30"], "--days must be from 1 to 14"),
+        (["--start", "tomorrow"], "--start is not a date-time"),
+        (["--start", "2026-03-02T06:00"], "--start needs a UTC offset"),
+    ],
+)
+def test_export_scenario_says_what_is_wrong(world, tmp_path: Path, args, message) -> None:
+    from django.core.management.base import CommandError
+
+    base = ["plan", "export-scenario", "--crisis", str(world.crisis.pk)]
+    base += ["--out", str(tmp_path / "s.json")]
+    with pytest.raises(CommandError) as caught:
+        call_command(*base, *args)
+    assert message in str(caught.value)
+    assert not (tmp_path / "s.json").exists()

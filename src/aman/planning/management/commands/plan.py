@@ -107,6 +107,7 @@ class Command(AmanCommand):
     def _export(self, options: dict[str, Any]) -> None:
         from datetime import datetime
 
+        from aman.core.audit import audit_read
         from aman.core.models import Crisis
         from aman.planning import inputs
         from aman.planning.services import MAX_DAYS, published_plan
@@ -136,6 +137,14 @@ class Command(AmanCommand):
         except OSError as exc:
             raise CommandError(f"Cannot write {target}: {exc.strerror or exc}.") from exc
         d = export.data
+        # Households with their reference codes left the database: recorded as an export.
+        audit_read(
+            actor=None,
+            verb="plan_export_scenario",
+            crisis=crisis,
+            export=True,
+            details={"households": len(d["households"]), "file": str(target)},
+        )
         self.stdout.write(
             f"{len(d['households'])} households, {len(d['legs'])} legs, "
             f"{len(d['bus_pools'])} bus pools, {len(d['crossings'])} crossings, "
