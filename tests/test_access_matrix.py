@@ -899,6 +899,7 @@ def other_crisis_leg(w: World) -> int:
 UI += [Route(**row) for row in shelter_rows(api=False)]
 API += [Route(**row) for row in shelter_rows(api=True)]
 UI += [Route(**row) for row in planning_rows()]
+API += [Route(**row) for row in planning_rows(api=True)]
 
 ROUTES = UI + API
 # Pages outside the matrix on purpose, each with its reason.

@@ -100,5 +100,33 @@ ROWS: list[dict[str, Any]] = [
 ]
 
 
-def planning_rows() -> list[dict[str, Any]]:
-    return list(ROWS)
+def A(name: str, path: Any = None, **kw: Any) -> dict[str, Any]:
+    method, template = name.split(" ", 1)
+    return {
+        "name": name,
+        "method": method.lower(),
+        "path": path or (lambda w: template),
+        "allowed": PLANNERS,
+        "anonymous": 401,
+        "api": True,
+        **kw,
+    }
+
+
+API_ROWS: list[dict[str, Any]] = [
+    A("GET /api/plans"),
+    A("POST /api/plans", ok=202, data=lambda w: {"days": 2, "method": "greedy"}),
+    A("GET /api/plans/{plan_id}", lambda w: f"/api/plans/{world_plan(w)}"),
+    A("GET /api/plans/{plan_id}/scenario", lambda w: f"/api/plans/{world_plan(w)}/scenario"),
+    # A running plan cannot be published: the allowed get 409 (after the access check).
+    A(
+        "POST /api/plans/{plan_id}/publish",
+        lambda w: f"/api/plans/{world_plan(w)}/publish",
+        ok=409,
+    ),
+    A("POST /api/plans/{plan_id}/discard", lambda w: f"/api/plans/{world_plan(w)}/discard"),
+]
+
+
+def planning_rows(*, api: bool = False) -> list[dict[str, Any]]:
+    return list(API_ROWS if api else ROWS)

@@ -24,6 +24,7 @@ from aman.api.routers import (
     me,
     missions,
     permits,
+    planning,
     registry,
     shelter,
     transport,
@@ -112,3 +113,4 @@ api.add_router("", permits.router)
 api.add_router("", transport.router)
 api.add_router("", transport_documents.router)
 api.add_router("", shelter.router)
+api.add_router("", planning.router)

@@ -1,0 +1,177 @@
+"""Planning: start a plan or a what-if (solved in the background), read plans with their
+result (`aman.plan/1`) and inputs (`aman.scenario/1`), publish or discard a draft."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import Http404, HttpRequest
+from ninja import Field, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from aman.api.idempotency import idempotent
+from aman.api.routers.registry import ERRORS, _crisis, _user
+from aman.core import access
+from aman.core.audit import audit_read
+from aman.core.models import User
+from aman.core.roles import Cap
+from aman.planning import services
+from aman.planning.models import Plan
+
+router = Router(tags=["planning"])
+
+
+class PlanOut(Schema):
+    id: int
+    crisis: int = Field(alias="crisis_id")
+    number: int
+    kind: str = Field(description="plan, or what_if (never published)")
+    status: str = Field(
+        description="running, failed, draft, publishing, published, superseded, discarded"
+    )
+    title: str = Field(description="a what-if's changes in words")
+    changes: list[dict[str, Any]]
+    days: int
+    method: str
+    base: int | None = Field(alias="base_id", description="the plan published when it started")
+    progress: str
+    error: str
+    people: int | None
+    people_safe: int | None
+    unassigned: int | None = Field(description="households without an itinerary")
+    gap: float | None = Field(description="to the LP bound, a share (0.001 = 0.1 %)")
+    seconds: float | None
+    input_warnings: list[str]
+    created_at: datetime
+    finished_at: datetime | None
+    published_at: datetime | None
+
+
+class PlanDetailOut(PlanOut):
+    result: dict[str, Any] | None = Field(description="the plan (aman.plan/1, docs/planning.md)")
+
+
+class ChangeIn(Schema):
+    type: Literal["close_crossing", "cancel_leg", "add_flight"]
+    crossing: int | None = Field(None, description="close_crossing: the crossing's place id")
+    leg: int | None = Field(None, description="cancel_leg: the leg's id")
+    from_: str | None = Field(
+        None,
+        alias="from",
+        description="close_crossing: closed from (ISO date-time); add_flight: airport code",
+    )
+    to: str | None = Field(
+        None, description="close_crossing: closed until; add_flight: airport code"
+    )
+    departure: datetime | None = Field(None, description="add_flight")
+    arrival: datetime | None = Field(None, description="add_flight")
+    seats: int | None = Field(None, ge=1, le=1000, description="add_flight")
+
+
+class PlanIn(Schema):
+    kind: Literal["plan", "what_if"] = "plan"
+    days: int = Field(7, ge=1, le=services.MAX_DAYS)
+    method: Literal["auto", "lp", "greedy"] = "auto"
+    changes: list[ChangeIn] = Field(default_factory=list, max_length=20)
+
+
+def _planner(request: HttpRequest, cap: str = Cap.PLAN) -> User:
+    user = _user(request)
+    access.require(user, cap)
+    return user
+
+
+def _plan(user: User, plan_id: int) -> Plan:
+    plan = Plan.objects.filter(pk=plan_id).select_related("crisis").first()
+    if plan is None:
+        raise Http404
+    access.crisis_for_user(user, plan.crisis_id)
+    return plan
+
+
+@router.get(
+    "/plans", response=list[PlanOut], summary="The crisis's plans and what-ifs, newest first"
+)
+@paginate(LimitOffsetPagination)
+def plan_list(request: HttpRequest, crisis: int | None = None) -> Any:
+    user = _planner(request)
+    return Plan.objects.filter(crisis=_crisis(user, crisis)).defer("scenario", "result")
+
+
+@router.post(
+    "/plans",
+    response={202: PlanOut, **ERRORS},
+    summary="Run the planner on the crisis as it is now (send Idempotency-Key)",
+    description="The situation is taken now as the plan's inputs and solved in the "
+    "background: poll GET /api/plans/{id} until its status is draft (or failed). A what-if "
+    "applies its changes to a copy; nothing real is touched.",
+)
+def plan_create(request: HttpRequest, payload: PlanIn, crisis: int | None = None) -> Any:
+    user = _planner(request)
+    the_crisis = _crisis(user, crisis)
+
+    def create() -> tuple[int, Any]:
+        changes = [
+            {k: v for k, v in c.model_dump(mode="json", by_alias=True).items() if v is not None}
+            for c in payload.changes
+        ]
+        plan = services.plan_start(
+            actor=user,
+            crisis=the_crisis,
+            kind=payload.kind,
+            changes=changes,
+            days=payload.days,
+            method=payload.method,
+        )
+        plan.refresh_from_db()
+        return 202, PlanOut.from_orm(plan).model_dump(mode="json", by_alias=False)
+
+    return idempotent(request, user, payload.model_dump(mode="json", by_alias=True), create)
+
+
+@router.get(
+    "/plans/{plan_id}",
+    response={200: PlanDetailOut, **ERRORS},
+    summary="One plan with its result (itineraries, reasons, bound, limits)",
+)
+def plan_detail(request: HttpRequest, plan_id: int) -> Any:
+    user = _planner(request)
+    plan = _plan(user, plan_id)
+    audit_read(actor=user, verb="plan_view", obj=plan, crisis=plan.crisis)
+    return plan
+
+
+@router.get(
+    "/plans/{plan_id}/scenario",
+    response={200: dict[str, Any], **ERRORS},
+    summary="The plan's inputs as they were taken (aman.scenario/1)",
+)
+def plan_scenario(request: HttpRequest, plan_id: int) -> Any:
+    user = _planner(request)
+    plan = _plan(user, plan_id)
+    audit_read(actor=user, verb="plan_scenario", obj=plan, crisis=plan.crisis, export=True)
+    return plan.scenario
+
+
+@router.post(
+    "/plans/{plan_id}/publish",
+    response={202: PlanOut, **ERRORS},
+    summary="Publish a draft: its bookings and stays are made in the background",
+    description="409 for a what-if, a plan that is not a draft, or one started before the "
+    "plan published since. Poll GET /api/plans/{id}: published, or draft again with the "
+    "reason in `error` (nothing made).",
+)
+def plan_publish(request: HttpRequest, plan_id: int) -> Any:
+    user = _planner(request, Cap.PLAN_PUBLISH)
+    plan = services.plan_publish_start(actor=user, plan=_plan(user, plan_id))
+    plan.refresh_from_db()
+    return 202, plan
+
+
+@router.post(
+    "/plans/{plan_id}/discard",
+    response={200: PlanOut, **ERRORS},
+    summary="Discard a draft, failed or running plan",
+)
+def plan_discard(request: HttpRequest, plan_id: int) -> Any:
+    user = _planner(request)
+    return services.plan_discard(actor=user, plan=_plan(user, plan_id))

@@ -1,0 +1,92 @@
+"""The planner through the REST API: start (idempotent), poll, read the inputs, publish;
+every error as {"message", "extra"} with a 4xx."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from aman.planning.models import Plan, PlanStatus
+from aman.transport.models import Booking
+from tests.planning.world import situation
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, path: str, body: dict, **headers):
+    return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+
+
+def test_start_poll_publish(world, django_capture_on_commit_callbacks) -> None:
+    s = situation(world.crisis, households=2, bus_seats=10)
+    api = world.api("logistics")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, "/api/plans", {"days": 3}, HTTP_IDEMPOTENCY_KEY="plan-1")
+    assert response.status_code == 202, response.content
+    first = response.json()
+    assert first["status"] == "running" and first["kind"] == "plan"
+    # A retry with the same key answers the same plan and starts nothing new.
+    again = post(api, "/api/plans", {"days": 3}, HTTP_IDEMPOTENCY_KEY="plan-1")
+    assert again.json()["id"] == first["id"] and Plan.objects.count() == 1
+
+    detail = api.get(f"/api/plans/{first['id']}").json()
+    assert detail["status"] == "draft" and detail["people_safe"] == 4
+    assert {i["household"] for i in detail["result"]["itineraries"]} == {
+        f"hh{h.pk}" for h in s.households
+    }
+    scenario = api.get(f"/api/plans/{first['id']}/scenario").json()
+    assert scenario["format"] == "aman.scenario/1"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, f"/api/plans/{first['id']}/publish", {})
+    assert response.status_code == 202 and response.json()["status"] == "publishing"
+    assert api.get(f"/api/plans/{first['id']}").json()["status"] == "published"
+    assert Booking.objects.filter(crisis=world.crisis).count() == 4 * 3
+    refused = post(api, f"/api/plans/{first['id']}/publish", {})
+    assert refused.status_code == 409 and "Only a draft" in refused.json()["message"]
+
+
+def test_a_what_if_through_the_api(world, django_capture_on_commit_callbacks) -> None:
+    s = situation(world.crisis, households=2, bus_seats=10)
+    api = world.api("crisis_manager")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(
+            api,
+            "/api/plans",
+            {
+                "kind": "what_if",
+                "days": 3,
+                "changes": [{"type": "cancel_leg", "leg": s.legs["bus1"].pk}],
+            },
+        )
+    assert response.status_code == 202, response.content
+    plan = Plan.objects.get(pk=response.json()["id"])
+    assert plan.kind == "what_if" and plan.status == PlanStatus.DRAFT
+    assert plan.result["summary"]["people_safe"] == 0
+    refused = post(api, f"/api/plans/{plan.pk}/publish", {})
+    assert refused.status_code == 409 and "never published" in refused.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ({"days": 30}, 422, "days"),
+        ({"method": "magic"}, 422, "method"),
+        ({"kind": "what_if"}, 400, "A what-if needs at least one change"),
+        (
+            {"kind": "what_if", "changes": [{"type": "cancel_leg", "leg": 999999}]},
+            400,
+            "not in the plan's inputs",
+        ),
+        ({"kind": "what_if", "changes": [{"type": "teleport"}]}, 422, "type"),
+    ],
+)
+def test_errors_are_clear(world, body, status, says) -> None:
+    situation(world.crisis, households=1)
+    response = post(world.api("logistics"), "/api/plans", body)
+    assert response.status_code == status, response.content
+    data = response.json()
+    assert set(data) >= {"message", "extra"}
+    assert says in json.dumps(data)
+    assert not Plan.objects.exists()
