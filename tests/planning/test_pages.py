@@ -235,3 +235,15 @@ def test_a_publish_refused_in_the_background_says_why(
     assert plan.status == PlanStatus.DRAFT and "Not enough seats" in plan.error
     assert "The plan could not be published" in page and "Run the planner again" in page
     assert not Booking.objects.filter(crisis=world.crisis).exists()
+
+
+def test_remarks_on_the_inputs(world, django_capture_on_commit_callbacks) -> None:
+    from aman.geo.models import Place
+
+    situation(world.crisis, households=1)
+    Place.objects.filter(code="IR-AM-NORDUZ").update(daily_capacity=None)
+    client = world.client("logistics")
+    plan = _run(client, django_capture_on_commit_callbacks)
+    assert {"code": "crossing_unlimited", "crossing": "Norduz"} in plan.input_warnings
+    page = client.get(f"/planning/{plan.pk}/").content.decode()
+    assert "Crossing Norduz has no number of people per day: taken as unlimited." in page

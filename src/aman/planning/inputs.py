@@ -40,6 +40,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Crisis
 from aman.geo.models import Place, PlaceStatus, PlaceStatusEvent
@@ -87,10 +88,37 @@ def pk_of(ref: str, prefix: str) -> int | None:
     return None
 
 
+WARNINGS = {
+    "crossing_no_entry": _("Crossing %(crossing)s has no entry country: left out."),
+    "crossing_unlimited": _(
+        "Crossing %(crossing)s has no number of people per day: taken as unlimited."
+    ),
+    "leg_crossing_elsewhere": _(
+        "Leg %(leg)s reaches a crossing that does not lead out of the affected countries: left out."
+    ),
+    "leg_within_hub": _("Leg %(leg)s starts and ends at one hub: left out."),
+    "leg_no_arrival": _("Leg %(leg)s has no planned arrival: left out."),
+    "household_too_big": _(
+        "Household %(household)s has %(n)s people, more than 60 travel together: left out."
+    ),
+    "nothing": _("Nothing to plan: no legs and no households."),
+}
+
+
+def warning_text(warning: dict[str, Any] | str) -> str:
+    """A remark on the inputs in words, in the active language."""
+    if isinstance(warning, str):
+        return warning
+    template = WARNINGS.get(warning.get("code", ""))
+    if template is None:
+        return str(warning)
+    return str(template) % {k: v for k, v in warning.items() if k != "code"}
+
+
 @dataclass
 class Export:
     data: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     # Scenario place id -> the database places it stands for.
     hubs: dict[str, list[int]] = field(default_factory=dict)
 
@@ -210,7 +238,7 @@ def export(
     crisis's published plan (its itineraries are what households were told)."""
     start = (start or timezone.now()).replace(second=0, microsecond=0)
     end = start + timedelta(days=days)
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     affected = set(crisis.affected_countries.values_list("code", flat=True))
     home = crisis.home_country.code
 
@@ -377,7 +405,7 @@ def export(
     for pk in sorted(crossing_pks):
         p = places[pk]
         if p.entry_country_id is None:
-            warnings.append(f"crossing {p.name}: no entry country; left out")
+            warnings.append({"code": "crossing_no_entry", "crossing": p.name})
             continue
         assert p.entry_country is not None
         entry = p.entry_country.code
@@ -396,7 +424,7 @@ def export(
             ],
         }
         if p.daily_capacity is None:
-            warnings.append(f"crossing {p.name}: no number of people per day; taken as unlimited")
+            warnings.append({"code": "crossing_unlimited", "crossing": p.name})
         if p.opens_at is not None and p.closes_at is not None:
             crossing["opens"] = p.opens_at.strftime("%H:%M")
             crossing["closes"] = p.closes_at.strftime("%H:%M")
@@ -410,14 +438,14 @@ def export(
     for leg in legs:
         o, d = places[leg.origin_id], places[leg.destination_id]
         if any(p.kind == Place.Kind.CROSSING and f"p{p.pk}" not in crossing_sids for p in (o, d)):
-            warnings.append(f"leg {leg.pk}: its crossing is not one out of the affected countries")
+            warnings.append({"code": "leg_crossing_elsewhere", "leg": str(leg)})
             continue
         origin, destination = place_id(leg.origin_id), place_id(leg.destination_id)
         if origin == destination:
-            warnings.append(f"leg {leg.pk}: starts and ends at one hub; left out")
+            warnings.append({"code": "leg_within_hub", "leg": str(leg)})
             continue
         if leg.arrival_planned is None:
-            warnings.append(f"leg {leg.pk}: no planned arrival; left out")
+            warnings.append({"code": "leg_no_arrival", "leg": str(leg)})
             continue
         seats = leg.capacity - leg.seats_allocated - leg.seats_taken + given_back[leg.pk]
         per_seat = float(leg.cost) / leg.capacity if leg.cost else 0.0
@@ -534,7 +562,7 @@ def export(
         declined = not leaving
         group = rows if declined else leaving
         if len(group) > 60:
-            warnings.append(f"household {hid}: {len(group)} people, more than 60; left out")
+            warnings.append({"code": "household_too_big", "household": f"H{hid}", "n": len(group)})
             continue
         contact = next((r for r in rows if r["pk"] == household["contact_id"]), group[0])
         if hid in moved:
@@ -610,5 +638,5 @@ def export(
         "households": sorted(out_households, key=lambda h: int(h["id"][2:])),
     }
     if not out_places:
-        warnings.append("nothing to plan: no legs, no households")
+        warnings.append({"code": "nothing"})
     return Export(data=data, warnings=warnings, hubs=dict(hubs))

@@ -554,6 +554,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": shown,
             "diff": _diff(plan),
             "stage": STAGES.get(plan.progress, plan.progress),
+            "input_warnings": [inputs.warning_text(w) for w in plan.input_warnings],
             "filters": {"priority": f_priority, "place": f_place, "day": f_day, "show": f_show},
             "query": urlencode(
                 {

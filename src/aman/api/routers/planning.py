@@ -40,7 +40,14 @@ class PlanOut(Schema):
     unassigned: int | None = Field(description="households without an itinerary")
     gap: float | None = Field(description="to the LP bound, a share (0.001 = 0.1 %)")
     seconds: float | None
-    input_warnings: list[str]
+    input_warnings: list[str] = Field(description="remarks on the inputs, in words")
+
+    @staticmethod
+    def resolve_input_warnings(obj: Plan) -> list[str]:
+        from aman.planning.inputs import warning_text
+
+        return [warning_text(w) for w in obj.input_warnings]
+
     created_at: datetime
     finished_at: datetime | None
     published_at: datetime | None

@@ -151,7 +151,7 @@ class Command(AmanCommand):
             f"{len(d['hotels'])} hotels; written to {target}."
         )
         for warning in export.warnings:
-            self.stderr.write(f"warning: {warning}")
+            self.stderr.write(f"warning: {inputs.warning_text(warning)}")
 
     def _check(self, options: dict[str, Any]) -> None:
         s = _scenario(options["scenario"])
