@@ -212,3 +212,93 @@ def test_export_scenario_says_what_is_wrong(world, tmp_path: Path, args, message
         call_command(*base, *args)
     assert message in str(caught.value)
     assert not (tmp_path / "s.json").exists()
+
+
+def test_a_household_on_its_way_keeps_the_rest_of_its_itinerary(world) -> None:
+    """Boarded on the first bus, which has left: the next plan starts the household where
+    the bus goes, keeps the rest of what it was told, and books nothing twice."""
+    from datetime import timedelta
+
+    from aman.transport.services import booking_board
+
+    s = situation(world.crisis, households=1, bus_seats=10)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    bus1 = s.legs["bus1"]
+    leg_set_status(actor=None, leg=bus1, status="confirmed")
+    leg_set_status(actor=None, leg=bus1, status="boarding")
+    for booking in Booking.objects.filter(leg=bus1):
+        booking_board(actor=None, booking=booking)
+    leg_set_status(actor=None, leg=bus1, status="departed", at=START + timedelta(hours=2))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        second = services.plan_start(
+            actor=None, crisis=world.crisis, start=START + timedelta(hours=3)
+        )
+    second.refresh_from_db()
+    item = next(h for h in second.scenario["households"] if h["id"] == f"hh{s.household(0).pk}")
+    norduz = next(p for p in second.scenario["places"] if p["name"] == "Norduz")
+    assert item["location"] == norduz["id"]
+    assert [st.get("leg") for st in item["notified"] if st["type"] == "leg"] == [
+        f"leg{s.legs['bus2'].pk}",
+        f"leg{s.legs['flight'].pk}",
+    ]
+    assert second.result["stability"]["displaced"] == 0
+    assert second.result["stability"]["changed"] == 0
+    before = Booking.objects.filter(crisis=world.crisis).count()
+    services.plan_publish(actor=None, plan=second)
+    assert Booking.objects.filter(crisis=world.crisis).count() == before
+    assert not Booking.objects.filter(crisis=world.crisis, status="released").exists()
+
+
+def test_seats_booked_by_hand_stay_the_households(world) -> None:
+    """An officer booked a household all the way (the full first bus, the bus on, the
+    flight): the planner keeps it there (its own seats are given back to it) and
+    publishing books nothing twice. Booked only to the border, it is left to the officer."""
+    from aman.transport.services import leg_book
+
+    s = situation(world.crisis, households=2, bus_seats=2)
+    leg_book(actor=None, leg=s.legs["bus1"], households=[s.household(1)])
+    partial = run(world.crisis)
+    assert f"hh{s.household(1).pk}" not in {h["id"] for h in partial.scenario["households"]}
+    assert {"code": "household_by_hand", "household": f"H{s.household(1).pk}"} in (
+        partial.input_warnings
+    )
+    # Its seats stay taken: the other household cannot have them.
+    assert (
+        next(x for x in partial.scenario["legs"] if x["id"] == f"leg{s.legs['bus1'].pk}")["seats"]
+        == 0
+    )
+    services.plan_discard(actor=None, plan=partial)
+    for leg in ("bus2", "flight"):
+        leg_book(actor=None, leg=s.legs[leg], households=[s.household(1)])
+    plan = run(world.crisis)
+    exported = {h["id"]: h for h in plan.scenario["households"]}
+    bus1 = next(x for x in plan.scenario["legs"] if x["id"] == f"leg{s.legs['bus1'].pk}")
+    assert bus1["seats"] == 2
+    assert exported[f"hh{s.household(1).pk}"]["locked"][0]["leg"] == bus1["id"]
+    placed = {i["household"]: i for i in plan.result["itineraries"]}
+    assert placed[f"hh{s.household(1).pk}"]["fixed"] is True
+    assert f"hh{s.household(0).pk}" not in placed  # the bus is theirs, priority or not
+    services.plan_publish(actor=None, plan=plan)
+    assert Booking.objects.filter(leg=s.legs["bus1"], status__in=HOLDS_SEAT).count() == 2
+
+
+def test_a_member_who_stays_gives_back_the_seat(world) -> None:
+    from aman.registry.models import Person
+
+    s = situation(world.crisis, households=1, bus_seats=10)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    stays = people_of(s.household(0))[1]
+    Person.objects.filter(pk=stays.pk).update(intent="stay")
+    second = run(world.crisis)
+    item = next(
+        i for i in second.result["itineraries"] if i["household"] == f"hh{s.household(0).pk}"
+    )
+    assert item["size"] == 1
+    services.plan_publish(actor=None, plan=second)
+    assert not Booking.objects.filter(person=stays, status__in=HOLDS_SEAT).exists()
+    assert (
+        Booking.objects.filter(person=people_of(s.household(0))[0], status__in=HOLDS_SEAT).count()
+        == 3
+    )

@@ -102,6 +102,10 @@ WARNINGS = {
         "Household %(household)s has %(n)s people, more than 60 travel together: left out."
     ),
     "nothing": _("Nothing to plan: no legs and no households."),
+    "household_by_hand": _(
+        "Household %(household)s has seats booked by hand that do not reach safety: left "
+        "to the officer (release them to have it planned)."
+    ),
 }
 
 
@@ -123,7 +127,7 @@ class Export:
     hubs: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _km(a: Place, b: Place) -> float:
+def distance_km(a: Place, b: Place) -> float:
     if a.latitude is None or a.longitude is None or b.latitude is None or b.longitude is None:
         return math.inf
     lat1, lon1 = math.radians(a.latitude), math.radians(a.longitude)
@@ -157,7 +161,7 @@ def _hubs(places: dict[int, Place], links: list[tuple[int, int]]) -> dict[int, i
     for group in by_country.values():
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
-                if _km(a, b) <= HUB_KM:
+                if distance_km(a, b) <= HUB_KM:
                     union(a.pk, b.pk)
     for x, y in links:
         if x in places and y in places:
@@ -271,6 +275,12 @@ def export(
         )
     }
     person_household = {p["pk"]: hid for hid, rows in members.items() for p in rows}
+    leaving_ids = {
+        p["pk"]
+        for rows in members.values()
+        for p in rows
+        if p["status"] not in NOT_LEAVING and p["intent"] != Intent.STAY
+    }
 
     # What the published plan told each household.
     told: dict[int, list[dict[str, Any]]] = {}
@@ -288,29 +298,46 @@ def export(
             departure_planned__gte=start,
             departure_planned__lt=end,
         )
+        .select_related("destination__country")
         # The trips of a bus pool that a published plan made into legs are the pool's:
         # planned again from the pool, not as legs (their buses would count twice).
         .exclude(source=Leg.Source.PLAN, source_ref__regex=POOL_LEG)
         .order_by("departure_planned", "pk")
     )
     leg_ids = {leg.pk for leg in legs}
-    given_back: dict[int, int] = defaultdict(int)  # leg -> seats of plan bookings
-    manual: dict[int, set[int]] = defaultdict(set)  # household -> legs booked by hand
+    # The seats held by the people being planned are theirs to keep or to give up: given
+    # back to the legs; the household keeps them through what it was told (a published
+    # plan's offered or confirmed seats) or through a lock (seats booked by an officer, or
+    # checked in). Seats of members who stay are not given back (publishing releases them).
+    given_back: dict[int, int] = defaultdict(int)
+    manual: dict[int, set[int]] = defaultdict(set)  # household -> legs it is held to
     booking_rows = Booking.objects.filter(
         crisis=crisis, status__in=HOLDS_SEAT, leg_id__in=leg_ids
     ).values("leg_id", "person_id", "household_id", "source", "status")
+    held: dict[int, list[int]] = defaultdict(list)  # household -> legs of its seats
     for b in booking_rows:
         hid = person_household.get(b["person_id"])
-        if hid is None:
+        if hid is None or b["person_id"] not in leaving_ids:
             continue
-        if (
+        held[hid].append(b["leg_id"])
+        if not (
             b["source"] == Leg.Source.PLAN
             and b["status"] in (BookingStatus.OFFERED, BookingStatus.CONFIRMED)
             and hid in told
         ):
-            given_back[b["leg_id"]] += 1
-        else:
             manual[hid].add(b["leg_id"])
+    # Seats booked by hand that do not reach safety: the officer plans that household
+    # (left out below, its seats stay taken); the planner would add a second way out.
+    by_leg = {leg.pk: leg for leg in legs}
+    by_hand: set[int] = set()
+    for hid, hand_legs in manual.items():
+        last = max((by_leg[pk] for pk in hand_legs), key=lambda x: x.departure_planned)
+        if last.destination.country.code in affected:
+            by_hand.add(hid)
+    for hid, seat_legs in held.items():
+        if hid not in by_hand:
+            for leg_pk in seat_legs:
+                given_back[leg_pk] += 1
     # Where households went on legs already under way or done.
     moved: dict[int, tuple[int, datetime]] = {}
     for m in (
@@ -335,9 +362,34 @@ def export(
 
     from aman.planning.models import BusPool, PlanLock
 
+    referenced: set[int] = set()
+    for steps in [*told.values(), *(k.steps for k in PlanLock.objects.filter(crisis=crisis))]:
+        for st in steps:
+            ref = pk_of(st["leg"], "leg") if st.get("type") == "leg" else None
+            if ref is not None:
+                referenced.add(ref)
+    leg_times = {
+        f"leg{pk}": (dep if status not in (LegStatus.DEPARTED, LegStatus.ARRIVED) else None)
+        for pk, dep, status in Leg.objects.filter(pk__in=referenced).values_list(
+            "pk", "departure_planned", "status"
+        )
+    }
+
+    def ahead(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The steps still to come: those before `start` (legs departed, crossings passed)
+        are what already happened, and the household is where they led."""
+        for i, st in enumerate(steps):
+            if st["type"] == "leg":
+                when = leg_times.get(st["leg"], start)
+            else:
+                when = datetime.fromisoformat(st.get("departure") or st["at"])
+            if when is not None and when >= start:
+                return steps[i:]
+        return []
+
     pools = list(BusPool.objects.filter(crisis=crisis).select_related("origin", "destination"))
     locks = {
-        lock.household_id: lock.steps
+        lock.household_id: ahead(lock.steps)
         for lock in PlanLock.objects.filter(crisis=crisis, household_id__in=list(members))
     }
 
@@ -494,7 +546,7 @@ def export(
             source=Stay.Source.PLAN,
             status=StayStatus.PLANNED,
             household_id__in=list(told),
-            last_night__gte=first_night,
+            first_night__gte=timezone.localdate(start),
         ).values_list("pk", flat=True)
     )
     taken: dict[tuple[int, date], int] = defaultdict(int)
@@ -608,7 +660,10 @@ def export(
             out["permits"] = permits
         if declined:
             out["declined"] = True
-        if hid in locks:
+        if hid in by_hand:
+            warnings.append({"code": "household_by_hand", "household": f"H{hid}"})
+            continue
+        if locks.get(hid):
             out["locked"] = locks[hid]
         elif manual.get(hid):
             by_time = [x for x in out_legs if pk_of(x["id"], "leg") in manual[hid]]
@@ -616,7 +671,9 @@ def export(
                 out["locked"] = [{"type": "leg", "leg": x["id"]} for x in by_time]
         if hid in told and not declined:
             # Even when a leg of it is gone: the re-plan then sees the household displaced.
-            out["notified"] = steps_of({"steps": told[hid]})
+            still = ahead(steps_of({"steps": told[hid]}))
+            if still:
+                out["notified"] = still
         out_households.append(out)
 
     policy = PriorityPolicy.objects.filter(crisis=crisis).values_list("mode", flat=True).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +23,7 @@ from aman.planning.optimizer import plan as solver
 from aman.planning.optimizer import scenario as sc
 from aman.registry.models import Household, Intent, Person
 from aman.shelter.models import Hotel, Stay, StayStatus
-from aman.shelter.services import PlanNights, stay_set_status, stays_from_plan
+from aman.shelter.services import PlanNights, hotel_today, stay_set_status, stays_from_plan
 from aman.transport import services as transport
 from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
 
@@ -56,7 +56,9 @@ def leaving_members(household_ids: list[int]) -> dict[int, list[Person]]:
 # What-if changes -----------------------------------------------------------------------------
 
 
-def _moment(value: Any, where: str) -> datetime:
+def _moment(value: Any, where: str, zone: Any = None) -> datetime:
+    """An instant from a what-if: a time without an offset is read on `zone`'s clock (the
+    crossing's for a closure, the origin's for a flight), as officers type them."""
     if isinstance(value, datetime):
         moment = value
     else:
@@ -68,7 +70,7 @@ def _moment(value: Any, where: str) -> datetime:
                 {"errors": {where: [_("A date and time like 2026-03-02T08:00.")]}},
             ) from None
     if moment.tzinfo is None:
-        moment = timezone.make_aware(moment)
+        moment = timezone.make_aware(moment, zone) if zone else timezone.make_aware(moment)
     return moment
 
 
@@ -86,8 +88,9 @@ def _apply(data: dict[str, Any], export: inputs.Export, changes: list[dict[str, 
                     % {"n": i + 1},
                     {"errors": {"crossing": [_("Not planned.")]}},
                 )
-            start = _moment(change.get("from") or data["start"], "from")
-            end = _moment(change.get("to") or data["end"], "to")
+            zone = Place.objects.get(pk=int(change["crossing"])).zone
+            start = _moment(change.get("from") or data["start"], "from", zone)
+            end = _moment(change.get("to") or data["end"], "to", zone)
             if end <= start:
                 raise ApplicationError(
                     _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
@@ -115,8 +118,9 @@ def _apply(data: dict[str, Any], export: inputs.Export, changes: list[dict[str, 
                         {"errors": problems},
                     )
                 places[end_name] = place
-            dep = _moment(change.get("departure"), "departure")
-            arr = _moment(change.get("arrival"), "arrival")
+            zone = places["from"].zone
+            dep = _moment(change.get("departure"), "departure", zone)
+            arr = _moment(change.get("arrival"), "arrival", zone)
             seats = int(change.get("seats") or 0)
             if arr <= dep or not 1 <= seats <= 1000:
                 raise ApplicationError(
@@ -127,6 +131,14 @@ def _apply(data: dict[str, Any], export: inputs.Export, changes: list[dict[str, 
             ends = {}
             for end_name, place in places.items():
                 sid = sid_of.get(place.pk)
+                if sid is None:
+                    # An airport near a hub of the inputs joins it (buses into Baku connect
+                    # with a flight from Baku's airport).
+                    near = Place.objects.filter(pk__in=list(sid_of), country=place.country_id)
+                    for other in near:
+                        if inputs.distance_km(place, other) <= inputs.HUB_KM:
+                            sid = sid_of[other.pk]
+                            break
                 if sid is None:
                     sid = f"p{place.pk}"
                     data["places"].append(
@@ -272,7 +284,7 @@ def plan_solve(plan_id: int) -> Plan:
         data = solver.to_json(result)
     except Exception as exc:  # recorded where the officer sees it
         log.exception("plan %s failed", plan_id)
-        Plan.objects.filter(pk=plan_id).update(
+        Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(
             status=PlanStatus.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
@@ -299,7 +311,14 @@ def plan_solve(plan_id: int) -> Plan:
 @transaction.atomic
 def plan_discard(*, actor: User | None, plan: Plan) -> Plan:
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
-    if plan.status not in (PlanStatus.DRAFT, PlanStatus.FAILED, PlanStatus.RUNNING):
+    # Publishing holds the plan's row: a plan still being published is found published
+    # here once it is; one whose worker was lost can be set aside.
+    if plan.status not in (
+        PlanStatus.DRAFT,
+        PlanStatus.FAILED,
+        PlanStatus.RUNNING,
+        PlanStatus.PUBLISHING,
+    ):
         raise Conflict(_("Only a draft, failed or running plan can be discarded."))
     plan.status = PlanStatus.DISCARDED
     plan.save(update_fields=["status"])
@@ -320,6 +339,8 @@ def itinerary_of(plan: Plan, household_id: int) -> dict[str, Any] | None:
 @transaction.atomic
 def household_lock(*, actor: User | None, plan: Plan, household: Household) -> PlanLock:
     """Keep the household's itinerary of this plan in every plan until unlocked."""
+    if plan.kind != Plan.Kind.PLAN:
+        raise Conflict(_("A what-if's itineraries cannot be locked: lock them in a plan."))
     item = itinerary_of(plan, household.pk)
     if item is None:
         raise Conflict(_("The household has no itinerary in this plan to lock."))
@@ -375,7 +396,11 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
             )
         ref = pool_ref(trip["pool"], trip["departure"])
         seats = trip["buses"] * pool.seats
-        leg = Leg.objects.filter(crisis=plan.crisis, source_ref=ref).first()
+        leg = (
+            Leg.objects.filter(crisis=plan.crisis, source_ref=ref)
+            .exclude(status=LegStatus.CANCELLED)
+            .first()
+        )
         if leg is None:
             leg = transport.leg_create(
                 actor=actor,
@@ -544,19 +569,27 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         )
     note = _("Plan %(n)d") % {"n": plan.number}
     pool_legs = _pool_legs(actor, plan)
-    today = timezone.localdate()
 
-    # Release what the previous plan gave and this one does not keep.
+    # Release what the previous plan gave and this one does not keep: seats on legs still
+    # to go (a leg due before the plan's start but not gone is the gate's to settle), and
+    # the seats of members who now stay; stays not begun.
+    since = datetime.fromisoformat(plan.scenario["start"])
+    staying = leaving_members([hid for hid in old if hid is not None])
     for hid in old:
         household = households.get(hid)  # type: ignore[arg-type]
         if household is None:
             continue
+        assert hid is not None
         keep_legs = set(_legs_of(new.get(hid), pool_legs))
+        going = {p.pk for p in staying.get(hid, [])}
         for booking in Booking.objects.filter(
             household=household,
             source=Leg.Source.PLAN,
             status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED),
-        ).exclude(leg_id__in=keep_legs):
+            leg__departure_planned__gte=since,
+        ):
+            if booking.leg_id in keep_legs and booking.person_id in going:
+                continue
             transport.booking_close(
                 actor=actor, booking=booking, status=BookingStatus.RELEASED, note=str(note)
             )
@@ -565,12 +598,12 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             Stay.objects.filter(
                 household=household, source=Stay.Source.PLAN, status=StayStatus.PLANNED
             )
-            .select_related("block")
+            .select_related("block__hotel__place")
             .order_by("pk")
         ):
             if (stay.block.hotel_id, stay.first_night, stay.last_night) in keep_nights:
                 continue
-            if stay.first_night < today:
+            if stay.first_night < hotel_today(stay):
                 continue  # begun: an officer changes it at the hotel
             stay.refresh_from_db()
             if stay.status == StayStatus.PLANNED:
@@ -591,6 +624,8 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         seats_taken=0,
     ).exclude(pk__in=used):
         transport.leg_set_status(actor=actor, leg=leg, status=LegStatus.CANCELLED, note=str(note))
+        # Its reference is free again for a later plan that uses the trip after all.
+        Leg.objects.filter(pk=leg.pk).update(source_ref=f"{leg.source_ref}~{leg.pk}"[:200])
 
     # Book and house.
     ordered = sorted(
@@ -617,20 +652,30 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             exc.extra,
         ) from exc
     if nights:
-        kept = {
-            (s.household_id, s.block.hotel_id, s.first_night, s.last_night)
-            for s in Stay.objects.filter(
-                crisis=crisis,
-                source=Stay.Source.PLAN,
-                status__in=(StayStatus.PLANNED, StayStatus.CHECKED_IN),
-                household_id__in=[n.household.pk for n in nights],
-            ).select_related("block")
-        }
-        todo = [
-            n
-            for n in nights
-            if (n.household.pk, n.hotel.pk, n.first_night, n.last_night) not in kept
-        ]
+        # Nights a household has a room for already (a stay kept, begun, or booked by an
+        # officer) are not booked again: only the runs of nights still uncovered.
+        covered: dict[int, set[date]] = defaultdict(set)
+        for stay in Stay.objects.filter(
+            crisis=crisis,
+            status__in=(StayStatus.PLANNED, StayStatus.CHECKED_IN),
+            household_id__in=[n.household.pk for n in nights],
+        ):
+            assert stay.household_id is not None
+            night = stay.first_night
+            while night <= stay.last_night:
+                covered[stay.household_id].add(night)
+                night += timedelta(days=1)
+        todo = []
+        for n in nights:
+            run: list[date] = []
+            night = n.first_night
+            while night <= n.last_night + timedelta(days=1):
+                if night <= n.last_night and night not in covered[n.household.pk]:
+                    run.append(night)
+                elif run:
+                    todo.append(PlanNights(n.household, n.hotel, run[0], run[-1]))
+                    run = []
+                night += timedelta(days=1)
         try:
             stays_from_plan(actor=actor, crisis=crisis, items=todo, plan_ref=f"plan{plan.pk}")
         except ApplicationError as exc:
@@ -735,6 +780,11 @@ def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> 
             problems.setdefault(name, []).append(
                 _("From %(low)d to %(high)d.") % {"low": low, "high": high}
             )
+    buses, seats = data.get("buses_per_day"), data.get("seats")
+    if isinstance(buses, int) and isinstance(seats, int) and buses * seats > 2000:
+        problems.setdefault("buses_per_day", []).append(
+            _("At most 2,000 seats a day (buses × seats per bus).")
+        )
     hours = data.get("travel_hours")
     if hours is None or not 0.5 <= float(hours) <= 72:
         problems.setdefault("travel_hours", []).append(_("From 0.5 to 72 hours."))

@@ -178,8 +178,13 @@ class WhatIfForm(forms.Form):
                 {
                     "type": "close_crossing",
                     "crossing": d["close_crossing"].pk,
-                    "from": d["closed_from"].isoformat() if d.get("closed_from") else None,
-                    "to": d["closed_to"].isoformat() if d.get("closed_to") else None,
+                    # As typed: read on the crossing's clock.
+                    "from": timezone.make_naive(d["closed_from"]).isoformat()
+                    if d.get("closed_from")
+                    else None,
+                    "to": timezone.make_naive(d["closed_to"]).isoformat()
+                    if d.get("closed_to")
+                    else None,
                 }
             )
         if d.get("cancel_leg"):
@@ -193,6 +198,7 @@ class WhatIfForm(forms.Form):
                     _("A flight needs where from, where to, a departure and hours in the air."),
                 )
                 return out
+            dep = timezone.make_naive(dep)  # as typed: read on the origin's clock
             arr = dep + timedelta(minutes=int(float(hours) * 60))
             out.append(
                 {

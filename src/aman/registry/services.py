@@ -655,7 +655,7 @@ def _new_person(
         # A typed city (none chosen) is kept in front of the address: the planner reads it.
         address=data.location.address
         if acc.city is not None
-        else ", ".join(x for x in (data.location.city, data.location.address) if x),
+        else ", ".join(x for x in (data.location.city, data.location.address) if x)[:300],
         latitude=data.location.latitude,
         longitude=data.location.longitude,
         location_updated_at=now,

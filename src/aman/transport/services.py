@@ -648,11 +648,13 @@ def legs_book_many(
         )
     )
     all_people = {pk for pks in wanted.values() for pk in pks}
+    # Locked (after the legs, as every booking path does): nobody's status changes under us.
     people = {
         p.pk: p
-        for p in Person.objects.filter(pk__in=all_people).only(
-            "pk", "crisis_id", "household_id", "status", "merged_into_id", "reference_code"
-        )
+        for p in Person.objects.select_for_update(of=("self",))
+        .filter(pk__in=all_people)
+        .only("pk", "crisis_id", "household_id", "status", "merged_into_id", "reference_code")
+        .order_by("pk")
     }
     bookings: list[Booking] = []
     for leg_id, person_ids in sorted(wanted.items()):
@@ -732,6 +734,7 @@ def legs_book_many(
         Person.objects.filter(pk__in=waiting).update(
             status=Status.ASSIGNED, updated_at=timezone.now()
         )
+    crisis = next(iter(legs.values())).crisis
     by_leg: dict[int, list[int]] = {}
     for b in created:
         by_leg.setdefault(b.leg_id, []).append(b.person_id)
@@ -745,6 +748,17 @@ def legs_book_many(
                 "changes": {"people": sorted(pks), "status": BookingStatus.OFFERED, "note": note},
             }
             for leg_id, pks in sorted(by_leg.items())
+        ]
+        + [
+            {
+                "actor": actor,
+                "verb": "person_set_status",
+                "object_type": "registry.person",
+                "object_id": pk,
+                "crisis": crisis,
+                "changes": {"status": [people[pk].status, Status.ASSIGNED]},
+            }
+            for pk in waiting
         ]
     )
     return len(created)

@@ -166,7 +166,10 @@ def path_of(
     while v != net.sink:
         w = index.wait_from.get(v)
         if w is None:
-            arcs.append(index.end_from[v])
+            end = index.end_from.get(v)
+            if end is None:  # the steps stop where nobody may stay (an affected side)
+                return None
+            arcs.append(end)
             break
         arcs.append(w)
         v = int(net.head[w])
