@@ -36,7 +36,15 @@ sys.path.insert(0, str(BENCH))
 SECRET = "bench-planning-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 
-def timed(fn: Any) -> tuple[float, int, Any]:
+SLOWEST: list[str] = []
+
+
+def timed(fn: Any, *, slowest: bool = False) -> tuple[float, int, Any]:
+    """Time `fn` and count its SQL statements (the log keeps the last 9,000); with
+    `slowest`, note the statements that took most time in all, by their shape."""
+    import re
+    from collections import Counter
+
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -45,6 +53,15 @@ def timed(fn: Any) -> tuple[float, int, Any]:
         t = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - t
+    if slowest:
+        total: Counter[str] = Counter()
+        count: Counter[str] = Counter()
+        for q in ctx.captured_queries:
+            shape = re.sub(r"\b\d+\b|'[^']*'", "?", q["sql"])[:160]
+            total[shape] += float(q["time"])
+            count[shape] += 1
+        for shape, spent in total.most_common(8):
+            SLOWEST.append(f"{spent:7.2f} s  {count[shape]:6d} ×  {shape}")
     return seconds, len(ctx.captured_queries), result
 
 
@@ -217,10 +234,12 @@ def run_size(n: int, args: argparse.Namespace) -> list[str]:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    seconds, statements, _ = timed(lambda: services.plan_publish(actor=None, plan=plan))
+    seconds, statements, _ = timed(
+        lambda: services.plan_publish(actor=None, plan=plan), slowest=args.profile
+    )
     if args.profile:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     bookings = Booking.objects.filter(crisis=crisis).count()
     households = len(r["itineraries"])
     rows.append(
@@ -288,6 +307,9 @@ def main() -> None:
     print("\n| measurement | time | SQL statements | notes |\n|---|---|---|---|")
     for row in rows:
         print(row)
+    if SLOWEST:
+        print("\nslowest statements of the publishing (of the last 9,000 logged):")
+        print("\n".join(SLOWEST))
 
 
 if __name__ == "__main__":

@@ -601,7 +601,8 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             .select_related("block__hotel__place")
             .order_by("pk")
         ):
-            if (stay.block.hotel_id, stay.first_night, stay.last_night) in keep_nights:
+            kept = (stay.block.hotel_id, stay.first_night, stay.last_night) in keep_nights
+            if kept and {g.pk for g in stay.guests.all()} <= going:
                 continue
             if stay.first_night < hotel_today(stay):
                 continue  # begun: an officer changes it at the hotel
@@ -642,7 +643,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             hotel = hotels.get(hotel_pk)
             if hotel is None:
                 raise Conflict(_("A hotel of the plan was removed since: run the planner again."))
-            nights.append(PlanNights(household, hotel, first, last))
+            nights.append(PlanNights(household, hotel, first, last, members[hid]))
     try:
         transport.legs_book_many(actor=actor, wanted=dict(wanted), note=str(note))
     except ApplicationError as exc:
@@ -673,7 +674,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
                 if night <= n.last_night and night not in covered[n.household.pk]:
                     run.append(night)
                 elif run:
-                    todo.append(PlanNights(n.household, n.hotel, run[0], run[-1]))
+                    todo.append(PlanNights(n.household, n.hotel, run[0], run[-1], n.people))
                     run = []
                 night += timedelta(days=1)
         try:

@@ -948,6 +948,8 @@ class PlanNights:
     hotel: Hotel
     first_night: date
     last_night: date
+    # The members the plan moves (None: every member who needs a bed).
+    people: list[Person] | None = None
 
 
 @transaction.atomic
@@ -975,12 +977,16 @@ def stays_from_plan(
             continue
         if not members:
             continue
+        named = [p for p in item.people or [] if p.pk in {m.pk for m in members}]
+        partial = bool(named) and len(named) < len(members)
         created += household_house(
             actor=actor,
             crisis=crisis,
             first_night=item.first_night,
             last_night=item.last_night,
             household=item.household,
+            people=named if partial else (),
+            split_reason=str(_("Members who stay behind need no room.")) if partial else "",
             hotel=item.hotel,
             source=Stay.Source.PLAN,
             source_ref=plan_ref.strip(),
