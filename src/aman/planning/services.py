@@ -554,7 +554,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     households = {h.pk: h for h in Household.objects.filter(crisis=crisis, pk__in=[*new, *old])}
     # The households must still be as the plan saw them.
     stale = []
-    members = leaving_members([hid for hid in new if hid is not None])
+    members = leaving_members([hid for hid in {*new, *old} if hid is not None])
     for hid, item in new.items():
         if hid is None or hid not in households or len(members[hid]) != item["size"]:
             stale.append(item["household"])
@@ -574,39 +574,44 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     # to go (a leg due before the plan's start but not gone is the gate's to settle), and
     # the seats of members who now stay; stays not begun.
     since = datetime.fromisoformat(plan.scenario["start"])
-    staying = leaving_members([hid for hid in old if hid is not None])
-    for hid in old:
-        household = households.get(hid)  # type: ignore[arg-type]
-        if household is None:
-            continue
-        assert hid is not None
+    old_ids = [hid for hid in old if hid is not None and hid in households]
+    held: dict[int, list[Booking]] = defaultdict(list)
+    for booking in Booking.objects.filter(
+        household_id__in=old_ids,
+        source=Leg.Source.PLAN,
+        status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED),
+        leg__departure_planned__gte=since,
+    ):
+        assert booking.household_id is not None
+        held[booking.household_id].append(booking)
+    housed: dict[int, list[Stay]] = defaultdict(list)
+    for stay in (
+        Stay.objects.filter(
+            household_id__in=old_ids, source=Stay.Source.PLAN, status=StayStatus.PLANNED
+        )
+        .select_related("block__hotel__place")
+        .prefetch_related("guests")
+        .order_by("pk")
+    ):
+        assert stay.household_id is not None
+        housed[stay.household_id].append(stay)
+    for hid in old_ids:
         keep_legs = set(_legs_of(new.get(hid), pool_legs))
-        going = {p.pk for p in staying.get(hid, [])}
-        for booking in Booking.objects.filter(
-            household=household,
-            source=Leg.Source.PLAN,
-            status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED),
-            leg__departure_planned__gte=since,
-        ):
+        going = {p.pk for p in members.get(hid, [])}
+        for booking in held[hid]:
             if booking.leg_id in keep_legs and booking.person_id in going:
                 continue
             transport.booking_close(
                 actor=actor, booking=booking, status=BookingStatus.RELEASED, note=str(note)
             )
         keep_nights = set(_nights_of(new.get(hid)))
-        for stay in (
-            Stay.objects.filter(
-                household=household, source=Stay.Source.PLAN, status=StayStatus.PLANNED
-            )
-            .select_related("block__hotel__place")
-            .order_by("pk")
-        ):
+        for stay in housed[hid]:
             kept = (stay.block.hotel_id, stay.first_night, stay.last_night) in keep_nights
             if kept and {g.pk for g in stay.guests.all()} <= going:
                 continue
             if stay.first_night < hotel_today(stay):
                 continue  # begun: an officer changes it at the hotel
-            stay.refresh_from_db()
+            stay.refresh_from_db()  # cancelling a stay cancels its household's other rooms
             if stay.status == StayStatus.PLANNED:
                 stay_set_status(
                     actor=actor,
