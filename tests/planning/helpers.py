@@ -6,9 +6,13 @@ from aman.planning.optimizer import check, plan, scenario
 
 
 def solve(data: dict[str, Any], method: str = "auto") -> dict[str, Any]:
-    """Solve, then hold the plan to the independent checker."""
+    """Solve, then hold the plan to the independent checker. `lp-columns`: the LP by
+    column generation rather than in the arc formulation."""
     s = scenario.load(data)
-    out = plan.to_json(plan.solve(s, plan.Options(method=method)))
+    options = plan.Options(method=method)
+    if method == "lp-columns":
+        options = plan.Options(method="lp", lp="columns")
+    out = plan.to_json(plan.solve(s, options))
     assert check.check(s, out) == []
     return out
 

@@ -7,7 +7,7 @@ import pytest
 from tests.planning.build import at, base, bus, flight, household
 from tests.planning.helpers import by_household, moves, reasons, solve
 
-METHODS = ["auto", "lp", "greedy"]
+METHODS = ["auto", "lp", "lp-columns", "greedy"]
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -42,3 +42,43 @@ def test_every_plan_holds_every_rule(
         assert out["objective"] <= out["bound"] * (1 + 1e-6) + 1e-6
     if method == "auto" and mode == "weights" and out["baseline"]:
         assert out["objective"] >= out["baseline"]["objective"] - 1e-9  # the better is kept
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=st.integers(min_value=30, max_value=600),
+    seed=st.integers(min_value=0, max_value=10_000),
+    days=st.integers(min_value=2, max_value=5),
+    pressure=st.floats(min_value=0.5, max_value=3.0),
+    notified=st.booleans(),
+)
+def test_both_formulations_reach_the_same_lp_optimum(
+    people: int, seed: int, days: int, pressure: float, notified: bool
+) -> None:
+    """The arc formulation's optimum lies between what column generation's master
+    reached and its Lagrangian bound, and the arc flows decompose into itineraries worth
+    exactly that optimum (notified itineraries and their stability reward included)."""
+    data = generate.generate(
+        people,
+        seed=seed,
+        days=days,
+        pressure=pressure,
+        flights=max(2, people // 60),
+        bus_trips=max(6, people // 12),
+    )
+    if notified:
+        first = plan.to_json(plan.solve(scenario.load(data)))
+        told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
+        data["policy"]["firm_hours"] = 0
+        data["legs"] = data["legs"][1:]  # a leg cancelled: some itineraries move
+        for h in data["households"]:
+            if h["id"] in told:
+                h["notified"] = told[h["id"]]
+    s = scenario.load(data)
+    arcs = plan.solve(s, plan.Options(method="lp", lp="arcs")).lp
+    columns = plan.solve(s, plan.Options(method="lp", lp="columns")).lp
+    assert arcs is not None and columns is not None
+    assert arcs.status == columns.status == "Optimal"
+    tol = 1e-6 * max(1.0, abs(arcs.bound))
+    assert columns.objective - tol <= arcs.bound <= columns.bound + tol
+    assert abs(arcs.objective - arcs.bound) <= tol

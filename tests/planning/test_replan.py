@@ -6,12 +6,14 @@ import copy
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from aman.planning.optimizer import check, generate, plan, scenario
 
 
-def _solve(data: dict[str, Any]) -> dict[str, Any]:
+def _solve(data: dict[str, Any], lp: str = "auto") -> dict[str, Any]:
     s = scenario.load(data)
-    out = plan.to_json(plan.solve(s))
+    out = plan.to_json(plan.solve(s, plan.Options(lp=lp)))
     assert check.check(s, out) == []
     return out
 
@@ -34,10 +36,11 @@ def _legs(itinerary: dict[str, Any]) -> list[str]:
     ]
 
 
-def test_a_replan_without_disruption_changes_nothing() -> None:
+@pytest.mark.parametrize("lp", ["arcs", "columns"])
+def test_a_replan_without_disruption_changes_nothing(lp: str) -> None:
     data = generate.generate(1500, seed=11)
-    first = _solve(data)
-    again = _solve(_notified(data, first))
+    first = _solve(data, lp)
+    again = _solve(_notified(data, first), lp)
     assert again["stability"]["displaced"] == 0
     assert again["stability"]["changed"] == 0
     assert {i["household"]: _legs(i) for i in again["itineraries"]} == {
@@ -45,9 +48,10 @@ def test_a_replan_without_disruption_changes_nothing() -> None:
     }
 
 
-def test_a_cancelled_flight_moves_its_households_and_few_others() -> None:
+@pytest.mark.parametrize("lp", ["arcs", "columns"])
+def test_a_cancelled_flight_moves_its_households_and_few_others(lp: str) -> None:
     data = generate.generate(3000, seed=12)
-    first = _solve(data)
+    first = _solve(data, lp)
     used = Counter(
         s["leg"]
         for i in first["itineraries"]
@@ -58,7 +62,7 @@ def test_a_cancelled_flight_moves_its_households_and_few_others() -> None:
     on_it = {i["household"] for i in first["itineraries"] if cancelled in _legs(i)}
     data2 = _notified(data, first)
     data2["legs"] = [leg for leg in data2["legs"] if leg["id"] != cancelled]
-    second = _solve(data2)
+    second = _solve(data2, lp)
     st = second["stability"]
     assert st["notified"] == len(first["itineraries"])
     assert st["displaced"] == len(on_it)
