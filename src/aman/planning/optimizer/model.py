@@ -587,7 +587,7 @@ def solve_arcs(master: Master, *, time_limit: float = 120.0, crossover: bool = T
     # Columns: incumbents first (the master holds them already), then each class's flow
     # decomposed into itineraries per source.
     people: dict[int, float] = {}
-    for k in range(len(master.incumbents)):
+    for inc_j in range(len(master.incumbents)):
         people[k] = float(x[inc_first + k])
     index_of: dict[tuple[int, tuple[int, ...]], int] = {}
     for ci, key in enumerate(keys):
