@@ -588,7 +588,7 @@ def solve_arcs(master: Master, *, time_limit: float = 120.0, crossover: bool = T
     # decomposed into itineraries per source.
     people: dict[int, float] = {}
     for inc_j in range(len(master.incumbents)):
-        people[k] = float(x[inc_first + k])
+        people[inc_j] = float(x[inc_first + inc_j])
     index_of: dict[tuple[int, tuple[int, ...]], int] = {}
     for ci, key in enumerate(keys):
         first, arcs = class_arcs[ci]
