@@ -329,12 +329,22 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         if arcs_lp:
             opts.stage("lp")
             greedy_thread = None
+            failed: list[BaseException] = []
+
+            def greedy_beside() -> None:
+                try:
+                    run_greedy()
+                except BaseException as exc:  # raised again in this thread below
+                    failed.append(exc)
+
             if opts.method == "auto":  # the greedy runs while HiGHS solves
-                greedy_thread = threading.Thread(target=run_greedy, daemon=True)
+                greedy_thread = threading.Thread(target=greedy_beside, daemon=True)
                 greedy_thread.start()
             lp_res = model.solve_arcs(master, time_limit=opts.time_limit)
             if greedy_thread is not None:
                 greedy_thread.join()
+                if failed:
+                    raise failed[0]
         else:
             if opts.method == "auto":
                 opts.stage("greedy")
