@@ -328,6 +328,10 @@ class Master:
     ) -> tuple[str, float, float, int, np.ndarray, np.ndarray]:
         rounds = 0
         while True:
+            # The deadline holds inside a re-solve too (one can take minutes at 100,000
+            # people under strict priority); HiGHS's clock runs on across re-solves.
+            left = max(1.0, deadline - _time.perf_counter())
+            self.h.setOptionValue("time_limit", self.h.getRunTime() + left)
             status, obj, x, duals = self._run()
             rounds += 1
             if status != "Optimal":
