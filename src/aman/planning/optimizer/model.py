@@ -428,7 +428,12 @@ class Master:
 
 
 def solve_arcs(
-    master: Master, *, time_limit: float = 120.0, crossover: bool = True, decompose: bool = True
+    master: Master,
+    *,
+    mode: str = "weights",
+    time_limit: float = 120.0,
+    crossover: bool = True,
+    decompose: bool = True,
 ) -> LPResult:
     """The same LP as the column generation's (weights only), in the arc formulation:
     people of each class on each arc, conservation at every node, each source sending at
@@ -458,6 +463,7 @@ def solve_arcs(
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     costs: list[np.ndarray] = []
+    prios: list[np.ndarray] = []  # per column: its class's priority (-1: buses)
     uppers: list[np.ndarray] = []
     n_cols = 0
     R = master.R.tocsr()
@@ -508,6 +514,7 @@ def solve_arcs(
         entries(first, arcs)
         w = weight_of(key.priority)
         costs.append(w * (net.safe_value[arcs] + net.home_value[arcs]) - net.cost[arcs])
+        prios.append(np.full(len(arcs), key.priority))
         uppers.append(np.full(len(arcs), INF))
         class_arcs.append((first, arcs))
         n_cols += len(arcs)
@@ -536,6 +543,7 @@ def solve_arcs(
             w * (net.safe_value[arcs] + net.home_value[arcs]).sum() - net.cost[arcs].sum()
         )
         costs.append(np.array([value + master.stability]))
+        prios.append(np.array([inc.key.priority]))
         uppers.append(np.array([float(inc.people)]))
         n_cols += 1
     # Buses of the pools: as in the master.
@@ -549,6 +557,7 @@ def solve_arcs(
         cols.append(bus_first + k)
         vals.append(np.ones(n_trips))
         costs.append(np.zeros(n_trips))
+        prios.append(np.full(n_trips, -1))
         uppers.append(np.array([float(net.pool_days[t.pool_day][2]) for t in net.trips]))
         n_cols += n_trips
     if not master.groups:  # nobody to plan (all fixed): nothing to choose
@@ -581,6 +590,11 @@ def solve_arcs(
     h.setOptionValue("run_crossover", "on" if crossover else "off")
     h.setOptionValue("time_limit", max(1.0, time_limit))
     h.passModel(lp)
+    stages: list[dict[str, float]] = []
+    if mode == "strict":
+        status = _strict_levels(h, lp, np.concatenate(prios), started + time_limit, stages)
+        if status != "Optimal":
+            return LPResult(status, 0.0, 0.0, np.zeros(0), _time.perf_counter() - started, 1, 0)
     h.run()  # releases the GIL: the greedy may run meanwhile
     status = h.modelStatusToString(h.getModelStatus())
     if status != "Optimal":
@@ -591,7 +605,7 @@ def solve_arcs(
     objective = float(h.getInfo().objective_function_value)
     if not decompose:  # only the optimum wanted (the per-day limits)
         seconds = _time.perf_counter() - started
-        return LPResult(status, objective, objective, np.zeros(0), seconds, 1, 0)
+        return LPResult(status, objective, objective, np.zeros(0), seconds, 1, 0, stages)
 
     # Columns: incumbents first (the master holds them already), then each class's flow
     # decomposed into itineraries per source.
@@ -620,8 +634,71 @@ def solve_arcs(
         seconds=_time.perf_counter() - started,
         rounds=1,
         columns=len(master.columns),
+        stages=stages,
         resource_duals=np.maximum(0.0, duals[row_res:row_trip]),
     )
+
+
+def _strict_levels(
+    h: highspy.Highs,
+    lp: highspy.HighsLp,
+    prio: np.ndarray,
+    deadline: float,
+    stages: list[dict[str, float]],
+) -> str:
+    """Strict priority, level by level, highest first: each level's LP (only its people
+    worth anything) by the interior point without crossover, then the optimal face kept
+    by fixing, not by a row of the level's value (such rows left the interior point
+    without progress a few levels down): by complementary slackness with the level's
+    dual prices, every optimal solution leaves a column whose reduced cost is not zero at
+    its bound and a row whose dual price is not zero at its limit — so fixing those keeps
+    exactly the level's optimal plans for the levels after it. The full objective is set
+    again at the end."""
+    cost = np.asarray(lp.col_cost_).copy()
+    n_cols = len(cost)
+    col_lo = np.asarray(lp.col_lower_).copy()
+    col_hi = np.asarray(lp.col_upper_).copy()
+    row_lo = np.asarray(lp.row_lower_).copy()
+    row_hi = np.asarray(lp.row_upper_).copy()
+    every = np.arange(n_cols, dtype=np.int32)
+    rows = np.arange(len(row_lo), dtype=np.int32)
+    h.setOptionValue("run_crossover", "off")
+    for level in sorted({int(p) for p in prio if p >= 0}, reverse=True):
+        mine = prio == level
+        level_cost = np.where(mine, cost, 0.0)
+        h.changeColsCost(n_cols, every, level_cost)
+        h.setOptionValue("time_limit", h.getRunTime() + max(1.0, deadline - _time.perf_counter()))
+        h.run()
+        status = h.modelStatusToString(h.getModelStatus())
+        if status != "Optimal":  # seen when the fixing left it thin: the simplex, once
+            h.setOptionValue("solver", "simplex")
+            h.run()
+            h.setOptionValue("solver", "ipm")
+            status = h.modelStatusToString(h.getModelStatus())
+        if status != "Optimal":
+            return status
+        value = float(h.getInfo().objective_function_value)
+        stages.append({"priority": level, "value": value, "bound": value})
+        sol = h.getSolution()
+        d = np.asarray(sol.col_dual)
+        y = np.asarray(sol.row_dual)
+        eps = 1e-7 * max(1.0, float(np.abs(level_cost).max()))
+        # Maximising: a column below its best worth (d < 0) stays at its lower bound, one
+        # above (d > 0) at its upper; a row with a price stays at the limit it presses.
+        low = d < -eps
+        col_hi[low] = col_lo[low]
+        up = (d > eps) & np.isfinite(col_hi)
+        col_lo[up] = col_hi[up]
+        at_hi = (y > eps) & np.isfinite(row_hi)
+        row_lo[at_hi] = row_hi[at_hi]
+        at_lo = (y < -eps) & np.isfinite(row_lo)
+        row_hi[at_lo] = row_lo[at_lo]
+        h.changeColsBounds(n_cols, every, col_lo, col_hi)
+        h.changeRowsBounds(len(rows), rows, row_lo, row_hi)  # type: ignore[attr-defined]
+    h.changeColsCost(n_cols, every, cost)
+    h.setOptionValue("run_crossover", "on")
+    h.setOptionValue("time_limit", h.getRunTime() + max(1.0, deadline - _time.perf_counter()))
+    return "Optimal"
 
 
 def _decompose(
