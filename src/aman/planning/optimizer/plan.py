@@ -6,10 +6,10 @@ Steps (`solve`):
 2. put locked households, and notified ones whose itinerary starts within the firm hours,
    on their itineraries (they are fixed, their capacity is used);
 3. solve the LP over the other households, with a column per notified itinerary
-   rewarding those who keep it: under weights in the arc formulation (HiGHS's interior
-   point, crossover for a vertex; the plain greedy of step 6 runs meanwhile), each
-   class's flow then decomposed into itineraries per source; under strict priority by
-   column generation, a sequence of LPs (model.py);
+   rewarding those who keep it, in the arc formulation (HiGHS's interior point,
+   crossover for a vertex; strict priority as a sequence of LPs, one per level; the
+   plain greedy of step 6 runs meanwhile), each class's flow then decomposed into
+   itineraries per source (model.py; column generation when asked for);
 4. keep notified itineraries as the LP says, and give each source's households the
    itineraries the LP gives their class there, largest first (an LP re-solved on what
    rounding left out, a dive, did no better than step 5: measured, and dropped);
