@@ -3,10 +3,27 @@ violation, every household is accounted for, and no plan beats the LP bound."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aman.planning.optimizer import check, generate, plan, scenario
+
+
+def _generated(
+    people: int, seed: int, days: int, pressure: float, mode: str = "weights"
+) -> dict[str, Any]:
+    """A seeded scenario with flights and buses in proportion to its people."""
+    return generate.generate(
+        people,
+        seed=seed,
+        days=days,
+        mode=mode,
+        pressure=pressure,
+        flights=max(2, people // 60),
+        bus_trips=max(6, people // 12),
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -21,15 +38,7 @@ from aman.planning.optimizer import check, generate, plan, scenario
 def test_every_plan_holds_every_rule(
     people: int, seed: int, days: int, mode: str, method: str, pressure: float
 ) -> None:
-    data = generate.generate(
-        people,
-        seed=seed,
-        days=days,
-        mode=mode,
-        pressure=pressure,
-        flights=max(2, people // 60),
-        bus_trips=max(6, people // 12),
-    )
+    data = _generated(people, seed, days, pressure, mode)
     s = scenario.load(data)
     result = plan.solve(s, plan.Options(method=method))
     out = plan.to_json(result)
@@ -58,14 +67,7 @@ def test_both_formulations_reach_the_same_lp_optimum(
     """The arc formulation's optimum lies between what column generation's master
     reached and its Lagrangian bound, and the arc flows decompose into itineraries worth
     exactly that optimum (notified itineraries and their stability reward included)."""
-    data = generate.generate(
-        people,
-        seed=seed,
-        days=days,
-        pressure=pressure,
-        flights=max(2, people // 60),
-        bus_trips=max(6, people // 12),
-    )
+    data = _generated(people, seed, days, pressure)
     if notified:
         first = plan.to_json(plan.solve(scenario.load(data)))
         told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
@@ -98,15 +100,7 @@ def test_strict_priority_levels_bound_the_first_level_of_every_plan(
     scenarios HiGHS fails a level, and the greedy's plan stands with the reason), there is
     one stage per priority level present, and no plan — the one kept, nor the greedy —
     gives the highest level more than its stage's optimum."""
-    data = generate.generate(
-        people,
-        seed=seed,
-        days=days,
-        mode="strict",
-        pressure=pressure,
-        flights=max(2, people // 60),
-        bus_trips=max(6, people // 12),
-    )
+    data = _generated(people, seed, days, pressure, "strict")
     s = scenario.load(data)
     result = plan.solve(s)
     out = plan.to_json(result)

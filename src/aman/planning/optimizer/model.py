@@ -432,17 +432,23 @@ def solve_arcs(
     *,
     mode: str = "weights",
     time_limit: float = 120.0,
-    crossover: bool = True,
     decompose: bool = True,
 ) -> LPResult:
-    """The same LP as the column generation's (weights only), in the arc formulation:
-    people of each class on each arc, conservation at every node, each source sending at
-    most its people; incumbent itineraries (notified ones, with their stability reward)
-    stay whole columns. HiGHS's interior point solves it; crossover gives a vertex, whose
-    flows decompose into few itineraries. Each class's flow is decomposed into itineraries
-    per source, which become the master's columns, so that rounding and diving work on
-    them as on generated ones."""
+    """The same LP as the column generation's, in the arc formulation: people of each
+    class on each arc, conservation at every node, each source sending at most its
+    people; incumbent itineraries (notified ones, with their stability reward) stay whole
+    columns. HiGHS's interior point solves it; crossover gives a vertex, whose flows
+    decompose into few itineraries. Each class's flow is decomposed into itineraries per
+    source, which become the master's columns, so that rounding works on them as on
+    generated ones."""
     started = _time.perf_counter()
+
+    def failed(status: str) -> LPResult:
+        return LPResult(status, 0.0, 0.0, np.zeros(0), _time.perf_counter() - started, 1, 0)
+
+    if not master.groups:  # nobody to plan (all fixed): nothing to choose
+        x0 = np.zeros(master.n_bus + len(master.columns))
+        return LPResult("Optimal", 0.0, 0.0, x0, _time.perf_counter() - started, 0, 0)
     net = master.net
     n = net.sink  # nodes other than the sink
     keys = master.keys
@@ -469,16 +475,18 @@ def solve_arcs(
     R = master.R.tocsr()
     class_arcs: list[tuple[int, np.ndarray]] = []  # (first column, arcs) per class
 
-    def entries(first: int, arcs: np.ndarray) -> None:
-        """Resource and pool-trip rows of columns `first...` that use `arcs`."""
+    def entries(col_of: np.ndarray, arcs: np.ndarray) -> None:
+        """Resource and pool-trip rows of `arcs`, each in its column `col_of` (one column
+        per arc for a class's flow, one for all of an incumbent's: a leg used twice
+        counts twice once the duplicates are summed, as in the master)."""
         sub = R[arcs]
         counts = np.diff(sub.indptr)
         rows.append(row_res + sub.indices.astype(np.int64))
-        cols.append(first + np.repeat(np.arange(len(arcs)), counts))
+        cols.append(np.repeat(col_of, counts))
         vals.append(np.ones(len(sub.indices)))
         pool = master.pool_arc[arcs]
         rows.append(row_trip + net.ref[arcs[pool]].astype(np.int64))
-        cols.append(first + np.flatnonzero(pool))
+        cols.append(col_of[pool])
         vals.append(np.ones(int(pool.sum())))
 
     for ci, key in enumerate(keys):
@@ -511,7 +519,7 @@ def solve_arcs(
         rows.append(ci * n + net.head[arcs][inner].astype(np.int64))
         cols.append(j[inner])
         vals.append(-np.ones(int(inner.sum())))
-        entries(first, arcs)
+        entries(j, arcs)
         w = weight_of(key.priority)
         costs.append(w * (net.safe_value[arcs] + net.home_value[arcs]) - net.cost[arcs])
         prios.append(np.full(len(arcs), key.priority))
@@ -526,22 +534,8 @@ def solve_arcs(
         rows.append(np.array([key_index[inc.key] * n + inc.source], dtype=np.int64))
         cols.append(np.array([n_cols]))
         vals.append(np.ones(1))
-        sub_first = n_cols
-        # One column with several arcs: add its rows arc by arc (a leg's seat counts once
-        # per use, as in the master).
-        for a in arcs.tolist():
-            for r in net.arc_resources[a]:
-                rows.append(np.array([row_res + r]))
-                cols.append(np.array([sub_first]))
-                vals.append(np.ones(1))
-            if master.pool_arc[a]:
-                rows.append(np.array([row_trip + int(net.ref[a])]))
-                cols.append(np.array([sub_first]))
-                vals.append(np.ones(1))
-        w = weight_of(inc.key.priority)
-        value = float(
-            w * (net.safe_value[arcs] + net.home_value[arcs]).sum() - net.cost[arcs].sum()
-        )
+        entries(np.full(len(arcs), n_cols), arcs)
+        value = path_value(net, inc.arcs, weight_of(inc.key.priority))
         costs.append(np.array([value + master.stability]))
         prios.append(np.array([inc.key.priority]))
         uppers.append(np.array([float(inc.people)]))
@@ -560,9 +554,6 @@ def solve_arcs(
         prios.append(np.full(n_trips, -1))
         uppers.append(np.array([float(net.pool_days[t.pool_day][2]) for t in net.trips]))
         n_cols += n_trips
-    if not master.groups:  # nobody to plan (all fixed): nothing to choose
-        x0 = np.zeros(master.n_bus + len(master.columns))
-        return LPResult("Optimal", 0.0, 0.0, x0, _time.perf_counter() - started, 0, 0)
     A = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
         shape=(n_rows, n_cols),
@@ -587,18 +578,18 @@ def solve_arcs(
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("solver", "ipm")
-    h.setOptionValue("run_crossover", "on" if crossover else "off")
+    h.setOptionValue("run_crossover", "on")
     h.setOptionValue("time_limit", max(1.0, time_limit))
     h.passModel(lp)
     stages: list[dict[str, float]] = []
     if mode == "strict":
         status = _strict_levels(h, lp, np.concatenate(prios), started + time_limit, stages)
         if status != "Optimal":
-            return LPResult(status, 0.0, 0.0, np.zeros(0), _time.perf_counter() - started, 1, 0)
+            return failed(status)
     h.run()  # releases the GIL: the greedy may run meanwhile
     status = h.modelStatusToString(h.getModelStatus())
     if status != "Optimal":
-        return LPResult(status, 0.0, 0.0, np.zeros(0), _time.perf_counter() - started, 1, 0)
+        return failed(status)
     sol = h.getSolution()
     x = np.asarray(sol.col_value)
     duals = np.asarray(sol.row_dual)

@@ -50,7 +50,6 @@ REASONS = {
 @dataclass
 class Options:
     method: str = "auto"  # auto (LP + repair, greedy beside it) | lp | greedy
-    solver: str = "ipm"
     lp: str = "auto"  # auto | columns (column generation) | arcs (the arc formulation)
     threads: int = 2
     time_limit: float = 120.0
