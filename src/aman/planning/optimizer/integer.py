@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from aman.planning.optimizer.network import END, LEG, PASS, POOL, WAIT, ClassKey, Network, allowed
+from aman.planning.optimizer.network import END, POOL, WAIT, ClassKey, Network, allowed
 from aman.planning.optimizer.scenario import Household
 
 EPS = 1e-9
@@ -56,6 +56,20 @@ class Capacity:
         self._has_res[self._rows] = True
         self._starts = np.searchsorted(self._rows, np.flatnonzero(self._has_res))
         self.pool_arcs = np.flatnonzero(net.kind == POOL)
+        trips = net.ref[self.pool_arcs]
+        self._pool_trip = trips
+        self._pool_seats = np.array([net.trips[t].seats for t in trips], dtype=np.int64)
+        self._pool_day = np.array([net.trips[t].pool_day for t in trips], dtype=np.int64)
+        self._day_cap = np.array([d[2] for d in net.pool_days], dtype=np.int64)
+        # Per arc, as plain lists: one household at a time reads them (numpy's scalar
+        # access cost more than the rest of `fits` and `take` together at 100,000 people).
+        self._kind: list[int] = net.kind.tolist()
+        self._ref: list[int] = net.ref.tolist()
+        self._res = net.arc_resources
+        self._bed_arc = [
+            k == WAIT and any(r in self.beds for r in res)
+            for k, res in zip(self._kind, self._res, strict=True)
+        ]
 
     def effective(self) -> np.ndarray:
         """Per resource, the most people one household may bring: for nights the beds of
@@ -72,36 +86,31 @@ class Capacity:
             eff = self.effective()[self._cols]
             room[self._has_res] = np.minimum.reduceat(eff, self._starts)
         if len(self.pool_arcs):
-            trips = self.net.ref[self.pool_arcs]
-            seats = np.array([self.net.trips[t].seats for t in trips], dtype=np.int64)
-            free_buses = np.array(
-                [
-                    self.net.pool_days[self.net.trips[t].pool_day][2]
-                    - self.day_buses[self.net.trips[t].pool_day]
-                    for t in trips
-                ],
-                dtype=np.int64,
-            )
-            room[self.pool_arcs] = (self.trip_buses[trips] + free_buses) * seats - self.trip_people[
-                trips
-            ]
+            trips = self._pool_trip
+            free_buses = self._day_cap[self._pool_day] - self.day_buses[self._pool_day]
+            room[self.pool_arcs] = (
+                self.trip_buses[trips] + free_buses
+            ) * self._pool_seats - self.trip_people[trips]
         return room
 
     def fits(self, arcs: list[int], size: int) -> bool:
-        need: dict[int, int] = defaultdict(int)
-        trips: dict[int, int] = defaultdict(int)
+        need: dict[int, int] = {}
+        trips: dict[int, int] = {}
+        res, kind = self._res, self._kind
         for a in arcs:
-            for r in self.net.arc_resources[a]:
-                need[r] += size
-            if self.net.kind[a] == POOL:
-                trips[int(self.net.ref[a])] += size
+            for r in res[a]:
+                need[r] = need.get(r, 0) + size
+            if kind[a] == POOL:
+                t = self._ref[a]
+                trips[t] = trips.get(t, 0) + size
+        beds, left = self.beds, self.left
         for r, n in need.items():
-            if r in self.beds:
-                if max(self.beds[r].values(), default=0) < size:
+            if r in beds:
+                if max(beds[r].values(), default=0) < size:
                     return False
-            elif self.left[r] < n:
+            elif left[r] < n:
                 return False
-        return self._buses_fit(trips)
+        return not trips or self._buses_fit(trips)
 
     def _buses_fit(self, trips: dict[int, int]) -> bool:
         extra: dict[int, int] = defaultdict(int)
@@ -116,20 +125,22 @@ class Capacity:
         one hotel for a stay where one has room every night, the emptiest one else."""
         hotels: dict[int, list[str]] = {}
         stay: list[int] = []
+        res, kind, beds, left = self._res, self._kind, self.beds, self.left
         for a in arcs:
-            for r in self.net.arc_resources[a]:
-                if r not in self.beds:
-                    self.left[r] -= size
-            if self.net.kind[a] == POOL:
-                t = int(self.net.ref[a])
+            for r in res[a]:
+                if r not in beds:
+                    left[r] -= size
+            k = kind[a]
+            if k == POOL:
+                t = self._ref[a]
                 trip = self.net.trips[t]
                 self.trip_people[t] += size
                 buses = -(-self.trip_people[t] // trip.seats)
                 self.day_buses[trip.pool_day] += buses - self.trip_buses[t]
                 self.trip_buses[t] = buses
-            if self.net.kind[a] == WAIT and any(r in self.beds for r in self.net.arc_resources[a]):
+            if self._bed_arc[a]:
                 stay.append(a)
-            elif stay and self.net.kind[a] != WAIT:
+            elif stay and k != WAIT:
                 self._house(stay, size, hotels)
                 stay = []
         if stay:
@@ -183,34 +194,46 @@ class Searcher:
         self.net = net
         self.cap = cap
         self.loss = time_loss(net)
+        self.n = net.sink + 1
+        # (dist, pred, pair, arcs, paths found in this tree by source)
         self.trees: dict[
-            tuple[ClassKey, int], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+            tuple[ClassKey, int],
+            tuple[np.ndarray, list[int], np.ndarray, np.ndarray, dict[int, list[int]]],
         ] = {}
-        self.allowed: dict[ClassKey, np.ndarray] = {}
+        # Per class: its usable arcs ordered by (head, tail, weight) once, so that each
+        # tree only filters them by room (the reversed graph's rows are the heads).
+        self.ordered: dict[ClassKey, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
         self.searches = 0
+
+    def _order(self, key: ClassKey) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        found = self.ordered.get(key)
+        if found is None:
+            net = self.net
+            arcs = np.flatnonzero(allowed(net, key) & np.isfinite(self.loss))
+            w = self.loss[arcs] + net.cost[arcs] + EPS
+            heads, tails = net.head[arcs], net.tail[arcs]
+            order = np.lexsort((w, tails, heads))
+            arcs, w = arcs[order], w[order]
+            pair = heads[order].astype(np.int64) * self.n + tails[order]
+            found = self.ordered[key] = (arcs, w, pair, heads[order])
+        return found
 
     def _tree(
         self, key: ClassKey, size: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if key not in self.allowed:
-            self.allowed[key] = allowed(self.net, key) & np.isfinite(self.loss)
-        ok = self.allowed[key] & (self.cap.arc_room() >= size)
-        arcs = np.flatnonzero(ok)
-        w = self.loss[arcs] + self.net.cost[arcs] + EPS
-        tails = self.net.tail[arcs]
-        heads = self.net.head[arcs]
-        n = self.net.sink + 1
-        # Parallel arcs: keep the cheapest (sorted by pair, then weight).
-        pair = tails * n + heads
-        order = np.lexsort((w, pair))
-        arcs, w, pair = arcs[order], w[order], pair[order]
+    ) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray, dict[int, list[int]]]:
+        arcs, w, pair, heads = self._order(key)
+        ok = self.cap.arc_room()[arcs] >= size
+        arcs, w, pair, heads = arcs[ok], w[ok], pair[ok], heads[ok]
+        # Parallel arcs: the cheapest (first in each (head, tail) run).
         first = np.ones(len(arcs), dtype=bool)
         first[1:] = pair[1:] != pair[:-1]
-        arcs, w, pair = arcs[first], w[first], pair[first]
-        g = sp.csr_matrix((w, (pair % n, pair // n)), shape=(n, n))  # reversed
-        dist, pred = dijkstra(g, directed=True, indices=self.net.sink, return_predecessors=True)
+        arcs, w, pair, heads = arcs[first], w[first], pair[first], heads[first]
+        n = self.n
+        indptr = np.searchsorted(heads, np.arange(n + 1))
+        g = sp.csr_matrix((w, pair % n, indptr), shape=(n, n))  # reversed: head -> tail
+        dist, pred = dijkstra(g, directed=True, indices=n - 1, return_predecessors=True)
         self.searches += 1
-        tree = (dist, pred, pair, arcs)
+        tree = (dist, pred.tolist(), pair, arcs, {})
         self.trees[(key, size)] = tree
         return tree
 
@@ -220,18 +243,21 @@ class Searcher:
         fresh = tree is None
         if tree is None:
             tree = self._tree(key, size)
+        sink = self.n - 1
         while True:
-            dist, pred, pair, arcs_of = tree
-            if not np.isfinite(dist[source]):
-                return None
-            nodes = [source]
-            v = source
-            while v != self.net.sink:
-                v = int(pred[v])
-                nodes.append(v)
-            n = self.net.sink + 1
-            want = np.array(nodes[:-1], dtype=np.int64) * n + np.array(nodes[1:], dtype=np.int64)
-            arcs = arcs_of[np.searchsorted(pair, want)].tolist()
+            dist, pred, pair, arcs_of, paths = tree
+            arcs = paths.get(source)
+            if arcs is None:
+                if not np.isfinite(dist[source]):
+                    return None
+                nodes = [source]
+                v = source
+                while v != sink:
+                    v = pred[v]
+                    nodes.append(v)
+                tails = np.array(nodes[:-1], dtype=np.int64)
+                want = np.array(nodes[1:], dtype=np.int64) * self.n + tails
+                arcs = paths[source] = arcs_of[np.searchsorted(pair, want)].tolist()
             if self.cap.fits(arcs, size):
                 return arcs
             if fresh:
@@ -274,4 +300,5 @@ def path_value(net: Network, arcs: list[int], weight: float) -> float:
 
 def moves(net: Network, arcs: list[int]) -> list[int]:
     """The arcs of a path that move people (legs, pool trips, crossings)."""
-    return [a for a in arcs if net.kind[a] in (LEG, POOL, PASS)]
+    moving = net.moving
+    return [a for a in arcs if moving[a]]

@@ -529,17 +529,23 @@ def solve_arcs(
     # Incumbent itineraries: whole columns drawing on their source's people.
     key_index = {k: i for i, k in enumerate(keys)}
     inc_first = n_cols
-    for inc in master.incumbents:
-        arcs = np.array(inc.arcs, dtype=np.int64)
-        rows.append(np.array([key_index[inc.key] * n + inc.source], dtype=np.int64))
-        cols.append(np.array([n_cols]))
-        vals.append(np.ones(1))
-        entries(np.full(len(arcs), n_cols), arcs)
-        value = path_value(net, inc.arcs, weight_of(inc.key.priority))
-        costs.append(np.array([value + master.stability]))
-        prios.append(np.array([inc.key.priority]))
-        uppers.append(np.array([float(inc.people)]))
-        n_cols += 1
+    incs = master.incumbents
+    if incs:  # all at once (one at a time cost 2 s at 100,000 people)
+        j = inc_first + np.arange(len(incs))
+        lengths = np.array([len(inc.arcs) for inc in incs], dtype=np.int64)
+        inc_arcs = np.concatenate([np.asarray(inc.arcs, dtype=np.int64) for inc in incs])
+        rows.append(np.array([key_index[inc.key] * n + inc.source for inc in incs], dtype=np.int64))
+        cols.append(j)
+        vals.append(np.ones(len(incs)))
+        entries(np.repeat(j, lengths), inc_arcs)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        weights = np.array([weight_of(inc.key.priority) for inc in incs])
+        worth = np.add.reduceat(net.safe_value[inc_arcs] + net.home_value[inc_arcs], starts)
+        cost = np.add.reduceat(net.cost[inc_arcs], starts)
+        costs.append(weights * worth - cost + master.stability)
+        prios.append(np.array([inc.key.priority for inc in incs]))
+        uppers.append(np.array([float(inc.people) for inc in incs]))
+        n_cols += len(incs)
     # Buses of the pools: as in the master.
     bus_first = n_cols
     if n_trips:

@@ -26,6 +26,7 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import cached_property
 
 import numpy as np
 
@@ -94,6 +95,8 @@ class Network:
     nights: dict[int, list[date]] = field(default_factory=dict)  # WAIT arc -> nights
     sources: dict[str, int] = field(default_factory=dict)  # household -> node (or -1)
     problems: dict[str, str] = field(default_factory=dict)  # household -> reason code
+    # Permits as households state them -> the crossings they may pass (`class_of`).
+    approved_of: dict[tuple[tuple[str, str], ...], frozenset[int]] = field(default_factory=dict)
 
     @property
     def sink(self) -> int:
@@ -102,6 +105,12 @@ class Network:
     @property
     def n_arcs(self) -> int:
         return len(self.tail)
+
+    @cached_property
+    def moving(self) -> list[bool]:
+        """Per arc (a plain list, read one arc at a time): does it move people (a leg, a
+        pool trip, a crossing)?"""
+        return np.isin(self.kind, (LEG, POOL, PASS)).tolist()
 
 
 def night_instants(zone_name: str, start: datetime, end: datetime) -> list[tuple[int, date]]:
@@ -498,11 +507,13 @@ class ClassKey:
 
 
 def class_of(net: Network, h: Household) -> ClassKey:
-    approved = frozenset(
-        i
-        for i, cid in enumerate(net.crossing_ids)
-        if net.scenario.crossings[cid].permit_required and h.permits.get(cid) == "approved"
-    )
+    approved = net.approved_of.get(tuple(sorted(h.permits.items())))
+    if approved is None:
+        approved = net.approved_of[tuple(sorted(h.permits.items()))] = frozenset(
+            i
+            for i, cid in enumerate(net.crossing_ids)
+            if net.scenario.crossings[cid].permit_required and h.permits.get(cid) == "approved"
+        )
     return ClassKey(h.priority, h.needs_escort, approved)
 
 

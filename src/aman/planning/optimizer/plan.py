@@ -99,10 +99,28 @@ class StepIndex:
     pools: dict[tuple[str, int], int]  # (pool id, departure minute) -> POOL arc
     passes: dict[tuple[str, int], int]  # (crossing id, minute) -> PASS arc
     pass_from: dict[int, int]  # node -> its PASS arc
+    # The network's arrays as plain lists (read one element at a time), and the paths
+    # already found by (source, steps): households told the same itinerary share it.
+    node_time: list[int] = field(default_factory=list)
+    node_side: list[int] = field(default_factory=list)
+    head: list[int] = field(default_factory=list)
+    tail: list[int] = field(default_factory=list)
+    found: dict[tuple[int, tuple[Step, ...]], list[int] | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, net: Network) -> StepIndex:
-        index = cls({}, {}, {}, {}, {}, {})
+        index = cls(
+            {},
+            {},
+            {},
+            {},
+            {},
+            {},
+            net.node_time.tolist(),
+            net.node_side.tolist(),
+            net.head.tolist(),
+            net.tail.tolist(),
+        )
         for a in range(net.n_arcs - 1, -1, -1):  # the first arc wins, as before
             kind, ref, tail = int(net.kind[a]), int(net.ref[a]), int(net.tail[a])
             if kind == WAIT:
@@ -126,10 +144,22 @@ def path_of(
     """The arcs of an itinerary given as steps, from the household's source on; None when
     it is no longer possible (a leg cancelled, a crossing closed, no bed for a night). A
     crossing not given as a step is passed at the first moment it lets people through."""
-    s = net.scenario
     source = net.sources.get(h.id, -1)
     if source < 0:
         return None
+    memo = (source, steps)
+    if memo not in index.found:
+        index.found[memo] = _path_from(net, source, steps, index)
+    arcs = index.found[memo]
+    return None if arcs is None else list(arcs)
+
+
+def _path_from(
+    net: Network, source: int, steps: tuple[Step, ...], index: StepIndex
+) -> list[int] | None:
+    s = net.scenario
+    node_time, node_side, head, tail = index.node_time, index.node_side, index.head, index.tail
+    sink = net.sink
     arcs: list[int] = []
     v = source
     for step in steps:
@@ -142,17 +172,17 @@ def path_of(
         if found is None:
             return None
         move = found
-        target = int(net.tail[move])
+        target = tail[move]
         while v != target:
-            if net.node_time[v] > net.node_time[target]:
+            if node_time[v] > node_time[target]:
                 return None
-            if net.node_side[v] != net.node_side[target]:
+            if node_side[v] != node_side[target]:
                 crossing = index.pass_from.get(v)
                 if crossing is not None:
-                    after = int(net.head[crossing])
+                    after = head[crossing]
                     if (
-                        net.node_side[after] == net.node_side[target]
-                        and net.node_time[after] <= net.node_time[target]
+                        node_side[after] == node_side[target]
+                        and node_time[after] <= node_time[target]
                     ):
                         arcs.append(crossing)
                         v = after
@@ -161,12 +191,12 @@ def path_of(
             if w is None:
                 return None
             arcs.append(w)
-            v = int(net.head[w])
+            v = head[w]
         arcs.append(move)
-        v = int(net.head[move])
-        if v == net.sink:
+        v = head[move]
+        if v == sink:
             return arcs
-    while v != net.sink:
+    while v != sink:
         w = index.wait_from.get(v)
         if w is None:
             end = index.end_from.get(v)
@@ -175,13 +205,14 @@ def path_of(
             arcs.append(end)
             break
         arcs.append(w)
-        v = int(net.head[w])
+        v = head[w]
     return arcs
 
 
 def _first_departure(net: Network, arcs: list[int]) -> int | None:
+    moving = net.moving
     for a in arcs:
-        if net.kind[a] in (LEG, POOL, PASS):
+        if moving[a]:
             return int(net.t_from[a])
     return None
 
