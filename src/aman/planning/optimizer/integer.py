@@ -233,7 +233,8 @@ class Searcher:
         g = sp.csr_matrix((w, pair % n, indptr), shape=(n, n))  # reversed: head -> tail
         dist, pred = dijkstra(g, directed=True, indices=n - 1, return_predecessors=True)
         self.searches += 1
-        tree = (dist, pred.tolist(), pair, arcs, {})
+        paths: dict[int, list[int]] = {}
+        tree = (dist, pred.tolist(), pair, arcs, paths)
         self.trees[(key, size)] = tree
         return tree
 
