@@ -62,6 +62,18 @@ def test_check_prints_violations_and_fails(tmp_path: Path) -> None:
             json.dumps(base(households=[{"id": "a", "location": "XXX", "size": 2}])),
             r"\$\.households\[0\]\.location: names no place: 'XXX'",
         ),
+        (
+            json.dumps({**base(), "prices": [{"kind": "seat", "ref": "F1", "price": 1}]}),
+            r"\$\.prices\[0\]\.kind: must be one of leg, crossing, night, pool_trip",
+        ),
+        (
+            json.dumps({**base(), "prices": [{"kind": "night", "ref": "GYD", "price": 0.5}]}),
+            r"\$\.prices\[0\]\.day: ",
+        ),
+        (
+            json.dumps({**base(), "prices": [{"kind": "leg", "ref": "F1", "price": -1}]}),
+            r"\$\.prices\[0\]\.price: ",
+        ),
     ],
 )
 def test_a_bad_scenario_is_named_precisely(tmp_path: Path, content: str, message: str) -> None:

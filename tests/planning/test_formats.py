@@ -50,6 +50,20 @@ def test_scenarios_and_plans_follow_their_schemas(
     assert out["itineraries"] and out["unassigned"] and out["stages"]
 
 
+def test_a_plans_prices_are_a_scenarios_prices() -> None:
+    """What a plan gives the next re-plan (`prices`, under weights) is what a scenario
+    takes, and it survives writing and reading."""
+    data = generate.generate(600, seed=21)
+    out = plan.to_json(plan.solve(scenario.load(data)))
+    jsonschema.validate(json.loads(json.dumps(out)), _schemas()["aman.plan/1"])
+    assert out["bound_from"] == "lp" and out["prices"]
+    again = {**data, "prices": out["prices"]}
+    jsonschema.validate(again, _schemas()["aman.scenario/1"])
+    s = scenario.load(again)
+    assert scenario.dump(s)["prices"] == out["prices"]
+    assert scenario.dump(scenario.load(scenario.dump(s))) == scenario.dump(s)
+
+
 def test_a_scenario_survives_writing_and_reading() -> None:
     s = scenario.load(generate.generate(300, seed=4))
     again = scenario.load(json.loads(json.dumps(scenario.dump(s))))

@@ -136,6 +136,22 @@ def test_a_replan_after_a_cancelled_leg_releases_and_supersedes(world) -> None:
         assert change.before is not None
 
 
+def test_a_replan_takes_the_published_plans_prices(world) -> None:
+    """Six people for four seats on the first bus: the seat has a price, and the next
+    plan's scenario carries the published plan's prices (for a re-plan that keeps what it
+    told and bounds it from them — here every told itinerary leaves within the firm hours,
+    so it is kept as it is and the LP plans the rest)."""
+    situation(world.crisis, households=3, bus_seats=4)
+    first = run(world.crisis)
+    assert first.result["bound_from"] == "lp"
+    assert any(p["kind"] == "leg" and p["price"] > 0 for p in first.result["prices"])
+    services.plan_publish(actor=None, plan=first)
+    second = run(world.crisis)
+    assert second.scenario["prices"] == first.result["prices"]
+    assert second.result["stability"]["changed"] == 0
+    assert check.check(scenario.load(second.scenario), second.result) == []
+
+
 def test_a_stale_plan_is_refused_whole(world) -> None:
     s = situation(world.crisis, households=2, bus_seats=10)
     plan = run(world.crisis)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +121,39 @@ def test_strict_priority_levels_bound_the_first_level_of_every_plan(
             if s.households[k].priority == top
         )
         assert value <= result.stages[0]["value"] * (1 + 1e-6) + 1e-6
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=st.integers(min_value=30, max_value=600),
+    seed=st.integers(min_value=0, max_value=10_000),
+    days=st.integers(min_value=2, max_value=5),
+    pressure=st.floats(min_value=0.5, max_value=3.0),
+    scale=st.floats(min_value=0.0, max_value=3.0),
+    notified=st.booleans(),
+)
+def test_any_prices_bound_the_lp_and_its_own_prices_reach_it(
+    people: int, seed: int, days: int, pressure: float, scale: float, notified: bool
+) -> None:
+    """The bound a re-plan takes from a previous plan's prices is valid whatever the
+    prices (random ones here, notified itineraries and their reward included), and is
+    the LP's optimum itself at the LP's own dual prices."""
+    data = _generated(people, seed, days, pressure)
+    if notified:
+        first = plan.to_json(plan.solve(scenario.load(data)))
+        told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
+        data["policy"]["firm_hours"] = 0
+        data["legs"] = data["legs"][1:]
+        for h in data["households"]:
+            if h["id"] in told:
+                h["notified"] = told[h["id"]]
+    result = plan.solve(scenario.load(data), plan.Options(method="lp", held=False))
+    lp, master = result.lp, result.master
+    assert lp is not None and master is not None and lp.status == "Optimal"
+    tol = 1e-6 * max(1.0, abs(lp.bound))
+    rng = np.random.default_rng(seed)
+    y = rng.random(len(lp.resource_duals)) * scale
+    mu = rng.random(len(lp.trip_duals)) * scale
+    assert master.priced_bound(y, mu) >= lp.bound - tol
+    own = master.priced_bound(lp.resource_duals, lp.trip_duals)
+    assert abs(own - lp.bound) <= 1e-5 * max(1.0, abs(lp.bound))

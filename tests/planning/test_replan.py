@@ -11,9 +11,9 @@ import pytest
 from aman.planning.optimizer import check, generate, plan, scenario
 
 
-def _solve(data: dict[str, Any], lp: str = "auto") -> dict[str, Any]:
+def _solve(data: dict[str, Any], lp: str = "auto", held: bool = True) -> dict[str, Any]:
     s = scenario.load(data)
-    out = plan.to_json(plan.solve(s, plan.Options(lp=lp)))
+    out = plan.to_json(plan.solve(s, plan.Options(lp=lp, held=held)))
     assert check.check(s, out) == []
     return out
 
@@ -92,3 +92,55 @@ def test_a_locked_or_firm_itinerary_is_kept_when_a_crossing_closes_later() -> No
     after = {i["household"]: _legs(i) for i in second["itineraries"]}
     assert firm  # some itineraries start within the first 24 hours
     assert all(after[h] == before[h] for h in firm)
+
+
+def _most_used(out: dict[str, Any], kind: str) -> str:
+    """The flight or the crossing that most households of a plan take."""
+    if kind == "flight":
+        steps = [s["leg"] for i in out["itineraries"] for s in i["steps"] if s.get("kind") == kind]
+    else:
+        steps = [s["place"] for i in out["itineraries"] for s in i["steps"] if s["type"] == kind]
+    return Counter(steps).most_common(1)[0][0]
+
+
+def test_with_the_previous_prices_a_cancelled_flight_is_re_planned_around_the_held_plan() -> None:
+    """The plan carries its LP's dual prices; a re-plan given them keeps every notified
+    itinerary still possible, plans the others around them, and bounds that plan from
+    the prices — valid (at least the full LP's optimum) and within 0.1 % of it, so the
+    full LP is not solved."""
+    data = generate.generate(3000, seed=12)
+    first = _solve(data)
+    assert first["bound_from"] == "lp" and first["prices"]
+    assert {p["kind"] for p in first["prices"]} <= {"leg", "crossing", "night", "pool_trip"}
+    replan = _notified(data, first)
+    replan["prices"] = first["prices"]
+    flight = _most_used(first, "flight")
+    replan["legs"] = [x for x in replan["legs"] if x["id"] != flight]
+    held = _solve(replan)
+    full = _solve(replan, held=False)
+    assert held["bound_from"] == "prices" and full["bound_from"] == "lp"
+    assert "held" in held["seconds"]
+    assert held["bound"] >= full["bound"] - 1e-6
+    assert held["gap"] <= 0.001
+    assert held["objective"] >= full["objective"] * (1 - 0.001)
+    assert held["stability"]["changed"] == held["stability"]["displaced"] > 0
+    # It passes on the prices that proved it (those of capacities still there).
+    passed = [p for p in first["prices"] if p["ref"] != flight]
+    assert held["prices"] == passed
+
+
+def test_a_large_disruption_is_re_planned_by_the_full_lp_even_with_prices() -> None:
+    data = generate.generate(3000, seed=12)
+    first = _solve(data)
+    replan = _notified(data, first)
+    replan["prices"] = first["prices"]
+    busiest = _most_used(first, "crossing")
+    for c in replan["crossings"]:
+        if c["place"] == busiest:
+            c["closed"] = [{"from": "2026-03-03T00:00:00+03:30", "to": data["end"]}]
+    with_prices = _solve(replan)
+    without = _solve(replan, held=False)
+    assert with_prices["bound_from"] == "lp"
+    assert with_prices["stability"]["displaced"] > 0
+    assert with_prices["bound"] == pytest.approx(without["bound"], rel=1e-9)
+    assert with_prices["objective"] == pytest.approx(without["objective"], rel=1e-9)

@@ -694,6 +694,10 @@ def export(
         "hotels": out_hotels,
         "households": sorted(out_households, key=lambda h: int(h["id"][2:])),
     }
+    if published is not None and published.result and published.result.get("prices") and told:
+        # The published plan's dual prices: the re-plan bounds a plan that keeps what it
+        # told households with them, and may keep that plan without the full LP.
+        data["prices"] = published.result["prices"]
     if not out_places:
         warnings.append({"code": "nothing"})
     return Export(data=data, warnings=warnings, hubs=dict(hubs))

@@ -86,6 +86,7 @@ class LPResult:
     columns: int
     stages: list[dict[str, float]] = field(default_factory=list)
     resource_duals: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    trip_duals: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def weight_of(priority: int) -> float:
@@ -276,18 +277,8 @@ class Master:
             if m <= 0:
                 continue
             members = [i for i, g in enumerate(self.groups) if g.key == key]
-            ok = self.allowed[key]
-            arcs = np.flatnonzero(ok)
             w_key = weight_of(key.priority)
-            w = m * (w_key * self.loss[arcs] + net.cost[arcs]) + arc_price[arcs] + EPS
-            pair = net.tail[arcs] * n + net.head[arcs]
-            order = np.lexsort((w, pair))
-            arcs, w, pair = arcs[order], w[order], pair[order]
-            first = np.ones(len(arcs), dtype=bool)
-            first[1:] = pair[1:] != pair[:-1]
-            arcs, w, pair = arcs[first], w[first], pair[first]
-            g = sp.csr_matrix((w, (pair % n, pair // n)), shape=(n, n))
-            dist, pred = dijkstra(g, directed=True, indices=net.sink, return_predecessors=True)
+            dist, pred, arcs, pair = self._tree(key, m, arc_price)
             for i in members:
                 grp = self.groups[i]
                 src = grp.source
@@ -309,6 +300,80 @@ class Master:
                 if self.add(i, path):
                     added += 1
         return added, gain
+
+    def _tree(
+        self, key: ClassKey, m: float, arc_price: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Shortest paths to the sink for a class: arc weights the value lost on the arc
+        (times `m`) plus the prices of its capacities, all >= 0; (dist, pred, arcs, pair)
+        with `pair` = tail × n + head of each arc kept (the cheapest of parallel ones)."""
+        net = self.net
+        n = net.sink + 1
+        arcs = np.flatnonzero(self.allowed[key])
+        w_key = weight_of(key.priority)
+        w = m * (w_key * self.loss[arcs] + net.cost[arcs]) + arc_price[arcs] + EPS
+        pair = net.tail[arcs] * n + net.head[arcs]
+        order = np.lexsort((w, pair))
+        arcs, w, pair = arcs[order], w[order], pair[order]
+        first = np.ones(len(arcs), dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        arcs, w, pair = arcs[first], w[first], pair[first]
+        g = sp.csr_matrix((w, (pair % n, pair // n)), shape=(n, n))
+        dist, pred = dijkstra(g, directed=True, indices=net.sink, return_predecessors=True)
+        return dist, pred, arcs, pair
+
+    def priced_bound(self, res_prices: np.ndarray, trip_prices: np.ndarray) -> float:
+        """A valid upper bound of this LP's optimum from any prices y >= 0 of its
+        capacities (a Lagrangian bound): y × what is left of every capacity, plus the
+        most the pool buses could earn at those prices, plus for each class and source
+        its people on their best itinerary less what it costs at y (or staying, worth 0)
+        — a notified itinerary counting its stability reward, up to its people. With the
+        LP's own optimal prices it is the LP's optimum; with a previous plan's prices it
+        is close when the world changed little (a cancelled flight), and it takes one
+        shortest-path tree per class instead of the LP."""
+        net = self.net
+        y = np.asarray(res_prices, dtype=float)
+        mu = np.asarray(trip_prices, dtype=float)
+        left = self.row_hi[self.res_row0 : self.trip_row0]
+        total = float(left @ y)
+        arc_price = self.R @ y if len(y) else np.zeros(net.n_arcs)
+        if len(mu):
+            arc_price = arc_price.copy()
+            arc_price[self.pool_arc] += mu[net.ref[self.pool_arc]]
+            total += float(self.row_hi[self.trip_row0 : self.day_row0] @ mu)
+            best_day: dict[int, float] = {}
+            for t, trip in enumerate(net.trips):
+                best_day[trip.pool_day] = max(
+                    best_day.get(trip.pool_day, 0.0), trip.seats * float(mu[t])
+                )
+            total += sum(net.pool_days[d][2] * v for d, v in best_day.items())
+        told: dict[int, list[tuple[float, float]]] = {}
+        for inc in self.incumbents:
+            arcs = np.asarray(inc.arcs, dtype=np.int64)
+            net_value = (
+                path_value(net, inc.arcs, weight_of(inc.key.priority))
+                + self.stability
+                - float(arc_price[arcs].sum())
+            )
+            group = self.group_of[(inc.key, inc.source)]
+            told.setdefault(group, []).append((net_value, float(inc.people)))
+        slack = EPS * (net.sink + 1)  # what the EPS per arc took from a path's value
+        for key in self.keys:
+            w_key = weight_of(key.priority)
+            dist = self._tree(key, 1.0, arc_price)[0]
+            for i, g in enumerate(self.groups):
+                if g.key != key:
+                    continue
+                d = dist[g.source]
+                best = max(0.0, w_key * self.ideal[g.source] - d + slack) if np.isfinite(d) else 0.0
+                people = float(g.people)
+                for value, n in sorted(told.get(i, ()), reverse=True):
+                    if value <= best or people <= 0:
+                        break
+                    total += min(n, people) * value
+                    people -= min(n, people)
+                total += people * best
+        return total
 
     # -- solving --------------------------------------------------------------------------
 
@@ -433,6 +498,7 @@ def solve_arcs(
     mode: str = "weights",
     time_limit: float = 120.0,
     decompose: bool = True,
+    hold: bool = False,
 ) -> LPResult:
     """The same LP as the column generation's, in the arc formulation: people of each
     class on each arc, conservation at every node, each source sending at most its
@@ -569,8 +635,12 @@ def solve_arcs(
     lp.num_col_ = n_cols
     lp.num_row_ = n_rows
     lp.col_cost_ = np.concatenate(costs)
-    lp.col_lower_ = np.zeros(n_cols)
-    lp.col_upper_ = np.concatenate(uppers)
+    upper = np.concatenate(uppers)
+    lower = np.zeros(n_cols)
+    if hold:  # every notified itinerary kept whole: the LP plans the others around them
+        lower[inc_first:bus_first] = upper[inc_first:bus_first]
+    lp.col_lower_ = lower
+    lp.col_upper_ = upper
     lp.row_lower_ = lo
     lp.row_upper_ = hi
     lp.sense_ = highspy.ObjSense.kMaximize
@@ -633,6 +703,7 @@ def solve_arcs(
         columns=len(master.columns),
         stages=stages,
         resource_duals=np.maximum(0.0, duals[row_res:row_trip]),
+        trip_duals=np.maximum(0.0, duals[row_trip:row_day]),
     )
 
 

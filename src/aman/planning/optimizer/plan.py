@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from aman.planning.optimizer import integer, model, network
+from aman.planning.optimizer import integer, model, network, scenario
 from aman.planning.optimizer.network import END, LEG, PASS, POOL, WAIT, ClassKey, Network
-from aman.planning.optimizer.scenario import Household, Scenario, Step
+from aman.planning.optimizer.scenario import Household, Price, Scenario, Step
 
 FORMAT = "aman.plan/1"
 
@@ -55,6 +55,12 @@ class Options:
     time_limit: float = 120.0
     # The per-day curve of the most people who could be safe (one LP per day; `limits`).
     limits: bool = False
+    # A re-plan whose scenario carries the previous plan's prices first keeps every
+    # notified itinerary still possible and plans the others around them (an LP a
+    # fraction of the size); that plan stands when the bound from the prices shows it
+    # within `held_gap` of the best possible, else the full LP runs (`_try_held`).
+    held: bool = True
+    held_gap: float = 0.001
     # Told the stage being entered: network, greedy, lp, rounding, result, limits.
     progress: Callable[[str], None] | None = None
 
@@ -81,6 +87,9 @@ class Result:
     lp: model.LPResult | None = None
     master: model.Master | None = None
     limits: list[dict[str, Any]] = field(default_factory=list)
+    # "lp": the bound is the LP's optimum; "prices": a held plan's, from the scenario's
+    # prices (`_try_held`).
+    bound_from: str = "lp"
 
     @property
     def gap(self) -> float | None:
@@ -323,6 +332,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     lp_value = None
     bound = None
     lp_status = "not run"
+    bound_from = "lp"
     stages: list[dict[str, float]] = []
     lp_res = None
     master = None
@@ -356,6 +366,22 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         # column generation took 80 s; 35 s under strict priority, where it did not
         # finish in 120 s); column generation when asked for.
         arcs_lp = opts.lp in ("auto", "arcs")
+        fixed_value = _evaluate(
+            net, {k: integer.Placed(k, v, {}) for k, v in fixed_paths.items()}, set()
+        )
+
+        def round_lp(res: model.LPResult) -> tuple[dict[str, integer.Placed], float]:
+            t = _time.perf_counter()
+            cap = _restore(net, fixed_start)
+            out = fixed_placed()
+            _round(net, master, res, cap, keys, out)
+            _keep_notified(net, cap, free, notified_paths, out)
+            integer.greedy(net, cap, free, keys, out)
+            value = _evaluate(net, out, _kept(out, notified_paths, set(fixed_paths)))
+            seconds["round_repair"] = seconds.get("round_repair", 0.0) + _time.perf_counter() - t
+            return out, value
+
+        held: tuple[model.LPResult, dict[str, integer.Placed], float, float] | None = None
         if arcs_lp:
             opts.stage("lp")
             greedy_thread = None
@@ -370,7 +396,12 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             if opts.method == "auto":  # the greedy runs while HiGHS solves
                 greedy_thread = threading.Thread(target=greedy_beside, daemon=True)
                 greedy_thread.start()
-            lp_res = model.solve_arcs(master, mode=s.policy.mode, time_limit=opts.time_limit)
+            if opts.held and s.prices and master.incumbents and s.policy.mode == "weights":
+                held = _try_held(s, net, master, opts, fixed_value, round_lp, seconds)
+            if held is None:
+                lp_res = model.solve_arcs(master, mode=s.policy.mode, time_limit=opts.time_limit)
+            else:
+                lp_res = held[0]
             if greedy_thread is not None:
                 greedy_thread.join()
                 if failed:
@@ -389,23 +420,15 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         seconds["lp"] = lp_res.seconds
         lp_status = lp_res.status
         stages = lp_res.stages
-        if lp_res.status == "Optimal":
-            fixed_value = _evaluate(
-                net, {k: integer.Placed(k, v, {}) for k, v in fixed_paths.items()}, set()
-            )
+        if held is not None:
+            _, lp_placed, lp_value, bound = held
+            bound_from = "prices"
+        elif lp_res.status == "Optimal":
             # Strict priority has no single bound of every plan: its stages carry one per
             # level (a plan kept from the greedy is not held to the levels before).
             bound = lp_res.bound + fixed_value if s.policy.mode != "strict" else None
             opts.stage("rounding")
-            t = _time.perf_counter()
-            cap = _restore(net, fixed_start)
-            lp_placed = fixed_placed()
-            _round(net, master, lp_res, cap, keys, lp_placed)
-            _keep_notified(net, cap, free, notified_paths, lp_placed)
-            integer.greedy(net, cap, free, keys, lp_placed)
-            kept = _kept(lp_placed, notified_paths, set(fixed_paths))
-            lp_value = _evaluate(net, lp_placed, kept)
-            seconds["round_repair"] = _time.perf_counter() - t
+            lp_placed, lp_value = round_lp(lp_res)
         else:
             warnings.append(f"the LP ended {lp_res.status}; the plan is the greedy's")
 
@@ -444,6 +467,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         stages=stages,
         lp=lp_res,
         master=master,
+        bound_from=bound_from,
     )
     if opts.limits:
         opts.stage("limits")
@@ -451,6 +475,74 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         result.limits = limits(s, time_limit=opts.time_limit, threads=opts.threads)
         result.seconds["limits"] = _time.perf_counter() - t
     return result
+
+
+def _try_held(
+    s: Scenario,
+    net: Network,
+    master: model.Master,
+    opts: Options,
+    fixed_value: float,
+    round_lp: Callable[[model.LPResult], tuple[dict[str, integer.Placed], float]],
+    seconds: dict[str, float],
+) -> tuple[model.LPResult, dict[str, integer.Placed], float, float] | None:
+    """The held re-plan: every notified itinerary still possible kept whole, the LP for
+    the others (measured at 100,000 people: 1.5 s, where the full LP takes 20), rounded;
+    its bound from the previous plan's prices (`Master.priced_bound`, valid whatever the
+    prices). Kept when within `held_gap` of that bound: (LP, placed, value, bound); None
+    when the full LP must decide (a large disruption: a crossing closed for days)."""
+    t = _time.perf_counter()
+    res = model.solve_arcs(master, mode="weights", time_limit=opts.time_limit, hold=True)
+    found = None
+    # Holding them all may not fit (a leg now has fewer seats): then the full LP. The held
+    # LP's optimum bounds its rounded plan: when even it is too far from the bound, the
+    # rounding is not worth doing.
+    if res.status == "Optimal":
+        y, mu = prices_for(net, s.prices)
+        bound = master.priced_bound(y, mu) + fixed_value
+        floor = (1.0 - opts.held_gap) * bound
+        if res.bound + fixed_value >= floor:
+            placed, value = round_lp(res)
+            if value >= floor:
+                # The held LP's own dual prices are degenerate (a seat held by a notified
+                # household is priced by whoever would want it next): the plan's shadow
+                # prices, and the prices it passes on, are those that proved it.
+                res.resource_duals, res.trip_duals = y, mu
+                found = (res, placed, value, bound)
+    seconds["held"] = _time.perf_counter() - t
+    return found
+
+
+def prices_for(net: Network, prices: tuple[Price, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The prices named in a scenario, per capacity and pool trip of the network (0 for
+    those it does not name)."""
+    s = net.scenario
+    by_key: dict[tuple[str, str, Any], float] = {}
+    for x in prices:
+        when = s.minutes(x.at) if x.at is not None else x.day
+        by_key[(x.kind, x.ref, when)] = x.price
+    y = np.array([by_key.get((r.kind, r.ref, r.day), 0.0) for r in net.resources])
+    mu = np.array([by_key.get(("pool_trip", t.pool, t.departure), 0.0) for t in net.trips])
+    return y, mu
+
+
+def prices_of(result: Result) -> list[dict[str, Any]]:
+    """The plan's dual prices as a scenario's `prices` (the non-zero ones): the LP's, or
+    the prices its bound came from (`_try_held`)."""
+    s = result.scenario
+    lp = result.lp
+    if lp is None or lp.status != "Optimal" or s.policy.mode != "weights":
+        return []
+    out: list[dict[str, Any]] = []
+    for r, v in zip(result.net.resources, lp.resource_duals, strict=False):
+        if v > 1e-9:
+            x = Price(kind=r.kind, ref=r.ref, price=round(float(v), 9), day=r.day)
+            out.append(scenario.dump_price(x))
+    for t, v in zip(result.net.trips, lp.trip_duals, strict=False):
+        if v > 1e-9:
+            x = Price("pool_trip", t.pool, round(float(v), 9), at=s.moment(t.departure))
+            out.append(scenario.dump_price(x))
+    return out
 
 
 def _snapshot(cap: integer.Capacity) -> dict[str, Any]:
@@ -948,6 +1040,8 @@ def to_json(result: Result) -> dict[str, Any]:
         "unassigned": unassigned,
         "pool_trips": pool_trips(result),
         "shadow_prices": shadow_prices(result),
+        "bound_from": result.bound_from,
+        "prices": prices_of(result),
         "limits": result.limits,
     }
     return out

@@ -139,6 +139,23 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Price:
+    """A dual price of the plan being re-planned (its `prices`): what one more seat, place
+    at a crossing, bed or pool-bus seat was worth in its LP. A re-plan uses them to bound
+    the value of a plan that keeps every notified itinerary still possible, and keeps that
+    plan, without solving the full LP, when the bound shows it is close enough."""
+
+    kind: str  # "leg" | "crossing" | "night" | "pool_trip"
+    ref: str  # leg id, crossing or hotel place id, pool id
+    price: float
+    day: date | None = None  # crossing day, night
+    at: datetime | None = None  # pool trip departure
+
+
+PRICE_KINDS = ("leg", "crossing", "night", "pool_trip")
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     start: datetime
@@ -154,6 +171,7 @@ class Scenario:
     households: dict[str, Household]
     connection_minutes: dict[str, int]
     policy: Policy
+    prices: tuple[Price, ...] = ()
 
     def zone(self, place: str | None = None) -> ZoneInfo:
         name = self.places[place].timezone if place else self.timezone
@@ -517,6 +535,24 @@ def load(data: Any) -> Scenario:
     connection = data.get("connection_minutes") or {}
     if not isinstance(connection, dict):
         raise ScenarioError("$.connection_minutes", "must map place kinds to minutes")
+    prices: list[Price] = []
+    for i, raw in enumerate(_list(data, "prices", "$")):
+        # Prices may name legs, places or pools no longer in the scenario (a cancelled
+        # leg): they are kept and simply match nothing.
+        where = f"$.prices[{i}]"
+        if not isinstance(raw, dict):
+            raise ScenarioError(where, "must be an object")
+        kind = _str(raw.get("kind"), f"{where}.kind", choices=PRICE_KINDS)
+        prices.append(
+            Price(
+                kind=kind,
+                ref=_str(raw.get("ref"), f"{where}.ref"),
+                price=_float(raw.get("price"), f"{where}.price", high=1e6),
+                day=_day(raw.get("day"), f"{where}.day") if kind in ("crossing", "night") else None,
+                at=_moment(raw.get("at"), f"{where}.at") if kind == "pool_trip" else None,
+            )
+        )
+
     conn = {"default": 60, "airport": 120, "crossing": 0}
     for key, value in connection.items():
         if key != "default" and key not in PLACE_KINDS:
@@ -537,6 +573,7 @@ def load(data: Any) -> Scenario:
         households=households,
         connection_minutes=conn,
         policy=policy,
+        prices=tuple(prices),
     )
 
 
@@ -657,7 +694,18 @@ def dump(s: Scenario) -> dict[str, Any]:
             for x in s.hotels.values()
         ],
         "households": [_dump_household(h) for h in s.households.values()],
+        **({"prices": [dump_price(x) for x in s.prices]} if s.prices else {}),
     }
+
+
+def dump_price(x: Price) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": x.kind, "ref": x.ref}
+    if x.day is not None:
+        out["day"] = x.day.isoformat()
+    if x.at is not None:
+        out["at"] = x.at.isoformat()
+    out["price"] = x.price
+    return out
 
 
 def _dump_household(h: Household) -> dict[str, Any]:
