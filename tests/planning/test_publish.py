@@ -152,6 +152,39 @@ def test_a_replan_takes_the_published_plans_prices(world) -> None:
     assert check.check(scenario.load(second.scenario), second.result) == []
 
 
+def test_a_replan_proved_from_the_prices_keeps_what_it_told_and_says_so(world) -> None:
+    """Planned three days ahead, every told itinerary leaves after the firm hours: the
+    next plan keeps them all (held), proves from the published plan's prices that no
+    plan could be worth more than 0.1 % above it, and its page says so."""
+    from datetime import timedelta
+
+    situation(world.crisis, households=3, bus_seats=4)
+    early = START - timedelta(days=3)
+
+    def solve() -> Plan:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            plan = services.plan_start(actor=None, crisis=world.crisis, start=early)
+        plan.refresh_from_db()
+        assert plan.status == PlanStatus.DRAFT, plan.error
+        return plan
+
+    first = solve()
+    assert first.result["bound_from"] == "lp" and first.result["prices"]
+    services.plan_publish(actor=None, plan=first)
+    second = solve()
+    assert second.scenario["prices"] == first.result["prices"]
+    assert second.result["bound_from"] == "prices"
+    assert "held" in second.result["seconds"]
+    assert second.result["stability"]["notified"] > 0
+    assert second.result["stability"]["changed"] == 0
+    assert second.result["gap"] <= 0.001
+    assert check.check(scenario.load(second.scenario), second.result) == []
+    page = world.client("logistics").get(f"/planning/{second.pk}/").content.decode()
+    assert 'id="bound-from-prices"' in page
+    first_page = world.client("logistics").get(f"/planning/{first.pk}/").content.decode()
+    assert 'id="bound-from-prices"' not in first_page
+
+
 def test_a_stale_plan_is_refused_whole(world) -> None:
     s = situation(world.crisis, households=2, bus_seats=10)
     plan = run(world.crisis)
