@@ -9,7 +9,10 @@ Steps (`solve`):
    rewarding those who keep it, in the arc formulation (HiGHS's interior point,
    crossover for a vertex; strict priority as a sequence of LPs, one per level; the
    plain greedy of step 6 runs meanwhile), each class's flow then decomposed into
-   itineraries per source (model.py; column generation when asked for);
+   itineraries per source (model.py; column generation when asked for). A re-plan whose
+   scenario carries the previous plan's dual prices first solves the LP with every
+   notified itinerary still possible held, and keeps that plan when the bound from the
+   prices proves it close (`_try_held`);
 4. keep notified itineraries as the LP says, and give each source's households the
    itineraries the LP gives their class there, largest first (an LP re-solved on what
    rounding left out, a dive, did no better than step 5: measured, and dropped);
