@@ -27,6 +27,18 @@ def _generated(
     )
 
 
+def _told_then_a_leg_cancelled(data: dict[str, Any]) -> None:
+    """Each household told its itinerary in the plan of `data` (nothing firm), then the
+    first leg cancelled: some itineraries must move."""
+    first = plan.to_json(plan.solve(scenario.load(data)))
+    told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
+    data["policy"]["firm_hours"] = 0
+    data["legs"] = data["legs"][1:]
+    for h in data["households"]:
+        if h["id"] in told:
+            h["notified"] = told[h["id"]]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     people=st.integers(min_value=30, max_value=600),
@@ -70,13 +82,7 @@ def test_both_formulations_reach_the_same_lp_optimum(
     exactly that optimum (notified itineraries and their stability reward included)."""
     data = _generated(people, seed, days, pressure)
     if notified:
-        first = plan.to_json(plan.solve(scenario.load(data)))
-        told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
-        data["policy"]["firm_hours"] = 0
-        data["legs"] = data["legs"][1:]  # a leg cancelled: some itineraries move
-        for h in data["households"]:
-            if h["id"] in told:
-                h["notified"] = told[h["id"]]
+        _told_then_a_leg_cancelled(data)
     s = scenario.load(data)
     arcs = plan.solve(s, plan.Options(method="lp", lp="arcs")).lp
     columns = plan.solve(s, plan.Options(method="lp", lp="columns")).lp
@@ -140,13 +146,7 @@ def test_any_prices_bound_the_lp_and_its_own_prices_reach_it(
     the LP's optimum itself at the LP's own dual prices."""
     data = _generated(people, seed, days, pressure)
     if notified:
-        first = plan.to_json(plan.solve(scenario.load(data)))
-        told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
-        data["policy"]["firm_hours"] = 0
-        data["legs"] = data["legs"][1:]
-        for h in data["households"]:
-            if h["id"] in told:
-                h["notified"] = told[h["id"]]
+        _told_then_a_leg_cancelled(data)
     result = plan.solve(scenario.load(data), plan.Options(method="lp", held=False))
     lp, master = result.lp, result.master
     assert lp is not None and master is not None and lp.status == "Optimal"

@@ -507,9 +507,10 @@ class ClassKey:
 
 
 def class_of(net: Network, h: Household) -> ClassKey:
-    approved = net.approved_of.get(tuple(sorted(h.permits.items())))
+    stated = tuple(sorted(h.permits.items()))
+    approved = net.approved_of.get(stated)
     if approved is None:
-        approved = net.approved_of[tuple(sorted(h.permits.items()))] = frozenset(
+        approved = net.approved_of[stated] = frozenset(
             i
             for i, cid in enumerate(net.crossing_ids)
             if net.scenario.crossings[cid].permit_required and h.permits.get(cid) == "approved"
