@@ -928,12 +928,12 @@ def start_gunicorn(config: str, port: int, env: dict[str, str]) -> subprocess.Po
         opts = ["-k", "gthread", "-w", workers, "--threads", threads]
     else:
         raise SystemExit(f"unknown gunicorn configuration {config!r} (sync:W or gthread:WxT)")
-    gunicorn = str(Path(PY).with_name("gunicorn"))
-    proc = subprocess.Popen(
-        [gunicorn, "aman.wsgi:application", "-b", f"127.0.0.1:{port}", *opts,
-         "--backlog", "2048", "--timeout", "60", "--log-level", "warning"],
-        env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    command = [
+        str(Path(PY).with_name("gunicorn")), "aman.wsgi:application",
+        "-b", f"127.0.0.1:{port}", *opts, "--backlog", "2048", "--timeout", "60",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL)
     for _ in range(300):
         time.sleep(0.1)
         try:
@@ -982,6 +982,12 @@ def main() -> None:
         "--profile-queued", action="store_true", help="with --profile: the queued API path"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="with +queue: run the worker at this niceness (the front door first in a surge)",
+    )
     # The load generator's own options (internal).
     parser.add_argument("--drive", choices=["healthz", "api", "form"])
     parser.add_argument("--host", default="127.0.0.1")
@@ -1037,7 +1043,8 @@ def main() -> None:
                     AMAN_DATA_DIR="/tmp/aman-bench-intake",
                 )
                 worker = subprocess.Popen(
-                    [str(Path(PY).with_name("aman")), "worker", "--concurrency", "1",
+                    [*(["nice", "-n", str(args.worker_nice)] if args.worker_nice else []),
+                     str(Path(PY).with_name("aman")), "worker", "--concurrency", "1",
                      "--loglevel", "warning"],
                     env=run_env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                 )  # fmt: skip

@@ -173,7 +173,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "aman.core.cache.RedisCache",
             "LOCATION": os.environ["CACHE_URL"],
         }
         if os.environ.get("CACHE_URL")

@@ -51,6 +51,21 @@ def crisis_for_user(user: User, pk: int) -> Crisis:
         raise Http404 from None
 
 
+def crisis_for_user_hot(user: User, pk: int) -> Crisis:
+    """`crisis_for_user` from a process-local copy (`core.hot`): for the registration
+    surge, where reading the crisis would cost as much as queuing the registration."""
+    if is_consul(user) or not user.is_authenticated or not user.is_active:
+        return crisis_for_user(user, pk)
+    from aman.core import hot
+
+    crisis = hot.get(
+        "crisis", pk, lambda: Crisis.objects.select_related("home_country").filter(pk=pk).first()
+    )
+    if crisis is None:
+        raise Http404
+    return crisis
+
+
 def current_crisis(user: User) -> Crisis | None:
     """The crisis the user works in, if they may still see it."""
     if not user.is_authenticated or user.current_crisis_id is None:

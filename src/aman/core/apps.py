@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from aman.core import checks, signals  # noqa: F401
+        from aman.core import checks, hot, signals  # noqa: F401

@@ -3,6 +3,7 @@ rejected with its reasons, so nothing a citizen or an operator sent is ever lost
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -432,14 +433,13 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
         crisis,
         source_ref=sub.source_ref or data.source_ref,
         outcome=IntakeRecord.Outcome.PENDING,
-        reference_codes=_free_codes(len(data.members)),
     )
     try:
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():
-                record.save()
+                _insert_with_free_codes(record, len(data.members))
         else:
-            record.save()  # one statement: no transaction around it
+            _insert_with_free_codes(record, len(data.members))  # no transaction needed
     except IntegrityError:
         earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
         if earlier is None:
@@ -476,25 +476,49 @@ def registrations_process_pending(*, limit: int = 200) -> int:
             done += len(records)
 
 
-def _free_codes(n: int) -> list[str]:
-    """`n` new reference codes that no person has (one query; plain SQL, as this is on the
-    path of every queued submission and the ORM's query building costs more than the
-    query)."""
+def _insert_with_free_codes(record: IntakeRecord, n: int) -> None:
+    """Save a new intake record reserving `n` reference codes that no person has, in one
+    statement (INSERT … SELECT … WHERE NOT EXISTS a person with one of them; drawn again
+    in the rare case one is taken). Plain SQL: this is the whole of a queued
+    registration's work in the request, and the ORM's INSERT cost more than the database
+    did. The values are prepared as `save()` prepares them."""
     from django.db import connection
 
-    codes: list[str] = []
-    table = connection.ops.quote_name(Person._meta.db_table)
-    while len(codes) < n:
-        drawn = sorted({new_reference_code() for _i in range(n - len(codes))} - set(codes))
+    fields, sql = _insert_sql(connection.vendor, n)
+    while True:
+        codes = sorted({new_reference_code() for _i in range(n)})
+        if len(codes) < n:
+            continue
+        record.reference_codes = codes
+        values = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT reference_code FROM {table} WHERE reference_code IN "  # noqa: S608
-                f"({', '.join(['%s'] * len(drawn))})",
-                drawn,
-            )
-            taken = {row[0] for row in cursor.fetchall()}
-        codes += [c for c in drawn if c not in taken]
-    return codes
+            cursor.execute(sql, [*values, *codes])
+            row = cursor.fetchone()
+        if row is not None:
+            record.pk = row[0]
+            record._state.adding = False
+            record._state.db = connection.alias
+            return
+
+
+@functools.cache
+def _insert_sql(vendor: str, n: int) -> tuple[list[models.Field[Any, Any]], str]:
+    from django.db import connection
+
+    fields = [f for f in IntakeRecord._meta.local_concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    if vendor == "postgresql":  # PostgreSQL infers no parameter's type in a SELECT list
+        params = [f"%s::{(f.db_type(connection) or 'text').split('(')[0]}" for f in fields]
+    else:
+        params = ["%s"] * len(fields)
+    return fields, (
+        f"INSERT INTO {quote(IntakeRecord._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(str(f.column)) for f in fields)}) "
+        f"SELECT {', '.join(params)} "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {quote(Person._meta.db_table)} "
+        f"WHERE {quote('reference_code')} IN ({', '.join(['%s'] * n)})) "
+        f"RETURNING {quote(str(IntakeRecord._meta.pk.column))}"
+    )
 
 
 def _redraw_taken_codes(pending: list[IntakeRecord | None]) -> None:

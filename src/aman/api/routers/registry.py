@@ -36,7 +36,9 @@ def _user(request: HttpRequest) -> User:
     return request.auth  # type: ignore[attr-defined]
 
 
-def _crisis(user: User, crisis_id: int | None) -> Crisis:
+def _crisis(user: User, crisis_id: int | None, *, hot: bool = False) -> Crisis:
+    if crisis_id is not None and hot:
+        return access.crisis_for_user_hot(user, crisis_id)
     if crisis_id is None:
         crisis = access.current_crisis(user)
         if crisis is None:
@@ -73,10 +75,11 @@ def registration_create(
 ) -> Any:
     user = _user(request)
     access.require(user, Cap.REGISTER)
-    the_crisis = _crisis(user, crisis)
+    queued = "respond-async" in request.headers.get("Prefer", "")
+    the_crisis = _crisis(user, crisis, hot=queued)
     key = (request.headers.get(HEADER) or "").strip()[:200]
-    if "respond-async" in request.headers.get("Prefer", ""):
-        queued = services.registration_accept(
+    if queued:
+        taken = services.registration_accept(
             crisis=the_crisis,
             submission=services.Submission(
                 payload=payload,
@@ -86,9 +89,9 @@ def registration_create(
                 source=f"api:{user.username}",
             ),
         )
-        if queued.problems:
-            raise services.RegistrationRejected(queued.record, queued.problems)
-        return 202, _registration_status(user, queued.record)
+        if taken.problems:
+            raise services.RegistrationRejected(taken.record, taken.problems)
+        return 202, _registration_status(user, taken.record)
     outcome = services.registrations_submit(
         crisis=the_crisis,
         submissions=[
