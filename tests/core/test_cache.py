@@ -22,9 +22,7 @@ def _redis_answers() -> bool:
 pytestmark = pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
 
 
-@override_settings(
-    CACHES={"default": {"BACKEND": "aman.core.cache.RedisCache", "LOCATION": REDIS}}
-)
+@override_settings(CACHES={"default": {"BACKEND": "aman.core.cache.RedisCache", "LOCATION": REDIS}})
 def test_the_redis_cache_keeps_one_client_and_behaves_as_djangos() -> None:
     cache = caches["default"]
     cache.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from itertools import count
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -20,7 +21,9 @@ _serial = count(1)
 
 
 def today() -> date:
-    return timezone.localdate()
+    """Today on the clock of the hotels `make_hotel` creates (in Baku): a hotel's nights are
+    its own days, which differ from the server's around midnight."""
+    return timezone.localtime(timezone.now(), ZoneInfo("Asia/Baku")).date()
 
 
 def make_hotel(world: World, **overrides: Any) -> Hotel:

@@ -173,7 +173,7 @@ def test_releasing_no_shows_frees_their_seats(world: World, logistics) -> None:
 
 def test_a_refused_transit_permit_blocks_the_bus(world: World, logistics) -> None:
     astara = place("crossing", code="IR-AZ-ASTARA")
-    day = timezone.localtime(timezone.now() + timedelta(days=1)).date()
+    day = timezone.localtime(timezone.now() + timedelta(days=1), astara.zone).date()
     bus = make_leg(
         world,
         mode="bus",

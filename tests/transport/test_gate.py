@@ -410,7 +410,7 @@ def test_a_refused_transit_permit_keeps_the_person_off_the_bus(world: World) -> 
     a, b = book(world, bus, 2)
     permits = services.permit_list_build(
         actor=logistics, crisis=world.crisis, crossing=astara,
-        day=timezone.localtime(departure).date(),
+        day=timezone.localtime(departure, astara.zone).date(),
     )  # fmt: skip
     services.permit_answer(
         actor=logistics,

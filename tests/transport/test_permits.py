@@ -34,7 +34,9 @@ ASTARA = "IR-AZ-ASTARA"
 
 
 def _tomorrow() -> date:
-    return timezone.localtime(timezone.now() + timedelta(days=1)).date()
+    """Tomorrow on the crossing's clock (the lists' days are the crossing's days)."""
+    astara = place("crossing", code=ASTARA)
+    return timezone.localtime(timezone.now() + timedelta(days=1), astara.zone).date()
 
 
 def _bus(world: World, crossing: str = ASTARA, *, days: int = 1, capacity: int = 40) -> Leg:
