@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from aman.core.audit import audit_write, audit_write_many
+from aman.core.bulk import update_rows
 from aman.core.crypto import keyed_hash
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
@@ -759,7 +760,7 @@ def _register_many(
     StatusEvent.objects.bulk_create(events)
     for acc, household, people in zip(accepted, households, groups, strict=True):
         household.contact = people[acc.data.contact_index]
-    Household.objects.bulk_update(households, ["contact"])
+    update_rows(households, ["contact"])
     new_records = [
         acc.submission.intake_record(crisis, source_ref=acc.source_ref, household=household)
         for acc, household in zip(accepted, households, strict=True)
@@ -775,9 +776,7 @@ def _register_many(
             record.source_ref = acc.source_ref
             completed.append(record)
     if completed:
-        IntakeRecord.objects.bulk_update(
-            completed, ["outcome", "household", "source_ref", "reference_codes"]
-        )
+        update_rows(completed, ["outcome", "household", "source_ref", "reference_codes"])
     fresh = iter(new_records)
     records = [
         acc.submission.pending if acc.submission.pending is not None else next(fresh)
@@ -1018,7 +1017,7 @@ def people_recompute_priority(*, crisis: Crisis, batch: int = 2000) -> int:
             if (priority, reasons) != (person.priority, person.priority_reasons):
                 person.priority, person.priority_reasons = priority, reasons
                 dirty.append(person)
-        Person.objects.bulk_update(dirty, ["priority", "priority_reasons"])
+        update_rows(dirty, ["priority", "priority_reasons"])
         changed += len(dirty)
     from django.db.models import Max, OuterRef, Subquery
     from django.db.models.functions import Coalesce
