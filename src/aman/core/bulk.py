@@ -29,7 +29,9 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     meta = model._meta
     pk = meta.pk
     assert pk is not None
-    columns = [meta.get_field(name) for name in fields]
+    columns: list[Any] = [meta.get_field(name) for name in fields]
+    if not all(isinstance(f, models.Field) and f.concrete for f in columns):
+        raise ValueError(f"update_rows writes concrete fields only, not {fields}")
     quote = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
     names = ["pk", *(f"c{i}" for i in range(len(columns)))]
@@ -61,7 +63,7 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
             cursor.execute(
                 f"UPDATE {table} SET {assignments} "  # noqa: S608
                 f"FROM (VALUES {', '.join([row_sql] * len(chunk))}) AS {alias} "
-                f"WHERE {table}.{quote(pk.column)} = {key}",
+                f"WHERE {table}.{quote(str(pk.column))} = {key}",
                 params,
             )
             updated += cursor.rowcount
