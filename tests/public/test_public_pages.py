@@ -230,3 +230,34 @@ def test_the_blank_form_is_rendered_once_per_language_and_crisis_list(world: Wor
         actor=world.users["crisis_manager"], crisis=world.other_crisis, public_registration=True
     )
     assert "Gulf 2026" in page("ru"), "a crisis opened to the public shows at once"
+
+
+def test_the_form_sees_a_crisis_closed_or_its_countries_changed_at_once(world: World) -> None:
+    """The open crises come from the process's copy (core.hot): a change through the
+    services renews it for the next request."""
+    from aman.core.services import crisis_close, crisis_update
+    from aman.geo.models import Country
+
+    client = Client()
+    assert 'value="IQ"' in client.get("/register/").content.decode()
+    crisis_update(
+        actor=world.users["crisis_manager"],
+        crisis=world.crisis,
+        affected_countries=[Country.objects.get(code="IR")],
+    )
+    page = client.get("/register/").content.decode()
+    assert 'value="IR"' in page and 'value="IQ"' not in page
+    data = form_data(client, [SON])
+    crisis_close(actor=None, crisis=world.crisis)
+    refused = client.post("/register/", data)
+    assert "Registration is not open" in refused.content.decode()
+    assert not Person.objects.filter(given_names="Ерлан").exists()
+
+
+def test_a_crisis_the_form_did_not_offer_is_refused(world: World) -> None:
+    client = Client()
+    data = form_data(client, [SON], crisis=str(world.other_crisis.pk))
+    response = client.post("/register/", data)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not Person.objects.filter(given_names="Ерлан").exists()

@@ -23,11 +23,12 @@ from typing import Any, TypeVar
 from cachetools import TTLCache
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from aman.core.context import current_origin
 from aman.core.models import ApiToken, Crisis, User
+from aman.geo.models import Country
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,9 @@ def get(kind: str, key: Any, load: Callable[[], T | None]) -> T | None:
     return value
 
 
+@receiver(m2m_changed, sender=Crisis.affected_countries.through)
+@receiver(m2m_changed, sender=Crisis.missions.through)
+@receiver(post_save, sender=Country)
 @receiver(post_save, sender=User)
 @receiver(post_delete, sender=User)
 @receiver(post_save, sender=ApiToken)

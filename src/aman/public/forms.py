@@ -16,8 +16,25 @@ from aman.registry.models import Intent, Sex
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class ListedCrisisField(forms.ModelChoiceField):
+    """A choice among the crises the form was given, found without asking the database
+    again (the public form is the busiest page of a surge)."""
+
+    listed: dict[str, Crisis] = {}  # set per form
+
+    def to_python(self, value: Any) -> Crisis | None:
+        if value in self.empty_values:
+            return None
+        found = self.listed.get(str(value))
+        if found is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return found
+
+
 class RegistrationForm(forms.Form):
-    crisis = forms.ModelChoiceField(
+    crisis = ListedCrisisField(
         label=_("Where are you?"), queryset=Crisis.objects.none(), empty_label=None
     )
     country = forms.ChoiceField(label=_("Country you are in now"))
@@ -61,6 +78,7 @@ class RegistrationForm(forms.Form):
     def __init__(self, *args: Any, crises: list[Crisis], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["crisis"].queryset = Crisis.objects.filter(pk__in=[c.pk for c in crises])  # type: ignore[attr-defined]
+        self.fields["crisis"].listed = {str(c.pk): c for c in crises}  # type: ignore[attr-defined]
         if len(crises) == 1:
             self.fields["crisis"].widget = forms.HiddenInput()
             self.fields["crisis"].initial = crises[0].pk

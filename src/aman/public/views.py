@@ -16,7 +16,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from aman.core import ratelimit
+from aman.core import hot, ratelimit
 from aman.core.audit import audit_read
 from aman.core.models import Crisis
 from aman.public.forms import LookupForm, MemberFormSet, RegistrationForm, SelfUpdateForm
@@ -76,10 +76,19 @@ INSTRUCTIONS: dict[str, Any] = {
 
 
 def _open_crises() -> list[Crisis]:
-    return list(
-        Crisis.objects.filter(status=Crisis.Status.OPEN, public_registration=True)
-        .prefetch_related("affected_countries")
-        .order_by("name")
+    """The crises open to public registration, from this process's copy (`core.hot`:
+    renewed when a crisis or a country changes): every request of the form reads them."""
+    return (
+        hot.get(
+            "open-crises",
+            None,
+            lambda: list(
+                Crisis.objects.filter(status=Crisis.Status.OPEN, public_registration=True)
+                .prefetch_related("affected_countries")
+                .order_by("name")
+            ),
+        )
+        or []
     )
 
 
