@@ -261,3 +261,23 @@ def test_a_crisis_the_form_did_not_offer_is_refused(world: World) -> None:
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not Person.objects.filter(given_names="Ерлан").exists()
+
+
+def test_a_registration_writes_no_session_and_only_its_own_cookie_shows_codes(
+    world: World,
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    client = Client()
+    response = client.post("/register/", form_data(client, [SON]))
+    assert response.status_code == 302
+    assert Session.objects.count() == 0, "the codes' page is found by a signed cookie"
+    cookie = response.cookies["aman_registration"]
+    assert cookie["httponly"] and cookie["path"] == "/register/"
+    done = client.get("/register/done/").content.decode()
+    assert len(re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4})</code>", done)) == 1
+    forged = Client()
+    record = cookie.value.split(":")[0]
+    forged.cookies["aman_registration"] = f"{int(record) - 1}:forged:signature"
+    page = forged.get("/register/done/").content.decode()
+    assert "<code>" not in page

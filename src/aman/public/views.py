@@ -39,7 +39,11 @@ from aman.registry.services import (
 )
 from aman.registry.statuses import Status
 
-SESSION_RECORD = "public_registration"
+# The registration just sent, for the page that shows its codes: a signed cookie rather
+# than a session, so that a citizen's registration writes no session row.
+RECORD_COOKIE = "aman_registration"
+RECORD_COOKIE_SALT = "aman.public.registration"
+RECORD_COOKIE_AGE = 24 * 3600
 SESSION_PERSON = "public_person"
 
 INSTRUCTIONS: dict[str, Any] = {
@@ -141,8 +145,18 @@ def register(request: HttpRequest) -> HttpResponse:
             except RegistrationRejected as exc:
                 place_problems(form, formset, exc.problems)
             else:
-                request.session[SESSION_RECORD] = record.pk
-                return redirect("public_register_done")
+                done = redirect("public_register_done")
+                done.set_signed_cookie(
+                    RECORD_COOKIE,
+                    str(record.pk),
+                    salt=RECORD_COOKIE_SALT,
+                    max_age=RECORD_COOKIE_AGE,
+                    path="/register/",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",
+                )
+                return done
         elif not request.POST.get("website"):
             ratelimit.hit(request, "register", 3600)
             _keep_refused(request, form, formset, crises)
@@ -204,7 +218,9 @@ class _Registered:
 
 @never_cache
 def register_done(request: HttpRequest) -> HttpResponse:
-    pk = request.session.get(SESSION_RECORD)
+    pk = request.get_signed_cookie(
+        RECORD_COOKIE, default=None, salt=RECORD_COOKIE_SALT, max_age=RECORD_COOKIE_AGE
+    )
     record = IntakeRecord.objects.filter(pk=pk).first() if pk else None
     people: list[Any] = []
     if record is not None and record.outcome == IntakeRecord.Outcome.PENDING:
