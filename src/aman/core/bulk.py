@@ -68,3 +68,28 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
             )
             updated += cursor.rowcount
     return updated
+
+
+def insert_rows(objs: Sequence[models.Model]) -> None:
+    """INSERT new objects (all of one model) whose ids nobody needs afterwards (they are
+    not set): one `COPY … FROM STDIN` on PostgreSQL, `bulk_create` elsewhere. Values are
+    prepared as `save()` prepares them. For the registry's writer, where Django's
+    `bulk_create` spent more CPU building the statement (values resolved field by field,
+    then quoted into arrays in Python) than the database spent running it."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objs)
+        return
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"COPY {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
+        "FROM STDIN"
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objs:
+            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])

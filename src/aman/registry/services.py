@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from aman.core.audit import audit_write, audit_write_many
-from aman.core.bulk import update_rows
+from aman.core.bulk import insert_rows, update_rows
 from aman.core.crypto import keyed_hash
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
@@ -754,10 +754,8 @@ def _register_many(
                     person=person, status=Status.REGISTERED, actor=acc.submission.actor, note=note
                 )
             )
-    Document.objects.bulk_create(documents)
-    Phone.objects.bulk_create(phones)
-    NameKey.objects.bulk_create(keys)
-    StatusEvent.objects.bulk_create(events)
+    for rows in (documents, phones, keys, events):
+        insert_rows(rows)
     for acc, household, people in zip(accepted, households, groups, strict=True):
         household.contact = people[acc.data.contact_index]
     update_rows(households, ["contact"])
@@ -783,7 +781,7 @@ def _register_many(
         for acc in accepted
     ]
     through = IntakeRecord.people.through
-    through.objects.bulk_create(
+    insert_rows(
         [
             through(intakerecord_id=record.pk, person_id=person.pk)
             for record, people in zip(records, groups, strict=True)
