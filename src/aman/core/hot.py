@@ -1,11 +1,12 @@
-"""Process-local copies of the few rows every API request reads (the token's user, the
-crisis), for a registration surge: each request would otherwise spend two ORM queries,
-more than the registration it queues.
+"""Process-local copies of the few rows every surge request reads (the API token's user,
+the crisis of a queued registration, the crises open to the public form): each request
+would otherwise spend two or three ORM queries, more than the registration it queues.
 
 A copy is used only while the *generation* in Django's shared cache is the one it was
-read under. Saving or deleting a user, an API token or a crisis moves the generation on
-(signals below), so a revoked token or a closed crisis is seen by every process at its
-next request when `CACHE_URL` points at Redis (docs/deploy.md). Without a shared cache
+read under. Saving or deleting a user, an API token or a crisis, changing a crisis's
+countries or missions, or saving a country moves the generation on (signals below), so a
+revoked token or a closed crisis is seen by every process at its next request when
+`CACHE_URL` points at Redis (docs/deploy.md). Without a shared cache
 (the embedded default, one process) the same holds within the process; and a copy is
 never older than `TTL` seconds, whatever the cache says. Updates made with
 `QuerySet.update()` send no signal: code that changes these rows that way calls `bump()`.
