@@ -18,6 +18,20 @@ from django.db import connections, models, router
 MAX_PARAMS = 30_000
 
 
+def placeholder(field: Any, connection: Any) -> str:
+    """A parameter for `field`'s column, typed on PostgreSQL (which infers no parameter's
+    type in a SELECT list or a VALUES list)."""
+    if connection.vendor != "postgresql":
+        return "%s"
+    return f"%s::{(field.db_type(connection) or 'text').split('(')[0]}"
+
+
+def prepared(obj: models.Model, fields: Sequence[Any], connection: Any, *, add: bool) -> list[Any]:
+    """The values of `fields` of `obj` as `save()` sends them (auto_now set, encrypted,
+    adapted)."""
+    return [f.get_db_prep_save(f.pre_save(obj, add), connection) for f in fields]
+
+
 def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     """Write `fields` of every object (all of one model, all saved) to its row; returns
     how many rows were updated. Signals are not sent, as with `bulk_update`."""
@@ -35,11 +49,7 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
     quote = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
     names = ["pk", *(f"c{i}" for i in range(len(columns)))]
-
-    def placeholder(field: Any) -> str:
-        return f"%s::{field.db_type(connection).split('(')[0]}" if postgres else "%s"
-
-    row_sql = "(" + ", ".join(placeholder(f) for f in [pk, *columns]) + ")"
+    row_sql = "(" + ", ".join(placeholder(f, connection) for f in [pk, *columns]) + ")"
     per_statement = max(1, MAX_PARAMS // (len(columns) + 1))
     table = quote(meta.db_table)
     if postgres:
@@ -59,7 +69,7 @@ def update_rows(objs: Sequence[models.Model], fields: Sequence[str]) -> int:
             params: list[Any] = []
             for obj in chunk:
                 params.append(pk.get_db_prep_value(obj.pk, connection))
-                params += [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
+                params += prepared(obj, columns, connection, add=False)
             cursor.execute(
                 f"UPDATE {table} SET {assignments} "  # noqa: S608
                 f"FROM (VALUES {', '.join([row_sql] * len(chunk))}) AS {alias} "
@@ -92,4 +102,4 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
     )
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for obj in objs:
-            copy.write_row([f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields])
+            copy.write_row(prepared(obj, fields, connection, add=True))

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from aman.core.audit import audit_write, audit_write_many
-from aman.core.bulk import insert_rows, update_rows
+from aman.core.bulk import insert_rows, placeholder, prepared, update_rows
 from aman.core.crypto import keyed_hash
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
@@ -491,9 +491,8 @@ def _insert_with_free_codes(record: IntakeRecord, n: int) -> None:
         if len(codes) < n:
             continue
         record.reference_codes = codes
-        values = [f.get_db_prep_save(f.pre_save(record, True), connection) for f in fields]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*values, *codes])
+            cursor.execute(sql, [*prepared(record, fields, connection, add=True), *codes])
             row = cursor.fetchone()
         if row is not None:
             record.pk = row[0]
@@ -508,10 +507,7 @@ def _insert_sql(vendor: str, n: int) -> tuple[list[models.Field[Any, Any]], str]
 
     fields = [f for f in IntakeRecord._meta.local_concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
-    if vendor == "postgresql":  # PostgreSQL infers no parameter's type in a SELECT list
-        params = [f"%s::{(f.db_type(connection) or 'text').split('(')[0]}" for f in fields]
-    else:
-        params = ["%s"] * len(fields)
+    params = [placeholder(f, connection) for f in fields]
     return fields, (
         f"INSERT INTO {quote(IntakeRecord._meta.db_table)} "  # noqa: S608
         f"({', '.join(quote(str(f.column)) for f in fields)}) "
