@@ -39,14 +39,20 @@ def _told_then_a_leg_cancelled(data: dict[str, Any]) -> None:
             h["notified"] = told[h["id"]]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
+# The generated scenarios every property below runs on (`_generated`'s arguments).
+SCENARIOS: dict[str, st.SearchStrategy[Any]] = dict(
     people=st.integers(min_value=30, max_value=600),
     seed=st.integers(min_value=0, max_value=10_000),
     days=st.integers(min_value=2, max_value=5),
+    pressure=st.floats(min_value=0.5, max_value=3.0),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    **SCENARIOS,
     mode=st.sampled_from(["weights", "strict"]),
     method=st.sampled_from(["auto", "greedy"]),
-    pressure=st.floats(min_value=0.5, max_value=3.0),
 )
 def test_every_plan_holds_every_rule(
     people: int, seed: int, days: int, mode: str, method: str, pressure: float
@@ -68,10 +74,7 @@ def test_every_plan_holds_every_rule(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    people=st.integers(min_value=30, max_value=600),
-    seed=st.integers(min_value=0, max_value=10_000),
-    days=st.integers(min_value=2, max_value=5),
-    pressure=st.floats(min_value=0.5, max_value=3.0),
+    **SCENARIOS,
     notified=st.booleans(),
 )
 def test_both_formulations_reach_the_same_lp_optimum(
@@ -95,10 +98,7 @@ def test_both_formulations_reach_the_same_lp_optimum(
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    people=st.integers(min_value=30, max_value=600),
-    seed=st.integers(min_value=0, max_value=10_000),
-    days=st.integers(min_value=2, max_value=5),
-    pressure=st.floats(min_value=0.5, max_value=3.0),
+    **SCENARIOS,
 )
 def test_strict_priority_levels_bound_the_first_level_of_every_plan(
     people: int, seed: int, days: int, pressure: float
@@ -131,10 +131,7 @@ def test_strict_priority_levels_bound_the_first_level_of_every_plan(
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    people=st.integers(min_value=30, max_value=600),
-    seed=st.integers(min_value=0, max_value=10_000),
-    days=st.integers(min_value=2, max_value=5),
-    pressure=st.floats(min_value=0.5, max_value=3.0),
+    **SCENARIOS,
     scale=st.floats(min_value=0.0, max_value=3.0),
     notified=st.booleans(),
 )
