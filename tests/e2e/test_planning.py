@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from aman.planning.models import Plan, PlanLock, PlanStatus
 from aman.transport.models import Booking
 from tests.conftest import World
-from tests.planning.world import situation
+from tests.planning.world import DAYS, situation
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_run_review_lock_publish_and_what_if(
     sign_in(page, "logistics")
     page.goto("/")
     page.get_by_role("link", name="Planning").click()
-    page.fill("#id_days", "3")
+    page.fill("#id_days", str(DAYS))
     page.get_by_role("button", name="Run the planner").click()
     expect(page.locator("#plan-status")).to_have_text("Draft: to review")
     expect(page.locator("#people-safe")).to_have_text("4 / 8")

@@ -9,7 +9,7 @@ import pytest
 
 from aman.planning.models import Plan, PlanStatus
 from aman.transport.models import Booking
-from tests.planning.world import situation
+from tests.planning.world import DAYS, situation
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +22,12 @@ def test_start_poll_publish(world, django_capture_on_commit_callbacks) -> None:
     s = situation(world.crisis, households=2, bus_seats=10)
     api = world.api("logistics")
     with django_capture_on_commit_callbacks(execute=True):
-        response = post(api, "/api/plans", {"days": 3}, HTTP_IDEMPOTENCY_KEY="plan-1")
+        response = post(api, "/api/plans", {"days": DAYS}, HTTP_IDEMPOTENCY_KEY="plan-1")
     assert response.status_code == 202, response.content
     first = response.json()
     assert first["status"] == "running" and first["kind"] == "plan"
     # A retry with the same key answers the same plan and starts nothing new.
-    again = post(api, "/api/plans", {"days": 3}, HTTP_IDEMPOTENCY_KEY="plan-1")
+    again = post(api, "/api/plans", {"days": DAYS}, HTTP_IDEMPOTENCY_KEY="plan-1")
     assert again.json()["id"] == first["id"] and Plan.objects.count() == 1
 
     detail = api.get(f"/api/plans/{first['id']}").json()
@@ -56,7 +56,7 @@ def test_a_what_if_through_the_api(world, django_capture_on_commit_callbacks) ->
             "/api/plans",
             {
                 "kind": "what_if",
-                "days": 3,
+                "days": DAYS,
                 "changes": [{"type": "cancel_leg", "leg": s.legs["bus1"].pk}],
             },
         )

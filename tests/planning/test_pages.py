@@ -10,14 +10,14 @@ import pytest
 
 from aman.planning.models import BusPool, Plan, PlanLock, PlanStatus
 from aman.transport.models import Booking
-from tests.planning.world import situation
+from tests.planning.world import DAYS, situation
 
 pytestmark = pytest.mark.django_db
 
 
 def _run(client, capture, **data) -> Plan:
     with capture(execute=True):
-        response = client.post("/planning/run/", {"days": 3, "method": "auto", **data})
+        response = client.post("/planning/run/", {"days": DAYS, "method": "auto", **data})
     assert response.status_code == 302
     plan = Plan.objects.latest("pk")
     assert response["Location"] == f"/planning/{plan.pk}/"
@@ -92,10 +92,12 @@ def test_what_if_a_cancelled_flight(world, django_capture_on_commit_callbacks) -
     first = _run(client, django_capture_on_commit_callbacks)
     _publish(client, django_capture_on_commit_callbacks, first)
     # An empty what-if is refused with a clear error.
-    response = client.post("/planning/what-if/", {"days": 3})
+    response = client.post("/planning/what-if/", {"days": DAYS})
     assert response.status_code == 200 and "Choose at least one change" in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/planning/what-if/", {"days": 3, "cancel_leg": s.legs["flight"].pk})
+        response = client.post(
+            "/planning/what-if/", {"days": DAYS, "cancel_leg": s.legs["flight"].pk}
+        )
     assert response.status_code == 302
     what_if = Plan.objects.latest("pk")
     what_if.refresh_from_db()
@@ -113,7 +115,7 @@ def test_what_if_a_cancelled_flight(world, django_capture_on_commit_callbacks) -
     assert "never published" in response.content.decode()
     # Without the first bus nobody leaves Tehran: who loses their itinerary, and why.
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/planning/what-if/", {"days": 3, "cancel_leg": s.legs["bus1"].pk})
+        client.post("/planning/what-if/", {"days": DAYS, "cancel_leg": s.legs["bus1"].pk})
     page = client.get(f"/planning/{Plan.objects.latest('pk').pk}/").content.decode()
     lost = page[page.index('id="diff-lost"') :]
     assert f"H{s.household(0).pk}: no route from Tehran" in lost
@@ -194,13 +196,15 @@ def test_what_if_a_flight_is_added(world, django_capture_on_commit_callbacks) ->
     _run(client, django_capture_on_commit_callbacks)
     # A flight with its times wrong is refused with the reason.
     departure = at(30).astimezone(ZoneInfo("Asia/Almaty")).strftime("%Y-%m-%dT%H:%M")
-    bad = client.post("/planning/what-if/", {"days": 3, "flight_from": "EVN", "flight_to": "ALA"})
+    bad = client.post(
+        "/planning/what-if/", {"days": DAYS, "flight_from": "EVN", "flight_to": "ALA"}
+    )
     assert "A flight needs where from, where to, a departure and hours" in bad.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/planning/what-if/",
             {
-                "days": 3,
+                "days": DAYS,
                 "flight_from": "EVN",
                 "flight_to": "ALA",
                 "flight_departure": departure,

@@ -24,6 +24,10 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 START = (datetime.now(TEHRAN) + timedelta(days=1)).replace(
     hour=6, minute=0, second=0, microsecond=0
 )
+# How many days ahead the pages and the API plan from now: START is 6 to 30 hours away
+# (by the time of day in Tehran) and the flight lands 54 hours after it, so 3 days missed
+# it in the night hours in Tehran.
+DAYS = 4
 
 
 @dataclass
