@@ -33,6 +33,21 @@ def test_solve_writes_a_plan_that_check_accepts(tmp_path: Path) -> None:
     assert checked.startswith(f"The plan is valid: {len(data['itineraries'])} itineraries")
 
 
+def test_solve_with_price_says_what_keeping_the_promises_costs(tmp_path: Path) -> None:
+    from tests.planning.test_replan import _promise
+
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(_promise(10.0)))
+    text = _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path), "--price")
+    data = json.loads((tmp_path / "plan.json").read_text())
+    share = data["stability"]["without_promises"]["share"]
+    assert share > 0
+    assert f"Keeping the promises costs {share * 100:.2f}% of the evacuation's value" in text
+    assert "owing nobody anything, 2 people safe." in text
+    plain = _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path))
+    assert "Keeping the promises" not in plain
+
+
 def test_check_prints_violations_and_fails(tmp_path: Path) -> None:
     scenario_file = tmp_path / "scenario.json"
     scenario_file.write_text(json.dumps(base(households=[household("a", 4, 1)])))

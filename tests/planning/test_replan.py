@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aman.planning.optimizer import check, generate, plan, scenario
+from tests.planning import build
 
 
 def _solve(data: dict[str, Any], lp: str = "auto", held: bool = True) -> dict[str, Any]:
@@ -144,3 +145,48 @@ def test_a_large_disruption_is_re_planned_by_the_full_lp_even_with_prices() -> N
     assert with_prices["stability"]["displaced"] > 0
     assert with_prices["bound"] == pytest.approx(without["bound"], rel=1e-9)
     assert with_prices["objective"] == pytest.approx(without["objective"], rel=1e-9)
+
+
+def _promise(reward: float) -> dict[str, Any]:
+    """Two seats on the only flight, told to a household without priority; a household of
+    priority 4 registers after it."""
+    data = build.base(
+        legs=[
+            build.bus("B1", "THR", "AST", 2, 9, 50),
+            build.bus("T1", "AST", "GYD", 12, 17, 50),
+            build.flight("F1", 21, 2),
+        ]
+    )
+    data["households"] = [build.household("told", 2)]
+    first = _solve(data)
+    data = _notified(data, first)
+    data["policy"]["stability_reward"] = reward
+    data["households"].append(build.household("late", 2, priority=4))
+    return data
+
+
+def test_the_price_of_stability_is_the_same_re_plan_owing_nobody_anything() -> None:
+    """A reward high enough keeps the promise to the household without priority; solved
+    again owing nobody anything, the priority household would have had the seats — the
+    plan says so, by priority group, and what it costs."""
+    s = scenario.load(_promise(10.0))
+    out = plan.to_json(plan.solve(s, plan.Options(price=True)))
+    assert [i["household"] for i in out["itineraries"]] == ["told"]
+    other = out["stability"]["without_promises"]
+    safe = {r["priority"]: r["safe"] for r in other["summary"]["by_priority"]}
+    assert safe == {4: 2, 0: 0}
+    assert other["price"] == pytest.approx(
+        other["evacuation_objective"] - out["evacuation_objective"]
+    )
+    assert other["price"] > 0 and 0 < other["share"] < 1
+    assert "price" in out["seconds"]
+    # Not asked for, not solved.
+    assert "without_promises" not in plan.to_json(plan.solve(s))["stability"]
+
+
+def test_a_promise_that_costs_nothing_has_no_price() -> None:
+    s = scenario.load(_promise(1.0))  # the priority household is worth more than the promise
+    out = plan.to_json(plan.solve(s, plan.Options(price=True)))
+    assert [i["household"] for i in out["itineraries"]] == ["late"]
+    assert out["stability"]["changed"] == 1
+    assert out["stability"]["without_promises"]["price"] == pytest.approx(0.0, abs=1e-9)

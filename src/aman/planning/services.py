@@ -280,7 +280,9 @@ def plan_solve(plan_id: int) -> Plan:
 
     try:
         s = sc.load(plan.scenario)
-        result = solver.solve(s, solver.Options(method=plan.method, progress=progress, limits=True))
+        result = solver.solve(
+            s, solver.Options(method=plan.method, progress=progress, limits=True, price=True)
+        )
         data = solver.to_json(result)
     except Exception as exc:  # recorded where the officer sees it
         log.exception("plan %s failed", plan_id)

@@ -41,6 +41,7 @@ STAGES = {
     "lp": gettext_lazy("solving the linear programme"),
     "rounding": gettext_lazy("turning the flows into itineraries"),
     "result": gettext_lazy("writing the plan"),
+    "price": gettext_lazy("solving again owing nobody anything (the price of stability)"),
     "limits": gettext_lazy("the most people who could be safe by each day"),
     "publishing": gettext_lazy("making the bookings and stays"),
 }
@@ -575,6 +576,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "gap": percent(result.get("gap")),
+            "by_priority": _by_priority(result),
+            "without_promises": _without_promises(result),
             "baseline_gap": percent((result.get("baseline") or {}).get("gap")),
             "places": places,
             "priorities": priorities,
@@ -591,6 +594,30 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and plan.base_id != getattr(services.published_plan(crisis), "pk", None),
         },
     )
+
+
+def _without_promises(result: dict[str, Any]) -> dict[str, Any] | None:
+    """What keeping the promises cost (a re-plan solved again owing nobody anything)."""
+    other = (result.get("stability") or {}).get("without_promises")
+    if not other:
+        return None
+    share = other.get("share")
+    return {
+        "costs": share is not None and share > 0.00005,
+        "share": percent(share) if share is not None and share > 0 else "",
+        "people_safe": other["summary"]["people_safe"],
+    }
+
+
+def _by_priority(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's people safe by priority group, beside those of the plan owing nobody
+    anything where a re-plan was solved again for its price."""
+    other = (result.get("stability") or {}).get("without_promises")
+    free = {r["priority"]: r["safe"] for r in other["summary"]["by_priority"]} if other else {}
+    return [
+        {**row, "without_promises": free.get(row["priority"])}
+        for row in (result.get("summary") or {}).get("by_priority", [])
+    ]
 
 
 @login_required

@@ -64,7 +64,11 @@ class Options:
     # within `held_gap` of the best possible, else the full LP runs (`_try_held`).
     held: bool = True
     held_gap: float = 0.001
-    # Told the stage being entered: network, greedy, lp, rounding, result, limits.
+    # What keeping promises costs: a re-plan is solved again owing nobody anything (the
+    # firm and locked itineraries still kept), and the two are compared
+    # (`stability.without_promises`).
+    price: bool = False
+    # Told the stage being entered: network, greedy, lp, rounding, result, price, limits.
     progress: Callable[[str], None] | None = None
 
     def stage(self, name: str) -> None:
@@ -472,12 +476,55 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         master=master,
         bound_from=bound_from,
     )
+    promised = any(
+        arcs is not None and hid not in fixed_paths for hid, arcs in notified_paths.items()
+    )
+    if opts.price and promised and s.policy.stability_reward > 0:
+        opts.stage("price")
+        t = _time.perf_counter()
+        result.stability["without_promises"] = without_promises(result, opts)
+        result.seconds["price"] = _time.perf_counter() - t
     if opts.limits:
         opts.stage("limits")
         t = _time.perf_counter()
         result.limits = limits(s, time_limit=opts.time_limit, threads=opts.threads)
         result.seconds["limits"] = _time.perf_counter() - t
     return result
+
+
+def without_promises(result: Result, opts: Options) -> dict[str, Any]:
+    """The price of stability: the same scenario solved again with no notified itinerary
+    rewarded (those within the firm hours, and locked ones, still kept as they are), by
+    the same method. Its evacuation value less this plan's is what keeping the other
+    promises cost (negative when the rounding happened to do better here); its summary
+    says who would have been brought out instead, by priority group."""
+    s = result.scenario
+    households = {}
+    for hid, h in s.households.items():
+        if hid in result.fixed and h.locked is None:  # notified within the firm hours
+            households[hid] = replace(h, locked=h.notified, notified=None)
+        else:
+            households[hid] = replace(h, notified=None)
+    free = replace(s, households=households, prices=())
+    other = solve(
+        free,
+        Options(
+            method=opts.method,
+            lp=opts.lp,
+            threads=opts.threads,
+            time_limit=opts.time_limit,
+            held=False,
+        ),
+    )
+    here = _evaluate(result.net, result.placed, set())
+    return {
+        "evacuation_objective": other.objective,
+        "bound": other.bound,
+        "method": other.method,
+        "price": other.objective - here,
+        "share": (other.objective - here) / other.objective if other.objective > 0 else None,
+        "summary": summary_of(free, other.net, other.placed),
+    }
 
 
 def _try_held(

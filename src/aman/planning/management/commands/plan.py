@@ -51,6 +51,11 @@ class Command(AmanCommand):
             action="store_true",
             help="also the per-day curve of the most people who could be safe (one LP a day)",
         )
+        solve.add_argument(
+            "--price",
+            action="store_true",
+            help="a re-plan: also solve it owing nobody anything, for what keeping promises costs",
+        )
         export = sub.add_parser(
             "export-scenario", help="write a crisis's current situation as a scenario file"
         )
@@ -85,6 +90,7 @@ class Command(AmanCommand):
                 method=options["method"],
                 time_limit=options["time_limit"],
                 limits=options["limits"],
+                price=options["price"],
             ),
         )
         data = plan.to_json(result)
@@ -101,6 +107,13 @@ class Command(AmanCommand):
             f"an itinerary. Method {data['method']}, gap to the LP bound {gap}, "
             f"{data['seconds']['total']:.1f} s. Written to {target}."
         )
+        other = data["stability"].get("without_promises")
+        if other is not None and other["share"] is not None:
+            self.stdout.write(
+                f"Keeping the promises costs {max(0.0, other['share']) * 100:.2f}% of the "
+                f"evacuation's value: owing nobody anything, {other['summary']['people_safe']} "
+                f"people safe."
+            )
         for warning in data["warnings"]:
             self.stderr.write(f"warning: {warning}")
 
