@@ -70,6 +70,20 @@ ROWS: list[dict[str, Any]] = [
         data=pool_form,
     ),
     dict(
+        name="planning_policy",
+        method="get",
+        path=lambda w: "/planning/policy/",
+        allowed=PLANNERS,
+    ),
+    dict(
+        name="planning_policy",
+        method="post",
+        path=lambda w: "/planning/policy/",
+        allowed=PLANNERS,
+        ok=302,
+        data=lambda w: {"stability_reward": "1.5", "firm_hours": "24"},
+    ),
+    dict(
         name="plan_detail",
         method="get",
         path=lambda w: f"/planning/{world_plan(w)}/",
@@ -125,6 +139,15 @@ API_ROWS: list[dict[str, Any]] = [
         ok=409,
     ),
     A("POST /api/plans/{plan_id}/discard", lambda w: f"/api/plans/{world_plan(w)}/discard"),
+    A(
+        "GET /api/crises/{crisis_id}/planning-policy",
+        lambda w: f"/api/crises/{w.crisis.pk}/planning-policy",
+    ),
+    A(
+        "PUT /api/crises/{crisis_id}/planning-policy",
+        lambda w: f"/api/crises/{w.crisis.pk}/planning-policy",
+        data=lambda w: {"stability_reward": 0.5, "firm_hours": 24},
+    ),
 ]
 
 

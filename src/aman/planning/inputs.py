@@ -677,6 +677,9 @@ def export(
         out_households.append(out)
 
     policy = PriorityPolicy.objects.filter(crisis=crisis).values_list("mode", flat=True).first()
+    from aman.planning.models import PlanningPolicy
+
+    planning = PlanningPolicy.objects.filter(crisis=crisis).first() or PlanningPolicy()
     data = {
         "format": sc.FORMAT,
         "name": f"{crisis.code} {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
@@ -685,7 +688,11 @@ def export(
         "timezone": settings.TIME_ZONE,
         "home_country": home,
         "affected_countries": sorted(affected),
-        "policy": {"mode": policy or "weights"},
+        "policy": {
+            "mode": policy or "weights",
+            "stability_reward": planning.stability_reward,
+            "firm_hours": planning.firm_hours,
+        },
         "connection_minutes": {"default": 60, "airport": 120, "crossing": 0},
         "places": list(out_places.values()),
         "crossings": crossings,

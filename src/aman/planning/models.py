@@ -1,10 +1,11 @@
 """Plans (planner runs), what a published plan changed for each household, officers' locks,
-and bus pools (buses available but trips not fixed)."""
+bus pools (buses available but trips not fixed), and the crisis's planning policy."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -201,3 +202,34 @@ class BusPool(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} → {self.destination}: {self.buses_per_day} × {self.seats}"
+
+
+STABILITY_REWARD_MAX = 10.0
+FIRM_HOURS_MAX = 168
+
+
+class PlanningPolicy(models.Model):
+    """How a crisis's plans treat what households were already told: itineraries that
+    start within the firm hours are kept as told; after that, keeping one is worth the
+    stability reward per person (one person without priority brought out at once is worth
+    1), so a re-plan moves a told household only when that brings more out."""
+
+    crisis = models.OneToOneField(
+        "core.Crisis", on_delete=models.CASCADE, related_name="planning_policy"
+    )
+    stability_reward = models.FloatField(
+        _("stability reward per person"),
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(STABILITY_REWARD_MAX)],
+    )
+    firm_hours = models.PositiveSmallIntegerField(
+        _("firm hours"), default=48, validators=[MaxValueValidator(FIRM_HOURS_MAX)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("planning policy")
+        verbose_name_plural = _("planning policies")
+
+    def __str__(self) -> str:
+        return f"{self.crisis_id}: reward {self.stability_reward}, firm {self.firm_hours} h"

@@ -3,6 +3,7 @@ publish a reviewed plan into bookings and stays, discard one."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,7 +19,16 @@ from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import Crisis, User
 from aman.geo.models import Place
 from aman.planning import inputs
-from aman.planning.models import BusPool, Plan, PlanChange, PlanLock, PlanStatus
+from aman.planning.models import (
+    FIRM_HOURS_MAX,
+    STABILITY_REWARD_MAX,
+    BusPool,
+    Plan,
+    PlanChange,
+    PlanLock,
+    PlanningPolicy,
+    PlanStatus,
+)
 from aman.planning.optimizer import plan as solver
 from aman.planning.optimizer import scenario as sc
 from aman.registry.models import Household, Intent, Person
@@ -835,3 +845,61 @@ def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> 
 def pool_delete(*, actor: User | None, pool: BusPool) -> None:
     audit_write(actor=actor, verb="pool_delete", obj=pool, action="delete", crisis=pool.crisis)
     pool.delete()
+
+
+# The planning policy ---------------------------------------------------------------------------
+
+
+def planning_policy(crisis: Crisis) -> PlanningPolicy:
+    """The crisis's planning policy (the defaults, unsaved, until one is set)."""
+    return PlanningPolicy.objects.filter(crisis=crisis).first() or PlanningPolicy(crisis=crisis)
+
+
+@transaction.atomic
+def planning_policy_set(
+    *, actor: User | None, crisis: Crisis, stability_reward: Any, firm_hours: Any
+) -> PlanningPolicy:
+    """Set how the crisis's plans treat what households were told; the next plan uses it.
+    ApplicationError names every bad field."""
+    problems: dict[str, list[str]] = {}
+    reward: float | None = None
+    with contextlib.suppress(TypeError, ValueError):
+        reward = float(stability_reward)
+    if (
+        reward is None
+        or isinstance(stability_reward, bool)
+        or not (0.0 <= reward <= STABILITY_REWARD_MAX)
+    ):
+        problems["stability_reward"] = [
+            _("A number from 0 to %(high)s.") % {"high": f"{STABILITY_REWARD_MAX:g}"}
+        ]
+    if (
+        not isinstance(firm_hours, int)
+        or isinstance(firm_hours, bool)
+        or not 0 <= firm_hours <= FIRM_HOURS_MAX
+    ):
+        problems["firm_hours"] = [_("Whole hours from 0 to %(high)d.") % {"high": FIRM_HOURS_MAX}]
+    if problems:
+        first_bad = next(iter(problems))
+        raise ApplicationError(
+            _("The planning policy was not saved: %(field)s: %(problem)s")
+            % {"field": first_bad, "problem": problems[first_bad][0]},
+            {"errors": problems},
+        )
+    assert reward is not None
+    policy, created = PlanningPolicy.objects.select_for_update().get_or_create(crisis=crisis)
+    before = (policy.stability_reward, policy.firm_hours)
+    policy.stability_reward, policy.firm_hours = round(reward, 2), firm_hours
+    policy.save()
+    audit_write(
+        actor=actor,
+        verb="planning_policy_set",
+        obj=policy,
+        action="create" if created else "update",
+        crisis=crisis,
+        changes={
+            "stability_reward": [None if created else before[0], policy.stability_reward],
+            "firm_hours": [None if created else before[1], policy.firm_hours],
+        },
+    )
+    return policy

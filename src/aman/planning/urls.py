@@ -7,6 +7,7 @@ urlpatterns = [
     path("run/", views.plan_run, name="plan_run"),
     path("what-if/", views.plan_what_if, name="plan_what_if"),
     path("pools/", views.pool_list, name="pool_list"),
+    path("policy/", views.planning_policy, name="planning_policy"),
     path("<int:pk>/", views.plan_detail, name="plan_detail"),
     path("<int:pk>/publish/", views.plan_publish, name="plan_publish"),
     path("<int:pk>/discard/", views.plan_discard, name="plan_discard"),

@@ -29,8 +29,17 @@ from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.geo.models import Place
 from aman.planning import inputs, services
-from aman.planning.models import BusPool, Plan, PlanChange, PlanLock, PlanStatus, percent
-from aman.registry.models import Household
+from aman.planning.models import (
+    FIRM_HOURS_MAX,
+    STABILITY_REWARD_MAX,
+    BusPool,
+    Plan,
+    PlanChange,
+    PlanLock,
+    PlanStatus,
+    percent,
+)
+from aman.registry.models import Household, PriorityPolicy
 from aman.transport.forms import service_errors
 from aman.transport.models import Leg
 
@@ -108,6 +117,30 @@ class RunForm(forms.Form):
             ("greedy", gettext_lazy("Priority-greedy only (fastest)")),
         ],
         initial="auto",
+    )
+
+
+class PolicyForm(forms.Form):
+    stability_reward = forms.FloatField(
+        label=gettext_lazy("Stability reward per person"),
+        min_value=0.0,
+        max_value=STABILITY_REWARD_MAX,
+        help_text=gettext_lazy(
+            "What keeping a told itinerary is worth, per person, against one person without "
+            "priority brought out at once (1). 0: a re-plan moves anyone whenever that is "
+            "better; 1 (the default): a told household keeps its seats unless someone of a "
+            "higher priority group needs them; higher: promises first, even before the "
+            "vulnerable."
+        ),
+    )
+    firm_hours = forms.IntegerField(
+        label=gettext_lazy("Firm hours"),
+        min_value=0,
+        max_value=FIRM_HOURS_MAX,
+        help_text=gettext_lazy(
+            "Told itineraries that start within this many hours of a plan's start are kept "
+            "exactly as told (48 by default: people are already on their way)."
+        ),
     )
 
 
@@ -707,5 +740,41 @@ def pool_list(request: HttpRequest) -> HttpResponse:
                 kind__in=(Place.Kind.CITY, Place.Kind.CROSSING, Place.Kind.ASSEMBLY_POINT),
                 country__in=crisis.affected_countries.all(),
             ).order_by("kind", "name")[:2000],
+        },
+    )
+
+
+@login_required
+def planning_policy(request: HttpRequest) -> HttpResponse:
+    """The crisis's planning policy: the stability reward and the firm hours (crisis
+    managers and those who publish plans change it; planners read it)."""
+    user, crisis = _current(request)
+    can_change = user.has_cap(Cap.PLAN_PUBLISH)
+    policy = services.planning_policy(crisis)
+    initial = {"stability_reward": policy.stability_reward, "firm_hours": policy.firm_hours}
+    form = PolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        access.require(user, Cap.PLAN_PUBLISH)
+        if form.is_valid():
+            try:
+                services.planning_policy_set(actor=user, crisis=crisis, **form.cleaned_data)
+            except ApplicationError as exc:
+                service_errors(form, exc)
+            else:
+                messages.success(request, _("Planning policy saved: the next plan uses it."))
+                return redirect("planning_policy")
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    priority = PriorityPolicy.objects.filter(crisis=crisis).first()
+    return TemplateResponse(
+        request,
+        "planning/policy.html",
+        {
+            "crisis": crisis,
+            "form": form,
+            "can_change": can_change,
+            "policy": policy,
+            "priority_mode": priority.get_mode_display() if priority else None,
         },
     )

@@ -182,3 +182,44 @@ def plan_publish(request: HttpRequest, plan_id: int) -> Any:
 def plan_discard(request: HttpRequest, plan_id: int) -> Any:
     user = _planner(request)
     return services.plan_discard(actor=user, plan=_plan(user, plan_id))
+
+
+class PlanningPolicyOut(Schema):
+    stability_reward: float = Field(
+        description="what keeping a told itinerary is worth per person (0-10; one person "
+        "without priority brought out at once is worth 1)"
+    )
+    firm_hours: int = Field(description="told itineraries starting within these hours are kept")
+
+
+class PlanningPolicyIn(Schema):
+    stability_reward: float
+    firm_hours: int
+
+
+@router.get(
+    "/crises/{crisis_id}/planning-policy",
+    response={200: PlanningPolicyOut, **ERRORS},
+    tags=["crises"],
+    summary="How the crisis's plans treat what households were told",
+)
+def planning_policy_get(request: HttpRequest, crisis_id: int) -> Any:
+    user = _planner(request)
+    return services.planning_policy(access.crisis_for_user(user, crisis_id))
+
+
+@router.put(
+    "/crises/{crisis_id}/planning-policy",
+    response={200: PlanningPolicyOut, **ERRORS},
+    tags=["crises"],
+    summary="Set the stability reward and the firm hours; the next plan uses them",
+)
+def planning_policy_set(request: HttpRequest, crisis_id: int, payload: PlanningPolicyIn) -> Any:
+    user = _planner(request, Cap.PLAN_PUBLISH)
+    crisis = access.crisis_for_user(user, crisis_id)
+    return services.planning_policy_set(
+        actor=user,
+        crisis=crisis,
+        stability_reward=payload.stability_reward,
+        firm_hours=payload.firm_hours,
+    )
