@@ -174,6 +174,21 @@ UI: list[Route] = [
     Route("crossing_list", "get", lambda w: "/geo/crossings/", EVERY_ROLE),
     Route("person_list", "get", lambda w: "/people/?q=marat", PERSONAL),
     Route("person_create", "get", lambda w: "/people/new/", REGISTRARS),
+    Route("priority_policy", "get", lambda w: "/people/policy/", EVERY_ROLE),
+    Route(
+        "priority_policy",
+        "post",
+        lambda w: "/people/policy/",
+        MANAGERS,
+        ok=302,
+        data=lambda w: {
+            "mode": "weights",
+            "elderly_min_age": "65",
+            "child_max_age": "15",
+            "weight_pregnant": "4",
+            "weight_child": "2",
+        },
+    ),
     Route("import_list", "get", lambda w: "/people/imports/", REGISTRARS),
     Route("import_detail", "get", lambda w: f"/people/imports/{import_batch(w)}/", REGISTRARS),
     Route(

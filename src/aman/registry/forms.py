@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Mission
 from aman.geo.models import Country
-from aman.registry.models import Channel, Eligibility, ImportSource, Intent
+from aman.registry.models import Channel, Eligibility, ImportSource, Intent, PriorityPolicy
 from aman.registry.statuses import Status
 
 
@@ -39,6 +39,64 @@ class PeopleFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         if missions is not None:
             self.fields["mission"].queryset = missions  # type: ignore[attr-defined]
+
+
+class PriorityPolicyForm(forms.Form):
+    """The crisis's priority policy: the mode, a weight per group (empty: not a priority
+    group) and the age limits of the elderly and of children."""
+
+    mode = forms.ChoiceField(
+        label=_("How groups combine"),
+        choices=PriorityPolicy.Mode.choices,
+        widget=forms.RadioSelect,
+    )
+    elderly_min_age = forms.IntegerField(
+        label=_("Elderly from the age of"), min_value=0, max_value=120, initial=60
+    )
+    child_max_age = forms.IntegerField(
+        label=_("Children up to the age of"), min_value=0, max_value=120, initial=17
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from aman.registry.triage import GROUPS
+
+        super().__init__(*args, **kwargs)
+        for group, label in GROUPS.items():
+            self.fields[f"weight_{group}"] = forms.IntegerField(
+                label=label, min_value=0, max_value=20, required=False
+            )
+
+    @staticmethod
+    def initial_of(mode: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        initial: dict[str, Any] = {"mode": mode}
+        for rule in rules:
+            initial[f"weight_{rule['group']}"] = rule["weight"]
+            if "min_age" in rule:
+                initial["elderly_min_age"] = rule["min_age"]
+            if "max_age" in rule:
+                initial["child_max_age"] = rule["max_age"]
+        return initial
+
+    def weight_fields(self) -> list[Any]:
+        return [self[name] for name in self.fields if name.startswith("weight_")]
+
+    def rules(self) -> list[dict[str, Any]]:
+        """The rules as the service takes them (groups without a weight left out)."""
+        from aman.registry.triage import GROUPS
+
+        d = self.cleaned_data
+        out: list[dict[str, Any]] = []
+        for group in GROUPS:
+            weight = d.get(f"weight_{group}")
+            if weight is None:
+                continue
+            rule: dict[str, Any] = {"group": group, "weight": weight}
+            if group == "elderly":
+                rule["min_age"] = d.get("elderly_min_age")
+            if group == "child":
+                rule["max_age"] = d.get("child_max_age")
+            out.append(rule)
+        return out
 
 
 class StatusForm(forms.Form):

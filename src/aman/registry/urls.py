@@ -7,6 +7,7 @@ urlpatterns = [
     path("new/", views.person_create, name="person_create"),
     path("<int:pk>/", views.person_detail, name="person_detail"),
     path("<int:pk>/status/", views.person_status, name="person_status"),
+    path("policy/", views.priority_policy, name="priority_policy"),
     path("imports/", views_imports.import_list, name="import_list"),
     path("imports/<int:pk>/", views_imports.import_detail, name="import_detail"),
     path("imports/<int:pk>/rejected.csv", views_imports.import_rejected, name="import_rejected"),

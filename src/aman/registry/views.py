@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -23,13 +24,14 @@ from aman.registry.forms import (
     HotlineForm,
     HotlineMemberFormSet,
     PeopleFilterForm,
+    PriorityPolicyForm,
     StatusForm,
     form_problems,
     members_payload,
     place_problems,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel, IntakeRecord
+from aman.registry.models import Channel, IntakeRecord, Person, PriorityPolicy
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
 
@@ -244,4 +246,59 @@ def person_create(request: HttpRequest) -> HttpResponse:
             )
     return TemplateResponse(
         request, "registry/person_create.html", {"crisis": crisis, "form": form, "formset": formset}
+    )
+
+
+@login_required
+def priority_policy(request: HttpRequest) -> HttpResponse:
+    """The crisis's priority policy, shown to everyone working the crisis and changed by
+    crisis managers (everyone's priority is recomputed at once), with how many people and
+    households are at each priority now — counts only, no names."""
+    user = _user(request)
+    crisis = _current(request)
+    if crisis is None:
+        raise Http404
+    crisis = access.crisis_for_user(user, crisis.pk)
+    can_change = user.has_cap(Cap.CRISIS_MANAGE)
+    rules, mode = services._policy(crisis)
+    form = PriorityPolicyForm(
+        request.POST or None, initial=PriorityPolicyForm.initial_of(mode, rules)
+    )
+    if request.method == "POST":
+        access.require(user, Cap.CRISIS_MANAGE)
+        if form.is_valid():
+            try:
+                services.priority_policy_set(
+                    actor=user, crisis=crisis, mode=form.cleaned_data["mode"], rules=form.rules()
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request, _("Priority policy saved: everyone's priority was recomputed.")
+                )
+                return redirect("priority_policy")
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
+    people = (
+        Person.objects.filter(crisis=crisis)
+        .values("priority")
+        .annotate(people=Count("id"), households=Count("household_id", distinct=True))
+        .order_by("-priority")
+    )
+    return TemplateResponse(
+        request,
+        "registry/priority_policy.html",
+        {
+            "crisis": crisis,
+            "form": form,
+            "can_change": can_change,
+            "mode": mode,
+            "rules": rules,
+            "counts": list(people),
+            "updated_at": PriorityPolicy.objects.filter(crisis=crisis)
+            .values_list("updated_at", flat=True)
+            .first(),
+        },
     )

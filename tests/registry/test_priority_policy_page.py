@@ -1,0 +1,87 @@
+"""The priority policy page: everyone working the crisis reads it (counts only), crisis
+managers change it, and saving recomputes everyone."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aman.core.models import AuditEntry
+from aman.core.roles import Role
+from aman.registry.models import Person, PriorityPolicy
+from aman.registry.services import registration_submit
+from tests.conftest import World
+
+DEFAULTS = {
+    "mode": "weights",
+    "elderly_min_age": "60",
+    "child_max_age": "17",
+    "weight_unaccompanied_minor": "5",
+    "weight_pregnant": "4",
+    "weight_medical_need": "4",
+    "weight_disability": "3",
+    "weight_reduced_mobility": "3",
+    "weight_elderly": "2",
+    "weight_child": "2",
+    "weight_woman": "1",
+}
+
+
+def _priorities() -> dict[str, int]:
+    return dict(Person.objects.values_list("given_names", "priority"))
+
+
+def test_a_crisis_manager_changes_the_policy_and_everyone_is_recomputed(
+    world: World, family: dict[str, Any]
+) -> None:
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    before = _priorities()
+    assert before["Нұрлан"] == 6 and before["Айгүл"] == 5  # medical + elderly; pregnant + woman
+    client = world.client(Role.CRISIS_MANAGER)
+    page = client.get("/people/policy/").content.decode()
+    assert 'id="priority-policy-form"' in page
+    assert re.search(r'<input type="radio" name="mode" value="weights"[^>]* checked', page)
+    assert not re.search(r'<input type="radio" name="mode" value="strict"[^>]* checked', page)
+    assert 'name="weight_pregnant"' in page and 'id="priority-counts"' in page
+    assert 'id="priority-policy-link"' in client.get("/people/").content.decode()
+
+    bad = client.post("/people/policy/", {**DEFAULTS, "weight_pregnant": "25", "mode": "x"})
+    assert bad.status_code == 200
+    text = bad.content.decode()
+    assert 'id="id_weight_pregnant_errors"' in text
+    assert "Select a valid choice. x is not one of the available choices." in text
+    assert not PriorityPolicy.objects.exists() and _priorities() == before
+
+    # Strict order, the elderly from 75, women no longer a group.
+    data = {**DEFAULTS, "mode": "strict", "elderly_min_age": "75", "weight_woman": ""}
+    ok = client.post("/people/policy/", data)
+    assert ok.status_code == 302 and ok["Location"] == "/people/policy/"
+    policy = PriorityPolicy.objects.get(crisis=world.crisis)
+    assert policy.mode == "strict"
+    assert {r["group"] for r in policy.rules} == set(
+        k[len("weight_") :] for k in DEFAULTS if k.startswith("weight_")
+    ) - {"woman"}
+    assert next(r for r in policy.rules if r["group"] == "elderly")["min_age"] == 75
+    after = _priorities()
+    assert after["Нұрлан"] == 4 and after["Айгүл"] == 4  # the highest group's weight
+    assert AuditEntry.objects.filter(verb="priority_policy_set").count() == 1
+    shown = client.get("/people/policy/").content.decode()
+    assert 'value="75"' in shown and "Last changed" in shown
+
+
+def test_others_read_the_policy_and_cannot_change_it(world: World) -> None:
+    client = world.client(Role.OBSERVER)
+    page = client.get("/people/policy/").content.decode()
+    assert "Only a crisis manager can change this policy." in page
+    assert "disabled" in page and "Save and recompute" not in page
+    assert client.post("/people/policy/", DEFAULTS).status_code == 403
+    assert not PriorityPolicy.objects.exists()
+
+
+def test_a_policy_without_any_group_is_refused_with_the_reason(world: World) -> None:
+    client = world.client(Role.CRISIS_MANAGER)
+    empty = {k: ("" if k.startswith("weight_") else v) for k, v in DEFAULTS.items()}
+    response = client.post("/people/policy/", empty)
+    assert response.status_code == 200
+    assert "A policy names at least one group." in response.content.decode()
+    assert not PriorityPolicy.objects.exists()
