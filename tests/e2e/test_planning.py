@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from aman.planning.models import Plan, PlanLock, PlanStatus
 from aman.transport.models import Booking
 from tests.conftest import World
-from tests.planning.world import DAYS, situation
+from tests.planning.world import DAYS, register, situation
 
 pytestmark = pytest.mark.browser
 
@@ -66,3 +66,51 @@ def test_run_review_lock_publish_and_what_if(
     expect(page.locator("#plan-status")).to_have_text("Draft: to review")
     expect(page.locator("#diff")).to_contain_text("2 moved")
     expect(page.get_by_role("button", name="Publish")).to_have_count(0)
+
+
+def test_the_planning_policy_and_the_price_of_keeping_promises(
+    world: World, new_page: Callable[[], Page], sign_in: Callable[..., None]
+) -> None:
+    """The officer publishes a plan for two households (four seats), sets the planning
+    policy to keep promises at almost any price, a pregnant woman registers, and the
+    re-plan's page says what keeping the promises costs, by priority group."""
+    situation(world.crisis, households=2, bus_seats=4)
+    page = new_page()
+    sign_in(page, "logistics")
+    page.goto("/planning/")
+    page.fill("#id_days", str(DAYS))
+    page.get_by_role("button", name="Run the planner").click()
+    expect(page.locator("#plan-status")).to_have_text("Draft: to review")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#plan-status")).to_have_text("Published")
+
+    page.get_by_role("link", name="Plans").first.click()
+    page.get_by_role("link", name="Planning policy").click()
+    expect(page.locator("#id_stability_reward")).to_have_value("1.0")
+    page.fill("#id_stability_reward", "12")
+    page.fill("#id_firm_hours", "0")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#id_stability_reward_errors")).to_contain_text("10")
+    page.fill("#id_stability_reward", "10")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".alert-success")).to_contain_text("Planning policy saved")
+
+    register(
+        world.crisis,
+        [
+            {
+                "surname": "Сейітова",
+                "given_names": "Жанар",
+                "birth_date": "1994-05-05",
+                "sex": "F",
+                "pregnant": True,
+            }
+        ],
+    )
+    page.get_by_role("link", name="Plans").first.click()
+    page.fill("#id_days", str(DAYS))
+    page.get_by_role("button", name="Run the planner").click()
+    expect(page.locator("#plan-status")).to_have_text("Draft: to review")
+    expect(page.locator("#price-of-stability")).to_contain_text("Keeping these promises costs")
+    expect(page.locator("#by-priority")).to_contain_text("Safe without promises")
