@@ -897,6 +897,33 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
             cpu_ms = (time.process_time() - c0) * 2
             print(f"  one query, {label}: {wall:.3f} ms, {cpu_ms:.3f} ms CPU of this process")
     reset_queries()
+    if args.profile_form:
+        import cProfile
+        import io
+        import pstats
+
+        from django.test import override_settings
+
+        with override_settings(AMAN_INTAKE_QUEUE=True):
+            for _ in range(20):  # warm
+                form_post(gen.household())
+            prof = cProfile.Profile(time.process_time)
+            c0 = time.process_time()
+            prof.enable()
+            for _ in range(200):
+                form_post(gen.household())
+            prof.disable()
+            print(
+                f"\nqueued form pair (GET + POST) in-process: {(time.process_time() - c0) * 5:.2f} ms CPU (with cProfile)"
+            )
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(60)
+        print("\ncProfile, 200 queued form pairs in-process (cumulative):")
+        print("\n".join(out.getvalue().splitlines()[:90]))
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(40)
+        print("\ncProfile, 200 queued form pairs in-process (own time):")
+        print("\n".join(out.getvalue().splitlines()[:60]))
     if args.profile:
         import cProfile
         import io
@@ -980,6 +1007,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile API registrations")
     parser.add_argument(
         "--profile-queued", action="store_true", help="with --profile: the queued API path"
+    )
+    parser.add_argument(
+        "--profile-form",
+        action="store_true",
+        help="cProfile queued public-form pairs (GET + POST) in-process",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     parser.add_argument(
