@@ -128,8 +128,8 @@ class PolicyForm(forms.Form):
         help_text=gettext_lazy(
             "What keeping a told itinerary is worth, per person, against one person without "
             "priority brought out at once (1). 0: a re-plan moves anyone whenever that is "
-            "better; 1 (the default): a told household keeps its seats unless someone of a "
-            "higher priority group needs them; higher: promises first, even before the "
+            "better; 1 (the default): a told household keeps its seats unless people two or "
+            "more priority points higher need them; higher: promises first, even before the "
             "vulnerable."
         ),
     )
