@@ -913,9 +913,8 @@ def inprocess(args: argparse.Namespace, world: dict[str, Any]) -> None:
             for _ in range(200):
                 form_post(gen.household())
             prof.disable()
-            print(
-                f"\nqueued form pair (GET + POST) in-process: {(time.process_time() - c0) * 5:.2f} ms CPU (with cProfile)"
-            )
+            cpu_ms = (time.process_time() - c0) * 5
+            print(f"\nqueued form pair (GET + POST) in-process: {cpu_ms:.2f} ms CPU (cProfile on)")
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(60)
         print("\ncProfile, 200 queued form pairs in-process (cumulative):")

@@ -251,6 +251,7 @@ def _do(verb: str, world: World) -> Any:
             mode="strict",
             rules=[{"group": "child", "weight": 2}],
         ),
+        "priority_recompute_run": lambda: _recompute(world, manager),
     }
     return calls[verb]()
 
@@ -266,12 +267,24 @@ def _batch(world: World, actor: Any) -> Any:
     )
 
 
+def _recompute(world: World, manager: Any) -> Any:
+    """The background recompute after a policy change, run as its task runs it."""
+    policy = registry_services.priority_policy_set(
+        actor=manager, crisis=world.crisis, mode="strict", rules=[{"group": "child", "weight": 2}]
+    )
+    registry_services.priority_recompute_run(
+        crisis_id=world.crisis.pk, run=policy.recompute_run, actor_id=manager.pk
+    )
+    return policy
+
+
 VERB_OF = {
     "batch_create": "import_upload",
     "batch_start": "import_start",
     "batch_run": "import_finish",
     "registrations_submit": "registration_submit",
     "candidate_merge": "person_merge",
+    "priority_recompute_run": "priority_recompute",
 }
 
 AUDITED_VERBS = [
@@ -299,6 +312,7 @@ AUDITED_VERBS = [
     "person_unmerge",
     "person_set_status",
     "priority_policy_set",
+    "priority_recompute_run",
     "intake_reject",
     "person_update_self",
     "person_update",
@@ -312,7 +326,7 @@ NOT_AUDITED = {
     "record of who sent what when; registering it is audited by registrations_submit "
     "(test_registrations_api checks both), a refusal by intake_reject",
     "registrations_process_pending": "calls registrations_submit, which audits",
-    "people_recompute_priority": "called inside priority_policy_set, which audits",
+    "people_recompute_priority": "called by priority_recompute_run, which audits",
     "new_reference_code": "a pure helper",
     "normalize_reference_code": "a pure helper",
     "document_hash": "a pure helper",

@@ -32,7 +32,7 @@ def _priorities() -> dict[str, int]:
 
 
 def test_a_crisis_manager_changes_the_policy_and_everyone_is_recomputed(
-    world: World, family: dict[str, Any]
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     registration_submit(crisis=world.crisis, channel="hotline", payload=family)
     before = _priorities()
@@ -54,9 +54,21 @@ def test_a_crisis_manager_changes_the_policy_and_everyone_is_recomputed(
 
     # Strict order, the elderly from 75, women no longer a group.
     data = {**DEFAULTS, "mode": "strict", "elderly_min_age": "75", "weight_woman": ""}
-    ok = client.post("/people/policy/", data)
+    with django_capture_on_commit_callbacks() as recompute:
+        ok = client.post("/people/policy/", data)
     assert ok.status_code == 302 and ok["Location"] == "/people/policy/"
+    # Saved; everyone is recomputed in the background: the page says how far it is.
+    assert _priorities() == before
+    running = client.get("/people/policy/").content.decode()
+    assert 'id="recompute"' in running and "Recomputing everyone's priority" in running
+    assert "0 of 5 people" in running and '<meta http-equiv="refresh"' in running
+    for callback in recompute:
+        callback()
     policy = PriorityPolicy.objects.get(crisis=world.crisis)
+    assert policy.recomputed_at is not None
+    changed = sum(1 for k, v in _priorities().items() if before[k] != v)
+    assert changed >= 2  # the grandfather and the mother at least
+    assert (policy.recompute_done, policy.recompute_changed) == (5, changed)
     assert policy.mode == "strict"
     assert {r["group"] for r in policy.rules} == set(
         k[len("weight_") :] for k in DEFAULTS if k.startswith("weight_")
@@ -65,8 +77,14 @@ def test_a_crisis_manager_changes_the_policy_and_everyone_is_recomputed(
     after = _priorities()
     assert after["Нұрлан"] == 4 and after["Айгүл"] == 4  # the highest group's weight
     assert AuditEntry.objects.filter(verb="priority_policy_set").count() == 1
+    recomputed = AuditEntry.objects.get(verb="priority_recompute")
+    assert recomputed.changes == {"people_changed": [None, changed]}
     shown = client.get("/people/policy/").content.decode()
     assert 'value="75"' in shown and "Last changed" in shown
+    assert (
+        f"{changed} people's priority changed" in shown
+        and '<meta http-equiv="refresh"' not in shown
+    )
 
 
 def test_others_read_the_policy_and_cannot_change_it(world: World) -> None:
@@ -85,3 +103,27 @@ def test_a_policy_without_any_group_is_refused_with_the_reason(world: World) -> 
     assert response.status_code == 200
     assert "A policy names at least one group." in response.content.decode()
     assert not PriorityPolicy.objects.exists()
+
+
+def test_a_second_change_before_the_first_recompute_ends_supersedes_it(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Two changes in a row: the first run sees the newer one and stops without writing;
+    the second recomputes everyone under the policy that holds."""
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    client = world.client(Role.CRISIS_MANAGER)
+    with django_capture_on_commit_callbacks() as first:
+        client.post("/people/policy/", {**DEFAULTS, "mode": "strict"})
+    with django_capture_on_commit_callbacks() as second:
+        client.post("/people/policy/", {**DEFAULTS, "weight_medical_need": "10"})
+    before = _priorities()
+    for callback in first:
+        callback()
+    assert _priorities() == before  # superseded: nothing written
+    assert not AuditEntry.objects.filter(verb="priority_recompute").exists()
+    for callback in second:
+        callback()
+    assert _priorities()["Нұрлан"] == 12  # medical need 10 + elderly 2, weights
+    policy = PriorityPolicy.objects.get(crisis=world.crisis)
+    assert policy.mode == "weights" and policy.recomputed_at is not None
+    assert AuditEntry.objects.filter(verb="priority_recompute").count() == 1

@@ -199,7 +199,9 @@ def test_senseless_status_transitions_are_refused(world: World, family: dict[str
     assert post(api, f"/api/people/{other}/status", {"status": "flying"}).status_code == 400
 
 
-def test_changing_the_policy_recomputes_everyone(world: World, family: dict[str, Any]) -> None:
+def test_changing_the_policy_recomputes_everyone(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
     people = register(world, family).json()["people"]
     api = world.api(Role.CRISIS_MANAGER)
     path = f"/api/crises/{world.crisis.pk}/priority-policy"
@@ -211,8 +213,15 @@ def test_changing_the_policy_recomputes_everyone(world: World, family: dict[str,
             {"group": "pregnant", "weight": 3},
         ],
     }
-    response = api.put(path, data=json.dumps(strict), content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.put(path, data=json.dumps(strict), content_type="application/json")
     assert response.status_code == 200, response.content
+    # Answered as taken; everyone is recomputed in the background (here at the commit).
+    assert response.json()["recompute"]["running"] is True
+    done = api.get(path).json()["recompute"]
+    assert done["running"] is False and done["finished_at"]
+    everyone = Person.objects.filter(crisis=world.crisis).count()
+    assert (done["people_done"], done["people_total"]) == (everyone, everyone)
     priorities = {p.pk: p.priority for p in Person.objects.all()}
     assert [priorities[p["id"]] for p in people] == [0, 3, 9]
     assert Household.objects.get(members=people[0]["id"]).priority == 9

@@ -310,9 +310,20 @@ class PolicyIn(Schema):
     rules: list[dict[str, Any]]
 
 
+class RecomputeOut(Schema):
+    running: bool = Field(description="true until everyone's priority follows the policy")
+    people_done: int
+    people_total: int
+    people_changed: int
+    finished_at: datetime | None
+
+
 class PolicyOut(Schema):
     mode: str
     rules: list[dict[str, Any]]
+    recompute: RecomputeOut | None = Field(
+        None, description="the recompute after the last change (none for the default policy)"
+    )
 
 
 class MrzIn(Schema):

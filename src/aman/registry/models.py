@@ -364,6 +364,14 @@ class PriorityPolicy(models.Model):
     mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.WEIGHTS)
     rules = models.JSONField(_("groups and weights"))
     updated_at = models.DateTimeField(auto_now=True)
+    # Everyone's priority is recomputed in the background after a change, batch by batch:
+    # the run of the latest change (an older run stops when it sees a newer one), people
+    # done of about how many, how many changed, and when it ended (None while it runs).
+    recompute_run = models.PositiveIntegerField(default=0)
+    recompute_total = models.PositiveIntegerField(default=0)
+    recompute_done = models.PositiveIntegerField(default=0)
+    recompute_changed = models.PositiveIntegerField(default=0)
+    recomputed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("priority policy")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
@@ -949,7 +951,9 @@ def person_set_status(
 def priority_policy_set(
     *, actor: User | None, crisis: Crisis, mode: str, rules: Any
 ) -> PriorityPolicy:
-    """Change a crisis's policy and recompute every person's and household's priority."""
+    """Change a crisis's policy; everyone's priority is then recomputed in the background
+    (`priority_recompute`, batch by batch, its progress on the policy). Registrations from
+    the moment this commits use the new policy."""
     if mode not in PriorityPolicy.Mode.values:
         raise ApplicationError(_("Unknown mode."), {"mode": [mode]})
     try:
@@ -961,69 +965,132 @@ def priority_policy_set(
     )
     before = {"mode": policy.mode, "rules": policy.rules} if not _created else {}
     policy.mode, policy.rules = mode, clean
+    policy.recompute_run += 1
+    policy.recompute_total = Person.objects.filter(crisis=crisis).count()
+    policy.recompute_done = policy.recompute_changed = 0
+    policy.recomputed_at = None
     policy.save()
-    changed = people_recompute_priority(crisis=crisis)
     audit_write(
         actor=actor,
         verb="priority_policy_set",
         obj=policy,
         crisis=crisis,
-        changes={
-            "mode": [before.get("mode"), mode],
-            "rules": [before.get("rules"), clean],
-            "people_changed": [None, changed],
-        },
+        changes={"mode": [before.get("mode"), mode], "rules": [before.get("rules"), clean]},
     )
+    from aman.registry.tasks import priority_recompute
+
+    run, actor_id = policy.recompute_run, actor.pk if actor else None
+    transaction.on_commit(lambda: priority_recompute.dispatch(crisis.pk, run, actor_id))
     return policy
 
 
-def people_recompute_priority(*, crisis: Crisis, batch: int = 2000) -> int:
-    """Recompute priorities under the crisis's policy; returns how many people changed."""
-    rules, mode = _policy(crisis)
-    today = timezone.localdate()
+def priority_recompute_run(
+    *, crisis_id: int, run: int, actor_id: int | None = None, batch: int = 5000
+) -> int | None:
+    """The background recompute after a policy change: people in id order, each batch in
+    its own transaction (nothing is held for long; people registered meanwhile already
+    have the new policy's priority), the households of those that changed after them; the
+    progress on the policy. Stops, returning None, when a newer change started its own
+    run; else the people changed, audited in the name of who changed the policy."""
+    policy = PriorityPolicy.objects.filter(crisis_id=crisis_id).first()
+    if policy is None or policy.recompute_run != run:
+        return None
+    crisis = policy.crisis
     changed = 0
-    qs = (
-        Person.objects.filter(crisis=crisis)
-        .only(
-            "id",
-            "household_id",
-            "birth_date",
-            "sex",
-            "pregnant",
-            "medical_need",
-            "disability",
-            "reduced_mobility",
-            "unaccompanied_minor",
-            "priority",
-            "priority_reasons",
-        )
-        .order_by("id")
-    )
     last = 0
     while True:
-        chunk = list(qs.filter(id__gt=last)[:batch])
+        # Read without a lock: a change committed while a batch runs starts its own run
+        # from the first person, so whatever this batch writes ahead of it is rewritten.
+        if PriorityPolicy.objects.filter(pk=policy.pk, recompute_run=run).count() == 0:
+            return None
+        with transaction.atomic():
+            last, seen, dirty = people_recompute_priority(
+                crisis=crisis, after=last, limit=batch, rules=policy.rules, mode=policy.mode
+            )
+            changed += dirty
+            if seen:
+                PriorityPolicy.objects.filter(pk=policy.pk).update(
+                    recompute_done=F("recompute_done") + seen,
+                    recompute_changed=F("recompute_changed") + dirty,
+                )
+            else:
+                PriorityPolicy.objects.filter(pk=policy.pk).update(
+                    recomputed_at=timezone.now(),
+                    recompute_done=F("recompute_total"),
+                )
+                break
+    audit_write(
+        actor=User.objects.filter(pk=actor_id).first() if actor_id else None,
+        verb="priority_recompute",
+        obj=policy,
+        crisis=crisis,
+        changes={"people_changed": [None, changed]},
+    )
+    return changed
+
+
+def people_recompute_priority(
+    *,
+    crisis: Crisis,
+    after: int = 0,
+    limit: int | None = None,
+    rules: list[dict[str, Any]] | None = None,
+    mode: str | None = None,
+) -> tuple[int, int, int]:
+    """Recompute the priorities of the crisis's people with ids above `after` (at most
+    `limit` of them; all when None) under its policy (or the rules and mode given), and
+    of their households where a member's changed. Returns the last id seen (`after` when
+    none), how many people were seen and how many changed."""
+    if rules is None or mode is None:
+        rules, mode = _policy(crisis)
+    today = timezone.localdate()
+    fields = (
+        "id",
+        "household_id",
+        "birth_date",
+        "sex",
+        "pregnant",
+        "medical_need",
+        "disability",
+        "reduced_mobility",
+        "unaccompanied_minor",
+        "priority",
+        "priority_reasons",
+    )
+    qs = Person.objects.filter(crisis=crisis).order_by("id").values_list(*fields)
+    changed = seen = 0
+    last = after
+    left = limit
+    while left is None or left > 0:
+        size = 5000 if left is None else min(5000, left)
+        chunk = list(qs.filter(id__gt=last)[:size])
         if not chunk:
             break
-        last = chunk[-1].pk
+        last = chunk[-1][0]
+        seen += len(chunk)
+        if left is not None:
+            left -= len(chunk)
         dirty = []
-        for person in chunk:
-            priority, reasons = triage.assess(_facts(person), rules, mode, today)
-            if (priority, reasons) != (person.priority, person.priority_reasons):
-                person.priority, person.priority_reasons = priority, reasons
-                dirty.append(person)
+        households = set()
+        for pk, household, *facts, priority, reasons in chunk:
+            new_priority, new_reasons = triage.assess(triage.Facts(*facts), rules, mode, today)
+            if (new_priority, new_reasons) != (priority, reasons):
+                dirty.append(Person(pk=pk, priority=new_priority, priority_reasons=new_reasons))
+                if household is not None:
+                    households.add(household)
         update_rows(dirty, ["priority", "priority_reasons"])
         changed += len(dirty)
-    from django.db.models import Max, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    top = (
-        Person.objects.filter(household=OuterRef("pk"))
-        .values("household")
-        .annotate(m=Max("priority"))
-        .values("m")
-    )
-    Household.objects.filter(crisis=crisis).update(priority=Coalesce(Subquery(top), 0))
-    return changed
+        if households:
+            top = (
+                Person.objects.filter(household=OuterRef("pk"))
+                .values("household")
+                .annotate(m=Max("priority"))
+                .values("m")
+            )
+            Household.objects.filter(pk__in=sorted(households)).update(
+                priority=Coalesce(Subquery(top), 0)
+            )
+    return last, seen, changed
 
 
 def person_lookup_public(*, reference_code: str, birth_date: Any) -> Person | None:

@@ -74,6 +74,25 @@ class _Dispatch:
 import_run = _Dispatch()
 
 
+@shared_task(name="aman.registry.priority_recompute")
+def _priority_recompute(crisis_id: int, run: int, actor_id: int | None = None) -> int | None:
+    from aman.registry.services import priority_recompute_run
+
+    return priority_recompute_run(crisis_id=crisis_id, run=run, actor_id=actor_id)
+
+
+class _RecomputeDispatch:
+    """Recompute everyone's priority after a policy change (see `_mode`)."""
+
+    @staticmethod
+    def dispatch(crisis_id: int, run: int, actor_id: int | None) -> None:
+        what = f"priority recompute {crisis_id}/{run}"
+        dispatch(_priority_recompute, what, crisis_id, run, actor_id)
+
+
+priority_recompute = _RecomputeDispatch()
+
+
 @shared_task(name="aman.registry.intake_process")
 def _intake_process() -> int:
     """Register queued submissions until none is left. The flag is cleared first: a

@@ -275,7 +275,8 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 messages.success(
-                    request, _("Priority policy saved: everyone's priority was recomputed.")
+                    request,
+                    _("Priority policy saved: everyone's priority is being recomputed."),
                 )
                 return redirect("priority_policy")
     if not can_change:
@@ -297,8 +298,6 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
             "mode": mode,
             "rules": rules,
             "counts": list(people),
-            "updated_at": PriorityPolicy.objects.filter(crisis=crisis)
-            .values_list("updated_at", flat=True)
-            .first(),
+            "policy": PriorityPolicy.objects.filter(crisis=crisis).first(),
         },
     )

@@ -282,11 +282,21 @@ def person_status(request: HttpRequest, person_id: int, payload: StatusIn) -> An
 def policy_get(request: HttpRequest, crisis_id: int) -> Any:
     crisis = access.crisis_for_user(_user(request), crisis_id)
     policy = PriorityPolicy.objects.filter(crisis=crisis).first()
-    return (
-        {"mode": policy.mode, "rules": policy.rules}
-        if policy
-        else {"mode": "weights", "rules": DEFAULT_RULES}
-    )
+    return _policy_out(policy) if policy else {"mode": "weights", "rules": DEFAULT_RULES}
+
+
+def _policy_out(policy: PriorityPolicy) -> dict[str, Any]:
+    return {
+        "mode": policy.mode,
+        "rules": policy.rules,
+        "recompute": {
+            "running": policy.recomputed_at is None,
+            "people_done": policy.recompute_done,
+            "people_total": policy.recompute_total,
+            "people_changed": policy.recompute_changed,
+            "finished_at": policy.recomputed_at,
+        },
+    }
 
 
 @router.put(
@@ -294,6 +304,8 @@ def policy_get(request: HttpRequest, crisis_id: int) -> Any:
     response={200: PolicyOut, **ERRORS},
     tags=["crises"],
     summary="Change the priority policy; everyone's priority is recomputed",
+    description="Registrations from now on get the new policy's priority; everyone already "
+    "registered is recomputed in the background: GET shows `recompute` until it is done.",
 )
 def policy_set(request: HttpRequest, crisis_id: int, payload: PolicyIn) -> Any:
     user = _user(request)
@@ -302,4 +314,4 @@ def policy_set(request: HttpRequest, crisis_id: int, payload: PolicyIn) -> Any:
     policy = services.priority_policy_set(
         actor=user, crisis=crisis, mode=payload.mode, rules=payload.rules
     )
-    return {"mode": policy.mode, "rules": policy.rules}
+    return _policy_out(policy)
