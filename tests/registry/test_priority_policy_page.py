@@ -127,3 +127,22 @@ def test_a_second_change_before_the_first_recompute_ends_supersedes_it(
     policy = PriorityPolicy.objects.get(crisis=world.crisis)
     assert policy.mode == "weights" and policy.recomputed_at is not None
     assert AuditEntry.objects.filter(verb="priority_recompute").count() == 1
+
+
+def test_people_registered_while_it_runs_are_counted_and_get_the_new_policy(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    client = world.client(Role.CRISIS_MANAGER)
+    with django_capture_on_commit_callbacks() as recompute:
+        client.post("/people/policy/", {**DEFAULTS, "weight_medical_need": "10"})
+    total = PriorityPolicy.objects.get(crisis=world.crisis).recompute_total
+    late = {**family, "members": family["members"][:1], "contact_index": 0}
+    late["members"] = [{**late["members"][0], "surname": "Кейін", "given_names": "Бекзат"}]
+    registration_submit(crisis=world.crisis, channel="hotline", payload=late)
+    assert _priorities()["Бекзат"] == 12  # registered under the new policy at once
+    for callback in recompute:
+        callback()
+    policy = PriorityPolicy.objects.get(crisis=world.crisis)
+    assert policy.recompute_done == policy.recompute_total == total + 1
+    assert _priorities()["Нұрлан"] == 12

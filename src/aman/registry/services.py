@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
@@ -1008,16 +1008,19 @@ def priority_recompute_run(
                 crisis=crisis, after=last, limit=batch, rules=policy.rules, mode=policy.mode
             )
             changed += dirty
+            mine = PriorityPolicy.objects.filter(pk=policy.pk, recompute_run=run)
             if seen:
-                PriorityPolicy.objects.filter(pk=policy.pk).update(
+                # People registered meanwhile are seen too: the total grows with them.
+                mine.update(
                     recompute_done=F("recompute_done") + seen,
+                    recompute_total=Greatest(F("recompute_total"), F("recompute_done") + seen),
                     recompute_changed=F("recompute_changed") + dirty,
                 )
             else:
-                PriorityPolicy.objects.filter(pk=policy.pk).update(
-                    recomputed_at=timezone.now(),
-                    recompute_done=F("recompute_total"),
-                )
+                # Every household once more, as the policy's members now rank (one whose
+                # members were all merged away, or moved, included).
+                _households_recompute(Household.objects.filter(crisis=crisis))
+                mine.update(recomputed_at=timezone.now(), recompute_done=F("recompute_total"))
                 break
     audit_write(
         actor=User.objects.filter(pk=actor_id).first() if actor_id else None,
@@ -1081,16 +1084,19 @@ def people_recompute_priority(
         update_rows(dirty, ["priority", "priority_reasons"])
         changed += len(dirty)
         if households:
-            top = (
-                Person.objects.filter(household=OuterRef("pk"))
-                .values("household")
-                .annotate(m=Max("priority"))
-                .values("m")
-            )
-            Household.objects.filter(pk__in=sorted(households)).update(
-                priority=Coalesce(Subquery(top), 0)
-            )
+            _households_recompute(Household.objects.filter(pk__in=sorted(households)))
     return last, seen, changed
+
+
+def _households_recompute(households: models.QuerySet[Household]) -> None:
+    """A household's priority is its highest member's (0 without members)."""
+    top = (
+        Person.objects.filter(household=OuterRef("pk"))
+        .values("household")
+        .annotate(m=Max("priority"))
+        .values("m")
+    )
+    households.update(priority=Coalesce(Subquery(top), 0))
 
 
 def person_lookup_public(*, reference_code: str, birth_date: Any) -> Person | None:
