@@ -11,6 +11,7 @@ from aman.core.roles import Role
 
 R = Role
 PLANNERS = {R.CRISIS_MANAGER, R.LOGISTICS, "superuser"}
+MANAGERS = {R.CRISIS_MANAGER, "superuser"}  # the planning policy: promises against priority
 
 
 def world_plan(w: Any) -> int:
@@ -79,7 +80,7 @@ ROWS: list[dict[str, Any]] = [
         name="planning_policy",
         method="post",
         path=lambda w: "/planning/policy/",
-        allowed=PLANNERS,
+        allowed=MANAGERS,
         ok=302,
         data=lambda w: {"stability_reward": "1.5", "firm_hours": "24"},
     ),
@@ -147,6 +148,7 @@ API_ROWS: list[dict[str, Any]] = [
         "PUT /api/crises/{crisis_id}/planning-policy",
         lambda w: f"/api/crises/{w.crisis.pk}/planning-policy",
         data=lambda w: {"stability_reward": 0.5, "firm_hours": 24},
+        allowed=MANAGERS,
     ),
 ]
 

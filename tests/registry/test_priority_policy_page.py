@@ -8,7 +8,7 @@ from typing import Any
 
 from aman.core.models import AuditEntry
 from aman.core.roles import Role
-from aman.registry.models import Person, PriorityPolicy
+from aman.registry.models import Household, Person, PriorityPolicy
 from aman.registry.services import registration_submit
 from tests.conftest import World
 
@@ -61,7 +61,10 @@ def test_a_crisis_manager_changes_the_policy_and_everyone_is_recomputed(
     assert _priorities() == before
     running = client.get("/people/policy/").content.decode()
     assert 'id="recompute"' in running and "Recomputing everyone's priority" in running
-    assert "0 of 5 people" in running and '<meta http-equiv="refresh"' in running
+    assert "0 of 5 people" in running and 'hx-trigger="every 3s"' in running
+    # The progress alone, as htmx polls it.
+    polled = client.get("/people/policy/", headers={"HX-Request": "true"}).content.decode()
+    assert polled.startswith('<div id="recompute"') and "0 of 5 people" in polled
     for callback in recompute:
         callback()
     policy = PriorityPolicy.objects.get(crisis=world.crisis)
@@ -81,10 +84,19 @@ def test_a_crisis_manager_changes_the_policy_and_everyone_is_recomputed(
     assert recomputed.changes == {"people_changed": [None, changed]}
     shown = client.get("/people/policy/").content.decode()
     assert 'value="75"' in shown and "Last changed" in shown
-    assert (
-        f"{changed} people's priority changed" in shown
-        and '<meta http-equiv="refresh"' not in shown
+    # Counts: people by their own priority, each household once, by its own.
+    table = shown[shown.index('id="priority-counts"') :]
+    rows = re.findall(
+        r'<tr><td><a [^>]*>(\d+)</a></td><td class="text-end">(\d+)</td>'
+        r'<td class="text-end">(\d+)</td></tr>',
+        table,
     )
+    assert sum(int(r[1]) for r in rows) == Person.objects.filter(crisis=world.crisis).count()
+    households = Household.objects.filter(crisis=world.crisis)
+    assert sum(int(r[2]) for r in rows) == households.count()
+    top = households.get(members__given_names="Нұрлан").priority
+    assert any(int(r[0]) == top and int(r[2]) >= 1 for r in rows)
+    assert f"{changed} people's priority changed" in shown and "hx-trigger" not in shown
 
 
 def test_others_read_the_policy_and_cannot_change_it(world: World) -> None:
@@ -129,7 +141,7 @@ def test_a_second_change_before_the_first_recompute_ends_supersedes_it(
     assert AuditEntry.objects.filter(verb="priority_recompute").count() == 1
 
 
-def test_people_registered_while_it_runs_are_counted_and_get_the_new_policy(
+def test_people_registered_before_it_runs_are_counted_and_get_the_new_policy(
     world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     registration_submit(crisis=world.crisis, channel="hotline", payload=family)

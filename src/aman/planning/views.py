@@ -747,14 +747,16 @@ def pool_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def planning_policy(request: HttpRequest) -> HttpResponse:
     """The crisis's planning policy: the stability reward and the firm hours (crisis
-    managers and those who publish plans change it; planners read it)."""
+    managers change it; planners read it)."""
     user, crisis = _current(request)
-    can_change = user.has_cap(Cap.PLAN_PUBLISH)
+    # Trading promises against priority is the crisis manager's call, as the priority
+    # policy is.
+    can_change = user.has_cap(Cap.CRISIS_MANAGE)
     policy = services.planning_policy(crisis)
     initial = {"stability_reward": policy.stability_reward, "firm_hours": policy.firm_hours}
     form = PolicyForm(request.POST or None, initial=initial)
     if request.method == "POST":
-        access.require(user, Cap.PLAN_PUBLISH)
+        access.require(user, Cap.CRISIS_MANAGE)
         if form.is_valid():
             try:
                 services.planning_policy_set(actor=user, crisis=crisis, **form.cleaned_data)

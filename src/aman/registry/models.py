@@ -372,6 +372,7 @@ class PriorityPolicy(models.Model):
     recompute_done = models.PositiveIntegerField(default=0)
     recompute_changed = models.PositiveIntegerField(default=0)
     recomputed_at = models.DateTimeField(null=True, blank=True)
+    recompute_error = models.TextField(blank=True)  # why the last run stopped, if it failed
 
     class Meta:
         verbose_name = _("priority policy")

@@ -989,47 +989,76 @@ def priority_recompute_run(
 ) -> int | None:
     """The background recompute after a policy change: people in id order, each batch in
     its own transaction (nothing is held for long; people registered meanwhile already
-    have the new policy's priority), the households of those that changed after them; the
-    progress on the policy. Stops, returning None, when a newer change started its own
-    run; else the people changed, audited in the name of who changed the policy."""
+    have the new policy's priority), the households of those that changed after them, then
+    every household once more; the progress on the policy. Stops, returning None, when a
+    newer change started its own run (the batch under way is undone); else the people
+    changed, audited in the name of who changed the policy. A failure is recorded on the
+    policy, where the page shows it."""
     policy = PriorityPolicy.objects.filter(crisis_id=crisis_id).first()
     if policy is None or policy.recompute_run != run:
         return None
+    try:
+        changed = _recompute_batches(policy, run, batch)
+    except Exception as exc:
+        PriorityPolicy.objects.filter(pk=policy.pk, recompute_run=run).update(
+            recompute_error=f"{type(exc).__name__}: {exc}"[:500]
+        )
+        raise
+    if changed is None:
+        return None
+    audit_write(
+        actor=User.objects.filter(pk=actor_id).first() if actor_id else None,
+        verb="priority_recompute",
+        obj=policy,
+        crisis=policy.crisis,
+        changes={"people_changed": [None, changed]},
+    )
+    return changed
+
+
+def _recompute_batches(policy: PriorityPolicy, run: int, batch: int) -> int | None:
     crisis = policy.crisis
     changed = 0
     last = 0
+    households_last = 0
     while True:
-        # Read without a lock: a change committed while a batch runs starts its own run
-        # from the first person, so whatever this batch writes ahead of it is rewritten.
-        if PriorityPolicy.objects.filter(pk=policy.pk, recompute_run=run).count() == 0:
-            return None
         with transaction.atomic():
+            mine = PriorityPolicy.objects.filter(pk=policy.pk, recompute_run=run)
             last, seen, dirty = people_recompute_priority(
                 crisis=crisis, after=last, limit=batch, rules=policy.rules, mode=policy.mode
             )
-            changed += dirty
-            mine = PriorityPolicy.objects.filter(pk=policy.pk, recompute_run=run)
             if seen:
                 # People registered meanwhile are seen too: the total grows with them.
-                mine.update(
+                updated = mine.update(
                     recompute_done=F("recompute_done") + seen,
                     recompute_total=Greatest(F("recompute_total"), F("recompute_done") + seen),
                     recompute_changed=F("recompute_changed") + dirty,
                 )
             else:
-                # Every household once more, as the policy's members now rank (one whose
-                # members were all merged away, or moved, included).
-                _households_recompute(Household.objects.filter(crisis=crisis))
-                mine.update(recomputed_at=timezone.now(), recompute_done=F("recompute_total"))
-                break
-    audit_write(
-        actor=User.objects.filter(pk=actor_id).first() if actor_id else None,
-        verb="priority_recompute",
-        obj=policy,
-        crisis=crisis,
-        changes={"people_changed": [None, changed]},
-    )
-    return changed
+                # Every household once more, as its members now rank (one whose members
+                # were all merged away or moved included), a batch per transaction.
+                ids = list(
+                    Household.objects.filter(crisis=crisis, pk__gt=households_last)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)[: batch * 4]
+                )
+                if ids:
+                    households_last = ids[-1]
+                    _households_recompute(Household.objects.filter(pk__in=ids))
+                    updated = mine.count()
+                else:
+                    updated = mine.update(
+                        recomputed_at=timezone.now(), recompute_done=F("recompute_total")
+                    )
+            # The policy's row, updated last, orders this batch against a change: a change
+            # committed before it finds no row of this run here (the batch is undone, the
+            # newer run redoes it); one committed after it waited for this batch.
+            if not updated:
+                transaction.set_rollback(True)
+                return None
+            changed += dirty
+            if not seen and not ids:
+                return changed
 
 
 def people_recompute_priority(

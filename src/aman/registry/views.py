@@ -31,7 +31,7 @@ from aman.registry.forms import (
     place_problems,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel, IntakeRecord, Person, PriorityPolicy
+from aman.registry.models import Channel, Household, IntakeRecord, Person, PriorityPolicy
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
 
@@ -252,8 +252,9 @@ def person_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def priority_policy(request: HttpRequest) -> HttpResponse:
     """The crisis's priority policy, shown to everyone working the crisis and changed by
-    crisis managers (everyone's priority is recomputed at once), with how many people and
-    households are at each priority now — counts only, no names."""
+    crisis managers (answered at once; everyone's priority is recomputed in the background,
+    its progress polled by htmx), with how many people and households are at each priority
+    now — counts only, no names."""
     user = _user(request)
     crisis = _current(request)
     if crisis is None:
@@ -282,12 +283,21 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
     if not can_change:
         for field in form.fields.values():
             field.disabled = True
-    people = (
-        Person.objects.filter(crisis=crisis)
-        .values("priority")
-        .annotate(people=Count("id"), households=Count("household_id", distinct=True))
-        .order_by("-priority")
-    )
+    policy = PriorityPolicy.objects.filter(crisis=crisis).first()
+    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
+        return TemplateResponse(request, "registry/_recompute_progress.html", {"policy": policy})
+    # People by their own priority, households by theirs (their highest member's).
+    counts: dict[int, dict[str, int]] = {}
+    for priority, n in (
+        Person.objects.filter(crisis=crisis).values_list("priority").annotate(n=Count("id"))
+    ):
+        counts.setdefault(priority, {"priority": priority, "people": 0, "households": 0})
+        counts[priority]["people"] = n
+    for priority, n in (
+        Household.objects.filter(crisis=crisis).values_list("priority").annotate(n=Count("id"))
+    ):
+        counts.setdefault(priority, {"priority": priority, "people": 0, "households": 0})
+        counts[priority]["households"] = n
     return TemplateResponse(
         request,
         "registry/priority_policy.html",
@@ -297,7 +307,8 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
             "can_change": can_change,
             "mode": mode,
             "rules": rules,
-            "counts": list(people),
-            "policy": PriorityPolicy.objects.filter(crisis=crisis).first(),
+            "counts": [counts[k] for k in sorted(counts, reverse=True)],
+            "policy": policy,
+            "can_list": user.has_cap(Cap.PERSONAL_DATA),
         },
     )

@@ -212,10 +212,11 @@ def planning_policy_get(request: HttpRequest, crisis_id: int) -> Any:
     "/crises/{crisis_id}/planning-policy",
     response={200: PlanningPolicyOut, **ERRORS},
     tags=["crises"],
-    summary="Set the stability reward and the firm hours; the next plan uses them",
+    summary="Set the stability reward and the firm hours (crisis managers); the next plan "
+    "uses them",
 )
 def planning_policy_set(request: HttpRequest, crisis_id: int, payload: PlanningPolicyIn) -> Any:
-    user = _planner(request, Cap.PLAN_PUBLISH)
+    user = _planner(request, Cap.CRISIS_MANAGE)
     crisis = access.crisis_for_user(user, crisis_id)
     return services.planning_policy_set(
         actor=user,

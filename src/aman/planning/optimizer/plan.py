@@ -97,6 +97,7 @@ class Result:
     # "lp": the bound is the LP's optimum; "prices": a held plan's, from the scenario's
     # prices (`_try_held`).
     bound_from: str = "lp"
+    firm: set[str] = field(default_factory=set)  # of `fixed`: kept as told, not locked
 
     @property
     def gap(self) -> float | None:
@@ -267,6 +268,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     # Fixed: locked itineraries, and notified ones that start within the firm hours.
     firm_until = s.policy.firm_hours * 60
     fixed_paths: dict[str, list[int]] = {}
+    firm: set[str] = set()  # fixed as told (within the firm hours), not by a lock
     notified_paths: dict[str, list[int] | None] = {}
     base = integer.Capacity(net)
     step_index = StepIndex.of(net)
@@ -302,6 +304,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
                 and base.fits(arcs, h.size)
             ):
                 fixed_paths[h.id] = arcs
+                firm.add(h.id)
                 base.take(arcs, h.size)
     fixed_start = _snapshot(base)
     free = [
@@ -475,6 +478,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         lp=lp_res,
         master=master,
         bound_from=bound_from,
+        firm=firm,
     )
     promised = any(
         arcs is not None and hid not in fixed_paths for hid, arcs in notified_paths.items()
@@ -482,7 +486,10 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     if opts.price and promised and s.policy.stability_reward > 0:
         opts.stage("price")
         t = _time.perf_counter()
-        result.stability["without_promises"] = without_promises(result, opts)
+        try:
+            result.stability["without_promises"] = without_promises(result, opts)
+        except Exception as exc:  # the plan stands without its comparison
+            result.warnings.append(f"what keeping the promises costs is unknown: {exc}")
         result.seconds["price"] = _time.perf_counter() - t
     if opts.limits:
         opts.stage("limits")
@@ -501,7 +508,7 @@ def without_promises(result: Result, opts: Options) -> dict[str, Any]:
     s = result.scenario
     households = {}
     for hid, h in s.households.items():
-        if hid in result.fixed and h.locked is None:  # notified within the firm hours
+        if hid in result.firm:  # kept as told within the firm hours: kept there too
             households[hid] = replace(h, locked=h.notified, notified=None)
         else:
             households[hid] = replace(h, notified=None)

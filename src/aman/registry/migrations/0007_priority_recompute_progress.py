@@ -35,6 +35,11 @@ class Migration(migrations.Migration):
             name='recomputed_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name="prioritypolicy",
+            name="recompute_error",
+            field=models.TextField(blank=True),
+        ),
         # Policies set before ran their recompute at once, when they were saved.
         migrations.RunSQL(
             "UPDATE registry_prioritypolicy SET recomputed_at = updated_at",
