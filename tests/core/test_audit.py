@@ -333,6 +333,7 @@ NOT_AUDITED = {
     "phone_hash": "a pure helper",
     "iin_hash": "a pure helper",
     "person_lookup_public": "a read",
+    "priority_policy": "a read",
     "guess_mapping": "a pure helper",
     "check_mapping": "a pure helper",
     "read_table": "a pure helper",

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
 from aman.core.access import country_scope, require
@@ -195,3 +195,17 @@ def households_for_user(
     if min_priority is not None:
         qs = qs.filter(priority__gte=min_priority)
     return qs
+
+
+def priority_counts(*, crisis: Crisis) -> list[dict[str, int]]:
+    """How many people are at each priority (their own) and how many households (theirs,
+    their highest member's), highest first — counts only, no names."""
+    counts: dict[int, dict[str, int]] = {}
+    for key, qs in (
+        ("people", Person.objects.filter(crisis=crisis)),
+        ("households", Household.objects.filter(crisis=crisis)),
+    ):
+        for priority, n in qs.values_list("priority").annotate(n=Count("id")):
+            row = counts.setdefault(priority, {"priority": priority, "people": 0, "households": 0})
+            row[key] = n
+    return [counts[k] for k in sorted(counts, reverse=True)]

@@ -619,13 +619,16 @@ def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_r
     return Outcome(record, problems=problems)
 
 
-def _policy(crisis: Crisis) -> tuple[list[dict[str, Any]], str]:
-    policy = PriorityPolicy.objects.filter(crisis=crisis).first()
-    return (
-        (policy.rules, policy.mode)
-        if policy
-        else (triage.DEFAULT_RULES, PriorityPolicy.Mode.WEIGHTS)
+def priority_policy(crisis: Crisis) -> PriorityPolicy:
+    """The crisis's priority policy (the ministry's default, unsaved, until one is set)."""
+    return PriorityPolicy.objects.filter(crisis=crisis).first() or PriorityPolicy(
+        crisis=crisis, mode=PriorityPolicy.Mode.WEIGHTS, rules=triage.DEFAULT_RULES
     )
+
+
+def _policy(crisis: Crisis) -> tuple[list[dict[str, Any]], str]:
+    policy = priority_policy(crisis)
+    return policy.rules, policy.mode
 
 
 def _facts(person: Person) -> triage.Facts:

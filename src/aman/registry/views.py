@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -31,7 +30,7 @@ from aman.registry.forms import (
     place_problems,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel, Household, IntakeRecord, Person, PriorityPolicy
+from aman.registry.models import Channel, IntakeRecord
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
 
@@ -260,10 +259,12 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
     if crisis is None:
         raise Http404
     crisis = access.crisis_for_user(user, crisis.pk)
+    policy = services.priority_policy(crisis)
+    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
+        return TemplateResponse(request, "registry/_recompute_progress.html", {"policy": policy})
     can_change = user.has_cap(Cap.CRISIS_MANAGE)
-    rules, mode = services._policy(crisis)
     form = PriorityPolicyForm(
-        request.POST or None, initial=PriorityPolicyForm.initial_of(mode, rules)
+        request.POST or None, initial=PriorityPolicyForm.initial_of(policy.mode, policy.rules)
     )
     if request.method == "POST":
         access.require(user, Cap.CRISIS_MANAGE)
@@ -283,21 +284,6 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
     if not can_change:
         for field in form.fields.values():
             field.disabled = True
-    policy = PriorityPolicy.objects.filter(crisis=crisis).first()
-    if request.htmx and request.method == "GET":  # type: ignore[attr-defined]
-        return TemplateResponse(request, "registry/_recompute_progress.html", {"policy": policy})
-    # People by their own priority, households by theirs (their highest member's).
-    counts: dict[int, dict[str, int]] = {}
-    for priority, n in (
-        Person.objects.filter(crisis=crisis).values_list("priority").annotate(n=Count("id"))
-    ):
-        counts.setdefault(priority, {"priority": priority, "people": 0, "households": 0})
-        counts[priority]["people"] = n
-    for priority, n in (
-        Household.objects.filter(crisis=crisis).values_list("priority").annotate(n=Count("id"))
-    ):
-        counts.setdefault(priority, {"priority": priority, "people": 0, "households": 0})
-        counts[priority]["households"] = n
     return TemplateResponse(
         request,
         "registry/priority_policy.html",
@@ -305,9 +291,7 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
             "crisis": crisis,
             "form": form,
             "can_change": can_change,
-            "mode": mode,
-            "rules": rules,
-            "counts": [counts[k] for k in sorted(counts, reverse=True)],
+            "counts": selectors.priority_counts(crisis=crisis),
             "policy": policy,
             "can_list": user.has_cap(Cap.PERSONAL_DATA),
         },

@@ -26,7 +26,6 @@ from aman.registry import selectors, services
 from aman.registry.models import Channel, Household, IntakeRecord, Person, PriorityPolicy
 from aman.registry.schemas import PersonPatchIn, RegistrationIn
 from aman.registry.statuses import Status
-from aman.registry.triage import DEFAULT_RULES
 
 router = Router(tags=["registry"])
 ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -281,11 +280,12 @@ def person_status(request: HttpRequest, person_id: int, payload: StatusIn) -> An
 )
 def policy_get(request: HttpRequest, crisis_id: int) -> Any:
     crisis = access.crisis_for_user(_user(request), crisis_id)
-    policy = PriorityPolicy.objects.filter(crisis=crisis).first()
-    return _policy_out(policy) if policy else {"mode": "weights", "rules": DEFAULT_RULES}
+    return _policy_out(services.priority_policy(crisis))
 
 
 def _policy_out(policy: PriorityPolicy) -> dict[str, Any]:
+    if policy.pk is None:  # the default, never set: nothing recomputed
+        return {"mode": policy.mode, "rules": policy.rules}
     return {
         "mode": policy.mode,
         "rules": policy.rules,
