@@ -190,3 +190,29 @@ def test_a_promise_that_costs_nothing_has_no_price() -> None:
     assert [i["household"] for i in out["itineraries"]] == ["late"]
     assert out["stability"]["changed"] == 1
     assert out["stability"]["without_promises"]["price"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("lp", ["arcs", "columns"])
+def test_a_promise_is_kept_per_household_not_per_person(lp: str) -> None:
+    """The bus that all three households were told now has 4 seats instead of 8: keeping
+    the family of four or the two couples brings out the same people, but breaks one
+    promise instead of two — the couples keep theirs (a reward per person was indifferent
+    between them)."""
+    data = build.base()
+    data["households"] = [
+        build.household("family", 4),
+        build.household("couple-1", 2),
+        build.household("couple-2", 2),
+    ]
+    data["legs"][0]["seats"] = 8
+    data = _notified(data, _solve(data))
+    data["legs"][0]["seats"] = 4
+    s = scenario.load(data)
+    assert s.told_mean_size == pytest.approx(8 / 3)
+    out = _solve(data, lp=lp)
+    assert sorted(i["household"] for i in out["itineraries"]) == ["couple-1", "couple-2"]
+    st = out["stability"]
+    assert (st["displaced"], st["changed"], st["kept"], st["kept_people"]) == (0, 1, 2, 4)
+    assert st["told_mean_size"] == pytest.approx(2.667, abs=1e-3)
+    # Each kept household earns the reward times the mean size told, whatever its size.
+    assert out["objective"] - out["evacuation_objective"] == pytest.approx(2 * 8 / 3)

@@ -210,15 +210,16 @@ FIRM_HOURS_MAX = 168
 
 class PlanningPolicy(models.Model):
     """How a crisis's plans treat what households were already told: itineraries that
-    start within the firm hours are kept as told; after that, keeping one is worth the
-    stability reward per person (one person without priority brought out at once is worth
-    1), so a re-plan moves a told household only when that brings more out."""
+    start within the firm hours are kept as told; after that, keeping one household's is
+    worth the stability reward times the mean size of the households told, whatever its
+    own size (one person without priority brought out at once is worth 1), so a re-plan
+    moves a told household only when that brings more out."""
 
     crisis = models.OneToOneField(
         "core.Crisis", on_delete=models.CASCADE, related_name="planning_policy"
     )
     stability_reward = models.FloatField(
-        _("stability reward per person"),
+        _("stability reward per household kept"),
         default=1.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(STABILITY_REWARD_MAX)],
     )

@@ -122,12 +122,14 @@ class RunForm(forms.Form):
 
 class PolicyForm(forms.Form):
     stability_reward = forms.FloatField(
-        label=gettext_lazy("Stability reward per person"),
+        label=gettext_lazy("Stability reward per household kept"),
         min_value=0.0,
         max_value=STABILITY_REWARD_MAX,
         help_text=gettext_lazy(
-            "What keeping a told itinerary is worth, per person, against one person without "
-            "priority brought out at once (1). 0: a re-plan moves anyone whenever that is "
+            "What keeping a household's told itinerary is worth, for each person of an "
+            "average told household whatever its own size (a promise is kept or broken per "
+            "family), against one person without priority brought out at once (1). "
+            "0: a re-plan moves anyone whenever that is "
             "better; 1 (the default): a told household keeps its seats unless people two or "
             "more priority points higher need them; higher: promises first, even before the "
             "vulnerable."

@@ -186,8 +186,9 @@ def plan_discard(request: HttpRequest, plan_id: int) -> Any:
 
 class PlanningPolicyOut(Schema):
     stability_reward: float = Field(
-        description="what keeping a told itinerary is worth per person (0-10; one person "
-        "without priority brought out at once is worth 1)"
+        description="what keeping a household's told itinerary is worth, per person of an "
+        "average told household whatever its own size (0-10; one person without priority "
+        "brought out at once is worth 1)"
     )
     firm_hours: int = Field(description="told itineraries starting within these hours are kept")
 

@@ -65,6 +65,7 @@ class Incumbent:
     arcs: list[int]
     households: list[str]
     people: int
+    reward: float = 0.0  # the stability reward per person kept on it
 
 
 @dataclass
@@ -220,6 +221,9 @@ class Master:
         for j, inc in enumerate(incumbents):
             self.add(self.group_of[(inc.key, inc.source)], list(inc.arcs), incumbent=j)
 
+    def _bonus(self, incumbent: int) -> float:
+        return self.incumbents[incumbent].reward if incumbent >= 0 else 0.0
+
     # -- columns --------------------------------------------------------------------------
 
     def add(self, group: int, arcs: list[int], incumbent: int = -1) -> bool:
@@ -238,10 +242,10 @@ class Master:
                 rows[row] = rows.get(row, 0.0) + 1.0
         for row, prio in self.stage_rows:
             if g.key.priority == prio:  # the stage's objective, stability included
-                rows[row] = value + (self.stability if incumbent >= 0 else 0.0)
+                rows[row] = value + self._bonus(incumbent)
         idx = np.array(sorted(rows), dtype=np.int32)
         val = np.array([rows[i] for i in idx.tolist()])
-        cost = value + (self.stability if incumbent >= 0 else 0.0)
+        cost = value + self._bonus(incumbent)
         upper = float(self.incumbents[incumbent].people) if incumbent >= 0 else INF
         obj = cost * self._stage_factor(g.key)
         self.h.addCol(obj, 0.0, upper, len(idx), idx, val)
@@ -352,7 +356,7 @@ class Master:
             arcs = np.asarray(inc.arcs, dtype=np.int64)
             net_value = (
                 path_value(net, inc.arcs, weight_of(inc.key.priority))
-                + self.stability
+                + inc.reward
                 - float(arc_price[arcs].sum())
             )
             group = self.group_of[(inc.key, inc.source)]
@@ -457,14 +461,14 @@ class Master:
         for k, col in enumerate(self.columns):
             v = x[self.n_bus + k]
             if v > 0:
-                total += v * (col.value + (self.stability if col.incumbent >= 0 else 0.0))
+                total += v * (col.value + self._bonus(col.incumbent))
         return total
 
     def _set_stage(self, level: int | None) -> None:
         self.stage = level
         costs = np.array(
             [
-                (c.value + (self.stability if c.incumbent >= 0 else 0.0))
+                (c.value + self._bonus(c.incumbent))
                 * self._stage_factor(self.groups[c.group].key)
                 for c in self.columns
             ]
@@ -481,7 +485,7 @@ class Master:
         ]
         vals = [
             self.columns[k - self.n_bus].value
-            + (self.stability if self.columns[k - self.n_bus].incumbent >= 0 else 0.0)
+            + self._bonus(self.columns[k - self.n_bus].incumbent)
             for k in idx
         ]
         tol = 1e-7 * max(1.0, abs(value))
@@ -608,7 +612,7 @@ def solve_arcs(
         weights = np.array([weight_of(inc.key.priority) for inc in incs])
         worth = np.add.reduceat(net.safe_value[inc_arcs] + net.home_value[inc_arcs], starts)
         cost = np.add.reduceat(net.cost[inc_arcs], starts)
-        costs.append(weights * worth - cost + master.stability)
+        costs.append(weights * worth - cost + np.array([inc.reward for inc in incs]))
         prios.append(np.array([inc.key.priority for inc in incs]))
         uppers.append(np.array([float(inc.people) for inc in incs]))
         n_cols += len(incs)

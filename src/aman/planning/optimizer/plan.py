@@ -250,10 +250,19 @@ def _kept(
     }
 
 
+def reward_per_person(s: Scenario, size: int) -> float:
+    """The stability reward is per household kept as told (one promise, one family to
+    tell again), in people: `stability_reward` times the mean size of the households
+    told, whatever this one's size — so that keeping two small households is worth more
+    than keeping one large one of the same people."""
+    return s.policy.stability_reward * s.told_mean_size / size
+
+
 def _evaluate(net: Network, placed: dict[str, integer.Placed], kept: set[str]) -> float:
-    hs = net.scenario.households
+    s = net.scenario
+    hs = s.households
     total = sum(household_value(net, hs[k], p.arcs) for k, p in placed.items())
-    return total + net.scenario.policy.stability_reward * sum(hs[k].size for k in kept)
+    return total + s.policy.stability_reward * s.told_mean_size * len(kept)
 
 
 def solve(s: Scenario, options: Options | None = None) -> Result:
@@ -358,8 +367,11 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             g.people += h.size
             arcs = notified_paths.get(h.id)
             if arcs is not None:
-                ik = (key, src, tuple(arcs))
-                inc = incs_d.setdefault(ik, model.Incumbent(key, src, list(arcs), [], 0))
+                ik = (key, src, tuple(arcs), h.size)
+                inc = incs_d.setdefault(
+                    ik,
+                    model.Incumbent(key, src, list(arcs), [], 0, reward_per_person(s, h.size)),
+                )
                 inc.households.append(h.id)
                 inc.people += h.size
         used = np.array([r.capacity for r in net.resources], dtype=float) - fixed_start["left"]
@@ -384,7 +396,10 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             t = _time.perf_counter()
             cap = _restore(net, fixed_start)
             out = fixed_placed()
-            _round(net, master, res, cap, keys, out)
+            owed = _round(net, master, res, cap, keys, out)
+            # Those the LP sent but its itineraries had no whole room for, then the
+            # promises still possible, then anyone: the LP chose the first over the second.
+            integer.greedy(net, cap, owed, keys, out)
             _keep_notified(net, cap, free, notified_paths, out)
             integer.greedy(net, cap, free, keys, out)
             value = _evaluate(net, out, _kept(out, notified_paths, set(fixed_paths)))
@@ -645,13 +660,15 @@ def _round(
     cap: integer.Capacity,
     keys: dict[str, ClassKey],
     placed: dict[str, integer.Placed],
-) -> set[str]:
+) -> list[Household]:
     """Named households from the LP, group by group, highest priority first: as many
     people as the LP sends from the group (rounded), notified households first (on their
     own itinerary where the LP keeps it), then the largest; each on the best itinerary
-    the LP gives the group with room for it whole — the LP may have split it."""
+    the LP gives the group with room for it whole — the LP may have split it. Returns the
+    households the LP sent that none of its itineraries had room for whole (owed a seat
+    elsewhere before anyone the LP did not send)."""
     s = net.scenario
-    kept: set[str] = set()
+    owed: list[Household] = []
     x = lp.x[master.n_bus :]
     columns: dict[int, list[list[Any]]] = defaultdict(list)  # [value, arcs, left, incumbent]
     for k, col in enumerate(master.columns):
@@ -671,11 +688,12 @@ def _round(
         placed[h.id] = integer.Placed(h.id, c[1], cap.take(c[1], h.size))
         c[2] -= h.size
         total[gi] -= h.size
-        if c[3] >= 0 and c[3] == own.get(h.id):
-            kept.add(h.id)
         return True
 
-    # Notified itineraries the LP keeps, first: they were promised.
+    # Notified itineraries the LP keeps, first: they were promised. One the LP keeps in
+    # part (most of a family: the reward is per household) is kept whole where its
+    # itinerary still has room — the seats come from groups of lower priority, rounded
+    # after.
     for gi in order:
         for c in cols_of[gi]:
             if c[3] < 0:
@@ -685,7 +703,7 @@ def _round(
             )
             for hid in members:
                 h = s.households[hid]
-                if hid not in placed and h.size <= c[2] + 0.5:
+                if hid not in placed and (h.size <= c[2] + 0.5 or 2 * c[2] >= h.size):
                     put(h, c, gi)
     # Then each group's people as the LP sends them (rounded), largest households first,
     # on the best itinerary with room for the whole household — the LP may split one.
@@ -703,7 +721,9 @@ def _round(
             for c in whole + part:
                 if put(h, c, gi):
                     break
-    return kept
+            else:
+                owed.append(h)
+    return owed
 
 
 def _stability(
@@ -728,6 +748,7 @@ def _stability(
         "kept_people": kept_people,
         "ratio": (changed / displaced) if displaced else None,
         "reward_per_person": net.scenario.policy.stability_reward,
+        "told_mean_size": round(net.scenario.told_mean_size, 3),
     }
 
 
