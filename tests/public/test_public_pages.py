@@ -232,6 +232,34 @@ def test_the_blank_form_is_rendered_once_per_language_and_crisis_list(world: Wor
     assert "Gulf 2026" in page("ru"), "a crisis opened to the public shows at once"
 
 
+def test_the_kept_blank_form_gives_each_visitor_working_tokens_of_their_own(
+    world: World,
+) -> None:
+    """The blank page is kept rendered, but each visitor's copy carries a CSRF token of
+    their own session that the check accepts, and a new idempotency token: two people
+    never send the same form token (the second would be taken for a retry of the first)."""
+
+    def tokens(client: Client) -> tuple[str, str]:
+        page = client.get("/register/").content.decode()
+        assert "mark" not in page
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+        return hidden["csrfmiddlewaretoken"], hidden["form_token"]
+
+    one, two = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    (csrf_1, token_1), (csrf_2, token_2) = tokens(one), tokens(two)
+    assert token_1 != token_2 and len(token_1) >= 20 and csrf_1 != csrf_2
+    assert one.cookies["csrftoken"].value != two.cookies["csrftoken"].value
+    data = form_data(one, [MOTHER])
+    data["csrfmiddlewaretoken"] = tokens(one)[0]
+    assert one.post("/register/", data).status_code == 302
+    assert Person.objects.filter(given_names="Дана").count() == 1
+    # The other visitor's token is refused for this one's session.
+    data = form_data(one, [SON])
+    data["csrfmiddlewaretoken"] = csrf_2
+    assert one.post("/register/", data).status_code == 403
+    assert not Person.objects.filter(given_names=SON["given_names"]).exists()
+
+
 def test_the_form_sees_a_crisis_closed_or_its_countries_changed_at_once(world: World) -> None:
     """The open crises come from the process's copy (core.hot): a change through the
     services renews it for the next request."""

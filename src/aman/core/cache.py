@@ -32,3 +32,14 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = KeptClientRedisCacheClient
+
+    def incr_window(self, key: str, window: int) -> int:
+        """Count one more in a fixed window of `window` seconds and return the count, in
+        one round trip (the rate limits of the public pages): the key is created with its
+        expiry when absent, then incremented, as one MULTI/EXEC."""
+        redis_key = self.make_and_validate_key(key)
+        client = self._cache.get_client(redis_key, write=True)
+        pipe = client.pipeline(transaction=True)
+        pipe.set(redis_key, 0, ex=window, nx=True)
+        pipe.incr(redis_key)
+        return int(pipe.execute()[1])

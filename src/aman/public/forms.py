@@ -17,10 +17,14 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ListedCrisisField(forms.ModelChoiceField):
-    """A choice among the crises the form was given, found without asking the database
-    again (the public form is the busiest page of a surge)."""
+    """A choice among the crises the form was given, found and listed without asking the
+    database again (the public form is the busiest page of a surge)."""
 
-    listed: dict[str, Crisis] = {}  # set per form
+    listed: dict[str, Crisis] = {}  # set per form by `list`
+
+    def list(self, crises: list[Crisis]) -> None:
+        self.listed = {str(c.pk): c for c in crises}
+        self.widget.choices = [(str(c.pk), str(c)) for c in crises]
 
     def to_python(self, value: Any) -> Crisis | None:
         if value in self.empty_values:
@@ -77,8 +81,7 @@ class RegistrationForm(forms.Form):
 
     def __init__(self, *args: Any, crises: list[Crisis], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["crisis"].queryset = Crisis.objects.filter(pk__in=[c.pk for c in crises])  # type: ignore[attr-defined]
-        self.fields["crisis"].listed = {str(c.pk): c for c in crises}  # type: ignore[attr-defined]
+        self.fields["crisis"].list(crises)  # type: ignore[attr-defined]
         if len(crises) == 1:
             self.fields["crisis"].widget = forms.HiddenInput()
             self.fields["crisis"].initial = crises[0].pk
@@ -116,6 +119,18 @@ class MemberForm(forms.Form):
             raise forms.ValidationError(_("Enter a birth date between 1900 and today."))
         return value
 
+
+class _SharedFields(dict[str, forms.Field]):
+    """A form's declared fields, shared by its instances instead of deep-copied for each:
+    only for a form whose fields nothing changes per instance (Django copies them so that
+    `__init__` may). A household of four is five forms a request; the copies were the
+    public form's largest single cost after rendering."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+MemberForm.base_fields = _SharedFields(MemberForm.base_fields)
 
 MemberFormSet = forms.formset_factory(
     MemberForm, extra=0, min_num=1, max_num=10, validate_min=True, validate_max=True

@@ -5,12 +5,15 @@ register themselves."""
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -105,6 +108,8 @@ def register(request: HttpRequest) -> HttpResponse:
     crises = _open_crises()
     if not crises:
         return TemplateResponse(request, "public/closed.html")
+    if request.method == "GET" and not request.GET:
+        return _blank_page(request, crises)
     form = RegistrationForm(request.POST or None, crises=crises)
     formset = MemberFormSet(request.POST or None, prefix="m")
     if request.method == "POST":
@@ -116,10 +121,11 @@ def register(request: HttpRequest) -> HttpResponse:
                 posted.get("form_token") or form.fields["form_token"].initial
             )
             formset = unbound_with_one_more(MemberFormSet, posted, "m", 10)
-        elif ratelimit.exceeded(request, "register", settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR):
+        elif not ratelimit.take(
+            request, "register", settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR, 3600
+        ):
             return _too_many(request)
         elif form.is_valid() and formset.is_valid():
-            ratelimit.hit(request, "register", 3600)
             if form.cleaned_data.get("website"):
                 # A bot: answer as if accepted, keep nothing that could be used.
                 return redirect("public_register_done")
@@ -158,7 +164,6 @@ def register(request: HttpRequest) -> HttpResponse:
                 )
                 return done
         elif not request.POST.get("website"):
-            ratelimit.hit(request, "register", 3600)
             _keep_refused(request, form, formset, crises)
     # A blank form is the same for everyone in a language (but its tokens): its fields are
     # rendered once and kept for five minutes; rendering them is most of the page's cost.
@@ -168,6 +173,38 @@ def register(request: HttpRequest) -> HttpResponse:
         "public/register.html",
         {"form": form, "formset": formset, "fields_key": fields_key},
     )
+
+
+# The blank form is the same page for everyone in a language but for its two tokens (the
+# CSRF token and the form's idempotency token): it is rendered once per language with
+# marks where they go, and kept while the open crises are the same rows (`_open_crises`
+# reloads them when any crisis or country changes, and at least every 30 s). The first
+# page of a surge costs a string replace instead of building and rendering the forms.
+_CSRF_MARK = "aman-csrf-token-mark"
+_FORM_TOKEN_MARK = "aman-form-token-mark"
+_blank_pages: dict[str, tuple[list[Crisis], str]] = {}
+
+
+def _blank_page(request: HttpRequest, crises: list[Crisis]) -> HttpResponse:
+    language = get_language() or settings.LANGUAGE_CODE
+    kept = _blank_pages.get(language)
+    if (
+        kept is None
+        or len(kept[0]) != len(crises)
+        or any(a is not b for a, b in zip(kept[0], crises, strict=True))
+    ):
+        form = RegistrationForm(crises=crises)
+        form.fields["form_token"].initial = _FORM_TOKEN_MARK
+        context = {
+            "form": form,
+            "formset": MemberFormSet(prefix="m"),
+            "fields_key": "",
+            "csrf_token": _CSRF_MARK,
+        }
+        html = render_to_string("public/register.html", context, request=request)
+        kept = _blank_pages[language] = (crises, html)
+    page = kept[1].replace(_CSRF_MARK, get_token(request))
+    return HttpResponse(page.replace(_FORM_TOKEN_MARK, secrets.token_urlsafe(16)))
 
 
 def _fields_key(crises: list[Crisis]) -> str:

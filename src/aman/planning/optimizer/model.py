@@ -468,8 +468,7 @@ class Master:
         self.stage = level
         costs = np.array(
             [
-                (c.value + self._bonus(c.incumbent))
-                * self._stage_factor(self.groups[c.group].key)
+                (c.value + self._bonus(c.incumbent)) * self._stage_factor(self.groups[c.group].key)
                 for c in self.columns
             ]
         )
@@ -484,8 +483,7 @@ class Master:
             if self.groups[c.group].key.priority == level
         ]
         vals = [
-            self.columns[k - self.n_bus].value
-            + self._bonus(self.columns[k - self.n_bus].incumbent)
+            self.columns[k - self.n_bus].value + self._bonus(self.columns[k - self.n_bus].incumbent)
             for k in idx
         ]
         tol = 1e-7 * max(1.0, abs(value))

@@ -358,7 +358,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     if opts.method in ("auto", "lp"):
         t = _time.perf_counter()
         groups_d: dict[tuple[ClassKey, int], model.Group] = {}
-        incs_d: dict[tuple[ClassKey, int, tuple[int, ...]], model.Incumbent] = {}
+        incs_d: dict[tuple[ClassKey, int, tuple[int, ...], int], model.Incumbent] = {}
         for h in free:
             key = keys[h.id]
             src = net.sources[h.id]
