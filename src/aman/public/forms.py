@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 from datetime import date
 from typing import Any
@@ -121,15 +122,25 @@ class MemberForm(forms.Form):
 
 
 class _SharedFields(dict[str, forms.Field]):
-    """A form's declared fields, shared by its instances instead of deep-copied for each:
-    only for a form whose fields nothing changes per instance (Django copies them so that
-    `__init__` may). A household of four is five forms a request; the copies were the
-    public form's largest single cost after rendering."""
+    """A form's declared fields, shared by its instances instead of deep-copied for each
+    (Django copies them all so that `__init__` may change any), but for those named as
+    changed per instance. A household of four is five forms a request; the copies were
+    the public form's largest single cost after rendering."""
+
+    def __init__(self, fields: dict[str, forms.Field], changed: tuple[str, ...] = ()) -> None:
+        super().__init__(fields)
+        self.changed = changed
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
-        return dict(self)
+        out = dict(self)
+        for name in self.changed:
+            out[name] = copy.deepcopy(out[name], memo)
+        return out
 
 
+RegistrationForm.base_fields = _SharedFields(
+    RegistrationForm.base_fields, changed=("crisis", "country", "form_token")
+)
 MemberForm.base_fields = _SharedFields(MemberForm.base_fields)
 
 MemberFormSet = forms.formset_factory(
