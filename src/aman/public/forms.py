@@ -120,6 +120,14 @@ class MemberForm(forms.Form):
             raise forms.ValidationError(_("Enter a birth date between 1900 and today."))
         return value
 
+    def has_changed(self) -> bool:
+        """Whether anything was typed for this person (the formset asks it of every form
+        to count the empty ones): no field has an initial value, so any non-blank value
+        sent is a change — without parsing every field a second time as Django does."""
+        if not self.is_bound:
+            return False
+        return any(str(self.data.get(self.add_prefix(name), "")).strip() for name in self.fields)
+
 
 class _SharedFields(dict[str, forms.Field]):
     """A form's declared fields, shared by its instances instead of deep-copied for each
