@@ -110,9 +110,13 @@ def _pairs() -> set[tuple[int, int]]:
 def test_the_cli_run_finds_what_registration_could_not_and_proposes_no_stranger(
     world: World, crowd: dict[str, Any]
 ) -> None:
-    out = io.StringIO()
-    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=out, stderr=io.StringIO())
+    out, err = io.StringIO(), io.StringIO()
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=out, stderr=err)
     run = LinkageRun.objects.get()
+    # Progress while it runs, phase by phase, in words.
+    lines = err.getvalue().splitlines()
+    for phase in ("estimating the model from the data", "building clusters", "keeping the pairs"):
+        assert any(phase in line and "%" in line for line in lines), lines
     assert run.status == "done", run.error
     assert run.records == Person.objects.filter(crisis=world.crisis).count()
     found = _pairs()
@@ -224,6 +228,27 @@ def test_the_queue_page_starts_a_run_and_explains_the_weight(
     assert f"cluster={pair.cluster}" in html
     one = client.get(f"/people/duplicates/?cluster={pair.cluster}").content.decode()
     assert f'id="pair-{pair.pk}"' in one and "Showing cluster" in one
+
+
+def test_the_api_queue_carries_the_weight_its_reasons_in_words_and_the_cluster(
+    world: World, crowd: dict[str, Any]
+) -> None:
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=io.StringIO())
+    pair = CandidatePair.objects.get(person_a=crowd["passport"][0])
+    api = world.api(Role.OPERATOR)
+    body = api.get("/api/duplicates", {"crisis": world.crisis.pk}).json()
+    item = next(i for i in body["items"] if i["id"] == pair.pk)
+    assert item["match_weight"] == pytest.approx(pair.match_weight) and item["match_weight"] > 10
+    assert item["explanation"] == pair.explanation_text()
+    assert item["explanation"][0].startswith("Document number: the same (+")
+    assert item["cluster"] == pair.cluster
+    one = api.get("/api/duplicates", {"crisis": world.crisis.pk, "cluster": pair.cluster}).json()
+    assert [i["id"] for i in one["items"]] == [
+        p.pk for p in CandidatePair.objects.filter(cluster=pair.cluster).order_by("-score", "-id")
+    ]
+    assert one["count"] < body["count"]
+    none = api.get("/api/duplicates", {"crisis": world.crisis.pk, "cluster": "x"})
+    assert none.status_code == 422 and "cluster" in str(none.json()["extra"])
 
 
 def test_the_cli_says_what_is_wrong(world: World) -> None:

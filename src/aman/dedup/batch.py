@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import IO, Any
 
@@ -117,10 +117,11 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
 class _Progress:
     """Writes a run's phase and progress to its row, at most every half second."""
 
-    def __init__(self, run: LinkageRun) -> None:
+    def __init__(self, run: LinkageRun, echo: Callable[[str, float], None] | None = None) -> None:
         self.run_id = run.pk
         self.last = 0.0
         self.phase = ""
+        self.echo = echo  # also told (the command line prints it)
 
     def __call__(self, phase: str, fraction: float, span: tuple[float, float] = (0, 1)) -> None:
         overall = span[0] + (span[1] - span[0]) * max(0.0, min(1.0, fraction))
@@ -129,6 +130,8 @@ class _Progress:
             return
         self.phase, self.last = phase, now
         LinkageRun.objects.filter(pk=self.run_id).update(phase=phase, progress=round(overall, 4))
+        if self.echo is not None:
+            self.echo(phase, overall)
 
 
 def linkage_records(crisis: Crisis) -> list[dict[str, Any]]:
@@ -223,9 +226,12 @@ def rejected_pairs(crisis: Crisis) -> set[tuple[int, int]]:
     return out
 
 
-def linkage_run_execute(run_id: int) -> LinkageRun:
+def linkage_run_execute(
+    run_id: int, echo: Callable[[str, float], None] | None = None
+) -> LinkageRun:
     """Run a queued linkage: read, link, keep the pairs, merge by policy. A failure is kept
-    on the run, where the officer sees it."""
+    on the run, where the officer sees it. `echo(phase, fraction)` hears the progress as
+    the run's row records it (at most every half second, and at each new phase)."""
     from aman.dedup.linkage import Settings, link
 
     run = LinkageRun.objects.select_related("crisis", "created_by").get(pk=run_id)
@@ -234,7 +240,7 @@ def linkage_run_execute(run_id: int) -> LinkageRun:
     LinkageRun.objects.filter(pk=run.pk).update(
         status=LinkageRun.Status.RUNNING, started_at=timezone.now(), phase="load", progress=0
     )
-    progress = _Progress(run)
+    progress = _Progress(run, echo)
     seconds: dict[str, float] = {}
     try:
         started = time.perf_counter()

@@ -162,6 +162,18 @@ class LinkagePolicy(models.Model):
         return f"{self.crisis_id}: auto_merge={self.auto_merge}"
 
 
+# The phases of a linkage run (aman.dedup.batch and its engine), in words.
+PHASES = {
+    "load": _("reading the registry"),
+    "prepare": _("preparing the records"),
+    "train": _("estimating the model from the data"),
+    "predict": _("scoring candidate pairs"),
+    "cluster": _("building clusters"),
+    "save": _("keeping the pairs for review"),
+    "done": _("done"),
+}
+
+
 class LinkageRun(models.Model):
     """One batch linkage over a whole crisis (aman.dedup.batch): its progress while it
     runs, then what it found."""
@@ -204,3 +216,8 @@ class LinkageRun(models.Model):
     @property
     def percent(self) -> int:
         return round(self.progress * 100)
+
+    @property
+    def phase_label(self) -> str:
+        """The phase in words, in the reader's language."""
+        return str(PHASES.get(self.phase, self.phase))

@@ -28,6 +28,19 @@ class CandidatePairOut(Schema):
     evidence_text: str
     found_by: str
     created_at: datetime
+    match_weight: float | None = Field(
+        None,
+        description="batch linkage: log2 of how much likelier the records' agreement is "
+        "between two records of one person than between strangers (none for pairs found "
+        "at registration)",
+    )
+    explanation: list[str] = Field(
+        description="the match weight's parts in words, strongest first, as the review "
+        "page shows them"
+    )
+    cluster: int | None = Field(
+        None, description="the linkage cluster the pair belongs to (filter with ?cluster=)"
+    )
     person_a: PersonOut
     person_b: PersonOut
 
@@ -35,10 +48,15 @@ class CandidatePairOut(Schema):
     def resolve_evidence_text(obj: CandidatePair) -> str:
         return obj.evidence_text()
 
+    @staticmethod
+    def resolve_explanation(obj: CandidatePair) -> list[str]:
+        return [str(part) for part in obj.explanation_text()]
+
 
 class CandidateFilter(Schema):
     crisis: int | None = None
     status: CandidatePair.Status = CandidatePair.Status.OPEN
+    cluster: int | None = None
 
 
 @router.get(
@@ -50,7 +68,8 @@ class CandidateFilter(Schema):
 def candidate_list(request: HttpRequest, filters: Query[CandidateFilter]) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
-    return selectors.candidates_for_user(user=user, crisis=crisis, status=filters.status)
+    pairs = selectors.candidates_for_user(user=user, crisis=crisis, status=filters.status)
+    return pairs if filters.cluster is None else pairs.filter(cluster=filters.cluster)
 
 
 def _pair(request: HttpRequest, pair_id: int) -> tuple[Any, CandidatePair]:

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 from aman.core.commands import AmanCommand
 from aman.core.models import Crisis
 from aman.dedup import batch
-from aman.dedup.models import LinkageRun
+from aman.dedup.models import PHASES, LinkageRun
 
 
 class Command(AmanCommand):
@@ -40,7 +40,12 @@ class Command(AmanCommand):
     def _run(self, crisis: Crisis) -> None:
         run = batch.linkage_run_start(actor=None, crisis=crisis, dispatch=False)
         self.stderr.write(f"Linkage run {run.pk} over {crisis.name}…")
-        run = batch.linkage_run_execute(run.pk)
+
+        def echo(phase: str, fraction: float) -> None:
+            label = PHASES.get(phase, phase)
+            self.stderr.write(f"  {round(fraction * 100):3d} % {label}")
+
+        run = batch.linkage_run_execute(run.pk, echo=echo)
         if run.status == LinkageRun.Status.FAILED:
             raise CommandError(f"Linkage run {run.pk} failed: {run.error}")
         seconds = (
