@@ -127,6 +127,43 @@ def test_an_xlsx_list_with_an_explicit_mapping(world: World, tmp_path: Path) -> 
     assert daniyar.birth_date == date(1985, 7, 7) and daniyar.household.members.count() == 2
 
 
+def test_each_member_of_an_imported_household_keeps_their_own_reference(
+    world: World, tmp_path: Path
+) -> None:
+    """Rows grouped into one household by a booking column keep each row's own reference
+    (a ticket number) and row: the cluster export gives each person theirs, so that a
+    list's own identifiers can be checked against the clusters."""
+    path = tmp_path / "airline.csv"
+    path.write_text(
+        "Surname;Name;DOB;Booking;Ticket\n"
+        "Nurlanov;Daniyar;1985-07-07;B-1;TK-501\n"
+        "Nurlanova;Madina;1987-08-08;B-1;TK-502\n"
+        "Serikov;Aibek;1990-01-01;B-2;TK-503\n",
+        encoding="utf-8",
+    )
+    mapping = (
+        '{"surname": "Surname", "given_names": "Name", "birth_date": "DOB",'
+        ' "household": "Booking", "source_ref": "Ticket"}'
+    )
+    out = run(
+        "import", str(path), "--crisis", world.crisis.code, "--source", "Air Astana",
+        "--country", "IR", "--mapping", mapping,
+    )  # fmt: skip
+    assert "3 accepted, 0 rejected" in out
+    record = Person.objects.get(given_names="Madina").intake_records.get()
+    assert record.member_refs == [["TK-501", 2], ["TK-502", 3]]
+    export = tmp_path / "clusters.csv"
+    call_command(
+        "dedup", "export", "--crisis", world.crisis.code, "--out", str(export), stdout=StringIO()
+    )
+    rows = list(csv.DictReader(export.open(encoding="utf-8")))
+    codes = dict(Person.objects.values_list("given_names", "reference_code"))
+    mine = {r["reference_code"]: (r["source_ref"], r["row_number"]) for r in rows}
+    assert mine[codes["Daniyar"]] == ("TK-501", "2")
+    assert mine[codes["Madina"]] == ("TK-502", "3")
+    assert mine[codes["Aibek"]] == ("TK-503", "4")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -498,9 +498,12 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
     writer.writerow(EXPORT_COLUMNS)
     through = IntakeRecord.people.through
     rows = 0
-    for link_id, record_id, person_id, received_at, channel, source, ref, batch, row in (
+    # A record's links were written in the order of its members (the pk), so the n-th is
+    # the n-th member: an import's household keeps each member's own reference and row.
+    last_record, index = None, 0
+    for link_id, record_id, person_id, received_at, channel, source, ref, batch, row, refs in (
         through.objects.filter(intakerecord__crisis=crisis)
-        .order_by("intakerecord_id", "person_id")
+        .order_by("intakerecord_id", "pk")
         .values_list(
             "pk",
             "intakerecord_id",
@@ -511,9 +514,14 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
             "intakerecord__source_ref",
             "intakerecord__batch_id",
             "intakerecord__row_number",
+            "intakerecord__member_refs",
         )
         .iterator(chunk_size=20_000)
     ):
+        index = index + 1 if record_id == last_record else 0
+        last_record = record_id
+        if refs and index < len(refs):
+            ref, row = refs[index][0] or ref, refs[index][1] or row
         person = _follow(merged_into, person_id)
         original = registered_as.get(link_id, person_id)
         writer.writerow(

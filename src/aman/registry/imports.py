@@ -536,8 +536,9 @@ def _import_households(
 ) -> None:
     """One chunk of households, registered together (one INSERT per table)."""
     submissions = []
+    ref_column = mapping.get("source_ref", "")
     for key, members, payload in households:
-        ref = members[0].values.get(mapping.get("source_ref", ""), "") or key
+        ref = members[0].values.get(ref_column, "") or key
         fingerprint = hashlib.sha256(
             json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()[:32]
@@ -551,6 +552,7 @@ def _import_households(
                 source_ref=ref,
                 batch=batch,
                 row_number=members[0].number,
+                member_refs=[[m.values.get(ref_column, "") or ref, m.number] for m in members],
             )
         )
     outcomes = registrations_submit(crisis=batch.crisis, submissions=submissions)

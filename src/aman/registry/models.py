@@ -299,6 +299,11 @@ class IntakeRecord(models.Model):
         related_name="records",
     )
     row_number = models.PositiveIntegerField(null=True, blank=True)
+    # An import's household of several rows: each member's own reference in the list and
+    # its row, in the order of the payload's members ([[source_ref, row_number], …]), so
+    # that the clusters can be checked against the list's own identifiers
+    # (`aman dedup export`); `source_ref` and `row_number` are the first member's.
+    member_refs = models.JSONField(default=list, blank=True)
     outcome = models.CharField(
         _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ACCEPTED
     )

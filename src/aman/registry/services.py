@@ -220,6 +220,7 @@ class Submission:
     source_ref: str = ""
     batch: Any = None
     row_number: int | None = None
+    member_refs: list[list[Any]] = field(default_factory=list)
     # A submission taken into the queue earlier (`registration_accept`): its record is
     # completed instead of a new one created, and its reserved codes are used.
     pending: IntakeRecord | None = None
@@ -236,6 +237,7 @@ class Submission:
             source_ref=record.source_ref,
             batch=record.batch,
             row_number=record.row_number,
+            member_refs=record.member_refs,
             pending=record,
         )
 
@@ -252,6 +254,7 @@ class Submission:
             idempotency_key=self.idempotency_key,
             batch=self.batch,
             row_number=self.row_number,
+            member_refs=self.member_refs,
         )
         return IntakeRecord(**{**values, **fields})
 
