@@ -769,6 +769,11 @@ API: list[Route] = [
     ),
     A("GET /api/duplicates", PERSONAL, lambda w: f"/api/duplicates?crisis={w.crisis.pk}"),
     A(
+        "GET /api/duplicates/clusters.csv",
+        MANAGERS,
+        lambda w: f"/api/duplicates/clusters.csv?crisis={w.crisis.pk}",
+    ),
+    A(
         "POST /api/duplicates/{pair_id}/reject",
         REGISTRARS,
         lambda w: f"/api/duplicates/{world_pair(w)}/reject",

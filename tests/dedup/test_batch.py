@@ -228,6 +228,23 @@ def test_the_queue_page_starts_a_run_and_explains_the_weight(
     assert f"cluster={pair.cluster}" in html
     one = client.get(f"/people/duplicates/?cluster={pair.cluster}").content.decode()
     assert f'id="pair-{pair.pk}"' in one and "Showing cluster" in one
+    # Every record of the cluster side by side, the rows where they disagree marked.
+    table = one.split(f'id="cluster-{pair.cluster}"', 1)[1].split("</section>", 1)[0]
+    members = Person.objects.filter(
+        pk__in={
+            p
+            for a, b in CandidatePair.objects.filter(cluster=pair.cluster).values_list(
+                "person_a", "person_b"
+            )
+            for p in (a, b)
+        }
+    )
+    assert f"{members.count()} records in this cluster" in table
+    for person in members:
+        assert person.reference_code_display in table
+    assert 'class="table-warning"' in table, "the two records differ somewhere"
+    audit = AuditEntry.objects.filter(verb="candidate_list").latest("id")
+    assert audit.changes["cluster"] == pair.cluster
 
 
 def test_the_api_queue_carries_the_weight_its_reasons_in_words_and_the_cluster(
@@ -247,6 +264,15 @@ def test_the_api_queue_carries_the_weight_its_reasons_in_words_and_the_cluster(
         p.pk for p in CandidatePair.objects.filter(cluster=pair.cluster).order_by("-score", "-id")
     ]
     assert one["count"] < body["count"]
+    export = world.api(Role.CRISIS_MANAGER).get(
+        "/api/duplicates/clusters.csv", {"crisis": world.crisis.pk}
+    )
+    assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert {r["cluster"] for r in rows if r["person"] == str(pair.person_a_id)} == {
+        str(pair.cluster)
+    }
+    assert AuditEntry.objects.filter(verb="clusters_export", via="api").exists()
     none = api.get("/api/duplicates", {"crisis": world.crisis.pk, "cluster": "x"})
     assert none.status_code == 422 and "cluster" in str(none.json()["extra"])
 

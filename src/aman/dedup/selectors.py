@@ -143,23 +143,51 @@ def side_by_side(pair: CandidatePair) -> list[dict[str, Any]]:
 
 def compare(a: Person, b: Person) -> list[dict[str, Any]]:
     """Rows of (field, value of a, value of b, differ?): two records side by side."""
+    return [
+        {
+            "label": row["label"],
+            "a": row["values"][0],
+            "b": row["values"][1],
+            "differ": row["differ"],
+        }
+        for row in compare_many([a, b])
+    ]
+
+
+def compare_many(people: list[Person]) -> list[dict[str, Any]]:
+    """Rows of (field, each record's value, differ?): records side by side (a pair, or
+    every record of a cluster), a row marked where the records disagree."""
     rows = []
     for name, attribute in COMPARED:
         field = Person._meta.get_field(name)
-        left, right = getattr(a, attribute), getattr(b, attribute)
         if name in ("channel", "status", "sex"):
-            left = getattr(a, f"get_{name}_display")()
-            right = getattr(b, f"get_{name}_display")()
+            values = [getattr(p, f"get_{name}_display")() for p in people]
+        else:
+            values = [getattr(p, attribute) for p in people]
         rows.append(
             {
                 "label": getattr(field, "verbose_name", name),
-                "a": left,
-                "b": right,
+                "values": values,
                 "differ": name not in ("reference_code", "created_at", "channel", "status")
-                and left != right,
+                and len({str(v) for v in values}) > 1,
             }
         )
     return rows
+
+
+CLUSTER_COLUMNS = 12
+
+
+def cluster_people(pairs: Any) -> list[Person]:
+    """The records a cluster's pairs (already scoped to the user) join, oldest first, at
+    most `CLUSTER_COLUMNS` (the rest are in the pairs below); records merged into another
+    are shown by the one that kept them."""
+    seen: dict[int, Person] = {}
+    for pair in pairs.order_by():
+        for person in (pair.person_a, pair.person_b):
+            if person.merged_into_id is None:
+                seen.setdefault(person.pk, person)
+    return [seen[k] for k in sorted(seen)][:CLUSTER_COLUMNS]
 
 
 def merge_plan(

@@ -36,10 +36,18 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     page = None
     cluster = request.GET.get("cluster", "")
     run = policy = None
+    cluster_people: list[Person] = []
+    cluster_rows: list[dict[str, object]] = []
     if crisis is not None:
         pairs = dedup_selectors.candidates_for_user(user=user, crisis=crisis, status=status)
         if cluster.isdigit():
             pairs = pairs.filter(cluster=int(cluster))
+            # Every record of the cluster side by side, whatever its pairs' status.
+            everyone = dedup_selectors.candidates_for_user(
+                user=user, crisis=crisis, status=None
+            ).filter(cluster=int(cluster))
+            cluster_people = dedup_selectors.cluster_people(everyone)
+            cluster_rows = dedup_selectors.compare_many(cluster_people)
         run = batch.latest_run(crisis)
         policy = batch.policy_for(crisis)
         page = Paginator(pairs, 20).get_page(request.GET.get("page"))
@@ -50,7 +58,16 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
             verb="candidate_list",
             object_type="dedup.candidatepair",
             crisis=crisis,
-            details={"status": status, "page": page.number, "shown": len(page.object_list)},
+            details={
+                "status": status,
+                "page": page.number,
+                "shown": len(page.object_list),
+                **(
+                    {"cluster": int(cluster), "people": len(cluster_people)}
+                    if cluster_people
+                    else {}
+                ),
+            },
         )
     return TemplateResponse(
         request,
@@ -63,6 +80,9 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
             "can_decide": user.has_cap(Cap.REGISTER),
             "can_manage": user.has_cap(Cap.CRISIS_MANAGE),
             "cluster": cluster if cluster.isdigit() else "",
+            "cluster_people": cluster_people,
+            "cluster_rows": cluster_rows,
+            "cluster_more": len(cluster_people) >= dedup_selectors.CLUSTER_COLUMNS,
             "run": run,
             "running": run is not None
             and run.status in (LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING),

@@ -300,3 +300,24 @@ def linkage_policy_put(
         auto_merge=body.auto_merge,
         auto_merge_probability=body.auto_merge_probability,
     )
+
+
+@router.get(
+    "/duplicates/clusters.csv",
+    response={200: None, **ERRORS},
+    summary="The clusters as CSV (crisis managers): one row per intake record and person, "
+    "with the source's own reference, the person it belongs to now and the cluster; no names",
+)
+def clusters_export(request: HttpRequest, crisis: int | None = None) -> Any:
+    import io
+
+    from django.http import HttpResponse
+
+    user = _user(request)
+    access.require(user, Cap.CRISIS_MANAGE)
+    found = _crisis(user, crisis)
+    out = io.StringIO()
+    batch.clusters_export(actor=user, crisis=found, out=out)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="clusters-{found.code}.csv"'
+    return response
