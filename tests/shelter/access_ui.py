@@ -216,7 +216,7 @@ ROWS: list[dict[str, Any]] = [
         path=lambda w: "/shelter/operators/",
         allowed=SHELTER,
         ok=302,
-        data=lambda w: {"name": "Kompas Tour", "phone": "+7 727 000 00 00"},
+        data=lambda w: {"name": "Kompas Tour", "phone": "+7 727 258 00 00"},
     ),
     dict(
         name="occupancy",
