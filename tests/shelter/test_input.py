@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from aman.core.roles import Role
 from aman.geo.models import Place
@@ -235,3 +236,53 @@ def test_a_long_exchange_rate_source_is_refused(world: World) -> None:
     )
     assert list(refused(response)) == ["source"]
     assert not ExchangeRate.objects.exists()
+
+
+# Nights out of order -------------------------------------------------------------------------
+
+
+def test_suggesting_for_nights_out_of_order_names_last_night_in_the_users_language(
+    world: World,
+) -> None:
+    household = register_household(world, 2)
+    api = world.api(LOGISTICS)
+    body = {"households": [household.pk], "first_night": night(2), "last_night": night(0)}
+    for language in ("en", "ru", "kk"):
+        response = post(api, "/api/stays/suggest", body, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 422, response.content
+        with translation.override(language):
+            problem = translation.gettext("Before the first night.")
+            message = translation.gettext("Invalid input: %(field)s: %(message)s") % {
+                "field": "last_night",
+                "message": problem,
+            }
+        assert response.json()["message"] == message
+        assert [(e["field"], e["message"]) for e in response.json()["extra"]["errors"]] == [
+            ("last_night", problem)
+        ]
+    too_long = post(
+        api,
+        "/api/stays/suggest",
+        {**body, "first_night": night(0), "last_night": night(60)},
+    )
+    assert [e["field"] for e in too_long.json()["extra"]["errors"]] == ["last_night"]
+
+
+def test_a_plan_item_with_nights_out_of_order_is_named(world: World) -> None:
+    hotel = make_hotel(world)
+    household = register_household(world, 2)
+    item = {"household": household.pk, "hotel": hotel.pk}
+    response = post(
+        world.api(LOGISTICS),
+        "/api/stays/from-plan",
+        {
+            "plan_ref": "p",
+            "items": [
+                {**item, "first_night": night(0), "last_night": night(1)},
+                {**item, "first_night": night(3), "last_night": night(2)},
+            ],
+        },
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["extra"]["errors"]] == ["items.1.last_night"]
+    assert not Stay.objects.exists()
