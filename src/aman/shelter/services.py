@@ -235,6 +235,27 @@ def tour_operator_create(*, actor: User | None, data: dict[str, Any]) -> TourOpe
     return operator
 
 
+@transaction.atomic
+def tour_operator_update(
+    *, actor: User | None, operator: TourOperator, data: dict[str, Any]
+) -> TourOperator:
+    """Change the fields sent in `data`. Linking other lists changes who pays for the stays
+    created from then on; a stay keeps the payer it was created with."""
+    operator = TourOperator.objects.select_for_update().get(pk=operator.pk)
+    values = _tour_operator_values(data, operator)
+    before = snapshot(operator, OPERATOR_FIELDS)
+    for name, value in values.items():
+        setattr(operator, name, value)
+    operator.save()
+    audit_write(
+        actor=actor,
+        verb="tour_operator_update",
+        obj=operator,
+        changes=diff(before, snapshot(operator, OPERATOR_FIELDS)),
+    )
+    return operator
+
+
 def _operator(value: Any, name: str, problems: dict[str, list[str]]) -> TourOperator | None:
     if isinstance(value, TourOperator) or value in (None, ""):
         return value or None

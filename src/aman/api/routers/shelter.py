@@ -90,6 +90,30 @@ def tour_operator_create(request: HttpRequest, payload: TourOperatorIn) -> Any:
     return idempotent(request, user, payload.model_dump(mode="json"), create)
 
 
+class TourOperatorPatch(Schema):
+    name: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    import_source: str | None = Field(
+        None, description="the name of its lists' source in the registry's imports; empty: none"
+    )
+
+
+@router.patch(
+    "/tour-operators/{operator_id}",
+    response={200: TourOperatorOut, **ERRORS},
+    summary="Change a tour operator (only the fields sent)",
+)
+def tour_operator_update(request: HttpRequest, operator_id: int, payload: TourOperatorPatch) -> Any:
+    user = _user(request)
+    operator = selectors.tour_operator_for_user(user=user, pk=operator_id)
+    data = payload.model_dump(exclude_unset=True)
+    if not data:
+        raise ApplicationError(_("Nothing to change."))
+    return services.tour_operator_update(actor=user, operator=operator, data=data)
+
+
 # Hotels ---------------------------------------------------------------------------------------
 
 
