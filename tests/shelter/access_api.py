@@ -37,6 +37,17 @@ def world_hotel(w: World) -> int:
     return hotel.pk
 
 
+def world_operator(w: World) -> int:
+    """A tour operator (made once, found again by its name)."""
+    from aman.shelter.models import TourOperator
+    from aman.shelter.services import tour_operator_create
+
+    operator = TourOperator.objects.filter(name="Matrix Operator").first()
+    if operator is None:
+        operator = tour_operator_create(actor=None, data={"name": "Matrix Operator"})
+    return operator.pk
+
+
 def world_block(w: World) -> int:
     """Three family rooms in the world's hotel for a week from today."""
     from aman.shelter.models import Hotel, RoomBlock
@@ -121,6 +132,11 @@ def A(name: str, path: Callable[[World], str] | None = None, **kw: Any) -> dict[
 ROWS: list[dict[str, Any]] = [
     A("GET /api/tour-operators"),
     A("POST /api/tour-operators", ok=201, data=lambda w: {"name": "Matrix Tours"}),
+    A(
+        "PATCH /api/tour-operators/{operator_id}",
+        lambda w: f"/api/tour-operators/{world_operator(w)}",
+        data=lambda w: {"contact": "Matrix desk"},
+    ),
     A("GET /api/hotels"),
     A(
         "POST /api/hotels",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.shelter.access import SHELTER
+from tests.shelter.access_api import world_operator
 
 WORLD_HOTEL = "Matrix Hotel"
 
@@ -216,7 +217,21 @@ ROWS: list[dict[str, Any]] = [
         path=lambda w: "/shelter/operators/",
         allowed=SHELTER,
         ok=302,
-        data=lambda w: {"name": "Kompas Tour", "phone": "+7 727 000 00 00"},
+        data=lambda w: {"name": "Kompas Tour", "phone": "+7 727 258 00 00"},
+    ),
+    dict(
+        name="tour_operator_edit",
+        method="get",
+        path=lambda w: f"/shelter/operators/{world_operator(w)}/edit/",
+        allowed=SHELTER,
+    ),
+    dict(
+        name="tour_operator_edit",
+        method="post",
+        path=lambda w: f"/shelter/operators/{world_operator(w)}/edit/",
+        allowed=SHELTER,
+        ok=302,
+        data=lambda w: {"name": "Matrix Operator", "phone": "+7 727 258 00 00"},
     ),
     dict(
         name="occupancy",

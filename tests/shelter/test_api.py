@@ -88,7 +88,7 @@ def block_body(**over: Any) -> dict[str, Any]:
 
 def test_tour_operators_and_hotels(world: World) -> None:
     api = world.api(Role.LOGISTICS)
-    made = post(api, "/api/tour-operators", {"name": "Kompas Tour", "phone": "+7 727 000"})
+    made = post(api, "/api/tour-operators", {"name": "Kompas Tour", "phone": "+7 727 258 00 00"})
     assert made.status_code == 201 and made.json()["name"] == "Kompas Tour"
     again = post(api, "/api/tour-operators", {"name": "kompas tour"})
     assert again.status_code == 400 and errors(again)["name"]

@@ -210,7 +210,7 @@ def test_tour_operators_with_their_lists(world: World) -> None:
     assert bad.status_code == 200 and not TourOperator.objects.exists()
     ok = client.post(
         "/shelter/operators/",
-        {"name": "Kompas Tour", "phone": "+7 727 000 00 00", "import_source": "Kompas lists"},
+        {"name": "Kompas Tour", "phone": "+7 727 258 00 00", "import_source": "Kompas lists"},
     )
     assert ok.status_code == 302
     operator = TourOperator.objects.get()

@@ -129,16 +129,30 @@ class TourOperatorForm(forms.Form):
         help_text=_("The import source its lists of tourists come under."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, operator: TourOperator | None = None, **kwargs: Any) -> None:
+        """`operator`: the tour operator being changed (its own lists stay on offer)."""
+        from django.db.models import Q
+
         from aman.registry.models import ImportSource
 
         super().__init__(*args, **kwargs)
-        sources = ImportSource.objects.filter(
-            kind=ImportSource.Kind.TOUR_OPERATOR, tour_operator__isnull=True
-        ).values_list("name", flat=True)
+        offered = Q(kind=ImportSource.Kind.TOUR_OPERATOR, tour_operator__isnull=True)
+        if operator is not None and operator.import_source_id:
+            offered |= Q(pk=operator.import_source_id)
+        sources = ImportSource.objects.filter(offered).values_list("name", flat=True)
         self.fields["import_source"].choices = [("", "—")] + [  # type: ignore[attr-defined]
             (name, name) for name in sources
         ]
+
+    @staticmethod
+    def initial_for(operator: TourOperator) -> dict[str, Any]:
+        return {
+            "name": operator.name,
+            "contact": operator.contact,
+            "phone": operator.phone,
+            "email": operator.email,
+            "import_source": operator.import_source.name if operator.import_source else "",
+        }
 
 
 class ManualHouseForm(forms.Form):

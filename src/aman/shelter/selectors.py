@@ -16,7 +16,15 @@ from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.models import Household, Person
 from aman.shelter import rooms as packing
-from aman.shelter.models import HOLDS_ROOM, Hotel, RoomBlock, Stay, StayNight, StayStatus
+from aman.shelter.models import (
+    HOLDS_ROOM,
+    Hotel,
+    RoomBlock,
+    Stay,
+    StayNight,
+    StayStatus,
+    TourOperator,
+)
 from aman.shelter.services import guest_of, hotel_supplies
 
 
@@ -36,6 +44,15 @@ def hotel_for_user(*, user: User, crisis: Crisis, pk: int) -> Hotel:
     try:
         return hotels_for_user(user=user, crisis=crisis).get(pk=pk)
     except Hotel.DoesNotExist:
+        raise Http404 from None
+
+
+def tour_operator_for_user(*, user: User, pk: int) -> TourOperator:
+    """Tour operators are not a crisis's: whoever works in shelter sees them all."""
+    require_shelter(user)
+    try:
+        return TourOperator.objects.select_related("import_source").get(pk=pk)
+    except TourOperator.DoesNotExist:
         raise Http404 from None
 
 

@@ -18,6 +18,9 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +32,7 @@ from aman.core.errors import ApplicationError, Conflict
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
+from aman.registry.identity import normalize_phone
 from aman.registry.models import Household, ImportSource, Person
 from aman.registry.services import person_set_status
 from aman.registry.statuses import Status
@@ -67,8 +71,49 @@ def _problems_raise(problems: dict[str, list[str]]) -> None:
         )
 
 
-def _text(data: dict[str, Any], name: str, limit: int) -> str:
-    return str(data.get(name) or "").strip()[:limit]
+def _text(data: dict[str, Any], name: str, limit: int, problems: dict[str, list[str]]) -> str:
+    """The text sent for `name`, stripped; longer than `limit` is refused, never cut short."""
+    text = str(data.get(name) or "").strip()
+    if len(text) > limit:
+        problems.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": limit})
+    return text
+
+
+def _short(value: Any, name: str, limit: int) -> str:
+    """One free-text argument of a service (a note, a reason), stripped; refused with the
+    field named when longer than `limit`."""
+    problems: dict[str, list[str]] = {}
+    text = _text({name: value}, name, limit, problems)
+    _problems_raise(problems)
+    return text
+
+
+def _limit(model: Any, name: str) -> int:
+    return int(model._meta.get_field(name).max_length)
+
+
+def _email(data: dict[str, Any], name: str, problems: dict[str, list[str]]) -> str:
+    text = _text(data, name, 254, problems)
+    if text and name not in problems:
+        try:
+            EmailValidator()(text)
+        except ValidationError:
+            problems.setdefault(name, []).append(_("Not an email address."))
+    return text
+
+
+def _phone(
+    data: dict[str, Any], name: str, problems: dict[str, list[str]], region: str | None
+) -> str:
+    """A phone number as typed, refused unless libphonenumber reads it as a valid number
+    (numbers without a country code are read as numbers of `region`), as the registry reads
+    people's phones. Kept as typed: a valid number needs no rewriting to be called."""
+    text = _text(data, name, 40, problems)
+    if text and name not in problems and not normalize_phone(text, region).valid:
+        problems.setdefault(name, []).append(
+            _("Not a valid phone number: write it with its country code (+994 12 345 67 89).")
+        )
+    return text
 
 
 def _day(value: Any, name: str, problems: dict[str, list[str]]) -> date | None:
@@ -136,40 +181,77 @@ def _whole(value: Any, name: str, problems: dict[str, list[str]], *, low: int, h
 # Tour operators ------------------------------------------------------------------------------
 
 
+OPERATOR_FIELDS = ["name", "contact", "phone", "email", "import_source"]
+
+
+def _tour_operator_values(data: dict[str, Any], current: TourOperator | None) -> dict[str, Any]:
+    """The fields of a tour operator sent in `data` (all of them for a new one), checked.
+    `import_source` names a list source of the registry's imports; blank unlinks it."""
+    problems: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    present = [f for f in OPERATOR_FIELDS if f in data] if current else OPERATOR_FIELDS
+    others = TourOperator.objects.exclude(pk=current.pk) if current else TourOperator.objects
+    for name in present:
+        if name == "name":
+            values[name] = _text(data, name, _limit(TourOperator, name), problems)
+            if not values[name]:
+                problems.setdefault(name, []).append(_("Required."))
+            elif name not in problems and others.filter(name__iexact=values[name]).exists():
+                problems.setdefault(name, []).append(_("A tour operator of this name exists."))
+        elif name == "phone":
+            values[name] = _phone(data, name, problems, settings.AMAN_HOME_COUNTRY)
+        elif name == "email":
+            values[name] = _email(data, name, problems)
+        elif name == "import_source":
+            source = None
+            source_name = _text(data, name, _limit(ImportSource, "name"), problems)
+            if source_name and name not in problems:
+                source = ImportSource.objects.filter(name=source_name).first()
+                if source is None:
+                    problems.setdefault(name, []).append(
+                        _("No list source of this name in the registry's imports.")
+                    )
+                elif others.filter(import_source=source).exists():
+                    problems.setdefault(name, []).append(
+                        _("These lists already belong to another tour operator.")
+                    )
+            values[name] = source
+        else:
+            values[name] = _text(data, name, _limit(TourOperator, name), problems)
+    _problems_raise(problems)
+    return values
+
+
 @transaction.atomic
 def tour_operator_create(*, actor: User | None, data: dict[str, Any]) -> TourOperator:
-    problems: dict[str, list[str]] = {}
-    name = _text(data, "name", 200)
-    if not name:
-        problems.setdefault("name", []).append(_("Required."))
-    elif TourOperator.objects.filter(name__iexact=name).exists():
-        problems.setdefault("name", []).append(_("A tour operator of this name exists."))
-    source = None
-    source_name = _text(data, "import_source", 100)
-    if source_name:
-        source = ImportSource.objects.filter(name=source_name).first()
-        if source is None:
-            problems.setdefault("import_source", []).append(
-                _("No list source of this name in the registry's imports.")
-            )
-        elif TourOperator.objects.filter(import_source=source).exists():
-            problems.setdefault("import_source", []).append(
-                _("These lists already belong to another tour operator.")
-            )
-    _problems_raise(problems)
-    operator = TourOperator.objects.create(
-        name=name,
-        contact=_text(data, "contact", 200),
-        phone=_text(data, "phone", 40),
-        email=_text(data, "email", 254),
-        import_source=source,
-    )
+    operator = TourOperator.objects.create(**_tour_operator_values(data, None))
     audit_write(
         actor=actor,
         verb="tour_operator_create",
         obj=operator,
         action="create",
-        changes={"name": [None, name]},
+        changes={"name": [None, operator.name]},
+    )
+    return operator
+
+
+@transaction.atomic
+def tour_operator_update(
+    *, actor: User | None, operator: TourOperator, data: dict[str, Any]
+) -> TourOperator:
+    """Change the fields sent in `data`. Linking other lists changes who pays for the stays
+    created from then on; a stay keeps the payer it was created with."""
+    operator = TourOperator.objects.select_for_update().get(pk=operator.pk)
+    values = _tour_operator_values(data, operator)
+    before = snapshot(operator, OPERATOR_FIELDS)
+    for name, value in values.items():
+        setattr(operator, name, value)
+    operator.save()
+    audit_write(
+        actor=actor,
+        verb="tour_operator_update",
+        obj=operator,
+        changes=diff(before, snapshot(operator, OPERATOR_FIELDS)),
     )
     return operator
 
@@ -225,7 +307,7 @@ def _hotel_values(data: dict[str, Any], current: Hotel | None) -> dict[str, Any]
     for name in present:
         raw = data.get(name)
         if name == "name":
-            values[name] = _text(data, name, 200)
+            values[name] = _text(data, name, _limit(Place, name), problems)
             if not values[name]:
                 problems.setdefault(name, []).append(_("Required."))
         elif name == "country":
@@ -253,11 +335,15 @@ def _hotel_values(data: dict[str, Any], current: Hotel | None) -> dict[str, Any]
         elif name == "tour_operator":
             values[name] = _operator(raw, name, problems)
         elif name == "email":
-            values[name] = _text(data, name, 254)
-            if values[name] and "@" not in values[name]:
-                problems.setdefault(name, []).append(_("Not an email address."))
+            values[name] = _email(data, name, problems)
+        elif name == "phone":
+            continue  # read with the hotel's country, below
         else:
-            values[name] = _text(data, name, 2000 if name == "notes" else 300)
+            values[name] = _text(data, name, _limit(Hotel, name), problems)
+    if "phone" in present:
+        country = values.get("country") or (current.place.country if current else None)
+        region = country.code if country is not None else None
+        values["phone"] = _phone(data, "phone", problems, region)
     if (
         values.get("city")
         and values.get("country")
@@ -398,7 +484,7 @@ def _block_values(data: dict[str, Any], current: RoomBlock | None) -> dict[str, 
         elif name == "tour_operator":
             values[name] = _operator(raw, name, problems)
         else:
-            values[name] = _text(data, name, 2000 if name == "notes" else 100)
+            values[name] = _text(data, name, _limit(RoomBlock, name), problems)
     first = values.get("first_night", current.first_night if current else None)
     last = values.get("last_night", current.last_night if current else None)
     if first and last:
@@ -572,9 +658,7 @@ class RoomRequest:
 
 
 def _event(stay: Stay, status: str, previous: str, actor: User | None, note: str) -> None:
-    StayEvent.objects.create(
-        stay=stay, status=status, previous=previous, actor=actor, note=note[:500]
-    )
+    StayEvent.objects.create(stay=stay, status=status, previous=previous, actor=actor, note=note)
 
 
 def _counts(guests: list[Person], first_night: date) -> tuple[int, int]:
@@ -709,7 +793,7 @@ def _stays_create(
             tour_operator=operator,
             split_reason=split_reason,
             source=source,
-            source_ref=source_ref[:200],
+            source_ref=source_ref,
             created_by=actor,
         )
         stay.guests.set(request.guests)
@@ -889,7 +973,8 @@ def household_house(
     nights: in the rooms given (block and guests), or in the rooms of `hotel` that suit it
     best. All or nothing: when the rooms do not suffice, nobody is housed."""
     first, last = _check_nights(first_night, last_night)
-    split_reason = split_reason.strip()[:300]
+    split_reason = _short(split_reason, "split_reason", _limit(Stay, "split_reason"))
+    source_ref = _short(source_ref, "source_ref", _limit(Stay, "source_ref"))
     named = list(people)
     if rooms:
         named = named or [p for _block, guests in rooms for p in guests]
@@ -959,8 +1044,11 @@ def stays_from_plan(
     """Take a published plan's hotel nights as planned stays, all at once or none: every
     household in rooms of its hotel that suit it best. A household already housed on those
     nights in that hotel keeps its stay (publishing twice creates nothing new)."""
-    if not plan_ref.strip():
-        raise ApplicationError(_("The plan's reference is required."))
+    plan_ref = _short(plan_ref, "plan_ref", _limit(Stay, "source_ref"))
+    if not plan_ref:
+        raise ApplicationError(
+            _("The plan's reference is required."), {"errors": {"plan_ref": [_("Required.")]}}
+        )
     created: list[Stay] = []
     for item in sorted(items, key=lambda i: (-i.household.priority, i.household.pk)):
         members = housed_members(item.household)
@@ -969,7 +1057,7 @@ def stays_from_plan(
         existing = Stay.objects.filter(
             household=item.household,
             source=Stay.Source.PLAN,
-            source_ref=plan_ref.strip()[:200],
+            source_ref=plan_ref,
             first_night__lte=item.last_night,
             last_night__gte=item.first_night,
         ).exclude(status__in=(StayStatus.CANCELLED, StayStatus.NO_SHOW))
@@ -989,7 +1077,7 @@ def stays_from_plan(
             split_reason=str(_("Members who stay behind need no room.")) if partial else "",
             hotel=item.hotel,
             source=Stay.Source.PLAN,
-            source_ref=plan_ref.strip(),
+            source_ref=plan_ref,
         )
     return created
 
@@ -1106,7 +1194,7 @@ def _apply_step(
     changes: dict[str, Any] = {"status": [previous, status]}
     if status == StayStatus.CHECKED_IN:
         stay.checked_in_at = now
-        stay.room_number = room_number.strip()[:20]
+        stay.room_number = room_number
         fields += ["checked_in_at", "room_number"]
     elif status == StayStatus.CHECKED_OUT:
         # The nights before today were used (the first one at least): the rest go back.
@@ -1137,7 +1225,7 @@ def _apply_step(
 
 def _split_note(stay: Stay, split_reason: str) -> None:
     if split_reason:
-        stay.split_reason = split_reason[:300]
+        stay.split_reason = split_reason
         stay.save(update_fields=["split_reason", "changed_at"])
 
 
@@ -1159,8 +1247,9 @@ def stay_set_status(
         raise ApplicationError(
             _("Unknown status “%(s)s”.") % {"s": str(status)[:30]}, {"errors": {"status": ["?"]}}
         )
-    note = note.strip()[:500]
-    split_reason = split_reason.strip()[:300]
+    note = _short(note, "note", _limit(StayEvent, "note"))
+    room_number = _short(room_number, "room_number", _limit(Stay, "room_number"))
+    split_reason = _short(split_reason, "split_reason", _limit(Stay, "split_reason"))
     if status == StayStatus.CANCELLED and not note:
         raise ApplicationError(
             _("Say why the stay is cancelled."), {"errors": {"note": [_("Required.")]}}
@@ -1187,7 +1276,8 @@ def stay_change_nights(
     """Extend (in the same rooms, when they are free and the block runs that long) or
     shorten (the nights after the new last night go back) every room of the household's
     booking — or, with `split_reason`, this room alone. Nights already slept stay."""
-    split_reason = split_reason.strip()[:300]
+    note = _short(note, "note", _limit(StayEvent, "note"))
+    split_reason = _short(split_reason, "split_reason", _limit(Stay, "split_reason"))
     stays = _lock_stays(stay, whole_group=not split_reason)
     stays = [stays[0], *(s for s in stays[1:] if s.status in HOLDS_ROOM)]
     for one in stays:
@@ -1276,6 +1366,7 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
     if currency == settings.AMAN_HOME_CURRENCY:
         problems.setdefault("currency", []).append(_("The home currency needs no rate."))
     valid_from = _day(data.get("valid_from"), "valid_from", problems)
+    source = _text(data, "source", _limit(ExchangeRate, "source"), problems)
     rate = None
     raw = data.get("rate")
     try:
@@ -1296,7 +1387,7 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
     before = str(current.rate) if current else None
     if current:
         current.rate = rate.quantize(Decimal("0.000001"))
-        current.source = _text(data, "source", 200)
+        current.source = source
         current.recorded_by = actor
         current.save()
     else:
@@ -1305,7 +1396,7 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
             currency=currency,
             rate=rate.quantize(Decimal("0.000001")),
             valid_from=valid_from,
-            source=_text(data, "source", 200),
+            source=source,
             recorded_by=actor,
         )
     audit_write(

@@ -13,6 +13,7 @@ urlpatterns = [
     path("hotels/<int:pk>/day.csv", views.hotel_day_csv, name="hotel_day_csv"),
     path("blocks/<int:pk>/edit/", views.block_edit, name="block_edit"),
     path("operators/", views.tour_operator_list, name="tour_operator_list"),
+    path("operators/<int:pk>/edit/", views.tour_operator_edit, name="tour_operator_edit"),
     path("occupancy/", views.occupancy, name="occupancy"),
     # Stays and assignment (views.py)
     path("stays/", views.stay_list, name="stay_list"),

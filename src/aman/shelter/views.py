@@ -301,6 +301,29 @@ def tour_operator_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_required
+def tour_operator_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    operator = selectors.tour_operator_for_user(user=user, pk=pk)
+    form = TourOperatorForm(
+        request.POST or None, initial=TourOperatorForm.initial_for(operator), operator=operator
+    )
+    if request.method == "POST" and form.is_valid():
+        changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+        try:
+            services.tour_operator_update(actor=user, operator=operator, data=changed)
+        except ApplicationError as exc:
+            service_errors(form, exc)
+        else:
+            messages.success(request, _("Tour operator saved."))
+            return redirect("tour_operator_list")
+    return TemplateResponse(
+        request,
+        "shelter/tour_operator_form.html",
+        {"form": form, "operator": operator, "crisis": access.current_crisis(user)},
+    )
+
+
 # Occupancy ------------------------------------------------------------------------------------
 
 

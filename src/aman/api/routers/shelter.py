@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from aman.api.idempotency import idempotent
 from aman.api.routers.registry import ERRORS, _crisis, _user
@@ -87,6 +88,30 @@ def tour_operator_create(request: HttpRequest, payload: TourOperatorIn) -> Any:
         return 201, TourOperatorOut.from_orm(operator).model_dump(mode="json")
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+class TourOperatorPatch(Schema):
+    name: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    import_source: str | None = Field(
+        None, description="the name of its lists' source in the registry's imports; empty: none"
+    )
+
+
+@router.patch(
+    "/tour-operators/{operator_id}",
+    response={200: TourOperatorOut, **ERRORS},
+    summary="Change a tour operator (only the fields sent)",
+)
+def tour_operator_update(request: HttpRequest, operator_id: int, payload: TourOperatorPatch) -> Any:
+    user = _user(request)
+    operator = selectors.tour_operator_for_user(user=user, pk=operator_id)
+    data = payload.model_dump(exclude_unset=True)
+    if not data:
+        raise ApplicationError(_("Nothing to change."))
+    return services.tour_operator_update(actor=user, operator=operator, data=data)
 
 
 # Hotels ---------------------------------------------------------------------------------------
@@ -670,13 +695,22 @@ class NightsIn(Schema):
     first_night: date
     last_night: date
 
-    @model_validator(mode="after")
-    def _in_order(self) -> "NightsIn":
-        if self.last_night < self.first_night:
-            raise ValueError("last_night is before first_night")
-        if (self.last_night - self.first_night).days >= services.MAX_NIGHTS:
-            raise ValueError(f"at most {services.MAX_NIGHTS} nights")
-        return self
+    @field_validator("last_night")
+    @classmethod
+    def _in_order(cls, last: date, info: ValidationInfo) -> date:
+        # A refusal on last_night itself (a model validator's names no field), in the
+        # language of the request.
+        first = info.data.get("first_night")
+        problem = None
+        if first is not None and last < first:
+            problem = _("Before the first night.")
+        elif first is not None and (last - first).days >= services.MAX_NIGHTS:
+            problem = _("A stay is %(n)d nights at most; book another one after it.") % {
+                "n": services.MAX_NIGHTS
+            }
+        if problem:
+            raise PydanticCustomError("nights", "{problem}", {"problem": problem})
+        return last
 
 
 class SuggestIn(NightsIn):
