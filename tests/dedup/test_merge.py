@@ -21,6 +21,8 @@ from aman.registry.models import (
     Phone,
     StatusEvent,
 )
+from aman.shelter.models import Stay, StayEvent, StayNight
+from aman.transport.models import Booking, BookingEvent, Leg
 from tests.conftest import World
 from tests.dedup.test_intake_check import register
 
@@ -63,7 +65,19 @@ def state() -> dict[str, Any]:
         return list(qs)
 
     through = IntakeRecord.people.through
+    guests = Stay.guests.through
     return {
+        # Stays with their nights, guests and history; bookings with theirs, and the legs'
+        # seat counts: a merge frees no room and no seat, an unmerge takes none back.
+        "stays": rows(Stay),
+        "stay_nights": rows(StayNight),
+        "stay_guests": list(
+            guests.objects.order_by("pk").values_list("pk", "stay_id", "person_id")
+        ),
+        "stay_events": rows(StayEvent),
+        "bookings": rows(Booking),
+        "booking_events": rows(BookingEvent),
+        "legs": rows(Leg),
         "people": rows(Person, "all_objects"),
         "documents": rows(Document),
         "phones": rows(Phone),

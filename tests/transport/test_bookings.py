@@ -270,21 +270,80 @@ def test_offloaded_or_cancelled_during_boarding_means_waiting_again(
     assert steps[-3:] == ["boarded", "assigned", "verified"]
 
 
-def test_a_person_booked_twice_under_two_records_keeps_one_seat_when_merged(
+def test_a_person_booked_twice_under_two_records_is_merged_only_once_a_seat_is_released(
     world: World, logistics
 ) -> None:
-    from aman.dedup.merging import person_merge
+    from aman.dedup.merging import person_merge, person_unmerge
 
     leg = make_leg(world, capacity=5)
     one, two = register_household(world, 1), register_household(world, 1)
     (first,) = services.leg_book(actor=logistics, leg=leg, households=[one])
     (second,) = services.leg_book(actor=logistics, leg=leg, households=[two])
-    other_leg = make_leg(world, capacity=5, number="KC 9")
+    other_leg = make_leg(
+        world,
+        capacity=5,
+        number="KC 9",
+        departure_planned=timezone.now() + timedelta(days=3),
+        arrival_planned=timezone.now() + timedelta(days=3, hours=4),
+    )
     (moved,) = services.leg_book(actor=logistics, leg=other_leg, households=[two])
-    person_merge(actor=logistics, survivor=first.person, absorbed=second.person)
-    leg.refresh_from_db()
+    # Two seats on one leg: refused, both bookings named; nothing is released.
+    with pytest.raises(Conflict) as refused:
+        person_merge(actor=logistics, survivor=first.person, absorbed=second.person)
+    (conflict,) = refused.value.extra["conflicts"]
+    assert conflict["kind"] == "bookings"
+    assert (conflict["survivor_booking"], conflict["absorbed_booking"]) == (first.pk, second.pk)
+    assert "two seats on KC 7001" in refused.value.message
     second.refresh_from_db()
-    assert second.status == BookingStatus.RELEASED and leg.seats_taken == 1
-    assert "records merged" in second.events.first().note
+    leg.refresh_from_db()
+    assert second.status == BookingStatus.OFFERED and leg.seats_taken == 2
+    # The officer releases the seat that is not wanted; then the merge goes through.
+    services.booking_close(actor=logistics, booking=second, status="released", note="twice")
+    merge = person_merge(actor=logistics, survivor=first.person, absorbed=second.person)
     moved.refresh_from_db()  # the only seat on another leg moves to the kept record
     assert moved.person_id == first.person_id and moved.status == BookingStatus.OFFERED
+    second.refresh_from_db()  # a released booking holds no seat: it moves too
+    assert second.person_id == first.person_id
+    person_unmerge(actor=logistics, merge=merge)
+    moved.refresh_from_db()
+    second.refresh_from_db()
+    assert moved.person_id == second.person_id == two.members.get().pk
+    leg.refresh_from_db()
+    assert leg.seats_taken == 1
+
+
+def test_seats_at_the_same_time_on_two_legs_refuse_a_merge_but_a_connection_does_not(
+    world: World, logistics
+) -> None:
+    from aman.dedup.merging import merge_conflicts
+
+    start = timezone.now() + timedelta(days=1)
+    bus = make_leg(
+        world,
+        mode="bus",
+        number="BUS 1",
+        departure_planned=start,
+        arrival_planned=start + timedelta(hours=4),
+    )
+    flight = make_leg(
+        world,
+        number="KC 2",
+        departure_planned=start + timedelta(hours=2),
+        arrival_planned=start + timedelta(hours=6),
+    )
+    onward = make_leg(
+        world,
+        number="KC 3",
+        departure_planned=start + timedelta(hours=4),
+        arrival_planned=start + timedelta(hours=8),
+    )
+    one, two = register_household(world, 1), register_household(world, 1)
+    services.leg_book(actor=logistics, leg=bus, households=[one])
+    (at_once,) = services.leg_book(actor=logistics, leg=flight, households=[two])
+    a, b = one.members.get(), two.members.get()
+    (conflict,) = merge_conflicts(a, b)
+    assert conflict.refs["absorbed_booking"] == at_once.pk
+    assert "seats on two legs at the same time" in conflict.text
+    services.booking_close(actor=logistics, booking=at_once, status="released")
+    services.leg_book(actor=logistics, leg=onward, households=[two])
+    assert merge_conflicts(a, b) == []

@@ -20,7 +20,11 @@ The rule, per group of fields (`GROUPS`):
   joined, the nationalities are united; the consent kept is the earlier one;
 * the journey is one: both records' status events are the survivor's, and its status is
   the latest of them;
-* two different IINs are two people: such records are never merged.
+* two different IINs are two people: such records are never merged;
+* one person is in one place at a time: records housed on the same night in two stays, or
+  holding seats on one leg or on legs at the same time, are not merged until an officer has
+  resolved that (the refusal names the stays and bookings, see `merge_conflicts`). A merge
+  therefore frees no room and no seat, and an unmerge gives none back.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from aman.core.audit import audit_write
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, User
 from aman.dedup.models import CandidatePair, Merge
+from aman.dedup.signals import MergeConflict
 from aman.registry.identity import IinError, name_keys, parse_iin
 from aman.registry.models import Household, NameKey, Person, StatusEvent
 
@@ -236,17 +241,21 @@ def _relations() -> dict[str, tuple[type[models.Model], str]]:
     return out
 
 
-def _unique_sets(model: type[models.Model], fk: str) -> list[list[str]]:
-    """The other fields of each uniqueness rule of `model` that includes `fk`."""
-    sets = [list(u) for u in model._meta.unique_together]
+def _unique_sets(model: type[models.Model], fk: str) -> list[tuple[list[str], models.Q | None]]:
+    """The other fields of each uniqueness rule of `model` that includes `fk`, with the
+    rule's condition (a rule that holds only for some rows, such as one seat per person on
+    a leg among the bookings that hold one)."""
+    sets: list[tuple[list[str], models.Q | None]] = [
+        (list(u), None) for u in model._meta.unique_together
+    ]
     if getattr(model._meta.get_field(fk), "unique", False):
-        sets.append([fk])  # one-to-one: one row per person
+        sets.append(([fk], None))  # one-to-one: one row per person
     sets += [
-        list(c.fields)
+        (list(c.fields), c.condition)
         for c in model._meta.constraints
         if isinstance(c, models.UniqueConstraint) and c.fields
     ]
-    return [[f for f in s if f != fk] for s in sets if fk in s]
+    return [([f for f in s if f != fk], condition) for s, condition in sets if fk in s]
 
 
 def _move(
@@ -260,14 +269,15 @@ def _move(
     if only is not None:
         rows = rows.filter(pk__in=only)
     ids = set(rows.values_list("pk", flat=True))
-    for others in _unique_sets(model, fk):
+    for others, condition in _unique_sets(model, fk):
+        where = condition if condition is not None else models.Q()
         if not others:
-            if manager.filter(**{fk: target}).exists():
-                ids.clear()
+            if manager.filter(where, **{fk: target}).exists():
+                ids -= set(manager.filter(where, pk__in=ids).values_list("pk", flat=True))
             continue
-        taken = set(manager.filter(**{fk: target}).values_list(*others))
+        taken = set(manager.filter(where, **{fk: target}).values_list(*others))
         if taken:
-            for pk, *values in manager.filter(pk__in=ids).values_list("pk", *others):
+            for pk, *values in manager.filter(where, pk__in=ids).values_list("pk", *others):
                 if tuple(values) in taken:
                     ids.discard(pk)
     if ids:
@@ -291,6 +301,34 @@ def _check_pair(survivor: Person, absorbed: Person) -> None:
         raise Conflict(
             _("The two records have different IINs: they are two people and are never merged."),
             {"iin": ["different"]},
+        )
+
+
+def merge_conflicts(survivor: Person, absorbed: Person) -> list[MergeConflict]:
+    """What the two records hold that one person cannot hold twice (two rooms on one night,
+    two seats at one time), as each part of Aman sees it; empty when they can be merged."""
+    from aman.dedup.signals import merge_conflicts as signal
+
+    found: list[MergeConflict] = []
+    for _receiver, conflicts in signal.send(sender=Merge, survivor=survivor, absorbed=absorbed):
+        found.extend(cast("list[MergeConflict]", conflicts) or [])
+    return found
+
+
+def _check_conflicts(survivor: Person, absorbed: Person) -> None:
+    conflicts = merge_conflicts(survivor, absorbed)
+    if conflicts:
+        raise Conflict(
+            _(
+                "%(kept)s and %(merged)s cannot be merged yet: the person would be in two "
+                "places at once. Keep only the right one of each, then merge: %(conflicts)s."
+            )
+            % {
+                "kept": survivor.reference_code_display,
+                "merged": absorbed.reference_code_display,
+                "conflicts": "; ".join(c.text for c in conflicts),
+            },
+            {"conflicts": [c.as_dict() for c in conflicts]},
         )
 
 
@@ -323,6 +361,9 @@ def person_merge(
             raise ApplicationError(_("This pair is not these two people."), {})
         if pair.status in (CandidatePair.Status.MERGED, CandidatePair.Status.REJECTED):
             raise Conflict(_("This pair has already been decided."), {"status": pair.status})
+    # The two people are locked, and every writer of stays and bookings locks the people it
+    # houses or books: nothing new can come between this check and the move.
+    _check_conflicts(survivor, absorbed)
     before = _dump(survivor)
     households = {h for h in (survivor.household_id, absorbed.household_id) if h}
     choices = plan(survivor, absorbed, chosen)
@@ -588,6 +629,9 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     merge.undone_at = timezone.now()
     merge.kept_on_undo = kept
     merge.save(update_fields=["undone_by", "undone_at", "kept_on_undo"])
+    from aman.dedup.signals import person_unmerged
+
+    person_unmerged.send(sender=Merge, merge=merge, actor=actor)
     audit_write(
         actor=actor,
         verb="person_unmerge",

@@ -248,6 +248,8 @@ def candidate_merge(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": dedup_selectors.merge_plan(survivor=survivor, absorbed=absorbed, chosen=chosen),
             "compared": dedup_selectors.compare(survivor, absorbed),
             "error": error,
+            # What would refuse the merge, shown before the officer tries it.
+            "conflicts": merging.merge_conflicts(survivor, absorbed),
             "decided": pair.status in (CandidatePair.Status.MERGED, CandidatePair.Status.REJECTED),
         },
         status=409 if error else 200,

@@ -8,7 +8,13 @@ class ShelterConfig(AppConfig):
     verbose_name = _("Shelter")
 
     def ready(self) -> None:
-        from aman.dedup.signals import person_merged
-        from aman.shelter.services import stays_after_merge
+        from aman.dedup.signals import merge_conflicts, person_merged, person_unmerged
+        from aman.shelter.services import (
+            stays_after_merge,
+            stays_after_unmerge,
+            stays_merge_conflicts,
+        )
 
+        merge_conflicts.connect(stays_merge_conflicts, dispatch_uid="shelter.stays_conflicts")
         person_merged.connect(stays_after_merge, dispatch_uid="shelter.stays_after_merge")
+        person_unmerged.connect(stays_after_unmerge, dispatch_uid="shelter.stays_after_unmerge")

@@ -22,15 +22,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_write, diff, snapshot
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
+from aman.dedup.signals import MergeConflict
 from aman.geo.models import Country, Place
 from aman.registry.identity import normalize_phone
 from aman.registry.models import Household, ImportSource, Person
@@ -1412,12 +1414,75 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
 # Merges --------------------------------------------------------------------------------------
 
 
+def stays_merge_conflicts(
+    *, survivor: Person, absorbed: Person, **_kwargs: Any
+) -> list[MergeConflict]:
+    """Before two records of one person are merged: the stays, one of each record, that
+    hold a room on the same night. Nobody is housed twice on a night, so such a merge waits
+    until an officer has kept only the right stay (cancelled, no-show or checked out the
+    other, or changed its nights)."""
+    stays = (
+        Stay.objects.filter(guests__in=[survivor.pk, absorbed.pk], status__in=HOLDS_ROOM)
+        .select_related("block__hotel__place")
+        .annotate(guest=F("guests__id"))
+        .order_by("first_night", "pk")
+    )
+    kept = [s for s in stays if s.guest == survivor.pk]
+    merged = [s for s in stays if s.guest == absorbed.pk]
+    out = []
+    for a in kept:
+        for b in merged:
+            if a.pk == b.pk or a.last_night < b.first_night or b.last_night < a.first_night:
+                continue
+            first, last = max(a.first_night, b.first_night), min(a.last_night, b.last_night)
+            text = _(
+                "housed twice from the night of %(first)s to the night of %(last)s: stay "
+                "%(kept_stay)s at %(kept_hotel)s (%(kept)s) and stay %(merged_stay)s at "
+                "%(merged_hotel)s (%(merged)s)"
+            ) % {
+                "first": date_format(first, "SHORT_DATE_FORMAT"),
+                "last": date_format(last, "SHORT_DATE_FORMAT"),
+                "kept_stay": a.pk,
+                "kept_hotel": str(a.block.hotel),
+                "kept": survivor.reference_code_display,
+                "merged_stay": b.pk,
+                "merged_hotel": str(b.block.hotel),
+                "merged": absorbed.reference_code_display,
+            }
+            out.append(
+                MergeConflict(
+                    "stays",
+                    text,
+                    {
+                        "survivor_stay": a.pk,
+                        "absorbed_stay": b.pk,
+                        "first_night": first.isoformat(),
+                        "last_night": last.isoformat(),
+                    },
+                )
+            )
+    return out
+
+
+def _stays_recount(people: list[int]) -> None:
+    """Each stay these people are guests of counts its guests again, leaving out merged
+    records (their links stay, for the undo). Only a count that changed is written."""
+    for stay in Stay.objects.filter(guests__pk__in=people).distinct():
+        # People.objects leaves the merged-away record out.
+        guests = list(Person.objects.filter(pk__in=stay.guests.values("pk")))
+        counts = _counts(guests, stay.first_night)
+        if counts != (stay.adults, stay.children):
+            stay.adults, stay.children = counts
+            stay.save(update_fields=["adults", "children", "changed_at"])
+
+
 def stays_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
     """Two records of one person, merged: the stays they were guests of now name the
-    survivor (the merge moved the links); each such stay counts its guests again, without
-    the merged-away record."""
-    for stay in Stay.objects.filter(guests__pk=merge.survivor_id).distinct():
-        # People.objects leaves the merged-away record out (its link stays, for the undo).
-        guests = list(Person.objects.filter(pk__in=stay.guests.values("pk")))
-        stay.adults, stay.children = _counts(guests, stay.first_night)
-        stay.save(update_fields=["adults", "children", "changed_at"])
+    survivor (the merge moved the links); a stay both were guests of counts the person
+    once."""
+    _stays_recount([merge.survivor_id])
+
+
+def stays_after_unmerge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
+    """A merge undone: the links went back; each stay counts its guests as before."""
+    _stays_recount([merge.survivor_id, merge.absorbed_id])

@@ -8,7 +8,9 @@ class TransportConfig(AppConfig):
     verbose_name = _("Transport")
 
     def ready(self) -> None:
-        from aman.dedup.signals import person_merged
-        from aman.transport.services import bookings_after_merge
+        from aman.dedup.signals import merge_conflicts
+        from aman.transport.services import bookings_merge_conflicts
 
-        person_merged.connect(bookings_after_merge, dispatch_uid="transport.bookings_after_merge")
+        merge_conflicts.connect(
+            bookings_merge_conflicts, dispatch_uid="transport.bookings_merge_conflicts"
+        )

@@ -25,6 +25,7 @@ from aman.core.audit import audit_write, audit_write_many, diff, snapshot
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
+from aman.dedup.signals import MergeConflict
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, Person, StatusEvent
 from aman.registry.services import person_set_status
@@ -1191,30 +1192,71 @@ def transport_policy_set(
     return policy
 
 
-def bookings_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
-    """Two records of one person, merged: where both held a seat on the same leg, the
-    merged-away record's seat is released (one person, one seat; the manifest lists them
-    once). Its booking stays with that record, released, and an unmerge leaves it so."""
-    survivor_legs = set(
-        Booking.objects.filter(person_id=merge.survivor_id, status__in=HOLDS_SEAT).values_list(
-            "leg_id", flat=True
-        )
+def _leg_times(leg: Leg) -> tuple[datetime, datetime]:
+    """When a leg keeps its passengers: from its departure to its arrival (the departure
+    alone when no arrival is known), the actual times where they were recorded."""
+    start = leg.departure_actual or leg.departure_planned
+    end = leg.arrival_actual or leg.arrival_planned or start
+    return start, max(start, end)
+
+
+def bookings_merge_conflicts(
+    *, survivor: Person, absorbed: Person, **_kwargs: Any
+) -> list[MergeConflict]:
+    """Before two records of one person are merged: the bookings, one of each record, that
+    hold a seat on the same leg or on legs at the same time. One person holds one seat at a
+    time, so such a merge waits until an officer has released the seat that is not wanted
+    (and so sees whom it may leave behind)."""
+    bookings = list(
+        Booking.objects.filter(person__in=[survivor.pk, absorbed.pk], status__in=HOLDS_SEAT)
+        .select_related("leg__origin", "leg__destination")
+        .order_by("leg__departure_planned", "pk")
     )
-    twice = Booking.objects.filter(
-        person_id=merge.absorbed_id, status__in=HOLDS_SEAT, leg_id__in=survivor_legs
-    ).order_by("leg_id")
-    note = _("a second seat of the same person (records merged)")
-    for booking in twice:
-        # Each leg locked before its booking, as every writer of bookings does.
-        Leg.objects.select_for_update(of=("self",)).filter(pk=booking.leg_id).values_list(
-            "pk"
-        ).get()
-        previous = booking.status
-        _close([booking], BookingStatus.RELEASED, actor, note)
-        audit_write(
-            actor=actor,
-            verb="booking_released",
-            obj=booking,
-            crisis=merge.crisis,
-            changes={"status": [previous, BookingStatus.RELEASED], "note": note},
-        )
+    kept = [b for b in bookings if b.person_id == survivor.pk]
+    merged = [b for b in bookings if b.person_id == absorbed.pk]
+    out = []
+    for a in kept:
+        for b in merged:
+            (a_from, a_to), (b_from, b_to) = _leg_times(a.leg), _leg_times(b.leg)
+            # A connection (one arrives as the other departs) is no conflict.
+            apart = a_from != b_from and (a_to <= b_from or b_to <= a_from)
+            if a.leg_id != b.leg_id and apart:
+                continue
+            words = {
+                "kept_booking": a.pk,
+                "kept_leg": str(a.leg),
+                "kept": survivor.reference_code_display,
+                "merged_booking": b.pk,
+                "merged_leg": str(b.leg),
+                "merged": absorbed.reference_code_display,
+            }
+            if a.leg_id == b.leg_id:
+                text = (
+                    _(
+                        "two seats on %(kept_leg)s: booking %(kept_booking)s (%(kept)s) and "
+                        "booking %(merged_booking)s (%(merged)s)"
+                    )
+                    % words
+                )
+            else:
+                text = (
+                    _(
+                        "seats on two legs at the same time: booking %(kept_booking)s on "
+                        "%(kept_leg)s (%(kept)s) and booking %(merged_booking)s on %(merged_leg)s "
+                        "(%(merged)s)"
+                    )
+                    % words
+                )
+            out.append(
+                MergeConflict(
+                    "bookings",
+                    text,
+                    {
+                        "survivor_booking": a.pk,
+                        "absorbed_booking": b.pk,
+                        "survivor_leg": a.leg_id,
+                        "absorbed_leg": b.leg_id,
+                    },
+                )
+            )
+    return out
