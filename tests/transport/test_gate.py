@@ -319,7 +319,21 @@ def test_check_in_then_board_online(world: World) -> None:
         ("mrz", "board", "applied", False),
     ]
     assert rows[0].officer == world.users[Role.DUTY_OFFICER]
-    assert AuditEntry.objects.filter(verb="booking_board", object_id=str(bookings[0].pk)).exists()
+    boarded = AuditEntry.objects.get(verb="booking_board", object_id=str(bookings[0].pk))
+    assert boarded.changes == {"status": ["checked_in", "boarded"]}
+    # The person's journey and its audit entry, written with the boarding's.
+    person = bookings[0].person
+    journey = AuditEntry.objects.filter(verb="person_set_status", object_id=str(person.pk)).latest(
+        "id"
+    )
+    assert (journey.object_type, journey.changes) == (
+        "registry.person",
+        {"status": ["assigned", "boarded"]},
+    )
+    assert journey.actor == boarded.actor == world.users[Role.DUTY_OFFICER]
+    assert journey.crisis == boarded.crisis == world.crisis
+    step = person.status_events.get(status="boarded")
+    assert (step.previous, step.note, step.actor) == ("assigned", str(leg), journey.actor)
     assert AuditEntry.objects.filter(verb="gate_scan").count() == 3
 
 
