@@ -154,6 +154,14 @@ def test_only_gate_officers_of_the_crisis_reach_the_gate(world: World) -> None:
         },
     )
     assert officer(world).get(f"/transport/legs/{elsewhere.pk}/gate/").status_code == 404
+    # Without a current crisis, no leg is the officer's (and the scan endpoint says the same).
+    duty = world.users[Role.DUTY_OFFICER]
+    duty.current_crisis = None
+    duty.save(update_fields=["current_crisis"])
+    assert officer(world).get(url).status_code == 404
+    scan_url = f"/transport/legs/{leg.pk}/gate/scan"
+    body = {"id": "x", "text": "ABCDEFGH", "action": "lookup"}
+    assert officer(world).post(scan_url, body, content_type="application/json").status_code == 404
 
 
 def test_the_page_carries_its_words_and_the_script(world: World) -> None:
