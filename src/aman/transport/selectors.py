@@ -48,9 +48,10 @@ def current_leg_for_user(*, user: User, pk: int, boarding: bool = False) -> Leg:
         raise Http404
     current = crises_for_user(user).filter(pk=user.current_crisis_id).values("pk")
     try:
-        return Leg.objects.select_related(
-            "crisis", "origin", "destination", "origin__country", "destination__country"
-        ).get(pk=pk, crisis__in=current)
+        # The places for the leg's name, clocks and permits; the gate needs no countries.
+        return Leg.objects.select_related("crisis", "origin", "destination").get(
+            pk=pk, crisis__in=current
+        )
     except Leg.DoesNotExist:
         raise Http404 from None
 
