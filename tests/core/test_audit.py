@@ -327,6 +327,9 @@ NOT_AUDITED = {
     "(test_registrations_api checks both), a refusal by intake_reject",
     "registrations_process_pending": "calls registrations_submit, which audits",
     "people_recompute_priority": "called by priority_recompute_run, which audits",
+    "person_status_step": "the step of person_set_status inside another service's transaction: "
+    "it returns its audit entry, which that service writes with its own (booking_board; "
+    "test_gate checks both entries of a boarding)",
     "new_reference_code": "a pure helper",
     "normalize_reference_code": "a pure helper",
     "document_hash": "a pure helper",

@@ -154,6 +154,14 @@ def test_only_gate_officers_of_the_crisis_reach_the_gate(world: World) -> None:
         },
     )
     assert officer(world).get(f"/transport/legs/{elsewhere.pk}/gate/").status_code == 404
+    # Without a current crisis, no leg is the officer's (and the scan endpoint says the same).
+    duty = world.users[Role.DUTY_OFFICER]
+    duty.current_crisis = None
+    duty.save(update_fields=["current_crisis"])
+    assert officer(world).get(url).status_code == 404
+    scan_url = f"/transport/legs/{leg.pk}/gate/scan"
+    body = {"id": "x", "text": "ABCDEFGH", "action": "lookup"}
+    assert officer(world).post(scan_url, body, content_type="application/json").status_code == 404
 
 
 def test_the_page_carries_its_words_and_the_script(world: World) -> None:
@@ -319,7 +327,21 @@ def test_check_in_then_board_online(world: World) -> None:
         ("mrz", "board", "applied", False),
     ]
     assert rows[0].officer == world.users[Role.DUTY_OFFICER]
-    assert AuditEntry.objects.filter(verb="booking_board", object_id=str(bookings[0].pk)).exists()
+    boarded = AuditEntry.objects.get(verb="booking_board", object_id=str(bookings[0].pk))
+    assert boarded.changes == {"status": ["checked_in", "boarded"]}
+    # The person's journey and its audit entry, written with the boarding's.
+    person = bookings[0].person
+    journey = AuditEntry.objects.filter(verb="person_set_status", object_id=str(person.pk)).latest(
+        "id"
+    )
+    assert (journey.object_type, journey.changes) == (
+        "registry.person",
+        {"status": ["assigned", "boarded"]},
+    )
+    assert journey.actor == boarded.actor == world.users[Role.DUTY_OFFICER]
+    assert journey.crisis == boarded.crisis == world.crisis
+    step = person.status_events.get(status="boarded")
+    assert (step.previous, step.note, step.actor) == ("assigned", str(leg), journey.actor)
     assert AuditEntry.objects.filter(verb="gate_scan").count() == 3
 
 

@@ -140,7 +140,8 @@ class Person(models.Model):
     eligibility = models.CharField(
         _("eligibility"), max_length=20, choices=Eligibility.choices, default=Eligibility.CITIZEN
     )
-    # The latest status event, kept by `person_set_status` (its only writer) for filters.
+    # The latest status event, kept by `person_set_status` (and its step `person_status_step`,
+    # inside other services' transactions) for filters.
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.REGISTERED
     )

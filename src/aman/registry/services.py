@@ -924,6 +924,19 @@ def person_set_status(
     person = (
         Person.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=person.pk)
     )
+    event, entry = person_status_step(actor=actor, person=person, status=status, note=note)
+    audit_write(**entry)
+    return event
+
+
+def person_status_step(
+    *, actor: User | None, person: Person, status: str, note: str = ""
+) -> tuple[StatusEvent, dict[str, Any]]:
+    """`person_set_status` inside a service's own transaction, for a service that has locked
+    the person's row itself (a boarding locks it with the booking): the transition checked,
+    the event appended, the status saved. Returns the event and the arguments of its audit
+    entry, which the caller writes in the same transaction, with its own entries
+    (`audit_write_many`: one INSERT)."""
     if status not in Status.values:
         raise ApplicationError(_("Unknown status."), {"status": [status]})
     allowed = TRANSITIONS[person.status]
@@ -943,14 +956,14 @@ def person_set_status(
     old = person.status
     person.status = status
     person.save(update_fields=["status", "updated_at"])
-    audit_write(
-        actor=actor,
-        verb="person_set_status",
-        obj=person,
-        crisis=person.crisis,
-        changes={"status": [old, status]},
-    )
-    return event
+    entry = {
+        "actor": actor,
+        "verb": "person_set_status",
+        "obj": person,
+        "crisis": person.crisis,
+        "changes": {"status": [old, status]},
+    }
+    return event, entry
 
 
 @transaction.atomic

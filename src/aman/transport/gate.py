@@ -276,6 +276,8 @@ class Resolution:
     scanned_expiry: date | None = None
     # The booking first, then the members of its household holding seats on the leg.
     group: list[Booking] = field(default_factory=list)
+    # The leg as a check-in or boarding left it (None: the request's leg).
+    leg: Leg | None = None
 
 
 def _looks_like_mrz(text: str) -> bool:
@@ -539,6 +541,9 @@ def _act(
         if offline
         else ""
     )
+    # The services lock the leg and read it afresh; its places and crisis, which the request
+    # has already read, are taken from here.
+    booking.leg = leg
     try:
         if action == A.CHECK_IN:
             done = services.booking_check_in(
@@ -561,6 +566,9 @@ def _act(
         return refused, exc.message
     booking.status, booking.seat = done.status, done.seat
     booking.checked_in_at, booking.boarded_at = done.checked_in_at, done.boarded_at
+    # The answer is given with the leg as the service read it under its lock (and with the
+    # crisis's transport policy it may have read already).
+    res.leg = done.leg
     return R.APPLIED, message
 
 
@@ -658,7 +666,7 @@ def gate_scan_answer(leg: Leg, res: Resolution | None, result: dict[str, Any]) -
             res = _by_booking(leg, result["booking"], GateScan.Kind.MANUAL)
         else:
             res = Resolution(GateScan.Kind.MANUAL, "unknown")
-    return _answer(leg, res, acted=acted)
+    return _answer(res.leg or leg, res, acted=acted)
 
 
 def gate_sync(*, actor: User | None, leg: Leg, scans: list[Any]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from aman.core.models import Crisis, User
 from aman.dedup.signals import MergeConflict
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, Person, StatusEvent
-from aman.registry.services import person_set_status
+from aman.registry.services import person_set_status, person_status_step
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.transport.models import (
     BOOKING_TRANSITIONS,
@@ -802,18 +802,40 @@ def permit_state(leg: Leg, person_ids: list[int]) -> dict[int, str]:
     return {pk: found.get(pk, "missing") for pk in person_ids}
 
 
-def _transition(
-    booking: Booking, status: str, actor: User | None, note: str = ""
-) -> tuple[Booking, str]:
+# What a service reads of a leg beside its own row: only to word notes and audit rows, and
+# to know where it goes (a crossing asks for permits).
+_LEG_RELATIONS = (Leg.origin.field, Leg.destination.field, Leg.crisis.field)
+_BOOKING_LEG = Booking.leg.field
+
+
+def _locked_leg(booking: Booking) -> Leg:
+    """The booking's leg as it is now, its row locked. Its places and crisis are taken from
+    the caller's copy of the leg (`booking.leg`, e.g. the gate's) when that has them and they
+    are still the same rows, else read in the same query."""
+    known = booking.leg if _BOOKING_LEG.is_cached(booking) else None
+    locked = Leg.objects.select_for_update(of=("self",))
+    if known is None or not all(f.is_cached(known) for f in _LEG_RELATIONS):
+        return locked.select_related("origin", "destination", "crisis").get(pk=booking.leg_id)
+    leg = locked.get(pk=booking.leg_id)
+    for f in _LEG_RELATIONS:
+        if getattr(leg, f.attname) == getattr(known, f.attname):
+            f.set_cached_value(leg, f.get_cached_value(known))
+    return leg
+
+
+def _transition(booking: Booking, status: str, *, lock_person: bool = False) -> tuple[Booking, str]:
     # Locks in the order every writer of a leg's bookings takes: the leg, then the booking
-    # (releasing no-shows and a departure lock the leg, then its bookings); never the
-    # crisis or the places joined for reading.
-    Leg.objects.select_for_update(of=("self",)).filter(pk=booking.leg_id).values_list("pk").get()
+    # (releasing no-shows and a departure lock the leg, then its bookings), then — for a
+    # boarding, in the booking's statement — the person; never the crisis or the places.
+    leg = _locked_leg(booking)
     booking = (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("leg", "leg__origin", "leg__destination", "leg__crisis", "person")
+        Booking.objects.select_for_update(of=("self", "person") if lock_person else ("self",))
+        .select_related("person")
         .get(pk=booking.pk)
     )
+    booking.leg = leg
+    if booking.person.crisis_id == leg.crisis_id and Leg.crisis.is_cached(leg):
+        booking.person.crisis = leg.crisis  # for the person's audit entry: no query
     previous = booking.status
     if status not in BOOKING_TRANSITIONS[previous]:
         raise Conflict(
@@ -826,7 +848,9 @@ def _transition(
 
 def _save_status(
     booking: Booking, previous: str, status: str, actor: User | None, note: str, verb: str
-) -> Booking:
+) -> dict[str, Any]:
+    """The booking's new status saved with its history; returns the arguments of its audit
+    entry, for the caller to write (with the person's, for a boarding, in one INSERT)."""
     now = timezone.now()
     booking.status = status
     booking.changed_by = actor
@@ -841,26 +865,28 @@ def _save_status(
         fields.append("boarded_at")
     booking.save(update_fields=fields)
     _event(booking, status, previous, actor, note)
-    audit_write(
-        actor=actor,
-        verb=verb,
-        obj=booking,
-        crisis=booking.leg.crisis,
-        changes={"status": [previous, status], **({"note": note} if note else {})},
-    )
-    return booking
+    return {
+        "actor": actor,
+        "verb": verb,
+        "obj": booking,
+        "crisis": booking.leg.crisis,
+        "changes": {"status": [previous, status], **({"note": note} if note else {})},
+    }
 
 
 @transaction.atomic
 def booking_confirm(*, actor: User | None, booking: Booking) -> Booking:
-    booking, previous = _transition(booking, BookingStatus.CONFIRMED, actor)
-    return _save_status(booking, previous, BookingStatus.CONFIRMED, actor, "", "booking_confirm")
+    booking, previous = _transition(booking, BookingStatus.CONFIRMED)
+    audit_write(
+        **_save_status(booking, previous, BookingStatus.CONFIRMED, actor, "", "booking_confirm")
+    )
+    return booking
 
 
 def undertaking_needed(booking: Booking) -> tuple[Decimal, str] | None:
     """The amount and currency the person undertakes to repay for this seat, when the
     crisis's policy asks for an undertaking; None when it does not."""
-    policy = TransportPolicy.objects.filter(crisis_id=booking.leg.crisis_id).first()
+    policy = _policy(booking.leg)
     if policy is None or not policy.cost_recovery:
         return None
     if policy.flights_only and not booking.leg.is_flight:
@@ -868,6 +894,16 @@ def undertaking_needed(booking: Booking) -> tuple[Decimal, str] | None:
     if policy.amount_rule == "fixed":
         return (policy.fixed_amount or Decimal("0.00")), policy.currency
     return (booking.leg.fare or Decimal("0.00")), (booking.leg.currency or policy.currency)
+
+
+def _policy(leg: Leg) -> TransportPolicy | None:
+    # Read once per leg object: a service's locked leg, which the gate then answers with.
+    if "_transport_policy" not in leg.__dict__:
+        leg.__dict__["_transport_policy"] = TransportPolicy.objects.filter(
+            crisis_id=leg.crisis_id
+        ).first()
+    policy: TransportPolicy | None = leg.__dict__["_transport_policy"]
+    return policy
 
 
 def _check_boardable(booking: Booking) -> None:
@@ -894,14 +930,15 @@ def booking_check_in(
 ) -> Booking:
     """Check a person in. Where the crisis asks for cost recovery, the person's signed
     undertaking (the name they signed with) is required and recorded here."""
-    booking, previous = _transition(booking, BookingStatus.CHECKED_IN, actor)
+    booking, previous = _transition(booking, BookingStatus.CHECKED_IN)
     _check_boardable(booking)
     _undertake(booking, actor, undertaking_signed_by)
     if seat.strip():
         _set_seat(booking, seat)
-    return _save_status(
-        booking, previous, BookingStatus.CHECKED_IN, actor, note, "booking_check_in"
+    audit_write(
+        **_save_status(booking, previous, BookingStatus.CHECKED_IN, actor, note, "booking_check_in")
     )
+    return booking
 
 
 def _undertake(booking: Booking, actor: User | None, signed_by: str) -> None:
@@ -946,15 +983,21 @@ def _set_seat(booking: Booking, seat: str) -> None:
 def booking_board(
     *, actor: User | None, booking: Booking, undertaking_signed_by: str = "", note: str = ""
 ) -> Booking:
-    """Board a person (checking them in on the way when they were not)."""
-    booking, previous = _transition(booking, BookingStatus.BOARDED, actor)
+    """Board a person (checking them in on the way when they were not); their journey says
+    boarded. The person's row is locked with the booking's, and both audit entries are
+    written in one INSERT."""
+    booking, previous = _transition(booking, BookingStatus.BOARDED, lock_person=True)
     _check_boardable(booking)
     if previous != BookingStatus.CHECKED_IN:
         _undertake(booking, actor, undertaking_signed_by)
-    booking = _save_status(booking, previous, BookingStatus.BOARDED, actor, note, "booking_board")
+    entries = [_save_status(booking, previous, BookingStatus.BOARDED, actor, note, "booking_board")]
     person = booking.person
     if person.status != Status.BOARDED and Status.BOARDED in TRANSITIONS[person.status]:
-        person_set_status(actor=actor, person=person, status=Status.BOARDED, note=str(booking.leg))
+        step = person_status_step(
+            actor=actor, person=person, status=Status.BOARDED, note=str(booking.leg)
+        )
+        entries.append(step[1])
+    audit_write_many(entries)
     return booking
 
 
@@ -964,13 +1007,13 @@ def booking_close(*, actor: User | None, booking: Booking, status: str, note: st
     who was checked in or on board. The seat is free at once."""
     if status not in (BookingStatus.RELEASED, BookingStatus.NO_SHOW, BookingStatus.OFFLOADED):
         raise ApplicationError(_("Unknown status."), {"status": [status]})
-    booking, previous = _transition(booking, status, actor)
+    booking, previous = _transition(booking, status)
     note = note.strip()
     if status == BookingStatus.OFFLOADED and not note:
         raise ApplicationError(
             _("Say why the person was offloaded."), {"errors": {"note": [_("Required.")]}}
         )
-    booking = _save_status(booking, previous, status, actor, note, f"booking_{status}")
+    audit_write(**_save_status(booking, previous, status, actor, note, f"booking_{status}"))
     _unassign([booking.person], actor, note or str(BookingStatus(status).label))
     return booking
 
