@@ -330,6 +330,9 @@ NOT_AUDITED = {
     "person_status_step": "the step of person_set_status inside another service's transaction: "
     "it returns its audit entry, which that service writes with its own (booking_board; "
     "test_gate checks both entries of a boarding)",
+    "merge_conflicts": "reads what two records hold (stays, seats) for the merge page and "
+    "person_merge, whose merge is audited; the page's read is audited as "
+    "candidate_merge_page",
     "new_reference_code": "a pure helper",
     "normalize_reference_code": "a pure helper",
     "document_hash": "a pure helper",

@@ -310,7 +310,7 @@ def _demo_shelter(crisis: Crisis) -> None:
 
     operator = shelter.tour_operator_create(
         actor=None,
-        data={"name": "Kompas Tour", "contact": "Duty desk", "phone": "+7 727 000 00 00"},
+        data={"name": "Kompas Tour", "contact": "Duty desk", "phone": "+7 727 258 00 00"},
     )
     tomorrow = timezone.localdate() + timedelta(days=1)
     baku = shelter.hotel_create(
