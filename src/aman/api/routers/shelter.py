@@ -1093,7 +1093,9 @@ class LedgerQuery(Schema):
         return end
 
 
-def _ledger_args(request: HttpRequest, query: LedgerQuery) -> tuple[User, Crisis, Any]:
+def _ledger_args(
+    request: HttpRequest, query: LedgerQuery
+) -> tuple[User, Crisis, ledgers.LedgerFilters]:
     """The user, the crisis and the filters; a crisis, hotel or tour operator that is not
     there (for this user) is refused naming its field."""
     user = _user(request)
