@@ -173,6 +173,14 @@ ROWS: list[dict[str, Any]] = [
         "GET /api/hotels/{hotel_id}/occupancy",
         lambda w: f"/api/hotels/{world_hotel(w)}/occupancy?from={date(2026, 3, 1)}&days=7",
     ),
+    A(
+        "GET /api/hotels/{hotel_id}/day",
+        lambda w: f"/api/hotels/{world_hotel(w)}/day?stay={world_stay(w)}",
+    ),
+    A(
+        "GET /api/hotels/{hotel_id}/day.csv",
+        lambda w: f"/api/hotels/{world_hotel(w)}/day.csv?stay={world_stay(w)}",
+    ),
     A("GET /api/stays"),
     A(
         "POST /api/stays",
@@ -180,6 +188,7 @@ ROWS: list[dict[str, Any]] = [
         data=plan_item,
     ),
     A("GET /api/stays/{stay_id}", lambda w: f"/api/stays/{world_stay(w)}"),
+    A("GET /api/stays/{stay_id}/voucher", lambda w: f"/api/stays/{world_stay(w)}/voucher"),
     A(
         "POST /api/stays/{stay_id}/status",
         lambda w: f"/api/stays/{world_stay(w)}/status",
@@ -205,4 +214,6 @@ ROWS: list[dict[str, Any]] = [
         ok=201,
         data=lambda w: {"currency": "USD", "rate": "510", "valid_from": "2026-03-01"},
     ),
+    A("GET /api/ledger", lambda w: f"/api/ledger?stay={world_stay(w)}"),
+    A("GET /api/ledger.xlsx", lambda w: f"/api/ledger.xlsx?stay={world_stay(w)}"),
 ]

@@ -11,107 +11,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from aman.core.models import AuditEntry
 from aman.core.roles import Role
 from aman.shelter import ledger as ledgers
-from aman.shelter.models import ExchangeRate, Hotel, StayStatus
-from aman.shelter.services import (
-    exchange_rate_set,
-    household_house,
-    stay_set_status,
-    tour_operator_create,
-)
+from aman.shelter.models import ExchangeRate, StayStatus
+from aman.shelter.services import exchange_rate_set, stay_set_status
 from tests.conftest import World
-from tests.shelter.conftest import make_block, make_hotel, register_household
+from tests.shelter.conftest import add_aed
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
-
-
-def hotel_today(hotel: Hotel) -> date:
-    return timezone.localtime(timezone.now(), hotel.place.zone).date()
-
-
-@pytest.fixture
-def costs(world: World, logistics: Any) -> dict[str, Any]:
-    """Hotel A (Baku): 80.00 USD a room, the state pays. Hotel B (Dubai): 350.25 AED a room,
-    through and paid by a tour operator. USD at 470.50 KZT, then 480.00 from today; AED has
-    no rate yet."""
-    operator = tour_operator_create(actor=logistics, data={"name": "Kazakh Tours"})
-    a = make_hotel(world, name="Hotel Absheron")
-    b = make_hotel(
-        world, name="Hotel Deira", country="AE", latitude=25.27, longitude=55.30, address="Deira"
-    )
-    ta, tb = hotel_today(a), hotel_today(b)
-    make_block(
-        a,
-        world,
-        first_night=ta - timedelta(days=5),
-        last_night=ta + timedelta(days=5),
-        rate="80.00",
-        currency="USD",
-        payer="state",
-        contract_ref="AZ-1",
-    )
-    make_block(
-        b,
-        world,
-        room_type="double",
-        beds=2,
-        rooms=2,
-        first_night=tb,
-        last_night=tb + timedelta(5),
-        rate="350.25",
-        currency="AED",
-        payer="tour_operator",
-        tour_operator=operator.name,
-        contract_ref="AE-7",
-    )
-
-    def house(size: int, hotel: Hotel, first: date, last: date) -> Any:
-        return household_house(
-            actor=logistics,
-            crisis=world.crisis,
-            household=register_household(world, size),
-            hotel=hotel,
-            first_night=first,
-            last_night=last,
-        )
-
-    # A family of three in one room of A: two nights over, two to come.
-    (h1,) = house(3, a, ta - timedelta(days=2), ta + timedelta(days=1))
-    # One person in A, one night over.
-    (h3,) = house(1, a, ta - timedelta(days=1), ta - timedelta(days=1))
-    # Two people in one room of B, two nights to come.
-    (h2,) = house(2, b, tb, tb + timedelta(days=1))
-    exchange_rate_set(
-        actor=logistics,
-        crisis=world.crisis,
-        data={"currency": "USD", "rate": "470.50", "valid_from": ta - timedelta(days=10)},
-    )
-    exchange_rate_set(
-        actor=logistics,
-        crisis=world.crisis,
-        data={"currency": "usd", "rate": "480", "valid_from": ta, "source": "National Bank"},
-    )
-    # A rate of another crisis is never used here.
-    exchange_rate_set(
-        actor=logistics,
-        crisis=world.other_crisis,
-        data={"currency": "AED", "rate": "1", "valid_from": tb - timedelta(days=30)},
-    )
-    return {"a": a, "b": b, "ta": ta, "tb": tb, "operator": operator, "h1": h1, "h2": h2, "h3": h3}
-
-
-def add_aed(world: World, costs: dict) -> None:
-    exchange_rate_set(
-        actor=world.users[Role.LOGISTICS],
-        crisis=world.crisis,
-        data={"currency": "AED", "rate": "128.2", "valid_from": costs["tb"]},
-    )
 
 
 def test_totals_are_exact(world: World, costs: dict) -> None:
@@ -302,6 +213,16 @@ def test_the_xlsx_for_accounting(world: World, costs: dict) -> None:
     assert D(str(absheron[0][5])) == D("189720")
     operator = [r for r in totals if r[0] == "Tour operator" and r[1] == "Kazakh Tours"]
     assert D(str(operator[-1][5])) == D("89804.10")
+    # Per night, as on the page: a row per currency, then the night in the home currency.
+    nights = [r for r in totals if r[0] == "Night"]
+    assert all(isinstance(r[1], datetime) for r in nights)
+    tonight = [r for r in nights if r[1].date() == tb]
+    assert [(r[2], r[3]) for r in tonight] == [("AED", 1), ("USD", 1), ("KZT", 2)]
+    assert D(str(tonight[0][4])) == D("350.25") and D(str(tonight[0][5])) == D("44902.05")
+    assert D(str(tonight[2][5])) == D("44902.05") + D("80") * D("480")
+    assert [r[1].date() for r in nights if r[2] == "KZT"] == sorted({r[0].date() for r in lines})
+    assert sum(r[3] for r in nights if r[2] == "KZT") == 7
+    assert sum(D(str(r[5])) for r in nights if r[2] == "KZT") == D("279524.10")
     # Rates: the ones used.
     rates = list(book["Rates"].iter_rows(min_row=2, values_only=True))
     assert sorted((r[0], D(str(r[2]))) for r in rates) == [

@@ -19,3 +19,10 @@ class NotAllowed(ApplicationError):
 
 class Conflict(ApplicationError):
     status_code = 409
+
+
+class NotFound(ApplicationError):
+    """An object named in the input that is not there (or not for this user), said with the
+    field that named it — where a bare 404 would leave the caller guessing which."""
+
+    status_code = 404

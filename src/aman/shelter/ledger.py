@@ -487,15 +487,19 @@ def render_xlsx(ledger: Ledger) -> bytes:
         (_("Hotel"), ledger.by_hotel),
         (_("Tour operator"), ledger.by_operator),
         (_("Who pays"), ledger.by_payer),
+        (_("Night"), ledger.by_day),
         (_("All"), [ledger.grand]),
     ]
     for section, group in sections:
         for total in group:
+            # A night is a real date cell, like the nights of the Lines sheet.
+            name: object = total.key if isinstance(total.key, date) else _text(total.label)
+            name_format = {2: DAY} if isinstance(name, date) else {}
             for money in total.currencies:
                 totals.append(
                     [
                         section,
-                        _text(total.label),
+                        name,
                         money.currency,
                         money.room_nights,
                         money.amount,
@@ -503,11 +507,11 @@ def render_xlsx(ledger: Ledger) -> bytes:
                         "" if money.complete else _("exchange rate missing"),
                     ]
                 )
-                formats(totals, {5: MONEY, 6: MONEY})
+                formats(totals, {**name_format, 5: MONEY, 6: MONEY})
             totals.append(
                 [
                     section,
-                    _text(total.label),
+                    name,
                     home,
                     total.room_nights,
                     None,
@@ -519,7 +523,7 @@ def render_xlsx(ledger: Ledger) -> bytes:
             )
             for cell in totals[totals.max_row]:
                 cell.font = Font(bold=True)
-            formats(totals, {6: MONEY})
+            formats(totals, {**name_format, 6: MONEY})
     totals.freeze_panes = "A2"
 
     used = book.create_sheet("Rates")

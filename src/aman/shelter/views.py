@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,7 +29,8 @@ from aman.core.roles import Cap
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, Person
 from aman.registry.services import normalize_reference_code
-from aman.shelter import selectors, services
+from aman.shelter import daily_lists, selectors, services
+from aman.shelter.daily_lists import hotel_today, name_guests, passport_name
 from aman.shelter.forms import BlockForm, HotelForm, ManualHouseForm, TourOperatorForm, split_codes
 from aman.shelter.models import (
     HOLDS_ROOM,
@@ -44,7 +42,6 @@ from aman.shelter.models import (
     TourOperator,
 )
 from aman.transport.forms import service_errors
-from aman.transport.manifests import cell_text
 
 
 def _user(request: HttpRequest) -> User:
@@ -61,17 +58,6 @@ def _current(request: HttpRequest) -> tuple[User, Crisis]:
     if crisis is None:
         raise Http404
     return user, crisis
-
-
-def hotel_today(hotel: Hotel) -> date:
-    """Today on the hotel's clock."""
-    return timezone.localtime(timezone.now(), hotel.place.zone).date()
-
-
-def passport_name(person: Person) -> str:
-    """A guest's name as in the passport (Latin), falling back to the native script."""
-    latin = f"{person.surname_latin} {person.given_names_latin}".strip()
-    return latin or f"{person.surname} {person.given_names}".strip()
 
 
 def _date_param(value: str | None) -> date | None:
@@ -200,7 +186,7 @@ def hotel_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .prefetch_related("guests")
         .order_by("first_night", "block", "room", "id")[:300]
     )
-    _names(stays)
+    name_guests(stays)
     audit_read(
         actor=user,
         verb="hotel_detail",
@@ -367,35 +353,17 @@ def occupancy(request: HttpRequest) -> HttpResponse:
 # The daily list of a hotel ----------------------------------------------------------------------
 
 
-def _names(stays: list[Stay]) -> None:
-    for stay in stays:
-        guests = list(stay.guests.all())
-        stay.guest_rows = [  # type: ignore[attr-defined]
-            (passport_name(g), g.reference_code_display) for g in guests
-        ]
-
-
-def _daily(request: HttpRequest, pk: int) -> tuple[User, Crisis, selectors.DailyList]:
+def _daily_args(request: HttpRequest, pk: int) -> tuple[User, Crisis, Hotel, date]:
     user, crisis = _current(request)
     hotel = selectors.hotel_for_user(user=user, crisis=crisis, pk=pk)
     day = _date_param(request.GET.get("day")) or hotel_today(hotel)
-    daily = selectors.daily_list(user=user, crisis=crisis, hotel=hotel, day=day)
-    for part in (daily.arrivals, daily.in_house, daily.departures):
-        _names(part)
-    return user, crisis, daily
+    return user, crisis, hotel, day
 
 
 @login_required
 def hotel_day(request: HttpRequest, pk: int) -> HttpResponse:
-    user, crisis, daily = _daily(request, pk)
-    count = len(daily.arrivals) + len(daily.in_house) + len(daily.departures)
-    audit_read(
-        actor=user,
-        verb="hotel_daily_list",
-        obj=daily.hotel,
-        crisis=crisis,
-        details={"day": daily.day.isoformat(), "stays": count},
-    )
+    user, crisis, hotel, day = _daily_args(request, pk)
+    daily = daily_lists.daily_list_read(user=user, crisis=crisis, hotel=hotel, day=day)
     return TemplateResponse(
         request,
         "shelter/hotel_day.html",
@@ -417,71 +385,10 @@ def hotel_day(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def hotel_day_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    user, crisis, daily = _daily(request, pk)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            _("List"),
-            _("Hotel room number"),
-            _("Room type"),
-            _("Guests"),
-            _("Reference codes"),
-            _("Adults"),
-            _("Children"),
-            _("First night"),
-            _("Check-out day"),
-            _("Nights"),
-            _("Meals"),
-            _("Who pays"),
-            _("Tour operator"),
-            _("Status"),
-        ]
-    )
-    parts = [
-        (_("Arrival"), daily.arrivals),
-        (_("In the hotel"), daily.in_house),
-        (_("Departure"), daily.departures),
-    ]
-    count = 0
-    for label, stays in parts:
-        for stay in stays:
-            count += 1
-            rows = stay.guest_rows  # type: ignore[attr-defined]
-            writer.writerow(
-                [
-                    cell_text(v)
-                    for v in (
-                        label,
-                        stay.room_number,
-                        stay.block.get_room_type_display(),
-                        "; ".join(name for name, _code in rows),
-                        " ".join(code for _name, code in rows),
-                        stay.adults,
-                        stay.children,
-                        stay.first_night.isoformat(),
-                        stay.check_out_day.isoformat(),
-                        stay.nights,
-                        stay.block.get_meals_display(),
-                        stay.get_payer_display(),
-                        stay.tour_operator.name if stay.tour_operator else "",
-                        stay.get_status_display(),
-                    )
-                ]
-            )
-    audit_read(
-        actor=user,
-        verb="hotel_daily_list_export",
-        obj=daily.hotel,
-        crisis=crisis,
-        export=True,
-        details={"day": daily.day.isoformat(), "stays": count, "format": "csv"},
-    )
-    response = HttpResponse(
-        ("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
-    )
-    name = re.sub(r"[^A-Za-z0-9]+", "-", daily.hotel.place.name).strip("-")[:40] or "hotel"
-    response["Content-Disposition"] = f'attachment; filename="{name}-{daily.day.isoformat()}.csv"'
+    user, crisis, hotel, day = _daily_args(request, pk)
+    file = daily_lists.daily_list_export(user=user, crisis=crisis, hotel=hotel, day=day)
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
     response["Cache-Control"] = "no-store"  # names: not kept by browsers or proxies
     return response
 
@@ -506,7 +413,7 @@ def stay_list(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(stays, 50).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    _names(rows)
+    name_guests(rows)
     page.object_list = rows
     audit_read(
         actor=user,

@@ -1,11 +1,14 @@
 """Shelter: tour operators, hotels, room blocks, stays of households in their rooms, room
-suggestions, hotel nights taken from a published plan, exchange rates."""
+suggestions, hotel nights taken from a published plan, exchange rates; the documents the pages
+give — a hotel's daily list (JSON, CSV), a stay's voucher (PDF, PNG), the cost ledger (JSON,
+XLSX) — from the same functions, audited alike."""
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -15,15 +18,17 @@ from pydantic_core import PydanticCustomError
 
 from aman.api.idempotency import idempotent
 from aman.api.routers.registry import ERRORS, _crisis, _user
+from aman.api.routers.transport_documents import _binary, _file
 from aman.core import access
 from aman.core.audit import audit_read
-from aman.core.errors import ApplicationError
+from aman.core.errors import ApplicationError, NotFound
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.geo.models import Place
 from aman.registry.models import Household, Person
 from aman.registry.services import normalize_reference_code
-from aman.shelter import selectors, services
+from aman.shelter import daily_lists, selectors, services, vouchers
+from aman.shelter import ledger as ledgers
 from aman.shelter.models import (
     ExchangeRate,
     Hotel,
@@ -416,6 +421,101 @@ def hotel_occupancy(request: HttpRequest, hotel_id: int, query: Query[OccupancyQ
     first = query.start or timezone.localtime(timezone.now(), hotel.place.zone).date()
     (occupancy,) = selectors.occupancy([hotel], first, query.days)
     return {"hotel_id": hotel.pk, "nights": occupancy.nights}
+
+
+class DailyGuestOut(Schema):
+    name: str = Field(description="as in the passport (Latin), else in the native script")
+    reference_code: str
+
+
+class DailyStayOut(Schema):
+    id: int
+    room_number: str = Field(description="the hotel's room number, written at check-in")
+    room_type: str
+    guests: list[DailyGuestOut]
+    adults: int
+    children: int
+    first_night: date
+    check_out_day: date
+    nights: int
+    meals: str
+    payer: str
+    tour_operator: Ref | None
+    status: str
+
+
+class DailyListOut(Schema):
+    hotel_id: int
+    day: date
+    arrivals: list[DailyStayOut] = Field(description="stays whose first night it is")
+    in_house: list[DailyStayOut]
+    departures: list[DailyStayOut] = Field(description="guests leaving this morning")
+
+
+class DayQuery(Schema):
+    day: date | None = Field(None, description="default: today at the hotel")
+
+
+def _daily_args(request: HttpRequest, hotel_id: int, day: date | None) -> dict[str, Any]:
+    user, hotel = _hotel(request, hotel_id)
+    access.require(user, Cap.PERSONAL_DATA)
+    return {
+        "user": user,
+        "crisis": hotel.crisis,
+        "hotel": hotel,
+        "day": day or daily_lists.hotel_today(hotel),
+    }
+
+
+def _daily_stay(stay: Stay) -> dict[str, Any]:
+    return {
+        "id": stay.pk,
+        "room_number": stay.room_number,
+        "room_type": stay.block.room_type,
+        "guests": [
+            {"name": name, "reference_code": code}
+            for name, code in stay.guest_rows  # type: ignore[attr-defined]
+        ],
+        "adults": stay.adults,
+        "children": stay.children,
+        "first_night": stay.first_night,
+        "check_out_day": stay.check_out_day,
+        "nights": stay.nights,
+        "meals": stay.block.meals,
+        "payer": stay.payer,
+        "tour_operator": stay.tour_operator,
+        "status": stay.status,
+    }
+
+
+@router.get(
+    "/hotels/{hotel_id}/day",
+    response={200: DailyListOut, **ERRORS},
+    summary="A hotel's daily list: arrivals, guests in the house, departures (personal data)",
+    description="As the page gives it: names as in the passports, rooms, adults and children, "
+    "nights and payer. Audited as a read.",
+)
+def hotel_daily_list(request: HttpRequest, hotel_id: int, query: Query[DayQuery]) -> Any:
+    daily = daily_lists.daily_list_read(**_daily_args(request, hotel_id, query.day))
+    return {
+        "hotel_id": daily.hotel.pk,
+        "day": daily.day,
+        "arrivals": [_daily_stay(s) for s in daily.arrivals],
+        "in_house": [_daily_stay(s) for s in daily.in_house],
+        "departures": [_daily_stay(s) for s in daily.departures],
+    }
+
+
+@router.get(
+    "/hotels/{hotel_id}/day.csv",
+    response={200: None, **ERRORS},
+    summary="A hotel's daily list as CSV (UTF-8, opens in Excel; personal data)",
+    description="The page's CSV: one row per stay. Audited as an export.",
+    openapi_extra=_binary("text/csv"),
+)
+def hotel_daily_list_csv(request: HttpRequest, hotel_id: int, query: Query[DayQuery]) -> Any:
+    file = daily_lists.daily_list_export(**_daily_args(request, hotel_id, query.day))
+    return _file(file.content, file.content_type, file.filename)
 
 
 # Stays ----------------------------------------------------------------------------------------
@@ -888,6 +988,28 @@ def stay_detail(request: HttpRequest, stay_id: int) -> Any:
     return stay
 
 
+class VoucherQuery(Schema):
+    format: Literal["pdf", "png"] = "pdf"
+
+
+@router.get(
+    "/stays/{stay_id}/voucher",
+    response={200: None, **ERRORS},
+    summary="A stay's voucher: the printable voucher (PDF) or its QR code alone (PNG)",
+    description="In the language of the household's contact person, as the page prints it; "
+    "409 when the stay holds no room (cancelled, no-show). Audited as an export.",
+    openapi_extra=_binary(*vouchers.FORMATS.values()),
+)
+def stay_voucher(request: HttpRequest, stay_id: int, query: Query[VoucherQuery]) -> Any:
+    user, stay = _stay(request, stay_id)
+
+    def url_for(code: str) -> str:
+        return request.build_absolute_uri(reverse("voucher_check", args=[code]))
+
+    file = vouchers.voucher_export(actor=user, stay=stay, fmt=query.format, url_for=url_for)
+    return _file(file.content, file.content_type, file.filename)
+
+
 # Exchange rates -------------------------------------------------------------------------------
 
 
@@ -945,3 +1067,230 @@ def exchange_rate_set(
         return 201, ExchangeRateOut.from_orm(rate).model_dump(mode="json")
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+# The cost ledger -------------------------------------------------------------------------------
+
+
+class LedgerQuery(Schema):
+    """The ledger page's filters."""
+
+    crisis: int | None = None
+    start: date | None = Field(None, alias="from", description="the first night")
+    end: date | None = Field(None, alias="to", description="the last night")
+    hotel: int | None = None
+    payer: Payer | None = None
+    tour_operator: int | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _in_order(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise PydanticCustomError(
+                "nights", "{problem}", {"problem": _("Before the first night.")}
+            )
+        return end
+
+
+def _ledger_args(
+    request: HttpRequest, query: LedgerQuery
+) -> tuple[User, Crisis, ledgers.LedgerFilters]:
+    """The user, the crisis and the filters; a crisis, hotel or tour operator that is not
+    there (for this user) is refused naming its field."""
+    user = _user(request)
+    selectors.require_shelter(user)
+    try:
+        crisis = _crisis(user, query.crisis)
+    except Http404:
+        raise NotFound(
+            _("Unknown crisis."), {"errors": {"crisis": [_("Unknown crisis.")]}}
+        ) from None
+    problems: dict[str, list[str]] = {}
+    hotels = selectors.hotels_for_user(user=user, crisis=crisis)
+    if query.hotel is not None and not hotels.filter(pk=query.hotel).exists():
+        problems["hotel"] = [_("Unknown hotel.")]
+    if (
+        query.tour_operator is not None
+        and not TourOperator.objects.filter(pk=query.tour_operator).exists()
+    ):
+        problems["tour_operator"] = [_("Unknown.")]
+    if problems:
+        raise ApplicationError(
+            _("Please correct %(field)s.") % {"field": ", ".join(problems)}, {"errors": problems}
+        )
+    filters = ledgers.LedgerFilters(
+        first=query.start,
+        last=query.end,
+        hotel=query.hotel,
+        payer=query.payer or "",
+        tour_operator=query.tour_operator,
+    )
+    return user, crisis, filters
+
+
+class LedgerCurrencyOut(Schema):
+    currency: str
+    room_nights: int
+    amount: Decimal = Field(description="in the currency")
+    home: Decimal = Field(description="in the home currency, of the room-nights with a rate")
+    missing_nights: int = Field(description="room-nights without an exchange rate")
+    complete: bool
+
+
+class LedgerTotalOut(Schema):
+    label: str
+    room_nights: int
+    stayed_nights: int
+    committed_nights: int
+    home: Decimal = Field(description="in the home currency, of the room-nights with a rate")
+    stayed_home: Decimal
+    committed_home: Decimal
+    missing_nights: int = Field(description="room-nights without an exchange rate")
+    complete: bool = Field(description="false: an exchange rate is missing, home is partial")
+    currencies: list[LedgerCurrencyOut]
+
+
+class HotelTotalOut(LedgerTotalOut):
+    hotel_id: int
+
+
+class OperatorTotalOut(LedgerTotalOut):
+    tour_operator_id: int | None
+
+
+class PayerTotalOut(LedgerTotalOut):
+    payer: str
+
+
+class NightTotalOut(LedgerTotalOut):
+    night: date
+
+
+class LedgerLineOut(Schema):
+    night: date
+    hotel_id: int
+    hotel: str
+    country: str
+    tour_operator_id: int | None
+    tour_operator: str
+    payer: str
+    contract_ref: str
+    currency: str
+    rate: Decimal = Field(description="per room and night, in the currency")
+    room_nights: int
+    amount: Decimal
+    exchange_rate: Decimal | None = Field(description="null: no rate recorded for the night")
+    amount_home: Decimal | None
+    stayed: bool = Field(description="false: committed (a night ahead)")
+
+
+class MissingRateOut(Schema):
+    currency: str
+    first: date
+    last: date
+    room_nights: int
+
+
+class LedgerFiltersOut(Schema):
+    start: date | None = Field(serialization_alias="from")
+    end: date | None = Field(serialization_alias="to")
+    hotel: int | None
+    payer: str
+    tour_operator: int | None
+
+
+class LedgerOut(Schema):
+    crisis_id: int
+    home_currency: str
+    filters: LedgerFiltersOut
+    first_night: date | None
+    last_night: date | None
+    total: LedgerTotalOut
+    by_hotel: list[HotelTotalOut]
+    by_tour_operator: list[OperatorTotalOut]
+    by_payer: list[PayerTotalOut]
+    by_night: list[NightTotalOut]
+    missing_rates: list[MissingRateOut] = Field(description="currencies and nights needing a rate")
+    lines: list[LedgerLineOut] = Field(
+        description="night × room block × payer × tour operator × stayed or committed"
+    )
+
+
+def _total(total: ledgers.Total, **key: Any) -> dict[str, Any]:
+    return {
+        **key,
+        "label": total.label,
+        "room_nights": total.room_nights,
+        "stayed_nights": total.stayed_nights,
+        "committed_nights": total.committed_nights,
+        "home": total.home,
+        "stayed_home": total.stayed_home,
+        "committed_home": total.committed_home,
+        "missing_nights": total.missing_nights,
+        "complete": total.complete,
+        "currencies": [
+            {
+                "currency": m.currency,
+                "room_nights": m.room_nights,
+                "amount": m.amount,
+                "home": m.home,
+                "missing_nights": m.missing_nights,
+                "complete": m.complete,
+            }
+            for m in total.currencies
+        ],
+    }
+
+
+@router.get(
+    "/ledger",
+    response={200: LedgerOut, **ERRORS},
+    by_alias=True,
+    summary="The cost ledger: hotel nights priced, per hotel, tour operator, payer and night",
+    description="As the ledger page shows it: in each contract currency and in the home "
+    "currency at the rate recorded for each night (`complete` false where a rate is missing). "
+    "Filters as on the page; an unknown hotel or tour operator is refused (400), a crisis "
+    "you may not see is not found (404).",
+)
+def ledger(request: HttpRequest, query: Query[LedgerQuery]) -> Any:
+    _who, crisis, filters = _ledger_args(request, query)
+    book = ledgers.ledger_build(crisis=crisis, filters=filters)
+    return {
+        "crisis_id": crisis.pk,
+        "home_currency": book.home_currency,
+        "filters": {
+            "start": filters.first,
+            "end": filters.last,
+            "hotel": filters.hotel,
+            "payer": filters.payer,
+            "tour_operator": filters.tour_operator,
+        },
+        "first_night": book.first,
+        "last_night": book.last,
+        "total": _total(book.grand),
+        "by_hotel": [_total(t, hotel_id=t.key) for t in book.by_hotel],
+        "by_tour_operator": [_total(t, tour_operator_id=t.key) for t in book.by_operator],
+        "by_payer": [_total(t, payer=t.key) for t in book.by_payer],
+        "by_night": [_total(t, night=t.key) for t in book.by_day],
+        "missing_rates": book.missing,
+        "lines": [
+            {name: getattr(line, name) for name in LedgerLineOut.model_fields}
+            for line in book.lines
+        ],
+    }
+
+
+@router.get(
+    "/ledger.xlsx",
+    response={200: None, **ERRORS},
+    summary="The cost ledger as an XLSX workbook for accounting",
+    description="The page's download: sheets Lines, Totals (per hotel, tour operator, payer, "
+    "night and overall) and Rates, in the language of the request. Same filters as "
+    "`/api/ledger`. Audited as an export.",
+    openapi_extra=_binary(ledgers.LedgerFile.content_type),
+)
+def ledger_xlsx(request: HttpRequest, query: Query[LedgerQuery]) -> Any:
+    user, crisis, filters = _ledger_args(request, query)
+    file = ledgers.ledger_export(actor=user, crisis=crisis, filters=filters)
+    return _file(file.content, file.content_type, file.filename)
