@@ -1,7 +1,7 @@
 """Shelter in the browser: the logistics officer adds a hotel and contracts rooms, has rooms
 suggested for two households and confirms them, checks one household in and out, prints its
 voucher (which the hotel checks by its code, seeing no names), records an exchange rate and
-reads the cost ledger."""
+reads the cost ledger; then houses a third household in the room the officer chooses."""
 
 from __future__ import annotations
 
@@ -123,3 +123,21 @@ def test_from_a_room_block_to_the_ledger(
     expect(office.locator("#ledger-hotels")).to_contain_text("Hotel Caspian Baku")
     xlsx = office.request.get(office.locator("#ledger-xlsx").get_attribute("href") or "")
     assert xlsx.ok and xlsx.body().startswith(b"PK")
+
+    # 7. A third household housed by hand in the room the officer chooses (plain form).
+    third = register_household(world, 2)
+    office.goto("/shelter/assign/")
+    office.fill("#id_household", f"H{third.pk}")
+    office.select_option("#id_hotel", str(hotel.pk))
+    office.fill("#id_first_night", (today + timedelta(days=2)).isoformat())
+    office.fill("#id_last_night", (today + timedelta(days=3)).isoformat())
+    office.locator("#choose-rooms").click()
+    expect(office.locator("#rooms-blocks")).to_contain_text("Room 1")
+    expect(office.locator("#id_room_1")).to_contain_text("free rooms: 2")
+    office.select_option("#id_room_1", str(block.pk))
+    for person in Person.objects.filter(household=third):
+        office.select_option(f"#id_guest_{person.pk}", "1")
+    office.locator("#house-in-rooms").click()
+    expect(office.locator(".alert-success")).to_contain_text("Household housed in")
+    (chosen,) = Stay.objects.filter(household=third)
+    assert chosen.block == block and StayNight.objects.filter(stay=chosen).count() == 2

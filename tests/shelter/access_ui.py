@@ -134,6 +134,19 @@ def manual(w: Any) -> dict[str, Any]:
     }
 
 
+def rooms(w: Any) -> dict[str, Any]:
+    """The person in Iraq housed by hand in a room of the world's block."""
+    from aman.registry.models import Person
+
+    person = Person.objects.get(pk=w.people["IQ"])
+    return {
+        **manual(w),
+        "action": "rooms",
+        "room_1": str(world_block(w)),
+        f"guest_{person.pk}": "1",
+    }
+
+
 ROWS: list[dict[str, Any]] = [
     dict(name="hotel_list", method="get", path=lambda w: "/shelter/", allowed=SHELTER),
     dict(name="hotel_create", method="get", path=lambda w: "/shelter/hotels/new/", allowed=SHELTER),
@@ -289,5 +302,13 @@ ROWS: list[dict[str, Any]] = [
         allowed=SHELTER,
         ok=302,
         data=manual,
+    ),
+    dict(
+        name="shelter_assign",
+        method="post",
+        path=lambda w: "/shelter/assign/",
+        allowed=SHELTER,
+        ok=302,
+        data=rooms,
     ),
 ]

@@ -258,6 +258,41 @@ def stay_body(**over: Any) -> dict[str, Any]:
     return {"first_night": night(0), "last_night": night(2), **over}
 
 
+def test_a_refused_room_is_named_by_its_place_in_rooms(world: World) -> None:
+    api = world.api(Role.LOGISTICS)
+    hotel = make_hotel(world)
+    family = make_block(hotel, world, rooms=1)
+    double = make_block(hotel, world, room_type="double", beds=2, rooms=1)
+    people = codes(register_household(world, 3))
+    housed = post(
+        api,
+        "/api/stays",
+        stay_body(
+            rooms=[
+                {"block": family.pk, "guests": people[:1]},
+                {"block": double.pk, "guests": people[1:]},
+            ]
+        ),
+    )
+    assert housed.status_code == 201
+    taken = post(
+        api,
+        "/api/stays",
+        stay_body(rooms=[{"block": family.pk, "guests": codes(register_household(world, 2))}]),
+    )
+    assert taken.status_code == 409 and list(errors(taken)) == ["rooms.0.block"]
+    too_many = post(
+        api,
+        "/api/stays",
+        stay_body(
+            first_night=night(3),
+            last_night=night(3),
+            rooms=[{"block": double.pk, "guests": codes(register_household(world, 3))}],
+        ),
+    )
+    assert too_many.status_code == 409 and list(errors(too_many)) == ["rooms.0.guests"]
+
+
 def test_house_a_household_in_the_rooms_that_suit_it(world: World) -> None:
     api = world.api(Role.LOGISTICS)
     hotel = make_hotel(world)

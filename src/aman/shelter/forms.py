@@ -4,6 +4,7 @@ of rules for the pages and the API) and the views place their errors on the form
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -187,6 +188,68 @@ class ManualHouseForm(forms.Form):
             (str(h.pk), str(h)) for h in hotels
         ]
         self.fields["payer"].choices = [("", "—"), *Payer.choices]  # type: ignore[attr-defined]
+
+
+class RoomsForm(ManualHouseForm):
+    """One household in rooms the officer chooses: `room_<k>` is the block of room k, and
+    `guest_<person id>` the room each member sleeps in (blank: no room, which splits the
+    household and needs the reason). What was typed on the first step travels hidden."""
+
+    HIDDEN = ("household", "people", "hotel", "first_night", "last_night")
+
+    def __init__(
+        self,
+        *args: Any,
+        members: list[Any],
+        blocks: list[tuple[RoomBlock, int]],
+        first_night: date,
+        **kwargs: Any,
+    ) -> None:
+        """`members`: the people who may be housed; `blocks`: the hotel's blocks with their
+        free rooms. A full block is offered only when it is the one chosen already, so that
+        its refusal is shown on its field."""
+        super().__init__(*args, **kwargs)
+        for name in self.HIDDEN:
+            self.fields[name].widget = forms.HiddenInput()
+        self.members = members
+        self.first = first_night
+        self.slots = list(range(1, len(members) + 1))
+        chosen = {self.data.get(f"room_{k}") for k in self.slots} if self.is_bound else set()
+        for k in self.slots:
+            self.fields[f"room_{k}"] = forms.ChoiceField(
+                label=_("Room %(n)d") % {"n": k},
+                required=False,
+                choices=[("", "—")]
+                + [
+                    (str(b.pk), block_label(b, free))
+                    for b, free in blocks
+                    if free > 0 or str(b.pk) in chosen
+                ],
+            )
+        rooms = [("", _("no room"))] + [(str(k), str(k)) for k in self.slots]
+        for person in members:
+            self.fields[f"guest_{person.pk}"] = forms.ChoiceField(
+                label=f"{person.surname} {person.given_names}",
+                required=False,
+                choices=rooms,
+            )
+
+    def room_fields(self) -> list[forms.BoundField]:
+        return [self[f"room_{k}"] for k in self.slots]
+
+    def guest_fields(self) -> list[tuple[Any, int | None, forms.BoundField]]:
+        """Each member with their age on the first night and their field."""
+        return [(p, p.age_on(self.first), self[f"guest_{p.pk}"]) for p in self.members]
+
+
+def block_label(block: RoomBlock, free: int) -> str:
+    return _("%(type)s · beds: %(beds)d · free rooms: %(free)d · %(rate)s %(currency)s a night") % {
+        "type": block.get_room_type_display(),
+        "beds": block.beds,
+        "free": free,
+        "rate": block.rate,
+        "currency": block.currency,
+    }
 
 
 def split_codes(text: str) -> list[str]:

@@ -17,6 +17,7 @@ counted from those rows, never kept in counters that could drift.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -329,8 +330,17 @@ class StayNight(models.Model):
         return f"{self.block_id}/{self.room} {self.night}"
 
 
+class StayEventQuerySet(models.QuerySet["StayEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("A stay's history is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("A stay's history is append-only.")
+
+
 class StayEvent(models.Model):
-    """Append-only history of a stay."""
+    """Append-only history of a stay: the model refuses updates and deletes, and database
+    triggers refuse them too (migration 0002), as for the audit log."""
 
     stay = models.ForeignKey(Stay, on_delete=models.CASCADE, related_name="events")
     status = models.CharField(_("status"), max_length=12, choices=StayStatus.choices)
@@ -341,6 +351,8 @@ class StayEvent(models.Model):
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
 
+    objects = StayEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("stay event")
@@ -348,6 +360,14 @@ class StayEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stay_id}: {self.status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("A stay's history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("A stay's history is append-only.")
 
 
 class ExchangeRate(models.Model):

@@ -141,6 +141,15 @@ def block_use(blocks: list[RoomBlock], *, night: date | None = None) -> list[Blo
     ]
 
 
+def free_blocks(*, hotel: Hotel, first: date, last: date) -> list[tuple[RoomBlock, int]]:
+    """The hotel's blocks that run every night from `first` to `last`, each with its number
+    of rooms free for all those nights (full blocks included, with 0)."""
+    (supply,) = hotel_supplies([hotel], first, last)
+    free = {b.block_id: b.free for b in supply.blocks}
+    blocks = RoomBlock.objects.filter(pk__in=list(free)).order_by("beds", "rate", "id")
+    return [(b, free[b.pk]) for b in blocks]
+
+
 @dataclass
 class NightCount:
     night: date

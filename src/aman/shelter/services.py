@@ -627,7 +627,7 @@ def _nights(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _check_nights(first: Any, last: Any) -> tuple[date, date]:
+def check_nights(first: Any, last: Any) -> tuple[date, date]:
     problems: dict[str, list[str]] = {}
     first_day = _day(first, "first_night", problems)
     last_day = _day(last, "last_night", problems)
@@ -728,9 +728,12 @@ def _stays_create(
     payer: str,
     source: str,
     source_ref: str,
+    explicit: bool = False,
 ) -> list[Stay]:
     """Give each request a room of its block for the nights. The caller holds the
-    transaction; blocks are locked here in id order."""
+    transaction; blocks are locked here in id order. With `explicit` (the caller chose the
+    rooms), a refusal about one room names it as `rooms.<n>.block` or `rooms.<n>.guests`, n
+    counted from 0 in the order given."""
     block_ids = sorted({r.block.pk for r in requests})
     blocks = {
         b.pk: b
@@ -751,30 +754,37 @@ def _stays_create(
     group = secrets.token_hex(8)
     taken: dict[int, set[int]] = {}
     stays: list[Stay] = []
-    for request in requests:
+    for n, request in enumerate(requests):
         block = blocks[request.block.pk]
+        room_field = f"rooms.{n}." if explicit else ""
         if not block.covers(first, last):
+            errors = {"first_night": [_("Outside the block's nights.")]}
+            if explicit:
+                errors[f"rooms.{n}.block"] = errors["first_night"]
             raise Conflict(
                 _("The block %(block)s has no rooms for the nights %(first)s to %(last)s.")
                 % {"block": str(block), "first": first.isoformat(), "last": last.isoformat()},
-                {"errors": {"first_night": [_("Outside the block's nights.")]}},
+                {"errors": errors},
             )
         beds_needed = sum(1 for g in request.guests if not guest_of(g, first).infant)
         if beds_needed > block.beds:
             raise Conflict(
                 _("%(n)d people need a bed; a room of this block has %(beds)d.")
                 % {"n": beds_needed, "beds": block.beds},
-                {"errors": {"guests": [_("Too many people for the room.")]}},
+                {"errors": {f"{room_field}guests": [_("Too many people for the room.")]}},
             )
         free = [r for r in free_rooms(block, first, last) if r not in taken.get(block.pk, set())]
         if not free:
+            message = _(
+                "No room of this block is free for every night from %(first)s to %(last)s."
+            ) % {"first": first.isoformat(), "last": last.isoformat()}
             raise Conflict(
-                _("No room of this block is free for every night from %(first)s to %(last)s.")
-                % {"first": first.isoformat(), "last": last.isoformat()},
+                message,
                 {
                     "block": block.pk,
                     "first_night": first.isoformat(),
                     "last_night": last.isoformat(),
+                    **({"errors": {f"rooms.{n}.block": [message]}} if explicit else {}),
                 },
             )
         room = free[0]
@@ -974,7 +984,7 @@ def household_house(
     """House a household (or, with `split_reason`, some of its members) for a run of
     nights: in the rooms given (block and guests), or in the rooms of `hotel` that suit it
     best. All or nothing: when the rooms do not suffice, nobody is housed."""
-    first, last = _check_nights(first_night, last_night)
+    first, last = check_nights(first_night, last_night)
     split_reason = _short(split_reason, "split_reason", _limit(Stay, "split_reason"))
     source_ref = _short(source_ref, "source_ref", _limit(Stay, "source_ref"))
     named = list(people)
@@ -1024,6 +1034,7 @@ def household_house(
         payer=payer,
         source=source,
         source_ref=source_ref,
+        explicit=bool(rooms),
     )
 
 
@@ -1286,7 +1297,7 @@ def stay_change_nights(
         if one.status not in HOLDS_ROOM:
             raise Conflict(_("Only a planned or checked-in stay can change its nights."))
     first = stays[0]
-    _first, new_last = _check_nights(first.first_night, last_night)
+    _first, new_last = check_nights(first.first_night, last_night)
     today = hotel_today(first)
     for one in stays:
         if one.status == StayStatus.CHECKED_IN and new_last < today - timedelta(days=1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -31,7 +32,14 @@ from aman.registry.models import Household, Person
 from aman.registry.services import normalize_reference_code
 from aman.shelter import daily_lists, selectors, services
 from aman.shelter.daily_lists import hotel_today, name_guests, passport_name
-from aman.shelter.forms import BlockForm, HotelForm, ManualHouseForm, TourOperatorForm, split_codes
+from aman.shelter.forms import (
+    BlockForm,
+    HotelForm,
+    ManualHouseForm,
+    RoomsForm,
+    TourOperatorForm,
+    split_codes,
+)
 from aman.shelter.models import (
     HOLDS_ROOM,
     STAY_TRANSITIONS,
@@ -687,12 +695,17 @@ def _confirm(request: HttpRequest, user: User, crisis: Crisis) -> Outcome:
     return outcome
 
 
-def _manual(
-    request: HttpRequest, user: User, crisis: Crisis, form: ManualHouseForm
-) -> list[Stay] | None:
-    """House one household in the hotel chosen; errors go on the form."""
-    if not form.is_valid():
-        return None
+@dataclass
+class Target:
+    """What the manual form names: the household, the hotel, some members (none: all)."""
+
+    household: Household
+    hotel: Hotel
+    people: list[Person]
+
+
+def _manual_target(crisis: Crisis, form: ManualHouseForm) -> Target | None:
+    """The household, hotel and members the (valid) form names; errors go on the form."""
     data = form.cleaned_data
     households, missing = _households_named(crisis, data["household"])
     if missing or len(households) != 1:
@@ -710,13 +723,26 @@ def _manual(
             "people", _("Unknown reference codes: %(codes)s.") % {"codes": ", ".join(unknown)}
         )
         return None
+    return Target(household=households[0], hotel=hotel, people=people)
+
+
+def _manual(
+    request: HttpRequest, user: User, crisis: Crisis, form: ManualHouseForm
+) -> list[Stay] | None:
+    """House one household in the hotel chosen; errors go on the form."""
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    target = _manual_target(crisis, form)
+    if target is None:
+        return None
     try:
         return services.household_house(
             actor=user,
             crisis=crisis,
-            household=households[0],
-            people=people,
-            hotel=hotel,
+            household=target.household,
+            people=target.people,
+            hotel=target.hotel,
             first_night=data["first_night"],
             last_night=data["last_night"],
             split_reason=data["split_reason"],
@@ -725,6 +751,164 @@ def _manual(
     except ApplicationError as exc:
         service_errors(form, exc)
         return None
+
+
+@dataclass
+class RoomsStep:
+    """The second step of housing one household by hand: its rooms chosen by the officer."""
+
+    form: RoomsForm
+    household: Household
+    hotel: Hotel
+    first: date
+    last: date
+
+
+def _rooms_step(
+    user: User, crisis: Crisis, hotels: list[Hotel], form: ManualHouseForm, data: Any
+) -> RoomsStep | None:
+    """The room chooser for what the manual form names (bound to `data` when the officer
+    sent it, else filled in with the suggestion for the hotel); None, with the errors on
+    `form`, when the form names no household, hotel or nights."""
+    if not form.is_valid():
+        return None
+    target = _manual_target(crisis, form)
+    if target is None:
+        return None
+    try:
+        first, last = services.check_nights(
+            form.cleaned_data["first_night"], form.cleaned_data["last_night"]
+        )
+    except ApplicationError as exc:
+        service_errors(form, exc)
+        return None
+    household = target.household
+    members = services.housed_members(household)
+    if not members:
+        form.add_error(
+            "household", _("Nobody to house: the household has nobody who needs a room.")
+        )
+        return None
+    strangers = [p for p in target.people if p.household_id != household.pk]
+    if strangers:
+        form.add_error(
+            "people",
+            _("Not members of household %(household)s: %(people)s.")
+            % {"household": household, "people": ", ".join(p.reference_code for p in strangers)},
+        )
+        return None
+    blocks = selectors.free_blocks(hotel=target.hotel, first=first, last=last)
+    if data is not None:
+        rooms_form = RoomsForm(
+            data, hotels=hotels, members=members, blocks=blocks, first_night=first
+        )
+    else:
+        initial: dict[str, Any] = {
+            name: form.cleaned_data[name] for name in (*RoomsForm.HIDDEN, "split_reason", "payer")
+        }
+        named = {p.pk for p in target.people}
+        for person in members:
+            initial[f"guest_{person.pk}"] = "1" if not named or person.pk in named else ""
+        if not named:
+            suggestions = selectors.suggest_rooms(
+                user=user,
+                crisis=crisis,
+                households=[household],
+                first=first,
+                last=last,
+                hotels=[target.hotel],
+            )
+            if suggestions and suggestions[0].hotel is not None:
+                for k, (block, guests) in enumerate(suggestions[0].rooms, start=1):
+                    initial[f"room_{k}"] = str(block.pk)
+                    for guest in guests:
+                        initial[f"guest_{guest.pk}"] = str(k)
+        rooms_form = RoomsForm(
+            initial=initial, hotels=hotels, members=members, blocks=blocks, first_night=first
+        )
+    return RoomsStep(
+        form=rooms_form, household=household, hotel=target.hotel, first=first, last=last
+    )
+
+
+ROOM_FIELD = re.compile(r"rooms\.(\d+)\.(?:block|guests)")
+
+
+def _rooms_refused(form: RoomsForm, exc: ApplicationError, slots: list[int]) -> None:
+    """The service's refusal on the fields of the room chooser: a room's problem on its
+    block, a guest housed already on their room, a household left incomplete on the reason."""
+    placed = False
+    named = exc.extra.get("errors")
+    for name, problems in (named if isinstance(named, dict) else {}).items():
+        match = ROOM_FIELD.fullmatch(name)
+        if match and int(match[1]) < len(slots):
+            field_name: str | None = f"room_{slots[int(match[1])]}"
+        else:
+            field_name = name if name in form.fields else None
+        for problem in problems:
+            form.add_error(field_name, str(problem))
+            placed = True
+    by_code = {p.reference_code: p for p in form.members}
+    for code in exc.extra.get("already", []):
+        if code in by_code:
+            form.add_error(
+                f"guest_{by_code[code].pk}",
+                _("Already housed on some of these nights: %(people)s.") % {"people": code},
+            )
+            placed = True
+    if exc.extra.get("missing"):
+        form.add_error("split_reason", exc.message)
+        placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def _house_in_rooms(user: User, crisis: Crisis, step: RoomsStep) -> list[Stay] | None:
+    """House the household in the rooms the officer chose; errors go on the form."""
+    form = step.form
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    groups: dict[int, list[Person]] = defaultdict(list)
+    for person in form.members:
+        if data[f"guest_{person.pk}"]:
+            groups[int(data[f"guest_{person.pk}"])].append(person)
+    if not groups:
+        form.add_error(f"guest_{form.members[0].pk}", _("Choose a room for at least one member."))
+        return None
+    slots = sorted(groups)
+    blocks = {str(b.pk): b for b in RoomBlock.objects.filter(hotel=step.hotel)}
+    for k in slots:
+        if data[f"room_{k}"] not in blocks:
+            form.add_error(f"room_{k}", _("Choose a room block for this room."))
+    if form.errors:
+        return None
+    try:
+        return services.household_house(
+            actor=user,
+            crisis=crisis,
+            household=step.household,
+            first_night=step.first,
+            last_night=step.last,
+            rooms=[(blocks[data[f"room_{k}"]], groups[k]) for k in slots],
+            split_reason=data["split_reason"],
+            payer=data["payer"],
+        )
+    except ApplicationError as exc:
+        _rooms_refused(form, exc, slots)
+        return None
+
+
+def _housed_message(request: HttpRequest, stays: list[Stay]) -> None:
+    messages.success(
+        request,
+        ngettext(
+            "Household housed in %(hotel)s: %(n)d room.",
+            "Household housed in %(hotel)s: %(n)d rooms.",
+            len(stays),
+        )
+        % {"hotel": stays[0].block.hotel, "n": len(stays)},
+    )
 
 
 @login_required
@@ -738,8 +922,9 @@ def assign(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     first_text = params.get("first_night") or today.isoformat()
     last_text = params.get("last_night") or (today + timedelta(days=1)).isoformat()
+    action = params.get("action")
     manual_form = ManualHouseForm(
-        request.POST if params.get("action") == "manual" else None,
+        request.POST if action in ("manual", "choose", "rooms", "edit") else None,
         hotels=hotels,
         initial={"first_night": first_text, "last_night": last_text},
     )
@@ -755,19 +940,32 @@ def assign(request: HttpRequest) -> HttpResponse:
         "errors": [],
     }
     if request.method == "POST":
-        if params.get("action") == "manual":
+        if action == "manual":
             stays = _manual(request, user, crisis, manual_form)
             if stays:
-                messages.success(
-                    request,
-                    ngettext(
-                        "Household housed in %(hotel)s: %(n)d room.",
-                        "Household housed in %(hotel)s: %(n)d rooms.",
-                        len(stays),
-                    )
-                    % {"hotel": stays[0].block.hotel, "n": len(stays)},
-                )
+                _housed_message(request, stays)
                 return redirect("stay_detail", stays[0].pk)
+        elif action in ("choose", "rooms"):
+            step = _rooms_step(
+                user, crisis, hotels, manual_form, request.POST if action == "rooms" else None
+            )
+            context["rooms_step"] = step
+            if step is not None and action == "rooms":
+                stays = _house_in_rooms(user, crisis, step)
+                if stays:
+                    _housed_message(request, stays)
+                    return redirect("stay_detail", stays[0].pk)
+            if step is not None:
+                # The chooser names the household's members.
+                audit_read(
+                    actor=user,
+                    verb="shelter_choose_rooms",
+                    obj=step.household,
+                    crisis=crisis,
+                    details={"hotel": step.hotel.pk, "members": len(step.form.members)},
+                )
+        elif action == "edit":
+            manual_form.is_valid()
         else:
             outcome = _confirm(request, user, crisis)
             context["outcome"] = outcome
