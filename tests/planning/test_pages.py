@@ -86,6 +86,31 @@ def test_run_review_lock_and_publish(world, django_capture_on_commit_callbacks) 
     assert re.search(r"0 households added, 0 moved, 0 lose their itinerary, 2 unchanged", page)
 
 
+def test_a_draft_is_reviewable_while_its_limits_are_computed(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    """The planner keeps the draft before the price of stability and the per-day limits
+    (as long again as the plan at 100,000 people); meanwhile the page says what it is
+    still computing and refreshes, and the plan can be published."""
+    situation(world.crisis, households=3, bus_seats=4)
+    client = world.client("logistics")
+    plan = _run(client, django_capture_on_commit_callbacks)
+    assert plan.progress == "" and plan.result["limits"], "explained by the end of the run"
+    page = client.get(f"/planning/{plan.pk}/").content.decode()
+    assert 'id="explaining"' not in page and 'http-equiv="refresh"' not in page
+    # The state between the two: the draft kept, its limits not yet.
+    Plan.objects.filter(pk=plan.pk).update(progress="limits")
+    page = client.get(f"/planning/{plan.pk}/").content.decode()
+    assert 'id="explaining"' in page and 'http-equiv="refresh"' in page
+    assert "the most people who could be safe by each day" in page
+    assert 'id="people-safe"' in page, "the plan itself is shown meanwhile"
+    api = world.api("logistics").get(f"/api/plans/{plan.pk}").json()
+    assert (api["status"], api["progress"]) == ("draft", "limits")
+    _publish(client, django_capture_on_commit_callbacks, plan)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PUBLISHED, plan.error
+
+
 def test_what_if_a_cancelled_flight(world, django_capture_on_commit_callbacks) -> None:
     s = situation(world.crisis, households=2, bus_seats=10)
     client = world.client("crisis_manager")

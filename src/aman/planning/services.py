@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -290,9 +291,7 @@ def plan_solve(plan_id: int) -> Plan:
 
     try:
         s = sc.load(plan.scenario)
-        result = solver.solve(
-            s, solver.Options(method=plan.method, progress=progress, limits=True, price=True)
-        )
+        result = solver.solve(s, solver.Options(method=plan.method, progress=progress))
         data = solver.to_json(result)
     except Exception as exc:  # recorded where the officer sees it
         log.exception("plan %s failed", plan_id)
@@ -305,7 +304,10 @@ def plan_solve(plan_id: int) -> Plan:
         plan.refresh_from_db()
         return plan
     summary = data["summary"]
-    Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(
+    # The draft first, to be reviewed at once; what it is shown with (the price of its
+    # promises, the per-day limits: at 100,000 people as long again as the plan) is added
+    # when ready, `progress` naming it meanwhile.
+    stored = Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(
         status=PlanStatus.DRAFT,
         result=data,
         people=summary["people"],
@@ -314,10 +316,40 @@ def plan_solve(plan_id: int) -> Plan:
         gap=data["gap"],
         seconds=data["seconds"]["total"],
         finished_at=timezone.now(),
-        progress="",
+        progress="explaining",
     )
+    if stored:
+        _explain(plan_id, plan.method, result, progress)
     plan.refresh_from_db()
     return plan
+
+
+def _explain(plan_id: int, method: str, result: Any, progress: Callable[[str], None]) -> None:
+    """Add the price of stability and the per-day limits to a stored draft (kept as it is
+    when this fails: a warning says what is missing)."""
+    try:
+        solver.explain(
+            result,
+            solver.Options(method=method, progress=progress, limits=True, price=True),
+        )
+    except Exception as exc:
+        log.exception("plan %s: the limits failed", plan_id)
+        result.warnings.append(f"the limits could not be computed: {exc}")
+    extra = solver.to_json(result)
+    with transaction.atomic():
+        plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+        if plan is None:
+            return
+        data = dict(plan.result or {})
+        if plan.status in (PlanStatus.DRAFT, PlanStatus.PUBLISHED, PlanStatus.SUPERSEDED):
+            # Only what explains the plan; its itineraries are as they were reviewed.
+            data["stability"] = {**data.get("stability", {}), **extra["stability"]}
+            data["limits"] = extra["limits"]
+            data["warnings"] = extra["warnings"]
+            data["seconds"] = {**data.get("seconds", {}), **extra["seconds"]}
+            plan.result = data
+        plan.progress = ""
+        plan.save(update_fields=["result", "progress"])
 
 
 @transaction.atomic

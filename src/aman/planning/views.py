@@ -50,6 +50,7 @@ STAGES = {
     "lp": gettext_lazy("solving the linear programme"),
     "rounding": gettext_lazy("turning the flows into itineraries"),
     "result": gettext_lazy("writing the plan"),
+    "explaining": gettext_lazy("the price of stability and the limits"),
     "price": gettext_lazy("solving again owing nobody anything (the price of stability)"),
     "limits": gettext_lazy("the most people who could be safe by each day"),
     "publishing": gettext_lazy("making the bookings and stays"),

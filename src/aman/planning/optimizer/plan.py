@@ -94,6 +94,8 @@ class Result:
     lp: model.LPResult | None = None
     master: model.Master | None = None
     limits: list[dict[str, Any]] = field(default_factory=list)
+    # A re-plan that owes promises (notified itineraries not fixed): its price can be shown.
+    promised: bool = False
     # "lp": the bound is the LP's optimum; "prices": a held plan's, from the scenario's
     # prices (`_try_held`).
     bound_from: str = "lp"
@@ -495,10 +497,20 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         bound_from=bound_from,
         firm=firm,
     )
-    promised = any(
+    result.promised = any(
         arcs is not None and hid not in fixed_paths for hid, arcs in notified_paths.items()
     )
-    if opts.price and promised and s.policy.stability_reward > 0:
+    explain(result, opts)
+    return result
+
+
+def explain(result: Result, opts: Options) -> None:
+    """What the plan is shown with, asked for by `opts` and solved after it: the price of
+    stability (`price`: a re-plan that owes promises, solved again owing none) and the
+    per-day limits (`limits`). Separate from `solve` so that a page can keep the plan
+    first and add these when they are ready."""
+    s = result.scenario
+    if opts.price and result.promised and s.policy.stability_reward > 0:
         opts.stage("price")
         t = _time.perf_counter()
         try:
@@ -511,7 +523,6 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
         t = _time.perf_counter()
         result.limits = limits(s, time_limit=opts.time_limit, threads=opts.threads)
         result.seconds["limits"] = _time.perf_counter() - t
-    return result
 
 
 def without_promises(result: Result, opts: Options) -> dict[str, Any]:
