@@ -38,3 +38,20 @@ def test_the_redis_cache_keeps_one_client_and_behaves_as_djangos() -> None:
     cache.delete("row")
     assert cache.get("row") is None
     cache.clear()
+
+
+@override_settings(CACHES={"default": {"BACKEND": "aman.core.cache.RedisCache", "LOCATION": REDIS}})
+def test_a_fixed_window_counts_in_one_round_trip_and_expires() -> None:
+    """The public pages' rate limit (core.ratelimit.take): the count after this one, the
+    window's expiry set by the first and kept by the others, read back as Django does."""
+    cache = caches["default"]
+    cache.clear()
+    assert [cache.incr_window("rl:test", 60) for _ in range(3)] == [1, 2, 3]
+    assert cache.get("rl:test") == 3, "Django reads the counter"
+    client = cache._cache.get_client("rl:test")
+    ttl = client.ttl(cache.make_and_validate_key("rl:test"))
+    assert 0 < ttl <= 60, "the first count set the window; later ones did not extend it"
+    client.persist(cache.make_and_validate_key("rl:test"))  # as if it expired meanwhile
+    assert cache.incr_window("rl:test", 30) == 4
+    assert 0 < client.ttl(cache.make_and_validate_key("rl:test")) <= 30, "never without expiry"
+    cache.clear()

@@ -106,6 +106,13 @@ def test_a_draft_is_reviewable_while_its_limits_are_computed(
     assert 'id="people-safe"' in page, "the plan itself is shown meanwhile"
     api = world.api("logistics").get(f"/api/plans/{plan.pk}").json()
     assert (api["status"], api["progress"]) == ("draft", "limits")
+    # Asked again (a worker died while explaining): the draft stands, no endless spinner.
+    from aman.planning.services import plan_solve
+
+    again = plan_solve(plan.pk)
+    assert (again.status, again.progress) == (PlanStatus.DRAFT, "")
+    assert again.result["itineraries"] == plan.result["itineraries"]
+    Plan.objects.filter(pk=plan.pk).update(progress="limits")
     _publish(client, django_capture_on_commit_callbacks, plan)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.PUBLISHED, plan.error

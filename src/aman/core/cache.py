@@ -36,10 +36,11 @@ class RedisCache(DjangoRedisCache):
     def incr_window(self, key: str, window: int) -> int:
         """Count one more in a fixed window of `window` seconds and return the count, in
         one round trip (the rate limits of the public pages): the key is created with its
-        expiry when absent, then incremented, as one MULTI/EXEC."""
+        expiry when absent, as one MULTI/EXEC: INCR, then EXPIRE NX (a key that expired
+        between two commands is created again by INCR and still gets its expiry)."""
         redis_key = self.make_and_validate_key(key)
         client = self._cache.get_client(redis_key, write=True)
         pipe = client.pipeline(transaction=True)
-        pipe.set(redis_key, 0, ex=window, nx=True)
         pipe.incr(redis_key)
-        return int(pipe.execute()[1])
+        pipe.expire(redis_key, window, nx=True)
+        return int(pipe.execute()[0])

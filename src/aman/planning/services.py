@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -283,6 +282,12 @@ def plan_start(
 def plan_solve(plan_id: int) -> Plan:
     """Solve a running plan's inputs and keep the result (the background task's body)."""
     plan = Plan.objects.get(pk=plan_id)
+    if plan.status == PlanStatus.DRAFT and plan.progress in EXPLAINING:
+        # Asked again after a worker died while explaining it: the draft stands, without
+        # what could not be computed.
+        Plan.objects.filter(pk=plan_id, status=PlanStatus.DRAFT).update(progress="")
+        plan.refresh_from_db()
+        return plan
     if plan.status != PlanStatus.RUNNING:
         return plan
 
@@ -319,37 +324,55 @@ def plan_solve(plan_id: int) -> Plan:
         progress="explaining",
     )
     if stored:
-        _explain(plan_id, plan.method, result, progress)
+        _explain(plan_id, plan.method, result)
     plan.refresh_from_db()
     return plan
 
 
-def _explain(plan_id: int, method: str, result: Any, progress: Callable[[str], None]) -> None:
-    """Add the price of stability and the per-day limits to a stored draft (kept as it is
-    when this fails: a warning says what is missing)."""
+# A draft's progress while what it is shown with is computed (`_explain`).
+EXPLAINING = ("explaining", "price", "limits")
+
+
+def _explain(plan_id: int, method: str, result: Any) -> None:
+    """Add the price of stability and the per-day limits to a stored draft. The plan may
+    be published meanwhile: its stage is then the publishing's, and what explains it is
+    added all the same. Whatever fails, the draft stands (a warning says what is missing)
+    and its progress is cleared."""
+
+    def explaining(stage: str) -> None:
+        Plan.objects.filter(pk=plan_id, status=PlanStatus.DRAFT).update(progress=stage)
+
+    extra = None
     try:
-        solver.explain(
-            result,
-            solver.Options(method=method, progress=progress, limits=True, price=True),
-        )
-    except Exception as exc:
-        log.exception("plan %s: the limits failed", plan_id)
-        result.warnings.append(f"the limits could not be computed: {exc}")
-    extra = solver.to_json(result)
-    with transaction.atomic():
-        plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
-        if plan is None:
-            return
-        data = dict(plan.result or {})
-        if plan.status in (PlanStatus.DRAFT, PlanStatus.PUBLISHED, PlanStatus.SUPERSEDED):
-            # Only what explains the plan; its itineraries are as they were reviewed.
-            data["stability"] = {**data.get("stability", {}), **extra["stability"]}
-            data["limits"] = extra["limits"]
-            data["warnings"] = extra["warnings"]
-            data["seconds"] = {**data.get("seconds", {}), **extra["seconds"]}
-            plan.result = data
-        plan.progress = ""
-        plan.save(update_fields=["result", "progress"])
+        try:
+            solver.explain(
+                result,
+                solver.Options(method=method, progress=explaining, limits=True, price=True),
+            )
+        except Exception as exc:
+            log.exception("plan %s: the limits failed", plan_id)
+            result.warnings.append(f"the limits could not be computed: {exc}")
+        extra = solver.to_json(result)
+    finally:
+        with transaction.atomic():
+            plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+            if plan is not None:
+                fields = []
+                if extra is not None and plan.status != PlanStatus.DISCARDED:
+                    # Only what explains the plan; its itineraries are as they were
+                    # reviewed (a publish holds this row and never writes the result).
+                    data = dict(plan.result or {})
+                    data["stability"] = {**data.get("stability", {}), **extra["stability"]}
+                    data["limits"] = extra["limits"]
+                    data["warnings"] = extra["warnings"]
+                    data["seconds"] = {**data.get("seconds", {}), **extra["seconds"]}
+                    plan.result = data
+                    fields.append("result")
+                if plan.status == PlanStatus.DRAFT:
+                    plan.progress = ""
+                    fields.append("progress")
+                if fields:
+                    plan.save(update_fields=fields)
 
 
 @transaction.atomic

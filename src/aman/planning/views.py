@@ -131,8 +131,9 @@ class PolicyForm(forms.Form):
             "average told household whatever its own size (a promise is kept or broken per "
             "family), against one person without priority brought out at once (1). "
             "0: a re-plan moves anyone whenever that is "
-            "better; 1 (the default): a told household keeps its seats unless people two or "
-            "more priority points higher need them; higher: promises first, even before the "
+            "better; 1 (the default): a told household of average size keeps its seats "
+            "unless people two or more priority points higher need them (a larger one gives "
+            "way sooner, a smaller one later); higher: promises first, even before the "
             "vulnerable."
         ),
     )

@@ -95,6 +95,9 @@ class Network:
     nights: dict[int, list[date]] = field(default_factory=dict)  # WAIT arc -> nights
     sources: dict[str, int] = field(default_factory=dict)  # household -> node (or -1)
     problems: dict[str, str] = field(default_factory=dict)  # household -> reason code
+    # The mean size of the households whose promise a plan may keep or break (told, not
+    # fixed, their itinerary still possible): the stability reward's unit (plan.solve).
+    told_mean: float = 1.0
     # Permits as households state them -> the crossings they may pass (`class_of`).
     approved_of: dict[tuple[tuple[str, str], ...], frozenset[int]] = field(default_factory=dict)
 

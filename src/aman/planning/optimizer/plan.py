@@ -252,19 +252,20 @@ def _kept(
     }
 
 
-def reward_per_person(s: Scenario, size: int) -> float:
+def reward_per_person(net: Network, size: int) -> float:
     """The stability reward is per household kept as told (one promise, one family to
     tell again), in people: `stability_reward` times the mean size of the households
-    told, whatever this one's size — so that keeping two small households is worth more
-    than keeping one large one of the same people."""
-    return s.policy.stability_reward * s.told_mean_size / size
+    whose promise the plan may keep or break (`Network.told_mean`), whatever this one's
+    size — so that keeping two small households is worth more than keeping one large one
+    of the same people."""
+    return net.scenario.policy.stability_reward * net.told_mean / size
 
 
 def _evaluate(net: Network, placed: dict[str, integer.Placed], kept: set[str]) -> float:
     s = net.scenario
     hs = s.households
     total = sum(household_value(net, hs[k], p.arcs) for k, p in placed.items())
-    return total + s.policy.stability_reward * s.told_mean_size * len(kept)
+    return total + s.policy.stability_reward * net.told_mean * len(kept)
 
 
 def solve(s: Scenario, options: Options | None = None) -> Result:
@@ -318,6 +319,12 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
                 firm.add(h.id)
                 base.take(arcs, h.size)
     fixed_start = _snapshot(base)
+    promises = [
+        s.households[hid].size
+        for hid, arcs in notified_paths.items()
+        if arcs is not None and hid not in fixed_paths
+    ]
+    net.told_mean = sum(promises) / len(promises) if promises else 1.0
     free = [
         h for h in s.households.values() if h.id not in net.problems and h.id not in fixed_paths
     ]
@@ -372,7 +379,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
                 ik = (key, src, tuple(arcs), h.size)
                 inc = incs_d.setdefault(
                     ik,
-                    model.Incumbent(key, src, list(arcs), [], 0, reward_per_person(s, h.size)),
+                    model.Incumbent(key, src, list(arcs), [], 0, reward_per_person(net, h.size)),
                 )
                 inc.households.append(h.id)
                 inc.people += h.size
@@ -657,6 +664,8 @@ def _keep_notified(
 ) -> set[str]:
     kept = set()
     for h in sorted(free, key=integer.order_key):
+        if h.id in placed:  # placed by the rounding already: its seats are taken
+            continue
         arcs = notified.get(h.id)
         if arcs is not None and cap.fits(arcs, h.size):
             placed[h.id] = integer.Placed(h.id, arcs, cap.take(arcs, h.size))
@@ -702,9 +711,10 @@ def _round(
         return True
 
     # Notified itineraries the LP keeps, first: they were promised. One the LP keeps in
-    # part (most of a family: the reward is per household) is kept whole where its
-    # itinerary still has room — the seats come from groups of lower priority, rounded
-    # after.
+    # part (most of a family: the reward is per household) is kept whole at its group's
+    # turn below, where its itinerary still has room: the seat then comes from a group of
+    # lower priority, rounded after it.
+    partly: dict[int, list[tuple[Household, list[Any]]]] = defaultdict(list)
     for gi in order:
         for c in cols_of[gi]:
             if c[3] < 0:
@@ -714,11 +724,18 @@ def _round(
             )
             for hid in members:
                 h = s.households[hid]
-                if hid not in placed and (h.size <= c[2] + 0.5 or 2 * c[2] >= h.size):
+                if hid in placed:
+                    continue
+                if h.size <= c[2] + 0.5:
                     put(h, c, gi)
+                elif 2 * c[2] >= h.size:
+                    partly[gi].append((h, c))
     # Then each group's people as the LP sends them (rounded), largest households first,
     # on the best itinerary with room for the whole household — the LP may split one.
     for gi in order:
+        for h, c in partly.get(gi, []):
+            if h.id not in placed:
+                put(h, c, gi)
         cols = cols_of[gi]
         waiting = sorted(
             (s.households[hid] for hid in master.groups[gi].households if hid not in placed),
@@ -759,7 +776,7 @@ def _stability(
         "kept_people": kept_people,
         "ratio": (changed / displaced) if displaced else None,
         "reward_per_person": net.scenario.policy.stability_reward,
-        "told_mean_size": round(net.scenario.told_mean_size, 3),
+        "told_mean_size": round(net.told_mean, 3),
     }
 
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -188,12 +187,6 @@ class Scenario:
     @property
     def horizon(self) -> int:
         return self.minutes(self.end)
-
-    @cached_property
-    def told_mean_size(self) -> float:
-        """The mean size of the households told an itinerary (1.0 when none was)."""
-        sizes = [h.size for h in self.households.values() if h.notified]
-        return sum(sizes) / len(sizes) if sizes else 1.0
 
     def connection(self, place: str) -> int:
         kind = self.places[place].kind
