@@ -111,19 +111,17 @@ def people_search(
     # always matched by two different keys of the person — what the name pairs hold.
     keys = [k for k in keys if not any(o != k and o.startswith(k) for o in keys)]
     few = _few(crisis)
-    # The ids are taken first when they are not too many, and the people read by primary
-    # key or found walking the lists' order: the database cannot estimate how many people
-    # match several words (it guessed 62,000 where 5,800 did, and then read the whole
-    # people table), and a page of a one-word search walked the lists' order probing the
-    # name keys person by person (12,000 matches: 6,000 probes) where a list of ids is
-    # checked in memory.
     if len(keys) == 1:
+        # One word: the database estimates a key range well and picks the right plan.
         one = _key_range(crisis, keys[0])
-        name_ids = [row["person_id"] for row in one[: NAME_IDS_INLINE + 1]]
-        if len(name_ids) <= NAME_IDS_INLINE:
-            return _among(qs, name_ids), len(name_ids) <= few
-        # Very many: the database estimates a key range well and picks the right plan.
+        few_ids = [row["person_id"] for row in one[: few + 1]]
+        if len(few_ids) <= few:
+            return _among(qs, few_ids), True
         return qs.filter(pk__in=one), False
+    # Several words: the database cannot estimate how many people match every word (it
+    # guessed 62,000 where 5,800 did, and then read the whole people table), so the ids
+    # are taken first when they are not too many and the people are read by primary key
+    # or found walking the lists' order.
     paired = _pair_matches(crisis, keys)
     if paired is not None and len(paired) <= NAME_IDS_INLINE:
         return _among(qs, paired), len(paired) <= few
