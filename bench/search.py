@@ -4,7 +4,8 @@
 
 Fills a fresh PostgreSQL database (`--database`, default `aman_bench_search` on
 127.0.0.1:5432, user postgres) with `--people` people in households of 1-4, with their
-name keys (aman.registry.identity.name_keys, as `_write_name_keys` writes them), passports
+name keys and name pairs (aman.registry.identity.name_keys and name_key_pairs, as
+`_write_name_keys` writes them), passports
 and phones (encrypted, with keyed hashes from aman.registry.services.document_hash and
 phone_hash) and IINs, through COPY (the secondary indexes are dropped during the load and
 built after it, foreign-key triggers are off for the load session), then ANALYZE. Names
@@ -20,7 +21,8 @@ which adds the page's count query). Reports p50/p95/max per query type, rows ret
 whether the sought person is among them, and EXPLAIN ANALYZE of the slowest SQL.
 
 `--reuse` keeps an existing database with the right number of people (to iterate on the
-queries); `--keep` does not drop the database at the end.
+queries) and migrates it to the current code (timed); `--keep` does not drop the database
+at the end.
 """
 
 from __future__ import annotations
@@ -98,8 +100,8 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
 
     from aman.core.crypto import encrypt
     from aman.registry import triage
-    from aman.registry.identity import make_iin, name_keys, to_passport_latin
-    from aman.registry.models import Document, Household, NameKey, Person, Phone
+    from aman.registry.identity import make_iin, name_key_pairs, name_keys, to_passport_latin
+    from aman.registry.models import Document, Household, NameKey, NamePair, Person, Phone
     from aman.registry.services import document_hash, iin_hash, phone_hash
 
     rng = random.Random(args.seed)
@@ -138,6 +140,7 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
     for model, cols in (
         (Household, hh_cols),
         (NameKey, key_cols),
+        (NamePair, key_cols),
         (Document, doc_cols),
         (Phone, phone_cols),
     ):
@@ -149,6 +152,7 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
         "registry_household": hh_cols,
         "registry_person": person_cols,
         "registry_namekey": key_cols,
+        "registry_namepair": key_cols,
         "registry_document": doc_cols,
         "registry_phone": phone_cols,
     }
@@ -185,7 +189,7 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
                     copies[table].write("".join(rows))
                     rows.clear()
 
-        pid = doc_id = phone_id = key_id = 0
+        pid = doc_id = phone_id = key_id = pair_id = 0
         hh_id = 0
         while pid < args.people:
             hh_id += 1
@@ -256,6 +260,9 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
                         buffers["registry_namekey"].append(
                             f"{key_id}\t{pid}\t{crisis.pk}\t{k[:60]}\n"
                         )
+                for pair in name_key_pairs(k[:60] for k in keys):
+                    pair_id += 1
+                    buffers["registry_namepair"].append(f"{pair_id}\t{pid}\t{crisis.pk}\t{pair}\n")
                 surnames[surname] += 1
                 passport = ""
                 if adult or rng.random() < 0.3:
@@ -310,7 +317,12 @@ def generate(args: argparse.Namespace, crisis: Any, country_id: int) -> dict[str
                 print(f"  … {pid:,} people, {time.perf_counter() - gen_start:.0f} s", flush=True)
         flush(force=True)
         counts.update(
-            people=pid, households=hh_id, name_keys=key_id, documents=doc_id, phones=phone_id
+            people=pid,
+            households=hh_id,
+            name_keys=key_id,
+            name_pairs=pair_id,
+            documents=doc_id,
+            phones=phone_id,
         )
     for c in conns.values():
         c.commit()
@@ -431,6 +443,9 @@ def main() -> None:
             crisis = Crisis.objects.get(pk=state["crisis"])
             operator = User.objects.get(username="bench-operator")
             print(f"reusing {args.database}: {state['counts']}")
+            t0 = time.perf_counter()
+            call_command("migrate", verbosity=0)
+            print(f"migrated to the current code in {time.perf_counter() - t0:.1f} s")
         else:
             t0 = time.perf_counter()
             call_command("migrate", verbosity=0)
@@ -463,10 +478,14 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT pg_size_pretty(pg_database_size(current_database())), "
-                "pg_size_pretty(pg_total_relation_size('registry_namekey'))"
+                "pg_size_pretty(pg_total_relation_size('registry_namekey')), "
+                "pg_size_pretty(pg_total_relation_size('registry_namepair'))"
             )
-            size, keys_size = cur.fetchone()
-        print(f"database size {size} (registry_namekey with indexes {keys_size})")
+            size, keys_size, pairs_size = cur.fetchone()
+        print(
+            f"database size {size} (with indexes: registry_namekey {keys_size}, "
+            f"registry_namepair {pairs_size})"
+        )
 
         people = state["samples"]["people"]
         rng = random.Random(7)

@@ -351,6 +351,43 @@ def test_names_edited_after_a_merge_do_not_lose_the_merged_spelling(
     assert found("Ағаевич") == [pair.person_a_id]
 
 
+def test_two_words_from_the_two_merged_records_find_the_survivor_until_undone(
+    world: World, family: dict[str, Any]
+) -> None:
+    from aman.registry.identity import name_key_pairs
+    from aman.registry.models import NamePair
+    from aman.registry.services import _write_name_keys
+
+    pair, _first = the_pair(world, family)
+    a, b = pair.person_a_id, pair.person_b_id
+    for pk, patronymic in ((a, "Ағаевич"), (b, "Серикович")):
+        Person.objects.filter(pk=pk).update(patronymic=patronymic)
+        _write_name_keys(Person.objects.get(pk=pk))
+    api = world.api(Role.OPERATOR)
+
+    def found(query: str) -> list[int]:
+        response = api.get("/api/people", {"crisis": world.crisis.pk, "q": query})
+        return [p["id"] for p in response.json()["items"]]
+
+    def pairs_follow_keys() -> bool:
+        return all(
+            sorted(NamePair.objects.filter(person_id=pk).values_list("key", flat=True))
+            == name_key_pairs(NameKey.objects.filter(person_id=pk).values_list("key", flat=True))
+            for pk in (a, b)
+        )
+
+    assert found("Серикович Ағаевич") == []
+    merge_id = merge_api(world, pair, {"choose": {"names": "survivor"}}).json()["id"]
+    assert found("Серикович Ағаевич") == [a], "one word of each record finds the survivor"
+    assert found("Serikovich Nurlan") == [a]
+    assert pairs_follow_keys()
+    assert api.post(f"/api/merges/{merge_id}/undo").status_code == 200
+    assert found("Серикович Ағаевич") == []
+    assert found("Серикович Нурлан") == [b]
+    assert found("Ағаевич Нұрлан") == [a]
+    assert pairs_follow_keys()
+
+
 def test_the_audit_log_names_the_fields_a_merge_changed_not_their_values(
     world: World, family: dict[str, Any]
 ) -> None:

@@ -139,6 +139,62 @@ def test_search_finds_people_in_any_script_and_by_identifiers(
     assert found("Н") == [], "one letter is too little to search for"
 
 
+def test_two_words_find_every_person_whose_names_begin_with_them(
+    world: World, family: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two words meet in the name pairs; the people found are those whose names begin with
+    every word, as when the words' keys are intersected (the way taken when a word is
+    begun by too many names)."""
+    from aman.registry import selectors
+
+    people = register(world, family).json()["people"]
+    nurlan, aigul, alikhan = (p["id"] for p in people)
+    api = world.api(Role.OPERATOR)
+
+    def found(q: str) -> list[int]:
+        response = api.get("/api/people", {"crisis": world.crisis.pk, "q": q})
+        return sorted(p["id"] for p in response.json()["items"])
+
+    cases = {
+        # `Жұмабек` begins `Жұмабекова`: the surname with the feminine ending is found.
+        "Жұмабек Айгүл": [aigul],
+        "AIGUL ZHUMABEK": [aigul],
+        "Жұмабек": [nurlan, aigul, alikhan],
+        "Жұма Нұр": [nurlan],
+        "Жумабек Алихан": [alikhan],
+        # A word that begins another adds nothing: one name may match both.
+        "Жұмабек Жұмабекова": [aigul],
+        "Нұрлан Нұрлан": [nurlan],
+        "Нұрлан Айгүл": [],
+        "Нұрлан Жұмабек Әлихан": [],
+        "Жұмабек Әлихан Жұмабек": [alikhan],
+    }
+    through_pairs = {q: found(q) for q in cases}
+    assert through_pairs == cases
+    monkeypatch.setattr(selectors, "PAIR_COMPLETIONS", 0)
+    assert {q: found(q) for q in cases} == cases, "the same people by intersecting keys"
+
+
+def test_renamed_people_are_found_by_their_new_names(world: World, family: dict[str, Any]) -> None:
+    people = register(world, family).json()["people"]
+    api = world.api(Role.OPERATOR)
+    patched = api.patch(
+        f"/api/people/{people[2]['id']}",
+        data=json.dumps({"given_names": "Арман Серікұлы"}),
+        content_type="application/json",
+    )
+    assert patched.status_code == 200, patched.content
+
+    def found(q: str) -> list[int]:
+        response = api.get("/api/people", {"crisis": world.crisis.pk, "q": q})
+        return [p["id"] for p in response.json()["items"]]
+
+    assert found("Жұмабек Арман") == [people[2]["id"]]
+    assert found("Arman Serikuly") == [people[2]["id"]]
+    assert found("Жұмабек Серік") == [people[2]["id"]]
+    assert found("Нұрлан Арман") == []
+
+
 def test_a_long_list_counts_up_to_a_cap(
     world: World, family: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -446,3 +502,32 @@ def test_queued_registrations_are_registered_together(
         assert sorted(record.people.values_list("reference_code", flat=True)) == sorted(
             queued["reference_codes"]
         )
+
+
+def test_the_migration_fills_the_name_pairs_of_people_already_registered(
+    world: World, family: dict[str, Any]
+) -> None:
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    from aman.registry.identity import name_key_pairs
+    from aman.registry.models import NameKey, NamePair
+
+    register(world, family)
+    expected = {
+        pk: name_key_pairs(NameKey.objects.filter(person_id=pk).values_list("key", flat=True))
+        for pk in Person.objects.values_list("pk", flat=True)
+    }
+    NamePair.objects.all().delete()
+    migration = importlib.import_module("aman.registry.migrations.0009_name_pairs")
+    # The step uses only the schema editor's connection (SQLite refuses an editor here).
+    migration.fill_pairs(apps, SimpleNamespace(connection=connection))
+    assert {
+        pk: sorted(NamePair.objects.filter(person_id=pk).values_list("key", flat=True))
+        for pk in expected
+    } == expected
+    api = world.api(Role.OPERATOR)
+    body = api.get("/api/people", {"crisis": world.crisis.pk, "q": "Айгүл Жұмабек"}).json()
+    assert [p["surname"] for p in body["items"]] == ["Жұмабекова"]

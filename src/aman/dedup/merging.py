@@ -44,7 +44,7 @@ from aman.core.models import AuditEntry, User
 from aman.dedup.models import CandidatePair, Merge
 from aman.dedup.signals import MergeConflict
 from aman.registry.identity import IinError, name_keys, parse_iin
-from aman.registry.models import Household, NameKey, Person, StatusEvent
+from aman.registry.models import Household, NameKey, NamePair, Person, StatusEvent
 
 # The groups of fields a merge decides together, with their label for officers. A group's
 # fields always come from the same record.
@@ -214,8 +214,8 @@ def _relations() -> dict[str, tuple[type[models.Model], str]]:
     {key: (model, column)}: the foreign keys (also one-to-one, also hidden ones declared
     with `related_name="+"`) and the many-to-many links of other models to Person, except
     those a merge handles itself (name keys, household contacts, possible duplicates,
-    merges) and the merged-into link."""
-    handled = {NameKey, Household, CandidatePair, Merge, Person}
+    merges) and the merged-into link; name pairs follow the name keys."""
+    handled = {NameKey, NamePair, Household, CandidatePair, Merge, Person}
     out: dict[str, tuple[type[models.Model], str]] = {}
     for rel in Person._meta.get_fields(include_hidden=True):
         if not rel.auto_created or rel.concrete:
@@ -344,7 +344,11 @@ def person_merge(
 ) -> Merge:
     """Merge `absorbed` into `survivor` (see the module's rule); returns the merge, which
     `person_unmerge` undoes."""
-    from aman.registry.services import _household_priority_refresh, _priority_refresh
+    from aman.registry.services import (
+        _household_priority_refresh,
+        _priority_refresh,
+        _write_name_pairs,
+    )
 
     locked = {
         p.pk: p
@@ -387,6 +391,9 @@ def person_merge(
     keys = _move(NameKey, "person", absorbed.pk, survivor.pk)
     if keys:
         moved["registry.namekey.person"] = keys
+    # The pairs follow the keys: the survivor's now pair their names with the absorbed's.
+    _write_name_pairs(survivor)
+    _write_name_pairs(absorbed)
     latest = (
         StatusEvent.objects.filter(person=survivor).order_by("-at", "-id").values("status").first()
     )

@@ -223,6 +223,31 @@ class NameKey(models.Model):
         return self.key
 
 
+class NamePair(models.Model):
+    """Two of a person's name keys joined (`identity.name_key_pairs`: `ahmetov0erlan` and
+    `erlan0ahmetov`), every pair in both orders, so that a search for two words reads one
+    index range of the people who match both instead of intersecting two ranges of tens of
+    thousands. Always the pairs of the person's `NameKey` rows (`services._write_name_pairs`)."""
+
+    # The unique (person, key) index serves lookups by person.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="name_pairs", db_index=False
+    )
+    crisis = models.ForeignKey(
+        "core.Crisis", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=121)
+
+    class Meta:
+        indexes = [models.Index(fields=["crisis", "key", "person"], name="namepair_search")]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "key"], name="namepair_person_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class Document(models.Model):
     class Kind(models.TextChoices):
         PASSPORT = "passport", _("Passport")

@@ -24,6 +24,7 @@ from aman.geo.models import Country, Place
 from aman.registry import triage
 from aman.registry.identity import (
     IinError,
+    name_key_pairs,
     name_keys,
     normalize_phone,
     parse_iin,
@@ -34,6 +35,7 @@ from aman.registry.models import (
     Household,
     IntakeRecord,
     NameKey,
+    NamePair,
     Person,
     Phone,
     PriorityPolicy,
@@ -722,7 +724,7 @@ def _register_many(
         for person in people:
             person.household = household
     Person.objects.bulk_create([p for people in groups for p in people])
-    documents, phones, keys, events = [], [], [], []
+    documents, phones, keys, pairs, events = [], [], [], [], []
     for acc, people in zip(accepted, groups, strict=True):
         channel = acc.submission.channel
         note = _("registered via %(channel)s") % {"channel": channel}
@@ -752,13 +754,15 @@ def _register_many(
                         valid=result.valid,
                     )
                 )
-            keys += _name_keys(person)
+            person_keys = _name_keys(person)
+            keys += person_keys
+            pairs += _name_pairs(person, [k.key for k in person_keys])
             events.append(
                 StatusEvent(
                     person=person, status=Status.REGISTERED, actor=acc.submission.actor, note=note
                 )
             )
-    for rows in (documents, phones, keys, events):
+    for rows in (documents, phones, keys, pairs, events):
         insert_rows(rows)
     for acc, household, people in zip(accepted, households, groups, strict=True):
         household.contact = people[acc.data.contact_index]
@@ -895,10 +899,35 @@ def _name_keys(person: Person) -> list[NameKey]:
     ]
 
 
+def _name_pairs(person: Person, keys: list[str]) -> list[NamePair]:
+    return [
+        NamePair(person=person, crisis_id=person.crisis_id, key=pair)
+        for pair in name_key_pairs(keys)
+    ]
+
+
+def _write_name_pairs(person: Person, keys: list[str] | None = None) -> None:
+    """Make the person's name pairs those of their name keys (`keys`, or else the rows
+    there now); pairs already there stay as they are."""
+    if keys is None:
+        keys = list(NameKey.objects.filter(person=person).values_list("key", flat=True))
+    wanted = set(name_key_pairs(keys))
+    current = dict(NamePair.objects.filter(person=person).values_list("key", "pk"))
+    NamePair.objects.filter(
+        pk__in=[pk for key, pk in current.items() if key not in wanted]
+    ).delete()
+    NamePair.objects.bulk_create(
+        [
+            NamePair(person=person, crisis_id=person.crisis_id, key=key)
+            for key in sorted(wanted - set(current))
+        ]
+    )
+
+
 def _write_name_keys(person: Person) -> None:
     """Make the person's name keys those of their names and of the names of every record
     merged into them (a spelling only a merged record had still finds the person); keys
-    already there stay as they are."""
+    already there stay as they are. Their pairs follow them (`_write_name_pairs`)."""
     wanted = {k.key for k in _name_keys(person)}
     merged = list(Person.all_objects.filter(merged_into=person))
     while merged:
@@ -913,6 +942,7 @@ def _write_name_keys(person: Person) -> None:
             for key in sorted(wanted - set(current))
         ]
     )
+    _write_name_pairs(person, sorted(wanted))
 
 
 @transaction.atomic

@@ -29,6 +29,8 @@ from aman.registry.identity.phones import PhoneResult, normalize_phone
 from aman.registry.identity.translit import (
     KAZAKH_PASSPORT_LETTERS,
     MATCHING_RULES,
+    PAIR_SEPARATOR,
+    name_key_pairs,
     name_keys,
     name_matching_key,
     to_passport_latin,
@@ -37,6 +39,7 @@ from aman.registry.identity.translit import (
 __all__ = [
     "KAZAKH_PASSPORT_LETTERS",
     "MATCHING_RULES",
+    "PAIR_SEPARATOR",
     "CheckResult",
     "IinConflict",
     "IinError",
@@ -49,6 +52,7 @@ __all__ = [
     "check_digit",
     "check_iin_matches",
     "make_iin",
+    "name_key_pairs",
     "name_keys",
     "name_matching_key",
     "normalize_phone",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
@@ -192,3 +192,22 @@ def name_keys(full_name: str, extra: Mapping[str, str] | None = None) -> list[st
     keys = {name_matching_key(token, extra) for token in _TOKENS.split(full_name)}
     keys.discard("")
     return sorted(keys)
+
+
+PAIR_SEPARATOR: Final = "0"
+
+
+def name_key_pairs(keys: Iterable[str]) -> list[str]:
+    """Every ordered pair of two different keys of one person, joined by ``PAIR_SEPARATOR``
+    (``ahmetov0erlan`` and ``erlan0ahmetov``), sorted: a search for two words then reads one
+    index range (one word's whole key, the other's prefix) instead of intersecting two.
+
+    The separator is a digit, which keys never contain and which sorts before every letter
+    under any collation (a space or a punctuation mark is ignored by some), so that a whole
+    key followed by a prefix is still one index range.
+
+    >>> name_key_pairs(["erlan", "ahmetov", "erlan"])
+    ['ahmetov0erlan', 'erlan0ahmetov']
+    """
+    unique = sorted(set(keys) - {""})
+    return [f"{a}{PAIR_SEPARATOR}{b}" for a in unique for b in unique if a != b]
