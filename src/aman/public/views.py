@@ -4,7 +4,6 @@ register themselves."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any, cast
@@ -165,14 +164,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 return done
         elif not request.POST.get("website"):
             _keep_refused(request, form, formset, crises)
-    # A blank form is the same for everyone in a language (but its tokens): its fields are
-    # rendered once and kept for five minutes; rendering them is most of the page's cost.
-    fields_key = _fields_key(crises) if request.method == "GET" else ""
-    return TemplateResponse(
-        request,
-        "public/register.html",
-        {"form": form, "formset": formset, "fields_key": fields_key},
-    )
+    return TemplateResponse(request, "public/register.html", {"form": form, "formset": formset})
 
 
 # The blank form is the same page for everyone in a language but for its two tokens (the
@@ -198,19 +190,12 @@ def _blank_page(request: HttpRequest, crises: list[Crisis]) -> HttpResponse:
         context = {
             "form": form,
             "formset": MemberFormSet(prefix="m"),
-            "fields_key": "",
             "csrf_token": _CSRF_MARK,
         }
         html = render_to_string("public/register.html", context, request=request)
         kept = _blank_pages[language] = (crises, html)
     page = kept[1].replace(_CSRF_MARK, get_token(request))
     return HttpResponse(page.replace(_FORM_TOKEN_MARK, secrets.token_urlsafe(16)))
-
-
-def _fields_key(crises: list[Crisis]) -> str:
-    what = [(c.pk, c.name, sorted(a.code for a in c.affected_countries.all())) for c in crises]
-    digest = hashlib.sha256(repr(what).encode()).hexdigest()[:16]
-    return f"{get_language()}:{digest}"
 
 
 def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Crisis]) -> None:
