@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from aman.api.files import binary_openapi, file_response
 from aman.api.routers.registry import ERRORS, _crisis, _user
 from aman.api.schemas import PersonOut
 from aman.core import access
@@ -305,19 +306,18 @@ def linkage_policy_put(
 @router.get(
     "/duplicates/clusters.csv",
     response={200: None, **ERRORS},
+    openapi_extra=binary_openapi("text/csv"),
     summary="The clusters as CSV (crisis managers): one row per intake record and person, "
     "with the source's own reference, the person it belongs to now and the cluster; no names",
 )
 def clusters_export(request: HttpRequest, crisis: int | None = None) -> Any:
     import io
 
-    from django.http import HttpResponse
-
     user = _user(request)
     access.require(user, Cap.CRISIS_MANAGE)
     found = _crisis(user, crisis)
     out = io.StringIO()
     batch.clusters_export(actor=user, crisis=found, out=out)
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="clusters-{found.code}.csv"'
-    return response
+    return file_response(
+        out.getvalue().encode(), "text/csv; charset=utf-8", f"clusters-{found.code}.csv"
+    )

@@ -16,9 +16,9 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from aman.api.files import binary_openapi, file_response
 from aman.api.idempotency import idempotent
 from aman.api.routers.registry import ERRORS, _crisis, _user
-from aman.api.routers.transport_documents import _binary, _file
 from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError, NotFound
@@ -511,11 +511,11 @@ def hotel_daily_list(request: HttpRequest, hotel_id: int, query: Query[DayQuery]
     response={200: None, **ERRORS},
     summary="A hotel's daily list as CSV (UTF-8, opens in Excel; personal data)",
     description="The page's CSV: one row per stay. Audited as an export.",
-    openapi_extra=_binary("text/csv"),
+    openapi_extra=binary_openapi("text/csv"),
 )
 def hotel_daily_list_csv(request: HttpRequest, hotel_id: int, query: Query[DayQuery]) -> Any:
     file = daily_lists.daily_list_export(**_daily_args(request, hotel_id, query.day))
-    return _file(file.content, file.content_type, file.filename)
+    return file_response(file.content, file.content_type, file.filename)
 
 
 # Stays ----------------------------------------------------------------------------------------
@@ -798,18 +798,17 @@ class NightsIn(Schema):
     @field_validator("last_night")
     @classmethod
     def _in_order(cls, last: date, info: ValidationInfo) -> date:
-        # A refusal on last_night itself (a model validator's names no field), in the
-        # language of the request.
+        # The services' rule (`check_nights`), refused on last_night itself (a model
+        # validator's names no field), in the language of the request.
         first = info.data.get("first_night")
-        problem = None
-        if first is not None and last < first:
-            problem = _("Before the first night.")
-        elif first is not None and (last - first).days >= services.MAX_NIGHTS:
-            problem = _("A stay is %(n)d nights at most; book another one after it.") % {
-                "n": services.MAX_NIGHTS
-            }
-        if problem:
-            raise PydanticCustomError("nights", "{problem}", {"problem": problem})
+        if first is not None:
+            try:
+                services.check_nights(first, last)
+            except ApplicationError as exc:
+                problems = exc.extra.get("errors", {}).get("last_night") or [exc.message]
+                raise PydanticCustomError(
+                    "nights", "{problem}", {"problem": str(problems[0])}
+                ) from None
         return last
 
 
@@ -998,7 +997,7 @@ class VoucherQuery(Schema):
     summary="A stay's voucher: the printable voucher (PDF) or its QR code alone (PNG)",
     description="In the language of the household's contact person, as the page prints it; "
     "409 when the stay holds no room (cancelled, no-show). Audited as an export.",
-    openapi_extra=_binary(*vouchers.FORMATS.values()),
+    openapi_extra=binary_openapi(*vouchers.FORMATS.values()),
 )
 def stay_voucher(request: HttpRequest, stay_id: int, query: Query[VoucherQuery]) -> Any:
     user, stay = _stay(request, stay_id)
@@ -1007,7 +1006,7 @@ def stay_voucher(request: HttpRequest, stay_id: int, query: Query[VoucherQuery])
         return request.build_absolute_uri(reverse("voucher_check", args=[code]))
 
     file = vouchers.voucher_export(actor=user, stay=stay, fmt=query.format, url_for=url_for)
-    return _file(file.content, file.content_type, file.filename)
+    return file_response(file.content, file.content_type, file.filename)
 
 
 # Exchange rates -------------------------------------------------------------------------------
@@ -1288,9 +1287,9 @@ def ledger(request: HttpRequest, query: Query[LedgerQuery]) -> Any:
     description="The page's download: sheets Lines, Totals (per hotel, tour operator, payer, "
     "night and overall) and Rates, in the language of the request. Same filters as "
     "`/api/ledger`. Audited as an export.",
-    openapi_extra=_binary(ledgers.LedgerFile.content_type),
+    openapi_extra=binary_openapi(ledgers.LedgerFile.content_type),
 )
 def ledger_xlsx(request: HttpRequest, query: Query[LedgerQuery]) -> Any:
     user, crisis, filters = _ledger_args(request, query)
     file = ledgers.ledger_export(actor=user, crisis=crisis, filters=filters)
-    return _file(file.content, file.content_type, file.filename)
+    return file_response(file.content, file.content_type, file.filename)

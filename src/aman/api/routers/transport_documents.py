@@ -2,31 +2,14 @@
 
 from typing import Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from aman.api.files import binary_openapi, file_response
 from aman.api.routers.registry import ERRORS, _crisis, _user
 from aman.transport import boarding_passes, manifests, selectors
 
 router = Router(tags=["transport"])
-
-
-def _file(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _binary(*types: str) -> dict[str, Any]:
-    return {
-        "responses": {
-            200: {
-                "description": "The file",
-                "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in types},
-            }
-        }
-    }
 
 
 class ManifestQuery(Schema):
@@ -41,7 +24,7 @@ class ManifestQuery(Schema):
     description="Everyone holding a seat (offered, confirmed, checked in, boarded), by "
     "passport surname; names as printed in the passport. The leg must be in the crisis "
     "(`crisis`, default: your current crisis). Audited as an export.",
-    openapi_extra=_binary(*(t for t, _ext in manifests.FORMATS.values())),
+    openapi_extra=binary_openapi(*(t for t, _ext in manifests.FORMATS.values())),
 )
 def leg_manifest(request: HttpRequest, leg_id: int, query: Query[ManifestQuery]) -> Any:
     user = _user(request)
@@ -50,7 +33,7 @@ def leg_manifest(request: HttpRequest, leg_id: int, query: Query[ManifestQuery])
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=leg_id)
     bookings = selectors.bookings_for_user(user=user, leg=leg)
     file = manifests.manifest_export(actor=user, leg=leg, fmt=query.format, bookings=bookings)
-    return _file(file.content, file.content_type, file.filename)
+    return file_response(file.content, file.content_type, file.filename)
 
 
 class PassQuery(Schema):
@@ -64,7 +47,7 @@ class PassQuery(Schema):
     summary="A booking's boarding pass: its QR code (PNG) or the printable pass (PDF)",
     description="In the passenger's language; 409 when the booking no longer holds a seat. "
     "The booking must be in the crisis (`crisis`, default: your current crisis). Audited.",
-    openapi_extra=_binary("image/png", "application/pdf"),
+    openapi_extra=binary_openapi("image/png", "application/pdf"),
 )
 def booking_pass(request: HttpRequest, booking_id: int, query: Query[PassQuery]) -> Any:
     user = _user(request)
@@ -72,4 +55,4 @@ def booking_pass(request: HttpRequest, booking_id: int, query: Query[PassQuery])
     crisis = _crisis(user, query.crisis)
     booking = selectors.booking_for_user(user=user, crisis=crisis, pk=booking_id)
     file = boarding_passes.booking_pass_export(actor=user, booking=booking, fmt=query.format)
-    return _file(file.content, file.content_type, file.filename)
+    return file_response(file.content, file.content_type, file.filename)
