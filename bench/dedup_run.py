@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     state = kept_database(args.database)
+    from django.db import connection, transaction
+
     from aman.core.models import Crisis
     from aman.dedup.batch import linkage_run_execute, linkage_run_start
     from aman.dedup.models import CandidatePair
@@ -100,9 +102,15 @@ def main() -> None:
                 "intakerecord_id", flat=True
             )
         )
-        Person.all_objects.filter(pk__in=new_ids).delete()
-        Household.objects.filter(pk__in=households - {None}).delete()
-        IntakeRecord.objects.filter(pk__in=records).delete()
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The planted people's journeys are append-only (the database refuses to delete
+            # them); this throwaway database's superuser switches the triggers off for this
+            # transaction only.
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("DELETE FROM registry_statusevent WHERE person_id = ANY(%s)", [new_ids])
+            Person.all_objects.filter(pk__in=new_ids).delete()
+            Household.objects.filter(pk__in=households - {None}).delete()
+            IntakeRecord.objects.filter(pk__in=records).delete()
         print(f"removed the planted people; {Person.objects.count():,} people again")
 
 

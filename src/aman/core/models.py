@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.append_only import AppendOnlyModel
 from aman.core.roles import ROLE_CAPS, Role
 
 
@@ -133,15 +133,7 @@ class User(AbstractUser):
         return cap in ROLE_CAPS.get(self.role, frozenset())
 
 
-class AuditQuerySet(models.QuerySet["AuditEntry"]):
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("The audit log is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("The audit log is append-only.")
-
-
-class AuditEntry(models.Model):
+class AuditEntry(AppendOnlyModel):
     """One read or write of a protected object. Append-only: the model refuses updates and
     deletes, and database triggers refuse them too (migration 0003)."""
 
@@ -174,7 +166,7 @@ class AuditEntry(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     via = models.CharField(_("via"), max_length=10, blank=True)
 
-    objects = AuditQuerySet.as_manager()
+    append_only_message = "The audit log is append-only."
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -184,14 +176,6 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.verb} {self.object_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("The audit log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("The audit log is append-only.")
 
 
 class ApiToken(models.Model):

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.append_only import AppendOnlyModel
+
 
 def _localized(obj: Country | Place) -> str:
     lang = (get_language() or "en")[:2]
@@ -180,10 +182,13 @@ class Place(models.Model):
         return self.kind in (Place.Kind.CROSSING, Place.Kind.AIRPORT)
 
 
-class PlaceStatusEvent(models.Model):
-    """Append-only: a crossing or airport opened, restricted or closed, when and why."""
+class PlaceStatusEvent(AppendOnlyModel):
+    """Append-only: a crossing or airport opened, restricted or closed, when and why (the
+    model and the database refuse changes: core/append_only.py, migration 0002)."""
 
-    place = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="status_events")
+    append_only_message = "A place's status history is append-only."
+
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="status_events")
     status = models.CharField(_("status"), max_length=12, choices=PlaceStatus.choices)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     effective_at = models.DateTimeField(_("since"))

@@ -13,6 +13,7 @@ from datetime import date
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.append_only import AppendOnlyModel
 from aman.core.crypto import EncryptedJSONField, EncryptedTextField
 from aman.registry.statuses import Status
 
@@ -361,10 +362,13 @@ class IntakeRecord(models.Model):
         return f"{self.channel} {self.received_at:%Y-%m-%d %H:%M}"
 
 
-class StatusEvent(models.Model):
-    """Append-only journey of a person; `Person.status` follows the latest event."""
+class StatusEvent(AppendOnlyModel):
+    """Append-only journey of a person; `Person.status` follows the latest event. The model
+    and the database refuse changes (core/append_only.py, migration 0010)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="status_events")
+    append_only_message = "A person's journey is append-only."
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="status_events")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
     previous = models.CharField(_("previous status"), max_length=20, blank=True)
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)

@@ -17,11 +17,12 @@ counted from those rows, never kept in counters that could drift.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from aman.core.append_only import AppendOnlyModel
 
 # A guest younger than this on the first night counts as a child on the voucher and in the
 # ledger; younger than INFANT_AGE shares a bed and needs none of their own.
@@ -330,15 +331,7 @@ class StayNight(models.Model):
         return f"{self.block_id}/{self.room} {self.night}"
 
 
-class StayEventQuerySet(models.QuerySet["StayEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("A stay's history is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("A stay's history is append-only.")
-
-
-class StayEvent(models.Model):
+class StayEvent(AppendOnlyModel):
     """Append-only history of a stay: the model refuses updates and deletes, and database
     triggers refuse them too (migration 0002), as for the audit log."""
 
@@ -351,7 +344,7 @@ class StayEvent(models.Model):
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
 
-    objects = StayEventQuerySet.as_manager()
+    append_only_message = "A stay's history is append-only."
 
     class Meta:
         ordering = ["at", "id"]
@@ -360,14 +353,6 @@ class StayEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stay_id}: {self.status}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise TypeError("A stay's history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("A stay's history is append-only.")
 
 
 class ExchangeRate(models.Model):

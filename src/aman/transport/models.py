@@ -19,6 +19,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aman.core.append_only import AppendOnlyModel
+
 
 class Mode(models.TextChoices):
     BUS = "bus", _("Bus")
@@ -217,10 +219,13 @@ class LegImport(models.Model):
         return self.file_name
 
 
-class LegEvent(models.Model):
-    """Append-only: a leg's status changes, with who and why."""
+class LegEvent(AppendOnlyModel):
+    """Append-only: a leg's status changes, with who and why (the model and the database
+    refuse changes: core/append_only.py, migration 0005)."""
 
-    leg = models.ForeignKey(Leg, on_delete=models.CASCADE, related_name="events")
+    append_only_message = "A leg's history is append-only."
+
+    leg = models.ForeignKey(Leg, on_delete=models.PROTECT, related_name="events")
     status = models.CharField(_("status"), max_length=10, choices=LegStatus.choices)
     previous = models.CharField(_("previous status"), max_length=10, blank=True)
     at = models.DateTimeField(_("time"), auto_now_add=True)
@@ -351,10 +356,13 @@ class Booking(models.Model):
         return self.status in HOLDS_SEAT
 
 
-class BookingEvent(models.Model):
-    """Append-only history of a booking: every status with who, when and through what."""
+class BookingEvent(AppendOnlyModel):
+    """Append-only history of a booking: every status with who, when and through what (the
+    model and the database refuse changes: core/append_only.py, migration 0005)."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    append_only_message = "A booking's history is append-only."
+
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="events")
     status = models.CharField(_("status"), max_length=10, choices=BookingStatus.choices)
     previous = models.CharField(_("previous status"), max_length=10, blank=True)
     at = models.DateTimeField(_("time"), auto_now_add=True)
