@@ -215,7 +215,8 @@ class Master:
             )
         self.n_bus = n_trips
         self.columns: list[Column] = []
-        self.seen: set[tuple[int, tuple[int, ...]]] = set()
+        # Each column's index by (group, or -1 - incumbent; its arcs).
+        self.seen: dict[tuple[int, tuple[int, ...]], int] = {}
         self.stage_rows: list[tuple[int, int]] = []  # (row, priority) per strict stage
         self.stability = s.policy.stability_reward
         for j, inc in enumerate(incumbents):
@@ -227,10 +228,12 @@ class Master:
     # -- columns --------------------------------------------------------------------------
 
     def add(self, group: int, arcs: list[int], incumbent: int = -1) -> bool:
+        """Add the column of `arcs` for `group` (or for an incumbent); False when the master
+        has it already."""
         marker = (group if incumbent < 0 else -1 - incumbent, tuple(arcs))
         if marker in self.seen:
             return False
-        self.seen.add(marker)
+        self.seen[marker] = len(self.columns)
         g = self.groups[group]
         value = path_value(self.net, arcs, weight_of(g.key.priority))
         rows: dict[int, float] = {group: 1.0}
@@ -688,8 +691,10 @@ def solve_arcs(
             marker = (group, tuple(path))
             index = index_of.get(marker)
             if index is None:
-                index = index_of[marker] = len(master.columns)
+                # The master may hold the column already (an earlier LP of this re-plan,
+                # the held one, decomposed into the same itinerary).
                 master.add(group, path)
+                index = index_of[marker] = master.seen[marker]
             people[index] = people.get(index, 0.0) + amount
     col_x = np.zeros(master.n_bus + len(master.columns))
     col_x[: master.n_bus] = x[bus_first : bus_first + n_trips]
