@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.files import binary_openapi, file_response
@@ -178,7 +178,7 @@ def candidate_merge(request: HttpRequest, pair_id: int, body: MergeIn | None = N
     merge = services.candidate_merge(
         actor=user, pair=pair, keep=body.keep, chosen=dict(body.choose)
     )
-    return 201, merge
+    return Status(201, merge)
 
 
 class MergeFilter(Schema):
@@ -250,7 +250,7 @@ def linkage_run_create(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
     access.require(user, Cap.REGISTER)
     crisis = _crisis(user, query.crisis)
     run = batch.linkage_run_start(actor=user, crisis=crisis)
-    return 202, LinkageRun.objects.get(pk=run.pk)
+    return Status(202, LinkageRun.objects.get(pk=run.pk))
 
 
 @router.get(

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import idempotent
@@ -171,7 +171,7 @@ def plan_publish(request: HttpRequest, plan_id: int) -> Any:
     user = _planner(request, Cap.PLAN_PUBLISH)
     plan = services.plan_publish_start(actor=user, plan=_plan(user, plan_id))
     plan.refresh_from_db()
-    return 202, plan
+    return Status(202, plan)
 
 
 @router.post(

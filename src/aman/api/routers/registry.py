@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from ninja import Body, Query, Router, Schema
+from ninja import Status as Respond
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import HEADER
@@ -90,7 +91,7 @@ def registration_create(
         )
         if taken.problems:
             raise services.RegistrationRejected(taken.record, taken.problems)
-        return 202, _registration_status(user, taken.record)
+        return Respond(202, _registration_status(user, taken.record))
     outcome = services.registrations_submit(
         crisis=the_crisis,
         submissions=[
@@ -114,11 +115,14 @@ def registration_create(
         people = list(record.people.select_related("country").order_by("id"))
     else:
         people = outcome.people
-    return (200 if outcome.repeated else 201), {
-        "intake_record": record.pk,
-        "household": record.household_id,
-        "people": people,
-    }
+    return Respond(
+        200 if outcome.repeated else 201,
+        {
+            "intake_record": record.pk,
+            "household": record.household_id,
+            "people": people,
+        },
+    )
 
 
 def _registration_status(user: User, record: IntakeRecord) -> dict[str, Any]:
