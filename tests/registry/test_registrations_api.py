@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from typing import Any
@@ -75,6 +76,44 @@ def test_a_retried_registration_creates_nothing_new(world: World, family: dict[s
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json() == again.json()
     assert (Person.objects.count(), IntakeRecord.objects.count()) == (people + 3, records + 1)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Prefer": "respond-async"}], ids=["now", "queued"])
+def test_two_clients_with_the_same_key_each_get_their_own_registration(
+    world: World, family: dict[str, Any], headers: dict[str, str], settings: Any
+) -> None:
+    """The key is the client's own: a consul who happens to send an operator's key is
+    registered, and sees nobody of the operator's household."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    first = register(world, family, **headers, **{"Idempotency-Key": "1"})
+    other = copy.deepcopy(family)
+    for member in other["members"]:
+        member["surname"] = "Сейітов"
+        member["documents"] = []
+    second = register(world, other, Role.CONSUL, **headers, **{"Idempotency-Key": "1"})
+    assert first.status_code in (201, 202) and second.status_code in (201, 202), second.content
+    one, two = first.json(), second.json()
+    assert one["intake_record"] != two["intake_record"]
+    theirs = {p["id"] for p in one["people"]}
+    assert not theirs & {p["id"] for p in two["people"]}
+    assert IntakeRecord.objects.filter(channel="api").count() == 2
+
+
+@pytest.mark.parametrize("headers", [{}, {"Prefer": "respond-async"}], ids=["now", "queued"])
+def test_the_same_key_with_another_payload_is_refused(
+    world: World, family: dict[str, Any], headers: dict[str, str]
+) -> None:
+    first = register(world, family, **headers, **{"Idempotency-Key": "k-9"})
+    assert first.status_code in (201, 202)
+    people, records = Person.objects.count(), IntakeRecord.objects.count()
+    family["members"][0]["surname"] = "Байтасов"
+    again = register(world, family, **headers, **{"Idempotency-Key": "k-9"})
+    assert again.status_code == 400, again.content
+    assert again.json()["extra"] == {"idempotency_key": ["k-9"]}
+    assert "different request" in again.json()["message"]
+    assert (Person.objects.count(), IntakeRecord.objects.count()) == (people, records)
+    too_long = register(world, family, **{"Idempotency-Key": "x" * 201})
+    assert too_long.status_code == 400 and "200" in too_long.json()["message"]
 
 
 @pytest.mark.parametrize(

@@ -49,16 +49,48 @@ PENDING = 0
 ABANDONED_AFTER = timedelta(minutes=5)
 
 
-def _idempotent(
-    request: HttpRequest, user: User, payload: Any, create: Callable[[], tuple[int, Any]]
-) -> tuple[int, Any]:
+def _key(request: HttpRequest) -> str:
     key = (request.headers.get(HEADER) or "").strip()
-    if not key:
-        return create()
     if len(key) > 200:
         raise ApplicationError(
             _("Idempotency-Key is at most 200 characters."), {"idempotency_key": [key[:40]]}
         )
+    return key
+
+
+def registration_key(request: HttpRequest, user: User) -> str:
+    """The key under which a registration sent through the API is kept with its intake
+    record: the client's `Idempotency-Key` scoped to its user, so that two clients who
+    happen to choose the same key never see each other's registration ("" without one)."""
+    key = _key(request)
+    if not key:
+        return ""
+    scoped = f"api:{user.pk}:{key}"
+    if len(scoped) > 200:  # the column's width
+        scoped = f"api:{user.pk}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+    return scoped
+
+
+def require_same_payload(stored: Any, payload: Any, key: str) -> None:
+    """A retry must send what the first request sent: the same key with another payload
+    is a client's mistake, answered 400 — never the first request's answer."""
+
+    def canonical(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+    if canonical(stored) != canonical(payload):
+        raise ApplicationError(
+            _("This Idempotency-Key was used for a different request."),
+            {"idempotency_key": [key]},
+        )
+
+
+def _idempotent(
+    request: HttpRequest, user: User, payload: Any, create: Callable[[], tuple[int, Any]]
+) -> tuple[int, Any]:
+    key = _key(request)
+    if not key:
+        return create()
     fingerprint = _fingerprint(request, payload)
     # Claim the key first, in its own committed transaction: a concurrent duplicate then
     # finds the claim instead of racing the create.

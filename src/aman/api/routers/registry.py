@@ -5,7 +5,7 @@ from ninja import Body, Query, Router, Schema
 from ninja import Status as Respond
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from aman.api.idempotency import HEADER
+from aman.api.idempotency import HEADER, registration_key, require_same_payload
 from aman.api.pagination import CappedLimitOffsetPagination
 from aman.api.schemas import (
     ErrorOut,
@@ -77,7 +77,7 @@ def registration_create(
     access.require(user, Cap.REGISTER)
     queued = "respond-async" in request.headers.get("Prefer", "")
     the_crisis = _crisis(user, crisis, hot=queued)
-    key = (request.headers.get(HEADER) or "").strip()[:200]
+    key = registration_key(request, user)
     if queued:
         taken = services.registration_accept(
             crisis=the_crisis,
@@ -89,6 +89,8 @@ def registration_create(
                 source=f"api:{user.username}",
             ),
         )
+        if taken.repeated:
+            require_same_payload(taken.record.payload, payload, request.headers.get(HEADER, ""))
         if taken.problems:
             raise services.RegistrationRejected(taken.record, taken.problems)
         return Respond(202, _registration_status(user, taken.record))
@@ -105,6 +107,8 @@ def registration_create(
         ],
     )[0]
     record = outcome.record
+    if outcome.repeated:
+        require_same_payload(record.payload, payload, request.headers.get(HEADER, ""))
     if outcome.problems:
         raise services.RegistrationRejected(record, outcome.problems)
     if outcome.repeated:
@@ -112,7 +116,15 @@ def registration_create(
             raise services.RegistrationRejected(
                 record, [services.Problem(f, m) for f, m in record.rejection_reasons.items()]
             )
-        people = list(record.people.select_related("country").order_by("id"))
+        # The key is the user's own (`registration_key`): this is the user's registration,
+        # answered as the first time — through the user's present access when it reads
+        # personal data.
+        seen = (
+            selectors.people_for_user(user=user, crisis=record.crisis)
+            if user.has_cap(Cap.PERSONAL_DATA)
+            else record.people.all()
+        )
+        people = list(seen.filter(intake_records=record).select_related("country").order_by("id"))
     else:
         people = outcome.people
     return Respond(
