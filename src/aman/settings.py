@@ -225,6 +225,11 @@ AMAN_HOME_COUNTRY = os.environ.get("AMAN_HOME_COUNTRY", "KZ")
 AMAN_HOME_CURRENCY = os.environ.get("AMAN_HOME_CURRENCY", "KZT")
 AMAN_CITY_MIN_POPULATION = envint("AMAN_CITY_MIN_POPULATION", 15000)
 
+# The REST API's lists: 100 a page unless asked, never more than 500 (a list of people is
+# personal data: a client pages through it, and each page is audited).
+NINJA_PAGINATION_PER_PAGE = 100
+NINJA_PAGINATION_MAX_LIMIT = 500
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -21,6 +21,9 @@ def test_people_list_filters_and_searches(world: World, family: dict[str, Any]) 
     html = client.get("/people/", {"country": "IQ"}).content.decode()
     assert "Сейітов" in html and "Жұмабек" not in html
     assert AuditEntry.objects.filter(verb="people_search").count() == 1
+    listed = AuditEntry.objects.filter(verb="people_list").order_by("id")
+    assert [e.changes["filters"] for e in listed] == [["min_priority"], ["country"]]
+    assert "Нұрлан" not in str(list(AuditEntry.objects.values_list("changes", flat=True)))
 
 
 def test_person_page_shows_the_household_and_journey_and_is_audited(

@@ -570,3 +570,26 @@ def test_the_migration_fills_the_name_pairs_of_people_already_registered(
     api = world.api(Role.OPERATOR)
     body = api.get("/api/people", {"crisis": world.crisis.pk, "q": "Айгүл Жұмабек"}).json()
     assert [p["surname"] for p in body["items"]] == ["Жұмабекова"]
+
+
+def test_a_page_of_people_is_at_most_500_and_every_page_read_is_audited(
+    world: World, family: dict[str, Any]
+) -> None:
+    register(world, family)
+    api = world.api(Role.OPERATOR)
+    base = f"/api/people?crisis={world.crisis.pk}"
+    too_many = api.get(f"{base}&limit=1000000")
+    assert too_many.status_code in (400, 422), too_many.content
+    assert set(too_many.json()) == {"message", "extra"}
+    page = api.get(f"{base}&limit=500&min_priority=1")
+    assert page.status_code == 200 and len(page.json()["items"]) == 3
+    households = api.get(f"/api/households?crisis={world.crisis.pk}&limit=501")
+    assert households.status_code in (400, 422)
+    assert api.get(f"/api/households?crisis={world.crisis.pk}").status_code == 200
+    listed = AuditEntry.objects.filter(verb="people_list").get()
+    assert listed.changes == {"filters": ["min_priority"]}
+    found = api.get(f"{base}&q=N12345678")
+    assert found.status_code == 200 and len(found.json()["items"]) == 1
+    search = AuditEntry.objects.filter(verb="people_search").get()
+    assert "N12345678" not in json.dumps(search.changes)
+    assert AuditEntry.objects.filter(verb="household_list").count() == 1

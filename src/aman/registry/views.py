@@ -63,14 +63,15 @@ def person_list(request: HttpRequest) -> HttpResponse:
         params = request.GET.copy()
         params.pop("page", None)
         query = params.urlencode()
-        if filters.get("q"):
-            audit_read(
-                actor=user,
-                verb="people_search",
-                object_type="registry.person",
-                crisis=crisis,
-                details={"results": page.paginator.count},
-            )
+        # Every page of people shown is audited (the filters used, never their values).
+        used = sorted(k for k, v in filters.items() if v not in (None, "", []))
+        audit_read(
+            actor=user,
+            verb="people_search" if filters.get("q") else "people_list",
+            object_type="registry.person",
+            crisis=crisis,
+            details={"results": page.paginator.count, "filters": used, "page": page.number},
+        )
     return TemplateResponse(
         request,
         "registry/person_list.html",

@@ -200,8 +200,18 @@ def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
     people = selectors.people_filtered(user=user, crisis=crisis, filters=filters.model_dump())
-    if filters.q:
-        audit_read(actor=user, verb="people_search", object_type="registry.person", crisis=crisis)
+    # Every page of people read is audited; which filters were used, never their values (a
+    # search may be a passport or a phone number).
+    used = sorted(
+        k for k, v in filters.model_dump().items() if v not in (None, "") and k != "crisis"
+    )
+    audit_read(
+        actor=user,
+        verb="people_search" if filters.q else "people_list",
+        object_type="registry.person",
+        crisis=crisis,
+        details={"filters": used} if used else None,
+    )
     return people
 
 
@@ -254,6 +264,7 @@ class HouseholdFilter(Schema):
 def household_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
+    audit_read(actor=user, verb="household_list", object_type="registry.household", crisis=crisis)
     return selectors.households_for_user(
         user=user, crisis=crisis, min_priority=filters.min_priority
     )
