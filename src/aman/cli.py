@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+from django.utils.translation import gettext as _
+
 
 def _first_line(text: str) -> str:
     text = str(text or "").strip()
@@ -17,9 +19,18 @@ def _first_line(text: str) -> str:
 
 def _overview(include_django: bool) -> str:
     import django
-    from django.core.management import get_commands, load_command_class
+    from django.conf import settings
+    from django.utils import translation
 
     django.setup()
+    # In the language of AMAN_LANGUAGE, like the commands (see aman.core.commands).
+    with translation.override(settings.LANGUAGE_CODE):
+        return _overview_text(include_django)
+
+
+def _overview_text(include_django: bool) -> str:
+    from django.core.management import get_commands, load_command_class
+
     ours: list[tuple[str, str]] = []
     theirs: list[str] = []
     for name, app in sorted(get_commands().items()):
@@ -28,14 +39,16 @@ def _overview(include_django: bool) -> str:
             ours.append((name, _first_line(command.help)))
         else:
             theirs.append(name)
-    width = max(len(name) for name, _ in ours)
-    lines = ["usage: aman <command> [options]   (aman <command> --help for its options)", ""]
-    lines.append("Aman commands:")
+    width = max(len(name) for name, _text in ours)
+    # Translators: the first line of `aman --help`. Keep "aman <command> [options]" and
+    # "aman <command> --help" as they are: they are what to type.
+    lines = [_("usage: aman <command> [options]   (aman <command> --help for its options)"), ""]
+    lines.append(_("Aman commands:"))
     lines += [f"  {name.ljust(width)}  {text}" for name, text in ours]
     if include_django:
-        lines += ["", "Django commands:", "  " + " ".join(theirs)]
+        lines += ["", _("Django commands:"), "  " + " ".join(theirs)]
     else:
-        lines += ["", "Django's own commands (migrate, shell, ...) work too: aman help --all"]
+        lines += ["", _("Django's own commands (migrate, shell, ...) work too: aman help --all")]
     return "\n".join(lines)
 
 

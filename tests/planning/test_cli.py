@@ -57,7 +57,7 @@ def test_check_prints_violations_and_fails(tmp_path: Path) -> None:
     data["itineraries"][0]["size"] = 3
     plan_file.write_text(json.dumps(data))
     out = StringIO()
-    with pytest.raises(CommandError, match=r"1 violation\(s\) of the scenario"):
+    with pytest.raises(CommandError, match=r"1 violation of the scenario"):
         call_command(
             "plan", "check", "--scenario", str(scenario_file), "--plan", str(plan_file), stdout=out
         )

@@ -196,7 +196,7 @@ def test_import_legs_from_the_command_line(world: World, tmp_path) -> None:
     path = tmp_path / "legs.csv"
     path.write_text(CSV, encoding="utf-8")
     out = tmp_path / "rejected.csv"
-    with pytest.raises(CommandError, match="1 rows rejected"):
+    with pytest.raises(CommandError, match="1 row rejected"):
         call_command(
             "legs", "import", str(path), "--crisis", world.crisis.code, "--rejected", str(out)
         )

@@ -142,17 +142,18 @@ def reference_data_load(
     cities: bool = True,
     city_min_population: int | None = None,
     crossings_path: Path | None = None,
-) -> dict[str, str]:
-    """Load or refresh countries, airports, cities and border crossings (idempotent)."""
-    results: dict[str, str] = {"countries": str(loaders.load_countries())}
-    results["airports"] = str(loaders.load_airports())
+) -> dict[str, loaders.LoadResult]:
+    """Load or refresh countries, airports, cities and border crossings (idempotent): what
+    was created and refreshed of each."""
+    results = {"countries": loaders.load_countries()}
+    results["airports"] = loaders.load_airports()
     if cities:
-        results["cities"] = str(
-            loaders.load_cities(city_min_population or settings.AMAN_CITY_MIN_POPULATION)
+        results["cities"] = loaders.load_cities(
+            city_min_population or settings.AMAN_CITY_MIN_POPULATION
         )
     path = crossings_path or Path(settings.AMAN_REFERENCE_DATA_DIR) / "border_crossings.csv"
     try:
-        results["crossings"] = str(loaders.load_crossings(path))
+        results["crossings"] = loaders.load_crossings(path)
     except (OSError, loaders.ReferenceDataError) as exc:
         raise ApplicationError(
             _("The crossings file could not be loaded."), {"crossings": [str(exc)]}
@@ -162,6 +163,6 @@ def reference_data_load(
         verb="reference_data_load",
         action=AuditEntry.Action.UPDATE,
         object_type="geo.place",
-        changes={k: [None, v] for k, v in results.items()},
+        changes={k: [None, str(v)] for k, v in results.items()},
     )
     return results

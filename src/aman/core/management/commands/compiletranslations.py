@@ -3,12 +3,15 @@ from typing import Any
 
 import polib
 from django.conf import settings
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 
 
 class Command(AmanCommand):
-    help = "Compile the kk/ru/en translation catalogues (.po → .mo) without system gettext."
+    help = gettext_lazy(
+        "Compile the kk/ru/en translation catalogues (.po → .mo) without system gettext."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         compiled = 0
@@ -19,4 +22,7 @@ class Command(AmanCommand):
                     continue
                 polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
                 compiled += 1
-        self.stdout.write(f"{compiled} catalogue(s) compiled.")
+        self.stdout.write(
+            ngettext("%(count)d catalogue compiled.", "%(count)d catalogues compiled.", compiled)
+            % {"count": compiled}
+        )

@@ -2,6 +2,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core import services
 from aman.core.commands import AmanCommand
@@ -15,40 +17,36 @@ def _countries(codes: str) -> list[Country]:
     missing = [c for c in wanted if c not in found]
     if missing:
         raise CommandError(
-            f"Unknown country code(s): {', '.join(missing)} "
-            "(ISO 3166 alpha-2; load them with aman loadgeo)"
+            ngettext(
+                "Unknown country code: %(codes)s (ISO 3166 alpha-2; load them with aman loadgeo)",
+                "Unknown country codes: %(codes)s (ISO 3166 alpha-2; load them with aman loadgeo)",
+                len(missing),
+            )
+            % {"codes": ", ".join(missing)}
         )
     return [found[c] for c in wanted]
 
 
 class Command(AmanCommand):
-    help = "List, create, open and close crises."
+    help = gettext_lazy("List, create, open and close crises.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        sub.add_parser("list", help="list crises")
-        create = sub.add_parser("create", help="create a crisis (draft)")
+        sub.add_parser("list", help=_("list crises"))
+        create = sub.add_parser("create", help=_("create a crisis (draft)"))
         create.add_argument("--name", required=True)
-        create.add_argument("--affected", required=True, help="ISO codes, comma-separated: IR,IQ")
         create.add_argument(
-            "--home", default=settings.AMAN_HOME_COUNTRY, help="home country ISO code"
+            "--affected", required=True, help=_("ISO codes, comma-separated: IR,IQ")
+        )
+        create.add_argument(
+            "--home", default=settings.AMAN_HOME_COUNTRY, help=_("home country ISO code")
         )
         create.add_argument("--code", default="")
         create.add_argument("--retention-days", type=int, default=180)
-        create.add_argument("--open", action="store_true", help="open it at once")
-        for name in ("open", "close"):
-            p = sub.add_parser(name, help=f"{name} a crisis")
-            p.add_argument("crisis", help="crisis id or code")
-
-    def _crisis(self, key: str) -> Crisis:
-        crisis = (
-            Crisis.objects.filter(pk=int(key)).first()
-            if key.isdigit()
-            else Crisis.objects.filter(code=key).first()
-        )
-        if crisis is None:
-            raise CommandError(f"No crisis {key!r}.")
-        return crisis
+        create.add_argument("--open", action="store_true", help=_("open it at once"))
+        for name, text in (("open", _("open a crisis")), ("close", _("close a crisis"))):
+            p = sub.add_parser(name, help=text)
+            p.add_argument("crisis", help=_("crisis id or code"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -68,13 +66,18 @@ class Command(AmanCommand):
             )
             if options["open"]:
                 crisis = services.crisis_open(actor=None, crisis=crisis)
-            self.stdout.write(f"Created crisis {crisis.pk} ({crisis.code}), {crisis.status}.")
+            created = (
+                _("Created crisis %(id)s (%(code)s), open.")
+                if crisis.status == Crisis.Status.OPEN
+                else _("Created crisis %(id)s (%(code)s), draft.")
+            )
+            self.stdout.write(created % {"id": crisis.pk, "code": crisis.code})
             return
-        crisis = self._crisis(options["crisis"])
+        crisis = self.crisis(options["crisis"])
         if action == "open":
             services.crisis_open(actor=None, crisis=crisis)
+            done = _("Crisis %(id)s (%(code)s) is now open.")
         else:
             services.crisis_close(actor=None, crisis=crisis)
-        self.stdout.write(
-            f"Crisis {crisis.pk} ({crisis.code}) is now {'open' if action == 'open' else 'closed'}."
-        )
+            done = _("Crisis %(id)s (%(code)s) is now closed.")
+        self.stdout.write(done % {"id": crisis.pk, "code": crisis.code})

@@ -4,6 +4,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import CommandParser
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aman.core import services
 from aman.core.commands import AmanCommand
@@ -32,30 +34,31 @@ DEMO_CRISIS = "middle-east-2026"
 
 
 class Command(AmanCommand):
-    help = (
+    help = gettext_lazy(
         "Set up the demo (migrate, reference data, a demo crisis, a login per role) and serve it."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--no-serve", action="store_true", help="set up only")
+        parser.add_argument("--no-serve", action="store_true", help=_("set up only"))
         parser.add_argument(
-            "--password", help="one password for every demo login (default: random)"
+            "--password", help=_("one password for every demo login (default: random)")
         )
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         if not Country.objects.exists():
-            self.stdout.write("Loading reference geography (first run only)…")
+            self.stdout.write(_("Loading reference geography (first run only)…"))
             call_command("loadgeo", verbosity=0)
         credentials = self._populate(options["password"])
         self.stdout.write("")
         self.stdout.write(
-            f"Demo logins (one per role), at http://127.0.0.1:{options['port']}/login/"
+            _("Demo logins (one per role), at %(url)s")
+            % {"url": f"http://127.0.0.1:{options['port']}/login/"}
         )
         for username, password, role in credentials:
             self.stdout.write(f"  {username:<10} {password:<16} {role}")
-        self.stdout.write("  (manager may also use the Django admin at /admin/)")
+        self.stdout.write("  " + _("(manager may also use the Django admin at /admin/)"))
         self.stdout.write("")
         if not options["no_serve"]:
             call_command("serve", port=options["port"])

@@ -3,12 +3,15 @@ import secrets
 from typing import Any
 
 from cryptography.fernet import Fernet
+from django.utils.translation import gettext_lazy
 
 from aman.core.commands import AmanCommand
 
 
 class Command(AmanCommand):
-    help = "Print new secrets for the environment: SECRET_KEY, AMAN_FIELD_KEYS, AMAN_HASH_KEY."
+    help = gettext_lazy(
+        "Print new secrets for the environment: SECRET_KEY, AMAN_FIELD_KEYS, AMAN_HASH_KEY."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(f"SECRET_KEY={secrets.token_urlsafe(50)}")

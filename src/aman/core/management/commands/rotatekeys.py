@@ -2,13 +2,16 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 from aman.core.crypto import EncryptedJSONField, EncryptedTextField
 
 
 class Command(AmanCommand):
-    help = "Re-encrypt personal data with the newest key of AMAN_FIELD_KEYS (after adding one)."
+    help = gettext_lazy(
+        "Re-encrypt personal data with the newest key of AMAN_FIELD_KEYS (after adding one)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for model in apps.get_models():
@@ -35,4 +38,11 @@ class Command(AmanCommand):
                     model._default_manager.bulk_update(batch, fields)
                     last = batch[-1].pk
                     done += len(batch)
-            self.stdout.write(f"{model._meta.label}: {done} row(s) re-encrypted")
+            self.stdout.write(
+                ngettext(
+                    "%(model)s: %(count)d row re-encrypted",
+                    "%(model)s: %(count)d rows re-encrypted",
+                    done,
+                )
+                % {"model": model._meta.label, "count": done}
+            )

@@ -3,12 +3,16 @@ import sys
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aman.core.commands import AmanCommand
 
 
 class Command(AmanCommand):
-    help = "Serve the web application (gunicorn; --dev for Django's auto-reloading server)."
+    help = gettext_lazy(
+        "Serve the web application (gunicorn; --dev for Django's auto-reloading server)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("AMAN_HOST", "127.0.0.1"))
@@ -16,11 +20,11 @@ class Command(AmanCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
         )
-        parser.add_argument("--dev", action="store_true", help="runserver with auto-reload")
+        parser.add_argument("--dev", action="store_true", help=_("runserver with auto-reload"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         address = f"{options['host']}:{options['port']}"
-        self.stdout.write(f"Aman on http://{address}/  (Ctrl+C stops it)")
+        self.stdout.write(_("Aman on %(url)s  (Ctrl+C stops it)") % {"url": f"http://{address}/"})
         self.stdout.flush()
         if options["dev"]:
             argv = [sys.executable, "-m", "django", "runserver", address]

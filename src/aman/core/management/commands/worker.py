@@ -4,25 +4,29 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aman.core.commands import AmanCommand
 
 
 class Command(AmanCommand):
-    help = "Run a Celery worker for background work (needs CELERY_BROKER_URL)."
+    help = gettext_lazy("Run a Celery worker for background work (needs CELERY_BROKER_URL).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "2"))
         )
-        parser.add_argument("--queues", default="celery", help="comma-separated queue names")
+        parser.add_argument("--queues", default="celery", help=_("comma-separated queue names"))
         parser.add_argument("--loglevel", default="info")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.CELERY_BROKER_URL:
             raise CommandError(
-                "No broker: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0). "
-                "Without one, background work runs inside the web process."
+                _(
+                    "No broker: set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0). "
+                    "Without one, background work runs inside the web process."
+                )
             )
         argv = [
             sys.executable,

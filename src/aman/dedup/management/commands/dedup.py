@@ -3,6 +3,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 from aman.core.models import Crisis
@@ -11,23 +13,25 @@ from aman.dedup.models import PHASES, LinkageRun
 
 
 class Command(AmanCommand):
-    help = "Duplicates: run batch linkage over a crisis, or export its clusters."
+    help = gettext_lazy("Duplicates: run batch linkage over a crisis, or export its clusters.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         run = sub.add_parser(
             "run",
-            help="find possible duplicates among everyone registered in a crisis (waits, "
-            "printing progress; the pairs go to the review queue)",
+            help=_(
+                "find possible duplicates among everyone registered in a crisis (waits, "
+                "printing progress; the pairs go to the review queue)"
+            ),
         )
-        run.add_argument("--crisis", required=True, help="crisis id or code")
+        run.add_argument("--crisis", required=True, help=_("crisis id or code"))
         export = sub.add_parser(
             "export",
-            help="one CSV row per intake record: its source reference, its person, its cluster",
+            help=_("one CSV row per intake record: its source reference, its person, its cluster"),
         )
-        export.add_argument("--crisis", required=True, help="crisis id or code")
+        export.add_argument("--crisis", required=True, help=_("crisis id or code"))
         export.add_argument("--format", choices=["csv"], default="csv")
-        export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+        export.add_argument("--out", type=Path, help=_("file to write (default: standard output)"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         key = options["crisis"]
@@ -39,7 +43,9 @@ class Command(AmanCommand):
 
     def _run(self, crisis: Crisis) -> None:
         run = batch.linkage_run_start(actor=None, crisis=crisis, dispatch=False)
-        self.stderr.write(f"Linkage run {run.pk} over {crisis.name}…")
+        self.stderr.write(
+            _("Linkage run %(run)s over %(crisis)s…") % {"run": run.pk, "crisis": crisis.name}
+        )
 
         def echo(phase: str, fraction: float) -> None:
             label = PHASES.get(phase, phase)
@@ -47,23 +53,49 @@ class Command(AmanCommand):
 
         run = batch.linkage_run_execute(run.pk, echo=echo)
         if run.status == LinkageRun.Status.FAILED:
-            raise CommandError(f"Linkage run {run.pk} failed: {run.error}")
+            raise CommandError(
+                _("Linkage run %(run)s failed: %(error)s") % {"run": run.pk, "error": run.error}
+            )
         seconds = (
             (run.finished_at - run.started_at).total_seconds()
             if run.finished_at and run.started_at
             else 0.0
         )
         self.stdout.write(
-            f"{run.records} people, {run.pairs_found} possible duplicate pairs "
-            f"({run.pairs_new} new to review), {run.clusters} clusters, "
-            f"{run.auto_merged} merged automatically, in {seconds:.1f} s."
+            # Translators: the plural form follows the number of people; phrase the other
+            # numbers so that they read right with any number (e.g. "clusters: 5").
+            ngettext(
+                "%(people)d person, %(pairs)d possible duplicate pairs (%(new)d new to review), "
+                "%(clusters)d clusters, %(merged)d merged automatically, in %(seconds).1f s.",
+                "%(people)d people, %(pairs)d possible duplicate pairs (%(new)d new to review), "
+                "%(clusters)d clusters, %(merged)d merged automatically, in %(seconds).1f s.",
+                run.records,
+            )
+            % {
+                "people": run.records,
+                "pairs": run.pairs_found,
+                "new": run.pairs_new,
+                "clusters": run.clusters,
+                "merged": run.auto_merged,
+                "seconds": seconds,
+            }
         )
 
     def _export(self, crisis: Crisis, out: Path | None) -> None:
         if out is None:
             rows = batch.clusters_export(actor=None, crisis=crisis, out=sys.stdout)
-            self.stderr.write(f"{rows} intake records.")
+            self.stderr.write(
+                ngettext("%(count)d intake record.", "%(count)d intake records.", rows)
+                % {"count": rows}
+            )
             return
         with out.open("w", newline="", encoding="utf-8") as handle:
             rows = batch.clusters_export(actor=None, crisis=crisis, out=handle)
-        self.stdout.write(f"{rows} intake records written to {out}.")
+        self.stdout.write(
+            ngettext(
+                "%(count)d intake record written to %(path)s.",
+                "%(count)d intake records written to %(path)s.",
+                rows,
+            )
+            % {"count": rows, "path": out}
+        )

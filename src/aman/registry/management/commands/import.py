@@ -3,6 +3,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 from aman.core.errors import ApplicationError, Conflict
@@ -13,27 +15,35 @@ from aman.registry.models import ImportBatch, ImportSource
 
 
 class Command(AmanCommand):
-    help = "Import a CSV or XLSX list of people (tour operator, embassy, employer) into a crisis."
+    help = gettext_lazy(
+        "Import a CSV or XLSX list of people (tour operator, embassy, employer) into a crisis."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
-        parser.add_argument("--crisis", required=True, help="crisis id or code")
-        parser.add_argument("--source", required=True, help="who sent the list, e.g. 'Kompas Tour'")
+        parser.add_argument("--crisis", required=True, help=_("crisis id or code"))
+        parser.add_argument(
+            "--source", required=True, help=_("who sent the list, e.g. 'Kompas Tour'")
+        )
         parser.add_argument(
             "--mapping",
-            help="JSON object {field: column} or a path to one; default: the source's saved "
-            "mapping, else guessed from the column names",
+            help=_(
+                "JSON object {field: column} or a path to one; default: the source's saved "
+                "mapping, else guessed from the column names"
+            ),
         )
-        parser.add_argument("--country", help="ISO code of the country the people are in")
+        parser.add_argument("--country", help=_("ISO code of the country the people are in"))
         parser.add_argument(
             "--kind", choices=ImportSource.Kind.values, default=ImportSource.Kind.OTHER
         )
-        parser.add_argument("--rejected-out", type=Path, help="where to write rejected rows (CSV)")
+        parser.add_argument(
+            "--rejected-out", type=Path, help=_("where to write rejected rows (CSV)")
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         if not path.is_file():
-            raise CommandError(f"No such file: {path}")
+            raise CommandError(_("No such file: %(path)s") % {"path": path})
         key = options["crisis"]
         crisis = self.crisis(key)
         country = self._country(crisis, options["country"])
@@ -50,11 +60,16 @@ class Command(AmanCommand):
         except Conflict as exc:
             earlier = ImportBatch.objects.get(pk=exc.extra["batch"])
             if earlier.status != ImportBatch.Status.UPLOADED:
-                self.stdout.write(f"{exc.message} Nothing new was imported.")
+                self.stdout.write(
+                    _("%(message)s Nothing new was imported.") % {"message": exc.message}
+                )
                 self._report(earlier, path, options["rejected_out"])
                 return
             # Uploaded on the web and never started: this command finishes it.
-            self.stdout.write(f"Continuing import {earlier.pk}, uploaded and not started.")
+            self.stdout.write(
+                _("Continuing import %(import)s, uploaded and not started.")
+                % {"import": earlier.pk}
+            )
             batch = earlier
         mapping = self._mapping(options["mapping"]) if options["mapping"] else batch.mapping
         headers, _rows = imports.batch_table(batch)
@@ -67,11 +82,12 @@ class Command(AmanCommand):
             if options["mapping"]:
                 raise
             raise CommandError(
-                "The columns cannot be mapped automatically. Columns in the file: "
-                + ", ".join(headers)
-                + ". Fields: "
-                + ", ".join(imports.TARGETS)
-                + '. Pass --mapping \'{"surname": "...", "given_names": "...", ...}\'.'
+                _(
+                    "The columns cannot be mapped automatically. Columns in the file: "
+                    "%(columns)s. Fields: %(fields)s. Pass --mapping "
+                    '\'{"surname": "...", "given_names": "...", ...}\'.'
+                )
+                % {"columns": ", ".join(headers), "fields": ", ".join(imports.TARGETS)}
             ) from None
         imports.batch_start(actor=None, batch=batch, mapping=mapping, dispatch=False)
         batch = imports.batch_run(batch.pk)
@@ -82,16 +98,18 @@ class Command(AmanCommand):
         if code:
             country = Country.objects.filter(code=code.upper()).first()
             if country is None:
-                raise CommandError(f"Unknown country code {code!r}.")
+                raise CommandError(_("Unknown country code %(code)s.") % {"code": repr(code)})
             if country not in affected:
                 raise CommandError(
-                    f"{country.code} is not one of the crisis's affected countries ("
-                    + ", ".join(sorted(c.code for c in affected))
-                    + ")."
+                    _("%(code)s is not one of the crisis's affected countries (%(affected)s).")
+                    % {
+                        "code": country.code,
+                        "affected": ", ".join(sorted(c.code for c in affected)),
+                    }
                 )
             return country
         if len(affected) != 1:
-            raise CommandError("Say which country the people are in: --country XX.")
+            raise CommandError(_("Say which country the people are in: --country XX."))
         return affected[0]
 
     def _mapping(self, value: str) -> dict[str, str]:
@@ -99,18 +117,32 @@ class Command(AmanCommand):
         try:
             mapping = json.loads(text)
         except ValueError as exc:
-            raise CommandError(f"--mapping is not JSON: {exc}") from exc
+            raise CommandError(_("--mapping is not JSON: %(error)s") % {"error": exc}) from exc
         if not isinstance(mapping, dict):
-            raise CommandError("--mapping must be a JSON object {field: column}.")
+            raise CommandError(_("--mapping must be a JSON object {field: column}."))
         return {str(k): str(v) for k, v in mapping.items()}
 
     def _report(self, batch: ImportBatch, path: Path, out: Path | None) -> None:
         self.stdout.write(
-            f"Import {batch.pk} ({batch.get_status_display()}): {batch.accepted_rows} accepted, "
-            f"{batch.rejected_rows} rejected, {batch.repeated_rows} already imported, "
-            f"of {batch.total_rows} rows."
+            # Translators: the plural form follows the number of rows in the file; phrase the
+            # other numbers so that they read right with any number.
+            ngettext(
+                "Import %(import)s (%(status)s): %(accepted)d accepted, %(rejected)d rejected, "
+                "%(repeated)d already imported, of %(total)d row.",
+                "Import %(import)s (%(status)s): %(accepted)d accepted, %(rejected)d rejected, "
+                "%(repeated)d already imported, of %(total)d rows.",
+                batch.total_rows,
+            )
+            % {
+                "import": batch.pk,
+                "status": batch.get_status_display(),
+                "accepted": batch.accepted_rows,
+                "rejected": batch.rejected_rows,
+                "repeated": batch.repeated_rows,
+                "total": batch.total_rows,
+            }
         )
         if batch.rejected_rows:
             target = out or path.with_name(path.name + ".rejected.csv")
             target.write_text(imports.rejected_csv(batch), encoding="utf-8")
-            self.stdout.write(f"Rejected rows with their reasons: {target}")
+            self.stdout.write(_("Rejected rows with their reasons: %(path)s") % {"path": target})

@@ -2,6 +2,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 from aman.transport import imports
@@ -9,23 +11,27 @@ from aman.transport.models import Leg
 
 
 class Command(AmanCommand):
-    help = "Transport legs: import a list (CSV or XLSX), or list a crisis's legs."
+    help = gettext_lazy("Transport legs: import a list (CSV or XLSX), or list a crisis's legs.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         load = sub.add_parser(
             "import",
-            help="one leg per row (columns: mode, from, to, departure, arrival, seats, carrier, "
-            "number, contact, cost, currency, fare, notes, reference); rows already imported "
-            "(same reference) are skipped",
+            help=_(
+                "one leg per row (columns: mode, from, to, departure, arrival, seats, carrier, "
+                "number, contact, cost, currency, fare, notes, reference); rows already imported "
+                "(same reference) are skipped"
+            ),
         )
         load.add_argument("file", type=Path)
-        load.add_argument("--crisis", required=True, help="crisis id or code")
+        load.add_argument("--crisis", required=True, help=_("crisis id or code"))
         load.add_argument(
-            "--rejected", type=Path, help="write the rejected rows with their reasons here (CSV)"
+            "--rejected",
+            type=Path,
+            help=_("write the rejected rows with their reasons here (CSV)"),
         )
-        listing = sub.add_parser("list", help="the crisis's legs, by departure")
-        listing.add_argument("--crisis", required=True, help="crisis id or code")
+        listing = sub.add_parser("list", help=_("the crisis's legs, by departure"))
+        listing.add_argument("--crisis", required=True, help=_("crisis id or code"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         crisis = self.crisis(options["crisis"])
@@ -39,17 +45,41 @@ class Command(AmanCommand):
         try:
             content = path.read_bytes()
         except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+            raise CommandError(
+                _("Cannot read %(path)s: %(error)s") % {"path": path, "error": exc.strerror}
+            ) from exc
         batch = imports.legs_import(actor=None, crisis=crisis, name=path.name, content=content)
         self.stdout.write(
-            f"{batch.total} rows: {batch.accepted} legs created, {batch.repeated} already there, "
-            f"{batch.rejected} rejected."
+            # Translators: the plural form follows the number of rows; phrase the other numbers
+            # so that they read right with any number.
+            ngettext(
+                "%(total)d row: %(accepted)d legs created, %(repeated)d already there, "
+                "%(rejected)d rejected.",
+                "%(total)d rows: %(accepted)d legs created, %(repeated)d already there, "
+                "%(rejected)d rejected.",
+                batch.total,
+            )
+            % {
+                "total": batch.total,
+                "accepted": batch.accepted,
+                "repeated": batch.repeated,
+                "rejected": batch.rejected,
+            }
         )
         if batch.rejected:
             target: Path | None = options["rejected"]
             if target is not None:
                 target.write_text(imports.rejected_csv(batch), encoding="utf-8")
-                self.stdout.write(f"Rejected rows with their reasons: {target}")
+                self.stdout.write(
+                    _("Rejected rows with their reasons: %(path)s") % {"path": target}
+                )
             else:
                 self.stdout.write(imports.rejected_csv(batch))
-            raise CommandError(f"{batch.rejected} rows rejected (import {batch.pk}).")
+            raise CommandError(
+                ngettext(
+                    "%(count)d row rejected (import %(import)s).",
+                    "%(count)d rows rejected (import %(import)s).",
+                    batch.rejected,
+                )
+                % {"count": batch.rejected, "import": batch.pk}
+            )

@@ -2,6 +2,8 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 from aman.transport import manifests
@@ -9,17 +11,17 @@ from aman.transport.models import Leg
 
 
 class Command(AmanCommand):
-    help = (
+    help = gettext_lazy(
         "A leg's passenger manifest (everyone holding a seat) as PDF, CSV, XLSX or "
         "UN/EDIFACT PAXLST, written to a file. Audited as an export."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--leg", required=True, type=int, help="the leg's id")
+        parser.add_argument("--leg", required=True, type=int, help=_("the leg's id"))
         parser.add_argument(
             "--format", required=True, choices=sorted(manifests.FORMATS), dest="fmt"
         )
-        parser.add_argument("--out", required=True, type=Path, help="file to write")
+        parser.add_argument("--out", required=True, type=Path, help=_("file to write"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         leg = (
@@ -30,14 +32,16 @@ class Command(AmanCommand):
             .first()
         )
         if leg is None:
-            raise CommandError(f"No leg {options['leg']}.")
+            raise CommandError(_("No leg %(leg)s.") % {"leg": options["leg"]})
         out: Path = options["out"]
         if out.is_dir():
-            raise CommandError(f"{out} is a directory: give a file name.")
+            raise CommandError(_("%(path)s is a directory: give a file name.") % {"path": out})
         try:
             handle = out.open("wb")  # before exporting: no audited export that goes nowhere
         except OSError as exc:
-            raise CommandError(f"Cannot write {out}: {exc.strerror or exc}.") from exc
+            raise CommandError(
+                _("Cannot write %(path)s: %(error)s.") % {"path": out, "error": exc.strerror or exc}
+            ) from exc
         try:
             with handle:
                 file = manifests.manifest_export(actor=None, leg=leg, fmt=options["fmt"])
@@ -45,4 +49,11 @@ class Command(AmanCommand):
         except BaseException:
             out.unlink(missing_ok=True)
             raise
-        self.stdout.write(f"{file.count} passengers of leg {leg.pk} ({leg}) written to {out}.")
+        self.stdout.write(
+            ngettext(
+                "%(count)d passenger of leg %(id)s (%(leg)s) written to %(path)s.",
+                "%(count)d passengers of leg %(id)s (%(leg)s) written to %(path)s.",
+                file.count,
+            )
+            % {"count": file.count, "id": leg.pk, "leg": leg, "path": out}
+        )
