@@ -1,8 +1,9 @@
 """A whole departure in the browser: the logistics officer creates a leg and books
 households, prints their boarding passes; the duty officer checks people in by pass and by
 passport, boards them, loses the network mid-boarding and gets it back; the logistics
-officer releases the no-shows, gives a freed seat to the next household, and produces every
-manifest format."""
+officer checks one more person in on the leg's page under a cost-recovery policy (the name
+signed with and the seat), releases the no-shows, gives the freed seats to the next household,
+and produces every manifest format."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def test_a_full_departure(
     office.fill("#id_capacity", "6")
     office.fill("#id_carrier", "Air Astana")
     office.fill("#id_number", "KC 7005")
+    office.fill("#id_fare", "95000")
+    office.fill("#id_currency", "KZT")
     office.get_by_role("button", name="Save").click()
     expect(office.locator(".alert-success")).to_contain_text("Leg created.")
     leg = Leg.objects.get(number="KC 7005")
@@ -109,14 +112,44 @@ def test_a_full_departure(
         assert booking.status == BookingStatus.BOARDED
     assert GateScan.objects.filter(leg=leg).count() == 5
 
-    # 5. The others did not come: no-shows; the freed seats go to the next household.
+    # 5. The crisis now asks for cost recovery: on the leg's page the logistics officer checks
+    # one more person in with the name they signed the undertaking with and their seat.
+    from aman.core.roles import Role
+    from aman.transport.models import Undertaking
+    from aman.transport.services import transport_policy_set
+
+    transport_policy_set(
+        actor=world.users[Role.CRISIS_MANAGER], crisis=world.crisis, cost_recovery=True
+    )
     office.reload()
+    row = office.locator(f"#booking-{d.pk}")
+    expect(row.locator("input[name=undertaking_signed_by]")).to_have_attribute(
+        "aria-label", "Undertaking to repay 95000.00 KZT: the name the person signed with"
+    )
+    row.locator("input[name=seat]").fill("14c")
+    row.get_by_role("button", name="Check in").click()  # the signature is required first
+    expect(office.locator(".alert-success")).to_have_count(0)
+    row = office.locator(f"#booking-{d.pk}")
+    row.locator("input[name=undertaking_signed_by]").fill("Ахметова Д.")
+    row.get_by_role("button", name="Check in").click()
+    expect(office.locator(".alert-success")).to_contain_text("Checked in.")
+    row = office.locator(f"#booking-{d.pk}")
+    expect(row).to_contain_text("14C")
+    undertaking = row.get_by_role("link", name="Undertaking")
+    pdf = office.request.get(undertaking.get_attribute("href") or "")
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
+    assert Undertaking.objects.get(booking=d).signed_name == "Ахметова Д."
+
+    # 6. The others did not come: no-shows; the freed seats go to the next household.
     office.once("dialog", lambda dialog: dialog.accept())
     office.get_by_role("button", name="Release no-shows").click()
-    expect(office.locator(".alert-success")).to_contain_text("3 no-shows released")
-    expect(office.locator("#seats-free")).to_have_text("3")
+    expect(office.locator(".alert-success")).to_contain_text("2 no-shows released")
+    expect(office.locator("#seats-free")).to_have_text("2")
     d.refresh_from_db()
-    assert d.status == BookingStatus.NO_SHOW
+    assert (d.status, d.seat) == (BookingStatus.CHECKED_IN, "14C")
+    e = bookings[4]
+    e.refresh_from_db()
+    assert e.status == BookingStatus.NO_SHOW
     waiting = office.locator("#waiting")
     expect(waiting).to_contain_text(
         Person.objects.filter(household=late).first().reference_code_display
@@ -125,11 +158,13 @@ def test_a_full_departure(
         "button", name="Book"
     ).click()
     expect(office.locator(".alert-success")).to_contain_text("2 people booked.")
-    expect(office.locator("#seats-free")).to_have_text("1")
+    expect(office.locator("#seats-free")).to_have_text("0")
 
-    # 6. Every manifest format, from the leg's page.
-    passengers = Booking.objects.filter(leg=leg, status__in=("offered", "boarded")).count()
-    assert passengers == 5
+    # 7. Every manifest format, from the leg's page.
+    passengers = Booking.objects.filter(
+        leg=leg, status__in=("offered", "checked_in", "boarded")
+    ).count()
+    assert passengers == 6
     for label, magic in (("PDF", b"%PDF"), ("CSV", None), ("XLSX", b"PK"), ("PAXLST", b"UNA")):
         link = office.locator("#documents").get_by_role("link", name=label, exact=True)
         response = office.request.get(link.get_attribute("href") or "")
@@ -142,3 +177,4 @@ def test_a_full_departure(
             assert (
                 a.person.surname_latin in text and len(text.strip().splitlines()) == 1 + passengers
             )
+            assert ",14C,checked_in," in text  # the seat given on the leg's page

@@ -516,14 +516,14 @@ def test_the_undertaking_prints_as_a_form_then_as_signed(world: World, logistics
 def test_the_undertaking_is_in_the_persons_language(
     world: World, logistics: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aman.transport import views_permits
+    from aman.transport import undertakings
 
     services.transport_policy_set(actor=logistics, crisis=world.crisis, cost_recovery=True)
     (booking,) = services.leg_book(
         actor=logistics, leg=make_leg(world), households=[register_household(world, 1)]
     )
     seen: dict[str, Any] = {}
-    real = views_permits.render_to_string
+    real = undertakings.render_to_string
 
     def spy(template: str, context: dict[str, Any]) -> str:
         from django.utils.translation import get_language
@@ -533,7 +533,7 @@ def test_the_undertaking_is_in_the_persons_language(
         return real(template, context)
 
     Person.objects.filter(pk=booking.person_id).update(language="kk")
-    monkeypatch.setattr(views_permits, "render_to_string", spy)
+    monkeypatch.setattr(undertakings, "render_to_string", spy)
     response = world.client(Role.LOGISTICS).get(f"/transport/bookings/{booking.pk}/undertaking.pdf")
     assert response.status_code == 200
     assert seen["language"] == "kk"

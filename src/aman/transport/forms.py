@@ -92,6 +92,37 @@ class LegForm(forms.Form):
         }
 
 
+def _local(value: Any) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+class ActualTimesForm(forms.Form):
+    """A departed or arrived leg: when it really departed and arrived, to correct."""
+
+    departure_actual = forms.CharField(
+        label=_("Actual departure"),
+        widget=DATETIME,
+        help_text=_("Local time at the place of departure."),
+    )
+    arrival_actual = forms.CharField(
+        label=_("Actual arrival"),
+        widget=DATETIME,
+        help_text=_("Local time at the destination."),
+    )
+
+    def __init__(self, *args: Any, leg: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "departure_actual": _local(leg.departure_actual_local),
+                "arrival_actual": _local(leg.arrival_actual_local),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        if leg.status != "arrived":
+            del self.fields["arrival_actual"]
+
+
 class BookForm(forms.Form):
     people = forms.CharField(
         label=_("Reference codes"),

@@ -517,7 +517,7 @@ def _at(value: Any) -> datetime:
 
 def _act(
     actor: User | None, leg: Leg, res: Resolution, action: str, signed_by: str, offline: bool,
-    at: datetime,
+    at: datetime, seat: str = "",
 ) -> tuple[str, str]:  # fmt: skip
     """Apply the action to the resolved booking: (result, message)."""
     if res.booking is None:
@@ -547,12 +547,12 @@ def _act(
     try:
         if action == A.CHECK_IN:
             done = services.booking_check_in(
-                actor=actor, booking=booking, undertaking_signed_by=signed_by, note=note
+                actor=actor, booking=booking, undertaking_signed_by=signed_by, note=note, seat=seat
             )
             message = _("Checked in.")
         else:
             done = services.booking_board(
-                actor=actor, booking=booking, undertaking_signed_by=signed_by, note=note
+                actor=actor, booking=booking, undertaking_signed_by=signed_by, note=note, seat=seat
             )
             message = _("Boarded.")
     except Conflict as exc:
@@ -617,10 +617,11 @@ def gate_scan_apply(
         kind = GateScan.Kind.MANUAL
     at = _at(scan.get("at"))
     signed_by = str(scan.get("undertaking_signed_by") or "")[:200]
+    seat = str(scan.get("seat") or "")[:8]  # given at check-in (or boarding), optional
     try:
         with transaction.atomic():
             res = _resolve(leg, text) if text else _by_booking(leg, scan.get("booking"), kind)
-            result, message = _act(actor, leg, res, action, signed_by, offline, at)
+            result, message = _act(actor, leg, res, action, signed_by, offline, at, seat)
             row = GateScan.objects.create(
                 leg=leg,
                 booking_id=res.booking.pk if res.booking else None,

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 
 from aman.core.access import crises_for_user, require
+from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.models import Person
 from aman.registry.selectors import people_for_user
 from aman.registry.services import normalize_reference_code
 from aman.registry.statuses import Status
-from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg
+from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg, LegStatus
+from aman.transport.times import implausible
 
 
 def require_transport(user: User, *, boarding: bool = False) -> None:
@@ -71,6 +77,13 @@ def legs_filtered(
         except ValueError:
             day = None
     if day:
+        assert isinstance(day, date)
+        refused = implausible(day)
+        if refused:
+            raise ApplicationError(
+                _("Departure day: %(problem)s") % {"problem": refused},
+                {"errors": {"day": [refused]}},
+            )
         qs = qs.filter(departure_planned__date=day)
     if filters.get("place"):
         qs = qs.filter(Q(origin_id=filters["place"]) | Q(destination_id=filters["place"]))
@@ -110,19 +123,54 @@ def people_by_reference(
 
 
 def waiting_households(*, user: User, crisis: Crisis, leg: Leg, limit: int = 20) -> list[dict]:
-    """The next households in priority who want to leave from the leg's country and hold no
-    seat on any leg yet: who a freed seat should go to."""
+    """The next households in priority who want to leave from where the leg departs and hold
+    no seat on any leg yet: who a freed seat should go to.
+
+    Where a person is: the country at the end of the last leg they arrived by (a transit hub
+    outside the affected countries, reached by bus: they are safe there and wait for the
+    flight on), else the country they registered in. The people who were no-shows on this
+    very leg are not offered its seats again."""
     require(user, Cap.PERSONAL_DATA)
     require_transport(user)
-    booked = Booking.objects.filter(crisis=crisis, status__in=HOLDS_SEAT).values("person_id")
+    # A seat on a leg that has arrived is behind them: it is where they are now.
+    booked = (
+        Booking.objects.filter(crisis=crisis, status__in=HOLDS_SEAT)
+        .exclude(leg__status=LegStatus.ARRIVED)
+        .values("person_id")
+    )
+    missed = Booking.objects.filter(leg=leg, status=BookingStatus.NO_SHOW).values("person_id")
+    last_arrival = (
+        Booking.objects.filter(
+            person=OuterRef("pk"), status=BookingStatus.BOARDED, leg__status=LegStatus.ARRIVED
+        )
+        .annotate(
+            at=Coalesce("leg__arrival_actual", "leg__arrival_planned", "leg__departure_planned")
+        )
+        .order_by("-at", "-pk")
+        .values("leg__destination__country")[:1]
+    )
     people = (
         Person.objects.filter(
             crisis=crisis,
-            country=leg.origin.country_id,
             intent="leave",
-            status__in=(Status.REGISTERED, Status.VERIFIED, Status.ACCOMMODATED),
+            status__in=(
+                Status.REGISTERED,
+                Status.VERIFIED,
+                Status.ACCOMMODATED,
+                Status.CROSSED_BORDER,
+            ),
         )
         .exclude(pk__in=booked)
+        .exclude(pk__in=missed)
+        .annotate(
+            now_in=Coalesce(Subquery(last_arrival), "country", output_field=BigIntegerField())
+        )
+        .filter(now_in=leg.origin.country_id)
+        # Out of the affected country: never offered a seat back from inside one.
+        .exclude(
+            status=Status.CROSSED_BORDER,
+            now_in__in=crisis.affected_countries.values("pk"),
+        )
         .order_by("-priority", "created_at", "id")
         .values("id", "household_id", "priority", "reference_code", "surname", "given_names")
     )

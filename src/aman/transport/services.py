@@ -48,6 +48,7 @@ from aman.transport.models import (
     TransportPolicy,
     Undertaking,
 )
+from aman.transport.times import implausible, in_the_future
 
 LEG_FIELDS = [
     "mode",
@@ -68,6 +69,7 @@ LEG_FIELDS = [
     "notes",
 ]
 TIMES = ("departure_planned", "arrival_planned", "departure_actual", "arrival_actual")
+ACTUAL_TIMES = ("departure_actual", "arrival_actual")
 # Places a leg may start or end at.
 LEG_PLACES = (
     Place.Kind.CITY,
@@ -117,6 +119,10 @@ def _aware(
         value = parsed
     if not isinstance(value, datetime):
         problems.setdefault(name, []).append(_("Not a date and time (YYYY-MM-DD HH:MM)."))
+        return None
+    refused = implausible(value)  # before any conversion: year 1 or 9999 would overflow
+    if refused:
+        problems.setdefault(name, []).append(refused)
         return None
     if timezone.is_naive(value):
         value = timezone.make_aware(value, zone)
@@ -211,6 +217,7 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
     dep, arr = merged.get("departure_planned"), merged.get("arrival_planned")
     if dep and arr and arr < dep:
         problems.setdefault("arrival_planned", []).append(_("Arrival before departure."))
+    _check_actual_times(current, values, merged, problems)
     if merged.get("cost") is not None and not merged.get("currency"):
         problems.setdefault("currency", []).append(_("The cost's currency is required."))
     if problems:
@@ -221,6 +228,43 @@ def _leg_values(data: dict[str, Any], *, current: Leg | None) -> dict[str, Any]:
             {"errors": problems},
         )
     return values
+
+
+def _check_actual_times(
+    current: Leg | None,
+    values: dict[str, Any],
+    merged: dict[str, Any],
+    problems: dict[str, list[str]],
+    now: datetime | None = None,
+) -> None:
+    """The actual departure of a departed (or arrived) leg and the actual arrival of an
+    arrived one: given, not in the future, the arrival not before the departure. A leg that
+    has not departed has no actual times."""
+    status = current.status if current is not None else LegStatus.PLANNED
+    rules = (
+        (
+            "departure_actual",
+            (LegStatus.DEPARTED, LegStatus.ARRIVED),
+            _("Recorded when the leg departs."),
+        ),
+        ("arrival_actual", (LegStatus.ARRIVED,), _("Recorded when the leg arrives.")),
+    )
+    for name, when, too_early in rules:
+        if name not in values or name in problems:
+            continue
+        value = values[name]
+        if status not in when:
+            if value is not None:
+                problems.setdefault(name, []).append(too_early)
+        elif value is None:
+            problems.setdefault(name, []).append(_("Required."))
+        else:
+            refused = in_the_future(value, now)
+            if refused:
+                problems.setdefault(name, []).append(refused)
+    departed, arrived = merged.get("departure_actual"), merged.get("arrival_actual")
+    if departed and arrived and arrived < departed and "arrival_actual" not in problems:
+        problems.setdefault("arrival_actual", []).append(_("Arrival before departure."))
 
 
 @transaction.atomic
@@ -259,8 +303,16 @@ def leg_create(
 @transaction.atomic
 def leg_update(*, actor: User | None, leg: Leg, data: dict[str, Any]) -> Leg:
     leg = Leg.objects.select_for_update().get(pk=leg.pk)
-    if leg.status in (LegStatus.ARRIVED, LegStatus.CANCELLED):
-        raise Conflict(_("An arrived or cancelled leg cannot be changed."))
+    if leg.status == LegStatus.CANCELLED:
+        raise Conflict(_("A cancelled leg cannot be changed."))
+    if leg.status in (LegStatus.DEPARTED, LegStatus.ARRIVED):
+        others = sorted(set(data) - set(ACTUAL_TIMES))
+        if others:
+            raise Conflict(
+                _("The leg has %(status)s: only its actual departure and arrival can be corrected.")
+                % {"status": LegStatus(leg.status).label.lower()},
+                {"errors": {name: [_("Cannot be changed any more.")] for name in others}},
+            )
     values = _leg_values(data, current=leg)
     before = snapshot(leg, LEG_FIELDS)
     capacity = values.get("capacity", leg.capacity)
@@ -301,15 +353,26 @@ class LegStatusOutcome:
 
 @transaction.atomic
 def leg_set_status(
-    *, actor: User | None, leg: Leg, status: str, note: str = "", at: datetime | None = None
+    *,
+    actor: User | None,
+    leg: Leg,
+    status: str,
+    note: str = "",
+    at: datetime | None = None,
+    actual: Any = None,
 ) -> LegStatusOutcome:
     """Move a leg along planned → confirmed → boarding → departed → arrived, or cancel it
     (a reason is required; every seat held is released and the households are listed for
     re-planning). At departure whoever has not boarded is a no-show; at arrival the people
-    on board are out of the affected country (or home) when the destination says so."""
+    on board are out of the affected country (or home) when the destination says so.
+
+    `actual` is when the leg really departed or arrived, as the officer gives it (a date and
+    time, without an offset on the clock of the origin or the destination); by default the
+    moment of the change (`at`, else now). It is not later than that moment, and an arrival
+    is not before the departure."""
     leg = (
         Leg.objects.select_for_update(of=("self",))
-        .select_related("crisis", "destination")
+        .select_related("crisis", "origin", "destination")
         .get(pk=leg.pk)
     )
     if status not in LegStatus.values:
@@ -327,6 +390,7 @@ def leg_set_status(
             _("Say why the leg is cancelled."), {"errors": {"note": [_("Required.")]}}
         )
     now = at or timezone.now()
+    when = _actual_time(leg, status, actual, now)
     outcome = LegStatusOutcome(leg=leg)
     old = leg.status
     leg.status = status
@@ -335,10 +399,10 @@ def leg_set_status(
         leg.cancel_reason = note
         fields.append("cancel_reason")
     if status == LegStatus.DEPARTED:
-        leg.departure_actual = leg.departure_actual or now
+        leg.departure_actual = when or leg.departure_actual or now
         fields.append("departure_actual")
     if status == LegStatus.ARRIVED:
-        leg.arrival_actual = leg.arrival_actual or now
+        leg.arrival_actual = when or leg.arrival_actual or now
         fields.append("arrival_actual")
     leg.save(update_fields=fields)
     LegEvent.objects.create(leg=leg, status=status, previous=old, actor=actor, note=note)
@@ -372,10 +436,41 @@ def leg_set_status(
         changes={
             "status": [old, status],
             **({"note": note} if note else {}),
+            **({"actual": when.isoformat()} if when else {}),
             "bookings_closed": len(outcome.released) + len(outcome.no_shows),
         },
     )
     return outcome
+
+
+def _actual_time(leg: Leg, status: str, actual: Any, now: datetime) -> datetime | None:
+    """The actual departure or arrival given with a status change, validated (None when
+    none was given)."""
+    if actual in (None, ""):
+        return None
+    if status not in (LegStatus.DEPARTED, LegStatus.ARRIVED):
+        raise ApplicationError(
+            _("Only a departure or an arrival has an actual time."),
+            {"errors": {"actual": [_("Only with “departed” or “arrived”.")]}},
+        )
+    departing = status == LegStatus.DEPARTED
+    name = "departure_actual" if departing else "arrival_actual"
+    problems: dict[str, list[str]] = {}
+    zone = (leg.origin if departing else leg.destination).zone
+    moment = _aware(actual, name, problems, zone)
+    if moment is not None:
+        refused = in_the_future(moment, now)
+        if refused:
+            problems.setdefault(name, []).append(refused)
+        elif not departing and leg.departure_actual and moment < leg.departure_actual:
+            problems.setdefault(name, []).append(_("Arrival before departure."))
+    if problems:
+        raise ApplicationError(
+            _("The leg's status was not changed: %(field)s: %(problem)s")
+            % {"field": name, "problem": problems[name][0]},
+            {"errors": {"actual": problems[name], name: problems[name]}},
+        )
+    return moment
 
 
 def _arrived(leg: Leg, boarded: list[Booking], actor: User | None) -> int:
@@ -877,15 +972,18 @@ def _save_status(
 @transaction.atomic
 def booking_confirm(*, actor: User | None, booking: Booking) -> Booking:
     booking, previous = _transition(booking, BookingStatus.CONFIRMED)
+    _check_open(booking)
     audit_write(
         **_save_status(booking, previous, BookingStatus.CONFIRMED, actor, "", "booking_confirm")
     )
     return booking
 
 
-def undertaking_needed(booking: Booking) -> tuple[Decimal, str] | None:
+def undertaking_needed(booking: Booking, *, strict: bool = False) -> tuple[Decimal, str] | None:
     """The amount and currency the person undertakes to repay for this seat, when the
-    crisis's policy asks for an undertaking; None when it does not."""
+    crisis's policy asks for an undertaking; None when it does not. With `strict`, a leg
+    without the economy fare that the policy's amount is (nothing to undertake to repay) is
+    refused rather than counted as 0.00."""
     policy = _policy(booking.leg)
     if policy is None or not policy.cost_recovery:
         return None
@@ -893,6 +991,14 @@ def undertaking_needed(booking: Booking) -> tuple[Decimal, str] | None:
         return None
     if policy.amount_rule == "fixed":
         return (policy.fixed_amount or Decimal("0.00")), policy.currency
+    if booking.leg.fare is None and strict:
+        raise Conflict(
+            _(
+                "The leg has no economy fare, the amount people undertake to repay under this "
+                "crisis's policy: set it on the leg."
+            ),
+            {"errors": {"fare": [_("Required.")]}, "undertaking": True},
+        )
     return (booking.leg.fare or Decimal("0.00")), (booking.leg.currency or policy.currency)
 
 
@@ -906,8 +1012,19 @@ def _policy(leg: Leg) -> TransportPolicy | None:
     return policy
 
 
+def _check_open(booking: Booking) -> None:
+    """A departed, arrived or cancelled leg's bookings are what happened: they no longer
+    change (its manifest and seat count stay as they were)."""
+    if booking.leg.closed:
+        raise Conflict(
+            _("The leg is %(status)s: its bookings cannot change any more.")
+            % {"status": LegStatus(booking.leg.status).label.lower()},
+            {"leg_status": booking.leg.status},
+        )
+
+
 def _check_boardable(booking: Booking) -> None:
-    if booking.leg.status in (LegStatus.DEPARTED, LegStatus.ARRIVED, LegStatus.CANCELLED):
+    if booking.leg.closed:
         raise Conflict(
             _("The leg is %(status)s.") % {"status": LegStatus(booking.leg.status).label.lower()}
         )
@@ -942,8 +1059,10 @@ def booking_check_in(
 
 
 def _undertake(booking: Booking, actor: User | None, signed_by: str) -> None:
-    needed = undertaking_needed(booking)
-    if needed is None or Undertaking.objects.filter(booking=booking).exists():
+    if Undertaking.objects.filter(booking=booking).exists():
+        return
+    needed = undertaking_needed(booking, strict=True)
+    if needed is None:
         return
     signed_by = signed_by.strip()[:200]
     if not signed_by:
@@ -981,15 +1100,22 @@ def _set_seat(booking: Booking, seat: str) -> None:
 
 @transaction.atomic
 def booking_board(
-    *, actor: User | None, booking: Booking, undertaking_signed_by: str = "", note: str = ""
+    *,
+    actor: User | None,
+    booking: Booking,
+    undertaking_signed_by: str = "",
+    note: str = "",
+    seat: str = "",
 ) -> Booking:
     """Board a person (checking them in on the way when they were not); their journey says
     boarded. The person's row is locked with the booking's, and both audit entries are
-    written in one INSERT."""
+    written in one INSERT. A seat given here is the person's seat (as at check-in)."""
     booking, previous = _transition(booking, BookingStatus.BOARDED, lock_person=True)
     _check_boardable(booking)
     if previous != BookingStatus.CHECKED_IN:
         _undertake(booking, actor, undertaking_signed_by)
+    if seat.strip():
+        _set_seat(booking, seat)
     entries = [_save_status(booking, previous, BookingStatus.BOARDED, actor, note, "booking_board")]
     person = booking.person
     if person.status != Status.BOARDED and Status.BOARDED in TRANSITIONS[person.status]:
@@ -1008,6 +1134,7 @@ def booking_close(*, actor: User | None, booking: Booking, status: str, note: st
     if status not in (BookingStatus.RELEASED, BookingStatus.NO_SHOW, BookingStatus.OFFLOADED):
         raise ApplicationError(_("Unknown status."), {"status": [status]})
     booking, previous = _transition(booking, status)
+    _check_open(booking)
     note = note.strip()
     if status == BookingStatus.OFFLOADED and not note:
         raise ApplicationError(
@@ -1041,7 +1168,11 @@ def booking_set_status(
         )
     if status == BookingStatus.BOARDED:
         return booking_board(
-            actor=actor, booking=booking, undertaking_signed_by=undertaking_signed_by, note=note
+            actor=actor,
+            booking=booking,
+            undertaking_signed_by=undertaking_signed_by,
+            note=note,
+            seat=seat,
         )
     return booking_close(actor=actor, booking=booking, status=status, note=note)
 

@@ -24,7 +24,13 @@ from aman.geo.models import Country, Place
 from aman.registry.models import Household
 from aman.registry.selectors import people_for_user
 from aman.transport import imports, selectors, services
-from aman.transport.forms import BookForm, LegForm, LegImportForm, service_errors
+from aman.transport.forms import (
+    ActualTimesForm,
+    BookForm,
+    LegForm,
+    LegImportForm,
+    service_errors,
+)
 from aman.transport.models import (
     BOOKING_TRANSITIONS,
     LEG_TRANSITIONS,
@@ -34,6 +40,7 @@ from aman.transport.models import (
     LegImport,
     LegStatus,
     Mode,
+    Undertaking,
 )
 
 
@@ -75,9 +82,17 @@ def leg_list(request: HttpRequest) -> HttpResponse:
     selectors.require_transport(user, boarding=True)
     crisis = access.current_crisis(user)
     page = None
+    status = 200
     filters: dict[str, object] = {k: request.GET.get(k, "") for k in ("status", "mode", "day")}
     if crisis is not None:
-        legs = selectors.legs_filtered(user=user, crisis=crisis, filters=filters, boarding=True)
+        try:
+            legs = selectors.legs_filtered(user=user, crisis=crisis, filters=filters, boarding=True)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            status = 400
+            legs = selectors.legs_filtered(
+                user=user, crisis=crisis, filters={**filters, "day": ""}, boarding=True
+            )
         page = Paginator(legs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -93,6 +108,7 @@ def leg_list(request: HttpRequest) -> HttpResponse:
             "modes": Mode.choices,
             "can_manage": user.has_cap("transport.manage"),
         },
+        status=status,
     )
 
 
@@ -119,7 +135,12 @@ def leg_create(request: HttpRequest) -> HttpResponse:
 def leg_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request)
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
-    form = LegForm(request.POST or None, initial=LegForm.initial_for(leg))
+    form: LegForm | ActualTimesForm
+    if leg.status in (LegStatus.DEPARTED, LegStatus.ARRIVED):
+        # What happened: only the actual departure and arrival can be corrected.
+        form = ActualTimesForm(request.POST or None, leg=leg)
+    else:
+        form = LegForm(request.POST or None, initial=LegForm.initial_for(leg))
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
         try:
@@ -145,6 +166,10 @@ ACTIONS = {
     BookingStatus.NO_SHOW: gettext_lazy("No-show"),
     BookingStatus.OFFLOADED: gettext_lazy("Offload…"),
 }
+
+
+# The steps of boarding, taken with a seat (and an undertaking's signature) in one form.
+STEPS = (BookingStatus.CHECKED_IN, BookingStatus.BOARDED)
 
 
 # A person's transit permit for the crossing a leg goes to, as the leg's page shows it.
@@ -176,11 +201,28 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
     rows = list(bookings)
     permits = services.permit_state(leg, [b.person_id for b in rows])
+    signed = set(
+        Undertaking.objects.filter(booking__in=[b.pk for b in rows]).values_list(
+            "booking_id", flat=True
+        )
+    )
     for b in rows:
-        b.actions = (  # type: ignore[attr-defined]
-            [(s, ACTIONS[s]) for s in ACTIONS if s in BOOKING_TRANSITIONS[b.status]]
+        b.leg = leg  # one leg (and one read of the crisis's policy) for every row
+        allowed = (
+            [s for s in ACTIONS if s in BOOKING_TRANSITIONS[b.status]]
             if manage and not leg.closed
             else []
+        )
+        # Check in and board: one form with the seat and, where the crisis asks for it, the
+        # name the person signed the undertaking to repay with.
+        b.steps = [(s, ACTIONS[s]) for s in allowed if s in STEPS]  # type: ignore[attr-defined]
+        b.actions = [(s, ACTIONS[s]) for s in allowed if s not in STEPS]  # type: ignore[attr-defined]
+        b.undertaking_signed = b.pk in signed  # type: ignore[attr-defined]
+        terms = services.undertaking_needed(b)
+        b.undertaking_terms = (  # type: ignore[attr-defined]
+            {"amount": terms[0], "currency": terms[1]}
+            if terms and not b.undertaking_signed  # type: ignore[attr-defined]
+            else None
         )
         b.permit = permits.get(b.person_id, "")  # type: ignore[attr-defined]
         b.permit_label = PERMIT_LABELS.get(b.permit, "")  # type: ignore[attr-defined]
@@ -205,6 +247,7 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "transitions": [
             (s, LegStatus(s).label) for s in LegStatus.values if s in LEG_TRANSITIONS[leg.status]
         ],
+        "allowed_statuses": sorted(LEG_TRANSITIONS[leg.status]),
         "events": leg.events.select_related("actor")[:20],
         "allocations": leg.allocations.select_related("country"),
         "book_form": BookForm(),
@@ -227,11 +270,16 @@ def leg_status(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request)
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
     try:
+        status = request.POST.get("status", "")
         out = services.leg_set_status(
             actor=user,
             leg=leg,
-            status=request.POST.get("status", ""),
+            status=status,
             note=request.POST.get("note", ""),
+            # The form's time is for a departure or an arrival (empty: now).
+            actual=request.POST.get("actual", "")
+            if status in (LegStatus.DEPARTED, LegStatus.ARRIVED)
+            else None,
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)

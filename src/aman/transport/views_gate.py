@@ -96,6 +96,7 @@ def _strings() -> dict[str, Any]:
             "Undertaking to repay %(amount)s %(currency)s: the name the person signed with"
         ),
         "undertaking_signed": _("Undertaking to repay signed."),
+        "undertaking_print": _("Print the undertaking (PDF)"),
         "undertaking_submit": _("Record the undertaking and repeat"),
         "undertaking_needed": _("An undertaking to repay must be signed first."),
         "dismiss": _("Dismiss"),
@@ -128,6 +129,8 @@ def gate_page(request: HttpRequest, pk: int) -> HttpResponse:
             "scan": reverse("gate_scan", args=[leg.pk]),
             "sync": reverse("gate_sync", args=[leg.pk]),
             "worker": reverse("gate_worker"),
+            # {id}: the booking's id.
+            "undertaking": reverse("undertaking_pdf", args=[0]).replace("/0/", "/{id}/"),
         },
         "csrf": get_token(request),
         "strings": _strings(),

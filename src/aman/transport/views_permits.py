@@ -13,9 +13,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
@@ -27,10 +26,10 @@ from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.geo.models import Place
-from aman.transport import selectors, services
+from aman.transport import selectors, services, undertakings
 from aman.transport import selectors_permits as permits
 from aman.transport.forms import service_errors
-from aman.transport.models import PermitDecision, PermitList, Undertaking
+from aman.transport.models import PermitDecision, PermitList
 
 # Forms -----------------------------------------------------------------------------------------
 
@@ -411,51 +410,20 @@ def undertaking_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     if crisis is None:
         raise Http404
     booking = selectors.booking_for_user(user=user, crisis=crisis, pk=pk, boarding=True)
-    person = booking.person
-    signed = Undertaking.objects.filter(booking=booking).select_related("recorded_by").first()
-    if signed is not None:
-        amount, currency, language = signed.amount, signed.currency, signed.language
-    else:
-        needed = services.undertaking_needed(booking)
-        if needed is None:
-            return TemplateResponse(
-                request,
-                "transport/undertaking_none.html",
-                {"booking": booking, "person": person},
-                status=409,
-            )
-        amount, currency = needed
-        language = person.language
-    audit_read(
-        actor=user,
-        verb="undertaking_print",
-        obj=signed or booking,
-        crisis=crisis,
-        details={"booking": booking.pk, "signed": signed is not None},
-    )
-    from weasyprint import HTML
-
-    with translation.override(language or "kk"):
-        html = render_to_string(
-            "transport/undertaking_pdf.html",
-            {
-                "booking": booking,
-                "leg": booking.leg,
-                "person": person,
-                "undertaking": signed,
-                "amount": amount,
-                "currency": currency,
-                "home_country": crisis.home_country,
-                "today": timezone.localdate(),
-                "language": language,
-            },
+    try:
+        file = undertakings.undertaking_export(actor=user, booking=booking, crisis=crisis)
+    except undertakings.NothingToPrint:
+        return TemplateResponse(
+            request,
+            "transport/undertaking_none.html",
+            {"booking": booking, "person": booking.person},
+            status=409,
         )
-    # No base URL: the page fetches nothing (fonts are the system's).
-    pdf = HTML(string=html).write_pdf()
-    response = HttpResponse(pdf, content_type="application/pdf")
-    kind = "signed" if signed else "form"
-    response["Content-Disposition"] = (
-        f'inline; filename="undertaking-{person.reference_code}-{booking.pk}-{kind}.pdf"'
-    )
+    except ApplicationError as exc:
+        return HttpResponse(
+            exc.message, status=exc.status_code, content_type="text/plain; charset=utf-8"
+        )
+    response = HttpResponse(file.content, content_type=file.content_type)
+    response["Content-Disposition"] = f'inline; filename="{file.filename}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -179,6 +179,12 @@ def leg_update(request: HttpRequest, leg_id: int, payload: LegPatch) -> Any:
 class LegStatusIn(Schema):
     status: LegStatus
     note: str = Field("", description="required when cancelling: the reason")
+    actual: datetime | None = Field(
+        None,
+        description="departed or arrived: when it really happened (default: now); without "
+        "an offset, on the clock of the origin (departure) or the destination (arrival); "
+        "not in the future, an arrival not before the departure",
+    )
 
 
 class LegStatusOut(Schema):
@@ -199,7 +205,9 @@ class LegStatusOut(Schema):
 )
 def leg_status(request: HttpRequest, leg_id: int, payload: LegStatusIn) -> Any:
     user, leg = _leg(request, leg_id)
-    out = services.leg_set_status(actor=user, leg=leg, status=payload.status, note=payload.note)
+    out = services.leg_set_status(
+        actor=user, leg=leg, status=payload.status, note=payload.note, actual=payload.actual
+    )
     return {
         "leg": selectors.leg_for_user(user=user, crisis=leg.crisis, pk=leg.pk),
         "bookings_released": len(out.released),
@@ -350,9 +358,19 @@ def booking_status(request: HttpRequest, booking_id: int, payload: BookingStatus
     return booking
 
 
+class WaitingOut(Schema):
+    household_id: int | None = Field(description="None for a person without a household")
+    priority: int
+    people: list[str] = Field(description="reference codes of the members waiting")
+
+
 class ReleasedOut(Schema):
     no_shows: list[str] = Field(description="reference codes released as no-shows")
     seats_free: int
+    next_households: list[WaitingOut] = Field(
+        description="the next households in priority waiting for a seat where the leg "
+        "departs (not those just released): who the freed seats should go to"
+    )
 
 
 @router.post(
@@ -364,4 +382,23 @@ def release_no_shows(request: HttpRequest, leg_id: int) -> Any:
     user, leg = _leg(request, leg_id)
     closed = services.leg_release_no_shows(actor=user, leg=leg)
     leg.refresh_from_db()
-    return {"no_shows": [b.person.reference_code for b in closed], "seats_free": leg.seats_free}
+    waiting = selectors.waiting_households(user=user, crisis=leg.crisis, leg=leg)
+    audit_read(
+        actor=user,
+        verb="waiting_households",
+        obj=leg,
+        crisis=leg.crisis,
+        details={"households": len(waiting)},
+    )
+    return {
+        "no_shows": [b.person.reference_code for b in closed],
+        "seats_free": leg.seats_free,
+        "next_households": [
+            {
+                "household_id": group["household_id"],
+                "priority": group["priority"],
+                "people": [p["reference_code"] for p in group["people"]],
+            }
+            for group in waiting
+        ],
+    }

@@ -7,7 +7,7 @@ from ninja import Query, Router, Schema
 
 from aman.api.files import binary_openapi, file_response
 from aman.api.routers.registry import ERRORS, _crisis, _user
-from aman.transport import boarding_passes, manifests, selectors
+from aman.transport import boarding_passes, manifests, selectors, undertakings
 
 router = Router(tags=["transport"])
 
@@ -55,4 +55,30 @@ def booking_pass(request: HttpRequest, booking_id: int, query: Query[PassQuery])
     crisis = _crisis(user, query.crisis)
     booking = selectors.booking_for_user(user=user, crisis=crisis, pk=booking_id)
     file = boarding_passes.booking_pass_export(actor=user, booking=booking, fmt=query.format)
+    return file_response(file.content, file.content_type, file.filename)
+
+
+class UndertakingQuery(Schema):
+    crisis: int | None = None
+
+
+@router.get(
+    "/bookings/{booking_id}/undertaking",
+    response={200: None, **ERRORS},
+    summary="A booking's undertaking to repay (PDF): as signed, or the form to sign",
+    description="In the person's language. After check-in the undertaking as recorded (the "
+    "name as signed, the date, the officer); before it, the form with the name, the leg and "
+    "the amount filled in. 409 when the crisis's policy asks no undertaking for the seat and "
+    "none was signed, or when the leg lacks the fare that is the amount. The booking must be "
+    "in the crisis (`crisis`, default: your current crisis). Audited as an export.",
+    openapi_extra=binary_openapi("application/pdf"),
+)
+def booking_undertaking(
+    request: HttpRequest, booking_id: int, query: Query[UndertakingQuery]
+) -> Any:
+    user = _user(request)
+    selectors.require_transport(user, boarding=True)
+    crisis = _crisis(user, query.crisis)
+    booking = selectors.booking_for_user(user=user, crisis=crisis, pk=booking_id, boarding=True)
+    file = undertakings.undertaking_export(actor=user, booking=booking, crisis=crisis)
     return file_response(file.content, file.content_type, file.filename)

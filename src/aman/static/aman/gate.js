@@ -21,6 +21,8 @@
   const KEY = PREFIX + LEG + ".";
   const HOLDS_SEAT = ["offered", "confirmed", "checked_in", "boarded"];
   const $ = (id) => document.getElementById(id);
+  // The seat given with the next check-in or boarding (optional; empty after it is used).
+  const seatInput = $("gate-seat");
 
   // --- storage on the device --------------------------------------------------------------
 
@@ -179,6 +181,7 @@
       entry.boarded_at = now;
     }
     if (scan.undertaking_signed_by && entry.undertaking) entry.undertaking.signed = true;
+    if (scan.seat) entry.seat = scan.seat;
   }
 
   function reapplyQueue() {
@@ -485,10 +488,13 @@
     lastText = text;
     const scan = { id: uuid(), text, action: mode(), at: new Date().toISOString(), offline: false };
     if (signedBy) scan.undertaking_signed_by = signedBy;
+    const seat = seatInput ? seatInput.value.trim().toUpperCase() : "";
+    if (seat && scan.action !== "lookup") scan.seat = seat;
     if (navigator.onLine && reachable !== false) {
       try {
         const data = await post(cfg.urls.scan, scan, cfg.timeout_ms);
         setReachable(true);
+        if (data.result.result === "applied" && seatInput) seatInput.value = "";
         const entry = data.answer.booking && index ? index.byId.get(data.answer.booking.id) : null;
         if (entry) Object.assign(entry, data.answer.booking);
         saveManifest();
@@ -522,6 +528,7 @@
       scan.action = "lookup";
     } else if (startable && !(scan.action === "check_in" && entry.status === "checked_in")) {
       applyLocally(scan, entry);
+      if (seatInput) seatInput.value = "";
       result = "applied";
       message = scan.action === "board" ? S.boarded : S.checked_in;
       answer.booking = entry;
@@ -539,6 +546,7 @@
     if (entry) queued.booking = entry.id;
     if (res.kind !== "mrz" || !entry) queued.text = res.kind === "mrz" ? "" : scan.text;
     if (scan.undertaking_signed_by) queued.undertaking_signed_by = scan.undertaking_signed_by;
+    if (scan.seat && result === "applied") queued.seat = scan.seat;
     queued.who = entry ? entry.ref : "";
     queue.push(queued);
     store.set("queue", queue);
@@ -616,7 +624,8 @@
         });
         details.append(el("div", { class: "mt-2" }, label, input, button));
       } else if (u && u.signed) {
-        details.append(el("p", { class: "small mb-0" }, S.undertaking_signed));
+        const print = el("a", { href: cfg.urls.undertaking.replace("{id}", b.id), target: "_blank", rel: "noopener", id: "gate-undertaking-pdf" }, S.undertaking_print);
+        details.append(el("p", { class: "small mb-0" }, S.undertaking_signed, " ", print));
       }
     }
   }
@@ -714,6 +723,13 @@
     if (needed && lines.length < needed) return; // the next line of the zone follows
     event.preventDefault();
     form.requestSubmit();
+  });
+
+  if (seatInput) seatInput.addEventListener("keydown", (event) => {
+    // The seat typed: back to the scan (a scanner types where the focus is).
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    input.focus();
   });
 
   form.addEventListener("submit", async (event) => {
