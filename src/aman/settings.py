@@ -205,6 +205,8 @@ AMAN_PUBLIC_REGISTRATIONS_PER_HOUR = envint("AMAN_PUBLIC_REGISTRATIONS_PER_HOUR"
 # record with its reference codes reserved) and register it in the background, in batches.
 AMAN_INTAKE_QUEUE = envbool("AMAN_INTAKE_QUEUE", False)
 AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = envint("AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES", 10)
+# Updates sent from the status page per address per hour (each is kept as an intake record).
+AMAN_PUBLIC_UPDATES_PER_HOUR = envint("AMAN_PUBLIC_UPDATES_PER_HOUR", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
 
