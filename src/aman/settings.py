@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from aman.registry.identity.translit import parse_letter_table
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent.parent
 
@@ -226,6 +228,9 @@ AMAN_HOME_COUNTRY = os.environ.get("AMAN_HOME_COUNTRY", "KZ")
 # The currency the cost ledger converts every contract currency to (ISO 4217).
 AMAN_HOME_CURRENCY = os.environ.get("AMAN_HOME_CURRENCY", "KZT")
 AMAN_CITY_MIN_POPULATION = envint("AMAN_CITY_MIN_POPULATION", 15000)
+# The ministry's own passport-Latin letters, over ICAO Doc 9303 and the Kazakh letters
+# (`registry/identity/translit.py`): JSON, one letter to Latin, e.g. {"Й": "Y", "й": "y"}.
+AMAN_TRANSLIT_EXTRA = parse_letter_table(os.environ.get("AMAN_TRANSLIT_EXTRA", ""))
 
 LOGGING = {
     "version": 1,

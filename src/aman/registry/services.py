@@ -28,8 +28,8 @@ from aman.registry.identity import (
     name_keys,
     normalize_phone,
     parse_iin,
-    to_passport_latin,
 )
+from aman.registry.latin import passport_latin
 from aman.registry.models import (
     Document,
     Household,
@@ -662,9 +662,9 @@ def _new_person(
         given_names=member.given_names,
         patronymic=member.patronymic,
         surname_latin=(doc.surname_latin if doc else member.surname_latin.upper())
-        or to_passport_latin(member.surname),
+        or passport_latin(member.surname),
         given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
-        or to_passport_latin(member.given_names),
+        or passport_latin(member.given_names),
         latin_from_document=doc is not None,
         birth_date=member.birth_date,
         sex=member.sex,
