@@ -125,6 +125,24 @@ def _member_problems(
     return problems
 
 
+def payload_country_code(payload: Any) -> str:
+    """The country code a submission names: a registration's `location.country`, a form's
+    `country` (the public and hotline forms keep what was posted)."""
+    if not isinstance(payload, dict):
+        return ""
+    location = payload.get("location")
+    code = location.get("country") if isinstance(location, dict) else payload.get("country")
+    return str(code or "").strip().upper()[:3]
+
+
+def _country_of(payload: Any, batch: Any = None) -> Country | None:
+    """The country a refused submission is about: its import's, else the one it names."""
+    if batch is not None:
+        return batch.country
+    code = payload_country_code(payload)
+    return _countries_for([code]).get(code) if code else None
+
+
 def _reject(
     *,
     crisis: Crisis,
@@ -138,12 +156,14 @@ def _reject(
     kind: str,
     batch: Any = None,
     row_number: int | None = None,
+    country: Country | None = None,
 ) -> IntakeRecord:
     """Keep a rejected submission with its reasons. Its idempotency key is not kept: the
     corrected submission that follows may carry the same key and must be accepted."""
     reasons = {p.field or "__all__": p.message for p in problems}
     record = IntakeRecord.objects.create(
         crisis=crisis,
+        country=country or _country_of(payload, batch),
         channel=channel,
         kind=kind,
         payload=payload,
@@ -596,7 +616,16 @@ def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_r
         record.rejection_reasons = {p.field or "__all__": p.message for p in problems}
         record.idempotency_key = ""
         record.source_ref = source_ref
-        record.save(update_fields=["outcome", "rejection_reasons", "idempotency_key", "source_ref"])
+        record.country = _country_of(record.payload, record.batch)
+        record.save(
+            update_fields=[
+                "outcome",
+                "rejection_reasons",
+                "idempotency_key",
+                "source_ref",
+                "country",
+            ]
+        )
         audit_write(
             actor=sub.actor,
             verb="intake_reject",
@@ -769,7 +798,9 @@ def _register_many(
         household.contact = people[acc.data.contact_index]
     update_rows(households, ["contact"])
     new_records = [
-        acc.submission.intake_record(crisis, source_ref=acc.source_ref, household=household)
+        acc.submission.intake_record(
+            crisis, source_ref=acc.source_ref, household=household, country=acc.country
+        )
         for acc, household in zip(accepted, households, strict=True)
         if acc.submission.pending is None
     ]
@@ -781,9 +812,10 @@ def _register_many(
             record.outcome = IntakeRecord.Outcome.ACCEPTED
             record.household = household
             record.source_ref = acc.source_ref
+            record.country = acc.country
             completed.append(record)
     if completed:
-        update_rows(completed, ["outcome", "household", "source_ref", "reference_codes"])
+        update_rows(completed, ["outcome", "household", "source_ref", "reference_codes", "country"])
     fresh = iter(new_records)
     records = [
         acc.submission.pending if acc.submission.pending is not None else next(fresh)
@@ -1358,6 +1390,7 @@ def person_update_self(
         source_ref=person.reference_code,
         idempotency_key="",
         kind="update",
+        country=person.country,
     )
     try:
         data = SelfUpdateIn.model_validate(payload)
