@@ -197,6 +197,20 @@ UI: list[Route] = [
         lambda w: f"/people/imports/{import_batch(w)}/rejected.csv",
         REGISTRARS,
     ),
+    Route("intake_list", "get", lambda w: "/people/intake/", PERSONAL),
+    Route(
+        "intake_detail",
+        "get",
+        lambda w: f"/people/intake/{intake_record(w, country='IR')}/",
+        PERSONAL,
+    ),
+    Route(
+        "intake_detail",
+        "get",
+        lambda w: f"/people/intake/{intake_record(w, country='IQ')}/",
+        PERSONAL,
+        special={R.CONSUL: 404},
+    ),
     Route("person_detail", "get", lambda w: f"/people/{w.people['IR']}/", PERSONAL),
     Route(
         "person_detail",
@@ -583,11 +597,12 @@ def import_batch(w: World) -> int:
     return batch.pk
 
 
-def intake_record(w: World, crisis: Any = None) -> int:
+def intake_record(w: World, crisis: Any = None, country: str = "") -> int:
     from aman.registry.services import intake_reject
 
+    payload: dict[str, Any] = {"location": {"country": country}} if country else {"x": 1}
     return intake_reject(
-        crisis=crisis or w.crisis, channel="api", payload={"x": 1}, problems={"x": "no"}
+        crisis=crisis or w.crisis, channel="api", payload=payload, problems={"x": "no"}
     ).pk
 
 
@@ -767,6 +782,7 @@ API: list[Route] = [
         lambda w: f"/api/registrations/{intake_record(w, w.other_crisis)}",
         special={R.CONSUL: 404},
     ),
+    A("GET /api/registrations", PERSONAL, lambda w: f"/api/registrations?crisis={w.crisis.pk}"),
     A("GET /api/duplicates", PERSONAL, lambda w: f"/api/duplicates?crisis={w.crisis.pk}"),
     A(
         "GET /api/duplicates/clusters.csv",

@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from aman.registry.identity.translit import parse_letter_table
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent.parent
 
@@ -205,6 +207,8 @@ AMAN_PUBLIC_REGISTRATIONS_PER_HOUR = envint("AMAN_PUBLIC_REGISTRATIONS_PER_HOUR"
 # record with its reference codes reserved) and register it in the background, in batches.
 AMAN_INTAKE_QUEUE = envbool("AMAN_INTAKE_QUEUE", False)
 AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = envint("AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES", 10)
+# Updates sent from the status page per address per hour (each is kept as an intake record).
+AMAN_PUBLIC_UPDATES_PER_HOUR = envint("AMAN_PUBLIC_UPDATES_PER_HOUR", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
 
@@ -224,6 +228,9 @@ AMAN_HOME_COUNTRY = os.environ.get("AMAN_HOME_COUNTRY", "KZ")
 # The currency the cost ledger converts every contract currency to (ISO 4217).
 AMAN_HOME_CURRENCY = os.environ.get("AMAN_HOME_CURRENCY", "KZT")
 AMAN_CITY_MIN_POPULATION = envint("AMAN_CITY_MIN_POPULATION", 15000)
+# The ministry's own passport-Latin letters, over ICAO Doc 9303 and the Kazakh letters
+# (`registry/identity/translit.py`): JSON, one letter to Latin, e.g. {"Й": "Y", "й": "y"}.
+AMAN_TRANSLIT_EXTRA = parse_letter_table(os.environ.get("AMAN_TRANSLIT_EXTRA", ""))
 
 # The REST API's lists: 100 a page unless asked, never more than 500 (a list of people is
 # personal data: a client pages through it, and each page is audited).

@@ -339,6 +339,8 @@ NOT_AUDITED = {
     "phone_hash": "a pure helper",
     "iin_hash": "a pure helper",
     "person_lookup_public": "a read",
+    "city_named": "a read of reference data",
+    "payload_country_code": "a pure helper",
     "priority_policy": "a read",
     "guess_mapping": "a pure helper",
     "check_mapping": "a pure helper",

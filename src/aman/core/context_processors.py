@@ -14,6 +14,7 @@ NAVIGATION = [
     ("crisis_list", _("Crises"), None),
     ("person_list", _("People"), Cap.PERSONAL_DATA),
     ("import_list", _("Imports"), Cap.REGISTER),
+    ("intake_list", _("Submissions"), Cap.PERSONAL_DATA),
     ("candidate_list", _("Duplicates"), Cap.PERSONAL_DATA),
     ("leg_list", _("Transport"), (Cap.TRANSPORT, Cap.BOARDING)),
     ("hotel_list", _("Shelter"), Cap.SHELTER),

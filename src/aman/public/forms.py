@@ -162,15 +162,33 @@ class LookupForm(forms.Form):
 
 
 class SelfUpdateForm(forms.Form):
+    """The status page's update: every field may be left as it is. An empty city and address
+    change nothing (only an address keeps the city); no answer to the intent question keeps
+    the answer given before."""
+
     city = forms.CharField(label=_("City"), max_length=100, required=False)
     address = forms.CharField(label=_("Address or hotel"), max_length=300, required=False)
+    household = forms.BooleanField(
+        label=_("This is where my whole household is"),
+        required=False,
+        initial=True,
+        help_text=_("The new city or address is recorded for everyone registered with you."),
+    )
     phone = forms.CharField(label=_("New phone number"), max_length=40, required=False)
     email = forms.EmailField(label=_("Email"), required=False, max_length=254)
     intent = forms.ChoiceField(
-        label=_("Do you want to leave?"), choices=Intent.choices, widget=forms.RadioSelect
+        label=_("Do you want to leave?"),
+        choices=Intent.choices,
+        widget=forms.RadioSelect,
+        required=False,
     )
     pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
     medical_need = forms.BooleanField(label=_("Needs medical care or medicines"), required=False)
     reduced_mobility = forms.BooleanField(label=_("Cannot walk far"), required=False)
     disability = forms.BooleanField(label=_("Has a disability"), required=False)
     needs_note = forms.CharField(label=_("What help is needed?"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, with_household: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not with_household:
+            del self.fields["household"]

@@ -14,7 +14,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -28,8 +28,10 @@ from aman.registry.forms import (
     place_problems,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel, IntakeRecord, Person, reference_code_display
+from aman.registry.models import Channel, IntakeRecord, Intent, Person, reference_code_display
 from aman.registry.services import (
+    BACK_TO_LEAVING,
+    NOT_MOVED_WITH_HOUSEHOLD,
     RegistrationRejected,
     Submission,
     intake_reject,
@@ -98,8 +100,8 @@ def _open_crises() -> list[Crisis]:
     )
 
 
-def _too_many(request: HttpRequest) -> HttpResponse:
-    return TemplateResponse(request, "public/too_many.html", status=429)
+def _too_many(request: HttpRequest, message: str = "") -> HttpResponse:
+    return TemplateResponse(request, "public/too_many.html", {"message": message}, status=429)
 
 
 @never_cache
@@ -300,9 +302,65 @@ def _me(request: HttpRequest) -> Person | None:
     if pk is None:
         return None
     return (
-        Person.objects.select_related("crisis", "country")
+        Person.objects.select_related("crisis", "country", "city")
         .filter(pk=surviving_person_id(pk))
         .first()
+    )
+
+
+# What the page says after an update that moved the status or the household.
+_BACK_TO_LEAVING = gettext_lazy(
+    "Your answer is saved: you want to leave. You are registered again and will be "
+    "considered for the next evacuation plan."
+)
+_NOW_STAYING = gettext_lazy(
+    "Your answer is saved: you are staying. You will not be included in evacuation plans; "
+    "change your answer here if you want to leave."
+)
+_STAY_WITH_A_PLACE = gettext_lazy(
+    "Your answer is saved. You already have a place on an evacuation: call the embassy or "
+    "the hotline if you will not take it."
+)
+
+
+def _status_news(before: str, after: str, intent: str) -> str:
+    if before != after and after == Status.REGISTERED:
+        return str(_BACK_TO_LEAVING)
+    if before != after and after == Status.STAYING:
+        return str(_NOW_STAYING)
+    if intent == Intent.STAY and after in (
+        Status.ASSIGNED,
+        Status.AT_ASSEMBLY_POINT,
+        Status.BOARDED,
+    ):
+        return str(_STAY_WITH_A_PLACE)
+    return ""
+
+
+def _update_initial(person: Person) -> dict[str, Any]:
+    """The form as the person left it. Someone who declined a place or said they stay but
+    whose recorded wish is still to leave sees the question unanswered: choosing “Wants to
+    leave” is then an answer of its own (it registers them again), not an untouched default."""
+    unanswered = person.status in BACK_TO_LEAVING and person.intent == Intent.LEAVE
+    return {
+        "intent": None if unanswered else person.intent,
+        "pregnant": person.pregnant,
+        "medical_need": person.medical_need,
+        "reduced_mobility": person.reduced_mobility,
+        "disability": person.disability,
+        "needs_note": person.needs_note,
+    }
+
+
+def _household_size(person: Person) -> int:
+    """The other members of the person's household who can move with them."""
+    if not person.household_id:
+        return 0
+    return (
+        Person.objects.filter(household_id=person.household_id)
+        .exclude(pk=person.pk)
+        .exclude(status__in=NOT_MOVED_WITH_HOUSEHOLD)
+        .count()
     )
 
 
@@ -311,22 +369,35 @@ def status_me(request: HttpRequest) -> HttpResponse:
     person = _me(request)
     if person is None:
         return redirect("public_status")
-    initial = {
-        "intent": person.intent,
-        "pregnant": person.pregnant,
-        "medical_need": person.medical_need,
-        "reduced_mobility": person.reduced_mobility,
-        "disability": person.disability,
-        "needs_note": person.needs_note,
-    }
-    form = SelfUpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and not ratelimit.take(
+        request, "status_update", settings.AMAN_PUBLIC_UPDATES_PER_HOUR, 3600
+    ):
+        return _too_many(
+            request,
+            _(
+                "Too many updates came from your connection. What you sent before is saved; "
+                "please wait an hour and try again, or call the Ministry's hotline."
+            ),
+        )
+    others = _household_size(person)
+    initial = _update_initial(person)
+    form = SelfUpdateForm(request.POST or None, initial=initial, with_household=others > 0)
     saved = False
+    news: list[str] = []
     if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
         payload = {
-            k: v for k, v in form.cleaned_data.items() if v not in ("", None) or k in initial
+            k: v
+            for k, v in d.items()
+            if k not in ("intent", "household") and (v not in ("", None) or k in initial)
         }
+        if d.get("intent"):
+            payload["intent"] = d["intent"]
+        if others and (d.get("city") or d.get("address")):
+            payload["household"] = bool(d.get("household"))
+        before = person.status
         try:
-            person_update_self(person=person, payload=payload)
+            record = person_update_self(person=person, payload=payload)
         except RegistrationRejected as exc:
             for problem in exc.problems:
                 form.add_error(
@@ -335,7 +406,19 @@ def status_me(request: HttpRequest) -> HttpResponse:
         else:
             saved = True
             person.refresh_from_db()
-            form = SelfUpdateForm(initial={**initial, **{k: getattr(person, k) for k in initial}})
+            news = [_status_news(before, person.status, d.get("intent") or "")]
+            moved = record.people.exclude(pk=person.pk).count()
+            if moved:
+                news.append(
+                    ngettext(
+                        "The new place was also recorded for %(n)d other person of your household.",
+                        "The new place was also recorded for %(n)d other people of your household.",
+                        moved,
+                    )
+                    % {"n": moved}
+                )
+            others = _household_size(person)
+            form = SelfUpdateForm(initial=_update_initial(person), with_household=others > 0)
     else:
         audit_read(actor=None, verb="public_status_view", obj=person, crisis=person.crisis)
     return TemplateResponse(
@@ -345,9 +428,18 @@ def status_me(request: HttpRequest) -> HttpResponse:
             "person": person,
             "form": form,
             "saved": saved,
+            "news": [n for n in news if n],
+            "place": _place(person),
             "instructions": INSTRUCTIONS.get(person.status, ""),
         },
     )
+
+
+def _place(person: Person) -> str:
+    """Where the registry has the person: the city (chosen or typed) and the address."""
+    if person.city_id and person.city is not None:
+        return ", ".join(x for x in (person.city.local_name, person.address) if x)
+    return person.address
 
 
 def status_leave(request: HttpRequest) -> HttpResponse:

@@ -335,6 +335,18 @@ class IntakeRecord(models.Model):
         _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.ACCEPTED
     )
     rejection_reasons = models.JSONField(default=dict, blank=True)
+    # The country the submission is about (where its people are): the registered household's,
+    # else the one its payload names, an import's country, a person's for their update. It
+    # scopes what a consul sees of records that matched nobody (`intake_records_for_user`);
+    # none when the payload names no known country (and while a queued one waits).
+    country = models.ForeignKey(
+        "geo.Country",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("country"),
+    )
     # A submission taken in a queue (pending) gets its members' reference codes at once,
     # in the order of its members; the people created from it later carry them.
     reference_codes = models.JSONField(default=list, blank=True)
@@ -348,7 +360,9 @@ class IntakeRecord(models.Model):
                 fields=["id"],
                 condition=models.Q(outcome="pending"),
                 name="intake_pending",
-            )
+            ),
+            # The list of intake records: a crisis's, newest first, by outcome.
+            models.Index(fields=["crisis", "outcome", "-received_at"], name="intake_list"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -117,6 +117,9 @@ class SelfUpdateIn(BaseModel):
     reduced_mobility: bool | None = None
     disability: bool | None = None
     needs_note: str | None = Field(None, max_length=2000)
+    household: bool | None = Field(
+        None, description="the place sent (city, address) is the whole household's"
+    )
 
 
 class PersonPatchIn(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Lookup, QuerySet
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.db.models.lookups import In
 from django.http import Http404
 
@@ -15,7 +15,15 @@ from aman.core.access import country_scope, require
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.identity import PAIR_SEPARATOR, name_matching_key
-from aman.registry.models import Document, Household, NameKey, NamePair, Person, Phone
+from aman.registry.models import (
+    Document,
+    Household,
+    IntakeRecord,
+    NameKey,
+    NamePair,
+    Person,
+    Phone,
+)
 from aman.registry.services import document_hash, iin_hash, normalize_reference_code, phone_hash
 
 
@@ -330,3 +338,67 @@ def priority_counts(*, crisis: Crisis) -> list[dict[str, int]]:
             row = counts.setdefault(priority, {"priority": priority, "people": 0, "households": 0})
             row[key] = n
     return [counts[k] for k in sorted(counts, reverse=True)]
+
+
+def intake_records_for_user(*, user: User, crisis: Crisis) -> QuerySet[IntakeRecord]:
+    """A crisis's intake records (submissions as received: personal data) for those who see
+    personal data. A consul sees those about their mission's countries: the record's own
+    country (where its household is, or the country a refused submission names) or a
+    country where one of its people is now. A refused submission that names no known
+    country is seen by the roles that see every country, not by consuls."""
+    require(user, Cap.PERSONAL_DATA)
+    qs = IntakeRecord.objects.filter(crisis=crisis)
+    scope = country_scope(user)
+    if scope is not None:
+        through = IntakeRecord.people.through
+        qs = qs.filter(
+            Q(country__in=scope)
+            | Exists(
+                through.objects.filter(intakerecord_id=OuterRef("pk"), person__country__in=scope)
+            )
+        )
+    return qs
+
+
+def intake_record_for_user(*, user: User, crisis: Crisis, pk: int) -> IntakeRecord:
+    try:
+        return (
+            intake_records_for_user(user=user, crisis=crisis)
+            .select_related("actor", "country", "batch")
+            .get(pk=pk)
+        )
+    except IntakeRecord.DoesNotExist:
+        raise Http404 from None
+
+
+def intake_records_filtered(
+    *, user: User, crisis: Crisis, filters: dict[str, Any]
+) -> QuerySet[IntakeRecord]:
+    """Newest first; `outcome`, `channel`, `kind` (registration or update) and `since` (a
+    time: received then or later) narrow the list."""
+    qs = intake_records_for_user(user=user, crisis=crisis)
+    for field in ("outcome", "channel", "kind"):
+        if filters.get(field):
+            qs = qs.filter(**{field: filters[field]})
+    if filters.get("since"):
+        qs = qs.filter(received_at__gte=filters["since"])
+    return qs.select_related("actor", "country").order_by("-received_at", "-id")
+
+
+def intake_people(
+    *, user: User, crisis: Crisis, records: Collection[IntakeRecord]
+) -> dict[int, list[Person]]:
+    """The people each record matched, among those the user may see (one query)."""
+    through = IntakeRecord.people.through
+    ids = [r.pk for r in records]
+    seen = people_for_user(user=user, crisis=crisis)
+    links = list(
+        through.objects.filter(intakerecord_id__in=ids, person__in=seen).values_list(
+            "intakerecord_id", "person_id"
+        )
+    )
+    people = seen.in_bulk({p for _r, p in links})
+    out: dict[int, list[Person]] = {pk: [] for pk in ids}
+    for record_id, person_id in sorted(links, key=lambda x: (x[0], x[1])):
+        out[record_id].append(people[person_id])
+    return out

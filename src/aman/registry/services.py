@@ -28,12 +28,13 @@ from aman.registry.identity import (
     name_keys,
     normalize_phone,
     parse_iin,
-    to_passport_latin,
 )
+from aman.registry.latin import passport_latin
 from aman.registry.models import (
     Document,
     Household,
     IntakeRecord,
+    Intent,
     NameKey,
     NamePair,
     Person,
@@ -124,6 +125,24 @@ def _member_problems(
     return problems
 
 
+def payload_country_code(payload: Any) -> str:
+    """The country code a submission names: a registration's `location.country`, a form's
+    `country` (the public and hotline forms keep what was posted)."""
+    if not isinstance(payload, dict):
+        return ""
+    location = payload.get("location")
+    code = location.get("country") if isinstance(location, dict) else payload.get("country")
+    return str(code or "").strip().upper()[:3]
+
+
+def _country_of(payload: Any, batch: Any = None) -> Country | None:
+    """The country a refused submission is about: its import's, else the one it names."""
+    if batch is not None:
+        return batch.country
+    code = payload_country_code(payload)
+    return _countries_for([code]).get(code) if code else None
+
+
 def _reject(
     *,
     crisis: Crisis,
@@ -137,12 +156,14 @@ def _reject(
     kind: str,
     batch: Any = None,
     row_number: int | None = None,
+    country: Country | None = None,
 ) -> IntakeRecord:
     """Keep a rejected submission with its reasons. Its idempotency key is not kept: the
     corrected submission that follows may carry the same key and must be accepted."""
     reasons = {p.field or "__all__": p.message for p in problems}
     record = IntakeRecord.objects.create(
         crisis=crisis,
+        country=country or _country_of(payload, batch),
         channel=channel,
         kind=kind,
         payload=payload,
@@ -595,7 +616,16 @@ def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_r
         record.rejection_reasons = {p.field or "__all__": p.message for p in problems}
         record.idempotency_key = ""
         record.source_ref = source_ref
-        record.save(update_fields=["outcome", "rejection_reasons", "idempotency_key", "source_ref"])
+        record.country = _country_of(record.payload, record.batch)
+        record.save(
+            update_fields=[
+                "outcome",
+                "rejection_reasons",
+                "idempotency_key",
+                "source_ref",
+                "country",
+            ]
+        )
         audit_write(
             actor=sub.actor,
             verb="intake_reject",
@@ -661,9 +691,9 @@ def _new_person(
         given_names=member.given_names,
         patronymic=member.patronymic,
         surname_latin=(doc.surname_latin if doc else member.surname_latin.upper())
-        or to_passport_latin(member.surname),
+        or passport_latin(member.surname),
         given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
-        or to_passport_latin(member.given_names),
+        or passport_latin(member.given_names),
         latin_from_document=doc is not None,
         birth_date=member.birth_date,
         sex=member.sex,
@@ -768,7 +798,9 @@ def _register_many(
         household.contact = people[acc.data.contact_index]
     update_rows(households, ["contact"])
     new_records = [
-        acc.submission.intake_record(crisis, source_ref=acc.source_ref, household=household)
+        acc.submission.intake_record(
+            crisis, source_ref=acc.source_ref, household=household, country=acc.country
+        )
         for acc, household in zip(accepted, households, strict=True)
         if acc.submission.pending is None
     ]
@@ -780,9 +812,10 @@ def _register_many(
             record.outcome = IntakeRecord.Outcome.ACCEPTED
             record.household = household
             record.source_ref = acc.source_ref
+            record.country = acc.country
             completed.append(record)
     if completed:
-        update_rows(completed, ["outcome", "household", "source_ref", "reference_codes"])
+        update_rows(completed, ["outcome", "household", "source_ref", "reference_codes", "country"])
     fresh = iter(new_records)
     records = [
         acc.submission.pending if acc.submission.pending is not None else next(fresh)
@@ -1200,6 +1233,137 @@ def person_lookup_public(*, reference_code: str, birth_date: Any) -> Person | No
     return person
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a person is: the city chosen from the reference data, or none and then the
+    typed city in front of the address (as registration keeps it and the planner reads it),
+    and the coordinates."""
+
+    city: Place | None
+    address: str
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def differs_from(self, person: Person) -> bool:
+        return (self.city.pk if self.city else None, self.address) != (
+            person.city_id,
+            person.address,
+        )
+
+    def apply_to(self, person: Person, now: Any) -> None:
+        person.city = self.city
+        person.address = self.address
+        person.latitude, person.longitude = self.latitude, self.longitude
+        person.location_updated_at = now
+
+
+def city_named(*, country_id: int, name: str) -> Place | None:
+    """The reference-data city of this country that is called `name` in any of its names
+    (English, Russian, Kazakh or another listed spelling; case and accents ignored), the most
+    populous if several are: the same reading the planner gives a typed city."""
+    from aman.geo.loaders import fold
+
+    key = fold(name)
+    if not key or "|" in key:
+        return None
+    found = [
+        city
+        for city in Place.objects.filter(
+            kind=Place.Kind.CITY, country_id=country_id, search_text__contains=key
+        ).order_by(F("population").desc(nulls_last=True), "pk")
+        if key in city.search_text.split("|")
+    ]
+    return found[0] if found else None
+
+
+def _typed_city(person: Person) -> str:
+    """The city a person typed (none chosen): the first part of the address."""
+    return "" if person.city_id else person.address.split(",")[0].strip()
+
+
+def _where_after(person: Person, city: str, address: str) -> _Where | None:
+    """Where a person is after an update from the status page that sent `city` and/or
+    `address` (None when neither was sent). Only an address: the city is kept. A city: it
+    replaces the city — the reference-data city when it names one — and an address and
+    coordinates that belonged to the old place are not carried over. Any new place clears
+    the coordinates: they were the old place's."""
+    from aman.geo.loaders import fold
+
+    if not city and not address:
+        return None
+    if city:
+        chosen = city_named(country_id=person.country_id, name=city)
+        same = (
+            person.city_id is not None and chosen is not None and chosen.pk == person.city_id
+        ) or (person.city_id is None and chosen is None and fold(city) == fold(_typed_city(person)))
+        if same and not address:
+            return _Where(person.city, person.address, person.latitude, person.longitude)
+        if not same:
+            if chosen is not None:
+                return _Where(chosen, address[:300])
+            return _Where(None, ", ".join(x for x in (city, address) if x)[:300])
+    # Only a new address (or the same city again with one): the city stays.
+    if person.city_id is not None:
+        where = _Where(person.city, address[:300])
+    else:
+        where = _Where(None, ", ".join(x for x in (_typed_city(person), address) if x)[:300])
+    if not where.differs_from(person):
+        return _Where(person.city, person.address, person.latitude, person.longitude)
+    return where
+
+
+# An intent from the status page moves the status where the journey allows (`TRANSITIONS`):
+# wanting to leave again after a decline or after staying is a registration again, which
+# the planner takes (`planning.services.leaving_members`); choosing to stay is staying.
+BACK_TO_LEAVING = frozenset({Status.DECLINED, Status.STAYING})
+
+
+def _intent_target(person: Person, intent: str, intent_changed: bool) -> str | None:
+    if intent == Intent.LEAVE and person.status in BACK_TO_LEAVING:
+        return Status.REGISTERED
+    if (
+        intent == Intent.STAY
+        and intent_changed
+        and person.status != Status.STAYING
+        and Status.STAYING in TRANSITIONS[person.status]
+    ):
+        return Status.STAYING
+    return None
+
+
+def _intent_note(target: str, by_officer: bool) -> str:
+    """The reason kept on the status event, in the deployment's language (officers read it)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        if target == Status.REGISTERED:
+            if by_officer:
+                return _("An officer recorded that the person wants to leave.")
+            return _("Said on the status page that they want to leave.")
+        if by_officer:
+            return _("An officer recorded that the person is staying.")
+        return _("Said on the status page that they are staying.")
+
+
+def _intent_step(
+    *, actor: User | None, person: Person, intent: str, intent_changed: bool, by_officer: bool
+) -> dict[str, Any] | None:
+    """The status step an intent calls for, if any (the person's row is locked by the
+    caller); returns its audit entry's arguments."""
+    target = _intent_target(person, intent, intent_changed)
+    if target is None:
+        return None
+    _event, entry = person_status_step(
+        actor=actor, person=person, status=target, note=_intent_note(target, by_officer)
+    )
+    return entry
+
+
+# Household members already out of the country are not moved with the household's place.
+NOT_MOVED_WITH_HOUSEHOLD = frozenset({Status.CROSSED_BORDER, Status.ARRIVED_HOME})
+
+
 def person_update_self(
     *,
     person: Person,
@@ -1208,7 +1372,13 @@ def person_update_self(
     actor: User | None = None,
 ) -> IntakeRecord:
     """Apply a person's own update; kept as an IntakeRecord exactly as sent, rejected ones
-    too. Priorities are recomputed when needs change."""
+    too. Priorities are recomputed when needs change.
+
+    A place (`city`, `address`) is read by `_where_after`; with `household` true it is the
+    place of the whole household too: the members whose place differs (and who are not out
+    of the country already) move with it, and the same intake record names them. An intent
+    moves the status where the journey allows (`_intent_target`): wanting to leave after a
+    decline or after staying registers the person again; choosing to stay is staying."""
     from aman.registry.schemas import SelfUpdateIn
 
     common: dict[str, Any] = dict(
@@ -1220,6 +1390,7 @@ def person_update_self(
         source_ref=person.reference_code,
         idempotency_key="",
         kind="update",
+        country=person.country,
     )
     try:
         data = SelfUpdateIn.model_validate(payload)
@@ -1239,14 +1410,22 @@ def person_update_self(
         record = _reject(**common, problems=problems)
         raise RegistrationRejected(record, problems)
     with transaction.atomic():
-        person = Person.objects.select_for_update().get(pk=person.pk)
+        person = (
+            Person.objects.select_for_update(of=("self",))
+            .select_related("crisis", "country", "city")
+            .get(pk=person.pk)
+        )
+        now = timezone.now()
         changed: list[str] = []
         fields = data.model_dump(exclude_none=True)
         phone = fields.pop("phone", None)
-        place = ", ".join(x for x in (fields.pop("city", ""), fields.pop("address", "")) if x)
-        if place and place != person.address:
-            person.address, person.location_updated_at = place, timezone.now()
-            changed.append("address")
+        whole_household = fields.pop("household", False)
+        where = _where_after(person, fields.pop("city", ""), fields.pop("address", ""))
+        if where is not None and where.differs_from(person):
+            where.apply_to(person, now)
+            changed.append("location")
+        intent = fields.get("intent")
+        intent_changed = intent is not None and intent != person.intent
         for name, value in fields.items():
             if getattr(person, name) != value:
                 setattr(person, name, value)
@@ -1255,6 +1434,18 @@ def person_update_self(
             _priority_refresh(person)
             changed.append("priority")
         person.save()
+        entries: list[dict[str, Any]] = []
+        if intent is not None:
+            step = _intent_step(
+                actor=actor,
+                person=person,
+                intent=intent,
+                intent_changed=intent_changed,
+                by_officer=False,
+            )
+            if step is not None:
+                entries.append(step)
+                changed.append("status")
         if phone:
             result = _phone(
                 phone, [*person.nationalities, person.crisis.home_country.code, person.country.code]
@@ -1269,14 +1460,62 @@ def person_update_self(
         if person.household_id and "priority" in changed:
             _household_priority_refresh(person.household_id)
         record = IntakeRecord.objects.create(**common)
-        record.people.add(person)
-        audit_write(
-            actor=actor,
-            verb="person_update_self",
-            obj=person,
-            crisis=person.crisis,
-            changes={"fields": [None, sorted(set(changed))], "intake_record": [None, record.pk]},
+        moved: list[Person] = []
+        if where is not None and whole_household and person.household_id:
+            for member in (
+                Person.objects.select_for_update()
+                .filter(household_id=person.household_id)
+                .exclude(pk=person.pk)
+                .exclude(status__in=NOT_MOVED_WITH_HOUSEHOLD)
+                .order_by("pk")
+            ):
+                if (member.country_id, member.latitude, member.longitude) != (
+                    person.country_id,
+                    person.latitude,
+                    person.longitude,
+                ) or where.differs_from(member):
+                    member.country_id = person.country_id
+                    where.apply_to(member, person.location_updated_at or now)
+                    member.save(
+                        update_fields=[
+                            "country",
+                            "city",
+                            "address",
+                            "latitude",
+                            "longitude",
+                            "location_updated_at",
+                            "updated_at",
+                        ]
+                    )
+                    moved.append(member)
+        record.people.add(person, *moved)
+        entries += [
+            {
+                "actor": actor,
+                "verb": "person_update_self",
+                "obj": member,
+                "crisis": person.crisis,
+                "changes": {
+                    "fields": [None, ["location"]],
+                    "intake_record": [None, record.pk],
+                    "with_household_of": [None, person.pk],
+                },
+            }
+            for member in moved
+        ]
+        entries.append(
+            {
+                "actor": actor,
+                "verb": "person_update_self",
+                "obj": person,
+                "crisis": person.crisis,
+                "changes": {
+                    "fields": [None, sorted(set(changed))],
+                    "intake_record": [None, record.pk],
+                },
+            }
         )
+        audit_write_many(entries)
     return record
 
 
@@ -1347,6 +1586,17 @@ def person_update(*, actor: User | None, person: Person, payload: dict[str, Any]
         if PRIORITY_FIELDS & set(changed):
             _priority_refresh(person)
         person.save()
+        if "intent" in changed:
+            # The same rule as the status page's (`_intent_target`), on a changed intent.
+            step = _intent_step(
+                actor=actor,
+                person=person,
+                intent=person.intent,
+                intent_changed=True,
+                by_officer=True,
+            )
+            if step is not None:
+                audit_write(**step)
         if NAME_FIELDS & set(changed):
             _write_name_keys(person)
         if person.household_id and PRIORITY_FIELDS & set(changed):

@@ -177,6 +177,14 @@ def person_create(request: HttpRequest) -> HttpResponse:
     countries = list(crisis.affected_countries.all())
     form = HotlineForm(request.POST or None, countries=countries)
     formset = HotlineMemberFormSet(request.POST or None, prefix="m")
+    if request.method == "GET" and request.GET.get("from_intake"):
+        # A rejected submission to correct and register (`views_intake`).
+        from aman.registry.views_intake import hotline_prefill
+
+        filled = hotline_prefill(user=user, crisis=crisis, pk=request.GET["from_intake"])
+        if filled is not None:
+            form = HotlineForm(initial=filled[0], countries=countries)
+            formset = HotlineMemberFormSet(prefix="m", initial=filled[1])
     if request.method == "POST" and "add_member" in request.POST:
         form = HotlineForm(initial=request.POST.dict(), countries=countries)
         form.fields["form_token"].initial = request.POST.get("form_token")

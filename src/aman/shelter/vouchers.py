@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import User
-from aman.registry.identity.translit import to_passport_latin
+from aman.registry.latin import passport_latin
 from aman.registry.models import Document, Language, Person
 from aman.shelter.models import HOLDS_ROOM, Payer, Stay, StayStatus
 from aman.transport.manifests import _document
@@ -139,7 +139,7 @@ def _guest(person: Person) -> VoucherGuest:
     surname = (doc.surname_latin if doc else "") or person.surname_latin
     given = (doc.given_names_latin if doc else "") or person.given_names_latin
     if not surname and not given:
-        surname, given = to_passport_latin(person.surname), to_passport_latin(person.given_names)
+        surname, given = passport_latin(person.surname), passport_latin(person.given_names)
     return VoucherGuest(
         surname=surname, given_names=given, reference_code=person.reference_code_display
     )

@@ -35,7 +35,7 @@ from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country, Place
-from aman.registry.identity.translit import to_passport_latin
+from aman.registry.latin import passport_latin
 from aman.registry.models import Document, Person
 from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg
 from aman.transport.pdf import html_to_pdf
@@ -146,8 +146,8 @@ def manifest_rows(bookings: QuerySet[Booking]) -> list[ManifestRow]:
         if not surname and not given:
             # Only for a record that somehow has no passport Latin at all.
             surname, given = (
-                to_passport_latin(person.surname),
-                to_passport_latin(person.given_names),
+                passport_latin(person.surname),
+                passport_latin(person.given_names),
             )
         nationality = next((alpha3[c] for c in person.nationalities if c in alpha3), "")
         if not nationality and doc is not None and doc.kind == Document.Kind.PASSPORT:

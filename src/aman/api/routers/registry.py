@@ -1,13 +1,16 @@
+from datetime import datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Body, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Body, Field, Query, Router, Schema
 from ninja import Status as Respond
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import HEADER, registration_key, require_same_payload
 from aman.api.pagination import CappedLimitOffsetPagination
 from aman.api.schemas import (
+    ErrorItem,
     ErrorOut,
     HouseholdOut,
     PersonDetailOut,
@@ -22,9 +25,18 @@ from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
+from aman.core.paging import capped_count
 from aman.core.roles import Cap
 from aman.registry import selectors, services
-from aman.registry.models import Channel, Household, IntakeRecord, Person, PriorityPolicy
+from aman.registry.models import (
+    Channel,
+    Eligibility,
+    Household,
+    IntakeRecord,
+    Intent,
+    Person,
+    PriorityPolicy,
+)
 from aman.registry.schemas import PersonPatchIn, RegistrationIn
 from aman.registry.statuses import Status
 
@@ -48,6 +60,21 @@ def _crisis(user: User, crisis_id: int | None, *, hot: bool = False) -> Crisis:
             )
         return crisis
     return access.crisis_for_user(user, crisis_id)
+
+
+def _choice(field: str, value: str, choices: list[str]) -> str:
+    """A filter's value, refused with the allowed values (400) when it is not one of them."""
+    if value and value not in choices:
+        raise ApplicationError(
+            _("Unknown %(field)s “%(value)s”: use one of %(allowed)s.")
+            % {"field": field, "value": value[:50], "allowed": ", ".join(choices)},
+            {"field": field, "allowed": choices},
+        )
+    return value
+
+
+def _one_of(choices: list[str]) -> Any:
+    return Field("", description="one of: " + ", ".join(choices))
 
 
 @router.post(
@@ -156,6 +183,116 @@ def _registration_status(user: User, record: IntakeRecord) -> dict[str, Any]:
     }
 
 
+KINDS = ["registration", "update"]
+
+
+class IntakeFilter(Schema):
+    crisis: int | None = None
+    outcome: str = _one_of(IntakeRecord.Outcome.values)
+    channel: str = _one_of(Channel.values)
+    kind: str = _one_of(KINDS)
+    since: datetime | None = Field(None, description="received at this time or later")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class IntakePersonOut(Schema):
+    id: int
+    reference_code: str
+    surname: str
+    given_names: str
+
+
+class IntakeRecordOut(Schema):
+    id: int
+    crisis_id: int
+    channel: str
+    kind: str
+    received_at: datetime
+    outcome: str
+    source: str
+    source_ref: str
+    country: str | None = Field(description="the country the submission is about")
+    actor: str | None = Field(description="the staff user or API client who sent it")
+    import_batch: int | None
+    row_number: int | None
+    household: int | None
+    errors: list[ErrorItem] = Field(description="the reasons of a rejected submission")
+    people: list[IntakePersonOut] = Field(description="the people it matched (that you see)")
+    payload: Any = Field(
+        None, description="a rejected submission exactly as received; null for the others"
+    )
+
+
+class IntakePageOut(Schema):
+    items: list[IntakeRecordOut]
+    count: int
+    count_exact: bool
+
+
+def intake_out(record: IntakeRecord, people: list[Person]) -> dict[str, Any]:
+    return {
+        "id": record.pk,
+        "crisis_id": record.crisis_id,
+        "channel": record.channel,
+        "kind": record.kind,
+        "received_at": record.received_at,
+        "outcome": record.outcome,
+        "source": record.source,
+        "source_ref": record.source_ref,
+        "country": record.country.code if record.country else None,
+        "actor": record.actor.username if record.actor else None,
+        "import_batch": record.batch_id,
+        "row_number": record.row_number,
+        "household": record.household_id,
+        "errors": [{"field": f, "message": m} for f, m in record.rejection_reasons.items()],
+        "people": people,
+        "payload": record.payload if record.outcome == IntakeRecord.Outcome.REJECTED else None,
+    }
+
+
+@router.get(
+    "/registrations",
+    response={200: IntakePageOut, **ERRORS},
+    summary="Intake records: every submission as received, accepted or rejected",
+    description="Newest first, for those who see personal data (a consul: the records about "
+    "their mission's countries). A rejected record carries its `errors` and its `payload` as "
+    "received, to be corrected and sent again; an accepted one the people it matched. "
+    "`count` stops at 1,000 (`count_exact` is then false). Every read is audited.",
+)
+def registration_list(request: HttpRequest, filters: Query[IntakeFilter]) -> Any:
+    user = _user(request)
+    _choice("outcome", filters.outcome, IntakeRecord.Outcome.values)
+    _choice("channel", filters.channel, Channel.values)
+    _choice("kind", filters.kind, KINDS)
+    crisis = _crisis(user, filters.crisis)
+    records = selectors.intake_records_filtered(
+        user=user, crisis=crisis, filters=filters.model_dump()
+    )
+    count, exact = capped_count(records)
+    page = list(records[filters.offset : filters.offset + filters.limit])
+    people = selectors.intake_people(user=user, crisis=crisis, records=page)
+    audit_read(
+        actor=user,
+        verb="intake_list",
+        object_type="registry.intakerecord",
+        crisis=crisis,
+        details={
+            "records": [r.pk for r in page],
+            "filters": {
+                k: str(v)
+                for k, v in filters.model_dump().items()
+                if v not in ("", None) and k not in ("crisis", "limit", "offset")
+            },
+        },
+    )
+    return {
+        "items": [intake_out(r, people[r.pk]) for r in page],
+        "count": count,
+        "count_exact": exact,
+    }
+
+
 @router.get(
     "/registrations/{intake_record_id}",
     response={200: RegistrationStatusOut, **ERRORS},
@@ -178,10 +315,10 @@ def registration_get(request: HttpRequest, intake_record_id: int) -> Any:
 class PeopleFilter(Schema):
     crisis: int | None = None
     q: str = ""
-    status: Status | None = None
-    intent: str = ""
-    channel: Channel | None = None
-    eligibility: str = ""
+    status: str = _one_of(Status.values)
+    intent: str = _one_of(Intent.values)
+    channel: str = _one_of(Channel.values)
+    eligibility: str = _one_of(Eligibility.values)
     country: str = ""
     city_id: int | None = None
     min_priority: int | None = None
@@ -198,6 +335,10 @@ class PeopleFilter(Schema):
 @paginate(CappedLimitOffsetPagination)
 def people_list(request: HttpRequest, filters: Query[PeopleFilter]) -> Any:
     user = _user(request)
+    _choice("status", filters.status, Status.values)
+    _choice("intent", filters.intent, Intent.values)
+    _choice("channel", filters.channel, Channel.values)
+    _choice("eligibility", filters.eligibility, Eligibility.values)
     crisis = _crisis(user, filters.crisis)
     people = selectors.people_filtered(user=user, crisis=crisis, filters=filters.model_dump())
     # Every page of people read is audited; which filters were used, never their values (a

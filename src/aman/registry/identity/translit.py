@@ -4,8 +4,10 @@
 Doc 9303 Cyrillic table (the ``iuliia`` package's ``ICAO_DOC_9303`` schema) for the Russian
 alphabet, and before it ``KAZAKH_PASSPORT_LETTERS`` for the nine Kazakh letters the table
 lacks, mapped as Kazakh passports do (``Шаһизада`` → ``SHAHIZADA``). Another table can be
-passed in (``extra``) should the ministry's differ; the Django side reads it from settings
-and passes it, so this module stays free of Django.
+passed in (``extra``) should the ministry's differ; the Django side reads it from the
+``AMAN_TRANSLIT_EXTRA`` setting (``parse_letter_table``) and passes it
+(``aman.registry.latin``), so this module stays free of Django. Matching keys do not
+follow it: they must stay the same for every record whatever the table.
 
 This is for *proposing* a Latin spelling. The name printed in a person's document is theirs
 (citizens may choose their spelling) and is stored as printed, never regenerated.
@@ -18,6 +20,7 @@ blocking in record linkage.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -33,6 +36,7 @@ __all__ = [
     "MATCHING_RULES",
     "name_keys",
     "name_matching_key",
+    "parse_letter_table",
     "to_passport_latin",
 ]
 
@@ -58,6 +62,28 @@ _SEPARATORS = re.compile(r"[\s.,;:_/\\()]+")
 _NOT_PASSPORT = re.compile(r"[^A-Z \-]")
 _HYPHENS = re.compile(r"\s*-[\s\-]*")
 _SPACES = re.compile(r" +")
+_LATIN_VALUE = re.compile(r"[A-Za-z '\-]*")
+
+
+def parse_letter_table(raw: str) -> dict[str, str]:
+    """A letter table written as JSON (``{"Й": "Y", "й": "y"}``, as in the
+    ``AMAN_TRANSLIT_EXTRA`` setting): single letters to Latin letters (A-Z, a-z, space,
+    hyphen, apostrophe; may be empty). Empty text is no table. ``ValueError`` names what is
+    wrong."""
+    if not raw.strip():
+        return {}
+    try:
+        table = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the transliteration table is not JSON: {exc}") from None
+    if not isinstance(table, dict):
+        raise ValueError('the transliteration table is a JSON object: {"Й": "Y", "й": "y"}')
+    for key, value in table.items():
+        if len(key) != 1:
+            raise ValueError(f"transliteration keys are single characters, not {key!r}")
+        if not isinstance(value, str) or not _LATIN_VALUE.fullmatch(value):
+            raise ValueError(f"{key!r} must map to Latin letters, not {value!r}")
+    return {unicodedata.normalize("NFC", k): v for k, v in table.items()}
 
 
 def _letter_table(extra: Mapping[str, str] | None) -> Mapping[str, str]:

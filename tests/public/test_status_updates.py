@@ -1,0 +1,230 @@
+"""The status page's updates through Django's test client: an answer to "do you want to
+leave?" moves the status as the planner needs it, a new place keeps what it should (the
+city, the household) and drops what belonged to the old place, and updates are
+rate-limited."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from aman.core.models import AuditEntry, Crisis
+from aman.core.roles import Role
+from aman.geo.models import Place
+from aman.planning.services import leaving_members
+from aman.registry.models import IntakeRecord, Person, StatusEvent
+from aman.registry.services import person_set_status, registration_submit
+from tests.conftest import World
+
+
+@pytest.fixture(autouse=True)
+def _public(world: World) -> None:
+    cache.clear()
+    Crisis.objects.filter(pk=world.crisis.pk).update(public_registration=True)
+
+
+def _family(world: World, *, location: dict[str, Any] | None = None, n: int = 2) -> list[Person]:
+    members = [
+        {"surname": "Сейітова", "given_names": "Дана", "birth_date": "1988-02-29", "sex": "F"},
+        {"surname": "Сейітов", "given_names": "Ерлан", "birth_date": "2016-06-01", "sex": "M"},
+        {"surname": "Сейітов", "given_names": "Асқар", "birth_date": "1985-01-01", "sex": "M"},
+    ][:n]
+    record = registration_submit(
+        crisis=world.crisis,
+        channel="api",
+        payload={
+            "members": members,
+            "location": location or {"country": "IR", "city": "Tehran", "address": "Hotel Azadi"},
+            "consent": True,
+        },
+    )
+    return list(record.people.order_by("id"))
+
+
+def _signed_in(person: Person) -> Client:
+    client = Client()
+    response = client.post(
+        "/status/",
+        {"reference_code": person.reference_code, "birth_date": person.birth_date.isoformat()},
+    )
+    assert response["Location"] == "/status/me/"
+    return client
+
+
+def _checked(response: Any) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_a_declined_person_who_wants_to_leave_is_registered_again_and_planned(
+    world: World,
+) -> None:
+    dana, _son = _family(world)
+    person_set_status(actor=None, person=dana, status="declined")
+    client = _signed_in(dana)
+    page = _checked(client.get("/status/me/"))
+    # Their wish on record is still "leave": the question is shown unanswered, so that a
+    # save of something else does not register them again.
+    assert 'value="leave" checked' not in page and "Declined the offer" in page
+    _checked(client.post("/status/me/", {"phone": "+98 912 345 6789"}))
+    dana.refresh_from_db()
+    assert dana.status == "declined"
+    assert dana not in leaving_members([dana.household_id])[dana.household_id]
+    page = _checked(client.post("/status/me/", {"intent": "leave"}))
+    dana.refresh_from_db()
+    assert dana.status == "registered" and dana.intent == "leave"
+    assert "You are registered again" in page and "Registered" in page
+    event = StatusEvent.objects.filter(person=dana).first()
+    assert event is not None and (event.previous, event.status) == ("declined", "registered")
+    assert event.note == "Said on the status page that they want to leave."
+    assert dana in leaving_members([dana.household_id])[dana.household_id]
+    entry = AuditEntry.objects.filter(verb="person_set_status", object_id=str(dana.pk)).latest("id")
+    assert entry.changes == {"status": ["declined", "registered"]} and entry.actor is None
+
+
+def test_a_person_who_stays_is_staying_and_leaves_the_plan(world: World) -> None:
+    dana, _son = _family(world)
+    client = _signed_in(dana)
+    page = _checked(client.post("/status/me/", {"intent": "stay"}))
+    dana.refresh_from_db()
+    assert (dana.status, dana.intent) == ("staying", "stay")
+    assert "you are staying" in page
+    assert dana not in leaving_members([dana.household_id]).get(dana.household_id, [])
+    # Saving again (the answer now preselected) changes nothing more.
+    _checked(client.post("/status/me/", {"intent": "stay", "needs_note": "insulin"}))
+    assert StatusEvent.objects.filter(person=dana).count() == 2  # registered, staying
+    # …and a change of mind registers them again.
+    _checked(client.post("/status/me/", {"intent": "leave"}))
+    dana.refresh_from_db()
+    assert dana.status == "registered"
+
+
+def test_staying_with_a_place_on_an_evacuation_says_to_call(world: World) -> None:
+    dana, _son = _family(world)
+    person_set_status(actor=None, person=dana, status="assigned")
+    page = _checked(_signed_in(dana).post("/status/me/", {"intent": "stay"}))
+    dana.refresh_from_db()
+    assert (dana.status, dana.intent) == ("assigned", "stay")
+    assert "You already have a place on an evacuation" in page
+
+
+def test_an_officer_changing_the_intent_moves_the_status_too(world: World) -> None:
+    dana, _son = _family(world)
+    person_set_status(actor=None, person=dana, status="declined")
+    api = world.api(Role.OPERATOR)
+    patch = api.patch(f"/api/people/{dana.pk}", {"intent": "stay"}, content_type="application/json")
+    assert patch.status_code == 200 and patch.json()["status"] == "staying"
+    patch = api.patch(
+        f"/api/people/{dana.pk}", {"intent": "leave"}, content_type="application/json"
+    )
+    assert patch.status_code == 200 and patch.json()["status"] == "registered"
+    event = StatusEvent.objects.filter(person=dana).first()
+    assert event is not None and event.actor == world.users[Role.OPERATOR]
+    assert event.note == "An officer recorded that the person wants to leave."
+
+
+def test_only_an_address_keeps_the_typed_city(world: World) -> None:
+    dana, _son = _family(world)
+    assert dana.city_id is None and dana.address == "Tehran, Hotel Azadi"
+    _checked(_signed_in(dana).post("/status/me/", {"address": "Hotel Espinas"}))
+    dana.refresh_from_db()
+    assert dana.address == "Tehran, Hotel Espinas" and dana.city_id is None
+
+
+def test_only_an_address_keeps_the_chosen_city_and_drops_the_old_coordinates(
+    world: World,
+) -> None:
+    tehran = Place.objects.get(kind="city", country__code="IR", name="Tehran")
+    dana, _son = _family(
+        world,
+        location={
+            "country": "IR",
+            "city_id": tehran.pk,
+            "address": "Hotel Azadi",
+            "latitude": 35.78,
+            "longitude": 51.38,
+        },
+    )
+    page = _checked(_signed_in(dana).post("/status/me/", {"address": "Hotel Espinas"}))
+    dana.refresh_from_db()
+    assert (dana.city_id, dana.address) == (tehran.pk, "Hotel Espinas")
+    assert (dana.latitude, dana.longitude) == (None, None)
+    assert "Where we have you: <strong>Tehran, Hotel Espinas</strong>" in page
+
+
+def test_a_new_city_replaces_the_city_and_the_old_place(world: World) -> None:
+    tehran = Place.objects.get(kind="city", country__code="IR", name="Tehran")
+    dana, _son = _family(
+        world,
+        location={
+            "country": "IR",
+            "city_id": tehran.pk,
+            "address": "Hotel Azadi",
+            "latitude": 35.78,
+            "longitude": 51.38,
+        },
+    )
+    client = _signed_in(dana)
+    _checked(client.post("/status/me/", {"city": "tabriz"}))
+    dana.refresh_from_db()
+    assert dana.city is not None and dana.city.name == "Tabriz"
+    assert (dana.address, dana.latitude, dana.longitude) == ("", None, None)
+    # The Russian name is read the same way; the same city again with an address keeps it.
+    _checked(client.post("/status/me/", {"city": "Тебриз", "address": "Hotel Gostaresh"}))
+    dana.refresh_from_db()
+    assert dana.city is not None and dana.city.name == "Tabriz"
+    assert dana.address == "Hotel Gostaresh"
+    # A city not in the reference data is kept typed, in front of the address.
+    _checked(client.post("/status/me/", {"city": "Kandovan", "address": "Guest house 4"}))
+    dana.refresh_from_db()
+    assert (dana.city_id, dana.address) == (None, "Kandovan, Guest house 4")
+    updates = IntakeRecord.objects.filter(kind="update").order_by("id")
+    assert [r.payload.get("city") for r in updates] == ["tabriz", "Тебриз", "Kandovan"]
+
+
+def test_the_place_is_the_whole_households_unless_unticked(world: World) -> None:
+    dana, son, husband = _family(world, n=3)
+    person_set_status(actor=None, person=husband, status="crossed_border")
+    client = _signed_in(dana)
+    page = _checked(client.get("/status/me/"))
+    assert re.search(r'<input type="checkbox" name="household"[^>]* checked>', page)
+    page = _checked(client.post("/status/me/", {"city": "Tabriz", "household": "on"}))
+    assert "also recorded for 1 other person of your household" in page
+    for person in (dana, son, husband):
+        person.refresh_from_db()
+    assert dana.city == son.city and son.city is not None and son.city.name == "Tabriz"
+    assert husband.city_id is None and husband.address == "Tehran, Hotel Azadi", "out already"
+    record = IntakeRecord.objects.filter(kind="update").get()
+    assert record.payload["household"] is True
+    assert set(record.people.all()) == {dana, son}
+    entries = AuditEntry.objects.filter(verb="person_update_self").order_by("id")
+    assert [e.object_id for e in entries] == [str(son.pk), str(dana.pk)]
+    # Unticked: only the person's own place.
+    _checked(client.post("/status/me/", {"address": "Hotel Gostaresh"}))
+    son.refresh_from_db()
+    dana.refresh_from_db()
+    assert dana.address == "Hotel Gostaresh" and son.address == ""
+    assert IntakeRecord.objects.filter(kind="update").latest("id").payload["household"] is False
+
+
+def test_someone_alone_is_not_asked_about_a_household(world: World) -> None:
+    [dana] = _family(world, n=1)
+    page = _checked(_signed_in(dana).get("/status/me/"))
+    assert 'name="household"' not in page
+
+
+def test_updates_are_rate_limited_per_address(world: World, settings: Any) -> None:
+    settings.AMAN_PUBLIC_UPDATES_PER_HOUR = 2
+    dana, _son = _family(world)
+    client = _signed_in(dana)
+    for note in ("one", "two"):
+        _checked(client.post("/status/me/", {"needs_note": note}))
+    response = client.post("/status/me/", {"needs_note": "three"})
+    assert response.status_code == 429
+    assert "Too many updates came from your connection" in response.content.decode()
+    assert IntakeRecord.objects.filter(kind="update").count() == 2
+    assert client.get("/status/me/").status_code == 200, "reading the page is not limited"
