@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 NAME = Field(min_length=1, max_length=100)
 
@@ -170,6 +170,29 @@ class PhonePatchIn(BaseModel):
     number: str = Field(min_length=3, max_length=40)
 
 
+# A phone in a correction: a number alone, or {"id", "number"} (a number alone is made
+# the latter before it is read: `PersonPatchIn._numbers`).
+PhoneItem = Annotated[
+    PhonePatchIn,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 3, "maxLength": 40},
+                {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "number": {"type": "string", "minLength": 3, "maxLength": 40},
+                    },
+                    "required": ["number"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
 class PersonPatchIn(BaseModel):
     """An officer's correction of a person's record; only the fields sent change.
 
@@ -198,8 +221,10 @@ class PersonPatchIn(BaseModel):
     nationalities: list[str] | None = Field(None, max_length=5)
     iin: str | None = Field(None, max_length=20)
     documents: list[DocumentPatchIn] | None = Field(None, max_length=5)
-    phones: list[Annotated[str, Field(min_length=3, max_length=40)] | PhonePatchIn] | None = Field(
-        None, max_length=5, description='numbers, or {"id", "number"} to correct one'
+    phones: list[PhoneItem] | None = Field(
+        None,
+        max_length=5,
+        description='numbers ("+7 701 …"), or {"id", "number"} to correct one of theirs',
     )
     email: str | None = Field(None, max_length=254)
     messengers: dict[str, str] | None = Field(
@@ -226,6 +251,14 @@ class PersonPatchIn(BaseModel):
     @classmethod
     def _plausible_birth_date(cls, value: date | None) -> date | None:
         return plausible_birth_date(value)
+
+    @field_validator("phones", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        """A number alone is a new phone (or one of theirs with that number)."""
+        if isinstance(value, list):
+            return [{"number": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @field_validator("nationalities")
     @classmethod

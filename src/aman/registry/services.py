@@ -1515,7 +1515,7 @@ def _correction_problems(
         own_phones = {p.pk: p for p in person.phones.all()}
         seen_ids = set()
         for n, item in enumerate(data.phones):
-            if not isinstance(item, str) and item.id is not None:
+            if item.id is not None:
                 if item.id not in own_phones or item.id in seen_ids:
                     problems.append(
                         Problem(f"phones.{n}.id", _("Not one of this person's phones."))
@@ -1650,7 +1650,7 @@ def _phones_replace(person: Person, phones: list[Any], own: dict[int, Phone]) ->
     kept: set[int] = set()
     added = corrected = 0
     for n, item in enumerate(phones):
-        raw = item if isinstance(item, str) else item["number"]
+        raw = item["number"]
         result = _phone(raw, regions)
         value = result.e164 or raw
         digest = phone_hash(value)
