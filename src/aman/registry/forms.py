@@ -173,6 +173,23 @@ class HotlineForm(forms.Form):
         self.fields["form_token"].initial = secrets.token_urlsafe(16)
 
 
+def latin_name(value: str) -> str:
+    """A form's Latin name as stored, or a form error (Latin letters, spaces, hyphens)."""
+    from aman.registry.schemas import passport_latin
+
+    try:
+        return passport_latin(value or "")
+    except ValueError:
+        raise forms.ValidationError(
+            _("Only Latin letters A-Z, spaces and hyphens, as in the passport.")
+        ) from None
+
+
+class LatinNameField(forms.CharField):
+    def clean(self, value: Any) -> str:
+        return latin_name(super().clean(value))
+
+
 class HotlineMemberForm(forms.Form):
     surname = forms.CharField(label=_("Surname"), max_length=100)
     given_names = forms.CharField(label=_("Given names"), max_length=150)
@@ -184,6 +201,15 @@ class HotlineMemberForm(forms.Form):
         required=False,
     )
     passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
+    passport_issuing_state = forms.CharField(
+        label=_("Passport issued by (country code)"), max_length=3, required=False
+    )
+    surname_latin = LatinNameField(
+        label=_("Surname as in the passport (Latin)"), max_length=100, required=False
+    )
+    given_names_latin = LatinNameField(
+        label=_("Given names as in the passport (Latin)"), max_length=150, required=False
+    )
     iin = forms.CharField(label=_("IIN"), max_length=12, required=False)
     eligibility = forms.ChoiceField(label=_("Eligibility"), choices=Eligibility.choices)
     pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
@@ -220,8 +246,14 @@ def members_payload(formset: Any) -> list[dict[str, Any]]:
         for key in ("patronymic", "iin", "eligibility"):
             if d.get(key):
                 member[key] = d[key]
+        latin = {k: d[k] for k in ("surname_latin", "given_names_latin") if d.get(k)}
         if d.get("passport"):
-            member["documents"] = [{"kind": "passport", "number": d["passport"]}]
+            passport = {"kind": "passport", "number": d["passport"], **latin}
+            if d.get("passport_issuing_state"):
+                passport["issuing_state"] = d["passport_issuing_state"].upper()
+            member["documents"] = [passport]
+        else:
+            member.update(latin)  # as the person writes it in their passport
         members.append(member)
     return members
 
@@ -247,6 +279,12 @@ def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
             if index < len(formset.forms):
                 member_form = formset.forms[index]
                 name = {"documents": "passport"}.get(parts[2], parts[2])
+                if parts[2] == "documents" and len(parts) > 4:
+                    name = {
+                        "issuing_state": "passport_issuing_state",
+                        "surname_latin": "surname_latin",
+                        "given_names_latin": "given_names_latin",
+                    }.get(parts[4], "passport")
                 if name in member_form.fields:
                     member_form.add_error(name, problem.message)
                     continue
@@ -265,23 +303,6 @@ def form_problems(form: Any, formset: Any) -> dict[str, str]:
     if formset.non_form_errors():
         problems["members"] = " ".join(formset.non_form_errors())
     return problems or {"__all__": "invalid form"}
-
-
-def latin_name(value: str) -> str:
-    """A form's Latin name as stored, or a form error (Latin letters, spaces, hyphens)."""
-    from aman.registry.schemas import passport_latin
-
-    try:
-        return passport_latin(value or "")
-    except ValueError:
-        raise forms.ValidationError(
-            _("Only Latin letters A-Z, spaces and hyphens, as in the passport.")
-        ) from None
-
-
-class LatinNameField(forms.CharField):
-    def clean(self, value: Any) -> str:
-        return latin_name(super().clean(value))
 
 
 class PersonEditForm(forms.Form):

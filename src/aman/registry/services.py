@@ -664,7 +664,8 @@ def _new_person(
         or to_passport_latin(member.surname),
         given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
         or to_passport_latin(member.given_names),
-        latin_from_document=doc is not None,
+        # Given (a document's, or as the person writes it), not transliterated: kept.
+        latin_from_document=doc is not None or bool(member.surname_latin),
         birth_date=member.birth_date,
         sex=member.sex,
         nationalities=member.nationalities
