@@ -362,3 +362,16 @@ def test_households_are_changed_only_within_sight(world: World, family: dict[str
     refused = patch(world.api(Role.CRISIS_MANAGER), path, {"add_members": [other.pk]})
     assert refused.status_code == 404
     assert Person.objects.get(pk=other.pk).household_id != aigul.household_id
+
+
+def test_a_correction_of_something_else_leaves_the_latin_names(
+    world: World, family: dict[str, Any]
+) -> None:
+    """A record's Latin names from before (an import's, say) are transliterated again only
+    when the native name they follow changes."""
+    nurlan, *_rest = register(world, family)
+    Person.objects.filter(pk=nurlan.pk).update(surname_latin="DJUMABEK")
+    api = world.api(Role.OPERATOR)
+    body = patch(api, f"/api/people/{nurlan.pk}", {"needs_note": "x", "given_names": "Нұрбек"})
+    assert (body := body.json())["surname_latin"] == "DJUMABEK"
+    assert body["given_names_latin"] == "NURBEK"

@@ -665,7 +665,8 @@ def _new_person(
         given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
         or to_passport_latin(member.given_names),
         # Given (a document's, or as the person writes it), not transliterated: kept.
-        latin_from_document=doc is not None or bool(member.surname_latin),
+        latin_from_document=doc is not None
+        or bool(member.surname_latin or member.given_names_latin),
         birth_date=member.birth_date,
         sex=member.sex,
         nationalities=member.nationalities
@@ -1579,8 +1580,12 @@ def _correction_apply(
     elif sent:
         person.latin_from_document = False  # cleared: transliterated again
     if not person.latin_from_document:
-        person.surname_latin = to_passport_latin(person.surname)
-        person.given_names_latin = to_passport_latin(person.given_names)
+        # Only what changed is transliterated again (a correction of something else
+        # leaves a record's Latin names as they are).
+        if "surname" in changed or "surname_latin" in sent:
+            person.surname_latin = to_passport_latin(person.surname)
+        if "given_names" in changed or "given_names_latin" in sent:
+            person.given_names_latin = to_passport_latin(person.given_names)
     person.surname_latin = person.surname_latin or to_passport_latin(person.surname)
     person.given_names_latin = person.given_names_latin or to_passport_latin(person.given_names)
     changed |= {k for k, v in latin_before.items() if getattr(person, k) != v}
