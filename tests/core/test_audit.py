@@ -230,6 +230,11 @@ def _do(verb: str, world: World) -> Any:
         "person_update": lambda: registry_services.person_update(
             actor=manager, person=person, payload={"needs_note": "wheelchair"}
         ),
+        "household_update": lambda: registry_services.household_update(
+            actor=manager,
+            household=person.household,
+            add=[Person.objects.get(pk=world.people["IQ"])],
+        ),
         "batch_create": lambda: _batch(world, manager),
         "batch_start": lambda: imports.batch_start(
             actor=manager,
@@ -316,6 +321,7 @@ AUDITED_VERBS = [
     "intake_reject",
     "person_update_self",
     "person_update",
+    "household_update",
     "batch_create",
     "batch_start",
     "batch_run",

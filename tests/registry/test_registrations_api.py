@@ -271,7 +271,11 @@ def test_consuls_see_only_people_in_their_missions_countries(
 def test_reading_a_person_is_audited(world: World, family: dict[str, Any]) -> None:
     pk = register(world, family).json()["people"][0]["id"]
     detail = world.api(Role.OPERATOR).get(f"/api/people/{pk}").json()
-    assert detail["documents"][0]["number"] == "N12345678" and detail["phones"] == ["+77011234567"]
+    assert detail["documents"][0]["number"] == "N12345678"
+    # Each phone with its flag (before: the bare numbers, ["+77011234567"]).
+    assert detail["phones"] == [
+        {"id": detail["phones"][0]["id"], "number": "+77011234567", "valid": True}
+    ]
     entry = AuditEntry.objects.get(verb="person_detail")
     assert (entry.action, entry.object_id, entry.actor.username) == ("read", str(pk), "operator")
 
@@ -366,8 +370,11 @@ def test_an_officer_corrects_a_record(world: World, family: dict[str, Any]) -> N
     age = Person.objects.get(pk=nurlan).age_on(timezone.localdate())
     assert body["priority_explained"] == f"priority 2: {age} years old"
     entry = AuditEntry.objects.filter(verb="person_update").latest("id")
+    # The correction is kept as an intake record, which the entry names.
+    record = IntakeRecord.objects.get(kind="update")
     assert entry.changes == {
-        "fields": [None, ["given_names_latin", "intent", "medical_need", "needs_note"]]
+        "fields": [None, ["given_names_latin", "intent", "medical_need", "needs_note"]],
+        "intake_record": [None, record.pk],
     }
     found = api.get("/api/people", {"crisis": world.crisis.pk, "q": "nurlanbek"}).json()["items"]
     assert [p["id"] for p in found] == [nurlan]
@@ -380,7 +387,8 @@ def test_an_officer_corrects_a_record(world: World, family: dict[str, Any]) -> N
         ({"surname": ""}, "surname"),
         ({"iin": "123"}, "iin"),
         ({"unknown": 1}, "unknown"),
-        ({"email": None}, "fields"),
+        ({"email": None}, "email"),
+        ({"birth_date": "1850-01-01"}, "birth_date"),
     ],
 )
 def test_a_bad_correction_is_refused(

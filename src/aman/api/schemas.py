@@ -207,6 +207,7 @@ class AuditEntryOut(Schema):
 
 
 class DocumentOut(Schema):
+    id: int
     kind: str
     number: str
     issuing_state: str
@@ -252,20 +253,38 @@ class PersonOut(Schema):
         return explain(obj.priority, obj.priority_reasons)
 
 
+class PhoneOut(Schema):
+    id: int
+    number: str = Field(description="E.164 when valid, else as typed")
+    valid: bool = Field(description="false: not a valid number, kept as typed")
+
+
 class PersonDetailOut(PersonOut):
+    latin_from_document: bool = Field(
+        description="the Latin names were given (a document's, or typed), not transliterated"
+    )
     iin: str
     email: str
+    messengers: dict[str, str] = Field(description='e.g. {"telegram": "@handle"}')
     needs_note: str
+    consent_at: datetime | None
+    latitude: float | None
+    longitude: float | None
+    location_updated_at: datetime | None
     documents: list[DocumentOut]
-    phones: list[str]
+    phones: list[PhoneOut]
+
+    @staticmethod
+    def resolve_messengers(obj: Any) -> dict[str, str]:
+        return dict(obj.messenger_handles)
 
     @staticmethod
     def resolve_documents(obj: Any) -> list[Any]:
-        return list(obj.documents.all())
+        return list(obj.documents.order_by("id"))
 
     @staticmethod
-    def resolve_phones(obj: Any) -> list[str]:
-        return [p.number for p in obj.phones.all()]
+    def resolve_phones(obj: Any) -> list[Any]:
+        return list(obj.phones.order_by("id"))
 
 
 class RegistrationOut(Schema):

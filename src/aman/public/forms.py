@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Crisis
+from aman.registry.forms import LatinNameField
 from aman.registry.models import Intent, Sex
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -108,6 +109,15 @@ class MemberForm(forms.Form):
     birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
     passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
+    surname_latin = LatinNameField(
+        label=_("Surname as in the passport (Latin letters)"), max_length=100, required=False
+    )
+    given_names_latin = LatinNameField(
+        label=_("Given names as in the passport (Latin letters)"),
+        max_length=150,
+        required=False,
+        help_text=_("Only if your passport spells your name differently."),
+    )
     pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
     medical_need = forms.BooleanField(label=_("Needs medical care or medicines"), required=False)
     reduced_mobility = forms.BooleanField(label=_("Cannot walk far"), required=False)

@@ -5,7 +5,14 @@ from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Mission
 from aman.geo.models import Country
-from aman.registry.models import Channel, Eligibility, ImportSource, Intent, PriorityPolicy
+from aman.registry.models import (
+    Channel,
+    Document,
+    Eligibility,
+    ImportSource,
+    Intent,
+    PriorityPolicy,
+)
 from aman.registry.statuses import Status
 
 
@@ -166,6 +173,23 @@ class HotlineForm(forms.Form):
         self.fields["form_token"].initial = secrets.token_urlsafe(16)
 
 
+def latin_name(value: str) -> str:
+    """A form's Latin name as stored, or a form error (Latin letters, spaces, hyphens)."""
+    from aman.registry.schemas import passport_latin
+
+    try:
+        return passport_latin(value or "")
+    except ValueError:
+        raise forms.ValidationError(
+            _("Only Latin letters A-Z, spaces and hyphens, as in the passport.")
+        ) from None
+
+
+class LatinNameField(forms.CharField):
+    def clean(self, value: Any) -> str:
+        return latin_name(super().clean(value))
+
+
 class HotlineMemberForm(forms.Form):
     surname = forms.CharField(label=_("Surname"), max_length=100)
     given_names = forms.CharField(label=_("Given names"), max_length=150)
@@ -177,6 +201,15 @@ class HotlineMemberForm(forms.Form):
         required=False,
     )
     passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
+    passport_issuing_state = forms.CharField(
+        label=_("Passport issued by (country code)"), max_length=3, required=False
+    )
+    surname_latin = LatinNameField(
+        label=_("Surname as in the passport (Latin)"), max_length=100, required=False
+    )
+    given_names_latin = LatinNameField(
+        label=_("Given names as in the passport (Latin)"), max_length=150, required=False
+    )
     iin = forms.CharField(label=_("IIN"), max_length=12, required=False)
     eligibility = forms.ChoiceField(label=_("Eligibility"), choices=Eligibility.choices)
     pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
@@ -213,8 +246,14 @@ def members_payload(formset: Any) -> list[dict[str, Any]]:
         for key in ("patronymic", "iin", "eligibility"):
             if d.get(key):
                 member[key] = d[key]
+        latin = {k: d[k] for k in ("surname_latin", "given_names_latin") if d.get(k)}
         if d.get("passport"):
-            member["documents"] = [{"kind": "passport", "number": d["passport"]}]
+            passport = {"kind": "passport", "number": d["passport"], **latin}
+            if d.get("passport_issuing_state"):
+                passport["issuing_state"] = d["passport_issuing_state"].upper()
+            member["documents"] = [passport]
+        else:
+            member.update(latin)  # as the person writes it in their passport
         members.append(member)
     return members
 
@@ -240,6 +279,12 @@ def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
             if index < len(formset.forms):
                 member_form = formset.forms[index]
                 name = {"documents": "passport"}.get(parts[2], parts[2])
+                if parts[2] == "documents" and len(parts) > 4:
+                    name = {
+                        "issuing_state": "passport_issuing_state",
+                        "surname_latin": "surname_latin",
+                        "given_names_latin": "given_names_latin",
+                    }.get(parts[4], "passport")
                 if name in member_form.fields:
                     member_form.add_error(name, problem.message)
                     continue
@@ -258,3 +303,226 @@ def form_problems(form: Any, formset: Any) -> dict[str, str]:
     if formset.non_form_errors():
         problems["members"] = " ".join(formset.non_form_errors())
     return problems or {"__all__": "invalid form"}
+
+
+class PersonEditForm(forms.Form):
+    """An officer's correction of a person (documents and phones in their own formsets)."""
+
+    surname = forms.CharField(label=_("Surname"), max_length=100)
+    given_names = forms.CharField(label=_("Given names"), max_length=150)
+    patronymic = forms.CharField(label=_("Patronymic"), max_length=100, required=False)
+    surname_latin = LatinNameField(
+        label=_("Surname (passport Latin)"),
+        max_length=100,
+        required=False,
+        help_text=_("As printed in the passport. Empty: transliterated from the surname."),
+    )
+    given_names_latin = LatinNameField(
+        label=_("Given names (passport Latin)"), max_length=150, required=False
+    )
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE_INPUT, required=False)
+    sex = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[("", "—"), ("F", _("Female")), ("M", _("Male")), ("X", _("Other or unspecified"))],
+        required=False,
+    )
+    nationalities = forms.CharField(
+        label=_("Nationalities"),
+        max_length=30,
+        required=False,
+        help_text=_("Two-letter country codes, separated by commas: KZ, RU"),
+    )
+    iin = forms.CharField(label=_("IIN"), max_length=12, required=False)
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    messengers = forms.CharField(
+        label=_("Messengers"),
+        max_length=600,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("One a line: messenger and handle, e.g. telegram @handle"),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"), choices=[("kk", "Қазақша"), ("ru", "Русский"), ("en", "English")]
+    )
+    eligibility = forms.ChoiceField(label=_("Eligibility"), choices=Eligibility.choices)
+    intent = forms.ChoiceField(label=_("Intent"), choices=Intent.choices)
+    pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
+    medical_need = forms.BooleanField(label=_("Medical need"), required=False)
+    reduced_mobility = forms.BooleanField(label=_("Reduced mobility"), required=False)
+    disability = forms.BooleanField(label=_("Disability"), required=False)
+    unaccompanied_minor = forms.BooleanField(label=_("Unaccompanied minor"), required=False)
+    needs_note = forms.CharField(
+        label=_("Needs (details)"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    country = forms.ChoiceField(label=_("Country they are in"))
+    city = forms.TypedChoiceField(label=_("City"), coerce=int, empty_value=None, required=False)
+    address = forms.CharField(label=_("Address or hotel"), max_length=300, required=False)
+    latitude = forms.FloatField(
+        label=_("Latitude"), min_value=-90, max_value=90, required=False, localize=False
+    )
+    longitude = forms.FloatField(
+        label=_("Longitude"), min_value=-180, max_value=180, required=False, localize=False
+    )
+
+    def __init__(self, *args: Any, countries: Any, cities: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [(c.code, c.local_name) for c in countries]  # type: ignore[attr-defined]
+        self.fields["city"].choices = [  # type: ignore[attr-defined]
+            ("", "—"),
+            *[(c.pk, f"{c.local_name} ({c.country.code})") for c in cities],
+        ]
+
+    @staticmethod
+    def initial_of(person: Any) -> dict[str, Any]:
+        values = {
+            name: getattr(person, name)
+            for name in (
+                "surname",
+                "given_names",
+                "patronymic",
+                "surname_latin",
+                "given_names_latin",
+                "birth_date",
+                "sex",
+                "iin",
+                "email",
+                "language",
+                "eligibility",
+                "intent",
+                *FLAGS,
+                "needs_note",
+                "address",
+                "latitude",
+                "longitude",
+            )
+        }
+        values["nationalities"] = ", ".join(person.nationalities)
+        values["messengers"] = "\n".join(
+            f"{k} {v}".strip() for k, v in person.messenger_handles.items()
+        )
+        values["country"] = person.country.code
+        values["city"] = person.city_id
+        return values
+
+    def clean_nationalities(self) -> list[str]:
+        value = self.cleaned_data.get("nationalities") or ""
+        return [c.strip().upper() for c in value.replace(";", ",").split(",") if c.strip()]
+
+    def clean_messengers(self) -> dict[str, str]:
+        handles: dict[str, str] = {}
+        for line in (self.cleaned_data.get("messengers") or "").splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            name, _sep, handle = line.replace(":", " ", 1).partition(" ")
+            if not handle.strip():
+                raise forms.ValidationError(
+                    _("Write the messenger and the handle: telegram @handle")
+                )
+            handles[name.strip().lower()] = handle.strip()
+        return handles
+
+    def payload(self) -> dict[str, Any]:
+        """What the officer changed, as `person_update` takes it."""
+        d = self.cleaned_data
+        out: dict[str, Any] = {}
+        for name in self.changed_data:
+            value = d.get(name)
+            if name == "city":
+                out["city_id"] = value
+            elif name == "birth_date":
+                out[name] = value.isoformat() if value else None
+            elif name in ("latitude", "longitude"):
+                out[name] = value
+            elif value is None:
+                out[name] = ""
+            else:
+                out[name] = value
+        if {"latitude", "longitude"} & set(out):
+            out.setdefault("latitude", d.get("latitude"))
+            out.setdefault("longitude", d.get("longitude"))
+        return out
+
+
+class DocumentEditForm(forms.Form):
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    kind = forms.ChoiceField(label=_("Kind"), choices=Document.Kind.choices)
+    number = forms.CharField(label=_("Number"), max_length=30, required=False)
+    issuing_state = forms.CharField(
+        label=_("Issuing state"),
+        max_length=3,
+        required=False,
+        help_text=_("Country code: KZ or KAZ"),
+    )
+    expiry_date = forms.DateField(label=_("Expiry date"), widget=DATE_INPUT, required=False)
+    surname_latin = LatinNameField(label=_("Surname as printed"), max_length=100, required=False)
+    given_names_latin = LatinNameField(
+        label=_("Given names as printed"), max_length=150, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        d = super().clean() or {}
+        if d.get("id") and not d.get("number") and not d.get("DELETE"):
+            self.add_error("number", _("Enter the number, or tick Remove."))
+        return d
+
+
+class PhoneEditForm(forms.Form):
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    number = forms.CharField(label=_("Phone"), max_length=40, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        d = super().clean() or {}
+        if d.get("id") and not d.get("number") and not d.get("DELETE"):
+            self.add_error("number", _("Enter the number, or tick Remove."))
+        return d
+
+
+# One empty row to add a document or a phone; "+ Add" gives another.
+DocumentEditFormSet = forms.formset_factory(
+    DocumentEditForm, extra=1, max_num=5, validate_max=True, can_delete=True
+)
+PhoneEditFormSet = forms.formset_factory(
+    PhoneEditForm, extra=1, max_num=5, validate_max=True, can_delete=True
+)
+
+
+def rows_payload(formset: Any, fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The rows of a documents or phones formset as `person_update` takes them (removed and
+    empty rows left out), and the form index of each."""
+    rows, index = [], []
+    for i, form in enumerate(formset.forms):
+        d = form.cleaned_data
+        if not d or d.get("DELETE") or not d.get("number"):
+            continue
+        row: dict[str, Any] = {"id": d["id"]} if d.get("id") else {}
+        for name in fields:
+            value = d.get(name)
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            if value not in (None, "") or name == "number":
+                row[name] = value
+        rows.append(row)
+        index.append(i)
+    return rows, index
+
+
+def formset_again(formset_class: Any, posted: Any, prefix: str, *, more: bool) -> Any:
+    """A documents or phones formset again with what was typed (ticked removals too),
+    unvalidated, and its one empty row — with `more`, one more than was sent (the "+ Add"
+    buttons, without JavaScript); at the formset's limit, none."""
+    count = min(int(posted.get(f"{prefix}-TOTAL_FORMS") or 0), formset_class.max_num)
+    names = [*formset_class.form.base_fields, "DELETE"]
+    rows = [{name: posted.get(f"{prefix}-{i}-{name}", "") for name in names} for i in range(count)]
+    if not more:
+        rows = [r for r in rows if r.get("id") or str(r.get("number", "")).strip()]
+    return formset_class(prefix=prefix, initial=rows)
+
+
+class HouseholdMoveForm(forms.Form):
+    reference_code = forms.CharField(
+        label=_("Reference code of a person in the other household"), max_length=20
+    )

@@ -48,6 +48,7 @@ class Channel(models.TextChoices):
     IMPORT = "import", _("Imported list")
     API = "api", _("API")
     PARTNER = "partner", _("Partner ministry")
+    OFFICER = "officer", _("Officer's correction")
 
 
 class Household(models.Model):
@@ -99,6 +100,8 @@ class Person(models.Model):
     given_names_latin = models.CharField(
         _("given names (passport Latin)"), max_length=150, blank=True
     )
+    # The Latin names were given (a document's, or typed as printed in the passport), not
+    # transliterated: a change of the native names leaves them as they are.
     latin_from_document = models.BooleanField(default=False)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
@@ -194,6 +197,18 @@ class Person(models.Model):
     @property
     def reference_code_display(self) -> str:
         return reference_code_display(self.reference_code)
+
+    @property
+    def messenger_handles(self) -> dict[str, str]:
+        """The handles as {messenger: handle} (stored as `telegram:@x whatsapp:+7…`)."""
+        out: dict[str, str] = {}
+        for item in self.messengers.split():
+            name, sep, handle = item.partition(":")
+            if sep:
+                out[name] = handle
+            else:
+                out[""] = item
+        return out
 
     def age_on(self, day: date) -> int | None:
         if self.birth_date is None:

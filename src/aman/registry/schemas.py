@@ -4,12 +4,38 @@ phones, documents) in services."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 NAME = Field(min_length=1, max_length=100)
+
+# A name as a passport prints it: Latin letters, words joined by a space or a hyphen.
+_PASSPORT_LATIN = re.compile(r"[A-Z]+(?:[ \-][A-Z]+)*")
+
+
+def passport_latin(value: str) -> str:
+    """A Latin name as typed → as stored (capitals, single spaces); empty stays empty.
+    Raises ValueError for anything but Latin letters, spaces and hyphens."""
+    value = " ".join(value.upper().split())
+    if value and not _PASSPORT_LATIN.fullmatch(value):
+        raise ValueError("only Latin letters A-Z, spaces and hyphens, as in the passport")
+    return value
+
+
+def plausible_birth_date(value: date | None) -> date | None:
+    if value is not None and not (date(1900, 1, 1) <= value <= date.today()):  # noqa: DTZ011
+        raise ValueError("birth date must be between 1900-01-01 and today")
+    return value
+
+
+def country_codes(value: list[str]) -> list[str]:
+    codes = [v.strip().upper() for v in value if v.strip()]
+    if any(len(c) != 2 or not c.isalpha() for c in codes):
+        raise ValueError("nationalities are ISO 3166-1 alpha-2 codes, e.g. KZ")
+    return list(dict.fromkeys(codes))
 
 
 class DocumentIn(BaseModel):
@@ -56,17 +82,12 @@ class MemberIn(BaseModel):
     @field_validator("birth_date")
     @classmethod
     def _plausible_birth_date(cls, value: date | None) -> date | None:
-        if value is not None and not (date(1900, 1, 1) <= value <= date.today()):  # noqa: DTZ011
-            raise ValueError("birth date must be between 1900-01-01 and today")
-        return value
+        return plausible_birth_date(value)
 
     @field_validator("nationalities")
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
-        codes = [v.strip().upper() for v in value if v.strip()]
-        if any(len(c) != 2 or not c.isalpha() for c in codes):
-            raise ValueError("nationalities are ISO 3166-1 alpha-2 codes, e.g. KZ")
-        return list(dict.fromkeys(codes))
+        return country_codes(value)
 
 
 class LocationIn(BaseModel):
@@ -122,21 +143,96 @@ class SelfUpdateIn(BaseModel):
     )
 
 
+class DocumentPatchIn(DocumentIn):
+    """A document in an officer's correction: with `id`, that document of the person
+    corrected; without, a new one."""
+
+    id: int | None = Field(None, description="the document to correct (GET /api/people/{id})")
+
+    @field_validator("number")
+    @classmethod
+    def _compact(cls, value: str) -> str:
+        value = "".join(value.split())
+        if len(value) < 3:
+            raise ValueError("a document number has at least 3 characters")
+        return value
+
+    @field_validator("surname_latin", "given_names_latin")
+    @classmethod
+    def _latin(cls, value: str) -> str:
+        return passport_latin(value)
+
+
+class PhonePatchIn(BaseModel):
+    """A phone in an officer's correction: with `id`, that phone of the person corrected;
+    without, a new one (a number the person has already is kept as it is)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: int | None = Field(None, description="the phone to correct (GET /api/people/{id})")
+    number: str = Field(min_length=3, max_length=40)
+
+
+# A phone in a correction: a number alone, or {"id", "number"} (a number alone is made
+# the latter before it is read: `PersonPatchIn._numbers`).
+PhoneItem = Annotated[
+    PhonePatchIn,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "minLength": 3, "maxLength": 40},
+                {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "number": {"type": "string", "minLength": 3, "maxLength": 40},
+                    },
+                    "required": ["number"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+
+
 class PersonPatchIn(BaseModel):
-    """An officer's correction of a person's record; only the fields sent change."""
+    """An officer's correction of a person's record; only the fields sent change.
+
+    `documents` and `phones`, when sent, are the person's whole list: an entry with the `id`
+    of one of theirs corrects it, one without adds a new one, and theirs not listed are
+    removed (`[]` removes all). `messengers` too replaces the handles. `null` clears
+    `birth_date`, `city_id` and the coordinates; other fields cannot be null."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     surname: str | None = Field(None, min_length=1, max_length=100)
     given_names: str | None = Field(None, min_length=1, max_length=150)
     patronymic: str | None = Field(None, max_length=100)
-    surname_latin: str | None = Field(None, max_length=100)
-    given_names_latin: str | None = Field(None, max_length=150)
+    surname_latin: str | None = Field(
+        None,
+        max_length=100,
+        description="as printed in the passport; empty: transliterated from `surname`",
+    )
+    given_names_latin: str | None = Field(
+        None,
+        max_length=150,
+        description="as printed in the passport; empty: transliterated from `given_names`",
+    )
     birth_date: date | None = None
     sex: Literal["F", "M", "X", ""] | None = None
     nationalities: list[str] | None = Field(None, max_length=5)
     iin: str | None = Field(None, max_length=20)
+    documents: list[DocumentPatchIn] | None = Field(None, max_length=5)
+    phones: list[PhoneItem] | None = Field(
+        None,
+        max_length=5,
+        description='numbers ("+7 701 …"), or {"id", "number"} to correct one of theirs',
+    )
     email: str | None = Field(None, max_length=254)
+    messengers: dict[str, str] | None = Field(
+        None, max_length=5, description='e.g. {"telegram": "@handle"}; replaces them all'
+    )
     language: Literal["kk", "ru", "en"] | None = None
     pregnant: bool | None = None
     medical_need: bool | None = None
@@ -146,4 +242,61 @@ class PersonPatchIn(BaseModel):
     needs_note: str | None = Field(None, max_length=2000)
     intent: Literal["leave", "stay", "undecided"] | None = None
     eligibility: Literal["citizen", "family_member", "partner_national"] | None = None
+    country: str | None = Field(
+        None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2: where the person is"
+    )
+    city_id: int | None = Field(None, description="a place of kind city in that country")
     address: str | None = Field(None, max_length=300)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth_date(cls, value: date | None) -> date | None:
+        return plausible_birth_date(value)
+
+    @field_validator("phones", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        """A number alone is a new phone (or one of theirs with that number)."""
+        if isinstance(value, list):
+            return [{"number": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("nationalities")
+    @classmethod
+    def _codes(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else country_codes(value)
+
+    @field_validator("surname_latin", "given_names_latin")
+    @classmethod
+    def _latin(cls, value: str | None) -> str | None:
+        return None if value is None else passport_latin(value)
+
+    @field_validator("messengers")
+    @classmethod
+    def _handles(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        clean = {k.strip().lower(): v.strip() for k, v in value.items() if v.strip()}
+        for name, handle in clean.items():
+            if not name or not name.isalnum() or len(name) > 20:
+                raise ValueError("a messenger is named by one word, e.g. telegram")
+            if len(handle) > 100 or any(ch.isspace() for ch in handle):
+                raise ValueError("a messenger handle is one word of at most 100 characters")
+        return clean
+
+
+NULLABLE = frozenset({"birth_date", "city_id", "latitude", "longitude"})
+
+
+class HouseholdPatchIn(BaseModel):
+    """Who travels together. `add_members` moves people of the same crisis into this
+    household (out of theirs); `remove_members` moves members out, each into a new household
+    of their own; `contact_id` must be a member afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: int | None = Field(None, description="a member, the household's contact")
+    add_members: list[int] = Field(default_factory=list, max_length=20)
+    remove_members: list[int] = Field(default_factory=list, max_length=20)

@@ -694,7 +694,9 @@ def _new_person(
         or passport_latin(member.surname),
         given_names_latin=(doc.given_names_latin if doc else member.given_names_latin.upper())
         or passport_latin(member.given_names),
-        latin_from_document=doc is not None,
+        # Given (a document's, or as the person writes it), not transliterated: kept.
+        latin_from_document=doc is not None
+        or bool(member.surname_latin or member.given_names_latin),
         birth_date=member.birth_date,
         sex=member.sex,
         nationalities=member.nationalities
@@ -1529,84 +1531,527 @@ PRIORITY_FIELDS = {
     "unaccompanied_minor",
 }
 NAME_FIELDS = {"surname", "given_names", "patronymic", "surname_latin", "given_names_latin"}
+LOCATION_FIELDS = {"country", "city", "address", "latitude", "longitude"}
+# A document's fields a correction writes.
+DOCUMENT_FIELDS = (
+    "kind",
+    "number",
+    "issuing_state",
+    "expiry_date",
+    "surname_latin",
+    "given_names_latin",
+)
 
 
-def person_update(*, actor: User | None, person: Person, payload: dict[str, Any]) -> Person:
-    """Correct a person's record. Only the fields sent change; the audit log names them
-    (never their values: they include identifiers). Names, the IIN and the priority are
-    re-derived as needed."""
-    from aman.registry.schemas import PersonPatchIn
+class CorrectionRejected(ApplicationError):
+    """An officer's correction refused, with a reason per field; it is kept as a rejected
+    intake record (`record`)."""
 
+    def __init__(self, record: IntakeRecord, problems: list[Problem]) -> None:
+        first = problems[0]
+        super().__init__(
+            _("The correction was not accepted: %(field)s: %(message)s")
+            % {"field": first.field, "message": first.message},
+            {
+                "errors": [{"field": p.field, "message": p.message} for p in problems],
+                "intake_record": record.pk,
+            },
+        )
+        self.record = record
+        self.problems = problems
+
+
+def person_update(
+    *,
+    actor: User | None,
+    person: Person,
+    payload: dict[str, Any],
+    channel: str = "officer",
+) -> Person:
+    """Correct a person's record (an officer, in the UI or through the API). Only the
+    fields sent change; `documents` and `phones`, when sent, are the whole list (see
+    `PersonPatchIn`). The correction is kept as an intake record (kind `update`, the payload
+    as sent), a refused one too, with its reasons (`CorrectionRejected`), so the values
+    before it remain in the records before it. The audit log names the fields changed
+    (never their values: they include identifiers). Names and their search keys, the
+    Latin names (transliterated again when they were not given), the IIN's hash and the
+    priority follow the change."""
+    from aman.registry.schemas import NULLABLE, PersonPatchIn
+
+    common: dict[str, Any] = dict(
+        crisis=person.crisis,
+        channel=channel,
+        payload=payload,
+        actor=actor,
+        source=f"{channel}:{actor.username}" if actor is not None else channel,
+        source_ref=person.reference_code,
+        kind="update",
+    )
+
+    def refuse(problems: list[Problem]) -> CorrectionRejected:
+        record = _reject(**common, idempotency_key="", problems=problems)
+        return CorrectionRejected(record, problems)
+
+    if not isinstance(payload, dict):
+        raise refuse([Problem("__all__", _("Send an object of the fields to change."))])
     try:
         data = PersonPatchIn.model_validate(payload)
     except ValidationError as exc:
-        problems = _pydantic_problems(exc)
-        raise ApplicationError(
-            _("Invalid input: %(field)s: %(message)s")
-            % {"field": problems[0].field, "message": problems[0].message},
-            {"errors": [{"field": p.field, "message": p.message} for p in problems]},
-        ) from None
+        raise refuse(_pydantic_problems(exc)) from None
     fields = data.model_dump(exclude_unset=True)
-    nulls = sorted(k for k, v in fields.items() if v is None and k != "birth_date")
+    nulls = sorted(k for k, v in fields.items() if v is None and k not in NULLABLE)
     if nulls:
-        raise ApplicationError(_("Leave a field out instead of sending null."), {"fields": nulls})
-    with transaction.atomic():
-        person = Person.objects.select_for_update().select_related("crisis").get(pk=person.pk)
-        merged = MemberIn.model_validate(
-            {
-                "surname": fields.get("surname", person.surname),
-                "given_names": fields.get("given_names", person.given_names),
-                "birth_date": fields.get("birth_date", person.birth_date),
-                "sex": fields.get("sex", person.sex),
-                "iin": fields.get("iin", person.iin),
-                "email": fields.get("email", person.email),
-            }
-        )
-        problems = _member_problems(0, merged)
-        if problems:
-            raise ApplicationError(
-                problems[0].message,
-                {
-                    "errors": [
-                        {"field": p.field.removeprefix("members.0."), "message": p.message}
-                        for p in problems
-                    ]
-                },
+        raise refuse([Problem(k, _("Leave a field out instead of sending null.")) for k in nulls])
+    try:
+        with transaction.atomic():
+            person = (
+                Person.objects.select_for_update(of=("self",))
+                .select_related("crisis__home_country", "country", "city")
+                .get(pk=person.pk)
             )
-        changed = sorted(k for k, v in fields.items() if getattr(person, k) != v)
-        for key in changed:
-            setattr(person, key, fields[key])
-        if "surname_latin" in changed or "given_names_latin" in changed:
-            person.surname_latin = person.surname_latin.upper()
-            person.given_names_latin = person.given_names_latin.upper()
-        if "iin" in changed:
-            person.iin_hash = iin_hash(person.iin) if person.iin else ""
-        if "address" in changed:
-            person.location_updated_at = timezone.now()
-        if PRIORITY_FIELDS & set(changed):
-            _priority_refresh(person)
-        person.save()
-        if "intent" in changed:
-            # The same rule as the status page's (`_intent_target`), on a changed intent.
-            step = _intent_step(
-                actor=actor,
-                person=person,
-                intent=person.intent,
-                intent_changed=True,
-                by_officer=True,
-            )
-            if step is not None:
-                audit_write(**step)
-        if NAME_FIELDS & set(changed):
-            _write_name_keys(person)
-        if person.household_id and PRIORITY_FIELDS & set(changed):
-            _household_priority_refresh(person.household_id)
-        if changed:
-            audit_write(
-                actor=actor,
-                verb="person_update",
-                obj=person,
-                crisis=person.crisis,
-                changes={"fields": [None, changed]},
-            )
+            problems, resolved = _correction_problems(actor, person, data, fields)
+            if problems:
+                raise _Refused(problems)
+            changed, counts = _correction_apply(person, fields, resolved)
+            if "intent" in changed:
+                # The same rule as the status page's (`_intent_target`), on a changed intent.
+                step = _intent_step(
+                    actor=actor,
+                    person=person,
+                    intent=person.intent,
+                    intent_changed=True,
+                    by_officer=True,
+                )
+                if step is not None:
+                    audit_write(**step)
+            if changed:
+                record = IntakeRecord.objects.create(**common)
+                record.people.add(person)
+                audit_write(
+                    actor=actor,
+                    verb="person_update",
+                    obj=person,
+                    crisis=person.crisis,
+                    changes={
+                        "fields": [None, changed],
+                        "intake_record": [None, record.pk],
+                        **({"rows": [None, counts]} if counts else {}),
+                    },
+                )
+    except _Refused as exc:
+        # Kept after the transaction is undone: the refusal itself must not be lost.
+        raise refuse(exc.problems) from None
     return person
+
+
+class _Refused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].message)
+        self.problems = problems
+
+
+@dataclass
+class _Resolved:
+    country: Country | None = None
+    city: Place | None = None
+    documents: dict[int, Document] = field(default_factory=dict)
+    phones: dict[int, Phone] = field(default_factory=dict)
+
+
+def _correction_problems(
+    actor: User | None, person: Person, data: Any, fields: dict[str, Any]
+) -> tuple[list[Problem], _Resolved]:
+    """What is wrong with a correction against the record as it is (the IIN with the birth
+    date and sex it will have, codes that must exist, rows that must be the person's)."""
+    problems: list[Problem] = []
+    resolved = _Resolved()
+    birth_date = fields.get("birth_date", person.birth_date)
+    sex = fields.get("sex", person.sex)
+    iin = fields.get("iin", person.iin)
+    # The IIN is checked when it, or what it encodes, changes.
+    if iin and {"iin", "birth_date", "sex"} & set(fields):
+        try:
+            parsed = parse_iin(iin)
+        except IinError as exc:
+            problems.append(Problem("iin", str(exc)))
+        else:
+            if birth_date and parsed.birth_date != birth_date:
+                problems.append(
+                    Problem(
+                        "iin",
+                        _("The IIN encodes a different birth date (%(d)s).")
+                        % {"d": parsed.birth_date.isoformat()},
+                    )
+                )
+            if sex in ("F", "M") and parsed.sex != sex:
+                problems.append(Problem("iin", _("The IIN encodes a different sex.")))
+    if fields.get("email"):
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            validate_email(fields["email"], check_deliverability=False)
+        except EmailNotValidError as exc:
+            problems.append(Problem("email", str(exc)))
+    codes = [*fields.get("nationalities", [])]
+    codes += [d["issuing_state"] for d in fields.get("documents") or [] if d.get("issuing_state")]
+    if fields.get("country"):
+        codes.append(fields["country"])
+    countries = _countries_for(codes)
+    unknown = [c for c in fields.get("nationalities", []) if c not in countries]
+    if unknown:
+        problems.append(
+            Problem("nationalities", _("Unknown country %(c)s.") % {"c": ", ".join(unknown)})
+        )
+    if fields.get("country"):
+        resolved.country = countries.get(fields["country"].upper())
+        if resolved.country is None:
+            problems.append(
+                Problem("country", _("Unknown country %(c)s.") % {"c": fields["country"]})
+            )
+        else:
+            from aman.core.access import country_scope
+
+            scope = country_scope(actor) if actor is not None else None
+            if scope is not None and resolved.country.pk not in scope:
+                problems.append(
+                    Problem("country", _("This country is outside your mission's area."))
+                )
+    country = resolved.country or person.country
+    if fields.get("city_id") is not None:
+        resolved.city = Place.objects.filter(pk=fields["city_id"], kind=Place.Kind.CITY).first()
+        if resolved.city is None:
+            problems.append(Problem("city_id", _("No such city.")))
+        elif resolved.city.country_id != country.pk:
+            problems.append(
+                Problem("city_id", _("The city is not in %(c)s.") % {"c": country.local_name})
+            )
+    elif (
+        "city_id" not in fields and person.city is not None and person.city.country_id != country.pk
+    ):
+        problems.append(Problem("city_id", _("Choose a city in the new country.")))
+    latitude = fields.get("latitude", person.latitude)
+    longitude = fields.get("longitude", person.longitude)
+    if (latitude is None) != (longitude is None):
+        problems.append(
+            Problem(
+                "latitude" if latitude is None else "longitude",
+                _("Give both coordinates, or neither."),
+            )
+        )
+    if data.documents is not None:
+        own = {d.pk: d for d in person.documents.all()}
+        seen_ids: set[int] = set()
+        seen_numbers: dict[str, int] = {}
+        for n, doc in enumerate(data.documents):
+            where = f"documents.{n}"
+            if doc.id is not None:
+                if doc.id not in own or doc.id in seen_ids:
+                    problems.append(
+                        Problem(f"{where}.id", _("Not one of this person's documents."))
+                    )
+                else:
+                    seen_ids.add(doc.id)
+                    resolved.documents[n] = own[doc.id]
+            if doc.issuing_state and doc.issuing_state.upper() not in countries:
+                problems.append(
+                    Problem(
+                        f"{where}.issuing_state",
+                        _("Unknown issuing state %(s)s.") % {"s": doc.issuing_state},
+                    )
+                )
+            digest = document_hash(doc.number)
+            if digest in seen_numbers:
+                problems.append(Problem(f"{where}.number", _("The same number is listed twice.")))
+            seen_numbers[digest] = n
+    if data.phones is not None:
+        own_phones = {p.pk: p for p in person.phones.all()}
+        seen_ids = set()
+        for n, item in enumerate(data.phones):
+            if item.id is not None:
+                if item.id not in own_phones or item.id in seen_ids:
+                    problems.append(
+                        Problem(f"phones.{n}.id", _("Not one of this person's phones."))
+                    )
+                else:
+                    seen_ids.add(item.id)
+                    resolved.phones[n] = own_phones[item.id]
+    return problems, resolved
+
+
+def _correction_apply(
+    person: Person, fields: dict[str, Any], resolved: _Resolved
+) -> tuple[list[str], dict[str, int]]:
+    """Write a checked correction; returns the fields changed and how many document and
+    phone rows were added, corrected and removed."""
+    plain = {
+        k: v
+        for k, v in fields.items()
+        if k not in ("documents", "phones", "messengers", "country", "city_id")
+    }
+    latin_before = {k: getattr(person, k) for k in ("surname_latin", "given_names_latin")}
+    flag_before = person.latin_from_document
+    changed = {k for k, v in plain.items() if getattr(person, k) != v}
+    for key in changed:
+        setattr(person, key, plain[key])
+    changed -= {"surname_latin", "given_names_latin"}  # compared below, once derived
+    if "messengers" in fields:
+        handles = " ".join(f"{k}:{v}" for k, v in fields["messengers"].items())
+        if handles != person.messengers:
+            person.messengers = handles
+            changed.add("messengers")
+    if resolved.country is not None and resolved.country.pk != person.country_id:
+        person.country = resolved.country
+        changed.add("country")
+    if "city_id" in fields and fields["city_id"] != person.city_id:
+        person.city = resolved.city
+        changed.add("city")
+    counts: dict[str, int] = {}
+    if fields.get("documents") is not None:
+        counts.update(_documents_replace(person, fields["documents"], resolved.documents))
+        if any(
+            counts.get(k) for k in ("documents_added", "documents_corrected", "documents_removed")
+        ):
+            changed.add("documents")
+    if fields.get("phones") is not None:
+        phone_counts = _phones_replace(person, fields["phones"], resolved.phones)
+        counts.update(phone_counts)
+        if any(phone_counts.values()):
+            changed.add("phones")
+    # The Latin names: typed ones are kept as given; a document's printed name is the
+    # person's; otherwise they follow the native names, transliterated.
+    sent = {k: fields[k] for k in ("surname_latin", "given_names_latin") if k in fields}
+    printed = next((d for d in person.documents.order_by("id") if d.surname_latin), None)
+    if any(sent.values()):
+        person.latin_from_document = True
+    elif "documents" in changed and printed is not None and not sent:
+        person.surname_latin = printed.surname_latin
+        person.given_names_latin = printed.given_names_latin or person.given_names_latin
+        person.latin_from_document = True
+    elif sent:
+        person.latin_from_document = False  # cleared: transliterated again
+    if not person.latin_from_document:
+        # Only what changed is transliterated again (a correction of something else
+        # leaves a record's Latin names as they are).
+        if "surname" in changed or "surname_latin" in sent:
+            person.surname_latin = passport_latin(person.surname)
+        if "given_names" in changed or "given_names_latin" in sent:
+            person.given_names_latin = passport_latin(person.given_names)
+    person.surname_latin = person.surname_latin or passport_latin(person.surname)
+    person.given_names_latin = person.given_names_latin or passport_latin(person.given_names)
+    changed |= {k for k, v in latin_before.items() if getattr(person, k) != v}
+    # (The flag is saved with the names; it is not a field of its own to the officer.)
+    flag_flipped = person.latin_from_document != flag_before
+    if "iin" in changed:
+        person.iin_hash = iin_hash(person.iin) if person.iin else ""
+    if LOCATION_FIELDS & changed:
+        person.location_updated_at = timezone.now()
+    if PRIORITY_FIELDS & changed:
+        _priority_refresh(person)
+    if not changed and not flag_flipped:
+        return [], {}
+    person.save()
+    if NAME_FIELDS & changed:
+        _write_name_keys(person)
+    if person.household_id and PRIORITY_FIELDS & changed:
+        _household_priority_refresh(person.household_id)
+    return sorted(changed), {k: v for k, v in counts.items() if v}
+
+
+def _documents_replace(
+    person: Person, documents: list[dict[str, Any]], own: dict[int, Document]
+) -> dict[str, int]:
+    """The person's documents become those listed: an entry with an id corrects that row
+    in place (a merge's undo finds it again), one without adds a row — or corrects the
+    row with the same number — and rows not listed are removed."""
+    current = {d.pk: d for d in person.documents.all()}
+    by_number = {d.number_hash: d for d in current.values()}
+    kept: set[int] = set()
+    added = corrected = 0
+    for n, values in enumerate(documents):
+        values = {k: values.get(k) for k in DOCUMENT_FIELDS}
+        values["issuing_state"] = values["issuing_state"] or ""
+        values["surname_latin"] = values["surname_latin"] or ""
+        values["given_names_latin"] = values["given_names_latin"] or ""
+        digest = document_hash(values["number"])
+        row = own.get(n)
+        if row is None:
+            same = by_number.get(digest)
+            row = same if same is not None and same.pk not in kept else None
+        if row is None:
+            row = Document.objects.create(person=person, number_hash=digest, **values)
+            added += 1
+        else:
+            if any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                row.number_hash = digest
+                row.save()
+                corrected += 1
+        kept.add(row.pk)
+    gone = [pk for pk in current if pk not in kept]
+    Document.objects.filter(pk__in=gone).delete()
+    return {
+        "documents_added": added,
+        "documents_corrected": corrected,
+        "documents_removed": len(gone),
+    }
+
+
+def _phones_replace(person: Person, phones: list[Any], own: dict[int, Phone]) -> dict[str, int]:
+    """The person's phones become those listed (normalised as at registration); a number
+    the person has already keeps its row."""
+    regions = [*person.nationalities, person.crisis.home_country.code, person.country.code]
+    current = {p.pk: p for p in person.phones.all()}
+    by_hash = {p.number_hash: p for p in current.values()}
+    kept: set[int] = set()
+    added = corrected = 0
+    for n, item in enumerate(phones):
+        raw = item["number"]
+        result = _phone(raw, regions)
+        value = result.e164 or raw
+        digest = phone_hash(value)
+        row = own.get(n)
+        if row is None:
+            row = by_hash.get(digest)
+        if row is not None and row.pk in kept:
+            continue  # the same number twice: once is enough
+        if row is None:
+            row = Phone.objects.create(
+                person=person, number=value, number_hash=digest, valid=result.valid
+            )
+            added += 1
+        elif (row.number_hash, row.valid) != (digest, result.valid):
+            row.number, row.number_hash, row.valid = value, digest, result.valid
+            row.save()
+            corrected += 1
+        kept.add(row.pk)
+    gone = [pk for pk in current if pk not in kept]
+    Phone.objects.filter(pk__in=gone).delete()
+    return {"phones_added": added, "phones_corrected": corrected, "phones_removed": len(gone)}
+
+
+@transaction.atomic
+def household_update(
+    *,
+    actor: User | None,
+    household: Household,
+    contact: Person | None = None,
+    add: list[Person] | tuple[Person, ...] = (),
+    remove: list[Person] | tuple[Person, ...] = (),
+) -> Household:
+    """Change who travels together: `add` moves people of the same crisis into this
+    household (out of their own; a person is in one household), `remove` moves members
+    out, each into a new household of their own; `contact` (a member afterwards) becomes
+    the contact. A household left without its contact gets its first remaining member.
+    Priorities follow (a household's is its highest member's). Every household changed is
+    audited."""
+    moving = [*add, *remove]
+    people = {
+        p.pk: p
+        for p in Person.objects.select_for_update(of=("self",))
+        .filter(pk__in=[p.pk for p in moving] + ([contact.pk] if contact else []))
+        .order_by("pk")
+    }
+    touched = {household.pk} | {p.household_id for p in people.values() if p.household_id}
+    locked = {
+        h.pk: h
+        for h in Household.objects.select_for_update()
+        .select_related("crisis")
+        .filter(pk__in=touched)
+        .order_by("pk")
+    }
+    household = locked[household.pk]
+    problems: list[Problem] = []
+    overlap = {p.pk for p in add} & {p.pk for p in remove}
+    if overlap:
+        problems.append(Problem("remove_members", _("A person cannot be added and removed.")))
+    for n, given in enumerate(add):
+        person = people[given.pk]
+        if person.crisis_id != household.crisis_id:
+            problems.append(
+                Problem(f"add_members.{n}", _("%(p)s is in another crisis.") % {"p": person})
+            )
+    members = set(Person.objects.filter(household=household).values_list("pk", flat=True))
+    for n, given in enumerate(remove):
+        if given.pk not in members:
+            problems.append(
+                Problem(
+                    f"remove_members.{n}",
+                    _("%(p)s is not a member of this household.") % {"p": people[given.pk]},
+                )
+            )
+    after = (members | {p.pk for p in add}) - {p.pk for p in remove}
+    if remove and not after:
+        problems.append(
+            Problem("remove_members", _("A household cannot lose all its members: add one first."))
+        )
+    if contact is not None and contact.pk not in after:
+        problems.append(Problem("contact_id", _("The contact must be one of the members.")))
+    if problems:
+        raise ApplicationError(
+            problems[0].message,
+            {"errors": [{"field": p.field, "message": p.message} for p in problems]},
+        )
+    entries: dict[int, dict[str, Any]] = {}
+
+    def note(h: Household, key: str, value: Any) -> None:
+        entry = entries.setdefault(h.pk, {"household": h, "changes": {}})
+        entry["changes"].setdefault(key, [None, []])[1].append(value)
+
+    for given in add:
+        person = people[given.pk]
+        if person.household_id == household.pk:
+            continue
+        old = locked.get(person.household_id) if person.household_id else None
+        Person.objects.filter(pk=person.pk).update(household=household)
+        person.household_id = household.pk
+        note(household, "members_added", person.pk)
+        if old is not None:
+            note(old, "members_removed", person.pk)
+    for given in remove:
+        person = people[given.pk]
+        new = Household.objects.create(crisis=household.crisis, contact=person)
+        Person.objects.filter(pk=person.pk).update(household=new)
+        locked[new.pk] = new
+        note(household, "members_removed", person.pk)
+        entries[new.pk] = {
+            "household": new,
+            "changes": {"members_added": [None, [person.pk]], "contact": [None, person.pk]},
+            "action": AuditEntry.Action.CREATE,
+        }
+    for h in locked.values():
+        if h.pk in entries and "contact" in entries[h.pk]["changes"]:
+            continue
+        wanted = h.contact_id
+        if h.pk == household.pk and contact is not None:
+            wanted = contact.pk
+        left = list(Person.objects.filter(household=h).order_by("pk").values_list("pk", flat=True))
+        if wanted not in left:
+            wanted = left[0] if left else None
+        if wanted != h.contact_id:
+            entries.setdefault(h.pk, {"household": h, "changes": {}})["changes"]["contact"] = [
+                h.contact_id,
+                wanted,
+            ]
+            Household.objects.filter(pk=h.pk).update(contact_id=wanted)
+            h.contact_id = wanted
+    for pk in entries:
+        _household_priority_refresh(pk)
+    # The households people left or went to first, the household changed last.
+    if household.pk in entries:
+        entries[household.pk] = entries.pop(household.pk)
+    audit_write_many(
+        [
+            dict(
+                actor=actor,
+                verb="household_update",
+                action=e.get("action", AuditEntry.Action.UPDATE),
+                obj=e["household"],
+                crisis=household.crisis,
+                changes=e["changes"],
+            )
+            for e in entries.values()
+        ]
+    )
+    household.refresh_from_db()
+    return household

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.forms import CheckboxInput
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -18,19 +21,27 @@ from aman.dedup.selectors import (
     merges_for_person,
     registration_duplicates,
 )
+from aman.geo.models import Place
 from aman.registry import selectors, services
 from aman.registry.forms import (
+    FLAGS,
+    DocumentEditFormSet,
     HotlineForm,
     HotlineMemberFormSet,
+    HouseholdMoveForm,
     PeopleFilterForm,
+    PersonEditForm,
+    PhoneEditFormSet,
     PriorityPolicyForm,
     StatusForm,
     form_problems,
+    formset_again,
     members_payload,
     place_problems,
+    rows_payload,
     unbound_with_one_more,
 )
-from aman.registry.models import Channel, IntakeRecord
+from aman.registry.models import Channel, Household, IntakeRecord, Person
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
 
@@ -124,6 +135,10 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "intake_records": person.intake_records.select_related("actor"),
             "priority_explained": explain(person.priority, person.priority_reasons),
             "status_form": form if allowed and user.has_cap(Cap.REGISTER) else None,
+            "can_edit": user.has_cap(Cap.REGISTER),
+            "flags": [
+                PersonEditForm.base_fields[flag].label for flag in FLAGS if getattr(person, flag)
+            ],
             "duplicates": candidates_for_person(user=user, person=person),
             "merges": merges_for_person(user=user, person=person),
             "can_decide": user.has_cap(Cap.REGISTER),
@@ -305,3 +320,210 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
             "can_list": user.has_cap(Cap.PERSONAL_DATA),
         },
     )
+
+
+DOCUMENT_ROW = (
+    "kind",
+    "number",
+    "issuing_state",
+    "expiry_date",
+    "surname_latin",
+    "given_names_latin",
+)
+
+
+def _editable(request: HttpRequest, pk: int) -> tuple[User, Crisis, Person] | None:
+    """The person an officer may change (403 without the capability, 404 out of sight)."""
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.PERSONAL_DATA)
+    crisis = _current(request)
+    if crisis is None:
+        return None
+    return user, crisis, selectors.person_for_user(user=user, crisis=crisis, pk=pk)
+
+
+def _edit_forms(crisis: Crisis, person: Person, data: Any = None) -> PersonEditForm:
+    countries = list(crisis.affected_countries.all())
+    if person.country not in countries:
+        countries.append(person.country)
+    cities = Place.objects.filter(kind=Place.Kind.CITY, country__in=countries).select_related(
+        "country"
+    )
+    cities = cities.order_by("country__code", "name")
+    return PersonEditForm(
+        data, initial=PersonEditForm.initial_of(person), countries=countries, cities=cities
+    )
+
+
+def _document_rows(person: Person) -> list[dict[str, Any]]:
+    rows = []
+    for d in person.documents.order_by("id"):
+        row: dict[str, Any] = {"id": d.pk}
+        for name in DOCUMENT_ROW:
+            value = getattr(d, name)
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            if value not in (None, "") or name == "number":
+                row[name] = value
+        rows.append(row)
+    return rows
+
+
+def _place_correction_problems(
+    form: Any,
+    documents: Any,
+    doc_index: list[int],
+    phones: Any,
+    phone_index: list[int],
+    problems: Any,
+) -> None:
+    """A refused correction's reasons on the fields they belong to, the rest above the form."""
+    for problem in problems:
+        parts = problem.field.split(".")
+        if parts[0] in ("documents", "phones") and len(parts) >= 2 and parts[1].isdigit():
+            formset, index = (
+                (documents, doc_index) if parts[0] == "documents" else (phones, phone_index)
+            )
+            n = int(parts[1])
+            name = parts[2] if len(parts) > 2 and parts[2] != "id" else "number"
+            if n < len(index):
+                row = formset.forms[index[n]]
+                row.add_error(name if name in row.fields else None, problem.message)
+                continue
+        name = {"city_id": "city"}.get(parts[0], parts[0])
+        if name in form.fields:
+            form.add_error(name, problem.message)
+        else:
+            form.add_error(None, f"{problem.field}: {problem.message}")
+
+
+@login_required
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """An officer corrects a person's record: every field, the documents and phones (rows
+    added and removed without JavaScript), and the household (`person_household`)."""
+    found = _editable(request, pk)
+    if found is None:
+        return redirect("person_list")
+    user, crisis, person = found
+    form = _edit_forms(crisis, person, request.POST or None)
+    documents = DocumentEditFormSet(
+        request.POST or None, prefix="doc", initial=_document_rows(person)
+    )
+    phones = PhoneEditFormSet(
+        request.POST or None,
+        prefix="ph",
+        initial=[
+            {"id": p.pk, "number": p.number, "valid": p.valid} for p in person.phones.order_by("id")
+        ],
+    )
+    if request.method == "POST" and ("add_document" in request.POST or "add_phone" in request.POST):
+        posted = request.POST
+        initial = PersonEditForm.initial_of(person)
+        for name, field in form.fields.items():
+            if isinstance(field.widget, CheckboxInput):
+                initial[name] = name in posted
+            elif name in posted:
+                initial[name] = posted[name]
+        form = _edit_forms(crisis, person)
+        form.initial = initial
+        documents = formset_again(DocumentEditFormSet, posted, "doc", more="add_document" in posted)
+        phones = formset_again(PhoneEditFormSet, posted, "ph", more="add_phone" in posted)
+    elif request.method == "POST":
+        if form.is_valid() and documents.is_valid() and phones.is_valid():
+            payload = form.payload()
+            doc_rows, doc_index = rows_payload(documents, DOCUMENT_ROW)
+            if doc_rows != _document_rows(person):
+                payload["documents"] = doc_rows
+            phone_rows, phone_index = rows_payload(phones, ("number",))
+            if phone_rows != [
+                {"id": p.pk, "number": p.number} for p in person.phones.order_by("id")
+            ]:
+                payload["phones"] = phone_rows
+            if not payload:
+                messages.info(request, _("Nothing was changed."))
+                return redirect("person_detail", pk=person.pk)
+            try:
+                services.person_update(
+                    actor=user, person=person, payload=payload, channel=Channel.OFFICER
+                )
+            except services.CorrectionRejected as exc:
+                _place_correction_problems(
+                    form, documents, doc_index, phones, phone_index, exc.problems
+                )
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("person_detail", pk=person.pk)
+        else:
+            payload = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+            problems = {f"form.{k}": " ".join(map(str, v)) for k, v in form.errors.items()}
+            for prefix, formset in (("documents", documents), ("phones", phones)):
+                for i, row in enumerate(formset.forms):
+                    for k, v in row.errors.items():
+                        problems[f"{prefix}.{i}.{k}"] = " ".join(map(str, v))
+            services.intake_reject(
+                crisis=crisis,
+                channel=Channel.OFFICER,
+                payload=payload,
+                problems=problems or {"__all__": "invalid form"},
+                actor=user,
+                source=f"officer:{user.username}",
+                source_ref=person.reference_code,
+                kind="update",
+            )
+    audit_read(actor=user, verb="person_edit_page", obj=person, crisis=crisis)
+    household = []
+    if person.household_id:
+        household = list(
+            selectors.people_for_user(user=user, crisis=crisis)
+            .filter(household_id=person.household_id)
+            .order_by("id")
+        )
+    return TemplateResponse(
+        request,
+        "registry/person_edit.html",
+        {
+            "person": person,
+            "form": form,
+            "documents": documents,
+            "phones": phones,
+            "household": household,
+            "move_form": HouseholdMoveForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def person_household(request: HttpRequest, pk: int) -> HttpResponse:
+    """The household part of the edit page: make a member the contact, move the person to
+    another household (named by a member's reference code) or into one of their own."""
+    found = _editable(request, pk)
+    if found is None:
+        return redirect("person_list")
+    user, crisis, person = found
+    visible = selectors.people_for_user(user=user, crisis=crisis)
+    action = request.POST.get("action")
+    try:
+        if action == "contact":
+            contact = visible.filter(pk=request.POST.get("contact") or 0).first()
+            if contact is None or person.household is None:
+                raise ApplicationError(_("Choose a member of the household."))
+            services.household_update(actor=user, household=person.household, contact=contact)
+        elif action == "move":
+            form = HouseholdMoveForm(request.POST)
+            code = services.normalize_reference_code(request.POST.get("reference_code", ""))
+            other = visible.filter(reference_code=code).first() if form.is_valid() else None
+            if other is None or other.household_id is None:
+                raise ApplicationError(_("No person with this reference code."))
+            target = Household.objects.get(pk=other.household_id)
+            services.household_update(actor=user, household=target, add=[person])
+        elif action == "alone" and person.household is not None:
+            services.household_update(actor=user, household=person.household, remove=[person])
+        else:
+            raise ApplicationError(_("Choose what to change."))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Household changed."))
+    return redirect("person_edit", pk=person.pk)

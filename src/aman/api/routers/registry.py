@@ -23,7 +23,7 @@ from aman.api.schemas import (
 )
 from aman.core import access
 from aman.core.audit import audit_read
-from aman.core.errors import ApplicationError
+from aman.core.errors import ApplicationError, NotFound
 from aman.core.models import Crisis, User
 from aman.core.paging import capped_count
 from aman.core.roles import Cap
@@ -37,7 +37,7 @@ from aman.registry.models import (
     Person,
     PriorityPolicy,
 )
-from aman.registry.schemas import PersonPatchIn, RegistrationIn
+from aman.registry.schemas import HouseholdPatchIn, PersonPatchIn, RegistrationIn
 from aman.registry.statuses import Status
 
 router = Router(tags=["registry"])
@@ -378,6 +378,14 @@ def _person(user: User, person_id: int) -> Person:
     "/people/{person_id}",
     response={200: PersonDetailOut, **ERRORS},
     summary="Correct a person's record (only the fields sent change)",
+    description="Every field of the record but the status (its own endpoint) and the "
+    "household (`PATCH /api/households/{id}`). `documents` and `phones`, when sent, are the "
+    "person's whole list: an entry with the `id` of one of theirs (from `GET`) corrects it, "
+    "one without adds one, theirs not listed are removed. A Latin name sent is kept as "
+    "given; sent empty, or never given, it is transliterated from the native name again "
+    "when that changes. The correction is kept as an intake record (kind `update`), a "
+    "refused one too: the 400 answer lists `errors` per field and names the "
+    "`intake_record`.",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -389,7 +397,7 @@ def person_update(request: HttpRequest, person_id: int, payload: Body[dict[str, 
     user = _user(request)
     access.require(user, Cap.REGISTER)
     person = _person(user, person_id)
-    services.person_update(actor=user, person=person, payload=payload)
+    services.person_update(actor=user, person=person, payload=payload, channel=Channel.API)
     return Person.objects.select_related("country").get(pk=person.pk)
 
 
@@ -413,7 +421,10 @@ def household_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> Any
 
 @router.get("/households/{household_id}", response={200: HouseholdOut, **ERRORS})
 def household_get(request: HttpRequest, household_id: int) -> Any:
-    user = _user(request)
+    return _household(_user(request), household_id)
+
+
+def _household(user: User, household_id: int) -> Household:
     access.require(user, Cap.PERSONAL_DATA)
     crisis_id = (
         Household.objects.filter(pk=household_id).values_list("crisis_id", flat=True).first()
@@ -427,6 +438,41 @@ def household_get(request: HttpRequest, household_id: int) -> Any:
     if household is None:
         raise Http404
     return household
+
+
+@router.patch(
+    "/households/{household_id}",
+    response={200: HouseholdOut, **ERRORS},
+    summary="Change a household's contact, move people into it or out of it",
+    description="`add_members`: people of the same crisis, moved here out of their "
+    "households (a person is in one household). `remove_members`: members moved out, each "
+    "into a new household of their own. `contact_id`: a member afterwards. A household "
+    "left without its contact gets its first remaining member as contact. Only people you "
+    "may see can be named (404 with the field otherwise).",
+)
+def household_update(request: HttpRequest, household_id: int, payload: HouseholdPatchIn) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    household = _household(user, household_id)
+    visible = selectors.people_for_user(user=user, crisis=household.crisis)
+
+    def people(ids: list[int], name: str) -> list[Person]:
+        found = {p.pk: p for p in visible.filter(pk__in=ids)}
+        for n, pk in enumerate(ids):
+            if pk not in found:
+                where = name if name == "contact_id" else f"{name}.{n}"
+                raise NotFound(_("No person %(id)s.") % {"id": pk}, {"field": where, "id": pk})
+        return [found[pk] for pk in dict.fromkeys(ids)]
+
+    contact = people([payload.contact_id], "contact_id")[0] if payload.contact_id else None
+    services.household_update(
+        actor=user,
+        household=household,
+        contact=contact,
+        add=people(payload.add_members, "add_members"),
+        remove=people(payload.remove_members, "remove_members"),
+    )
+    return _household(user, household_id)
 
 
 @router.post(
