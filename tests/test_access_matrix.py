@@ -219,6 +219,31 @@ UI: list[Route] = [
         PERSONAL,
         special={R.CONSUL: 404},
     ),
+    Route("person_edit", "get", lambda w: f"/people/{w.people['IR']}/edit/", REGISTRARS),
+    Route(
+        "person_edit",
+        "get",
+        lambda w: f"/people/{w.people['IQ']}/edit/",
+        REGISTRARS,
+        special={R.CONSUL: 404},
+    ),
+    Route(
+        "person_household",
+        "post",
+        lambda w: f"/people/{w.people['IR']}/household/",
+        REGISTRARS,
+        ok=302,
+        data=lambda w: {"action": "nothing"},
+    ),
+    Route(
+        "person_household",
+        "post",
+        lambda w: f"/people/{w.people['IQ']}/household/",
+        REGISTRARS,
+        ok=302,
+        data=lambda w: {"action": "nothing"},
+        special={R.CONSUL: 404},
+    ),
     Route(
         "person_status",
         "post",
@@ -563,6 +588,12 @@ def undertaking_booking(w: World) -> int:
     return world_booking(w)
 
 
+def household_contact(w: World, where: str) -> int:
+    from aman.registry.models import Household
+
+    return Household.objects.get(pk=household_of(w, where)).contact_id
+
+
 def person_code(w: World, where: str) -> str:
     from aman.registry.models import Person
 
@@ -899,6 +930,24 @@ API: list[Route] = [
         "GET /api/bookings/{booking_id}/pass",
         TRANSPORT,
         lambda w: f"/api/bookings/{world_booking(w)}/pass?format=png",
+    ),
+    A(
+        "GET /api/bookings/{booking_id}/undertaking",
+        GATE,
+        lambda w: f"/api/bookings/{undertaking_booking(w)}/undertaking",
+    ),
+    A(
+        "PATCH /api/households/{household_id}",
+        REGISTRARS,
+        lambda w: f"/api/households/{household_of(w, 'IR')}",
+        data=lambda w: {"contact_id": household_contact(w, "IR")},
+    ),
+    A(
+        "PATCH /api/households/{household_id}",
+        REGISTRARS,
+        lambda w: f"/api/households/{household_of(w, 'IQ')}",
+        data=lambda w: {"contact_id": household_contact(w, "IQ")},
+        special={R.CONSUL: 404},
     ),
     A(
         "POST /api/identity/mrz",
