@@ -532,7 +532,10 @@ def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> R
 @transaction.atomic
 def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) -> RoomBlock:
     """Change a contract. Rooms and nights given to households cannot be taken away: the
-    block cannot shrink below a room in use, nor lose a night a stay holds."""
+    block cannot shrink below a room in use, nor lose a night a stay holds. A new rate or
+    currency prices the nights booked from then on; every night booked already keeps the
+    price it was booked at (`StayNight.rate`), stayed or not — the cost ledger never
+    changes behind accounting's back."""
     block = (
         RoomBlock.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=block.pk)
     )
@@ -577,14 +580,27 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
     for name, value in values.items():
         setattr(block, name, value)
     block.save()
+    changes: dict[str, Any] = diff(before, snapshot(block, BLOCK_FIELDS))
+    if "rate" in changes or "currency" in changes:
+        changes["nights_keeping_their_price"] = _nights_at_another_price(block)
     audit_write(
         actor=actor,
         verb="block_update",
         obj=block,
         crisis=block.crisis,
-        changes=diff(before, snapshot(block, BLOCK_FIELDS)),
+        changes=changes,
     )
     return block
+
+
+def _nights_at_another_price(block: RoomBlock) -> int:
+    """The room-nights of a block booked at another rate or currency than its own now (they
+    keep the price they were booked at)."""
+    return (
+        StayNight.objects.filter(block=block)
+        .exclude(rate=block.rate, currency=block.currency)
+        .count()
+    )
 
 
 # Stays --------------------------------------------------------------------------------------
@@ -813,7 +829,14 @@ def _stays_create(
             with transaction.atomic():
                 StayNight.objects.bulk_create(
                     [
-                        StayNight(stay=stay, block=block, room=room, night=n)
+                        StayNight(
+                            stay=stay,
+                            block=block,
+                            room=room,
+                            night=n,
+                            rate=block.rate,
+                            currency=block.currency,
+                        )
                         for n in _nights(first, last)
                     ]
                 )
@@ -1342,8 +1365,19 @@ def _change_nights(stay: Stay, new_last: date, actor: User | None, note: str) ->
             )
         try:
             with transaction.atomic():
+                # The added nights at the block's rate now: the price agreed for them.
                 StayNight.objects.bulk_create(
-                    [StayNight(stay=stay, block=stay.block, room=stay.room, night=n) for n in added]
+                    [
+                        StayNight(
+                            stay=stay,
+                            block=stay.block,
+                            room=stay.room,
+                            night=n,
+                            rate=stay.block.rate,
+                            currency=stay.block.currency,
+                        )
+                        for n in added
+                    ]
                 )
         except IntegrityError:
             raise Conflict(_("The room was just given to another household; try again.")) from None

@@ -256,11 +256,24 @@ def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
         try:
-            services.block_update(actor=user, block=block, data=changed)
+            block = services.block_update(actor=user, block=block, data=changed)
         except ApplicationError as exc:
             service_errors(form, exc)
         else:
             messages.success(request, _("Room block saved."))
+            (use,) = selectors.block_use([block])
+            if ("rate" in changed or "currency" in changed) and use.other_price:
+                messages.info(
+                    request,
+                    ngettext(
+                        "%(n)d room-night booked already keeps the price it was booked at; "
+                        "%(rate)s %(currency)s prices the nights booked from now on.",
+                        "%(n)d room-nights booked already keep the price they were booked at; "
+                        "%(rate)s %(currency)s prices the nights booked from now on.",
+                        use.other_price,
+                    )
+                    % {"n": use.other_price, "rate": block.rate, "currency": block.currency},
+                )
             return redirect("hotel_detail", block.hotel_id)
     return TemplateResponse(
         request,

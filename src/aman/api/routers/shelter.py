@@ -282,6 +282,10 @@ class BlockOut(Schema):
     capacity: int = Field(description="room-nights contracted")
     blocked: int = Field(description="room-nights given to households")
     available: int
+    booked_at_another_price: int = Field(
+        description="room-nights booked at another rate or currency than the block's now: "
+        "each keeps the price it was booked at (in the ledger too)"
+    )
 
 
 class BlockIn(Schema):
@@ -324,11 +328,13 @@ def _blocks_out(blocks: list[RoomBlock]) -> list[dict[str, Any]]:
                 **{
                     name: getattr(use.block, name)
                     for name in BlockOut.model_fields
-                    if name not in ("blocked", "available", "tour_operator")
+                    if name
+                    not in ("blocked", "available", "tour_operator", "booked_at_another_price")
                 },
                 "tour_operator": use.block.tour_operator,
                 "blocked": use.blocked,
                 "available": use.available,
+                "booked_at_another_price": use.other_price,
             }
         )
         out.append(row.model_dump(mode="json"))
@@ -374,7 +380,9 @@ def block_create(request: HttpRequest, hotel_id: int, payload: BlockIn) -> Any:
     "/blocks/{block_id}",
     response={200: BlockOut, **ERRORS},
     summary="Change a room block (only the fields sent)",
-    description="A block cannot shrink below a room in use, nor lose a night a stay holds (409).",
+    description="A block cannot shrink below a room in use, nor lose a night a stay holds "
+    "(409). A new `rate` or `currency` prices the nights booked from then on: every night "
+    "booked already keeps the price it was booked at (`booked_at_another_price` counts them).",
 )
 def block_update(request: HttpRequest, block_id: int, payload: BlockPatch) -> Any:
     user, block = _block(request, block_id)
