@@ -38,6 +38,7 @@ from aman.registry.identity import normalize_phone
 from aman.registry.models import Household, ImportSource, Person
 from aman.registry.services import person_set_status
 from aman.registry.statuses import Status
+from aman.shelter import dates
 from aman.shelter import rooms as packing
 from aman.shelter.models import (
     CHILD_AGE,
@@ -118,18 +119,29 @@ def _phone(
     return text
 
 
-def _day(value: Any, name: str, problems: dict[str, list[str]]) -> date | None:
+def _day(
+    value: Any, name: str, problems: dict[str, list[str]], *, plausible: bool = True
+) -> date | None:
+    """A date sent for `name`. With `plausible` (a block's or a stay's nights) it must lie
+    within two years of today (`aman.shelter.dates`): further is refused, never stored."""
     if isinstance(value, date):
-        return value
-    if value in (None, ""):
+        parsed: date | None = value
+    elif value in (None, ""):
         problems.setdefault(name, []).append(_("Required."))
         return None
-    try:
-        parsed = parse_date(str(value).strip())
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        problems.setdefault(name, []).append(_("Not a date (YYYY-MM-DD)."))
+    else:
+        try:
+            parsed = parse_date(str(value).strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            problems.setdefault(name, []).append(_("Not a date (YYYY-MM-DD)."))
+            return None
+    assert parsed is not None
+    problem = dates.day_problem(parsed) if plausible else None
+    if problem:
+        problems.setdefault(name, []).append(problem)
+        return None
     return parsed
 
 
@@ -1412,7 +1424,7 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
     currency = _currency(data.get("currency"), "currency", problems)
     if currency == settings.AMAN_HOME_CURRENCY:
         problems.setdefault("currency", []).append(_("The home currency needs no rate."))
-    valid_from = _day(data.get("valid_from"), "valid_from", problems)
+    valid_from = _day(data.get("valid_from"), "valid_from", problems, plausible=False)
     source = _text(data, "source", _limit(ExchangeRate, "source"), problems)
     rate = None
     raw = data.get("rate")

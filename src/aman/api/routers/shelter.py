@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import ValidationInfo, field_validator
+from pydantic import AfterValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from aman.api.files import binary_openapi, file_response
@@ -27,7 +27,7 @@ from aman.core.roles import Cap
 from aman.geo.models import Place
 from aman.registry.models import Household, Person
 from aman.registry.services import normalize_reference_code
-from aman.shelter import daily_lists, selectors, services, vouchers
+from aman.shelter import daily_lists, dates, selectors, services, vouchers
 from aman.shelter import ledger as ledgers
 from aman.shelter.models import (
     ExchangeRate,
@@ -45,6 +45,19 @@ from aman.transport.selectors import people_by_reference
 router = Router(tags=["shelter"])
 
 Id = Annotated[int, Field(ge=1, lt=2**63)]
+
+
+def _plausible(day: date | None) -> date | None:
+    """The shelter's window for dates (`aman.shelter.dates`), refused as a validation error
+    (422) naming the field, in the language of the request."""
+    problem = dates.day_problem(day) if day is not None else None
+    if problem:
+        raise PydanticCustomError("date_plausible", "{problem}", {"problem": problem})
+    return day
+
+
+# A day or a night within two years of today.
+PlausibleDate = Annotated[date, AfterValidator(_plausible)]
 
 
 # Tour operators -------------------------------------------------------------------------------
@@ -412,8 +425,10 @@ class OccupancyOut(Schema):
 
 
 class OccupancyQuery(Schema):
-    start: date | None = Field(
-        None, alias="from", description="the first night (default: today at the hotel)"
+    start: PlausibleDate | None = Field(
+        None,
+        alias="from",
+        description="the first night (default: today at the hotel); within two years of today",
     )
     days: int = Field(14, ge=1, le=60)
 
@@ -461,7 +476,9 @@ class DailyListOut(Schema):
 
 
 class DayQuery(Schema):
-    day: date | None = Field(None, description="default: today at the hotel")
+    day: PlausibleDate | None = Field(
+        None, description="default: today at the hotel; within two years of today"
+    )
 
 
 def _daily_args(request: HttpRequest, hotel_id: int, day: date | None) -> dict[str, Any]:
@@ -800,8 +817,8 @@ def stay_nights(request: HttpRequest, stay_id: int, payload: StayNightsIn) -> An
 
 
 class NightsIn(Schema):
-    first_night: date
-    last_night: date
+    first_night: PlausibleDate
+    last_night: PlausibleDate
 
     @field_validator("last_night")
     @classmethod
