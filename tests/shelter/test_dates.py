@@ -225,5 +225,7 @@ def test_with_hotels_in_two_time_zones_the_page_starts_at_the_earliest_tonight(
     assert page.context["first"] == min(hotel_today(baku), hotel_today(far))
     text = page.content.decode()
     for hotel in (baku, far):
-        row = re.search(rf'<tr id="occ-hotel-{hotel.pk}" data-tonight="([^"]+)"', text)
+        row = re.search(
+            rf'<tr id="occ-hotel-{hotel.pk}"><th scope="row" data-tonight="([^"]+)"', text
+        )
         assert row and row.group(1) == hotel_today(hotel).isoformat()

@@ -421,7 +421,7 @@ def hotel_day_csv(request: HttpRequest, pk: int) -> HttpResponse:
     if problem:
         # A file of another day than the one asked for would mislead: refused.
         return HttpResponseBadRequest(
-            _("day: %(problem)s") % {"problem": problem}, content_type="text/plain; charset=utf-8"
+            _("Day: %(problem)s") % {"problem": problem}, content_type="text/plain; charset=utf-8"
         )
     file = daily_lists.daily_list_export(user=user, crisis=crisis, hotel=hotel, day=day)
     response = HttpResponse(file.content, content_type=file.content_type)
