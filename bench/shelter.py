@@ -345,7 +345,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
                 "latitude": round(lat + rng.uniform(-0.08, 0.08), 5),
                 "longitude": round(lon + rng.uniform(-0.08, 0.08), 5),
                 "contact": "Front desk",
-                "phone": f"+1 555 {i:04d}",
+                "phone": f"+994 12 4{i % 100:02d} 00 00",  # a valid number (services check it)
                 "tour_operator": operator,
             },
         )
@@ -478,7 +478,7 @@ def run(args: argparse.Namespace) -> None:
             f"{sum(len(s.rooms) for s in suggestions):,} rooms",
         )
         # The same input as plain data: the core alone.
-        supply = [services._supply(h, run_first, run_last) for h in hotels]
+        supply = services.hotel_supplies(hotels, run_first, run_last)
         needs = []
         for household in waiting:
             members = services.housed_members(household)
@@ -573,7 +573,7 @@ def run(args: argparse.Namespace) -> None:
     # Rooms chosen by the plain-data core on a supply kept in memory (it shrinks as rooms
     # are given; suggest_rooms, measured above, would read it again for every 200), members
     # read in one query per 200 households; each household confirmed through the service.
-    supply = [services._supply(h, first, last) for h in hotels]
+    supply = services.hotel_supplies(hotels, first, last)
     blocks = {b.pk: b for b in RoomBlock.objects.filter(crisis=crisis)}
     while room_nights < args.fill:
         if not queue:

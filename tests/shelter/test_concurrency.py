@@ -105,7 +105,14 @@ def test_the_database_refuses_a_second_household_in_a_room_for_a_night(world: Wo
         pytest.raises(IntegrityError, match="stay_night_one_household_per_room"),
         transaction.atomic(),
     ):
-        StayNight.objects.create(stay=second, block=block, room=taken.room, night=taken.night)
+        StayNight.objects.create(
+            stay=second,
+            block=block,
+            room=taken.room,
+            night=taken.night,
+            rate=block.rate,
+            currency=block.currency,
+        )
     assert StayNight.objects.filter(block=block, room=taken.room, night=taken.night).count() == 1
 
     # Two raw inserts at once, past every service check: one gets through.
@@ -113,7 +120,14 @@ def test_the_database_refuses_a_second_household_in_a_room_for_a_night(world: Wo
     stays = list(Stay.objects.filter(block=block))
 
     def insert(stay: Stay) -> int:
-        return StayNight.objects.create(stay=stay, block=block, room=1, night=free_night).pk
+        return StayNight.objects.create(
+            stay=stay,
+            block=block,
+            room=1,
+            night=free_night,
+            rate=block.rate,
+            currency=block.currency,
+        ).pk
 
     results = race([lambda s=s: insert(s) for s in stays])
     assert sum(isinstance(r, int) for r in results) == 1, results

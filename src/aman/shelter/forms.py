@@ -81,7 +81,14 @@ class BlockForm(forms.Form):
     )
     first_night = forms.CharField(label=_("First night"), widget=DATE)
     last_night = forms.CharField(label=_("Last night"), widget=DATE)
-    rate = forms.CharField(label=_("Rate per room and night"), max_length=20)
+    rate = forms.CharField(
+        label=_("Rate per room and night"),
+        max_length=20,
+        help_text=_(
+            "A new rate or currency prices the nights booked from then on; the nights booked "
+            "already keep the price they were booked at."
+        ),
+    )
     currency = forms.CharField(
         label=_("Currency"), max_length=3, help_text=_("ISO code: USD, AZN, TRY")
     )

@@ -1,9 +1,11 @@
 """The cost ledger of hotel nights: what each night in each hotel costs, who pays it, in the
 contract's currency and in the home currency (`settings.AMAN_HOME_CURRENCY`).
 
-Each `StayNight` row is one room held for one night, at its block's rate and currency; the
-payer and the tour operator are the stay's. The rows are counted in the database, grouped by
-night, block, payer, tour operator and stay status (one query whatever their number), and the
+Each `StayNight` row is one room held for one night, at the rate and currency agreed when
+the night was booked (recorded on the row: a later change of the block's rate never reprices
+it); the payer and the tour operator are the stay's. The rows are counted in the database,
+grouped by night, block, price, payer, tour operator and stay status (one query whatever
+their number), and the
 money is computed here in `Decimal`: amount = rate × room-nights, converted at the exchange
 rate of that currency valid on that night (the latest `valid_from` on or before it, in the
 same crisis; the home currency converts at 1) and rounded to the cent per line. A line whose
@@ -286,7 +288,15 @@ def _rows(crisis: Crisis, filters: LedgerFilters) -> list[dict[str, Any]]:
         qs = qs.filter(stay__tour_operator_id=filters.tour_operator)
     groups = (
         qs.order_by()
-        .values("night", "block", "stay__payer", "stay__tour_operator", "stay__status")
+        .values(
+            "night",
+            "block",
+            "rate",
+            "currency",
+            "stay__payer",
+            "stay__tour_operator",
+            "stay__status",
+        )
         .annotate(n=Count("id"))
     )
     return [dict(g) for g in groups]
@@ -319,7 +329,10 @@ def ledger_build(*, crisis: Crisis, filters: LedgerFilters | None = None) -> Led
         night: date = g["night"]
         stayed = night < today[block.hotel_id] or g["stay__status"] == StayStatus.CHECKED_OUT
         operator = g["stay__tour_operator"]
-        key = (night, block.pk, g["stay__payer"], operator, stayed)
+        # The price agreed when the night was booked, not the block's rate now.
+        currency: str = g["currency"]
+        rate: Decimal = g["rate"]
+        key = (night, block.pk, currency, rate, g["stay__payer"], operator, stayed)
         line = lines.get(key)
         if line is None:
             line = lines[key] = Line(
@@ -332,15 +345,24 @@ def ledger_build(*, crisis: Crisis, filters: LedgerFilters | None = None) -> Led
                 tour_operator=operators.get(operator, "") if operator else "",
                 payer=g["stay__payer"],
                 contract_ref=block.contract_ref,
-                currency=block.currency,
-                rate=block.rate,
+                currency=currency,
+                rate=rate,
                 stayed=stayed,
-                exchange_rate=rates.on(block.currency, night),
+                exchange_rate=rates.on(currency, night),
             )
         line.room_nights += g["n"]
     ordered = sorted(
         lines.values(),
-        key=lambda x: (x.night, x.hotel, x.block_id, x.payer, x.tour_operator, not x.stayed),
+        key=lambda x: (
+            x.night,
+            x.hotel,
+            x.block_id,
+            x.currency,
+            x.rate,
+            x.payer,
+            x.tour_operator,
+            not x.stayed,
+        ),
     )
 
     grand = Total(key=None, label=_("Total"))

@@ -311,12 +311,20 @@ class Stay(models.Model):
 
 class StayNight(models.Model):
     """One night a stay holds its room. Unique per block, room and night: the database's
-    guarantee that a room never goes to two households for one night."""
+    guarantee that a room never goes to two households for one night.
+
+    `rate` and `currency` are the price agreed when the night was booked: the block's rate
+    and currency at that moment. The cost ledger prices the night with them, so a later
+    change of the block's rate prices the nights booked from then on and never changes the
+    cost of a night already booked (migration 0003 filled the rows that existed before
+    from their block)."""
 
     stay = models.ForeignKey(Stay, on_delete=models.CASCADE, related_name="room_nights")
     block = models.ForeignKey(RoomBlock, on_delete=models.PROTECT, related_name="room_nights")
     room = models.PositiveIntegerField()
     night = models.DateField()
+    rate = models.DecimalField(_("rate per room and night"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
 
     class Meta:
         constraints = [
@@ -324,6 +332,7 @@ class StayNight(models.Model):
                 fields=["block", "room", "night"], name="stay_night_one_household_per_room"
             ),
             models.CheckConstraint(condition=models.Q(room__gte=1), name="stay_night_room"),
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="stay_night_rate"),
         ]
         indexes = [models.Index(fields=["block", "night"], name="stay_night_block_night")]
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 
 from aman.core.access import require
@@ -101,6 +101,9 @@ class BlockUse:
     block: RoomBlock
     blocked: int  # room-nights given to households
     tonight_free: int | None = None
+    # Room-nights booked at another rate or currency than the block's now: they keep the
+    # price they were booked at.
+    other_price: int = 0
 
     @property
     def capacity(self) -> int:
@@ -112,9 +115,17 @@ class BlockUse:
 
 
 def block_use(blocks: list[RoomBlock], *, night: date | None = None) -> list[BlockUse]:
-    """Each block's capacity, blocked and available room-nights (and rooms free `night`)."""
+    """Each block's capacity, blocked and available room-nights, those booked at another
+    price than the block's now (and rooms free `night`)."""
     counts = dict(
         StayNight.objects.filter(block__in=blocks)
+        .values_list("block")
+        .annotate(n=Count("id"))
+        .values_list("block", "n")
+    )
+    other_price = dict(
+        StayNight.objects.filter(block__in=blocks)
+        .exclude(rate=F("block__rate"), currency=F("block__currency"))
         .values_list("block")
         .annotate(n=Count("id"))
         .values_list("block", "n")
@@ -131,6 +142,7 @@ def block_use(blocks: list[RoomBlock], *, night: date | None = None) -> list[Blo
         BlockUse(
             block=b,
             blocked=counts.get(b.pk, 0),
+            other_price=other_price.get(b.pk, 0),
             tonight_free=(
                 b.rooms - tonight.get(b.pk, 0)
                 if night and b.first_night <= night <= b.last_night

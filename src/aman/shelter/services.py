@@ -38,6 +38,7 @@ from aman.registry.identity import normalize_phone
 from aman.registry.models import Household, ImportSource, Person
 from aman.registry.services import person_set_status
 from aman.registry.statuses import Status
+from aman.shelter import dates
 from aman.shelter import rooms as packing
 from aman.shelter.models import (
     CHILD_AGE,
@@ -118,18 +119,29 @@ def _phone(
     return text
 
 
-def _day(value: Any, name: str, problems: dict[str, list[str]]) -> date | None:
+def _day(
+    value: Any, name: str, problems: dict[str, list[str]], *, plausible: bool = True
+) -> date | None:
+    """A date sent for `name`. With `plausible` (a block's or a stay's nights) it must lie
+    within two years of today (`aman.shelter.dates`): further is refused, never stored."""
     if isinstance(value, date):
-        return value
-    if value in (None, ""):
+        parsed: date | None = value
+    elif value in (None, ""):
         problems.setdefault(name, []).append(_("Required."))
         return None
-    try:
-        parsed = parse_date(str(value).strip())
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        problems.setdefault(name, []).append(_("Not a date (YYYY-MM-DD)."))
+    else:
+        try:
+            parsed = parse_date(str(value).strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            problems.setdefault(name, []).append(_("Not a date (YYYY-MM-DD)."))
+            return None
+    assert parsed is not None
+    problem = dates.day_problem(parsed) if plausible else None
+    if problem:
+        problems.setdefault(name, []).append(problem)
+        return None
     return parsed
 
 
@@ -532,7 +544,10 @@ def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> R
 @transaction.atomic
 def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) -> RoomBlock:
     """Change a contract. Rooms and nights given to households cannot be taken away: the
-    block cannot shrink below a room in use, nor lose a night a stay holds."""
+    block cannot shrink below a room in use, nor lose a night a stay holds. A new rate or
+    currency prices the nights booked from then on; every night booked already keeps the
+    price it was booked at (`StayNight.rate`), stayed or not — the cost ledger never
+    changes behind accounting's back."""
     block = (
         RoomBlock.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=block.pk)
     )
@@ -577,14 +592,27 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
     for name, value in values.items():
         setattr(block, name, value)
     block.save()
+    changes: dict[str, Any] = diff(before, snapshot(block, BLOCK_FIELDS))
+    if "rate" in changes or "currency" in changes:
+        changes["nights_keeping_their_price"] = _nights_at_another_price(block)
     audit_write(
         actor=actor,
         verb="block_update",
         obj=block,
         crisis=block.crisis,
-        changes=diff(before, snapshot(block, BLOCK_FIELDS)),
+        changes=changes,
     )
     return block
+
+
+def _nights_at_another_price(block: RoomBlock) -> int:
+    """The room-nights of a block booked at another rate or currency than its own now (they
+    keep the price they were booked at)."""
+    return (
+        StayNight.objects.filter(block=block)
+        .exclude(rate=block.rate, currency=block.currency)
+        .count()
+    )
 
 
 # Stays --------------------------------------------------------------------------------------
@@ -813,7 +841,14 @@ def _stays_create(
             with transaction.atomic():
                 StayNight.objects.bulk_create(
                     [
-                        StayNight(stay=stay, block=block, room=room, night=n)
+                        StayNight(
+                            stay=stay,
+                            block=block,
+                            room=room,
+                            night=n,
+                            rate=block.rate,
+                            currency=block.currency,
+                        )
                         for n in _nights(first, last)
                     ]
                 )
@@ -1342,8 +1377,19 @@ def _change_nights(stay: Stay, new_last: date, actor: User | None, note: str) ->
             )
         try:
             with transaction.atomic():
+                # The added nights at the block's rate now: the price agreed for them.
                 StayNight.objects.bulk_create(
-                    [StayNight(stay=stay, block=stay.block, room=stay.room, night=n) for n in added]
+                    [
+                        StayNight(
+                            stay=stay,
+                            block=stay.block,
+                            room=stay.room,
+                            night=n,
+                            rate=stay.block.rate,
+                            currency=stay.block.currency,
+                        )
+                        for n in added
+                    ]
                 )
         except IntegrityError:
             raise Conflict(_("The room was just given to another household; try again.")) from None
@@ -1378,7 +1424,7 @@ def exchange_rate_set(*, actor: User | None, crisis: Crisis, data: dict[str, Any
     currency = _currency(data.get("currency"), "currency", problems)
     if currency == settings.AMAN_HOME_CURRENCY:
         problems.setdefault("currency", []).append(_("The home currency needs no rate."))
-    valid_from = _day(data.get("valid_from"), "valid_from", problems)
+    valid_from = _day(data.get("valid_from"), "valid_from", problems, plausible=False)
     source = _text(data, "source", _limit(ExchangeRate, "source"), problems)
     rate = None
     raw = data.get("rate")

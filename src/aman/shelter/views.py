@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -30,7 +30,7 @@ from aman.core.roles import Cap
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, Person
 from aman.registry.services import normalize_reference_code
-from aman.shelter import daily_lists, selectors, services
+from aman.shelter import daily_lists, dates, selectors, services
 from aman.shelter.daily_lists import hotel_today, name_guests, passport_name
 from aman.shelter.forms import (
     BlockForm,
@@ -256,11 +256,24 @@ def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
         try:
-            services.block_update(actor=user, block=block, data=changed)
+            block = services.block_update(actor=user, block=block, data=changed)
         except ApplicationError as exc:
             service_errors(form, exc)
         else:
             messages.success(request, _("Room block saved."))
+            (use,) = selectors.block_use([block])
+            if ("rate" in changed or "currency" in changed) and use.other_price:
+                messages.info(
+                    request,
+                    ngettext(
+                        "%(n)d room-night booked already keeps the price it was booked at; "
+                        "%(rate)s %(currency)s prices the nights booked from now on.",
+                        "%(n)d room-nights booked already keep the price they were booked at; "
+                        "%(rate)s %(currency)s prices the nights booked from now on.",
+                        use.other_price,
+                    )
+                    % {"n": use.other_price, "rate": block.rate, "currency": block.currency},
+                )
             return redirect("hotel_detail", block.hotel_id)
     return TemplateResponse(
         request,
@@ -323,10 +336,17 @@ def tour_operator_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def occupancy(request: HttpRequest) -> HttpResponse:
+    """Every hotel night by night. "Today" is each hotel's own (its clock, as on its page,
+    its daily list and in the API); the page starts at the earliest of them, so that tonight
+    is in view for every hotel, and marks each hotel's tonight on its row. A `from` out of
+    the dates' window (or not a date) is said on the page and the default used."""
     user, crisis = _current(request)
-    first = _date_param(request.GET.get("from")) or timezone.localdate()
-    days = 14 if request.GET.get("days") == "14" else 7
     hotels = list(selectors.hotels_for_user(user=user, crisis=crisis))
+    tonight = {hotel.pk: hotel_today(hotel) for hotel in hotels}
+    today = min(tonight.values(), default=timezone.localdate())
+    start, problem = dates.parse_day(request.GET.get("from"))
+    first = start or today
+    days = 14 if request.GET.get("days") == "14" else 7
     table = selectors.occupancy(hotels, first, days) if hotels else []
     nights = [first + timedelta(days=i) for i in range(days)]
     totals = [selectors.NightCount(night=n) for n in nights]
@@ -346,6 +366,7 @@ def occupancy(request: HttpRequest) -> HttpResponse:
         "shelter/occupancy.html",
         {
             "crisis": crisis,
+            "rows": [(occ, tonight[occ.hotel.pk]) for occ in table],
             "table": table,
             "nights": nights,
             "totals": totals,
@@ -353,7 +374,8 @@ def occupancy(request: HttpRequest) -> HttpResponse:
             "days": days,
             "previous": first - timedelta(days=days),
             "next": first + timedelta(days=days),
-            "today": timezone.localdate(),
+            "today": today,
+            "problems": {"from": [problem]} if problem else {},
         },
     )
 
@@ -361,16 +383,17 @@ def occupancy(request: HttpRequest) -> HttpResponse:
 # The daily list of a hotel ----------------------------------------------------------------------
 
 
-def _daily_args(request: HttpRequest, pk: int) -> tuple[User, Crisis, Hotel, date]:
+def _daily_args(request: HttpRequest, pk: int) -> tuple[User, Crisis, Hotel, date, str | None]:
+    """The day asked for (default: today at the hotel), with why it was refused, if it was."""
     user, crisis = _current(request)
     hotel = selectors.hotel_for_user(user=user, crisis=crisis, pk=pk)
-    day = _date_param(request.GET.get("day")) or hotel_today(hotel)
-    return user, crisis, hotel, day
+    day, problem = dates.parse_day(request.GET.get("day"))
+    return user, crisis, hotel, day or hotel_today(hotel), problem
 
 
 @login_required
 def hotel_day(request: HttpRequest, pk: int) -> HttpResponse:
-    user, crisis, hotel, day = _daily_args(request, pk)
+    user, crisis, hotel, day, problem = _daily_args(request, pk)
     daily = daily_lists.daily_list_read(user=user, crisis=crisis, hotel=hotel, day=day)
     return TemplateResponse(
         request,
@@ -382,6 +405,7 @@ def hotel_day(request: HttpRequest, pk: int) -> HttpResponse:
             "day": daily.day,
             "previous": daily.day - timedelta(days=1),
             "next": daily.day + timedelta(days=1),
+            "problem": problem,
             "sections": [
                 ("arrivals", _("Arrivals"), daily.arrivals),
                 ("in-house", _("In the hotel"), daily.in_house),
@@ -393,7 +417,12 @@ def hotel_day(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def hotel_day_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    user, crisis, hotel, day = _daily_args(request, pk)
+    user, crisis, hotel, day, problem = _daily_args(request, pk)
+    if problem:
+        # A file of another day than the one asked for would mislead: refused.
+        return HttpResponseBadRequest(
+            _("Day: %(problem)s") % {"problem": problem}, content_type="text/plain; charset=utf-8"
+        )
     file = daily_lists.daily_list_export(user=user, crisis=crisis, hotel=hotel, day=day)
     response = HttpResponse(file.content, content_type=file.content_type)
     response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
@@ -998,9 +1027,13 @@ def assign(request: HttpRequest) -> HttpResponse:
                 % {"codes": ", ".join(missing)}
             )
     if "suggest" in request.GET:
-        first = _date_param(first_text)
-        last = _date_param(last_text)
-        if first is None or last is None:
+        first, first_problem = dates.parse_day(first_text)
+        last, last_problem = dates.parse_day(last_text)
+        if first_problem or last_problem:
+            context["errors"].append(
+                _("First and last night: %(problem)s") % {"problem": first_problem or last_problem}
+            )
+        elif first is None or last is None:
             context["errors"].append(_("First and last night: dates (YYYY-MM-DD)."))
         elif last < first:
             context["errors"].append(_("The last night is before the first night."))

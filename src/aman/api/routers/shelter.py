@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
-from pydantic import ValidationInfo, field_validator
+from pydantic import AfterValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from aman.api.files import binary_openapi, file_response
@@ -27,7 +27,7 @@ from aman.core.roles import Cap
 from aman.geo.models import Place
 from aman.registry.models import Household, Person
 from aman.registry.services import normalize_reference_code
-from aman.shelter import daily_lists, selectors, services, vouchers
+from aman.shelter import daily_lists, dates, selectors, services, vouchers
 from aman.shelter import ledger as ledgers
 from aman.shelter.models import (
     ExchangeRate,
@@ -45,6 +45,19 @@ from aman.transport.selectors import people_by_reference
 router = Router(tags=["shelter"])
 
 Id = Annotated[int, Field(ge=1, lt=2**63)]
+
+
+def _plausible(day: date | None) -> date | None:
+    """The shelter's window for dates (`aman.shelter.dates`), refused as a validation error
+    (422) naming the field, in the language of the request."""
+    problem = dates.day_problem(day) if day is not None else None
+    if problem:
+        raise PydanticCustomError("date_plausible", "{problem}", {"problem": problem})
+    return day
+
+
+# A day or a night within two years of today.
+PlausibleDate = Annotated[date, AfterValidator(_plausible)]
 
 
 # Tour operators -------------------------------------------------------------------------------
@@ -282,6 +295,10 @@ class BlockOut(Schema):
     capacity: int = Field(description="room-nights contracted")
     blocked: int = Field(description="room-nights given to households")
     available: int
+    booked_at_another_price: int = Field(
+        description="room-nights booked at another rate or currency than the block's now: "
+        "each keeps the price it was booked at (in the ledger too)"
+    )
 
 
 class BlockIn(Schema):
@@ -324,11 +341,13 @@ def _blocks_out(blocks: list[RoomBlock]) -> list[dict[str, Any]]:
                 **{
                     name: getattr(use.block, name)
                     for name in BlockOut.model_fields
-                    if name not in ("blocked", "available", "tour_operator")
+                    if name
+                    not in ("blocked", "available", "tour_operator", "booked_at_another_price")
                 },
                 "tour_operator": use.block.tour_operator,
                 "blocked": use.blocked,
                 "available": use.available,
+                "booked_at_another_price": use.other_price,
             }
         )
         out.append(row.model_dump(mode="json"))
@@ -374,7 +393,9 @@ def block_create(request: HttpRequest, hotel_id: int, payload: BlockIn) -> Any:
     "/blocks/{block_id}",
     response={200: BlockOut, **ERRORS},
     summary="Change a room block (only the fields sent)",
-    description="A block cannot shrink below a room in use, nor lose a night a stay holds (409).",
+    description="A block cannot shrink below a room in use, nor lose a night a stay holds "
+    "(409). A new `rate` or `currency` prices the nights booked from then on: every night "
+    "booked already keeps the price it was booked at (`booked_at_another_price` counts them).",
 )
 def block_update(request: HttpRequest, block_id: int, payload: BlockPatch) -> Any:
     user, block = _block(request, block_id)
@@ -404,8 +425,10 @@ class OccupancyOut(Schema):
 
 
 class OccupancyQuery(Schema):
-    start: date | None = Field(
-        None, alias="from", description="the first night (default: today at the hotel)"
+    start: PlausibleDate | None = Field(
+        None,
+        alias="from",
+        description="the first night (default: today at the hotel); within two years of today",
     )
     days: int = Field(14, ge=1, le=60)
 
@@ -453,7 +476,9 @@ class DailyListOut(Schema):
 
 
 class DayQuery(Schema):
-    day: date | None = Field(None, description="default: today at the hotel")
+    day: PlausibleDate | None = Field(
+        None, description="default: today at the hotel; within two years of today"
+    )
 
 
 def _daily_args(request: HttpRequest, hotel_id: int, day: date | None) -> dict[str, Any]:
@@ -792,8 +817,8 @@ def stay_nights(request: HttpRequest, stay_id: int, payload: StayNightsIn) -> An
 
 
 class NightsIn(Schema):
-    first_night: date
-    last_night: date
+    first_night: PlausibleDate
+    last_night: PlausibleDate
 
     @field_validator("last_night")
     @classmethod
