@@ -453,29 +453,26 @@ def _review(plan: Plan) -> dict[str, Any]:
 
 def _diff(plan: Plan) -> dict[str, list[Any]] | None:
     """Against the plan it was started from (the published plan then): households added,
-    moved, losing their itinerary; None when there is no base."""
-    base = plan.base
-    if base is None or not base.result or not plan.result:
+    moved, losing their itinerary, unchanged, done (no longer planned); None when there
+    is no base. Only what was still to come when this plan started is compared."""
+    if plan.base is None or not plan.base.result or not plan.result:
         return None
-    from aman.planning.optimizer.plan import steps_of
-
-    old = {i["household"]: i for i in base.result.get("itineraries", [])}
-    new = {i["household"]: i for i in plan.result.get("itineraries", [])}
-    why = {u["household"]: reason_text(u["reason"]) for u in plan.result.get("unassigned", [])}
-
-    def label(key: str) -> str:
-        return f"H{key[2:]}" if key.startswith("hh") else key
-
-    return {
-        "added": [label(k) for k in sorted(set(new) - set(old))],
-        "moved": [
-            label(k) for k in sorted(set(new) & set(old)) if steps_of(new[k]) != steps_of(old[k])
-        ],
-        "lost": [(label(k), why.get(k, "")) for k in sorted(set(old) - set(new))],
-        "kept": [
-            label(k) for k in sorted(set(new) & set(old)) if steps_of(new[k]) == steps_of(old[k])
-        ],
+    out: dict[str, list[Any]] = {"added": [], "moved": [], "lost": [], "kept": [], "done": []}
+    where = {
+        services.ADDED: "added",
+        services.CHANGED: "moved",
+        services.LOST: "lost",
+        services.KEPT: "kept",
+        services.DONE: "done",
     }
+    for key, entry in services.compare(plan).items():
+        label = f"H{key[2:]}" if key.startswith("hh") else key
+        if entry["kind"] == services.LOST:
+            reason = entry.get("reason")
+            out["lost"].append((label, reason_text(reason) if reason else ""))
+        else:
+            out[where[entry["kind"]]].append(label)
+    return out
 
 
 def _step_text(

@@ -775,6 +775,7 @@ def _stability(
         "kept": len(notified) - changed,
         "kept_people": kept_people,
         "ratio": (changed / displaced) if displaced else None,
+        "displaced_households": sorted(hid for hid, arcs in notified.items() if arcs is None),
         "reward_per_person": net.scenario.policy.stability_reward,
         "told_mean_size": round(net.told_mean, 3),
     }
