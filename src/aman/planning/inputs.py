@@ -65,6 +65,8 @@ POOL_LEG = r"^pool[0-9]+@"
 UNLIMITED = 100_000
 NOT_PLANNED = frozenset({Status.WITHDRAWN, Status.ARRIVED_HOME})
 NOT_LEAVING = frozenset({Status.STAYING, Status.DECLINED})
+# Out of the affected countries, or housed somewhere (a stay checked in says where).
+OUT = frozenset({Status.CROSSED_BORDER, Status.ACCOMMODATED})
 KINDS: dict[str, str] = {
     Place.Kind.CITY: "city",
     Place.Kind.AIRPORT: "airport",
@@ -102,6 +104,11 @@ WARNINGS = {
         "Household %(household)s has %(n)s people, more than 60 travel together: left out."
     ),
     "nothing": _("Nothing to plan: no legs and no households."),
+    "household_safe": _(
+        "Household %(household)s is out of the affected countries (its status says so), but "
+        "no leg it boarded, no hotel it checked in to and no city abroad says where: left "
+        "out (give it its city abroad to have it planned home)."
+    ),
     "household_by_hand": _(
         "Household %(household)s has seats booked by hand that do not reach safety: left "
         "to the officer (release them to have it planned)."
@@ -359,6 +366,27 @@ def export(
         if hid is not None:
             at = m["leg__arrival_actual"] or m["leg__arrival_planned"] or start
             moved[hid] = (m["leg__destination_id"], at)
+
+    # Households out of the affected countries by other means (crossed the border on
+    # their own, housed abroad): where a hotel they checked in to is, else their city if
+    # it is abroad; nothing says where, they are left out (below) — never planned out
+    # again from their old city, taking seats others need.
+    out_of_reach: set[int] = set()
+    checked_in: dict[int, int] = {}
+    for hid, rows in members.items():
+        travelling = [r for r in rows if r["status"] not in NOT_LEAVING]
+        if hid in moved or not travelling or any(r["status"] not in OUT for r in travelling):
+            continue
+        out_of_reach.add(hid)
+    if out_of_reach:
+        for stay in (
+            Stay.objects.filter(
+                crisis=crisis, household_id__in=out_of_reach, status=StayStatus.CHECKED_IN
+            )
+            .values("household_id", "block__hotel__place_id")
+            .order_by("first_night", "pk")
+        ):
+            checked_in[stay["household_id"]] = stay["block__hotel__place_id"]
 
     from aman.planning.models import BusPool, PlanLock
 
@@ -619,10 +647,17 @@ def export(
         contact = next((r for r in rows if r["pk"] == household["contact_id"]), group[0])
         if hid in moved:
             location_pk: int | None = moved[hid][0]
+        elif hid in checked_in and checked_in[hid] in places:
+            location_pk = checked_in[hid]
         else:
             location_pk = contact["city_id"] or next(
                 (r["city_id"] for r in group if r["city_id"]), None
             )
+        if hid in out_of_reach and hid not in checked_in:
+            abroad = location_pk is not None and places[location_pk].country.code not in affected
+            if not abroad and any(r["status"] == Status.CROSSED_BORDER for r in group):
+                warnings.append({"code": "household_safe", "household": f"H{hid}"})
+                continue
         if location_pk is not None:
             location = place_id(location_pk)
         else:
