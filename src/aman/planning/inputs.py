@@ -116,6 +116,38 @@ WARNINGS = {
 }
 
 
+# The planner's own warnings on a plan (its `warnings`: a code and parameters).
+PLAN_WARNINGS = {
+    "lock_dropped": _(
+        "Household %(household)s: its locked itinerary is no longer possible; it was planned "
+        "freely."
+    ),
+    "lp_failed": _(
+        "The linear programme ended %(status)s: the plan is the priority-greedy's, without a bound."
+    ),
+    "price_unknown": _("What keeping the promises costs could not be computed: %(error)s"),
+    "limits_failed": _("The per-day limits could not be computed: %(error)s"),
+}
+
+
+def plan_warning_text(warning: dict[str, Any] | str) -> str:
+    """One of the planner's warnings on a plan in words, in the active language (a plan
+    of before the codes has English text)."""
+    if isinstance(warning, str):
+        return warning
+    template = PLAN_WARNINGS.get(warning.get("code", ""))
+    if template is None:
+        return str(warning.get("text") or warning)
+    params = {k: v for k, v in warning.items() if k not in ("code", "text")}
+    household = params.get("household")
+    if isinstance(household, str) and household.startswith("hh"):
+        params["household"] = f"H{household[2:]}"
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(warning.get("text") or warning)
+
+
 def warning_text(warning: dict[str, Any] | str) -> str:
     """A remark on the inputs in words, in the active language."""
     if isinstance(warning, str):

@@ -227,6 +227,14 @@ def plan_start(
     if method not in METHODS:
         raise ApplicationError(_("Unknown method."), {"errors": {"method": [method]}})
     changes = list(changes or [])
+    if kind != Plan.Kind.WHAT_IF and changes:
+        raise ApplicationError(
+            _(
+                "Changes are for a what-if: a plan takes the situation as it is (close the "
+                "crossing or cancel the leg itself, then run the planner)."
+            ),
+            {"errors": {"changes": [_("Only with the kind what_if.")]}},
+        )
     if kind == Plan.Kind.WHAT_IF and not changes:
         raise ApplicationError(
             _("A what-if needs at least one change."), {"errors": {"changes": [_("Required.")]}}
@@ -351,7 +359,7 @@ def _explain(plan_id: int, method: str, result: Any) -> None:
             )
         except Exception as exc:
             log.exception("plan %s: the limits failed", plan_id)
-            result.warnings.append(f"the limits could not be computed: {exc}")
+            result.warnings.append(solver.warning("limits_failed", error=str(exc)[:500]))
         extra = solver.to_json(result)
     finally:
         with transaction.atomic():

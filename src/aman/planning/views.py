@@ -596,6 +596,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "diff": _diff(plan),
             "stage": STAGES.get(plan.progress, plan.progress),
             "input_warnings": [inputs.warning_text(w) for w in plan.input_warnings],
+            "plan_warnings": [inputs.plan_warning_text(w) for w in result.get("warnings") or []],
             "filters": {"priority": f_priority, "place": f_place, "day": f_day, "show": f_show},
             "query": urlencode(
                 {
@@ -716,7 +717,10 @@ def pool_list(request: HttpRequest) -> HttpResponse:
     form = BusPoolForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("delete"):
-            pool = BusPool.objects.filter(crisis=crisis, pk=request.POST["delete"]).first()
+            ref = request.POST["delete"].strip()
+            if not ref.isdigit() or len(ref) > 18:
+                raise Http404
+            pool = BusPool.objects.filter(crisis=crisis, pk=int(ref)).first()
             if pool is None:
                 raise Http404
             services.pool_delete(actor=user, pool=pool)

@@ -49,6 +49,20 @@ REASONS = {
     "permit_refused": "transit permit refused at {crossing}",
 }
 
+# The plan's warnings: a code, its parameters, and the text in English (the code is for
+# translation, as the reasons').
+WARNINGS = {
+    "lock_dropped": "household {household}: its locked itinerary is no longer possible",
+    "lp_failed": "the LP ended {status}; the plan is the greedy's",
+    "price_unknown": "what keeping the promises costs is unknown: {error}",
+    "limits_failed": "the limits could not be computed: {error}",
+}
+
+
+def warning(code: str, **params: Any) -> dict[str, Any]:
+    """A warning of the plan (`warnings`): {"code", "text", **params}."""
+    return {"code": code, "text": WARNINGS[code].format(**params), **params}
+
 
 @dataclass
 class Options:
@@ -89,7 +103,7 @@ class Result:
     seconds: dict[str, float]
     baseline: dict[str, Any] | None
     stability: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     stages: list[dict[str, float]] = field(default_factory=list)
     lp: model.LPResult | None = None
     master: model.Master | None = None
@@ -275,7 +289,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     net = network.build(s)
     seconds = {"build": _time.perf_counter() - t0}
     keys = {h.id: network.class_of(net, h) for h in s.households.values()}
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
 
     # Fixed: locked itineraries, and notified ones that start within the firm hours.
     firm_until = s.policy.firm_hours * 60
@@ -304,7 +318,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
                 fixed_paths[h.id] = arcs
                 base.take(arcs, h.size)
                 continue
-            warnings.append(f"household {h.id}: its locked itinerary is no longer possible")
+            warnings.append(warning("lock_dropped", household=h.id))
         if h.notified:
             arcs = permitted(h, path_of(net, h, h.notified, step_index))
             notified_paths[h.id] = arcs
@@ -464,7 +478,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             opts.stage("rounding")
             lp_placed, lp_value = round_lp(lp_res)
         else:
-            warnings.append(f"the LP ended {lp_res.status}; the plan is the greedy's")
+            warnings.append(warning("lp_failed", status=lp_res.status))
 
     if greedy_placed is None and (opts.method == "greedy" or lp_placed is None):
         opts.stage("greedy")
@@ -523,7 +537,7 @@ def explain(result: Result, opts: Options) -> None:
         try:
             result.stability["without_promises"] = without_promises(result, opts)
         except Exception as exc:  # the plan stands without its comparison
-            result.warnings.append(f"what keeping the promises costs is unknown: {exc}")
+            result.warnings.append(warning("price_unknown", error=str(exc)[:500]))
         result.seconds["price"] = _time.perf_counter() - t
     if opts.limits:
         opts.stage("limits")
