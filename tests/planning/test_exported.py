@@ -71,3 +71,29 @@ def test_a_household_checked_in_abroad_is_planned_home_from_its_hotel(world) -> 
     assert [st["leg"] for st in steps["steps"] if st["type"] == "leg"] == [
         f"leg{s.legs['flight'].pk}"
     ]
+
+
+def test_a_closed_airport_takes_no_flight(world) -> None:
+    from aman.geo.models import Place
+    from aman.geo.services import place_status_set
+
+    s = situation(world.crisis, households=2, bus_seats=10)
+    evn = Place.objects.get(kind="airport", iata="EVN")
+    place_status_set(actor=None, place=evn, status="closed", reason="airspace closed")
+    plan = run(world.crisis)
+    flight = f"leg{s.legs['flight'].pk}"
+    assert flight not in {x["id"] for x in plan.scenario["legs"]}
+    assert {
+        "code": "leg_airport_closed",
+        "leg": str(s.legs["flight"]),
+        "airport": "EVN",
+    } in plan.input_warnings
+    assert plan.result["summary"]["people_home"] == 0
+    page = world.client("logistics").get(f"/planning/{plan.pk}/").content.decode()
+    assert "while it is closed: left out" in page
+    services.plan_discard(actor=None, plan=plan)
+    # Open again: it flies.
+    place_status_set(actor=None, place=evn, status="open")
+    plan = run(world.crisis)
+    assert flight in {x["id"] for x in plan.scenario["legs"]}
+    assert plan.result["summary"]["people_home"] == 4

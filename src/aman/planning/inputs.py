@@ -100,6 +100,9 @@ WARNINGS = {
     ),
     "leg_within_hub": _("Leg %(leg)s starts and ends at one hub: left out."),
     "leg_no_arrival": _("Leg %(leg)s has no planned arrival: left out."),
+    "leg_airport_closed": _(
+        "Leg %(leg)s departs from or lands at %(airport)s while it is closed: left out."
+    ),
     "household_too_big": _(
         "Household %(household)s has %(n)s people, more than 60 travel together: left out."
     ),
@@ -545,6 +548,30 @@ def export(
             permit_crossings[pk] = sid
     crossing_sids = {c["place"] for c in crossings}
 
+    # Airports closed at some time of the horizon (their status history, as crossings'):
+    # a leg departing from or landing at one while it is closed is left out. Arrivals may
+    # fall after the horizon's end: their closures are read a few days further.
+    airport_pks = [pk for pk in endpoints if places[pk].kind == Place.Kind.AIRPORT]
+    airport_events: dict[int, list[PlaceStatusEvent]] = defaultdict(list)
+    for event in PlaceStatusEvent.objects.filter(place_id__in=airport_pks).order_by(
+        "effective_at", "pk"
+    ):
+        airport_events[event.place_id].append(event)
+    airport_closed = {
+        pk: spans
+        for pk in airport_pks
+        if (spans := _closures(places[pk], airport_events[pk], start, end + timedelta(days=3)))
+    }
+
+    def closed_airport(leg: Leg) -> Place | None:
+        for pk, moment in (
+            (leg.origin_id, leg.departure_planned),
+            (leg.destination_id, leg.arrival_planned),
+        ):
+            if moment is not None and any(a <= moment < b for a, b in airport_closed.get(pk, [])):
+                return places[pk]
+        return None
+
     # Legs.
     out_legs: list[dict[str, Any]] = []
     for leg in legs:
@@ -558,6 +585,12 @@ def export(
             continue
         if leg.arrival_planned is None:
             warnings.append({"code": "leg_no_arrival", "leg": str(leg)})
+            continue
+        shut = closed_airport(leg)
+        if shut is not None:
+            warnings.append(
+                {"code": "leg_airport_closed", "leg": str(leg), "airport": shut.iata or shut.name}
+            )
             continue
         seats = leg.capacity - leg.seats_allocated - leg.seats_taken + given_back[leg.pk]
         per_seat = float(leg.cost) / leg.capacity if leg.cost else 0.0
