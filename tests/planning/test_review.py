@@ -78,3 +78,36 @@ def test_deleting_a_bus_pool_that_is_not_there_is_a_404(world) -> None:
     for ref in ("abc", "12abc", "999999", "9" * 40):
         assert client.post("/planning/pools/", {"delete": ref}).status_code == 404, ref
     assert not BusPool.objects.exists()
+
+
+def test_strict_priority_shows_each_levels_limits(world) -> None:
+    from aman.registry.models import PriorityPolicy
+
+    situation(world.crisis, households=3, bus_seats=4)
+    updated = PriorityPolicy.objects.filter(crisis=world.crisis).update(mode="strict")
+    if not updated:
+        PriorityPolicy.objects.create(crisis=world.crisis, mode="strict", rules={})
+    plan = run(world.crisis)
+    assert plan.result["bound"] is None and plan.result["stages"]
+    for stage in plan.result["stages"]:
+        assert stage["plan"] <= stage["bound"] * (1 + 1e-6) + 1e-6
+        assert stage["gap"] is not None
+    page = world.client("logistics").get(f"/planning/{plan.pk}/").content.decode()
+    assert 'id="stages"' in page
+    rows = page.split('id="stages"')[1].split("</table>")[0].count("<tr>") - 1
+    assert rows == len(plan.result["stages"])
+
+
+def test_shadow_prices_say_value_not_people(world) -> None:
+    """Five seats on the first bus: the words give the value, priority-weighted, and cap
+    the people at the seats."""
+    situation(world.crisis, households=4, bus_seats=5)
+    plan = run(world.crisis)
+    prices = [x for x in plan.result["shadow_prices"] if x["kind"] == "leg"]
+    assert prices
+    page = world.client("logistics").get(f"/planning/{plan.pk}/").content.decode()
+    assert "people brought out at once; as" not in page
+    assert "of the plan&#x27;s value" in page or "of the plan's value" in page
+    seats = {x["id"]: x["seats"] for x in plan.scenario["legs"]}
+    for x in prices:
+        assert f"at most {seats[x['ref']]} more people brought out" in page

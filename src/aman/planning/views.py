@@ -421,8 +421,9 @@ def _review(plan: Plan) -> dict[str, Any]:
             leg = legs.get(x["ref"])
             seats = next((g["seats"] for g in plan.scenario["legs"] if g["id"] == x["ref"]), 0)
             text = _(
-                "One more seat on %(leg)s is worth %(price).2f people brought out at once; as "
-                "many seats again (%(seats)d) would bring at most %(gain).0f."
+                "One more seat on %(leg)s is worth %(price).2f of the plan's value; as many "
+                "seats again (%(seats)d) would add at most %(gain).0f of value — at most "
+                "%(seats)d more people brought out."
             ) % {
                 "leg": leg or x["ref"],
                 "price": price,
@@ -431,17 +432,19 @@ def _review(plan: Plan) -> dict[str, Any]:
             }
         elif x["kind"] == "crossing":
             text = _(
-                "One more person a day through %(crossing)s on %(day)s is worth %(price).2f."
+                "One more person a day through %(crossing)s on %(day)s is worth %(price).2f of "
+                "the plan's value."
             ) % {"crossing": names.get(x["ref"], x["ref"]), "day": x.get("day"), "price": price}
         else:
             text = _(
-                "One more hotel bed at %(place)s the night of %(day)s is worth %(price).2f."
+                "One more hotel bed at %(place)s the night of %(day)s is worth %(price).2f of "
+                "the plan's value."
             ) % {
                 "place": names.get(x["ref"], x["ref"]),
                 "day": x.get("day"),
                 "price": price,
             }
-        prices.append({"text": text, **x})
+        prices.append({**x, "text": text})  # the words in the officer's language
     return {
         "by_place": sorted(by_place.items(), key=lambda e: -e[1]["people"]),
         "curve": curve,
@@ -611,6 +614,15 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "gap": percent(result.get("gap")),
+            "stages": [
+                {
+                    "priority": st.get("priority"),
+                    "plan": st.get("plan", st.get("value")),
+                    "bound": st.get("bound"),
+                    "gap": percent(st.get("gap")) or "—",
+                }
+                for st in result.get("stages") or []
+            ],
             "by_priority": _by_priority(result),
             "without_promises": _without_promises(result),
             "baseline_gap": percent((result.get("baseline") or {}).get("gap")),

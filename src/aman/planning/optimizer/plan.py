@@ -1104,8 +1104,8 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
             gain = price * leg.seats
             item["text"] = (
                 f"one more seat on {leg.kind} {leg.id} {leg.origin}→{leg.destination} "
-                f"({when}) is worth {price:.2f}; as many seats again ({leg.seats}) at most "
-                f"{gain:.0f}"
+                f"({when}) is worth {price:.2f} of value (priority-weighted); as many seats "
+                f"again ({leg.seats}) at most {gain:.0f} of value, at most {leg.seats} people"
             )
         elif res.kind == "crossing":
             assert res.day is not None
@@ -1151,7 +1151,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "evacuation_objective": _evaluate(result.net, result.placed, set()),
         "bound": result.bound,
         "gap": result.gap,
-        "stages": result.stages,
+        "stages": _stages(result),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "summary": summary_of(s, result.net, result.placed),
         "baseline": result.baseline,
@@ -1165,6 +1165,25 @@ def to_json(result: Result) -> dict[str, Any]:
         "prices": prices_of(result),
         "limits": result.limits,
     }
+    return out
+
+
+def _stages(result: Result) -> list[dict[str, Any]]:
+    """Strict priority's levels, each with the LP's value and bound for it, the value the
+    plan kept gives that level (`plan`: its households' evacuation value) and the gap
+    between the two."""
+    hs = result.scenario.households
+    out = []
+    for stage in result.stages:
+        level = int(stage["priority"])
+        value = sum(
+            household_value(result.net, hs[k], p.arcs)
+            for k, p in result.placed.items()
+            if hs[k].priority == level
+        )
+        bound = float(stage["bound"])
+        gap = max(0.0, (bound - value) / bound) if bound > 0 else None
+        out.append({**stage, "plan": value, "gap": gap})
     return out
 
 
