@@ -3,7 +3,7 @@ no longer planned (home, withdrawn) are done, not cancelled; each change says wh
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import TestCase
@@ -65,3 +65,44 @@ def test_a_household_home_is_done_not_cancelled(world) -> None:
     client = world.client("logistics")
     page = client.get(f"/planning/{second.pk}/").content.decode()
     assert "1 household no longer planned" in page
+
+
+def test_a_displaced_household_says_why_and_the_lists_page(world) -> None:
+    """The first bus cancelled: every household told loses its itinerary because it is
+    no longer possible — the diff, the change records and the API say so, page by page."""
+    from aman.planning.models import PlanChange as Change
+
+    s = situation(world.crisis, households=3, bus_seats=10)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    leg_set_status(actor=None, leg=s.legs["bus1"], status="cancelled", note="breakdown")
+    second = run(world.crisis)
+    diff = views._diff(second)
+    assert diff is not None
+    assert {cause for _h, _why, cause in diff["lost"]} == {"its itinerary is no longer possible"}
+    client = world.client("logistics")
+    page = client.get(f"/planning/{second.pk}/?diff=lost").content.decode()
+    assert 'id="diff-lost"' in page and "its itinerary is no longer possible" in page
+    services.plan_publish(actor=None, plan=second)
+    records = list(Change.objects.filter(plan=second))
+    assert {(c.kind, c.cause) for c in records} == {("cancelled", "displaced")}
+    api = world.api("logistics")
+    body = api.get(f"/api/plans/{second.pk}/changes?limit=2").json()
+    assert body["count"] == 3 and len(body["items"]) == 2
+    assert {i["cause"] for i in body["items"]} == {"displaced"}
+    only_new = api.get(f"/api/plans/{second.pk}/changes?kind=new").json()
+    assert only_new["count"] == 0
+
+
+def test_each_step_says_whether_it_is_firm(world) -> None:
+    situation(world.crisis, households=1, bus_seats=10)
+    plan = run(world.crisis)
+    steps = plan.result["itineraries"][0]["steps"]
+    firm_until = START + timedelta(hours=plan.scenario["policy"]["firm_hours"])
+    for step in steps:
+        moment = step.get("departure") or step.get("at")
+        if moment:
+            assert step["firm"] is (datetime.fromisoformat(moment) < firm_until)
+    assert {st["firm"] for st in steps} == {True, False}  # the flight is 50 hours away
+    page = world.client("logistics").get(f"/planning/{plan.pk}/").content.decode()
+    assert ">firm</span>" in page and ">provisional</span>" in page

@@ -111,3 +111,20 @@ def test_shadow_prices_say_value_not_people(world) -> None:
     seats = {x["id"]: x["seats"] for x in plan.scenario["legs"]}
     for x in prices:
         assert f"at most {seats[x['ref']]} more people brought out" in page
+
+
+def test_lock_and_unlock_through_the_api(world) -> None:
+    from aman.planning.models import PlanLock
+
+    s = situation(world.crisis, households=1, bus_seats=10)
+    plan = run(world.crisis)
+    api = world.api("logistics")
+    hid = s.household(0).pk
+    response = post(api, f"/api/plans/{plan.pk}/households/{hid}/lock", {})
+    assert response.status_code == 200, response.content
+    assert PlanLock.objects.get(household_id=hid).steps == response.json()["steps"]
+    assert post(api, f"/api/plans/{plan.pk}/households/999999/lock", {}).status_code == 404
+    assert post(api, f"/api/plans/{plan.pk}/households/{hid}/unlock", {}).status_code == 200
+    assert not PlanLock.objects.exists()
+    again = post(api, f"/api/plans/{plan.pk}/households/{hid}/unlock", {})
+    assert again.status_code == 409 and "not locked" in again.json()["message"]

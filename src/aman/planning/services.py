@@ -540,7 +540,14 @@ def _brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a household is told of its itinerary (kept with the change)."""
     if item is None:
         return None
-    return {"safe_at": item.get("safe_at"), "home_at": item.get("home_at"), "steps": item["steps"]}
+    steps = item["steps"]
+    return {
+        "safe_at": item.get("safe_at"),
+        "home_at": item.get("home_at"),
+        "steps": steps,
+        # Whether what changes starts within the firm hours (to tell at once), or later.
+        "firm": any(step.get("firm") for step in steps) if steps else None,
+    }
 
 
 def _moves(steps: list[dict[str, Any]]) -> list[tuple[str, str, datetime | None]]:
@@ -618,7 +625,12 @@ def compare(plan: Plan, base: Plan | None = None) -> dict[str, dict[str, Any]]:
             ) == _nights_ahead(after, since)
             entry["kind"] = KEPT if same else CHANGED
         if entry["kind"] in (CHANGED, LOST):
-            entry["cause"] = DISPLACED if hid in displaced else REASSIGNED
+            # Without any route now (a leg or crossing gone), it was displaced too.
+            gone = entry.get("reason") and entry["reason"].get("code") not in (
+                "no_capacity",
+                "declined",
+            )
+            entry["cause"] = DISPLACED if hid in displaced or gone else REASSIGNED
         out[hid] = entry
     return out
 
@@ -862,6 +874,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
                 before=_brief(entry["before"]),
                 after=_brief(entry["after"]),
                 reason=entry.get("reason"),
+                cause=entry.get("cause", ""),
             )
         )
     PlanChange.objects.bulk_create(changes)

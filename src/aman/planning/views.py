@@ -468,14 +468,24 @@ def _diff(plan: Plan) -> dict[str, list[Any]] | None:
         services.KEPT: "kept",
         services.DONE: "done",
     }
+    causes = dict(PlanChange.Cause.choices)
     for key, entry in services.compare(plan).items():
         label = f"H{key[2:]}" if key.startswith("hh") else key
+        cause = str(causes.get(entry.get("cause", ""), ""))
         if entry["kind"] == services.LOST:
             reason = entry.get("reason")
-            out["lost"].append((label, reason_text(reason) if reason else ""))
+            out["lost"].append((label, reason_text(reason) if reason else "", cause))
+        elif entry["kind"] == services.CHANGED:
+            out["moved"].append((label, "", cause))
+        elif entry["kind"] == services.ADDED:
+            out["added"].append((label, "", ""))
         else:
             out[where[entry["kind"]]].append(label)
     return out
+
+
+DIFF_SHOWN = ("lost", "moved", "added")
+CHANGE_KINDS = tuple(PlanChange.Kind.values)
 
 
 def _step_text(
@@ -575,11 +585,27 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "reference": (labels.get(r["household"]) or {}).get("contact__reference_code", ""),
                 "locked": hid in locked,
                 "place": names.get(r.get("from") or located.get(r["household"], ""), ""),
-                "steps_text": [_step_text(s, names, legs, local) for s in r.get("steps", [])],
+                "steps_text": [
+                    (_step_text(s, names, legs, local), s.get("firm")) for s in r.get("steps", [])
+                ],
                 "safe_local": local(r.get("safe_at"), r.get("from", "")),
                 "reason_text": reason_text(r["reason"]) if "reason" in r else "",
             }
         )
+    diff = _diff(plan)
+    f_diff = request.GET.get("diff", "")
+    diff_page = None
+    if diff is not None:
+        if f_diff not in DIFF_SHOWN:
+            f_diff = next((k for k in DIFF_SHOWN if diff[k]), "lost")
+        diff_page = Paginator(diff[f_diff], 100).get_page(request.GET.get("dpage"))
+    f_change = request.GET.get("change", "")
+    changes = PlanChange.objects.filter(plan=plan)
+    if f_change in CHANGE_KINDS:
+        changes = changes.filter(kind=f_change)
+    changes_page = Paginator(
+        changes.select_related("household__contact").order_by("kind", "household_id"), 100
+    ).get_page(request.GET.get("cpage"))
     audit_read(actor=user, verb="plan_view", obj=plan, crisis=crisis)
     places = sorted(
         {(i["from"], names.get(i["from"], i["from"])) for i in result.get("itineraries", [])},
@@ -596,7 +622,20 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "review": review,
             "page": page,
             "rows": shown,
-            "diff": _diff(plan),
+            "diff": diff,
+            "diff_shown": f_diff,
+            "diff_page": diff_page,
+            "diff_tabs": [
+                (key, title, len(diff[key]))
+                for key, title in (
+                    ("lost", _("Lose their itinerary")),
+                    ("moved", _("Moved")),
+                    ("added", _("Added")),
+                )
+            ]
+            if diff is not None
+            else [],
+            "change_shown": f_change,
             "stage": STAGES.get(plan.progress, plan.progress),
             "input_warnings": [inputs.warning_text(w) for w in plan.input_warnings],
             "plan_warnings": [inputs.plan_warning_text(w) for w in result.get("warnings") or []],
@@ -629,12 +668,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "places": places,
             "priorities": priorities,
             "can_publish": user.has_cap(Cap.PLAN_PUBLISH),
-            "changes": [
-                (c, reason_text(c.reason) if c.reason else "")
-                for c in PlanChange.objects.filter(plan=plan)
-                .select_related("household__contact")
-                .order_by("kind", "household_id")[:200]
-            ],
+            "changes_page": changes_page,
+            "changes": [(c, reason_text(c.reason) if c.reason else "") for c in changes_page],
             "changes_count": PlanChange.objects.filter(plan=plan).count(),
             "firm_hours": (plan.scenario.get("policy") or {}).get("firm_hours", 48),
             "stale": plan.status == PlanStatus.DRAFT

@@ -186,6 +186,7 @@ def _walk(
                 origin, dest, dep, arr = leg.origin, leg.destination, leg.departure, leg.arrival
                 escort = leg.escort
                 trip: tuple[str, datetime] | None = None
+                leg_id = leg.id
             else:
                 pool = s.pools.get(str(step.get("pool")))
                 dep_t = _t(step.get("departure"))
@@ -207,6 +208,7 @@ def _walk(
                 arr = dep + timedelta(minutes=pool.travel_minutes)
                 escort = pool.escort
                 trip = (pool.id, dep)
+                leg_id = ""
             if lodge and place in s.crossings and side == "in" and origin == place:
                 # A lock may leave the crossing out: passed at its first open moment.
                 at_open = _first_open(s.crossings[place], ready, s.zone(place), s.end)
@@ -215,8 +217,8 @@ def _walk(
                 else:
                     pass_crossing(place, at_open, here)
             if trip is None:
-                w.legs[leg.id] += h.size
-                w.moved.append(("leg", leg.id, None))
+                w.legs[leg_id] += h.size
+                w.moved.append(("leg", leg_id, None))
             else:
                 w.trips[trip] += h.size
                 w.moved.append(("pool", trip[0], trip[1]))

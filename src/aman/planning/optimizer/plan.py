@@ -1123,13 +1123,26 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
     return out
 
 
+def _mark_firm(item: dict[str, Any], firm_until: datetime) -> None:
+    """Each step `firm` (it starts within the firm hours: what is told is kept) or not
+    (provisional: it may still change); hotel nights are as firm as the arrival before."""
+    firm = True
+    for step in item["steps"]:
+        moment = step.get("departure") or step.get("at")
+        if moment is not None:
+            firm = datetime.fromisoformat(moment) < firm_until
+        step["firm"] = firm
+
+
 def to_json(result: Result) -> dict[str, Any]:
     s = result.scenario
     hs = s.households
+    firm_until = s.start + timedelta(hours=s.policy.firm_hours)
     itineraries = []
     for hid in sorted(result.placed, key=lambda k: integer.order_key(hs[k])):
         item = itinerary(result.net, hs[hid], result.placed[hid])
         item["fixed"] = hid in result.fixed
+        _mark_firm(item, firm_until)
         itineraries.append(item)
     reasons = _reasons(result)
     unassigned = [
