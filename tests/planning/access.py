@@ -140,6 +140,18 @@ API_ROWS: list[dict[str, Any]] = [
         ok=409,
     ),
     A("POST /api/plans/{plan_id}/discard", lambda w: f"/api/plans/{world_plan(w)}/discard"),
+    A("GET /api/plans/{plan_id}/changes", lambda w: f"/api/plans/{world_plan(w)}/changes"),
+    # A running plan has no itinerary to lock, and nothing is locked: the allowed get 409.
+    A(
+        "POST /api/plans/{plan_id}/households/{household_id}/lock",
+        lambda w: f"/api/plans/{world_plan(w)}/households/{world_household(w)}/lock",
+        ok=409,
+    ),
+    A(
+        "POST /api/plans/{plan_id}/households/{household_id}/unlock",
+        lambda w: f"/api/plans/{world_plan(w)}/households/{world_household(w)}/unlock",
+        ok=409,
+    ),
     A(
         "GET /api/crises/{crisis_id}/planning-policy",
         lambda w: f"/api/crises/{w.crisis.pk}/planning-policy",

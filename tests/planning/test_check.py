@@ -84,7 +84,13 @@ def _tamper(change: str) -> list[str]:
         s = scenario.load(data)
     elif change == "locked":
         data = scenario.dump(s)
-        data["households"][0]["locked"] = [{"type": "leg", "leg": "F1"}]
+        # Locked to passing Astara an hour later: still possible, and not kept.
+        data["households"][0]["locked"] = [
+            {"type": "leg", "leg": "B1"},
+            {"type": "crossing", "place": "AST", "at": at(10)},
+            {"type": "leg", "leg": "T1"},
+            {"type": "leg", "leg": "F1"},
+        ]
         s = scenario.load(data)
     elif change == "horizon":
         data = scenario.dump(s)
@@ -106,7 +112,7 @@ def _tamper(change: str) -> list[str]:
         ("split", "travels with 2 people, not all 4"),
         ("order", "leaves GYD but the household is at THR"),
         ("early", "departs"),
-        ("locked", "household a is locked to another itinerary"),
+        ("locked", "household a is locked to another itinerary, still possible"),
         ("horizon", "departs outside the horizon"),
     ],
 )
@@ -120,3 +126,58 @@ def test_the_checker_refuses_what_is_not_a_plan() -> None:
     assert check.check(s, {"format": "something else"}) == [
         "the plan is not an aman.plan/1 document"
     ]
+
+
+@pytest.mark.parametrize(
+    "lock",
+    [
+        # Only the legs: the crossing is passed whenever it lets people through.
+        [{"type": "leg", "leg": "B1"}, {"type": "leg", "leg": "T1"}, {"type": "leg", "leg": "F1"}],
+    ],
+)
+def test_a_lock_kept_is_no_violation(lock: list[dict[str, Any]]) -> None:
+    s, out = _valid()
+    data = scenario.dump(s)
+    data["households"][0]["locked"] = lock
+    assert check.check(scenario.load(data), out) == []
+
+
+LOCK_AN_HOUR_LATER: list[dict[str, Any]] = [
+    {"type": "leg", "leg": "B1"},
+    {"type": "crossing", "place": "AST", "at": at(10)},
+    {"type": "leg", "leg": "T1"},
+    {"type": "leg", "leg": "F1"},
+]
+
+
+@pytest.mark.parametrize("why", ["closed", "cancelled", "permit"])
+def test_a_lock_no_longer_possible_may_be_moved(why: str) -> None:
+    """The planner drops a lock that is no longer possible (with a warning) and plans the
+    household freely: the checker holds the plan to that rule, not to the lock."""
+    s, out = _valid()
+    data = scenario.dump(s)
+    lock = copy.deepcopy(LOCK_AN_HOUR_LATER)
+    if why == "closed":  # Astara closed at the locked hour
+        data["crossings"][0]["closed"] = [{"from": at(9.5), "to": at(11)}]
+    elif why == "cancelled":
+        lock[3] = {"type": "leg", "leg": "F-gone"}
+    else:  # the permit was withdrawn: a lock through Astara cannot be kept
+        data["households"][0]["permits"] = {"AST": "pending"}
+    data["households"][0]["locked"] = lock
+    problems = check.check(scenario.load(data), out)
+    assert not any("locked" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_a_lock_without_room_beside_the_fixed_itineraries_may_be_moved(fixed: bool) -> None:
+    """b is locked to the bus a took: when a's itinerary is fixed (firm or locked) there
+    is no room left for b's lock, and moving b is right; when a's is not, b's lock was
+    possible and should have been kept."""
+    s, out = _valid()
+    data = scenario.dump(s)
+    data["legs"][0]["seats"] = 4
+    data["households"][1]["locked"] = copy.deepcopy(LOCK_AN_HOUR_LATER)
+    out = copy.deepcopy(out)
+    out["itineraries"][0]["fixed"] = fixed
+    problems = check.check(scenario.load(data), out)
+    assert any("household b is locked" in p for p in problems) is (not fixed), problems

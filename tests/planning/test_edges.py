@@ -19,7 +19,13 @@ def test_a_household_already_abroad_needs_a_bed_for_the_nights_before_its_flight
     hotels = [{"id": "HB", "place": "GYD", "beds": {"2026-03-01": 2}}]
     out = solve(base(households=hs, hotels=hotels))
     steps = by_household(out)["abroad"]["steps"]
-    assert steps[0] == {"type": "hotel", "hotel": "HB", "place": "GYD", "nights": ["2026-03-01"]}
+    assert steps[0] == {
+        "type": "hotel",
+        "hotel": "HB",
+        "place": "GYD",
+        "nights": ["2026-03-01"],
+        "firm": True,  # the nights before a firm flight: as firm
+    }
     assert moves(by_household(out)["abroad"]) == ["F1"]
 
 

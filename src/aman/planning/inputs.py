@@ -65,6 +65,8 @@ POOL_LEG = r"^pool[0-9]+@"
 UNLIMITED = 100_000
 NOT_PLANNED = frozenset({Status.WITHDRAWN, Status.ARRIVED_HOME})
 NOT_LEAVING = frozenset({Status.STAYING, Status.DECLINED})
+# Out of the affected countries, or housed somewhere (a stay checked in says where).
+OUT = frozenset({Status.CROSSED_BORDER, Status.ACCOMMODATED})
 KINDS: dict[str, str] = {
     Place.Kind.CITY: "city",
     Place.Kind.AIRPORT: "airport",
@@ -98,15 +100,55 @@ WARNINGS = {
     ),
     "leg_within_hub": _("Leg %(leg)s starts and ends at one hub: left out."),
     "leg_no_arrival": _("Leg %(leg)s has no planned arrival: left out."),
+    "leg_airport_closed": _(
+        "Leg %(leg)s departs from or lands at %(airport)s while it is closed: left out."
+    ),
     "household_too_big": _(
         "Household %(household)s has %(n)s people, more than 60 travel together: left out."
     ),
     "nothing": _("Nothing to plan: no legs and no households."),
+    "household_safe": _(
+        "Household %(household)s is out of the affected countries (its status says so), but "
+        "no leg it boarded, no hotel it checked in to and no city abroad says where: left "
+        "out (give it its city abroad to have it planned home)."
+    ),
     "household_by_hand": _(
         "Household %(household)s has seats booked by hand that do not reach safety: left "
         "to the officer (release them to have it planned)."
     ),
 }
+
+
+# The planner's own warnings on a plan (its `warnings`: a code and parameters).
+PLAN_WARNINGS = {
+    "lock_dropped": _(
+        "Household %(household)s: its locked itinerary is no longer possible; it was planned "
+        "freely."
+    ),
+    "lp_failed": _(
+        "The linear programme ended %(status)s: the plan is the priority-greedy's, without a bound."
+    ),
+    "price_unknown": _("What keeping the promises costs could not be computed: %(error)s"),
+    "limits_failed": _("The per-day limits could not be computed: %(error)s"),
+}
+
+
+def plan_warning_text(warning: dict[str, Any] | str) -> str:
+    """One of the planner's warnings on a plan in words, in the active language (a plan
+    of before the codes has English text)."""
+    if isinstance(warning, str):
+        return warning
+    template = PLAN_WARNINGS.get(warning.get("code", ""))
+    if template is None:
+        return str(warning.get("text") or warning)
+    params = {k: v for k, v in warning.items() if k not in ("code", "text")}
+    household = params.get("household")
+    if isinstance(household, str) and household.startswith("hh"):
+        params["household"] = f"H{household[2:]}"
+    try:
+        return str(template) % params
+    except (KeyError, TypeError, ValueError):
+        return str(warning.get("text") or warning)
 
 
 def warning_text(warning: dict[str, Any] | str) -> str:
@@ -360,6 +402,27 @@ def export(
             at = m["leg__arrival_actual"] or m["leg__arrival_planned"] or start
             moved[hid] = (m["leg__destination_id"], at)
 
+    # Households out of the affected countries by other means (crossed the border on
+    # their own, housed abroad): where a hotel they checked in to is, else their city if
+    # it is abroad; nothing says where, they are left out (below) — never planned out
+    # again from their old city, taking seats others need.
+    out_of_reach: set[int] = set()
+    checked_in: dict[int, int] = {}
+    for hid, rows in members.items():
+        travelling = [r for r in rows if r["status"] not in NOT_LEAVING]
+        if hid in moved or not travelling or any(r["status"] not in OUT for r in travelling):
+            continue
+        out_of_reach.add(hid)
+    if out_of_reach:
+        for stay in (
+            Stay.objects.filter(
+                crisis=crisis, household_id__in=out_of_reach, status=StayStatus.CHECKED_IN
+            )
+            .values("household_id", "block__hotel__place_id")
+            .order_by("first_night", "pk")
+        ):
+            checked_in[stay["household_id"]] = stay["block__hotel__place_id"]
+
     from aman.planning.models import BusPool, PlanLock
 
     referenced: set[int] = set()
@@ -485,6 +548,30 @@ def export(
             permit_crossings[pk] = sid
     crossing_sids = {c["place"] for c in crossings}
 
+    # Airports closed at some time of the horizon (their status history, as crossings'):
+    # a leg departing from or landing at one while it is closed is left out. Arrivals may
+    # fall after the horizon's end: their closures are read a few days further.
+    airport_pks = [pk for pk in endpoints if places[pk].kind == Place.Kind.AIRPORT]
+    airport_events: dict[int, list[PlaceStatusEvent]] = defaultdict(list)
+    for event in PlaceStatusEvent.objects.filter(place_id__in=airport_pks).order_by(
+        "effective_at", "pk"
+    ):
+        airport_events[event.place_id].append(event)
+    airport_closed = {
+        pk: spans
+        for pk in airport_pks
+        if (spans := _closures(places[pk], airport_events[pk], start, end + timedelta(days=3)))
+    }
+
+    def closed_airport(leg: Leg) -> Place | None:
+        for pk, moment in (
+            (leg.origin_id, leg.departure_planned),
+            (leg.destination_id, leg.arrival_planned),
+        ):
+            if moment is not None and any(a <= moment < b for a, b in airport_closed.get(pk, [])):
+                return places[pk]
+        return None
+
     # Legs.
     out_legs: list[dict[str, Any]] = []
     for leg in legs:
@@ -498,6 +585,12 @@ def export(
             continue
         if leg.arrival_planned is None:
             warnings.append({"code": "leg_no_arrival", "leg": str(leg)})
+            continue
+        shut = closed_airport(leg)
+        if shut is not None:
+            warnings.append(
+                {"code": "leg_airport_closed", "leg": str(leg), "airport": shut.iata or shut.name}
+            )
             continue
         seats = leg.capacity - leg.seats_allocated - leg.seats_taken + given_back[leg.pk]
         per_seat = float(leg.cost) / leg.capacity if leg.cost else 0.0
@@ -619,10 +712,17 @@ def export(
         contact = next((r for r in rows if r["pk"] == household["contact_id"]), group[0])
         if hid in moved:
             location_pk: int | None = moved[hid][0]
+        elif hid in checked_in and checked_in[hid] in places:
+            location_pk = checked_in[hid]
         else:
             location_pk = contact["city_id"] or next(
                 (r["city_id"] for r in group if r["city_id"]), None
             )
+        if hid in out_of_reach and hid not in checked_in:
+            abroad = location_pk is not None and places[location_pk].country.code not in affected
+            if not abroad and any(r["status"] == Status.CROSSED_BORDER for r in group):
+                warnings.append({"code": "household_safe", "household": f"H{hid}"})
+                continue
         if location_pk is not None:
             location = place_id(location_pk)
         else:

@@ -120,8 +120,15 @@ class PlanChange(models.Model):
     kind = models.CharField(_("change"), max_length=10, choices=Kind.choices)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
+
+    class Cause(models.TextChoices):
+        DISPLACED = "displaced", _("its itinerary is no longer possible")
+        REASSIGNED = "reassigned", _("moved to bring others out")
+
     # Why it has no itinerary now (the plan's reason: code, place or crossing).
     reason = models.JSONField(_("reason"), null=True, blank=True)
+    # Why a told itinerary changed or was lost (empty for a new one).
+    cause = models.CharField(_("cause"), max_length=12, choices=Cause.choices, blank=True)
     told_at = models.DateTimeField(_("told at"), null=True, blank=True)
 
     class Meta:

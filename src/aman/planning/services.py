@@ -227,6 +227,14 @@ def plan_start(
     if method not in METHODS:
         raise ApplicationError(_("Unknown method."), {"errors": {"method": [method]}})
     changes = list(changes or [])
+    if kind != Plan.Kind.WHAT_IF and changes:
+        raise ApplicationError(
+            _(
+                "Changes are for a what-if: a plan takes the situation as it is (close the "
+                "crossing or cancel the leg itself, then run the planner)."
+            ),
+            {"errors": {"changes": [_("Only with the kind what_if.")]}},
+        )
     if kind == Plan.Kind.WHAT_IF and not changes:
         raise ApplicationError(
             _("A what-if needs at least one change."), {"errors": {"changes": [_("Required.")]}}
@@ -351,7 +359,7 @@ def _explain(plan_id: int, method: str, result: Any) -> None:
             )
         except Exception as exc:
             log.exception("plan %s: the limits failed", plan_id)
-            result.warnings.append(f"the limits could not be computed: {exc}")
+            result.warnings.append(solver.warning("limits_failed", error=str(exc)[:500]))
         extra = solver.to_json(result)
     finally:
         with transaction.atomic():
@@ -532,7 +540,99 @@ def _brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a household is told of its itinerary (kept with the change)."""
     if item is None:
         return None
-    return {"safe_at": item.get("safe_at"), "home_at": item.get("home_at"), "steps": item["steps"]}
+    steps = item["steps"]
+    return {
+        "safe_at": item.get("safe_at"),
+        "home_at": item.get("home_at"),
+        "steps": steps,
+        # Whether what changes starts within the firm hours (to tell at once), or later.
+        "firm": any(step.get("firm") for step in steps) if steps else None,
+    }
+
+
+def _moves(steps: list[dict[str, Any]]) -> list[tuple[str, str, datetime | None]]:
+    """An itinerary's movements (legs, pool trips, crossings), times as instants."""
+    out: list[tuple[str, str, datetime | None]] = []
+    for step in steps:
+        kind = step.get("type")
+        if kind == "leg":
+            out.append(("leg", str(step["leg"]), None))
+        elif kind == "pool":
+            out.append(("pool", str(step["pool"]), datetime.fromisoformat(step["departure"])))
+        elif kind == "crossing":
+            out.append(("crossing", str(step["place"]), datetime.fromisoformat(step["at"])))
+    return out
+
+
+def _nights_ahead(item: dict[str, Any] | None, since: date) -> list[tuple[int, date, date]]:
+    """The hotel nights of an itinerary from the night of `since` on (the earlier ones
+    are past)."""
+    out = []
+    for step in (item or {}).get("steps", []):
+        if step["type"] == "hotel" and step.get("hotel"):
+            pk = inputs.pk_of(step["hotel"], "hotel")
+            nights = sorted(
+                n for n in (date.fromisoformat(x) for x in step["nights"]) if n >= since
+            )
+            if pk is not None and nights:
+                out.append((pk, nights[0], nights[-1]))
+    return out
+
+
+# How a re-plan changes what a household was told (`compare`).
+ADDED, CHANGED, KEPT, LOST, DONE = "added", "changed", "kept", "lost", "done"
+# Why a household's itinerary changed: the world made it impossible (a leg cancelled, a
+# crossing closed), or the plan gave it to others.
+DISPLACED, REASSIGNED = "displaced", "reassigned"
+
+
+def compare(plan: Plan, base: Plan | None = None) -> dict[str, dict[str, Any]]:
+    """What the plan changes against the plan it was started from (`base`, the published
+    plan then; none: every itinerary is added), per household (`hh<id>`): `added` (a
+    new itinerary), `changed`, `kept`, `lost` (no itinerary now; `reason` the plan's),
+    or `done` (no longer planned: home,
+    withdrawn, safe by other means — nothing to tell). Only what was still to come when
+    the plan started is compared: the steps before it (legs departed, crossings passed,
+    nights spent) happened — as the plan's inputs took them (`notified`). A changed or
+    lost household was `displaced` (its told itinerary no longer possible) or
+    `reassigned` (moved for others), in `cause`."""
+    base = plan.base if base is None else base
+    result = plan.result or {}
+    if not result:
+        return {}
+    old = {i["household"]: i for i in (base.result or {}).get("itineraries", [])} if base else {}
+    new = {i["household"]: i for i in result.get("itineraries", [])}
+    planned = {h["id"]: h for h in (plan.scenario or {}).get("households", [])}
+    reasons = {u["household"]: u["reason"] for u in result.get("unassigned", [])}
+    displaced = set((result.get("stability") or {}).get("displaced_households") or [])
+    start = datetime.fromisoformat(plan.scenario["start"])
+    since = start.date()
+    out: dict[str, dict[str, Any]] = {}
+    for hid in sorted(set(old) | set(new)):
+        before, after = old.get(hid), new.get(hid)
+        entry: dict[str, Any] = {"before": before, "after": after}
+        if before is None:
+            entry["kind"] = ADDED
+        elif hid not in planned:
+            entry["kind"] = DONE
+        elif after is None:
+            entry["kind"] = LOST
+            entry["reason"] = reasons.get(hid)
+        else:
+            told = planned[hid].get("notified") or []
+            same = _moves(told) == _moves(solver.steps_of(after)) and _nights_ahead(
+                before, since
+            ) == _nights_ahead(after, since)
+            entry["kind"] = KEPT if same else CHANGED
+        if entry["kind"] in (CHANGED, LOST):
+            # Without any route now (a leg or crossing gone), it was displaced too.
+            gone = entry.get("reason") and entry["reason"].get("code") not in (
+                "no_capacity",
+                "declined",
+            )
+            entry["cause"] = DISPLACED if hid in displaced or gone else REASSIGNED
+        out[hid] = entry
+    return out
 
 
 def _publishable(plan: Plan, statuses: tuple[str, ...]) -> Plan | None:
@@ -615,9 +715,6 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         if previous is not None and previous.result
         else {}
     )
-    reasons = {
-        inputs.pk_of(u["household"], "hh"): u["reason"] for u in result.get("unassigned", [])
-    }
     households = {h.pk: h for h in Household.objects.filter(crisis=crisis, pk__in=[*new, *old])}
     # The households must still be as the plan saw them.
     stale = []
@@ -758,30 +855,26 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
                 exc.extra,
             ) from exc
 
-    # What changed for whom.
+    # What changed for whom (only what was still to come: see `compare`).
+    kinds = {
+        CHANGED: PlanChange.Kind.CHANGED,
+        ADDED: PlanChange.Kind.NEW,
+        LOST: PlanChange.Kind.CANCELLED,
+    }
     changes = []
-    for hid in sorted(set(new) | set(old), key=lambda k: k or 0):
-        if hid is None or hid not in households:
+    for key, entry in compare(plan, previous).items():
+        hid = inputs.pk_of(key, "hh")
+        if hid is None or hid not in households or entry["kind"] not in kinds:
             continue
-        before, after = old.get(hid), new.get(hid)
-        if after is not None and before is not None:
-            if solver.steps_of(before) == solver.steps_of(after) and _nights_of(
-                before
-            ) == _nights_of(after):
-                continue
-            kind = PlanChange.Kind.CHANGED
-        elif after is not None:
-            kind = PlanChange.Kind.NEW
-        else:
-            kind = PlanChange.Kind.CANCELLED
         changes.append(
             PlanChange(
                 plan=plan,
                 household=households[hid],
-                kind=kind,
-                before=_brief(before),
-                after=_brief(after),
-                reason=reasons.get(hid) if after is None else None,
+                kind=kinds[entry["kind"]],
+                before=_brief(entry["before"]),
+                after=_brief(entry["after"]),
+                reason=entry.get("reason"),
+                cause=entry.get("cause", ""),
             )
         )
     PlanChange.objects.bulk_create(changes)

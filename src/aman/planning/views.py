@@ -421,8 +421,9 @@ def _review(plan: Plan) -> dict[str, Any]:
             leg = legs.get(x["ref"])
             seats = next((g["seats"] for g in plan.scenario["legs"] if g["id"] == x["ref"]), 0)
             text = _(
-                "One more seat on %(leg)s is worth %(price).2f people brought out at once; as "
-                "many seats again (%(seats)d) would bring at most %(gain).0f."
+                "One more seat on %(leg)s is worth %(price).2f of the plan's value; as many "
+                "seats again (%(seats)d) would add at most %(gain).0f of value — at most "
+                "%(seats)d more people brought out."
             ) % {
                 "leg": leg or x["ref"],
                 "price": price,
@@ -431,17 +432,19 @@ def _review(plan: Plan) -> dict[str, Any]:
             }
         elif x["kind"] == "crossing":
             text = _(
-                "One more person a day through %(crossing)s on %(day)s is worth %(price).2f."
+                "One more person a day through %(crossing)s on %(day)s is worth %(price).2f of "
+                "the plan's value."
             ) % {"crossing": names.get(x["ref"], x["ref"]), "day": x.get("day"), "price": price}
         else:
             text = _(
-                "One more hotel bed at %(place)s the night of %(day)s is worth %(price).2f."
+                "One more hotel bed at %(place)s the night of %(day)s is worth %(price).2f of "
+                "the plan's value."
             ) % {
                 "place": names.get(x["ref"], x["ref"]),
                 "day": x.get("day"),
                 "price": price,
             }
-        prices.append({"text": text, **x})
+        prices.append({**x, "text": text})  # the words in the officer's language
     return {
         "by_place": sorted(by_place.items(), key=lambda e: -e[1]["people"]),
         "curve": curve,
@@ -453,29 +456,36 @@ def _review(plan: Plan) -> dict[str, Any]:
 
 def _diff(plan: Plan) -> dict[str, list[Any]] | None:
     """Against the plan it was started from (the published plan then): households added,
-    moved, losing their itinerary; None when there is no base."""
-    base = plan.base
-    if base is None or not base.result or not plan.result:
+    moved, losing their itinerary, unchanged, done (no longer planned); None when there
+    is no base. Only what was still to come when this plan started is compared."""
+    if plan.base is None or not plan.base.result or not plan.result:
         return None
-    from aman.planning.optimizer.plan import steps_of
-
-    old = {i["household"]: i for i in base.result.get("itineraries", [])}
-    new = {i["household"]: i for i in plan.result.get("itineraries", [])}
-    why = {u["household"]: reason_text(u["reason"]) for u in plan.result.get("unassigned", [])}
-
-    def label(key: str) -> str:
-        return f"H{key[2:]}" if key.startswith("hh") else key
-
-    return {
-        "added": [label(k) for k in sorted(set(new) - set(old))],
-        "moved": [
-            label(k) for k in sorted(set(new) & set(old)) if steps_of(new[k]) != steps_of(old[k])
-        ],
-        "lost": [(label(k), why.get(k, "")) for k in sorted(set(old) - set(new))],
-        "kept": [
-            label(k) for k in sorted(set(new) & set(old)) if steps_of(new[k]) == steps_of(old[k])
-        ],
+    out: dict[str, list[Any]] = {"added": [], "moved": [], "lost": [], "kept": [], "done": []}
+    where = {
+        services.ADDED: "added",
+        services.CHANGED: "moved",
+        services.LOST: "lost",
+        services.KEPT: "kept",
+        services.DONE: "done",
     }
+    causes = dict(PlanChange.Cause.choices)
+    for key, entry in services.compare(plan).items():
+        label = f"H{key[2:]}" if key.startswith("hh") else key
+        cause = str(causes.get(entry.get("cause", ""), ""))
+        if entry["kind"] == services.LOST:
+            reason = entry.get("reason")
+            out["lost"].append((label, reason_text(reason) if reason else "", cause))
+        elif entry["kind"] == services.CHANGED:
+            out["moved"].append((label, "", cause))
+        elif entry["kind"] == services.ADDED:
+            out["added"].append((label, "", ""))
+        else:
+            out[where[entry["kind"]]].append(label)
+    return out
+
+
+DIFF_SHOWN = ("lost", "moved", "added")
+CHANGE_KINDS = tuple(PlanChange.Kind.values)
 
 
 def _step_text(
@@ -575,11 +585,27 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "reference": (labels.get(r["household"]) or {}).get("contact__reference_code", ""),
                 "locked": hid in locked,
                 "place": names.get(r.get("from") or located.get(r["household"], ""), ""),
-                "steps_text": [_step_text(s, names, legs, local) for s in r.get("steps", [])],
+                "steps_text": [
+                    (_step_text(s, names, legs, local), s.get("firm")) for s in r.get("steps", [])
+                ],
                 "safe_local": local(r.get("safe_at"), r.get("from", "")),
                 "reason_text": reason_text(r["reason"]) if "reason" in r else "",
             }
         )
+    diff = _diff(plan)
+    f_diff = request.GET.get("diff", "")
+    diff_page = None
+    if diff is not None:
+        if f_diff not in DIFF_SHOWN:
+            f_diff = next((k for k in DIFF_SHOWN if diff[k]), "lost")
+        diff_page = Paginator(diff[f_diff], 100).get_page(request.GET.get("dpage"))
+    f_change = request.GET.get("change", "")
+    changes = PlanChange.objects.filter(plan=plan)
+    if f_change in CHANGE_KINDS:
+        changes = changes.filter(kind=f_change)
+    changes_page = Paginator(
+        changes.select_related("household__contact").order_by("kind", "household_id"), 100
+    ).get_page(request.GET.get("cpage"))
     audit_read(actor=user, verb="plan_view", obj=plan, crisis=crisis)
     places = sorted(
         {(i["from"], names.get(i["from"], i["from"])) for i in result.get("itineraries", [])},
@@ -596,9 +622,23 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "review": review,
             "page": page,
             "rows": shown,
-            "diff": _diff(plan),
+            "diff": diff,
+            "diff_shown": f_diff,
+            "diff_page": diff_page,
+            "diff_tabs": [
+                (key, title, len(diff[key]))
+                for key, title in (
+                    ("lost", _("Lose their itinerary")),
+                    ("moved", _("Moved")),
+                    ("added", _("Added")),
+                )
+            ]
+            if diff is not None
+            else [],
+            "change_shown": f_change,
             "stage": STAGES.get(plan.progress, plan.progress),
             "input_warnings": [inputs.warning_text(w) for w in plan.input_warnings],
+            "plan_warnings": [inputs.plan_warning_text(w) for w in result.get("warnings") or []],
             "filters": {"priority": f_priority, "place": f_place, "day": f_day, "show": f_show},
             "query": urlencode(
                 {
@@ -613,18 +653,23 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 }
             ),
             "gap": percent(result.get("gap")),
+            "stages": [
+                {
+                    "priority": st.get("priority"),
+                    "plan": st.get("plan", st.get("value")),
+                    "bound": st.get("bound"),
+                    "gap": percent(st.get("gap")) or "—",
+                }
+                for st in result.get("stages") or []
+            ],
             "by_priority": _by_priority(result),
             "without_promises": _without_promises(result),
             "baseline_gap": percent((result.get("baseline") or {}).get("gap")),
             "places": places,
             "priorities": priorities,
             "can_publish": user.has_cap(Cap.PLAN_PUBLISH),
-            "changes": [
-                (c, reason_text(c.reason) if c.reason else "")
-                for c in PlanChange.objects.filter(plan=plan)
-                .select_related("household__contact")
-                .order_by("kind", "household_id")[:200]
-            ],
+            "changes_page": changes_page,
+            "changes": [(c, reason_text(c.reason) if c.reason else "") for c in changes_page],
             "changes_count": PlanChange.objects.filter(plan=plan).count(),
             "firm_hours": (plan.scenario.get("policy") or {}).get("firm_hours", 48),
             "stale": plan.status == PlanStatus.DRAFT
@@ -719,7 +764,10 @@ def pool_list(request: HttpRequest) -> HttpResponse:
     form = BusPoolForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("delete"):
-            pool = BusPool.objects.filter(crisis=crisis, pk=request.POST["delete"]).first()
+            ref = request.POST["delete"].strip()
+            if not ref.isdigit() or len(ref) > 18:
+                raise Http404
+            pool = BusPool.objects.filter(crisis=crisis, pk=int(ref)).first()
             if pool is None:
                 raise Http404
             services.pool_delete(actor=user, pool=pool)

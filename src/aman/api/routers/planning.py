@@ -15,7 +15,8 @@ from aman.core.audit import audit_read
 from aman.core.models import User
 from aman.core.roles import Cap
 from aman.planning import services
-from aman.planning.models import Plan
+from aman.planning.models import Plan, PlanChange
+from aman.registry.models import Household
 
 router = Router(tags=["planning"])
 
@@ -182,6 +183,71 @@ def plan_publish(request: HttpRequest, plan_id: int) -> Any:
 def plan_discard(request: HttpRequest, plan_id: int) -> Any:
     user = _planner(request)
     return services.plan_discard(actor=user, plan=_plan(user, plan_id))
+
+
+class PlanChangeOut(Schema):
+    household: int = Field(alias="household_id")
+    kind: str = Field(description="new, changed or cancelled (lost its itinerary)")
+    cause: str = Field(
+        description="changed or cancelled: displaced (its itinerary no longer possible) or "
+        "reassigned (moved to bring others out)"
+    )
+    reason: dict[str, Any] | None = Field(description="cancelled: why it has none now")
+    before: dict[str, Any] | None = Field(description="what it was told (steps)")
+    after: dict[str, Any] | None = Field(
+        description="what to tell it: steps (each firm or not), and firm: whether any "
+        "step falls within the firm hours"
+    )
+    told_at: datetime | None
+
+
+@router.get(
+    "/plans/{plan_id}/changes",
+    response=list[PlanChangeOut],
+    summary="What publishing the plan changed for each household, to be told (paginated)",
+)
+@paginate(LimitOffsetPagination)
+def plan_changes(request: HttpRequest, plan_id: int, kind: str | None = None) -> Any:
+    user = _planner(request)
+    plan = _plan(user, plan_id)
+    audit_read(actor=user, verb="plan_changes", obj=plan, crisis=plan.crisis)
+    rows = PlanChange.objects.filter(plan=plan).order_by("kind", "household_id")
+    if kind:
+        rows = rows.filter(kind=kind)
+    return rows
+
+
+def _household(user: User, plan: Plan, household_id: int) -> Household:
+    found = Household.objects.filter(crisis=plan.crisis, pk=household_id).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+@router.post(
+    "/plans/{plan_id}/households/{household_id}/lock",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Lock a household to its itinerary in this plan: kept in every next plan",
+)
+def plan_lock(request: HttpRequest, plan_id: int, household_id: int) -> Any:
+    user = _planner(request)
+    plan = _plan(user, plan_id)
+    lock = services.household_lock(
+        actor=user, plan=plan, household=_household(user, plan, household_id)
+    )
+    return {"household": household_id, "plan": plan.pk, "steps": lock.steps}
+
+
+@router.post(
+    "/plans/{plan_id}/households/{household_id}/unlock",
+    response={200: dict[str, Any], **ERRORS},
+    summary="Unlock a household: the next plan plans it freely",
+)
+def plan_unlock(request: HttpRequest, plan_id: int, household_id: int) -> Any:
+    user = _planner(request)
+    plan = _plan(user, plan_id)
+    services.household_unlock(actor=user, household=_household(user, plan, household_id))
+    return {"household": household_id, "locked": False}
 
 
 class PlanningPolicyOut(Schema):

@@ -5,18 +5,19 @@ the household's location and availability, step by step, and counts every capaci
 itself. It reports, in words, every capacity exceeded, every household planned twice or
 not at all, every step out of time order, too short a connection, a crossing passed
 while closed or without an approved permit, a night outside the affected countries
-without a hotel bed or at a border crossing, a locked household moved, and anything
-outside the horizon.
+without a hotel bed or at a border crossing, a locked household moved while its locked
+itinerary was still possible, and anything outside the horizon.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aman.planning.optimizer.scenario import Crossing, Scenario
+from aman.planning.optimizer.scenario import Crossing, Household, Scenario
 
 NIGHT_HOUR = 3
 
@@ -54,6 +55,246 @@ def _crossing_open(c: Crossing, at: datetime, zone: ZoneInfo) -> bool:
     return local >= c.opens or local < c.closes
 
 
+def _first_open(c: Crossing, since: datetime, zone: ZoneInfo, until: datetime) -> datetime | None:
+    """The first moment from `since` (before `until`) when the crossing lets people through."""
+    candidates = {since} | {b for _a, b in c.closed if since <= b < until}
+    if c.opens is not None:
+        day = since.astimezone(zone).date()
+        while True:
+            moment = datetime.combine(day, c.opens, tzinfo=zone)
+            if moment >= until:
+                break
+            if moment >= since:
+                candidates.add(moment)
+            day += timedelta(days=1)
+    for moment in sorted(candidates):
+        if moment < until and _crossing_open(c, moment, zone):
+            return moment
+    return None
+
+
+@dataclass
+class Walk:
+    """One itinerary walked from the household's place: what is wrong with its steps, and
+    what it uses."""
+
+    problems: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str, datetime | None]] = field(default_factory=list)
+    legs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    crossings: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+    beds: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+    trips: dict[tuple[str, datetime], int] = field(default_factory=lambda: defaultdict(int))
+    # Nights spent abroad without a hotel step (counted, not flagged: `lodge`).
+    nights: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _walk(
+    s: Scenario, h: Household, steps: list[dict[str, Any]], who: str, *, lodge: bool = False
+) -> Walk:
+    """Walk `steps` from the household's place and availability, checking each step.
+    `lodge` walks an itinerary given as a lock's steps: a crossing left out is passed at
+    the first moment it is open, and the nights abroad are counted (the hotels are the
+    planner's choice) rather than flagged."""
+    w = Walk()
+    problems = w.problems
+    home = s.home_country
+
+    def country_of(place: str, side: str) -> str:
+        if side == "out":
+            return s.crossings[place].entry_country
+        return s.places[place].country
+
+    place = h.location
+    side = "in" if place in s.crossings else ""
+    ready = max(s.start, h.available_from) if h.available_from else s.start
+    arrived = ready  # since when the household is where it is
+    housed: set[date] = set()
+    done = False
+    if not steps:
+        problems.append(f"{who} has an itinerary without steps")
+
+    def need_beds(until: datetime, place: str, side: str, arrived: datetime) -> None:
+        if country_of(place, side) in s.affected_countries:
+            return
+        for night in _nights(s.zone(place), arrived, until):
+            if lodge:
+                w.nights[(place, night)] += h.size
+            elif night not in housed:
+                problems.append(f"{who} spends the night of {night} at {place} without a hotel bed")
+
+    def pass_crossing(cid: str, at: datetime, here: str) -> None:
+        nonlocal place, side, ready, arrived
+        c = s.crossings[cid]
+        if place != cid or side != "in":
+            problems.append(f"{here}: passes {cid} without being there")
+        if at < ready:
+            problems.append(f"{here}: passes {cid} at {at} before arriving ({ready})")
+        elif _nights(s.zone(cid), ready, at):
+            problems.append(f"{here}: waits overnight at the crossing {cid}")
+        if not _crossing_open(c, at, s.zone(cid)):
+            problems.append(f"{here}: {cid} is closed at {at}")
+        if c.permit_required and h.permits.get(cid) != "approved":
+            problems.append(f"{here}: passes {cid} without an approved transit permit")
+        if not s.start <= at < s.end:
+            problems.append(f"{here}: passes {cid} outside the horizon")
+        w.crossings[(cid, at.astimezone(s.zone(cid)).date())] += h.size
+        w.moved.append(("crossing", cid, at))
+        place, side = cid, "out"  # (wherever it was: said above)
+        ready = at + timedelta(minutes=c.minutes)
+        arrived = ready
+
+    for k, step in enumerate(steps):
+        here = f"{who}, step {k + 1}"
+        if done:
+            problems.append(f"{here} comes after the household is home")
+            break
+        kind = step.get("type")
+        if kind == "hotel":
+            hotel = s.hotels.get(str(step.get("hotel")))
+            if hotel is None:
+                problems.append(f"{here}: no hotel {step.get('hotel')!r}")
+                continue
+            if hotel.place != place or side == "in":
+                problems.append(f"{here}: the hotel {hotel.id} is not where the household is")
+            for raw in step.get("nights") or []:
+                try:
+                    night = date.fromisoformat(raw)
+                except (TypeError, ValueError):
+                    problems.append(f"{here}: {raw!r} is not a night")
+                    continue
+                if hotel.beds.get(night, 0) <= 0:
+                    problems.append(
+                        f"{here}: the hotel {hotel.id} has no beds the night of {night}"
+                    )
+                w.beds[(hotel.id, night)] += h.size
+                housed.add(night)
+            continue
+        if kind == "crossing":
+            cid = str(step.get("place"))
+            at = _t(step.get("at"))
+            if cid not in s.crossings or at is None:
+                problems.append(f"{here}: no crossing {cid!r} or no time")
+                continue
+            pass_crossing(cid, at, here)
+            continue
+        if kind in ("leg", "pool"):
+            if kind == "leg":
+                leg = s.legs.get(str(step.get("leg")))
+                if leg is None:
+                    problems.append(f"{here}: no leg {step.get('leg')!r}")
+                    continue
+                origin, dest, dep, arr = leg.origin, leg.destination, leg.departure, leg.arrival
+                escort = leg.escort
+                trip: tuple[str, datetime] | None = None
+                leg_id = leg.id
+            else:
+                pool = s.pools.get(str(step.get("pool")))
+                dep_t = _t(step.get("departure"))
+                if pool is None or dep_t is None:
+                    problems.append(f"{here}: no bus pool {step.get('pool')!r} or no time")
+                    continue
+                zone = s.zone(pool.origin)
+                local = dep_t.astimezone(zone)
+                # Compare instants: a clock time in a daylight-saving gap moves.
+                scheduled = {
+                    datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
+                    for day in (local.date() - timedelta(days=1), local.date())
+                    if pool.first_day <= day <= pool.last_day
+                    for clock in pool.departures
+                }
+                if dep_t.astimezone(UTC) not in scheduled:
+                    problems.append(f"{here}: {pool.id} has no departure at {dep_t}")
+                origin, dest, dep = pool.origin, pool.destination, dep_t
+                arr = dep + timedelta(minutes=pool.travel_minutes)
+                escort = pool.escort
+                trip = (pool.id, dep)
+                leg_id = ""
+            if lodge and place in s.crossings and side == "in" and origin == place:
+                # A lock may leave the crossing out: passed at its first open moment.
+                at_open = _first_open(s.crossings[place], ready, s.zone(place), s.end)
+                if at_open is None:
+                    problems.append(f"{here}: {place} does not open before the horizon ends")
+                else:
+                    pass_crossing(place, at_open, here)
+            if trip is None:
+                w.legs[leg_id] += h.size
+                w.moved.append(("leg", leg_id, None))
+            else:
+                w.trips[trip] += h.size
+                w.moved.append(("pool", trip[0], trip[1]))
+            if origin != place or (place in s.crossings and side != "out"):
+                problems.append(f"{here}: leaves {origin} but the household is at {place}")
+            if dep < ready:
+                problems.append(f"{here}: departs {dep} before the household can board ({ready})")
+            if not s.start <= dep < s.end:
+                problems.append(f"{here}: departs outside the horizon")
+            if h.needs_escort and not escort:
+                problems.append(f"{here}: needs a medical escort, which the leg lacks")
+            need_beds(dep, place, side, arrived)
+            housed = set()
+            place = dest
+            side = "in" if dest in s.crossings else ""
+            ready = arr + timedelta(minutes=s.connection(dest))
+            arrived = ready
+            if s.places[dest].country == home:
+                done = True
+            continue
+        problems.append(f"{here}: unknown step type {kind!r}")
+    if not done:
+        if country_of(place, side) in s.affected_countries:
+            problems.append(f"{who} is planned but never leaves the affected countries")
+        elif ready < s.end:
+            need_beds(s.end, place, side, arrived)
+    return w
+
+
+def _lock_possible(s: Scenario, h: Household, fixed: Walk) -> bool:
+    """Whether the household's locked itinerary is still possible beside the fixed
+    itineraries the plan kept (locked and firm): its steps pass every step check, and
+    every capacity it uses has room for it after them. The planner keeps a lock only
+    then; otherwise it plans the household freely, with a warning."""
+    assert h.locked is not None
+    steps: list[dict[str, Any]] = []
+    for st in h.locked:
+        if st.kind == "leg":
+            steps.append({"type": "leg", "leg": st.ref})
+        elif st.kind == "pool":
+            steps.append({"type": "pool", "pool": st.ref, "departure": _iso(st.at)})
+        else:
+            steps.append({"type": "crossing", "place": st.ref, "at": _iso(st.at)})
+    w = _walk(s, h, steps, f"household {h.id}", lodge=True)
+    if w.problems:
+        return False
+    for lid, n in w.legs.items():
+        if fixed.legs.get(lid, 0) + n > s.legs[lid].seats:
+            return False
+    for (cid, day), n in w.crossings.items():
+        if fixed.crossings.get((cid, day), 0) + n > s.crossings[cid].daily_capacity:
+            return False
+    for key, n in w.trips.items():
+        pool = s.pools[key[0]]
+        day = key[1].astimezone(s.zone(pool.origin)).date()
+        riding = sum(
+            -(-m // pool.seats)
+            for (pid, dep), m in fixed.trips.items()
+            if pid == pool.id
+            and dep != key[1]
+            and dep.astimezone(s.zone(pool.origin)).date() == day
+        )
+        if riding + -(-(fixed.trips.get(key, 0) + n) // pool.seats) > pool.buses_per_day:
+            return False
+    for (where, night), n in w.nights.items():
+        hotels = [x for x in s.hotels.values() if x.place == where]
+        free = sum(x.beds.get(night, 0) - fixed.beds.get((x.id, night), 0) for x in hotels)
+        if free < n:
+            return False
+    return True
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
 def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
     """Every violation of the scenario's rules by the plan, in words (empty: valid)."""
     problems: list[str] = []
@@ -75,17 +316,9 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
         if hid not in seen:
             problems.append(f"household {hid} is neither planned nor listed as unassigned")
 
-    leg_people: dict[str, int] = defaultdict(int)
-    crossing_people: dict[tuple[str, date], int] = defaultdict(int)
-    bed_people: dict[tuple[str, date], int] = defaultdict(int)
-    trip_people: dict[tuple[str, datetime], int] = defaultdict(int)
-    home = s.home_country
-
-    def country_of(place: str, side: str) -> str:
-        if side == "out":
-            return s.crossings[place].entry_country
-        return s.places[place].country
-
+    total = Walk()
+    fixed = Walk()  # what the fixed itineraries (locked and firm) use
+    moved_locks: list[Household] = []
     for item in itineraries:
         hid = str(item.get("household"))
         h = s.households.get(hid)
@@ -96,160 +329,52 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
             problems.append(f"{who} declined but is planned")
         if item.get("size") != h.size:
             problems.append(f"{who} travels with {item.get('size')} people, not all {h.size}")
-        place = h.location
-        side = "in" if place in s.crossings else ""
-        ready = max(s.start, h.available_from) if h.available_from else s.start
-        arrived = ready  # since when the household is where it is
-        housed: set[date] = set()
-        moved: list[tuple[str, str, datetime | None]] = []
-        done = False
-        steps = item.get("steps") or []
-        if not steps:
-            problems.append(f"{who} has an itinerary without steps")
-
-        def need_beds(
-            until: datetime,
-            place: str,
-            side: str,
-            arrived: datetime,
-            housed: set[date],
-            who: str = who,
-        ) -> None:
-            if country_of(place, side) in s.affected_countries:
-                return
-            for night in _nights(s.zone(place), arrived, until):
-                if night not in housed:
-                    problems.append(
-                        f"{who} spends the night of {night} at {place} without a hotel bed"
-                    )
-
-        for k, step in enumerate(steps):
-            here = f"{who}, step {k + 1}"
-            if done:
-                problems.append(f"{here} comes after the household is home")
-                break
-            kind = step.get("type")
-            if kind == "hotel":
-                hotel = s.hotels.get(str(step.get("hotel")))
-                if hotel is None:
-                    problems.append(f"{here}: no hotel {step.get('hotel')!r}")
-                    continue
-                if hotel.place != place or side == "in":
-                    problems.append(f"{here}: the hotel {hotel.id} is not where the household is")
-                for raw in step.get("nights") or []:
-                    try:
-                        night = date.fromisoformat(raw)
-                    except (TypeError, ValueError):
-                        problems.append(f"{here}: {raw!r} is not a night")
-                        continue
-                    if hotel.beds.get(night, 0) <= 0:
-                        problems.append(
-                            f"{here}: the hotel {hotel.id} has no beds the night of {night}"
-                        )
-                    bed_people[(hotel.id, night)] += h.size
-                    housed.add(night)
-                continue
-            if kind == "crossing":
-                cid = str(step.get("place"))
-                c = s.crossings.get(cid)
-                at = _t(step.get("at"))
-                if c is None or at is None:
-                    problems.append(f"{here}: no crossing {cid!r} or no time")
-                    continue
-                if place != cid or side != "in":
-                    problems.append(f"{here}: passes {cid} without being there")
-                if at < ready:
-                    problems.append(f"{here}: passes {cid} at {at} before arriving ({ready})")
-                elif _nights(s.zone(cid), ready, at):
-                    problems.append(f"{here}: waits overnight at the crossing {cid}")
-                if not _crossing_open(c, at, s.zone(cid)):
-                    problems.append(f"{here}: {cid} is closed at {at}")
-                if c.permit_required and h.permits.get(cid) != "approved":
-                    problems.append(f"{here}: passes {cid} without an approved transit permit")
-                if not s.start <= at < s.end:
-                    problems.append(f"{here}: passes {cid} outside the horizon")
-                crossing_people[(cid, at.astimezone(s.zone(cid)).date())] += h.size
-                moved.append(("crossing", cid, at))
-                side = "out"
-                ready = at + timedelta(minutes=c.minutes)
-                arrived = ready
-                continue
-            if kind in ("leg", "pool"):
-                if kind == "leg":
-                    leg = s.legs.get(str(step.get("leg")))
-                    if leg is None:
-                        problems.append(f"{here}: no leg {step.get('leg')!r}")
-                        continue
-                    origin, dest, dep, arr = leg.origin, leg.destination, leg.departure, leg.arrival
-                    escort = leg.escort
-                    leg_people[leg.id] += h.size
-                    moved.append(("leg", leg.id, None))
-                else:
-                    pool = s.pools.get(str(step.get("pool")))
-                    dep_t = _t(step.get("departure"))
-                    if pool is None or dep_t is None:
-                        problems.append(f"{here}: no bus pool {step.get('pool')!r} or no time")
-                        continue
-                    zone = s.zone(pool.origin)
-                    local = dep_t.astimezone(zone)
-                    # Compare instants: a clock time in a daylight-saving gap moves.
-                    scheduled = {
-                        datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)
-                        for day in (local.date() - timedelta(days=1), local.date())
-                        if pool.first_day <= day <= pool.last_day
-                        for clock in pool.departures
-                    }
-                    if dep_t.astimezone(UTC) not in scheduled:
-                        problems.append(f"{here}: {pool.id} has no departure at {dep_t}")
-                    origin, dest, dep = pool.origin, pool.destination, dep_t
-                    arr = dep + timedelta(minutes=pool.travel_minutes)
-                    escort = pool.escort
-                    trip_people[(pool.id, dep)] += h.size
-                    moved.append(("pool", pool.id, dep))
-                if origin != place or (place in s.crossings and side != "out"):
-                    problems.append(f"{here}: leaves {origin} but the household is at {place}")
-                if dep < ready:
-                    problems.append(
-                        f"{here}: departs {dep} before the household can board ({ready})"
-                    )
-                if not s.start <= dep < s.end:
-                    problems.append(f"{here}: departs outside the horizon")
-                if h.needs_escort and not escort:
-                    problems.append(f"{here}: needs a medical escort, which the leg lacks")
-                need_beds(dep, place, side, arrived, housed)
-                housed = set()
-                place = dest
-                side = "in" if dest in s.crossings else ""
-                ready = arr + timedelta(minutes=s.connection(dest))
-                arrived = ready
-                if s.places[dest].country == home:
-                    done = True
-                continue
-            problems.append(f"{here}: unknown step type {kind!r}")
-        if not done:
-            if country_of(place, side) in s.affected_countries:
-                problems.append(f"{who} is planned but never leaves the affected countries")
-            elif ready < s.end:
-                need_beds(s.end, place, side, arrived, housed)
+        w = _walk(s, h, item.get("steps") or [], who)
+        problems.extend(w.problems)
+        sums = [total]
         if h.locked:
             want = [(st.kind, st.ref, st.at if st.kind != "leg" else None) for st in h.locked]
-            got = [(k, r, t if k != "leg" else None) for k, r, t in moved]
+            # A lock may leave a crossing out: passed whenever it lets people through.
+            named = {st.ref for st in h.locked if st.kind == "crossing"}
+            got = [
+                (k, r, t if k != "leg" else None)
+                for k, r, t in w.moved
+                if k != "crossing" or r in named
+            ]
             if want != got:
-                problems.append(f"{who} is locked to another itinerary")
+                moved_locks.append(h)
+            else:
+                sums.append(fixed)
+        elif item.get("fixed"):
+            sums.append(fixed)
+        for into in sums:
+            for attr in ("legs", "crossings", "beds", "trips"):
+                mine, theirs = getattr(w, attr), getattr(into, attr)
+                for key, n in mine.items():
+                    theirs[key] += n
+    for h in moved_locks:
+        if _lock_possible(s, h, fixed):
+            problems.append(f"household {h.id} is locked to another itinerary, still possible")
+    for item in unassigned:
+        h = s.households.get(str(item.get("household")))
+        if h is not None and h.locked and not h.declined and _lock_possible(s, h, fixed):
+            problems.append(
+                f"household {h.id} is locked to an itinerary still possible, but has none"
+            )
 
-    for lid, n in leg_people.items():
+    for lid, n in total.legs.items():
         if n > s.legs[lid].seats:
             problems.append(f"leg {lid}: {n} people on {s.legs[lid].seats} seats")
-    for (cid, day), n in crossing_people.items():
+    for (cid, day), n in total.crossings.items():
         cap = s.crossings[cid].daily_capacity
         if n > cap:
             problems.append(f"crossing {cid} on {day}: {n} people, {cap} a day")
-    for (hid, night), n in bed_people.items():
+    for (hid, night), n in total.beds.items():
         beds = s.hotels[hid].beds.get(night, 0)
         if n > beds:
             problems.append(f"hotel {hid} the night of {night}: {n} people in {beds} beds")
     buses: dict[tuple[str, date], int] = defaultdict(int)
-    for (pid, dep), n in trip_people.items():
+    for (pid, dep), n in total.trips.items():
         pool = s.pools[pid]
         buses[(pid, dep.astimezone(s.zone(pool.origin)).date())] += -(-n // pool.seats)
     for (pid, day), n in buses.items():

@@ -53,9 +53,12 @@ def generate(
     bus_trips: int | None = None,
     mode: str = "weights",
     pressure: float = 1.25,
+    closures: int = 0,
 ) -> dict[str, Any]:
     """A scenario (JSON-ready) of about `people` people. `pressure` is people per seat
-    across the borders: above 1, not everyone can leave within the horizon."""
+    across the borders: above 1, not everyone can leave within the horizon. `closures`
+    closes that many crossings for a span each (drawn apart: the rest of the scenario is
+    the same whatever their number)."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     start = datetime(2026, 3, 2, tzinfo=TEHRAN)
     end = start + timedelta(days=days)
@@ -214,6 +217,10 @@ def generate(
         households.append(household)
         n += size
         i += 1
+    closing = random.Random(seed + 7919)  # noqa: S311 - synthetic data, not secrets
+    for item in closing.sample(crossings, min(closures, len(crossings))):
+        begin = closing.uniform(0, days * 24 - 1)
+        item["closed"] = [{"from": at(begin), "to": at(closing.uniform(begin + 1, days * 24))}]
     return {
         "format": FORMAT,
         "name": f"synthetic {people} people, seed {seed}",

@@ -49,6 +49,20 @@ REASONS = {
     "permit_refused": "transit permit refused at {crossing}",
 }
 
+# The plan's warnings: a code, its parameters, and the text in English (the code is for
+# translation, as the reasons').
+WARNINGS = {
+    "lock_dropped": "household {household}: its locked itinerary is no longer possible",
+    "lp_failed": "the LP ended {status}; the plan is the greedy's",
+    "price_unknown": "what keeping the promises costs is unknown: {error}",
+    "limits_failed": "the limits could not be computed: {error}",
+}
+
+
+def warning(code: str, **params: Any) -> dict[str, Any]:
+    """A warning of the plan (`warnings`): {"code", "text", **params}."""
+    return {"code": code, "text": WARNINGS[code].format(**params), **params}
+
 
 @dataclass
 class Options:
@@ -89,7 +103,7 @@ class Result:
     seconds: dict[str, float]
     baseline: dict[str, Any] | None
     stability: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     stages: list[dict[str, float]] = field(default_factory=list)
     lp: model.LPResult | None = None
     master: model.Master | None = None
@@ -275,7 +289,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     net = network.build(s)
     seconds = {"build": _time.perf_counter() - t0}
     keys = {h.id: network.class_of(net, h) for h in s.households.values()}
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
 
     # Fixed: locked itineraries, and notified ones that start within the firm hours.
     firm_until = s.policy.firm_hours * 60
@@ -304,7 +318,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
                 fixed_paths[h.id] = arcs
                 base.take(arcs, h.size)
                 continue
-            warnings.append(f"household {h.id}: its locked itinerary is no longer possible")
+            warnings.append(warning("lock_dropped", household=h.id))
         if h.notified:
             arcs = permitted(h, path_of(net, h, h.notified, step_index))
             notified_paths[h.id] = arcs
@@ -464,7 +478,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             opts.stage("rounding")
             lp_placed, lp_value = round_lp(lp_res)
         else:
-            warnings.append(f"the LP ended {lp_res.status}; the plan is the greedy's")
+            warnings.append(warning("lp_failed", status=lp_res.status))
 
     if greedy_placed is None and (opts.method == "greedy" or lp_placed is None):
         opts.stage("greedy")
@@ -523,7 +537,7 @@ def explain(result: Result, opts: Options) -> None:
         try:
             result.stability["without_promises"] = without_promises(result, opts)
         except Exception as exc:  # the plan stands without its comparison
-            result.warnings.append(f"what keeping the promises costs is unknown: {exc}")
+            result.warnings.append(warning("price_unknown", error=str(exc)[:500]))
         result.seconds["price"] = _time.perf_counter() - t
     if opts.limits:
         opts.stage("limits")
@@ -775,6 +789,7 @@ def _stability(
         "kept": len(notified) - changed,
         "kept_people": kept_people,
         "ratio": (changed / displaced) if displaced else None,
+        "displaced_households": sorted(hid for hid, arcs in notified.items() if arcs is None),
         "reward_per_person": net.scenario.policy.stability_reward,
         "told_mean_size": round(net.told_mean, 3),
     }
@@ -1089,8 +1104,8 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
             gain = price * leg.seats
             item["text"] = (
                 f"one more seat on {leg.kind} {leg.id} {leg.origin}→{leg.destination} "
-                f"({when}) is worth {price:.2f}; as many seats again ({leg.seats}) at most "
-                f"{gain:.0f}"
+                f"({when}) is worth {price:.2f} of value (priority-weighted); as many seats "
+                f"again ({leg.seats}) at most {gain:.0f} of value, at most {leg.seats} people"
             )
         elif res.kind == "crossing":
             assert res.day is not None
@@ -1108,13 +1123,26 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
     return out
 
 
+def _mark_firm(item: dict[str, Any], firm_until: datetime) -> None:
+    """Each step `firm` (it starts within the firm hours: what is told is kept) or not
+    (provisional: it may still change); hotel nights are as firm as the arrival before."""
+    firm = True
+    for step in item["steps"]:
+        moment = step.get("departure") or step.get("at")
+        if moment is not None:
+            firm = datetime.fromisoformat(moment) < firm_until
+        step["firm"] = firm
+
+
 def to_json(result: Result) -> dict[str, Any]:
     s = result.scenario
     hs = s.households
+    firm_until = s.start + timedelta(hours=s.policy.firm_hours)
     itineraries = []
     for hid in sorted(result.placed, key=lambda k: integer.order_key(hs[k])):
         item = itinerary(result.net, hs[hid], result.placed[hid])
         item["fixed"] = hid in result.fixed
+        _mark_firm(item, firm_until)
         itineraries.append(item)
     reasons = _reasons(result)
     unassigned = [
@@ -1136,7 +1164,7 @@ def to_json(result: Result) -> dict[str, Any]:
         "evacuation_objective": _evaluate(result.net, result.placed, set()),
         "bound": result.bound,
         "gap": result.gap,
-        "stages": result.stages,
+        "stages": _stages(result),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "summary": summary_of(s, result.net, result.placed),
         "baseline": result.baseline,
@@ -1150,6 +1178,25 @@ def to_json(result: Result) -> dict[str, Any]:
         "prices": prices_of(result),
         "limits": result.limits,
     }
+    return out
+
+
+def _stages(result: Result) -> list[dict[str, Any]]:
+    """Strict priority's levels, each with the LP's value and bound for it, the value the
+    plan kept gives that level (`plan`: its households' evacuation value) and the gap
+    between the two."""
+    hs = result.scenario.households
+    out = []
+    for stage in result.stages:
+        level = int(stage["priority"])
+        value = sum(
+            household_value(result.net, hs[k], p.arcs)
+            for k, p in result.placed.items()
+            if hs[k].priority == level
+        )
+        bound = float(stage["bound"])
+        gap = max(0.0, (bound - value) / bound) if bound > 0 else None
+        out.append({**stage, "plan": value, "gap": gap})
     return out
 
 

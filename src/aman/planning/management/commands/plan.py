@@ -166,8 +166,10 @@ class Command(AmanCommand):
                 )
                 % {"share": max(0.0, other["share"]) * 100, "safe": safe}
             )
+        from aman.planning.inputs import plan_warning_text
+
         for warning in data["warnings"]:
-            self.stderr.write(_("warning: %(warning)s") % {"warning": warning})
+            self.stderr.write(_("warning: %(warning)s") % {"warning": plan_warning_text(warning)})
 
     def _export(self, options: dict[str, Any]) -> None:
         from datetime import datetime
