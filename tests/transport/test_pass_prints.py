@@ -318,6 +318,16 @@ def test_a_print_whose_worker_died_fails(
     assert "The print stopped before it finished" in page
     again = start(commits, leg)
     assert again.pk != job.pk and held == [job.pk, again.pk]
+    # Waiting in a busy queue is not dying; never taken for an hour is.
+    PassPrint.objects.filter(pk=again.pk).update(
+        requested_at=timezone.now() - pass_prints.STALLED - timedelta(minutes=1)
+    )
+    assert pass_prints.pass_prints_tidy() == 0
+    PassPrint.objects.filter(pk=again.pk).update(
+        requested_at=timezone.now() - pass_prints.LOST - timedelta(minutes=1)
+    )
+    assert pass_prints.pass_prints_tidy() == 1
+    assert "never started" in PassPrint.objects.get(pk=again.pk).error
 
 
 # --- the REST API -------------------------------------------------------------------------

@@ -13,7 +13,8 @@ The file is kept until the next print of the leg is ready (it replaces it) or fo
 `PassPrint.KEEP` (24 hours) after it was made: `pass_prints_tidy` deletes the files past
 their time — every hour on the worker (the beat schedule), and whenever a print is asked
 for or looked at, so that the embedded demo, which has no worker, does it too. A print
-whose worker died (nothing written for `STALLED`) is marked failed with that reason.
+whose worker died (nothing written for `STALLED`), or that no worker took for `LOST`, is
+marked failed with that reason.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ log = logging.getLogger(__name__)
 
 S = PassPrint.Status
 ACTIVE = (S.QUEUED, S.RUNNING)
-# A print that wrote nothing for this long lost its worker (a restart, a crash).
+# A print that wrote nothing for this long lost its worker (a restart, a crash); one that
+# no worker took for this long was lost from the queue (a busy queue takes minutes, not hours).
 STALLED = timedelta(minutes=10)
+LOST = timedelta(hours=1)
 
 
 class Gone(ApplicationError):
@@ -51,23 +54,24 @@ def _seats_held(leg: Leg) -> int:
 
 
 def pass_prints_tidy(*, leg: Leg | None = None) -> int:
-    """Delete the files kept past `PassPrint.KEEP` and fail the prints whose worker died
-    (of one leg, or everywhere); returns how many rows changed."""
+    """Delete the files kept past `PassPrint.KEEP` and fail the prints whose worker died or
+    that no worker took (of one leg, or everywhere); returns how many rows changed."""
     now = timezone.now()
     prints = PassPrint.objects.all() if leg is None else PassPrint.objects.filter(leg=leg)
     expired = prints.filter(status=S.DONE, cleared="", finished_at__lt=now - PassPrint.KEEP).update(
         content="", cleared=PassPrint.Cleared.EXPIRED, cleared_at=now
     )
-    stalled = prints.filter(
-        Q(heartbeat_at__lt=now - STALLED)
-        | Q(heartbeat_at__isnull=True, requested_at__lt=now - STALLED),
-        status__in=ACTIVE,
-    ).update(
+    stalled = prints.filter(status=S.RUNNING, heartbeat_at__lt=now - STALLED).update(
         status=S.FAILED,
         error=_("The print stopped before it finished (its worker was stopped); print again."),
         finished_at=now,
     )
-    return expired + stalled
+    lost = prints.filter(status=S.QUEUED, requested_at__lt=now - LOST).update(
+        status=S.FAILED,
+        error=_("The print never started (no worker took it); print again."),
+        finished_at=now,
+    )
+    return expired + stalled + lost
 
 
 def pass_print_start(
