@@ -31,8 +31,9 @@ from aman.transport.passes import pass_code
 from aman.transport.pdf import html_to_pdf, htmls_to_pdf
 
 # Passes laid out per WeasyPrint document: as fast as one document for the whole leg (~50 ms
-# a page either way; one pass per document costs 10 % more), progress after each part, and
-# only the laid-out pages are held until the PDF is written.
+# a page either way; one pass per document costs 10 % more) and the same file, progress after
+# each part, and only the laid-out pages are held until the PDF is written (0.2 MB a page
+# instead of 0.5 MB with every page's HTML tree and styles).
 CHUNK = 10
 
 PASS_FORMATS: dict[str, tuple[str, str]] = {
