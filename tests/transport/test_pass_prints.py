@@ -146,7 +146,7 @@ def test_the_page_shows_the_progress_and_refreshes(
         client.post(f"/transport/legs/{leg.pk}/passes/")
     job = PassPrint.objects.get(pk=held[0])
     page = client.get(f"/transport/legs/{leg.pk}/passes/").content.decode()
-    assert "Waiting for its turn" in page and 'http-equiv="refresh" content="3"' in page
+    assert "Waiting to start…" in page and 'http-equiv="refresh" content="3"' in page
     assert 'id="print-passes" disabled' in page
     # The worker gets to it; the page is looked at after each part it lays out.
     monkeypatch.setattr(boarding_passes, "CHUNK", 4)
@@ -210,7 +210,7 @@ def test_a_failed_print_says_why(
     page = client.get(f"/transport/legs/{leg.pk}/passes/").content.decode()
     job = PassPrint.objects.get(leg=leg)
     assert job.status == "failed" and "RuntimeError: out of paper" in job.error
-    assert 'id="print-error"' in page and "out of paper" in page
+    assert 'id="print-error"' in page and "This print failed: RuntimeError: out of paper" in page
     assert 'id="print-passes"' in page  # it can be tried again
     api = world.api(Role.LOGISTICS).get(f"/api/legs/{leg.pk}/passes/{job.pk}/pdf")
     assert api.status_code == 409

@@ -148,9 +148,7 @@ def pass_print_run(print_id: int) -> PassPrint:
             reason = exc.message
         else:
             log.exception("printing the passes of leg %s failed", leg.pk)
-            reason = _("The passes could not be printed: %(error)s") % {
-                "error": f"{type(exc).__name__}: {exc}"
-            }
+            reason = f"{type(exc).__name__}: {exc}"
         mine.update(status=S.FAILED, error=reason[:2000], finished_at=timezone.now())
         _audit_finish(job, S.FAILED, 0, reason)
         job.refresh_from_db()
