@@ -9,9 +9,13 @@ crisis, registers households (Kazakh and Russian names from bench/names.py, 90 %
 with a passport) through the real intake service and books them on one charter leg per size
 (a third checked in with a seat). Then times `manifest_export` (the same function the page,
 the API and `aman manifest` call: read, render, audit) for CSV, XLSX, PDF and PAXLST, and the
-leg's boarding passes as one PDF (up to `--passes-max` passengers): median and max of
-`--repeat` runs, the SQL statements per export, the output size. Drops the database at the
-end (unless `--keep`).
+leg's boarding passes as one PDF (up to `--passes-max` passengers) twice: made at once as
+`aman passes` does (`leg_passes_export`), and as the background print the pages and the API
+start (`pass_print_start` run in-process, as the worker runs it: laid out ten passes at a
+time, the pages done saved after each part, the PDF kept encrypted with the print); median
+and max of `--repeat` runs, the SQL statements per export, the output size, and the passes'
+time per page (wall clock and this process's CPU). Drops the database at the end (unless
+`--keep`).
 """
 
 from __future__ import annotations
@@ -110,7 +114,7 @@ def run(sizes: list[int], args: argparse.Namespace) -> None:
     from aman.geo.loaders import load_airports, load_countries
     from aman.geo.models import Country, Place
     from aman.registry.services import registration_submit
-    from aman.transport import boarding_passes, manifests, services
+    from aman.transport import boarding_passes, manifests, pass_prints, services
     from aman.transport.models import Leg
 
     load_countries()
@@ -174,23 +178,39 @@ def run(sizes: list[int], args: argparse.Namespace) -> None:
         ).get(pk=leg.pk)
         jobs = [(fmt, args.repeat) for fmt in manifests.FORMATS]
         if len(booked) <= args.passes_max:
-            jobs.append(("passes", args.passes_repeat))
+            jobs += [("passes", args.passes_repeat), ("print", args.passes_repeat)]
         for fmt, repeat in jobs:
-            times, statements, size_bytes = [], 0, 0
+            times, cpu, statements, size_bytes = [], [], 0, 0
             for _ in range(repeat):
                 with CaptureQueriesContext(connection) as ctx:
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     if fmt == "passes":
                         file = boarding_passes.leg_passes_export(actor=None, leg=leg)
+                    elif fmt == "print":
+                        job, _created = pass_prints.pass_print_start(
+                            actor=None, leg=leg, inline=True
+                        )
+                        assert job.status == "done", job.error
+                        file = pass_prints.pass_print_file(actor=None, job=job)
                     else:
                         file = manifests.manifest_export(actor=None, leg=leg, fmt=fmt)
                     times.append(time.perf_counter() - t)
+                    cpu.append(time.process_time() - c)
                 statements = len(ctx.captured_queries)
                 size_bytes = len(file.content)
                 assert file.count == len(booked), (file.count, len(booked))
-            label = "boarding passes (PDF, a page each)" if fmt == "passes" else fmt
+            label = {
+                "passes": "boarding passes (PDF, a page each; `aman passes`)",
+                "print": "boarding passes, background print (start → file)",
+            }.get(fmt, fmt)
+            per_page = (
+                f" ({statistics.median(times) * 1000 / len(booked):.0f} ms a page, "
+                f"{statistics.median(cpu) * 1000 / len(booked):.0f} ms CPU)"
+                if fmt in ("passes", "print")
+                else ""
+            )
             print(
-                f"| {len(booked):,} | {label} | {statistics.median(times):.3f} | "
+                f"| {len(booked):,} | {label}{per_page} | {statistics.median(times):.3f} | "
                 f"{max(times):.3f} | {statements} | {size_bytes / 1024:,.0f} KiB |",
                 flush=True,
             )

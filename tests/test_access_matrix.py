@@ -447,7 +447,20 @@ UI: list[Route] = [
         TRANSPORT,
         ok=404,  # a leg of another crisis than the user's current one
     ),
-    Route("leg_passes", "get", lambda w: f"/transport/legs/{booked_leg(w)}/passes.pdf", TRANSPORT),
+    Route("leg_passes", "get", lambda w: f"/transport/legs/{booked_leg(w)}/passes/", TRANSPORT),
+    Route(
+        "leg_passes",
+        "post",
+        lambda w: f"/transport/legs/{booked_leg(w)}/passes/",
+        TRANSPORT,
+        ok=302,  # one pass: printed at once, the answer leads to the file
+    ),
+    Route(
+        "pass_print_pdf",
+        "get",
+        lambda w: f"/transport/legs/{booked_leg(w)}/passes/{pass_print(w)}.pdf",
+        TRANSPORT,
+    ),
     Route(
         "booking_pass",
         "get",
@@ -927,6 +940,28 @@ API: list[Route] = [
         ok=404,
     ),
     A(
+        "POST /api/legs/{leg_id}/passes",
+        TRANSPORT,
+        lambda w: f"/api/legs/{booked_leg(w)}/passes",
+        ok=202,
+    ),
+    A(
+        "GET /api/legs/{leg_id}/passes/{print_id}",
+        TRANSPORT,
+        lambda w: f"/api/legs/{booked_leg(w)}/passes/{pass_print(w)}",
+    ),
+    A(
+        "GET /api/legs/{leg_id}/passes/{print_id}/pdf",
+        TRANSPORT,
+        lambda w: f"/api/legs/{booked_leg(w)}/passes/{pass_print(w)}/pdf",
+    ),
+    A(
+        "GET /api/legs/{leg_id}/passes/{print_id}/pdf",
+        TRANSPORT,
+        lambda w: f"/api/legs/{other_crisis_leg(w)}/passes/{pass_print(w)}/pdf",
+        ok=404,  # a print is found only through its own leg
+    ),
+    A(
         "GET /api/bookings/{booking_id}/pass",
         TRANSPORT,
         lambda w: f"/api/bookings/{world_booking(w)}/pass?format=png",
@@ -966,6 +1001,18 @@ def booked_leg(w: World) -> int:
     """The world's leg with the world's booking on it."""
     world_booking(w)
     return world_leg(w)
+
+
+def pass_print(w: World) -> int:
+    """A finished print of the boarding passes of the world's booked leg."""
+    from aman.transport.models import Leg, PassPrint
+    from aman.transport.pass_prints import pass_print_start
+
+    leg = Leg.objects.get(pk=booked_leg(w))
+    job = PassPrint.objects.filter(leg=leg, status="done").first()
+    if job is None:
+        job, _created = pass_print_start(actor=None, leg=leg, inline=True)
+    return job.pk
 
 
 def other_crisis_leg(w: World) -> int:

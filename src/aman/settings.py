@@ -199,6 +199,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # registers queued submissions should the run asked for by the last of them have died.
 CELERY_BEAT_SCHEDULE = {
     "intake-pending": {"task": "aman.registry.intake_process", "schedule": 60.0},
+    # Boarding-pass files are deleted 24 hours after they were made (docs/transport.md).
+    "pass-prints-tidy": {"task": "aman.transport.pass_prints_tidy", "schedule": 3600.0},
 }
 
 # Public pages: registrations per address per hour, failed status look-ups per 15 minutes.
@@ -215,6 +217,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 400
 # Where imports run: "worker" (Celery, the default with a broker), "thread" (a thread of
 # the web process, the default without one: the page returns at once) or "inline".
 AMAN_IMPORTS_RUN = os.environ.get("AMAN_IMPORTS_RUN", "")
+# A leg's boarding passes print in the background; the page prints a leg of at most this
+# many passes at once (1–2 s), the file ready when the page answers.
+AMAN_PASSES_INLINE_MAX = envint("AMAN_PASSES_INLINE_MAX", 20)
 
 # Encryption at rest and keyed hashes of personal identifiers (aman/core/crypto.py).
 AMAN_FIELD_KEYS = envlist("AMAN_FIELD_KEYS", "")

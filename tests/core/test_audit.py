@@ -24,6 +24,7 @@ from aman.geo.models import Place
 from aman.registry import imports
 from aman.registry import services as registry_services
 from aman.registry.models import Person
+from aman.transport import pass_prints
 from tests.conftest import World
 from tests.factories import country
 
@@ -257,8 +258,47 @@ def _do(verb: str, world: World) -> Any:
             rules=[{"group": "child", "weight": 2}],
         ),
         "priority_recompute_run": lambda: _recompute(world, manager),
+        "pass_print_start": lambda: pass_prints.pass_print_start(
+            actor=manager, leg=_booked_leg(world), inline=False
+        )[0],
+        "pass_print_run": lambda: pass_prints.pass_print_run(
+            pass_prints.pass_print_start(actor=manager, leg=_booked_leg(world), inline=False)[0].pk
+        ),
+        "pass_print_file": lambda: _pass_print_file(world, manager),
     }
     return calls[verb]()
+
+
+def _booked_leg(world: World) -> Any:
+    """A leg with the world's person in Iran booked on it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aman.transport import services as transport_services
+
+    leg = transport_services.leg_create(
+        actor=None,
+        crisis=world.crisis,
+        data={
+            "mode": "bus",
+            "origin": Place.objects.get(kind="airport", iata="IKA"),
+            "destination": Place.objects.get(code="IR-AZ-ASTARA"),
+            "departure_planned": timezone.now() + timedelta(days=1),
+            "capacity": 5,
+        },
+    )
+    transport_services.leg_book(
+        actor=None, leg=leg, people=[Person.objects.get(pk=world.people["IR"])]
+    )
+    return leg
+
+
+def _pass_print_file(world: World, manager: Any) -> Any:
+    """A print's file handed out: audited as an export of the leg's boarding passes."""
+    job, _created = pass_prints.pass_print_start(actor=None, leg=_booked_leg(world), inline=True)
+    pass_prints.pass_print_file(actor=manager, job=job)
+    return job.leg
 
 
 def _batch(world: World, actor: Any) -> Any:
@@ -290,6 +330,8 @@ VERB_OF = {
     "registrations_submit": "registration_submit",
     "candidate_merge": "person_merge",
     "priority_recompute_run": "priority_recompute",
+    "pass_print_run": "pass_print_finish",
+    "pass_print_file": "boarding_pass",
 }
 
 AUDITED_VERBS = [
@@ -325,6 +367,9 @@ AUDITED_VERBS = [
     "batch_create",
     "batch_start",
     "batch_run",
+    "pass_print_start",
+    "pass_print_run",
+    "pass_print_file",
 ]
 # Public functions of the services modules that write nothing themselves, with the reason.
 NOT_AUDITED = {
@@ -358,6 +403,11 @@ NOT_AUDITED = {
     "rejected_csv": "a read; the download view audits it as an export",
     "plan": "a pure helper: what a merge would take from where",
     "later_merges": "a read",
+    "pass_prints_tidy": "housekeeping of the prints' own rows: deletes the files of boarding "
+    "passes past their time and fails prints whose worker died; each row keeps when and why "
+    "(cleared, cleared_at, error), no personal record is read or changed",
+    "pass_prints_of": "a read (without the files)",
+    "changed_since": "a read",
 }
 
 
@@ -375,6 +425,7 @@ def test_every_service_function_is_in_the_audit_test() -> None:
             imports,
             dedup_services,
             merging,
+            pass_prints,
         )
         for name, fn in inspect.getmembers(module, inspect.isfunction)
         if fn.__module__ == module.__name__ and not name.startswith("_")

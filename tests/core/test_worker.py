@@ -111,3 +111,36 @@ def test_a_queued_registration_is_registered_by_the_real_worker(
     assert queued.record.outcome == IntakeRecord.Outcome.ACCEPTED
     [person] = queued.record.people.all()
     assert person.reference_code == queued.record.reference_codes[0]
+
+
+def test_a_legs_passes_are_printed_by_the_real_worker(
+    worker: subprocess.Popen[str], world: Any, settings: Any
+) -> None:
+    import time
+
+    from aman.core.roles import Role
+    from aman.transport import pass_prints, services
+    from aman.transport.models import PassPrint
+    from tests.transport.conftest import make_leg, register_household
+    from tests.transport.pdftext import pdf_pages
+
+    settings.AMAN_IMPORTS_RUN = "worker"  # the tests' default is inline
+    logistics = world.users[Role.LOGISTICS]
+    leg = make_leg(world)
+    services.leg_book(actor=logistics, leg=leg, households=[register_household(world, 3)])
+    job, created = pass_prints.pass_print_start(actor=logistics, leg=leg, inline=False)
+    assert created and job.status == "queued"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    else:
+        worker.terminate()
+        output = worker.communicate(timeout=20)[0]
+        raise AssertionError(f"still {job.status} after 90 s; the worker said:\n{output}")
+    assert (job.status, job.done, job.error) == ("done", 3, "")
+    assert PassPrint.objects.get(pk=job.pk).content  # kept, encrypted, with the print
+    file = pass_prints.pass_print_file(actor=logistics, job=job)
+    assert pdf_pages(file.content) == 3

@@ -144,3 +144,24 @@ def test_a_published_plan_and_an_officer_cannot_give_the_last_seat_twice(world: 
         assert last.seats_taken == Booking.objects.filter(leg=last).count() <= 2
         assert first.seats_taken == (2 if plan_won else 0)
         assert isinstance(results[0 if officer_won else 1], Conflict)
+
+
+def test_three_officers_asking_for_a_legs_passes_start_one_print(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leg's row lock makes the second and third find the first's print."""
+    from aman.transport import pass_prints
+    from aman.transport.models import PassPrint
+
+    queued: list[int] = []
+    monkeypatch.setattr("aman.transport.tasks.pass_print.dispatch", queued.append)
+    leg = make_leg(world, capacity=6)
+    services.leg_book(actor=None, leg=leg, households=[register_household(world, 3)])
+    officers = [world.users[Role.LOGISTICS], world.users[Role.CRISIS_MANAGER], None]
+    results = race(
+        [lambda o=o: pass_prints.pass_print_start(actor=o, leg=leg, inline=False) for o in officers]
+    )
+    assert all(isinstance(r, tuple) for r in results), results
+    assert sorted(created for _job, created in results) == [False, False, True]
+    assert len({job.pk for job, _created in results}) == 1
+    assert PassPrint.objects.filter(leg=leg).count() == 1 and len(queued) == 1

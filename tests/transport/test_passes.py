@@ -106,7 +106,11 @@ def test_the_pass_is_in_the_passengers_language(world: World, booked: dict) -> N
 def test_a_legs_passes_print_at_once(world: World, booked: dict) -> None:
     leg = booked["leg"]
     Person.objects.filter(pk=booked["mine"].person_id).update(language="en")
-    response = world.client(Role.CRISIS_MANAGER).get(f"/transport/legs/{leg.pk}/passes.pdf")
+    client = world.client(Role.CRISIS_MANAGER)
+    # Four passes print at once (AMAN_PASSES_INLINE_MAX): the answer is the file itself.
+    asked = client.post(f"/transport/legs/{leg.pk}/passes/")
+    assert asked.status_code == 302 and asked["Location"].endswith(".pdf")
+    response = client.get(asked["Location"])
     assert response.status_code == 200
     assert pdf_pages(response.content) == 4  # one per passenger
     text = pdf_text(response.content)
@@ -117,7 +121,7 @@ def test_a_legs_passes_print_at_once(world: World, booked: dict) -> None:
         booking = next(b for b in booked["bookings"] if b.pk == code.booking_id)
         assert passes.verify(code, signature, booking.person_id)
     entry = AuditEntry.objects.get(verb="boarding_pass", object_id=str(leg.pk))
-    assert entry.changes == {"format": "pdf", "count": 4}
+    assert entry.changes == {"format": "pdf", "count": 4, "print": leg.pass_prints.get().pk}
 
 
 def test_a_released_booking_has_no_pass(world: World, booked: dict, logistics: Any) -> None:
@@ -149,7 +153,8 @@ def test_access(world: World, booked: dict, logistics: Any) -> None:
     for role in (Role.DUTY_OFFICER, Role.CONSUL, Role.OPERATOR, Role.OBSERVER):
         client = world.client(role)
         assert client.get(f"/transport/bookings/{mine.pk}/pass.png").status_code == 403, role
-        assert client.get(f"/transport/legs/{booked['leg'].pk}/passes.pdf").status_code == 403
+        assert client.get(f"/transport/legs/{booked['leg'].pk}/passes/").status_code == 403
+        assert client.post(f"/transport/legs/{booked['leg'].pk}/passes/").status_code == 403
         assert world.api(role).get(f"/api/bookings/{mine.pk}/pass").status_code == 403, role
     client = world.client(Role.LOGISTICS)
     assert client.get(f"/transport/bookings/{mine.pk}/pass.gif").status_code == 404
@@ -166,6 +171,7 @@ def test_access(world: World, booked: dict, logistics: Any) -> None:
             "capacity": 5,
         },
     )
-    assert client.get(f"/transport/legs/{elsewhere.pk}/passes.pdf").status_code == 404
+    assert client.get(f"/transport/legs/{elsewhere.pk}/passes/").status_code == 404
+    assert client.post(f"/transport/legs/{elsewhere.pk}/passes/").status_code == 404
     assert world.api(Role.LOGISTICS).get("/api/bookings/999999/pass").status_code == 404
     assert not AuditEntry.objects.filter(verb="boarding_pass").exists()

@@ -12,7 +12,7 @@ bookings of one leg.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import models
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aman.core.append_only import AppendOnlyModel
+from aman.core.crypto import EncryptedTextField
 
 
 class Mode(models.TextChoices):
@@ -536,3 +537,76 @@ class Undertaking(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id}: {self.amount} {self.currency}"
+
+
+class PassPrint(models.Model):
+    """A leg's boarding passes printed as one PDF in the background: who asked and when, the
+    passes to print and the pages laid out so far, the reason when it failed, and the file
+    itself (names inside: encrypted, downloaded only by who may read the leg, every download
+    audited). The file is kept until the next print of the leg is ready or for `KEEP` after
+    it was made, whichever comes first; the row stays as the record of the print."""
+
+    KEEP = timedelta(hours=24)
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Printing")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    class Cleared(models.TextChoices):
+        REPLACED = "replaced", _("replaced by a newer print")
+        EXPIRED = "expired", _("deleted after 24 hours")
+
+    crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
+    leg = models.ForeignKey(Leg, on_delete=models.CASCADE, related_name="pass_prints")
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    total = models.PositiveIntegerField(_("passes"), default=0)
+    done = models.PositiveIntegerField(_("pages done"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    requested_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("asked at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # Written with every part laid out: a print whose worker died is recognised by its
+    # silence (`pass_prints.STALLED`).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    content = EncryptedTextField(blank=True, help_text="the PDF, base64, encrypted")
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    cleared = models.CharField(_("file deleted"), max_length=8, choices=Cleared.choices, blank=True)
+    cleared_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("boarding passes print")
+        verbose_name_plural = _("boarding passes prints")
+        indexes = [models.Index(fields=["status", "finished_at"], name="passprint_status_done")]
+
+    def __str__(self) -> str:
+        return f"P{self.pk} leg {self.leg_id} {self.status}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.finished_at + self.KEEP if self.finished_at else None
+
+    @property
+    def available(self) -> bool:
+        """Done, its file still kept (and not past its time, cleared or not yet)."""
+        return (
+            self.status == self.Status.DONE
+            and not self.cleared
+            and self.expires_at is not None
+            and timezone.now() < self.expires_at
+        )
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0

@@ -19,7 +19,7 @@ from aman.registry.models import Person
 from aman.registry.selectors import people_for_user
 from aman.registry.services import normalize_reference_code
 from aman.registry.statuses import Status
-from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg, LegStatus
+from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg, LegStatus, PassPrint
 from aman.transport.times import implausible
 
 
@@ -108,6 +108,20 @@ def booking_for_user(*, user: User, crisis: Crisis, pk: int, boarding: bool = Fa
             "leg", "person", "leg__origin", "leg__destination"
         ).get(pk=pk, crisis=crisis)
     except Booking.DoesNotExist:
+        raise Http404 from None
+
+
+def pass_print_for_user(*, user: User, leg: Leg, pk: int) -> PassPrint:
+    """A print of the leg's boarding passes (names inside: personal data), without its file."""
+    require(user, Cap.PERSONAL_DATA)
+    require_transport(user)
+    try:
+        return (
+            PassPrint.objects.defer("content")
+            .select_related("requested_by", "leg__crisis")
+            .get(pk=pk, leg=leg)
+        )
+    except PassPrint.DoesNotExist:
         raise Http404 from None
 
 

@@ -17,7 +17,12 @@ urlpatterns = [
     path("bookings/<int:pk>/action/", views.booking_action, name="booking_action"),
     # Boarding passes and manifests (views_documents.py)
     path("legs/<int:pk>/manifest.<str:fmt>", views_documents.leg_manifest, name="leg_manifest"),
-    path("legs/<int:pk>/passes.pdf", views_documents.leg_passes, name="leg_passes"),
+    path("legs/<int:pk>/passes/", views_documents.leg_passes, name="leg_passes"),
+    path(
+        "legs/<int:pk>/passes/<int:print_pk>.pdf",
+        views_documents.pass_print_pdf,
+        name="pass_print_pdf",
+    ),
     path("bookings/<int:pk>/pass.<str:fmt>", views_documents.booking_pass, name="booking_pass"),
     # The gate: check-in and boarding by scan, offline (views_gate.py)
     path("legs/<int:pk>/gate/", views_gate.gate_page, name="gate"),

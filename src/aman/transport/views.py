@@ -23,7 +23,7 @@ from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
 from aman.registry.models import Household
 from aman.registry.selectors import people_for_user
-from aman.transport import imports, selectors, services
+from aman.transport import imports, pass_prints, selectors, services
 from aman.transport.forms import (
     ActualTimesForm,
     BookForm,
@@ -253,6 +253,8 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "book_form": BookForm(),
         "countries": Country.objects.in_local_order(),
     }
+    if manage:
+        context["pass_print"] = pass_prints.pass_prints_of(leg).first()
     if manage and not leg.closed:
         context["waiting"] = selectors.waiting_households(user=user, crisis=crisis, leg=leg)
     if leg.status == LegStatus.CANCELLED:
