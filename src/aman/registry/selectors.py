@@ -12,6 +12,7 @@ from django.db.models.lookups import In
 from django.http import Http404
 
 from aman.core.access import country_scope, require
+from aman.core.audit import audit_read
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.identity import PAIR_SEPARATOR, name_matching_key
@@ -402,3 +403,24 @@ def intake_people(
     for record_id, person_id in sorted(links, key=lambda x: (x[0], x[1])):
         out[record_id].append(people[person_id])
     return out
+
+
+def intake_list_audit(
+    *, user: User, crisis: Crisis, records: list[IntakeRecord], filters: dict[str, Any]
+) -> None:
+    """A page of intake records read (the page and the API): which records, with which
+    filters — never their content."""
+    audit_read(
+        actor=user,
+        verb="intake_list",
+        object_type="registry.intakerecord",
+        crisis=crisis,
+        details={
+            "records": [r.pk for r in records],
+            "filters": {
+                k: str(v)
+                for k, v in filters.items()
+                if v not in ("", None) and k not in ("crisis", "limit", "offset")
+            },
+        },
+    )

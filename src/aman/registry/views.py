@@ -322,14 +322,7 @@ def priority_policy(request: HttpRequest) -> HttpResponse:
     )
 
 
-DOCUMENT_ROW = (
-    "kind",
-    "number",
-    "issuing_state",
-    "expiry_date",
-    "surname_latin",
-    "given_names_latin",
-)
+DOCUMENT_ROW = services.DOCUMENT_FIELDS
 
 
 def _editable(request: HttpRequest, pk: int) -> tuple[User, Crisis, Person] | None:

@@ -76,16 +76,7 @@ def intake_list(request: HttpRequest) -> HttpResponse:
         people = selectors.intake_people(user=user, crisis=crisis, records=rows)
         params = request.GET.copy()
         params.pop("page", None)
-        audit_read(
-            actor=user,
-            verb="intake_list",
-            object_type="registry.intakerecord",
-            crisis=crisis,
-            details={
-                "records": [r.pk for r in rows],
-                "filters": {k: str(v) for k, v in filters.items() if v not in ("", None)},
-            },
-        )
+        selectors.intake_list_audit(user=user, crisis=crisis, records=rows, filters=filters)
         context.update(
             page=page,
             query=params.urlencode(),

@@ -272,19 +272,8 @@ def registration_list(request: HttpRequest, filters: Query[IntakeFilter]) -> Any
     count, exact = capped_count(records)
     page = list(records[filters.offset : filters.offset + filters.limit])
     people = selectors.intake_people(user=user, crisis=crisis, records=page)
-    audit_read(
-        actor=user,
-        verb="intake_list",
-        object_type="registry.intakerecord",
-        crisis=crisis,
-        details={
-            "records": [r.pk for r in page],
-            "filters": {
-                k: str(v)
-                for k, v in filters.model_dump().items()
-                if v not in ("", None) and k not in ("crisis", "limit", "offset")
-            },
-        },
+    selectors.intake_list_audit(
+        user=user, crisis=crisis, records=page, filters=filters.model_dump()
     )
     return {
         "items": [intake_out(r, people[r.pk]) for r in page],

@@ -1,13 +1,13 @@
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from aman.core.commands import AmanCommand
 from aman.transport import manifests
-from aman.transport.models import Leg
+from aman.transport.management.commands._leg_files import leg_of, written
 
 
 class Command(AmanCommand):
@@ -24,31 +24,11 @@ class Command(AmanCommand):
         parser.add_argument("--out", required=True, type=Path, help=_("file to write"))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        leg = (
-            Leg.objects.select_related(
-                "crisis", "origin", "destination", "origin__country", "destination__country"
-            )
-            .filter(pk=options["leg"])
-            .first()
-        )
-        if leg is None:
-            raise CommandError(_("No leg %(leg)s.") % {"leg": options["leg"]})
+        leg = leg_of(options["leg"])
         out: Path = options["out"]
-        if out.is_dir():
-            raise CommandError(_("%(path)s is a directory: give a file name.") % {"path": out})
-        try:
-            handle = out.open("wb")  # before exporting: no audited export that goes nowhere
-        except OSError as exc:
-            raise CommandError(
-                _("Cannot write %(path)s: %(error)s.") % {"path": out, "error": exc.strerror or exc}
-            ) from exc
-        try:
-            with handle:
-                file = manifests.manifest_export(actor=None, leg=leg, fmt=options["fmt"])
-                handle.write(file.content)
-        except BaseException:
-            out.unlink(missing_ok=True)
-            raise
+        with written(out) as handle:
+            file = manifests.manifest_export(actor=None, leg=leg, fmt=options["fmt"])
+            handle.write(file.content)
         self.stdout.write(
             ngettext(
                 "%(count)d passenger of leg %(id)s (%(leg)s) written to %(path)s.",
