@@ -9,20 +9,14 @@ and the services' room-block and stay nights (`aman.shelter.services`) all ask h
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-# Two years either side of today (a leap day included).
-WINDOW = timedelta(days=731)
+from aman.core.dates import WINDOW, window
 
-
-def window(today: date | None = None) -> tuple[date, date]:
-    """The first and the last day accepted."""
-    today = today or timezone.localdate()
-    return today - WINDOW, today + WINDOW
+__all__ = ["WINDOW", "day_problem", "parse_day", "window"]
 
 
 def day_problem(day: date) -> str | None:

@@ -14,8 +14,11 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-# A leg departs and arrives within this many years of today (before or after).
-PLAUSIBLE_YEARS = 2
+from aman.core import dates
+
+# A leg departs and arrives within this many years of today (before or after): the window
+# shared with shelter (`aman.core.dates`).
+PLAUSIBLE_YEARS = dates.YEARS
 # An actual time may be this much ahead of the server's clock (a device's clock, a rounding
 # to the minute).
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -23,9 +26,7 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 
 def plausible_window(today: date | None = None) -> tuple[date, date]:
     """The first and the last day a leg may depart or arrive on."""
-    today = today or timezone.localdate()
-    days = 365 * PLAUSIBLE_YEARS + PLAUSIBLE_YEARS // 4 + 1
-    return today - timedelta(days=days), today + timedelta(days=days)
+    return dates.window(today)
 
 
 def implausible(day: date | datetime) -> str | None:
