@@ -216,12 +216,17 @@ def intake_reject(
     )
 
 
-class RegistrationRejected(ApplicationError):
+class _Rejected(ApplicationError):
+    """A submission refused with a reason per field, kept as a rejected intake record."""
+
+    @staticmethod
+    def headline() -> str:
+        raise NotImplementedError
+
     def __init__(self, record: IntakeRecord, problems: list[Problem]) -> None:
         first = problems[0]
         super().__init__(
-            _("The registration was not accepted: %(field)s: %(message)s")
-            % {"field": first.field, "message": first.message},
+            self.headline() % {"field": first.field, "message": first.message},
             {
                 "errors": [{"field": p.field, "message": p.message} for p in problems],
                 "intake_record": record.pk,
@@ -229,6 +234,12 @@ class RegistrationRejected(ApplicationError):
         )
         self.record = record
         self.problems = problems
+
+
+class RegistrationRejected(_Rejected):
+    @staticmethod
+    def headline() -> str:
+        return _("The registration was not accepted: %(field)s: %(message)s")
 
 
 @dataclass
@@ -1543,22 +1554,13 @@ DOCUMENT_FIELDS = (
 )
 
 
-class CorrectionRejected(ApplicationError):
+class CorrectionRejected(_Rejected):
     """An officer's correction refused, with a reason per field; it is kept as a rejected
     intake record (`record`)."""
 
-    def __init__(self, record: IntakeRecord, problems: list[Problem]) -> None:
-        first = problems[0]
-        super().__init__(
-            _("The correction was not accepted: %(field)s: %(message)s")
-            % {"field": first.field, "message": first.message},
-            {
-                "errors": [{"field": p.field, "message": p.message} for p in problems],
-                "intake_record": record.pk,
-            },
-        )
-        self.record = record
-        self.problems = problems
+    @staticmethod
+    def headline() -> str:
+        return _("The correction was not accepted: %(field)s: %(message)s")
 
 
 def person_update(
