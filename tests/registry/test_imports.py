@@ -306,6 +306,29 @@ def test_a_two_digit_birth_year_is_in_the_past(world: World, tmp_path: Path) -> 
     assert daniyar.documents.get().expiry_date.year == 2031, "an expiry date stays ahead"
 
 
+def test_a_latin_name_column_in_another_script_rejects_the_row(
+    world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_text(
+        "ФИО;Паспорт;Фамилия латиницей;Имя латиницей\n"
+        "Омаров Данияр;N55557777;OMAROV;DANIYAR\n"
+        "Омарова Дана;N55558888;Омарова;DANA\n",
+        encoding="utf-8",
+    )
+    out = run(
+        "import", str(path), "--crisis", world.crisis.code, "--source", "Embassy", "--country", "IR"
+    )
+    assert "1 accepted, 1 rejected" in out
+    text = Path(str(path) + ".rejected.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["row"] for r in rows] == ["3"] and "surname_latin" in rows[0]["reasons"]
+    assert "Latin letters" in rows[0]["reasons"]
+    daniyar = Person.objects.get(given_names="Данияр")
+    assert daniyar.documents.get().surname_latin == "OMAROV"
+    assert not Person.objects.filter(given_names="Дана").exists()
+
+
 def test_an_upload_never_started_is_named_as_such_and_the_cli_finishes_it(
     world: World, tour_file: Path
 ) -> None:

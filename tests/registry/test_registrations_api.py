@@ -127,6 +127,11 @@ def test_the_same_key_with_another_payload_is_refused(
         (lambda b: b["members"][1].update(email="not-an-address"), "members.1.email"),
         (lambda b: b.update(contact_index=7), "contact_index"),
         (lambda b: b.update(unexpected=1), "unexpected"),
+        (lambda b: b["members"][2].update(surname_latin="Жұмабек"), "members.2.surname_latin"),
+        (
+            lambda b: b["members"][1]["documents"][0].update(given_names_latin="Айгүл"),
+            "members.1.documents.0.given_names_latin",
+        ),
     ],
 )
 def test_a_rejected_registration_is_kept_with_its_reasons(

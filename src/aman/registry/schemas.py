@@ -48,10 +48,15 @@ class DocumentIn(BaseModel):
     surname_latin: str = Field("", max_length=100)
     given_names_latin: str = Field("", max_length=150)
 
-    @field_validator("number", "issuing_state", "surname_latin", "given_names_latin")
+    @field_validator("number", "issuing_state")
     @classmethod
     def _upper(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("surname_latin", "given_names_latin")
+    @classmethod
+    def _latin(cls, value: str) -> str:
+        return passport_latin(value)
 
 
 class MemberIn(BaseModel):
@@ -88,6 +93,11 @@ class MemberIn(BaseModel):
     @classmethod
     def _codes(cls, value: list[str]) -> list[str]:
         return country_codes(value)
+
+    @field_validator("surname_latin", "given_names_latin")
+    @classmethod
+    def _latin(cls, value: str) -> str:
+        return passport_latin(value)
 
 
 class LocationIn(BaseModel):
@@ -156,11 +166,6 @@ class DocumentPatchIn(DocumentIn):
         if len(value) < 3:
             raise ValueError("a document number has at least 3 characters")
         return value
-
-    @field_validator("surname_latin", "given_names_latin")
-    @classmethod
-    def _latin(cls, value: str) -> str:
-        return passport_latin(value)
 
 
 class PhonePatchIn(BaseModel):
