@@ -1933,6 +1933,33 @@ def _phones_replace(person: Person, phones: list[Any], own: dict[int, Phone]) ->
 
 
 @transaction.atomic
+def _refuse_moves_that_leave_places_behind(
+    people: list[Person], household: Household | None
+) -> None:
+    """Refuse moving people who hold a seat or a room with the household they would leave
+    (`signals.household_move_conflicts`), naming every such seat and room."""
+    from aman.registry.signals import household_move_conflicts
+
+    if not people:
+        return
+    texts = [
+        text
+        for _receiver, found in household_move_conflicts.send(
+            sender=Household, people=people, household=household
+        )
+        for text in found
+    ]
+    if texts:
+        raise Conflict(
+            _(
+                "Travelling together is booked and housed together: release or split these "
+                "first. %(places)s"
+            )
+            % {"places": "; ".join(texts)},
+            {"conflicts": texts},
+        )
+
+
 def household_update(
     *,
     actor: User | None,
@@ -1994,6 +2021,10 @@ def household_update(
             problems[0].message,
             {"errors": [{"field": p.field, "message": p.message} for p in problems]},
         )
+    _refuse_moves_that_leave_places_behind(
+        [people[p.pk] for p in add if people[p.pk].household_id != household.pk], household
+    )
+    _refuse_moves_that_leave_places_behind([people[p.pk] for p in remove], None)
     entries: dict[int, dict[str, Any]] = {}
 
     def note(h: Household, key: str, value: Any) -> None:

@@ -35,7 +35,7 @@ from aman.core.models import Crisis, User
 from aman.dedup.signals import MergeConflict
 from aman.geo.models import Country, Place
 from aman.registry.identity import normalize_phone
-from aman.registry.models import Household, ImportSource, Person
+from aman.registry.models import Household, ImportSource, Person, reference_code_display
 from aman.registry.services import person_set_status
 from aman.registry.statuses import Status
 from aman.shelter import dates
@@ -1543,3 +1543,25 @@ def stays_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None
 def stays_after_unmerge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
     """A merge undone: the links went back; each stay counts its guests as before."""
     _stays_recount([merge.survivor_id, merge.absorbed_id])
+
+
+def stays_move_conflicts(*, people: list[Person], **_kwargs: Any) -> list[str]:
+    """Before people move to another household: the rooms they are housed in with the
+    household they would leave (a household stays together; an officer ends the stay, or
+    splits it explicitly, first)."""
+    stays = (
+        Stay.objects.filter(guests__in=[p.pk for p in people], status__in=HOLDS_ROOM)
+        .select_related("block__hotel__place")
+        .annotate(guest=F("guests__reference_code"))
+        .order_by("guest", "first_night", "pk")
+    )
+    return [
+        _("%(person)s is housed at %(hotel)s until the night of %(last)s (stay %(stay)s)")
+        % {
+            "person": reference_code_display(s.guest),
+            "hotel": str(s.block.hotel),
+            "last": date_format(s.last_night, "SHORT_DATE_FORMAT"),
+            "stay": s.pk,
+        }
+        for s in stays
+    ]

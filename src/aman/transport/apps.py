@@ -9,8 +9,12 @@ class TransportConfig(AppConfig):
 
     def ready(self) -> None:
         from aman.dedup.signals import merge_conflicts
-        from aman.transport.services import bookings_merge_conflicts
+        from aman.registry.signals import household_move_conflicts
+        from aman.transport.services import bookings_merge_conflicts, bookings_move_conflicts
 
         merge_conflicts.connect(
             bookings_merge_conflicts, dispatch_uid="transport.bookings_merge_conflicts"
+        )
+        household_move_conflicts.connect(
+            bookings_move_conflicts, dispatch_uid="transport.bookings_move_conflicts"
         )

@@ -1434,3 +1434,19 @@ def bookings_merge_conflicts(
                 )
             )
     return out
+
+
+def bookings_move_conflicts(*, people: list[Person], **_kwargs: Any) -> list[str]:
+    """Before people move to another household: the seats they hold, each booked with the
+    household they would leave (travelling together is booked together; an officer
+    releases the seat, or splits the booking explicitly, first)."""
+    bookings = (
+        Booking.objects.filter(person__in=[p.pk for p in people], status__in=HOLDS_SEAT)
+        .select_related("leg__origin", "leg__destination", "person")
+        .order_by("person", "leg__departure_planned", "pk")
+    )
+    return [
+        _("%(person)s holds a seat on %(leg)s (booking %(booking)s)")
+        % {"person": b.person.reference_code_display, "leg": str(b.leg), "booking": b.pk}
+        for b in bookings
+    ]

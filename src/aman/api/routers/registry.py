@@ -437,7 +437,10 @@ def _household(user: User, household_id: int) -> Household:
     "households (a person is in one household). `remove_members`: members moved out, each "
     "into a new household of their own. `contact_id`: a member afterwards. A household "
     "left without its contact gets its first remaining member as contact. Only people you "
-    "may see can be named (404 with the field otherwise).",
+    "may see can be named (404 with the field otherwise). A person who holds a seat on a "
+    "leg or a room in a hotel with the household they would leave is not moved: 409, every "
+    "such seat and room named in `extra.conflicts` (release the seat or end the stay, or "
+    "split it explicitly, first).",
 )
 def household_update(request: HttpRequest, household_id: int, payload: HouseholdPatchIn) -> Any:
     user = _user(request)
