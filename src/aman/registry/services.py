@@ -1947,7 +1947,7 @@ def _refuse_moves_that_leave_places_behind(
         for _receiver, found in household_move_conflicts.send(
             sender=Household, people=people, household=household
         )
-        for text in found
+        for text in found or ()
     ]
     if texts:
         raise Conflict(
