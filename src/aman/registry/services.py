@@ -1932,7 +1932,6 @@ def _phones_replace(person: Person, phones: list[Any], own: dict[int, Phone]) ->
     return {"phones_added": added, "phones_corrected": corrected, "phones_removed": len(gone)}
 
 
-@transaction.atomic
 def _refuse_moves_that_leave_places_behind(
     people: list[Person], household: Household | None
 ) -> None:
@@ -1960,6 +1959,7 @@ def _refuse_moves_that_leave_places_behind(
         )
 
 
+@transaction.atomic
 def household_update(
     *,
     actor: User | None,
