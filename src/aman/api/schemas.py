@@ -287,10 +287,39 @@ class PersonDetailOut(PersonOut):
         return list(obj.phones.order_by("id"))
 
 
+class PossibleDuplicateOut(Schema):
+    """Someone already registered who may be the same person (the duplicate check):
+    kept as a pair for review (`GET /api/duplicates`, `POST /api/duplicates/{pair}/…`)."""
+
+    pair: int = Field(description="the candidate pair, to review")
+    person: int = Field(description="the person just registered or corrected")
+    duplicate_of: int = Field(description="the person already registered")
+    reference_code: str = Field(description="the reference code of the person already registered")
+    score: int
+    evidence: list[str] = Field(description="iin, document, phone, name_birth_date, …")
+    evidence_text: str
+
+
+DUPLICATES: Any = Field(
+    default_factory=list,
+    description="people already registered who may be the same as one of these: each kept "
+    "as a pair for an officer to review (only those you may see are named)",
+)
+
+
+class PersonCorrectedOut(PersonDetailOut):
+    possible_duplicates: list[PossibleDuplicateOut] = Field(
+        default_factory=list,
+        description="people who may be the same as this person (open or deferred pairs, the "
+        "correction checked again when names, birth date, IIN, documents or phones changed)",
+    )
+
+
 class RegistrationOut(Schema):
     intake_record: int
     household: int | None
     people: list[PersonOut]
+    possible_duplicates: list[PossibleDuplicateOut] = DUPLICATES
 
 
 class ErrorItem(Schema):
@@ -310,6 +339,7 @@ class RegistrationStatusOut(Schema):
     household: int | None
     people: list[PersonOut]
     errors: list[ErrorItem]
+    possible_duplicates: list[PossibleDuplicateOut] = DUPLICATES
 
 
 class StatusIn(Schema):

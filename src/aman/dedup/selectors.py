@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from aman.core.access import country_scope, require
+from aman.core.audit import audit_read
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.dedup.matching import Probe, find, probe_keys, summary
@@ -67,6 +68,14 @@ def registration_duplicates(*, user: User, crisis: Crisis, payload: Any) -> list
                 "score": m.score,
                 "evidence": ", ".join(str(EVIDENCE[e]) for e in m.evidence),
             }
+        )
+    if found:
+        audit_read(
+            actor=user,
+            verb="registration_duplicates",
+            object_type="registry.person",
+            crisis=crisis,
+            details={"people": [None, sorted({m.person_id for m in matches} & set(by_id))]},
         )
     return found
 
@@ -274,3 +283,39 @@ def require_both_visible(*, user: User, crisis_id: int, people: tuple[int, int])
     crisis_for_user(user, crisis_id)
     if not both_visible(user=user, crisis_id=crisis_id, people=people):
         raise Http404
+
+
+def possible_duplicates_out(*, user: User, pairs: Any, people: list[int]) -> list[dict[str, Any]]:
+    """Possible duplicates as the API answers a registration or a correction with them:
+    for each open or deferred pair of `pairs` that names one of `people`, the other person
+    as far as the user may see them — by reference code, no names (`GET /api/duplicates`
+    shows both records side by side)."""
+    if not user.has_cap(Cap.PERSONAL_DATA):
+        return []
+    mine = set(people)
+    found = []
+    for pair in pairs.filter(
+        status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
+    ).order_by("-score", "pk"):
+        if pair.person_a_id in mine:
+            found.append((pair, pair.person_a_id, pair.person_b_id))
+        elif pair.person_b_id in mine:
+            found.append((pair, pair.person_b_id, pair.person_a_id))
+    visible = Person.objects.filter(pk__in={other for _p, _own, other in found})
+    scope = country_scope(user)
+    if scope is not None:
+        visible = visible.filter(country__in=scope)
+    codes = dict(visible.values_list("pk", "reference_code"))
+    return [
+        {
+            "pair": pair.pk,
+            "person": own,
+            "duplicate_of": other,
+            "reference_code": codes[other],
+            "score": pair.score,
+            "evidence": pair.evidence,
+            "evidence_text": pair.evidence_text(),
+        }
+        for pair, own, other in found
+        if other in codes
+    ]

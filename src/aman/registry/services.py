@@ -904,6 +904,33 @@ def _record_possible_duplicates(
     candidates_record(actor=actor, crisis=crisis, probes=probes, records=probe_records)
 
 
+# What the duplicate check reads: a change of any of these checks the person again.
+IDENTITY_FIELDS = frozenset(
+    {"surname", "given_names", "surname_latin", "given_names_latin", "birth_date", "iin"}
+    | {"documents", "phones"}
+)
+
+
+def _check_again(actor: User | None, person: Person, record: IntakeRecord) -> int:
+    """The duplicate check of a person already registered whose identity changed (an
+    officer's correction, a phone from the status page): who else may be them now, kept
+    for review with the intake record that changed them. Returns the new pairs."""
+    from aman.dedup.matching import Probe, probe_keys
+    from aman.dedup.services import candidates_record
+
+    probe = Probe(
+        surname_keys=probe_keys(person.surname, person.surname_latin),
+        given_keys=probe_keys(person.given_names, person.given_names_latin),
+        birth_date=person.birth_date,
+        iin_hash=person.iin_hash,
+        document_hashes=frozenset(person.documents.values_list("number_hash", flat=True)),
+        phone_hashes=frozenset(person.phones.values_list("number_hash", flat=True)),
+        person_id=person.pk,
+        household_id=person.household_id,
+    )
+    return candidates_record(actor=actor, crisis=person.crisis, probes=[probe], records=[record])
+
+
 def _phone(raw: str, regions: list[str]) -> Any:
     """A number written without a country code is read as a number of the person's own
     country first (a citizen abroad keeps their home SIM), then of where they are."""
@@ -1473,6 +1500,8 @@ def person_update_self(
         if person.household_id and "priority" in changed:
             _household_priority_refresh(person.household_id)
         record = IntakeRecord.objects.create(**common)
+        if "phones" in changed:
+            _check_again(actor, person, record)
         moved: list[Person] = []
         if where is not None and whole_household and person.household_id:
             for member in (
@@ -1629,6 +1658,8 @@ def person_update(
             if changed:
                 record = IntakeRecord.objects.create(**common)
                 record.people.add(person)
+                if IDENTITY_FIELDS & set(changed):
+                    _check_again(actor, person, record)
                 audit_write(
                     actor=actor,
                     verb="person_update",

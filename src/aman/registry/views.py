@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from aman.core import access
@@ -436,6 +437,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if not payload:
                 messages.info(request, _("Nothing was changed."))
                 return redirect("person_detail", pk=person.pk)
+            known = _open_pairs(person)
             try:
                 services.person_update(
                     actor=user, person=person, payload=payload, channel=Channel.OFFICER
@@ -446,6 +448,19 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Changes saved."))
+                new_pairs = len(_open_pairs(person) - known)
+                if new_pairs:
+                    messages.warning(
+                        request,
+                        ngettext(
+                            "With these changes the record may be the same person as another "
+                            "record: see “Possibly the same person as” below.",
+                            "With these changes the record may be the same person as %(n)d "
+                            "other records: see “Possibly the same person as” below.",
+                            new_pairs,
+                        )
+                        % {"n": new_pairs},
+                    )
                 return redirect("person_detail", pk=person.pk)
         else:
             payload = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
@@ -483,6 +498,20 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "household": household,
             "move_form": HouseholdMoveForm(),
         },
+    )
+
+
+def _open_pairs(person: Person) -> set[int]:
+    """The possible duplicates of a person waiting for review (their pairs' ids)."""
+    from django.db.models import Q
+
+    from aman.dedup.models import CandidatePair
+
+    return set(
+        CandidatePair.objects.filter(
+            Q(person_a=person) | Q(person_b=person),
+            status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
+        ).values_list("pk", flat=True)
     )
 
 

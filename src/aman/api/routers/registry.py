@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Body, Field, Query, Router, Schema
@@ -13,6 +14,7 @@ from aman.api.schemas import (
     ErrorItem,
     ErrorOut,
     HouseholdOut,
+    PersonCorrectedOut,
     PersonDetailOut,
     PersonOut,
     PolicyIn,
@@ -160,7 +162,20 @@ def registration_create(
             "intake_record": record.pk,
             "household": record.household_id,
             "people": people,
+            "possible_duplicates": _duplicates_of(user, record, [p.pk for p in people]),
         },
+    )
+
+
+def _duplicates_of(user: User, record: IntakeRecord, people: list[int]) -> list[dict[str, Any]]:
+    """The possible duplicates the duplicate check kept for a registration."""
+    from aman.dedup.models import CandidatePair
+    from aman.dedup.selectors import possible_duplicates_out
+
+    if not people:
+        return []
+    return possible_duplicates_out(
+        user=user, pairs=CandidatePair.objects.filter(intake_record=record), people=people
     )
 
 
@@ -180,6 +195,7 @@ def _registration_status(user: User, record: IntakeRecord) -> dict[str, Any]:
         "household": record.household_id,
         "people": people,
         "errors": [{"field": f, "message": m} for f, m in record.rejection_reasons.items()],
+        "possible_duplicates": _duplicates_of(user, record, [p.pk for p in people]),
     }
 
 
@@ -365,7 +381,7 @@ def _person(user: User, person_id: int) -> Person:
 
 @router.patch(
     "/people/{person_id}",
-    response={200: PersonDetailOut, **ERRORS},
+    response={200: PersonCorrectedOut, **ERRORS},
     summary="Correct a person's record (only the fields sent change)",
     description="Every field of the record but the status (its own endpoint) and the "
     "household (`PATCH /api/households/{id}`). `documents` and `phones`, when sent, are the "
@@ -374,7 +390,8 @@ def _person(user: User, person_id: int) -> Person:
     "given; sent empty, or never given, it is transliterated from the native name again "
     "when that changes. The correction is kept as an intake record (kind `update`), a "
     "refused one too: the 400 answer lists `errors` per field and names the "
-    "`intake_record`.",
+    "`intake_record`. A correction of names, birth date, IIN, documents or phones checks "
+    "for duplicates again; the answer lists the person's `possible_duplicates`.",
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -386,8 +403,17 @@ def person_update(request: HttpRequest, person_id: int, payload: Body[dict[str, 
     user = _user(request)
     access.require(user, Cap.REGISTER)
     person = _person(user, person_id)
+    from aman.dedup.models import CandidatePair
+    from aman.dedup.selectors import possible_duplicates_out
+
     services.person_update(actor=user, person=person, payload=payload, channel=Channel.API)
-    return Person.objects.select_related("country").get(pk=person.pk)
+    corrected = Person.objects.select_related("country").get(pk=person.pk)
+    corrected.possible_duplicates = possible_duplicates_out(  # type: ignore[attr-defined]
+        user=user,
+        pairs=CandidatePair.objects.filter(Q(person_a=person) | Q(person_b=person)),
+        people=[person.pk],
+    )
+    return corrected
 
 
 class HouseholdFilter(Schema):
