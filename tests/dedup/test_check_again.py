@@ -165,3 +165,32 @@ def test_the_hotline_shows_possible_duplicates_and_the_reading_is_audited(
     entry = AuditEntry.objects.get(verb="registration_duplicates")
     nurlan = Person.objects.get(given_names="Нұрлан")
     assert entry.action == "read" and entry.changes == {"people": [None, [nurlan.pk]]}
+
+
+def test_an_import_says_how_many_possible_duplicates_it_brought(
+    world: World, family: dict[str, Any], tmp_path: Any
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from aman.registry.models import ImportBatch
+
+    register(world, family)
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "ФИО;Дата рождения;Паспорт\n"
+        "Жумабекова Айгуль;15.07.1990;N09876543\n"
+        "Омаров Данияр;02.02.1955;N55557777\n",
+        encoding="utf-8",
+    )
+    out = StringIO()
+    call_command(
+        "import", str(path), "--crisis", world.crisis.code, "--source", "Embassy",
+        "--country", "IR", stdout=out,
+    )  # fmt: skip
+    assert "2 accepted, 0 rejected" in out.getvalue()
+    assert "1 possible duplicate kept for review" in out.getvalue()
+    batch = ImportBatch.objects.get()
+    page = world.client(Role.OPERATOR).get(f"/people/imports/{batch.pk}/").content.decode()
+    assert 'id="import-duplicates"' in page and "1 possible duplicate kept for review." in page

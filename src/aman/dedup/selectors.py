@@ -319,3 +319,9 @@ def possible_duplicates_out(*, user: User, pairs: Any, people: list[int]) -> lis
         for pair, own, other in found
         if other in codes
     ]
+
+
+def import_pairs_count(batch_id: int) -> int:
+    """How many possible duplicates the rows of an import brought for review (a count, no
+    personal data: the list and the import's pages say it)."""
+    return CandidatePair.objects.filter(intake_record__batch_id=batch_id).count()

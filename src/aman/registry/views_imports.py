@@ -82,6 +82,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _context(request)
     batch = _batch(user, crisis, pk)
     context: dict[str, object] = {"batch": batch}
+    if batch.status == ImportBatch.Status.DONE:
+        from aman.dedup.selectors import import_pairs_count
+
+        context["possible_duplicates"] = import_pairs_count(batch.pk)
     if batch.status == ImportBatch.Status.UPLOADED:
         headers, _rows = imports.batch_table(batch)
         form = mapping_form(headers, batch.mapping, request.POST or None)

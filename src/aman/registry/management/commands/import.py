@@ -142,6 +142,20 @@ class Command(AmanCommand):
                 "total": batch.total_rows,
             }
         )
+        from aman.dedup.selectors import import_pairs_count
+
+        pairs = import_pairs_count(batch.pk)
+        if pairs:
+            self.stdout.write(
+                ngettext(
+                    "%(n)d possible duplicate kept for review (Duplicates in Aman, or aman "
+                    "dedup run for the whole crisis).",
+                    "%(n)d possible duplicates kept for review (Duplicates in Aman, or aman "
+                    "dedup run for the whole crisis).",
+                    pairs,
+                )
+                % {"n": pairs}
+            )
         if batch.rejected_rows:
             target = out or path.with_name(path.name + ".rejected.csv")
             target.write_text(imports.rejected_csv(batch), encoding="utf-8")
