@@ -194,3 +194,45 @@ def test_an_import_says_how_many_possible_duplicates_it_brought(
     batch = ImportBatch.objects.get()
     page = world.client(Role.OPERATOR).get(f"/people/imports/{batch.pk}/").content.decode()
     assert 'id="import-duplicates"' in page and "1 possible duplicate kept for review." in page
+
+
+def test_the_review_shows_identifiers_side_by_side_by_their_last_characters(
+    world: World, family: dict[str, Any]
+) -> None:
+    import re
+
+    register(world, family)
+    # The grandfather's names and birth date with another passport and the family's phone.
+    again = {
+        "members": [
+            {
+                "surname": "Жумабек",
+                "given_names": "Нурлан",
+                "birth_date": "1954-03-02",
+                "documents": [
+                    {"kind": "passport", "number": "N 7777 4321", "issuing_state": "KAZ"}
+                ],
+                "phones": ["+7 701 123 45 67"],
+                "email": "nurlan@example.kz",
+            }
+        ],
+        "location": {"country": "IR"},
+        "consent": True,
+    }
+    register(world, again)
+    pair = CandidatePair.objects.get()
+    page = world.client(Role.OPERATOR).get("/people/duplicates/").content.decode()
+    section = page[page.index(f'id="pair-{pair.pk}"') :]
+    rows = {
+        re.sub(r"<[^>]+>", "", m.group(1)).strip(): (m.group(0), m.group(2))
+        for m in re.finditer(r"<tr[^>]*><th[^>]*>([^<]+)</th>(.*?)</tr>", section)
+    }
+    documents_row, cells = rows["documents"]
+    assert "Passport …5678 KAZ until 2030-01-01" in cells and "Passport …4321 KAZ" in cells
+    assert 'class="table-warning"' in documents_row, "two passports that differ are marked"
+    phones_row, cells = rows["phones"]
+    assert cells.count("…4567") == 2 and 'class="table-warning"' not in phones_row
+    assert "with 2 others: Айгүл, Әлихан" in rows["household"][1]
+    assert "alone" in rows["household"][1]
+    assert "nurlan@example.kz" in rows["email"][1]
+    assert "N12345678" not in page and "N77774321" not in page, "numbers are not shown whole"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pydantic import ValidationError
 
 from aman.core.access import country_scope, require
@@ -163,11 +165,85 @@ def compare(a: Person, b: Person) -> list[dict[str, Any]]:
     ]
 
 
+def _tail(value: str, shown: int = 4) -> str:
+    """An identifier as the review shows it: its last characters only (enough to tell two
+    numbers apart at a glance; the person's page has the whole number)."""
+    value = "".join(value.split())
+    return "…" + value[-shown:] if value else ""
+
+
+def _identifier_rows(people: list[Person]) -> list[dict[str, Any]]:
+    """The identifiers side by side — IIN, documents, phones, email, the household — told
+    apart by their keyed hashes, shown by their last characters. A row differs where two
+    records both have such identifiers and share none of them: different passports are
+    strong evidence of two people."""
+    prefetch_related_objects(people, "documents", "phones", "household__members")
+
+    def differ(keys: list[frozenset[str]]) -> bool:
+        """Two records that both have some and share none."""
+        return any(a and b and not a & b for a, b in combinations(keys, 2))
+
+    iins = [frozenset([p.iin_hash]) if p.iin_hash else frozenset() for p in people]
+    documents = [frozenset(d.number_hash for d in p.documents.all()) for p in people]
+    phones = [frozenset(t.number_hash for t in p.phones.all()) for p in people]
+
+    def document_words(p: Person) -> str:
+        return "; ".join(
+            " ".join(
+                x
+                for x in (
+                    d.get_kind_display(),
+                    _tail(d.number),
+                    d.issuing_state,
+                    _("until %(date)s") % {"date": d.expiry_date.isoformat()}
+                    if d.expiry_date
+                    else "",
+                )
+                if x
+            )
+            for d in sorted(p.documents.all(), key=lambda d: d.pk)
+        )
+
+    def household_words(p: Person) -> str:
+        if p.household is None:
+            return ""
+        others = [m for m in p.household.members.all() if m.pk != p.pk]
+        if not others:
+            return _("alone")
+        names = ", ".join(m.given_names for m in sorted(others, key=lambda m: m.pk)[:6])
+        return ngettext(
+            "with %(n)d other: %(names)s", "with %(n)d others: %(names)s", len(others)
+        ) % {"n": len(others), "names": names}
+
+    return [
+        {"label": _("IIN"), "values": [_tail(p.iin) for p in people], "differ": differ(iins)},
+        {
+            "label": _("documents"),
+            "values": [document_words(p) for p in people],
+            "differ": differ(documents),
+        },
+        {
+            "label": _("phones"),
+            "values": [", ".join(_tail(t.number) for t in p.phones.all()) for p in people],
+            "differ": differ(phones),
+        },
+        {
+            "label": _("email"),
+            "values": [p.email for p in people],
+            "differ": len({p.email.lower() for p in people if p.email}) > 1,
+        },
+        {"label": _("household"), "values": [household_words(p) for p in people], "differ": False},
+    ]
+
+
 def compare_many(people: list[Person]) -> list[dict[str, Any]]:
     """Rows of (field, each record's value, differ?): records side by side (a pair, or
-    every record of a cluster), a row marked where the records disagree."""
+    every record of a cluster), a row marked where the records disagree; the identifiers
+    (`_identifier_rows`) after the names, birth date and sex."""
     rows = []
     for name, attribute in COMPARED:
+        if name == "country":
+            rows += _identifier_rows(people)
         field = Person._meta.get_field(name)
         if name in ("channel", "status", "sex"):
             values = [getattr(p, f"get_{name}_display")() for p in people]
