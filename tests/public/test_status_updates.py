@@ -127,12 +127,23 @@ def test_an_officer_changing_the_intent_moves_the_status_too(world: World) -> No
     assert event.note == "An officer recorded that the person wants to leave."
 
 
+def test_a_typed_city_of_the_reference_data_is_that_city(world: World) -> None:
+    tehran = Place.objects.get(kind="city", country__code="IR", name="Tehran")
+    dana, son = _family(world, location={"country": "IR", "city": " tehrán ", "address": "Azadi"})
+    assert (dana.city_id, dana.address) == (tehran.pk, "Azadi")
+    assert son.city_id == tehran.pk
+    # The intake record keeps what was sent.
+    assert dana.intake_records.get().payload["location"]["city"] == " tehrán "
+
+
 def test_only_an_address_keeps_the_typed_city(world: World) -> None:
-    dana, _son = _family(world)
-    assert dana.city_id is None and dana.address == "Tehran, Hotel Azadi"
+    dana, _son = _family(
+        world, location={"country": "IR", "city": "Pardis Town", "address": "Hotel Azadi"}
+    )
+    assert dana.city_id is None and dana.address == "Pardis Town, Hotel Azadi"
     _checked(_signed_in(dana).post("/status/me/", {"address": "Hotel Espinas"}))
     dana.refresh_from_db()
-    assert dana.address == "Tehran, Hotel Espinas" and dana.city_id is None
+    assert dana.address == "Pardis Town, Hotel Espinas" and dana.city_id is None
 
 
 def test_only_an_address_keeps_the_chosen_city_and_drops_the_old_coordinates(
@@ -197,7 +208,7 @@ def test_the_place_is_the_whole_households_unless_unticked(world: World) -> None
     for person in (dana, son, husband):
         person.refresh_from_db()
     assert dana.city == son.city and son.city is not None and son.city.name == "Tabriz"
-    assert husband.city_id is None and husband.address == "Tehran, Hotel Azadi", "out already"
+    assert husband.city.name == "Tehran" and husband.address == "Hotel Azadi", "out already"
     record = IntakeRecord.objects.filter(kind="update").get()
     assert record.payload["household"] is True
     assert set(record.people.all()) == {dana, son}

@@ -384,7 +384,21 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
         + [doc.issuing_state for _i, d in parsed for m in d.members for doc in m.documents]
     )
     city_ids = {d.location.city_id for _i, d in parsed if d.location.city_id is not None}
-    cities = {c.pk: c for c in Place.objects.filter(pk__in=city_ids, kind=Place.Kind.CITY)}
+    typed = _typed_cities(
+        {
+            (country.pk, d.location.city)
+            for _i, d in parsed
+            if d.location.city_id is None
+            and d.location.city
+            and (country := countries.get(d.location.country.upper())) is not None
+        }
+    )
+    cities = {
+        c.pk: c
+        for c in Place.objects.filter(
+            pk__in=city_ids | {pk for pk in typed.values() if pk}, kind=Place.Kind.CITY
+        )
+    }
     accepted: list[_Accepted] = []
     for i, data in parsed:
         sub = submissions[i]
@@ -404,6 +418,9 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
             city = cities.get(data.location.city_id)
             if city is None:
                 problems.append(Problem("location.city_id", _("No such city.")))
+        elif data.location.city and country is not None:
+            # A typed city that names a city of the reference data is that city.
+            city = cities.get(typed.get((country.pk, data.location.city)) or 0)
         if data.contact_index >= len(data.members):
             problems.append(Problem("contact_index", _("The contact must be one of the members.")))
         if problems:
@@ -1295,6 +1312,23 @@ class _Where:
         person.address = self.address
         person.latitude, person.longitude = self.latitude, self.longitude
         person.location_updated_at = now
+
+
+def _typed_cities(names: set[tuple[int, str]]) -> dict[tuple[int, str], int | None]:
+    """The reference-data cities that typed city names name (`city_named`), by (country
+    id, name as typed) → the city's id, or None: each name once per call (a list of
+    households from one place names it once)."""
+    from aman.geo.loaders import fold
+
+    by_key: dict[tuple[int, str], int | None] = {}
+    found: dict[tuple[int, str], int | None] = {}
+    for country_id, name in names:
+        key = (country_id, fold(name))
+        if key not in by_key:
+            city = city_named(country_id=country_id, name=name)
+            by_key[key] = city.pk if city is not None else None
+        found[country_id, name] = by_key[key]
+    return found
 
 
 def city_named(*, country_id: int, name: str) -> Place | None:
