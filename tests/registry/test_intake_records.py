@@ -188,8 +188,10 @@ def test_a_refused_public_form_can_be_registered_from_the_hotline_form(world: Wo
     )
     token = re.search(r'name="form_token" value="([^"]+)"', form)
     assert token is not None
+    assert f'name="corrects" value="{record.pk}"' in form and 'id="correcting"' in form
     data = {
         "form_token": token.group(1),
+        "corrects": str(record.pk),
         "country": "IR",
         "city": "Tehran",
         "address": "Hotel Azadi",
@@ -213,6 +215,49 @@ def test_a_refused_public_form_can_be_registered_from_the_hotline_form(world: Wo
     assert dana.pregnant and dana.phones.get().number == "+77015556677"
     record.refresh_from_db()
     assert record.outcome == "rejected", "the refused submission stays as it was received"
+    # The correction names the refused submission, which lists it and is no longer offered
+    # for correction nor listed among those still to correct.
+    correction = IntakeRecord.objects.get(outcome="accepted", people=dana)
+    assert correction.corrects_id == record.pk
+    detail = client.get(f"/people/intake/{record.pk}/").content.decode()
+    assert 'id="intake-corrections"' in detail and f"submission {correction.pk}" in detail
+    assert 'id="intake-correct"' not in detail
+    listed = client.get("/people/intake/", {"to_correct": "on"}).content.decode()
+    assert f'href="/people/intake/{record.pk}/"' not in listed
+    assert f"corrects #{record.pk}" in client.get("/people/intake/").content.decode()
+
+
+def test_the_api_names_the_rejected_registration_a_correction_corrects(
+    world: World, family: dict[str, Any], records: dict[str, IntakeRecord]
+) -> None:
+    to_correct = _list(world, Role.OPERATOR, to_correct=True).json()["items"]
+    assert {r["id"] for r in to_correct} == {records[c].pk for c in ("IR", "IQ", "ZZ")}
+    api = world.api(Role.OPERATOR)
+    path = f"/api/registrations?crisis={world.crisis.pk}&corrects="
+    # Still wrong: kept, rejected again, naming what it corrects; still to correct.
+    again = post(api, path + str(records["IR"].pk), _bad(family, "IR"))
+    assert again.status_code == 400
+    retried = IntakeRecord.objects.get(pk=again.json()["extra"]["intake_record"])
+    assert retried.corrects_id == records["IR"].pk
+    assert records["IR"].pk in {
+        r["id"] for r in _list(world, Role.OPERATOR, to_correct=True).json()["items"]
+    }
+    fixed = copy.deepcopy(family)
+    fixed["members"][0]["documents"][0]["number"] = "N55554444"
+    response = post(api, path + str(records["IR"].pk), fixed)
+    assert response.status_code == 201, response.content
+    record = IntakeRecord.objects.get(pk=response.json()["intake_record"])
+    assert record.corrects_id == records["IR"].pk
+    items = _list(world, Role.OPERATOR, to_correct=True).json()["items"]
+    assert {r["id"] for r in items} == {records["IQ"].pk, records["ZZ"].pk}
+    listed = {r["id"]: r for r in _list(world, Role.OPERATOR).json()["items"]}
+    assert listed[record.pk]["corrects"] == records["IR"].pk
+    # Only a rejected registration the user may see can be corrected.
+    bad = post(api, path + str(records["accepted"].pk), family)
+    assert bad.status_code == 400 and bad.json()["extra"] == {"corrects": records["accepted"].pk}
+    assert post(api, path + "999999", family).status_code == 404
+    consul = post(world.api(Role.CONSUL), path + str(records["IQ"].pk), family)
+    assert consul.status_code == 404
 
 
 def test_people_filters_are_checked_against_their_choices(world: World) -> None:

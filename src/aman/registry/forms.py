@@ -164,6 +164,9 @@ class HotlineForm(forms.Form):
         label=_("The caller agreed to the processing of the data (read the consent text aloud)")
     )
     form_token = forms.CharField(widget=forms.HiddenInput)
+    # The rejected submission being corrected (`IntakeRecord.corrects`), when the form was
+    # filled from one.
+    corrects = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, countries: Any, **kwargs: Any) -> None:
         import secrets

@@ -365,6 +365,17 @@ class IntakeRecord(models.Model):
     # A submission taken in a queue (pending) gets its members' reference codes at once,
     # in the order of its members; the people created from it later carry them.
     reference_codes = models.JSONField(default=list, blank=True)
+    # The rejected submission this one corrects (an officer sent it again, corrected, from
+    # the rejected record's page or with the API's `?corrects=`): the rejected one then
+    # lists what became of it, and the list of submissions tells those still to correct.
+    corrects = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("corrects"),
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]

@@ -10,9 +10,11 @@ from django.db import connection
 from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.db.models.lookups import In
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from aman.core.access import country_scope, require
 from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError, NotFound
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.registry.identity import PAIR_SEPARATOR, name_matching_key
@@ -383,7 +385,36 @@ def intake_records_filtered(
             qs = qs.filter(**{field: filters[field]})
     if filters.get("since"):
         qs = qs.filter(received_at__gte=filters["since"])
+    if filters.get("to_correct"):
+        # A rejected attempt at a correction is listed with the submission it corrects.
+        qs = qs.filter(
+            outcome=IntakeRecord.Outcome.REJECTED, kind="registration", corrects__isnull=True
+        ).exclude(
+            Exists(
+                IntakeRecord.objects.filter(corrects=OuterRef("pk")).exclude(
+                    outcome=IntakeRecord.Outcome.REJECTED
+                )
+            )
+        )
     return qs.select_related("actor", "country").order_by("-received_at", "-id")
+
+
+def intake_corrections(
+    *, user: User, crisis: Crisis, records: Collection[IntakeRecord]
+) -> dict[int, list[IntakeRecord]]:
+    """The submissions that correct each of these rejected ones (`IntakeRecord.corrects`),
+    oldest first, among those the user may see (one query)."""
+    out: dict[int, list[IntakeRecord]] = {r.pk: [] for r in records}
+    wanted = [r.pk for r in records if r.outcome == IntakeRecord.Outcome.REJECTED]
+    if wanted:
+        for c in (
+            intake_records_for_user(user=user, crisis=crisis)
+            .filter(corrects__in=wanted)
+            .order_by("received_at", "id")
+        ):
+            assert c.corrects_id is not None
+            out[c.corrects_id].append(c)
+    return out
 
 
 def intake_people(
@@ -420,7 +451,29 @@ def intake_list_audit(
             "filters": {
                 k: str(v)
                 for k, v in filters.items()
-                if v not in ("", None) and k not in ("crisis", "limit", "offset")
+                if v not in ("", None, False) and k not in ("crisis", "limit", "offset")
             },
         },
     )
+
+
+def corrected_record(*, user: User, crisis: Crisis, pk: Any) -> IntakeRecord:
+    """The rejected registration of this crisis, visible to the user, that a submission
+    says it corrects — or a clear refusal (it is not there, not the user's to see, not a
+    rejected registration)."""
+    record = (
+        intake_records_for_user(user=user, crisis=crisis).filter(pk=pk).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if record is None:
+        raise NotFound(
+            _("No rejected registration %(id)s to correct.") % {"id": pk}, {"corrects": pk}
+        )
+    if record.outcome != IntakeRecord.Outcome.REJECTED or record.kind != "registration":
+        raise ApplicationError(
+            _("Submission %(id)s was not a rejected registration: there is nothing to correct.")
+            % {"id": pk},
+            {"corrects": pk},
+        )
+    return record

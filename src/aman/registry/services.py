@@ -157,6 +157,7 @@ def _reject(
     batch: Any = None,
     row_number: int | None = None,
     country: Country | None = None,
+    corrects: IntakeRecord | None = None,
 ) -> IntakeRecord:
     """Keep a rejected submission with its reasons. Its idempotency key is not kept: the
     corrected submission that follows may carry the same key and must be accepted."""
@@ -174,6 +175,7 @@ def _reject(
         rejection_reasons=reasons,
         batch=batch,
         row_number=row_number,
+        corrects=corrects,
     )
     audit_write(
         actor=actor,
@@ -198,6 +200,7 @@ def intake_reject(
     kind: str = "registration",
     batch: Any = None,
     row_number: int | None = None,
+    corrects: IntakeRecord | None = None,
 ) -> IntakeRecord:
     """Keep a submission that an interface refused before it reached a service (a form
     with errors, an unreadable import row), so that nothing sent is lost."""
@@ -213,6 +216,7 @@ def intake_reject(
         kind=kind,
         batch=batch,
         row_number=row_number,
+        corrects=corrects,
     )
 
 
@@ -258,6 +262,8 @@ class Submission:
     # A submission taken into the queue earlier (`registration_accept`): its record is
     # completed instead of a new one created, and its reserved codes are used.
     pending: IntakeRecord | None = None
+    # The rejected submission this one corrects (`IntakeRecord.corrects`).
+    corrects: IntakeRecord | None = None
 
     @classmethod
     def queued(cls, record: IntakeRecord) -> Submission:
@@ -273,6 +279,7 @@ class Submission:
             row_number=record.row_number,
             member_refs=record.member_refs,
             pending=record,
+            corrects=record.corrects,
         )
 
     def intake_record(self, crisis: Crisis, **fields: Any) -> IntakeRecord:
@@ -289,6 +296,7 @@ class Submission:
             batch=self.batch,
             row_number=self.row_number,
             member_refs=self.member_refs,
+            corrects=self.corrects,
         )
         return IntakeRecord(**{**values, **fields})
 
@@ -319,9 +327,11 @@ def registration_submit(
     source_ref: str = "",
     batch: Any = None,
     row_number: int | None = None,
+    corrects: IntakeRecord | None = None,
 ) -> IntakeRecord:
     """Register one household exactly as submitted (see `registrations_submit`); a
-    rejected payload is kept and `RegistrationRejected` is raised."""
+    rejected payload is kept and `RegistrationRejected` is raised. `corrects`: the rejected
+    submission this one corrects (`selectors.corrected_record`)."""
     outcome = registrations_submit(
         crisis=crisis,
         submissions=[
@@ -334,6 +344,7 @@ def registration_submit(
                 source_ref=source_ref,
                 batch=batch,
                 row_number=row_number,
+                corrects=corrects,
             )
         ],
     )[0]
@@ -678,6 +689,7 @@ def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_r
         kind="registration",
         batch=sub.batch,
         row_number=sub.row_number,
+        corrects=sub.corrects,
     )
     return Outcome(record, problems=problems)
 

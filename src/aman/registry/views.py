@@ -199,13 +199,23 @@ def person_create(request: HttpRequest) -> HttpResponse:
 
         filled = hotline_prefill(user=user, crisis=crisis, pk=request.GET["from_intake"])
         if filled is not None:
-            form = HotlineForm(initial=filled[0], countries=countries)
+            form = HotlineForm(
+                initial={**filled[0], "corrects": request.GET["from_intake"]}, countries=countries
+            )
             formset = HotlineMemberFormSet(prefix="m", initial=filled[1])
     if request.method == "POST" and "add_member" in request.POST:
         form = HotlineForm(initial=request.POST.dict(), countries=countries)
         form.fields["form_token"].initial = request.POST.get("form_token")
         formset = unbound_with_one_more(HotlineMemberFormSet, request.POST, "m", 20)
     elif request.method == "POST":
+        corrects = None
+        if request.POST.get("corrects"):
+            try:
+                corrects = selectors.corrected_record(
+                    user=user, crisis=crisis, pk=request.POST["corrects"]
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
         if form.is_valid() and formset.is_valid():
             d = form.cleaned_data
             members = members_payload(formset)
@@ -244,6 +254,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
                     actor=user,
                     idempotency_key=d["form_token"],
                     source=f"hotline:{user.username}",
+                    corrects=corrects,
                 )
             except services.RegistrationRejected as exc:
                 place_problems(form, formset, exc.problems)
@@ -267,6 +278,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 problems=form_problems(form, formset),
                 actor=user,
                 source=f"hotline:{user.username}",
+                corrects=corrects,
             )
     return TemplateResponse(
         request, "registry/person_create.html", {"crisis": crisis, "form": form, "formset": formset}

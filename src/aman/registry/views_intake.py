@@ -45,6 +45,10 @@ class IntakeFilterForm(forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+    to_correct = forms.BooleanField(
+        label=_("Only rejected registrations not yet registered after correction"),
+        required=False,
+    )
 
     def filters(self) -> dict[str, Any]:
         if not self.is_valid():
@@ -74,13 +78,14 @@ def intake_list(request: HttpRequest) -> HttpResponse:
         page = CappedPaginator(records, 50).get_page(request.GET.get("page"))
         rows = list(page.object_list)
         people = selectors.intake_people(user=user, crisis=crisis, records=rows)
+        corrections = selectors.intake_corrections(user=user, crisis=crisis, records=rows)
         params = request.GET.copy()
         params.pop("page", None)
         selectors.intake_list_audit(user=user, crisis=crisis, records=rows, filters=filters)
         context.update(
             page=page,
             query=params.urlencode(),
-            rows=[(r, people[r.pk]) for r in rows],
+            rows=[(r, people[r.pk], corrections[r.pk]) for r in rows],
         )
     return TemplateResponse(request, "registry/intake_list.html", context)
 
@@ -95,8 +100,12 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return TemplateResponse(request, "registry/intake_list.html", {"crisis": None})
     record = selectors.intake_record_for_user(user=user, crisis=crisis, pk=pk)
     people = selectors.intake_people(user=user, crisis=crisis, records=[record])[record.pk]
+    corrections = selectors.intake_corrections(user=user, crisis=crisis, records=[record])[
+        record.pk
+    ]
     audit_read(actor=user, verb="intake_detail", obj=record, crisis=crisis)
     rejected = record.outcome == IntakeRecord.Outcome.REJECTED
+    corrected = any(c.outcome != IntakeRecord.Outcome.REJECTED for c in corrections)
     return TemplateResponse(
         request,
         "registry/intake_detail.html",
@@ -106,7 +115,9 @@ def intake_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "people": people,
             "reasons": sorted(record.rejection_reasons.items()),
             "payload": json.dumps(record.payload, ensure_ascii=False, indent=2) if rejected else "",
+            "corrections": corrections,
             "can_correct": rejected
+            and not corrected
             and user.has_cap(Cap.REGISTER)
             and crisis.status == Crisis.Status.OPEN
             and hotline_initial(record.payload) is not None,

@@ -97,16 +97,27 @@ def _one_of(choices: list[str]) -> Any:
     "member; it is registered within seconds, with the same checks. "
     "`GET /api/registrations/{id}` says what became of it (`pending`, `accepted` with the "
     "people, or `rejected` with the errors). A retry with the same key answers 202 with the "
-    "current state.",
+    "current state.\n\n"
+    "`?corrects=` names the rejected registration (`GET /api/registrations?outcome=rejected`) "
+    "that this one corrects: the rejected record then lists it, and `to_correct=true` no "
+    "longer lists the rejected one once its correction is accepted.",
 )
 def registration_create(
-    request: HttpRequest, payload: Body[dict[str, Any]], crisis: int | None = None
+    request: HttpRequest,
+    payload: Body[dict[str, Any]],
+    crisis: int | None = None,
+    corrects: int | None = None,
 ) -> Any:
     user = _user(request)
     access.require(user, Cap.REGISTER)
     queued = "respond-async" in request.headers.get("Prefer", "")
     the_crisis = _crisis(user, crisis, hot=queued)
     key = registration_key(request, user)
+    corrected = (
+        selectors.corrected_record(user=user, crisis=the_crisis, pk=corrects)
+        if corrects is not None
+        else None
+    )
     if queued:
         taken = services.registration_accept(
             crisis=the_crisis,
@@ -116,6 +127,7 @@ def registration_create(
                 actor=user,
                 idempotency_key=key,
                 source=f"api:{user.username}",
+                corrects=corrected,
             ),
         )
         if taken.repeated:
@@ -132,6 +144,7 @@ def registration_create(
                 actor=user,
                 idempotency_key=key,
                 source=f"api:{user.username}",
+                corrects=corrected,
             )
         ],
     )[0]
@@ -208,6 +221,10 @@ class IntakeFilter(Schema):
     channel: str = _one_of(Channel.values)
     kind: str = _one_of(KINDS)
     since: datetime | None = Field(None, description="received at this time or later")
+    to_correct: bool = Field(
+        False,
+        description="only rejected registrations no accepted correction names (`?corrects=`)",
+    )
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0)
 
@@ -233,6 +250,7 @@ class IntakeRecordOut(Schema):
     import_batch: int | None
     row_number: int | None
     household: int | None
+    corrects: int | None = Field(description="the rejected registration this one corrects")
     errors: list[ErrorItem] = Field(description="the reasons of a rejected submission")
     people: list[IntakePersonOut] = Field(description="the people it matched (that you see)")
     payload: Any = Field(
@@ -261,6 +279,7 @@ def intake_out(record: IntakeRecord, people: list[Person]) -> dict[str, Any]:
         "import_batch": record.batch_id,
         "row_number": record.row_number,
         "household": record.household_id,
+        "corrects": record.corrects_id,
         "errors": [{"field": f, "message": m} for f, m in record.rejection_reasons.items()],
         "people": people,
         "payload": record.payload if record.outcome == IntakeRecord.Outcome.REJECTED else None,
