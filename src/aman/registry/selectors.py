@@ -300,7 +300,7 @@ def _identifier_matches(crisis: Crisis, query: str) -> set[int]:
 def surviving_person_id(pk: int) -> int:
     """The person a record is now part of: itself, or the person it was merged into (and
     so on, when that one was merged again)."""
-    for _ in range(50):
+    for _hop in range(50):
         merged = Person.all_objects.filter(pk=pk).values_list("merged_into", flat=True).first()
         if merged is None:
             return pk
