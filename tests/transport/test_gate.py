@@ -423,6 +423,61 @@ def test_a_booking_released_while_the_device_was_offline_is_a_conflict(world: Wo
     assert online["answer"]["verdict"] == "closed" and online["answer"]["level"] == "stop"
 
 
+def test_a_boarding_synced_after_departure_corrects_the_no_show(world: World) -> None:
+    from aman.registry.statuses import Status
+
+    leg = make_leg(world)
+    a, b, c = book(world, leg, 3)
+    logistics = world.users[Role.LOGISTICS]
+    services.leg_set_status(actor=logistics, leg=leg, status="confirmed")
+    services.leg_set_status(actor=logistics, leg=leg, status="boarding")
+    scanned = timezone.now() - timedelta(minutes=40)
+    # The device boarded all three offline; the officer recorded the departure before the
+    # device was back: all three became no-shows.
+    services.leg_set_status(
+        actor=logistics, leg=leg, status="departed", at=timezone.now() - timedelta(minutes=30)
+    )
+    assert {x.status for x in Booking.objects.filter(leg=leg)} == {BookingStatus.NO_SHOW}
+    late = (timezone.now()).isoformat()  # dated after the departure: not taken
+    results = sync(
+        officer(world),
+        leg,
+        [
+            {"id": "d1", "booking": a.pk, "action": "board", "offline": True,
+             "at": scanned.isoformat()},
+            {"id": "d2", "booking": b.pk, "action": "board", "offline": True, "at": late},
+            {"id": "d3", "booking": c.pk, "action": "check_in", "offline": True,
+             "at": scanned.isoformat()},
+        ],
+    )  # fmt: skip
+    assert [r["result"] for r in results] == ["applied", "conflict", "conflict"]
+    assert "no-show is corrected" in results[0]["message"]
+    assert "after the departure" in results[1]["message"]
+    a.refresh_from_db()
+    assert a.status == BookingStatus.BOARDED
+    assert abs((a.boarded_at - scanned).total_seconds()) < 1, "boarded when scanned"
+    assert Person.objects.get(pk=a.person_id).status == Status.BOARDED
+    event = BookingEvent.objects.filter(booking=a).latest("at")
+    assert (event.previous, event.status) == ("no_show", "boarded")
+    assert "synchronised after departure" in event.note
+    assert AuditEntry.objects.filter(verb="booking_board_before_departure").count() == 1
+    # The manifest has the person now; the others stay no-shows.
+    assert {x.status for x in Booking.objects.filter(leg=leg).exclude(pk=a.pk)} == {"no_show"}
+    # A no-show released by an officer before departure is not corrected: its seat may
+    # have gone to someone else.
+    other = make_leg(world, number="KC 7002")
+    (d,) = book(world, other, 1)
+    services.booking_close(actor=logistics, booking=d, status="no_show")
+    for step in ("confirmed", "boarding", "departed"):
+        services.leg_set_status(actor=logistics, leg=other, status=step)
+    (result,) = sync(officer(world), other, [
+        {"id": "d4", "booking": d.pk, "action": "board", "offline": True,
+         "at": (timezone.now() - timedelta(minutes=30)).isoformat()},
+    ])  # fmt: skip
+    assert result["result"] == "conflict"
+    assert Booking.objects.get(pk=d.pk).status == BookingStatus.NO_SHOW
+
+
 def test_a_refused_transit_permit_keeps_the_person_off_the_bus(world: World) -> None:
     logistics = world.users[Role.LOGISTICS]
     astara = place("crossing", code="IR-AZ-ASTARA")

@@ -46,6 +46,7 @@ from aman.transport.models import (
     BookingStatus,
     GateScan,
     Leg,
+    LegStatus,
     Undertaking,
 )
 
@@ -528,6 +529,29 @@ def _act(
     booking = res.booking
     if booking.status in RESULT_OF_TARGET[action]:
         return R.ALREADY, _already(booking)
+    if (
+        offline
+        and action == A.BOARD
+        and booking.status == BookingStatus.NO_SHOW
+        and leg.status in (LegStatus.DEPARTED, LegStatus.ARRIVED)
+    ):
+        # Boarded while the device was offline; the departure, recorded before the scan
+        # arrived, made the person a no-show. The person is on board: say so.
+        try:
+            done = services.booking_board_before_departure(
+                actor=actor,
+                booking=booking,
+                at=at,
+                note=_(
+                    "boarded at the gate, recorded offline at %(time)s, synchronised after "
+                    "departure"
+                )
+                % {"time": timezone.localtime(at, leg.origin.zone).strftime("%Y-%m-%d %H:%M:%S")},
+            )
+        except Conflict as exc:
+            return refused, exc.message
+        booking.status, booking.boarded_at = done.status, done.boarded_at
+        return R.APPLIED, _("Boarded before departure: the no-show is corrected.")
     if booking.status not in HOLDS_SEAT:
         label = BookingStatus(booking.status).label.lower()
         if offline:

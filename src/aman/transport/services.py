@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -1124,6 +1124,86 @@ def booking_board(
         )
         entries.append(step[1])
     audit_write_many(entries)
+    return booking
+
+
+# How much later than the recorded departure a boarding scan may be dated and still be
+# taken as made before it (a device's clock, the minutes between the doors closing and the
+# officer recording the departure).
+LATE_SCAN_GRACE = timedelta(minutes=15)
+
+
+@transaction.atomic
+def booking_board_before_departure(
+    *, actor: User | None, booking: Booking, at: datetime, note: str = ""
+) -> Booking:
+    """A boarding scanned at the gate while offline, before the leg departed, and synced
+    after the departure made the person a no-show: the person was on board, so the no-show
+    is corrected to boarded (at the scan's time), audited, and the person's journey says
+    boarded — and arrived, when the leg has. Refused unless the no-show is the departure's
+    own (a seat released earlier may have gone to someone else) and the scan is dated
+    before the departure (`LATE_SCAN_GRACE` aside)."""
+    leg = (
+        Leg.objects.select_for_update(of=("self",))
+        .select_related("crisis", "origin", "destination")
+        .get(pk=booking.leg_id)
+    )
+    booking = (
+        Booking.objects.select_for_update(of=("self", "person"))
+        .select_related("person")
+        .get(pk=booking.pk)
+    )
+    booking.leg = leg
+    previous = BookingStatus.NO_SHOW
+    departed = LegEvent.objects.filter(leg=leg, status=LegStatus.DEPARTED).order_by("-at").first()
+    last = BookingEvent.objects.filter(booking=booking).order_by("-at", "-pk").first()
+    if (
+        booking.status != BookingStatus.NO_SHOW
+        or leg.status not in (LegStatus.DEPARTED, LegStatus.ARRIVED)
+        or departed is None
+        or last is None
+        or last.status != BookingStatus.NO_SHOW
+        or last.at < departed.at
+    ):
+        raise Conflict(
+            _("Only a no-show of the departure itself can be corrected to boarded."),
+            {"status": booking.status},
+        )
+    departure = leg.departure_actual or departed.at
+    if at > departure + LATE_SCAN_GRACE:
+        raise Conflict(
+            _("The scan was made at %(scan)s, after the departure at %(departure)s.")
+            % {
+                "scan": timezone.localtime(at, leg.origin.zone).strftime("%H:%M"),
+                "departure": timezone.localtime(departure, leg.origin.zone).strftime("%H:%M"),
+            },
+            {"status": booking.status},
+        )
+    booking.status = BookingStatus.BOARDED
+    booking.boarded_at = at
+    booking.checked_in_at = booking.checked_in_at or at
+    booking.changed_by = actor
+    booking.save(
+        update_fields=["status", "boarded_at", "checked_in_at", "changed_by", "changed_at"]
+    )
+    words = note or _("boarded before departure (a scan synchronised after it)")
+    _event(booking, BookingStatus.BOARDED, previous, actor, words[:500])
+    audit_write(
+        actor=actor,
+        verb="booking_board_before_departure",
+        obj=booking,
+        crisis=leg.crisis,
+        changes={"status": [previous, BookingStatus.BOARDED], "scanned_at": at.isoformat()},
+    )
+    person = booking.person
+    for step in (Status.ASSIGNED, Status.BOARDED):
+        # (The departure put the person back to waiting: assigned to the leg again, then
+        # on board.)
+        if person.status != Status.BOARDED and step in TRANSITIONS[person.status]:
+            person_set_status(actor=actor, person=person, status=step, note=str(leg)[:500])
+            person.status = step
+    if leg.status == LegStatus.ARRIVED:
+        _arrived(leg, [booking], actor)
     return booking
 
 
