@@ -273,7 +273,7 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
         user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
     )
     try:
-        merging.person_unmerge(actor=user, merge=merge)
+        merge = merging.person_unmerge(actor=user, merge=merge)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("person_detail", merge.survivor_id)
