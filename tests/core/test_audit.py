@@ -403,6 +403,11 @@ NOT_AUDITED = {
     "rejected_csv": "a read; the download view audits it as an export",
     "plan": "a pure helper: what a merge would take from where",
     "later_merges": "a read",
+    "rejection_between": "a read: the decision that refuses a merge (person_merge, audited)",
+    "household_conflicts": "reads the seats and rooms a merge would leave behind, for the "
+    "merge page and person_merge, whose merge is audited; the page's read is audited as "
+    "candidate_merge_page",
+    "group_times": "a read: when each group of a record's fields was set, for the merge rule",
     "pass_prints_tidy": "housekeeping of the prints' own rows: deletes the files of boarding "
     "passes past their time and fails prints whose worker died; each row keeps when and why "
     "(cleared, cleared_at, error), no personal record is read or changed",

@@ -162,10 +162,27 @@ def test_the_merged_reference_code_opens_the_status_page(
     assert "Жұмабек" in page.content.decode()
 
 
+THIRD: dict[str, Any] = {
+    # Someone else with the family grandfather's phone and given name: a possible duplicate
+    # of the first record only.
+    "members": [
+        {
+            "surname": "Касымов",
+            "given_names": "Нұрлан",
+            "birth_date": "1961-08-30",
+            "phones": ["8 701 123 45 67"],
+        }
+    ],
+    "location": {"country": "IR"},
+    "consent": True,
+}
+
+
 def test_an_unmerge_restores_the_exact_prior_state(world: World, family: dict[str, Any]) -> None:
     pair, _first = the_pair(world, family)
-    # A status step on the absorbed record, a third record with an open pair to the
-    # absorbed one: the merge moves the step and carries the pair.
+    # A status step on the later record, a third record with an open pair to the earlier
+    # one (which the officer merges into the later one): the merge moves the step, carries
+    # the pair, and takes the kept record into the family's household.
     from aman.registry.services import person_set_status
 
     person_set_status(
@@ -173,6 +190,9 @@ def test_an_unmerge_restores_the_exact_prior_state(world: World, family: dict[st
         person=Person.objects.get(pk=pair.person_b_id),
         status="verified",
     )
+    assert register(world, THIRD).status_code == 201
+    original = CandidatePair.objects.exclude(pk=pair.pk).get(person_a=pair.person_a_id)
+    third = original.person_b_id
     before = state()
     response = merge_api(
         world, pair, {"keep": "b", "choose": {"location": "absorbed", "language": "survivor"}}
@@ -180,10 +200,18 @@ def test_an_unmerge_restores_the_exact_prior_state(world: World, family: dict[st
     assert response.status_code == 201, response.content
     merge = Merge.objects.get()
     assert merge.survivor_id == pair.person_b_id
+    carried = CandidatePair.objects.get(person_a=pair.person_b_id, person_b=third)
+    assert carried.status == "open" and carried.evidence == original.evidence
+    queue = world.api(Role.OPERATOR).get(f"/api/duplicates?crisis={world.crisis.pk}").json()
+    assert [p["id"] for p in queue["items"]] == [carried.pk]
+    kept = Person.objects.get(pk=pair.person_b_id)
+    family_household = Person.all_objects.get(pk=pair.person_a_id).household_id
+    assert kept.household_id == family_household, "the household with the others in it"
     assert state() != before
     undo = world.api(Role.OPERATOR).post(f"/api/merges/{merge.pk}/undo")
     assert undo.status_code == 200, undo.content
-    assert undo.json()["kept_on_undo"] == []
+    assert undo.json()["kept_on_undo"] == [] and undo.json()["rows_on_undo"] == []
+    assert not CandidatePair.objects.filter(pk=carried.pk).exists(), "withdrawn"
     assert state() == before
     assert AuditEntry.objects.filter(verb="person_unmerge", object_id=str(merge.pk)).exists()
     # Undone once; a second undo is refused.

@@ -1,4 +1,4 @@
-"""Merging two records of one person, and undoing it exactly.
+"""Merging two records of one person, and undoing it.
 
 A merge keeps both records. The *survivor* takes the values chosen by the rule below (or by
 the officer, for the groups where the two records disagree) and every row that belonged to
@@ -6,25 +6,41 @@ the *absorbed* record: its intake records, documents, phones, name keys, status 
 whatever later parts of Aman attach to a person (bookings, stays, cases, messages: every
 foreign key to a person is followed, see `_relations`). The absorbed record stays, marked
 `merged_into`, so that its reference code still leads to the person and the merge can be
-undone: an unmerge moves back exactly the rows that were moved, puts back the survivor's
-values (except those changed since, which it keeps and lists), and reopens the pair.
+undone: an unmerge moves back the rows that were moved, puts back the survivor's values
+(except those changed since, which it keeps and lists), and reopens the pair. Rows moved and
+changed since are listed too (`Merge.rows_on_undo`): the record's own documents and phones
+are put back as they were at the merge (made again when removed since), while seats, rooms
+and the like go back as they are now (their own history says what happened since).
 
 The rule, per group of fields (`GROUPS`):
 
 * a value only one record has is taken;
 * where both have one and they differ (a *conflict*, shown to the officer, who may choose),
   the **verified** value wins — Latin names read from a document; a birth date or sex that
-  the record's own IIN encodes — and otherwise the **newest**: the record changed last
-  (for the location, the one reported last);
+  the record's own IIN encodes — and otherwise the **newest**: the value set last, group by
+  group (`group_times`: the latest accepted intake record of the record — its registration,
+  an officer's correction, the citizen's own update — that carried a field of the group;
+  for the location, when it was last reported). A status step or a booking does not make a
+  value newer;
+* the household: the kept record's, unless only the other record's household has anyone
+  else in it (a person registered once alone and once with their family travels with the
+  family);
 * needs are never lost: a vulnerability either record reports is kept, the two notes are
   joined, the nationalities are united; the consent kept is the earlier one;
 * the journey is one: both records' status events are the survivor's, and its status is
   the latest of them;
-* two different IINs are two people: such records are never merged;
+* two different IINs are two people: such records are never merged; nor are two records
+  an officer said are not the same person (also when either has been merged with someone
+  else since: the decision follows the records, see `rejection_between`);
 * one person is in one place at a time: records housed on the same night in two stays, or
   holding seats on one leg or on legs at the same time, are not merged until an officer has
   resolved that (the refusal names the stays and bookings, see `merge_conflicts`). A merge
-  therefore frees no room and no seat, and an unmerge gives none back.
+  therefore frees no room and no seat, and an unmerge gives none back;
+* travelling together is booked and housed together: a record that would leave a household
+  that keeps other members while it holds a seat or a room with that household is not
+  merged that way (`household_conflicts`, the registry's `household_move_conflicts`). The
+  person's seats and rooms then name the household the person is in (and again the old one
+  after an unmerge); the contact of every household touched is one of its members.
 """
 
 from __future__ import annotations
@@ -33,8 +49,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.apps import apps
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -44,7 +62,15 @@ from aman.core.models import AuditEntry, User
 from aman.dedup.models import CandidatePair, Merge
 from aman.dedup.signals import MergeConflict
 from aman.registry.identity import IinError, name_keys, parse_iin
-from aman.registry.models import Household, NameKey, NamePair, Person, StatusEvent
+from aman.registry.models import (
+    Household,
+    IntakeRecord,
+    NameKey,
+    NamePair,
+    Person,
+    StatusEvent,
+    reference_code_display,
+)
 
 # The groups of fields a merge decides together, with their label for officers. A group's
 # fields always come from the same record.
@@ -109,7 +135,35 @@ RULE_WORDS = {
     "newest": gettext_lazy("the newest"),
     "officer": gettext_lazy("chosen by the officer"),
     "kept": gettext_lazy("the kept record's"),
+    "family": gettext_lazy("the household with others in it"),
 }
+# Which group of fields a field of an update's payload (an officer's correction, the
+# citizen's own update) sets.
+PAYLOAD_GROUPS = {
+    "surname": "names",
+    "given_names": "names",
+    "patronymic": "names",
+    "surname_latin": "latin",
+    "given_names_latin": "latin",
+    "birth_date": "birth_date",
+    "sex": "sex",
+    "iin": "iin",
+    "email": "email",
+    "messengers": "messengers",
+    "language": "language",
+    "country": "location",
+    "city_id": "location",
+    "city": "location",
+    "address": "location",
+    "latitude": "location",
+    "longitude": "location",
+    "intent": "intent",
+    "eligibility": "eligibility",
+}
+# The rows that are the record's own data: an unmerge puts them back as they were at the
+# merge. Other rows (seats, rooms, permits, …) go back as they are now.
+RESTORED = ("registry.document.person", "registry.phone.person")
+INTAKE_LINKS = "registry.intakerecord_people.person"
 
 
 def _field(name: str) -> models.Field[Any, Any]:
@@ -138,13 +192,103 @@ def _verified(person: Person, group: str) -> bool:
     return False
 
 
-def _newer(a: Person, b: Person, group: str) -> bool:
-    """Whether `a`'s value of the group is newer than `b`'s."""
-    if group == "location":
-        when_a = a.location_updated_at or a.updated_at
-        when_b = b.location_updated_at or b.updated_at
-        return when_a > when_b
-    return a.updated_at > b.updated_at
+def _merged_records(people: list[int]) -> set[int]:
+    """These records and every record merged into them (merges in force), at any depth."""
+    found, frontier = set(people), list(people)
+    while frontier:
+        frontier = [
+            pk
+            for pk in Person.all_objects.filter(merged_into__in=frontier).values_list(
+                "pk", flat=True
+            )
+            if pk not in found
+        ]
+        found.update(frontier)
+    return found
+
+
+def _current_people(records: set[int]) -> dict[int, int]:
+    """The person each record is part of now (itself, or the one it was merged into)."""
+    parent = dict(Person.all_objects.filter(pk__in=records).values_list("pk", "merged_into"))
+    out = {}
+    for record in records:
+        pk, seen = record, 0
+        while seen < 50:
+            if pk not in parent:
+                parent.update(Person.all_objects.filter(pk=pk).values_list("pk", "merged_into"))
+            up = parent.get(pk)
+            if up is None:
+                break
+            pk, seen = up, seen + 1
+        out[record] = pk
+    return out
+
+
+def _groups_carried(record: IntakeRecord, codes: set[str]) -> set[str]:
+    """The groups of fields an accepted intake record set for a record whose reference
+    codes are `codes`: a registration all of them; an update those its payload names (a
+    member moved with the household by someone else's update: only the location)."""
+    if record.kind == "registration":
+        return set(GROUPS) - {"household"}
+    payload: dict[str, Any] = record.payload if isinstance(record.payload, dict) else {}
+    groups = {PAYLOAD_GROUPS[k] for k in payload if k in PAYLOAD_GROUPS}
+    documents = payload.get("documents")
+    if isinstance(documents, list) and any(
+        isinstance(d, dict) and d.get("surname_latin") for d in documents
+    ):
+        groups.add("latin")  # a document's printed name becomes the person's
+    if record.source_ref not in codes:
+        groups &= {"location"}
+    return groups
+
+
+def group_times(person: Person) -> dict[str, dt.datetime]:
+    """When each group of the record's fields was last set: the latest accepted intake
+    record linked to it that carried a field of the group (`_groups_carried`), else when the
+    record was created; for the location, when it was last reported. Intake records a merge
+    in force brought count only for the groups whose value that merge took from them."""
+    merges = list(
+        Merge.objects.filter(survivor=person, undone_at__isnull=True).values_list(
+            "moved", "choices"
+        )
+    )
+    only: dict[int, set[str]] = {}  # intake link → the groups it may speak for
+    for moved, choices in merges:
+        taken = {c["group"] for c in choices if c.get("from") == "absorbed"}
+        for link in moved.get(INTAKE_LINKS, []):
+            only[link] = taken
+    records = _merged_records([person.pk])
+    codes = set(Person.all_objects.filter(pk__in=records).values_list("reference_code", flat=True))
+    times = {group: person.created_at for group in GROUPS}
+    through = IntakeRecord.people.through
+    links = dict(through.objects.filter(person_id=person.pk).values_list("pk", "intakerecord_id"))
+    intake = {
+        r.pk: r
+        for r in IntakeRecord.objects.filter(
+            pk__in=set(links.values()), outcome=IntakeRecord.Outcome.ACCEPTED
+        ).only("pk", "kind", "received_at", "source_ref", "payload")
+    }
+    for link, record_id in links.items():
+        record = intake.get(record_id)
+        if record is None:
+            continue
+        groups = _groups_carried(record, codes)
+        if link in only:
+            groups &= only[link]
+        for group in groups:
+            times[group] = max(times[group], record.received_at)
+    if person.location_updated_at is not None:
+        times["location"] = person.location_updated_at
+    return times
+
+
+def _household_others(household: int | None, records: tuple[int, int]) -> list[Person]:
+    """The members of a household other than the two records, oldest first."""
+    if household is None:
+        return []
+    return list(
+        Person.objects.filter(household_id=household).exclude(pk__in=records).order_by("pk")
+    )
 
 
 def plan(survivor: Person, absorbed: Person, chosen: dict[str, str] | None = None) -> list[Choice]:
@@ -152,6 +296,7 @@ def plan(survivor: Person, absorbed: Person, chosen: dict[str, str] | None = Non
     officer's choices ({group: "survivor" | "absorbed"}) for groups in conflict."""
     chosen = chosen or {}
     choices = []
+    times: list[dict[str, dt.datetime]] = []
     for group, (_label, fields) in GROUPS.items():
         mine = tuple(_value(survivor, f) for f in fields)
         theirs = tuple(_value(absorbed, f) for f in fields)
@@ -165,15 +310,25 @@ def plan(survivor: Person, absorbed: Person, chosen: dict[str, str] | None = Non
             choices.append(Choice(group, chosen[group], "officer", True))
             continue
         if group == "household":
-            # A person stays in their household unless the officer says otherwise.
-            choices.append(Choice(group, "survivor", "kept", True))
+            # A person stays in their household unless only the other household has anyone
+            # else in it (registered once alone, once with the family), or the officer
+            # says otherwise.
+            records = (survivor.pk, absorbed.pk)
+            if not _household_others(survivor.household_id, records) and _household_others(
+                absorbed.household_id, records
+            ):
+                choices.append(Choice(group, "absorbed", "family", True))
+            else:
+                choices.append(Choice(group, "survivor", "kept", True))
             continue
         verified = (_verified(survivor, group), _verified(absorbed, group))
         if verified[0] != verified[1]:
             source = "survivor" if verified[0] else "absorbed"
             choices.append(Choice(group, source, "verified", True))
             continue
-        newest = "absorbed" if _newer(absorbed, survivor, group) else "survivor"
+        if not times:
+            times = [group_times(survivor), group_times(absorbed)]
+        newest = "absorbed" if times[1][group] > times[0][group] else "survivor"
         choices.append(Choice(group, newest, "newest", True))
     return choices
 
@@ -304,6 +459,117 @@ def _check_pair(survivor: Person, absorbed: Person) -> None:
         )
 
 
+def rejection_between(survivor: Person, absorbed: Person) -> CandidatePair | None:
+    """The earliest decision "not the same person" on two records of which one is, or was
+    merged into, the one person and the other the other person; None when there is none."""
+    mine = _merged_records([survivor.pk])
+    theirs = _merged_records([absorbed.pk])
+    return (
+        CandidatePair.objects.filter(status=CandidatePair.Status.REJECTED)
+        .filter(
+            models.Q(person_a__in=mine, person_b__in=theirs)
+            | models.Q(person_a__in=theirs, person_b__in=mine)
+        )
+        .select_related("decided_by")
+        .order_by(models.F("decided_at").asc(nulls_first=True), "pk")
+        .first()
+    )
+
+
+def _check_rejected(survivor: Person, absorbed: Person) -> None:
+    decision = rejection_between(survivor, absorbed)
+    if decision is None:
+        return
+    codes = dict(
+        Person.all_objects.filter(pk__in=[decision.person_a_id, decision.person_b_id]).values_list(
+            "pk", "reference_code"
+        )
+    )
+    officer = decision.decided_by
+    raise Conflict(
+        _(
+            "%(kept)s and %(merged)s are not merged: %(first)s and %(second)s, records of these "
+            "two, were recorded as not the same person by %(officer)s on %(when)s."
+        )
+        % {
+            "kept": survivor.reference_code_display,
+            "merged": absorbed.reference_code_display,
+            "first": reference_code_display(codes[decision.person_a_id]),
+            "second": reference_code_display(codes[decision.person_b_id]),
+            "officer": (officer.get_full_name() or officer.username) if officer else _("unknown"),
+            "when": date_format(timezone.localtime(decision.decided_at), "SHORT_DATETIME_FORMAT")
+            if decision.decided_at
+            else _("unknown"),
+        },
+        {
+            "rejected_pair": decision.pk,
+            "decided_by": officer.username if officer else None,
+            "decided_at": decision.decided_at.isoformat() if decision.decided_at else None,
+        },
+    )
+
+
+def _final_household(survivor: Person, absorbed: Person, chosen: dict[str, str] | None) -> Any:
+    """The household the merged person will be in (an id, or None)."""
+    for choice in plan(survivor, absorbed, chosen):
+        if choice.group == "household":
+            person = absorbed if choice.source == "absorbed" else survivor
+            return person.household_id
+    return survivor.household_id
+
+
+def _leaving(survivor: Person, absorbed: Person, household: int | None) -> list[Person]:
+    """The records that leave, by the merge, a household that keeps other members."""
+    records = (survivor.pk, absorbed.pk)
+    return [
+        record
+        for record in (survivor, absorbed)
+        if record.household_id is not None
+        and record.household_id != household
+        and _household_others(record.household_id, records)
+    ]
+
+
+def household_conflicts(
+    survivor: Person, absorbed: Person, chosen: dict[str, str] | None = None
+) -> list[MergeConflict]:
+    """The seats and rooms that a record holds with a household the merge would take it out
+    of while others stay in it (travelling together is booked and housed together: the
+    registry's `household_move_conflicts`); empty when the merge leaves nobody behind."""
+    from aman.registry.signals import household_move_conflicts
+
+    household = _final_household(survivor, absorbed, chosen)
+    leaving = _leaving(survivor, absorbed, household)
+    if not leaving:
+        return []
+    target = Household.objects.filter(pk=household).first() if household else None
+    return [
+        MergeConflict("household", str(text))
+        for _receiver, found in household_move_conflicts.send(
+            sender=Household, people=leaving, household=target
+        )
+        for text in found or ()
+    ]
+
+
+def _check_households(survivor: Person, absorbed: Person, chosen: dict[str, str] | None) -> None:
+    conflicts = household_conflicts(survivor, absorbed, chosen)
+    if conflicts:
+        raise Conflict(
+            _(
+                "%(kept)s and %(merged)s cannot be merged this way yet: the person would leave "
+                "a household they are booked or housed with. Release or split these first, or "
+                "keep the person in that household: %(conflicts)s."
+            )
+            % {
+                "kept": survivor.reference_code_display,
+                "merged": absorbed.reference_code_display,
+                "conflicts": "; ".join(c.text for c in conflicts),
+            },
+            {"conflicts": [c.as_dict() for c in conflicts]},
+        )
+
+
 def merge_conflicts(survivor: Person, absorbed: Person) -> list[MergeConflict]:
     """What the two records hold that one person cannot hold twice (two rooms on one night,
     two seats at one time), as each part of Aman sees it; empty when they can be merged."""
@@ -344,6 +610,7 @@ def person_merge(
 ) -> Merge:
     """Merge `absorbed` into `survivor` (see the module's rule); returns the merge, which
     `person_unmerge` undoes."""
+    from aman.dedup.signals import person_merged
     from aman.registry.services import (
         _household_priority_refresh,
         _priority_refresh,
@@ -363,11 +630,17 @@ def person_merge(
         pair = CandidatePair.objects.select_for_update().get(pk=pair.pk)
         if {pair.person_a_id, pair.person_b_id} != {survivor.pk, absorbed.pk}:
             raise ApplicationError(_("This pair is not these two people."), {})
-        if pair.status in (CandidatePair.Status.MERGED, CandidatePair.Status.REJECTED):
-            raise Conflict(_("This pair has already been decided."), {"status": pair.status})
+    # An officer's "not the same person" on these two, or on records merged into either.
+    _check_rejected(survivor, absorbed)
+    if pair is not None and pair.status in (
+        CandidatePair.Status.MERGED,
+        CandidatePair.Status.REJECTED,
+    ):
+        raise Conflict(_("This pair has already been decided."), {"status": pair.status})
     # The two people are locked, and every writer of stays and bookings locks the people it
-    # houses or books: nothing new can come between this check and the move.
+    # houses or books: nothing new can come between these checks and the move.
     _check_conflicts(survivor, absorbed)
+    _check_households(survivor, absorbed, chosen)
     before = _dump(survivor)
     households = {h for h in (survivor.household_id, absorbed.household_id) if h}
     choices = plan(survivor, absorbed, chosen)
@@ -402,19 +675,7 @@ def person_merge(
     _priority_refresh(survivor)
     absorbed_household = absorbed.household_id
 
-    other: dict[str, Any] = {"contacts": {}, "pair": None, "proposed": []}
-    for household in Household.objects.select_for_update().filter(contact=absorbed):
-        contact: int | None = survivor.pk
-        if household.pk != survivor.household_id:
-            contact = (
-                Person.objects.filter(household=household)
-                .exclude(pk=absorbed.pk)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-                .first()
-            )
-        other["contacts"][str(household.pk)] = [absorbed.pk, contact]
-        Household.objects.filter(pk=household.pk).update(contact=contact)
+    other: dict[str, Any] = {"contacts": {}, "pair": None, "proposed": [], "closed": []}
     if pair is not None:
         other["pair"] = {
             "id": pair.pk,
@@ -426,12 +687,30 @@ def person_merge(
         pair.decided_by = actor
         pair.decided_at = timezone.now()
         pair.save(update_fields=["status", "decided_by", "decided_at"])
-    other["proposed"] = _carry_pairs(survivor, absorbed)
 
     survivor.updated_at = timezone.now()
     after = _dump(survivor)
     Person.all_objects.filter(pk=survivor.pk).update(**_load(after))
     Person.all_objects.filter(pk=absorbed.pk).update(merged_into=survivor.pk)
+    absorbed.merged_into_id = survivor.pk
+    # Every household touched keeps one of its members as its contact.
+    touched = households | set(
+        Household.objects.filter(contact=absorbed).values_list("pk", flat=True)
+    )
+    for household in Household.objects.select_for_update().filter(pk__in=touched).order_by("pk"):
+        members = list(
+            Person.objects.filter(household=household).order_by("pk").values_list("pk", flat=True)
+        )
+        if household.contact_id in members:
+            continue
+        contact = survivor.pk if survivor.pk in members else (members[0] if members else None)
+        if contact != household.contact_id:
+            other["contacts"][str(household.pk)] = [household.contact_id, contact]
+            Household.objects.filter(pk=household.pk).update(contact=contact)
+    # What an officer said: records known not to be this person are not proposed with it.
+    different = _known_different(survivor)
+    other["proposed"] = _carry_pairs(survivor, absorbed, set(different))
+    other["closed"] = _close_decided(actor, survivor, different)
     for household_id in households | ({absorbed_household} if absorbed_household else set()):
         _household_priority_refresh(household_id)
     merge = Merge.objects.create(
@@ -447,6 +726,23 @@ def person_merge(
         other=other,
         merged_by=actor,
     )
+    # The seats and rooms follow the person into the household they are in now.
+    left = sorted(households - {survivor.household_id})
+    rows_households: dict[str, dict[str, list[int | None]]] = {}
+    for _receiver, changed in person_merged.send(
+        sender=Merge,
+        merge=merge,
+        actor=actor,
+        households={"to": survivor.household_id, "left": left},
+    ):
+        found = cast("dict[str, dict[str, list[int | None]]]", changed or {})
+        for label, rows in found.items():
+            rows_households.setdefault(label, {}).update(rows)
+    if rows_households:
+        other["households_of"] = rows_households
+    merge.other = other
+    merge.rows = cast(Any, _snapshot(moved))
+    merge.save(update_fields=["other", "rows"])
     audit_write(
         actor=actor,
         verb="person_merge",
@@ -459,12 +755,102 @@ def person_merge(
             "automatic": [None, automatic],
             **_changes(before, after),
             "moved": [None, {k: len(v) for k, v in moved.items()}],
+            **(
+                {"households_of": [None, {k: sorted(v) for k, v in rows_households.items()}]}
+                if rows_households
+                else {}
+            ),
+            **(
+                {"pairs_closed": [None, [c["id"] for c in other["closed"]]]}
+                if other["closed"]
+                else {}
+            ),
         },
     )
-    from aman.dedup.signals import person_merged
-
-    person_merged.send(sender=Merge, merge=merge, actor=actor)
     return merge
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dict | list | bool | int | float | str) or value is None:
+        return value
+    return str(value)
+
+
+def _row_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _rows_now(model: type[models.Model], ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The rows as stored, JSON-ready, by id."""
+    fields = [f.attname for f in _row_fields(model)]
+    return {
+        values.pop("pk"): {k: _json(v) for k, v in values.items()}
+        for values in model._base_manager.filter(pk__in=ids).values("pk", *fields)
+    }
+
+
+def _snapshot(moved: dict[str, list[int]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The moved rows as the merge leaves them (name keys, derived from the names, apart)."""
+    relations = _relations()
+    out = {}
+    for key, ids in moved.items():
+        if key in relations:
+            model, _fk = relations[key]
+            out[key] = {str(pk): values for pk, values in _rows_now(model, ids).items()}
+    return out
+
+
+def _known_different(person: Person) -> dict[int, CandidatePair]:
+    """The people an officer said are not this person (a decision on any record of either
+    counts), each with the earliest such decision."""
+    mine = _merged_records([person.pk])
+    decisions = (
+        CandidatePair.objects.filter(status=CandidatePair.Status.REJECTED)
+        .filter(models.Q(person_a__in=mine) | models.Q(person_b__in=mine))
+        .order_by(models.F("decided_at").asc(nulls_first=True), "pk")
+    )
+    others: dict[int, CandidatePair] = {}
+    for decision in decisions:
+        if decision.person_a_id in mine and decision.person_b_id in mine:
+            continue
+        other = decision.person_b_id if decision.person_a_id in mine else decision.person_a_id
+        others.setdefault(other, decision)
+    out: dict[int, CandidatePair] = {}
+    for record, current in _current_people(set(others)).items():
+        if current != person.pk:
+            out.setdefault(current, others[record])
+    return out
+
+
+def _close_decided(
+    actor: User | None, person: Person, different: dict[int, CandidatePair]
+) -> list[dict[str, Any]]:
+    """Close the person's open pairs with people an officer said are not them (on records
+    of either): such a pair is decided already. Returns what an unmerge puts back."""
+    open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
+    closed = []
+    now = timezone.now()
+    for pair in CandidatePair.objects.select_for_update().filter(
+        models.Q(person_a=person, person_b__in=list(different))
+        | models.Q(person_b=person, person_a__in=list(different)),
+        status__in=open_statuses,
+    ):
+        other = pair.person_b_id if pair.person_a_id == person.pk else pair.person_a_id
+        closed.append(
+            {
+                "id": pair.pk,
+                "status": pair.status,
+                "decided_by": pair.decided_by_id,
+                "decided_at": pair.decided_at.isoformat() if pair.decided_at else None,
+                "because": different[other].pk,
+            }
+        )
+        CandidatePair.objects.filter(pk=pair.pk).update(
+            status=CandidatePair.Status.REJECTED, decided_by=actor, decided_at=now
+        )
+    return sorted(closed, key=lambda c: c["id"])
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -474,10 +860,11 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {"fields": [None, fields]} if fields else {}
 
 
-def _carry_pairs(survivor: Person, absorbed: Person) -> list[list[int]]:
+def _carry_pairs(survivor: Person, absorbed: Person, different: set[int]) -> list[list[int]]:
     """The absorbed record's open possible duplicates become the survivor's (a new pair
-    each, unless the survivor already has one with that person). Returns [new, original]
-    pair ids."""
+    each, with what the batch run said of it, unless the survivor already has one with that
+    person, or an officer said that person is not this one: `different`). Returns [new,
+    original] pair ids."""
     open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
     known = set()
     for a, b in CandidatePair.objects.filter(
@@ -489,7 +876,7 @@ def _carry_pairs(survivor: Person, absorbed: Person) -> list[list[int]]:
         models.Q(person_a=absorbed) | models.Q(person_b=absorbed), status__in=open_statuses
     ):
         other = pair.person_b_id if pair.person_a_id == absorbed.pk else pair.person_a_id
-        if other == survivor.pk or other in known:
+        if other == survivor.pk or other in known or other in different:
             continue
         a, b = sorted((survivor.pk, other))
         new.append(
@@ -501,6 +888,10 @@ def _carry_pairs(survivor: Person, absorbed: Person) -> list[list[int]]:
                 evidence=pair.evidence,
                 found_by=pair.found_by,
                 intake_record_id=pair.intake_record_id,
+                run_id=pair.run_id,
+                match_weight=pair.match_weight,
+                explanation=pair.explanation,
+                cluster=pair.cluster,
             )
         )
         originals[(a, b)] = pair.pk
@@ -547,9 +938,11 @@ def later_merges(merge: Merge) -> list[Merge]:
 
 @transaction.atomic
 def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
-    """Undo a merge exactly: the rows moved go back, the survivor's values are put back
-    (values changed since the merge are kept and listed in `kept_on_undo`), the household
-    contacts and the pair are as they were, the pairs it proposed are withdrawn."""
+    """Undo a merge: the rows moved go back, the survivor's values are put back (values
+    changed since the merge are kept and listed in `kept_on_undo`), the households of seats
+    and rooms, the household contacts and the pairs are as they were, the pairs it proposed
+    are withdrawn. Moved rows changed since are listed in `rows_on_undo` (`_rows_back`):
+    the record's documents and phones as they were at the merge, the rest as they are now."""
     from aman.registry.services import _household_priority_refresh, _write_name_keys
 
     # The two people first (the same order as a merge takes them), then the merge: a merge
@@ -570,13 +963,11 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
             _("A later merge involves these people; undo it first."),
             {"merges": [m.pk for m in later]},
         )
-    relations = _relations()
-    relations["registry.namekey.person"] = (NameKey, "person")
-    for key, ids in merge.moved.items():
-        if key not in relations:
-            continue  # a relation that no longer exists: nothing of it to move back
-        model, fk = relations[key]
-        model._base_manager.filter(pk__in=ids, **{fk: survivor.pk}).update(**{fk: absorbed.pk})
+    rows_on_undo = _rows_back(merge, survivor.pk, absorbed.pk)
+    for label, rows in merge.other.get("households_of", {}).items():
+        model = apps.get_model(label)
+        for pk, (old, new) in rows.items():
+            model._base_manager.filter(pk=int(pk), household_id=new).update(household_id=old)
 
     stored_before: dict[str, Any] = cast(Any, merge.before)
     stored_after: dict[str, Any] = cast(Any, merge.after)
@@ -602,6 +993,18 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     for household, (contact, set_to) in merge.other.get("contacts", {}).items():
         Household.objects.filter(pk=int(household), contact=set_to).update(contact=contact)
     _withdraw_carried(merge.other.get("proposed", []))
+    for closed_pair in merge.other.get("closed", []):
+        CandidatePair.objects.filter(
+            pk=closed_pair["id"], status=CandidatePair.Status.REJECTED
+        ).update(
+            status=closed_pair["status"],
+            decided_by=closed_pair["decided_by"],
+            decided_at=(
+                dt.datetime.fromisoformat(closed_pair["decided_at"])
+                if closed_pair["decided_at"]
+                else None
+            ),
+        )
     closed = merge.other.get("pair")
     if closed:
         CandidatePair.objects.filter(pk=closed["id"]).update(
@@ -635,7 +1038,8 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
     merge.undone_by = actor
     merge.undone_at = timezone.now()
     merge.kept_on_undo = kept
-    merge.save(update_fields=["undone_by", "undone_at", "kept_on_undo"])
+    merge.rows_on_undo = rows_on_undo
+    merge.save(update_fields=["undone_by", "undone_at", "kept_on_undo", "rows_on_undo"])
     from aman.dedup.signals import person_unmerged
 
     person_unmerged.send(sender=Merge, merge=merge, actor=actor)
@@ -649,6 +1053,80 @@ def person_unmerge(*, actor: User | None, merge: Merge) -> Merge:
             "absorbed": [merge.absorbed_id, None],
             **_changes(stored_after, {**stored_after, **restore}),
             "kept": [None, kept],
+            **(
+                {"rows": [None, [[r["relation"], r["id"], r["outcome"]] for r in rows_on_undo]]}
+                if rows_on_undo
+                else {}
+            ),
         },
     )
     return merge
+
+
+def _rows_back(merge: Merge, survivor: int, absorbed: int) -> list[dict[str, Any]]:
+    """Move the merge's rows back to the absorbed record. A moved row of the record's own
+    data (`RESTORED`: documents, phones) removed or corrected since the merge is made again,
+    or put back, as it was at the merge; any other row changed since goes back as it is now
+    (a seat checked in since stays checked in), and one no longer the survivor's stays where
+    it is. Returns what was found changed and done: [{"relation", "id", "outcome"}]."""
+    relations = _relations()
+    relations["registry.namekey.person"] = (NameKey, "person")
+    snapshot: dict[str, dict[str, dict[str, Any]]] = cast(Any, merge.rows) or {}
+    report: list[dict[str, Any]] = []
+    for key, ids in merge.moved.items():
+        if key not in relations:
+            continue  # a relation that no longer exists: nothing of it to move back
+        model, fk = relations[key]
+        manager = model._base_manager
+        attname = _field_of(model, fk).attname
+        was = snapshot.get(key, {})
+        now = _rows_now(model, ids) if was else {}
+        back = set(ids)
+        for pk in ids:
+            then = was.get(str(pk))
+            if then is None:
+                continue  # not recorded (name keys; a merge made before rows were kept)
+            row = now.get(pk)
+            if row is not None and row == then:
+                continue
+            if row is None or row[attname] != survivor:
+                if key in RESTORED and row is None:
+                    _restore(model, pk, {**then, attname: absorbed})
+                    report.append({"relation": key, "id": pk, "outcome": "restored"})
+                else:
+                    report.append({"relation": key, "id": pk, "outcome": "left"})
+                back.discard(pk)
+            elif key in RESTORED:
+                manager.filter(pk=pk).update(**_values(model, {**then, attname: absorbed}))
+                report.append({"relation": key, "id": pk, "outcome": "reverted"})
+                back.discard(pk)
+            else:
+                report.append({"relation": key, "id": pk, "outcome": "as_now"})
+        manager.filter(pk__in=back, **{fk: survivor}).update(**{fk: absorbed})
+    return report
+
+
+def _field_of(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    return cast("models.Field[Any, Any]", model._meta.get_field(name))
+
+
+def _values(model: type[models.Model], stored: dict[str, Any]) -> dict[str, Any]:
+    """`_rows_now`'s values as field values, by attribute name."""
+    by_attname = {f.attname: f for f in _row_fields(model)}
+    return {
+        name: by_attname[name].to_python(value) if value is not None else None
+        for name, value in stored.items()
+        if name in by_attname
+    }
+
+
+def _restore(model: type[models.Model], pk: int, stored: dict[str, Any]) -> None:
+    """Make a removed row again as it was stored, with its own id where that is free."""
+    values = _values(model, stored)
+    manager = model._base_manager
+    if manager.filter(pk=pk).exists():
+        row = manager.create(**values)
+    else:
+        row = manager.create(pk=pk, **values)
+    # Timestamps set on creation (auto_now_add) are put back as they were.
+    manager.filter(pk=row.pk).update(**values)

@@ -114,6 +114,14 @@ class Merge(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     # Values changed on the survivor after the merge, kept by the unmerge: [field, ...].
     kept_on_undo = models.JSONField(default=list, blank=True)
+    # The moved rows as the merge left them ({relation: {id: {field: value}}}; encrypted:
+    # documents and phones hold identifiers), so that an unmerge sees what changed since.
+    rows = EncryptedJSONField(default=dict, blank=True)
+    # What an unmerge found changed since the merge among the moved rows, and what it did:
+    # [{"relation", "id", "outcome"}], outcome "restored" (removed since: made again as at
+    # the merge), "reverted" (corrected since: put back as at the merge), "as_now" (changed
+    # since: went back as it is now) or "left" (no longer the kept record's: left there).
+    rows_on_undo = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("merge")

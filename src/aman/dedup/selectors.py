@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Q, prefetch_related_objects
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from pydantic import ValidationError
 
 from aman.core.access import country_scope, require
@@ -401,3 +401,98 @@ def import_pairs_count(batch_id: int) -> int:
     """How many possible duplicates the rows of an import brought for review (a count, no
     personal data: the list and the import's pages say it)."""
     return CandidatePair.objects.filter(intake_record__batch_id=batch_id).count()
+
+
+ADULT_AGE = 18
+
+
+def merge_households(
+    *, survivor: Person, absorbed: Person, chosen: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """For the merge page: the households of the two records, who else is in each (name,
+    reference code, age), which one the merged person will be in, and a warning for each
+    household the merge would leave with children and no adult."""
+    from django.utils import timezone
+
+    from aman.dedup.merging import _final_household
+
+    records = (survivor.pk, absorbed.pk)
+    final = _final_household(survivor, absorbed, chosen)
+    today = timezone.localdate()
+    households = []
+    warnings = []
+    for household in dict.fromkeys((survivor.household_id, absorbed.household_id)):
+        if household is None:
+            continue
+        others = list(
+            Person.objects.filter(household_id=household)
+            .exclude(pk__in=records)
+            .order_by("birth_date", "pk")
+        )
+        members: list[dict[str, Any]] = [
+            {"name": str(p), "code": p.reference_code_display, "age": p.age_on(today)}
+            for p in others
+        ]
+        chosen_here = household == final
+        households.append(
+            {
+                "id": household,
+                "label": f"H{household}",
+                "records": [
+                    str(role_name)
+                    for r, role_name in (
+                        (survivor, _("kept record")),
+                        (absorbed, _("merged record")),
+                    )
+                    if r.household_id == household
+                ],
+                "members": members,
+                "chosen": chosen_here,
+            }
+        )
+        minors = [m for m in members if m["age"] is not None and m["age"] < ADULT_AGE]
+        adults = [m for m in members if m["age"] is not None and m["age"] >= ADULT_AGE]
+        if not chosen_here and minors and not adults:
+            warnings.append(
+                _(
+                    "Household %(household)s would be left with children and no adult: "
+                    "%(children)s. If the merged person is their parent or guardian, keep "
+                    "the person in that household."
+                )
+                % {
+                    "household": f"H{household}",
+                    "children": ", ".join(f"{m['name']} ({m['code']})" for m in minors),
+                }
+            )
+    return {"households": households, "final": final, "warnings": warnings}
+
+
+UNDO_WORDS = {
+    "restored": gettext_lazy("removed since the merge: made again as it was"),
+    "reverted": gettext_lazy("corrected since the merge: put back as it was at the merge"),
+    "as_now": gettext_lazy("changed since the merge: went back as it is now"),
+    "left": gettext_lazy("no longer the kept record's: left where it is"),
+}
+
+
+def unmerge_notes(merge: Any) -> list[str]:
+    """What an unmerge found changed since the merge among the rows it moved back, in
+    words: each row (documents and phones masked) and what was done with it."""
+    from django.apps import apps
+
+    from aman.dedup.merging import _values
+
+    notes = []
+    snapshot = merge.rows or {}
+    for entry in merge.rows_on_undo or []:
+        label, _fk = entry["relation"].rsplit(".", 1)
+        model = apps.get_model(label)
+        name = str(model._meta.verbose_name)
+        stored = snapshot.get(entry["relation"], {}).get(str(entry["id"]))
+        if entry["relation"] in ("registry.document.person", "registry.phone.person") and stored:
+            row = str(model(**_values(model, stored)))
+            what = f"{name} {row}"
+        else:
+            what = f"{name} {entry['id']}"
+        notes.append(f"{what}: {UNDO_WORDS.get(entry['outcome'], entry['outcome'])}")
+    return notes

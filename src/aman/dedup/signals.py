@@ -7,10 +7,16 @@
   resolves them first: a merge never frees a room or a seat by itself, and so an unmerge
   never has to take one back.
 * `person_merged` is sent inside the merge's transaction, after every row was moved, with
-  `merge` (the Merge) and `actor`: an app that keeps something counted per person (the
-  guests of a stay) counts it again there.
+  `merge` (the Merge), `actor` and `households` ({"to": the household the person is in
+  now, or None; "left": the households the person's records left}): an app that keeps
+  something counted per person (the guests of a stay) counts it again there, and an app
+  whose rows name a household with the person (a booking, a stay) points those of the
+  households left at the one the person is in now. It returns what it changed,
+  {"app_label.model": {"id": [household before, household after]}}: the unmerge puts
+  each back (where it is still as the merge left it).
 * `person_unmerged` is sent inside the unmerge's transaction, after the rows were moved
-  back, with `merge` and `actor`: the same counts again, as they were.
+  back (and their households put back), with `merge` and `actor`: the same counts again,
+  as they were.
 """
 
 from __future__ import annotations

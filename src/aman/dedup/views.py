@@ -250,6 +250,10 @@ def candidate_merge(request: HttpRequest, pk: int) -> HttpResponse:
             "error": error,
             # What would refuse the merge, shown before the officer tries it.
             "conflicts": merging.merge_conflicts(survivor, absorbed),
+            "household_conflicts": merging.household_conflicts(survivor, absorbed, chosen),
+            "households": dedup_selectors.merge_households(
+                survivor=survivor, absorbed=absorbed, chosen=chosen
+            ),
             "decided": pair.status in (CandidatePair.Status.MERGED, CandidatePair.Status.REJECTED),
         },
         status=409 if error else 200,
@@ -269,7 +273,7 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
         user=user, crisis_id=merge.crisis_id, people=(merge.survivor_id, merge.absorbed_id)
     )
     try:
-        merging.person_unmerge(actor=user, merge=merge)
+        merge = merging.person_unmerge(actor=user, merge=merge)
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("person_detail", merge.survivor_id)
@@ -283,5 +287,8 @@ def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
                 for f in merge.kept_on_undo
             )
         }
+    notes = dedup_selectors.unmerge_notes(merge)
+    if notes:
+        text += " " + _("Changed since the merge: %(rows)s.") % {"rows": "; ".join(notes)}
     messages.success(request, text)
     return redirect("person_detail", merge.absorbed_id)

@@ -1533,11 +1533,28 @@ def _stays_recount(people: list[int]) -> None:
             stay.save(update_fields=["adults", "children", "changed_at"])
 
 
-def stays_after_merge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:
+def stays_after_merge(
+    *, merge: Any, actor: User | None, households: dict[str, Any] | None = None, **_kwargs: Any
+) -> dict[str, dict[str, list[int | None]]]:
     """Two records of one person, merged: the stays they were guests of now name the
     survivor (the merge moved the links); a stay both were guests of counts the person
-    once."""
+    once. A stay of a household the person left, with nobody else in its room, now names
+    the household the person is in (a room shared with others stays theirs: the merge
+    refused to leave anyone behind in a room held, `aman.dedup.merging.household_conflicts`).
+    Returns the stays whose household changed, for the undo."""
     _stays_recount([merge.survivor_id])
+    if not households or not households.get("left"):
+        return {}
+    records = [merge.survivor_id, merge.absorbed_id]
+    changed: dict[str, list[int | None]] = {}
+    for stay in Stay.objects.filter(
+        guests=merge.survivor_id, household_id__in=households["left"]
+    ).distinct():
+        if stay.guests.exclude(pk__in=records).exists():
+            continue
+        changed[str(stay.pk)] = [stay.household_id, households["to"]]
+    Stay.objects.filter(pk__in=[int(pk) for pk in changed]).update(household_id=households["to"])
+    return {"shelter.stay": changed} if changed else {}
 
 
 def stays_after_unmerge(*, merge: Any, actor: User | None, **_kwargs: Any) -> None:

@@ -1516,6 +1516,24 @@ def bookings_merge_conflicts(
     return out
 
 
+def bookings_after_merge(
+    *, merge: Any, households: dict[str, Any] | None = None, **_kwargs: Any
+) -> dict[str, dict[str, list[int | None]]]:
+    """Two records of one person, merged: the person's bookings made with a household the
+    person left now name the household the person is in (the merge refused to leave anyone
+    behind on a seat: `aman.dedup.merging.household_conflicts`). Returns what changed, for
+    the undo."""
+    if not households or not households.get("left"):
+        return {}
+    rows = Booking.objects.filter(person_id=merge.survivor_id, household_id__in=households["left"])
+    changed = {
+        str(pk): [household, households["to"]]
+        for pk, household in rows.values_list("pk", "household_id")
+    }
+    rows.update(household_id=households["to"])
+    return {"transport.booking": changed} if changed else {}
+
+
 def bookings_move_conflicts(*, people: list[Person], **_kwargs: Any) -> list[str]:
     """Before people move to another household: the seats they hold, each booked with the
     household they would leave (travelling together is booked together; an officer

@@ -133,6 +133,17 @@ class MergeChoiceOut(Schema):
     conflict: bool
 
 
+class UndoRowOut(Schema):
+    relation: str = Field(description="the moved rows' relation, e.g. registry.phone.person")
+    id: int
+    outcome: str = Field(
+        description="restored (removed since the merge: made again as it was), reverted "
+        "(corrected since: put back as at the merge), as_now (changed since: went back as "
+        "it is now), left (no longer the kept record's: left where it is)"
+    )
+    text: str = Field(description="the row and what was done, in words")
+
+
 class MergeOut(Schema):
     id: int
     crisis_id: int
@@ -147,6 +158,7 @@ class MergeOut(Schema):
     choices: list[MergeChoiceOut]
     moved: dict[str, int]
     kept_on_undo: list[str]
+    rows_on_undo: list[UndoRowOut]
 
     @staticmethod
     def resolve_merged_by(obj: Merge) -> str | None:
@@ -155,6 +167,11 @@ class MergeOut(Schema):
     @staticmethod
     def resolve_undone_by(obj: Merge) -> str | None:
         return obj.undone_by.username if obj.undone_by else None
+
+    @staticmethod
+    def resolve_rows_on_undo(obj: Merge) -> list[dict[str, Any]]:
+        texts = selectors.unmerge_notes(obj)
+        return [{**row, "text": text} for row, text in zip(obj.rows_on_undo, texts, strict=True)]
 
     @staticmethod
     def resolve_moved(obj: Merge) -> dict[str, int]:
@@ -204,7 +221,8 @@ def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
 @router.post(
     "/merges/{merge_id}/undo",
     response={200: MergeOut, **ERRORS},
-    summary="Undo a merge exactly (409 while a later merge of these people is in force)",
+    summary="Undo a merge (409 while a later merge of these people is in force); moved rows "
+    "changed since are listed in rows_on_undo",
 )
 def merge_undo(request: HttpRequest, merge_id: int) -> Any:
     user = _user(request)
