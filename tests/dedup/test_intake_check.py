@@ -147,10 +147,11 @@ def test_the_check_at_intake_answers_quickly_enough_in_queries(
     world: World, family: dict[str, Any], django_assert_max_num_queries: Any
 ) -> None:
     """The check costs a fixed number of queries whatever the registry's size (each an
-    index look-up): the benchmark measures the time at a million people."""
+    index look-up): the benchmark measures the time at a million people. (With the typed
+    city looked up in the reference data and the possible duplicates read for the answer.)"""
     register(world, family)
     client: Client = world.api(Role.OPERATOR)
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(26):
         response = client.post(
             f"/api/registrations?crisis={world.crisis.pk}",
             data=json.dumps(family),

@@ -404,12 +404,7 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
             and (country := countries.get(d.location.country.upper())) is not None
         }
     )
-    cities = {
-        c.pk: c
-        for c in Place.objects.filter(
-            pk__in=city_ids | {pk for pk in typed.values() if pk}, kind=Place.Kind.CITY
-        )
-    }
+    cities = {c.pk: c for c in Place.objects.filter(pk__in=city_ids, kind=Place.Kind.CITY)}
     accepted: list[_Accepted] = []
     for i, data in parsed:
         sub = submissions[i]
@@ -431,7 +426,7 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
                 problems.append(Problem("location.city_id", _("No such city.")))
         elif data.location.city and country is not None:
             # A typed city that names a city of the reference data is that city.
-            city = cities.get(typed.get((country.pk, data.location.city)) or 0)
+            city = typed.get((country.pk, data.location.city))
         if data.contact_index >= len(data.members):
             problems.append(Problem("contact_index", _("The contact must be one of the members.")))
         if problems:
@@ -1326,19 +1321,18 @@ class _Where:
         person.location_updated_at = now
 
 
-def _typed_cities(names: set[tuple[int, str]]) -> dict[tuple[int, str], int | None]:
+def _typed_cities(names: set[tuple[int, str]]) -> dict[tuple[int, str], Place | None]:
     """The reference-data cities that typed city names name (`city_named`), by (country
-    id, name as typed) → the city's id, or None: each name once per call (a list of
+    id, name as typed) → the city, or None: each name looked up once per call (a list of
     households from one place names it once)."""
     from aman.geo.loaders import fold
 
-    by_key: dict[tuple[int, str], int | None] = {}
-    found: dict[tuple[int, str], int | None] = {}
+    by_key: dict[tuple[int, str], Place | None] = {}
+    found: dict[tuple[int, str], Place | None] = {}
     for country_id, name in names:
         key = (country_id, fold(name))
         if key not in by_key:
-            city = city_named(country_id=country_id, name=name)
-            by_key[key] = city.pk if city is not None else None
+            by_key[key] = city_named(country_id=country_id, name=name)
         found[country_id, name] = by_key[key]
     return found
 
