@@ -208,10 +208,10 @@ def _decide_cluster(request: HttpRequest, cluster: int, decide: Any) -> HttpResp
         return redirect(target)
     if decide is services.cluster_reject:
         text = ngettext(
-            "Recorded: %(n)d pair of cluster %(cluster)d is not the same person; it is not "
-            "proposed again.",
-            "Recorded: %(n)d pairs of cluster %(cluster)d are not the same person; they are "
-            "not proposed again.",
+            "Recorded for cluster %(cluster)d: %(n)d pair closed as not the same person; "
+            "it is not proposed again.",
+            "Recorded for cluster %(cluster)d: %(n)d pairs closed as not the same person; "
+            "they are not proposed again.",
             len(decided),
         )
     else:

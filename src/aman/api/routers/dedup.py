@@ -70,13 +70,14 @@ class CandidateFilter(Schema):
     description="Every page read is audited (`candidate_list`), with the people it shows.",
 )
 @paginate(LimitOffsetPagination, pass_parameter="page")
-def candidate_list(request: HttpRequest, filters: Query[CandidateFilter], page: Any = None) -> Any:
+def candidate_list(request: HttpRequest, filters: Query[CandidateFilter], **kwargs: Any) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
     pairs = selectors.candidates_for_user(user=user, crisis=crisis, status=filters.status)
     if filters.cluster is not None:
         pairs = pairs.filter(cluster=filters.cluster)
     # The page the paginator will answer with: both people of each pair are read.
+    page = kwargs.get("page")
     offset = page.offset if page is not None else 0
     limit = min(page.limit, LIMIT) if page is not None else LIMIT
     shown = list(pairs[offset : offset + limit].values_list("person_a", "person_b"))
