@@ -304,6 +304,22 @@ UI: list[Route] = [
     Route("linkage_run_create", "post", lambda w: "/people/duplicates/runs/", REGISTRARS, ok=302),
     Route("linkage_policy", "post", lambda w: "/people/duplicates/policy/", MANAGERS, ok=302),
     Route("clusters_export", "get", lambda w: "/people/duplicates/clusters.csv", MANAGERS),
+    # A consul sees no pair of the world's cluster (one of its two is in Iraq): the page
+    # says there is nothing to decide (a message, the same redirect).
+    Route(
+        "cluster_reject",
+        "post",
+        lambda w: f"/people/duplicates/clusters/{world_cluster(w)}/reject/",
+        REGISTRARS,
+        ok=302,
+    ),
+    Route(
+        "cluster_defer",
+        "post",
+        lambda w: f"/people/duplicates/clusters/{world_cluster(w)}/defer/",
+        REGISTRARS,
+        ok=302,
+    ),
     # Transport: legs and bookings (logistics); the leg pages are open to the gate too.
     # The gate's service worker: a script with no data, public like static files.
     Route("gate_worker", "get", lambda w: "/transport/gate-sw.js", EVERY_ROLE, anonymous=200),
@@ -493,6 +509,15 @@ def world_pair(w: World) -> int:
     from aman.dedup.models import CandidatePair
 
     return CandidatePair.objects.get(crisis=w.crisis).pk
+
+
+def world_cluster(w: World) -> int:
+    """The world's pair, as a batch run would have clustered it."""
+    from aman.dedup.models import CandidatePair
+
+    pair = CandidatePair.objects.get(crisis=w.crisis)
+    CandidatePair.objects.filter(pk=pair.pk).update(cluster=pair.person_a_id)
+    return pair.person_a_id
 
 
 def world_merge(w: World) -> int:
@@ -852,6 +877,18 @@ API: list[Route] = [
         ok=201,
         data=lambda w: {"keep": "a"},
         special={R.CONSUL: 404},
+    ),
+    A(
+        "POST /api/duplicates/clusters/{cluster}/reject",
+        REGISTRARS,
+        lambda w: f"/api/duplicates/clusters/{world_cluster(w)}/reject?crisis={w.crisis.pk}",
+        special={R.CONSUL: 409},  # none of the cluster's pairs is the consul's to decide
+    ),
+    A(
+        "POST /api/duplicates/clusters/{cluster}/defer",
+        REGISTRARS,
+        lambda w: f"/api/duplicates/clusters/{world_cluster(w)}/defer?crisis={w.crisis.pk}",
+        special={R.CONSUL: 409},
     ),
     A("GET /api/merges", PERSONAL, lambda w: f"/api/merges?crisis={w.crisis.pk}"),
     A(

@@ -199,6 +199,12 @@ def _do(verb: str, world: World) -> Any:
         "candidate_defer": lambda: dedup_services.candidate_defer(
             actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
         ),
+        "cluster_reject": lambda: dedup_services.cluster_reject(
+            actor=manager, crisis=world.crisis, cluster=7, pairs=_clustered(world, 7)
+        )[0],
+        "cluster_defer": lambda: dedup_services.cluster_defer(
+            actor=manager, crisis=world.crisis, cluster=7, pairs=_clustered(world, 7)
+        )[0],
         "candidate_merge": lambda: dedup_services.candidate_merge(
             actor=manager, pair=CandidatePair.objects.get(crisis=world.crisis)
         ),
@@ -301,6 +307,12 @@ def _pass_print_file(world: World, manager: Any) -> Any:
     return job.leg
 
 
+def _clustered(world: World, cluster: int) -> list[int]:
+    """The world's pair, put in a cluster as a batch run would."""
+    CandidatePair.objects.filter(crisis=world.crisis).update(cluster=cluster)
+    return list(CandidatePair.objects.filter(crisis=world.crisis).values_list("pk", flat=True))
+
+
 def _batch(world: World, actor: Any) -> Any:
     return imports.batch_create(
         actor=actor,
@@ -354,6 +366,8 @@ AUDITED_VERBS = [
     "candidates_record",
     "candidate_reject",
     "candidate_defer",
+    "cluster_reject",
+    "cluster_defer",
     "candidate_merge",
     "person_merge",
     "person_unmerge",

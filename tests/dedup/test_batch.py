@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import random
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -284,17 +285,344 @@ def test_the_cli_says_what_is_wrong(world: World) -> None:
         call_command("dedup", "run", "--crisis", "nowhere")
 
 
-def test_a_run_that_lost_its_process_does_not_block_the_next(world: World) -> None:
-    from datetime import timedelta
+def _page(world: World, persona: str = Role.OPERATOR) -> str:
+    return world.client(persona).get("/people/duplicates/").content.decode()
 
+
+def test_a_run_that_lost_its_process_is_shown_stopped_and_does_not_block_the_next(
+    world: World,
+) -> None:
     from django.utils import timezone
 
-    stuck = LinkageRun.objects.create(crisis=world.crisis, status="running")
-    busy = world.api(Role.OPERATOR).post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
+    from aman.dedup.batch import STALLED
+
+    now = timezone.now()
+    stuck = LinkageRun.objects.create(
+        crisis=world.crisis, status="running", phase="predict", progress=0.5, heartbeat_at=now
+    )
+    api = world.api(Role.OPERATOR)
+    busy = api.post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
     assert busy.status_code == 409
     assert busy.json()["message"] == "A linkage run of this crisis is already under way."
-    LinkageRun.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(hours=3))
-    again = world.api(Role.OPERATOR).post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
-    assert again.status_code == 202, again.content
+    page = _page(world)
+    assert "50% · scoring candidate pairs" in page
+    assert "Find duplicates among everyone registered" not in page, "one run at a time"
+    # Its process was killed (out of memory, a restart): the heartbeat stops. Minutes later
+    # — not hours — the page says it stopped and offers a new run.
+    LinkageRun.objects.filter(pk=stuck.pk).update(heartbeat_at=now - STALLED - timedelta(seconds=5))
+    page = _page(world)
+    assert '<span class="badge text-bg-warning" id="run-status">Stopped</span>' in page
+    minutes = int(STALLED.total_seconds() // 60)
+    assert f"its process gave no sign of life for {minutes} minutes" in page
+    assert "Find duplicates among everyone registered" in page
     stuck.refresh_from_db()
-    assert stuck.status == "failed" and "Interrupted" in stuck.error
+    assert (stuck.status, stuck.failure) == ("failed", "stalled")
+    assert stuck.error_detail.startswith("no heartbeat since"), "the detail, for the admin"
+    assert AuditEntry.objects.filter(verb="linkage_run_finish", object_id=str(stuck.pk)).exists()
+    shown = api.get(f"/api/duplicates/runs/{stuck.pk}").json()
+    assert shown["status"] == "failed" and shown["failure"] == "stalled"
+    assert shown["error"].startswith("The search stopped before it finished")
+    again = api.post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
+    assert again.status_code == 202, again.content
+
+
+def test_a_queued_run_no_worker_took_is_given_up(world: World) -> None:
+    from django.utils import timezone
+
+    from aman.dedup.batch import LOST
+
+    lost = LinkageRun.objects.create(crisis=world.crisis)
+    api = world.api(Role.OPERATOR)
+    assert api.post(f"/api/duplicates/runs?crisis={world.crisis.pk}").status_code == 409
+    LinkageRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - LOST)
+    assert api.post(f"/api/duplicates/runs?crisis={world.crisis.pk}").status_code == 202
+    lost.refresh_from_db()
+    assert (lost.status, lost.failure) == ("failed", "lost")
+    assert "no background worker took it" in lost.failure_text
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_a_cli_run_stopped_by_hand_is_marked_failed_at_once(
+    world: World, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    import os
+    import signal
+
+    from django.core.management.base import CommandError
+
+    import aman.dedup.linkage
+
+    def stopped(*args: Any, **kwargs: Any) -> None:
+        kwargs["progress"]("train", 0.3)
+        if how == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill`, a service manager stopping it
+
+    monkeypatch.setattr(aman.dedup.linkage, "link", stopped)
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(CommandError, match="was stopped; it is marked as failed"):
+        call_command("dedup", "run", "--crisis", str(world.crisis.pk), stderr=io.StringIO())
+    assert signal.getsignal(signal.SIGTERM) == before, "the handler is put back"
+    run = LinkageRun.objects.get()
+    assert (run.status, run.failure) == ("failed", "interrupted")
+    page = _page(world)
+    assert "Stopped" in page and "The search was stopped before it finished." in page
+    assert "Find duplicates among everyone registered" in page, "no wait for a new run"
+    started = world.api(Role.OPERATOR).post(f"/api/duplicates/runs?crisis={world.crisis.pk}")
+    assert started.status_code == 202
+
+
+def test_a_failed_run_says_so_in_words_and_keeps_the_exception_for_the_log(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from django.core.management.base import CommandError
+
+    import aman.dedup.linkage
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("Binder Error: column sk_l not found")
+
+    monkeypatch.setattr(aman.dedup.linkage, "link", broken)
+    client = world.client(Role.OPERATOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/people/duplicates/runs/")
+    run = LinkageRun.objects.get()
+    assert (run.status, run.failure) == ("failed", "error")
+    assert run.error_detail == "ValueError: Binder Error: column sk_l not found"
+    assert "Binder Error" in caplog.text, "the traceback is in the log"
+    page = client.get("/people/duplicates/").content.decode()
+    assert "The search stopped on an error. Start it again" in page
+    assert "Binder" not in page and "ValueError" not in page
+    body = world.api(Role.OPERATOR).get(f"/api/duplicates/runs/{run.pk}").json()
+    assert body["error"].startswith("The search stopped on an error") and "Binder" not in str(body)
+    # The command line is the administrator's: the headline and the detail.
+    with pytest.raises(CommandError, match=r"failed: The search stopped on an error.*\(ValueError"):
+        call_command("dedup", "run", "--crisis", str(world.crisis.pk), stderr=io.StringIO())
+
+
+def test_a_run_marked_failed_while_it_still_works_stops_and_writes_nothing(
+    world: World, crowd: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.management.base import CommandError
+
+    import aman.dedup.linkage
+
+    real = aman.dedup.linkage.link
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        # Meanwhile its heartbeat was judged lost and a new run started.
+        LinkageRun.objects.update(status="failed", failure="stalled")
+        return result
+
+    monkeypatch.setattr(aman.dedup.linkage, "link", slow)
+    with pytest.raises(CommandError, match="gave no sign of life"):
+        call_command("dedup", "run", "--crisis", str(world.crisis.pk), stderr=io.StringIO())
+    run = LinkageRun.objects.get()
+    assert (run.status, run.failure) == ("failed", "stalled")
+    assert not CandidatePair.objects.exists(), "a superseded run keeps no pairs"
+
+
+def test_the_progress_is_polled_without_reloading_the_page(world: World) -> None:
+    from django.utils import timezone
+
+    run = LinkageRun.objects.create(
+        crisis=world.crisis,
+        status="running",
+        phase="train",
+        progress=0.25,
+        heartbeat_at=timezone.now(),
+    )
+    client = world.client(Role.OPERATOR)
+    page = client.get("/people/duplicates/").content.decode()
+    assert 'http-equiv="refresh"' not in page, "the page does not reload itself"
+    assert 'hx-get="/people/duplicates/" hx-trigger="every 3s"' in page
+    # Without JavaScript: a plain link.
+    assert '<noscript><p class="small mb-0 mt-1"><a href="/people/duplicates/"' in page
+    reads = AuditEntry.objects.filter(verb="candidate_list").count()
+    part = client.get("/people/duplicates/", HTTP_HX_REQUEST="true").content.decode()
+    assert part.startswith('<div id="linkage-run" hx-get=') and "25% · estimating the model" in part
+    assert "<html" not in part and "pair-" not in part
+    assert AuditEntry.objects.filter(verb="candidate_list").count() == reads, "no personal data"
+    LinkageRun.objects.filter(pk=run.pk).update(status="done", records=7, pairs_found=3)
+    part = client.get("/people/duplicates/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in part, "polling stops"
+    assert "7 people, 3 possible duplicate pairs" in part and "Show the pairs it found" in part
+
+
+def test_a_new_run_rescores_open_pairs_and_clears_the_clusters_it_does_not_confirm(
+    world: World, crowd: dict[str, Any]
+) -> None:
+    from django.utils import timezone
+
+    operator = world.users[Role.OPERATOR]
+    a, b = crowd["passport"]
+    # What the check at registration kept (scored its own way), carrying an older run's
+    # cluster number.
+    intake = CandidatePair.objects.create(
+        crisis=world.crisis, person_a_id=a, person_b_id=b, score=70, evidence=["names"]
+    )
+    planted = {p for v in crowd.values() for p in v} | set(world.people.values())
+    x, y, z = Person.objects.filter(crisis=world.crisis).exclude(pk__in=planted).order_by("pk")[:3]
+    # Strangers an older run put in cluster 4242: one pair still open, one an officer closed.
+    stale_open = CandidatePair.objects.create(
+        crisis=world.crisis, person_a=x, person_b=y, score=91, evidence=["names"],
+        found_by="batch", match_weight=3.0, cluster=4242,
+    )  # fmt: skip
+    stale_rejected = CandidatePair.objects.create(
+        crisis=world.crisis, person_a=x, person_b=z, score=92, evidence=["names"],
+        found_by="batch", match_weight=4.0, cluster=4242, status="rejected",
+        decided_by=operator, decided_at=timezone.now(),
+    )  # fmt: skip
+    CandidatePair.objects.filter(pk=intake.pk).update(cluster=4242)
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=io.StringIO())
+    run = LinkageRun.objects.get()
+    intake.refresh_from_db()
+    # The run's own scoring, whoever found the pair first.
+    assert intake.found_by == "batch" and intake.run == run
+    assert intake.evidence[0] == "document" and intake.evidence != ["names"]
+    assert intake.score == round(intake.explanation["probability"] * 100) != 70
+    assert intake.match_weight > 10 and intake.explanation["levels"]["document"] == "agree"
+    assert intake.cluster is not None and intake.cluster != 4242
+    assert run.pairs_new < run.pairs_found, "the known pair was not counted as new"
+    # Not confirmed by this run: no cluster any more; the officer's decision stands as made.
+    stale_open.refresh_from_db()
+    assert (stale_open.status, stale_open.cluster, stale_open.score) == ("open", None, 91)
+    stale_rejected.refresh_from_db()
+    assert (stale_rejected.status, stale_rejected.decided_by) == ("rejected", operator)
+    assert (stale_rejected.score, stale_rejected.match_weight) == (92, 4.0)
+    assert stale_rejected.cluster is None
+    api = world.api(Role.OPERATOR)
+    for status in ("open", "rejected"):
+        old = api.get(
+            "/api/duplicates", {"crisis": world.crisis.pk, "cluster": 4242, "status": status}
+        )
+        assert old.json()["count"] == 0
+    page = world.client(Role.OPERATOR).get("/people/duplicates/?cluster=4242").content.decode()
+    assert "in this cluster, side by side" not in page and "Nothing to review." in page
+
+
+def test_a_whole_cluster_is_rejected_or_put_off_but_merged_only_pair_by_pair(
+    world: World, crowd: dict[str, Any]
+) -> None:
+    # The passport holder a third time: three records, three pairs, one cluster.
+    _submit(
+        world,
+        [_member("Жумабек", "Нурлан", date(1954, 3, 2), documents=[{"number": "N12345678"}])],
+        channel="api",
+    )
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=io.StringIO())
+    n = CandidatePair.objects.get(
+        person_a=crowd["passport"][0], person_b=crowd["passport"][1]
+    ).cluster
+    ids = sorted(CandidatePair.objects.filter(cluster=n).values_list("pk", flat=True))
+    assert len(ids) == 3
+    client = world.client(Role.OPERATOR)
+    page = client.get(f"/people/duplicates/?cluster={n}").content.decode()
+    assert "3 records in this cluster" in page
+    assert "reject the whole cluster" in page and "Decide later on the whole cluster" in page
+    assert "There is no “merge all”: merge the pairs below one by one" in page
+    assert (
+        world.client(Role.OBSERVER).post(f"/people/duplicates/clusters/{n}/defer/").status_code
+        == 403
+    )
+    response = client.post(f"/people/duplicates/clusters/{n}/defer/", follow=True)
+    assert "Put aside: 3 pairs of cluster" in response.content.decode()
+    assert set(CandidatePair.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "deferred"
+    }
+    entries = AuditEntry.objects.filter(verb="cluster_defer").order_by("object_id")
+    assert sorted(int(e.object_id) for e in entries) == ids
+    assert all(e.changes == {"status": ["open", "deferred"], "cluster": n} for e in entries)
+    page = client.get(f"/people/duplicates/?cluster={n}").content.decode()
+    assert "Decide later on the whole cluster" not in page, "nothing open left to put off"
+    # The put-off pairs are closed: none of them is the same person.
+    api = world.api(Role.OPERATOR)
+    defer = api.post(f"/api/duplicates/clusters/{n}/defer?crisis={world.crisis.pk}")
+    assert defer.status_code == 409
+    response = client.post(f"/people/duplicates/clusters/{n}/reject/", follow=True)
+    assert (
+        f"Recorded for cluster {n}: 3 pairs closed as not the same person"
+        in response.content.decode()
+    )
+    assert set(CandidatePair.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "rejected"
+    }
+    assert AuditEntry.objects.filter(verb="cluster_reject", via="web").count() == 3
+    again = api.post(f"/api/duplicates/clusters/{n}/reject?crisis={world.crisis.pk}")
+    assert again.status_code == 409
+    assert again.json() == {
+        "message": "Nothing is left to decide in this cluster.",
+        "extra": {"cluster": n},
+    }
+    page = client.get(f"/people/duplicates/?cluster={n}&status=rejected").content.decode()
+    assert 'id="cluster-actions"' not in page
+    # Never proposed again, nor put together again.
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=io.StringIO())
+    assert set(CandidatePair.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "rejected"
+    }
+    assert LinkageRun.objects.latest("id").pairs_new == 0
+    assert not CandidatePair.objects.filter(pk__in=ids, cluster__isnull=False).exists()
+
+
+def test_reading_the_queue_through_the_api_is_audited_with_the_people_read(
+    world: World, crowd: dict[str, Any]
+) -> None:
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=io.StringIO())
+    api = world.api(Role.OPERATOR)
+    body = api.get("/api/duplicates", {"crisis": world.crisis.pk, "limit": 1, "offset": 1}).json()
+    assert body["count"] >= 2
+    [item] = body["items"]
+    entry = AuditEntry.objects.filter(verb="candidate_list").latest("id")
+    assert (entry.action, entry.via, entry.actor) == ("read", "api", world.users[Role.OPERATOR])
+    assert entry.crisis == world.crisis
+    assert entry.changes["people"] == sorted([item["person_a"]["id"], item["person_b"]["id"]])
+    assert (entry.changes["offset"], entry.changes["shown"], entry.changes["status"]) == (
+        1,
+        1,
+        "open",
+    )
+
+
+def test_the_cli_says_what_is_wrong_with_an_export(world: World, tmp_path: Any) -> None:
+    from django.core.management.base import CommandError
+
+    crisis = str(world.crisis.pk)
+    with pytest.raises(CommandError, match=r"Cannot write /no/such/dir/x\.csv: No such file"):
+        call_command("dedup", "export", "--crisis", crisis, "--out", "/no/such/dir/x.csv")
+    with pytest.raises(CommandError, match=re.escape(f"Cannot write {tmp_path}: Is a directory")):
+        call_command("dedup", "export", "--crisis", crisis, "--out", str(tmp_path))
+    with pytest.raises(CommandError, match="invalid choice: 'xlsx'"):
+        call_command("dedup", "export", "--crisis", crisis, "--format", "xlsx")
+    with pytest.raises(CommandError, match="No crisis 'nowhere'"):
+        call_command("dedup", "export", "--crisis", "nowhere")
+    LinkageRun.objects.create(crisis=world.crisis, status="queued")
+    with pytest.raises(CommandError, match="already under way"):
+        call_command("dedup", "run", "--crisis", crisis, stderr=io.StringIO())
+
+
+def test_the_export_says_what_each_intake_record_was(
+    world: World, crowd: dict[str, Any], tmp_path: Any
+) -> None:
+    person = crowd["names"][0]
+    corrected = world.api(Role.OPERATOR).patch(
+        f"/api/people/{person}",
+        data=json.dumps({"intent": "stay"}),
+        content_type="application/json",
+    )
+    assert corrected.status_code == 200, corrected.content
+    target = tmp_path / "c.csv"
+    call_command(
+        "dedup", "export", "--crisis", str(world.crisis.pk), "--out", str(target),
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))
+    assert list(rows[0])[:4] == ["intake_record", "received_at", "channel", "kind"]
+    theirs = sorted((r["channel"], r["kind"]) for r in rows if r["person"] == str(person))
+    assert theirs == [("api", "correction"), ("hotline", "registration")]
+    listed = [r for r in rows if r["person"] == str(crowd["names"][1])]
+    assert [(r["channel"], r["kind"]) for r in listed] == [("import", "import")]

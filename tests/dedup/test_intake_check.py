@@ -3,7 +3,9 @@ person page where an officer says "not the same person"."""
 
 from __future__ import annotations
 
+import csv
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +124,62 @@ def test_an_officer_says_two_people_are_not_the_same(world: World, family: dict[
     assert AuditEntry.objects.filter(verb="candidate_reject", object_id=str(pair.pk)).exists()
     page = world.client(Role.OPERATOR).get(f"/people/{first[2]['id']}/").content.decode()
     assert "Possibly the same person as" not in page
-    # Registered a third time: the rejected pair is not proposed again.
-    register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
-    assert CandidatePair.objects.filter(status="rejected").count() == 1
-    assert CandidatePair.objects.filter(person_a=pair.person_a, person_b=pair.person_b).count() == 1
+
+
+def test_a_rejected_pair_is_not_proposed_again_by_the_check_nor_by_a_batch_run(
+    world: World, family: dict[str, Any], tmp_path: Path
+) -> None:
+    a = register(world, family).json()["people"][2]["id"]  # Әлихан, in the family
+    child = dict(family["members"][2], surname="Zhumabek", given_names="Alikhan")
+    b = register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
+    b = b.json()["people"][0]["id"]
+    pair = CandidatePair.objects.get()
+    assert (pair.person_a_id, pair.person_b_id) == (a, b)
+    api = world.api(Role.OPERATOR)
+    assert api.post(f"/api/duplicates/{pair.pk}/reject").status_code == 200
+    pair.refresh_from_db()
+    decided = (pair.status, pair.decided_by_id, pair.decided_at, pair.score, pair.evidence)
+
+    def still_rejected() -> None:
+        again = CandidatePair.objects.get(pk=pair.pk)
+        assert (again.status, again.decided_by_id, again.decided_at) == decided[:3]
+        assert (again.score, again.evidence) == decided[3:], "not scored again"
+        assert again.match_weight is None and again.run_id is None
+        for status in ("open", "deferred"):
+            queue = api.get("/api/duplicates", {"crisis": world.crisis.pk, "status": status})
+            shown = {
+                frozenset((i["person_a"]["id"], i["person_b"]["id"])) for i in queue.json()["items"]
+            }
+            assert frozenset((a, b)) not in shown
+
+    # A third registration of the child: the check finds both earlier records (so it had
+    # the chance to propose the pair again) and proposes only the new record with each.
+    c = register(world, {"members": [child], "location": {"country": "IR"}, "consent": True})
+    c = c.json()["people"][0]["id"]
+    assert set(CandidatePair.objects.filter(status="open").values_list("person_a", "person_b")) == {
+        (a, c),
+        (b, c),
+    }
+    still_rejected()
+    # A batch run over the whole crisis scores the new record with each of the two again...
+    call_command("dedup", "run", "--crisis", str(world.crisis.pk), stdout=StringIO())
+    assert set(
+        CandidatePair.objects.filter(person_b=c, found_by="batch").values_list(
+            "person_a", flat=True
+        )
+    ) == {a, b}
+    # ...but not the two together: not proposed, not re-scored, not in one cluster.
+    still_rejected()
+    target = tmp_path / "clusters.csv"
+    call_command(
+        "dedup", "export", "--crisis", str(world.crisis.pk), "--out", str(target),
+        stdout=StringIO(),
+    )  # fmt: skip
+    cluster = {
+        int(r["person"]): r["cluster"] for r in csv.DictReader(target.open(encoding="utf-8"))
+    }
+    assert cluster[c], "the third record is clustered with one of the two"
+    assert cluster[a] != cluster[b] or not cluster[a]
 
 
 def test_a_list_brings_possible_duplicates_for_review(

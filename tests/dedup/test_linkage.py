@@ -243,10 +243,34 @@ def test_name_only_links_do_not_chain_clusters(small_linked: Any) -> None:
         assert p.evidence == ["name_approx_birth_date"]
         assert p.match_probability < SMALL.name_only_threshold
         assert not same_cluster(result, x, y)  # ...but not merged into one cluster
-    # The same chain with a phone in common is one cluster.
+    # The same chain with a phone in common: the phone adds its weight, which here lifts
+    # each link over the name-only threshold (it does not lower the threshold: see below).
     a, b, c = 2_000_010, 2_000_011, 2_000_012
-    assert "phone" in pair_of(result, a, b).evidence
+    for x, y in ((a, b), (b, c)):
+        p = pair_of(result, x, y)
+        assert "phone" in p.evidence and p.match_probability >= SMALL.name_only_threshold
     assert same_cluster(result, a, b) and same_cluster(result, b, c)
+
+
+def test_only_an_iin_or_a_document_lets_a_link_skip_the_name_only_threshold() -> None:
+    """A phone is shared by families and tour groups: like names, it must reach the
+    name-only threshold to join a cluster; the same IIN or document needs only the cluster
+    threshold. (A name-only threshold no probability reaches makes the rule visible.)"""
+    rows = (
+        chain(100, "Нұрпейісов", "Әлихан", date(1961, 4, 12))
+        + chain(200, "Оспанова", "Айгүл", date(1972, 8, 5), phone="shared-phone")
+        + [
+            dict(r, document_hashes=["passport"])
+            for r in chain(300, "Қасымов", "Ерлан", date(1980, 2, 3))
+        ]
+        + [dict(r, iin_hash="iin") for r in chain(400, "Әбенова", "Дана", date(1995, 6, 9))]
+    )
+    result = link(rows, settings=Settings(name_only_threshold=1.1))
+    for start, evidence in ((100, None), (200, "phone"), (300, "document"), (400, "iin")):
+        p = pair_of(result, start, start + 1)
+        assert p is not None, "proposed for review whatever the evidence"
+        assert evidence is None or evidence in p.evidence
+        assert same_cluster(result, start, start + 1) == (evidence in ("document", "iin"))
 
 
 def test_deterministic_and_reports_progress(

@@ -4,9 +4,10 @@ closes the pair in the review queue."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from aman.dedup.models import CandidatePair
 from aman.registry.models import Person
@@ -74,3 +75,61 @@ def test_an_officer_merges_two_records_then_undoes_the_merge(
     assert Person.objects.get(pk=iran).address == ""
     assert Person.objects.filter(pk=iraq).exists()
     assert CandidatePair.objects.get().status == "open"
+
+
+def test_a_running_search_shows_its_progress_without_reloading_the_page(
+    world: World, browser: Browser, live_server: Any, sign_in: Callable[..., None], page: Page
+) -> None:
+    """The progress is polled in place: the officer keeps their place (and what they were
+    typing), and reading it writes no audit row; without JavaScript, a link refreshes."""
+    from django.utils import timezone
+
+    from aman.core.models import AuditEntry
+    from aman.dedup.models import LinkageRun
+
+    run = LinkageRun.objects.create(
+        crisis=world.crisis,
+        status="running",
+        phase="predict",
+        progress=0.4,
+        heartbeat_at=timezone.now(),
+    )
+    sign_in(page, "operator")
+    page.goto("/people/duplicates/")
+    progress = page.locator("#linkage-run")
+    expect(progress).to_contain_text("40% · scoring candidate pairs")
+    expect(
+        page.get_by_role("button", name="Find duplicates among everyone registered")
+    ).to_have_count(0)
+    page.evaluate("window.stillHere = true")
+    reads = AuditEntry.objects.filter(verb="candidate_list").count()
+    LinkageRun.objects.filter(pk=run.pk).update(
+        progress=0.9, phase="save", heartbeat_at=timezone.now()
+    )
+    expect(progress).to_contain_text("90% · keeping the pairs for review")
+    LinkageRun.objects.filter(pk=run.pk).update(
+        status="done", phase="done", progress=1, records=12, pairs_found=4, pairs_new=3
+    )
+    expect(progress).to_contain_text("12 people, 4 possible duplicate pairs (3 new)")
+    expect(
+        page.get_by_role("button", name="Find duplicates among everyone registered")
+    ).to_be_visible()
+    assert page.evaluate("window.stillHere") is True, "the page was not reloaded"
+    assert AuditEntry.objects.filter(verb="candidate_list").count() == reads
+    page.get_by_role("link", name="Show the pairs it found").click()
+    expect(page.locator("section.card").first).to_contain_text("the same names and birth date")
+    # Without JavaScript: a plain link to see the progress again.
+    LinkageRun.objects.filter(pk=run.pk).update(status="running", progress=0.5)
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", java_script_enabled=False
+    )
+    try:
+        plain = context.new_page()
+        sign_in(plain, "operator")
+        plain.goto("/people/duplicates/")
+        expect(plain.locator("#linkage-run")).to_contain_text("50%")
+        LinkageRun.objects.filter(pk=run.pk).update(progress=0.75, phase="cluster")
+        plain.get_by_role("link", name="Refresh to see the progress").click()
+        expect(plain.locator("#linkage-run")).to_contain_text("75% · building clusters")
+    finally:
+        context.close()

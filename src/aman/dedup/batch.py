@@ -7,6 +7,12 @@ officers to review. When the crisis's policy allows it, pairs with the same IIN 
 number at a very high probability are merged without review (`automatic`); names alone are
 never merged automatically. `clusters_export` writes one row per intake record with its
 source reference, its person and its cluster, for analysis.
+
+A run writes a heartbeat with every progress report. A run whose heartbeat stopped for
+`STALLED` (its process was killed: a restart, out of memory), or that no worker took for
+`LOST`, is marked failed by `linkage_runs_tidy` — whenever a run is started or looked at —
+so it blocks no new run; a run stopped by hand (Ctrl-C on `aman dedup run`) is marked failed
+as it stops. A run marked failed while its process still lives stops at its next report.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from datetime import timedelta
 from typing import IO, Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,7 +33,7 @@ from aman.core.audit import audit_read, audit_write
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.dedup.models import CandidatePair, LinkagePolicy, LinkageRun, Merge
-from aman.registry.models import Document, IntakeRecord, Person, Phone
+from aman.registry.models import Channel, Document, IntakeRecord, Person, Phone
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +43,17 @@ AUTO_MERGE_EVIDENCE = frozenset({"iin", "document"})
 LOAD, LINK, SAVE = (0.0, 0.1), (0.1, 0.85), (0.85, 1.0)
 # Pairs written per statement batch.
 CHUNK = 5_000
-# A queued or running run older than this has lost its process (a million people take
-# about two minutes).
-STALE_AFTER = timedelta(hours=2)
+# A running run whose heartbeat is older than this has lost its process: the longest
+# silence between two reports is one phase of the engine (about a minute at a million
+# people on two cores).
+STALLED = timedelta(minutes=5)
+# A queued run that no worker took for this long was lost from the queue.
+LOST = timedelta(minutes=30)
+
+
+class RunStopped(Exception):
+    """The run was marked failed while this process still worked on it (see the module
+    docstring): it stops, and leaves the run as it is."""
 
 
 def policy_for(crisis: Crisis) -> LinkagePolicy:
@@ -81,16 +96,7 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
     with transaction.atomic():
         Crisis.objects.select_for_update().filter(pk=crisis.pk).first()
         # A run whose process died (a restart, a lost worker) does not block the next one.
-        LinkageRun.objects.filter(
-            crisis=crisis,
-            status__in=(LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING),
-            created_at__lt=timezone.now() - STALE_AFTER,
-        ).update(
-            status=LinkageRun.Status.FAILED,
-            error=_("Interrupted: no result after %(hours)s hours.")
-            % {"hours": int(STALE_AFTER.total_seconds() // 3600)},
-            finished_at=timezone.now(),
-        )
+        linkage_runs_tidy(crisis)
         busy = LinkageRun.objects.filter(
             crisis=crisis, status__in=(LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING)
         ).first()
@@ -98,7 +104,9 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
             raise Conflict(
                 _("A linkage run of this crisis is already under way."), {"run": busy.pk}
             )
-        run = LinkageRun.objects.create(crisis=crisis, created_by=actor)
+        run = LinkageRun.objects.create(
+            crisis=crisis, created_by=actor, heartbeat_at=timezone.now()
+        )
         audit_write(
             actor=actor,
             verb="linkage_run_start",
@@ -114,8 +122,59 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
     return run
 
 
+def linkage_runs_tidy(crisis: Crisis) -> int:
+    """Mark failed the crisis's runs that lost their process: running without a heartbeat
+    for `STALLED`, or queued and taken by no worker for `LOST`. Each is audited as a
+    finished run; returns how many."""
+    now = timezone.now()
+    lost = list(
+        LinkageRun.objects.filter(crisis=crisis).filter(
+            Q(status=LinkageRun.Status.RUNNING, heartbeat_at__lt=now - STALLED)
+            | Q(
+                status=LinkageRun.Status.RUNNING,
+                heartbeat_at__isnull=True,
+                created_at__lt=now - STALLED,
+            )
+            | Q(status=LinkageRun.Status.QUEUED, created_at__lt=now - LOST)
+        )
+    )
+    for run in lost:
+        if run.status == LinkageRun.Status.RUNNING:
+            failure = "stalled"
+            detail = f"no heartbeat since {run.heartbeat_at or run.created_at:%Y-%m-%d %H:%M:%S}"
+        else:
+            failure, detail = "lost", f"queued at {run.created_at:%Y-%m-%d %H:%M:%S}, never started"
+        if _fail(run.pk, run.status, failure, detail):
+            logger.warning("linkage run %s marked failed: %s", run.pk, detail)
+    return len(lost)
+
+
+def _fail(run_id: int, status: str, failure: str, detail: str) -> bool:
+    """Mark a run failed if it is still in `status`; audited as a finished run."""
+    done = LinkageRun.objects.filter(pk=run_id, status=status).update(
+        status=LinkageRun.Status.FAILED,
+        failure=failure,
+        error_detail=detail[:2000],
+        finished_at=timezone.now(),
+    )
+    if done:
+        run = LinkageRun.objects.select_related("crisis", "created_by").get(pk=run_id)
+        _audit_finish(run, status)
+    return bool(done)
+
+
+def linkage_run_abandon(run_id: int, detail: str = "interrupted") -> bool:
+    """Mark a run that its process gives up on (Ctrl-C, a stop signal) failed, whether it
+    was still queued or already running; False when it had finished already."""
+    return any(
+        _fail(run_id, status, "interrupted", detail)
+        for status in (LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING)
+    )
+
+
 class _Progress:
-    """Writes a run's phase and progress to its row, at most every half second."""
+    """Writes a run's phase, progress and heartbeat to its row, at most every half second;
+    raises `RunStopped` when the run is no longer running (marked failed meanwhile)."""
 
     def __init__(self, run: LinkageRun, echo: Callable[[str, float], None] | None = None) -> None:
         self.run_id = run.pk
@@ -129,7 +188,11 @@ class _Progress:
         if phase == self.phase and now - self.last < 0.5:
             return
         self.phase, self.last = phase, now
-        LinkageRun.objects.filter(pk=self.run_id).update(phase=phase, progress=round(overall, 4))
+        alive = LinkageRun.objects.filter(pk=self.run_id, status=LinkageRun.Status.RUNNING).update(
+            phase=phase, progress=round(overall, 4), heartbeat_at=timezone.now()
+        )
+        if not alive:
+            raise RunStopped(self.run_id)
         if self.echo is not None:
             self.echo(phase, overall)
 
@@ -230,16 +293,32 @@ def linkage_run_execute(
     run_id: int, echo: Callable[[str, float], None] | None = None
 ) -> LinkageRun:
     """Run a queued linkage: read, link, keep the pairs, merge by policy. A failure is kept
-    on the run, where the officer sees it. `echo(phase, fraction)` hears the progress as
-    the run's row records it (at most every half second, and at each new phase)."""
+    on the run, where the officer sees it in words (`failure`) and the administrator the
+    exception (`error_detail`, and the log). A run stopped by hand or by a signal
+    (KeyboardInterrupt, SystemExit) is marked failed before the exception goes on.
+    `echo(phase, fraction)` hears the progress as the run's row records it (at most every
+    half second, and at each new phase)."""
     from aman.dedup.linkage import Settings, link
 
-    run = LinkageRun.objects.select_related("crisis", "created_by").get(pk=run_id)
-    if run.status not in (LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING):
-        return run
-    LinkageRun.objects.filter(pk=run.pk).update(
-        status=LinkageRun.Status.RUNNING, started_at=timezone.now(), phase="load", progress=0
+    now = timezone.now()
+    # Claim the run: queued, or running with a heartbeat lost (a redelivered task).
+    claimed = (
+        LinkageRun.objects.filter(pk=run_id)
+        .filter(
+            Q(status=LinkageRun.Status.QUEUED)
+            | Q(status=LinkageRun.Status.RUNNING, heartbeat_at__lt=now - STALLED)
+        )
+        .update(
+            status=LinkageRun.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            phase="load",
+            progress=0,
+        )
     )
+    run = LinkageRun.objects.select_related("crisis", "created_by").get(pk=run_id)
+    if not claimed:  # done, failed, or running elsewhere
+        return run
     progress = _Progress(run, echo)
     seconds: dict[str, float] = {}
     try:
@@ -259,11 +338,11 @@ def linkage_run_execute(
             )
         started = time.perf_counter()
         progress("save", 0.0, SAVE)
-        found, new = _keep_pairs(run, list(result.pairs) if result else [], result)
+        found, new = _keep_pairs(run, list(result.pairs) if result else [], result, progress)
         merged = _auto_merge(run, result.pairs if result else [])
         seconds["save"] = time.perf_counter() - started
         stats = {**(result.stats if result else {}), "django_seconds": seconds}
-        LinkageRun.objects.filter(pk=run.pk).update(
+        finished = LinkageRun.objects.filter(pk=run.pk, status=LinkageRun.Status.RUNNING).update(
             status=LinkageRun.Status.DONE,
             phase="done",
             progress=1.0,
@@ -274,28 +353,44 @@ def linkage_run_execute(
             auto_merged=merged,
             stats=_json_ready(stats),
             model=_json_ready(result.model) if result else {},
+            heartbeat_at=timezone.now(),
             finished_at=timezone.now(),
         )
+        if not finished:
+            raise RunStopped(run.pk)
+    except RunStopped:
+        logger.warning("linkage run %s was marked failed while it ran; it stops", run.pk)
+        run.refresh_from_db()
+        return run
     except Exception as exc:
         logger.exception("linkage run %s failed", run.pk)
-        LinkageRun.objects.filter(pk=run.pk).update(
-            status=LinkageRun.Status.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
+        # DuckDB answers Ctrl-C during a query with its own exception.
+        failure = "interrupted" if type(exc).__name__ == "InterruptException" else "error"
+        _fail(run.pk, LinkageRun.Status.RUNNING, failure, f"{type(exc).__name__}: {exc}")
+        run.refresh_from_db()
+        return run
+    except BaseException as exc:  # Ctrl-C, a stop signal: the run is over, say so
+        logger.warning("linkage run %s interrupted (%s)", run.pk, type(exc).__name__)
+        _fail(run.pk, LinkageRun.Status.RUNNING, "interrupted", f"{type(exc).__name__}")
+        raise
     run.refresh_from_db()
+    _audit_finish(run, LinkageRun.Status.RUNNING)
+    return run
+
+
+def _audit_finish(run: LinkageRun, before: str) -> None:
     audit_write(
         actor=run.created_by,
         verb="linkage_run_finish",
         obj=run,
         crisis=run.crisis,
         changes={
-            "status": [LinkageRun.Status.RUNNING, run.status],
+            "status": [before, run.status],
+            **({"failure": [None, run.failure]} if run.failure else {}),
             "pairs_new": [None, run.pairs_new],
             "auto_merged": [None, run.auto_merged],
         },
     )
-    return run
 
 
 def _json_ready(value: Any) -> Any:
@@ -304,9 +399,14 @@ def _json_ready(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _keep_pairs(run: LinkageRun, pairs: list[Any], result: Any) -> tuple[int, int]:
-    """Keep the run's pairs, in chunks: new ones to review; known open ones get the run's
-    weight, explanation and cluster; decided ones stay decided. Returns (found, new)."""
+def _keep_pairs(
+    run: LinkageRun, pairs: list[Any], result: Any, progress: _Progress | None = None
+) -> tuple[int, int]:
+    """Keep the run's pairs, in chunks: new ones to review; known open (or deferred) ones
+    take the run's scoring — strength, evidence, weight, explanation, cluster, found by the
+    batch — whoever found them first; decided ones keep their decision and their scoring.
+    A cluster number is the latest run's: pairs this run did not put in a cluster lose the
+    one an earlier run gave them. Returns (found, new)."""
     clusters = result.clusters if result else {}
     known: dict[tuple[int, int], int | None] = {}  # (a, b) → id if open, else None
     open_statuses = (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED)
@@ -316,13 +416,16 @@ def _keep_pairs(run: LinkageRun, pairs: list[Any], result: Any) -> tuple[int, in
         .iterator(chunk_size=20_000)
     ):
         known[(a, b)] = pk if status in open_statuses else None
-    created = 0
+    created = refreshed = 0
     for start in range(0, len(pairs), CHUNK):
         new, update = [], []
         for p in pairs[start : start + CHUNK]:
             cluster = clusters.get(p.a)
             fields = {
                 "run": run,
+                "score": max(1, min(100, round(p.match_probability * 100))),
+                "evidence": list(p.evidence),
+                "found_by": CandidatePair.FoundBy.BATCH,
                 "match_weight": round(p.match_weight, 3),
                 "explanation": {
                     "levels": p.levels,
@@ -333,34 +436,48 @@ def _keep_pairs(run: LinkageRun, pairs: list[Any], result: Any) -> tuple[int, in
             }
             if (p.a, p.b) not in known:
                 new.append(
-                    CandidatePair(
-                        crisis=run.crisis,
-                        person_a_id=p.a,
-                        person_b_id=p.b,
-                        score=max(1, min(100, round(p.match_probability * 100))),
-                        evidence=list(p.evidence),
-                        found_by=CandidatePair.FoundBy.BATCH,
-                        **fields,
-                    )
+                    CandidatePair(crisis=run.crisis, person_a_id=p.a, person_b_id=p.b, **fields)
                 )
             elif known[(p.a, p.b)] is not None:
                 update.append(CandidatePair(pk=known[(p.a, p.b)], **fields))
         with transaction.atomic():
             CandidatePair.objects.bulk_create(new, ignore_conflicts=True)
-            CandidatePair.objects.bulk_update(
-                update, ["run", "match_weight", "explanation", "cluster"], batch_size=500
-            )
+            CandidatePair.objects.bulk_update(update, list(RESCORED), batch_size=500)
         created += len(new)
-    if created:
+        refreshed += len(update)
+        if progress is not None:
+            progress("save", (start + CHUNK) / len(pairs), SAVE)
+    # Cluster numbers of earlier runs, on pairs this run did not confirm, would mix into
+    # this run's clusters (`?cluster=`): cleared, whatever the pair's status.
+    stale = CandidatePair.objects.filter(crisis=run.crisis, cluster__isnull=False).exclude(run=run)
+    cleared = stale.update(cluster=None)
+    if created or refreshed or cleared:
         audit_write(
             actor=run.created_by,
             verb="candidates_record",
             action=AuditEntry.Action.CREATE,
             object_type="dedup.candidatepair",
             crisis=run.crisis,
-            changes={"pairs": [None, created], "run": [None, run.pk]},
+            changes={
+                "pairs": [None, created],
+                "rescored": [None, refreshed],
+                "clusters_cleared": [None, cleared],
+                "run": [None, run.pk],
+            },
         )
     return len(pairs), created
+
+
+# What a run writes on an open pair it finds again.
+RESCORED = (
+    "run",
+    "score",
+    "evidence",
+    "found_by",
+    "match_weight",
+    "explanation",
+    "cluster",
+)
 
 
 def _auto_merge(run: LinkageRun, pairs: Iterable[Any]) -> int:
@@ -419,6 +536,9 @@ def _auto_merge(run: LinkageRun, pairs: Iterable[Any]) -> int:
 
 
 def latest_run(crisis: Crisis) -> LinkageRun | None:
+    """The crisis's latest run, a run that lost its process marked failed first (so that
+    the page offers a new one)."""
+    linkage_runs_tidy(crisis)
     return LinkageRun.objects.filter(crisis=crisis).order_by("-created_at", "-id").first()
 
 
@@ -463,6 +583,7 @@ EXPORT_COLUMNS = [
     "intake_record",
     "received_at",
     "channel",
+    "kind",
     "source",
     "source_ref",
     "import_batch",
@@ -472,6 +593,17 @@ EXPORT_COLUMNS = [
     "registered_as",
     "cluster",
 ]
+
+
+def intake_kind(channel: str, kind: str) -> str:
+    """What an intake record was, for the export: `registration`, `import` (a row of an
+    imported list), `correction` (an officer's, in the UI or through the API) or
+    `status_update` (the person's own, on the public status page)."""
+    if kind == "registration":
+        return "import" if channel == Channel.IMPORT else "registration"
+    if channel == Channel.PUBLIC_WEB:
+        return "status_update"
+    return "correction"
 
 
 def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
@@ -501,7 +633,19 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
     # A record's links were written in the order of its members (the pk), so the n-th is
     # the n-th member: an import's household keeps each member's own reference and row.
     last_record, index = None, 0
-    for link_id, record_id, person_id, received_at, channel, source, ref, batch, row, refs in (
+    for (
+        link_id,
+        record_id,
+        person_id,
+        received_at,
+        channel,
+        kind,
+        source,
+        ref,
+        batch,
+        row,
+        refs,
+    ) in (
         through.objects.filter(intakerecord__crisis=crisis)
         .order_by("intakerecord_id", "pk")
         .values_list(
@@ -510,6 +654,7 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
             "person_id",
             "intakerecord__received_at",
             "intakerecord__channel",
+            "intakerecord__kind",
             "intakerecord__source",
             "intakerecord__source_ref",
             "intakerecord__batch_id",
@@ -529,6 +674,7 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
                 record_id,
                 received_at.isoformat() if received_at else "",
                 channel,
+                intake_kind(channel, kind),
                 source,
                 ref,
                 batch or "",

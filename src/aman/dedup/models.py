@@ -182,6 +182,23 @@ PHASES = {
 }
 
 
+# Why a run failed, in words for officers (`LinkageRun.failure`).
+FAILURES = {
+    "error": _(
+        "The search stopped on an error. Start it again; if it fails again, tell the "
+        "system administrator (the details are in the log)."
+    ),
+    "interrupted": _("The search was stopped before it finished. Start it again."),
+    "stalled": _(
+        "The search stopped before it finished: its process gave no sign of life for "
+        "%(minutes)d minutes (it was restarted or ran out of memory). Start it again."
+    ),
+    "lost": _("The search never started: no background worker took it. Start it again."),
+}
+# Failures that are no error of the search itself.
+STOPPED = frozenset({"interrupted", "stalled", "lost"})
+
+
 class LinkageRun(models.Model):
     """One batch linkage over a whole crisis (aman.dedup.batch): its progress while it
     runs, then what it found."""
@@ -205,12 +222,18 @@ class LinkageRun(models.Model):
     auto_merged = models.PositiveIntegerField(_("merged automatically"), default=0)
     stats = models.JSONField(default=dict, blank=True)
     model = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    # Why a failed run failed: a code of `FAILURES`, shown to officers in their language...
+    failure = models.CharField(_("failure"), max_length=20, blank=True)
+    # ...and what went wrong technically (the exception), for the log and the admin only.
+    error_detail = models.TextField(_("technical detail"), blank=True)
     created_by = models.ForeignKey(
         "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Written with every progress report: a run whose heartbeat stops has lost its process
+    # (`aman.dedup.batch.STALLED`).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -229,3 +252,27 @@ class LinkageRun(models.Model):
     def phase_label(self) -> str:
         """The phase in words, in the reader's language."""
         return str(PHASES.get(self.phase, self.phase))
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def stopped(self) -> bool:
+        """Failed without an error of its own: interrupted, or its process was lost."""
+        return self.status == self.Status.FAILED and self.failure in STOPPED
+
+    @property
+    def status_label(self) -> str:
+        return str(_("Stopped")) if self.stopped else self.get_status_display()
+
+    @property
+    def failure_text(self) -> str:
+        """Why the run failed, in the reader's language (the technical detail is in
+        `error_detail`, for the log and the admin)."""
+        if self.status != self.Status.FAILED:
+            return ""
+        from aman.dedup.batch import STALLED
+
+        text = FAILURES.get(self.failure, FAILURES["error"])
+        return str(text) % {"minutes": int(STALLED.total_seconds() // 60)}

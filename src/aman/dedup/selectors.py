@@ -128,6 +128,32 @@ def candidates_for_user(
     return qs
 
 
+def cluster_pairs(*, user: User, crisis: Crisis, cluster: int) -> list[int]:
+    """The pairs of a cluster still to decide (open or put off) that the user may see."""
+    return list(
+        candidates_for_user(user=user, crisis=crisis, status=None)
+        .filter(
+            cluster=cluster,
+            status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
+            person_a__merged_into__isnull=True,
+            person_b__merged_into__isnull=True,
+        )
+        .values_list("pk", flat=True)
+    )
+
+
+def undecided_in(pairs: Any) -> dict[str, int]:
+    """How many of these pairs are open and how many put off."""
+    counts = {CandidatePair.Status.OPEN.value: 0, CandidatePair.Status.DEFERRED.value: 0}
+    for status in pairs.filter(
+        status__in=list(counts),
+        person_a__merged_into__isnull=True,
+        person_b__merged_into__isnull=True,
+    ).values_list("status", flat=True):
+        counts[status] += 1
+    return counts
+
+
 # The fields shown side by side in the review, in order (label, attribute).
 COMPARED = [
     ("surname", "surname"),

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from aman.core.audit import audit_write
+from aman.core.audit import audit_write, audit_write_many
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.dedup.matching import Match, Probe, find
@@ -110,3 +110,76 @@ def _decide(
         actor=actor, verb=verb, obj=pair, crisis=pair.crisis, changes={"status": [before, status]}
     )
     return pair
+
+
+def cluster_reject(
+    *, actor: User, crisis: Crisis, cluster: int, pairs: list[int]
+) -> list[CandidatePair]:
+    """An officer says the records of a cluster are all different people: every pair of
+    `pairs` (the cluster's pairs the officer may see) still open or put off is closed as
+    not the same person, and never proposed again. 409 when none is left to decide."""
+    return _decide_cluster(
+        actor,
+        crisis,
+        cluster,
+        pairs,
+        CandidatePair.Status.REJECTED,
+        (CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
+        "cluster_reject",
+    )
+
+
+def cluster_defer(
+    *, actor: User, crisis: Crisis, cluster: int, pairs: list[int]
+) -> list[CandidatePair]:
+    """An officer cannot decide on a cluster yet: its open pairs (of `pairs`) go to the
+    *Later* list. 409 when none is open. (Merging is never done for a whole cluster: each
+    merge is an officer's decision on one pair.)"""
+    return _decide_cluster(
+        actor,
+        crisis,
+        cluster,
+        pairs,
+        CandidatePair.Status.DEFERRED,
+        (CandidatePair.Status.OPEN,),
+        "cluster_defer",
+    )
+
+
+@transaction.atomic
+def _decide_cluster(
+    actor: User,
+    crisis: Crisis,
+    cluster: int,
+    pairs: list[int],
+    status: str,
+    allowed_from: tuple[str, ...],
+    verb: str,
+) -> list[CandidatePair]:
+    """Decide every pair of `pairs` that is in the cluster and in one of `allowed_from`,
+    one audit entry per pair."""
+    decided = list(
+        CandidatePair.objects.select_for_update()
+        .filter(crisis=crisis, cluster=cluster, pk__in=pairs, status__in=allowed_from)
+        .order_by("pk")
+    )
+    if not decided:
+        raise Conflict(_("Nothing is left to decide in this cluster."), {"cluster": cluster})
+    now = timezone.now()
+    before = {pair.pk: pair.status for pair in decided}
+    for pair in decided:
+        pair.status, pair.decided_by, pair.decided_at = status, actor, now
+    CandidatePair.objects.bulk_update(decided, ["status", "decided_by", "decided_at"])
+    audit_write_many(
+        [
+            {
+                "actor": actor,
+                "verb": verb,
+                "obj": pair,
+                "crisis": crisis,
+                "changes": {"status": [before[pair.pk], status], "cluster": cluster},
+            }
+            for pair in decided
+        ]
+    )
+    return decided

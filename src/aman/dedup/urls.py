@@ -11,4 +11,6 @@ urlpatterns = [
     path("runs/", views.linkage_run_create, name="linkage_run_create"),
     path("policy/", views.linkage_policy, name="linkage_policy"),
     path("clusters.csv", views.clusters_export, name="clusters_export"),
+    path("clusters/<int:cluster>/reject/", views.cluster_reject, name="cluster_reject"),
+    path("clusters/<int:cluster>/defer/", views.cluster_defer, name="cluster_defer"),
 ]

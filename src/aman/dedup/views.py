@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from aman.core import access
@@ -19,7 +23,7 @@ from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.dedup import batch, merging, services
 from aman.dedup import selectors as dedup_selectors
-from aman.dedup.models import CandidatePair, LinkageRun, Merge
+from aman.dedup.models import CandidatePair, Merge
 from aman.registry.models import Person
 
 
@@ -30,6 +34,20 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     access.require(user, Cap.PERSONAL_DATA)
     crisis = access.current_crisis(user)
+    if request.htmx and crisis is not None:  # type: ignore[attr-defined]
+        # The run's progress, polled while it runs: counts only, no personal data.
+        run = batch.latest_run(crisis)
+        return TemplateResponse(
+            request,
+            "dedup/_linkage_run.html",
+            {
+                "run": run,
+                "running": run is not None and run.active,
+                "polled": True,
+                "can_decide": user.has_cap(Cap.REGISTER),
+                "can_manage": user.has_cap(Cap.CRISIS_MANAGE),
+            },
+        )
     status = request.GET.get("status") or CandidatePair.Status.OPEN
     if status not in CandidatePair.Status.values:
         status = CandidatePair.Status.OPEN
@@ -38,6 +56,7 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
     run = policy = None
     cluster_people: list[Person] = []
     cluster_rows: list[dict[str, object]] = []
+    cluster_undecided: dict[str, int] = {}
     if crisis is not None:
         pairs = dedup_selectors.candidates_for_user(user=user, crisis=crisis, status=status)
         if cluster.isdigit():
@@ -48,11 +67,14 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
             ).filter(cluster=int(cluster))
             cluster_people = dedup_selectors.cluster_people(everyone)
             cluster_rows = dedup_selectors.compare_many(cluster_people)
+            cluster_undecided = dedup_selectors.undecided_in(everyone)
         run = batch.latest_run(crisis)
         policy = batch.policy_for(crisis)
         page = Paginator(pairs, 20).get_page(request.GET.get("page"))
+        people: set[int] = {p.pk for p in cluster_people}
         for pair in page.object_list:
             pair.rows = dedup_selectors.side_by_side(pair)
+            people.update((pair.person_a_id, pair.person_b_id))
         audit_read(
             actor=user,
             verb="candidate_list",
@@ -62,8 +84,9 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
                 "status": status,
                 "page": page.number,
                 "shown": len(page.object_list),
+                "people": sorted(people),
                 **(
-                    {"cluster": int(cluster), "people": len(cluster_people)}
+                    {"cluster": int(cluster), "cluster_people": len(cluster_people)}
                     if cluster_people
                     else {}
                 ),
@@ -83,9 +106,9 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
             "cluster_people": cluster_people,
             "cluster_rows": cluster_rows,
             "cluster_more": len(cluster_people) >= dedup_selectors.CLUSTER_COLUMNS,
+            "cluster_undecided": cluster_undecided,
             "run": run,
-            "running": run is not None
-            and run.status in (LinkageRun.Status.QUEUED, LinkageRun.Status.RUNNING),
+            "running": run is not None and run.active,
             "policy": policy,
         },
     )
@@ -155,6 +178,50 @@ def clusters_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="clusters-{crisis.code}.csv"'
     return response
+
+
+@login_required
+@require_POST
+def cluster_reject(request: HttpRequest, cluster: int) -> HttpResponse:
+    """Every pair of a cluster still to decide (that the officer may see): not the same
+    person."""
+    return _decide_cluster(request, cluster, services.cluster_reject)
+
+
+@login_required
+@require_POST
+def cluster_defer(request: HttpRequest, cluster: int) -> HttpResponse:
+    """Every open pair of a cluster (that the officer may see): decide later."""
+    return _decide_cluster(request, cluster, services.cluster_defer)
+
+
+def _decide_cluster(request: HttpRequest, cluster: int, decide: Any) -> HttpResponse:
+    user, crisis = _current(request, Cap.REGISTER)
+    target = f"{reverse('candidate_list')}?cluster={cluster}"
+    if crisis is None:
+        return redirect("candidate_list")
+    pairs = dedup_selectors.cluster_pairs(user=user, crisis=crisis, cluster=cluster)
+    try:
+        decided = decide(actor=user, crisis=crisis, cluster=cluster, pairs=pairs)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(target)
+    if decide is services.cluster_reject:
+        text = ngettext(
+            "Recorded for cluster %(cluster)d: %(n)d pair closed as not the same person; "
+            "it is not proposed again.",
+            "Recorded for cluster %(cluster)d: %(n)d pairs closed as not the same person; "
+            "they are not proposed again.",
+            len(decided),
+        )
+    else:
+        text = ngettext(
+            "Put aside: %(n)d pair of cluster %(cluster)d is in the “Later” list.",
+            "Put aside: %(n)d pairs of cluster %(cluster)d are in the “Later” list.",
+            len(decided),
+        )
+    messages.success(request, text % {"n": len(decided), "cluster": cluster})
+    return redirect(target)
 
 
 def _decidable_pair(user: User, pk: int) -> CandidatePair:

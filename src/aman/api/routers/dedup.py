@@ -12,6 +12,7 @@ from aman.api.files import binary_openapi, file_response
 from aman.api.routers.registry import ERRORS, _crisis, _user
 from aman.api.schemas import PersonOut
 from aman.core import access
+from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.roles import Cap
 from aman.dedup import batch, merging, selectors, services
@@ -19,6 +20,8 @@ from aman.dedup.merging import GROUPS
 from aman.dedup.models import CandidatePair, LinkageRun, Merge
 
 router = Router(tags=["duplicates"])
+# The most pairs one page holds (django-ninja's own limit).
+LIMIT = LimitOffsetPagination().max_limit
 
 
 class CandidatePairOut(Schema):
@@ -64,13 +67,34 @@ class CandidateFilter(Schema):
     "/duplicates",
     response=list[CandidatePairOut],
     summary="Possible duplicates, strongest first (person_a was registered first)",
+    description="Every page read is audited (`candidate_list`), with the people it shows.",
 )
-@paginate(LimitOffsetPagination)
-def candidate_list(request: HttpRequest, filters: Query[CandidateFilter]) -> Any:
+@paginate(LimitOffsetPagination, pass_parameter="page")
+def candidate_list(request: HttpRequest, filters: Query[CandidateFilter], **kwargs: Any) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
     pairs = selectors.candidates_for_user(user=user, crisis=crisis, status=filters.status)
-    return pairs if filters.cluster is None else pairs.filter(cluster=filters.cluster)
+    if filters.cluster is not None:
+        pairs = pairs.filter(cluster=filters.cluster)
+    # The page the paginator will answer with: both people of each pair are read.
+    page = kwargs.get("page")
+    offset = page.offset if page is not None else 0
+    limit = min(page.limit, LIMIT) if page is not None else LIMIT
+    shown = list(pairs[offset : offset + limit].values_list("person_a", "person_b"))
+    audit_read(
+        actor=user,
+        verb="candidate_list",
+        object_type="dedup.candidatepair",
+        crisis=crisis,
+        details={
+            "status": filters.status,
+            **({"cluster": filters.cluster} if filters.cluster is not None else {}),
+            "offset": offset,
+            "shown": len(shown),
+            "people": sorted({p for pair in shown for p in pair}),
+        },
+    )
+    return pairs
 
 
 def _pair(request: HttpRequest, pair_id: int) -> tuple[Any, CandidatePair]:
@@ -113,6 +137,53 @@ def candidate_defer(request: HttpRequest, pair_id: int) -> Any:
     services.candidate_defer(actor=user, pair=pair)
     pair.refresh_from_db()
     return pair
+
+
+class ClusterDecisionOut(Schema):
+    cluster: int
+    status: str = Field(description="what the pairs are now: rejected or deferred")
+    pairs: list[int] = Field(description="the pairs decided (ids)")
+
+
+class ClusterQuery(Schema):
+    crisis: int | None = None
+
+
+def _cluster(
+    request: HttpRequest, cluster: int, crisis_id: int | None, decide: Any, status: str
+) -> Any:
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    crisis = _crisis(user, crisis_id)
+    pairs = selectors.cluster_pairs(user=user, crisis=crisis, cluster=cluster)
+    decided = decide(actor=user, crisis=crisis, cluster=cluster, pairs=pairs)
+    return {"cluster": cluster, "status": status, "pairs": [p.pk for p in decided]}
+
+
+@router.post(
+    "/duplicates/clusters/{cluster}/reject",
+    response={200: ClusterDecisionOut, **ERRORS},
+    summary="None of a cluster's records is the same person: every pair of it still to "
+    "decide (that you may see) is closed and never proposed again (409 when none is left)",
+    description="There is no merge of a whole cluster: merge its pairs one by one "
+    "(POST /api/duplicates/{id}/merge), each an officer's decision.",
+)
+def cluster_reject(request: HttpRequest, cluster: int, query: Query[ClusterQuery]) -> Any:
+    return _cluster(
+        request, cluster, query.crisis, services.cluster_reject, CandidatePair.Status.REJECTED
+    )
+
+
+@router.post(
+    "/duplicates/clusters/{cluster}/defer",
+    response={200: ClusterDecisionOut, **ERRORS},
+    summary="Decide later on a whole cluster: its open pairs (that you may see) go to the "
+    "deferred list (409 when none is open)",
+)
+def cluster_defer(request: HttpRequest, cluster: int, query: Query[ClusterQuery]) -> Any:
+    return _cluster(
+        request, cluster, query.crisis, services.cluster_defer, CandidatePair.Status.DEFERRED
+    )
 
 
 class MergeIn(Schema):
@@ -248,10 +319,19 @@ class LinkageRunOut(Schema):
     pairs_new: int
     clusters: int
     auto_merged: int
-    error: str
+    failure: str = Field(
+        description="why a failed run failed: error, interrupted, stalled (its process "
+        "stopped giving signs of life), lost (no worker took it); empty otherwise"
+    )
+    error: str = Field(description="why a failed run failed, in words")
     created_at: datetime
     started_at: datetime | None
+    heartbeat_at: datetime | None
     finished_at: datetime | None
+
+    @staticmethod
+    def resolve_error(obj: LinkageRun) -> str:
+        return obj.failure_text
 
 
 class CrisisQuery(Schema):
@@ -282,7 +362,9 @@ def linkage_run_detail(request: HttpRequest, run_id: int) -> Any:
     run = LinkageRun.objects.filter(pk=run_id).first()
     if run is None:
         raise Http404
-    access.crisis_for_user(user, run.crisis_id)
+    crisis = access.crisis_for_user(user, run.crisis_id)
+    batch.linkage_runs_tidy(crisis)  # a run that lost its process says so
+    run.refresh_from_db()
     return run
 
 

@@ -63,11 +63,13 @@ should — at a million registrations a name and birth date meet by chance more 
 * ``pair_threshold`` (0.90): a pair is proposed (returned, for an officer to review) at or
   above it, whatever its evidence; ``evidence`` says what it rests on.
 * ``cluster_threshold`` (0.95): a link joins two records into one cluster at or above it...
-* ``name_only_threshold`` (0.995): ...but a link whose evidence holds no exact identifier
-  (no IIN, document or phone number in common: the names and the birth date, exact or
-  approximate, or the names alone) must reach this higher one. Kazakh names are
-  concentrated: name + approximate birth date links strangers, and in clusters such links
-  chain them together (A–B and B–C make A and C one person).
+* ``name_only_threshold`` (0.995): ...but a link with neither the same IIN nor a document
+  number in common must reach this higher one — whatever else agrees: the names and the
+  birth date, exact or approximate, the names alone, or a phone number (families and tour
+  groups share one: a shared phone adds its weight, it does not lower the bar). Kazakh
+  names are concentrated: name + approximate birth date links strangers, and in clusters
+  such links chain them together (A–B and B–C make A and C one person). The threshold
+  applies to clusters only: a pair is proposed for review from ``pair_threshold``.
 
 **Never returned, never clustered:** pairs with two different IINs (``Settings.
 different_iins_veto``: an IIN belongs to one person and one person has one IIN, checked by
@@ -104,7 +106,9 @@ EVIDENCE = (
     "name_approx_birth_date",
     "names",
 )
-IDENTIFIERS = frozenset({"iin", "document", "phone"})
+#: The identifiers that belong to one person: a cluster link holding one of them needs only
+#: ``cluster_threshold`` (a phone is shared by families and tour groups).
+PERSONAL_IDENTIFIERS = frozenset({"iin", "document"})
 _PATRONYMIC_WORDS = frozenset({"uli", "kizi"})  # ұлы / қызы written as a separate word
 _WORDS = re.compile(r"[\s,;/]+")  # the word separators of ``name_keys``
 
@@ -117,8 +121,8 @@ class Settings:
     pair_threshold: float = 0.90
     #: match probability at or above which a link joins two records into one cluster.
     cluster_threshold: float = 0.95
-    #: the (higher) match probability a cluster link needs when its evidence has no exact
-    #: identifier (IIN, document or phone number in common).
+    #: the (higher) match probability a cluster link needs when its evidence has neither the
+    #: same IIN nor a document number in common (a shared phone does not lower it).
     name_only_threshold: float = 0.995
     #: two different IINs mean two people: such a pair is never proposed nor clustered,
     #: whatever else agrees (an IIN passes a check digit at registration, so a typo rarely
@@ -591,7 +595,7 @@ def _explain(
         levels = {name: labels[name][int(g)] for name, g in zip(names, gamma[i], strict=True)}
         evidence = _evidence(levels)
         explanations.append((evidence, levels))
-        identifier.append(bool(IDENTIFIERS & set(evidence)))
+        identifier.append(bool(PERSONAL_IDENTIFIERS & set(evidence)))
         conflict.append(levels.get("iin") == "disagree")
     has_identifier = np.array(identifier, dtype=bool)[inverse]
     if s.different_iins_veto:

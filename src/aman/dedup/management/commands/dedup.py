@@ -1,4 +1,8 @@
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,9 @@ class Command(AmanCommand):
             help=_("one CSV row per intake record: its source reference, its person, its cluster"),
         )
         export.add_argument("--crisis", required=True, help=_("crisis id or code"))
-        export.add_argument("--format", choices=["csv"], default="csv")
+        export.add_argument(
+            "--format", choices=["csv"], default="csv", help=_("output format (only csv)")
+        )
         export.add_argument("--out", type=Path, help=_("file to write (default: standard output)"))
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,10 +57,24 @@ class Command(AmanCommand):
             label = PHASES.get(phase, phase)
             self.stderr.write(f"  {round(fraction * 100):3d} % {label}")
 
-        run = batch.linkage_run_execute(run.pk, echo=echo)
+        try:
+            with _stop_signal_interrupts():
+                run = batch.linkage_run_execute(run.pk, echo=echo)
+        except KeyboardInterrupt:
+            # Marked failed as it stopped (or here, when it was stopped before it began).
+            batch.linkage_run_abandon(run.pk, "KeyboardInterrupt before the run began")
+            raise CommandError(
+                _(
+                    "Linkage run %(run)s was stopped; it is marked as failed and may be "
+                    "started again."
+                )
+                % {"run": run.pk}
+            ) from None
         if run.status == LinkageRun.Status.FAILED:
             raise CommandError(
-                _("Linkage run %(run)s failed: %(error)s") % {"run": run.pk, "error": run.error}
+                _("Linkage run %(run)s failed: %(error)s")
+                % {"run": run.pk, "error": run.failure_text}
+                + (f" ({run.error_detail})" if run.error_detail else "")
             )
         seconds = (
             (run.finished_at - run.started_at).total_seconds()
@@ -89,8 +109,14 @@ class Command(AmanCommand):
                 % {"count": rows}
             )
             return
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            rows = batch.clusters_export(actor=None, crisis=crisis, out=handle)
+        try:
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                rows = batch.clusters_export(actor=None, crisis=crisis, out=handle)
+        except OSError as exc:
+            raise CommandError(
+                _("Cannot write %(path)s: %(reason)s.")
+                % {"path": out, "reason": exc.strerror or exc.__class__.__name__}
+            ) from None
         self.stdout.write(
             ngettext(
                 "%(count)d intake record written to %(path)s.",
@@ -99,3 +125,22 @@ class Command(AmanCommand):
             )
             % {"count": rows, "path": out}
         )
+
+
+@contextmanager
+def _stop_signal_interrupts() -> Iterator[None]:
+    """A stop signal (SIGTERM: a service manager, `kill`) stops the run as Ctrl-C does, so
+    that it is marked failed rather than left running (only in the main thread, where
+    Python handles signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
