@@ -74,6 +74,9 @@ def mission_form(w: World) -> dict[str, Any]:
 
 REGISTRARS = {R.CRISIS_MANAGER, R.OPERATOR, R.CONSUL, R.DUTY_OFFICER, "superuser"}
 PERSONAL = REGISTRARS | {R.LOGISTICS}
+# Deciding on possible duplicates (merge, undo, "not the same", a whole-crisis search): not
+# the gate's duty officers, who register people but do not merge records.
+DEDUP = REGISTRARS - {R.DUTY_OFFICER}
 TRANSPORT = {R.CRISIS_MANAGER, R.LOGISTICS, "superuser"}
 GATE = TRANSPORT | {R.DUTY_OFFICER}
 
@@ -266,7 +269,7 @@ UI: list[Route] = [
         "candidate_reject",
         "post",
         lambda w: f"/people/duplicates/{world_pair(w)}/reject/",
-        REGISTRARS,
+        DEDUP,
         ok=302,
         special={R.CONSUL: 404},  # one of the two is in Iraq, outside the consul's mission
     ),
@@ -274,7 +277,7 @@ UI: list[Route] = [
         "candidate_defer",
         "post",
         lambda w: f"/people/duplicates/{world_pair(w)}/defer/",
-        REGISTRARS,
+        DEDUP,
         ok=302,
         special={R.CONSUL: 404},
     ),
@@ -282,14 +285,14 @@ UI: list[Route] = [
         "candidate_merge",
         "get",
         lambda w: f"/people/duplicates/{world_pair(w)}/merge/",
-        REGISTRARS,
+        DEDUP,
         special={R.CONSUL: 404},
     ),
     Route(
         "candidate_merge",
         "post",
         lambda w: f"/people/duplicates/{world_pair(w)}/merge/",
-        REGISTRARS,
+        DEDUP,
         ok=302,
         special={R.CONSUL: 404},
     ),
@@ -297,11 +300,11 @@ UI: list[Route] = [
         "merge_undo",
         "post",
         lambda w: f"/people/duplicates/merges/{world_merge(w)}/undo/",
-        REGISTRARS,
+        DEDUP,
         ok=302,
         special={R.CONSUL: 404},  # the merged record was in Iraq, outside the consul's area
     ),
-    Route("linkage_run_create", "post", lambda w: "/people/duplicates/runs/", REGISTRARS, ok=302),
+    Route("linkage_run_create", "post", lambda w: "/people/duplicates/runs/", DEDUP, ok=302),
     Route("linkage_policy", "post", lambda w: "/people/duplicates/policy/", MANAGERS, ok=302),
     Route("clusters_export", "get", lambda w: "/people/duplicates/clusters.csv", MANAGERS),
     # A consul sees no pair of the world's cluster (one of its two is in Iraq): the page
@@ -310,14 +313,14 @@ UI: list[Route] = [
         "cluster_reject",
         "post",
         lambda w: f"/people/duplicates/clusters/{world_cluster(w)}/reject/",
-        REGISTRARS,
+        DEDUP,
         ok=302,
     ),
     Route(
         "cluster_defer",
         "post",
         lambda w: f"/people/duplicates/clusters/{world_cluster(w)}/defer/",
-        REGISTRARS,
+        DEDUP,
         ok=302,
     ),
     # Transport: legs and bookings (logistics); the leg pages are open to the gate too.
@@ -860,19 +863,19 @@ API: list[Route] = [
     ),
     A(
         "POST /api/duplicates/{pair_id}/reject",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/duplicates/{world_pair(w)}/reject",
         special={R.CONSUL: 404},
     ),
     A(
         "POST /api/duplicates/{pair_id}/defer",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/duplicates/{world_pair(w)}/defer",
         special={R.CONSUL: 404},
     ),
     A(
         "POST /api/duplicates/{pair_id}/merge",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/duplicates/{world_pair(w)}/merge",
         ok=201,
         data=lambda w: {"keep": "a"},
@@ -880,26 +883,26 @@ API: list[Route] = [
     ),
     A(
         "POST /api/duplicates/clusters/{cluster}/reject",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/duplicates/clusters/{world_cluster(w)}/reject?crisis={w.crisis.pk}",
         special={R.CONSUL: 409},  # none of the cluster's pairs is the consul's to decide
     ),
     A(
         "POST /api/duplicates/clusters/{cluster}/defer",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/duplicates/clusters/{world_cluster(w)}/defer?crisis={w.crisis.pk}",
         special={R.CONSUL: 409},
     ),
     A("GET /api/merges", PERSONAL, lambda w: f"/api/merges?crisis={w.crisis.pk}"),
     A(
         "POST /api/merges/{merge_id}/undo",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/merges/{world_merge(w)}/undo",
         special={R.CONSUL: 404},
     ),
     A(
         "POST /api/duplicates/runs",
-        REGISTRARS,
+        DEDUP,
         lambda w: f"/api/duplicates/runs?crisis={w.crisis.pk}",
         ok=202,
     ),

@@ -27,6 +27,13 @@ class Cap(models.TextChoices):
     PERSONAL_DATA = "personal_data", _("See personal data (scoped by mission for consuls)")
     API_TOKENS = "api.tokens", _("Create API tokens")
     REGISTER = "registry.write", _("Register people and change their records")
+    MERGE = (
+        "dedup.decide",
+        _(
+            "Decide on possible duplicates: merge records, undo merges, say two records are "
+            "different people, search the whole crisis for duplicates"
+        ),
+    )
     TRANSPORT = "transport.manage", _("Create legs, book people on them, export manifests")
     BOARDING = "transport.board", _("Check people in and board them at the gate")
     SHELTER = "shelter.manage", _("Contract hotel rooms, house households, keep the cost ledger")
@@ -43,6 +50,7 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
             Cap.PERSONAL_DATA,
             Cap.API_TOKENS,
             Cap.REGISTER,
+            Cap.MERGE,
             Cap.TRANSPORT,
             Cap.BOARDING,
             Cap.SHELTER,
@@ -50,8 +58,8 @@ ROLE_CAPS: dict[str, frozenset[str]] = {
             Cap.PLAN_PUBLISH,
         }
     ),
-    Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
-    Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER}),
+    Role.OPERATOR: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER, Cap.MERGE}),
+    Role.CONSUL: frozenset({Cap.PERSONAL_DATA, Cap.API_TOKENS, Cap.REGISTER, Cap.MERGE}),
     Role.LOGISTICS: frozenset(
         {
             Cap.GEO_STATUS,

@@ -44,7 +44,7 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
                 "run": run,
                 "running": run is not None and run.active,
                 "polled": True,
-                "can_decide": user.has_cap(Cap.REGISTER),
+                "can_decide": user.has_cap(Cap.MERGE),
                 "can_manage": user.has_cap(Cap.CRISIS_MANAGE),
             },
         )
@@ -100,7 +100,7 @@ def candidate_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "status": status,
             "statuses": CandidatePair.Status.choices,
-            "can_decide": user.has_cap(Cap.REGISTER),
+            "can_decide": user.has_cap(Cap.MERGE),
             "can_manage": user.has_cap(Cap.CRISIS_MANAGE),
             "cluster": cluster if cluster.isdigit() else "",
             "cluster_people": cluster_people,
@@ -126,7 +126,7 @@ def _current(request: HttpRequest, cap: str) -> tuple[User, Crisis | None]:
 @require_POST
 def linkage_run_create(request: HttpRequest) -> HttpResponse:
     """Start a batch linkage over the current crisis; the queue page shows its progress."""
-    user, crisis = _current(request, Cap.REGISTER)
+    user, crisis = _current(request, Cap.MERGE)
     if crisis is None:
         return redirect("candidate_list")
     try:
@@ -196,7 +196,7 @@ def cluster_defer(request: HttpRequest, cluster: int) -> HttpResponse:
 
 
 def _decide_cluster(request: HttpRequest, cluster: int, decide: Any) -> HttpResponse:
-    user, crisis = _current(request, Cap.REGISTER)
+    user, crisis = _current(request, Cap.MERGE)
     target = f"{reverse('candidate_list')}?cluster={cluster}"
     if crisis is None:
         return redirect("candidate_list")
@@ -227,7 +227,7 @@ def _decide_cluster(request: HttpRequest, cluster: int, decide: Any) -> HttpResp
 def _decidable_pair(user: User, pk: int) -> CandidatePair:
     """A pair the user may decide on: both people visible to them (a consul: in their
     mission's countries), neither merged into someone else since."""
-    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.MERGE)
     pair = CandidatePair.objects.select_related("crisis").filter(pk=pk).first()
     if pair is None:
         raise Http404
@@ -332,7 +332,7 @@ def candidate_merge(request: HttpRequest, pk: int) -> HttpResponse:
 def merge_undo(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.MERGE)
     merge = Merge.objects.select_related("crisis").filter(pk=pk).first()
     if merge is None:
         raise Http404

@@ -142,7 +142,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "duplicates": candidates_for_person(user=user, person=person),
             "merges": merges_for_person(user=user, person=person),
-            "can_decide": user.has_cap(Cap.REGISTER),
+            "can_decide": user.has_cap(Cap.MERGE),
             # Legs the person is booked on, for those who work with transport.
             "bookings": person.bookings.select_related(
                 "leg", "leg__origin", "leg__destination"

@@ -100,7 +100,7 @@ def candidate_list(request: HttpRequest, filters: Query[CandidateFilter], **kwar
 def _pair(request: HttpRequest, pair_id: int) -> tuple[Any, CandidatePair]:
     """The user and a pair they may decide on (both people visible, neither merged away)."""
     user = _user(request)
-    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.MERGE)
     crisis_id = CandidatePair.objects.filter(pk=pair_id).values_list("crisis_id", flat=True).first()
     if crisis_id is None:
         raise Http404
@@ -153,7 +153,7 @@ def _cluster(
     request: HttpRequest, cluster: int, crisis_id: int | None, decide: Any, status: str
 ) -> Any:
     user = _user(request)
-    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.MERGE)
     crisis = _crisis(user, crisis_id)
     pairs = selectors.cluster_pairs(user=user, crisis=crisis, cluster=cluster)
     decided = decide(actor=user, crisis=crisis, cluster=cluster, pairs=pairs)
@@ -297,7 +297,7 @@ def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
 )
 def merge_undo(request: HttpRequest, merge_id: int) -> Any:
     user = _user(request)
-    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.MERGE)
     merge = Merge.objects.filter(pk=merge_id).first()
     if merge is None:
         raise Http404
@@ -345,7 +345,7 @@ class CrisisQuery(Schema):
 )
 def linkage_run_create(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
     user = _user(request)
-    access.require(user, Cap.REGISTER)
+    access.require(user, Cap.MERGE)
     crisis = _crisis(user, query.crisis)
     run = batch.linkage_run_start(actor=user, crisis=crisis)
     return Status(202, LinkageRun.objects.get(pk=run.pk))
