@@ -176,6 +176,16 @@ def test_the_pages_name_the_rooms_in_the_way_and_move_a_stay(world: World) -> No
     assert client.post(f"/shelter/blocks/{block.pk}/edit/", form).status_code == 302
     assert RoomBlock.objects.get(pk=block.pk).rooms == 2
 
+    # Ending a stay asks first (the household's other rooms go with it unless split).
+    alone = html.unescape(client.get(f"/shelter/stays/{w['A']}/").content.decode())
+    no_show = re.search(r'<form[^>]*id="action-no_show"[^>]*>', alone)
+    assert no_show is not None and 'onsubmit="return confirm(this.dataset.confirm)"' in (
+        no_show.group(0)
+    )
+    assert 'data-confirm="Record a no-show? Every night of the stay goes back to the block."' in (
+        no_show.group(0)
+    )
+
 
 def _family_in_two_rooms(world: World, api: Any) -> tuple[int, int]:
     hotel = make_hotel(world)
@@ -187,6 +197,11 @@ def _family_in_two_rooms(world: World, api: Any) -> tuple[int, int]:
 def test_a_no_show_beside_a_checked_in_room_says_which_and_how(world: World) -> None:
     api = world.api(Role.LOGISTICS)
     first, second = _family_in_two_rooms(world, api)
+    page = html.unescape(
+        world.client(Role.LOGISTICS).get(f"/shelter/stays/{second}/").content.decode()
+    )
+    cancel = re.search(r'<form[^>]*id="action-cancelled"[^>]*>', page)
+    assert cancel is not None and "every room of the household is cancelled" in cancel.group(0)
     checked = post(api, f"/api/stays/{first}/status", {"status": "checked_in", "room_number": "7"})
     assert checked.status_code == 200
     room = Stay.objects.get(pk=first).room
