@@ -724,6 +724,11 @@ API: list[Route] = [
         lambda w: f"/api/legs/{world_leg(w)}/bookings",
     ),
     A(
+        "GET /api/legs/{leg_id}/scan-conflicts",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/scan-conflicts",
+    ),
+    A(
         "POST /api/legs/{leg_id}/bookings",
         TRANSPORT,
         lambda w: f"/api/legs/{world_leg(w)}/bookings",

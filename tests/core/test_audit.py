@@ -271,8 +271,29 @@ def _do(verb: str, world: World) -> Any:
             pass_prints.pass_print_start(actor=manager, leg=_booked_leg(world), inline=False)[0].pk
         ),
         "pass_print_file": lambda: _pass_print_file(world, manager),
+        "stay_move": lambda: _stay_move(world, manager),
     }
     return calls[verb]()
+
+
+def _stay_move(world: World, manager: Any) -> Any:
+    """A stay moved to another room of its block (shelter)."""
+    from datetime import timedelta
+
+    from aman.shelter import services as shelter_services
+    from tests.shelter.conftest import make_block, make_hotel, today
+
+    hotel = make_hotel(world)
+    make_block(hotel, world)
+    (stay,) = shelter_services.household_house(
+        actor=None,
+        crisis=world.crisis,
+        household=Person.objects.get(pk=world.people["IR"]).household,
+        hotel=hotel,
+        first_night=today(),
+        last_night=today() + timedelta(days=1),
+    )
+    return shelter_services.stay_move(actor=manager, stay=stay)
 
 
 def _booked_leg(world: World) -> Any:
@@ -384,6 +405,7 @@ AUDITED_VERBS = [
     "pass_print_start",
     "pass_print_run",
     "pass_print_file",
+    "stay_move",
 ]
 # Public functions of the services modules that write nothing themselves, with the reason.
 NOT_AUDITED = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -182,3 +183,28 @@ def test_a_full_departure(
                 a.person.surname_latin in text and len(text.strip().splitlines()) == 1 + passengers
             )
             assert ",14C,checked_in," in text  # the seat given on the leg's page
+
+    # 8. Departure asks first, with how many become no-shows: dismissed, nothing happens.
+    messages: list[str] = []
+
+    def answer(accept: bool) -> Callable[[Any], None]:
+        def handle(dialog: Any) -> None:
+            messages.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return handle
+
+    office.select_option("#leg-status-form select", "departed")
+    office.once("dialog", answer(False))
+    office.get_by_role("button", name="Change status").click()
+    expect(office.locator("#leg-status")).to_have_text(str(LegStatus.BOARDING.label))
+    office.select_option("#leg-status-form select", "departed")
+    office.once("dialog", answer(True))
+    office.get_by_role("button", name="Change status").click()
+    expect(office.locator("#leg-status")).to_have_text(str(LegStatus.DEPARTED.label))
+    assert (
+        messages
+        == ["Mark the leg departed? 3 people holding seats have not boarded and become no-shows."]
+        * 2
+    )
+    assert Booking.objects.filter(leg=leg, status=BookingStatus.NO_SHOW).count() == 2 + 3

@@ -4,6 +4,7 @@ network returns: the queue is sent, each scan counts once, and a conflict is sho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -136,6 +137,24 @@ def test_check_in_and_board_online_then_offline_then_sync(
     page.reload()
     expect(page.locator("#gate-conflicts li")).to_have_count(1)
     expect(page.locator("#gate-log li")).to_have_count(7)
+
+    # The device has a name, sent with its scans: the leg's page lists the conflict with it.
+    device = page.locator("#gate-device")
+    expect(device).to_have_text(re.compile(r"^This device: D-[A-Z0-9]{6}$"))
+    name = (device.text_content() or "").rsplit(" ", 1)[-1]
+    assert all(r.client_id.startswith(f"{name}:") for r in rows)
+    page.goto(f"/transport/legs/{leg.pk}/")
+    panel = page.locator("#scan-conflicts")
+    expect(panel).to_contain_text("Scan conflicts")
+    expect(panel.locator("tbody tr")).to_have_count(1)
+    row = panel.locator("tbody tr")
+    expect(row).to_contain_text(name)
+    expect(row).to_contain_text(d.person.reference_code_display)
+    expect(row).to_contain_text(world.users[Role.DUTY_OFFICER].username)
+    expect(row).to_contain_text("released on the server meanwhile")
+    # "find on this leg" shows the released booking among everyone.
+    row.get_by_role("link", name="find on this leg").click()
+    expect(page.locator(f"#booking-{d.pk}")).to_contain_text("Released")
 
 
 def test_the_gate_page_opens_again_without_a_network(

@@ -200,6 +200,11 @@ ROWS: list[dict[str, Any]] = [
         data=lambda w: {"last_night": _night(3)},
     ),
     A(
+        "POST /api/stays/{stay_id}/move",
+        lambda w: f"/api/stays/{world_stay(w)}/move",
+        data=lambda w: {},
+    ),
+    A(
         "POST /api/stays/suggest",
         data=suggest_body,
     ),

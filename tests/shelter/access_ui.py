@@ -280,6 +280,14 @@ ROWS: list[dict[str, Any]] = [
         ok=302,
         data=lambda w: {"last_night": (_tonight(w) + timedelta(days=2)).isoformat()},
     ),
+    dict(
+        name="stay_move",
+        method="post",
+        path=lambda w: f"/shelter/stays/{world_stay(w)}/move/",
+        allowed=SHELTER,
+        ok=302,
+        data=lambda w: {"room": ""},
+    ),
     dict(name="shelter_assign", method="get", path=lambda w: "/shelter/assign/", allowed=SHELTER),
     dict(
         name="shelter_assign",

@@ -187,7 +187,8 @@ def test_add_rooms_to_a_hotel_and_see_the_errors(world: World, logistics: Any) -
         f"/shelter/blocks/{block.pk}/edit/", {**_block_form(hotel), "beds": "4", "rooms": "1"}
     )
     assert shrink.status_code == 200
-    assert "A room in use." in _text(shrink)
+    assert "Rooms above this number are held" in _text(shrink)
+    assert 'id="rooms-held"' in _text(shrink)
     block.refresh_from_db()
     assert block.rooms == 4
     grow = client.post(

@@ -554,17 +554,8 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
     values = _block_values(data, block)
     before = snapshot(block, BLOCK_FIELDS)
     used = StayNight.objects.filter(block=block)
-    if "rooms" in values:
-        highest = used.order_by("-room").values_list("room", flat=True).first()
-        if highest and values["rooms"] < highest:
-            raise Conflict(
-                _(
-                    "Room %(room)d of this block is given to a household: the block cannot "
-                    "have fewer rooms."
-                )
-                % {"room": highest},
-                {"errors": {"rooms": [_("A room in use.")]}},
-            )
+    if "rooms" in values and values["rooms"] < block.rooms:
+        _check_shrink(block, values["rooms"])
     if "beds" in values and values["beds"] < block.beds:
         for stay in Stay.objects.filter(block=block, status__in=HOLDS_ROOM).prefetch_related(
             "guests"
@@ -603,6 +594,55 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
         changes=changes,
     )
     return block
+
+
+def _rooms_held(block: RoomBlock, above: int) -> list[Stay]:
+    """The stays holding a room numbered above `above` in the block on a night from today on
+    (the hotel's today): what stands in the way of shrinking the block to `above` rooms.
+    Nights already past keep the room they were spent in and stand in no one's way."""
+    today = timezone.localtime(timezone.now(), block.hotel.place.zone).date()
+    stay_ids = (
+        StayNight.objects.filter(block=block, room__gt=above, night__gte=today)
+        .values_list("stay_id", flat=True)
+        .distinct()
+    )
+    return list(
+        Stay.objects.filter(pk__in=list(stay_ids))
+        .select_related("household")
+        .order_by("room", "first_night", "pk")
+    )
+
+
+def _check_shrink(block: RoomBlock, rooms: int) -> None:
+    """Refuse fewer rooms than a stay holds from today on, naming the rooms and the stays
+    and saying how to free them."""
+    held = _rooms_held(block, rooms)
+    if not held:
+        return
+    named = "; ".join(
+        _("room %(room)d: stay %(stay)d (%(status)s, until the night of %(last)s)")
+        % {
+            "room": s.room,
+            "stay": s.pk,
+            "status": s.get_status_display(),
+            "last": s.last_night.isoformat(),
+        }
+        for s in held
+    )
+    raise Conflict(
+        _(
+            "The block cannot have %(rooms)d rooms: rooms above %(rooms)d are held from "
+            "tonight on — %(held)s. Move those stays to a free room of the block (Move to "
+            "another room, on the stay's page), or end them, then shrink the block."
+        )
+        % {"rooms": rooms, "held": named},
+        {
+            "errors": {
+                "rooms": [_("Rooms above this number are held: %(held)s.") % {"held": named}]
+            },
+            "held": [{"room": s.room, "stay": s.pk, "status": s.status} for s in held],
+        },
+    )
 
 
 def _nights_at_another_price(block: RoomBlock) -> int:
@@ -1241,6 +1281,7 @@ def _apply_step(
     fields = ["status", "changed_at"]
     changes: dict[str, Any] = {"status": [previous, status]}
     if status == StayStatus.CHECKED_IN:
+        _check_room_number(stay, room_number)
         stay.checked_in_at = now
         stay.room_number = room_number
         fields += ["checked_in_at", "room_number"]
@@ -1271,10 +1312,102 @@ def _apply_step(
     )
 
 
-def _split_note(stay: Stay, split_reason: str) -> None:
-    if split_reason:
-        stay.split_reason = split_reason
-        stay.save(update_fields=["split_reason", "changed_at"])
+def _check_room_number(stay: Stay, room_number: str) -> None:
+    """Refuse a hotel room number held in the same hotel, on one of the stay's nights, by
+    another household (rooms of one household's booking may share a number: a suite). The
+    hotel is locked first, so two officers checking two households into one number at once
+    queue up and the second one is refused."""
+    if not room_number:
+        return
+    hotel_id = stay.block.hotel_id
+    list(Hotel.objects.select_for_update().filter(pk=hotel_id).values_list("pk", flat=True))
+    others = (
+        Stay.objects.filter(
+            block__hotel_id=hotel_id,
+            room_number__iexact=room_number,
+            status__in=(*HOLDS_ROOM, StayStatus.CHECKED_OUT),
+            first_night__lte=stay.last_night,
+            last_night__gte=stay.first_night,
+        )
+        .exclude(pk=stay.pk)
+        .exclude(group=stay.group)
+    )
+    if stay.household_id is not None:
+        others = others.exclude(household_id=stay.household_id)
+    other = others.order_by("first_night", "pk").first()
+    if other is None:
+        return
+    raise Conflict(
+        _(
+            "Hotel room %(number)s is given to another household on some of these nights: "
+            "stay %(stay)d (%(status)s, nights %(first)s to %(last)s). Check the number with "
+            "the front desk, or check that stay out first."
+        )
+        % {
+            "number": room_number,
+            "stay": other.pk,
+            "status": other.get_status_display(),
+            "first": other.first_night.isoformat(),
+            "last": other.last_night.isoformat(),
+        },
+        {
+            "errors": {"room_number": [_("Taken by stay %(stay)d.") % {"stay": other.pk}]},
+            "stay": other.pk,
+        },
+    )
+
+
+def _split_note(stay: Stay, split_reason: str, actor: User | None) -> None:
+    """Keep the reason an officer gave for acting on this room alone: on the stay, in its
+    history and in the audit log (the reason it replaces with it)."""
+    if not split_reason:
+        return
+    before = stay.split_reason
+    stay.split_reason = split_reason
+    stay.save(update_fields=["split_reason", "changed_at"])
+    _event(
+        stay,
+        stay.status,
+        stay.status,
+        actor,
+        _("this room alone: %(reason)s") % {"reason": split_reason},
+    )
+    audit_write(
+        actor=actor,
+        verb="stay_split",
+        obj=stay,
+        crisis=stay.crisis,
+        changes={"split_reason": [before or None, split_reason]},
+    )
+
+
+def _refuse_group_step_past_check_in(stays: list[Stay], status: str) -> None:
+    """A no-show or a cancellation of the whole household cannot stand while another of its
+    rooms is checked in: say which room, and that a reason for this room alone acts on this
+    room only."""
+    if status not in GROUP_STEPS or stays[0].status != StayStatus.PLANNED:
+        return
+    checked_in = [s for s in stays[1:] if s.status == StayStatus.CHECKED_IN]
+    if not checked_in:
+        return
+    rooms = ", ".join(
+        _("room %(room)d of the block (hotel room %(number)s, stay %(stay)d)")
+        % {"room": s.room, "number": s.room_number or "—", "stay": s.pk}
+        for s in checked_in
+    )
+    raise Conflict(
+        _(
+            "Another room of this household is checked in: %(rooms)s. A no-show or a "
+            "cancellation acts on every room of the household, and a checked-in room cannot "
+            "take it. To record it for this room alone, give the reason in “this room only” "
+            "(a split): it then acts on this room only."
+        )
+        % {"rooms": rooms},
+        {
+            "errors": {"split_reason": [_("Required to act on this room alone.")]},
+            "checked_in": [s.pk for s in checked_in],
+        },
+    )
 
 
 @transaction.atomic
@@ -1307,13 +1440,14 @@ def stay_set_status(
     if whole:
         # Rooms of the group already past this step (checked out, cancelled) stay as they are.
         stays = [stays[0], *(s for s in stays[1:] if s.status in HOLDS_ROOM)]
+    if whole:
+        _refuse_group_step_past_check_in(stays, status)
     today = hotel_today(stays[0])
     for one in stays:
         _check_step(one, status, today)
     for one in stays:
         _apply_step(one, status, actor, note, room_number if one is stays[0] else "", today)
-    if split_reason:
-        _split_note(stays[0], split_reason)
+    _split_note(stays[0], split_reason, actor)
     return stays[0]
 
 
@@ -1348,8 +1482,7 @@ def stay_change_nights(
             )
     for one in stays:
         _change_nights(one, new_last, actor, note)
-    if split_reason:
-        _split_note(first, split_reason)
+    _split_note(first, split_reason, actor)
     return first
 
 
@@ -1409,6 +1542,111 @@ def _change_nights(stay: Stay, new_last: date, actor: User | None, note: str) ->
         crisis=stay.crisis,
         changes={"last_night": [old.isoformat(), new_last.isoformat()]},
     )
+
+
+MOVE_NOTE_LIMIT = 300
+
+
+@transaction.atomic
+def stay_move(
+    *,
+    actor: User | None,
+    stay: Stay,
+    room: Any = None,
+    room_number: str = "",
+    note: str = "",
+) -> Stay:
+    """Move a planned or checked-in stay to another room of its block for the nights it
+    still holds from today (the hotel's) on: `room`, or the lowest room free on every one of
+    those nights. Nights already past keep the room they were spent in. The hotel's room
+    number is kept unless a new one is given (it is checked like at check-in). The other
+    rooms of the household do not move. A room is never given to two households on one
+    night: the block is locked, the rooms are counted free, and the database refuses a
+    second household anyway."""
+    note = _short(note, "note", MOVE_NOTE_LIMIT)
+    room_number = _short(room_number, "room_number", _limit(Stay, "room_number"))
+    (stay,) = _lock_stays(stay, whole_group=False)
+    if stay.status not in HOLDS_ROOM:
+        raise Conflict(
+            _("Only a planned or checked-in stay can move to another room; this one is %(s)s.")
+            % {"s": stay.get_status_display()}
+        )
+    block = stay.block
+    start = max(stay.first_night, hotel_today(stay))
+    if start > stay.last_night:
+        raise Conflict(_("No night of this stay is left to move."))
+    free = [r for r in free_rooms(block, start, stay.last_night) if r != stay.room]
+    if room in (None, ""):
+        if not free:
+            raise Conflict(
+                _("No other room of the block is free for every night from %(first)s to %(last)s.")
+                % {"first": start.isoformat(), "last": stay.last_night.isoformat()},
+                {"errors": {"room": [_("No free room.")]}},
+            )
+        target = free[0]
+    else:
+        problems: dict[str, list[str]] = {}
+        target = _whole(room, "room", problems, low=1, high=block.rooms)
+        _problems_raise(problems)
+        if target == stay.room:
+            raise ApplicationError(
+                _("The stay is in room %(room)d already.") % {"room": target},
+                {"errors": {"room": [_("The same room.")]}},
+            )
+        if target not in free:
+            raise Conflict(
+                _(
+                    "Room %(room)d of the block is held on some of the nights from %(first)s "
+                    "to %(last)s. Free on all of them: %(free)s."
+                )
+                % {
+                    "room": target,
+                    "first": start.isoformat(),
+                    "last": stay.last_night.isoformat(),
+                    "free": ", ".join(str(r) for r in free) or _("none"),
+                },
+                {"errors": {"room": [_("Taken.")]}, "free": free},
+            )
+    old_room, old_number = stay.room, stay.room_number
+    if room_number and room_number != old_number:
+        _check_room_number(stay, room_number)
+        stay.room_number = room_number
+    try:
+        with transaction.atomic():
+            moved = StayNight.objects.filter(stay=stay, night__gte=start).update(room=target)
+    except IntegrityError:
+        # Only reachable by a writer that did not lock the block first.
+        raise Conflict(_("The room was just given to another household; try again.")) from None
+    stay.room = target
+    stay.save(update_fields=["room", "room_number", "changed_at"])
+    text = _("moved from room %(old)d to room %(new)d of the block from the night of %(night)s") % {
+        "old": old_room,
+        "new": target,
+        "night": start.isoformat(),
+    }
+    if stay.room_number != old_number:
+        text += " · " + _("hotel room %(number)s") % {"number": stay.room_number}
+    _event(stay, stay.status, stay.status, actor, f"{text} · {note}" if note else text)
+    changes: dict[str, Any] = {
+        "room": [old_room, target],
+        "from_night": start.isoformat(),
+        "nights_moved": moved,
+    }
+    if stay.room_number != old_number:
+        changes["room_number"] = [old_number or None, stay.room_number]
+    if note:
+        changes["note"] = note
+    audit_write(actor=actor, verb="stay_move", obj=stay, crisis=stay.crisis, changes=changes)
+    return stay
+
+
+def stay_move_choices(stay: Stay) -> tuple[date, list[int]]:
+    """For the move form: the first night that would move and the other rooms of the block
+    free on every night from it to the stay's last night (a read)."""
+    start = max(stay.first_night, hotel_today(stay))
+    if start > stay.last_night:
+        return start, []
+    return start, [r for r in free_rooms(stay.block, start, stay.last_night) if r != stay.room]
 
 
 # Exchange rates ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ urlpatterns = [
     path("stays/<int:pk>/", views.stay_detail, name="stay_detail"),
     path("stays/<int:pk>/status/", views.stay_status, name="stay_status"),
     path("stays/<int:pk>/nights/", views.stay_nights, name="stay_nights"),
+    path("stays/<int:pk>/move/", views.stay_move, name="stay_move"),
     path("assign/", views.assign, name="shelter_assign"),
     # Vouchers, the cost ledger, exchange rates (views_documents.py)
     path("stays/<int:pk>/voucher.<str:fmt>", views_documents.voucher, name="stay_voucher"),

@@ -188,19 +188,24 @@ def hotel_detail(request: HttpRequest, pk: int) -> HttpResponse:
     blocks = list(hotel.blocks.select_related("tour_operator").order_by("first_night", "id"))
     uses = selectors.block_use(blocks, night=today)
     (occupancy,) = selectors.occupancy([hotel], today, 14)
-    stays = list(
+    guests_now = (
         selectors.stays_for_user(user=user, crisis=crisis)
         .filter(block__hotel=hotel, status__in=HOLDS_ROOM, last_night__gte=today)
+        .select_related("block")
         .prefetch_related("guests")
-        .order_by("first_night", "block", "room", "id")[:300]
+        .order_by("first_night", "block", "room", "id")
     )
+    # One hotel's stays are few enough to count exactly: every page is reachable.
+    page = Paginator(guests_now, STAYS_PER_PAGE).get_page(request.GET.get("page"))
+    stays = list(page.object_list)
     name_guests(stays)
+    page.object_list = stays
     audit_read(
         actor=user,
         verb="hotel_detail",
         obj=hotel,
         crisis=crisis,
-        details={"stays_shown": len(stays)},
+        details={"stays_shown": len(stays), "page": page.number},
     )
     return TemplateResponse(
         request,
@@ -212,11 +217,16 @@ def hotel_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "uses": uses,
             "occupancy": occupancy,
             "stays": stays,
+            "page": page,
+            "query": "",
         },
     )
 
 
 # Room blocks ----------------------------------------------------------------------------------
+
+# Guests now and coming on a hotel's page, a page at a time.
+STAYS_PER_PAGE = 100
 
 
 @login_required
@@ -253,12 +263,20 @@ def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request)
     block = selectors.block_for_user(user=user, crisis=crisis, pk=pk)
     form = BlockForm(request.POST or None, initial=BlockForm.initial_for(block))
+    held: list[Stay] = []
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
         try:
             block = services.block_update(actor=user, block=block, data=changed)
         except ApplicationError as exc:
             service_errors(form, exc)
+            # The stays that keep the block from shrinking, linked to their pages (to move).
+            ids = [h["stay"] for h in exc.extra.get("held", [])]
+            held = list(
+                selectors.stays_for_user(user=user, crisis=crisis)
+                .filter(pk__in=ids)
+                .order_by("room", "pk")
+            )
         else:
             messages.success(request, _("Room block saved."))
             (use,) = selectors.block_use([block])
@@ -278,7 +296,7 @@ def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(
         request,
         "shelter/block_form.html",
-        {"form": form, "hotel": block.hotel, "block": block, "crisis": crisis},
+        {"form": form, "hotel": block.hotel, "block": block, "crisis": crisis, "held": held},
     )
 
 
@@ -513,8 +531,31 @@ def stay_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "holds_room": stay.holds_room,
             "others": others,
             "hotel_today": hotel_today(stay.block.hotel),
+            "move": services.stay_move_choices(stay) if stay.holds_room else None,
         },
     )
+
+
+@login_required
+@require_POST
+def stay_move(request: HttpRequest, pk: int) -> HttpResponse:
+    user, crisis = _current(request)
+    stay = selectors.stay_for_user(user=user, crisis=crisis, pk=pk)
+    try:
+        stay = services.stay_move(
+            actor=user,
+            stay=stay,
+            room=request.POST.get("room", ""),
+            room_number=request.POST.get("room_number", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("The stay is now in room %(room)d of the block.") % {"room": stay.room}
+        )
+    return redirect("stay_detail", stay.pk)
 
 
 @login_required

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -21,8 +21,8 @@ from aman.core.errors import ApplicationError
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
-from aman.registry.models import Household
-from aman.registry.selectors import people_for_user
+from aman.registry.models import Household, Person
+from aman.registry.selectors import people_for_user, people_search
 from aman.transport import imports, pass_prints, selectors, services
 from aman.transport.forms import (
     ActualTimesForm,
@@ -33,6 +33,7 @@ from aman.transport.forms import (
 )
 from aman.transport.models import (
     BOOKING_TRANSITIONS,
+    HOLDS_SEAT,
     LEG_TRANSITIONS,
     Booking,
     BookingStatus,
@@ -42,6 +43,7 @@ from aman.transport.models import (
     Mode,
     Undertaking,
 )
+from aman.transport.scan_conflicts import device_of, scan_conflicts
 
 
 def _current(request: HttpRequest, *, boarding: bool = False) -> tuple[User, Crisis]:
@@ -181,12 +183,60 @@ PERMIT_LABELS = {
 }
 
 
+# Bookings on a page of the leg: a household is never cut across two pages.
+BOOKINGS_PER_PAGE = 100
+# The conflicts of the gate's sync listed on the leg's page (the API has them all).
+CONFLICTS_SHOWN = 50
+
+
+def household_pages(rows: list[tuple[int, int | None]], per_page: int) -> list[list[int]]:
+    """The booking ids (`rows`: id and household, in the page's order) cut into pages of at
+    most `per_page`, a household kept whole on one page (a larger one fills a page alone)."""
+    groups: list[tuple[object, list[int]]] = []
+    for pk, household in rows:
+        key: object = household if household is not None else ("alone", pk)
+        if groups and groups[-1][0] == key:
+            groups[-1][1].append(pk)
+        else:
+            groups.append((key, [pk]))
+    pages: list[list[int]] = []
+    current: list[int] = []
+    for _key, ids in groups:
+        if current and len(current) + len(ids) > per_page:
+            pages.append(current)
+            current = []
+        current += ids
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _search(crisis: Crisis, bookings: Any, query: str) -> Any:
+    """The bookings of the people the registry's search finds (name in any script, reference
+    code, document number, phone), with their households on the leg."""
+    people, _few = people_search(Person.objects.filter(crisis=crisis), crisis=crisis, query=query)
+    matched = bookings.filter(person__in=people.values("pk"))
+    households = matched.exclude(household=None).values("household_id")
+    return bookings.filter(Q(pk__in=matched.values("pk")) | Q(household_id__in=households))
+
+
+def _leg_query(data: Any) -> str:
+    """The leg page's own query (page, show, q) from `data`, to come back to after an action."""
+    query = QueryDict(mutable=True)
+    for name in ("show", "q", "page"):
+        value = str(data.get(name, "") or "").strip()[:200]
+        if value:
+            query[name] = value
+    return query.urlencode()
+
+
 @login_required
 def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request, boarding=True)
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk, boarding=True)
     manage = user.has_cap("transport.manage")
     show = request.GET.get("show", "active")
+    search = request.GET.get("q", "").strip()[:200]
     bookings = selectors.bookings_for_user(user=user, leg=leg, boarding=True).order_by(
         "household_id", "-person__priority", "id"
     )
@@ -199,7 +249,11 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 BookingStatus.BOARDED,
             ]
         )
-    rows = list(bookings)
+    if search:
+        bookings = _search(crisis, bookings, search)
+    chunks = household_pages(list(bookings.values_list("pk", "household_id")), BOOKINGS_PER_PAGE)
+    page = Paginator(chunks or [[]], 1).get_page(request.GET.get("page"))
+    rows = list(bookings.filter(pk__in=page.object_list[0])) if chunks else []
     permits = services.permit_state(leg, [b.person_id for b in rows])
     signed = set(
         Undertaking.objects.filter(booking__in=[b.pk for b in rows]).values_list(
@@ -230,18 +284,40 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Booking.objects.filter(leg=leg).values_list("status").annotate(n=Count("id")).order_by()
     )
     counts = {s: counted.get(s, 0) for s in BookingStatus.values}
+    conflicts = scan_conflicts(leg)
+    conflict_rows = list(conflicts[:CONFLICTS_SHOWN])
+    for scan in conflict_rows:
+        scan.device = device_of(scan.client_id)  # type: ignore[attr-defined]
     audit_read(
         actor=user,
         verb="leg_detail",
         obj=leg,
         crisis=crisis,
-        details={"bookings_shown": len(rows)},
+        details={
+            "bookings_shown": len(rows),
+            "page": page.number,
+            "search": bool(search),
+            "scan_conflicts_shown": len(conflict_rows),
+        },
     )
     context: dict[str, Any] = {
         "crisis": crisis,
         "leg": leg,
         "bookings": rows,
         "show": show,
+        "search": search,
+        "page": page,
+        "shown_of": sum(len(c) for c in chunks),
+        "query": _leg_query({"show": show if show == "all" else "", "q": search}),
+        "seats_held": sum(counts[s] for s in HOLDS_SEAT),
+        "not_boarded": sum(
+            counts[s]
+            for s in (BookingStatus.OFFERED, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+        ),
+        "conflicts": conflict_rows,
+        "conflict_count": conflicts.count()
+        if len(conflict_rows) == CONFLICTS_SHOWN
+        else len(conflict_rows),
         "counts": [(BookingStatus(s).label, n) for s, n in counts.items() if n],
         "can_manage": manage,
         "transitions": [
@@ -262,8 +338,10 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, "transport/leg_detail.html", context)
 
 
-def _back(leg: Leg) -> HttpResponse:
-    return redirect("leg_detail", leg.pk)
+def _back(leg: Leg, request: HttpRequest | None = None, anchor: str = "") -> HttpResponse:
+    """To the leg's page — the page of its bookings the officer acted from, when known."""
+    query = _leg_query(request.POST) if request is not None else ""
+    return redirect(f"{leg.get_absolute_url()}{'?' + query if query else ''}{anchor}")
 
 
 @login_required
@@ -419,7 +497,7 @@ def booking_action(request: HttpRequest, pk: int) -> HttpResponse:
                 "status": BookingStatus(status).label,
             },
         )
-    return _back(booking.leg)
+    return _back(booking.leg, request, f"#booking-{booking.pk}")
 
 
 @login_required

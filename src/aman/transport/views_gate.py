@@ -115,6 +115,7 @@ def _strings() -> dict[str, Any]:
             "lost."
         ),
         "cleared": _("This device holds no data of this leg any more."),
+        "device": _("This device: %(name)s"),
     }
 
 

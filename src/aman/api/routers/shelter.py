@@ -816,6 +816,34 @@ def stay_nights(request: HttpRequest, stay_id: int, payload: StayNightsIn) -> An
     )
 
 
+class StayMoveIn(Schema):
+    room: int | None = Field(
+        None, description="the room of the block (1…rooms); none: the lowest free one"
+    )
+    room_number: str = Field("", description="the hotel's new room number (else kept)")
+    note: str = ""
+
+
+@router.post(
+    "/stays/{stay_id}/move",
+    response={200: StayOut, **ERRORS},
+    summary="Move a stay to another room of its block",
+    description="A planned or checked-in stay moves to another room of the same block for "
+    "the nights it holds from today (the hotel's) on; nights already past keep their room. "
+    "409 when the room is held on one of those nights (`extra.free` lists the rooms free on "
+    "all of them) or the hotel room number is another household's.",
+)
+def stay_move(request: HttpRequest, stay_id: int, payload: StayMoveIn) -> Any:
+    user, stay = _stay(request, stay_id)
+    return services.stay_move(
+        actor=user,
+        stay=stay,
+        room=payload.room,
+        room_number=payload.room_number,
+        note=payload.note,
+    )
+
+
 class NightsIn(Schema):
     first_night: PlausibleDate
     last_night: PlausibleDate

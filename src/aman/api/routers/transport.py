@@ -19,6 +19,7 @@ from aman.geo.models import Country
 from aman.registry.models import Household
 from aman.transport import selectors, services
 from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
+from aman.transport.scan_conflicts import device_of, scan_conflicts
 
 router = Router(tags=["transport"])
 
@@ -277,6 +278,55 @@ def booking_list(request: HttpRequest, leg_id: int, filters: Query[BookingFilter
         details={"status": filters.status or ""},
     )
     return qs.order_by("household_id", "id")
+
+
+class ScanConflictOut(Schema):
+    id: int
+    scan: str = Field(validation_alias="client_id", description="the device's own id of the scan")
+    device: str = Field(description="the name the gate page gave the device ('' if none)")
+    scanned_at: datetime = Field(description="when the device recorded the scan")
+    received_at: datetime = Field(description="when the server had it")
+    officer: str | None = Field(description="who was signed in on the device")
+    kind: str
+    action: str
+    booking_id: int | None
+    reference_code: str | None = Field(description="the booked person's reference code")
+    message: str = Field(description="why the scan could not stand")
+
+    @staticmethod
+    def resolve_device(obj: Any) -> str:
+        return device_of(obj.client_id)
+
+    @staticmethod
+    def resolve_officer(obj: Any) -> str | None:
+        return obj.officer.username if obj.officer_id else None
+
+    @staticmethod
+    def resolve_reference_code(obj: Any) -> str | None:
+        return obj.booking.person.reference_code if obj.booking_id else None
+
+
+@router.get(
+    "/legs/{leg_id}/scan-conflicts",
+    response=list[ScanConflictOut],
+    summary="Scans recorded offline at the gate that could not stand (personal data)",
+    description="The leg's gate scans whose sync ended in a conflict (the seat was released "
+    "meanwhile, a transit permit refused, the leg departed…), the latest first. For those "
+    "who may work the leg's gate.",
+)
+@paginate(LimitOffsetPagination)
+def scan_conflict_list(request: HttpRequest, leg_id: int) -> Any:
+    user, leg = _leg(request, leg_id, boarding=True)
+    selectors.bookings_for_user(user=user, leg=leg, boarding=True)  # personal data
+    conflicts = scan_conflicts(leg)
+    audit_read(
+        actor=user,
+        verb="scan_conflicts",
+        obj=leg,
+        crisis=leg.crisis,
+        details={"conflicts": conflicts.count()},
+    )
+    return conflicts
 
 
 class BookIn(Schema):

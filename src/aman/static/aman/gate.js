@@ -92,6 +92,28 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
+  // This device's name (kept across legs and "Clear this device": it holds nothing
+  // personal), sent before each scan's own id so that the server's list of conflicts says
+  // which device recorded a scan. Shown at the top of the page.
+  function deviceName() {
+    const key = PREFIX + "device";
+    try {
+      let name = window.localStorage.getItem(key);
+      if (!name || !/^D-[A-Z0-9]{6}$/.test(name)) {
+        name = "D-" + uuid().replace(/-/g, "").slice(0, 6).toUpperCase();
+        window.localStorage.setItem(key, name);
+      }
+      return name;
+    } catch (e) {
+      return "";
+    }
+  }
+  const DEVICE = deviceName();
+
+  function scanId() {
+    return DEVICE ? `${DEVICE}:${uuid()}` : uuid();
+  }
+
   // SHA-256 (FIPS 180-4), for pages served without TLS where crypto.subtle is missing.
   function sha256Fallback(text) {
     const K = [
@@ -486,7 +508,7 @@
     text = text.trim();
     if (!text) return;
     lastText = text;
-    const scan = { id: uuid(), text, action: mode(), at: new Date().toISOString(), offline: false };
+    const scan = { id: scanId(), text, action: mode(), at: new Date().toISOString(), offline: false };
     if (signedBy) scan.undertaking_signed_by = signedBy;
     const seat = seatInput ? seatInput.value.trim().toUpperCase() : "";
     if (seat && scan.action !== "lookup") scan.seat = seat;
@@ -687,6 +709,12 @@
       return el("li", { class: "list-group-item list-group-item-danger", "data-id": c.id },
         `${new Date(c.at).toLocaleTimeString()} · ${S["action_" + c.action] || ""} · ${c.who} · ${c.message}`, button);
     }));
+  }
+
+  const deviceBadge = $("gate-device");
+  if (deviceBadge && DEVICE) {
+    deviceBadge.textContent = fmt(S.device, { name: DEVICE });
+    deviceBadge.hidden = false;
   }
 
   function renderStatus() {
