@@ -372,7 +372,7 @@ UI: list[Route] = [
     Route(
         "leg_release_no_shows",
         "post",
-        lambda w: f"/transport/legs/{world_leg(w)}/no-shows/",
+        lambda w: f"/transport/legs/{world_boarding_leg(w)}/no-shows/",
         TRANSPORT,
         ok=302,
     ),
@@ -565,6 +565,21 @@ def world_leg(w: World) -> int:
     return leg.pk
 
 
+def world_boarding_leg(w: World) -> int:
+    """A leg of the world's crisis that is boarding (no-shows are released then)."""
+    from aman.transport.models import Leg
+    from aman.transport.services import leg_create, leg_set_status
+
+    leg = Leg.objects.filter(crisis=w.crisis, source_ref="matrix-boarding").first()
+    if leg is None:
+        leg = leg_create(
+            actor=None, crisis=w.crisis, data=leg_api_body(), source_ref="matrix-boarding"
+        )
+        for status in ("confirmed", "boarding"):
+            leg_set_status(actor=None, leg=leg, status=status)
+    return leg.pk
+
+
 def world_booking(w: World) -> int:
     """The person in Iran booked on the world's leg."""
     from aman.registry.models import Person
@@ -744,7 +759,7 @@ API: list[Route] = [
     A(
         "POST /api/legs/{leg_id}/release-no-shows",
         TRANSPORT,
-        lambda w: f"/api/legs/{world_leg(w)}/release-no-shows",
+        lambda w: f"/api/legs/{world_boarding_leg(w)}/release-no-shows",
     ),
     A("GET /api/permits", TRANSPORT, lambda w: f"/api/permits?crisis={w.crisis.pk}"),
     A(

@@ -99,9 +99,15 @@ def test_book_board_and_overbook_through_the_api(world: World) -> None:
     assert twice.status_code == 409
     listed = api.get(f"/api/legs/{leg.pk}/bookings?status=boarded").json()
     assert [b["id"] for b in listed["items"]] == [booking_id]
+    planned = post(api, f"/api/legs/{leg.pk}/release-no-shows", {})
+    assert planned.status_code == 409 and "boarding" in planned.json()["message"]
+    for status in ("confirmed", "boarding"):
+        assert post(api, f"/api/legs/{leg.pk}/status", {"status": status}).status_code == 200
     released = post(api, f"/api/legs/{leg.pk}/release-no-shows", {}).json()
-    assert (released["no_shows"], released["seats_free"]) == (codes[1:], 2)
-    # The next in priority waiting for the seats: not those just released.
+    # The household's first member is on board: the rest is waited for, not released.
+    assert (released["no_shows"], released["waited_for"]) == ([], codes[1:])
+    assert released["seats_free"] == 1  # the one seat never booked (of 3)
+    # The next in priority waiting for seats: not this household.
     offered = {code for h in released["next_households"] for code in h["people"]}
     assert not offered & set(codes)
 

@@ -160,15 +160,22 @@ def test_cancelling_needs_a_reason_and_lists_the_households(world: World, logist
 def test_releasing_no_shows_frees_their_seats(world: World, logistics) -> None:
     h1, h2 = register_household(world, 2), register_household(world, 2)
     leg = make_leg(world, capacity=4)
-    a, _b = services.leg_book(actor=logistics, leg=leg, households=[h1])
+    a, b = services.leg_book(actor=logistics, leg=leg, households=[h1])
     services.leg_book(actor=logistics, leg=leg, households=[h2])
+    # Not before the leg boards: days ahead it would take everyone's seat.
+    with pytest.raises(Conflict, match="while the leg is boarding"):
+        services.leg_release_no_shows(actor=logistics, leg=leg)
+    for status in ("confirmed", "boarding"):
+        services.leg_set_status(actor=logistics, leg=leg, status=status)
     services.booking_check_in(actor=logistics, booking=a)
     closed = services.leg_release_no_shows(actor=logistics, leg=leg)
-    assert len(closed) == 3
+    # The household at the gate keeps its other member's seat; the other household goes.
+    assert sorted(x.household_id for x in closed) == [h2.pk, h2.pk]
+    assert [x.pk for x in services.households_waited_for(leg)] == [b.pk]
     leg.refresh_from_db()
-    assert leg.seats_free == 3
-    h3 = register_household(world, 3)
-    assert len(services.leg_book(actor=logistics, leg=leg, households=[h3])) == 3
+    assert leg.seats_free == 2
+    h3 = register_household(world, 2)
+    assert len(services.leg_book(actor=logistics, leg=leg, households=[h3])) == 2
 
 
 def test_a_refused_transit_permit_blocks_the_bus(world: World, logistics) -> None:

@@ -107,6 +107,8 @@ def test_releasing_no_shows_while_the_gate_checks_in_does_not_deadlock(world: Wo
         bookings = services.leg_book(
             actor=logistics, leg=leg, households=[register_household(world, 3)]
         )
+        for status in ("confirmed", "boarding"):
+            services.leg_set_status(actor=logistics, leg=leg, status=status)
         results = race(
             [
                 lambda leg=leg: services.leg_release_no_shows(actor=logistics, leg=leg),

@@ -159,6 +159,11 @@ def test_the_no_shows_just_released_are_not_offered_their_seats_again(world: Wor
     waiting = register_household(world, 1)
     Person.objects.filter(pk__in=[b.person_id for b in late]).update(priority=90)
     client = world.client(Role.LOGISTICS)
+    before = client.get(f"/transport/legs/{leg.pk}/").content.decode()
+    assert 'id="release-no-shows"' not in before, "offered only while the leg is boarding"
+    for status in ("confirmed", "boarding"):
+        services.leg_set_status(actor=world.users[Role.LOGISTICS], leg=leg, status=status)
+    assert 'id="release-no-shows"' in client.get(f"/transport/legs/{leg.pk}/").content.decode()
     page = client.post(f"/transport/legs/{leg.pk}/no-shows/", follow=True).content.decode()
     assert "2 no-shows released" in page
     waiting_list = page[page.index('id="waiting"') :]
@@ -191,6 +196,8 @@ def test_at_a_transit_hub_the_freed_seats_go_to_those_who_arrived_there(world: W
     )
 
     api = world.api(Role.LOGISTICS)
+    for status in ("confirmed", "boarding"):
+        services.leg_set_status(actor=logistics, leg=flight, status=status)
     released = post(api, f"/api/legs/{flight.pk}/release-no-shows", {})
     assert released.status_code == 200, released.content
     body = released.json()

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1259,14 +1259,30 @@ def booking_set_status(
 
 @transaction.atomic
 def leg_release_no_shows(*, actor: User | None, leg: Leg) -> list[Booking]:
-    """Everyone offered or confirmed on the leg who has not checked in is a no-show; their
-    seats are free at once for the next people in priority."""
-    leg = Leg.objects.select_for_update().get(pk=leg.pk)
+    """While the leg is boarding: everyone offered or confirmed who has not checked in is a
+    no-show, their seats free at once for the next people in priority — except the members
+    of a household one of whom is checked in or on board (a household travels together: its
+    others are on their way to the gate; `households_waited_for` names them)."""
+    leg = Leg.objects.select_for_update().select_related("crisis").get(pk=leg.pk)
+    if leg.status != LegStatus.BOARDING:
+        raise Conflict(
+            _("No-shows are released while the leg is boarding; it is %(status)s.")
+            % {"status": LegStatus(leg.status).label.lower()},
+            {"status": leg.status},
+        )
     pending = list(
         Booking.objects.select_for_update()
         .filter(leg=leg, status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED))
         .select_related("person")
     )
+    at_the_gate = set(
+        Booking.objects.filter(
+            leg=leg,
+            household__isnull=False,
+            status__in=(BookingStatus.CHECKED_IN, BookingStatus.BOARDED),
+        ).values_list("household_id", flat=True)
+    )
+    pending = [b for b in pending if b.household_id is None or b.household_id not in at_the_gate]
     closed = _close(pending, BookingStatus.NO_SHOW, actor, _("released as a no-show"))
     _unassign([b.person for b in closed], actor, _("no-show"))
     audit_write(
@@ -1277,6 +1293,26 @@ def leg_release_no_shows(*, actor: User | None, leg: Leg) -> list[Booking]:
         changes={"no_shows": sorted(b.person_id for b in closed)},
     )
     return closed
+
+
+def households_waited_for(leg: Leg) -> list[Booking]:
+    """Bookings not yet checked in whose household has someone checked in or on board: not
+    released as no-shows, the gate waits for them (or an officer releases them one by one,
+    with the reason for splitting the household)."""
+    at_the_gate = Booking.objects.filter(
+        leg=leg,
+        household=OuterRef("household"),
+        status__in=(BookingStatus.CHECKED_IN, BookingStatus.BOARDED),
+    )
+    return list(
+        Booking.objects.filter(
+            Exists(at_the_gate),
+            leg=leg,
+            status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED),
+        )
+        .select_related("person")
+        .order_by("household", "pk")
+    )
 
 
 def affected_households(leg: Leg) -> dict[int | None, list[Booking]]:

@@ -519,6 +519,21 @@ def leg_release_no_shows(request: HttpRequest, pk: int) -> HttpResponse:
             )
             % {"n": len(closed)},
         )
+        waited = services.households_waited_for(leg)
+        if waited:
+            messages.warning(
+                request,
+                ngettext(
+                    "Not released, their household is at the gate: %(people)s. Release them "
+                    "one by one, with the reason for splitting the household, if they will "
+                    "not come.",
+                    "Not released, their households are at the gate: %(people)s. Release them "
+                    "one by one, with the reason for splitting the household, if they will "
+                    "not come.",
+                    len(waited),
+                )
+                % {"people": ", ".join(b.person.reference_code_display for b in waited)},
+            )
     return redirect(f"{leg.get_absolute_url()}#waiting")
 
 

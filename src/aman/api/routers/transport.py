@@ -416,6 +416,10 @@ class WaitingOut(Schema):
 
 class ReleasedOut(Schema):
     no_shows: list[str] = Field(description="reference codes released as no-shows")
+    waited_for: list[str] = Field(
+        description="reference codes not released: someone of their household is checked in "
+        "or on board (release them one by one, with a reason for splitting the household)"
+    )
     seats_free: int
     next_households: list[WaitingOut] = Field(
         description="the next households in priority waiting for a seat where the leg "
@@ -427,6 +431,8 @@ class ReleasedOut(Schema):
     "/legs/{leg_id}/release-no-shows",
     response={200: ReleasedOut, **ERRORS},
     summary="Everyone offered or confirmed who has not checked in is a no-show; seats freed",
+    description="Only while the leg is boarding (409 otherwise). Members of a household one of "
+    "whom is checked in or on board are not released: `waited_for` names them.",
 )
 def release_no_shows(request: HttpRequest, leg_id: int) -> Any:
     user, leg = _leg(request, leg_id)
@@ -442,6 +448,7 @@ def release_no_shows(request: HttpRequest, leg_id: int) -> Any:
     )
     return {
         "no_shows": [b.person.reference_code for b in closed],
+        "waited_for": [b.person.reference_code for b in services.households_waited_for(leg)],
         "seats_free": leg.seats_free,
         "next_households": [
             {
