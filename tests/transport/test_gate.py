@@ -229,6 +229,37 @@ def test_a_passport_zone_finds_the_booking(world: World, td1: bool) -> None:
     assert gate.gate_answer(leg, flat)["booking"]["id"] == bookings[1].pk
 
 
+def test_a_renewed_passport_is_matched_by_names_and_birth_date_never_by_guess(
+    world: World,
+) -> None:
+    leg = make_leg(world)
+    # Twins: the same surname and birth date, each with a passport on record.
+    twins = book(world, leg, 1, birth_date="2010-04-04")
+    twins += book(world, leg, 1, birth_date="2010-04-04")
+    a, b = (Person.objects.get(pk=t.person_id) for t in twins)
+    Person.objects.filter(pk=b.pk).update(
+        surname=a.surname, surname_latin=a.surname_latin, given_names_latin="ERLAN"
+    )
+    b.refresh_from_db()
+    assert a.given_names_latin == "NURLAN"
+    renewed = mrz.build_td3(
+        surname=b.surname_latin,
+        given_names=b.given_names_latin,
+        document_number="N99990000",  # not on record
+        birth_date=b.birth_date,
+        sex=b.sex or "X",
+        expiry_date=date(2035, 1, 1),
+    )
+    answer = gate.gate_answer(leg, "\r\n".join(renewed))
+    assert answer["booking"]["id"] == twins[1].pk, "the twin whose given names it carries"
+    assert any("not on record" in w for w in answer["warnings"])
+    # Given names a zone cuts short match too: two people match, none is picked.
+    Person.objects.filter(pk=a.pk).update(given_names_latin="ERLAN ALI")
+    answer = gate.gate_answer(leg, "\r\n".join(renewed))
+    assert answer["verdict"] == "ambiguous" and answer["booking"] is None
+    assert "several people" in answer["message"]
+
+
 def test_an_unreadable_zone_names_the_field_not_the_number(world: World) -> None:
     leg = make_leg(world)
     (booking,) = book(world, leg, 1)

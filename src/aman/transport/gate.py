@@ -92,6 +92,13 @@ VERDICTS: dict[str, tuple[str, Any]] = {
     "invalid_pass": ("stop", gettext_lazy("Not a valid pass.")),
     "unreadable": ("stop", gettext_lazy("The passport zone could not be read: %(problem)s")),
     "unknown": ("stop", gettext_lazy("Nobody on this leg matches the scan.")),
+    "ambiguous": (
+        "stop",
+        gettext_lazy(
+            "This document is not on record and several people on this leg have its name and "
+            "birth date: find the person by boarding pass or reference code."
+        ),
+    ),
 }
 
 
@@ -354,7 +361,23 @@ def _resolve_zone(leg: Leg, text: str) -> Resolution:
     if res.booking is None and zone.birth_date:
         # A document not on record (renewed, or a certificate of return): the same passport
         # name and birth date on this leg, and said so.
-        _group(leg, res, Q(person__birth_date=zone.birth_date, person__surname_latin=zone.surname))
+        # Given names too (a zone may cut them short): twins share the rest. Two people
+        # found: the officer is asked to find the person otherwise, never one picked.
+        match = Q(person__birth_date=zone.birth_date, person__surname_latin=zone.surname)
+        if zone.given_names:
+            match &= Q(person__given_names_latin__startswith=zone.given_names)
+        people = set(
+            _bookings(leg)
+            .filter(match)
+            .order_by()
+            .values_list("person_id", flat=True)
+            .distinct()[:2]
+        )
+        if len(people) > 1:
+            res.verdict = "ambiguous"
+            return res
+        if people:
+            _group(leg, res, match)
         if res.booking is not None:
             res.warnings.append(
                 _("This document is not on record: matched by passport name and birth date.")
