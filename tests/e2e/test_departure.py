@@ -53,7 +53,7 @@ def test_a_full_departure(
     leg = Leg.objects.get(number="KC 7005")
     assert (leg.origin.iata, leg.destination.iata, leg.capacity) == ("IKA", "ALA", 6)
 
-    # 2. Households booked by one member's reference code each (the rest come along).
+    # 2. Households booked by the reference codes of all their members.
     for family in families:
         codes = " ".join(
             Person.objects.filter(household=family).values_list("reference_code", flat=True)

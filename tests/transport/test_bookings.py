@@ -244,8 +244,13 @@ def test_people_who_lose_their_seat_wait_again_and_onward_bookings_keep_the_jour
     services.leg_set_status(actor=logistics, leg=flight, status=LegStatus.CONFIRMED)
     services.leg_set_status(actor=logistics, leg=flight, status=LegStatus.BOARDING)
     # Booked on an onward leg while on board: still boarded, not back to "assigned".
+    later = flight.arrival_planned + timedelta(hours=1)
     onward = make_leg(
-        world, origin=place("airport", iata="ALA"), destination=place("airport", iata="NQZ")
+        world,
+        origin=place("airport", iata="ALA"),
+        destination=place("airport", iata="NQZ"),
+        departure_planned=later,
+        arrival_planned=later + timedelta(hours=2),
     )
     services.leg_book(actor=logistics, leg=onward, households=[came])
     boarded.person.refresh_from_db()
@@ -354,3 +359,31 @@ def test_seats_at_the_same_time_on_two_legs_refuse_a_merge_but_a_connection_does
     services.booking_close(actor=logistics, booking=at_once, status="released")
     services.leg_book(actor=logistics, leg=onward, households=[two])
     assert merge_conflicts(a, b) == []
+
+
+def test_one_person_holds_one_seat_at_a_time(world: World, logistics) -> None:
+    household = register_household(world, 2)
+    departs = timezone.now() + timedelta(days=1)
+    first = make_leg(world, departure_planned=departs, arrival_planned=departs + timedelta(hours=4))
+    services.leg_book(actor=logistics, leg=first, households=[household])
+    # The same hours on another flight: refused, the seat held named.
+    clash = make_leg(
+        world,
+        number="KC 7099",
+        departure_planned=departs + timedelta(hours=1),
+        arrival_planned=departs + timedelta(hours=5),
+    )
+    with pytest.raises(Conflict, match="Already holding a seat at that time") as refused:
+        services.leg_book(actor=logistics, leg=clash, households=[household])
+    assert len(refused.value.extra["elsewhere"]) == 2
+    assert not Booking.objects.filter(leg=clash).exists()
+    # A connection (departing as the first arrives) is no clash.
+    onward = make_leg(
+        world,
+        number="KC 7100",
+        origin=place("airport", iata="ALA"),
+        destination=place("airport", iata="NQZ"),
+        departure_planned=departs + timedelta(hours=4),
+        arrival_planned=departs + timedelta(hours=6),
+    )
+    assert len(services.leg_book(actor=logistics, leg=onward, households=[household])) == 2

@@ -11,6 +11,7 @@ from django.utils import timezone
 from aman.core.models import AuditEntry
 from aman.core.roles import Role
 from aman.registry.models import Person
+from aman.transport import services
 from aman.transport.models import Booking, BookingStatus, Leg, LegImport, LegStatus
 from tests.conftest import World
 from tests.transport.conftest import make_leg, register_household
@@ -104,8 +105,18 @@ def test_book_by_reference_code_and_move_bookings_along(world: World) -> None:
         f"/transport/bookings/{booking.pk}/action/", {"status": "offloaded"}, follow=True
     )
     assert "Say why the person was offloaded." in no_reason.content.decode()
-    # The others are no-shows: their seats are free at once.
-    client.post(f"/transport/legs/{leg.pk}/no-shows/")
+    # Not before the leg boards; then the others of a household at the gate are waited for,
+    # named, and recorded as no-shows one by one: their seats are free at once.
+    early = client.post(f"/transport/legs/{leg.pk}/no-shows/", follow=True).content.decode()
+    assert "No-shows are released while the leg is boarding" in early
+    for status in ("confirmed", "boarding"):
+        services.leg_set_status(actor=world.users[Role.LOGISTICS], leg=leg, status=status)
+    waited = client.post(f"/transport/legs/{leg.pk}/no-shows/", follow=True).content.decode()
+    others = Booking.objects.filter(leg=leg).exclude(pk=booking.pk).order_by("pk")
+    assert "someone of their household is at the gate" in waited
+    assert all(b.person.reference_code_display in waited for b in others)
+    for other in others:
+        client.post(f"/transport/bookings/{other.pk}/action/", {"status": "no_show"})
     leg.refresh_from_db()
     assert leg.seats_free == 3
     assert Booking.objects.filter(status=BookingStatus.NO_SHOW).count() == 2

@@ -128,7 +128,8 @@ class BookForm(forms.Form):
         label=_("Reference codes"),
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "K7M2-QX9P"}),
         help_text=_(
-            "One or more, separated by spaces, commas or lines. Their households come too."
+            "One or more, separated by spaces, commas or lines: every member of a household "
+            "who travels, or give the reason for splitting it."
         ),
     )
     split_reason = forms.CharField(

@@ -606,9 +606,11 @@ def leg_book(
     source: str = Leg.Source.UI,
     status: str = BookingStatus.OFFERED,
 ) -> list[Booking]:
-    """Book people on a leg. A household travels together: asking for one member books
-    every travelling member, unless `split_reason` says why only those named go. All or
-    nothing: when the seats do not suffice for everyone asked for, nobody is booked."""
+    """Book people on a leg. A household travels together: `households` books every
+    travelling member; people named (`people`) must be all the travelling members of their
+    households, unless `split_reason` says why only those named go (refused otherwise,
+    the missing named). Nobody holds two seats at the same time. All or nothing: when the
+    seats do not suffice for everyone asked for, nobody is booked."""
     leg = Leg.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=leg.pk)
     if leg.status not in (LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING):
         raise Conflict(
@@ -659,6 +661,22 @@ def leg_book(
             _("Already booked on this leg: %(people)s.")
             % {"people": ", ".join(sorted(chosen[pk].reference_code for pk in taken))},
             {"already": sorted(chosen[pk].reference_code for pk in taken)},
+        )
+    elsewhere = _seats_at_the_same_time(leg, list(chosen))
+    if elsewhere:
+        raise Conflict(
+            _("Already holding a seat at that time: %(seats)s. Release it first.")
+            % {
+                "seats": "; ".join(
+                    f"{chosen[pk].reference_code} — {b.leg}" for pk, b in sorted(elsewhere.items())
+                )
+            },
+            {
+                "elsewhere": {
+                    chosen[pk].reference_code: {"booking": b.pk, "leg": b.leg_id}
+                    for pk, b in elsewhere.items()
+                }
+            },
         )
     refused = _permit_refused(leg, list(chosen))
     if refused:
@@ -1480,6 +1498,25 @@ def transport_policy_set(
         changes=diff(before, snapshot(policy, fields)),
     )
     return policy
+
+
+def _seats_at_the_same_time(leg: Leg, person_ids: list[int]) -> dict[int, Booking]:
+    """People who hold a seat on another leg that keeps them at the same time as this one
+    (one person, one seat at a time: the rule merges follow too); a connection — one leg
+    arriving as the other departs — is no clash. One query."""
+    start, end = _leg_times(leg)
+    found: dict[int, Booking] = {}
+    for other in (
+        Booking.objects.filter(person_id__in=person_ids, status__in=HOLDS_SEAT)
+        .exclude(leg=leg)
+        .select_related("leg__origin", "leg__destination")
+        .order_by("leg__departure_planned", "pk")
+    ):
+        o_start, o_end = _leg_times(other.leg)
+        apart = o_start != start and (o_end <= start or end <= o_start)
+        if not apart:
+            found.setdefault(other.person_id, other)
+    return found
 
 
 def _leg_times(leg: Leg) -> tuple[datetime, datetime]:

@@ -523,14 +523,9 @@ def leg_release_no_shows(request: HttpRequest, pk: int) -> HttpResponse:
         if waited:
             messages.warning(
                 request,
-                ngettext(
-                    "Not released, their household is at the gate: %(people)s. Release them "
-                    "one by one, with the reason for splitting the household, if they will "
-                    "not come.",
-                    "Not released, their households are at the gate: %(people)s. Release them "
-                    "one by one, with the reason for splitting the household, if they will "
-                    "not come.",
-                    len(waited),
+                _(
+                    "Not released, someone of their household is at the gate: %(people)s. "
+                    "Record them as no-shows one by one if they will not come."
                 )
                 % {"people": ", ".join(b.person.reference_code_display for b in waited)},
             )

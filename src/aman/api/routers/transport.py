@@ -344,9 +344,11 @@ class BookIn(Schema):
     "/legs/{leg_id}/bookings",
     response={201: list[BookingOut], **ERRORS},
     summary="Book people or households on a leg (send Idempotency-Key)",
-    description="A household travels together: naming one member books every member who "
-    "travels, unless `split_reason` is given. All or nothing: 409 when the seats do not "
-    "suffice, nobody is booked.",
+    description="A household travels together: `households` books every member who travels; "
+    "`people` must name every travelling member of their households, unless `split_reason` "
+    "says why only those go (409 naming the `missing` otherwise). Nobody holds two seats at "
+    "the same time (409 naming the seat held, `elsewhere`). All or nothing: 409 when the "
+    "seats do not suffice, nobody is booked.",
 )
 def leg_book(request: HttpRequest, leg_id: int, payload: BookIn) -> Any:
     user, leg = _leg(request, leg_id)
