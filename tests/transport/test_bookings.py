@@ -141,8 +141,12 @@ def test_check_in_board_depart_and_arrive_home(world: World, logistics) -> None:
 
 def test_cancelling_needs_a_reason_and_lists_the_households(world: World, logistics) -> None:
     h1, h2 = register_household(world, 2), register_household(world, 1)
+    earlier = register_household(world, 1)
     leg = make_leg(world)
-    services.leg_book(actor=logistics, leg=leg, households=[h1, h2])
+    services.leg_book(actor=logistics, leg=leg, households=[h1, h2, earlier])
+    # Released before the cancellation (and booked elsewhere): not the cancellation's.
+    (gone,) = Booking.objects.filter(leg=leg, household=earlier)
+    services.booking_close(actor=logistics, booking=gone, status="released")
     with pytest.raises(ApplicationError, match="why"):
         services.leg_set_status(actor=logistics, leg=leg, status=LegStatus.CANCELLED)
     out = services.leg_set_status(
@@ -155,6 +159,9 @@ def test_cancelling_needs_a_reason_and_lists_the_households(world: World, logist
     assert set(Person.objects.filter(household__in=[h1, h2]).values_list("status", flat=True)) == {
         Status.VERIFIED
     }
+    # A household booked on another leg since is planned already: no longer listed.
+    services.leg_book(actor=logistics, leg=make_leg(world, number="KC 7010"), households=[h2])
+    assert set(services.affected_households(leg)) == {h1.pk}
 
 
 def test_releasing_no_shows_frees_their_seats(world: World, logistics) -> None:

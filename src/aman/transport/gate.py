@@ -551,7 +551,7 @@ def _act(
     refused = R.CONFLICT if offline else R.REFUSED
     booking = res.booking
     if booking.status in RESULT_OF_TARGET[action]:
-        return R.ALREADY, _already(booking)
+        return R.ALREADY, _already(booking, leg)
     if (
         offline
         and action == A.BOARD
@@ -607,7 +607,7 @@ def _act(
         fresh = Booking.objects.filter(pk=booking.pk).only("status", "checked_in_at", "boarded_at")
         current = fresh.first()
         if current is not None and current.status in RESULT_OF_TARGET[action]:
-            return R.ALREADY, _already(current)
+            return R.ALREADY, _already(current, leg)
         return refused, exc.message
     except ApplicationError as exc:
         return refused, exc.message
@@ -619,7 +619,9 @@ def _act(
     return R.APPLIED, message
 
 
-def _already(booking: Booking) -> str:
+def _already(booking: Booking, leg: Leg) -> str:
+    """Said when a scan finds it done: when, on the clock of the place of departure (the
+    gate's own), not the server's."""
     status = booking.status
     when = booking.boarded_at if status == BookingStatus.BOARDED else booking.checked_in_at
     label = BookingStatus(status).label.lower()
@@ -627,7 +629,7 @@ def _already(booking: Booking) -> str:
         return _("Already %(status)s.") % {"status": label}
     return _("Already %(status)s at %(time)s.") % {
         "status": label,
-        "time": timezone.localtime(when).strftime("%H:%M"),
+        "time": timezone.localtime(when, leg.origin.zone).strftime("%H:%M"),
     }
 
 

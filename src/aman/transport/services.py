@@ -1334,10 +1334,27 @@ def households_waited_for(leg: Leg) -> list[Booking]:
 
 
 def affected_households(leg: Leg) -> dict[int | None, list[Booking]]:
-    """The bookings a cancellation released, by household (None: people without one)."""
+    """The bookings the leg's cancellation released, by household (None: people without
+    one) — not seats released before it, and not people who hold a seat on another leg
+    since (they are planned already): who is left to re-plan."""
+    cancelled = LegEvent.objects.filter(leg=leg, status=LegStatus.CANCELLED).order_by("-at").first()
+    if cancelled is None:
+        return {}
+    rebooked = Booking.objects.filter(person=OuterRef("person"), status__in=HOLDS_SEAT).exclude(
+        leg=leg
+    )
     groups: dict[int | None, list[Booking]] = defaultdict(list)
     for booking in (
-        Booking.objects.filter(leg=leg, status=BookingStatus.RELEASED)
+        Booking.objects.filter(
+            Exists(
+                BookingEvent.objects.filter(
+                    booking=OuterRef("pk"), status=BookingStatus.RELEASED, at__gte=cancelled.at
+                )
+            ),
+            leg=leg,
+            status=BookingStatus.RELEASED,
+        )
+        .exclude(Exists(rebooked))
         .select_related("person")
         .order_by("household_id", "id")
     ):
