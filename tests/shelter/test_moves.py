@@ -14,29 +14,14 @@ import pytest
 
 from aman.core.models import AuditEntry
 from aman.core.roles import Role
-from aman.registry.models import Household
 from aman.shelter import views
 from aman.shelter.models import RoomBlock, Stay, StayEvent, StayNight, StayStatus
 from tests.conftest import World
 from tests.shelter.conftest import make_block, make_hotel, register_household, today
 from tests.shelter.test_api import errors, night, patch, post
+from tests.shelter.test_rules import house
 
 pytestmark = pytest.mark.django_db
-
-
-def house(api: Any, household: Household, hotel: Any, first: int, last: int) -> list[int]:
-    made = post(
-        api,
-        "/api/stays",
-        {
-            "household": household.pk,
-            "hotel": hotel.pk,
-            "first_night": night(first),
-            "last_night": night(last),
-        },
-    )
-    assert made.status_code == 201, made.json()
-    return [s["id"] for s in made.json()]
 
 
 def rooms_of(stay_id: int) -> dict[str, int]:
