@@ -398,9 +398,11 @@ def test_the_same_scan_sent_twice_counts_once(world: World) -> None:
     assert (
         row.offline and row.kind == "mrz" and row.scanned_at < timezone.now() - timedelta(minutes=4)
     )
-    # The booking's history says the scan was recorded offline.
+    # The booking's history says the scan was recorded offline; the booking, when it was.
     event = BookingEvent.objects.get(booking=booking, status=BookingStatus.BOARDED)
     assert "offline" in event.note
+    booking.refresh_from_db()
+    assert booking.boarded_at == row.scanned_at and booking.checked_in_at == row.scanned_at
     # The online endpoint with a resent id answers the first result too.
     online = scan(client, leg, id=queued["id"], text=pass_of(booking), action="check_in")
     assert online["result"]["result"] == "applied" and online["result"]["repeated"] is True

@@ -594,12 +594,22 @@ def _act(
     try:
         if action == A.CHECK_IN:
             done = services.booking_check_in(
-                actor=actor, booking=booking, undertaking_signed_by=signed_by, note=note, seat=seat
+                actor=actor,
+                booking=booking,
+                undertaking_signed_by=signed_by,
+                note=note,
+                seat=seat,
+                at=at if offline else None,
             )
             message = _("Checked in.")
         else:
             done = services.booking_board(
-                actor=actor, booking=booking, undertaking_signed_by=signed_by, note=note, seat=seat
+                actor=actor,
+                booking=booking,
+                undertaking_signed_by=signed_by,
+                note=note,
+                seat=seat,
+                at=at if offline else None,
             )
             message = _("Boarded.")
     except Conflict as exc:

@@ -960,11 +960,18 @@ def _transition(booking: Booking, status: str, *, lock_person: bool = False) -> 
 
 
 def _save_status(
-    booking: Booking, previous: str, status: str, actor: User | None, note: str, verb: str
+    booking: Booking,
+    previous: str,
+    status: str,
+    actor: User | None,
+    note: str,
+    verb: str,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """The booking's new status saved with its history; returns the arguments of its audit
-    entry, for the caller to write (with the person's, for a boarding, in one INSERT)."""
-    now = timezone.now()
+    entry, for the caller to write (with the person's, for a boarding, in one INSERT).
+    `at`: when it happened, if not now (a scan recorded offline at the gate)."""
+    now = min(at, timezone.now()) if at is not None else timezone.now()
     booking.status = status
     booking.changed_by = actor
     fields = ["status", "changed_by", "changed_at"]
@@ -1062,17 +1069,22 @@ def booking_check_in(
     seat: str = "",
     undertaking_signed_by: str = "",
     note: str = "",
+    at: datetime | None = None,
 ) -> Booking:
     """Check a person in. Where the crisis asks for cost recovery, the person's signed
-    undertaking (the name they signed with) is required and recorded here."""
+    undertaking (the name they signed with) is required and recorded here. `at`: when, if
+    not now (a scan recorded offline)."""
     booking, previous = _transition(booking, BookingStatus.CHECKED_IN)
     _check_boardable(booking)
     _undertake(booking, actor, undertaking_signed_by)
     if seat.strip():
         _set_seat(booking, seat)
-    audit_write(
-        **_save_status(booking, previous, BookingStatus.CHECKED_IN, actor, note, "booking_check_in")
+    entry = _save_status(
+        booking, previous, BookingStatus.CHECKED_IN, actor, note, "booking_check_in", at
     )
+    if seat.strip():
+        entry["changes"]["seat"] = booking.seat
+    audit_write(**entry)
     return booking
 
 
@@ -1124,17 +1136,23 @@ def booking_board(
     undertaking_signed_by: str = "",
     note: str = "",
     seat: str = "",
+    at: datetime | None = None,
 ) -> Booking:
     """Board a person (checking them in on the way when they were not); their journey says
     boarded. The person's row is locked with the booking's, and both audit entries are
-    written in one INSERT. A seat given here is the person's seat (as at check-in)."""
+    written in one INSERT. A seat given here is the person's seat (as at check-in). `at`:
+    when, if not now (a scan recorded offline)."""
     booking, previous = _transition(booking, BookingStatus.BOARDED, lock_person=True)
     _check_boardable(booking)
     if previous != BookingStatus.CHECKED_IN:
         _undertake(booking, actor, undertaking_signed_by)
     if seat.strip():
         _set_seat(booking, seat)
-    entries = [_save_status(booking, previous, BookingStatus.BOARDED, actor, note, "booking_board")]
+    entries = [
+        _save_status(booking, previous, BookingStatus.BOARDED, actor, note, "booking_board", at)
+    ]
+    if seat.strip():
+        entries[0]["changes"]["seat"] = booking.seat
     person = booking.person
     if person.status != Status.BOARDED and Status.BOARDED in TRANSITIONS[person.status]:
         step = person_status_step(
