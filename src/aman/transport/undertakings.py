@@ -66,6 +66,10 @@ def undertaking_export(*, actor: User | None, booking: Booking, crisis: Crisis) 
                 "leg": booking.leg,
                 "person": person,
                 "undertaking": signed,
+                # Signed at the gate: on the clock of the place of departure.
+                "signed_at": do_timezone(signed.signed_at, booking.leg.origin.zone)
+                if signed is not None
+                else None,
                 "amount": amount,
                 "currency": currency,
                 "home_country": crisis.home_country,
