@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
+from django.templatetags.tz import do_timezone
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
