@@ -98,7 +98,7 @@ def test_check_in_and_board_online_then_offline_then_sync(
     # The network goes. Meanwhile the logistics officer releases d's seat on the server.
     page.context.set_offline(True)
     expect(page.locator("#gate-online")).to_contain_text("Offline")
-    services.booking_close(actor=logistics, booking=d, status="released")
+    services.booking_close(actor=logistics, booking=d, status="released", note="stays")
 
     scanner_types(page, pass_of(c))
     expect(verdict).to_have_text("Boarded.")

@@ -48,7 +48,9 @@ def test_a_member_booked_with_the_household_is_not_moved_until_the_seat_is_relea
     ]
     assert Person.objects.get(pk=son.pk).household_id == family.pk
     # Released, he moves; the others keep their seats.
-    booking_close(actor=logistics, booking=bookings[son.pk], status="released")
+    booking_close(
+        actor=logistics, booking=bookings[son.pk], status="released", note="stays with relatives"
+    )
     response = _patch(world, other.pk, {"add_members": [son.pk]})
     assert response.status_code == 200, response.content
     assert Person.objects.get(pk=son.pk).household_id == other.pk

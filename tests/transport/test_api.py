@@ -143,10 +143,27 @@ def test_leg_status_allocations_and_changes(world: World) -> None:
 
 
 def test_legs_are_listed_by_day(world: World) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
     api = world.api(Role.DUTY_OFFICER)
     leg = make_leg(world)
-    day = timezone.localtime(leg.departure_planned).date().isoformat()
+    day = timezone.localtime(leg.departure_planned, leg.origin.zone).date().isoformat()
     assert [x["id"] for x in api.get(f"/api/legs?day={day}").json()["items"]] == [leg.pk]
+    # 23:30 in Tehran is the next day in Almaty (the server's clock): listed under Tehran's.
+    tehran = ZoneInfo("Asia/Tehran")
+    late_day = (timezone.localtime(timezone.now(), tehran) + timedelta(days=2)).date()
+    late = make_leg(
+        world,
+        number="KC 7031",
+        departure_planned=datetime.combine(late_day, datetime.min.time(), tehran)
+        + timedelta(hours=23, minutes=30),
+        arrival_planned=None,
+    )
+    assert late.origin.timezone == "Asia/Tehran"
+    assert timezone.localtime(late.departure_planned).date() != late_day
+    listed = api.get(f"/api/legs?day={late_day.isoformat()}").json()["items"]
+    assert [x["id"] for x in listed] == [late.pk]
     later = (timezone.localdate() + timedelta(days=30)).isoformat()
     assert api.get(f"/api/legs?day={later}").json()["items"] == []
     # A day no leg can be on (two years around today, transport/times.py): 400, not a guess.

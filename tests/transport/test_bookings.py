@@ -363,7 +363,7 @@ def test_seats_at_the_same_time_on_two_legs_refuse_a_merge_but_a_connection_does
     (conflict,) = merge_conflicts(a, b)
     assert conflict.refs["absorbed_booking"] == at_once.pk
     assert "seats on two legs at the same time" in conflict.text
-    services.booking_close(actor=logistics, booking=at_once, status="released")
+    services.booking_close(actor=logistics, booking=at_once, status="released", note="x")
     services.leg_book(actor=logistics, leg=onward, households=[two])
     assert merge_conflicts(a, b) == []
 
@@ -394,3 +394,18 @@ def test_one_person_holds_one_seat_at_a_time(world: World, logistics) -> None:
         arrival_planned=departs + timedelta(hours=6),
     )
     assert len(services.leg_book(actor=logistics, leg=onward, households=[household])) == 2
+
+
+def test_releasing_one_member_while_the_others_keep_their_seats_needs_a_reason(
+    world: World, logistics
+) -> None:
+    household = register_household(world, 2)
+    leg = make_leg(world)
+    first, second = services.leg_book(actor=logistics, leg=leg, households=[household])
+    with pytest.raises(ApplicationError, match="Others of the household keep their seats"):
+        services.booking_close(actor=logistics, booking=first, status="released")
+    assert Booking.objects.get(pk=first.pk).status == BookingStatus.OFFERED
+    services.booking_close(actor=logistics, booking=first, status="released", note="stays")
+    # The last one of the household goes without a reason: nobody is left behind.
+    services.booking_close(actor=logistics, booking=second, status="released")
+    assert set(Booking.objects.filter(leg=leg).values_list("status", flat=True)) == {"released"}

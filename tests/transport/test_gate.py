@@ -426,7 +426,9 @@ def test_two_devices_boarding_the_same_person(world: World) -> None:
 def test_a_booking_released_while_the_device_was_offline_is_a_conflict(world: World) -> None:
     leg = make_leg(world)
     a, b = book(world, leg, 2)
-    services.booking_close(actor=world.users[Role.LOGISTICS], booking=a, status="released")
+    services.booking_close(
+        actor=world.users[Role.LOGISTICS], booking=a, status="released", note="stays"
+    )
     results = sync(
         officer(world),
         leg,
@@ -450,7 +452,9 @@ def test_a_booking_released_while_the_device_was_offline_is_a_conflict(world: Wo
     assert a.status == BookingStatus.RELEASED
     # Online, the same is a plain refusal: the officer sees it at once.
     (c,) = book(world, leg, 1)
-    services.booking_close(actor=world.users[Role.LOGISTICS], booking=c, status="released")
+    services.booking_close(
+        actor=world.users[Role.LOGISTICS], booking=c, status="released", note="stays"
+    )
     online = scan(officer(world), leg, id="o1", text=pass_of(c), action="board")
     assert online["result"]["result"] == "refused"
     assert online["answer"]["verdict"] == "closed" and online["answer"]["level"] == "stop"

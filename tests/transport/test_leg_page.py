@@ -91,7 +91,9 @@ def test_search_finds_a_passenger_with_the_household(world: World) -> None:
         list(AuditEntry.objects.filter(verb="leg_detail").values_list("changes", flat=True))
     )
     # A released person is found with "everyone".
-    services.booking_close(actor=world.users[Role.LOGISTICS], booking=h1[0], status="released")
+    services.booking_close(
+        actor=world.users[Role.LOGISTICS], booking=h1[0], status="released", note="stays"
+    )
     code = Person.objects.get(pk=h1[0].person_id).reference_code
     assert h1[0].pk not in rows(page(client, leg, f"?q={code}"))
     assert h1[0].pk in rows(page(client, leg, f"?show=all&q={code}"))
@@ -136,7 +138,9 @@ def _conflict(world: World) -> tuple[Leg, Booking]:
     """A device boarded someone offline whose seat was released meanwhile."""
     leg = make_leg(world)
     a, _b = book(world, leg, 2)
-    services.booking_close(actor=world.users[Role.LOGISTICS], booking=a, status="released")
+    services.booking_close(
+        actor=world.users[Role.LOGISTICS], booking=a, status="released", note="stays"
+    )
     response = world.client(Role.DUTY_OFFICER).post(
         f"/transport/legs/{leg.pk}/gate/sync",
         json.dumps(

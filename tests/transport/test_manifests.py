@@ -54,7 +54,9 @@ def booked(world: World, logistics: Any) -> dict[str, Any]:
     services.booking_confirm(actor=logistics, booking=first)
     services.booking_check_in(actor=logistics, booking=first, seat="3C")
     gone = next(b for b in bookings if b.household_id == h2.pk)
-    services.booking_close(actor=logistics, booking=gone, status=BookingStatus.RELEASED)
+    services.booking_close(
+        actor=logistics, booking=gone, status=BookingStatus.RELEASED, note="stays"
+    )
     return {"leg": leg, "first": first, "gone": gone, "h1": h1, "h2": h2}
 
 

@@ -44,7 +44,9 @@ def booked(world: World, logistics: Any) -> dict[str, Any]:
     leg = make_leg(world)
     bookings = services.leg_book(actor=logistics, leg=leg, households=households)
     released = bookings[-1]
-    services.booking_close(actor=logistics, booking=released, status=BookingStatus.RELEASED)
+    services.booking_close(
+        actor=logistics, booking=released, status=BookingStatus.RELEASED, note="stays"
+    )
     return {"leg": leg, "bookings": bookings[:-1], "released": released}
 
 
@@ -232,7 +234,9 @@ def test_seats_released_before_the_print_starts(
     job = start(commits, leg, logistics)
     assert held == [job.pk] and job.status == "queued"
     for booking in booked["bookings"]:
-        services.booking_close(actor=logistics, booking=booking, status=BookingStatus.RELEASED)
+        services.booking_close(
+            actor=logistics, booking=booking, status=BookingStatus.RELEASED, note="stays"
+        )
     job = pass_prints.pass_print_run(job.pk)
     assert job.status == "failed" and "Nobody holds a seat" in job.error
 

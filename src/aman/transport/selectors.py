@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
@@ -84,13 +85,33 @@ def legs_filtered(
                 _("Departure day: %(problem)s") % {"problem": refused},
                 {"errors": {"day": [refused]}},
             )
-        qs = qs.filter(departure_planned__date=day)
+        qs = qs.filter(_departing_on(qs, day))
     if filters.get("place"):
         qs = qs.filter(Q(origin_id=filters["place"]) | Q(destination_id=filters["place"]))
     return qs.annotate(
         boarded=Count("bookings", filter=Q(bookings__status=BookingStatus.BOARDED)),
         checked_in=Count("bookings", filter=Q(bookings__status=BookingStatus.CHECKED_IN)),
     ).order_by("departure_planned", "id")
+
+
+def _departing_on(qs: QuerySet[Leg], day: date) -> Q:
+    """Legs departing on `day` on the clock of their place of departure (as the list shows
+    their times), whatever the server's: a window of that day per time zone of the origins
+    (one query for the zones)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    match = Q(pk__in=[])
+    for name in set(qs.order_by().values_list("origin__timezone", flat=True).distinct()):
+        try:
+            zone = ZoneInfo(name) if name else timezone.get_default_timezone()
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = timezone.get_default_timezone()
+        start = datetime.combine(day, time.min, tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        match |= Q(
+            origin__timezone=name or "", departure_planned__gte=start, departure_planned__lt=end
+        )
+    return match
 
 
 def bookings_for_user(*, user: User, leg: Leg, boarding: bool = False) -> QuerySet[Booking]:

@@ -1256,6 +1256,26 @@ def booking_close(*, actor: User | None, booking: Booking, status: str, note: st
         raise ApplicationError(
             _("Say why the person was offloaded."), {"errors": {"note": [_("Required.")]}}
         )
+    if status == BookingStatus.RELEASED and not note and booking.household_id:
+        # Releasing one member while the others keep their seats splits the household: an
+        # officer does that only explicitly, with the reason.
+        others = list(
+            Booking.objects.filter(
+                leg=booking.leg_id, household=booking.household_id, status__in=HOLDS_SEAT
+            )
+            .exclude(pk=booking.pk)
+            .select_related("person")
+            .order_by("pk")
+        )
+        if others:
+            raise ApplicationError(
+                _(
+                    "Others of the household keep their seats (%(others)s): say why this "
+                    "person does not travel with them."
+                )
+                % {"others": ", ".join(b.person.reference_code_display for b in others)},
+                {"errors": {"note": [_("Required to split the household.")]}},
+            )
     audit_write(**_save_status(booking, previous, status, actor, note, f"booking_{status}"))
     _unassign([booking.person], actor, note or str(BookingStatus(status).label))
     return booking
