@@ -522,3 +522,13 @@ def unmerge_notes(merge: Any) -> list[str]:
             what = f"{name} {entry['id']}"
         notes.append(f"{what}: {UNDO_WORDS.get(entry['outcome'], entry['outcome'])}")
     return notes
+
+
+def open_pair_ids(person: Person) -> set[int]:
+    """The possible duplicates of a person waiting for review (their pairs' ids)."""
+    return set(
+        CandidatePair.objects.filter(
+            Q(person_a=person) | Q(person_b=person),
+            status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
+        ).values_list("pk", flat=True)
+    )

@@ -899,7 +899,6 @@ def _record_possible_duplicates(
 ) -> None:
     """Who among the people already registered may be one of these (the duplicate check
     of every channel; kept for an officer to review)."""
-    from aman.dedup.matching import Probe, probe_keys
     from aman.dedup.services import candidates_record
 
     docs: dict[int, set[str]] = {}
@@ -911,18 +910,7 @@ def _record_possible_duplicates(
     probes, probe_records = [], []
     for people, record in zip(groups, records, strict=True):
         for p in people:
-            probes.append(
-                Probe(
-                    surname_keys=probe_keys(p.surname, p.surname_latin),
-                    given_keys=probe_keys(p.given_names, p.given_names_latin),
-                    birth_date=p.birth_date,
-                    iin_hash=p.iin_hash,
-                    document_hashes=frozenset(docs.get(p.pk, ())),
-                    phone_hashes=frozenset(tels.get(p.pk, ())),
-                    person_id=p.pk,
-                    household_id=p.household_id,
-                )
-            )
+            probes.append(_probe(p, docs.get(p.pk, ()), tels.get(p.pk, ())))
             probe_records.append(record)
     actor = accepted[0].submission.actor if accepted else None
     candidates_record(actor=actor, crisis=crisis, probes=probes, records=probe_records)
@@ -939,20 +927,30 @@ def _check_again(actor: User | None, person: Person, record: IntakeRecord) -> in
     """The duplicate check of a person already registered whose identity changed (an
     officer's correction, a phone from the status page): who else may be them now, kept
     for review with the intake record that changed them. Returns the new pairs."""
-    from aman.dedup.matching import Probe, probe_keys
     from aman.dedup.services import candidates_record
 
-    probe = Probe(
+    probe = _probe(
+        person,
+        person.documents.values_list("number_hash", flat=True),
+        person.phones.values_list("number_hash", flat=True),
+    )
+    return candidates_record(actor=actor, crisis=person.crisis, probes=[probe], records=[record])
+
+
+def _probe(person: Person, document_hashes: Any, phone_hashes: Any) -> Any:
+    """What the duplicate check reads of a saved person (`dedup.matching.Probe`)."""
+    from aman.dedup.matching import Probe, probe_keys
+
+    return Probe(
         surname_keys=probe_keys(person.surname, person.surname_latin),
         given_keys=probe_keys(person.given_names, person.given_names_latin),
         birth_date=person.birth_date,
         iin_hash=person.iin_hash,
-        document_hashes=frozenset(person.documents.values_list("number_hash", flat=True)),
-        phone_hashes=frozenset(person.phones.values_list("number_hash", flat=True)),
+        document_hashes=frozenset(document_hashes),
+        phone_hashes=frozenset(phone_hashes),
         person_id=person.pk,
         household_id=person.household_id,
     )
-    return candidates_record(actor=actor, crisis=person.crisis, probes=[probe], records=[record])
 
 
 def _phone(raw: str, regions: list[str]) -> Any:

@@ -20,6 +20,7 @@ from aman.dedup.selectors import (
     both_visible,
     candidates_for_person,
     merges_for_person,
+    open_pair_ids,
     registration_duplicates,
 )
 from aman.geo.models import Place
@@ -449,7 +450,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if not payload:
                 messages.info(request, _("Nothing was changed."))
                 return redirect("person_detail", pk=person.pk)
-            known = _open_pairs(person)
+            known = open_pair_ids(person)
             try:
                 services.person_update(
                     actor=user, person=person, payload=payload, channel=Channel.OFFICER
@@ -460,7 +461,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Changes saved."))
-                new_pairs = len(_open_pairs(person) - known)
+                new_pairs = len(open_pair_ids(person) - known)
                 if new_pairs:
                     messages.warning(
                         request,
@@ -510,20 +511,6 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "household": household,
             "move_form": HouseholdMoveForm(),
         },
-    )
-
-
-def _open_pairs(person: Person) -> set[int]:
-    """The possible duplicates of a person waiting for review (their pairs' ids)."""
-    from django.db.models import Q
-
-    from aman.dedup.models import CandidatePair
-
-    return set(
-        CandidatePair.objects.filter(
-            Q(person_a=person) | Q(person_b=person),
-            status__in=(CandidatePair.Status.OPEN, CandidatePair.Status.DEFERRED),
-        ).values_list("pk", flat=True)
     )
 
 

@@ -1326,19 +1326,13 @@ def leg_release_no_shows(*, actor: User | None, leg: Leg) -> list[Booking]:
             % {"status": LegStatus(leg.status).label.lower()},
             {"status": leg.status},
         )
+    waited = {b.pk for b in households_waited_for(leg)}
     pending = list(
         Booking.objects.select_for_update()
         .filter(leg=leg, status__in=(BookingStatus.OFFERED, BookingStatus.CONFIRMED))
+        .exclude(pk__in=waited)
         .select_related("person")
     )
-    at_the_gate = set(
-        Booking.objects.filter(
-            leg=leg,
-            household__isnull=False,
-            status__in=(BookingStatus.CHECKED_IN, BookingStatus.BOARDED),
-        ).values_list("household_id", flat=True)
-    )
-    pending = [b for b in pending if b.household_id is None or b.household_id not in at_the_gate]
     closed = _close(pending, BookingStatus.NO_SHOW, actor, _("released as a no-show"))
     _unassign([b.person for b in closed], actor, _("no-show"))
     audit_write(
