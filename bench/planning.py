@@ -8,9 +8,17 @@ dual prices as the pages give them (a held plan is kept when they prove it close
 most used flight cancelled, and the busiest crossing closed from day 2 — re-plan time,
 gap to the disrupted LP bound, where its own bound came from, notified households
 displaced by the disruption and changed by the re-plan (the target ratio is 1.15 at
-most). Every plan is held to `check`.
+most), and the same crossing closed on day 2 only. Every plan is held to `check`.
+
+`--frontier 0.05,0.1,0.2,0.5,1` re-plans each crossing closure again at each of these
+stability rewards and proves, from each re-plan's LP bound, how few notified households
+any plan within 0.2 % of the disrupted LP bound must change: for every plan P and reward
+r, value(P) + r·u·kept(P) is at most the LP's optimum at r (u: the mean size of the
+households told), so value(P) ≥ 0.998·bound caps kept(P); the largest of these floors
+over the rewards is printed beside the re-plans the planner made at each reward.
 
     .venv/bin/python bench/planning.py [--people 10000,100000] [--seed 1] [--write DIR]
+        [--stability R] [--frontier R1,R2,...]
 
 `--write DIR` also writes each scenario (`DIR/scenario-N.json`) for `aman plan solve`.
 """
@@ -81,25 +89,61 @@ def _notified(
     return data
 
 
-def _replan(label: str, data: dict[str, Any]) -> str:
-    """The re-plan, and a fresh plan of the same disrupted world (nobody notified) for its
-    LP bound: the re-plan's evacuation value (its objective less the stability rewards)
-    against that bound is the price of stability plus the rounding."""
-    out, seconds = _solve(data)
+def _disrupted_bound(data: dict[str, Any]) -> float | None:
+    """The LP bound of a fresh plan of the disrupted world (nobody notified)."""
     fresh_data = copy.deepcopy(data)
     for h in fresh_data["households"]:
         h.pop("notified", None)
     fresh, _ = _solve(fresh_data)
+    return fresh["bound"]
+
+
+def _replan_row(label: str, out: dict[str, Any], seconds: float, bound: float | None) -> str:
     st = out["stability"]
     ratio = f"{st['ratio']:.2f}" if st["ratio"] is not None else "–"
     gap = "–"
-    if fresh["bound"]:
-        gap = f"{(fresh['bound'] - out['evacuation_objective']) / fresh['bound'] * 100:.3f} %"
+    if bound:
+        gap = f"{(bound - out['evacuation_objective']) / bound * 100:.3f} %"
     own = f"{out['gap'] * 100:.3f} %" if out["gap"] is not None else "–"
     return (
         f"| {label} | {seconds:.1f} s | {gap} | {own} | {out['bound_from']} | {st['notified']} | "
         f"{st['displaced']} | {st['changed']} | {ratio} |"
     )
+
+
+def _replan(label: str, data: dict[str, Any]) -> tuple[str, float | None]:
+    """The re-plan, and a fresh plan of the same disrupted world (nobody notified) for its
+    LP bound: the re-plan's evacuation value (its objective less the stability rewards)
+    against that bound is the price of stability plus the rounding."""
+    out, seconds = _solve(data)
+    bound = _disrupted_bound(data)
+    return _replan_row(label, out, seconds, bound), bound
+
+
+def _frontier(
+    label: str, data: dict[str, Any], bound: float, rewards: list[float], within: float = 0.002
+) -> list[str]:
+    """The re-plan at each stability reward, and the fewest notified households any plan
+    within `within` of the disrupted bound must change, proven by each re-plan's own LP
+    bound (see the module's docstring)."""
+    rows = []
+    floor = None
+    for r in rewards:
+        d = copy.deepcopy(data)
+        d["policy"]["stability_reward"] = r
+        out, seconds = _solve(d)
+        st = out["stability"]
+        rows.append(_replan_row(f"{label}, reward {r:g}", out, seconds, bound))
+        if r > 0 and out["bound"] is not None and st["displaced"]:
+            most_kept = (out["bound"] - (1 - within) * bound) / (r * st["told_mean_size"])
+            least = (st["notified"] - most_kept) / st["displaced"]
+            floor = least if floor is None else max(floor, least)
+    if floor is not None:
+        rows.append(
+            f"| {label}: any plan within {within * 100:g} % of the disrupted bound changes at "
+            f"least | | | | | | | | **{floor:.2f}** |"
+        )
+    return rows
 
 
 def main() -> None:
@@ -110,7 +154,15 @@ def main() -> None:
     parser.add_argument(
         "--stability", type=float, help="the re-plans' stability reward (default: the policy's)"
     )
+    parser.add_argument(
+        "--frontier",
+        default="",
+        help="stability rewards at which to re-plan each crossing closure again, e.g. "
+        "0.05,0.1,0.2,0.5,1: the floor of changed / displaced within 0.2 %% of the bound",
+    )
     args = parser.parse_args()
+    rewards = [float(x) for x in args.frontier.split(",") if x.strip()]
+    frontier: list[str] = []
     print(machine())
     sizes = [int(x) for x in args.people.split(",")]
     rows = []
@@ -141,20 +193,26 @@ def main() -> None:
         flight = used.most_common(1)[0][0]
         cancelled = copy.deepcopy(notified)
         cancelled["legs"] = [x for x in cancelled["legs"] if x["id"] != flight]
-        replans.append(_replan(f"{n:,}: flight {flight} cancelled", cancelled))
+        row, _ = _replan(f"{n:,}: flight {flight} cancelled", cancelled)
+        replans.append(row)
         print(replans[-1], flush=True)
         crossings = Counter(
             st["place"] for i in out["itineraries"] for st in i["steps"] if st["type"] == "crossing"
         )
         busiest = crossings.most_common(1)[0][0]
-        closed = copy.deepcopy(notified)
-        for c in closed["crossings"]:
-            if c["place"] == busiest:
-                c["closed"] = [
-                    {"from": (s.start + timedelta(days=1)).isoformat(), "to": data["end"]}
-                ]
-        replans.append(_replan(f"{n:,}: crossing {busiest} closed from day 2", closed))
-        print(replans[-1], flush=True)
+        for until, what in ((data["end"], "from day 2"), (None, "on day 2")):
+            closed = copy.deepcopy(notified)
+            for c in closed["crossings"]:
+                if c["place"] == busiest:
+                    end = until or (s.start + timedelta(days=2)).isoformat()
+                    c["closed"] = [{"from": (s.start + timedelta(days=1)).isoformat(), "to": end}]
+            label = f"{n:,}: crossing {busiest} closed {what}"
+            row, bound = _replan(label, closed)
+            replans.append(row)
+            print(replans[-1], flush=True)
+            if rewards and bound:
+                frontier += _frontier(label, closed, bound, rewards)
+                print("\n".join(frontier[-len(rewards) - 1 :]), flush=True)
     print()
     print(
         "| size | solve (phases) | gap to LP bound | people safe | weighted mean to safety "
@@ -169,6 +227,15 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(replans))
+    if frontier:
+        print()
+        print(
+            "| re-plan at a stability reward | time | evacuation value to the disrupted LP "
+            "bound | gap to its own bound | bound from | notified | displaced | changed "
+            "| changed / displaced |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        print("\n".join(frontier))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS {peak:.0f} MiB")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from collections import Counter
 from typing import Any
 
@@ -108,7 +109,7 @@ def test_with_the_previous_prices_a_cancelled_flight_is_re_planned_around_the_he
     """The plan carries its LP's dual prices; a re-plan given them keeps every notified
     itinerary still possible, plans the others around them, and bounds that plan from
     the prices — valid (at least the full LP's optimum) and within 0.1 % of it, so the
-    full LP is not solved."""
+    full LP, started beside it, is stopped and left behind."""
     data = generate.generate(3000, seed=12)
     first = _solve(data)
     assert first["bound_from"] == "lp" and first["prices"]
@@ -117,7 +118,9 @@ def test_with_the_previous_prices_a_cancelled_flight_is_re_planned_around_the_he
     replan["prices"] = first["prices"]
     flight = _most_used(first, "flight")
     replan["legs"] = [x for x in replan["legs"] if x["id"] != flight]
+    threads = threading.active_count()
     held = _solve(replan)
+    assert threading.active_count() == threads  # no solve left running
     full = _solve(replan, held=False)
     assert held["bound_from"] == "prices" and full["bound_from"] == "lp"
     assert "held" in held["seconds"]

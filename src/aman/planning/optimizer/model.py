@@ -512,206 +512,266 @@ def solve_arcs(
     decompose into few itineraries. Each class's flow is decomposed into itineraries per
     source, which become the master's columns, so that rounding works on them as on
     generated ones."""
-    started = _time.perf_counter()
+    lp = ArcsLP(master, mode=mode, time_limit=time_limit, hold=hold)
+    lp.run()
+    return lp.result(decompose=decompose)
 
-    def failed(status: str) -> LPResult:
-        return LPResult(status, 0.0, 0.0, np.zeros(0), _time.perf_counter() - started, 1, 0)
 
-    if not master.groups:  # nobody to plan (all fixed): nothing to choose
-        x0 = np.zeros(master.n_bus + len(master.columns))
-        return LPResult("Optimal", 0.0, 0.0, x0, _time.perf_counter() - started, 0, 0)
-    net = master.net
-    n = net.sink  # nodes other than the sink
-    keys = master.keys
-    supply: dict[ClassKey, dict[int, int]] = {k: {} for k in keys}
-    for gi, g in enumerate(master.groups):
-        supply[g.key][g.source] = gi
-    n_res = len(net.resources)
-    n_trips = len(net.trips)
-    row_res = len(keys) * n
-    row_trip = row_res + n_res
-    row_day = row_trip + n_trips
-    n_rows = row_day + len(net.pool_days)
-    lo = np.zeros(n_rows)
-    hi = np.zeros(n_rows)
-    lo[row_res:] = -INF
-    hi[row_res:] = master.row_hi[master.res_row0 :]
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    costs: list[np.ndarray] = []
-    prios: list[np.ndarray] = []  # per column: its class's priority (-1: buses)
-    uppers: list[np.ndarray] = []
-    n_cols = 0
-    R = master.R.tocsr()
-    class_arcs: list[tuple[int, np.ndarray]] = []  # (first column, arcs) per class
+class ArcsLP:
+    """`solve_arcs` in its three steps: built here, `run` (HiGHS, without the GIL: it may
+    run in a thread while the caller works, and be stopped by `cancel`), then `result`
+    (read and decomposed into the master's columns, in the caller's thread)."""
 
-    def entries(col_of: np.ndarray, arcs: np.ndarray) -> None:
-        """Resource and pool-trip rows of `arcs`, each in its column `col_of` (one column
-        per arc for a class's flow, one for all of an incumbent's: a leg used twice
-        counts twice once the duplicates are summed, as in the master)."""
-        sub = R[arcs]
-        counts = np.diff(sub.indptr)
-        rows.append(row_res + sub.indices.astype(np.int64))
-        cols.append(np.repeat(col_of, counts))
-        vals.append(np.ones(len(sub.indices)))
-        pool = master.pool_arc[arcs]
-        rows.append(row_trip + net.ref[arcs[pool]].astype(np.int64))
-        cols.append(col_of[pool])
-        vals.append(np.ones(int(pool.sum())))
+    def __init__(
+        self,
+        master: Master,
+        *,
+        mode: str = "weights",
+        time_limit: float = 120.0,
+        hold: bool = False,
+    ) -> None:
+        self.started = _time.perf_counter()
+        self.master, self.mode, self.time_limit = master, mode, time_limit
+        self.h: highspy.Highs | None = None
+        self.status = ""
+        self.stages: list[dict[str, float]] = []
+        if master.groups:  # else nobody to plan (all fixed): nothing to choose
+            self._build(hold)
 
-    for ci, key in enumerate(keys):
-        sources = np.array(sorted(supply[key]), dtype=np.int64)
-        for src, gi in supply[key].items():
-            hi[ci * n + src] = master.groups[gi].people
-        arcs = np.flatnonzero(master.allowed[key])
-        # Only the arcs the class can reach from where its people are (a search from a
-        # node before all its sources).
-        origin = n + 1
-        g = sp.csr_matrix(
-            (
-                np.ones(len(arcs) + len(sources)),
+    def _build(self, hold: bool) -> None:
+        master = self.master
+        net = master.net
+        n = net.sink  # nodes other than the sink
+        keys = master.keys
+        supply: dict[ClassKey, dict[int, int]] = {k: {} for k in keys}
+        for gi, g in enumerate(master.groups):
+            supply[g.key][g.source] = gi
+        n_res = len(net.resources)
+        n_trips = len(net.trips)
+        row_res = len(keys) * n
+        row_trip = row_res + n_res
+        row_day = row_trip + n_trips
+        n_rows = row_day + len(net.pool_days)
+        lo = np.zeros(n_rows)
+        hi = np.zeros(n_rows)
+        lo[row_res:] = -INF
+        hi[row_res:] = master.row_hi[master.res_row0 :]
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        costs: list[np.ndarray] = []
+        prios: list[np.ndarray] = []  # per column: its class's priority (-1: buses)
+        uppers: list[np.ndarray] = []
+        n_cols = 0
+        R = master.R.tocsr()
+        class_arcs: list[tuple[int, np.ndarray]] = []  # (first column, arcs) per class
+
+        def entries(col_of: np.ndarray, arcs: np.ndarray) -> None:
+            """Resource and pool-trip rows of `arcs`, each in its column `col_of` (one column
+            per arc for a class's flow, one for all of an incumbent's: a leg used twice
+            counts twice once the duplicates are summed, as in the master)."""
+            sub = R[arcs]
+            counts = np.diff(sub.indptr)
+            rows.append(row_res + sub.indices.astype(np.int64))
+            cols.append(np.repeat(col_of, counts))
+            vals.append(np.ones(len(sub.indices)))
+            pool = master.pool_arc[arcs]
+            rows.append(row_trip + net.ref[arcs[pool]].astype(np.int64))
+            cols.append(col_of[pool])
+            vals.append(np.ones(int(pool.sum())))
+
+        for ci, key in enumerate(keys):
+            sources = np.array(sorted(supply[key]), dtype=np.int64)
+            for src, gi in supply[key].items():
+                hi[ci * n + src] = master.groups[gi].people
+            arcs = np.flatnonzero(master.allowed[key])
+            # Only the arcs the class can reach from where its people are (a search from a
+            # node before all its sources).
+            origin = n + 1
+            g = sp.csr_matrix(
                 (
-                    np.concatenate([net.tail[arcs], np.full(len(sources), origin)]),
-                    np.concatenate([net.head[arcs], sources]),
+                    np.ones(len(arcs) + len(sources)),
+                    (
+                        np.concatenate([net.tail[arcs], np.full(len(sources), origin)]),
+                        np.concatenate([net.head[arcs], sources]),
+                    ),
                 ),
-            ),
-            shape=(n + 2, n + 2),
+                shape=(n + 2, n + 2),
+            )
+            reach = np.zeros(n + 2, dtype=bool)
+            reach[breadth_first_order(g, origin, directed=True, return_predecessors=False)] = True
+            arcs = arcs[reach[net.tail[arcs]]]
+            first = n_cols
+            j = first + np.arange(len(arcs))
+            rows.append(ci * n + net.tail[arcs].astype(np.int64))
+            cols.append(j)
+            vals.append(np.ones(len(arcs)))
+            inner = net.head[arcs] < n
+            rows.append(ci * n + net.head[arcs][inner].astype(np.int64))
+            cols.append(j[inner])
+            vals.append(-np.ones(int(inner.sum())))
+            entries(j, arcs)
+            w = weight_of(key.priority)
+            costs.append(w * (net.safe_value[arcs] + net.home_value[arcs]) - net.cost[arcs])
+            prios.append(np.full(len(arcs), key.priority))
+            uppers.append(np.full(len(arcs), INF))
+            class_arcs.append((first, arcs))
+            n_cols += len(arcs)
+        # Incumbent itineraries: whole columns drawing on their source's people.
+        key_index = {k: i for i, k in enumerate(keys)}
+        inc_first = n_cols
+        incs = master.incumbents
+        if incs:  # all at once (one at a time cost 2 s at 100,000 people)
+            j = inc_first + np.arange(len(incs))
+            lengths = np.array([len(inc.arcs) for inc in incs], dtype=np.int64)
+            inc_arcs = np.concatenate([np.asarray(inc.arcs, dtype=np.int64) for inc in incs])
+            rows.append(
+                np.array([key_index[inc.key] * n + inc.source for inc in incs], dtype=np.int64)
+            )
+            cols.append(j)
+            vals.append(np.ones(len(incs)))
+            entries(np.repeat(j, lengths), inc_arcs)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+            weights = np.array([weight_of(inc.key.priority) for inc in incs])
+            worth = np.add.reduceat(net.safe_value[inc_arcs] + net.home_value[inc_arcs], starts)
+            cost = np.add.reduceat(net.cost[inc_arcs], starts)
+            costs.append(weights * worth - cost + np.array([inc.reward for inc in incs]))
+            prios.append(np.array([inc.key.priority for inc in incs]))
+            uppers.append(np.array([float(inc.people) for inc in incs]))
+            n_cols += len(incs)
+        # Buses of the pools: as in the master.
+        bus_first = n_cols
+        if n_trips:
+            k = np.arange(n_trips)
+            rows.append(row_trip + k)
+            cols.append(bus_first + k)
+            vals.append(-np.array([float(t.seats) for t in net.trips]))
+            rows.append(row_day + np.array([t.pool_day for t in net.trips], dtype=np.int64))
+            cols.append(bus_first + k)
+            vals.append(np.ones(n_trips))
+            costs.append(np.zeros(n_trips))
+            prios.append(np.full(n_trips, -1))
+            uppers.append(np.array([float(net.pool_days[t.pool_day][2]) for t in net.trips]))
+            n_cols += n_trips
+        A = sp.csc_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n_rows, n_cols),
         )
-        reach = np.zeros(n + 2, dtype=bool)
-        reach[breadth_first_order(g, origin, directed=True, return_predecessors=False)] = True
-        arcs = arcs[reach[net.tail[arcs]]]
-        first = n_cols
-        j = first + np.arange(len(arcs))
-        rows.append(ci * n + net.tail[arcs].astype(np.int64))
-        cols.append(j)
-        vals.append(np.ones(len(arcs)))
-        inner = net.head[arcs] < n
-        rows.append(ci * n + net.head[arcs][inner].astype(np.int64))
-        cols.append(j[inner])
-        vals.append(-np.ones(int(inner.sum())))
-        entries(j, arcs)
-        w = weight_of(key.priority)
-        costs.append(w * (net.safe_value[arcs] + net.home_value[arcs]) - net.cost[arcs])
-        prios.append(np.full(len(arcs), key.priority))
-        uppers.append(np.full(len(arcs), INF))
-        class_arcs.append((first, arcs))
-        n_cols += len(arcs)
-    # Incumbent itineraries: whole columns drawing on their source's people.
-    key_index = {k: i for i, k in enumerate(keys)}
-    inc_first = n_cols
-    incs = master.incumbents
-    if incs:  # all at once (one at a time cost 2 s at 100,000 people)
-        j = inc_first + np.arange(len(incs))
-        lengths = np.array([len(inc.arcs) for inc in incs], dtype=np.int64)
-        inc_arcs = np.concatenate([np.asarray(inc.arcs, dtype=np.int64) for inc in incs])
-        rows.append(np.array([key_index[inc.key] * n + inc.source for inc in incs], dtype=np.int64))
-        cols.append(j)
-        vals.append(np.ones(len(incs)))
-        entries(np.repeat(j, lengths), inc_arcs)
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        weights = np.array([weight_of(inc.key.priority) for inc in incs])
-        worth = np.add.reduceat(net.safe_value[inc_arcs] + net.home_value[inc_arcs], starts)
-        cost = np.add.reduceat(net.cost[inc_arcs], starts)
-        costs.append(weights * worth - cost + np.array([inc.reward for inc in incs]))
-        prios.append(np.array([inc.key.priority for inc in incs]))
-        uppers.append(np.array([float(inc.people) for inc in incs]))
-        n_cols += len(incs)
-    # Buses of the pools: as in the master.
-    bus_first = n_cols
-    if n_trips:
-        k = np.arange(n_trips)
-        rows.append(row_trip + k)
-        cols.append(bus_first + k)
-        vals.append(-np.array([float(t.seats) for t in net.trips]))
-        rows.append(row_day + np.array([t.pool_day for t in net.trips], dtype=np.int64))
-        cols.append(bus_first + k)
-        vals.append(np.ones(n_trips))
-        costs.append(np.zeros(n_trips))
-        prios.append(np.full(n_trips, -1))
-        uppers.append(np.array([float(net.pool_days[t.pool_day][2]) for t in net.trips]))
-        n_cols += n_trips
-    A = sp.csc_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_rows, n_cols),
-    )
-    A.sum_duplicates()
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_cols
-    lp.num_row_ = n_rows
-    lp.col_cost_ = np.concatenate(costs)
-    upper = np.concatenate(uppers)
-    lower = np.zeros(n_cols)
-    if hold:  # every notified itinerary kept whole: the LP plans the others around them
-        lower[inc_first:bus_first] = upper[inc_first:bus_first]
-    lp.col_lower_ = lower
-    lp.col_upper_ = upper
-    lp.row_lower_ = lo
-    lp.row_upper_ = hi
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    lp.a_matrix_.num_col_ = n_cols
-    lp.a_matrix_.num_row_ = n_rows
-    with _quiet():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("solver", "ipm")
-    h.setOptionValue("run_crossover", "on")
-    h.setOptionValue("time_limit", max(1.0, time_limit))
-    h.passModel(lp)
-    stages: list[dict[str, float]] = []
-    if mode == "strict":
-        status = _strict_levels(h, lp, np.concatenate(prios), started + time_limit, stages)
-        if status != "Optimal":
-            return failed(status)
-    h.run()  # releases the GIL: the greedy may run meanwhile
-    status = h.modelStatusToString(h.getModelStatus())
-    if status != "Optimal":
-        return failed(status)
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value)
-    duals = np.asarray(sol.row_dual)
-    objective = float(h.getInfo().objective_function_value)
-    if not decompose:  # only the optimum wanted (the per-day limits)
-        seconds = _time.perf_counter() - started
-        return LPResult(status, objective, objective, np.zeros(0), seconds, 1, 0, stages)
+        A.sum_duplicates()
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_cols
+        lp.num_row_ = n_rows
+        lp.col_cost_ = np.concatenate(costs)
+        upper = np.concatenate(uppers)
+        lower = np.zeros(n_cols)
+        if hold:  # every notified itinerary kept whole: the LP plans the others around them
+            lower[inc_first:bus_first] = upper[inc_first:bus_first]
+        lp.col_lower_ = lower
+        lp.col_upper_ = upper
+        lp.row_lower_ = lo
+        lp.row_upper_ = hi
+        lp.sense_ = highspy.ObjSense.kMaximize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr
+        lp.a_matrix_.index_ = A.indices
+        lp.a_matrix_.value_ = A.data
+        lp.a_matrix_.num_col_ = n_cols
+        lp.a_matrix_.num_row_ = n_rows
+        with _quiet():
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "on")
+        h.setOptionValue("time_limit", max(1.0, self.time_limit))
+        h.passModel(lp)
+        self.h, self.lp, self.prios = h, lp, np.concatenate(prios)
+        self.layout = (
+            supply,
+            class_arcs,
+            inc_first,
+            bus_first,
+            n_trips,
+            row_res,
+            row_trip,
+            row_day,
+        )
 
-    # Columns: incumbents first (the master holds them already), then each class's flow
-    # decomposed into itineraries per source.
-    people: dict[int, float] = {}
-    for inc_j in range(len(master.incumbents)):
-        people[inc_j] = float(x[inc_first + inc_j])
-    index_of: dict[tuple[int, tuple[int, ...]], int] = {}
-    for ci, key in enumerate(keys):
-        first, arcs = class_arcs[ci]
-        for group, path, amount in _decompose(net, arcs, x[first : first + len(arcs)], supply[key]):
-            marker = (group, tuple(path))
-            index = index_of.get(marker)
-            if index is None:
-                # The master may hold the column already (an earlier LP of this re-plan,
-                # the held one, decomposed into the same itinerary).
-                master.add(group, path)
-                index = index_of[marker] = master.seen[marker]
-            people[index] = people.get(index, 0.0) + amount
-    col_x = np.zeros(master.n_bus + len(master.columns))
-    col_x[: master.n_bus] = x[bus_first : bus_first + n_trips]
-    for index, amount in people.items():
-        col_x[master.n_bus + index] = amount
-    return LPResult(
-        status=status,
-        objective=master._full_objective(col_x),
-        bound=objective,
-        x=col_x,
-        seconds=_time.perf_counter() - started,
-        rounds=1,
-        columns=len(master.columns),
-        stages=stages,
-        resource_duals=np.maximum(0.0, duals[row_res:row_trip]),
-        trip_duals=np.maximum(0.0, duals[row_trip:row_day]),
-    )
+    def cancel(self) -> None:
+        """Ask a `run` in another thread to stop (a held re-plan was kept meanwhile)."""
+        if self.h is not None:
+            self.h.HandleUserInterrupt = True
+            self.h.cancelSolve()
+
+    def run(self) -> None:
+        """HiGHS's solve: releases the GIL, so the greedy or a held attempt may run meanwhile."""
+        h = self.h
+        if h is None:
+            self.status = "Optimal"
+            return
+        if self.mode == "strict":
+            self.status = _strict_levels(
+                h, self.lp, self.prios, self.started + self.time_limit, self.stages
+            )
+            if self.status != "Optimal":
+                return
+        h.run()
+        self.status = h.modelStatusToString(h.getModelStatus())
+
+    def result(self, decompose: bool = True) -> LPResult:
+        master, started, stages = self.master, self.started, self.stages
+        if self.h is None:
+            x0 = np.zeros(master.n_bus + len(master.columns))
+            return LPResult("Optimal", 0.0, 0.0, x0, _time.perf_counter() - started, 0, 0)
+        if self.status != "Optimal":
+            return LPResult(
+                self.status, 0.0, 0.0, np.zeros(0), _time.perf_counter() - started, 1, 0
+            )
+        h, net, keys = self.h, master.net, master.keys
+        supply, class_arcs, inc_first, bus_first, n_trips, row_res, row_trip, row_day = self.layout
+        sol = h.getSolution()
+        status = self.status
+        x = np.asarray(sol.col_value)
+        duals = np.asarray(sol.row_dual)
+        objective = float(h.getInfo().objective_function_value)
+        if not decompose:  # only the optimum wanted (the per-day limits)
+            seconds = _time.perf_counter() - started
+            return LPResult(status, objective, objective, np.zeros(0), seconds, 1, 0, stages)
+
+        # Columns: incumbents first (the master holds them already), then each class's flow
+        # decomposed into itineraries per source.
+        people: dict[int, float] = {}
+        for inc_j in range(len(master.incumbents)):
+            people[inc_j] = float(x[inc_first + inc_j])
+        index_of: dict[tuple[int, tuple[int, ...]], int] = {}
+        for ci, key in enumerate(keys):
+            first, arcs = class_arcs[ci]
+            for group, path, amount in _decompose(
+                net, arcs, x[first : first + len(arcs)], supply[key]
+            ):
+                marker = (group, tuple(path))
+                index = index_of.get(marker)
+                if index is None:
+                    # The master may hold the column already (an earlier LP of this re-plan,
+                    # the held one, decomposed into the same itinerary).
+                    master.add(group, path)
+                    index = index_of[marker] = master.seen[marker]
+                people[index] = people.get(index, 0.0) + amount
+        col_x = np.zeros(master.n_bus + len(master.columns))
+        col_x[: master.n_bus] = x[bus_first : bus_first + n_trips]
+        for index, amount in people.items():
+            col_x[master.n_bus + index] = amount
+        return LPResult(
+            status=status,
+            objective=master._full_objective(col_x),
+            bound=objective,
+            x=col_x,
+            seconds=_time.perf_counter() - started,
+            rounds=1,
+            columns=len(master.columns),
+            stages=stages,
+            resource_duals=np.maximum(0.0, duals[row_res:row_trip]),
+            trip_duals=np.maximum(0.0, duals[row_trip:row_day]),
+        )
 
 
 def _strict_levels(
