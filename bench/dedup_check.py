@@ -10,11 +10,15 @@ hotline form runs before saving — for registrations of one member that are:
 
 - a person already registered, typed again in another spelling (Russian Cyrillic for a
   Kazakh name, or passport Latin), with the same birth date (found by name + birth date);
+- the same in Russian spelling with the birth date one typing slip away (one digit, two
+  adjacent digits or day and month swapped: found by names + a near birth date, unless
+  more than three people are that close);
 - the same with the passport number too (found by the document, and by name);
 - someone new (a random name and birth date: the usual case, nothing found).
 
-Reports p50/p95/max in ms, the number of queries, and how many of the known people were
-found. Then the same for a list of 200 registrations in one call of
+Reports p50/p95/max in ms, the number of queries, how many of the known people were
+found, and how many other people were proposed per registration (strangers). Then the
+same for a list of 200 registrations in one call of
 `aman.dedup.matching.find` (as an import chunk and the queue check them), per registration.
 """
 
@@ -50,7 +54,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from aman.core.models import Crisis, User
-    from aman.dedup.matching import Probe, find, probe_keys
+    from aman.dedup.matching import Probe, find, near_birth_dates, probe_keys
     from aman.dedup.selectors import registration_duplicates
     from aman.registry.models import Person
 
@@ -90,16 +94,24 @@ def main() -> None:
             "birth_date": born.isoformat(),
         }
 
+    def slipped(p: dict[str, object]) -> dict[str, object]:
+        m = member(p, "ru")
+        born = births[p["id"]]
+        if born:
+            m["birth_date"] = rng.choice(sorted(near_birth_dates(born))).isoformat()
+        return m
+
     cases = {
         "known, Russian spelling + birth date": lambda i: (member(sample[i], "ru"), sample[i]),
+        "known, Russian spelling, date one slip off": lambda i: (slipped(sample[i]), sample[i]),
         "known, passport Latin + birth date": lambda i: (member(sample[i], "latin"), sample[i]),
         "known, + passport number": lambda i: (member(sample[i], "passport"), sample[i]),
         "someone new": lambda i: (new_member(), None),
     }
-    print(f"\n{'registration of one member':40} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'max ms':>7} {'queries':>7} {'found':>9}")  # fmt: skip
+    print(f"\n{'registration of one member':44} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'max ms':>7} {'queries':>7} {'found':>9} {'others':>7}")  # fmt: skip
     for label, make in cases.items():
-        samples, found, queries = [], 0, 0
+        samples, found, queries, others = [], 0, 0, 0
         for i in range(args.repeat):
             m, known = make(i)
             if m.get("birth_date") is None:
@@ -110,13 +122,15 @@ def main() -> None:
                 result = registration_duplicates(user=user, crisis=crisis, payload=payload)
                 samples.append((time.perf_counter() - t) * 1000)
             queries = max(queries, len(ctx.captured_queries))
-            if known is not None and any(r["person"]["id"] == known["id"] for r in result):
+            mine = known["id"] if known is not None else None
+            if any(r["person"]["id"] == mine for r in result):
                 found += 1
+            others += sum(1 for r in result if r["person"]["id"] != mine)
         n = len(samples)
         found_text = f"{found}/{n}" if label.startswith("known") else "—"
         print(
-            f"{label:40} {n:4d} {statistics.median(samples):7.1f} {pct(samples, 0.95):7.1f} "
-            f"{max(samples):7.1f} {queries:7d} {found_text:>9}"
+            f"{label:44} {n:4d} {statistics.median(samples):7.1f} {pct(samples, 0.95):7.1f} "
+            f"{max(samples):7.1f} {queries:7d} {found_text:>9} {others / n:7.2f}"
         )
     # A list of 200 registrations at once (imports, the queue): per registration.
     probes = []
