@@ -254,3 +254,116 @@ def test_one_household_is_not_housed_twice_at_once_nor_deadlocked(world: World) 
         stay.refresh_from_db()
         assert stay.status == "checked_in"
         assert Stay.objects.filter(household=household).count() == 2
+
+
+def _house(world: World, hotel: Hotel, size: int = 2, nights: int = 2) -> Stay:
+    (stay,) = services.household_house(
+        actor=world.users[Role.LOGISTICS],
+        crisis=world.crisis,
+        household=register_household(world, size),
+        hotel=hotel,
+        first_night=today(),
+        last_night=today() + timedelta(days=nights - 1),
+    )
+    return stay
+
+
+def test_two_moves_into_the_last_free_room(world: World) -> None:
+    """Two officers move two households into the one free room of a block at the same
+    moment: the block is locked, so the second sees the room taken."""
+    officers = [world.users[Role.LOGISTICS], world.users[Role.CRISIS_MANAGER]]
+    for _round in range(3):
+        hotel = make_hotel(world)
+        block = make_block(hotel, world, rooms=3)
+        stays = [_house(world, hotel), _house(world, hotel)]
+        free = ({1, 2, 3} - {s.room for s in stays}).pop()
+        results = race(
+            [
+                lambda o=o, s=s, free=free: services.stay_move(actor=o, stay=s, room=free)
+                for o, s in zip(officers, stays, strict=True)
+            ]
+        )
+        moved = [r for r in results if isinstance(r, Stay)]
+        lost = [r for r in results if isinstance(r, Conflict)]
+        assert len(moved) == 1 and len(lost) == 1, results
+        assert f"Room {free} of the block is held" in lost[0].message
+        per_room_night = (
+            StayNight.objects.filter(block=block)
+            .values("room", "night")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+        )
+        assert not per_room_night.exists()
+        assert StayNight.objects.filter(block=block, room=free).count() == 2  # two nights
+
+
+def test_a_move_and_a_new_household_on_the_last_free_room(world: World) -> None:
+    """An officer moves a household into the last free room while another houses a new
+    household in the same block: whoever locks the block first has the free room — the
+    newcomer then gets the room the move left, or the move is refused — never one room
+    twice on a night."""
+    for _round in range(4):
+        hotel = make_hotel(world)
+        block = make_block(hotel, world, rooms=2)
+        stay = _house(world, hotel)
+        old = stay.room
+        free = ({1, 2} - {old}).pop()
+        newcomer = register_household(world, 2)
+        moved, housed = race(
+            [
+                lambda s=stay, free=free: services.stay_move(
+                    actor=world.users[Role.LOGISTICS], stay=s, room=free
+                ),
+                lambda h=newcomer, hotel=hotel: services.household_house(
+                    actor=world.users[Role.CRISIS_MANAGER],
+                    crisis=world.crisis,
+                    household=h,
+                    hotel=hotel,
+                    first_night=today(),
+                    last_night=today() + timedelta(days=1),
+                ),
+            ]
+        )
+        assert isinstance(housed, list), housed  # a room was free for it either way
+        (theirs,) = housed
+        if isinstance(moved, Stay):
+            assert (moved.room, theirs.room) == (free, old)
+        else:
+            assert isinstance(moved, Conflict), moved
+            assert f"Room {free} of the block is held" in moved.message
+            assert theirs.room == free
+        assert not (
+            StayNight.objects.filter(block=block)
+            .values("room", "night")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)
+            .exists()
+        )
+        assert StayNight.objects.filter(block=block).count() == 4
+
+
+def test_two_check_ins_into_one_hotel_room_number(world: World) -> None:
+    """Two officers check two households into the same hotel room number at the same
+    moment, in two blocks of one hotel: the hotel is locked, the second is refused."""
+    officers = [world.users[Role.LOGISTICS], world.users[Role.CRISIS_MANAGER]]
+    for n in range(3):
+        hotel = make_hotel(world)
+        make_block(hotel, world, rooms=1)
+        make_block(hotel, world, rooms=1, room_type="double", beds=2)
+        stays = [_house(world, hotel, size=2), _house(world, hotel, size=2)]
+        assert stays[0].block_id != stays[1].block_id
+        number = f"30{n}"
+        results = race(
+            [
+                lambda o=o, s=s, number=number: services.stay_set_status(
+                    actor=o, stay=s, status="checked_in", room_number=number
+                )
+                for o, s in zip(officers, stays, strict=True)
+            ]
+        )
+        done = [r for r in results if isinstance(r, Stay)]
+        lost = [r for r in results if isinstance(r, Conflict)]
+        assert len(done) == 1 and len(lost) == 1, results
+        assert f"Hotel room {number} is given to another household" in lost[0].message
+        assert Stay.objects.filter(block__hotel=hotel, room_number=number).count() == 1
+        assert Stay.objects.filter(block__hotel=hotel, status="checked_in").count() == 1
