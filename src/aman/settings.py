@@ -160,6 +160,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 LANGUAGE_CODE = os.environ.get("AMAN_LANGUAGE", "en")
 LANGUAGES = [("kk", _("Kazakh")), ("ru", _("Russian")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+# Typed dates read the same in every language (aman/formats: dd.mm.yyyy and ISO only).
+FORMAT_MODULE_PATH = ["aman.formats"]
 USE_I18N = True
 TIME_ZONE = os.environ.get("AMAN_TIME_ZONE", "Asia/Almaty")
 USE_TZ = True

@@ -273,3 +273,50 @@ def test_people_filters_are_checked_against_their_choices(world: World) -> None:
         "/api/people", {"crisis": world.crisis.pk, "intent": "leave", "status": "registered"}
     )
     assert ok.status_code == 200 and ok.json()["count"] == 2
+
+
+def test_a_refused_iin_is_not_repeated_in_the_reasons_kept(
+    world: World, family: dict[str, Any]
+) -> None:
+    """The reasons are kept with the rejected input and shown on pages and in files: they
+    say what is wrong with the IIN without the number itself, in the reader's language."""
+    body = copy.deepcopy(family)
+    body["members"][0]["iin"] = "88022945012"  # eleven digits
+    refused = _submit(world, body)
+    assert refused.status_code == 400
+    record = IntakeRecord.objects.get(pk=refused.json()["extra"]["intake_record"])
+    reason = record.rejection_reasons["members.0.iin"]
+    assert "88022945012" not in json.dumps(record.rejection_reasons)
+    assert "88022945012" not in refused.content.decode()
+    assert "12 digits; this one has 11" in str(reason)
+    body["members"][0]["iin"] = "540302300002"  # a wrong check digit
+    russian = world.api(Role.OPERATOR).post(
+        f"/api/registrations?crisis={world.crisis.pk}",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Accept-Language": "ru"},
+    )
+    assert russian.status_code == 400
+    text = json.dumps(russian.json(), ensure_ascii=False)
+    assert "540302300002" not in text and "контрольн" in text.lower()
+
+
+def test_a_refused_registration_corrected_keeps_the_passport_spelling(
+    world: World, family: dict[str, Any]
+) -> None:
+    """The names as printed in the passport (the citizen's own spelling) and its issuing
+    state come back in the form that corrects a refused registration: saving it must not
+    regenerate them from the Cyrillic."""
+    body = copy.deepcopy(family)
+    body["members"][0]["documents"][0].update(
+        surname_latin="JUMABEK", given_names_latin="NURLAN", issuing_state="KAZ"
+    )
+    body["members"][0]["iin"] = "123"
+    refused = _submit(world, body)
+    assert refused.status_code == 400
+    record = refused.json()["extra"]["intake_record"]
+    form = world.client(Role.OPERATOR).get(f"/people/new/?from_intake={record}").content.decode()
+    assert re.search(r'name="m-0-surname_latin"[^>]*value="JUMABEK"', form), form[:3000]
+    assert re.search(r'name="m-0-given_names_latin"[^>]*value="NURLAN"', form)
+    assert re.search(r'name="m-0-passport_issuing_state"[^>]*value="KAZ"', form)
+    assert re.search(r'name="m-0-passport"[^>]*value="N12345678"', form)

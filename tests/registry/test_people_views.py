@@ -63,3 +63,24 @@ def test_people_list_filters_by_mission_area(world: World) -> None:
     html = client.get("/people/", {"mission": world.tehran.pk}).content.decode()
     assert html.count("Сейітов") == 1  # the person in Iran, not the one in Iraq
     assert world.tehran.name in html
+
+
+def test_a_local_number_of_an_affected_country_finds_its_person(
+    world: World, family: dict[str, Any]
+) -> None:
+    """A person registered with an Iranian SIM (+98) is found by the number as a caller
+    reads it from their phone, without the country code."""
+    family["members"][0]["phones"] = ["+98 912 345 6789"]
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    client = world.client(Role.OPERATOR)
+    html = client.get("/people/", {"q": "0912 345 6789"}).content.decode()
+    assert "NURLAN" in html and "AIGUL" not in html
+    html = client.get("/people/", {"q": "+989123456789"}).content.decode()
+    assert "NURLAN" in html
+    # The home country's reading still works.
+    family["members"][0]["phones"] = ["8 701 999 88 77"]
+    family["members"][0]["surname"] = "Омаров"
+    family["members"][0]["documents"] = []
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    html = client.get("/people/", {"q": "8 701 999 88 77"}).content.decode()
+    assert "Омаров" in html or "OMAROV" in html

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Crisis
-from aman.registry.forms import LatinNameField
+from aman.registry.forms import DATE_INPUT, DAY_ERRORS, LatinNameField
 from aman.registry.models import Intent, Sex
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = DATE_INPUT
 
 
 class ListedCrisisField(forms.ModelChoiceField):
@@ -106,7 +106,7 @@ class RegistrationForm(forms.Form):
 class MemberForm(forms.Form):
     surname = forms.CharField(label=_("Surname"), max_length=100)
     given_names = forms.CharField(label=_("Given names"), max_length=150)
-    birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE, error_messages=DAY_ERRORS)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
     passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
     surname_latin = LatinNameField(
@@ -168,7 +168,7 @@ MemberFormSet = forms.formset_factory(
 
 class LookupForm(forms.Form):
     reference_code = forms.CharField(label=_("Reference code"), max_length=20)
-    birth_date = forms.DateField(label=_("Birth date"), widget=DATE)
+    birth_date = forms.DateField(label=_("Birth date"), widget=DATE, error_messages=DAY_ERRORS)
 
 
 class SelfUpdateForm(forms.Form):

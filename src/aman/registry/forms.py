@@ -145,7 +145,12 @@ def mapping_form(headers: list[str], initial: dict[str, str], data: Any = None) 
     return form_class(data)
 
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Where the browser has no date picker the field is plain text: say how to type a date
+# (aman/formats: dd.mm.yyyy in every language, never slashes).
+DATE_INPUT = forms.DateInput(
+    attrs={"type": "date", "placeholder": _("dd.mm.yyyy")}, format="%Y-%m-%d"
+)
+DAY_ERRORS = {"invalid": _("Enter the date as dd.mm.yyyy, for example 02.03.1954.")}
 
 
 class HotlineForm(forms.Form):
@@ -197,7 +202,9 @@ class HotlineMemberForm(forms.Form):
     surname = forms.CharField(label=_("Surname"), max_length=100)
     given_names = forms.CharField(label=_("Given names"), max_length=150)
     patronymic = forms.CharField(label=_("Patronymic"), max_length=100, required=False)
-    birth_date = forms.DateField(label=_("Birth date"), widget=DATE_INPUT, required=False)
+    birth_date = forms.DateField(
+        label=_("Birth date"), widget=DATE_INPUT, required=False, error_messages=DAY_ERRORS
+    )
     sex = forms.ChoiceField(
         label=_("Sex"),
         choices=[("", "—"), ("F", _("Female")), ("M", _("Male")), ("X", _("Other or unspecified"))],
@@ -323,7 +330,9 @@ class PersonEditForm(forms.Form):
     given_names_latin = LatinNameField(
         label=_("Given names (passport Latin)"), max_length=150, required=False
     )
-    birth_date = forms.DateField(label=_("Birth date"), widget=DATE_INPUT, required=False)
+    birth_date = forms.DateField(
+        label=_("Birth date"), widget=DATE_INPUT, required=False, error_messages=DAY_ERRORS
+    )
     sex = forms.ChoiceField(
         label=_("Sex"),
         choices=[("", "—"), ("F", _("Female")), ("M", _("Male")), ("X", _("Other or unspecified"))],
@@ -460,7 +469,9 @@ class DocumentEditForm(forms.Form):
         required=False,
         help_text=_("Country code: KZ or KAZ"),
     )
-    expiry_date = forms.DateField(label=_("Expiry date"), widget=DATE_INPUT, required=False)
+    expiry_date = forms.DateField(
+        label=_("Expiry date"), widget=DATE_INPUT, required=False, error_messages=DAY_ERRORS
+    )
     surname_latin = LatinNameField(label=_("Surname as printed"), max_length=100, required=False)
     given_names_latin = LatinNameField(
         label=_("Given names as printed"), max_length=150, required=False

@@ -285,9 +285,14 @@ def _identifier_matches(crisis: Crisis, query: str) -> set[int]:
         )
     if digits >= 3:
         hashes = {phone_hash(compact)}
-        parsed = normalize_phone(query, crisis.home_country.code)
-        if parsed.e164:
-            hashes.add(phone_hash(parsed.e164))
+        # A local number (`0912 345 6789`) is read as the home country's and as each
+        # affected country's, where people registered their local SIM cards.
+        affected = crisis.affected_countries.order_by("code").values_list("code", flat=True)
+        regions = [crisis.home_country.code, *affected]
+        for region in dict.fromkeys(regions):
+            parsed = normalize_phone(query, region)
+            if parsed.e164:
+                hashes.add(phone_hash(parsed.e164))
         ids |= set(
             Phone.objects.filter(number_hash__in=hashes, person__crisis=crisis).values_list(
                 "person_id", flat=True

@@ -84,6 +84,20 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
     ]
 
 
+def iin_problem_text(exc: IinError, value: str) -> str:
+    """What is wrong with an IIN, in the user's language, without repeating the number
+    (the message is kept with the rejected input)."""
+    digits = "".join(value.split()).replace("-", "")
+    texts = {
+        "digits": _("An IIN has only digits."),
+        "length": _("An IIN has 12 digits; this one has %(n)d.") % {"n": len(digits)},
+        "century": _("The 7th digit of an IIN (century and sex) is 1 to 6."),
+        "date": _("The first six digits of the IIN are not a birth date (YYMMDD)."),
+        "checksum": _("The IIN's check digit does not match: a digit is wrong."),
+    }
+    return str(texts.get(exc.problem, _("Not a valid IIN.")))
+
+
 def _member_problems(
     index: int, member: MemberIn, countries: dict[str, Country] | None = None
 ) -> list[Problem]:
@@ -93,7 +107,7 @@ def _member_problems(
         try:
             parsed = parse_iin(member.iin)
         except IinError as exc:
-            problems.append(Problem(f"{where}.iin", str(exc)))
+            problems.append(Problem(f"{where}.iin", iin_problem_text(exc, member.iin)))
         else:
             if member.birth_date and parsed.birth_date != member.birth_date:
                 problems.append(
@@ -1744,7 +1758,7 @@ def _correction_problems(
         try:
             parsed = parse_iin(iin)
         except IinError as exc:
-            problems.append(Problem("iin", str(exc)))
+            problems.append(Problem("iin", iin_problem_text(exc, iin)))
         else:
             if birth_date and parsed.birth_date != birth_date:
                 problems.append(

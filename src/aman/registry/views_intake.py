@@ -155,6 +155,9 @@ MEMBER_FIELDS = (
     "birth_date",
     "sex",
     "passport",
+    "passport_issuing_state",
+    "surname_latin",
+    "given_names_latin",
     "iin",
     "eligibility",
     *FLAGS,
@@ -195,9 +198,17 @@ def hotline_initial(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]
         for m in members:
             listed = m.get("documents")
             documents: list[Any] = listed if isinstance(listed, list) else []
-            passport = next((d.get("number", "") for d in documents if isinstance(d, dict)), "")
+            document: dict[str, Any] = next((d for d in documents if isinstance(d, dict)), {})
             person = {k: m.get(k, "") for k in MEMBER_FIELDS if k in m}
-            person["passport"] = passport
+            person["passport"] = document.get("number", "")
+            # The Latin names as in the passport, never regenerated from the Cyrillic: on
+            # the document when there is one (`members_payload` puts them there), else on
+            # the person.
+            for key in ("surname_latin", "given_names_latin"):
+                if document.get(key):
+                    person[key] = document[key]
+            if document.get("issuing_state"):
+                person["passport_issuing_state"] = document["issuing_state"]
             people.append(person)
         return household, _strings(people)
     count = sum(1 for k in payload if isinstance(k, str) and k.endswith("-surname"))

@@ -109,9 +109,10 @@ def parse_iin(value: str) -> IinResult:
     """
     iin = "".join(value.split()).replace("-", "")
     if iin and not (iin.isascii() and iin.isdigit()):
-        raise IinError("digits", f"an IIN has only digits; {value!r} has other characters")
+        # The value is never repeated in a message: messages are kept with rejected input.
+        raise IinError("digits", "an IIN has only digits; this one has other characters")
     if len(iin) != 12:
-        raise IinError("length", f"an IIN has 12 digits; {value!r} has {len(iin)}")
+        raise IinError("length", f"an IIN has 12 digits; this one has {len(iin)}")
     century = _CENTURY.get(iin[6])
     if century is None:
         raise IinError(
@@ -124,7 +125,7 @@ def parse_iin(value: str) -> IinResult:
     except ValueError:
         raise IinError(
             "date",
-            f"the first six digits {iin[0:6]} are not a date of birth YYMMDD",
+            "the first six digits are not a date of birth YYMMDD",
         ) from None
     expected = iin_check_digit(iin[:11])
     if expected is None:

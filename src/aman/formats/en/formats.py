@@ -1,0 +1,3 @@
+from aman.formats.common import DATE_INPUT_FORMATS, DATETIME_INPUT_FORMATS
+
+__all__ = ["DATETIME_INPUT_FORMATS", "DATE_INPUT_FORMATS"]
