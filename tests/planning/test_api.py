@@ -90,3 +90,25 @@ def test_errors_are_clear(world, body, status, says) -> None:
     assert set(data) >= {"message", "extra"}
     assert says in json.dumps(data)
     assert not Plan.objects.exists()
+
+
+def test_a_publish_through_a_crossing_closed_since_the_run_is_refused(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    from aman.geo.models import Place
+    from aman.geo.services import place_status_set
+
+    situation(world.crisis, households=2, bus_seats=10)
+    api = world.api("logistics")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(api, "/api/plans", {"days": DAYS}).json()
+    place_status_set(
+        actor=None, place=Place.objects.get(code="IR-AM-NORDUZ"), status="closed", reason="x"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, f"/api/plans/{first['id']}/publish", {})
+    assert response.status_code == 202
+    detail = api.get(f"/api/plans/{first['id']}").json()
+    assert detail["status"] == "draft"
+    assert "Norduz is closed now when the plan takes 2 households through it" in detail["error"]
+    assert not Booking.objects.filter(crisis=world.crisis).exists()

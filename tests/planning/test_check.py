@@ -181,3 +181,16 @@ def test_a_lock_without_room_beside_the_fixed_itineraries_may_be_moved(fixed: bo
     out["itineraries"][0]["fixed"] = fixed
     problems = check.check(scenario.load(data), out)
     assert any("household b is locked" in p for p in problems) is (not fixed), problems
+
+
+def test_the_checker_names_each_malformed_part_of_a_plan() -> None:
+    s, out = _valid()
+    out = copy.deepcopy(out)
+    out["itineraries"][0]["steps"] = "abc"
+    out["itineraries"].append("b")
+    out["unassigned"] = [{"household": 3}]
+    assert check.check(s, out) == [
+        "itineraries[0].steps: expected a list, not str",
+        "itineraries[1]: expected an object, not str",
+        "unassigned[0].household: expected a string, not int",
+    ]

@@ -106,3 +106,41 @@ def test_missing_files_and_a_file_for_a_directory_are_refused(tmp_path: Path) ->
     scenario_file.write_text(json.dumps(base()))
     with pytest.raises(CommandError, match="is a file: give a directory"):
         _run("solve", "--scenario", str(scenario_file), "--out", str(scenario_file))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        (
+            lambda d: d["itineraries"][0].update(steps="abc"),
+            "itineraries[0].steps: expected a list",
+        ),
+        (lambda d: d["itineraries"].append("hh9"), "itineraries[1]: expected an object, not str"),
+        (
+            lambda d: d["itineraries"][0]["steps"].insert(1, 7),
+            "itineraries[0].steps[1]: expected an",
+        ),
+        (
+            lambda d: d["itineraries"][0]["steps"][0].pop("leg"),
+            "itineraries[0].steps[0].leg: is required",
+        ),
+        (lambda d: d.update(itineraries={"a": 1}), "itineraries: expected a list, not dict"),
+        (lambda d: d.update(unassigned=[None]), "unassigned[0]: expected an object"),
+    ],
+)
+def test_check_names_what_is_malformed_in_a_plan(tmp_path: Path, tamper, expected: str) -> None:
+    """A plan not of the plan format's shape is reported by path, never a traceback."""
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(base(households=[household("a", 4, 1)])))
+    _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path))
+    plan_file = tmp_path / "plan.json"
+    data = json.loads(plan_file.read_text())
+    assert data["itineraries"][0]["steps"][0]["type"] == "leg"
+    tamper(data)
+    plan_file.write_text(json.dumps(data))
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"violations? of the scenario"):
+        call_command(
+            "plan", "check", "--scenario", str(scenario_file), "--plan", str(plan_file), stdout=out
+        )
+    assert expected in out.getvalue()

@@ -283,3 +283,22 @@ def test_remarks_on_the_inputs(world, django_capture_on_commit_callbacks) -> Non
     assert {"code": "crossing_unlimited", "crossing": "Norduz"} in plan.input_warnings
     page = client.get(f"/planning/{plan.pk}/").content.decode()
     assert "Crossing Norduz has no number of people per day: taken as unlimited." in page
+
+
+def test_a_publish_through_a_crossing_closed_since_the_run_says_why(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    from aman.geo.models import Place
+    from aman.geo.services import place_status_set
+
+    situation(world.crisis, households=2, bus_seats=10)
+    client = world.client("logistics")
+    plan = _run(client, django_capture_on_commit_callbacks)
+    norduz = Place.objects.get(code="IR-AM-NORDUZ")
+    place_status_set(actor=None, place=norduz, status="closed", reason="shelling")
+    page = _publish(client, django_capture_on_commit_callbacks, plan)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT and "Norduz is closed now" in plan.error
+    assert "The plan could not be published" in page
+    assert "Norduz is closed now when the plan takes 2 households through it" in page
+    assert not Booking.objects.filter(crisis=world.crisis).exists()

@@ -351,3 +351,130 @@ def test_a_member_who_stays_gives_back_the_seat(world) -> None:
         Booking.objects.filter(person=people_of(s.household(0))[0], status__in=HOLDS_SEAT).count()
         == 3
     )
+
+
+def _check_in_on_the_first_bus(s) -> None:
+    from aman.transport.services import booking_check_in
+
+    bus1 = s.legs["bus1"]
+    leg_set_status(actor=None, leg=bus1, status="confirmed")
+    for booking in Booking.objects.filter(leg=bus1):
+        booking_check_in(actor=None, booking=booking)
+
+
+def test_a_household_checked_in_for_its_first_bus_keeps_the_rest_of_what_it_was_told(
+    world,
+) -> None:
+    """Checked in on the plan's first bus (to the border): that happened, and the rest of
+    what the household was told is its itinerary — locked, even with nothing firm — not
+    seats booked by hand; publishing the re-plan releases nothing."""
+    s = situation(world.crisis, households=1, bus_seats=10)
+    services.planning_policy_set(actor=None, crisis=world.crisis, stability_reward=0, firm_hours=0)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    _check_in_on_the_first_bus(s)
+    second = run(world.crisis)
+    key = f"hh{s.household(0).pk}"
+    assert not [w for w in second.input_warnings if w["code"] == "household_by_hand"]
+    item = next(h for h in second.scenario["households"] if h["id"] == key)
+    assert [st.get("leg") for st in item["locked"] if st["type"] == "leg"] == [
+        f"leg{s.legs[name].pk}" for name in ("bus1", "bus2", "flight")
+    ]
+    assert item["notified"] == item["locked"]
+    assert services.compare(second)[key]["kind"] == services.KEPT
+    before = set(Booking.objects.filter(household=s.household(0)).values_list("pk", "status"))
+    services.plan_publish(actor=None, plan=second)
+    after = set(Booking.objects.filter(household=s.household(0)).values_list("pk", "status"))
+    assert after == before
+    assert not Booking.objects.filter(household=s.household(0), status="released").exists()
+    assert not PlanChange.objects.filter(plan=second).exists()
+
+
+def test_a_checked_in_household_whose_flight_is_cancelled_is_told_the_change(world) -> None:
+    """The rest of what it was told is no longer possible: the re-plan moves it
+    deliberately (the lock dropped, with a warning) and records a change to tell."""
+    s = situation(world.crisis, households=1, bus_seats=10)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    _check_in_on_the_first_bus(s)
+    leg_set_status(actor=None, leg=s.legs["flight"], status="cancelled", note="airspace")
+    second = run(world.crisis)
+    key = f"hh{s.household(0).pk}"
+    assert key in {h["id"] for h in second.scenario["households"]}
+    entry = services.compare(second)[key]
+    assert entry["kind"] in (services.CHANGED, services.LOST)
+    assert entry["cause"] == services.DISPLACED
+    services.plan_publish(actor=None, plan=second)
+    change = PlanChange.objects.get(plan=second, household=s.household(0))
+    assert change.before is not None
+    # The bus it checked in for is what happened: its seats stay.
+    assert Booking.objects.filter(leg=s.legs["bus1"], status="checked_in").count() == 2
+
+
+def test_a_household_left_out_of_the_inputs_keeps_its_seats(world) -> None:
+    """Crossed the border on its own with nothing saying where: the re-plan leaves it out
+    (a remark says why) and decides nothing for it — publishing releases none of the
+    seats it was told."""
+    from aman.registry.models import Person
+
+    s = situation(world.crisis, households=1, bus_seats=10)
+    first = run(world.crisis)
+    services.plan_publish(actor=None, plan=first)
+    held = Booking.objects.filter(household=s.household(0), status__in=HOLDS_SEAT).count()
+    assert held == 6
+    Person.objects.filter(household=s.household(0)).update(status=Status.CROSSED_BORDER)
+    second = run(world.crisis)
+    assert {"code": "household_safe", "household": f"H{s.household(0).pk}"} in (
+        second.input_warnings
+    )
+    services.plan_publish(actor=None, plan=second)
+    assert Booking.objects.filter(household=s.household(0), status__in=HOLDS_SEAT).count() == 6
+
+
+def test_publishing_refuses_a_plan_through_a_crossing_closed_since_the_run(world) -> None:
+    from aman.geo.models import Place
+    from aman.geo.services import place_status_set
+
+    situation(world.crisis, households=2, bus_seats=10)
+    draft = run(world.crisis)
+    assert len(draft.result["itineraries"]) == 2
+    norduz = Place.objects.get(code="IR-AM-NORDUZ")
+    place_status_set(actor=None, place=norduz, status="closed", reason="shelling")
+    with pytest.raises(Conflict) as refused:
+        services.plan_publish(actor=None, plan=draft)
+    message = str(refused.value.message)
+    assert "Norduz" in message and "2 households" in message and "run the planner again" in message
+    assert not Booking.objects.filter(crisis=world.crisis).exists()
+    # Open again: the plan is as good as when it was computed.
+    place_status_set(actor=None, place=norduz, status="open")
+    services.plan_publish(actor=None, plan=draft)
+    draft.refresh_from_db()
+    assert draft.status == PlanStatus.PUBLISHED
+
+
+def test_publishing_refuses_a_plan_through_an_airport_closed_since_the_run(world) -> None:
+    from aman.geo.models import Place
+    from aman.geo.services import place_status_set
+
+    situation(world.crisis, households=1, bus_seats=10)
+    draft = run(world.crisis)
+    evn = Place.objects.get(kind="airport", iata="EVN")
+    place_status_set(actor=None, place=evn, status="closed", reason="airspace")
+    with pytest.raises(Conflict) as refused:
+        services.plan_publish(actor=None, plan=draft)
+    assert evn.name in str(refused.value.message) and "1 households" in str(refused.value.message)
+
+
+def test_publishing_refuses_more_people_across_a_crossing_than_it_now_lets_through(
+    world,
+) -> None:
+    from aman.geo.models import Place
+
+    situation(world.crisis, households=2, bus_seats=10)
+    draft = run(world.crisis)
+    Place.objects.filter(code="IR-AM-NORDUZ").update(daily_capacity=3)
+    with pytest.raises(Conflict) as refused:
+        services.plan_publish(actor=None, plan=draft)
+    message = str(refused.value.message)
+    assert "Norduz now lets 3 people a day through" in message and "sends 4 across" in message
+    assert not Booking.objects.filter(crisis=world.crisis).exists()

@@ -357,17 +357,26 @@ def export(
         crisis=crisis, status__in=HOLDS_SEAT, leg_id__in=leg_ids
     ).values("leg_id", "person_id", "household_id", "source", "status")
     held: dict[int, list[int]] = defaultdict(list)  # household -> legs of its seats
+    # Households checked in (or boarded) on a leg of what the published plan told them:
+    # that happened, and the rest of what they were told goes with it — their told
+    # itinerary is locked (below), never read as seats booked by hand.
+    told_legs = {
+        hid: {pk for st in steps if st.get("type") == "leg" and (pk := pk_of(st["leg"], "leg"))}
+        for hid, steps in told.items()
+    }
+    checked_told: set[int] = set()
     for b in booking_rows:
         hid = person_household.get(b["person_id"])
         if hid is None or b["person_id"] not in leaving_ids:
             continue
         held[hid].append(b["leg_id"])
-        if not (
-            b["source"] == Leg.Source.PLAN
-            and b["status"] in (BookingStatus.OFFERED, BookingStatus.CONFIRMED)
-            and hid in told
-        ):
-            manual[hid].add(b["leg_id"])
+        if b["source"] == Leg.Source.PLAN and hid in told:
+            if b["status"] in (BookingStatus.OFFERED, BookingStatus.CONFIRMED):
+                continue
+            if b["leg_id"] in told_legs[hid]:
+                checked_told.add(hid)
+                continue
+        manual[hid].add(b["leg_id"])
     # Seats booked by hand that do not reach safety: the officer plans that household
     # (left out below, its seats stay taken); the planner would add a second way out.
     by_leg = {leg.pk: leg for leg in legs}
@@ -765,6 +774,10 @@ def export(
             continue
         if locks.get(hid):
             out["locked"] = locks[hid]
+        elif hid in checked_told and (rest := ahead(steps_of({"steps": told[hid]}))):
+            # Checked in for a leg of what it was told: it keeps the rest of it (unless
+            # no longer possible: then the re-plan moves it, and the change is told).
+            out["locked"] = rest
         elif manual.get(hid):
             by_time = [x for x in out_legs if pk_of(x["id"], "leg") in manual[hid]]
             if by_time:

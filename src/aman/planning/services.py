@@ -8,6 +8,7 @@ import logging
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Max
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from aman.core.audit import audit_write
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import Crisis, User
-from aman.geo.models import Place
+from aman.geo.models import Place, PlaceStatusEvent
 from aman.planning import inputs
 from aman.planning.models import (
     FIRM_HOURS_MAX,
@@ -536,6 +537,102 @@ def _nights_of(item: dict[str, Any] | None) -> list[tuple[int, date, date]]:
     return out
 
 
+def _places_still_open(plan: Plan, new: dict[int | None, dict[str, Any]]) -> None:
+    """Refuse a plan that passes a crossing, or flies from or to an airport, while it is now
+    closed (a closure recorded since the run), or sends more people across a crossing on a
+    day than it now lets through."""
+    start = datetime.fromisoformat(plan.scenario["start"])
+    end = datetime.fromisoformat(plan.scenario["end"])
+    crossed: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
+    flown: dict[int, set[str]] = defaultdict(set)
+    for item in new.values():
+        for step in item["steps"]:
+            if step["type"] == "crossing":
+                pk = inputs.pk_of(step["place"], "p")
+                if pk is not None:
+                    crossed[pk].append(
+                        (datetime.fromisoformat(step["at"]), item["household"], item["size"])
+                    )
+            elif step["type"] == "leg":
+                pk = inputs.pk_of(step["leg"], "leg")
+                if pk is not None:
+                    flown[pk].add(item["household"])
+    legs = list(
+        Leg.objects.filter(pk__in=list(flown)).only(
+            "pk", "origin_id", "destination_id", "departure_planned", "arrival_planned"
+        )
+    )
+    places = {
+        p.pk: p
+        for p in Place.objects.filter(
+            pk__in=[*crossed, *(x.origin_id for x in legs), *(x.destination_id for x in legs)],
+            kind__in=(Place.Kind.CROSSING, Place.Kind.AIRPORT),
+        )
+    }
+    # A leg is refused at a closed airport; at a crossing, what counts is when it is passed.
+    airports = {pk for pk, place in places.items() if place.kind == Place.Kind.AIRPORT}
+    if not places:
+        return
+    events: dict[int, list[PlaceStatusEvent]] = defaultdict(list)
+    for event in PlaceStatusEvent.objects.filter(place_id__in=list(places)).order_by(
+        "effective_at", "pk"
+    ):
+        events[event.place_id].append(event)
+    spans = {
+        pk: inputs._closures(place, events[pk], start, end + timedelta(days=3))
+        for pk, place in places.items()
+    }
+
+    def shut(pk: int, moment: datetime | None) -> bool:
+        return moment is not None and any(a <= moment < b for a, b in spans.get(pk, []))
+
+    through: dict[int, set[str]] = defaultdict(set)
+    for pk, passes in crossed.items():
+        for at, household, _size in passes:
+            if shut(pk, at):
+                through[pk].add(household)
+    for leg in legs:
+        for pk, moment in (
+            (leg.origin_id, leg.departure_planned),
+            (leg.destination_id, leg.arrival_planned),
+        ):
+            if pk in airports and shut(pk, moment):
+                through[pk] |= flown[leg.pk]
+    if through:
+        pk = max(through, key=lambda k: (len(through[k]), -k))
+        raise Conflict(
+            _(
+                "%(place)s is closed now when the plan takes %(n)d households through it: "
+                "run the planner again."
+            )
+            % {"place": places[pk].name, "n": len(through[pk])},
+            {"closed": {places[k].name: sorted(hs)[:50] for k, hs in sorted(through.items())}},
+        )
+    for pk, passes in sorted(crossed.items()):
+        place = places.get(pk)
+        if place is None or place.daily_capacity is None:
+            continue
+        zone = ZoneInfo(inputs._zone_name(place))
+        per_day: dict[date, int] = defaultdict(int)
+        for at, _household, size in passes:
+            per_day[at.astimezone(zone).date()] += size
+        day, people = max(per_day.items(), key=lambda x: (x[1], x[0]))
+        if people > place.daily_capacity:
+            raise Conflict(
+                _(
+                    "%(place)s now lets %(capacity)d people a day through, and the plan sends "
+                    "%(people)d across on %(day)s: run the planner again."
+                )
+                % {
+                    "place": place.name,
+                    "capacity": place.daily_capacity,
+                    "people": people,
+                    "day": day.isoformat(),
+                },
+                {"crossing": place.name, "day": day.isoformat(), "people": people},
+            )
+
+
 def _brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a household is told of its itinerary (kept with the change)."""
     if item is None:
@@ -731,6 +828,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             % {"n": len(stale)},
             {"households": stale[:50]},
         )
+    _places_still_open(plan, new)
     note = _("Plan %(n)d") % {"n": plan.number}
     pool_legs = _pool_legs(actor, plan)
 
@@ -759,8 +857,14 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     ):
         assert stay.household_id is not None
         housed[stay.household_id].append(stay)
+    planned = {h["id"] for h in (plan.scenario or {}).get("households", [])}
     for hid in old_ids:
-        keep_legs = set(_legs_of(new.get(hid), pool_legs))
+        keeps = new.get(hid)
+        if keeps is None and f"hh{hid}" not in planned and members.get(hid):
+            # Still to move but left out of this plan's inputs (its remarks say why): the
+            # plan decided nothing for it, and what it was told stands.
+            keeps = old[hid]
+        keep_legs = set(_legs_of(keeps, pool_legs))
         going = {p.pk for p in members.get(hid, [])}
         for booking in held[hid]:
             if booking.leg_id in keep_legs and booking.person_id in going:
@@ -768,7 +872,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             transport.booking_close(
                 actor=actor, booking=booking, status=BookingStatus.RELEASED, note=str(note)
             )
-        keep_nights = set(_nights_of(new.get(hid)))
+        keep_nights = set(_nights_of(keeps))
         for stay in housed[hid]:
             kept = (stay.block.hotel_id, stay.first_night, stay.last_night) in keep_nights
             if kept and {g.pk for g in stay.guests.all()} <= going:

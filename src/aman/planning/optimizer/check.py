@@ -295,11 +295,84 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+# The fields each kind of step needs, and what they hold.
+STEP_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
+    "leg": (("leg", str),),
+    "pool": (("pool", str), ("departure", str)),
+    "crossing": (("place", str), ("at", str)),
+    "hotel": (("hotel", str), ("nights", list)),
+}
+NAMES = {str: "a string", list: "a list", dict: "an object", int: "a whole number"}
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def shape(plan: dict[str, Any]) -> list[str]:
+    """What in the plan is not of the shape of `aman.plan/1` (its itineraries and the
+    households without one), each named by its path: the plan is only walked when
+    there is none."""
+    problems: list[str] = []
+
+    def want(value: Any, kind: type, path: str) -> bool:
+        if _is(value, kind):
+            return True
+        problems.append(f"{path}: expected {NAMES[kind]}, not {type(value).__name__}")
+        return False
+
+    for name in ("itineraries", "unassigned"):
+        items = plan.get(name)
+        if items is None or not want(items, list, name):
+            continue
+        for i, item in enumerate(items):
+            where = f"{name}[{i}]"
+            if not want(item, dict, where):
+                continue
+            if "household" not in item:
+                problems.append(f"{where}.household: is required")
+            else:
+                want(item["household"], str, f"{where}.household")
+            if name == "unassigned":
+                continue
+            if "size" in item:
+                want(item["size"], int, f"{where}.size")
+            if "steps" not in item:
+                problems.append(f"{where}.steps: is required")
+            elif want(item["steps"], list, f"{where}.steps"):
+                for k, step in enumerate(item["steps"]):
+                    at = f"{where}.steps[{k}]"
+                    if not want(step, dict, at):
+                        continue
+                    kind = step.get("type")
+                    if kind not in STEP_FIELDS:
+                        problems.append(
+                            f"{at}.type: expected one of {', '.join(STEP_FIELDS)}, not {kind!r}"
+                        )
+                        continue
+                    for field_name, field_kind in STEP_FIELDS[kind]:
+                        if field_name not in step:
+                            problems.append(f"{at}.{field_name}: is required")
+                        elif (
+                            want(step[field_name], field_kind, f"{at}.{field_name}")
+                            and field_name == "nights"
+                        ):
+                            for n, night in enumerate(step["nights"]):
+                                want(night, str, f"{at}.nights[{n}]")
+    return problems
+
+
 def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
-    """Every violation of the scenario's rules by the plan, in words (empty: valid)."""
+    """Every violation of the scenario's rules by the plan, in words (empty: valid); a
+    plan not of the plan format's shape is not walked: what is wrong in it, by path."""
     problems: list[str] = []
     if not isinstance(plan, dict) or plan.get("format") != "aman.plan/1":
         return ["the plan is not an aman.plan/1 document"]
+    malformed = shape(plan)
+    if malformed:
+        return malformed
     itineraries = plan.get("itineraries") or []
     unassigned = plan.get("unassigned") or []
     seen: dict[str, int] = defaultdict(int)
