@@ -113,11 +113,21 @@ def test_errors_are_shown_and_the_submission_is_kept(world: World) -> None:
     assert Person.objects.filter(given_names="Дана").count() == 1
 
 
-def test_the_honeypot_keeps_nothing(world: World) -> None:
+def test_the_honeypot_registers_no_one_and_keeps_a_cut_rejected_record(world: World) -> None:
     client = Client()
-    response = client.post("/register/", form_data(client, [MOTHER], website="http://spam"))
-    assert response.status_code == 302
-    assert not Person.objects.filter(given_names="Дана").exists()
+    spam = {**MOTHER, "needs_note": "buy now " * 2000}
+    data = form_data(client, [spam], website="http://spam", **{"x" * 300: "y"})
+    response = client.post("/register/", data)
+    assert response.status_code == 200, "a form too long comes back with its errors"
+    valid = client.post("/register/", form_data(client, [SON], website="http://spam"))
+    assert valid.status_code == 302, "a valid one is answered as if accepted"
+    assert not Person.objects.filter(channel="public_web").exists()
+    assert IntakeRecord.objects.filter(rejection_reasons__has_key="honeypot").count() == 2
+    kept = IntakeRecord.objects.filter(channel="public_web").earliest("id")
+    assert kept.outcome == "rejected" and "honeypot" in kept.rejection_reasons
+    assert "website" not in kept.payload and kept.payload["m-0-surname"] == "Сейітова"
+    assert len(kept.payload["m-0-needs_note"]) == 500
+    assert all(len(k) <= 40 and len(v) <= 500 for k, v in kept.payload.items())
 
 
 def test_registrations_are_rate_limited_per_address(world: World, settings: Any) -> None:
@@ -131,6 +141,45 @@ def test_registrations_are_rate_limited_per_address(world: World, settings: Any)
             == 302
         )
     assert client.post("/register/", form_data(client, [SON])).status_code == 429
+
+
+def test_only_registrations_sent_count_and_one_over_the_limit_is_kept(
+    world: World, settings: Any
+) -> None:
+    settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR = 2
+    client = Client()
+    for _ in range(3):  # a family behind one address, correcting its form
+        refused = client.post("/register/", form_data(client, [MOTHER], consent=""))
+        assert refused.status_code == 200
+    for i in range(2):
+        sent = client.post("/register/", form_data(client, [{**SON, "given_names": f"A{i}"}]))
+        assert sent.status_code == 302
+    data = form_data(client, [{**SON, "given_names": "Нұрлан"}])
+    over = client.post("/register/", data)
+    assert over.status_code == 429
+    assert 0 < int(over["Retry-After"]) <= 3600
+    page = over.content.decode()
+    assert 'value="Нұрлан"' in page and f'value="{data["form_token"]}"' in page
+    minutes = int(re.search(r"send it again in (\d+) minute", page).group(1))  # type: ignore[union-attr]
+    assert 1 <= minutes <= 60 and "hotline" in page
+    kept = IntakeRecord.objects.get(outcome="rejected", rejection_reasons__has_key="rate_limit")
+    assert kept.payload["m-0-given_names"] == "Нұрлан"
+    assert not Person.objects.filter(given_names="Нұрлан").exists()
+    # Sent again while still over the limit: the same record, nothing new.
+    assert client.post("/register/", data).status_code == 429
+    assert IntakeRecord.objects.filter(outcome="rejected").count() == 3 + 1
+    # After the hour, the same form (same token) registers them.
+    cache.clear()
+    assert client.post("/register/", data).status_code == 302
+    assert Person.objects.filter(given_names="Нұрлан").count() == 1
+
+
+def test_a_refused_form_sent_twice_is_kept_once(world: World) -> None:
+    client = Client()
+    data = form_data(client, [MOTHER], consent="")
+    client.post("/register/", data)
+    client.post("/register/", data)
+    assert IntakeRecord.objects.filter(channel="public_web", outcome="rejected").count() == 1
 
 
 def test_status_page_needs_code_and_birth_date_and_allows_updates(world: World) -> None:

@@ -239,3 +239,21 @@ def test_updates_are_rate_limited_per_address(world: World, settings: Any) -> No
     assert "Too many updates came from your connection" in response.content.decode()
     assert IntakeRecord.objects.filter(kind="update").count() == 2
     assert client.get("/status/me/").status_code == 200, "reading the page is not limited"
+
+
+def test_a_refused_update_is_kept_as_the_persons_rejected_update(world: World) -> None:
+    dana, son = _family(world)
+    client = _signed_in(dana)
+    page = _checked(
+        client.post("/status/me/", {"email": "dana@", "needs_note": "insulin", "city": "Tabriz"})
+    )
+    assert 'class="error"' in page and 'value="dana@"' in page
+    kept = IntakeRecord.objects.get(outcome="rejected")
+    assert kept.kind == "update" and kept.channel == "public_web"
+    assert kept.source_ref == dana.reference_code and kept.country_id == dana.country_id
+    assert set(kept.rejection_reasons) == {"email"}
+    assert kept.payload == {"email": "dana@", "needs_note": "insulin", "city": "Tabriz"}
+    assert not kept.people.exists() and son.reference_code not in str(kept.payload)
+    dana.refresh_from_db()
+    assert dana.needs_note != "insulin", "nothing of a refused update is applied"
+    assert AuditEntry.objects.filter(verb="intake_reject", object_id=str(kept.pk)).exists()

@@ -606,3 +606,47 @@ def test_a_page_of_people_is_at_most_500_and_every_page_read_is_audited(
     search = AuditEntry.objects.filter(verb="people_search").get()
     assert "N12345678" not in json.dumps(search.changes)
     assert AuditEntry.objects.filter(verb="household_list").count() == 1
+
+
+def test_a_retried_rejected_registration_answers_the_same_and_keeps_one_record(
+    world: World, family: dict[str, Any]
+) -> None:
+    bad = copy.deepcopy(family)
+    bad["members"][0]["email"] = "dana@"
+    key = {"Idempotency-Key": "bad-1"}
+    answers = [register(world, bad, **key) for _ in range(3)]
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    record = IntakeRecord.objects.get(pk=answers[0].json()["extra"]["intake_record"])
+    assert record.outcome == "rejected" and record.payload == json.loads(json.dumps(bad))
+    assert IntakeRecord.objects.filter(outcome="rejected").count() == 1
+    # The key is the client's own: another client's same refused request is its own record.
+    other = register(world, bad, Role.CONSUL, **key)
+    assert other.status_code == 400
+    assert other.json()["extra"]["intake_record"] != record.pk
+    assert IntakeRecord.objects.filter(outcome="rejected").count() == 2
+    # The corrected registration, sent with the same key, is taken.
+    fixed = register(world, family, **key)
+    assert fixed.status_code == 201, fixed.content
+    again = register(world, family, **key)
+    assert again.status_code == 200
+    assert again.json()["intake_record"] == fixed.json()["intake_record"]
+
+
+def test_a_retried_status_step_returns_the_first_answer(
+    world: World, family: dict[str, Any]
+) -> None:
+    pk = register(world, family).json()["people"][0]["id"]
+    api = world.api(Role.DUTY_OFFICER)
+    key = {"Idempotency-Key": "step-1"}
+    first = post(api, f"/api/people/{pk}/status", {"status": "verified"}, **key)
+    again = post(api, f"/api/people/{pk}/status", {"status": "verified"}, **key)
+    assert first.status_code == again.status_code == 200, again.content
+    assert first.json() == again.json() and first.json()["status"] == "verified"
+    person = Person.objects.get(pk=pk)
+    assert [e.status for e in person.status_events.all()] == ["verified", "registered"]
+    # The same key for another step is the client's mistake; without a key the same step
+    # twice is refused as before.
+    other = post(api, f"/api/people/{pk}/status", {"status": "staying"}, **key)
+    assert other.status_code == 400
+    assert post(api, f"/api/people/{pk}/status", {"status": "verified"}).status_code == 409

@@ -4,6 +4,9 @@ address and per username against password guessing."""
 
 from __future__ import annotations
 
+import math
+import time
+
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -46,5 +49,19 @@ def hit(request: HttpRequest, scope: str, window: int) -> None:
 
 def take(request: HttpRequest, scope: str, limit: int, window: int) -> bool:
     """Count this request against the client's limit and say whether it is within it, in
-    one round trip (where checking and counting apart took two): the busiest pages."""
-    return increment_count(_key(request, scope), window) <= limit
+    one round trip (where checking and counting apart took two): the busiest pages. The
+    first request of a window also notes when the window ends (`retry_after`)."""
+    key = _key(request, scope)
+    n = increment_count(key, window)
+    if n == 1:
+        cache.set(f"{key}:until", time.time() + window, timeout=window)
+    return n <= limit
+
+
+def retry_after(request: HttpRequest, scope: str, window: int) -> int:
+    """Seconds until the client's current window of `scope` ends and `take` counts afresh:
+    what a refused client is told to wait (the whole window when its end is not known)."""
+    until = cache.get(f"{_key(request, scope)}:until")
+    if until is None:
+        return window
+    return max(1, min(window, math.ceil(float(until) - time.time())))

@@ -38,6 +38,7 @@ from aman.registry.services import (
     normalize_reference_code,
     person_lookup_public,
     person_update_self,
+    person_update_self_refused,
     registration_accept,
     registrations_submit,
 )
@@ -122,14 +123,30 @@ def register(request: HttpRequest) -> HttpResponse:
                 posted.get("form_token") or form.fields["form_token"].initial
             )
             formset = unbound_with_one_more(MemberFormSet, posted, "m", 10)
-        elif not ratelimit.take(
-            request, "register", settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR, 3600
-        ):
-            return _too_many(request)
-        elif form.is_valid() and formset.is_valid():
-            if form.cleaned_data.get("website"):
-                # A bot: answer as if accepted, keep nothing that could be used.
+        elif request.POST.get("website"):
+            # A bot (people never see the field): answered as before — as if accepted when
+            # the form is valid — and kept as a rejected record, cut to the form's sizes.
+            valid = form.is_valid() and formset.is_valid()
+            _keep_refused(
+                request,
+                form,
+                formset,
+                crises,
+                problems={
+                    "honeypot": _("The field hidden from people was filled in (honeypot)."),
+                    **({} if valid else form_problems(form, formset)),
+                },
+                cut=True,
+            )
+            if valid:
                 return redirect("public_register_done")
+        elif not (form.is_valid() and formset.is_valid()):
+            _keep_refused(request, form, formset, crises)
+        elif not ratelimit.take(
+            request, "register", settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR, REGISTER_WINDOW
+        ):
+            return _over_the_limit(request, form, formset, crises)
+        else:
             d = form.cleaned_data
             members = members_payload(formset)
             if members:
@@ -164,9 +181,64 @@ def register(request: HttpRequest) -> HttpResponse:
                     samesite="Lax",
                 )
                 return done
-        elif not request.POST.get("website"):
-            _keep_refused(request, form, formset, crises)
     return TemplateResponse(request, "public/register.html", {"form": form, "formset": formset})
+
+
+# The public form's abuse guards. Only registrations actually sent to the registry (valid
+# forms) count against AMAN_PUBLIC_REGISTRATIONS_PER_HOUR: behind a carrier's NAT or a
+# hotel's Wi-Fi many families share one address, and a form sent back with a typo must not
+# use up their registrations. Whatever is refused without registering anyone — a form with
+# errors, the honeypot, a registration over the limit — is kept as a rejected intake record
+# (nothing sent is lost), and those records count under a separate limit,
+# REFUSED_PER_REGISTRATION times higher, that only bounds how many one address can write in
+# an hour (a flood); past it the person still sees the form's errors, and nothing more is
+# kept.
+REGISTER_WINDOW = 3600
+REFUSED_PER_REGISTRATION = 5
+# What a honeypot-tripped (likely spam) submission may store: the form's own sizes.
+CUT_FIELDS = 200  # more than a household of 10 sends
+CUT_NAME = 40
+CUT_VALUE = 500  # the form's longest field
+
+
+def _over_the_limit(
+    request: HttpRequest, form: Any, formset: Any, crises: list[Crisis]
+) -> HttpResponse:
+    """A valid registration over the address's limit: kept as rejected (reason
+    `rate_limit`), and the form comes back filled in, saying honestly when it can be sent
+    again (the limit's real remaining window) and that the hotline can register them."""
+    wait = ratelimit.retry_after(request, "register", REGISTER_WINDOW)
+    minutes = max(1, -(-wait // 60))
+    _keep_refused(
+        request,
+        form,
+        formset,
+        crises,
+        problems={
+            "rate_limit": _(
+                "Too many registrations were sent from this connection within an hour (rate limit)."
+            )
+        },
+    )
+    message = ngettext(
+        "Too many registrations were sent from your connection in the last hour (a shared "
+        "network, such as a hotel's Wi-Fi, counts as one connection). What you typed has "
+        "been kept and is still filled in below: send it again in %(minutes)d minute, or "
+        "call the Ministry's hotline, which can register you by phone.",
+        "Too many registrations were sent from your connection in the last hour (a shared "
+        "network, such as a hotel's Wi-Fi, counts as one connection). What you typed has "
+        "been kept and is still filled in below: send it again in %(minutes)d minutes, or "
+        "call the Ministry's hotline, which can register you by phone.",
+        minutes,
+    ) % {"minutes": minutes}
+    response = TemplateResponse(
+        request,
+        "public/register.html",
+        {"form": form, "formset": formset, "refused": message},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 # The blank form is the same page for everyone in a language but for its two tokens (the
@@ -200,16 +272,39 @@ def _blank_page(request: HttpRequest, crises: list[Crisis]) -> HttpResponse:
     return HttpResponse(page.replace(_FORM_TOKEN_MARK, secrets.token_urlsafe(16)))
 
 
-def _keep_refused(request: HttpRequest, form: Any, formset: Any, crises: list[Crisis]) -> None:
-    """A form sent with errors is kept too, as received, with the errors shown to the person."""
+def _keep_refused(
+    request: HttpRequest,
+    form: Any,
+    formset: Any,
+    crises: list[Crisis],
+    *,
+    problems: dict[str, str] | None = None,
+    cut: bool = False,
+) -> None:
+    """A form refused is kept too, as received, with its reasons (by default the errors
+    shown to the person), within the address's limit of refused forms (see
+    REFUSED_PER_REGISTRATION). Under the form's token: the same refused form sent again is
+    the record kept the first time. `cut`: a likely spam's fields are cut to the form's
+    sizes."""
+    if not ratelimit.take(
+        request,
+        "register_refused",
+        settings.AMAN_PUBLIC_REGISTRATIONS_PER_HOUR * REFUSED_PER_REGISTRATION,
+        REGISTER_WINDOW,
+    ):
+        return
     crisis = form.cleaned_data.get("crisis") if hasattr(form, "cleaned_data") else None
-    payload = {k: v for k, v in request.POST.items() if k not in {"csrfmiddlewaretoken", "website"}}
+    items = [(k, v) for k, v in request.POST.items() if k not in {"csrfmiddlewaretoken", "website"}]
+    if cut:
+        items = [(k[:CUT_NAME], v[:CUT_VALUE]) for k, v in items[:CUT_FIELDS]]
+    payload = dict(items)
     intake_reject(
         crisis=crisis or crises[0],
         channel=Channel.PUBLIC_WEB,
         payload=payload,
-        problems=form_problems(form, formset),
+        problems=problems or form_problems(form, formset),
         source="public form",
+        idempotency_key=str(request.POST.get("form_token", ""))[:100],
     )
 
 
@@ -419,6 +514,19 @@ def status_me(request: HttpRequest) -> HttpResponse:
                 )
             others = _household_size(person)
             form = SelfUpdateForm(initial=_update_initial(person), with_household=others > 0)
+    elif request.method == "POST":
+        # Refused by the form (an e-mail address such as `dana@`): kept as a rejected
+        # update of this person with its reasons, as the service keeps the ones it refuses.
+        # Only the form's own fields are kept, as sent; the errors are shown as they are.
+        person_update_self_refused(
+            person=person,
+            payload={name: request.POST[name] for name in form.fields if name in request.POST},
+            problems={
+                (name if name in form.fields else "__all__"): " ".join(str(e) for e in errors)
+                for name, errors in form.errors.items()
+            },
+        )
+        audit_read(actor=None, verb="public_status_view", obj=person, crisis=person.crisis)
     else:
         audit_read(actor=None, verb="public_status_view", obj=person, crisis=person.crisis)
     return TemplateResponse(

@@ -4,6 +4,8 @@ rejected with its reasons, so nothing a citizen or an operator sent is ever lost
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,10 +175,16 @@ def _reject(
     country: Country | None = None,
     corrects: IntakeRecord | None = None,
 ) -> IntakeRecord:
-    """Keep a rejected submission with its reasons. Its idempotency key is not kept: the
-    corrected submission that follows may carry the same key and must be accepted."""
+    """Keep a rejected submission with its reasons.
+
+    Its idempotency key is not kept as it came: the corrected submission that follows may
+    carry the same key and must be accepted. It is kept as `rejected_key` (the key together
+    with what was sent), so that a retry of the same refused submission with the same key
+    — a double click, a client retrying after a lost answer — returns this record and
+    creates nothing new. An import's row is its batch's own and is always kept."""
     reasons = {p.field or "__all__": p.message for p in problems}
-    record = IntakeRecord.objects.create(
+    key = rejected_key(idempotency_key, payload) if batch is None else ""
+    values: dict[str, Any] = dict(
         crisis=crisis,
         country=country or _country_of(payload, batch),
         channel=channel,
@@ -185,12 +193,27 @@ def _reject(
         actor=actor,
         source=source,
         source_ref=source_ref,
+        idempotency_key=key,
         outcome=IntakeRecord.Outcome.REJECTED,
         rejection_reasons=reasons,
         batch=batch,
         row_number=row_number,
         corrects=corrects,
     )
+    if key:
+        earlier = IntakeRecord.objects.filter(
+            crisis=crisis, channel=channel, idempotency_key=key
+        ).first()
+        if earlier is not None:
+            return earlier
+        try:
+            with transaction.atomic():
+                record = IntakeRecord.objects.create(**values)
+        except IntegrityError:
+            # A concurrent retry of the same refused submission kept it first.
+            return IntakeRecord.objects.get(crisis=crisis, channel=channel, idempotency_key=key)
+    else:
+        record = IntakeRecord.objects.create(**values)
     audit_write(
         actor=actor,
         verb="intake_reject",
@@ -200,6 +223,17 @@ def _reject(
         changes={"channel": [None, channel], "fields": [None, sorted(reasons)]},
     )
     return record
+
+
+def rejected_key(idempotency_key: str, payload: Any) -> str:
+    """The key a refused submission is kept under: its idempotency key (already scoped to
+    the client where the channel scopes keys) together with what was sent, so that only
+    the same refused submission sent again finds it ("" without a key)."""
+    if not idempotency_key:
+        return ""
+    canonical = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha256(f"{idempotency_key}\n{canonical}".encode()).hexdigest()
+    return f"rejected:{digest}"
 
 
 def intake_reject(
@@ -215,9 +249,13 @@ def intake_reject(
     batch: Any = None,
     row_number: int | None = None,
     corrects: IntakeRecord | None = None,
+    idempotency_key: str = "",
+    country: Country | None = None,
 ) -> IntakeRecord:
     """Keep a submission that an interface refused before it reached a service (a form
-    with errors, an unreadable import row), so that nothing sent is lost."""
+    with errors, an unreadable import row), so that nothing sent is lost. With an
+    `idempotency_key` (a form's token), the same refused submission sent again returns the
+    record kept the first time (`_reject`)."""
     return _reject(
         crisis=crisis,
         channel=channel,
@@ -226,11 +264,12 @@ def intake_reject(
         problems=[Problem(f, m) for f, m in problems.items()],
         source=source,
         source_ref=source_ref,
-        idempotency_key="",
+        idempotency_key=idempotency_key,
         kind=kind,
         batch=batch,
         row_number=row_number,
         corrects=corrects,
+        country=country,
     )
 
 
@@ -1456,6 +1495,41 @@ def _intent_step(
 NOT_MOVED_WITH_HOUSEHOLD = frozenset({Status.CROSSED_BORDER, Status.ARRIVED_HOME})
 
 
+def _self_update_record(
+    person: Person, payload: Any, channel: str, actor: User | None
+) -> dict[str, Any]:
+    """The intake record of a person's own update, accepted or refused: about this person
+    only (their code, their country), kind *update*."""
+    return dict(
+        crisis=person.crisis,
+        channel=channel,
+        payload=payload,
+        actor=actor,
+        source="",
+        source_ref=person.reference_code,
+        idempotency_key="",
+        kind="update",
+        country=person.country,
+    )
+
+
+def person_update_self_refused(
+    *,
+    person: Person,
+    payload: dict[str, Any],
+    problems: dict[str, str],
+    channel: str = "public_web",
+    actor: User | None = None,
+) -> IntakeRecord:
+    """Keep a person's own update that the interface refused (a form with errors) as a
+    rejected intake record of that person's update, with its reasons: as
+    `person_update_self` keeps one the service refuses."""
+    return _reject(
+        **_self_update_record(person, payload, channel, actor),
+        problems=[Problem(f, m) for f, m in problems.items()],
+    )
+
+
 def person_update_self(
     *,
     person: Person,
@@ -1473,17 +1547,7 @@ def person_update_self(
     decline or after staying registers the person again; choosing to stay is staying."""
     from aman.registry.schemas import SelfUpdateIn
 
-    common: dict[str, Any] = dict(
-        crisis=person.crisis,
-        channel=channel,
-        payload=payload,
-        actor=actor,
-        source="",
-        source_ref=person.reference_code,
-        idempotency_key="",
-        kind="update",
-        country=person.country,
-    )
+    common = _self_update_record(person, payload, channel, actor)
     try:
         data = SelfUpdateIn.model_validate(payload)
     except ValidationError as exc:

@@ -8,7 +8,7 @@ from ninja import Body, Field, Query, Router, Schema
 from ninja import Status as Respond
 from ninja.pagination import LimitOffsetPagination, paginate
 
-from aman.api.idempotency import HEADER, registration_key, require_same_payload
+from aman.api.idempotency import HEADER, idempotent, registration_key, require_same_payload
 from aman.api.pagination import CappedLimitOffsetPagination
 from aman.api.schemas import (
     ErrorItem,
@@ -515,15 +515,24 @@ def household_update(request: HttpRequest, household_id: int, payload: Household
 @router.post(
     "/people/{person_id}/status",
     response={200: PersonOut, **ERRORS},
-    summary="Record a step of a person's journey",
+    summary="Record a step of a person's journey (send Idempotency-Key)",
+    description="A retry with the same `Idempotency-Key` returns the first answer and records "
+    "no second step (without a key, the same step twice is refused: “cannot go from Verified "
+    "to Verified”).",
 )
 def person_status(request: HttpRequest, person_id: int, payload: StatusIn) -> Any:
     user = _user(request)
     access.require(user, Cap.REGISTER)
     person = _person(user, person_id)
-    services.person_set_status(actor=user, person=person, status=payload.status, note=payload.note)
-    person.refresh_from_db()
-    return person
+
+    def create() -> tuple[int, Any]:
+        services.person_set_status(
+            actor=user, person=person, status=payload.status, note=payload.note
+        )
+        person.refresh_from_db()
+        return 200, PersonOut.from_orm(person).model_dump(mode="json")
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
 
 
 @router.get(
