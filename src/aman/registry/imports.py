@@ -3,10 +3,11 @@
 A list is uploaded into an ImportBatch (kept encrypted), its columns are mapped to the
 registry's fields (the mapping is saved per source and offered again next time), a preview
 shows how the first rows read, and the run turns every row into an intake record: accepted
-rows register their household (rows sharing a household or booking reference travel
-together), rejected rows are kept with their reasons and can be downloaded. Importing the
-same file again creates nothing new: the whole file is recognised by its hash, and each
-household by an idempotency key made of the source and its reference (or its content).
+rows register their household (rows sharing a household or booking value travel together;
+a tour code is kept with each person and never groups rows), rejected rows are kept with
+their reasons and their cells and can be downloaded as the list was. Importing the same
+file again creates nothing new: the whole file is recognised by its hash, and each
+household by an idempotency key made of the source, its own reference and its content.
 """
 
 from __future__ import annotations
