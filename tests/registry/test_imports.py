@@ -60,15 +60,13 @@ def test_cli_imports_a_tour_operators_list(world: World, tour_file: Path) -> Non
     assert "birth_date" in rows[0]["reasons"] and "full_name" in rows[1]["reasons"]
     erlan = Person.objects.get(given_names="Ерлан")
     assert (erlan.surname, erlan.patronymic, erlan.sex) == ("Ахметов", "Серікұлы", "M")
-    assert erlan.household.members.count() == 2, "rows with the same tour code travel together"
+    assert erlan.household.members.count() == 1, "a tour code does not make a household"
     assert erlan.phones.get().number == "+77012223344"
     record = erlan.intake_records.get()
-    assert (record.channel, record.source, record.source_ref) == (
-        "import",
-        "Kompas Tour",
-        "KT-1001",
-    )
-    assert ImportSource.objects.get(name="Kompas Tour").mapping["source_ref"] == "Код тура"
+    assert (record.channel, record.source, record.source_ref) == ("import", "Kompas Tour", "row:2")
+    assert record.member_refs == [["row:2", 2, "KT-1001"]], "the tour code is kept"
+    mapping = ImportSource.objects.get(name="Kompas Tour").mapping
+    assert mapping["tour_code"] == "Код тура" and "source_ref" not in mapping
 
 
 def test_importing_the_same_file_twice_creates_nothing_new(world: World, tour_file: Path) -> None:

@@ -3,10 +3,11 @@
 A list is uploaded into an ImportBatch (kept encrypted), its columns are mapped to the
 registry's fields (the mapping is saved per source and offered again next time), a preview
 shows how the first rows read, and the run turns every row into an intake record: accepted
-rows register their household (rows sharing a household or booking reference travel
-together), rejected rows are kept with their reasons and can be downloaded. Importing the
-same file again creates nothing new: the whole file is recognised by its hash, and each
-household by an idempotency key made of the source and its reference (or its content).
+rows register their household (rows sharing a household or booking value travel together;
+a tour code is kept with each person and never groups rows), rejected rows are kept with
+their reasons and their cells and can be downloaded as the list was. Importing the same
+file again creates nothing new: the whole file is recognised by its hash, and each
+household by an idempotency key made of the source, its own reference and its content.
 """
 
 from __future__ import annotations
@@ -101,30 +102,51 @@ TARGETS: dict[str, tuple[Any, list[str]]] = {
         gettext_lazy("Needs"),
         ["needs", "notes", "comment", "примечание", "комментарий"],
     ),
+    "eligibility": (
+        gettext_lazy("Eligibility (citizen, family member, partner-state national)"),
+        ["eligibility", "category", "категория", "санаты"],
+    ),
     "source_ref": (
-        gettext_lazy("Source reference (tour code, booking)"),
+        gettext_lazy("Row reference (the list's own id of the person: ticket, record number)"),
+        ["ref", "reference", "record id", "id", "ticket", "ticket number", "номер билета"],
+    ),
+    "tour_code": (
+        gettext_lazy("Tour code (kept with each person; does not group rows)"),
+        ["tour code", "tour", "tour number", "код тура", "тур", "номер тура"],
+    ),
+    "household": (
+        gettext_lazy("Household or booking (rows with the same value travel together)"),
         [
-            "tour code",
+            "household",
+            "family",
             "booking",
             "booking reference",
             "voucher",
-            "код тура",
+            "семья",
             "бронь",
             "номер брони",
-            "ref",
+            "отбасы",
         ],
-    ),
-    "household": (
-        gettext_lazy("Household or group (rows with the same value travel together)"),
-        ["household", "family", "group", "семья", "группа", "отбасы"],
     ),
 }
 
 
 def guess_mapping(headers: list[str], saved: dict[str, str] | None = None) -> dict[str, str]:
     """target → header: the source's saved mapping where its headers still exist, else
-    the header names that usually mean each field."""
-    mapping = {t: h for t, h in (saved or {}).items() if h in headers and t in TARGETS}
+    the header names that usually mean each field. A saved row reference that is a tour
+    code or booking column (mappings saved before these had fields of their own) is taken
+    as that field: a row reference must name one row, not a tour."""
+    mapping: dict[str, str] = {}
+    for target, header in (saved or {}).items():
+        if header not in headers or target not in TARGETS:
+            continue
+        if target == "source_ref":
+            name = header.strip().lower()
+            for moved in ("tour_code", "household"):
+                if name in TARGETS[moved][1] and moved not in (saved or {}):
+                    target = moved
+                    break
+        mapping[target] = header
     normalized = {h.strip().lower(): h for h in headers}
     for target, (_label, names) in TARGETS.items():
         if target in mapping:
@@ -237,6 +259,92 @@ def _date(value: str, *, past: bool = False) -> str:
     return value
 
 
+# Everyday names of countries that the reference data (ISO names) spells otherwise.
+COUNTRY_ALIASES = {
+    "russia": "RU",
+    "россия": "RU",
+    "ресей": "RU",
+    "usa": "US",
+    "сша": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "великобритания": "GB",
+    "turkey": "TR",
+    "кыргызстан": "KG",
+    "south korea": "KR",
+    "южная корея": "KR",
+}
+ELIGIBILITY_ALIASES = {
+    "гражданин": "citizen",
+    "гражданка": "citizen",
+    "гражданин рк": "citizen",
+    "азамат": "citizen",
+    "family member": "family_member",
+    "член семьи": "family_member",
+    "член семьи гражданина": "family_member",
+    "азаматтың отбасы мүшесі": "family_member",
+    "partner national": "partner_national",
+    "гражданин государства-партнёра": "partner_national",
+    "серіктес мемлекеттің азаматы": "partner_national",
+}
+
+
+def _key(value: str) -> str:
+    return " ".join(value.casefold().replace("ё", "е").split())
+
+
+def country_names() -> dict[str, str]:
+    """Normalised code or name → ISO alpha-2: the reference data's countries (alpha-2,
+    alpha-3, English, Russian and Kazakh names), ISO's common and official names, the
+    names before a comma (“Iran” of “Iran, Islamic Republic of”) when they name one
+    country, and a few everyday names (COUNTRY_ALIASES)."""
+    import pycountry
+
+    names: dict[str, str] = {}
+    short: dict[str, set[str]] = {}
+    for code, code3, *spelled in Country.objects.values_list(
+        "code", "code3", "name", "name_ru", "name_kk"
+    ):
+        iso = pycountry.countries.get(alpha_2=code)
+        spelled += [getattr(iso, "common_name", ""), getattr(iso, "official_name", "")]
+        for name in spelled:
+            if name and "," in name:
+                short.setdefault(_key(name.split(",")[0]), set()).add(code)
+        for name in (code, code3, *spelled):
+            if name:
+                names.setdefault(_key(name), code)
+    for name, codes in short.items():
+        if len(codes) == 1:
+            names.setdefault(name, codes.pop())
+    known = set(names.values())
+    names.update({k: v for k, v in COUNTRY_ALIASES.items() if v in known})
+    return names
+
+
+def eligibility_names() -> dict[str, str]:
+    """Normalised value or label (English, Russian, Kazakh) → an eligibility."""
+    from django.utils import translation
+
+    from aman.registry.models import Eligibility
+
+    names = {_key(k): v for k, v in ELIGIBILITY_ALIASES.items()}
+    for value, label in Eligibility.choices:
+        names[_key(value)] = value
+        names[_key(value.replace("_", " "))] = value
+        for language in ("en", "ru", "kk"):
+            with translation.override(language):
+                names[_key(str(label))] = value
+    return names
+
+
+@dataclass
+class Lookups:
+    """What rows are read against, loaded once per preview or run."""
+
+    countries: dict[str, str] = field(default_factory=country_names)
+    eligibilities: dict[str, str] = field(default_factory=eligibility_names)
+
+
 @dataclass
 class Row:
     number: int  # 1-based line in the file, header = 1
@@ -244,11 +352,20 @@ class Row:
     member: dict[str, Any] = field(default_factory=dict)
     location: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
-    group: str = ""
+    group: str = ""  # the household column's value: rows sharing it travel together
+    ref: str = ""  # the row's own reference (row reference column)
+    tour_code: str = ""
 
 
-def convert(number: int, cells: list[str], headers: list[str], mapping: dict[str, str]) -> Row:
+def convert(
+    number: int,
+    cells: list[str],
+    headers: list[str],
+    mapping: dict[str, str],
+    lookups: Lookups | None = None,
+) -> Row:
     """One row → a household member and its location, or its problems."""
+    lookups = lookups or Lookups()
     values = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(headers)}
     row = Row(number=number, values=values)
     get = {t: values.get(h, "").strip() for t, h in mapping.items()}
@@ -282,9 +399,23 @@ def convert(number: int, cells: list[str], headers: list[str], mapping: dict[str
         else:
             member["sex"] = sex
     if get.get("nationality"):
-        member["nationalities"] = (
-            [get["nationality"][:2].upper()] if len(get["nationality"]) == 2 else []
-        )
+        code = lookups.countries.get(_key(get["nationality"]))
+        if code is None:
+            row.problems["nationality"] = _(
+                "Column %(column)s: unknown country %(value)r (a code such as KZ or KAZ, "
+                "or the country's name)."
+            ) % {"column": mapping["nationality"], "value": get["nationality"]}
+        else:
+            member["nationalities"] = [code]
+    if get.get("eligibility"):
+        eligibility = lookups.eligibilities.get(_key(get["eligibility"]))
+        if eligibility is None:
+            row.problems["eligibility"] = _(
+                "Column %(column)s: unknown eligibility %(value)r (citizen, family member "
+                "of a citizen or partner-state national)."
+            ) % {"column": mapping["eligibility"], "value": get["eligibility"]}
+        else:
+            member["eligibility"] = eligibility
     if get.get("passport"):
         doc: dict[str, Any] = {"kind": "passport", "number": re.sub(r"\s", "", get["passport"])}
         if get.get("passport_expiry"):
@@ -299,19 +430,73 @@ def convert(number: int, cells: list[str], headers: list[str], mapping: dict[str
         member["phones"] = [get["phone"]]
     row.member = member
     row.location = {k: get[k] for k in ("city", "address") if get.get(k)}
+    row.group, row.ref, row.tour_code = (
+        get.get("household", ""),
+        get.get("source_ref", ""),
+        get.get("tour_code", ""),
+    )
     return row
+
+
+def member_problems(row: Row) -> dict[str, str]:
+    """The checks registration makes of one member (its shape, then the IIN checksum and
+    the birth date and sex it encodes, the e-mail address), keyed by field."""
+    from pydantic import ValidationError
+
+    from aman.registry.schemas import MemberIn
+    from aman.registry.services import _member_problems
+
+    try:
+        member = MemberIn.model_validate(row.member)
+    except ValidationError as exc:
+        return {".".join(map(str, e["loc"])) or "row": e["msg"] for e in exc.errors()}
+    return {p.field.removeprefix("members.0."): p.message for p in _member_problems(0, member)}
+
+
+MAX_MEMBERS = 20  # RegistrationIn.members
+
+
+def households(rows: list[Row]) -> dict[str, list[Row]]:
+    """Rows grouped into households: the rows with the same household value together,
+    every other row on its own. A tour code or a row reference never groups rows."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.group or f"row:{row.number}", []).append(row)
+    return groups
+
+
+def refuse_households(groups: dict[str, list[Row]]) -> None:
+    """Refuse, before registration, the households registration would refuse — a member
+    that fails its checks (`member_problems`), more than 20 rows — each row with its own
+    reasons, so that every refused row keeps its own cells; the others of such a household
+    name the rows that refused it."""
+    for members in groups.values():
+        if len(members) > MAX_MEMBERS:
+            reason = _(
+                "The household has %(n)d rows with the same household value; at most "
+                "%(max)d people travel as one household."
+            ) % {"n": len(members), "max": MAX_MEMBERS}
+            for row in members:
+                row.problems = {"household": reason}
+            continue
+        for row in members:
+            row.problems = member_problems(row)
+        refused = [str(r.number) for r in members if r.problems]
+        if refused:
+            for row in members:
+                if not row.problems:
+                    row.problems = {
+                        "household": _("Refused with its household: row %(rows)s has problems.")
+                        % {"rows": ", ".join(refused)}
+                    }
 
 
 def household_payloads(
     rows: list[Row], country: str
 ) -> Iterator[tuple[str, list[Row], dict[str, Any]]]:
-    """Group rows into households (same household value, else same source reference, else
-    one row each) and build one registration payload per household, keyed for idempotency."""
-    groups: dict[str, list[Row]] = {}
-    for row in rows:
-        key = row.group or f"row:{row.number}"
-        groups.setdefault(key, []).append(row)
-    for key, members in groups.items():
+    """Group rows into households (`households`) and build one registration payload per
+    household."""
+    for key, members in households(rows).items():
         payload = {
             "members": [r.member for r in members],
             "contact_index": 0,
@@ -380,6 +565,7 @@ def batch_create(
             content=base64.b64encode(data).decode(),
             country=country,
             mapping=guess_mapping(headers, source.mapping),
+            columns=headers,
             created_by=actor,
         )
         audit_write(
@@ -398,24 +584,18 @@ def batch_table(batch: ImportBatch) -> tuple[list[str], Iterator[list[str]]]:
 
 
 def batch_preview(batch: ImportBatch, mapping: dict[str, str], limit: int = 20) -> list[Row]:
-    """How the first rows read under a mapping, with their problems (nothing is saved)."""
-    from aman.registry.schemas import MemberIn
-
+    """How the first rows read under a mapping, with their problems (nothing is saved):
+    each row gets the checks registration makes of a member (`member_problems`)."""
     headers, rows = batch_table(batch)
     check_mapping(mapping, headers)
+    lookups = Lookups()
     preview = []
     for i, cells in enumerate(rows):
         if i >= limit:
             break
-        row = convert(i + 2, cells, headers, mapping)
+        row = convert(i + 2, cells, headers, mapping, lookups)
         if not row.problems:
-            try:
-                MemberIn.model_validate(row.member)
-            except Exception as exc:  # pydantic's ValidationError
-                errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
-                row.problems = {".".join(map(str, e["loc"])): e["msg"] for e in errors} or {
-                    "row": str(exc)
-                }
+            row.problems = member_problems(row)
         preview.append(row)
     return preview
 
@@ -463,28 +643,22 @@ def batch_run(batch_id: int) -> ImportBatch:
         headers, cells = batch_table(batch)
         mapping = dict(batch.mapping)
         rows = []
+        lookups = Lookups()
         for i, row_cells in enumerate(cells):
             if i >= MAX_ROWS:
                 raise ApplicationError(_("More than %(n)d rows; split the file.") % {"n": MAX_ROWS})
-            row = convert(i + 2, row_cells, headers, mapping)
-            row.group = row.values.get(mapping.get("household", ""), "") or row.values.get(
-                mapping.get("source_ref", ""), ""
-            )
-            rows.append(row)
+            rows.append(convert(i + 2, row_cells, headers, mapping, lookups))
+        refuse_households(households([r for r in rows if not r.problems]))
         ImportBatch.objects.filter(pk=batch.pk).update(total_rows=len(rows))
         counts = {"accepted": 0, "rejected": 0, "repeated": 0, "processed": 0}
         source = batch.source.name
         # Households are written in chunks: each chunk's households together, one INSERT
         # per table and one transaction (a refused household is kept as a rejected
         # intake record and leaves the others in place); progress shows after each chunk.
-        households = list(
-            household_payloads([r for r in rows if not r.problems], batch.country.code)
-        )
-        for start in range(0, len(households), CHUNK):
+        payloads = list(household_payloads([r for r in rows if not r.problems], batch.country.code))
+        for start in range(0, len(payloads), CHUNK):
             with transaction.atomic():
-                _import_households(
-                    batch, mapping, source, households[start : start + CHUNK], counts
-                )
+                _import_households(batch, mapping, source, payloads[start : start + CHUNK], counts)
             _progress(batch, counts)
         for row in rows:
             if row.problems:
@@ -495,7 +669,7 @@ def batch_run(batch_id: int) -> ImportBatch:
                     problems=row.problems,
                     actor=batch.created_by,
                     source=source,
-                    source_ref=row.values.get(mapping.get("source_ref", ""), ""),
+                    source_ref=row.ref,
                     batch=batch,
                     row_number=row.number,
                 )
@@ -536,9 +710,11 @@ def _import_households(
 ) -> None:
     """One chunk of households, registered together (one INSERT per table)."""
     submissions = []
-    ref_column = mapping.get("source_ref", "")
     for key, members, payload in households:
-        ref = members[0].values.get(ref_column, "") or key
+        # A household is recognised when the list comes again by its source, its own
+        # reference (its first row's, else its household value) and its content — not by
+        # its row number, so that a re-sorted list creates nothing new.
+        ref = members[0].ref or (key if members[0].group else "")
         fingerprint = hashlib.sha256(
             json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()[:32]
@@ -549,10 +725,13 @@ def _import_households(
                 actor=batch.created_by,
                 idempotency_key=f"{source}:{ref}:{fingerprint}"[:200],
                 source=source,
-                source_ref=ref,
+                source_ref=ref or key,
                 batch=batch,
                 row_number=members[0].number,
-                member_refs=[[m.values.get(ref_column, "") or ref, m.number] for m in members],
+                member_refs=[
+                    [m.ref or ref or key, m.number, *([m.tour_code] if m.tour_code else [])]
+                    for m in members
+                ],
             )
         )
     outcomes = registrations_submit(crisis=batch.crisis, submissions=submissions)
@@ -574,16 +753,54 @@ def _progress(batch: ImportBatch, counts: dict[str, int]) -> None:
 
 
 def rejected_csv(batch: ImportBatch) -> str:
-    """The rejected rows of a batch with their reasons, as CSV: the original columns of
-    rows refused before registration, the submitted fields of households refused by it."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "reasons", "data"])
+    """The rejected rows of a batch, one line per row of the list: its row number, its
+    reasons, then its cells under the list's own column names, so that the file can be
+    corrected and sent again. (A household refused by the registration itself — rows are
+    checked before, so hardly ever — gives a line per member, the fields as submitted.)"""
+    lines: list[tuple[int, str, dict[str, Any]]] = []
     for record in batch.records.filter(outcome=IntakeRecord.Outcome.REJECTED).order_by(
         "row_number", "id"
     ):
-        reasons = "; ".join(f"{k}: {v}" for k, v in record.rejection_reasons.items())
-        writer.writerow(
-            [record.row_number or "", reasons, json.dumps(record.payload, ensure_ascii=False)]
-        )
+        reasons = record.rejection_reasons or {}
+        payload: dict[str, Any] = record.payload if isinstance(record.payload, dict) else {}
+        members = payload.get("members")
+        if not isinstance(members, list):
+            text = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+            lines.append((record.row_number or 0, text, payload))
+            continue
+        refs = record.member_refs or []
+        for n, member in enumerate(members):
+            own = {k: v for k, v in reasons.items() if k.startswith(f"members.{n}.")}
+            shared = {k: v for k, v in reasons.items() if not k.startswith("members.")}
+            text = "; ".join(f"{k}: {v}" for k, v in {**own, **shared}.items())
+            number = refs[n][1] if n < len(refs) else record.row_number or 0
+            cells = _member_cells(member, dict(batch.mapping), payload.get("location"))
+            lines.append((number or 0, text, cells))
+    columns: dict[str, None] = dict.fromkeys(batch.columns or batch.mapping.values())
+    for _number, _text, cells in lines:
+        columns.update(dict.fromkeys(str(c) for c in cells))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "reasons", *columns])
+    for number, text, cells in sorted(lines, key=lambda line: line[0]):
+        writer.writerow([number or "", text, *(cells.get(c, "") for c in columns)])
     return out.getvalue()
+
+
+def _member_cells(member: Any, mapping: dict[str, str], location: Any) -> dict[str, Any]:
+    """A submitted member's fields under the list's column names (the mapping's)."""
+    if not isinstance(member, dict):
+        return {}
+    documents = member.get("documents") or [{}]
+    fields = {
+        **{k: v for k, v in member.items() if isinstance(v, str)},
+        **(location if isinstance(location, dict) else {}),
+        "full_name": " ".join(
+            member.get(k, "") for k in ("surname", "given_names", "patronymic") if member.get(k)
+        ),
+        "nationality": ",".join(member.get("nationalities") or []),
+        "phone": ",".join(member.get("phones") or []),
+        "passport": documents[0].get("number", ""),
+        "passport_expiry": documents[0].get("expiry_date", ""),
+    }
+    return {header: fields.get(target, "") for target, header in mapping.items()}

@@ -503,6 +503,9 @@ class ImportBatch(models.Model):
         verbose_name=_("country the people are in"),
     )
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    # The list's column names in the file's order: the rejected rows' download gives them
+    # in that order, so that it reads as the list did.
+    columns = models.JSONField(default=list, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
     )
