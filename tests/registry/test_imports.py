@@ -213,6 +213,8 @@ def test_the_operator_uploads_maps_previews_and_imports(
     assert response["Location"] == f"/people/imports/{batch.pk}/"
     page = client.get(response["Location"]).content.decode()
     assert "Ахметов" in page and "birth_date" in page  # the preview shows the 31 February row
+    preview = AuditEntry.objects.get(verb="import_preview")
+    assert preview.action == "read" and preview.object_id == str(batch.pk)
     mapping = {k: v for k, v in batch.mapping.items()}
     mapping_post = {**mapping, "start": "1"}
     with django_capture_on_commit_callbacks(execute=True):

@@ -31,6 +31,7 @@ from aman.api.routers import (
     transport_documents,
 )
 from aman.core.errors import ApplicationError
+from aman.core.validation import pydantic_message
 
 api = NinjaAPI(
     title="Aman API",
@@ -65,7 +66,7 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
             "field": ".".join(
                 str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query", "path")
             ),
-            "message": e.get("msg", ""),
+            "message": pydantic_message(e),
             "type": e.get("type", ""),
         }
         for e in exc.errors

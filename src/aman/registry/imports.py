@@ -449,7 +449,9 @@ def member_problems(row: Row) -> dict[str, str]:
     try:
         member = MemberIn.model_validate(row.member)
     except ValidationError as exc:
-        return {".".join(map(str, e["loc"])) or "row": e["msg"] for e in exc.errors()}
+        from aman.core.validation import pydantic_message
+
+        return {".".join(map(str, e["loc"])) or "row": pydantic_message(e) for e in exc.errors()}
     return {p.field.removeprefix("members.0."): p.message for p in _member_problems(0, member)}
 
 

@@ -8,6 +8,7 @@ import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 NAME = Field(min_length=1, max_length=100)
@@ -21,20 +22,20 @@ def passport_latin(value: str) -> str:
     Raises ValueError for anything but Latin letters, spaces and hyphens."""
     value = " ".join(value.upper().split())
     if value and not _PASSPORT_LATIN.fullmatch(value):
-        raise ValueError("only Latin letters A-Z, spaces and hyphens, as in the passport")
+        raise ValueError(_("only Latin letters A-Z, spaces and hyphens, as in the passport"))
     return value
 
 
 def plausible_birth_date(value: date | None) -> date | None:
     if value is not None and not (date(1900, 1, 1) <= value <= date.today()):  # noqa: DTZ011
-        raise ValueError("birth date must be between 1900-01-01 and today")
+        raise ValueError(_("birth date must be between 1900-01-01 and today"))
     return value
 
 
 def country_codes(value: list[str]) -> list[str]:
     codes = [v.strip().upper() for v in value if v.strip()]
     if any(len(c) != 2 or not c.isalpha() for c in codes):
-        raise ValueError("nationalities are ISO 3166-1 alpha-2 codes, e.g. KZ")
+        raise ValueError(_("nationalities are ISO 3166-1 alpha-2 codes, e.g. KZ"))
     return list(dict.fromkeys(codes))
 
 
@@ -128,7 +129,7 @@ class RegistrationIn(BaseModel):
     @classmethod
     def _consent_given(cls, value: bool) -> bool:
         if not value:
-            raise ValueError("consent is required to register")
+            raise ValueError(_("consent is required to register"))
         return value
 
 
@@ -164,7 +165,7 @@ class DocumentPatchIn(DocumentIn):
     def _compact(cls, value: str) -> str:
         value = "".join(value.split())
         if len(value) < 3:
-            raise ValueError("a document number has at least 3 characters")
+            raise ValueError(_("a document number has at least 3 characters"))
         return value
 
 
@@ -286,9 +287,9 @@ class PersonPatchIn(BaseModel):
         clean = {k.strip().lower(): v.strip() for k, v in value.items() if v.strip()}
         for name, handle in clean.items():
             if not name or not name.isalnum() or len(name) > 20:
-                raise ValueError("a messenger is named by one word, e.g. telegram")
+                raise ValueError(_("a messenger is named by one word, e.g. telegram"))
             if len(handle) > 100 or any(ch.isspace() for ch in handle):
-                raise ValueError("a messenger handle is one word of at most 100 characters")
+                raise ValueError(_("a messenger handle is one word of at most 100 characters"))
         return clean
 
 

@@ -22,6 +22,7 @@ from aman.core.bulk import insert_rows, placeholder, prepared, update_rows
 from aman.core.crypto import keyed_hash
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
+from aman.core.validation import pydantic_message
 from aman.geo.models import Country, Place
 from aman.registry import triage
 from aman.registry.identity import (
@@ -80,10 +81,7 @@ class Problem:
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
-    return [
-        Problem(".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
-        for e in exc.errors()
-    ]
+    return [Problem(".".join(str(p) for p in e["loc"]), pydantic_message(e)) for e in exc.errors()]
 
 
 def iin_problem_text(exc: IinError, value: str) -> str:

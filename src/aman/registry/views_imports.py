@@ -106,6 +106,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except ApplicationError as exc:
                 context["preview_error"] = exc.message
         context.update({"form": form, "headers": headers, "mapping": mapping})
+        if context.get("preview"):
+            # The preview shows the list's first rows (names, birth dates, documents): a
+            # read of personal data like any other.
+            audit_read(actor=user, verb="import_preview", obj=batch, crisis=crisis)
     if request.htmx and batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):  # type: ignore[attr-defined]
         return TemplateResponse(request, "registry/_import_progress.html", context)
     return TemplateResponse(request, "registry/import_detail.html", context)
