@@ -310,3 +310,43 @@ def test_the_limits_curve_is_the_most_that_could_be_safe_each_day() -> None:
     # first night: the curve is never above a later day's.
     stuck = scenario.load(base(legs=data["legs"][:1], households=data["households"]))
     assert [row["most_safe"] for row in plan.limits(stuck)] == [0.0, 0.0, 0.0]
+
+
+def test_shadow_prices_in_people_by_day_once_the_limits_are_known() -> None:
+    """Twenty people, ten seats on the first day's bus and five on the second's: as many
+    seats again on the first bus would bring at most ten more people out by the end of
+    the first day, on the second bus five more by the end of the second — the words
+    issue 7 asks for ("… would bring 164 more people out by day 3")."""
+    from aman.planning.optimizer import plan, scenario
+
+    data = base(
+        legs=[
+            bus("B1", "THR", "AST", 2, 9, 10),
+            bus("T1", "AST", "GYD", 12, 17, 50),
+            flight("F1", 21, 100),
+            bus("B2", "THR", "AST", 26, 33, 5),
+            bus("T2", "AST", "GYD", 36, 41, 50),
+            flight("F2", 45, 100),
+        ],
+        households=[household(f"H{i}", 1, priority=i % 3) for i in range(20)],
+    )
+    s = scenario.load(data)
+    # Without the limits the prices are in value only.
+    bare = plan.to_json(plan.solve(s))
+    assert bare["shadow_prices"] and not any("people" in x for x in bare["shadow_prices"])
+    out = plan.to_json(plan.solve(s, plan.Options(limits=True)))
+    by_leg = {x["ref"]: x for x in out["shadow_prices"] if x["kind"] == "leg"}
+    assert by_leg["B1"]["people"] == {
+        "by_day": "2026-03-02",
+        "per_unit": 1.0,
+        "units": 10,
+        "most": 10,
+    }
+    assert by_leg["B2"]["people"]["most"] == 5
+    assert by_leg["B2"]["people"]["by_day"] == "2026-03-03"
+    assert by_leg["B1"]["text"].endswith(
+        "as many seats again would bring at most 10 more people to safety by the end of "
+        "2026-03-02"
+    )
+    # The flights have room to spare: never named.
+    assert "F1" not in by_leg and "F2" not in by_leg

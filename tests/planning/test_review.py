@@ -111,6 +111,16 @@ def test_shadow_prices_say_value_not_people(world) -> None:
     seats = {x["id"]: x["seats"] for x in plan.scenario["legs"]}
     for x in prices:
         assert f"at most {seats[x['ref']]} more people brought out" in page
+    # Once the per-day limits are known, the people too, by the day they count most.
+    priced = [x for x in plan.result["shadow_prices"] if x.get("people")]
+    assert priced, plan.result["shadow_prices"]
+    for x in priced:
+        people = x["people"]
+        assert 0 < people["most"] <= people["units"]
+        assert (
+            f"would bring at most {people['most']} more people to safety by the end of "
+            f"{people['by_day']}."
+        ) in page
 
 
 def test_lock_and_unlock_through_the_api(world) -> None:

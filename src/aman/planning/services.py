@@ -373,6 +373,8 @@ def _explain(plan_id: int, method: str, result: Any) -> None:
                     data = dict(plan.result or {})
                     data["stability"] = {**data.get("stability", {}), **extra["stability"]}
                     data["limits"] = extra["limits"]
+                    # Priced in people by day once the limits are known.
+                    data["shadow_prices"] = extra["shadow_prices"]
                     data["warnings"] = extra["warnings"]
                     data["seconds"] = {**data.get("seconds", {}), **extra["seconds"]}
                     plan.result = data

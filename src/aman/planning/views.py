@@ -444,6 +444,23 @@ def _review(plan: Plan) -> dict[str, Any]:
                 "day": x.get("day"),
                 "price": price,
             }
+        people = x.get("people")
+        if people:
+            # Priced in people too once the per-day limits are known (the LP of people
+            # safe by that day: an upper bound, as every price × units is).
+            more = {
+                "leg": _("As many seats again (%(n)d)"),
+                "crossing": _("%(n)d more places a day there"),
+                "night": _("%(n)d more beds there that night"),
+            }.get(x["kind"], _("%(n)d more"))
+            text += " " + _(
+                "%(more)s would bring at most %(people)d more people to safety by the end of "
+                "%(day)s."
+            ) % {
+                "more": more % {"n": people["units"]},
+                "people": people["most"],
+                "day": people["by_day"],
+            }
         prices.append({**x, "text": text})  # the words in the officer's language
     return {
         "by_place": sorted(by_place.items(), key=lambda e: -e[1]["people"]),

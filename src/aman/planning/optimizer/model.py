@@ -733,9 +733,20 @@ class ArcsLP:
         x = np.asarray(sol.col_value)
         duals = np.asarray(sol.row_dual)
         objective = float(h.getInfo().objective_function_value)
-        if not decompose:  # only the optimum wanted (the per-day limits)
+        if not decompose:  # only the optimum and its prices wanted (the per-day limits)
             seconds = _time.perf_counter() - started
-            return LPResult(status, objective, objective, np.zeros(0), seconds, 1, 0, stages)
+            return LPResult(
+                status,
+                objective,
+                objective,
+                np.zeros(0),
+                seconds,
+                1,
+                0,
+                stages,
+                resource_duals=np.maximum(0.0, duals[row_res:row_trip]),
+                trip_duals=np.maximum(0.0, duals[row_trip:row_day]),
+            )
 
         # Columns: incumbents first (the master holds them already), then each class's flow
         # decomposed into itineraries per source.

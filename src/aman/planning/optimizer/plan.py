@@ -25,9 +25,9 @@ from __future__ import annotations
 import threading
 import time as _time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -108,6 +108,8 @@ class Result:
     lp: model.LPResult | None = None
     master: model.Master | None = None
     limits: list[dict[str, Any]] = field(default_factory=list)
+    # The shadow prices' capacities in people safe by each day (`limits`, `shadow_prices`).
+    people_gains: dict[ResourceKey, list[tuple[str, float]]] = field(default_factory=dict)
     # A re-plan that owes promises (notified itineraries not fixed): its price can be shown.
     promised: bool = False
     # "lp": the bound is the LP's optimum; "prices": a held plan's, from the scenario's
@@ -566,7 +568,16 @@ def explain(result: Result, opts: Options) -> None:
     if opts.limits:
         opts.stage("limits")
         t = _time.perf_counter()
-        result.limits = limits(s, time_limit=opts.time_limit, threads=opts.threads)
+        # The capacities the shadow prices name are priced in people by each day too.
+        watch = [_key(result.net.resources[r]) for r in _top_prices(result)]
+        result.people_gains = {}
+        result.limits = limits(
+            s,
+            time_limit=opts.time_limit,
+            threads=opts.threads,
+            watch=watch,
+            gains=result.people_gains,
+        )
         result.seconds["limits"] = _time.perf_counter() - t
 
 
@@ -960,13 +971,27 @@ def _reasons(result: Result) -> dict[str, dict[str, str]]:
     return out
 
 
-def limits(s: Scenario, *, time_limit: float = 60.0, threads: int = 2) -> list[dict[str, Any]]:
+ResourceKey = tuple[str, str, Any]  # (kind, ref, day) of a network's capacity
+
+
+def limits(
+    s: Scenario,
+    *,
+    time_limit: float = 60.0,
+    threads: int = 2,
+    watch: Sequence[ResourceKey] = (),
+    gains: dict[ResourceKey, list[tuple[str, float]]] | None = None,
+) -> list[dict[str, Any]]:
     """The most people who could possibly be safe by the end of each day (the scenario's
     clock), whatever their priority: one LP per day over the horizon cut at that day's end,
     every person worth 1 once out of the affected countries, no costs, no locks and no
     promises kept; then each day's value is lowered to the least of the days after it
     (safe by a day is safe by every later day). A bound for any plan's curve (households
-    may split in the LP)."""
+    may split in the LP).
+
+    `gains`, when given, gets for each capacity of `watch` its dual price in each day's
+    LP: how many more people at most could be safe by that day per unit more of it (the
+    LP is concave in each capacity: price × units bounds what that many more would do)."""
     zone = s.zone()
     first = s.start.astimezone(zone).date()
     last = s.end.astimezone(zone).date()
@@ -1012,6 +1037,12 @@ def limits(s: Scenario, *, time_limit: float = 60.0, threads: int = 2) -> list[d
             lp = model.solve_arcs(master, time_limit=time_limit, decompose=False)
             if lp.status == "Optimal":  # else no bound for the day: the curve skips it
                 out.append({"day": day.isoformat(), "most_safe": round(float(lp.bound), 1)})
+                if gains is not None and watch and len(lp.resource_duals):
+                    index = {_key(r): i for i, r in enumerate(net.resources)}
+                    for watched in watch:
+                        i = index.get(watched)
+                        price = float(lp.resource_duals[i]) if i is not None else 0.0
+                        gains.setdefault(watched, []).append((day.isoformat(), price))
         day += timedelta(days=1)
     # A cut horizon spares the nights after it, so a day's LP can exceed a later day's;
     # whoever is safe by a day is safe by every later day too: keep the least from then on.
@@ -1105,23 +1136,51 @@ def pool_trips(result: Result) -> list[dict[str, Any]]:
     return out
 
 
+def _key(res: network.Resource) -> ResourceKey:
+    return (res.kind, res.ref, res.day)
+
+
+def _top_prices(result: Result, limit: int = 12) -> list[int]:
+    """The capacities whose next unit is worth most in the plan's LP (dual price > 0)."""
+    if result.lp is None or result.lp.status != "Optimal" or not len(result.lp.resource_duals):
+        return []
+    duals = result.lp.resource_duals
+    return [r for r in np.argsort(-duals)[:limit].tolist() if float(duals[r]) > 1e-6]
+
+
+# How much more of a capacity the words price in people: a crossing's places a day, beds.
+PEOPLE_UNITS = {"crossing": 100, "night": 50}
+
+
 def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
     """The capacities whose next unit is worth most, from the LP's dual prices, in words.
     The objective's unit is one person without priority brought to safety at once; the
     LP's value is concave in each capacity, so price × units is an upper bound of what
-    that much more would bring."""
+    that much more would bring. Once the per-day limits are computed, each is priced in
+    people too (`people`): at most how many more could be safe by the day where that much
+    more of it (a leg's seats again, 100 places a day at a crossing, 50 beds) counts most,
+    from the dual prices of that day's LP of people safe."""
     if result.lp is None or result.lp.status != "Optimal":
         return []
     net = result.net
     s = result.scenario
     duals = result.lp.resource_duals
     out = []
-    for r in np.argsort(-duals)[:limit].tolist():
+    for r in _top_prices(result, limit):
         price = float(duals[r])
-        if price <= 1e-6:
-            break
         res = net.resources[r]
         item: dict[str, Any] = {"kind": res.kind, "ref": res.ref, "per_unit": round(price, 4)}
+        by_day = result.people_gains.get(_key(res)) if result.people_gains else None
+        if by_day:
+            units = s.legs[res.ref].seats if res.kind == "leg" else PEOPLE_UNITS[res.kind]
+            day, per_unit = max(by_day, key=lambda x: (round(x[1], 6), -_ordinal(x[0])))
+            if per_unit > 1e-6:
+                item["people"] = {
+                    "by_day": day,
+                    "per_unit": round(per_unit, 4),
+                    "units": units,
+                    "most": int(min(units, per_unit * units) + 1e-6),
+                }
         if res.kind == "leg":
             leg = s.legs[res.ref]
             when = leg.departure.astimezone(s.zone(leg.origin)).strftime("%Y-%m-%d %H:%M")
@@ -1143,8 +1202,19 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
             item["text"] = (
                 f"one more hotel bed at {res.ref} the night of {res.day} is worth {price:.2f}"
             )
+        people = item.get("people")
+        if people:
+            more = "as many seats again" if res.kind == "leg" else f"{people['units']} more"
+            item["text"] += (
+                f"; {more} would bring at most {people['most']} more people to safety by the "
+                f"end of {people['by_day']}"
+            )
         out.append(item)
     return out
+
+
+def _ordinal(day: str) -> int:
+    return date.fromisoformat(day).toordinal()
 
 
 def _mark_firm(item: dict[str, Any], firm_until: datetime) -> None:
