@@ -84,6 +84,15 @@ ROWS: list[dict[str, Any]] = [
         ok=302,
         data=lambda w: {"stability_reward": "1.5", "firm_hours": "24"},
     ),
+    dict(name="lock_list", method="get", path=lambda w: "/planning/locks/", allowed=PLANNERS),
+    # Nothing is locked: the allowed are told so and sent back to the page.
+    dict(
+        name="lock_unlock",
+        method="post",
+        path=lambda w: f"/planning/locks/{world_household(w)}/unlock/",
+        allowed=PLANNERS,
+        ok=302,
+    ),
     dict(
         name="plan_detail",
         method="get",

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -39,7 +40,7 @@ from aman.planning.models import (
     PlanStatus,
     percent,
 )
-from aman.registry.models import Household, PriorityPolicy
+from aman.registry.models import Household, Intent, PriorityPolicy
 from aman.transport.forms import service_errors
 from aman.transport.models import Leg
 
@@ -549,13 +550,22 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     f_show = request.GET.get("show", "assigned")
     if f_priority.isdigit():
         items = [i for i in items if i["priority"] == int(f_priority)]
+    # Where each household is in the plan's scenario: the place filter and its choices,
+    # for the households with an itinerary and those without alike.
+    located = {h["id"]: h["location"] for h in plan.scenario.get("households", [])}
+
+    def where(row: dict[str, Any]) -> str:
+        return str(located.get(row["household"]) or row.get("from") or "")
+
     if f_place:
-        items = [i for i in items if i["from"] == f_place]
+        items = [i for i in items if where(i) == f_place]
     if f_day:
         items = [i for i in items if _day(i.get("safe_at"), _zone(plan)) == f_day]
     unassigned = result.get("unassigned", [])
     if f_priority.isdigit():
         unassigned = [u for u in unassigned if u["priority"] == int(f_priority)]
+    if f_place:
+        unassigned = [u for u in unassigned if where(u) == f_place]
     rows = unassigned if f_show == "unassigned" else items
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     hids = [inputs.pk_of(r["household"], "hh") for r in page]
@@ -572,7 +582,6 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     names: dict[str, str] = review["names"] if review else {}
     names.update({h["id"]: h["name"] for h in plan.scenario.get("hotels", [])})
-    located = {h["id"]: h["location"] for h in plan.scenario.get("households", [])}
     zones = {x["id"]: x.get("timezone") or "UTC" for x in plan.scenario.get("places", [])}
 
     def local(moment: str | None, place: str) -> str:
@@ -601,7 +610,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "pk": hid,
                 "reference": (labels.get(r["household"]) or {}).get("contact__reference_code", ""),
                 "locked": hid in locked,
-                "place": names.get(r.get("from") or located.get(r["household"], ""), ""),
+                "place": names.get(where(r), ""),
                 "steps_text": [
                     (_step_text(s, names, legs, local), s.get("firm")) for s in r.get("steps", [])
                 ],
@@ -625,7 +634,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ).get_page(request.GET.get("cpage"))
     audit_read(actor=user, verb="plan_view", obj=plan, crisis=crisis)
     places = sorted(
-        {(i["from"], names.get(i["from"], i["from"])) for i in result.get("itineraries", [])},
+        {(at, names.get(at, at)) for at in set(located.values()) if at},
         key=lambda e: e[1],
     )
     priorities = sorted({h["priority"] for h in plan.scenario.get("households", [])})
@@ -773,6 +782,104 @@ def plan_lock(request: HttpRequest, pk: int, household: int) -> HttpResponse:
     if back.startswith("/planning/"):
         return redirect(back)
     return redirect("plan_detail", plan.pk)
+
+
+def _lock_steps(locks: list[PlanLock]) -> dict[int, list[str]]:
+    """The locked steps of each lock in brief (legs, bus-pool trips, crossings)."""
+    refs: dict[str, set[int]] = defaultdict(set)
+    for lock in locks:
+        for step in lock.steps:
+            for key, prefix in (("leg", "leg"), ("pool", "pool"), ("place", "p")):
+                pk = inputs.pk_of(str(step.get(key, "")), prefix)
+                if pk is not None:
+                    refs[key].add(pk)
+    legs = Leg.objects.filter(pk__in=refs["leg"]).select_related("origin", "destination")
+    pools = BusPool.objects.filter(pk__in=refs["pool"]).select_related("origin", "destination")
+    found: dict[str, Any] = {f"leg{x.pk}": x for x in legs}
+    found.update({f"pool{x.pk}": x for x in pools})
+    found.update({f"p{x.pk}": x.name for x in Place.objects.filter(pk__in=refs["place"])})
+    out: dict[int, list[str]] = {}
+    for lock in locks:
+        texts = []
+        for step in lock.steps:
+            kind = step.get("type")
+            if kind == "leg":
+                texts.append(str(found.get(step["leg"], step["leg"])))
+            elif kind == "pool":
+                texts.append(
+                    _("bus pool %(pool)s at %(at)s")
+                    % {
+                        "pool": found.get(step["pool"], step["pool"]),
+                        "at": str(step.get("departure", ""))[:16].replace("T", " "),
+                    }
+                )
+            elif kind == "crossing":
+                texts.append(
+                    _("crosses at %(place)s %(at)s")
+                    % {
+                        "place": found.get(step["place"], step["place"]),
+                        "at": str(step.get("at", ""))[:16].replace("T", " "),
+                    }
+                )
+            else:
+                texts.append(str(kind))
+        out[lock.pk] = texts
+    return out
+
+
+@login_required
+def lock_list(request: HttpRequest) -> HttpResponse:
+    """The crisis's locked households: what each keeps, who locked it and when; unlock."""
+    user, crisis = _current(request)
+    locks = (
+        PlanLock.objects.filter(crisis=crisis)
+        .select_related("household__contact", "locked_by", "plan")
+        .annotate(
+            # The members who travel, as a plan counts a household's size.
+            size=Count(
+                "household__members",
+                filter=Q(household__members__merged_into__isnull=True)
+                & ~Q(household__members__status__in=[*inputs.NOT_PLANNED, *inputs.NOT_LEAVING])
+                & ~Q(household__members__intent=Intent.STAY),
+            )
+        )
+        .order_by("-locked_at", "pk")
+    )
+    page = Paginator(locks, 50).get_page(request.GET.get("page"))
+    steps = _lock_steps(list(page))
+    audit_read(
+        actor=user,
+        verb="plan_locks_view",
+        object_type="planning.planlock",
+        crisis=crisis,
+        details={"households": [lock.household_id for lock in page]},
+    )
+    return TemplateResponse(
+        request,
+        "planning/lock_list.html",
+        {
+            "crisis": crisis,
+            "page": page,
+            "rows": [(lock, steps.get(lock.pk, [])) for lock in page],
+        },
+    )
+
+
+@login_required
+@require_POST
+def lock_unlock(request: HttpRequest, household: int) -> HttpResponse:
+    """Unlock a household from the locks page (as the plan page's Unlock does)."""
+    user, crisis = _current(request)
+    found = Household.objects.filter(crisis=crisis, pk=household).first()
+    if found is None:
+        raise Http404
+    try:
+        services.household_unlock(actor=user, household=found)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Household %(h)s unlocked.") % {"h": found})
+    return redirect("lock_list")
 
 
 @login_required
