@@ -54,9 +54,10 @@ def test_a_plans_prices_are_a_scenarios_prices() -> None:
     """What a plan gives the next re-plan (`prices`, under weights) is what a scenario
     takes, and it survives writing and reading."""
     data = generate.generate(600, seed=21)
-    out = plan.to_json(plan.solve(scenario.load(data)))
+    out = plan.to_json(plan.solve(scenario.load(data), plan.Options(limits=True)))
     jsonschema.validate(json.loads(json.dumps(out)), _schemas()["aman.plan/1"])
     assert out["bound_from"] == "lp" and out["prices"]
+    assert out["limits"] and any("people" in x for x in out["shadow_prices"])
     again = {**data, "prices": out["prices"]}
     jsonschema.validate(again, _schemas()["aman.scenario/1"])
     s = scenario.load(again)
