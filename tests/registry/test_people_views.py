@@ -84,3 +84,18 @@ def test_a_local_number_of_an_affected_country_finds_its_person(
     registration_submit(crisis=world.crisis, channel="hotline", payload=family)
     html = client.get("/people/", {"q": "8 701 999 88 77"}).content.decode()
     assert "Омаров" in html or "OMAROV" in html
+
+
+def test_people_list_filters_by_a_typed_city(world: World, family: dict[str, Any]) -> None:
+    """The API's `city_id` filter, on the page as a city typed in any of its names."""
+    registration_submit(crisis=world.crisis, channel="hotline", payload=family)
+    assert Person.objects.filter(city__name="Tehran").count() == 3
+    client = world.client(Role.OPERATOR)
+    for typed in ("Tehran", "Тегеран", "tehran"):
+        html = client.get("/people/", {"city": typed}).content.decode()
+        assert "NURLAN" in html and "AIGUL" in html, typed
+    html = client.get("/people/", {"city": "Shiraz"}).content.decode()
+    assert "NURLAN" not in html
+    html = client.get("/people/", {"city": "Atlantis"}).content.decode()
+    assert "No city of that name in the crisis&#x27;s countries: IQ, IR." in html
+    assert "NURLAN" not in html

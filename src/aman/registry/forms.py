@@ -30,6 +30,12 @@ class PeopleFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=_any(Status.choices), required=False)
     min_priority = forms.IntegerField(label=_("Priority at least"), required=False, min_value=0)
     country = forms.CharField(label=_("Country code"), required=False, max_length=2)
+    city = forms.CharField(
+        label=_("City"),
+        required=False,
+        max_length=100,
+        help_text=_("A city of the crisis's countries, in any of its names."),
+    )
     intent = forms.ChoiceField(label=_("Intent"), choices=_any(Intent.choices), required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=_any(Channel.choices), required=False)
     eligibility = forms.ChoiceField(

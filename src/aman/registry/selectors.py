@@ -49,6 +49,16 @@ def person_for_user(*, user: User, crisis: Crisis, pk: int) -> Person:
         raise Http404 from None
 
 
+def cities_named(crisis: Crisis, name: str) -> list[int]:
+    """The reference-data cities called `name` (any of their names) in the crisis's
+    affected countries and its home country, as a registration reads a typed city."""
+    from aman.registry.services import city_named
+
+    countries = [*crisis.affected_countries.values_list("pk", flat=True), crisis.home_country_id]
+    found = (city_named(country_id=c, name=name) for c in dict.fromkeys(countries))
+    return [city.pk for city in found if city is not None]
+
+
 def people_filtered(*, user: User, crisis: Crisis, filters: dict[str, Any]) -> QuerySet[Person]:
     qs = people_for_user(user=user, crisis=crisis)
     for field in ("status", "intent", "channel", "eligibility"):
@@ -60,6 +70,8 @@ def people_filtered(*, user: User, crisis: Crisis, filters: dict[str, Any]) -> Q
         qs = qs.filter(country__code=str(filters["country"]).upper())
     if filters.get("city_id"):
         qs = qs.filter(city_id=filters["city_id"])
+    if "city_ids" in filters:  # a typed city's places (none: nobody)
+        qs = qs.filter(city_id__in=filters["city_ids"])
     if filters.get("mission"):
         qs = qs.filter(country__covering_missions=filters["mission"])
     few = False

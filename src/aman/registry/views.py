@@ -70,7 +70,24 @@ def person_list(request: HttpRequest) -> HttpResponse:
     page = None
     query = ""
     if crisis is not None:
-        filters = form.cleaned_data if form.is_valid() else {}
+        filters = dict(form.cleaned_data) if form.is_valid() else {}
+        if filters.get("city"):
+            # A typed city: the reference-data cities of that name in the crisis's
+            # countries (the API takes their ids as `city_id`).
+            cities = selectors.cities_named(crisis, str(filters["city"]))
+            if not cities:
+                form.add_error(
+                    "city",
+                    _("No city of that name in the crisis's countries: %(countries)s.")
+                    % {
+                        "countries": ", ".join(
+                            crisis.affected_countries.order_by("code").values_list(
+                                "code", flat=True
+                            )
+                        )
+                    },
+                )
+            filters["city_ids"] = cities
         people = selectors.people_filtered(user=user, crisis=crisis, filters=filters)
         page = CappedPaginator(people, 50).get_page(request.GET.get("page"))
         params = request.GET.copy()
