@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.planning.build import at, base, bus, flight, household
@@ -283,10 +285,10 @@ def test_shadow_prices_name_the_capacity_that_binds() -> None:
     assert all(p["ref"] != "F1" for p in out["shadow_prices"])  # half empty: worth nothing
 
 
-def test_the_limits_curve_is_the_most_that_could_be_safe_each_day() -> None:
-    from aman.planning.optimizer import plan, scenario
-
-    data = base(
+def two_days() -> dict[str, Any]:
+    """Twenty people; ten seats out on the first day's bus, five on the second's; the
+    flights have room to spare."""
+    return base(
         legs=[
             bus("B1", "THR", "AST", 2, 9, 10),
             bus("T1", "AST", "GYD", 12, 17, 50),
@@ -297,6 +299,12 @@ def test_the_limits_curve_is_the_most_that_could_be_safe_each_day() -> None:
         ],
         households=[household(f"H{i}", 1, priority=i % 3) for i in range(20)],
     )
+
+
+def test_the_limits_curve_is_the_most_that_could_be_safe_each_day() -> None:
+    from aman.planning.optimizer import plan, scenario
+
+    data = two_days()
     s = scenario.load(data)
     assert plan.limits(s) == [
         {"day": "2026-03-02", "most_safe": 10.0},
@@ -319,17 +327,7 @@ def test_shadow_prices_in_people_by_day_once_the_limits_are_known() -> None:
     issue 7 asks for ("… would bring 164 more people out by day 3")."""
     from aman.planning.optimizer import plan, scenario
 
-    data = base(
-        legs=[
-            bus("B1", "THR", "AST", 2, 9, 10),
-            bus("T1", "AST", "GYD", 12, 17, 50),
-            flight("F1", 21, 100),
-            bus("B2", "THR", "AST", 26, 33, 5),
-            bus("T2", "AST", "GYD", 36, 41, 50),
-            flight("F2", 45, 100),
-        ],
-        households=[household(f"H{i}", 1, priority=i % 3) for i in range(20)],
-    )
+    data = two_days()
     s = scenario.load(data)
     # Without the limits the prices are in value only.
     bare = plan.to_json(plan.solve(s))
