@@ -231,6 +231,12 @@ def _do(verb: str, world: World) -> Any:
             actor=manager,
             problems={"surname": "required"},
         ),
+        "person_update_self_refused": lambda: registry_services.person_update_self_refused(
+            person=person,
+            payload={"email": "dana@"},
+            problems={"email": "not an e-mail address"},
+            actor=manager,
+        ),
         "person_update_self": lambda: registry_services.person_update_self(
             person=person, payload={"intent": "stay"}, actor=manager
         ).people.get(),
@@ -365,6 +371,7 @@ VERB_OF = {
     "priority_recompute_run": "priority_recompute",
     "pass_print_run": "pass_print_finish",
     "pass_print_file": "boarding_pass",
+    "person_update_self_refused": "intake_reject",
 }
 
 AUDITED_VERBS = [
@@ -396,6 +403,7 @@ AUDITED_VERBS = [
     "priority_policy_set",
     "priority_recompute_run",
     "intake_reject",
+    "person_update_self_refused",
     "person_update_self",
     "person_update",
     "household_update",
@@ -409,6 +417,14 @@ AUDITED_VERBS = [
 ]
 # Public functions of the services modules that write nothing themselves, with the reason.
 NOT_AUDITED = {
+    "country_names": "a lookup of reference data (an import's nationality column)",
+    "eligibility_names": "a lookup of the eligibility labels (an import's column)",
+    "households": "groups an import's rows in memory",
+    "refuse_households": "marks an import's rows refused in memory; batch_run keeps them "
+    "as rejected intake records (audited as intake_reject) and audits import_finish",
+    "member_problems": "checks a member without writing",
+    "iin_problem_text": "words for an IIN's problem",
+    "rejected_key": "computes the key a refused submission is kept under",
     "registration_accept": "keeps the submission as a pending intake record, itself the "
     "record of who sent what when; registering it is audited by registrations_submit "
     "(test_registrations_api checks both), a refusal by intake_reject",

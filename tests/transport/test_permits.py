@@ -263,7 +263,7 @@ def test_building_needs_a_crossing_and_accepts_one_without_known_permits(world: 
     response = client.post("/transport/permits/", {"crossing": airport.pk, "day": "2026-03-12"})
     assert response.status_code == 400
     assert response.context["form"].errors["crossing"] == ["Choose a border crossing."]
-    response = client.post("/transport/permits/", {"crossing": "", "day": "12.03.2026"})
+    response = client.post("/transport/permits/", {"crossing": "", "day": "12/03/2026"})
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"crossing", "day"}
     assert not PermitList.objects.exists()
