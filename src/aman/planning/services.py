@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 METHODS = ("auto", "lp", "greedy")
 MAX_DAYS = 14
 WHAT_IF_CHANGES = ("close_crossing", "cancel_leg", "add_flight")
+# The most changes one what-if takes (the API's and the page's limit).
+MAX_CHANGES = 20
 
 
 def published_plan(crisis: Crisis) -> Plan | None:
@@ -86,100 +88,115 @@ def _moment(value: Any, where: str, zone: Any = None) -> datetime:
 
 
 def _apply(data: dict[str, Any], export: inputs.Export, changes: list[dict[str, Any]]) -> None:
-    """Apply what-if changes to a scenario (in place); ApplicationError names a bad one."""
+    """Apply what-if changes to a scenario (in place); ApplicationError names a bad one
+    (its `change`: the index of the change refused)."""
     sid_of: dict[int, str] = {pk: sid for sid, pks in export.hubs.items() for pk in pks}
     for i, change in enumerate(changes):
-        kind = change.get("type")
-        if kind == "close_crossing":
-            sid = sid_of.get(int(change.get("crossing") or 0))
-            item = next((c for c in data["crossings"] if c["place"] == sid), None)
-            if item is None:
-                raise ApplicationError(
-                    _("Change %(n)d: no leg reaches that crossing; closing it changes nothing.")
-                    % {"n": i + 1},
-                    {"errors": {"crossing": [_("Not planned.")]}},
-                )
-            zone = Place.objects.get(pk=int(change["crossing"])).zone
-            start = _moment(change.get("from") or data["start"], "from", zone)
-            end = _moment(change.get("to") or data["end"], "to", zone)
-            if end <= start:
-                raise ApplicationError(
-                    _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
-                    {"errors": {"to": [_("After the start, please.")]}},
-                )
-            item.setdefault("closed", []).append({"from": start.isoformat(), "to": end.isoformat()})
-        elif kind == "cancel_leg":
-            ref = f"leg{int(change.get('leg') or 0)}"
-            before = len(data["legs"])
-            data["legs"] = [x for x in data["legs"] if x["id"] != ref]
-            if len(data["legs"]) == before:
-                raise ApplicationError(
-                    _("Change %(n)d: that leg is not in the plan's inputs.") % {"n": i + 1},
-                    {"errors": {"leg": [_("Not planned.")]}},
-                )
-        elif kind == "add_flight":
-            places = {}
-            for end_name in ("from", "to"):
-                problems: dict[str, list[str]] = {}
-                place = transport._place(change.get(end_name), end_name, problems)
-                if place is None:
-                    raise ApplicationError(
-                        _("Change %(n)d: %(problem)s")
-                        % {"n": i + 1, "problem": problems[end_name][0]},
-                        {"errors": problems},
-                    )
-                places[end_name] = place
-            zone = places["from"].zone
-            dep = _moment(change.get("departure"), "departure", zone)
-            arr = _moment(change.get("arrival"), "arrival", zone)
-            seats = int(change.get("seats") or 0)
-            if arr <= dep or not 1 <= seats <= 1000:
-                raise ApplicationError(
-                    _("Change %(n)d: a flight arrives after it departs and has 1 to 1000 seats.")
-                    % {"n": i + 1},
-                    {"errors": {"seats": [str(seats)]}},
-                )
-            ends = {}
-            for end_name, place in places.items():
-                sid = sid_of.get(place.pk)
-                if sid is None:
-                    # An airport near a hub of the inputs joins it (buses into Baku connect
-                    # with a flight from Baku's airport).
-                    near = Place.objects.filter(pk__in=list(sid_of), country=place.country_id)
-                    for other in near:
-                        if inputs.distance_km(place, other) <= inputs.HUB_KM:
-                            sid = sid_of[other.pk]
-                            break
-                if sid is None:
-                    sid = f"p{place.pk}"
-                    data["places"].append(
-                        {
-                            "id": sid,
-                            "name": place.name,
-                            "kind": inputs.KINDS[place.kind],
-                            "country": place.country.code,
-                            "timezone": place.timezone or data["timezone"],
-                        }
-                    )
-                    sid_of[place.pk] = sid
-                ends[end_name] = sid
-            data["legs"].append(
-                {
-                    "id": f"whatif{i + 1}",
-                    "kind": "flight",
-                    "from": ends["from"],
-                    "to": ends["to"],
-                    "departure": dep.isoformat(),
-                    "arrival": arr.isoformat(),
-                    "seats": seats,
-                    "escort": bool(change.get("escort")),
-                }
-            )
-        else:
+        try:
+            _apply_one(data, export, sid_of, i, change)
+        except ApplicationError as exc:
+            exc.extra.setdefault("change", i)
+            raise
+
+
+def _apply_one(
+    data: dict[str, Any],
+    export: inputs.Export,
+    sid_of: dict[int, str],
+    i: int,
+    change: dict[str, Any],
+) -> None:
+    """One change applied (its index `i`)."""
+    kind = change.get("type")
+    if kind == "close_crossing":
+        sid = sid_of.get(int(change.get("crossing") or 0))
+        item = next((c for c in data["crossings"] if c["place"] == sid), None)
+        if item is None:
             raise ApplicationError(
-                _("Change %(n)d: unknown kind of change.") % {"n": i + 1},
-                {"errors": {"type": [", ".join(WHAT_IF_CHANGES)]}},
+                _("Change %(n)d: no leg reaches that crossing; closing it changes nothing.")
+                % {"n": i + 1},
+                {"errors": {"crossing": [_("Not planned.")]}},
             )
+        zone = Place.objects.get(pk=int(change["crossing"])).zone
+        start = _moment(change.get("from") or data["start"], "from", zone)
+        end = _moment(change.get("to") or data["end"], "to", zone)
+        if end <= start:
+            raise ApplicationError(
+                _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
+                {"errors": {"to": [_("After the start, please.")]}},
+            )
+        item.setdefault("closed", []).append({"from": start.isoformat(), "to": end.isoformat()})
+    elif kind == "cancel_leg":
+        ref = f"leg{int(change.get('leg') or 0)}"
+        before = len(data["legs"])
+        data["legs"] = [x for x in data["legs"] if x["id"] != ref]
+        if len(data["legs"]) == before:
+            raise ApplicationError(
+                _("Change %(n)d: that leg is not in the plan's inputs.") % {"n": i + 1},
+                {"errors": {"leg": [_("Not planned.")]}},
+            )
+    elif kind == "add_flight":
+        places = {}
+        for end_name in ("from", "to"):
+            problems: dict[str, list[str]] = {}
+            place = transport._place(change.get(end_name), end_name, problems)
+            if place is None:
+                raise ApplicationError(
+                    _("Change %(n)d: %(problem)s") % {"n": i + 1, "problem": problems[end_name][0]},
+                    {"errors": problems},
+                )
+            places[end_name] = place
+        zone = places["from"].zone
+        dep = _moment(change.get("departure"), "departure", zone)
+        arr = _moment(change.get("arrival"), "arrival", zone)
+        seats = int(change.get("seats") or 0)
+        if arr <= dep or not 1 <= seats <= 1000:
+            raise ApplicationError(
+                _("Change %(n)d: a flight arrives after it departs and has 1 to 1000 seats.")
+                % {"n": i + 1},
+                {"errors": {"seats": [str(seats)]}},
+            )
+        ends = {}
+        for end_name, place in places.items():
+            sid = sid_of.get(place.pk)
+            if sid is None:
+                # An airport near a hub of the inputs joins it (buses into Baku connect
+                # with a flight from Baku's airport).
+                near = Place.objects.filter(pk__in=list(sid_of), country=place.country_id)
+                for other in near:
+                    if inputs.distance_km(place, other) <= inputs.HUB_KM:
+                        sid = sid_of[other.pk]
+                        break
+            if sid is None:
+                sid = f"p{place.pk}"
+                data["places"].append(
+                    {
+                        "id": sid,
+                        "name": place.name,
+                        "kind": inputs.KINDS[place.kind],
+                        "country": place.country.code,
+                        "timezone": place.timezone or data["timezone"],
+                    }
+                )
+                sid_of[place.pk] = sid
+            ends[end_name] = sid
+        data["legs"].append(
+            {
+                "id": f"whatif{i + 1}",
+                "kind": "flight",
+                "from": ends["from"],
+                "to": ends["to"],
+                "departure": dep.isoformat(),
+                "arrival": arr.isoformat(),
+                "seats": seats,
+                "escort": bool(change.get("escort")),
+            }
+        )
+    else:
+        raise ApplicationError(
+            _("Change %(n)d: unknown kind of change.") % {"n": i + 1},
+            {"errors": {"type": [", ".join(WHAT_IF_CHANGES)]}},
+        )
 
 
 def describe(change: dict[str, Any]) -> str:
@@ -239,6 +256,11 @@ def plan_start(
     if kind == Plan.Kind.WHAT_IF and not changes:
         raise ApplicationError(
             _("A what-if needs at least one change."), {"errors": {"changes": [_("Required.")]}}
+        )
+    if len(changes) > MAX_CHANGES:
+        raise ApplicationError(
+            _("A what-if takes at most %(n)d changes.") % {"n": MAX_CHANGES},
+            {"errors": {"changes": [str(len(changes))]}},
         )
     with transaction.atomic():
         Crisis.objects.select_for_update().filter(pk=crisis.pk).first()

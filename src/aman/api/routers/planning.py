@@ -79,7 +79,7 @@ class PlanIn(Schema):
     kind: Literal["plan", "what_if"] = "plan"
     days: int = Field(7, ge=1, le=services.MAX_DAYS)
     method: Literal["auto", "lp", "greedy"] = "auto"
-    changes: list[ChangeIn] = Field(default_factory=list, max_length=20)
+    changes: list[ChangeIn] = Field(default_factory=list, max_length=services.MAX_CHANGES)
 
 
 def _planner(request: HttpRequest, cap: str = Cap.PLAN) -> User:
