@@ -787,6 +787,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
             "change_shown": f_change,
             "stage": STAGES.get(plan.progress, plan.progress),
+            "error": services.error_text(plan),
             "input_warnings": [inputs.warning_text(w) for w in plan.input_warnings],
             "plan_warnings": [inputs.plan_warning_text(w) for w in result.get("warnings") or []],
             "filters": {"priority": f_priority, "place": f_place, "day": f_day, "show": f_show},
