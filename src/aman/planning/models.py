@@ -54,6 +54,10 @@ class Plan(models.Model):
     result = models.JSONField(_("plan"), null=True, blank=True)
     progress = models.CharField(_("progress"), max_length=200, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # Why it failed or could not be published, as a code and its parameters ({"code", ...};
+    # services.PLAN_ERRORS), put in words in the reader's language; empty on plans of
+    # before the codes, whose `error` is the text.
+    error_detail = models.JSONField(default=dict, blank=True)
     people = models.PositiveIntegerField(_("people"), null=True, blank=True)
     people_safe = models.PositiveIntegerField(_("people safe"), null=True, blank=True)
     unassigned = models.PositiveIntegerField(_("households without an itinerary"), null=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aman.core.audit import audit_write
 from aman.core.errors import ApplicationError, Conflict
@@ -43,6 +44,81 @@ log = logging.getLogger(__name__)
 METHODS = ("auto", "lp", "greedy")
 MAX_DAYS = 14
 WHAT_IF_CHANGES = ("close_crossing", "cancel_leg", "add_flight")
+# The most changes one what-if takes (the API's and the page's limit).
+MAX_CHANGES = 20
+
+
+# Why a plan failed or could not be published, by code. Background work runs in no
+# officer's language: the plan keeps the code and its parameters (`Plan.error_detail`), put
+# in words when read (`error_text`).
+PLAN_ERRORS: dict[str, Any] = {
+    "unexpected": gettext_lazy(
+        "The planner stopped on an unexpected error; the details are in the server log."
+    ),
+    "publish_unexpected": gettext_lazy(
+        "Publishing stopped on an unexpected error; the details are in the server log. "
+        "Nothing was made."
+    ),
+    "what_if": gettext_lazy("A what-if is never published: it shows what a change would do."),
+    "not_draft": gettext_lazy("Only a draft can be published; this plan is %(status)s."),
+    "published_since": gettext_lazy(
+        "Plan %(n)d was published after this one was computed: run the planner again "
+        "on the situation as it is now."
+    ),
+    "households_changed": gettext_lazy(
+        "%(n)d households changed since the plan was computed (people joined, left "
+        "or changed their mind): run the planner again."
+    ),
+    "closed": gettext_lazy(
+        "%(place)s is closed now when the plan takes %(n)d households through it: "
+        "run the planner again."
+    ),
+    "over_capacity": gettext_lazy(
+        "%(place)s now lets %(capacity)d people a day through, and the plan sends "
+        "%(people)d across on %(day)s: run the planner again."
+    ),
+    "pool_deleted": gettext_lazy(
+        "A bus pool of the plan was deleted since: run the planner again."
+    ),
+    "hotel_removed": gettext_lazy("A hotel of the plan was removed since: run the planner again."),
+    "not_booked": gettext_lazy(
+        "The plan cannot be booked as it is: %(problem)s Run the planner again."
+    ),
+    "not_housed": gettext_lazy(
+        "The plan's hotel nights cannot be housed: %(problem)s Run the planner again."
+    ),
+}
+
+
+def _error_words(code: str, params: dict[str, Any]) -> str:
+    """A PLAN_ERRORS code with its parameters in words, in the active language."""
+    params = dict(params)
+    if "status" in params and params["status"] in PlanStatus.values:
+        params["status"] = PlanStatus(params["status"]).label.lower()
+    return str(PLAN_ERRORS[code]) % params
+
+
+def error_text(plan: Plan) -> str:
+    """Why the plan failed or could not be published, in the active language (a plan of
+    before the codes: its text as it was kept)."""
+    detail = plan.error_detail if isinstance(plan.error_detail, dict) else {}
+    code = detail.get("code")
+    if code not in PLAN_ERRORS:
+        return plan.error
+    try:
+        return _error_words(code, {k: v for k, v in detail.items() if k != "code"})
+    except (KeyError, TypeError, ValueError):
+        return plan.error
+
+
+class Refused(Conflict):
+    """A plan that cannot be published, said with a PLAN_ERRORS code and its parameters
+    (kept with the plan when refused in the background)."""
+
+    def __init__(self, code: str, extra: dict[str, Any] | None = None, **params: Any) -> None:
+        super().__init__(_error_words(code, params), extra)
+        self.code = code
+        self.params = params
 
 
 def published_plan(crisis: Crisis) -> Plan | None:
@@ -86,100 +162,115 @@ def _moment(value: Any, where: str, zone: Any = None) -> datetime:
 
 
 def _apply(data: dict[str, Any], export: inputs.Export, changes: list[dict[str, Any]]) -> None:
-    """Apply what-if changes to a scenario (in place); ApplicationError names a bad one."""
+    """Apply what-if changes to a scenario (in place); ApplicationError names a bad one
+    (its `change`: the index of the change refused)."""
     sid_of: dict[int, str] = {pk: sid for sid, pks in export.hubs.items() for pk in pks}
     for i, change in enumerate(changes):
-        kind = change.get("type")
-        if kind == "close_crossing":
-            sid = sid_of.get(int(change.get("crossing") or 0))
-            item = next((c for c in data["crossings"] if c["place"] == sid), None)
-            if item is None:
-                raise ApplicationError(
-                    _("Change %(n)d: no leg reaches that crossing; closing it changes nothing.")
-                    % {"n": i + 1},
-                    {"errors": {"crossing": [_("Not planned.")]}},
-                )
-            zone = Place.objects.get(pk=int(change["crossing"])).zone
-            start = _moment(change.get("from") or data["start"], "from", zone)
-            end = _moment(change.get("to") or data["end"], "to", zone)
-            if end <= start:
-                raise ApplicationError(
-                    _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
-                    {"errors": {"to": [_("After the start, please.")]}},
-                )
-            item.setdefault("closed", []).append({"from": start.isoformat(), "to": end.isoformat()})
-        elif kind == "cancel_leg":
-            ref = f"leg{int(change.get('leg') or 0)}"
-            before = len(data["legs"])
-            data["legs"] = [x for x in data["legs"] if x["id"] != ref]
-            if len(data["legs"]) == before:
-                raise ApplicationError(
-                    _("Change %(n)d: that leg is not in the plan's inputs.") % {"n": i + 1},
-                    {"errors": {"leg": [_("Not planned.")]}},
-                )
-        elif kind == "add_flight":
-            places = {}
-            for end_name in ("from", "to"):
-                problems: dict[str, list[str]] = {}
-                place = transport._place(change.get(end_name), end_name, problems)
-                if place is None:
-                    raise ApplicationError(
-                        _("Change %(n)d: %(problem)s")
-                        % {"n": i + 1, "problem": problems[end_name][0]},
-                        {"errors": problems},
-                    )
-                places[end_name] = place
-            zone = places["from"].zone
-            dep = _moment(change.get("departure"), "departure", zone)
-            arr = _moment(change.get("arrival"), "arrival", zone)
-            seats = int(change.get("seats") or 0)
-            if arr <= dep or not 1 <= seats <= 1000:
-                raise ApplicationError(
-                    _("Change %(n)d: a flight arrives after it departs and has 1 to 1000 seats.")
-                    % {"n": i + 1},
-                    {"errors": {"seats": [str(seats)]}},
-                )
-            ends = {}
-            for end_name, place in places.items():
-                sid = sid_of.get(place.pk)
-                if sid is None:
-                    # An airport near a hub of the inputs joins it (buses into Baku connect
-                    # with a flight from Baku's airport).
-                    near = Place.objects.filter(pk__in=list(sid_of), country=place.country_id)
-                    for other in near:
-                        if inputs.distance_km(place, other) <= inputs.HUB_KM:
-                            sid = sid_of[other.pk]
-                            break
-                if sid is None:
-                    sid = f"p{place.pk}"
-                    data["places"].append(
-                        {
-                            "id": sid,
-                            "name": place.name,
-                            "kind": inputs.KINDS[place.kind],
-                            "country": place.country.code,
-                            "timezone": place.timezone or data["timezone"],
-                        }
-                    )
-                    sid_of[place.pk] = sid
-                ends[end_name] = sid
-            data["legs"].append(
-                {
-                    "id": f"whatif{i + 1}",
-                    "kind": "flight",
-                    "from": ends["from"],
-                    "to": ends["to"],
-                    "departure": dep.isoformat(),
-                    "arrival": arr.isoformat(),
-                    "seats": seats,
-                    "escort": bool(change.get("escort")),
-                }
-            )
-        else:
+        try:
+            _apply_one(data, export, sid_of, i, change)
+        except ApplicationError as exc:
+            exc.extra.setdefault("change", i)
+            raise
+
+
+def _apply_one(
+    data: dict[str, Any],
+    export: inputs.Export,
+    sid_of: dict[int, str],
+    i: int,
+    change: dict[str, Any],
+) -> None:
+    """One change applied (its index `i`)."""
+    kind = change.get("type")
+    if kind == "close_crossing":
+        sid = sid_of.get(int(change.get("crossing") or 0))
+        item = next((c for c in data["crossings"] if c["place"] == sid), None)
+        if item is None:
             raise ApplicationError(
-                _("Change %(n)d: unknown kind of change.") % {"n": i + 1},
-                {"errors": {"type": [", ".join(WHAT_IF_CHANGES)]}},
+                _("Change %(n)d: no leg reaches that crossing; closing it changes nothing.")
+                % {"n": i + 1},
+                {"errors": {"crossing": [_("Not planned.")]}},
             )
+        zone = Place.objects.get(pk=int(change["crossing"])).zone
+        start = _moment(change.get("from") or data["start"], "from", zone)
+        end = _moment(change.get("to") or data["end"], "to", zone)
+        if end <= start:
+            raise ApplicationError(
+                _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
+                {"errors": {"to": [_("After the start, please.")]}},
+            )
+        item.setdefault("closed", []).append({"from": start.isoformat(), "to": end.isoformat()})
+    elif kind == "cancel_leg":
+        ref = f"leg{int(change.get('leg') or 0)}"
+        before = len(data["legs"])
+        data["legs"] = [x for x in data["legs"] if x["id"] != ref]
+        if len(data["legs"]) == before:
+            raise ApplicationError(
+                _("Change %(n)d: that leg is not in the plan's inputs.") % {"n": i + 1},
+                {"errors": {"leg": [_("Not planned.")]}},
+            )
+    elif kind == "add_flight":
+        places = {}
+        for end_name in ("from", "to"):
+            problems: dict[str, list[str]] = {}
+            place = transport._place(change.get(end_name), end_name, problems)
+            if place is None:
+                raise ApplicationError(
+                    _("Change %(n)d: %(problem)s") % {"n": i + 1, "problem": problems[end_name][0]},
+                    {"errors": problems},
+                )
+            places[end_name] = place
+        zone = places["from"].zone
+        dep = _moment(change.get("departure"), "departure", zone)
+        arr = _moment(change.get("arrival"), "arrival", zone)
+        seats = int(change.get("seats") or 0)
+        if arr <= dep or not 1 <= seats <= 1000:
+            raise ApplicationError(
+                _("Change %(n)d: a flight arrives after it departs and has 1 to 1000 seats.")
+                % {"n": i + 1},
+                {"errors": {"seats": [str(seats)]}},
+            )
+        ends = {}
+        for end_name, place in places.items():
+            sid = sid_of.get(place.pk)
+            if sid is None:
+                # An airport near a hub of the inputs joins it (buses into Baku connect
+                # with a flight from Baku's airport).
+                near = Place.objects.filter(pk__in=list(sid_of), country=place.country_id)
+                for other in near:
+                    if inputs.distance_km(place, other) <= inputs.HUB_KM:
+                        sid = sid_of[other.pk]
+                        break
+            if sid is None:
+                sid = f"p{place.pk}"
+                data["places"].append(
+                    {
+                        "id": sid,
+                        "name": place.name,
+                        "kind": inputs.KINDS[place.kind],
+                        "country": place.country.code,
+                        "timezone": place.timezone or data["timezone"],
+                    }
+                )
+                sid_of[place.pk] = sid
+            ends[end_name] = sid
+        data["legs"].append(
+            {
+                "id": f"whatif{i + 1}",
+                "kind": "flight",
+                "from": ends["from"],
+                "to": ends["to"],
+                "departure": dep.isoformat(),
+                "arrival": arr.isoformat(),
+                "seats": seats,
+                "escort": bool(change.get("escort")),
+            }
+        )
+    else:
+        raise ApplicationError(
+            _("Change %(n)d: unknown kind of change.") % {"n": i + 1},
+            {"errors": {"type": [", ".join(WHAT_IF_CHANGES)]}},
+        )
 
 
 def describe(change: dict[str, Any]) -> str:
@@ -239,6 +330,11 @@ def plan_start(
     if kind == Plan.Kind.WHAT_IF and not changes:
         raise ApplicationError(
             _("A what-if needs at least one change."), {"errors": {"changes": [_("Required.")]}}
+        )
+    if len(changes) > MAX_CHANGES:
+        raise ApplicationError(
+            _("A what-if takes at most %(n)d changes.") % {"n": MAX_CHANGES},
+            {"errors": {"changes": [str(len(changes))]}},
         )
     with transaction.atomic():
         Crisis.objects.select_for_update().filter(pk=crisis.pk).first()
@@ -307,11 +403,12 @@ def plan_solve(plan_id: int) -> Plan:
         s = sc.load(plan.scenario)
         result = solver.solve(s, solver.Options(method=plan.method, progress=progress))
         data = solver.to_json(result)
-    except Exception as exc:  # recorded where the officer sees it
+    except Exception:  # the details in the log; the officer is told it stopped
         log.exception("plan %s failed", plan_id)
         Plan.objects.filter(pk=plan_id, status=PlanStatus.RUNNING).update(
             status=PlanStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
+            error=str(PLAN_ERRORS["unexpected"]),
+            error_detail={"code": "unexpected"},
             finished_at=timezone.now(),
             progress="",
         )
@@ -468,10 +565,7 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
         pool_pk = inputs.pk_of(trip["pool"], "pool")
         pool = BusPool.objects.filter(pk=pool_pk or 0, crisis=plan.crisis).first()
         if pool is None:
-            raise Conflict(
-                _("A bus pool of the plan was deleted since: run the planner again."),
-                {"pool": trip["pool"]},
-            )
+            raise Refused("pool_deleted", {"pool": trip["pool"]})
         ref = pool_ref(trip["pool"], trip["departure"])
         seats = trip["buses"] * pool.seats
         leg = (
@@ -602,13 +696,11 @@ def _places_still_open(plan: Plan, new: dict[int | None, dict[str, Any]]) -> Non
                 through[pk] |= flown[leg.pk]
     if through:
         pk = max(through, key=lambda k: (len(through[k]), -k))
-        raise Conflict(
-            _(
-                "%(place)s is closed now when the plan takes %(n)d households through it: "
-                "run the planner again."
-            )
-            % {"place": places[pk].name, "n": len(through[pk])},
+        raise Refused(
+            "closed",
             {"closed": {places[k].name: sorted(hs)[:50] for k, hs in sorted(through.items())}},
+            place=places[pk].name,
+            n=len(through[pk]),
         )
     for pk, passes in sorted(crossed.items()):
         place = places.get(pk)
@@ -620,18 +712,13 @@ def _places_still_open(plan: Plan, new: dict[int | None, dict[str, Any]]) -> Non
             per_day[at.astimezone(zone).date()] += size
         day, people = max(per_day.items(), key=lambda x: (x[1], x[0]))
         if people > place.daily_capacity:
-            raise Conflict(
-                _(
-                    "%(place)s now lets %(capacity)d people a day through, and the plan sends "
-                    "%(people)d across on %(day)s: run the planner again."
-                )
-                % {
-                    "place": place.name,
-                    "capacity": place.daily_capacity,
-                    "people": people,
-                    "day": day.isoformat(),
-                },
+            raise Refused(
+                "over_capacity",
                 {"crossing": place.name, "day": day.isoformat(), "people": people},
+                place=place.name,
+                capacity=place.daily_capacity,
+                people=people,
+                day=day.isoformat(),
             )
 
 
@@ -738,12 +825,9 @@ def _publishable(plan: Plan, statuses: tuple[str, ...]) -> Plan | None:
     """Refuse what cannot be published; the published plan it replaces, if any. The
     caller holds the transaction (rows locked)."""
     if plan.kind != Plan.Kind.PLAN:
-        raise Conflict(_("A what-if is never published: it shows what a change would do."))
+        raise Refused("what_if")
     if plan.status not in statuses:
-        raise Conflict(
-            _("Only a draft can be published; this plan is %(status)s.")
-            % {"status": PlanStatus(plan.status).label.lower()}
-        )
+        raise Refused("not_draft", status=plan.status)
     previous = (
         Plan.objects.select_for_update()
         .filter(crisis=plan.crisis_id, status=PlanStatus.PUBLISHED)
@@ -751,13 +835,7 @@ def _publishable(plan: Plan, statuses: tuple[str, ...]) -> Plan | None:
         .first()
     )
     if previous is not None and plan.base_id != previous.pk:
-        raise Conflict(
-            _(
-                "Plan %(n)d was published after this one was computed: run the planner again "
-                "on the situation as it is now."
-            )
-            % {"n": previous.number}
-        )
+        raise Refused("published_since", n=previous.number)
     return previous
 
 
@@ -771,7 +849,8 @@ def plan_publish_start(*, actor: User | None, plan: Plan) -> Plan:
     plan.status = PlanStatus.PUBLISHING
     plan.progress = "publishing"
     plan.error = ""
-    plan.save(update_fields=["status", "progress", "error"])
+    plan.error_detail = {}
+    plan.save(update_fields=["status", "progress", "error", "error_detail"])
     audit_write(actor=actor, verb="plan_publish_start", obj=plan, crisis=plan.crisis)
     from aman.planning.tasks import plan_publish as task
 
@@ -784,16 +863,27 @@ def plan_publish_run(plan_id: int, actor_id: int | None) -> Plan:
     """The background task's body: publish, or put the plan back to draft with the reason."""
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     plan = Plan.objects.get(pk=plan_id)
+    publishing = Plan.objects.filter(pk=plan_id, status=PlanStatus.PUBLISHING)
     try:
         return plan_publish(actor=actor, plan=plan)
-    except ApplicationError as exc:
-        Plan.objects.filter(pk=plan_id, status=PlanStatus.PUBLISHING).update(
-            status=PlanStatus.DRAFT, error=exc.message[:2000], progress=""
+    except Refused as exc:
+        publishing.update(
+            status=PlanStatus.DRAFT,
+            error=exc.message[:2000],
+            error_detail={"code": exc.code, **exc.params},
+            progress="",
         )
-    except Exception as exc:  # recorded where the officer sees it
+    except ApplicationError as exc:
+        publishing.update(
+            status=PlanStatus.DRAFT, error=exc.message[:2000], error_detail={}, progress=""
+        )
+    except Exception:  # the details in the log; the officer is told it stopped
         log.exception("publishing plan %s failed", plan_id)
-        Plan.objects.filter(pk=plan_id, status=PlanStatus.PUBLISHING).update(
-            status=PlanStatus.DRAFT, error=f"{type(exc).__name__}: {exc}"[:2000], progress=""
+        publishing.update(
+            status=PlanStatus.DRAFT,
+            error=str(PLAN_ERRORS["publish_unexpected"]),
+            error_detail={"code": "publish_unexpected"},
+            progress="",
         )
     plan.refresh_from_db()
     return plan
@@ -822,14 +912,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         if hid is None or hid not in households or len(members[hid]) != item["size"]:
             stale.append(item["household"])
     if stale:
-        raise Conflict(
-            _(
-                "%(n)d households changed since the plan was computed (people joined, left "
-                "or changed their mind): run the planner again."
-            )
-            % {"n": len(stale)},
-            {"households": stale[:50]},
-        )
+        raise Refused("households_changed", {"households": stale[:50]}, n=len(stale))
     _places_still_open(plan, new)
     note = _("Plan %(n)d") % {"n": plan.number}
     pool_legs = _pool_legs(actor, plan)
@@ -917,16 +1000,12 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         for hotel_pk, first, last in _nights_of(new[hid]):
             hotel = hotels.get(hotel_pk)
             if hotel is None:
-                raise Conflict(_("A hotel of the plan was removed since: run the planner again."))
+                raise Refused("hotel_removed")
             nights.append(PlanNights(household, hotel, first, last, members[hid]))
     try:
         transport.legs_book_many(actor=actor, wanted=dict(wanted), note=str(note))
     except ApplicationError as exc:
-        raise Conflict(
-            _("The plan cannot be booked as it is: %(problem)s Run the planner again.")
-            % {"problem": exc.message},
-            exc.extra,
-        ) from exc
+        raise Refused("not_booked", exc.extra, problem=exc.message) from exc
     if nights:
         # Nights a household has a room for already (a stay kept, begun, or booked by an
         # officer) are not booked again: only the runs of nights still uncovered.
@@ -955,11 +1034,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         try:
             stays_from_plan(actor=actor, crisis=crisis, items=todo, plan_ref=f"plan{plan.pk}")
         except ApplicationError as exc:
-            raise Conflict(
-                _("The plan's hotel nights cannot be housed: %(problem)s Run the planner again.")
-                % {"problem": exc.message},
-                exc.extra,
-            ) from exc
+            raise Refused("not_housed", exc.extra, problem=exc.message) from exc
 
     # What changed for whom (only what was still to come: see `compare`).
     kinds = {
@@ -995,7 +1070,17 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     plan.published_at = now
     plan.progress = ""
     plan.error = ""
-    plan.save(update_fields=["status", "published_by", "published_at", "progress", "error"])
+    plan.error_detail = {}
+    plan.save(
+        update_fields=[
+            "status",
+            "published_by",
+            "published_at",
+            "progress",
+            "error",
+            "error_detail",
+        ]
+    )
     counts: dict[str, int] = defaultdict(int)
     for c in changes:
         counts[c.kind] += 1

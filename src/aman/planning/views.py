@@ -149,7 +149,10 @@ class PolicyForm(forms.Form):
     )
 
 
-class WhatIfForm(forms.Form):
+class ChangeForm(forms.Form):
+    """One row of a what-if's changes: a crossing closed, a leg cancelled, a flight added
+    (any of them; the page repeats the row)."""
+
     close_crossing = forms.ModelChoiceField(
         label=gettext_lazy("Close a crossing"), queryset=Place.objects.none(), required=False
     )
@@ -186,70 +189,138 @@ class WhatIfForm(forms.Form):
     flight_seats = forms.IntegerField(
         label=gettext_lazy("seats"), required=False, min_value=1, max_value=1000
     )
-    days = forms.IntegerField(
-        label=gettext_lazy("Days ahead"), min_value=1, max_value=services.MAX_DAYS, initial=7
-    )
 
-    def __init__(self, *args: Any, crisis: Crisis, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, crisis: Crisis, crossings: Any = None, legs: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         crossing_field = self.fields["close_crossing"]
         leg_field = self.fields["cancel_leg"]
         assert isinstance(crossing_field, forms.ModelChoiceField)
         assert isinstance(leg_field, forms.ModelChoiceField)
-        crossing_field.queryset = Place.objects.filter(
-            kind=Place.Kind.CROSSING, country__in=crisis.affected_countries.all()
-        ).order_by("name")
-        leg_field.queryset = (
-            Leg.objects.filter(
-                crisis=crisis,
-                status__in=("planned", "confirmed", "boarding"),
-                departure_planned__gte=timezone.now(),
-            )
-            .select_related("origin", "destination")
-            .order_by("departure_planned")
-        )
+        crossing_field.queryset = crossings if crossings is not None else _crossings(crisis)
+        leg_field.queryset = legs if legs is not None else _legs(crisis)
 
-    def changes(self) -> list[dict[str, Any]]:
+    def clean(self) -> dict[str, Any]:
+        d = super().clean() or {}
+        if (d.get("flight_from") or d.get("flight_to")) and not (
+            d.get("flight_to")
+            and d.get("flight_from")
+            and d.get("flight_departure")
+            and d.get("flight_hours")
+        ):
+            self.add_error(
+                "flight_departure",
+                _("A flight needs where from, where to, a departure and hours in the air."),
+            )
+        return d
+
+    def changes(self) -> list[tuple[dict[str, Any], str]]:
+        """The row's changes (as the API takes them), each with the section it came from."""
         d = self.cleaned_data
-        out: list[dict[str, Any]] = []
+        out: list[tuple[dict[str, Any], str]] = []
         if d.get("close_crossing"):
             out.append(
-                {
-                    "type": "close_crossing",
-                    "crossing": d["close_crossing"].pk,
-                    # As typed: read on the crossing's clock.
-                    "from": timezone.make_naive(d["closed_from"]).isoformat()
-                    if d.get("closed_from")
-                    else None,
-                    "to": timezone.make_naive(d["closed_to"]).isoformat()
-                    if d.get("closed_to")
-                    else None,
-                }
+                (
+                    {
+                        "type": "close_crossing",
+                        "crossing": d["close_crossing"].pk,
+                        # As typed: read on the crossing's clock.
+                        "from": timezone.make_naive(d["closed_from"]).isoformat()
+                        if d.get("closed_from")
+                        else None,
+                        "to": timezone.make_naive(d["closed_to"]).isoformat()
+                        if d.get("closed_to")
+                        else None,
+                    },
+                    "close_crossing",
+                )
             )
         if d.get("cancel_leg"):
-            out.append({"type": "cancel_leg", "leg": d["cancel_leg"].pk})
-        if d.get("flight_from") or d.get("flight_to"):
-            dep = d.get("flight_departure")
-            hours = d.get("flight_hours")
-            if not (d.get("flight_to") and d.get("flight_from") and dep and hours):
-                self.add_error(
-                    "flight_departure",
-                    _("A flight needs where from, where to, a departure and hours in the air."),
-                )
-                return out
-            dep = timezone.make_naive(dep)  # as typed: read on the origin's clock
-            arr = dep + timedelta(minutes=int(float(hours) * 60))
+            out.append(({"type": "cancel_leg", "leg": d["cancel_leg"].pk}, "cancel_leg"))
+        if d.get("flight_from") and d.get("flight_to"):
+            dep = timezone.make_naive(d["flight_departure"])  # as typed: the origin's clock
+            arr = dep + timedelta(minutes=int(float(d["flight_hours"]) * 60))
             out.append(
-                {
-                    "type": "add_flight",
-                    "from": d["flight_from"].strip(),
-                    "to": d["flight_to"].strip(),
-                    "departure": dep.isoformat(),
-                    "arrival": arr.isoformat(),
-                    "seats": d.get("flight_seats") or 180,
-                }
+                (
+                    {
+                        "type": "add_flight",
+                        "from": d["flight_from"].strip(),
+                        "to": d["flight_to"].strip(),
+                        "departure": dep.isoformat(),
+                        "arrival": arr.isoformat(),
+                        "seats": d.get("flight_seats") or 180,
+                    },
+                    "add_flight",
+                )
             )
         return out
+
+
+# A service's field of a change, by the section of the row it came from -> the row's field.
+CHANGE_FIELDS = {
+    "close_crossing": {"crossing": "close_crossing", "from": "closed_from", "to": "closed_to"},
+    "cancel_leg": {"leg": "cancel_leg"},
+    "add_flight": {
+        "from": "flight_from",
+        "to": "flight_to",
+        "departure": "flight_departure",
+        "arrival": "flight_hours",
+        "seats": "flight_seats",
+    },
+}
+
+
+def _crossings(crisis: Crisis) -> Any:
+    return Place.objects.filter(
+        kind=Place.Kind.CROSSING, country__in=crisis.affected_countries.all()
+    ).order_by("name")
+
+
+def _legs(crisis: Crisis) -> Any:
+    return (
+        Leg.objects.filter(
+            crisis=crisis,
+            status__in=("planned", "confirmed", "boarding"),
+            departure_planned__gte=timezone.now(),
+        )
+        .select_related("origin", "destination")
+        .order_by("departure_planned")
+    )
+
+
+def change_rows(
+    crisis: Crisis, data: Any = None, initial: list[dict[str, Any]] | None = None
+) -> list[ChangeForm]:
+    """The what-if's rows of changes: bound to what was posted (`rows` of them, the first
+    under the field names the page always had), or unbound with `initial` (one row each).
+    The rows share the choices (one query each, not one per row)."""
+    crossings, legs = _crossings(crisis), _legs(crisis)
+
+    def prefix(i: int) -> str | None:
+        return None if i == 0 else f"c{i}"
+
+    if data is not None:
+        count = _row_count(data)
+        return [
+            ChangeForm(data, crisis=crisis, crossings=crossings, legs=legs, prefix=prefix(i))
+            for i in range(count)
+        ]
+    return [
+        ChangeForm(crisis=crisis, crossings=crossings, legs=legs, prefix=prefix(i), initial=row)
+        for i, row in enumerate(initial or [{}])
+    ]
+
+
+def _row_count(data: Any) -> int:
+    raw = str(data.get("rows") or "1")
+    return min(max(int(raw), 1), services.MAX_CHANGES) if raw.isdigit() and len(raw) < 4 else 1
+
+
+class WhatIfForm(forms.Form):
+    days = forms.IntegerField(
+        label=gettext_lazy("Days ahead"), min_value=1, max_value=services.MAX_DAYS, initial=7
+    )
 
 
 class BusPoolForm(forms.Form):
@@ -309,7 +380,6 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             "crisis": crisis,
             "page": page,
             "form": RunForm(),
-            "whatif": WhatIfForm(crisis=crisis) if crisis else None,
             "published": services.published_plan(crisis) if crisis else None,
             "pools": BusPool.objects.filter(crisis=crisis).count() if crisis else 0,
             "locks": PlanLock.objects.filter(crisis=crisis).count() if crisis else 0,
@@ -340,26 +410,80 @@ def plan_run(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def plan_what_if(request: HttpRequest) -> HttpResponse:
+    """A what-if: rows of changes (another row added without JavaScript: the page comes
+    back with what was typed and one more empty row), up to the API's limit, sent as one
+    what-if to the service the API uses."""
     user, crisis = _current(request)
-    form = WhatIfForm(request.POST or None, crisis=crisis)
-    if request.method == "POST" and form.is_valid():
-        changes = form.changes()
-        if not changes and form.is_valid():
-            form.add_error(None, _("Choose at least one change."))
-        elif form.is_valid():
-            try:
-                plan = services.plan_start(
-                    actor=user,
-                    crisis=crisis,
-                    kind=Plan.Kind.WHAT_IF,
-                    changes=changes,
-                    days=form.cleaned_data["days"],
+    if request.method != "POST":
+        form, rows = WhatIfForm(), change_rows(crisis)
+    elif "add_change" in request.POST:
+        posted = request.POST
+        form = WhatIfForm(initial={"days": posted.get("days") or 7})
+        typed = [
+            {name: posted.get(row.add_prefix(name), "") for name in ChangeForm.base_fields}
+            for row in change_rows(crisis, posted)
+        ]
+        more = len(typed) < services.MAX_CHANGES
+        rows = change_rows(crisis, initial=[*typed, {}] if more else typed)
+        if more:
+            # Keyboard users land on the new row.
+            rows[-1].fields["close_crossing"].widget.attrs["autofocus"] = True
+    else:
+        form, rows = WhatIfForm(request.POST), change_rows(crisis, request.POST)
+        valid = form.is_valid() & all([row.is_valid() for row in rows])
+        if valid:
+            made = [
+                (change, i, section)
+                for i, row in enumerate(rows)
+                for change, section in row.changes()
+            ]
+            if not made:
+                form.add_error(None, _("Choose at least one change."))
+            elif len(made) > services.MAX_CHANGES:
+                form.add_error(
+                    None,
+                    _("A what-if takes at most %(n)d changes.") % {"n": services.MAX_CHANGES},
                 )
-            except ApplicationError as exc:
-                service_errors(form, exc)
             else:
-                return redirect("plan_detail", plan.pk)
-    return TemplateResponse(request, "planning/what_if.html", {"form": form, "crisis": crisis})
+                try:
+                    plan = services.plan_start(
+                        actor=user,
+                        crisis=crisis,
+                        kind=Plan.Kind.WHAT_IF,
+                        changes=[change for change, _i, _s in made],
+                        days=form.cleaned_data["days"],
+                    )
+                except ApplicationError as exc:
+                    which = exc.extra.get("change")
+                    if isinstance(which, int) and 0 <= which < len(made):
+                        _change_errors(rows[made[which][1]], made[which][2], exc)
+                    else:
+                        service_errors(form, exc)
+                else:
+                    return redirect("plan_detail", plan.pk)
+    return TemplateResponse(
+        request,
+        "planning/what_if.html",
+        {
+            "form": form,
+            "rows": rows,
+            "can_add": len(rows) < services.MAX_CHANGES,
+            "crisis": crisis,
+        },
+    )
+
+
+def _change_errors(row: ChangeForm, section: str, exc: ApplicationError) -> None:
+    """A service's refusal of one change shown on the row it came from: above the row,
+    and on the fields it names."""
+    row.add_error(None, exc.message)
+    named = exc.extra.get("errors")
+    if isinstance(named, dict):
+        for name, problems in named.items():
+            field = CHANGE_FIELDS.get(section, {}).get(name)
+            if field is not None:
+                for problem in problems:
+                    row.add_error(field, str(problem))
 
 
 def _day(value: str | None, zone: ZoneInfo) -> str:
@@ -663,6 +787,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else [],
             "change_shown": f_change,
             "stage": STAGES.get(plan.progress, plan.progress),
+            "error": services.error_text(plan),
             "input_warnings": [inputs.warning_text(w) for w in plan.input_warnings],
             "plan_warnings": [inputs.plan_warning_text(w) for w in result.get("warnings") or []],
             "filters": {"priority": f_priority, "place": f_place, "day": f_day, "show": f_show},

@@ -35,7 +35,15 @@ class PlanOut(Schema):
     method: str
     base: int | None = Field(alias="base_id", description="the plan published when it started")
     progress: str
-    error: str
+    error: str = Field(
+        description="why it failed, or (a draft) why it could not be published, in the "
+        "request's language"
+    )
+
+    @staticmethod
+    def resolve_error(obj: Plan) -> str:
+        return services.error_text(obj)
+
     people: int | None
     people_safe: int | None
     unassigned: int | None = Field(description="households without an itinerary")
@@ -79,7 +87,7 @@ class PlanIn(Schema):
     kind: Literal["plan", "what_if"] = "plan"
     days: int = Field(7, ge=1, le=services.MAX_DAYS)
     method: Literal["auto", "lp", "greedy"] = "auto"
-    changes: list[ChangeIn] = Field(default_factory=list, max_length=20)
+    changes: list[ChangeIn] = Field(default_factory=list, max_length=services.MAX_CHANGES)
 
 
 def _planner(request: HttpRequest, cap: str = Cap.PLAN) -> User:
