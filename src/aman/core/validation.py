@@ -12,6 +12,20 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+# Pydantic's own date and time errors (a schema's custom error types keep their messages).
+DATE_ERRORS = frozenset(
+    {
+        "date_type",
+        "date_parsing",
+        "date_from_datetime_parsing",
+        "date_from_datetime_inexact",
+        "datetime_type",
+        "datetime_parsing",
+        "datetime_from_date_parsing",
+        "datetime_object_invalid",
+    }
+)
+
 
 def pydantic_message(error: Mapping[str, Any]) -> str:
     """One Pydantic error (an item of `ValidationError.errors()`) as a translated sentence."""
@@ -32,7 +46,7 @@ def pydantic_message(error: Mapping[str, Any]) -> str:
         if kind == "too_long":
             return ngettext("At most %(n)d item.", "At most %(n)d items.", n) % {"n": n}
         return ngettext("At most %(n)d character.", "At most %(n)d characters.", n) % {"n": n}
-    if kind.startswith("date") or kind.startswith("datetime"):
+    if kind in DATE_ERRORS:
         return _("Not a date: use the form 1954-03-02.")
     if kind in ("bool_parsing", "bool_type"):
         return _("Yes or no (true or false).")
