@@ -57,7 +57,8 @@ def test_the_policy_page_shows_the_defaults_refuses_bad_values_and_saves(world) 
 def test_the_policy_through_the_api(world) -> None:
     api = world.api("crisis_manager")
     path = f"/api/crises/{world.crisis.pk}/planning-policy"
-    assert api.get(path).json() == {"stability_reward": 1.0, "firm_hours": 48}
+    minutes = {"connection_minutes": 60, "airport_connection_minutes": 120, "crossing_minutes": 60}
+    assert api.get(path).json() == {"stability_reward": 1.0, "firm_hours": 48, **minutes}
 
     def put(body: dict) -> object:
         return api.put(path, data=json.dumps(body), content_type="application/json")
@@ -74,8 +75,9 @@ def test_the_policy_through_the_api(world) -> None:
     assert put({"stability_reward": 0.5, "firm_hours": 12}).json() == {
         "stability_reward": 0.5,
         "firm_hours": 12,
+        **minutes,
     }
-    assert api.get(path).json() == {"stability_reward": 0.5, "firm_hours": 12}
+    assert api.get(path).json() == {"stability_reward": 0.5, "firm_hours": 12, **minutes}
     other = world.api("logistics")
     body = json.dumps({"stability_reward": 0, "firm_hours": 0})
     assert other.put(path, data=body, content_type="application/json").status_code == 403
@@ -131,3 +133,52 @@ def test_a_re_plan_under_the_policy_shows_what_keeping_the_promises_costs(
     assert f"hh{newcomer.pk}" in {i["household"] for i in free.result["itineraries"]}
     assert "without_promises" not in free.result["stability"]  # a reward of 0 costs nothing
     assert 'id="price-of-stability"' not in client.get(f"/planning/{free.pk}/").content.decode()
+
+
+def test_the_minutes_between_steps_are_the_crisis_centres(world) -> None:
+    """The minimum connections and the time to pass a crossing are set on the policy page
+    and through the API, refused out of range, audited, and written into the scenario the
+    planner reads."""
+    from aman.planning import inputs
+
+    api = world.api("crisis_manager")
+    path = f"/api/crises/{world.crisis.pk}/planning-policy"
+
+    def put(body: dict) -> object:
+        return api.put(path, data=json.dumps(body), content_type="application/json")
+
+    bad = put({"stability_reward": 1, "firm_hours": 48, "crossing_minutes": 2000})
+    assert bad.status_code == 400
+    assert bad.json()["extra"]["errors"] == {"crossing_minutes": ["Whole minutes from 0 to 1440."]}
+    ok = put({"stability_reward": 1, "firm_hours": 48, "crossing_minutes": 240})
+    assert ok.status_code == 200 and ok.json()["crossing_minutes"] == 240
+    assert ok.json()["airport_connection_minutes"] == 120  # left out: as it was
+    client = world.client("crisis_manager")
+    page = client.post(
+        "/planning/policy/",
+        {
+            "stability_reward": "1",
+            "firm_hours": "48",
+            "connection_minutes": "45",
+            "airport_connection_minutes": "180",
+            "crossing_minutes": "240",
+        },
+    )
+    assert page.status_code == 302
+    policy = PlanningPolicy.objects.get(crisis=world.crisis)
+    assert (
+        policy.connection_minutes,
+        policy.airport_connection_minutes,
+        policy.crossing_minutes,
+    ) == (45, 180, 240)
+    entry = AuditEntry.objects.filter(verb="planning_policy_set").latest("id")
+    assert entry.changes["airport_connection_minutes"] == [120, 180]
+    refused = client.post(
+        "/planning/policy/",
+        {"stability_reward": "1", "firm_hours": "48", "connection_minutes": "-5"},
+    )
+    assert 'id="id_connection_minutes_errors"' in refused.content.decode()
+    situation(world.crisis, households=1, bus_seats=5)
+    data = inputs.export(world.crisis).data
+    assert data["connection_minutes"] == {"default": 45, "airport": 180, "crossing": 0}
+    assert data["crossings"] and all(c["minutes"] == 240 for c in data["crossings"])

@@ -526,6 +526,10 @@ def export(
         events[event.place_id].append(event)
     crossings: list[dict[str, Any]] = []
     permit_crossings: dict[int, str] = {}
+    from aman.planning.models import PlanningPolicy
+
+    planning = PlanningPolicy.objects.filter(crisis=crisis).first() or PlanningPolicy()
+    crossing_minutes = planning.crossing_minutes
     for pk in sorted(crossing_pks):
         p = places[pk]
         if p.entry_country_id is None:
@@ -540,7 +544,7 @@ def export(
             "place": sid,
             "entry_country": entry,
             "daily_capacity": p.daily_capacity if p.daily_capacity is not None else UNLIMITED,
-            "minutes": 60,
+            "minutes": crossing_minutes,
             "permit_required": p.transit_permit == Place.Permit.YES,
             "closed": [
                 {"from": a.isoformat(), "to": b.isoformat()}
@@ -790,9 +794,6 @@ def export(
         out_households.append(out)
 
     policy = PriorityPolicy.objects.filter(crisis=crisis).values_list("mode", flat=True).first()
-    from aman.planning.models import PlanningPolicy
-
-    planning = PlanningPolicy.objects.filter(crisis=crisis).first() or PlanningPolicy()
     data = {
         "format": sc.FORMAT,
         "name": f"{crisis.code} {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
@@ -806,7 +807,11 @@ def export(
             "stability_reward": planning.stability_reward,
             "firm_hours": planning.firm_hours,
         },
-        "connection_minutes": {"default": 60, "airport": 120, "crossing": 0},
+        "connection_minutes": {
+            "default": planning.connection_minutes,
+            "airport": planning.airport_connection_minutes,
+            "crossing": 0,
+        },
         "places": list(out_places.values()),
         "crossings": crossings,
         "legs": out_legs,

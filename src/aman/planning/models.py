@@ -217,6 +217,8 @@ class BusPool(models.Model):
 
 STABILITY_REWARD_MAX = 10.0
 FIRM_HOURS_MAX = 168
+# Minutes of a connection or of passing a crossing: at most a day (the scenario format's limit).
+MINUTES_MAX = 1440
 
 
 class PlanningPolicy(models.Model):
@@ -236,6 +238,21 @@ class PlanningPolicy(models.Model):
     )
     firm_hours = models.PositiveSmallIntegerField(
         _("firm hours"), default=48, validators=[MaxValueValidator(FIRM_HOURS_MAX)]
+    )
+    # The times the planner leaves between steps (the scenario's `connection_minutes` and a
+    # crossing's `minutes`): what the crisis centre knows of its hubs and borders.
+    connection_minutes = models.PositiveSmallIntegerField(
+        _("minimum connection (minutes)"), default=60, validators=[MaxValueValidator(MINUTES_MAX)]
+    )
+    airport_connection_minutes = models.PositiveSmallIntegerField(
+        _("minimum connection to a flight (minutes)"),
+        default=120,
+        validators=[MaxValueValidator(MINUTES_MAX)],
+    )
+    crossing_minutes = models.PositiveSmallIntegerField(
+        _("time to pass a border crossing (minutes)"),
+        default=60,
+        validators=[MaxValueValidator(MINUTES_MAX)],
     )
     updated_at = models.DateTimeField(auto_now=True)
 

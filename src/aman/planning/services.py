@@ -23,6 +23,7 @@ from aman.geo.models import Place, PlaceStatusEvent
 from aman.planning import inputs
 from aman.planning.models import (
     FIRM_HOURS_MAX,
+    MINUTES_MAX,
     STABILITY_REWARD_MAX,
     BusPool,
     Plan,
@@ -1194,12 +1195,28 @@ def planning_policy(crisis: Crisis) -> PlanningPolicy:
     return PlanningPolicy.objects.filter(crisis=crisis).first() or PlanningPolicy(crisis=crisis)
 
 
+MINUTE_FIELDS = ("connection_minutes", "airport_connection_minutes", "crossing_minutes")
+
+
 @transaction.atomic
 def planning_policy_set(
-    *, actor: User | None, crisis: Crisis, stability_reward: Any, firm_hours: Any
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    stability_reward: Any,
+    firm_hours: Any,
+    connection_minutes: Any = None,
+    airport_connection_minutes: Any = None,
+    crossing_minutes: Any = None,
 ) -> PlanningPolicy:
-    """Set how the crisis's plans treat what households were told; the next plan uses it.
-    ApplicationError names every bad field."""
+    """Set how the crisis's plans treat what households were told, and the minutes they
+    leave between steps (None: as they are); the next plan uses it. ApplicationError names
+    every bad field."""
+    minutes = {
+        "connection_minutes": connection_minutes,
+        "airport_connection_minutes": airport_connection_minutes,
+        "crossing_minutes": crossing_minutes,
+    }
     problems: dict[str, list[str]] = {}
     reward: float | None = None
     with contextlib.suppress(TypeError, ValueError):
@@ -1218,6 +1235,11 @@ def planning_policy_set(
         or not 0 <= firm_hours <= FIRM_HOURS_MAX
     ):
         problems["firm_hours"] = [_("Whole hours from 0 to %(high)d.") % {"high": FIRM_HOURS_MAX}]
+    for name, value in minutes.items():
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MINUTES_MAX
+        ):
+            problems[name] = [_("Whole minutes from 0 to %(high)d.") % {"high": MINUTES_MAX}]
     if problems:
         first_bad = next(iter(problems))
         raise ApplicationError(
@@ -1228,7 +1250,11 @@ def planning_policy_set(
     assert reward is not None
     policy, created = PlanningPolicy.objects.select_for_update().get_or_create(crisis=crisis)
     before = (policy.stability_reward, policy.firm_hours)
+    was = {name: getattr(policy, name) for name in MINUTE_FIELDS}
     policy.stability_reward, policy.firm_hours = round(reward, 2), firm_hours
+    for name, value in minutes.items():
+        if value is not None:
+            setattr(policy, name, value)
     policy.save()
     audit_write(
         actor=actor,
@@ -1239,6 +1265,11 @@ def planning_policy_set(
         changes={
             "stability_reward": [None if created else before[0], policy.stability_reward],
             "firm_hours": [None if created else before[1], policy.firm_hours],
+            **{
+                name: [None if created else was[name], getattr(policy, name)]
+                for name in MINUTE_FIELDS
+                if created or was[name] != getattr(policy, name)
+            },
         },
     )
     return policy

@@ -32,6 +32,7 @@ from aman.geo.models import Place
 from aman.planning import inputs, services
 from aman.planning.models import (
     FIRM_HOURS_MAX,
+    MINUTES_MAX,
     STABILITY_REWARD_MAX,
     BusPool,
     Plan,
@@ -145,6 +146,34 @@ class PolicyForm(forms.Form):
         help_text=gettext_lazy(
             "Told itineraries that start within this many hours of a plan's start are kept "
             "exactly as told (48 by default: people are already on their way)."
+        ),
+    )
+    connection_minutes = forms.IntegerField(
+        label=gettext_lazy("Minimum connection (minutes)"),
+        min_value=0,
+        max_value=MINUTES_MAX,
+        required=False,
+        help_text=gettext_lazy(
+            "Between arriving and leaving again on a bus, train or ferry (60 by default)."
+        ),
+    )
+    airport_connection_minutes = forms.IntegerField(
+        label=gettext_lazy("Minimum connection to a flight (minutes)"),
+        min_value=0,
+        max_value=MINUTES_MAX,
+        required=False,
+        help_text=gettext_lazy(
+            "Between arriving at an airport and the flight's departure: check-in, security "
+            "and passport control (120 by default)."
+        ),
+    )
+    crossing_minutes = forms.IntegerField(
+        label=gettext_lazy("Time to pass a border crossing (minutes)"),
+        min_value=0,
+        max_value=MINUTES_MAX,
+        required=False,
+        help_text=gettext_lazy(
+            "From arriving at a crossing to leaving it on the other side (60 by default)."
         ),
     )
 
@@ -1054,7 +1083,10 @@ def planning_policy(request: HttpRequest) -> HttpResponse:
     # policy is.
     can_change = user.has_cap(Cap.CRISIS_MANAGE)
     policy = services.planning_policy(crisis)
-    initial = {"stability_reward": policy.stability_reward, "firm_hours": policy.firm_hours}
+    initial = {
+        name: getattr(policy, name)
+        for name in ("stability_reward", "firm_hours", *services.MINUTE_FIELDS)
+    }
     form = PolicyForm(request.POST or None, initial=initial)
     if request.method == "POST":
         access.require(user, Cap.CRISIS_MANAGE)

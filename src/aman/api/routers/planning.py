@@ -265,11 +265,21 @@ class PlanningPolicyOut(Schema):
         "brought out at once is worth 1)"
     )
     firm_hours: int = Field(description="told itineraries starting within these hours are kept")
+    connection_minutes: int = Field(
+        description="the least minutes between arriving and leaving again by bus, train or ferry"
+    )
+    airport_connection_minutes: int = Field(
+        description="the least minutes between arriving at an airport and the flight"
+    )
+    crossing_minutes: int = Field(description="minutes to pass a border crossing")
 
 
 class PlanningPolicyIn(Schema):
     stability_reward: float
     firm_hours: int
+    connection_minutes: int | None = Field(None, description="0-1440; left out: as it is")
+    airport_connection_minutes: int | None = Field(None, description="0-1440; left out: as it is")
+    crossing_minutes: int | None = Field(None, description="0-1440; left out: as it is")
 
 
 @router.get(
@@ -298,4 +308,7 @@ def planning_policy_set(request: HttpRequest, crisis_id: int, payload: PlanningP
         crisis=crisis,
         stability_reward=payload.stability_reward,
         firm_hours=payload.firm_hours,
+        connection_minutes=payload.connection_minutes,
+        airport_connection_minutes=payload.airport_connection_minutes,
+        crossing_minutes=payload.crossing_minutes,
     )
