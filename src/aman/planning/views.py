@@ -14,7 +14,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -41,7 +40,7 @@ from aman.planning.models import (
     PlanStatus,
     percent,
 )
-from aman.registry.models import Household, Intent, PriorityPolicy
+from aman.registry.models import Household, PriorityPolicy
 from aman.transport.forms import service_errors
 from aman.transport.models import Leg
 
@@ -123,6 +122,13 @@ class RunForm(forms.Form):
     )
 
 
+def _minutes_field(label: Any, help_text: Any) -> forms.IntegerField:
+    """Minutes of the planning policy; left empty: as they are."""
+    return forms.IntegerField(
+        label=label, min_value=0, max_value=MINUTES_MAX, required=False, help_text=help_text
+    )
+
+
 class PolicyForm(forms.Form):
     stability_reward = forms.FloatField(
         label=gettext_lazy("Stability reward per household kept"),
@@ -148,31 +154,22 @@ class PolicyForm(forms.Form):
             "exactly as told (48 by default: people are already on their way)."
         ),
     )
-    connection_minutes = forms.IntegerField(
-        label=gettext_lazy("Minimum connection (minutes)"),
-        min_value=0,
-        max_value=MINUTES_MAX,
-        required=False,
-        help_text=gettext_lazy(
+    connection_minutes = _minutes_field(
+        gettext_lazy("Minimum connection (minutes)"),
+        gettext_lazy(
             "Between arriving and leaving again on a bus, train or ferry (60 by default)."
         ),
     )
-    airport_connection_minutes = forms.IntegerField(
-        label=gettext_lazy("Minimum connection to a flight (minutes)"),
-        min_value=0,
-        max_value=MINUTES_MAX,
-        required=False,
-        help_text=gettext_lazy(
+    airport_connection_minutes = _minutes_field(
+        gettext_lazy("Minimum connection to a flight (minutes)"),
+        gettext_lazy(
             "Between arriving at an airport and the flight's departure: check-in, security "
             "and passport control (120 by default)."
         ),
     )
-    crossing_minutes = forms.IntegerField(
-        label=gettext_lazy("Time to pass a border crossing (minutes)"),
-        min_value=0,
-        max_value=MINUTES_MAX,
-        required=False,
-        help_text=gettext_lazy(
+    crossing_minutes = _minutes_field(
+        gettext_lazy("Time to pass a border crossing (minutes)"),
+        gettext_lazy(
             "From arriving at a crossing to leaving it on the other side (60 by default)."
         ),
     )
@@ -988,19 +985,14 @@ def lock_list(request: HttpRequest) -> HttpResponse:
     locks = (
         PlanLock.objects.filter(crisis=crisis)
         .select_related("household__contact", "locked_by", "plan")
-        .annotate(
-            # The members who travel, as a plan counts a household's size.
-            size=Count(
-                "household__members",
-                filter=Q(household__members__merged_into__isnull=True)
-                & ~Q(household__members__status__in=[*inputs.NOT_PLANNED, *inputs.NOT_LEAVING])
-                & ~Q(household__members__intent=Intent.STAY),
-            )
-        )
         .order_by("-locked_at", "pk")
     )
     page = Paginator(locks, 50).get_page(request.GET.get("page"))
     steps = _lock_steps(list(page))
+    # The members who travel, as a plan counts a household's size.
+    travelling = services.leaving_members([lock.household_id for lock in page])
+    for lock in page:
+        lock.size = len(travelling.get(lock.household_id, []))  # type: ignore[attr-defined]
     audit_read(
         actor=user,
         verb="plan_locks_view",
