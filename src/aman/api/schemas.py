@@ -40,6 +40,11 @@ class CrisisOut(Schema):
     missions: list[int]
     retention_days: int
     public_registration: bool
+    hotline_phone: str = Field(
+        description="the Ministry's hotline for the crisis, E.164 (empty: none); the public "
+        "pages give it while the crisis is open"
+    )
+    hotline_note: str = Field(description="shown with the number, e.g. 24/7")
     created_at: datetime
     opened_at: datetime | None
     closed_at: datetime | None
@@ -66,6 +71,13 @@ class CrisisIn(Schema):
     missions: list[int] = []
     retention_days: int = Field(180, ge=1, le=3650)
     public_registration: bool = False
+    hotline_phone: str = Field(
+        "",
+        max_length=40,
+        description="with its country code; stored in E.164 (a number without one is read as "
+        "one of the home country); an invalid number is refused",
+    )
+    hotline_note: str = Field("", max_length=200, description="e.g. 24/7")
 
 
 class NoNulls(Schema):
@@ -89,6 +101,8 @@ class CrisisPatch(NoNulls):
     missions: list[int] | None = None
     retention_days: int | None = Field(None, ge=1, le=3650)
     public_registration: bool | None = None
+    hotline_phone: str | None = Field(None, max_length=40, description="empty clears it")
+    hotline_note: str | None = Field(None, max_length=200)
 
 
 class MissionOut(Schema):

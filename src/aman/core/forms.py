@@ -93,6 +93,21 @@ class CrisisForm(LocalCountryOrderMixin, forms.Form):
         help_text=_("Personal data is anonymised this many days after the crisis closes."),
     )
     public_registration = forms.BooleanField(label=_("Public registration open"), required=False)
+    hotline_phone = forms.CharField(
+        label=_("Hotline phone"),
+        max_length=40,
+        required=False,
+        help_text=_(
+            "The number the public pages tell citizens to call while the crisis is open, "
+            "with its country code. Empty: the pages name no number."
+        ),
+    )
+    hotline_note = forms.CharField(
+        label=_("Hotline note"),
+        max_length=200,
+        required=False,
+        help_text=_("Shown with the number on the public pages, e.g. 24/7."),
+    )
 
     @classmethod
     def initial_for(cls, crisis: Crisis) -> dict[str, Any]:
@@ -105,6 +120,8 @@ class CrisisForm(LocalCountryOrderMixin, forms.Form):
             "missions": list(crisis.missions.all()),
             "retention_days": crisis.retention_days,
             "public_registration": crisis.public_registration,
+            "hotline_phone": crisis.hotline_display,
+            "hotline_note": crisis.hotline_note,
         }
 
 

@@ -74,6 +74,16 @@ class Crisis(models.Model):
         help_text=_("Personal data is anonymised this many days after the crisis closes."),
     )
     public_registration = models.BooleanField(_("public registration open"), default=False)
+    # The Ministry's hotline for this crisis, given to citizens on the public pages while
+    # the crisis is open: E.164 (`core.services` normalises it), shown in international
+    # format as a `tel:` link; the note is the crisis centre's plain text (hours, languages).
+    hotline_phone = models.CharField(_("hotline phone"), max_length=20, blank=True)
+    hotline_note = models.CharField(
+        _("hotline note"),
+        max_length=200,
+        blank=True,
+        help_text=_("Shown with the number on the public pages, e.g. 24/7."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     created_by = models.ForeignKey(
         "core.User", on_delete=models.PROTECT, null=True, related_name="+"
@@ -94,6 +104,13 @@ class Crisis(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def hotline_display(self) -> str:
+        """The hotline number as people read it (`+7 7172 72 00 00`); empty without one."""
+        from aman.registry.identity import format_international
+
+        return format_international(self.hotline_phone) if self.hotline_phone else ""
 
 
 class User(AbstractUser):

@@ -18,6 +18,7 @@ from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import ApiToken, AuditEntry, Crisis, Mission, User
 from aman.core.roles import Role
 from aman.geo.models import Country
+from aman.registry.identity import normalize_phone
 
 CRISIS_FIELDS = [
     "name",
@@ -28,6 +29,8 @@ CRISIS_FIELDS = [
     "missions",
     "retention_days",
     "public_registration",
+    "hotline_phone",
+    "hotline_note",
 ]
 MISSION_FIELDS = ["name", "kind", "country", "city", "area", "email", "phone", "active"]
 
@@ -59,6 +62,23 @@ def _unique_crisis_code(name: str) -> str:
     return code
 
 
+def _hotline_phone(raw: str, home_country: Country) -> str:
+    """The hotline number in E.164, read as the registry reads phones (libphonenumber; a
+    number without a country code is one of the home country, where the Ministry's hotline
+    is); empty clears it. A number that is not valid is refused: citizens would dial it."""
+    raw = raw.strip()
+    if not raw:
+        return ""
+    result = normalize_phone(raw, home_country.code)
+    if not result.valid or result.e164 is None:
+        message = _("Not a valid phone number: write it with its country code (+994 12 345 67 89).")
+    elif result.extension:
+        message = _("Give a number people can dial directly, without an extension.")
+    else:
+        return result.e164
+    raise ApplicationError(message, {"hotline_phone": [message]})
+
+
 def _check_countries(affected: list[Country]) -> None:
     if not affected:
         raise ApplicationError(
@@ -79,6 +99,8 @@ def crisis_create(
     description: str = "",
     retention_days: int = 180,
     public_registration: bool = False,
+    hotline_phone: str = "",
+    hotline_note: str = "",
 ) -> Crisis:
     _check_countries(affected_countries)
     crisis = Crisis(
@@ -88,6 +110,8 @@ def crisis_create(
         home_country=home_country,
         retention_days=retention_days,
         public_registration=public_registration,
+        hotline_phone=_hotline_phone(hotline_phone, home_country),
+        hotline_note=hotline_note.strip(),
         created_by=actor,
     )
     _full_clean(crisis, exclude=["created_by"])
@@ -130,6 +154,10 @@ def crisis_update(*, actor: User | None, crisis: Crisis, **fields: Any) -> Crisi
         raise ApplicationError(
             _("A closed crisis cannot take public registrations."),
             {"public_registration": [_("The crisis is closed.")]},
+        )
+    if "hotline_phone" in fields:
+        fields["hotline_phone"] = _hotline_phone(
+            fields["hotline_phone"], fields.get("home_country", crisis.home_country)
         )
     for key, value in fields.items():
         setattr(crisis, key, value.strip() if isinstance(value, str) else value)

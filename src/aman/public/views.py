@@ -84,15 +84,16 @@ INSTRUCTIONS: dict[str, Any] = {
 }
 
 
-def _open_crises() -> list[Crisis]:
-    """The crises open to public registration, from this process's copy (`core.hot`:
-    renewed when a crisis or a country changes): every request of the form reads them."""
+def _all_open_crises() -> list[Crisis]:
+    """Every open crisis, taking public registrations or not (one registering by telephone
+    only has a hotline too), from this process's copy (`core.hot`: renewed when a crisis or
+    a country changes): every request of the form reads them."""
     return (
         hot.get(
             "open-crises",
             None,
             lambda: list(
-                Crisis.objects.filter(status=Crisis.Status.OPEN, public_registration=True)
+                Crisis.objects.filter(status=Crisis.Status.OPEN)
                 .prefetch_related("affected_countries")
                 .order_by("name")
             ),
@@ -101,15 +102,40 @@ def _open_crises() -> list[Crisis]:
     )
 
 
-def _too_many(request: HttpRequest, message: str = "") -> HttpResponse:
-    return TemplateResponse(request, "public/too_many.html", {"message": message}, status=429)
+def _open_crises() -> list[Crisis]:
+    """The crises open to public registration: the same objects while the copy lasts
+    (`_blank_page` knows its crises by them)."""
+    return [c for c in _all_open_crises() if c.public_registration]
+
+
+def _hotlines(crisis: Crisis | None = None) -> dict[str, Any]:
+    """What a page says of the Ministry's hotline (`public/_hotline.html`): the number of
+    the crisis the person registered in or chose, while it is open; on a page without a
+    crisis, the number of each open crisis, with its name when more than one crisis is
+    open. A crisis without a number gives none: the page's words stay as they are."""
+    if crisis is not None:
+        shown = crisis.hotline_phone and crisis.status == Crisis.Status.OPEN
+        return {"hotlines": [crisis] if shown else [], "hotlines_named": False}
+    crises = _all_open_crises()
+    return {
+        "hotlines": [c for c in crises if c.hotline_phone],
+        "hotlines_named": len(crises) > 1,
+    }
+
+
+def _too_many(
+    request: HttpRequest, message: str = "", crisis: Crisis | None = None
+) -> HttpResponse:
+    return TemplateResponse(
+        request, "public/too_many.html", {"message": message, **_hotlines(crisis)}, status=429
+    )
 
 
 @never_cache
 def register(request: HttpRequest) -> HttpResponse:
     crises = _open_crises()
     if not crises:
-        return TemplateResponse(request, "public/closed.html")
+        return TemplateResponse(request, "public/closed.html", _hotlines())
     if request.method == "GET" and not request.GET:
         return _blank_page(request, crises)
     form = RegistrationForm(request.POST or None, crises=crises)
@@ -234,7 +260,12 @@ def _over_the_limit(
     response = TemplateResponse(
         request,
         "public/register.html",
-        {"form": form, "formset": formset, "refused": message},
+        {
+            "form": form,
+            "formset": formset,
+            "refused": message,
+            **_hotlines(form.cleaned_data["crisis"]),
+        },
         status=429,
     )
     response["Retry-After"] = str(wait)
@@ -340,7 +371,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
     pk = request.get_signed_cookie(
         RECORD_COOKIE, default=None, salt=RECORD_COOKIE_SALT, max_age=RECORD_COOKIE_AGE
     )
-    record = IntakeRecord.objects.filter(pk=pk).first() if pk else None
+    record = IntakeRecord.objects.select_related("crisis").filter(pk=pk).first() if pk else None
     people: list[Any] = []
     if record is not None and record.outcome == IntakeRecord.Outcome.PENDING:
         payload: dict[str, Any] = cast(dict[str, Any], record.payload)
@@ -351,7 +382,11 @@ def register_done(request: HttpRequest) -> HttpResponse:
         ]
     elif record is not None:
         people = list(record.people.order_by("id"))
-    return TemplateResponse(request, "public/register_done.html", {"people": people})
+    return TemplateResponse(
+        request,
+        "public/register_done.html",
+        {"people": people, **_hotlines(record.crisis if record is not None else None)},
+    )
 
 
 @never_cache
@@ -473,6 +508,7 @@ def status_me(request: HttpRequest) -> HttpResponse:
                 "Too many updates came from your connection. What you sent before is saved; "
                 "please wait an hour and try again, or call the Ministry's hotline."
             ),
+            person.crisis,
         )
     others = _household_size(person)
     initial = _update_initial(person)
@@ -539,6 +575,7 @@ def status_me(request: HttpRequest) -> HttpResponse:
             "news": [n for n in news if n],
             "place": _place(person),
             "instructions": INSTRUCTIONS.get(person.status, ""),
+            **_hotlines(person.crisis),
         },
     )
 

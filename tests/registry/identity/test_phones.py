@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aman.registry.identity.phones import normalize_phone
+from aman.registry.identity.phones import format_international, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,16 @@ def test_extension_is_kept_apart_from_e164() -> None:
     result = normalize_phone("+7 701 123 45 67 доб. 5", "KZ")
     assert (result.e164, result.extension) == ("+77011234567", "5")
     assert normalize_phone("+1 650 253 0000 ext. 12", None).extension == "12"
+
+
+@pytest.mark.parametrize(
+    ("e164", "shown"),
+    [
+        ("+77172720000", "+7 7172 72 00 00"),
+        ("+77012345678", "+7 701 234 5678"),
+        ("+994123456789", "+994 12 345 67 89"),
+        ("not a number", "not a number"),
+    ],
+)
+def test_e164_is_written_for_reading_in_the_international_format(e164: str, shown: str) -> None:
+    assert format_international(e164) == shown

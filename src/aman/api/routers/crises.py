@@ -72,6 +72,8 @@ def crisis_create(request: HttpRequest, payload: CrisisIn) -> Any:
             missions=_missions(user, payload.missions),
             retention_days=payload.retention_days,
             public_registration=payload.public_registration,
+            hotline_phone=payload.hotline_phone,
+            hotline_note=payload.hotline_note,
         )
         return 201, CrisisOut.from_orm(_out(crisis)).model_dump(mode="json")
 

@@ -25,7 +25,7 @@ from aman.registry.identity.mrz import (
     check_digit,
     parse_mrz,
 )
-from aman.registry.identity.phones import PhoneResult, normalize_phone
+from aman.registry.identity.phones import PhoneResult, format_international, normalize_phone
 from aman.registry.identity.translit import (
     KAZAKH_PASSPORT_LETTERS,
     MATCHING_RULES,
@@ -51,6 +51,7 @@ __all__ = [
     "build_td3",
     "check_digit",
     "check_iin_matches",
+    "format_international",
     "make_iin",
     "name_key_pairs",
     "name_keys",

@@ -18,7 +18,7 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-__all__ = ["PhoneKind", "PhoneResult", "normalize_phone"]
+__all__ = ["PhoneKind", "PhoneResult", "format_international", "normalize_phone"]
 
 PhoneKind = Literal["mobile", "fixed", "unknown"]
 
@@ -72,3 +72,14 @@ def normalize_phone(raw: str, default_region: str | None) -> PhoneResult:
         kind=_KINDS.get(phonenumbers.number_type(number), "unknown"),
         extension=number.extension or None,
     )
+
+
+def format_international(e164: str) -> str:
+    """A number in E.164 written for reading, in the ITU-T E.123 international format
+    (``+77172720000`` → ``+7 7172 72 00 00``); anything libphonenumber cannot read is
+    returned as it is."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)

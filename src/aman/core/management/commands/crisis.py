@@ -43,6 +43,10 @@ class Command(AmanCommand):
         )
         create.add_argument("--code", default="")
         create.add_argument("--retention-days", type=int, default=180)
+        create.add_argument(
+            "--hotline", default="", help=_("the Ministry's hotline number for the public pages")
+        )
+        create.add_argument("--hotline-note", default="", help=_("e.g. 24/7"))
         create.add_argument("--open", action="store_true", help=_("open it at once"))
         for name, text in (("open", _("open a crisis")), ("close", _("close a crisis"))):
             p = sub.add_parser(name, help=text)
@@ -63,6 +67,8 @@ class Command(AmanCommand):
                 home_country=home[0],
                 affected_countries=_countries(options["affected"]),
                 retention_days=options["retention_days"],
+                hotline_phone=options["hotline"],
+                hotline_note=options["hotline_note"],
             )
             if options["open"]:
                 crisis = services.crisis_open(actor=None, crisis=crisis)
