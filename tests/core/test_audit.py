@@ -444,6 +444,7 @@ NOT_AUDITED = {
     "person_lookup_public": "a read",
     "city_named": "a read of reference data",
     "payload_country_code": "a pure helper",
+    "payload_place": "a pure helper",
     "priority_policy": "a read",
     "guess_mapping": "a pure helper",
     "check_mapping": "a pure helper",

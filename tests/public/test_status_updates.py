@@ -257,3 +257,128 @@ def test_a_refused_update_is_kept_as_the_persons_rejected_update(world: World) -
     dana.refresh_from_db()
     assert dana.needs_note != "insulin", "nothing of a refused update is applied"
     assert AuditEntry.objects.filter(verb="intake_reject", object_id=str(kept.pk)).exists()
+
+
+def _countries_offered(page: str) -> list[str]:
+    select = page.split('<select name="country"', 1)[1].split("</select>", 1)[0]
+    return re.findall(r'<option value="(\w+)"', select)
+
+
+def test_someone_who_crossed_into_a_neighbouring_country_says_so(world: World) -> None:
+    """From Tehran into Azerbaijan (not an affected country): the country and the city
+    change — the city read in the new country — for the household too, and the update is
+    an intake record of the person, audited, listed on the person page."""
+    tehran = Place.objects.get(kind="city", country__code="IR", name="Tehran")
+    baku = Place.objects.get(kind="city", country__code="AZ", name="Baku")
+    dana, son = _family(
+        world,
+        location={
+            "country": "IR",
+            "city_id": tehran.pk,
+            "address": "Hotel Azadi",
+            "latitude": 35.78,
+            "longitude": 51.38,
+        },
+    )
+    client = _signed_in(dana)
+    page = _checked(client.get("/status/me/"))
+    # The affected countries, the countries beyond their crossings, the missions' countries;
+    # not the home country. The person's own comes chosen.
+    offered = _countries_offered(page)
+    assert {"IR", "IQ", "AZ", "AM", "TR", "TM", "AE"} <= set(offered) and "KZ" not in offered
+    assert '<option value="IR" selected>' in page
+    page = _checked(
+        client.post(
+            "/status/me/",
+            {"country": "AZ", "city": "Баку", "address": "Hotel Central", "household": "on"},
+        )
+    )
+    assert "Where we have you: <strong>Baku, Hotel Central</strong>, Azerbaijan" in page
+    assert '<option value="AZ" selected>' in page
+    for person in (dana, son):
+        person.refresh_from_db()
+        assert person.country.code == "AZ" and person.city == baku
+        assert (person.address, person.latitude, person.longitude) == ("Hotel Central", None, None)
+    record = IntakeRecord.objects.get(kind="update")
+    assert record.outcome == "accepted" and record.channel == "public_web"
+    assert {k: record.payload[k] for k in ("country", "city", "address", "household")} == {
+        "country": "AZ",
+        "city": "Баку",
+        "address": "Hotel Central",
+        "household": True,
+    }
+    assert set(record.people.all()) == {dana, son}
+    entry = AuditEntry.objects.filter(verb="person_update_self", object_id=str(dana.pk)).get()
+    assert entry.changes["fields"] == [None, ["country", "location"]]
+    assert entry.changes["intake_record"] == [None, record.pk]
+    assert AuditEntry.objects.filter(verb="person_update_self", object_id=str(son.pk)).exists()
+    # The operator sees where the person is now, and the update among their intake records.
+    world.users[Role.OPERATOR].refresh_from_db()
+    detail = world.client(Role.OPERATOR).get(f"/people/{dana.pk}/").content.decode()
+    assert "Azerbaijan, Baku — Hotel Central" in detail
+    records = detail.split('id="intake-records"', 1)[1].split("</ol>", 1)[0]
+    assert "· update · AZ, Баку, Hotel Central</li>" in records
+    assert "· registration · IR, Hotel Azadi</li>" in records
+
+
+def test_another_country_without_a_city_leaves_no_city_of_the_old_one(world: World) -> None:
+    tehran = Place.objects.get(kind="city", country__code="IR", name="Tehran")
+    [dana] = _family(
+        world, n=1, location={"country": "IR", "city_id": tehran.pk, "address": "Hotel Azadi"}
+    )
+    client = _signed_in(dana)
+    page = _checked(client.post("/status/me/", {"country": "TR"}))
+    dana.refresh_from_db()
+    assert (dana.country.code, dana.city_id, dana.address) == ("TR", None, "")
+    assert "Where we have you: <strong>Türkiye</strong>" in page
+    # A city typed in the new country is read there: Tabriz is a city of Iran, not of
+    # Azerbaijan, so it is kept as typed, in front of the address.
+    _checked(client.post("/status/me/", {"country": "AZ", "city": "Tabriz", "address": "Camp 2"}))
+    dana.refresh_from_db()
+    assert (dana.country.code, dana.city_id, dana.address) == ("AZ", None, "Tabriz, Camp 2")
+    # The country sent again as it is (the form always sends it) moves nothing.
+    _checked(client.post("/status/me/", {"country": "AZ", "needs_note": "insulin"}))
+    dana.refresh_from_db()
+    assert (dana.country.code, dana.address, dana.needs_note) == ("AZ", "Tabriz, Camp 2", "insulin")
+    last = IntakeRecord.objects.filter(kind="update").latest("id")
+    assert "country" not in last.payload
+    assert IntakeRecord.objects.filter(kind="update", outcome="accepted").count() == 3
+
+
+def test_a_country_further_away_is_chosen_from_the_whole_list(world: World) -> None:
+    [dana] = _family(world, n=1)
+    client = _signed_in(dana)
+    page = _checked(client.get("/status/me/"))
+    assert "RU" not in _countries_offered(page)
+    assert '<a href="?countries=all">My country is not in the list</a>' in page
+    # Not offered on the short list: refused like any bad choice, and kept as refused.
+    page = _checked(client.post("/status/me/", {"country": "RU", "city": "Moscow"}))
+    assert "Select a valid choice" in page
+    kept = IntakeRecord.objects.get(kind="update", outcome="rejected")
+    assert kept.payload == {"country": "RU", "city": "Moscow"}
+    dana.refresh_from_db()
+    assert dana.country.code == "IR"
+    # The whole list (a link, no JavaScript): every country but the home country.
+    page = _checked(client.get("/status/me/?countries=all"))
+    offered = _countries_offered(page)
+    assert "RU" in offered and "KZ" not in offered and len(offered) > 200
+    assert "My country is not in the list" not in page
+    _checked(client.post("/status/me/?countries=all", {"country": "RU", "city": "Moscow"}))
+    dana.refresh_from_db()
+    assert (dana.country.code, dana.city_id, dana.address) == ("RU", None, "Moscow")
+    # Back on the short page, the person's own country is offered, chosen.
+    page = _checked(client.get("/status/me/"))
+    assert '<option value="RU" selected>' in page
+
+
+def test_an_unknown_country_is_refused_by_the_service_and_kept(world: World) -> None:
+    from aman.registry.services import RegistrationRejected, person_update_self
+
+    [dana] = _family(world, n=1)
+    with pytest.raises(RegistrationRejected) as refused:
+        person_update_self(person=dana, payload={"country": "XX", "city": "Nowhere"})
+    assert [p.field for p in refused.value.problems] == ["country"]
+    kept = IntakeRecord.objects.get(kind="update", outcome="rejected")
+    assert kept.rejection_reasons == {"country": "Unknown country XX."}
+    dana.refresh_from_db()
+    assert dana.country.code == "IR"

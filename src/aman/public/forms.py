@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Crisis
+from aman.geo.models import Country
 from aman.registry.forms import DATE_INPUT, DAY_ERRORS, LatinNameField
 from aman.registry.models import Intent, Sex
 
@@ -172,10 +173,12 @@ class LookupForm(forms.Form):
 
 
 class SelfUpdateForm(forms.Form):
-    """The status page's update: every field may be left as it is. An empty city and address
-    change nothing (only an address keeps the city); no answer to the intent question keeps
-    the answer given before."""
+    """The status page's update: every field may be left as it is. The country comes chosen
+    as it is; an empty city and address change nothing (only an address keeps the city),
+    but another country with no city leaves no city of the old one; no answer to the intent
+    question keeps the answer given before."""
 
+    country = forms.ChoiceField(label=_("Country you are in now"), required=False)
     city = forms.CharField(label=_("City"), max_length=100, required=False)
     address = forms.CharField(label=_("Address or hotel"), max_length=300, required=False)
     household = forms.BooleanField(
@@ -198,7 +201,14 @@ class SelfUpdateForm(forms.Form):
     disability = forms.BooleanField(label=_("Has a disability"), required=False)
     needs_note = forms.CharField(label=_("What help is needed?"), max_length=500, required=False)
 
-    def __init__(self, *args: Any, with_household: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        countries: list[Country],
+        with_household: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["country"].choices = [(c.code, c.local_name) for c in countries]  # type: ignore[attr-defined]
         if not with_household:
             del self.fields["household"]

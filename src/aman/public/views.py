@@ -29,6 +29,7 @@ from aman.registry.forms import (
     unbound_with_one_more,
 )
 from aman.registry.models import Channel, IntakeRecord, Intent, Person, reference_code_display
+from aman.registry.selectors import countries_to_be_in
 from aman.registry.services import (
     BACK_TO_LEAVING,
     NOT_MOVED_WITH_HOUSEHOLD,
@@ -473,6 +474,7 @@ def _update_initial(person: Person) -> dict[str, Any]:
     leave” is then an answer of its own (it registers them again), not an untouched default."""
     unanswered = person.status in BACK_TO_LEAVING and person.intent == Intent.LEAVE
     return {
+        "country": person.country.code,
         "intent": None if unanswered else person.intent,
         "pregnant": person.pregnant,
         "medical_need": person.medical_need,
@@ -512,7 +514,12 @@ def status_me(request: HttpRequest) -> HttpResponse:
         )
     others = _household_size(person)
     initial = _update_initial(person)
-    form = SelfUpdateForm(request.POST or None, initial=initial, with_household=others > 0)
+    # The countries near the crisis; "not in the list" (a link, no JavaScript) asks for all.
+    every_country = request.GET.get("countries") == "all"
+    countries = countries_to_be_in(person=person, every=every_country)
+    form = SelfUpdateForm(
+        request.POST or None, initial=initial, countries=countries, with_household=others > 0
+    )
     saved = False
     news: list[str] = []
     if request.method == "POST" and form.is_valid():
@@ -520,11 +527,15 @@ def status_me(request: HttpRequest) -> HttpResponse:
         payload = {
             k: v
             for k, v in d.items()
-            if k not in ("intent", "household") and (v not in ("", None) or k in initial)
+            if k not in ("intent", "household", "country") and (v not in ("", None) or k in initial)
         }
+        # The country comes chosen as it is: sent on only when the person changed it.
+        new_country = bool(d.get("country")) and d["country"] != initial["country"]
+        if new_country:
+            payload["country"] = d["country"]
         if d.get("intent"):
             payload["intent"] = d["intent"]
-        if others and (d.get("city") or d.get("address")):
+        if others and (new_country or d.get("city") or d.get("address")):
             payload["household"] = bool(d.get("household"))
         before = person.status
         try:
@@ -549,7 +560,9 @@ def status_me(request: HttpRequest) -> HttpResponse:
                     % {"n": moved}
                 )
             others = _household_size(person)
-            form = SelfUpdateForm(initial=_update_initial(person), with_household=others > 0)
+            form = SelfUpdateForm(
+                initial=_update_initial(person), countries=countries, with_household=others > 0
+            )
     elif request.method == "POST":
         # Refused by the form (an e-mail address such as `dana@`): kept as a rejected
         # update of this person with its reasons, as the service keeps the ones it refuses.
@@ -574,6 +587,7 @@ def status_me(request: HttpRequest) -> HttpResponse:
             "saved": saved,
             "news": [n for n in news if n],
             "place": _place(person),
+            "every_country": every_country,
             "instructions": INSTRUCTIONS.get(person.status, ""),
             **_hotlines(person.crisis),
         },

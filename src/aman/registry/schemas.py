@@ -139,6 +139,13 @@ class SelfUpdateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    country: str | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2: the country the person is in now (another one than "
+        "before: the city is read in it, and no city of the old country stays)",
+    )
     city: str | None = Field(None, max_length=100)
     address: str | None = Field(None, max_length=300)
     phone: str | None = Field(None, max_length=40)
@@ -150,7 +157,7 @@ class SelfUpdateIn(BaseModel):
     disability: bool | None = None
     needs_note: str | None = Field(None, max_length=2000)
     household: bool | None = Field(
-        None, description="the place sent (city, address) is the whole household's"
+        None, description="the place sent (country, city, address) is the whole household's"
     )
 
 

@@ -17,6 +17,7 @@ from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError, NotFound
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
+from aman.geo.models import Country
 from aman.registry.identity import PAIR_SEPARATOR, name_matching_key
 from aman.registry.models import (
     Document,
@@ -57,6 +58,38 @@ def cities_named(crisis: Crisis, name: str) -> list[int]:
     countries = [*crisis.affected_countries.values_list("pk", flat=True), crisis.home_country_id]
     found = (city_named(country_id=c, name=name) for c in dict.fromkeys(countries))
     return [city.pk for city in found if city is not None]
+
+
+def countries_to_be_in(*, person: Person, every: bool = False) -> list[Country]:
+    """The countries a person of a crisis may say they are in (the status page's choice),
+    in the reader's language: the crisis's affected countries, the countries its border
+    crossings lead into (where people flee over land), the countries its missions are in
+    and cover, and the person's own. Not the home country: being home is a step of the
+    journey that an officer records, not a place to plan from. With `every`, every country
+    but the home country (someone who flew further)."""
+    from aman.core.models import Mission
+    from aman.geo.models import Place
+
+    crisis = person.crisis
+    near = Q()
+    if not every:
+        near = (
+            Q(pk__in=crisis.affected_countries.values("pk"))
+            | Q(
+                pk__in=Place.objects.filter(
+                    kind=Place.Kind.CROSSING, country__crises=crisis
+                ).values("entry_country")
+            )
+            | Q(pk__in=Mission.objects.filter(crises=crisis).values("country"))
+            | Q(
+                pk__in=Mission.area.through.objects.filter(mission__crises=crisis).values("country")
+            )
+        )
+    return list(
+        Country.objects.filter(
+            (near & ~Q(pk=crisis.home_country_id)) | Q(pk=person.country_id)
+        ).in_local_order()
+    )
 
 
 def people_filtered(*, user: User, crisis: Crisis, filters: dict[str, Any]) -> QuerySet[Person]:

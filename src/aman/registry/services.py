@@ -139,14 +139,28 @@ def _member_problems(
     return problems
 
 
+def _payload_location(payload: Any) -> dict[str, Any]:
+    """Where a submission says its people are: a registration's `location`, else its own
+    fields (a form's as posted, a status-page update's)."""
+    if not isinstance(payload, dict):
+        return {}
+    location = payload.get("location")
+    return location if isinstance(location, dict) else payload
+
+
 def payload_country_code(payload: Any) -> str:
     """The country code a submission names: a registration's `location.country`, a form's
     `country` (the public and hotline forms keep what was posted)."""
-    if not isinstance(payload, dict):
-        return ""
-    location = payload.get("location")
-    code = location.get("country") if isinstance(location, dict) else payload.get("country")
-    return str(code or "").strip().upper()[:3]
+    return str(_payload_location(payload).get("country") or "").strip().upper()[:3]
+
+
+def payload_place(payload: Any) -> str:
+    """The place a submission names, as sent (country code, typed city, address), for the
+    person page's list of intake records: the person's location history. Empty when it
+    names none (an update of a phone number)."""
+    location = _payload_location(payload)
+    sent = (location.get(k) for k in ("country", "city", "address"))
+    return ", ".join(v.strip() for v in sent if isinstance(v, str) and v.strip())
 
 
 def _country_of(payload: Any, batch: Any = None) -> Country | None:
@@ -1348,22 +1362,25 @@ def person_lookup_public(*, reference_code: str, birth_date: Any) -> Person | No
 
 @dataclass(frozen=True)
 class _Where:
-    """Where a person is: the city chosen from the reference data, or none and then the
-    typed city in front of the address (as registration keeps it and the planner reads it),
-    and the coordinates."""
+    """Where a person is: the country, the city chosen from the reference data, or none and
+    then the typed city in front of the address (as registration keeps it and the planner
+    reads it), and the coordinates."""
 
+    country: Country
     city: Place | None
     address: str
     latitude: float | None = None
     longitude: float | None = None
 
     def differs_from(self, person: Person) -> bool:
-        return (self.city.pk if self.city else None, self.address) != (
+        return (self.country.pk, self.city.pk if self.city else None, self.address) != (
+            person.country_id,
             person.city_id,
             person.address,
         )
 
     def apply_to(self, person: Person, now: Any) -> None:
+        person.country = self.country
         person.city = self.city
         person.address = self.address
         person.latitude, person.longitude = self.latitude, self.longitude
@@ -1410,14 +1427,24 @@ def _typed_city(person: Person) -> str:
     return "" if person.city_id else person.address.split(",")[0].strip()
 
 
-def _where_after(person: Person, city: str, address: str) -> _Where | None:
-    """Where a person is after an update from the status page that sent `city` and/or
-    `address` (None when neither was sent). Only an address: the city is kept. A city: it
-    replaces the city — the reference-data city when it names one — and an address and
-    coordinates that belonged to the old place are not carried over. Any new place clears
-    the coordinates: they were the old place's."""
+def _where_after(
+    person: Person, city: str, address: str, country: Country | None = None
+) -> _Where | None:
+    """Where a person is after an update from the status page that sent `city`, `address`
+    and/or `country` (None when none of them says anything new). Only an address: the city
+    is kept. A city: it replaces the city — the reference-data city of the country when it
+    names one (`city_named`) — and an address and coordinates that belonged to the old place
+    are not carried over. Another country: nothing of the old place carries over, the city
+    is read in the new country, and without one the person is in that country, city not
+    known. Any new place clears the coordinates: they were the old place's."""
     from aman.geo.loaders import fold
 
+    if country is not None and country.pk != person.country_id:
+        chosen = city_named(country_id=country.pk, name=city) if city else None
+        if chosen is not None:
+            return _Where(country, chosen, address[:300])
+        return _Where(country, None, ", ".join(x for x in (city, address) if x)[:300])
+    here = person.country
     if not city and not address:
         return None
     if city:
@@ -1426,18 +1453,18 @@ def _where_after(person: Person, city: str, address: str) -> _Where | None:
             person.city_id is not None and chosen is not None and chosen.pk == person.city_id
         ) or (person.city_id is None and chosen is None and fold(city) == fold(_typed_city(person)))
         if same and not address:
-            return _Where(person.city, person.address, person.latitude, person.longitude)
+            return _Where(here, person.city, person.address, person.latitude, person.longitude)
         if not same:
             if chosen is not None:
-                return _Where(chosen, address[:300])
-            return _Where(None, ", ".join(x for x in (city, address) if x)[:300])
+                return _Where(here, chosen, address[:300])
+            return _Where(here, None, ", ".join(x for x in (city, address) if x)[:300])
     # Only a new address (or the same city again with one): the city stays.
     if person.city_id is not None:
-        where = _Where(person.city, address[:300])
+        where = _Where(here, person.city, address[:300])
     else:
-        where = _Where(None, ", ".join(x for x in (_typed_city(person), address) if x)[:300])
+        where = _Where(here, None, ", ".join(x for x in (_typed_city(person), address) if x)[:300])
     if not where.differs_from(person):
-        return _Where(person.city, person.address, person.latitude, person.longitude)
+        return _Where(here, person.city, person.address, person.latitude, person.longitude)
     return where
 
 
@@ -1538,8 +1565,8 @@ def person_update_self(
     """Apply a person's own update; kept as an IntakeRecord exactly as sent, rejected ones
     too. Priorities are recomputed when needs change.
 
-    A place (`city`, `address`) is read by `_where_after`; with `household` true it is the
-    place of the whole household too: the members whose place differs (and who are not out
+    A place (`country`, `city`, `address`) is read by `_where_after`; with `household` true
+    it is the place of the whole household too: the members whose place differs (and who are not out
     of the country already) move with it, and the same intake record names them. An intent
     moves the status where the journey allows (`_intent_target`): wanting to leave after a
     decline or after staying registers the person again; choosing to stay is staying."""
@@ -1560,6 +1587,9 @@ def person_update_self(
             validate_email(data.email, check_deliverability=False)
         except EmailNotValidError as exc:
             problems.append(Problem("email", str(exc)))
+    country = _countries_for([data.country]).get(data.country.upper()) if data.country else None
+    if data.country and country is None:
+        problems.append(Problem("country", _("Unknown country %(c)s.") % {"c": data.country}))
     if problems:
         record = _reject(**common, problems=problems)
         raise RegistrationRejected(record, problems)
@@ -1574,8 +1604,11 @@ def person_update_self(
         fields = data.model_dump(exclude_none=True)
         phone = fields.pop("phone", None)
         whole_household = fields.pop("household", False)
-        where = _where_after(person, fields.pop("city", ""), fields.pop("address", ""))
+        fields.pop("country", None)
+        where = _where_after(person, fields.pop("city", ""), fields.pop("address", ""), country)
         if where is not None and where.differs_from(person):
+            if where.country.pk != person.country_id:
+                changed.append("country")
             where.apply_to(person, now)
             changed.append("location")
         intent = fields.get("intent")
@@ -1625,12 +1658,10 @@ def person_update_self(
                 .exclude(status__in=NOT_MOVED_WITH_HOUSEHOLD)
                 .order_by("pk")
             ):
-                if (member.country_id, member.latitude, member.longitude) != (
-                    person.country_id,
+                if (member.latitude, member.longitude) != (
                     person.latitude,
                     person.longitude,
                 ) or where.differs_from(member):
-                    member.country_id = person.country_id
                     where.apply_to(member, person.location_updated_at or now)
                     member.save(
                         update_fields=[

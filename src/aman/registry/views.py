@@ -151,7 +151,10 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "documents": person.documents.all(),
             "phones": person.phones.all(),
             "events": person.status_events.select_related("actor"),
-            "intake_records": person.intake_records.select_related("actor"),
+            "intake_records": [
+                (r, services.payload_place(r.payload))
+                for r in person.intake_records.select_related("actor")
+            ],
             "priority_explained": explain(person.priority, person.priority_reasons),
             "status_form": form if allowed and user.has_cap(Cap.REGISTER) else None,
             "can_edit": user.has_cap(Cap.REGISTER),
