@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from aman.core.access import country_scope, require
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError, NotFound
-from aman.core.models import Crisis, User
+from aman.core.models import Crisis, Mission, User
 from aman.core.roles import Cap
-from aman.geo.models import Country
+from aman.geo.models import Country, Place
 from aman.registry.identity import PAIR_SEPARATOR, name_matching_key
 from aman.registry.models import (
     Document,
@@ -67,9 +67,6 @@ def countries_to_be_in(*, person: Person, every: bool = False) -> list[Country]:
     and cover, and the person's own. Not the home country: being home is a step of the
     journey that an officer records, not a place to plan from. With `every`, every country
     but the home country (someone who flew further)."""
-    from aman.core.models import Mission
-    from aman.geo.models import Place
-
     crisis = person.crisis
     near = Q()
     if not every:

@@ -1566,10 +1566,11 @@ def person_update_self(
     too. Priorities are recomputed when needs change.
 
     A place (`country`, `city`, `address`) is read by `_where_after`; with `household` true
-    it is the place of the whole household too: the members whose place differs (and who are not out
-    of the country already) move with it, and the same intake record names them. An intent
-    moves the status where the journey allows (`_intent_target`): wanting to leave after a
-    decline or after staying registers the person again; choosing to stay is staying."""
+    it is the place of the whole household too: the members whose place differs (and who
+    are not out of the country already) move with it, and the same intake record names
+    them. An intent moves the status where the journey allows (`_intent_target`): wanting to
+    leave after a decline or after staying registers the person again; choosing to stay is
+    staying."""
     from aman.registry.schemas import SelfUpdateIn
 
     common = _self_update_record(person, payload, channel, actor)
