@@ -247,3 +247,46 @@ def test_a_command_speaks_the_settings_language_whatever_is_active(tmp_path: Pat
         call_command("import", str(missing), "--crisis", "x", "--source", "Kompas Tour")
     assert CYRILLIC.search(str(caught.value)), str(caught.value)
     assert "No such file" not in str(caught.value)
+
+
+def test_serve_access_log_names_the_path_never_the_query(tmp_path: Path) -> None:
+    """`aman serve` (gunicorn): a search for a passport or a phone number leaves the path in
+    the access log, not what was searched for."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env["AMAN_DATA_DIR"] = str(tmp_path)
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [AMAN, "serve", "--port", str(port), "--workers", "1"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            for path in ("/api/people?q=N12345678", "/?q=%2B77011234567"):
+                for _attempt in range(100):
+                    try:
+                        urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+                    except urllib.error.HTTPError:
+                        break  # answered (401, a redirect to the login page, …)
+                    except OSError:
+                        time.sleep(0.1)  # not listening yet
+                    else:
+                        break
+                else:
+                    pytest.fail(f"aman serve did not answer: {log.read_text()}")
+            time.sleep(0.5)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = log.read_text()
+    assert '"GET /api/people"' in text and '"GET /"' in text, text
+    assert "N12345678" not in text and "7011234567" not in text, text

@@ -8,6 +8,12 @@ from django.utils.translation import gettext_lazy
 
 from aman.core.commands import AmanCommand
 
+# The access log names the path, never the query string or the Referer: a search may be a
+# passport or a phone number (`/api/people?q=…`, the people list's form), and neither may
+# be written in plain text anywhere. Remote address, time, method, path, status, bytes,
+# seconds.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)s'
+
 
 class Command(AmanCommand):
     help = gettext_lazy(
@@ -40,6 +46,8 @@ class Command(AmanCommand):
                 str(options["workers"]),
                 "--access-logfile",
                 "-",
+                "--access-logformat",
+                ACCESS_LOG_FORMAT,
                 "--timeout",
                 "120",
             ]
