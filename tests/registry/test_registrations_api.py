@@ -608,6 +608,21 @@ def test_a_page_of_people_is_at_most_500_and_every_page_read_is_audited(
     assert AuditEntry.objects.filter(verb="household_list").count() == 1
 
 
+def test_reading_one_household_or_one_registration_is_audited(
+    world: World, family: dict[str, Any]
+) -> None:
+    created = register(world, family).json()
+    api = world.api(Role.OPERATOR)
+    household = api.get(f"/api/households/{created['household']}")
+    assert household.status_code == 200, household.content
+    entry = AuditEntry.objects.get(verb="household_detail")
+    assert (entry.object_id, entry.actor.role) == (str(created["household"]), Role.OPERATOR)
+    state = api.get(f"/api/registrations/{created['intake_record']}")
+    assert state.status_code == 200 and state.json()["status"] == "accepted", state.content
+    read = AuditEntry.objects.get(verb="registration_detail")
+    assert read.object_id == str(created["intake_record"]) and read.crisis_id == world.crisis.pk
+
+
 def test_a_retried_rejected_registration_answers_the_same_and_keeps_one_record(
     world: World, family: dict[str, Any]
 ) -> None:

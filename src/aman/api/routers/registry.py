@@ -333,7 +333,10 @@ def registration_get(request: HttpRequest, intake_record_id: int) -> Any:
     if record is None:
         raise Http404
     access.crisis_for_user(user, record.crisis_id)
-    return _registration_status(user, record)
+    answer = _registration_status(user, record)
+    # It names the people registered (names, birth dates): a read of personal data.
+    audit_read(actor=user, verb="registration_detail", obj=record, crisis=record.crisis)
+    return answer
 
 
 class PeopleFilter(Schema):
@@ -455,7 +458,10 @@ def household_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> Any
 
 @router.get("/households/{household_id}", response={200: HouseholdOut, **ERRORS})
 def household_get(request: HttpRequest, household_id: int) -> Any:
-    return _household(_user(request), household_id)
+    user = _user(request)
+    household = _household(user, household_id)
+    audit_read(actor=user, verb="household_detail", obj=household, crisis=household.crisis)
+    return household
 
 
 def _household(user: User, household_id: int) -> Household:
