@@ -67,6 +67,18 @@ def test_run_review_lock_publish_and_what_if(
     expect(page.locator("#diff")).to_contain_text("2 moved")
     expect(page.get_by_role("button", name="Publish")).to_have_count(0)
 
+    # Side by side with the published plan: the two households moved, the flight gone.
+    page.get_by_role("link", name="Compare with the current plan").click()
+    expect(page.locator("#fig-people-safe")).to_contain_text("4")
+    moved = page.locator("#diff-moved tbody tr")
+    expect(moved).to_have_count(2)
+    expect(moved.first.locator(".steps-a")).to_contain_text("KC 1998")
+    expect(moved.first.locator(".steps-b")).not_to_contain_text("KC 1998")
+    # And back from the plan list's form: the two plans chosen by default.
+    page.get_by_role("link", name="Plans").first.click()
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator("#diff-moved tbody tr")).to_have_count(2)
+
 
 def test_the_planning_policy_and_the_price_of_keeping_promises(
     world: World, new_page: Callable[[], Page], sign_in: Callable[..., None]

@@ -84,6 +84,16 @@ ROWS: list[dict[str, Any]] = [
         ok=302,
         data=lambda w: {"stability_reward": "1.5", "firm_hours": "24"},
     ),
+    dict(name="plan_compare", method="get", path=lambda w: "/planning/compare/", allowed=PLANNERS),
+    # A running plan has no result to compare (and twice the same plan): the allowed are
+    # told so (400) after the access check.
+    dict(
+        name="plan_compare",
+        method="get",
+        path=lambda w: f"/planning/compare/?a={world_plan(w)}&b={world_plan(w)}",
+        allowed=PLANNERS,
+        ok=400,
+    ),
     dict(name="lock_list", method="get", path=lambda w: "/planning/locks/", allowed=PLANNERS),
     # Nothing is locked: the allowed are told so and sent back to the page.
     dict(
@@ -150,6 +160,12 @@ API_ROWS: list[dict[str, Any]] = [
     ),
     A("POST /api/plans/{plan_id}/discard", lambda w: f"/api/plans/{world_plan(w)}/discard"),
     A("GET /api/plans/{plan_id}/changes", lambda w: f"/api/plans/{world_plan(w)}/changes"),
+    # Twice the same (running) plan: the allowed are told so (400) after the access check.
+    A(
+        "GET /api/plans/{a}/compare/{b}",
+        lambda w: f"/api/plans/{world_plan(w)}/compare/{world_plan(w)}",
+        ok=400,
+    ),
     # A running plan has no itinerary to lock, and nothing is locked: the allowed get 409.
     A(
         "POST /api/plans/{plan_id}/households/{household_id}/lock",

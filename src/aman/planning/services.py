@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.db.models import Max
@@ -723,7 +723,7 @@ def _places_still_open(plan: Plan, new: dict[int | None, dict[str, Any]]) -> Non
             )
 
 
-def _brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
+def brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a household is told of its itinerary (kept with the change)."""
     if item is None:
         return None
@@ -820,6 +820,156 @@ def compare(plan: Plan, base: Plan | None = None) -> dict[str, dict[str, Any]]:
             entry["cause"] = DISPLACED if hid in displaced or gone else REASSIGNED
         out[hid] = entry
     return out
+
+
+# How one plan differs from another for a household (`compare_plans`): besides ADDED and
+# LOST, moved (both have an itinerary, and they differ), unchanged, or not planned (the
+# second plan's inputs leave the household out).
+MOVED, UNCHANGED, NOT_PLANNED = "moved", "unchanged", "not_planned"
+COMPARED = (LOST, MOVED, ADDED, NOT_PLANNED, UNCHANGED)
+
+
+def step_moment(step: dict[str, Any]) -> datetime | None:
+    """When a leg or pool trip departs or a crossing is passed (None for a hotel step)."""
+    moment = step.get("departure") or step.get("at")
+    return datetime.fromisoformat(moment) if moment else None
+
+
+def _ahead(item: dict[str, Any], since: datetime) -> tuple[list[Any], list[Any]]:
+    """An itinerary's movements and hotel nights from `since` on: what came before is past."""
+    steps = [s for s in item["steps"] if (at := step_moment(s)) is None or at >= since]
+    return _moves(solver.steps_of({"steps": steps})), _nights_ahead(item, since.date())
+
+
+def plans_comparable(a: Plan, b: Plan) -> None:
+    """Refuse two plans that cannot be compared (ApplicationError says why): the same plan,
+    plans of two crises, or a plan without a result (running, failed)."""
+    if a.pk == b.pk:
+        raise ApplicationError(
+            _("Choose two different plans to compare."),
+            {"errors": {"b": [_("The same plan as A.")]}},
+        )
+    if a.crisis_id != b.crisis_id:
+        raise ApplicationError(
+            _("The two plans are of different crises."),
+            {"errors": {"b": [_("Not of the crisis of plan A.")]}},
+        )
+    for name, plan in (("a", a), ("b", b)):
+        if not plan.result:
+            raise ApplicationError(
+                _("%(plan)s has no result to compare: it is %(status)s.")
+                % {"plan": plan, "status": PlanStatus(plan.status).label.lower()},
+                {"errors": {name: [_("No result.")]}, "plan": plan.pk, "status": plan.status},
+            )
+
+
+def compare_plans(a: Plan, b: Plan) -> dict[str, dict[str, Any]]:
+    """How plan `b` differs from plan `a`, per household (`hh<id>`) with an itinerary in
+    either, in the order of the households' ids: `added` (one in b, none in a), `lost`
+    (one in a, none in b; `reason`: b's), `not_planned` (one in a, and b's inputs leave
+    the household out: home, withdrawn or safe by then — or, b being the older plan, not
+    registered yet), `moved` (both have one and they differ) or `unchanged`; `a` and `b`
+    are the two itineraries. Any two plans of a crisis with a result, in either order.
+
+    The itineraries are compared as the plans hold them — not against what households
+    were told, which only means something against the plan a re-plan started from
+    (`compare`) — and only from the later plan's start (`since`) on: the movements (legs,
+    pool trips, crossings) and hotel nights before it are past for both."""
+    old = {i["household"]: i for i in (a.result or {}).get("itineraries", [])}
+    new = {i["household"]: i for i in (b.result or {}).get("itineraries", [])}
+    planned = {h["id"] for h in (b.scenario or {}).get("households", [])}
+    reasons = {u["household"]: u["reason"] for u in (b.result or {}).get("unassigned", [])}
+    since = compared_since(a, b)
+
+    def order(key: str) -> tuple[int, str]:
+        return (inputs.pk_of(key, "hh") or 0, key)
+
+    out: dict[str, dict[str, Any]] = {}
+    for hid in sorted(set(old) | set(new), key=order):
+        before, after = old.get(hid), new.get(hid)
+        entry: dict[str, Any] = {"a": before, "b": after}
+        if before is None:
+            entry["kind"] = ADDED
+        elif after is None:
+            entry["kind"] = LOST if hid in planned else NOT_PLANNED
+            if hid in planned:
+                entry["reason"] = reasons.get(hid)
+        else:
+            same = (
+                _ahead(before, since) == _ahead(after, since)
+                if since is not None
+                else before["steps"] == after["steps"]
+            )
+            entry["kind"] = UNCHANGED if same else MOVED
+        out[hid] = entry
+    return out
+
+
+def compared_since(a: Plan, b: Plan) -> datetime | None:
+    """The later of the two plans' starts: what `compare_plans` compares from."""
+    starts = [
+        datetime.fromisoformat(p.scenario["start"])
+        for p in (a, b)
+        if (p.scenario or {}).get("start")
+    ]
+    return max(starts) if starts else None
+
+
+def safe_by_day(plan: Plan) -> dict[str, int]:
+    """People made safe each day (the scenario's clock, as its limits are counted)."""
+    zone = plan_zone(plan)
+    out: dict[str, int] = defaultdict(int)
+    for item in (plan.result or {}).get("itineraries", []):
+        if item.get("safe_at"):
+            out[day_of(item["safe_at"], zone)] += item["size"]
+    return dict(out)
+
+
+def plan_zone(plan: Plan) -> ZoneInfo:
+    """The plan's clock: its scenario's time zone."""
+    try:
+        return ZoneInfo((plan.scenario or {}).get("timezone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def day_of(value: str | None, zone: ZoneInfo) -> str:
+    """The day of a plan's instant on `zone`'s clock ("" for none)."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(value).astimezone(zone).date().isoformat()
+
+
+def plan_figures(plan: Plan) -> dict[str, Any]:
+    """A plan's figures to set beside another's: people safe and home, households without
+    an itinerary, the gap to the LP bound, hotel nights (person-nights), people safe by
+    priority group, and by day (that day, and by then)."""
+    result = plan.result or {}
+    summary = result.get("summary") or {}
+    by_day = []
+    total = 0
+    for day, safe in sorted(safe_by_day(plan).items()):
+        total += safe
+        by_day.append({"day": day, "safe": safe, "total": total})
+    return {
+        "id": plan.pk,
+        "number": plan.number,
+        "kind": plan.kind,
+        "title": plan.title,
+        "status": plan.status,
+        "start": (plan.scenario or {}).get("start"),
+        "people": summary.get("people"),
+        "people_safe": summary.get("people_safe"),
+        "people_home": summary.get("people_home"),
+        "unassigned": len(result.get("unassigned", [])),
+        "gap": result.get("gap"),
+        "hotel_nights": summary.get("hotel_nights"),
+        "by_priority": [
+            {"priority": r["priority"], "people": r["people"], "safe": r["safe"]}
+            for r in summary.get("by_priority", [])
+        ],
+        "by_day": by_day,
+    }
 
 
 def _publishable(plan: Plan, statuses: tuple[str, ...]) -> Plan | None:
@@ -1053,8 +1203,8 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
                 plan=plan,
                 household=households[hid],
                 kind=kinds[entry["kind"]],
-                before=_brief(entry["before"]),
-                after=_brief(entry["after"]),
+                before=brief(entry["before"]),
+                after=brief(entry["after"]),
                 reason=entry.get("reason"),
                 cause=entry.get("cause", ""),
             )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("what-if/", views.plan_what_if, name="plan_what_if"),
     path("pools/", views.pool_list, name="pool_list"),
     path("policy/", views.planning_policy, name="planning_policy"),
+    path("compare/", views.plan_compare, name="plan_compare"),
     path("locks/", views.lock_list, name="lock_list"),
     path("locks/<int:household>/unlock/", views.lock_unlock, name="lock_unlock"),
     path("<int:pk>/", views.plan_detail, name="plan_detail"),

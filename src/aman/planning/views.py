@@ -1,6 +1,6 @@
 """The planner's pages: run a plan or a what-if, watch it, review it (by priority group,
 place and day, with the limits and the shadow prices), lock households, compare it with
-the published plan, publish or discard it; bus pools."""
+the published plan (or any two plans side by side), publish or discard it; bus pools."""
 
 from __future__ import annotations
 
@@ -399,6 +399,14 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     if crisis is not None:
         plans = Plan.objects.filter(crisis=crisis).select_related("created_by")
     page = Paginator(plans, 25).get_page(request.GET.get("page"))
+    published = services.published_plan(crisis) if crisis else None
+    choices = list(comparable_plans(crisis)) if crisis else []
+    compare = None
+    if len(choices) >= 2:
+        # By default the newest against the published plan (or the one before it).
+        newest = choices[0]
+        against = published if published and published.pk != newest.pk else choices[1]
+        compare = {"a": str(against.pk), "b": str(newest.pk)}
     return TemplateResponse(
         request,
         "planning/plan_list.html",
@@ -406,7 +414,9 @@ def plan_list(request: HttpRequest) -> HttpResponse:
             "crisis": crisis,
             "page": page,
             "form": RunForm(),
-            "published": services.published_plan(crisis) if crisis else None,
+            "published": published,
+            "choices": choices,
+            "compare": compare,
             "pools": BusPool.objects.filter(crisis=crisis).count() if crisis else 0,
             "locks": PlanLock.objects.filter(crisis=crisis).count() if crisis else 0,
         },
@@ -512,36 +522,20 @@ def _change_errors(row: ChangeForm, section: str, exc: ApplicationError) -> None
                     row.add_error(field, str(problem))
 
 
-def _day(value: str | None, zone: ZoneInfo) -> str:
-    """The day of a plan's instant on the scenario's clock (as its limits are counted)."""
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone(zone).date().isoformat()
-
-
-def _zone(plan: Plan) -> ZoneInfo:
-    try:
-        return ZoneInfo(plan.scenario.get("timezone") or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _review(plan: Plan) -> dict[str, Any]:
     """The plan's figures for the page: by priority group, place and day; the per-day
     curve of people safe; the shadow prices in words; reasons counted."""
     result = plan.result or {}
-    zone = _zone(plan)
     names = {p["id"]: p["name"] for p in plan.scenario.get("places", [])}
     households = {h["id"]: h for h in plan.scenario.get("households", [])}
     by_place: dict[str, dict[str, int]] = defaultdict(lambda: {"people": 0, "safe": 0})
-    by_day: dict[str, int] = defaultdict(int)
+    by_day = services.safe_by_day(plan)
     for h in households.values():
         by_place[names.get(h["location"], h["location"])]["people"] += h["size"]
     for item in result.get("itineraries", []):
         place = names.get(item["from"], item["from"])
         if item.get("safe_at"):
             by_place[place]["safe"] += item["size"]
-            by_day[_day(item["safe_at"], zone)] += item["size"]
     most = {row["day"]: row["most_safe"] for row in result.get("limits", [])}
     curve = []
     total = 0
@@ -665,7 +659,13 @@ def _step_text(
     """One step of an itinerary in words, times on the clock of the place they happen at."""
     kind = step["type"]
     if kind == "leg":
-        return str(legs.get(step["leg"]) or step["leg"])
+        leg = legs.get(step["leg"])
+        if leg is None and step.get("from") and step.get("to") and step.get("departure"):
+            # A leg of the inputs only (a what-if's flight): its route and time.
+            origin = names.get(step["from"], step["from"])
+            destination = names.get(step["to"], step["to"])
+            return f"{origin} → {destination} {local(step['departure'], step['from'])}"
+        return str(leg or step["leg"])
     if kind == "pool":
         return _("bus %(origin)s → %(destination)s %(at)s") % {
             "origin": names.get(step["from"], step["from"]),
@@ -684,6 +684,37 @@ def _step_text(
             "first": step["nights"][0],
         }
     return kind
+
+
+def _local_clock(*plans: Plan) -> Any:
+    """`local(moment, place)`: an instant of the plans on the clock of a place of theirs."""
+    zones = {
+        x["id"]: x.get("timezone") or "UTC"
+        for plan in plans
+        for x in (plan.scenario or {}).get("places", [])
+    }
+
+    def local(moment: str | None, place: str) -> str:
+        if not moment:
+            return ""
+        try:
+            zone = ZoneInfo(zones.get(place, "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    return local
+
+
+def _legs_of_steps(items: list[dict[str, Any] | None]) -> dict[str, Leg]:
+    """The database legs the itineraries' leg steps name, by their scenario id."""
+    refs = {s["leg"] for item in items if item for s in item.get("steps", []) if s["type"] == "leg"}
+    return {
+        f"leg{leg.pk}": leg
+        for leg in Leg.objects.filter(
+            pk__in=[inputs.pk_of(x, "leg") or 0 for x in refs]
+        ).select_related("origin", "destination")
+    }
 
 
 @login_required
@@ -710,7 +741,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if f_place:
         items = [i for i in items if where(i) == f_place]
     if f_day:
-        items = [i for i in items if _day(i.get("safe_at"), _zone(plan)) == f_day]
+        zone = services.plan_zone(plan)
+        items = [i for i in items if services.day_of(i.get("safe_at"), zone) == f_day]
     unassigned = result.get("unassigned", [])
     if f_priority.isdigit():
         unassigned = [u for u in unassigned if u["priority"] == int(f_priority)]
@@ -732,25 +764,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     names: dict[str, str] = review["names"] if review else {}
     names.update({h["id"]: h["name"] for h in plan.scenario.get("hotels", [])})
-    zones = {x["id"]: x.get("timezone") or "UTC" for x in plan.scenario.get("places", [])}
-
-    def local(moment: str | None, place: str) -> str:
-        """An instant of the plan on the clock of the household's place."""
-        if not moment:
-            return ""
-        try:
-            zone = ZoneInfo(zones.get(place, "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    leg_refs = {s["leg"] for r in page if "steps" in r for s in r["steps"] if s["type"] == "leg"}
-    legs = {
-        f"leg{leg.pk}": leg
-        for leg in Leg.objects.filter(
-            pk__in=[inputs.pk_of(x, "leg") or 0 for x in leg_refs]
-        ).select_related("origin", "destination")
-    }
+    local = _local_clock(plan)
+    legs = _legs_of_steps(list(page))
     shown = []
     for r in page:
         hid = inputs.pk_of(r["household"], "hh")
@@ -783,6 +798,13 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         changes.select_related("household__contact").order_by("kind", "household_id"), 100
     ).get_page(request.GET.get("cpage"))
     audit_read(actor=user, verb="plan_view", obj=plan, crisis=crisis)
+    published = (
+        Plan.objects.filter(crisis=crisis, status=PlanStatus.PUBLISHED)
+        .only("pk", "crisis_id", "number", "kind")
+        .first()
+    )
+    # The plan beside the current one: the published plan, or for a what-if its base.
+    current = published or (plan.base if plan.kind == Plan.Kind.WHAT_IF else None)
     places = sorted(
         {(at, names.get(at, at)) for at in set(located.values()) if at},
         key=lambda e: e[1],
@@ -850,7 +872,10 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "changes_count": PlanChange.objects.filter(plan=plan).count(),
             "firm_hours": (plan.scenario.get("policy") or {}).get("firm_hours", 48),
             "stale": plan.status == PlanStatus.DRAFT
-            and plan.base_id != getattr(services.published_plan(crisis), "pk", None),
+            and plan.base_id != getattr(published, "pk", None),
+            "compare_with": current
+            if plan.result and current is not None and current.pk != plan.pk
+            else None,
         },
     )
 
@@ -877,6 +902,240 @@ def _by_priority(result: dict[str, Any]) -> list[dict[str, Any]]:
         {**row, "without_promises": free.get(row["priority"])}
         for row in (result.get("summary") or {}).get("by_priority", [])
     ]
+
+
+# The comparison of two plans -----------------------------------------------------------------
+
+# Households of a tab on a page of the comparison.
+COMPARE_PAGE = 100
+# The tabs of the households B differs for, in this order; unchanged ones are only counted.
+COMPARE_TABS = (services.LOST, services.MOVED, services.ADDED, services.NOT_PLANNED)
+COMPARE_TITLES = {
+    services.LOST: gettext_lazy("Lose their itinerary"),
+    services.MOVED: gettext_lazy("Moved"),
+    services.ADDED: gettext_lazy("Added"),
+    services.NOT_PLANNED: gettext_lazy("Not planned in B"),
+}
+
+
+def comparable_plans(crisis: Crisis) -> Any:
+    """The crisis's plans with a result, newest first: those that can be compared."""
+    return (
+        Plan.objects.filter(crisis=crisis, result__isnull=False)
+        .defer("scenario", "result")
+        .order_by("-number")
+    )
+
+
+def _compare_pair(crisis: Crisis, raw_a: str, raw_b: str) -> tuple[Plan, Plan]:
+    """The two plans asked for, of the crisis (404 for another's); ApplicationError says
+    what is wrong with the choice."""
+    if not (raw_a.isdigit() and raw_b.isdigit() and len(raw_a) < 19 and len(raw_b) < 19):
+        raise ApplicationError(_("Choose two plans to compare."), {"errors": {"a": [], "b": []}})
+    a, b = _plan(crisis, int(raw_a)), _plan(crisis, int(raw_b))
+    services.plans_comparable(a, b)
+    return a, b
+
+
+# The figures set side by side: (row id, label, key of `services.plan_figures`).
+FIGURES = (
+    ("people-safe", gettext_lazy("People safe (out of the affected countries)"), "people_safe"),
+    ("people", gettext_lazy("People planned"), "people"),
+    ("people-home", gettext_lazy("People home"), "people_home"),
+    ("unassigned", gettext_lazy("Households without an itinerary"), "unassigned"),
+    ("gap", gettext_lazy("Gap to the LP bound"), "gap"),
+    ("hotel-nights", gettext_lazy("Hotel nights (people × nights)"), "hotel_nights"),
+)
+
+
+def _figures_rows(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, str, Any, Any, str]]:
+    """The two plans' figures side by side: (row id, label, A, B, B − A)."""
+    rows = []
+    for row, label, key in FIGURES:
+        x, y = a[key], b[key]
+        if key == "gap":
+            rows.append((row, str(label), percent(x) or "—", percent(y) or "—", ""))
+        elif x is not None or y is not None:
+            change = f"{y - x:+d}" if isinstance(x, int) and isinstance(y, int) and x != y else ""
+            rows.append((row, str(label), x, y, change))
+    return rows
+
+
+def _priority_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """People and people safe by priority group in each plan, highest priority first."""
+    rows_a = {r["priority"]: r for r in a["by_priority"]}
+    rows_b = {r["priority"]: r for r in b["by_priority"]}
+    out = []
+    for priority in sorted(set(rows_a) | set(rows_b), reverse=True):
+        ra, rb = rows_a.get(priority) or {}, rows_b.get(priority) or {}
+        safe_a, safe_b = ra.get("safe", 0), rb.get("safe", 0)
+        out.append(
+            {
+                "priority": priority,
+                "people_a": ra.get("people", 0),
+                "people_b": rb.get("people", 0),
+                "safe_a": safe_a,
+                "safe_b": safe_b,
+                "delta": f"{safe_b - safe_a:+d}" if safe_a != safe_b else "",
+            }
+        )
+    return out
+
+
+# The curve's drawing (an inline SVG, no script): its size and margin in pixels.
+CURVE_W, CURVE_H, CURVE_M = 480, 160, 24
+
+
+def _curve(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """People safe by day in each plan, on the days either makes anyone safe: a table's
+    rows (that day and by then), and the two curves of people safe by then as SVG points."""
+    safe_a = {r["day"]: r["safe"] for r in a["by_day"]}
+    safe_b = {r["day"]: r["safe"] for r in b["by_day"]}
+    days = sorted(set(safe_a) | set(safe_b))
+    rows, total_a, total_b = [], 0, 0
+    for day in days:
+        total_a += safe_a.get(day, 0)
+        total_b += safe_b.get(day, 0)
+        rows.append(
+            {
+                "day": day,
+                "safe_a": safe_a.get(day, 0),
+                "total_a": total_a,
+                "safe_b": safe_b.get(day, 0),
+                "total_b": total_b,
+            }
+        )
+    top = max(a["people"] or 0, b["people"] or 0, total_a, total_b, 1)
+    # From none safe at the left edge to the end of each day.
+    step = (CURVE_W - 2 * CURVE_M) / max(len(days), 1)
+
+    def points(key: str) -> str:
+        out = [f"{CURVE_M:.1f},{CURVE_H - CURVE_M:.1f}"]
+        for i, row in enumerate(rows, start=1):
+            x = CURVE_M + i * step
+            y = CURVE_H - CURVE_M - row[key] * (CURVE_H - 2 * CURVE_M) / top
+            out.append(f"{x:.1f},{y:.1f}")
+        return " ".join(out)
+
+    return {
+        "rows": rows,
+        "points_a": points("total_a") if rows else "",
+        "points_b": points("total_b") if rows else "",
+        "top": top,
+        "width": CURVE_W,
+        "height": CURVE_H,
+        "margin": CURVE_M,
+        "bottom": CURVE_H - CURVE_M,
+        "right": CURVE_W - CURVE_M,
+        # The first day's label under its point, when it is not the last's.
+        "first": days[0] if len(days) > 1 else "",
+        "first_x": f"{CURVE_M + step:.1f}",
+        "last": days[-1] if days else "",
+    }
+
+
+@login_required
+def plan_compare(request: HttpRequest) -> HttpResponse:
+    """Two plans of the crisis side by side (`?a=ID&b=ID`, any two with a result: drafts,
+    what-ifs, superseded or discarded ones — the audit's use): their figures, people safe
+    by priority group and by day, and the households B differs for against A (tabs:
+    `?kind=lost|moved|added|not_planned`, paged), each with A's and B's steps in words."""
+    user, crisis = _current(request)
+    raw_a, raw_b = request.GET.get("a", "").strip(), request.GET.get("b", "").strip()
+    context: dict[str, Any] = {
+        "crisis": crisis,
+        "choices": comparable_plans(crisis),
+        "chosen": {"a": raw_a, "b": raw_b},
+    }
+    if not raw_a and not raw_b:
+        return TemplateResponse(request, "planning/compare.html", context)
+    try:
+        a, b = _compare_pair(crisis, raw_a, raw_b)
+    except ApplicationError as exc:
+        context["problem"] = exc.message
+        return TemplateResponse(request, "planning/compare.html", context, status=400)
+    entries = services.compare_plans(a, b)
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {k: [] for k in services.COMPARED}
+    for key, entry in entries.items():
+        groups[entry["kind"]].append((key, entry))
+    f_kind = request.GET.get("kind", "")
+    if f_kind not in COMPARE_TABS:
+        f_kind = next((k for k in COMPARE_TABS if groups[k]), services.LOST)
+    page = Paginator(groups[f_kind], COMPARE_PAGE).get_page(request.GET.get("page"))
+    rows = list(page)
+    hids = [inputs.pk_of(key, "hh") for key, _entry in rows]
+    references = dict(
+        Household.objects.filter(crisis=crisis, pk__in=[h for h in hids if h]).values_list(
+            "pk", "contact__reference_code"
+        )
+    )
+    names: dict[str, str] = {}
+    for plan in (a, b):
+        names.update({p["id"]: p["name"] for p in plan.scenario.get("places", [])})
+        names.update({h["id"]: h["name"] for h in plan.scenario.get("hotels", [])})
+    local = _local_clock(a, b)
+    legs = _legs_of_steps([item for _key, e in rows for item in (e["a"], e["b"])])
+    since = services.compared_since(a, b)
+
+    def words(item: dict[str, Any] | None) -> list[tuple[str, bool]]:
+        """An itinerary's steps in words, each saying whether it is past at the later
+        plan's start (not compared)."""
+        out = []
+        for step in (item or {}).get("steps", []):
+            moment = services.step_moment(step)
+            if since is None:
+                past = False
+            elif step["type"] == "hotel":
+                past = bool(step["nights"]) and step["nights"][-1] < since.date().isoformat()
+            else:
+                past = moment is not None and moment < since
+            out.append((_step_text(step, names, legs, local), past))
+        return out
+
+    shown = []
+    for (key, entry), hid in zip(rows, hids, strict=True):
+        either = entry["b"] or entry["a"] or {}
+        reason = entry.get("reason")
+        shown.append(
+            {
+                "pk": hid,
+                "label": f"H{hid}" if hid is not None else key,
+                "reference": references.get(hid or 0) or "",
+                "size": either.get("size"),
+                "priority": either.get("priority"),
+                "steps_a": words(entry["a"]),
+                "steps_b": words(entry["b"]),
+                "reason": reason_text(reason) if reason else "",
+            }
+        )
+    figures_a, figures_b = services.plan_figures(a), services.plan_figures(b)
+    audit_read(
+        actor=user,
+        verb="plan_compare",
+        obj=a,
+        crisis=crisis,
+        details={"a": a.pk, "b": b.pk, "kind": f_kind, "households": [h for h in hids if h]},
+    )
+    context.update(
+        {
+            "a": a,
+            "b": b,
+            "plans": [a, b],
+            "figures": _figures_rows(figures_a, figures_b),
+            "by_priority": _priority_rows(figures_a, figures_b),
+            "curve": _curve(figures_a, figures_b),
+            "counts": {k: len(v) for k, v in groups.items()},
+            "tabs": [(k, COMPARE_TITLES[k], len(groups[k])) for k in COMPARE_TABS],
+            "shown": f_kind,
+            "page": page,
+            "rows": shown,
+            "since": since.astimezone(services.plan_zone(b)).strftime("%Y-%m-%d %H:%M")
+            if since
+            else "",
+            "query": urlencode({"a": a.pk, "b": b.pk, "kind": f_kind}),
+        }
+    )
+    return TemplateResponse(request, "planning/compare.html", context)
 
 
 @login_required

@@ -1,20 +1,22 @@
 """Planning: start a plan or a what-if (solved in the background), read plans with their
-result (`aman.plan/1`) and inputs (`aman.scenario/1`), publish or discard a draft."""
+result (`aman.plan/1`) and inputs (`aman.scenario/1`), compare two plans, publish or
+discard a draft."""
 
 from datetime import datetime
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import idempotent
-from aman.api.routers.registry import ERRORS, _crisis, _user
+from aman.api.routers.registry import ERRORS, _choice, _crisis, _user
 from aman.core import access
 from aman.core.audit import audit_read
 from aman.core.models import User
 from aman.core.roles import Cap
 from aman.planning import services
+from aman.planning.inputs import pk_of
 from aman.planning.models import Plan, PlanChange
 from aman.registry.models import Household
 
@@ -223,6 +225,118 @@ def plan_changes(request: HttpRequest, plan_id: int, kind: str | None = None) ->
     if kind:
         rows = rows.filter(kind=kind)
     return rows
+
+
+class PriorityFiguresOut(Schema):
+    priority: int
+    people: int
+    safe: int
+
+
+class DayFiguresOut(Schema):
+    day: str = Field(description="on the scenario's clock")
+    safe: int = Field(description="people made safe that day")
+    total: int = Field(description="people safe by the end of that day")
+
+
+class PlanFiguresOut(Schema):
+    id: int
+    number: int
+    kind: str = Field(description="plan or what_if")
+    title: str = Field(description="a what-if's changes in words")
+    status: str
+    start: str | None = Field(description="the plan's start (its inputs' now)")
+    people: int | None
+    people_safe: int | None
+    people_home: int | None
+    unassigned: int = Field(description="households without an itinerary")
+    gap: float | None = Field(description="to the LP bound, a share")
+    hotel_nights: int | None = Field(description="person-nights")
+    by_priority: list[PriorityFiguresOut]
+    by_day: list[DayFiguresOut] = Field(description="the per-day curve of people safe")
+
+
+class ComparedOut(Schema):
+    household: int | None
+    kind: str = Field(description="added, lost, moved, unchanged or not_planned")
+    a: dict[str, Any] | None = Field(description="its itinerary in plan A: steps, safe_at, home_at")
+    b: dict[str, Any] | None = Field(description="its itinerary in plan B")
+    reason: dict[str, Any] | None = Field(
+        description="lost: why plan B gives it no itinerary (code, text, place or crossing)"
+    )
+
+
+class PlanCompareOut(Schema):
+    a: PlanFiguresOut
+    b: PlanFiguresOut
+    since: datetime | None = Field(
+        description="the later plan's start: itineraries are compared from then on"
+    )
+    counts: dict[str, int] = Field(description="households of each kind")
+    count: int = Field(description="households of the kind asked for (all kinds: every one)")
+    items: list[ComparedOut]
+
+
+class CompareQuery(Schema):
+    kind: str = Field("", description="one of: " + ", ".join(services.COMPARED))
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+@router.get(
+    "/plans/{a}/compare/{b}",
+    response={200: PlanCompareOut, **ERRORS},
+    summary="Compare two plans of a crisis: their figures, and the households B differs for",
+    description="Any two plans of one crisis with a result (drafts, what-ifs, published, "
+    "superseded or discarded plans), in either order: each plan's figures (people safe, "
+    "households without an itinerary, gap, hotel nights, by priority group and by day) and, "
+    "per household with an itinerary in either, how B differs from A — `added`, `lost` "
+    "(with B's `reason`), `moved`, `unchanged`, or `not_planned` (B's inputs leave it "
+    "out). Itineraries are compared as the plans hold them, from the later plan's start "
+    "on. `?kind=` filters, `limit`/`offset` page the items. 400 for the same plan twice, "
+    "plans of two crises, or a plan without a result (running, failed); 404 for a plan "
+    "not found or not yours. Audited.",
+)
+def plan_compare(request: HttpRequest, a: int, b: int, filters: Query[CompareQuery]) -> Any:
+    user = _planner(request)
+    kind = _choice("kind", filters.kind, list(services.COMPARED))
+    plan_a, plan_b = _plan(user, a), _plan(user, b)
+    services.plans_comparable(plan_a, plan_b)
+    entries = services.compare_plans(plan_a, plan_b)
+    counts = {k: 0 for k in services.COMPARED}
+    for entry in entries.values():
+        counts[entry["kind"]] += 1
+    chosen = [(key, e) for key, e in entries.items() if not kind or e["kind"] == kind]
+    page = chosen[filters.offset : filters.offset + filters.limit]
+    audit_read(
+        actor=user,
+        verb="plan_compare",
+        obj=plan_a,
+        crisis=plan_a.crisis,
+        details={
+            "a": plan_a.pk,
+            "b": plan_b.pk,
+            "kind": kind,
+            "households": [pk for key, _e in page if (pk := pk_of(key, "hh")) is not None],
+        },
+    )
+    return {
+        "a": services.plan_figures(plan_a),
+        "b": services.plan_figures(plan_b),
+        "since": services.compared_since(plan_a, plan_b),
+        "counts": counts,
+        "count": len(chosen),
+        "items": [
+            {
+                "household": pk_of(key, "hh"),
+                "kind": e["kind"],
+                "a": services.brief(e["a"]),
+                "b": services.brief(e["b"]),
+                "reason": e.get("reason"),
+            }
+            for key, e in page
+        ],
+    }
 
 
 def _household(user: User, plan: Plan, household_id: int) -> Household:
