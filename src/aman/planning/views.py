@@ -399,6 +399,8 @@ def plan_list(request: HttpRequest) -> HttpResponse:
     if crisis is not None:
         plans = Plan.objects.filter(crisis=crisis).select_related("created_by")
     page = Paginator(plans, 25).get_page(request.GET.get("page"))
+    for plan in page:
+        plan.title_text = services.plan_title(plan)  # type: ignore[attr-defined]
     return TemplateResponse(
         request,
         "planning/plan_list.html",
@@ -690,6 +692,7 @@ def _step_text(
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request)
     plan = _plan(crisis, pk)
+    plan.title_text = services.plan_title(plan)  # type: ignore[attr-defined]
     review = _review(plan) if plan.result else None
     result = plan.result or {}
     # Itineraries, filtered by priority group, place and day of safety.
