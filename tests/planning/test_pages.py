@@ -191,9 +191,13 @@ def test_bus_pools_feed_the_plan_and_become_legs(world, django_capture_on_commit
     assert response.status_code == 302
     plan = _run(client, django_capture_on_commit_callbacks)
     assert plan.result["pool_trips"], "the pool's bus carries the households the leg cannot"
+    client.cookies["django_language"] = "kk"  # published by an officer reading Kazakh
     _publish(client, django_capture_on_commit_callbacks, plan)
+    client.cookies["django_language"] = "en"
     pool_leg = s.crisis.legs.get(source="plan")
     assert pool_leg.bookings.count() == plan.result["pool_trips"][0]["people"]
+    # Its number is the same in every language: buses × seats per bus.
+    assert pool_leg.number == f"{plan.result['pool_trips'][0]['buses']}x4"
     # Planned again: the pool's trip is the pool's, not a leg as well; nobody moves.
     again = _run(client, django_capture_on_commit_callbacks)
     assert f"leg{pool_leg.pk}" not in {x["id"] for x in again.scenario["legs"]}

@@ -411,6 +411,9 @@ class HouseholdOut(Schema):
     crisis_id: int
     contact_id: int | None
     priority: int
+    available_from: datetime | None = Field(
+        description="the earliest moment the household can set out (null: at once)"
+    )
     members: list[PersonOut]
 
     @staticmethod

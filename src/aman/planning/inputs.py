@@ -19,10 +19,12 @@ What is exported, and how (docs/planning.md, "From the database"):
   per room), plus the rooms held by a published plan's planned stays of the households
   being planned;
 - households with someone to move: size (members who travel), priority, a medical escort
-  (any member with a medical need), transit permits per crossing (refused when any
-  member's latest answer is refused, approved when every member's is, pending else),
-  declined (nobody wants to leave), their place (the contact's city, or where the last
-  leg they boarded went), the itinerary they were told by the published plan (`notified`)
+  (any member with a medical need), transit permits per crossing (approved, with the
+  days of the horizon on which every member is approved on that day's list; else refused
+  when any member's latest answer is refused, pending else), declined (nobody wants to
+  leave), their place (the contact's city, or where the last leg they boarded went), their
+  earliest availability (the later of the household's own and the last boarded leg's
+  arrival), the itinerary they were told by the published plan (`notified`)
   and an officer's lock (`locked`); seats an officer booked by hand lock the household to
   those legs.
 
@@ -313,7 +315,7 @@ def export(
     households = {
         h["pk"]: h
         for h in Household.objects.filter(crisis=crisis, pk__in=list(members)).values(
-            "pk", "priority", "contact_id"
+            "pk", "priority", "contact_id", "available_from"
         )
     }
     person_household = {p["pk"]: hid for hid, rows in members.items() for p in rows}
@@ -701,17 +703,21 @@ def export(
             }
         )
 
-    # Permits: each member's latest answer per crossing.
+    # Permits: each member's answer per crossing and day (a list is for one day), and
+    # their latest answer per crossing.
     answers: dict[tuple[int, int], str] = {}
+    on_day: dict[tuple[int, int], dict[date, str]] = defaultdict(dict)
     if permit_crossings:
         for answer in (
             PermitEntry.objects.filter(
                 permit_list__crisis=crisis, permit_list__crossing_id__in=list(permit_crossings)
             )
-            .values("person_id", "permit_list__crossing_id", "decision")
+            .values("person_id", "permit_list__crossing_id", "permit_list__day", "decision")
             .order_by("permit_list__day", "pk")
         ):
-            answers[(answer["person_id"], answer["permit_list__crossing_id"])] = answer["decision"]
+            key = (answer["person_id"], answer["permit_list__crossing_id"])
+            answers[key] = answer["decision"]
+            on_day[key][answer["permit_list__day"]] = answer["decision"]
 
     out_households = []
     for hid, rows in members.items():
@@ -756,21 +762,40 @@ def export(
             "size": len(group),
             "priority": min(100, household["priority"]),
         }
-        if hid in moved and moved[hid][1] > start:
-            out["available_from"] = moved[hid][1].isoformat()
+        # Its earliest availability: the later of the household's own and the arrival of
+        # the last leg it boarded.
+        earliest = [
+            t
+            for t in (household["available_from"], moved[hid][1] if hid in moved else None)
+            if t is not None and t > start
+        ]
+        if earliest:
+            out["available_from"] = max(earliest).isoformat()
         if any(r["medical_need"] for r in group):
             out["needs_escort"] = True
         permits = {}
+        permit_days: dict[str, list[str]] = {}
         for pk, sid in permit_crossings.items():
+            # Approved on the days of the horizon when every member is approved on that
+            # day's list; else refused if any member's latest answer is, pending otherwise.
+            approved = sorted(
+                day
+                for day in {d for r in group for d in on_day[(r["pk"], pk)]}
+                if first_night <= day <= last_night
+                and all(on_day[(r["pk"], pk)].get(day) == "approved" for r in group)
+            )
             states = [answers.get((r["pk"], pk), "pending") for r in group]
-            if "refused" in states:
-                permits[sid] = "refused"
-            elif all(s == "approved" for s in states):
+            if approved:
                 permits[sid] = "approved"
+                permit_days[sid] = [day.isoformat() for day in approved]
+            elif "refused" in states:
+                permits[sid] = "refused"
             else:
                 permits[sid] = "pending"
         if permits:
             out["permits"] = permits
+        if permit_days:
+            out["permit_days"] = permit_days
         if declined:
             out["declined"] = True
         if hid in by_hand:

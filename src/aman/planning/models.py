@@ -100,6 +100,13 @@ class Plan(models.Model):
         return reverse("plan_detail", args=[self.pk])
 
     @property
+    def title_text(self) -> str:
+        """A what-if's changes in words, in the reader's language (services.plan_title)."""
+        from aman.planning.services import plan_title
+
+        return plan_title(self)
+
+    @property
     def gap_percent(self) -> str:
         return percent(self.gap)
 

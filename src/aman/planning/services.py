@@ -38,7 +38,15 @@ from aman.registry.models import Household, Intent, Person
 from aman.shelter.models import Hotel, Stay, StayStatus
 from aman.shelter.services import PlanNights, hotel_today, stay_set_status, stays_from_plan
 from aman.transport import services as transport
-from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
+from aman.transport.models import (
+    Booking,
+    BookingStatus,
+    Leg,
+    LegStatus,
+    Mode,
+    PermitDecision,
+    PermitEntry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,14 @@ PLAN_ERRORS: dict[str, Any] = {
         "%(place)s now lets %(capacity)d people a day through, and the plan sends "
         "%(people)d across on %(day)s: run the planner again."
     ),
+    "leg_changed": gettext_lazy(
+        "%(leg)s changed since the plan was computed (%(what)s), and the plan takes "
+        "%(n)d households on it: run the planner again."
+    ),
+    "permit_missing": gettext_lazy(
+        "The plan takes %(n)d households across %(place)s on %(day)s without a transit "
+        "permit approved for that day: run the planner again."
+    ),
     "pool_deleted": gettext_lazy(
         "A bus pool of the plan was deleted since: run the planner again."
     ),
@@ -91,11 +107,21 @@ PLAN_ERRORS: dict[str, Any] = {
 }
 
 
+# What changed in a leg since a plan was computed (the `what` of `leg_changed`).
+LEG_CHANGES: dict[str, Any] = {
+    "departure": gettext_lazy("departure time"),
+    "arrival": gettext_lazy("arrival time"),
+    "cancelled": gettext_lazy("cancelled"),
+}
+
+
 def _error_words(code: str, params: dict[str, Any]) -> str:
     """A PLAN_ERRORS code with its parameters in words, in the active language."""
     params = dict(params)
     if "status" in params and params["status"] in PlanStatus.values:
         params["status"] = PlanStatus(params["status"]).label.lower()
+    if isinstance(params.get("what"), list):
+        params["what"] = ", ".join(str(LEG_CHANGES.get(w, w)) for w in params["what"])
     return str(PLAN_ERRORS[code]) % params
 
 
@@ -195,10 +221,23 @@ def _apply_one(
         zone = Place.objects.get(pk=int(change["crossing"])).zone
         start = _moment(change.get("from") or data["start"], "from", zone)
         end = _moment(change.get("to") or data["end"], "to", zone)
+        # Outside the plan's days (from its start, now, to its end) a closure changes nothing.
+        if start >= datetime.fromisoformat(data["end"]):
+            raise ApplicationError(
+                _("Change %(n)d: the closure starts after the plan's end: it changes nothing.")
+                % {"n": i + 1},
+                {"errors": {"from": [_("Before the plan's end, please.")]}},
+            )
         if end <= start:
             raise ApplicationError(
                 _("Change %(n)d: the closure ends before it starts.") % {"n": i + 1},
                 {"errors": {"to": [_("After the start, please.")]}},
+            )
+        if end <= datetime.fromisoformat(data["start"]):
+            raise ApplicationError(
+                _("Change %(n)d: the closure ends before the plan starts: it changes nothing.")
+                % {"n": i + 1},
+                {"errors": {"to": [_("After the plan's start, please.")]}},
             )
         item.setdefault("closed", []).append({"from": start.isoformat(), "to": end.isoformat()})
     elif kind == "cancel_leg":
@@ -221,15 +260,31 @@ def _apply_one(
                     {"errors": problems},
                 )
             places[end_name] = place
+        if places["from"].country.code == data["home_country"]:
+            raise ApplicationError(
+                _("Change %(n)d: the flight leaves from the home country: it brings nobody out.")
+                % {"n": i + 1},
+                {"errors": {"from": [_("An airport outside the home country, please.")]}},
+            )
         zone = places["from"].zone
         dep = _moment(change.get("departure"), "departure", zone)
         arr = _moment(change.get("arrival"), "arrival", zone)
         seats = int(change.get("seats") or 0)
-        if arr <= dep or not 1 <= seats <= 1000:
+        if arr <= dep:
             raise ApplicationError(
-                _("Change %(n)d: a flight arrives after it departs and has 1 to 1000 seats.")
+                _("Change %(n)d: the flight arrives before it departs.") % {"n": i + 1},
+                {"errors": {"arrival": [_("After the departure, please.")]}},
+            )
+        if not 1 <= seats <= 1000:
+            raise ApplicationError(
+                _("Change %(n)d: a flight has 1 to 1000 seats.") % {"n": i + 1},
+                {"errors": {"seats": [_("From %(low)d to %(high)d.") % {"low": 1, "high": 1000}]}},
+            )
+        if not (datetime.fromisoformat(data["start"]) <= dep < datetime.fromisoformat(data["end"])):
+            raise ApplicationError(
+                _("Change %(n)d: the flight departs outside the plan's days: it changes nothing.")
                 % {"n": i + 1},
-                {"errors": {"seats": [str(seats)]}},
+                {"errors": {"departure": [_("Within the plan's days, please.")]}},
             )
         ends = {}
         for end_name, place in places.items():
@@ -255,6 +310,11 @@ def _apply_one(
                 )
                 sid_of[place.pk] = sid
             ends[end_name] = sid
+        if ends["from"] == ends["to"]:
+            raise ApplicationError(
+                _("Change %(n)d: the flight lands where it departs.") % {"n": i + 1},
+                {"errors": {"to": [_("Another airport, please.")]}},
+            )
         data["legs"].append(
             {
                 "id": f"whatif{i + 1}",
@@ -291,6 +351,16 @@ def describe(change: dict[str, Any]) -> str:
             "at": str(change.get("departure"))[:16].replace("T", " "),
         }
     return str(kind)
+
+
+def plan_title(plan: Plan) -> str:
+    """A what-if's changes in words, in the active language (made from its `changes` when
+    read, as `error_text` does; a plan whose changes cannot be read: its title as kept)."""
+    changes = plan.changes
+    if isinstance(changes, list) and changes and all(isinstance(c, dict) for c in changes):
+        with contextlib.suppress(TypeError, ValueError):
+            return "; ".join(describe(c) for c in changes)
+    return plan.title
 
 
 # Running ---------------------------------------------------------------------------------------
@@ -517,6 +587,16 @@ def household_lock(*, actor: User | None, plan: Plan, household: Household) -> P
     """Keep the household's itinerary of this plan in every plan until unlocked."""
     if plan.kind != Plan.Kind.PLAN:
         raise Conflict(_("A what-if's itineraries cannot be locked: lock them in a plan."))
+    if plan.status not in (PlanStatus.DRAFT, PlanStatus.PUBLISHED):
+        # A superseded or discarded plan's itineraries were decided against since.
+        raise Conflict(
+            _(
+                "Only a draft or the published plan's itineraries can be locked; this plan "
+                "is %(status)s."
+            )
+            % {"status": PlanStatus(plan.status).label.lower()},
+            {"status": plan.status},
+        )
     item = itinerary_of(plan, household.pk)
     if item is None:
         raise Conflict(_("The household has no itinerary in this plan to lock."))
@@ -559,6 +639,13 @@ def pool_ref(pool: str, departure: str) -> str:
     return f"{pool}@{_utc(departure)}"
 
 
+def pool_number(buses: int, seats: int) -> str:
+    """The number of the leg a pool trip becomes: its buses × seats per bus, `3x50` — the
+    same in every language (it is made in the background, in no officer's language, and
+    read on manifests and boarding passes)."""
+    return f"{buses}x{seats}"
+
+
 def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
     """The legs of the plan's pool trips: made, or enlarged, as the plan needs them."""
     out: dict[str, Leg] = {}
@@ -586,7 +673,7 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
                     "arrival_planned": datetime.fromisoformat(trip["arrival"]),
                     "capacity": seats,
                     "carrier": pool.carrier,
-                    "number": _("%(n)d buses") % {"n": trip["buses"]},
+                    "number": pool_number(trip["buses"], pool.seats),
                     "cost": (pool.cost_per_seat or 0) * seats if pool.cost_per_seat else None,
                     "currency": "KZT" if pool.cost_per_seat else "",
                     "escort": pool.escort,
@@ -598,7 +685,7 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
             leg = transport.leg_update(
                 actor=actor,
                 leg=leg,
-                data={"capacity": seats, "number": _("%(n)d buses") % {"n": trip["buses"]}},
+                data={"capacity": seats, "number": pool_number(trip["buses"], pool.seats)},
             )
         out[ref] = leg
     return out
@@ -721,6 +808,116 @@ def _places_still_open(plan: Plan, new: dict[int | None, dict[str, Any]]) -> Non
                 people=people,
                 day=day.isoformat(),
             )
+
+
+def _legs_as_taken(plan: Plan, new: dict[int | None, dict[str, Any]]) -> None:
+    """Refuse a plan that takes households on a leg re-timed or cancelled since the run
+    (its seats are checked by booking them)."""
+    taken = {x["id"]: x for x in (plan.scenario or {}).get("legs", [])}
+    riders: dict[int, set[str]] = defaultdict(set)
+    for item in new.values():
+        for step in item["steps"]:
+            pk = inputs.pk_of(step["leg"], "leg") if step["type"] == "leg" else None
+            if pk is not None and f"leg{pk}" in taken:
+                riders[pk].add(item["household"])
+    changed: list[tuple[Leg, list[str]]] = []
+    for leg in (
+        Leg.objects.filter(pk__in=list(riders))
+        .select_related("origin", "destination")
+        .order_by("departure_planned", "pk")
+    ):
+        was = taken[f"leg{leg.pk}"]
+        what = []
+        if leg.status == LegStatus.CANCELLED:
+            what.append("cancelled")
+        else:
+            if leg.departure_planned != datetime.fromisoformat(was["departure"]):
+                what.append("departure")
+            if leg.arrival_planned != datetime.fromisoformat(was["arrival"]):
+                what.append("arrival")
+        if what:
+            changed.append((leg, what))
+    if not changed:
+        return
+
+    def label(leg: Leg) -> str:
+        # Said the same in every language (the refusal is kept and read in another).
+        ends = [p.iata or p.name for p in (leg.origin, leg.destination)]
+        return " ".join(x for x in (leg.number, " → ".join(ends)) if x)
+
+    leg, what = changed[0]
+    raise Refused(
+        "leg_changed",
+        {
+            "legs": [
+                {
+                    "leg": x.pk,
+                    "changed": w,
+                    "departure": x.departure_planned.isoformat(),
+                    "arrival": x.arrival_planned.isoformat() if x.arrival_planned else None,
+                    "households": sorted(riders[x.pk])[:50],
+                }
+                for x, w in changed
+            ]
+        },
+        leg=label(leg),
+        what=what,
+        n=len(riders[leg.pk]),
+    )
+
+
+def _permits_held(
+    plan: Plan, new: dict[int | None, dict[str, Any]], members: dict[int, list[Person]]
+) -> None:
+    """Refuse a plan that takes a household across a crossing whose entry state wants
+    transit permits on a day for which not every member who travels is approved (a permit
+    list is for one crossing and one day, on the crossing's calendar)."""
+    passes: list[tuple[int, int, datetime]] = []  # (household, crossing, when)
+    for hid, item in new.items():
+        for step in item["steps"]:
+            pk = inputs.pk_of(step["place"], "p") if step["type"] == "crossing" else None
+            if hid is not None and pk is not None:
+                passes.append((hid, pk, datetime.fromisoformat(step["at"])))
+    places = {
+        p.pk: p
+        for p in Place.objects.filter(
+            pk__in={pk for _h, pk, _at in passes}, transit_permit=Place.Permit.YES
+        )
+    }
+    wanted = [
+        (hid, pk, at.astimezone(ZoneInfo(inputs._zone_name(places[pk]))).date())
+        for hid, pk, at in passes
+        if pk in places
+    ]
+    if not wanted:
+        return
+    approved = set(
+        PermitEntry.objects.filter(
+            permit_list__crisis=plan.crisis_id,
+            permit_list__crossing_id__in=list(places),
+            permit_list__day__in={day for _h, _pk, day in wanted},
+            person_id__in=[p.pk for hid, _pk, _d in wanted for p in members.get(hid, [])],
+            decision=PermitDecision.APPROVED,
+        ).values_list("person_id", "permit_list__crossing_id", "permit_list__day")
+    )
+    missing: dict[tuple[int, date], list[str]] = defaultdict(list)
+    for hid, pk, day in wanted:
+        if any((p.pk, pk, day) not in approved for p in members.get(hid, [])):
+            missing[(pk, day)].append(f"hh{hid}")
+    if missing:
+        (pk, day), households = min(missing.items(), key=lambda x: (x[0][1], -len(x[1])))
+        raise Refused(
+            "permit_missing",
+            {
+                "missing": [
+                    {"crossing": places[c].name, "day": d.isoformat(), "households": hs[:50]}
+                    for (c, d), hs in sorted(missing.items(), key=lambda x: (x[0][1], x[0][0]))
+                ]
+            },
+            place=places[pk].name,
+            day=day.isoformat(),
+            n=len(households),
+        )
 
 
 def brief(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -955,7 +1152,7 @@ def plan_figures(plan: Plan) -> dict[str, Any]:
         "id": plan.pk,
         "number": plan.number,
         "kind": plan.kind,
-        "title": plan.title,
+        "title": plan_title(plan),
         "status": plan.status,
         "start": (plan.scenario or {}).get("start"),
         "people": summary.get("people"),
@@ -1065,6 +1262,8 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     if stale:
         raise Refused("households_changed", {"households": stale[:50]}, n=len(stale))
     _places_still_open(plan, new)
+    _legs_as_taken(plan, new)
+    _permits_held(plan, new, members)
     note = _("Plan %(n)d") % {"n": plan.number}
     pool_legs = _pool_legs(actor, plan)
 

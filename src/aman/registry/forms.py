@@ -546,3 +546,15 @@ class HouseholdMoveForm(forms.Form):
     reference_code = forms.CharField(
         label=_("Reference code of a person in the other household"), max_length=20
     )
+
+
+class HouseholdAvailableForm(forms.Form):
+    available_from = forms.DateTimeField(
+        label=_("Available from"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_(
+            "The earliest moment the household can set out (the planner plans nothing for it "
+            "before then), on the crisis centre's clock. Empty: at once."
+        ),
+    )

@@ -62,6 +62,9 @@ class Household(models.Model):
         verbose_name=_("contact person"),
     )
     priority = models.PositiveSmallIntegerField(_("priority"), default=0, db_index=True)
+    # The earliest moment the household can set out (discharged from hospital, back from
+    # another city): the planner plans nothing for it before then. Empty: at once.
+    available_from = models.DateTimeField(_("available from"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,7 +5,7 @@ phones, documents) in services."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from django.utils.translation import gettext as _
@@ -306,10 +306,17 @@ NULLABLE = frozenset({"birth_date", "city_id", "latitude", "longitude"})
 class HouseholdPatchIn(BaseModel):
     """Who travels together. `add_members` moves people of the same crisis into this
     household (out of theirs); `remove_members` moves members out, each into a new household
-    of their own; `contact_id` must be a member afterwards."""
+    of their own; `contact_id` must be a member afterwards. `available_from`, when sent:
+    the earliest moment the household can set out (null: at once)."""
 
     model_config = ConfigDict(extra="forbid")
 
     contact_id: int | None = Field(None, description="a member, the household's contact")
     add_members: list[int] = Field(default_factory=list, max_length=20)
     remove_members: list[int] = Field(default_factory=list, max_length=20)
+    available_from: datetime | None = Field(
+        None,
+        description="the earliest moment the household can set out, for the planner (ISO "
+        "date and time; without an offset, on the server's clock); null: at once; left out: "
+        "as it is",
+    )

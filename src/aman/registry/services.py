@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
+from aman.core import dates
 from aman.core.audit import audit_write, audit_write_many
 from aman.core.bulk import insert_rows, placeholder, prepared, update_rows
 from aman.core.crypto import keyed_hash
@@ -2136,6 +2138,36 @@ def _refuse_moves_that_leave_places_behind(
         )
 
 
+# `household_update`'s `available_from` when it is not to change.
+UNCHANGED: Any = object()
+
+
+def _available_from(value: Any, problems: list[Problem]) -> datetime | None:
+    """An earliest availability: a date and time (without an offset: on the server's
+    clock), or None (at once)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        problems.append(Problem("available_from", _("A date and time like 2026-03-02T08:00.")))
+        return None
+    first, last = dates.window()
+    if not first <= value.replace(tzinfo=None).date() <= last:
+        problems.append(
+            Problem(
+                "available_from",
+                _("Not a plausible date: between %(first)s and %(last)s, please.")
+                % {"first": first.isoformat(), "last": last.isoformat()},
+            )
+        )
+        return None
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
 @transaction.atomic
 def household_update(
     *,
@@ -2144,13 +2176,15 @@ def household_update(
     contact: Person | None = None,
     add: list[Person] | tuple[Person, ...] = (),
     remove: list[Person] | tuple[Person, ...] = (),
+    available_from: Any = UNCHANGED,
 ) -> Household:
     """Change who travels together: `add` moves people of the same crisis into this
     household (out of their own; a person is in one household), `remove` moves members
     out, each into a new household of their own; `contact` (a member afterwards) becomes
     the contact. A household left without its contact gets its first remaining member.
-    Priorities follow (a household's is its highest member's). Every household changed is
-    audited."""
+    Priorities follow (a household's is its highest member's). `available_from`: the
+    earliest moment the household can set out (None: at once), for the planner. Every
+    household changed is audited."""
     moving = [*add, *remove]
     people = {
         p.pk: p
@@ -2193,6 +2227,9 @@ def household_update(
         )
     if contact is not None and contact.pk not in after:
         problems.append(Problem("contact_id", _("The contact must be one of the members.")))
+    available = None
+    if available_from is not UNCHANGED:
+        available = _available_from(available_from, problems)
     if problems:
         raise ApplicationError(
             problems[0].message,
@@ -2245,6 +2282,16 @@ def household_update(
             ]
             Household.objects.filter(pk=h.pk).update(contact_id=wanted)
             h.contact_id = wanted
+    if available_from is not UNCHANGED and available != household.available_from:
+        entries.setdefault(household.pk, {"household": household, "changes": {}})["changes"][
+            "available_from"
+        ] = [
+            household.available_from.astimezone(UTC).isoformat()
+            if household.available_from
+            else None,
+            available.astimezone(UTC).isoformat() if available else None,
+        ]
+        Household.objects.filter(pk=household.pk).update(available_from=available)
     for pk in entries:
         _household_priority_refresh(pk)
     # The households people left or went to first, the household changed last.

@@ -6,6 +6,7 @@ from django.forms import CheckboxInput
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +31,7 @@ from aman.registry.forms import (
     DocumentEditFormSet,
     HotlineForm,
     HotlineMemberFormSet,
+    HouseholdAvailableForm,
     HouseholdMoveForm,
     PeopleFilterForm,
     PersonEditForm,
@@ -530,6 +532,13 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "phones": phones,
             "household": household,
             "move_form": HouseholdMoveForm(),
+            "available_form": HouseholdAvailableForm(
+                initial={
+                    "available_from": timezone.localtime(person.household.available_from)
+                    if person.household and person.household.available_from
+                    else None
+                }
+            ),
         },
     )
 
@@ -561,6 +570,15 @@ def person_household(request: HttpRequest, pk: int) -> HttpResponse:
             services.household_update(actor=user, household=target, add=[person])
         elif action == "alone" and person.household is not None:
             services.household_update(actor=user, household=person.household, remove=[person])
+        elif action == "available" and person.household is not None:
+            available = HouseholdAvailableForm(request.POST)
+            if not available.is_valid():
+                raise ApplicationError(" ".join(map(str, available.errors["available_from"])))
+            services.household_update(
+                actor=user,
+                household=person.household,
+                available_from=available.cleaned_data["available_from"],
+            )
         else:
             raise ApplicationError(_("Choose what to change."))
     except ApplicationError as exc:

@@ -31,7 +31,12 @@ class PlanOut(Schema):
     status: str = Field(
         description="running, failed, draft, publishing, published, superseded, discarded"
     )
-    title: str = Field(description="a what-if's changes in words")
+    title: str = Field(description="a what-if's changes in words, in the request's language")
+
+    @staticmethod
+    def resolve_title(obj: Plan) -> str:
+        return services.plan_title(obj)
+
     changes: list[dict[str, Any]]
     days: int
     method: str
@@ -215,11 +220,13 @@ class PlanChangeOut(Schema):
     "/plans/{plan_id}/changes",
     response=list[PlanChangeOut],
     summary="What publishing the plan changed for each household, to be told (paginated)",
+    description="`kind`: new, changed or cancelled (any other value: 400 naming them).",
 )
 @paginate(LimitOffsetPagination)
 def plan_changes(request: HttpRequest, plan_id: int, kind: str | None = None) -> Any:
     user = _planner(request)
     plan = _plan(user, plan_id)
+    _choice("kind", kind or "", PlanChange.Kind.values)
     audit_read(actor=user, verb="plan_changes", obj=plan, crisis=plan.crisis)
     rows = PlanChange.objects.filter(plan=plan).order_by("kind", "household_id")
     if kind:

@@ -483,7 +483,8 @@ def _household(user: User, household_id: int) -> Household:
 @router.patch(
     "/households/{household_id}",
     response={200: HouseholdOut, **ERRORS},
-    summary="Change a household's contact, move people into it or out of it",
+    summary="Change a household's contact, move people into it or out of it, or when it "
+    "can set out",
     description="`add_members`: people of the same crisis, moved here out of their "
     "households (a person is in one household). `remove_members`: members moved out, each "
     "into a new household of their own. `contact_id`: a member afterwards. A household "
@@ -491,7 +492,8 @@ def _household(user: User, household_id: int) -> Household:
     "may see can be named (404 with the field otherwise). A person who holds a seat on a "
     "leg or a room in a hotel with the household they would leave is not moved: 409, every "
     "such seat and room named in `extra.conflicts` (release the seat or end the stay, or "
-    "split it explicitly, first).",
+    "split it explicitly, first). `available_from`: the earliest moment the household can "
+    "set out, for the planner (null: at once).",
 )
 def household_update(request: HttpRequest, household_id: int, payload: HouseholdPatchIn) -> Any:
     user = _user(request)
@@ -514,6 +516,9 @@ def household_update(request: HttpRequest, household_id: int, payload: Household
         contact=contact,
         add=people(payload.add_members, "add_members"),
         remove=people(payload.remove_members, "remove_members"),
+        available_from=payload.available_from
+        if "available_from" in payload.model_fields_set
+        else services.UNCHANGED,
     )
     return _household(user, household_id)
 

@@ -4,7 +4,8 @@ It shares nothing with the planner but the scenario reader: it walks each itiner
 the household's location and availability, step by step, and counts every capacity
 itself. It reports, in words, every capacity exceeded, every household planned twice or
 not at all, every step out of time order, too short a connection, a crossing passed
-while closed or without an approved permit, a night outside the affected countries
+while closed or without a permit approved (for its day, where the household's
+approval names days), a night outside the affected countries
 without a hotel bed or at a border crossing, a locked household moved while its locked
 itinerary was still possible, and anything outside the horizon.
 """
@@ -135,6 +136,10 @@ def _walk(
             problems.append(f"{here}: {cid} is closed at {at}")
         if c.permit_required and h.permits.get(cid) != "approved":
             problems.append(f"{here}: passes {cid} without an approved transit permit")
+        elif c.permit_required and cid in h.permit_days:
+            day = at.astimezone(s.zone(cid)).date()
+            if day not in h.permit_days[cid]:
+                problems.append(f"{here}: passes {cid} on {day}, a day its permit does not name")
         if not s.start <= at < s.end:
             problems.append(f"{here}: passes {cid} outside the horizon")
         w.crossings[(cid, at.astimezone(s.zone(cid)).date())] += h.size

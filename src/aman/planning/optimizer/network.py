@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class Network:
     home_value: np.ndarray  # per person, times the class weight
     cost: np.ndarray  # per person, not weighted
     escort_ok: np.ndarray  # bool: usable by people who need a medical escort
-    permit: np.ndarray  # crossing index whose permit the arc needs, or -1
+    permit: np.ndarray  # the permit the arc needs (an index of `permits`), or -1
     resources: list[Resource]
     arc_resources: list[list[int]]  # per arc
     trips: list[PoolTrip]
@@ -98,8 +99,10 @@ class Network:
     # The mean size of the households whose promise a plan may keep or break (told, not
     # fixed, their itinerary still possible): the stability reward's unit (plan.solve).
     told_mean: float = 1.0
-    # Permits as households state them -> the crossings they may pass (`class_of`).
-    approved_of: dict[tuple[tuple[str, str], ...], frozenset[int]] = field(default_factory=dict)
+    # The permits arcs need: a crossing (its index) on a day (its local date).
+    permits: list[tuple[int, date]] = field(default_factory=list)
+    # Permits as households state them -> the permits they hold (`class_of`).
+    approved_of: dict[Any, frozenset[int]] = field(default_factory=dict)
 
     @property
     def sink(self) -> int:
@@ -325,6 +328,7 @@ def build(s: Scenario) -> Network:
         )
     night_res: dict[tuple[str, date], int] = {}
     crossing_res: dict[tuple[int, date], int] = {}
+    permit_index: dict[tuple[int, date], int] = {}
 
     pol = s.policy
 
@@ -420,7 +424,9 @@ def build(s: Scenario) -> Network:
             t,
             t + crossing.minutes,
             sv=safe_at(t) if sides[a].affected else 0.0,
-            permit=ci if crossing.permit_required else -1,
+            permit=permit_index.setdefault(key, len(permit_index))
+            if crossing.permit_required
+            else -1,
             res=[crossing_res[key]],
         )
 
@@ -494,6 +500,7 @@ def build(s: Scenario) -> Network:
         nights=nights_of,
         sources=sources,
         problems=problems,
+        permits=list(permit_index),
     )
 
 
@@ -513,7 +520,7 @@ def _open(s: Scenario, crossing: Crossing, t: int, zone: tzinfo) -> bool:
 @dataclass(frozen=True)
 class ClassKey:
     """Households that the model cannot tell apart except by size: same priority, same
-    need of an escort, same approved permits."""
+    need of an escort, same approved permits (indices of `Network.permits`)."""
 
     priority: int
     escort: bool
@@ -521,15 +528,28 @@ class ClassKey:
 
 
 def class_of(net: Network, h: Household) -> ClassKey:
-    stated = tuple(sorted(h.permits.items()))
+    stated = (
+        tuple(sorted(h.permits.items())),
+        tuple(sorted((cid, tuple(sorted(days))) for cid, days in h.permit_days.items())),
+    )
     approved = net.approved_of.get(stated)
     if approved is None:
+        # An approval for a crossing holds on every day, or only on the days it names.
         approved = net.approved_of[stated] = frozenset(
             i
-            for i, cid in enumerate(net.crossing_ids)
-            if net.scenario.crossings[cid].permit_required and h.permits.get(cid) == "approved"
+            for i, (ci, day) in enumerate(net.permits)
+            if h.permits.get(net.crossing_ids[ci]) == "approved"
+            and (
+                net.crossing_ids[ci] not in h.permit_days
+                or day in h.permit_days[net.crossing_ids[ci]]
+            )
         )
     return ClassKey(h.priority, h.needs_escort, approved)
+
+
+def every_permit(net: Network) -> frozenset[int]:
+    """Every permit of the network (a class that may pass everywhere)."""
+    return frozenset(range(len(net.permits)))
 
 
 def allowed(net: Network, key: ClassKey) -> np.ndarray:

@@ -948,12 +948,14 @@ def _reasons(result: Result) -> dict[str, dict[str, str]]:
             elif key.escort and reach(ClassKey(key.priority, False, key.permits), 1)[src]:
                 code = "needs_escort"
             else:
-                every = frozenset(range(len(net.crossing_ids)))
+                every = network.every_permit(net)
                 if reach(ClassKey(key.priority, False, every), 1)[src]:
+                    # An approval for some days only is pending for the others.
                     states = [
                         (cid, h.permits.get(cid, "pending"))
                         for cid, c in s.crossings.items()
-                        if c.permit_required and h.permits.get(cid) != "approved"
+                        if c.permit_required
+                        and (h.permits.get(cid) != "approved" or cid in h.permit_days)
                     ]
                     refused = [cid for cid, st in states if st == "refused"]
                     code = (

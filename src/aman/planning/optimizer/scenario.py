@@ -114,6 +114,9 @@ class Household:
     available_from: datetime | None = None
     needs_escort: bool = False
     permits: dict[str, str] = field(default_factory=dict)
+    # Crossing -> the (local) days an approved permit holds on; a crossing not named here:
+    # every day.
+    permit_days: dict[str, frozenset[date]] = field(default_factory=dict)
     declined: bool = False
     locked: tuple[Step, ...] | None = None
     notified: tuple[Step, ...] | None = None
@@ -503,6 +506,14 @@ def load(data: Any) -> Scenario:
             if crossing not in crossings:
                 raise ScenarioError(f"{where}.permits", f"names no crossing: {crossing!r}")
             _str(state, f"{where}.permits.{crossing}", choices=PERMIT_STATES)
+        permit_days = raw.get("permit_days") or {}
+        if not isinstance(permit_days, dict):
+            raise ScenarioError(f"{where}.permit_days", "must map crossings to lists of days")
+        for crossing, days in permit_days.items():
+            if crossing not in crossings:
+                raise ScenarioError(f"{where}.permit_days", f"names no crossing: {crossing!r}")
+            if not isinstance(days, list) or not days:
+                raise ScenarioError(f"{where}.permit_days.{crossing}", "must list at least one day")
         avail = raw.get("available_from")
         households[hid] = Household(
             id=hid,
@@ -512,6 +523,12 @@ def load(data: Any) -> Scenario:
             available_from=_moment(avail, f"{where}.available_from") if avail else None,
             needs_escort=_bool(raw.get("needs_escort", False), f"{where}.needs_escort"),
             permits=dict(permits),
+            permit_days={
+                crossing: frozenset(
+                    _day(d, f"{where}.permit_days.{crossing}[{j}]") for j, d in enumerate(days)
+                )
+                for crossing, days in permit_days.items()
+            },
             declined=_bool(raw.get("declined", False), f"{where}.declined"),
             locked=_steps(raw["locked"], f"{where}.locked") if raw.get("locked") else None,
             notified=_steps(raw["notified"], f"{where}.notified") if raw.get("notified") else None,
@@ -719,6 +736,10 @@ def _dump_household(h: Household) -> dict[str, Any]:
         out["needs_escort"] = True
     if h.permits:
         out["permits"] = dict(h.permits)
+    if h.permit_days:
+        out["permit_days"] = {
+            c: [d.isoformat() for d in sorted(days)] for c, days in h.permit_days.items()
+        }
     if h.declined:
         out["declined"] = True
     if h.locked:
