@@ -211,3 +211,29 @@ def test_the_openapi_document_describes_every_router(client: Client) -> None:
     assert {"/api/crises", "/api/missions", "/api/geo/places", "/api/audit", "/api/me"} <= set(
         doc["paths"]
     )
+
+
+def test_a_body_over_the_limit_is_413_naming_the_limit(world: World, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+    big = {
+        "members": [{"surname": "Ким", "given_names": "Ольга", "needs_note": "x" * 2_200_000}],
+        "location": {"country": "IR"},
+        "consent": True,
+    }
+    api = world.api(Role.OPERATOR)
+    body = assert_error_shape(post(api, f"/api/registrations?crisis={world.crisis.pk}", big), 413)
+    assert "2.0\xa0MB" in body["message"] and body["extra"] == {"limit_bytes": 2 * 1024 * 1024}
+    person = world.people["IR"]
+    response = api.patch(
+        f"/api/people/{person}", data=json.dumps(big), content_type="application/json"
+    )
+    assert_error_shape(response, 413)
+
+
+def test_a_missing_crisis_is_said_in_the_clients_language(world: World) -> None:
+    from aman.core.models import User
+
+    User.objects.filter(pk=world.users[Role.OPERATOR].pk).update(current_crisis=None)
+    api = world.api(Role.OPERATOR)
+    body = assert_error_shape(api.get("/api/people", headers={"Accept-Language": "ru"}), 400)
+    assert body["extra"]["crisis"] == ["Обязательное поле."], body

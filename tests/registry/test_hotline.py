@@ -145,3 +145,32 @@ def test_each_field_error_is_tied_to_its_field_for_screen_readers(world: World) 
     assert described, "a field with an error says where its message is"
     for target in described:
         assert f'id="{target}"' in html, f"{target} points to no message"
+
+
+def test_a_person_without_a_birth_date_is_told_their_code_needs_one(world: World) -> None:
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(
+        client,
+        [
+            {"surname": "Қасымов", "given_names": "Бауыржан", "birth_date": "1970-10-10"},
+            {"surname": "Қасымова", "given_names": "Мадина"},
+        ],
+    )
+    html = client.post("/people/new/", data, follow=True).content.decode()
+    assert "Registered. Reference codes" in html
+    notice = re.search(r'<div class="alert alert-warning"[^>]*>([^<]*)</div>', html)
+    assert notice, html
+    assert "Мадина Қасымова" in notice.group(1) and "Бауыржан" not in notice.group(1)
+    assert "does not open the status page" in notice.group(1)
+    madina = Person.objects.get(given_names="Мадина")
+    assert madina.birth_date is None, "not required: registered without one"
+    page = client.get(f"/people/{madina.pk}/").content.decode()
+    assert "does not open the status page" in page.split('id="birth-date"')[1].split("</dd>")[0]
+    baurzhan = Person.objects.get(given_names="Бауыржан")
+    page = client.get(f"/people/{baurzhan.pk}/").content.decode()
+    assert "does not open the status page" not in page
+    # And indeed: her code with any birth date opens nothing.
+    lookup = Client().post(
+        "/status/", {"reference_code": madina.reference_code, "birth_date": "1970-10-10"}
+    )
+    assert "No registration matches" in lookup.content.decode()

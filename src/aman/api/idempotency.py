@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import IdempotencyRecord, User
+from aman.core.text import control_character, control_character_message
 
 HEADER = "Idempotency-Key"
 
@@ -54,6 +55,13 @@ def _key(request: HttpRequest) -> str:
     if len(key) > 200:
         raise ApplicationError(
             _("Idempotency-Key is at most 200 characters."), {"idempotency_key": [key[:40]]}
+        )
+    ch = control_character(key)
+    if ch is not None:
+        # (It is looked up and stored as text: PostgreSQL refuses a NUL in either.)
+        raise ApplicationError(
+            _("Idempotency-Key: %(problem)s") % {"problem": control_character_message(ch)},
+            {"idempotency_key": [control_character_message(ch)]},
         )
     return key
 

@@ -6,6 +6,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field, model_validator
 
+from aman.core.text import PlainText
+
 
 class ErrorOut(Schema):
     message: str
@@ -358,7 +360,7 @@ class RegistrationStatusOut(Schema):
 
 class StatusIn(Schema):
     status: str
-    note: str = Field("", max_length=500)
+    note: PlainText = Field("", max_length=500)
 
 
 class PolicyRule(Schema):

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Mission
+from aman.core.text import form_validator
 from aman.geo.models import Country
 from aman.registry.models import (
     Channel,
@@ -114,7 +115,9 @@ class PriorityPolicyForm(forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=Status.choices)
-    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    note = forms.CharField(
+        label=_("Note"), max_length=500, required=False, validators=[form_validator()]
+    )
 
 
 class ImportUploadForm(forms.Form):
@@ -122,6 +125,7 @@ class ImportUploadForm(forms.Form):
     source = forms.CharField(
         label=_("Source"),
         max_length=100,
+        validators=[form_validator()],
         help_text=_(
             "Who sent the list, e.g. the tour operator's name. Its column mapping is remembered."
         ),
@@ -285,9 +289,15 @@ def unbound_with_one_more(formset_class: Any, posted: Any, prefix: str, limit: i
     return formset_class(prefix=prefix, initial=[*initial, {}] if count < limit else initial)
 
 
+# A member's fields that the public and hotline forms ask once, in the household part, for
+# the first person (the caller, the contact): a problem with them is shown there.
+ASKED_ONCE = {"email": "email", "phones": "phone"}
+
+
 def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
-    """Show a service's problems (`members.1.documents.0.number`, `location.city`, ...) on
-    the form fields they belong to, the rest above the form."""
+    """Show a service's problems (`members.1.documents.0.number`, `location.city`,
+    `members.0.email`, ...) on the form fields they belong to; the rest above the form, a
+    person's named by their number, never by the technical path."""
     for problem in problems:
         parts = problem.field.split(".")
         if parts[0] == "members" and len(parts) >= 3 and parts[1].isdigit():
@@ -304,11 +314,18 @@ def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
                 if name in member_form.fields:
                     member_form.add_error(name, problem.message)
                     continue
+            if index == 0 and ASKED_ONCE.get(parts[2]) in form.fields:
+                form.add_error(ASKED_ONCE[parts[2]], problem.message)
+                continue
+            form.add_error(
+                None, _("Person %(n)d: %(message)s") % {"n": index + 1, "message": problem.message}
+            )
+            continue
         name = parts[1] if parts[0] == "location" and len(parts) > 1 else parts[0]
         if name in form.fields:
             form.add_error(name, problem.message)
         else:
-            form.add_error(None, f"{problem.field}: {problem.message}")
+            form.add_error(None, problem.message)
 
 
 def form_problems(form: Any, formset: Any) -> dict[str, str]:

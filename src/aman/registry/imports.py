@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aman.core.audit import audit_write
+from aman.core.cells import formula_safe, unquoted
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.geo.models import Country
@@ -195,8 +196,10 @@ def read_table(name: str, data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    headers = [h.strip() for h in next(reader, [])]
-    return headers, ([c.strip() for c in row] for row in reader if any(c.strip() for c in row))
+    headers = [unquoted(h.strip()) for h in next(reader, [])]
+    return headers, (
+        [unquoted(c.strip()) for c in row] for row in reader if any(c.strip() for c in row)
+    )
 
 
 def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
@@ -219,7 +222,7 @@ def _read_xlsx(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
             return cell.isoformat()
         if isinstance(cell, float) and cell.is_integer():
             return str(int(cell))
-        return str(cell).strip()
+        return unquoted(str(cell).strip())
 
     headers = [text(c) for c in next(rows, ())]
     return headers, (
@@ -438,21 +441,30 @@ def convert(
     return row
 
 
-def member_problems(row: Row) -> dict[str, str]:
+def member_problems(row: Row, countries: dict[str, Country] | None = None) -> dict[str, str]:
     """The checks registration makes of one member (its shape, then the IIN checksum and
-    the birth date and sex it encodes, the e-mail address), keyed by field."""
+    the birth date and sex it encodes, the e-mail address, the country codes), keyed by
+    field. `countries`: the countries the rows name, read once for many rows."""
     from pydantic import ValidationError
 
     from aman.registry.schemas import MemberIn
-    from aman.registry.services import _member_problems
+    from aman.registry.services import Problem, _member_problems, problem_reasons
 
     try:
         member = MemberIn.model_validate(row.member)
     except ValidationError as exc:
         from aman.core.validation import pydantic_message
 
-        return {".".join(map(str, e["loc"])) or "row": pydantic_message(e) for e in exc.errors()}
-    return {p.field.removeprefix("members.0."): p.message for p in _member_problems(0, member)}
+        problems = [
+            Problem(".".join(map(str, e["loc"])) or "row", pydantic_message(e))
+            for e in exc.errors()
+        ]
+    else:
+        problems = [
+            Problem(p.field.removeprefix("members.0."), p.message)
+            for p in _member_problems(0, member, countries)
+        ]
+    return problem_reasons(problems)
 
 
 MAX_MEMBERS = 20  # RegistrationIn.members
@@ -472,6 +484,19 @@ def refuse_households(groups: dict[str, list[Row]]) -> None:
     that fails its checks (`member_problems`), more than 20 rows — each row with its own
     reasons, so that every refused row keeps its own cells; the others of such a household
     name the rows that refused it."""
+    from aman.registry.services import _countries_for
+
+    countries = _countries_for(
+        [
+            str(code)
+            for members in groups.values()
+            for row in members
+            for code in [
+                *(row.member.get("nationalities") or []),
+                *(d.get("issuing_state", "") for d in row.member.get("documents") or []),
+            ]
+        ]
+    )
     for members in groups.values():
         if len(members) > MAX_MEMBERS:
             reason = _(
@@ -482,7 +507,7 @@ def refuse_households(groups: dict[str, list[Row]]) -> None:
                 row.problems = {"household": reason}
             continue
         for row in members:
-            row.problems = member_problems(row)
+            row.problems = member_problems(row, countries)
         refused = [str(r.number) for r in members if r.problems]
         if refused:
             for row in members:
@@ -783,9 +808,16 @@ def rejected_csv(batch: ImportBatch) -> str:
         columns.update(dict.fromkeys(str(c) for c in cells))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["row", "reasons", *columns])
+    # Every cell but the row number comes from the list or quotes it (`formula_safe`).
+    writer.writerow(["row", "reasons", *(formula_safe(c) for c in columns)])
     for number, text, cells in sorted(lines, key=lambda line: line[0]):
-        writer.writerow([number or "", text, *(cells.get(c, "") for c in columns)])
+        writer.writerow(
+            [
+                number or "",
+                formula_safe(text),
+                *(formula_safe(str(cells.get(c, ""))) for c in columns),
+            ]
+        )
     return out.getvalue()
 
 

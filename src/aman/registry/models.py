@@ -80,6 +80,12 @@ def reference_code_display(code: str) -> str:
     return f"{code[:4]}-{code[4:]}"
 
 
+def messengers_text(handles: dict[str, str]) -> str:
+    """Messenger handles as stored in `Person.messengers`: `telegram:@x whatsapp:+7701…`,
+    each handle one word (`registry.schemas.messenger_handles`)."""
+    return " ".join(f"{name}:{handle}" for name, handle in handles.items())
+
+
 class PersonManager(models.Manager["Person"]):
     """The people of the registry: a person merged into another (a duplicate) is kept for
     the undo and for their reference code, but is no longer one of the people."""
@@ -203,14 +209,22 @@ class Person(models.Model):
 
     @property
     def messenger_handles(self) -> dict[str, str]:
-        """The handles as {messenger: handle} (stored as `telegram:@x whatsapp:+7…`)."""
+        """The handles as {messenger: handle} (stored by `messengers_text`). Handles with
+        spaces, stored before they were refused (`whatsapp:+7 701 123 45 67`), are read
+        whole: a word without a messenger's name continues the handle before it (or, first,
+        is a handle of messenger `other`)."""
         out: dict[str, str] = {}
+        last = ""
         for item in self.messengers.split():
             name, sep, handle = item.partition(":")
-            if sep:
+            if sep and name.isalnum():
                 out[name] = handle
+                last = name
+            elif last:
+                out[last] = f"{out[last]} {item}"
             else:
-                out[""] = item
+                last = "other"
+                out[last] = item
         return out
 
     def age_on(self, day: date) -> int | None:

@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.utils.translation import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+
+from aman.core.text import check_text
 
 NAME = Field(min_length=1, max_length=100)
 
@@ -39,7 +48,62 @@ def country_codes(value: list[str]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-class DocumentIn(BaseModel):
+def _texts(value: Any, multiline: bool) -> None:
+    """Check every text of a field's value — a list's items, a dict's keys and values."""
+    if isinstance(value, str):
+        check_text(value, multiline=multiline)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _texts(key, False)
+            _texts(item, multiline)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _texts(item, multiline)
+
+
+class Checked(BaseModel):
+    """A schema whose every text is checked for control characters (`core.text`): NUL, which
+    PostgreSQL cannot store, and the others, which no name or code holds. The fields named
+    in MULTILINE may hold line breaks and tabs."""
+
+    MULTILINE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        _texts(value, info.field_name in cls.MULTILINE)
+        return value
+
+
+# A handle that is a phone number (WhatsApp, Signal, Viber): digits, optionally a leading +,
+# written with spaces, dashes, dots or brackets as people write numbers.
+_PHONE_HANDLE = re.compile(r"\+?[\d\s().\-]+")
+
+
+def messenger_handles(value: dict[str, str]) -> dict[str, str]:
+    """Messenger handles as stored: {messenger: handle}, the messenger one word in small
+    letters, the handle one word (they are kept as `telegram:@x whatsapp:+7701…`,
+    `Person.messenger_handles`). A handle that is a phone number is written without its
+    spaces and punctuation (`+7 701 123 45 67` → `+77011234567`); any other handle with a
+    space is refused. Empty handles are left out."""
+    clean: dict[str, str] = {}
+    for key, raw in value.items():
+        name, handle = key.strip().lower(), raw.strip()
+        if not handle:
+            continue
+        if not name or not name.isalnum() or len(name) > 20:
+            raise ValueError(_("a messenger is named by one word, e.g. telegram"))
+        if _PHONE_HANDLE.fullmatch(handle) and sum(ch.isdigit() for ch in handle) >= 6:
+            handle = ("+" if handle.startswith("+") else "") + "".join(
+                ch for ch in handle if ch.isdigit()
+            )
+        if len(handle) > 100 or any(ch.isspace() for ch in handle):
+            raise ValueError(_("a messenger handle is one word of at most 100 characters"))
+        clean[name] = handle
+    return clean
+
+
+class DocumentIn(Checked):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: Literal["passport", "id_card", "return_certificate", "other"] = "passport"
@@ -60,7 +124,9 @@ class DocumentIn(BaseModel):
         return passport_latin(value)
 
 
-class MemberIn(BaseModel):
+class MemberIn(Checked):
+    MULTILINE = frozenset({"needs_note"})
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     surname: str = NAME
@@ -100,8 +166,13 @@ class MemberIn(BaseModel):
     def _latin(cls, value: str) -> str:
         return passport_latin(value)
 
+    @field_validator("messengers")
+    @classmethod
+    def _handles(cls, value: dict[str, str]) -> dict[str, str]:
+        return messenger_handles(value)
 
-class LocationIn(BaseModel):
+
+class LocationIn(Checked):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
@@ -112,7 +183,7 @@ class LocationIn(BaseModel):
     longitude: float | None = Field(None, ge=-180, le=180)
 
 
-class RegistrationIn(BaseModel):
+class RegistrationIn(Checked):
     """One household: its members, where they are, what they want."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -133,9 +204,11 @@ class RegistrationIn(BaseModel):
         return value
 
 
-class SelfUpdateIn(BaseModel):
+class SelfUpdateIn(Checked):
     """What a registered person may change from the status page (each change is kept as an
     intake record): where they are, how to reach them, what they want, what they need."""
+
+    MULTILINE = frozenset({"needs_note"})
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -176,7 +249,7 @@ class DocumentPatchIn(DocumentIn):
         return value
 
 
-class PhonePatchIn(BaseModel):
+class PhonePatchIn(Checked):
     """A phone in an officer's correction: with `id`, that phone of the person corrected;
     without, a new one (a number the person has already is kept as it is)."""
 
@@ -209,13 +282,15 @@ PhoneItem = Annotated[
 ]
 
 
-class PersonPatchIn(BaseModel):
+class PersonPatchIn(Checked):
     """An officer's correction of a person's record; only the fields sent change.
 
     `documents` and `phones`, when sent, are the person's whole list: an entry with the `id`
     of one of theirs corrects it, one without adds a new one, and theirs not listed are
     removed (`[]` removes all). `messengers` too replaces the handles. `null` clears
     `birth_date`, `city_id` and the coordinates; other fields cannot be null."""
+
+    MULTILINE = frozenset({"needs_note"})
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -289,15 +364,7 @@ class PersonPatchIn(BaseModel):
     @field_validator("messengers")
     @classmethod
     def _handles(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        clean = {k.strip().lower(): v.strip() for k, v in value.items() if v.strip()}
-        for name, handle in clean.items():
-            if not name or not name.isalnum() or len(name) > 20:
-                raise ValueError(_("a messenger is named by one word, e.g. telegram"))
-            if len(handle) > 100 or any(ch.isspace() for ch in handle):
-                raise ValueError(_("a messenger handle is one word of at most 100 characters"))
-        return clean
+        return None if value is None else messenger_handles(value)
 
 
 NULLABLE = frozenset({"birth_date", "city_id", "latitude", "longitude"})

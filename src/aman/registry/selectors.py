@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from aman.core.access import country_scope, require
 from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError, NotFound
-from aman.core.models import Crisis, Mission, User
+from aman.core.models import Crisis, User
 from aman.core.roles import Cap
-from aman.geo.models import Country, Place
+from aman.geo.models import Country
 from aman.registry.identity import PAIR_SEPARATOR, name_matching_key
 from aman.registry.models import (
     Document,
@@ -67,26 +67,13 @@ def countries_to_be_in(*, person: Person, every: bool = False) -> list[Country]:
     and cover, and the person's own. Not the home country: being home is a step of the
     journey that an officer records, not a place to plan from. With `every`, every country
     but the home country (someone who flew further)."""
+    from aman.registry.services import crisis_countries
+
     crisis = person.crisis
-    near = Q()
+    near = ~Q(pk=crisis.home_country_id)
     if not every:
-        near = (
-            Q(pk__in=crisis.affected_countries.values("pk"))
-            | Q(
-                pk__in=Place.objects.filter(
-                    kind=Place.Kind.CROSSING, country__crises=crisis
-                ).values("entry_country")
-            )
-            | Q(pk__in=Mission.objects.filter(crises=crisis).values("country"))
-            | Q(
-                pk__in=Mission.area.through.objects.filter(mission__crises=crisis).values("country")
-            )
-        )
-    return list(
-        Country.objects.filter(
-            (near & ~Q(pk=crisis.home_country_id)) | Q(pk=person.country_id)
-        ).in_local_order()
-    )
+        near = Q(pk__in=crisis_countries(crisis))
+    return list(Country.objects.filter(near | Q(pk=person.country_id)).in_local_order())
 
 
 def people_filtered(*, user: User, crisis: Crisis, filters: dict[str, Any]) -> QuerySet[Person]:

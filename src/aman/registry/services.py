@@ -23,7 +23,8 @@ from aman.core.audit import audit_write, audit_write_many
 from aman.core.bulk import insert_rows, placeholder, prepared, update_rows
 from aman.core.crypto import keyed_hash
 from aman.core.errors import ApplicationError, Conflict
-from aman.core.models import AuditEntry, Crisis, User
+from aman.core.models import AuditEntry, Crisis, Mission, User
+from aman.core.text import storable
 from aman.core.validation import pydantic_message
 from aman.geo.models import Country, Place
 from aman.registry import triage
@@ -46,6 +47,7 @@ from aman.registry.models import (
     Phone,
     PriorityPolicy,
     StatusEvent,
+    messengers_text,
 )
 from aman.registry.schemas import MemberIn, RegistrationIn
 from aman.registry.statuses import TRANSITIONS, Status
@@ -86,6 +88,80 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
     return [Problem(".".join(str(p) for p in e["loc"]), pydantic_message(e)) for e in exc.errors()]
 
 
+def problem_reasons(problems: list[Problem]) -> dict[str, str]:
+    """The reasons kept with a refused submission, `{field: text}`: the messages of one field
+    joined with "; " in their order (an IIN can disagree with the birth date and the sex)."""
+    reasons: dict[str, str] = {}
+    for p in problems:
+        key = p.field or "__all__"
+        if key not in reasons:
+            reasons[key] = p.message
+        elif p.message not in reasons[key].split("; "):
+            reasons[key] = f"{reasons[key]}; {p.message}"
+    return reasons
+
+
+def email_problem(value: str) -> str | None:
+    """What is wrong with an e-mail address, in the user's language (the validating
+    library's reasons are English and technical: only their gist is said), or None."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc)
+        if value.count("@") != 1:
+            return _("Not a valid email address: it has one @ sign, as in name@example.com.")
+        if "after the @-sign" in reason:
+            return _("Not a valid email address: check the part after the @ sign.")
+        if "before the @-sign" in reason:
+            return _("Not a valid email address: check the part before the @ sign.")
+        return _("Not a valid email address.")
+    return None
+
+
+def crisis_countries(crisis: Crisis) -> set[int]:
+    """The countries a person of the crisis may be recorded in (`country_allowed`): its
+    affected countries, the countries its border crossings lead into (where people who
+    fled over land wait), and the countries its missions are in and cover — never the home
+    country unless it is affected."""
+    near = (
+        models.Q(
+            pk__in=Place.objects.filter(kind=Place.Kind.CROSSING, country__crises=crisis).values(
+                "entry_country"
+            )
+        )
+        | models.Q(covering_missions__crises=crisis)
+        | models.Q(pk__in=Mission.objects.filter(crises=crisis).values("country"))
+    )
+    return set(
+        Country.objects.filter(
+            models.Q(crises=crisis) | (near & ~models.Q(pk=crisis.home_country_id))
+        )
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def country_allowed(crisis: Crisis, country: Country, allowed: set[int] | None = None) -> bool:
+    """Whether a person of the crisis may be registered or corrected into `country` — on
+    every channel an officer or a registration uses: one of `crisis_countries` (a transit
+    state where people who crossed out wait is one). Anywhere else the person would fall
+    outside every consul's view of the crisis. The status page is the exception: a person
+    who flew further may say so (any country but the home country; kept as said, seen in
+    the crisis-wide lists). `allowed`: `crisis_countries(crisis)`, when already read."""
+    return country.pk in (crisis_countries(crisis) if allowed is None else allowed)
+
+
+def country_refused(crisis: Crisis, country: Country) -> str:
+    """Why a country is refused (`country_allowed`), naming the crisis's countries."""
+    codes = sorted(crisis.affected_countries.values_list("code", flat=True))
+    return _(
+        "%(country)s is outside this crisis: its people are in one of its affected countries "
+        "(%(countries)s) or in a country that one of its missions covers."
+    ) % {"country": country.code, "countries": ", ".join(codes)}
+
+
 def iin_problem_text(exc: IinError, value: str) -> str:
     """What is wrong with an IIN, in the user's language, without repeating the number
     (the message is kept with the rejected input)."""
@@ -121,15 +197,19 @@ def _member_problems(
                 )
             if member.sex in ("F", "M") and parsed.sex != member.sex:
                 problems.append(Problem(f"{where}.iin", _("The IIN encodes a different sex.")))
-    if member.email:
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            validate_email(member.email, check_deliverability=False)
-        except EmailNotValidError as exc:
-            problems.append(Problem(f"{where}.email", str(exc)))
+    if member.email and (problem := email_problem(member.email)):
+        problems.append(Problem(f"{where}.email", problem))
     if countries is None:
-        countries = _countries_for([d.issuing_state for d in member.documents])
+        countries = _countries_for(
+            [d.issuing_state for d in member.documents] + member.nationalities
+        )
+    unknown = [c for c in member.nationalities if c not in countries]
+    if unknown:
+        problems.append(
+            Problem(
+                f"{where}.nationalities", _("Unknown country %(c)s.") % {"c": ", ".join(unknown)}
+            )
+        )
     for d, doc in enumerate(member.documents):
         if doc.issuing_state and doc.issuing_state.upper() not in countries:
             problems.append(
@@ -153,7 +233,8 @@ def _payload_location(payload: Any) -> dict[str, Any]:
 def payload_country_code(payload: Any) -> str:
     """The country code a submission names: a registration's `location.country`, a form's
     `country` (the public and hotline forms keep what was posted)."""
-    return str(_payload_location(payload).get("country") or "").strip().upper()[:3]
+    code = str(_payload_location(payload).get("country") or "").strip().upper()[:3]
+    return code if code.isascii() and code.isalpha() else ""
 
 
 def payload_place(payload: Any) -> str:
@@ -195,8 +276,12 @@ def _reject(
     carry the same key and must be accepted. It is kept as `rejected_key` (the key together
     with what was sent), so that a retry of the same refused submission with the same key
     — a double click, a client retrying after a lost answer — returns this record and
-    creates nothing new. An import's row is its batch's own and is always kept."""
-    reasons = {p.field or "__all__": p.message for p in problems}
+    creates nothing new. An import's row is its batch's own and is always kept.
+
+    The payload is kept exactly as received (encrypted: a NUL in it is stored too). The
+    reasons and the references are plain columns, which PostgreSQL refuses a NUL in (a
+    reason may quote the value refused): NUL is written there as U+FFFD (`storable`)."""
+    reasons = storable(problem_reasons(problems))
     key = rejected_key(idempotency_key, payload) if batch is None else ""
     values: dict[str, Any] = dict(
         crisis=crisis,
@@ -205,8 +290,8 @@ def _reject(
         kind=kind,
         payload=payload,
         actor=actor,
-        source=source,
-        source_ref=source_ref,
+        source=storable(source),
+        source_ref=storable(source_ref),
         idempotency_key=key,
         outcome=IntakeRecord.Outcome.REJECTED,
         rejection_reasons=reasons,
@@ -460,7 +545,9 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     countries = _countries_for(
         [d.location.country for _i, d in parsed]
         + [doc.issuing_state for _i, d in parsed for m in d.members for doc in m.documents]
+        + [code for _i, d in parsed for m in d.members for code in m.nationalities]
     )
+    allowed = crisis_countries(crisis) if parsed else set()
     city_ids = {d.location.city_id for _i, d in parsed if d.location.city_id is not None}
     typed = _typed_cities(
         {
@@ -486,6 +573,8 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
                     "location.country", _("Unknown country %(c)s.") % {"c": data.location.country}
                 )
             )
+        elif not country_allowed(crisis, country, allowed):
+            problems.append(Problem("location.country", country_refused(crisis, country)))
         city = None
         if data.location.city_id is not None:
             city = cities.get(data.location.city_id)
@@ -714,9 +803,9 @@ def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_r
         # that a corrected submission with the same key is taken).
         record = sub.pending
         record.outcome = IntakeRecord.Outcome.REJECTED
-        record.rejection_reasons = {p.field or "__all__": p.message for p in problems}
+        record.rejection_reasons = storable(problem_reasons(problems))
         record.idempotency_key = ""
-        record.source_ref = source_ref
+        record.source_ref = storable(source_ref)
         record.country = _country_of(record.payload, record.batch)
         record.save(
             update_fields=[
@@ -806,7 +895,7 @@ def _new_person(
         iin=member.iin,
         iin_hash=iin_hash(member.iin) if member.iin else "",
         email=member.email,
-        messengers=" ".join(f"{k}:{v}" for k, v in member.messengers.items()),
+        messengers=messengers_text(member.messengers),
         language=member.language or data.language,
         pregnant=member.pregnant,
         medical_need=member.medical_need,
@@ -1583,13 +1672,8 @@ def person_update_self(
         record = _reject(**common, problems=problems)
         raise RegistrationRejected(record, problems) from None
     problems = []
-    if data.email:
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            validate_email(data.email, check_deliverability=False)
-        except EmailNotValidError as exc:
-            problems.append(Problem("email", str(exc)))
+    if data.email and (problem := email_problem(data.email)):
+        problems.append(Problem("email", problem))
     country = _countries_for([data.country]).get(data.country.upper()) if data.country else None
     if data.country and country is None:
         problems.append(Problem("country", _("Unknown country %(c)s.") % {"c": data.country}))
@@ -1866,13 +1950,8 @@ def _correction_problems(
                 )
             if sex in ("F", "M") and parsed.sex != sex:
                 problems.append(Problem("iin", _("The IIN encodes a different sex.")))
-    if fields.get("email"):
-        from email_validator import EmailNotValidError, validate_email
-
-        try:
-            validate_email(fields["email"], check_deliverability=False)
-        except EmailNotValidError as exc:
-            problems.append(Problem("email", str(exc)))
+    if fields.get("email") and (problem := email_problem(fields["email"])):
+        problems.append(Problem("email", problem))
     codes = [*fields.get("nationalities", [])]
     codes += [d["issuing_state"] for d in fields.get("documents") or [] if d.get("issuing_state")]
     if fields.get("country"):
@@ -1889,6 +1968,10 @@ def _correction_problems(
             problems.append(
                 Problem("country", _("Unknown country %(c)s.") % {"c": fields["country"]})
             )
+        elif resolved.country.pk != person.country_id and not country_allowed(
+            person.crisis, resolved.country
+        ):
+            problems.append(Problem("country", country_refused(person.crisis, resolved.country)))
         else:
             from aman.core.access import country_scope
 
@@ -1976,7 +2059,7 @@ def _correction_apply(
         setattr(person, key, plain[key])
     changed -= {"surname_latin", "given_names_latin"}  # compared below, once derived
     if "messengers" in fields:
-        handles = " ".join(f"{k}:{v}" for k, v in fields["messengers"].items())
+        handles = messengers_text(fields["messengers"])
         if handles != person.messengers:
             person.messengers = handles
             changed.add("messengers")

@@ -24,7 +24,7 @@ from aman.dedup.selectors import (
     open_pair_ids,
     registration_duplicates,
 )
-from aman.geo.models import Place
+from aman.geo.models import Country, Place
 from aman.registry import selectors, services
 from aman.registry.forms import (
     FLAGS,
@@ -284,13 +284,25 @@ def person_create(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:  # e.g. the crisis was closed meanwhile
                 form.add_error(None, exc.message)
             else:
+                people = list(record.people.order_by("id"))
                 codes = ", ".join(
-                    f"{p.given_names} {p.surname}: {p.reference_code_display}"
-                    for p in record.people.order_by("id")
+                    f"{p.given_names} {p.surname}: {p.reference_code_display}" for p in people
                 )
                 messages.success(
                     request, _("Registered. Reference codes — %(codes)s") % {"codes": codes}
                 )
+                undated = [f"{p.given_names} {p.surname}" for p in people if not p.birth_date]
+                if undated:
+                    # The status page opens with the code and the birth date (a birth date
+                    # may be unknown on the phone: it is not required).
+                    messages.warning(
+                        request,
+                        _(
+                            "No birth date for %(names)s: their code does not open the status "
+                            "page until a birth date is recorded on the person's page (Edit)."
+                        )
+                        % {"names": ", ".join(undated)},
+                    )
                 return redirect("person_create")
         else:
             payload = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
@@ -373,7 +385,8 @@ def _editable(request: HttpRequest, pk: int) -> tuple[User, Crisis, Person] | No
 
 
 def _edit_forms(crisis: Crisis, person: Person, data: Any = None) -> PersonEditForm:
-    countries = list(crisis.affected_countries.all())
+    # The countries the person may be recorded in (`services.country_allowed`), and theirs.
+    countries = list(Country.objects.filter(pk__in=services.crisis_countries(crisis)))
     if person.country not in countries:
         countries.append(person.country)
     cities = Place.objects.filter(kind=Place.Kind.CITY, country__in=countries).select_related(

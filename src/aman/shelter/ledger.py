@@ -36,6 +36,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_read
+from aman.core.cells import formula_safe
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
 from aman.shelter.models import (
@@ -412,13 +413,10 @@ def ledger_build(*, crisis: Crisis, filters: LedgerFilters | None = None) -> Led
 
 # --- XLSX -------------------------------------------------------------------------------------
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
 
 def _text(value: object) -> str:
     """Text a spreadsheet would run as a formula is quoted (names come from operators)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    return formula_safe("" if value is None else str(value))
 
 
 MONEY = "#,##0.00"

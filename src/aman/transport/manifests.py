@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_read
+from aman.core.cells import formula_safe
 from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country, Place
@@ -185,18 +186,15 @@ def manifest_build(leg: Leg, bookings: QuerySet[Booking] | None = None) -> Manif
 
 # --- CSV and XLSX -----------------------------------------------------------------------------
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
 
 def cell_text(value: object) -> str:
-    """A cell's text; text a spreadsheet would run as a formula is quoted (CSV injection:
+    """A cell's text; text a spreadsheet would run as a formula is quoted (`core.cells`:
     names and seats come from people and operators)."""
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+    return formula_safe(str(value))
 
 
 def render_csv(manifest: Manifest) -> bytes:

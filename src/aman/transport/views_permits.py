@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from aman.core import access
 from aman.core.audit import audit_read
+from aman.core.cells import formula_safe
 from aman.core.errors import ApplicationError
 from aman.core.ids import is_id
 from aman.core.models import Crisis, User
@@ -281,9 +282,7 @@ def permit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _cell(value: Any) -> Any:
     """A value a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return formula_safe(value) if isinstance(value, str) else value
 
 
 def _export_header() -> list[str]:

@@ -29,6 +29,7 @@ from aman.core.errors import ApplicationError, NotFound
 from aman.core.models import Crisis, User
 from aman.core.paging import capped_count
 from aman.core.roles import Cap
+from aman.core.text import PlainText
 from aman.registry import selectors, services
 from aman.registry.models import (
     Channel,
@@ -57,8 +58,8 @@ def _crisis(user: User, crisis_id: int | None, *, hot: bool = False) -> Crisis:
         crisis = access.current_crisis(user)
         if crisis is None:
             raise ApplicationError(
-                "Say which crisis: ?crisis=ID (or choose a current crisis in the UI).",
-                {"crisis": ["This field is required."]},
+                _("Say which crisis: ?crisis=ID (or choose a current crisis in the UI)."),
+                {"crisis": [_("This field is required.")]},
             )
         return crisis
     return access.crisis_for_user(user, crisis_id)
@@ -341,12 +342,12 @@ def registration_get(request: HttpRequest, intake_record_id: int) -> Any:
 
 class PeopleFilter(Schema):
     crisis: int | None = None
-    q: str = ""
+    q: PlainText = ""
     status: str = _one_of(Status.values)
     intent: str = _one_of(Intent.values)
     channel: str = _one_of(Channel.values)
     eligibility: str = _one_of(Eligibility.values)
-    country: str = ""
+    country: PlainText = ""
     city_id: int | None = None
     min_priority: int | None = None
     mission: int | None = None
