@@ -5,13 +5,11 @@ from a pool that is no longer what the plan saw."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from aman.geo.models import Place
 from aman.planning import pool_legs, services, tasks
@@ -19,6 +17,7 @@ from aman.planning.models import BusPool, Plan
 from aman.transport.models import Leg
 from tests.conftest import World
 from tests.planning.world import DAYS, situation
+from tests.transport.test_concurrency import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,27 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _postgres_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent transactions are tested on PostgreSQL")
-
-
-def race(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = calls[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 @pytest.mark.parametrize("write", ["update", "delete"])
