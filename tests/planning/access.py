@@ -50,6 +50,48 @@ def pool_form(w: Any) -> dict[str, Any]:
     }
 
 
+def world_pool(w: Any, *, other: bool = False) -> int:
+    """A bus pool of the world's crisis (Tehran to Astara), or of the other crisis (Dubai
+    to its airport)."""
+    from django.utils import timezone
+
+    from aman.geo.models import Place
+    from aman.planning.models import BusPool
+
+    crisis = w.other_crisis if other else w.crisis
+    pool = BusPool.objects.filter(crisis=crisis).first()
+    if pool is None:
+        today = timezone.localdate()
+        if other:
+            ends = Place.objects.get(kind="city", name="Dubai"), Place.objects.get(iata="DXB")
+        else:
+            ends = (
+                Place.objects.get(kind="city", name="Tehran"),
+                Place.objects.get(code="IR-AZ-ASTARA"),
+            )
+        pool = BusPool.objects.create(
+            crisis=crisis,
+            origin=ends[0],
+            destination=ends[1],
+            buses_per_day=2,
+            seats=40,
+            travel_minutes=600,
+            departures="07:00",
+            first_day=today,
+            last_day=today,
+        )
+    return pool.pk
+
+
+def pool_json(w: Any) -> dict[str, Any]:
+    form = pool_form(w)
+    return {
+        **{k: v for k, v in form.items() if k != "travel_hours"},
+        "travel_minutes": 300,
+        "departures": form["departures"].split(","),
+    }
+
+
 ROWS: list[dict[str, Any]] = [
     dict(name="plan_list", method="get", path=lambda w: "/planning/", allowed=PLANNERS),
     dict(
@@ -69,6 +111,44 @@ ROWS: list[dict[str, Any]] = [
         allowed=PLANNERS,
         ok=302,
         data=pool_form,
+    ),
+    dict(
+        name="pool_list",
+        method="post",
+        path=lambda w: "/planning/pools/",
+        allowed=PLANNERS,
+        ok=302,
+        data=lambda w: {"delete": world_pool(w)},
+    ),
+    dict(
+        name="pool_edit",
+        method="get",
+        path=lambda w: f"/planning/pools/{world_pool(w)}/",
+        allowed=PLANNERS,
+    ),
+    dict(
+        name="pool_edit",
+        method="post",
+        path=lambda w: f"/planning/pools/{world_pool(w)}/",
+        allowed=PLANNERS,
+        ok=302,
+        data=pool_form,
+    ),
+    # Another crisis than the officer's current one: not there.
+    dict(
+        name="pool_edit",
+        method="get",
+        path=lambda w: f"/planning/pools/{world_pool(w, other=True)}/",
+        allowed=PLANNERS,
+        ok=404,
+    ),
+    dict(
+        name="pool_list",
+        method="post",
+        path=lambda w: "/planning/pools/",
+        allowed=PLANNERS,
+        ok=404,
+        data=lambda w: {"delete": world_pool(w, other=True)},
     ),
     dict(
         name="planning_policy",
@@ -176,6 +256,28 @@ API_ROWS: list[dict[str, Any]] = [
         "POST /api/plans/{plan_id}/households/{household_id}/unlock",
         lambda w: f"/api/plans/{world_plan(w)}/households/{world_household(w)}/unlock",
         ok=409,
+    ),
+    A("GET /api/pools"),
+    A("POST /api/pools", ok=201, data=pool_json),
+    A("GET /api/pools/{pool_id}", lambda w: f"/api/pools/{world_pool(w)}"),
+    A(
+        "PATCH /api/pools/{pool_id}",
+        lambda w: f"/api/pools/{world_pool(w)}",
+        data=lambda w: {"seats": 45},
+    ),
+    A("DELETE /api/pools/{pool_id}", lambda w: f"/api/pools/{world_pool(w)}", ok=204),
+    # Another crisis's pool (the current crisis is the world's): not there.
+    A("GET /api/pools/{pool_id}", lambda w: f"/api/pools/{world_pool(w, other=True)}", ok=404),
+    A(
+        "PATCH /api/pools/{pool_id}",
+        lambda w: f"/api/pools/{world_pool(w, other=True)}",
+        data=lambda w: {"seats": 45},
+        ok=404,
+    ),
+    A(
+        "DELETE /api/pools/{pool_id}",
+        lambda w: f"/api/pools/{world_pool(w, other=True)}",
+        ok=404,
     ),
     A(
         "GET /api/crises/{crisis_id}/planning-policy",

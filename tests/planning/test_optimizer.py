@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from aman.planning.optimizer import check, scenario
 from tests.planning.build import at, base, bus, flight, household
 from tests.planning.helpers import by_household, moves, reasons, solve
 
@@ -198,6 +199,52 @@ def test_bus_pools_run_no_more_buses_than_there_are(method: str) -> None:
             "people": 6,
         }
     ]
+
+
+def _pool_of_two(**more: Any) -> dict[str, Any]:
+    return base(
+        end=at(96),
+        legs=[bus("T1", "AST", "GYD", 16, 21, 50), flight("F1", 24, 100)],
+        bus_pools=[
+            {
+                "id": "P",
+                "from": "THR",
+                "to": "AST",
+                "buses_per_day": 2,
+                "seats": 10,
+                "travel_minutes": 420,
+                "departures": ["06:00"],
+                "first_day": "2026-03-02",
+                "last_day": "2026-03-02",
+                **more,
+            }
+        ],
+        households=[household("a", 6, 1), household("b", 6, 0)],
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("buses", "placed"), [(None, ["a", "b"]), (1, ["a"]), (0, [])])
+def test_a_bus_pool_runs_fewer_buses_on_the_days_it_says(
+    method: str, buses: int | None, placed: list[str]
+) -> None:
+    more = {} if buses is None else {"buses_by_day": {"2026-03-02": buses}}
+    out = solve(_pool_of_two(**more), method)
+    assert sorted(by_household(out)) == placed
+    assert sum(t["buses"] for t in out["pool_trips"]) == len(placed)
+
+
+def test_a_plan_with_more_buses_than_the_day_has_is_refused_by_the_checker() -> None:
+    two = solve(_pool_of_two())
+    s = scenario.load(_pool_of_two(buses_by_day={"2026-03-02": 1}))
+    assert scenario.load(scenario.dump(s)) == s
+    assert check.check(s, two) == ["bus pool P on 2026-03-02: 2 buses, 1 that day"]
+    with pytest.raises(
+        scenario.ScenarioError, match=r"buses_by_day\.2026-03-02: must be from 0 to 2"
+    ):
+        scenario.load(_pool_of_two(buses_by_day={"2026-03-02": 3}))
+    with pytest.raises(scenario.ScenarioError, match=r"buses_by_day: is not a date"):
+        scenario.load(_pool_of_two(buses_by_day={"soon": 1}))
 
 
 @pytest.mark.parametrize("method", METHODS)

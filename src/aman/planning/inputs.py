@@ -46,6 +46,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Crisis
 from aman.geo.models import Place, PlaceStatus, PlaceStatusEvent
+from aman.planning import pool_legs as trips
 from aman.planning.optimizer import scenario as sc
 from aman.planning.optimizer.plan import steps_of
 from aman.registry.models import Household, Intent, Person, PriorityPolicy
@@ -63,7 +64,6 @@ from aman.transport.models import (
 )
 
 HUB_KM = 50.0
-POOL_LEG = r"^pool[0-9]+@"
 UNLIMITED = 100_000
 NOT_PLANNED = frozenset({Status.WITHDRAWN, Status.ARRIVED_HOME})
 NOT_LEAVING = frozenset({Status.STAYING, Status.DECLINED})
@@ -327,12 +327,14 @@ def export(
     }
 
     # What the published plan told each household.
+    # A pool trip made into a leg that stays a leg (its pool changed): told as that leg.
+    pool_legs = trips.load(crisis)
     told: dict[int, list[dict[str, Any]]] = {}
     if published is not None and published.result:
         for item in published.result.get("itineraries", []):
             hid = pk_of(item["household"], "hh")
             if hid is not None:
-                told[hid] = item["steps"]
+                told[hid] = pool_legs.translate(item["steps"], hid)
 
     # Legs still to go, and the bookings holding their seats.
     legs = list(
@@ -344,8 +346,9 @@ def export(
         )
         .select_related("destination__country")
         # The trips of a bus pool that a published plan made into legs are the pool's:
-        # planned again from the pool, not as legs (their buses would count twice).
-        .exclude(source=Leg.Source.PLAN, source_ref__regex=POOL_LEG)
+        # planned again from the pool, not as legs (their buses would count twice) —
+        # unless the pool changed since: then they are legs (`pool_legs`).
+        .exclude(source=Leg.Source.PLAN, source_ref__regex=trips.POOL_LEG)
         .order_by("departure_planned", "pk")
     )
     leg_ids = {leg.pk for leg in legs}
@@ -436,8 +439,12 @@ def export(
 
     from aman.planning.models import BusPool, PlanLock
 
+    locked = {
+        lock.household_id: pool_legs.translate(lock.steps, lock.household_id)
+        for lock in PlanLock.objects.filter(crisis=crisis)
+    }
     referenced: set[int] = set()
-    for steps in [*told.values(), *(k.steps for k in PlanLock.objects.filter(crisis=crisis))]:
+    for steps in [*told.values(), *locked.values()]:
         for st in steps:
             ref = pk_of(st["leg"], "leg") if st.get("type") == "leg" else None
             if ref is not None:
@@ -462,10 +469,7 @@ def export(
         return []
 
     pools = list(BusPool.objects.filter(crisis=crisis).select_related("origin", "destination"))
-    locks = {
-        lock.household_id: ahead(lock.steps)
-        for lock in PlanLock.objects.filter(crisis=crisis, household_id__in=list(members))
-    }
+    locks = {hid: ahead(steps) for hid, steps in locked.items() if hid in members}
 
     # Places.
     place_ids: set[int] = set()
@@ -628,21 +632,28 @@ def export(
         origin, destination = place_id(pool.origin_id), place_id(pool.destination_id)
         if origin == destination:
             continue
-        out_pools.append(
-            {
-                "id": f"pool{pool.pk}",
-                "from": origin,
-                "to": destination,
-                "buses_per_day": pool.buses_per_day,
-                "seats": pool.seats,
-                "travel_minutes": pool.travel_minutes,
-                "departures": [t.strip() for t in pool.departures.split(",") if t.strip()],
-                "first_day": pool.first_day.isoformat(),
-                "last_day": pool.last_day.isoformat(),
-                "escort": pool.escort,
-                "cost_per_seat": float(pool.cost_per_seat or 0),
-            }
-        )
+        out_pool: dict[str, Any] = {
+            "id": f"pool{pool.pk}",
+            "from": origin,
+            "to": destination,
+            "buses_per_day": pool.buses_per_day,
+            "seats": pool.seats,
+            "travel_minutes": pool.travel_minutes,
+            "departures": pool.departure_list,
+            "first_day": pool.first_day.isoformat(),
+            "last_day": pool.last_day.isoformat(),
+            "escort": pool.escort,
+            "cost_per_seat": float(pool.cost_per_seat or 0),
+        }
+        # Its buses already in legs kept from before it changed run no second time.
+        fewer = {
+            day.isoformat(): max(0, pool.buses_per_day - n)
+            for day, n in sorted(pool_legs.taken(pool).items())
+            if pool.first_day <= day <= pool.last_day
+        }
+        if fewer:
+            out_pool["buses_by_day"] = fewer
+        out_pools.append(out_pool)
 
     # Hotels: free beds per night.
     first_night = start.date() - timedelta(days=1)

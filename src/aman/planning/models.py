@@ -204,6 +204,8 @@ class BusPool(models.Model):
         "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A plan started before a change is not published (`services._pools_as_planned`).
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["first_day", "pk"]
@@ -220,6 +222,11 @@ class BusPool(models.Model):
 
     def __str__(self) -> str:
         return f"{self.origin} → {self.destination}: {self.buses_per_day} × {self.seats}"
+
+    @property
+    def departure_list(self) -> list[str]:
+        """The departure times, "HH:MM" each, in order."""
+        return [t.strip() for t in self.departures.split(",") if t.strip()]
 
 
 STABILITY_REWARD_MAX = 10.0

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from aman.core.audit import audit_write
+from aman.core.audit import audit_write, diff, snapshot
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import Crisis, User
 from aman.geo.models import Place, PlaceStatusEvent
 from aman.planning import inputs
+from aman.planning import pool_legs as trips
 from aman.planning.models import (
     FIRM_HOURS_MAX,
     MINUTES_MAX,
@@ -35,6 +38,7 @@ from aman.planning.models import (
 from aman.planning.optimizer import plan as solver
 from aman.planning.optimizer import scenario as sc
 from aman.registry.models import Household, Intent, Person
+from aman.shelter import dates as shelter_dates
 from aman.shelter.models import Hotel, Stay, StayStatus
 from aman.shelter.services import PlanNights, hotel_today, stay_set_status, stays_from_plan
 from aman.transport import services as transport
@@ -96,6 +100,9 @@ PLAN_ERRORS: dict[str, Any] = {
     ),
     "pool_deleted": gettext_lazy(
         "A bus pool of the plan was deleted since: run the planner again."
+    ),
+    "pool_changed": gettext_lazy(
+        "A bus pool of the plan was changed since: run the planner again."
     ),
     "hotel_removed": gettext_lazy("A hotel of the plan was removed since: run the planner again."),
     "not_booked": gettext_lazy(
@@ -630,15 +637,6 @@ def household_unlock(*, actor: User | None, household: Household) -> None:
 # Publishing ----------------------------------------------------------------------------------
 
 
-def _utc(value: str) -> str:
-    return datetime.fromisoformat(value).astimezone(UTC).isoformat()
-
-
-def pool_ref(pool: str, departure: str) -> str:
-    """The source reference of the leg a pool trip becomes (the same in every plan)."""
-    return f"{pool}@{_utc(departure)}"
-
-
 def pool_number(buses: int, seats: int) -> str:
     """The number of the leg a pool trip becomes: its buses × seats per bus, `3x50` — the
     same in every language (it is made in the background, in no officer's language, and
@@ -654,7 +652,7 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
         pool = BusPool.objects.filter(pk=pool_pk or 0, crisis=plan.crisis).first()
         if pool is None:
             raise Refused("pool_deleted", {"pool": trip["pool"]})
-        ref = pool_ref(trip["pool"], trip["departure"])
+        ref = trips.pool_ref(trip["pool"], trip["departure"])
         seats = trip["buses"] * pool.seats
         leg = (
             Leg.objects.filter(crisis=plan.crisis, source_ref=ref)
@@ -691,8 +689,33 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
     return out
 
 
-def _legs_of(item: dict[str, Any] | None, pool_legs: dict[str, Leg]) -> list[int]:
-    """The database legs of an itinerary, in order."""
+def _pools_as_planned(plan: Plan) -> None:
+    """Refuse a plan made on bus pools changed or deleted since it started: their trips
+    made into legs are legs now (`pool_legs.keep`), which the plan planned as the pool's
+    to rearrange, and its own trips may no longer be the pool's. Pool writes and the start
+    of a plan take the crisis's row lock (one is before the other); a pool write waits
+    for this publishing to end (the pools' row locks), then keeps the legs it made too."""
+    planned = {
+        pk
+        for p in (plan.scenario or {}).get("bus_pools", [])
+        if (pk := inputs.pk_of(str(p.get("id")), "pool")) is not None
+    }
+    now = dict(
+        BusPool.objects.select_for_update()
+        .filter(crisis=plan.crisis, pk__in=planned)
+        .order_by("pk")
+        .values_list("pk", "updated_at")
+    )
+    for pk in sorted(planned):
+        if pk not in now:
+            raise Refused("pool_deleted", {"pool": f"pool{pk}"})
+        if now[pk] > plan.created_at:
+            raise Refused("pool_changed", {"pool": f"pool{pk}"})
+
+
+def _legs_of(item: dict[str, Any] | None, pool_legs: dict[str, Leg], crisis_id: int) -> list[int]:
+    """The database legs of an itinerary, in order (a pool trip this plan does not make:
+    the legs it became before, kept ones included)."""
     out: list[int] = []
     for step in (item or {}).get("steps", []):
         if step["type"] == "leg":
@@ -700,13 +723,9 @@ def _legs_of(item: dict[str, Any] | None, pool_legs: dict[str, Leg]) -> list[int
             if pk is not None:
                 out.append(pk)
         elif step["type"] == "pool":
-            leg = pool_legs.get(pool_ref(step["pool"], step["departure"]))
-            if leg is None:
-                leg = Leg.objects.filter(
-                    source_ref=pool_ref(step["pool"], step["departure"])
-                ).first()
-            if leg is not None:
-                out.append(leg.pk)
+            ref = trips.pool_ref(step["pool"], step["departure"])
+            leg = pool_legs.get(ref)
+            out += [leg.pk] if leg is not None else trips.legs_of_trip(crisis_id, ref)
     return out
 
 
@@ -1264,6 +1283,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     _places_still_open(plan, new)
     _legs_as_taken(plan, new)
     _permits_held(plan, new, members)
+    _pools_as_planned(plan)
     note = _("Plan %(n)d") % {"n": plan.number}
     pool_legs = _pool_legs(actor, plan)
 
@@ -1299,7 +1319,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
             # Still to move but left out of this plan's inputs (its remarks say why): the
             # plan decided nothing for it, and what it was told stands.
             keeps = old[hid]
-        keep_legs = set(_legs_of(keeps, pool_legs))
+        keep_legs = set(_legs_of(keeps, pool_legs, crisis.pk))
         going = {p.pk for p in members.get(hid, [])}
         for booking in held[hid]:
             if booking.leg_id in keep_legs and booking.person_id in going:
@@ -1328,7 +1348,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     for leg in Leg.objects.filter(
         crisis=crisis,
         source=Leg.Source.PLAN,
-        source_ref__regex=inputs.POOL_LEG,
+        source_ref__regex=trips.POOL_LEG,
         status=LegStatus.PLANNED,
         seats_taken=0,
     ).exclude(pk__in=used):
@@ -1345,7 +1365,7 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
     hotels = {h.pk: h for h in Hotel.objects.filter(crisis=crisis)}
     for hid in ordered:
         household = households[hid]
-        for leg_pk in _legs_of(new[hid], pool_legs):
+        for leg_pk in _legs_of(new[hid], pool_legs, crisis.pk):
             wanted[leg_pk] += [p.pk for p in members[hid]]
         for hotel_pk, first, last in _nights_of(new[hid]):
             hotel = hotels.get(hotel_pk)
@@ -1451,50 +1471,173 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
 # Bus pools -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> BusPool:
-    """A bus pool from form or API data; ApplicationError names every bad field."""
+POOL_PLACES = (
+    Place.Kind.CITY,
+    Place.Kind.AIRPORT,
+    Place.Kind.CROSSING,
+    Place.Kind.ASSEMBLY_POINT,
+)
+# Left out of a new pool: these.
+OPTIONAL: dict[str, Any] = {"escort": False, "carrier": "", "cost_per_seat": None}
+COUNTS = {"buses_per_day": (1, 500), "seats": (1, 100), "travel_minutes": (30, 72 * 60)}
+SEATS_A_DAY_MAX = 2000
+DEPARTURES_MAX = 24
+COST_MAX = Decimal("99999999.99")  # the column's ten digits
+CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def pool_places(crisis: Crisis) -> QuerySet[Place]:
+    """Where a crisis's bus pools may start and end: a city, airport or assembly point of
+    the affected countries or of a country one of their crossings leads into (the bus on
+    from the border to a hub), or a crossing out of the affected countries."""
+    affected = crisis.affected_countries.all()
+    exits = Place.objects.filter(
+        kind=Place.Kind.CROSSING, country__in=affected, entry_country__isnull=False
+    ).exclude(entry_country__in=affected)
+    near = Q(country__in=affected) | Q(country__in=exits.values("entry_country_id"))
+    return Place.objects.filter(
+        Q(pk__in=exits.values("pk"))
+        | (Q(kind__in=(Place.Kind.CITY, Place.Kind.AIRPORT, Place.Kind.ASSEMBLY_POINT)) & near)
+    )
+
+
+def _pool_place(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    place = transport._place(raw, name, problems)
+    if place is None:
+        return None
+    if place.kind in POOL_PLACES and pool_places(crisis).filter(pk=place.pk).exists():
+        return place
+    problems.setdefault(name, []).append(
+        _(
+            "%(place)s is not a place of this crisis for buses: a city, airport or assembly "
+            "point of the affected countries or of a country their crossings lead into, or "
+            "a crossing out of them."
+        )
+        % {"place": place}
+    )
+    return None
+
+
+def _pool_count(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    low, high = COUNTS[name]
+    if not isinstance(raw, bool) and isinstance(raw, int) and low <= raw <= high:
+        return raw
+    problems.setdefault(name, []).append(
+        _("From 30 minutes to 72 hours (4320 minutes).")
+        if name == "travel_minutes"
+        else _("From %(low)d to %(high)d.") % {"low": low, "high": high}
+    )
+    return None
+
+
+def _pool_departures(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    """ "HH:MM" times, a list or separated by commas: "06:00,14:30" (in order, once each)."""
+    texts = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(texts, list | tuple):
+        problems.setdefault(name, []).append(_("Departure times like 06:00, 14:30."))
+        return None
+    times, wrong = set(), []
+    for text in (str(t).strip() for t in texts):
+        found = CLOCK.match(text)
+        if found is not None:
+            times.add(f"{int(found[1]):02d}:{found[2]}")
+        elif text:
+            wrong.append(_("“%(t)s” is not a time like 06:00.") % {"t": text[:10]})
+    if not wrong and not times:
+        wrong.append(_("At least one departure time."))
+    elif not wrong and len(times) > DEPARTURES_MAX:
+        wrong.append(_("At most %(n)d departure times a day.") % {"n": DEPARTURES_MAX})
+    if wrong:
+        problems.setdefault(name, []).extend(wrong)
+        return None
+    return ",".join(sorted(times))
+
+
+def _pool_day(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    problem = (
+        _("A day like 2026-03-02.")
+        if not isinstance(raw, date) or isinstance(raw, datetime)
+        else shelter_dates.day_problem(raw)
+    )
+    if problem:
+        problems.setdefault(name, []).append(problem)
+        return None
+    return raw
+
+
+def _pool_flag(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    if isinstance(raw, bool):
+        return raw
+    problems.setdefault(name, []).append(_("Yes or no."))
+    return None
+
+
+def _pool_text(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    text = "" if raw is None else str(raw).strip()
+    if len(text) <= 200:
+        return text
+    problems.setdefault(name, []).append(_("At most %(n)d characters.") % {"n": 200})
+    return None
+
+
+def _pool_cost(raw: Any, name: str, crisis: Crisis, problems: dict[str, list[str]]) -> Any:
+    amount = transport._decimal(raw, name, problems)
+    if amount is not None and amount > COST_MAX:
+        problems.setdefault(name, []).append(_("At most 99,999,999.99."))
+    return amount
+
+
+# Each field of a bus pool and what reads it; a reader names its problems under the field.
+POOL_FIELDS = {
+    "origin": _pool_place,
+    "destination": _pool_place,
+    "buses_per_day": _pool_count,
+    "seats": _pool_count,
+    "travel_minutes": _pool_count,
+    "departures": _pool_departures,
+    "first_day": _pool_day,
+    "last_day": _pool_day,
+    "escort": _pool_flag,
+    "carrier": _pool_text,
+    "cost_per_seat": _pool_cost,
+}
+
+
+def _pool_values(
+    data: dict[str, Any], *, crisis: Crisis, current: BusPool | None = None
+) -> dict[str, Any]:
+    """The bus pool's fields from `data` — all of them for a new pool (those left out of
+    OPTIONAL as there), those present for a change of `current` — checked one by one and
+    together; ApplicationError names every bad field. The one place of these rules: the
+    page and the API both come here."""
     problems: dict[str, list[str]] = {}
-    ends = {}
-    for name in ("origin", "destination"):
-        ends[name] = transport._place(data.get(name), name, problems)
-    times = []
-    for text in str(data.get("departures") or "").split(","):
-        text = text.strip()
-        if not text:
+    values: dict[str, Any] = {}
+    for name, read in POOL_FIELDS.items():
+        if current is not None and name not in data:
             continue
-        try:
-            times.append(time.fromisoformat(text).strftime("%H:%M"))
-        except ValueError:
-            problems.setdefault("departures", []).append(
-                _("“%(t)s” is not a time like 06:00.") % {"t": text[:10]}
-            )
-    if not times and "departures" not in problems:
-        problems.setdefault("departures", []).append(_("At least one departure time."))
-    first, last = data.get("first_day"), data.get("last_day")
-    for name, day in (("first_day", first), ("last_day", last)):
-        if not isinstance(day, date):
-            problems.setdefault(name, []).append(_("A day like 2026-03-02."))
-    if isinstance(first, date) and isinstance(last, date) and last < first:
-        problems.setdefault("last_day", []).append(_("Not before the first day."))
-    if ends.get("origin") and ends.get("origin") == ends.get("destination"):
+        value = read(data.get(name, OPTIONAL.get(name)), name, crisis, problems)
+        if name not in problems:
+            values[name] = value
+
+    # Together, with what a change leaves as it is.
+    def final(name: str) -> Any:
+        if name in problems or (current is None and name not in values):
+            return None
+        return values[name] if name in values else getattr(current, name)
+
+    origin, destination = final("origin"), final("destination")
+    if origin is not None and origin == destination:
         problems.setdefault("destination", []).append(
             _("The destination must differ from the origin.")
         )
-    for name, low, high in (("buses_per_day", 1, 500), ("seats", 1, 100)):
-        value = data.get(name)
-        if not isinstance(value, int) or not low <= value <= high:
-            problems.setdefault(name, []).append(
-                _("From %(low)d to %(high)d.") % {"low": low, "high": high}
-            )
-    buses, seats = data.get("buses_per_day"), data.get("seats")
-    if isinstance(buses, int) and isinstance(seats, int) and buses * seats > 2000:
+    first, last = final("first_day"), final("last_day")
+    if first is not None and last is not None and last < first:
+        problems.setdefault("last_day", []).append(_("Not before the first day."))
+    buses, seats = final("buses_per_day"), final("seats")
+    if buses is not None and seats is not None and buses * seats > SEATS_A_DAY_MAX:
         problems.setdefault("buses_per_day", []).append(
             _("At most 2,000 seats a day (buses × seats per bus).")
         )
-    hours = data.get("travel_hours")
-    if hours is None or not 0.5 <= float(hours) <= 72:
-        problems.setdefault("travel_hours", []).append(_("From 0.5 to 72 hours."))
     if problems:
         first_bad = next(iter(problems))
         raise ApplicationError(
@@ -1502,37 +1645,72 @@ def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> 
             % {"field": first_bad, "problem": problems[first_bad][0]},
             {"errors": problems},
         )
-    assert ends["origin"] is not None and ends["destination"] is not None
-    assert first is not None and last is not None
-    pool = BusPool.objects.create(
-        crisis=crisis,
-        origin=ends["origin"],
-        destination=ends["destination"],
-        buses_per_day=data["buses_per_day"],
-        seats=data["seats"],
-        travel_minutes=int(float(hours) * 60),  # type: ignore[arg-type]
-        departures=",".join(sorted(set(times))),
-        first_day=first,
-        last_day=last,
-        escort=bool(data.get("escort")),
-        carrier=str(data.get("carrier") or "")[:200],
-        cost_per_seat=data.get("cost_per_seat"),
-        created_by=actor,
-    )
+    return values
+
+
+def _lock_crisis(crisis_id: int) -> None:
+    """A pool write and the start of a plan (which reads the pools) one after the other."""
+    Crisis.objects.select_for_update().filter(pk=crisis_id).first()
+
+
+@transaction.atomic
+def pool_create(*, actor: User | None, crisis: Crisis, data: dict[str, Any]) -> BusPool:
+    """A bus pool from page or API data; ApplicationError names every bad field."""
+    values = _pool_values(data, crisis=crisis)
+    _lock_crisis(crisis.pk)
+    pool = BusPool.objects.create(crisis=crisis, created_by=actor, **values)
     audit_write(
         actor=actor,
         verb="pool_create",
         obj=pool,
         action="create",
         crisis=crisis,
-        changes={"route": str(pool), "days": f"{first}/{last}", "departures": pool.departures},
+        changes={
+            "route": str(pool),
+            "days": f"{pool.first_day}/{pool.last_day}",
+            "departures": pool.departures,
+        },
     )
     return pool
 
 
 @transaction.atomic
+def pool_update(*, actor: User | None, pool: BusPool, data: dict[str, Any]) -> BusPool:
+    """Change any of a bus pool's fields (those in `data`). The trips that published plans
+    already made into legs stay legs (`pool_legs.keep`): the pool feeds the next plans
+    only, and a plan started before the change is not published."""
+    _lock_crisis(pool.crisis_id)
+    pool = BusPool.objects.select_for_update().select_related("crisis").get(pk=pool.pk)
+    values = _pool_values(data, crisis=pool.crisis, current=pool)
+    before = snapshot(pool, list(POOL_FIELDS))
+    for name, value in values.items():
+        setattr(pool, name, value)
+    changes = diff(before, snapshot(pool, list(POOL_FIELDS)))
+    if not changes:
+        return pool
+    # Its legs so far counted their buses with its seats as they were.
+    kept = trips.keep(pool=pool, seats=before["seats"])
+    pool.save()
+    if kept:
+        changes["legs_kept"] = kept
+    audit_write(actor=actor, verb="pool_update", obj=pool, crisis=pool.crisis, changes=changes)
+    return pool
+
+
+@transaction.atomic
 def pool_delete(*, actor: User | None, pool: BusPool) -> None:
-    audit_write(actor=actor, verb="pool_delete", obj=pool, action="delete", crisis=pool.crisis)
+    """Delete a bus pool; the trips published plans made into legs stay legs."""
+    _lock_crisis(pool.crisis_id)
+    pool = BusPool.objects.select_for_update().select_related("crisis").get(pk=pool.pk)
+    kept = trips.keep(pool=pool)
+    audit_write(
+        actor=actor,
+        verb="pool_delete",
+        obj=pool,
+        action="delete",
+        crisis=pool.crisis,
+        changes={"legs_kept": kept} if kept else None,
+    )
     pool.delete()
 
 

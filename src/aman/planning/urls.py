@@ -7,6 +7,7 @@ urlpatterns = [
     path("run/", views.plan_run, name="plan_run"),
     path("what-if/", views.plan_what_if, name="plan_what_if"),
     path("pools/", views.pool_list, name="pool_list"),
+    path("pools/<int:pk>/", views.pool_edit, name="pool_edit"),
     path("policy/", views.planning_policy, name="planning_policy"),
     path("compare/", views.plan_compare, name="plan_compare"),
     path("locks/", views.lock_list, name="lock_list"),

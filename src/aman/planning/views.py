@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +30,7 @@ from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.geo.models import Place
 from aman.planning import inputs, services
+from aman.planning import pool_legs as trips
 from aman.planning.models import (
     FIRM_HOURS_MAX,
     MINUTES_MAX,
@@ -350,27 +352,24 @@ class WhatIfForm(forms.Form):
 
 
 class BusPoolForm(forms.Form):
+    """The fields of a bus pool, parsed only: its rules are the service's, for the page and
+    the API alike (`services._pool_values`), and shown here on the fields they name. The
+    page says the travel time in hours; the service takes minutes."""
+
     origin = forms.CharField(
         label=gettext_lazy("From"),
-        max_length=60,
         help_text=gettext_lazy("Place id, airport code or crossing id"),
         widget=forms.TextInput(attrs={"list": "places", "autocomplete": "off"}),
     )
     destination = forms.CharField(
         label=gettext_lazy("To"),
-        max_length=60,
         widget=forms.TextInput(attrs={"list": "places", "autocomplete": "off"}),
     )
-    buses_per_day = forms.IntegerField(
-        label=gettext_lazy("Buses per day"), min_value=1, max_value=500
-    )
-    seats = forms.IntegerField(label=gettext_lazy("Seats per bus"), min_value=1, max_value=100)
-    travel_hours = forms.DecimalField(
-        label=gettext_lazy("Hours on the road"), min_value=0.5, max_value=72
-    )
+    buses_per_day = forms.IntegerField(label=gettext_lazy("Buses per day"))
+    seats = forms.IntegerField(label=gettext_lazy("Seats per bus"))
+    travel_hours = forms.DecimalField(label=gettext_lazy("Hours on the road"), max_digits=8)
     departures = forms.CharField(
         label=gettext_lazy("Departure times"),
-        max_length=200,
         initial="06:00,12:00,18:00",
         help_text=gettext_lazy("Local times at the origin, separated by commas."),
     )
@@ -381,10 +380,49 @@ class BusPoolForm(forms.Form):
         label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"})
     )
     escort = forms.BooleanField(label=gettext_lazy("Medical escort on board"), required=False)
-    carrier = forms.CharField(label=gettext_lazy("Carrier"), max_length=200, required=False)
-    cost_per_seat = forms.DecimalField(
-        label=gettext_lazy("Cost per seat"), required=False, min_value=0, max_digits=10
-    )
+    carrier = forms.CharField(label=gettext_lazy("Carrier"), required=False)
+    cost_per_seat = forms.DecimalField(label=gettext_lazy("Cost per seat"), required=False)
+
+    @staticmethod
+    def initial_of(pool: BusPool) -> dict[str, Any]:
+        """The form's fields for an existing pool (places as the list of places names them)."""
+        return {
+            "origin": _place_value(pool.origin),
+            "destination": _place_value(pool.destination),
+            "buses_per_day": pool.buses_per_day,
+            "seats": pool.seats,
+            "travel_hours": _hours(pool.travel_minutes),
+            "departures": pool.departures,
+            "first_day": pool.first_day,
+            "last_day": pool.last_day,
+            "escort": pool.escort,
+            "carrier": pool.carrier,
+            "cost_per_seat": pool.cost_per_seat,
+        }
+
+    def service_data(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.cleaned_data.items() if k != "travel_hours"}
+        data["travel_minutes"] = round(self.cleaned_data["travel_hours"] * 60)
+        return data
+
+    def service_errors(self, exc: ApplicationError) -> None:
+        """The service's refusal on the fields it names (its minutes are the hours here)."""
+        named = exc.extra.get("errors")
+        if isinstance(named, dict) and "travel_minutes" in named:
+            named = {("travel_hours" if k == "travel_minutes" else k): v for k, v in named.items()}
+            exc = ApplicationError(exc.message, {**exc.extra, "errors": named})
+        service_errors(self, exc)
+
+
+def _hours(minutes: int) -> str:
+    """Minutes as hours to two places, without trailing zeros ("1.5", "5")."""
+    return f"{(Decimal(minutes) / 60).quantize(Decimal('0.01')):f}".rstrip("0").rstrip(".")
+
+
+def _place_value(place: Place) -> str:
+    """A place as the page's list of places offers it: a crossing by its id, else its
+    number."""
+    return place.code if place.kind == Place.Kind.CROSSING and place.code else str(place.pk)
 
 
 # Pages -----------------------------------------------------------------------------------------
@@ -1287,42 +1325,89 @@ def lock_unlock(request: HttpRequest, household: int) -> HttpResponse:
     return redirect("lock_list")
 
 
+def _pool_page(
+    request: HttpRequest, crisis: Crisis, form: BusPoolForm, template: str, **extra: Any
+) -> HttpResponse:
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "crisis": crisis,
+            "form": form,
+            "places": services.pool_places(crisis)
+            .select_related("country")
+            .order_by("kind", "name")[:2000],
+            **extra,
+        },
+    )
+
+
 @login_required
 def pool_list(request: HttpRequest) -> HttpResponse:
     user, crisis = _current(request)
     form = BusPoolForm(request.POST or None)
     if request.method == "POST":
         if request.POST.get("delete"):
-            ref = request.POST["delete"].strip()
-            if not ref.isdigit() or len(ref) > 18:
-                raise Http404
-            pool = BusPool.objects.filter(crisis=crisis, pk=int(ref)).first()
-            if pool is None:
-                raise Http404
-            services.pool_delete(actor=user, pool=pool)
+            services.pool_delete(actor=user, pool=_pool(crisis, request.POST["delete"]))
             messages.success(request, _("Bus pool deleted."))
             return redirect("pool_list")
         if form.is_valid():
             try:
-                services.pool_create(actor=user, crisis=crisis, data=form.cleaned_data)
+                services.pool_create(actor=user, crisis=crisis, data=form.service_data())
             except ApplicationError as exc:
-                service_errors(form, exc)
+                form.service_errors(exc)
             else:
                 messages.success(request, _("Bus pool added: the next plan uses it."))
                 return redirect("pool_list")
-    return TemplateResponse(
+    return _pool_page(
         request,
+        crisis,
+        form,
         "planning/pool_list.html",
-        {
-            "crisis": crisis,
-            "form": form,
-            "pools": BusPool.objects.filter(crisis=crisis).select_related("origin", "destination"),
-            "places": Place.objects.filter(
-                kind__in=(Place.Kind.CITY, Place.Kind.CROSSING, Place.Kind.ASSEMBLY_POINT),
-                country__in=crisis.affected_countries.all(),
-            ).order_by("kind", "name")[:2000],
-        },
+        pools=BusPool.objects.filter(crisis=crisis).select_related(
+            "origin__country", "destination__country"
+        ),
     )
+
+
+@login_required
+def pool_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """One bus pool, its fields to change; the trips published plans made into legs stay
+    legs (said on the page)."""
+    user, crisis = _current(request)
+    pool = _pool(crisis, str(pk))
+    form = BusPoolForm(request.POST or None, initial=BusPoolForm.initial_of(pool))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.pool_update(actor=user, pool=pool, data=form.service_data())
+        except ApplicationError as exc:
+            form.service_errors(exc)
+        else:
+            messages.success(request, _("Bus pool saved: the next plan uses it."))
+            return redirect("pool_list")
+    return _pool_page(
+        request,
+        crisis,
+        form,
+        "planning/pool_edit.html",
+        pool=pool,
+        legs=trips.legs_of_pool(pool),
+    )
+
+
+def _pool(crisis: Crisis, ref: str) -> BusPool:
+    """The crisis's pool by its number as typed; anything else (another crisis's): 404."""
+    ref = ref.strip()
+    if not ref.isdigit() or len(ref) > 18:
+        raise Http404
+    pool = (
+        BusPool.objects.filter(crisis=crisis, pk=int(ref))
+        .select_related("crisis", "origin", "destination")
+        .first()
+    )
+    if pool is None:
+        raise Http404
+    return pool
 
 
 @login_required

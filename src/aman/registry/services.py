@@ -158,7 +158,8 @@ def country_refused(crisis: Crisis, country: Country) -> str:
     codes = sorted(crisis.affected_countries.values_list("code", flat=True))
     return _(
         "%(country)s is outside this crisis: its people are in one of its affected countries "
-        "(%(countries)s) or in a country that one of its missions covers."
+        "(%(countries)s), in a country its border crossings lead into, or in a country one "
+        "of its missions covers."
     ) % {"country": country.code, "countries": ", ".join(codes)}
 
 

@@ -1,23 +1,27 @@
 """Planning: start a plan or a what-if (solved in the background), read plans with their
 result (`aman.plan/1`) and inputs (`aman.scenario/1`), compare two plans, publish or
-discard a draft."""
+discard a draft; bus pools, the planner's buses whose trips are not fixed yet."""
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import idempotent
 from aman.api.routers.registry import ERRORS, _choice, _crisis, _user
+from aman.api.routers.transport import PlaceRef
 from aman.core import access
 from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.core.roles import Cap
 from aman.planning import services
 from aman.planning.inputs import pk_of
-from aman.planning.models import Plan, PlanChange
+from aman.planning.models import BusPool, Plan, PlanChange
 from aman.registry.models import Household
 
 router = Router(tags=["planning"])
@@ -433,3 +437,149 @@ def planning_policy_set(request: HttpRequest, crisis_id: int, payload: PlanningP
         airport_connection_minutes=payload.airport_connection_minutes,
         crossing_minutes=payload.crossing_minutes,
     )
+
+
+# Bus pools ------------------------------------------------------------------------------------
+
+PLACE = "airport IATA/ICAO code, crossing id (e.g. IR-AZ-ASTARA) or place id"
+
+
+class PoolOut(Schema):
+    id: int
+    crisis_id: int
+    origin: PlaceRef
+    destination: PlaceRef
+    buses_per_day: int
+    seats: int = Field(description="seats per bus")
+    travel_minutes: int
+    departures: list[str] = Field(
+        validation_alias="departure_list", description='"HH:MM", local at the origin'
+    )
+    first_day: date
+    last_day: date
+    escort: bool = Field(description="a medical escort on board")
+    carrier: str
+    cost_per_seat: Decimal | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PoolIn(Schema):
+    origin: str | int = Field(description=PLACE)
+    destination: str | int = Field(description=PLACE)
+    buses_per_day: int = Field(description="1-500; buses × seats at most 2,000 a day")
+    seats: int = Field(description="seats per bus, 1-100")
+    travel_minutes: int = Field(description="30-4320 (half an hour to three days)")
+    departures: list[str] = Field(
+        description='1-24 times "HH:MM" a day, local at the origin', examples=[["06:00", "14:00"]]
+    )
+    first_day: date = Field(description="within two years of today")
+    last_day: date = Field(description="not before first_day")
+    escort: bool = False
+    carrier: str = Field("", description="at most 200 characters")
+    cost_per_seat: Decimal | None = Field(None, description="0-99,999,999.99 (KZT)")
+
+
+class PoolPatch(Schema):
+    origin: str | int | None = Field(None, description=PLACE)
+    destination: str | int | None = Field(None, description=PLACE)
+    buses_per_day: int | None = None
+    seats: int | None = None
+    travel_minutes: int | None = None
+    departures: list[str] | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    escort: bool | None = None
+    carrier: str | None = None
+    cost_per_seat: Decimal | None = None
+
+
+def _pool(request: HttpRequest, pool_id: int, crisis: int | None) -> tuple[User, BusPool]:
+    """A planner's pool of the crisis named (else the current one); another crisis's: 404."""
+    user = _planner(request)
+    the_crisis = _crisis(user, crisis)
+    pool = (
+        BusPool.objects.filter(crisis=the_crisis, pk=pool_id)
+        .select_related("crisis", "origin__country", "destination__country")
+        .first()
+    )
+    if pool is None:
+        raise Http404
+    return user, pool
+
+
+POOLS = "?crisis=ID names the crisis (default: the current one); another crisis's pool is 404."
+RULES = (
+    "Every field is checked as on the page: places of the crisis for buses (a city, airport "
+    "or assembly point of the affected countries or of a country their crossings lead "
+    "into, or a crossing out of them), the destination not the origin, days in order "
+    "within two years of today, departures as HH:MM; each bad field named in a 400."
+)
+
+
+@router.get(
+    "/pools",
+    response=list[PoolOut],
+    summary="The crisis's bus pools: buses available, trips not fixed (paginated)",
+)
+@paginate(LimitOffsetPagination)
+def pool_list(request: HttpRequest, crisis: int | None = None) -> Any:
+    user = _planner(request)
+    return BusPool.objects.filter(crisis=_crisis(user, crisis)).select_related(
+        "origin__country", "destination__country"
+    )
+
+
+@router.post(
+    "/pools",
+    response={201: PoolOut, **ERRORS},
+    summary="Add a bus pool; the next plan uses it (send Idempotency-Key)",
+    description=RULES,
+)
+def pool_create(request: HttpRequest, payload: PoolIn, crisis: int | None = None) -> Any:
+    user = _planner(request)
+    the_crisis = _crisis(user, crisis)
+
+    def create() -> tuple[int, Any]:
+        pool = services.pool_create(actor=user, crisis=the_crisis, data=payload.model_dump())
+        return 201, PoolOut.from_orm(pool).model_dump(mode="json")
+
+    return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+@router.get(
+    "/pools/{pool_id}", response={200: PoolOut, **ERRORS}, summary="One bus pool", description=POOLS
+)
+def pool_detail(request: HttpRequest, pool_id: int, crisis: int | None = None) -> Any:
+    return _pool(request, pool_id, crisis)[1]
+
+
+@router.patch(
+    "/pools/{pool_id}",
+    response={200: PoolOut, **ERRORS},
+    summary="Change a bus pool (any of its fields); the next plan uses it",
+    description=f"{POOLS} {RULES} The trips that published plans already made into legs stay "
+    "legs with their bookings (on their days the pool runs only its other buses); a plan "
+    "started before the change is not published.",
+)
+def pool_update(
+    request: HttpRequest, pool_id: int, payload: PoolPatch, crisis: int | None = None
+) -> Any:
+    user, pool = _pool(request, pool_id, crisis)
+    data = payload.model_dump(exclude_unset=True)
+    if not data:
+        raise ApplicationError(_("Nothing to change."))
+    return services.pool_update(actor=user, pool=pool, data=data)
+
+
+@router.delete(
+    "/pools/{pool_id}",
+    response={204: None, **ERRORS},
+    summary="Delete a bus pool",
+    description=f"{POOLS} The trips that published plans already made into legs stay legs "
+    "with their bookings.",
+)
+def pool_delete(request: HttpRequest, pool_id: int, crisis: int | None = None) -> Any:
+    user, pool = _pool(request, pool_id, crisis)
+    services.pool_delete(actor=user, pool=pool)
+    return Status(204, None)

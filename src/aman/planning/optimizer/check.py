@@ -286,7 +286,7 @@ def _lock_possible(s: Scenario, h: Household, fixed: Walk) -> bool:
             and dep != key[1]
             and dep.astimezone(s.zone(pool.origin)).date() == day
         )
-        if riding + -(-(fixed.trips.get(key, 0) + n) // pool.seats) > pool.buses_per_day:
+        if riding + -(-(fixed.trips.get(key, 0) + n) // pool.seats) > pool.buses(day):
             return False
     for (where, night), n in w.nights.items():
         hotels = [x for x in s.hotels.values() if x.place == where]
@@ -456,8 +456,8 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
         pool = s.pools[pid]
         buses[(pid, dep.astimezone(s.zone(pool.origin)).date())] += -(-n // pool.seats)
     for (pid, day), n in buses.items():
-        if n > s.pools[pid].buses_per_day:
+        if n > s.pools[pid].buses(day):
             problems.append(
-                f"bus pool {pid} on {day}: {n} buses, {s.pools[pid].buses_per_day} a day"
+                f"bus pool {pid} on {day}: {n} buses, {s.pools[pid].buses(day)} that day"
             )
     return problems

@@ -202,6 +202,9 @@ def build(s: Scenario) -> Network:
         zone = s.zone(pool.origin)
         day = pool.first_day
         while day <= pool.last_day:
+            if pool.buses(day) == 0:
+                day += timedelta(days=1)
+                continue
             pd = len(pool_days)
             used = False
             for clock in pool.departures:
@@ -223,7 +226,7 @@ def build(s: Scenario) -> Network:
                 trips.append(PoolTrip(pool.id, day, dep, arr, pool.seats, pd))
                 used = True
             if used:
-                pool_days.append((pool.id, day, pool.buses_per_day))
+                pool_days.append((pool.id, day, pool.buses(day)))
             day += timedelta(days=1)
 
     # Crossing openings: people who waited at the in side pass when it opens.

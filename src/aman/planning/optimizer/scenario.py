@@ -71,7 +71,9 @@ class Leg:
 @dataclass(frozen=True)
 class BusPool:
     """N buses of S seats a day from a city to a crossing (or any place); the trips are not
-    fixed: the planner chooses how many buses leave at each of the departure times."""
+    fixed: the planner chooses how many buses leave at each of the departure times.
+    `buses_by_day` gives fewer buses on some days (from the database: those of the pool's
+    buses already made into legs that stay legs)."""
 
     id: str
     origin: str
@@ -84,6 +86,11 @@ class BusPool:
     last_day: date
     escort: bool = False
     cost_per_seat: float = 0.0
+    buses_by_day: dict[date, int] = field(default_factory=dict)
+
+    def buses(self, day: date) -> int:
+        """The buses the pool runs on `day` (a day of its origin's clock)."""
+        return self.buses_by_day.get(day, self.buses_per_day)
 
 
 @dataclass(frozen=True)
@@ -443,11 +450,15 @@ def load(data: Any) -> Scenario:
         destination = place_ref(raw.get("to"), f"{where}.to")
         if origin == destination:
             raise ScenarioError(f"{where}.to", "is the same place as from")
+        buses = _int(raw.get("buses_per_day"), f"{where}.buses_per_day", high=1000)
+        by_day = raw.get("buses_by_day", {})
+        if not isinstance(by_day, dict):
+            raise ScenarioError(f"{where}.buses_by_day", "must be an object of days")
         pools[pid] = BusPool(
             id=pid,
             origin=origin,
             destination=destination,
-            buses_per_day=_int(raw.get("buses_per_day"), f"{where}.buses_per_day", high=1000),
+            buses_per_day=buses,
             seats=_int(raw.get("seats"), f"{where}.seats", low=1, high=500),
             travel_minutes=_int(
                 raw.get("travel_minutes"), f"{where}.travel_minutes", high=7 * 24 * 60
@@ -459,6 +470,12 @@ def load(data: Any) -> Scenario:
             last_day=last,
             escort=_bool(raw.get("escort", False), f"{where}.escort"),
             cost_per_seat=_float(raw.get("cost_per_seat", 0), f"{where}.cost_per_seat"),
+            buses_by_day={
+                _day(day, f"{where}.buses_by_day"): _int(
+                    n, f"{where}.buses_by_day.{day}", high=buses
+                )
+                for day, n in by_day.items()
+            },
         )
 
     hotels: dict[str, Hotel] = {}
@@ -697,6 +714,11 @@ def dump(s: Scenario) -> dict[str, Any]:
                 "last_day": x.last_day.isoformat(),
                 "escort": x.escort,
                 "cost_per_seat": x.cost_per_seat,
+                **(
+                    {"buses_by_day": {d.isoformat(): n for d, n in sorted(x.buses_by_day.items())}}
+                    if x.buses_by_day
+                    else {}
+                ),
             }
             for x in s.pools.values()
         ],
