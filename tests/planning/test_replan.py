@@ -243,3 +243,40 @@ def test_a_promise_is_kept_per_household_not_per_person(lp: str) -> None:
     assert st["told_mean_size"] == pytest.approx(2.667, abs=1e-3)
     # Each kept household earns the reward times the mean size told, whatever its size.
     assert out["objective"] - out["evacuation_objective"] == pytest.approx(2 * 8 / 3)
+
+
+@pytest.mark.parametrize("how", ["locked", "notified"])
+@pytest.mark.parametrize("method", ["auto", "greedy"])
+def test_a_crossing_passed_when_a_cancelled_leg_arrived_is_still_possible(
+    how: str, method: str
+) -> None:
+    """A lock or a promise passes the crossing at 10:00, a moment only because another
+    bus arrived there then. That bus cancelled, the itinerary is still possible (the
+    crossing is open around the clock): it is kept, not dropped as impossible, and the
+    household is not counted as displaced (found by test_random: seed 893)."""
+    told = [
+        {"type": "leg", "leg": "B1"},
+        {"type": "crossing", "place": "AST", "at": build.at(10)},
+        {"type": "leg", "leg": "T1"},
+        {"type": "leg", "leg": "F1"},
+    ]
+    other = build.bus("X", "THR", "AST", 3, 10, 20)
+    legs = [
+        build.bus("B1", "THR", "AST", 2, 9, 50),
+        build.bus("T1", "AST", "GYD", 12, 17, 50),
+        build.flight("F1", 21, 100),
+    ]
+    data = build.base(
+        legs=[*legs, other],
+        policy={"mode": "weights", "firm_hours": 0},
+        households=[build.household("h", 3, **{how: told})],
+    )
+    for scen in (data, {**data, "legs": legs}):  # before and after X is cancelled
+        s = scenario.load(scen)
+        out = plan.to_json(plan.solve(s, plan.Options(method=method)))
+        assert check.check(s, out) == []
+        assert out["warnings"] == []
+        assert out["stability"]["displaced"] == 0
+        (item,) = out["itineraries"]
+        assert plan.steps_of(item) == told
+        assert item["fixed"] is (how == "locked")

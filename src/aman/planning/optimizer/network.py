@@ -3,8 +3,8 @@
 Nodes are (side, minute) pairs: a side is a place, except that a border crossing has two,
 the affected side where buses arrive (`in`) and the entry side where people are once they
 pass (`out`). A place's nodes are the minutes at which something can happen there: a
-departure, an arrival plus the minimum connection time, a crossing's opening, the end of
-the horizon. Arcs are of five kinds:
+departure, an arrival plus the minimum connection time, a crossing's opening, a crossing's
+pass that a locked or notified itinerary names, the end of the horizon. Arcs are of five kinds:
 
 - LEG: a fixed leg (bus, flight, ferry, train), capacity its seats;
 - POOL: one departure time of a bus pool on one day; the buses are shared per pool and day;
@@ -238,6 +238,17 @@ def build(s: Scenario) -> Network:
                 if moment >= s.start:
                     times[a].add(s.minutes(moment))
                 day += timedelta(days=1)
+
+    # The moments at which locked and notified itineraries pass a crossing: a told pass
+    # is a moment of its own, not only while an arrival (which a cancelled leg takes
+    # away) or an opening happens to fall then (plan.path_of looks the pass up exactly).
+    for h in s.households.values():
+        for steps in (h.locked, h.notified):
+            for step in steps or ():
+                if step.kind == "crossing" and step.ref in s.crossings and step.at is not None:
+                    t = s.minutes(step.at)
+                    if 0 <= t < H:
+                        times[side(step.ref, "in")].add(t)
 
     # Sources.
     sources_time: dict[str, tuple[int, int]] = {}
