@@ -18,7 +18,10 @@ households told), so value(P) ≥ 0.998·bound caps kept(P); the largest of thes
 over the rewards is printed beside the re-plans the planner made at each reward.
 
     .venv/bin/python bench/planning.py [--people 10000,100000] [--seed 1] [--write DIR]
-        [--stability R] [--frontier R1,R2,...]
+        [--stability R] [--frontier R1,R2,...] [--rooms]
+
+`--rooms` gives the hotels their free rooms by size (a household then takes whole rooms:
+docs/planning.md, Rooms) and some families an infant who shares a bed.
 
 `--write DIR` also writes each scenario (`DIR/scenario-N.json`) for `aman plan solve`.
 """
@@ -160,6 +163,7 @@ def main() -> None:
         help="stability rewards at which to re-plan each crossing closure again, e.g. "
         "0.05,0.1,0.2,0.5,1: the floor of changed / displaced within 0.2 %% of the bound",
     )
+    parser.add_argument("--rooms", action="store_true", help="hotels with their free rooms by size")
     args = parser.parse_args()
     rewards = [float(x) for x in args.frontier.split(",") if x.strip()]
     frontier: list[str] = []
@@ -168,7 +172,7 @@ def main() -> None:
     rows = []
     replans = []
     for n in sizes:
-        data = generate.generate(n, seed=args.seed)
+        data = generate.generate(n, seed=args.seed, rooms=args.rooms)
         s = scenario.load(data)
         if args.write:
             args.write.mkdir(parents=True, exist_ok=True)

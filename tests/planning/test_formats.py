@@ -70,3 +70,13 @@ def test_a_scenario_survives_writing_and_reading() -> None:
     again = scenario.load(json.loads(json.dumps(scenario.dump(s))))
     assert again == s
     assert again.digest() == s.digest()
+
+
+def test_a_scenario_with_rooms_follows_the_schema_and_survives_writing_and_reading() -> None:
+    data = generate.generate(300, seed=4, rooms=True)
+    assert all("rooms" in h for h in data["hotels"])
+    assert any("beds" in h for h in data["households"])
+    jsonschema.validate(data, _schemas()["aman.scenario/1"])
+    s = scenario.load(data)
+    jsonschema.validate(scenario.dump(s), _schemas()["aman.scenario/1"])
+    assert scenario.load(json.loads(json.dumps(scenario.dump(s)))) == s

@@ -13,9 +13,15 @@ from aman.planning.optimizer import check, generate, plan, scenario
 
 
 def _generated(
-    people: int, seed: int, days: int, pressure: float, mode: str = "weights"
+    people: int,
+    seed: int,
+    days: int,
+    pressure: float,
+    mode: str = "weights",
+    rooms: bool = False,
 ) -> dict[str, Any]:
-    """A seeded scenario with flights and buses in proportion to its people."""
+    """A seeded scenario with flights and buses in proportion to its people (`rooms`: its
+    hotels' free rooms known, some families with an infant)."""
     return generate.generate(
         people,
         seed=seed,
@@ -24,6 +30,7 @@ def _generated(
         pressure=pressure,
         flights=max(2, people // 60),
         bus_trips=max(6, people // 12),
+        rooms=rooms,
     )
 
 
@@ -53,11 +60,12 @@ SCENARIOS: dict[str, st.SearchStrategy[Any]] = dict(
     **SCENARIOS,
     mode=st.sampled_from(["weights", "strict"]),
     method=st.sampled_from(["auto", "greedy"]),
+    rooms=st.booleans(),
 )
 def test_every_plan_holds_every_rule(
-    people: int, seed: int, days: int, mode: str, method: str, pressure: float
+    people: int, seed: int, days: int, mode: str, method: str, pressure: float, rooms: bool
 ) -> None:
-    data = _generated(people, seed, days, pressure, mode)
+    data = _generated(people, seed, days, pressure, mode, rooms)
     s = scenario.load(data)
     result = plan.solve(s, plan.Options(method=method))
     out = plan.to_json(result)
@@ -81,6 +89,7 @@ def test_every_plan_holds_every_rule(
     locked=st.floats(min_value=0.0, max_value=0.5),
     firm_hours=st.sampled_from([0, 12, 48]),
     cancelled=st.integers(min_value=0, max_value=3),
+    rooms=st.booleans(),
 )
 # Found by hypothesis: H45's lock passes Sarakhs at 03:00, a moment only while a cancelled
 # leg arrived then; the lock was dropped as impossible, and the checker said it was not.
@@ -95,6 +104,7 @@ def test_every_plan_holds_every_rule(
     locked=0.5,
     firm_hours=0,
     cancelled=2,
+    rooms=False,
 )
 def test_every_re_plan_with_locks_and_closures_holds_every_rule(
     people: int,
@@ -107,11 +117,12 @@ def test_every_re_plan_with_locks_and_closures_holds_every_rule(
     locked: float,
     firm_hours: int,
     cancelled: int,
+    rooms: bool,
 ) -> None:
     """A plan told and partly locked, then crossings closed for spans and legs cancelled:
     the re-plan keeps every lock still possible (the checker says which were), drops the
     others with a warning, and breaks no rule."""
-    data = _generated(people, seed, days, pressure, mode)
+    data = _generated(people, seed, days, pressure, mode, rooms)
     first = plan.to_json(plan.solve(scenario.load(data)))
     told = {i["household"]: plan.steps_of(i) for i in first["itineraries"]}
     again = generate.generate(
@@ -123,6 +134,7 @@ def test_every_re_plan_with_locks_and_closures_holds_every_rule(
         flights=max(2, people // 60),
         bus_trips=max(6, people // 12),
         closures=closures,
+        rooms=rooms,
     )
     again["policy"]["firm_hours"] = firm_hours
     again["legs"] = again["legs"][cancelled:]
@@ -148,14 +160,16 @@ def test_every_re_plan_with_locks_and_closures_holds_every_rule(
 @given(
     **SCENARIOS,
     notified=st.booleans(),
+    rooms=st.booleans(),
 )
 def test_both_formulations_reach_the_same_lp_optimum(
-    people: int, seed: int, days: int, pressure: float, notified: bool
+    people: int, seed: int, days: int, pressure: float, notified: bool, rooms: bool
 ) -> None:
     """The arc formulation's optimum lies between what column generation's master
     reached and its Lagrangian bound, and the arc flows decompose into itineraries worth
-    exactly that optimum (notified itineraries and their stability reward included)."""
-    data = _generated(people, seed, days, pressure)
+    exactly that optimum (notified itineraries and their stability reward included; where
+    hotels' rooms are known, their people counted by the same beds a person)."""
+    data = _generated(people, seed, days, pressure, rooms=rooms)
     if notified:
         _told_then_a_leg_cancelled(data)
     s = scenario.load(data)
@@ -206,14 +220,21 @@ def test_strict_priority_levels_bound_the_first_level_of_every_plan(
     **SCENARIOS,
     scale=st.floats(min_value=0.0, max_value=3.0),
     notified=st.booleans(),
+    rooms=st.booleans(),
 )
 def test_any_prices_bound_the_lp_and_its_own_prices_reach_it(
-    people: int, seed: int, days: int, pressure: float, scale: float, notified: bool
+    people: int,
+    seed: int,
+    days: int,
+    pressure: float,
+    scale: float,
+    notified: bool,
+    rooms: bool,
 ) -> None:
     """The bound a re-plan takes from a previous plan's prices is valid whatever the
     prices (random ones here, notified itineraries and their reward included), and is
     the LP's optimum itself at the LP's own dual prices."""
-    data = _generated(people, seed, days, pressure)
+    data = _generated(people, seed, days, pressure, rooms=rooms)
     if notified:
         _told_then_a_leg_cancelled(data)
     result = plan.solve(scenario.load(data), plan.Options(method="lp", held=False))

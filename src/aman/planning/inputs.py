@@ -17,6 +17,15 @@ What is exported, and how (docs/planning.md, "From the database"):
 - bus pools of the crisis;
 - hotels with their free beds per night (rooms of their blocks not held by stays, × beds
   per room), plus the rooms held by a published plan's planned stays of the households
+  being planned; and those free rooms per night by beds per room (`rooms`: publishing
+  gives each household rooms of its own, so the planner charges rooms, not beds);
+- households with someone to move: size (members who travel), the beds they need when
+  infants among them share one (`beds`: members at least `INFANT_AGE` the day after the
+  horizon, or of unknown age), priority, a medical escort
+  (any member with a medical need), transit permits per crossing (refused when any
+  member's latest answer is refused, approved when every member's is, pending else),
+  declined (nobody wants to leave), their place (the contact's city, or where the last
+  leg they boarded went), the itinerary they were told by the published plan (`notified`)
   being planned;
 - households with someone to move: size (members who travel), priority, a medical escort
   (any member with a medical need), transit permits per crossing (approved, with the
@@ -51,7 +60,15 @@ from aman.planning.optimizer import scenario as sc
 from aman.planning.optimizer.plan import steps_of
 from aman.registry.models import Household, Intent, Person, PriorityPolicy
 from aman.registry.statuses import Status
-from aman.shelter.models import HOLDS_ROOM, Hotel, RoomBlock, Stay, StayNight, StayStatus
+from aman.shelter.models import (
+    HOLDS_ROOM,
+    INFANT_AGE,
+    Hotel,
+    RoomBlock,
+    Stay,
+    StayNight,
+    StayStatus,
+)
 from aman.transport.models import (
     FLIGHTS,
     HOLDS_SEAT,
@@ -275,6 +292,14 @@ def _zone_name(place: Place) -> str:
     return place.timezone or settings.TIME_ZONE
 
 
+def _infant(birth: date | None, day: date) -> bool:
+    """Younger than `INFANT_AGE` on `day` (as `Person.age_on` counts); unknown: not."""
+    if birth is None:
+        return False
+    age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return age < INFANT_AGE
+
+
 def export(
     crisis: Crisis,
     *,
@@ -306,6 +331,7 @@ def export(
             "country__code",
             "address",
             "reference_code",
+            "birth_date",
         )
         .order_by("household_id", "pk")
     )
@@ -693,6 +719,7 @@ def export(
         if places[head].country.code in affected:
             continue
         beds: dict[str, int] = {}
+        rooms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         rates: list[float] = []
         for block in blocks_of[hotel.pk]:
             rates.append(float(block.rate) / max(1, block.beds))
@@ -701,6 +728,7 @@ def export(
                 free = block.rooms - taken[(block.pk, night)]
                 if free > 0:
                     beds[night.isoformat()] = beds.get(night.isoformat(), 0) + free * block.beds
+                    rooms[night.isoformat()][block.beds] += free
                 night += timedelta(days=1)
         if not beds:
             continue
@@ -711,6 +739,10 @@ def export(
                 "place": place_id(hotel.place_id),
                 "cost_per_night": round(sum(rates) / len(rates), 2),
                 "beds": dict(sorted(beds.items())),
+                "rooms": {
+                    night: [{"beds": b, "count": n} for b, n in sorted(sizes.items())]
+                    for night, sizes in sorted(rooms.items())
+                },
             }
         )
 
@@ -773,6 +805,12 @@ def export(
             "size": len(group),
             "priority": min(100, household["priority"]),
         }
+        # Infants share a bed (publishing packs rooms so): counted the day after the
+        # horizon, later than any night a stay can start, when the fewest still are.
+        last_day = end.date() + timedelta(days=1)
+        need = max(1, sum(1 for r in group if not _infant(r["birth_date"], last_day)))
+        if need < len(group):
+            out["beds"] = need
         # Its earliest availability: the later of the household's own and the arrival of
         # the last leg it boarded.
         earliest = [

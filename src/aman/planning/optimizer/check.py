@@ -1,13 +1,16 @@
 """An independent check of a plan against its scenario.
 
-It shares nothing with the planner but the scenario reader: it walks each itinerary from
-the household's location and availability, step by step, and counts every capacity
-itself. It reports, in words, every capacity exceeded, every household planned twice or
-not at all, every step out of time order, too short a connection, a crossing passed
-while closed or without a permit approved (for its day, where the household's
-approval names days), a night outside the affected countries
-without a hotel bed or at a border crossing, a locked household moved while its locked
-itinerary was still possible, and anything outside the horizon.
+It shares nothing with the planner but the scenario reader and the rule of what a
+household takes in a hotel whose rooms are known (`rooms.charge`, the publishing rule):
+it walks each itinerary from the household's location and availability, step by step,
+and counts every capacity itself. It reports, in words, every capacity exceeded (in a
+hotel whose rooms are known: its rooms of each size, so that publishing can book every
+stay, in whatever order it takes them), every household planned twice or not at all,
+every step out of time order, too short a connection, a crossing passed while closed or
+without a permit approved (for its day, where the household's approval names days), a
+night outside the affected countries without a hotel bed or at a border crossing, a
+locked household moved while its locked itinerary was still possible, and anything
+outside the horizon.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aman.planning.optimizer.scenario import Crossing, Household, Scenario
+from aman.planning.optimizer import rooms as room_rule
+from aman.planning.optimizer.scenario import Crossing, Hotel, Household, Scenario
 
 NIGHT_HOUR = 3
 
@@ -85,8 +89,12 @@ class Walk:
     crossings: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
     beds: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
     trips: dict[tuple[str, datetime], int] = field(default_factory=lambda: defaultdict(int))
-    # Nights spent abroad without a hotel step (counted, not flagged: `lodge`).
+    # Rooms charged in hotels whose rooms are known: (hotel, night, beds per room) -> rooms.
+    rooms: dict[tuple[str, date, int], int] = field(default_factory=lambda: defaultdict(int))
+    # Nights spent abroad without a hotel step (counted, not flagged: `lodge`), and each
+    # stay's place and nights.
     nights: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
+    stays: list[tuple[str, list[date]]] = field(default_factory=list)
 
 
 def _walk(
@@ -117,7 +125,10 @@ def _walk(
     def need_beds(until: datetime, place: str, side: str, arrived: datetime) -> None:
         if country_of(place, side) in s.affected_countries:
             return
-        for night in _nights(s.zone(place), arrived, until):
+        nights = _nights(s.zone(place), arrived, until)
+        if lodge and nights:
+            w.stays.append((place, nights))
+        for night in nights:
             if lodge:
                 w.nights[(place, night)] += h.size
             elif night not in housed:
@@ -161,6 +172,7 @@ def _walk(
                 continue
             if hotel.place != place or side == "in":
                 problems.append(f"{here}: the hotel {hotel.id} is not where the household is")
+            stay: list[date] = []
             for raw in step.get("nights") or []:
                 try:
                     night = date.fromisoformat(raw)
@@ -171,8 +183,24 @@ def _walk(
                     problems.append(
                         f"{here}: the hotel {hotel.id} has no beds the night of {night}"
                     )
-                w.beds[(hotel.id, night)] += h.size
+                # Where the rooms are known, infants share a bed: its people who need one.
+                w.beds[(hotel.id, night)] += h.size if hotel.rooms is None else h.room_need
                 housed.add(night)
+                stay.append(night)
+            if hotel.rooms is not None and stay:
+                # Publishing books the step as one stay, from its first night to its last.
+                first, last = min(stay), max(stay)
+                run = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+                charged = _charged(hotel, run, h)
+                if charged is None:
+                    problems.append(
+                        f"{here}: the hotel {hotel.id} has no rooms for {h.room_need} people "
+                        f"for every night from {first} to {last}"
+                    )
+                else:
+                    for night in run:
+                        for b, n in charged.items():
+                            w.rooms[(hotel.id, night, b)] += n
             continue
         if kind == "crossing":
             cid = str(step.get("place"))
@@ -253,6 +281,33 @@ def _walk(
     return w
 
 
+def _charged(hotel: Hotel, nights: list[date], h: Household) -> dict[int, int] | None:
+    """The rooms the household is charged for a stay of these nights in a hotel whose
+    rooms are known (`rooms.charge`), from the rooms the scenario gives free."""
+    assert hotel.rooms is not None
+    supply = room_rule.stay_supply([hotel.rooms.get(n, {}) for n in nights])
+    return room_rule.charge(h.room_need, supply)
+
+
+def _houses(hotel: Hotel, h: Household, nights: list[date], fixed: Walk) -> bool:
+    """Whether the hotel has room for the household for these nights, as one stay, beside
+    the fixed itineraries."""
+    if hotel.rooms is None:
+        return all(
+            hotel.beds.get(n, 0) - fixed.beds.get((hotel.id, n), 0) >= h.size for n in nights
+        )
+    if any(hotel.beds.get(n, 0) <= 0 for n in nights):
+        return False
+    charged = _charged(hotel, nights, h)
+    if charged is None:
+        return False
+    return all(
+        fixed.rooms.get((hotel.id, n, b), 0) + k <= hotel.rooms.get(n, {}).get(b, 0)
+        for n in nights
+        for b, k in charged.items()
+    )
+
+
 def _lock_possible(s: Scenario, h: Household, fixed: Walk) -> bool:
     """Whether the household's locked itinerary is still possible beside the fixed
     itineraries the plan kept (locked and firm): its steps pass every step check, and
@@ -288,10 +343,15 @@ def _lock_possible(s: Scenario, h: Household, fixed: Walk) -> bool:
         )
         if riding + -(-(fixed.trips.get(key, 0) + n) // pool.seats) > pool.buses(day):
             return False
-    for (where, night), n in w.nights.items():
+    # Each stay in one hotel, or (where no hotel's rooms are known) night by night in any
+    # with the beds: never more than the planner allows itself.
+    for where, nights in w.stays:
         hotels = [x for x in s.hotels.values() if x.place == where]
-        free = sum(x.beds.get(night, 0) - fixed.beds.get((x.id, night), 0) for x in hotels)
-        if free < n:
+        if any(_houses(x, h, nights, fixed) for x in hotels):
+            continue
+        if any(x.rooms is not None for x in hotels) or not all(
+            any(_houses(x, h, [n], fixed) for x in hotels) for n in nights
+        ):
             return False
     return True
 
@@ -426,7 +486,7 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
         elif item.get("fixed"):
             sums.append(fixed)
         for into in sums:
-            for attr in ("legs", "crossings", "beds", "trips"):
+            for attr in ("legs", "crossings", "beds", "trips", "rooms"):
                 mine, theirs = getattr(w, attr), getattr(into, attr)
                 for key, n in mine.items():
                     theirs[key] += n
@@ -451,6 +511,12 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
         beds = s.hotels[hid].beds.get(night, 0)
         if n > beds:
             problems.append(f"hotel {hid} the night of {night}: {n} people in {beds} beds")
+    for (hid, night, b), n in sorted(total.rooms.items()):
+        free = (s.hotels[hid].rooms or {}).get(night, {}).get(b, 0)
+        if n > free:
+            problems.append(
+                f"hotel {hid} the night of {night}: {n} rooms of {b} beds needed, {free} free"
+            )
     buses: dict[tuple[str, date], int] = defaultdict(int)
     for (pid, dep), n in total.trips.items():
         pool = s.pools[pid]

@@ -42,6 +42,13 @@ HUBS = [  # airport id, name, country, tz, flight hours home
 HOME = [("ALA", "Almaty"), ("NQZ", "Astana"), ("CIT", "Shymkent")]
 SIZES = [(1, 30), (2, 25), (3, 20), (4, 15), (5, 7), (6, 3)]
 PRIORITIES = [(0, 40), (1, 15), (2, 20), (3, 10), (4, 8), (6, 5), (9, 2)]
+# Hotels' rooms (`rooms=True`): shares of the beds in rooms of 1, 2, 3 and 4 beds.
+ROOM_MIXES = [
+    {2: 1.0},
+    {1: 0.3, 2: 0.7},
+    {2: 0.6, 4: 0.4},
+    {1: 0.1, 2: 0.5, 3: 0.2, 4: 0.2},
+]
 
 
 def generate(
@@ -54,11 +61,14 @@ def generate(
     mode: str = "weights",
     pressure: float = 1.25,
     closures: int = 0,
+    rooms: bool = False,
 ) -> dict[str, Any]:
     """A scenario (JSON-ready) of about `people` people. `pressure` is people per seat
     across the borders: above 1, not everyone can leave within the horizon. `closures`
     closes that many crossings for a span each (drawn apart: the rest of the scenario is
-    the same whatever their number)."""
+    the same whatever their number). `rooms` gives the hotels their free rooms (a mix of
+    sizes, some taken on some nights: each night's beds are its rooms') and some families
+    an infant without a bed of its own (drawn apart too)."""
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     start = datetime(2026, 3, 2, tzinfo=TEHRAN)
     end = start + timedelta(days=days)
@@ -221,6 +231,8 @@ def generate(
     for item in closing.sample(crossings, min(closures, len(crossings))):
         begin = closing.uniform(0, days * 24 - 1)
         item["closed"] = [{"from": at(begin), "to": at(closing.uniform(begin + 1, days * 24))}]
+    if rooms:
+        _add_rooms(hotels, households, random.Random(seed + 104729))  # noqa: S311
     return {
         "format": FORMAT,
         "name": f"synthetic {people} people, seed {seed}",
@@ -238,3 +250,20 @@ def generate(
         "hotels": hotels,
         "households": households,
     }
+
+
+def _add_rooms(
+    hotels: list[dict[str, Any]], households: list[dict[str, Any]], rng: random.Random
+) -> None:
+    for hotel in hotels:
+        mix = rng.choice(ROOM_MIXES)
+        beds = max(hotel["beds"].values())
+        counts = {b: max(1, round(beds * share / b)) for b, share in mix.items()}
+        hotel["rooms"] = {}
+        for night in hotel["beds"]:
+            free = {b: max(0, n - rng.choice([0, 0, 0, 1, 2])) for b, n in counts.items()}
+            hotel["rooms"][night] = [{"beds": b, "count": n} for b, n in sorted(free.items())]
+            hotel["beds"][night] = sum(b * n for b, n in free.items())
+    for h in households:
+        if h["size"] >= 3 and rng.random() < 0.2:
+            h["beds"] = h["size"] - 1  # an infant shares a bed

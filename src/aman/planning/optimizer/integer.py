@@ -2,22 +2,27 @@
 the LP's flows as paths, and the priority-greedy that fills what rounding left.
 
 Everything here keeps the integer plan feasible: a household is put on a path only if
-every seat, crossing place, hotel bed and bus on it is free for all its members.
+every seat, crossing place, hotel bed and bus on it is free for all its members. In a hotel
+whose free rooms are known it takes rooms, not beds: each stay (its nights in one hotel)
+is charged the rooms `rooms.charge` gives, so that publishing can book them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from aman.planning.optimizer import rooms as room_rule
 from aman.planning.optimizer.network import END, POOL, WAIT, ClassKey, Network, allowed
 from aman.planning.optimizer.scenario import Household
 
 EPS = 1e-9
+BIG = np.iinfo(np.int64).max // 4
 
 
 @dataclass
@@ -70,20 +75,43 @@ class Capacity:
             k == WAIT and any(r in self.beds for r in res)
             for k, res in zip(self._kind, self._res, strict=True)
         ]
+        # Per night resource, the hotels whose free rooms are known: rooms left by size.
+        self.rooms: dict[int, dict[str, dict[int, int]]] = {}
+        hotels = net.scenario.hotels
+        for i in self.night_res:
+            day = net.resources[i].day
+            assert day is not None
+            for hid in self.beds[i]:
+                known = hotels[hid].rooms
+                if known is not None:
+                    self.rooms.setdefault(i, {})[hid] = dict(known.get(day, {}))
+        self._charges: dict[tuple[str, tuple[int, ...], int], dict[int, int] | None] = {}
 
-    def effective(self) -> np.ndarray:
+    def effective(self, need: int | None = None) -> np.ndarray:
         """Per resource, the most people one household may bring: for nights the beds of
-        the emptiest hotel, else what is left."""
+        the emptiest hotel, else what is left. A hotel whose rooms are known either has
+        rooms for a household needing `need` beds that night (no limit) or not (0)."""
         eff = self.left.copy()
         for i in self.night_res:
-            eff[i] = max(self.beds[i].values(), default=0)
+            rooms = self.rooms.get(i)
+            if rooms is None or need is None:
+                eff[i] = max(self.beds[i].values(), default=0)
+                continue
+            eff[i] = max(
+                (
+                    (BIG if self._whole(h, [i], 1, need) else 0) if h in rooms else n
+                    for h, n in self.beds[i].items()
+                ),
+                default=0,
+            )
         return eff
 
-    def arc_room(self) -> np.ndarray:
-        """Per arc, the largest household that still fits on it."""
-        room = np.full(self.net.n_arcs, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    def arc_room(self, need: int | None = None) -> np.ndarray:
+        """Per arc, the largest household that still fits on it (nights in hotels whose
+        rooms are known: for a household needing `need` beds)."""
+        room = np.full(self.net.n_arcs, BIG, dtype=np.int64)
         if len(self._rows):
-            eff = self.effective()[self._cols]
+            eff = self.effective(need)[self._cols]
             room[self._has_res] = np.minimum.reduceat(eff, self._starts)
         if len(self.pool_arcs):
             trips = self._pool_trip
@@ -93,24 +121,110 @@ class Capacity:
             ) * self._pool_seats - self.trip_people[trips]
         return room
 
-    def fits(self, arcs: list[int], size: int) -> bool:
-        need: dict[int, int] = {}
+    def fits(self, arcs: list[int], size: int, need: int | None = None) -> bool:
+        """Whether a household of `size` people (`need` of them needing a bed of their own:
+        all by default) fits on the path."""
+        use: dict[int, int] = {}
         trips: dict[int, int] = {}
         res, kind = self._res, self._kind
         for a in arcs:
             for r in res[a]:
-                need[r] = need.get(r, 0) + size
+                use[r] = use.get(r, 0) + size
             if kind[a] == POOL:
                 t = self._ref[a]
                 trips[t] = trips.get(t, 0) + size
-        beds, left = self.beds, self.left
-        for r, n in need.items():
+        beds, left, rooms = self.beds, self.left, self.rooms
+        in_rooms = False
+        for r, n in use.items():
             if r in beds:
-                if max(beds[r].values(), default=0) < size:
+                if r in rooms:
+                    in_rooms = True  # the stay decides, below
+                elif max(beds[r].values(), default=0) < size:
                     return False
             elif left[r] < n:
                 return False
+        if in_rooms:
+            wanted = size if need is None else need
+            for stay in self._stays(arcs):
+                if self._choose(stay, size, wanted) is None:
+                    return False
         return not trips or self._buses_fit(trips)
+
+    # -- hotels whose rooms are known -------------------------------------------------------
+
+    def _stays(self, arcs: list[int]) -> list[list[int]]:
+        """The path's stays, each the night resources of its nights in order: the nights
+        at one place between two moves (as `take` houses them)."""
+        out: list[list[int]] = []
+        stay: list[int] = []
+        beds = self.beds
+        for a in arcs:
+            if self._bed_arc[a]:
+                stay += [r for r in self._res[a] if r in beds]
+            elif stay and self._kind[a] != WAIT:
+                out.append(stay)
+                stay = []
+        if stay:
+            out.append(stay)
+        return out
+
+    def _charge(self, hotel: str, nights: list[int], need: int) -> dict[int, int] | None:
+        """The rooms a household needing `need` beds is charged for these nights in a hotel
+        whose rooms are known, from the rooms free before the plan (the scenario's)."""
+        key = (hotel, tuple(nights), need)
+        if key not in self._charges:
+            known = self.net.scenario.hotels[hotel].rooms or {}
+            days: list[date] = []
+            for r in nights:
+                day = self.net.resources[r].day
+                assert day is not None
+                days.append(day)
+            supply = room_rule.stay_supply([known.get(d, {}) for d in days])
+            self._charges[key] = room_rule.charge(need, supply)
+        return self._charges[key]
+
+    def _whole(self, hotel: str, nights: list[int], size: int, need: int) -> bool:
+        """Whether the hotel houses the household for all these nights as one stay."""
+        rooms = self.rooms
+        if nights[0] not in rooms or hotel not in rooms[nights[0]]:
+            return all(self.beds[r][hotel] >= size for r in nights)
+        charged = self._charge(hotel, nights, need)
+        if charged is None:
+            return False
+        for r in nights:
+            free = rooms[r][hotel]
+            if any(free.get(b, 0) < n for b, n in charged.items()):
+                return False
+        return True
+
+    def _choose(self, nights: list[int], size: int, need: int) -> dict[int, str] | None:
+        """A hotel per night of a stay with a hotel whose rooms are known: one hotel for
+        the whole stay where one has room (the fullest), else night by night the emptiest
+        with room, a run of nights in one hotel whose rooms are known charged as one stay
+        (publishing books it as one); None when the stay cannot be housed."""
+        beds = self.beds
+        common: set[str] | None = None
+        for r in nights:
+            common = set(beds[r]) if common is None else common & set(beds[r])
+        whole = [h for h in sorted(common or ()) if self._whole(h, nights, size, need)]
+        if whole:
+            hotel = min(whole, key=lambda h: (min(beds[r][h] for r in nights), h))
+            return {r: hotel for r in nights}
+        choice: dict[int, str] = {}
+        run: list[int] = []
+        for r in nights:
+            for h in sorted(beds[r], key=lambda h: (-beds[r][h], h)):
+                if run and choice[run[-1]] == h:
+                    if self._whole(h, [*run, r], size, need):
+                        run.append(r)
+                        break
+                elif self._whole(h, [r], size, need):
+                    run = [r]
+                    break
+            else:
+                return None
+            choice[r] = h
+        return choice
 
     def _buses_fit(self, trips: dict[int, int]) -> bool:
         extra: dict[int, int] = defaultdict(int)
@@ -120,12 +234,13 @@ class Capacity:
             extra[trip.pool_day] += max(0, buses - self.trip_buses[t])
         return all(self.day_buses[d] + n <= self.net.pool_days[d][2] for d, n in extra.items())
 
-    def take(self, arcs: list[int], size: int) -> dict[int, list[str]]:
+    def take(self, arcs: list[int], size: int, need: int | None = None) -> dict[int, list[str]]:
         """Use the capacities of a path (which must fit); the hotels chosen per wait arc:
         one hotel for a stay where one has room every night, the emptiest one else."""
         hotels: dict[int, list[str]] = {}
         stay: list[int] = []
         res, kind, beds, left = self._res, self._kind, self.beds, self.left
+        wanted = size if need is None else need
         for a in arcs:
             for r in res[a]:
                 if r not in beds:
@@ -141,14 +256,19 @@ class Capacity:
             if self._bed_arc[a]:
                 stay.append(a)
             elif stay and k != WAIT:
-                self._house(stay, size, hotels)
+                self._house(stay, size, wanted, hotels)
                 stay = []
         if stay:
-            self._house(stay, size, hotels)
+            self._house(stay, size, wanted, hotels)
         return hotels
 
-    def _house(self, stay: list[int], size: int, hotels: dict[int, list[str]]) -> None:
+    def _house(self, stay: list[int], size: int, need: int, hotels: dict[int, list[str]]) -> None:
         nights = [(a, r) for a in stay for r in self.net.arc_resources[a] if r in self.beds]
+        if any(r in self.rooms for _, r in nights):
+            choice = self._choose([r for _, r in nights], size, need)
+            if choice is not None:
+                self._take_rooms(nights, choice, size, need, hotels)
+                return
         common = None
         for _, r in nights:
             here = {h for h, n in self.beds[r].items() if n >= size}
@@ -161,6 +281,40 @@ class Capacity:
         for a, r in nights:
             self.beds[r][choice[r]] -= size
             self.left[r] -= size
+            hotels.setdefault(a, []).append(choice[r])
+
+    def _take_rooms(
+        self,
+        nights: list[tuple[int, int]],
+        choice: dict[int, str],
+        size: int,
+        need: int,
+        hotels: dict[int, list[str]],
+    ) -> None:
+        """Charge a stay housed as `_choose` says: each run of nights in one hotel whose
+        rooms are known its rooms (their beds), other hotels a bed a person."""
+        runs: list[list[int]] = []
+        for _, r in nights:
+            if runs and choice[runs[-1][-1]] == choice[r]:
+                runs[-1].append(r)
+            else:
+                runs.append([r])
+        for run in runs:
+            hotel = choice[run[0]]
+            charged = None
+            if run[0] in self.rooms and hotel in self.rooms[run[0]]:
+                charged = self._charge(hotel, run, need)
+            for r in run:
+                if charged is None:
+                    used = size
+                else:
+                    free = self.rooms[r][hotel]
+                    for b, n in charged.items():
+                        free[b] = free.get(b, 0) - n
+                    used = room_rule.beds_of(charged)
+                self.beds[r][hotel] -= used
+                self.left[r] -= used
+        for a, r in nights:
             hotels.setdefault(a, []).append(choice[r])
 
 
@@ -195,9 +349,10 @@ class Searcher:
         self.cap = cap
         self.loss = time_loss(net)
         self.n = net.sink + 1
-        # (dist, pred, pair, arcs, paths found in this tree by source)
+        # (dist, pred, pair, arcs, paths found in this tree by source), by (class, size,
+        # beds needed where rooms are known, else 0)
         self.trees: dict[
-            tuple[ClassKey, int],
+            tuple[ClassKey, int, int],
             tuple[np.ndarray, list[int], np.ndarray, np.ndarray, dict[int, list[int]]],
         ] = {}
         # Per class: its usable arcs ordered by (head, tail, weight) once, so that each
@@ -219,10 +374,10 @@ class Searcher:
         return found
 
     def _tree(
-        self, key: ClassKey, size: int
+        self, key: ClassKey, size: int, need: int | None = None
     ) -> tuple[np.ndarray, list[int], np.ndarray, np.ndarray, dict[int, list[int]]]:
         arcs, w, pair, heads = self._order(key)
-        ok = self.cap.arc_room()[arcs] >= size
+        ok = self.cap.arc_room(need)[arcs] >= size
         arcs, w, pair, heads = arcs[ok], w[ok], pair[ok], heads[ok]
         # Parallel arcs: the cheapest (first in each (head, tail) run).
         first = np.ones(len(arcs), dtype=bool)
@@ -235,15 +390,20 @@ class Searcher:
         self.searches += 1
         paths: dict[int, list[int]] = {}
         tree = (dist, pred.tolist(), pair, arcs, paths)
-        self.trees[(key, size)] = tree
+        self.trees[(key, size, need or 0)] = tree
         return tree
 
-    def path(self, key: ClassKey, size: int, source: int) -> list[int] | None:
+    def path(
+        self, key: ClassKey, size: int, source: int, need: int | None = None
+    ) -> list[int] | None:
         key = ClassKey(0, key.escort, key.permits)  # one tree serves every priority
-        tree = self.trees.get((key, size))
+        # Where rooms are known, households of one size but not the same need of beds fit
+        # in different rooms: a tree per need.
+        need = need if self.cap.rooms else None
+        tree = self.trees.get((key, size, need or 0))
         fresh = tree is None
         if tree is None:
-            tree = self._tree(key, size)
+            tree = self._tree(key, size, need)
         sink = self.n - 1
         while True:
             dist, pred, pair, arcs_of, paths = tree
@@ -259,11 +419,13 @@ class Searcher:
                 tails = np.array(nodes[:-1], dtype=np.int64)
                 want = np.array(nodes[1:], dtype=np.int64) * self.n + tails
                 arcs = paths[source] = arcs_of[np.searchsorted(pair, want)].tolist()
-            if self.cap.fits(arcs, size):
+            if self.cap.fits(arcs, size, need):
                 return arcs
             if fresh:
-                return None  # cannot happen: a fresh tree uses only arcs with room
-            tree = self._tree(key, size)
+                # Cannot happen but where rooms are known: a fresh tree uses only arcs with
+                # room, night by night, and a stay of several nights may still not fit.
+                return None
+            tree = self._tree(key, size, need)
             fresh = True
 
 
@@ -287,10 +449,10 @@ def greedy(
         source = net.sources.get(h.id, -1)
         if source < 0:
             continue
-        arcs = searcher.path(keys[h.id], h.size, source)
+        arcs = searcher.path(keys[h.id], h.size, source, h.room_need)
         if arcs is None:
             continue
-        placed[h.id] = Placed(h.id, arcs, cap.take(arcs, h.size))
+        placed[h.id] = Placed(h.id, arcs, cap.take(arcs, h.size, h.room_need))
     return searcher.searches
 
 

@@ -12,7 +12,9 @@ permits) and source node, the itineraries found so far, with
 
 - per class and source: people on its itineraries <= its people (the rest stay);
 - per shared capacity (a leg's seats, a crossing's day, a hub's beds for a night): people
-  <= what is left;
+  <= what is left (in a hotel whose rooms are known a household takes whole rooms: a
+  class's people count there by the fewest beds per person any of its households could
+  take, `bed_factors`, so that the LP stays a bound of every plan);
 - per bus-pool trip: people <= seats × buses; per pool and day: buses <= N;
 
 and each round asks, per class, one shortest-path tree from the sink (scipy's Dijkstra,
@@ -40,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
+from aman.planning.optimizer import rooms as room_rule
 from aman.planning.optimizer.integer import EPS, path_value, time_loss
 from aman.planning.optimizer.network import POOL, WAIT, ClassKey, Network, allowed
 
@@ -92,6 +95,63 @@ class LPResult:
 
 def weight_of(priority: int) -> float:
     return 1.0 + priority
+
+
+def bed_factors(net: Network, groups: list[Group]) -> dict[ClassKey, np.ndarray] | None:
+    """Per class, what one of its people counts for on each capacity: 1, except on the
+    nights of a hub with a hotel whose rooms are known, where a household takes whole
+    rooms — there the fewest beds per person that any household of the class could take
+    in any of the hub's hotels (a hotel whose rooms are not known: 1; the rooms of a
+    night: `rooms.smallest`), so that every plan still fits the LP. None when no hotel's
+    rooms are known."""
+    s = net.scenario
+    if not any(h.rooms is not None for h in s.hotels.values()):
+        return None
+    night_rows: list[int] = []  # the resources of those nights
+    supplies: list[list[dict[int, int] | None]] = []
+    for i, r in enumerate(net.resources):
+        if r.kind != "night" or r.day is None:
+            continue
+        hotels = [s.hotels[h] for h, _ in net.hotels_at.get((r.ref, r.day), [])]
+        if any(h.rooms is not None for h in hotels):
+            night_rows.append(i)
+            supplies.append(
+                [h.rooms.get(r.day, {}) if h.rooms is not None else None for h in hotels]
+            )
+    pairs: dict[ClassKey, set[tuple[int, int]]] = {}
+    for g in groups:
+        here = pairs.setdefault(g.key, set())
+        for hid in g.households:
+            h = s.households[hid]
+            here.add((h.size, h.room_need))
+    per_person: dict[tuple[int, int, int], float | None] = {}
+
+    def least(k: int, size: int, need: int) -> float | None:
+        """The fewest beds per person a household could take on night row k (None: no
+        hotel there can house it)."""
+        memo = (k, size, need)
+        if memo not in per_person:
+            best = None
+            for supply in supplies[k]:
+                if supply is None:
+                    value: float | None = 1.0
+                else:
+                    beds = room_rule.smallest(need, supply)
+                    value = None if beds is None else beds / size
+                if value is not None and (best is None or value < best):
+                    best = value
+            per_person[memo] = best
+        return per_person[memo]
+
+    out: dict[ClassKey, np.ndarray] = {}
+    for key, sizes in pairs.items():
+        f = np.ones(len(net.resources))
+        for k, i in enumerate(night_rows):
+            values = [v for n, m in sizes if (v := least(k, n, m)) is not None]
+            if values:
+                f[i] = min(values)
+        out[key] = f
+    return out
 
 
 _banner_shown = False
@@ -162,6 +222,7 @@ class Master:
         self.R = sp.csr_matrix(
             (np.ones(len(rows_r)), (rows_r, cols_r)), shape=(net.n_arcs, max(n_res, 1))
         )
+        self.bed_factor = bed_factors(net, groups)
         self.pool_arc = net.kind == POOL
         # Arcs through a capacity that is already full (a night without beds, a leg
         # without seats) carry nobody: leave them out of the pricing, or every round
@@ -237,9 +298,11 @@ class Master:
         g = self.groups[group]
         value = path_value(self.net, arcs, weight_of(g.key.priority))
         rows: dict[int, float] = {group: 1.0}
+        factor = self.bed_factor[g.key] if self.bed_factor is not None else None
         for a in arcs:
             for r in self.net.arc_resources[a]:
-                rows[self.res_row0 + r] = rows.get(self.res_row0 + r, 0.0) + 1.0
+                unit = 1.0 if factor is None else float(factor[r])
+                rows[self.res_row0 + r] = rows.get(self.res_row0 + r, 0.0) + unit
             if self.pool_arc[a]:
                 row = self.trip_row0 + int(self.net.ref[a])
                 rows[row] = rows.get(row, 0.0) + 1.0
@@ -271,10 +334,7 @@ class Master:
         pi = np.maximum(0.0, duals[self.res_row0 : self.trip_row0])
         mu = np.maximum(0.0, duals[self.trip_row0 : self.day_row0])
         sigma = np.maximum(0.0, duals[: self.n_groups])
-        arc_price = self.R @ pi if len(pi) else np.zeros(net.n_arcs)
-        if len(mu):
-            arc_price = arc_price.copy()
-            arc_price[self.pool_arc] += mu[net.ref[self.pool_arc]]
+        arc_price = self._arc_price(pi, mu)
         added = 0
         gain = 0.0
         stage_dual = {prio: duals[row] for row, prio in self.stage_rows if row < len(duals)}
@@ -285,7 +345,7 @@ class Master:
                 continue
             members = [i for i, g in enumerate(self.groups) if g.key == key]
             w_key = weight_of(key.priority)
-            dist, pred, arcs, pair = self._tree(key, m, arc_price)
+            dist, pred, arcs, pair = self._tree(key, m, self._class_price(key, arc_price, pi))
             for i in members:
                 grp = self.groups[i]
                 src = grp.source
@@ -307,6 +367,21 @@ class Master:
                 if self.add(i, path):
                     added += 1
         return added, gain
+
+    def _arc_price(self, y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+        """Per arc, the price of its capacities and pool trip at prices y and mu."""
+        arc_price = self.R @ y if len(y) else np.zeros(self.net.n_arcs)
+        if len(mu):
+            arc_price = arc_price.copy()
+            arc_price[self.pool_arc] += mu[self.net.ref[self.pool_arc]]
+        return arc_price
+
+    def _class_price(self, key: ClassKey, arc_price: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """`arc_price` for one class: its people count for more than one bed a person on
+        the nights of hotels whose rooms are known (`bed_factors`)."""
+        if self.bed_factor is None or not len(y):
+            return arc_price
+        return arc_price + self.R @ ((self.bed_factor[key] - 1.0) * y)
 
     def _tree(
         self, key: ClassKey, m: float, arc_price: np.ndarray
@@ -343,10 +418,8 @@ class Master:
         mu = np.asarray(trip_prices, dtype=float)
         left = self.row_hi[self.res_row0 : self.trip_row0]
         total = float(left @ y)
-        arc_price = self.R @ y if len(y) else np.zeros(net.n_arcs)
+        arc_price = self._arc_price(y, mu)
         if len(mu):
-            arc_price = arc_price.copy()
-            arc_price[self.pool_arc] += mu[net.ref[self.pool_arc]]
             total += float(self.row_hi[self.trip_row0 : self.day_row0] @ mu)
             best_day: dict[int, float] = {}
             for t, trip in enumerate(net.trips):
@@ -357,17 +430,18 @@ class Master:
         told: dict[int, list[tuple[float, float]]] = {}
         for inc in self.incumbents:
             arcs = np.asarray(inc.arcs, dtype=np.int64)
+            price = self._class_price(inc.key, arc_price, y)
             net_value = (
                 path_value(net, inc.arcs, weight_of(inc.key.priority))
                 + inc.reward
-                - float(arc_price[arcs].sum())
+                - float(price[arcs].sum())
             )
             group = self.group_of[(inc.key, inc.source)]
             told.setdefault(group, []).append((net_value, float(inc.people)))
         slack = EPS * (net.sink + 1)  # what the EPS per arc took from a path's value
         for key in self.keys:
             w_key = weight_of(key.priority)
-            dist = self._tree(key, 1.0, arc_price)[0]
+            dist = self._tree(key, 1.0, self._class_price(key, arc_price, y))[0]
             for i, g in enumerate(self.groups):
                 if g.key != key:
                     continue
@@ -566,15 +640,24 @@ class ArcsLP:
         R = master.R.tocsr()
         class_arcs: list[tuple[int, np.ndarray]] = []  # (first column, arcs) per class
 
-        def entries(col_of: np.ndarray, arcs: np.ndarray) -> None:
+        factors = master.bed_factor
+        key_index = {k: i for i, k in enumerate(keys)}
+        F = np.array([factors[k] for k in keys]) if factors is not None else None
+
+        def entries(col_of: np.ndarray, arcs: np.ndarray, key_of: np.ndarray) -> None:
             """Resource and pool-trip rows of `arcs`, each in its column `col_of` (one column
             per arc for a class's flow, one for all of an incumbent's: a leg used twice
-            counts twice once the duplicates are summed, as in the master)."""
+            counts twice once the duplicates are summed, as in the master); `key_of`: the
+            class of each (its index in `keys`), whose people may count for more than one
+            bed a person (`bed_factors`)."""
             sub = R[arcs]
             counts = np.diff(sub.indptr)
             rows.append(row_res + sub.indices.astype(np.int64))
             cols.append(np.repeat(col_of, counts))
-            vals.append(np.ones(len(sub.indices)))
+            if F is None:
+                vals.append(np.ones(len(sub.indices)))
+            else:
+                vals.append(F[np.repeat(key_of, counts), sub.indices])
             pool = master.pool_arc[arcs]
             rows.append(row_trip + net.ref[arcs[pool]].astype(np.int64))
             cols.append(col_of[pool])
@@ -610,7 +693,7 @@ class ArcsLP:
             rows.append(ci * n + net.head[arcs][inner].astype(np.int64))
             cols.append(j[inner])
             vals.append(-np.ones(int(inner.sum())))
-            entries(j, arcs)
+            entries(j, arcs, np.full(len(arcs), ci, dtype=np.int64))
             w = weight_of(key.priority)
             costs.append(w * (net.safe_value[arcs] + net.home_value[arcs]) - net.cost[arcs])
             prios.append(np.full(len(arcs), key.priority))
@@ -618,7 +701,6 @@ class ArcsLP:
             class_arcs.append((first, arcs))
             n_cols += len(arcs)
         # Incumbent itineraries: whole columns drawing on their source's people.
-        key_index = {k: i for i, k in enumerate(keys)}
         inc_first = n_cols
         incs = master.incumbents
         if incs:  # all at once (one at a time cost 2 s at 100,000 people)
@@ -630,7 +712,8 @@ class ArcsLP:
             )
             cols.append(j)
             vals.append(np.ones(len(incs)))
-            entries(np.repeat(j, lengths), inc_arcs)
+            inc_keys = np.array([key_index[inc.key] for inc in incs], dtype=np.int64)
+            entries(np.repeat(j, lengths), inc_arcs, np.repeat(inc_keys, lengths))
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
             weights = np.array([weight_of(inc.key.priority) for inc in incs])
             worth = np.add.reduceat(net.safe_value[inc_arcs] + net.home_value[inc_arcs], starts)

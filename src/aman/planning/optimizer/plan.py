@@ -316,9 +316,9 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
             continue
         if h.locked:
             arcs = permitted(h, path_of(net, h, h.locked, step_index))
-            if arcs is not None and base.fits(arcs, h.size):
+            if arcs is not None and base.fits(arcs, h.size, h.room_need):
                 fixed_paths[h.id] = arcs
-                base.take(arcs, h.size)
+                base.take(arcs, h.size, h.room_need)
                 continue
             warnings.append(warning("lock_dropped", household=h.id))
         if h.notified:
@@ -329,11 +329,11 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
                 arcs is not None
                 and first is not None
                 and first < firm_until
-                and base.fits(arcs, h.size)
+                and base.fits(arcs, h.size, h.room_need)
             ):
                 fixed_paths[h.id] = arcs
                 firm.add(h.id)
-                base.take(arcs, h.size)
+                base.take(arcs, h.size, h.room_need)
     fixed_start = _snapshot(base)
     promises = [
         s.households[hid].size
@@ -354,7 +354,7 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
     def hotels_for_fixed(placed: dict[str, integer.Placed]) -> None:
         cap = integer.Capacity(net)
         for h in sorted((s.households[k] for k in fixed_paths), key=integer.order_key):
-            placed[h.id].hotels = cap.take(fixed_paths[h.id], h.size)
+            placed[h.id].hotels = cap.take(fixed_paths[h.id], h.size, h.room_need)
 
     # Greedy (the baseline, and the plan when asked for).
     greedy_placed: dict[str, integer.Placed] | None = None
@@ -688,6 +688,7 @@ def _snapshot(cap: integer.Capacity) -> dict[str, Any]:
     return {
         "left": cap.left.copy(),
         "beds": {r: dict(b) for r, b in cap.beds.items()},
+        "rooms": {r: {h: dict(x) for h, x in hs.items()} for r, hs in cap.rooms.items()},
         "trip_people": cap.trip_people.copy(),
         "trip_buses": cap.trip_buses.copy(),
         "day_buses": cap.day_buses.copy(),
@@ -698,6 +699,7 @@ def _restore(net: Network, snap: dict[str, Any]) -> integer.Capacity:
     cap = integer.Capacity(net)
     cap.left = snap["left"].copy()
     cap.beds = {r: dict(b) for r, b in snap["beds"].items()}
+    cap.rooms = {r: {h: dict(x) for h, x in hs.items()} for r, hs in snap["rooms"].items()}
     cap.trip_people = snap["trip_people"].copy()
     cap.trip_buses = snap["trip_buses"].copy()
     cap.day_buses = snap["day_buses"].copy()
@@ -716,8 +718,8 @@ def _keep_notified(
         if h.id in placed:  # placed by the rounding already: its seats are taken
             continue
         arcs = notified.get(h.id)
-        if arcs is not None and cap.fits(arcs, h.size):
-            placed[h.id] = integer.Placed(h.id, arcs, cap.take(arcs, h.size))
+        if arcs is not None and cap.fits(arcs, h.size, h.room_need):
+            placed[h.id] = integer.Placed(h.id, arcs, cap.take(arcs, h.size, h.room_need))
             kept.add(h.id)
     return kept
 
@@ -752,9 +754,9 @@ def _round(
     total = {gi: sum(c[2] for c in cols_of[gi]) for gi in order}
 
     def put(h: Household, c: list[Any], gi: int) -> bool:
-        if not cap.fits(c[1], h.size):
+        if not cap.fits(c[1], h.size, h.room_need):
             return False
-        placed[h.id] = integer.Placed(h.id, c[1], cap.take(c[1], h.size))
+        placed[h.id] = integer.Placed(h.id, c[1], cap.take(c[1], h.size, h.room_need))
         c[2] -= h.size
         total[gi] -= h.size
         return True

@@ -95,11 +95,16 @@ class BusPool:
 
 @dataclass(frozen=True)
 class Hotel:
+    """A hotel's free beds per night; where its free rooms are known too (`rooms`: per
+    night, beds per room -> rooms free), a household is charged the rooms it takes, not
+    its people (`aman.planning.optimizer.rooms`)."""
+
     id: str
     place: str
     beds: dict[date, int]
     name: str = ""
     cost_per_night: float = 0.0
+    rooms: dict[date, dict[int, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,13 @@ class Household:
     locked: tuple[Step, ...] | None = None
     notified: tuple[Step, ...] | None = None
     label: str = ""
+    # Members who need a bed of their own (infants share one); None: every member.
+    beds: int | None = None
+
+    @property
+    def room_need(self) -> int:
+        """The beds the household needs in a hotel whose rooms are known."""
+        return self.size if self.beds is None else self.beds
 
 
 @dataclass(frozen=True)
@@ -309,6 +321,39 @@ def _steps(value: Any, where: str) -> tuple[Step, ...]:
             ref = _str(raw.get("place"), f"{here}.place")
             steps.append(Step("crossing", ref, _moment(raw.get("at"), f"{here}.at")))
     return tuple(steps)
+
+
+def _rooms(value: Any, beds: dict[date, int], where: str) -> dict[date, dict[int, int]]:
+    """A hotel's free rooms per night, each night holding exactly its beds."""
+    if not isinstance(value, dict):
+        raise ScenarioError(
+            where, 'must map nights to rooms: {"2026-03-02": [{"beds": 2, "count": 10}]}'
+        )
+    out: dict[date, dict[int, int]] = {}
+    for key, rooms in value.items():
+        night = _day(key, where)
+        here = f"{where}[{key}]"
+        if not isinstance(rooms, list):
+            raise ScenarioError(here, 'must list the rooms: [{"beds": 2, "count": 10}]')
+        sizes: dict[int, int] = {}
+        for j, raw in enumerate(rooms):
+            if not isinstance(raw, dict):
+                raise ScenarioError(f"{here}[{j}]", "must be an object")
+            b = _int(raw.get("beds"), f"{here}[{j}].beds", low=1, high=100)
+            if b in sizes:
+                raise ScenarioError(f"{here}[{j}].beds", f"rooms of {b} beds are listed twice")
+            sizes[b] = _int(raw.get("count"), f"{here}[{j}].count", high=100_000)
+        held = sum(b * n for b, n in sizes.items())
+        if held != beds.get(night, 0):
+            raise ScenarioError(
+                here,
+                f"the rooms hold {held} beds, the hotel's beds that night are {beds.get(night, 0)}",
+            )
+        out[night] = sizes
+    for night, n in beds.items():
+        if n > 0 and night not in out:
+            raise ScenarioError(where, f"gives no rooms for the night of {night.isoformat()}")
+    return out
 
 
 def load(data: Any) -> Scenario:
@@ -504,6 +549,7 @@ def load(data: Any) -> Scenario:
             beds=beds,
             name=str(raw.get("name") or hid),
             cost_per_night=_float(raw.get("cost_per_night", 0), f"{where}.cost_per_night"),
+            rooms=_rooms(raw["rooms"], beds, f"{where}.rooms") if "rooms" in raw else None,
         )
 
     households: dict[str, Household] = {}
@@ -532,10 +578,12 @@ def load(data: Any) -> Scenario:
             if not isinstance(days, list) or not days:
                 raise ScenarioError(f"{where}.permit_days.{crossing}", "must list at least one day")
         avail = raw.get("available_from")
+        size = _int(raw.get("size"), f"{where}.size", low=1, high=60)
+        need = raw.get("beds")
         households[hid] = Household(
             id=hid,
             location=place_ref(raw.get("location"), f"{where}.location"),
-            size=_int(raw.get("size"), f"{where}.size", low=1, high=60),
+            size=size,
             priority=_int(raw.get("priority", 0), f"{where}.priority", high=100),
             available_from=_moment(avail, f"{where}.available_from") if avail else None,
             needs_escort=_bool(raw.get("needs_escort", False), f"{where}.needs_escort"),
@@ -550,6 +598,7 @@ def load(data: Any) -> Scenario:
             locked=_steps(raw["locked"], f"{where}.locked") if raw.get("locked") else None,
             notified=_steps(raw["notified"], f"{where}.notified") if raw.get("notified") else None,
             label=str(raw.get("label") or ""),
+            beds=_int(need, f"{where}.beds", low=1, high=size) if need is not None else None,
         )
 
     raw_policy = data.get("policy") or {}
@@ -729,6 +778,7 @@ def dump(s: Scenario) -> dict[str, Any]:
                 "place": x.place,
                 "cost_per_night": x.cost_per_night,
                 "beds": {d.isoformat(): n for d, n in sorted(x.beds.items())},
+                **({"rooms": _dump_rooms(x.rooms)} if x.rooms is not None else {}),
             }
             for x in s.hotels.values()
         ],
@@ -747,8 +797,17 @@ def dump_price(x: Price) -> dict[str, Any]:
     return out
 
 
+def _dump_rooms(rooms: dict[date, dict[int, int]]) -> dict[str, list[dict[str, int]]]:
+    return {
+        d.isoformat(): [{"beds": b, "count": n} for b, n in sorted(sizes.items())]
+        for d, sizes in sorted(rooms.items())
+    }
+
+
 def _dump_household(h: Household) -> dict[str, Any]:
     out: dict[str, Any] = {"id": h.id, "location": h.location, "size": h.size}
+    if h.beds is not None:
+        out["beds"] = h.beds
     if h.label:
         out["label"] = h.label
     out["priority"] = h.priority
