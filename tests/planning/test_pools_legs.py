@@ -134,3 +134,32 @@ def test_deleting_a_pool_keeps_its_legs(world, django_capture_on_commit_callback
         kept.setdefault(b.household_id, set()).add(b.person_id)
     assert kept == riders
     assert Plan.objects.filter(status=PlanStatus.SUPERSEDED).count() == 1
+
+
+def test_a_pool_trip_cancelled_by_an_officer_is_planned_again_as_a_new_leg(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    """The bus of a pool trip cancelled at the transport desk (it broke down): the next
+    plan may plan the pool's trip again, and publishing makes it a new leg — the cancelled
+    one keeps its history and no longer holds the trip's reference."""
+    capture = django_capture_on_commit_callbacks
+    _pool, leg, _riders = published_pool_leg(world, capture)
+    ref = leg.source_ref
+    cancelled = send(
+        world.api("logistics"),
+        "post",
+        f"/api/legs/{leg.pk}/status",
+        {"status": "cancelled", "note": "the bus broke down"},
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    client = world.client("logistics")
+    plan = _run(client, capture)
+    assert plan.result["pool_trips"], "the pool's bus is planned again"
+    _publish(client, capture, plan)
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.PUBLISHED, services.error_text(plan)
+    leg.refresh_from_db()
+    assert leg.status == LegStatus.CANCELLED and leg.source_ref == f"{ref}~{leg.pk}"
+    again = Leg.objects.get(crisis=world.crisis, source_ref=ref)
+    assert again.pk != leg.pk and again.status == LegStatus.PLANNED
+    assert again.bookings.exists()

@@ -660,6 +660,12 @@ def _pool_legs(actor: User | None, plan: Plan) -> dict[str, Leg]:
             .first()
         )
         if leg is None:
+            # A leg of this trip cancelled at the transport desk keeps its history, not
+            # the trip's reference (as the legs publishing cancels itself, below).
+            for gone in Leg.objects.filter(
+                crisis=plan.crisis, source_ref=ref, status=LegStatus.CANCELLED
+            ).only("pk"):
+                Leg.objects.filter(pk=gone.pk).update(source_ref=f"{ref}~{gone.pk}"[:200])
             leg = transport.leg_create(
                 actor=actor,
                 crisis=plan.crisis,
