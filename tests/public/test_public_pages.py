@@ -360,3 +360,23 @@ def test_a_registration_writes_no_session_and_only_its_own_cookie_shows_codes(
     forged.cookies["aman_registration"] = f"{int(record) - 1}:forged:signature"
     page = forged.get("/register/done/").content.decode()
     assert "<code>" not in page
+
+
+def test_someone_who_crossed_over_land_registers_where_they_wait(world: World) -> None:
+    """The form offers the crisis's countries, not only the affected ones: where its
+    crossings lead (Armenia, for Iran) and what its missions cover — at once when a
+    mission's area grows (core.hot) — never the home country."""
+    from aman.geo.models import Country
+
+    client = Client()
+    page = client.get("/register/").content.decode()
+    offered = set(re.findall(r'<option value="([A-Z]{2})"', page.split('name="country"')[1]))
+    assert {"IR", "AM", "AZ", "TR"} <= offered and "KZ" not in offered and "GE" not in offered
+    response = client.post("/register/", form_data(client, [MOTHER], country="AM", city="Yerevan"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    dana = Person.objects.get(given_names="Дана")
+    assert dana.country.code == "AM" and dana.crisis_id == world.crisis.pk
+    mission = world.crisis.missions.first()
+    assert mission is not None
+    mission.area.add(Country.objects.get(code="GE"))
+    assert 'value="GE"' in client.get("/register/").content.decode()

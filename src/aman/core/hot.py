@@ -28,7 +28,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from aman.core.context import current_origin
-from aman.core.models import ApiToken, Crisis, User
+from aman.core.models import ApiToken, Crisis, Mission, User
 from aman.geo.models import Country
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,8 @@ def get(kind: str, key: Any, load: Callable[[], T | None]) -> T | None:
 
 @receiver(m2m_changed, sender=Crisis.affected_countries.through)
 @receiver(m2m_changed, sender=Crisis.missions.through)
+@receiver(m2m_changed, sender=Mission.area.through)
+@receiver(post_save, sender=Mission)
 @receiver(post_save, sender=Country)
 @receiver(post_save, sender=User)
 @receiver(post_delete, sender=User)

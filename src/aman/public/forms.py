@@ -89,7 +89,7 @@ class RegistrationForm(forms.Form):
             self.fields["crisis"].widget = forms.HiddenInput()
             self.fields["crisis"].initial = crises[0].pk
         countries = sorted(
-            {c for crisis in crises for c in crisis.affected_countries.all()},
+            {c for crisis in crises for c in crisis.near_countries},  # type: ignore[attr-defined]
             key=lambda c: c.local_name,
         )
         self.fields["country"].choices = [("", "—")] + [(c.code, c.local_name) for c in countries]  # type: ignore[attr-defined]

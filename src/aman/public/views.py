@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from aman.core import hot, ratelimit
 from aman.core.audit import audit_read
 from aman.core.models import Crisis
+from aman.geo.models import Country
 from aman.public.forms import LookupForm, MemberFormSet, RegistrationForm, SelfUpdateForm
 from aman.registry.forms import (
     form_problems,
@@ -35,6 +36,7 @@ from aman.registry.services import (
     NOT_MOVED_WITH_HOUSEHOLD,
     RegistrationRejected,
     Submission,
+    crisis_countries,
     intake_reject,
     normalize_reference_code,
     person_lookup_public,
@@ -89,18 +91,19 @@ def _all_open_crises() -> list[Crisis]:
     """Every open crisis, taking public registrations or not (one registering by telephone
     only has a hotline too), from this process's copy (`core.hot`: renewed when a crisis or
     a country changes): every request of the form reads them."""
-    return (
-        hot.get(
-            "open-crises",
-            None,
-            lambda: list(
-                Crisis.objects.filter(status=Crisis.Status.OPEN)
-                .prefetch_related("affected_countries")
-                .order_by("name")
-            ),
+    return hot.get("open-crises", None, _load_open_crises) or []
+
+
+def _load_open_crises() -> list[Crisis]:
+    """The open crises, each with the countries its people may be registered in
+    (`near_countries`: `registry.services.crisis_countries` — its affected countries, where
+    its crossings lead, its missions' countries)."""
+    crises = list(Crisis.objects.filter(status=Crisis.Status.OPEN).order_by("name"))
+    for crisis in crises:
+        crisis.near_countries = list(  # type: ignore[attr-defined]
+            Country.objects.filter(pk__in=crisis_countries(crisis))
         )
-        or []
-    )
+    return crises
 
 
 def _open_crises() -> list[Crisis]:

@@ -213,7 +213,11 @@ def person_create(request: HttpRequest) -> HttpResponse:
     crisis = _current(request)
     if crisis is None:
         return redirect("person_list")
-    countries = list(crisis.affected_countries.all())
+    # The crisis's countries (`services.country_allowed`): someone who fled over land and
+    # waits in a transit state is registered there.
+    countries = list(
+        Country.objects.filter(pk__in=services.crisis_countries(crisis)).in_local_order()
+    )
     form = HotlineForm(request.POST or None, countries=countries)
     formset = HotlineMemberFormSet(request.POST or None, prefix="m")
     if request.method == "GET" and request.GET.get("from_intake"):
