@@ -271,6 +271,29 @@ def test_a_stale_plan_is_refused_whole(world) -> None:
     assert plan.status == PlanStatus.DRAFT
 
 
+def test_a_refusal_from_booking_is_kept_in_the_language_of_who_published(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    """Publishing runs in the background, in no officer's language: the reason the booking
+    gave (transport's words, kept as text in the refusal) is in the language of the
+    officer who pressed Publish, whatever the worker's."""
+    from django.utils import translation
+
+    s = situation(world.crisis, households=2, bus_seats=10)
+    plan = run(world.crisis)
+    leg_update(actor=None, leg=s.legs["bus1"], data={"capacity": 2})
+    # (The language is left first, then the task runs: contexts exit in reverse.)
+    with django_capture_on_commit_callbacks(execute=True), translation.override("ru"):
+        services.plan_publish_start(actor=world.users["logistics"], plan=plan)
+    # The task ran after the page's language was gone (the worker's: English here).
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT
+    assert plan.error_detail["code"] == "not_booked"
+    problem = plan.error_detail["problem"]
+    assert any("а" <= ch <= "я" for ch in problem.lower()), problem
+    assert not Booking.objects.filter(crisis=world.crisis).exists()
+
+
 def test_export_scenario_command_writes_what_plan_solve_reads(world, tmp_path: Path) -> None:
     situation(world.crisis)
     target = tmp_path / "scenario.json"

@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -1228,12 +1229,22 @@ def plan_publish_start(*, actor: User | None, plan: Plan) -> Plan:
     from aman.planning.tasks import plan_publish as task
 
     actor_id = actor.pk if actor is not None else None
-    transaction.on_commit(lambda: task.dispatch(plan.pk, actor_id))
+    # The background work speaks the language of the officer who pressed Publish: a
+    # refusal keeps its own words by code, but the booking's or the housing's reason
+    # (`not_booked`, `not_housed`) comes from transport and shelter as text.
+    language = translation.get_language()
+    transaction.on_commit(lambda: task.dispatch(plan.pk, actor_id, language))
     return plan
 
 
-def plan_publish_run(plan_id: int, actor_id: int | None) -> Plan:
-    """The background task's body: publish, or put the plan back to draft with the reason."""
+def plan_publish_run(plan_id: int, actor_id: int | None, language: str | None = None) -> Plan:
+    """The background task's body: publish, or put the plan back to draft with the reason
+    (in `language`, the officer's, where the reason is text)."""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return _plan_publish_run(plan_id, actor_id)
+
+
+def _plan_publish_run(plan_id: int, actor_id: int | None) -> Plan:
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     plan = Plan.objects.get(pk=plan_id)
     publishing = Plan.objects.filter(pk=plan_id, status=PlanStatus.PUBLISHING)

@@ -27,18 +27,18 @@ plan_solve = _Dispatch()
 
 
 @shared_task(name="aman.planning.plan_publish")
-def _plan_publish(plan_id: int, actor_id: int | None) -> str:
+def _plan_publish(plan_id: int, actor_id: int | None, language: str | None = None) -> str:
     from aman.planning.services import plan_publish_run
 
-    return plan_publish_run(plan_id, actor_id).status
+    return plan_publish_run(plan_id, actor_id, language).status
 
 
 class _PublishDispatch:
     @staticmethod
-    def dispatch(plan_id: int, actor_id: int | None) -> None:
+    def dispatch(plan_id: int, actor_id: int | None, language: str | None = None) -> None:
         from aman.registry.tasks import dispatch
 
-        dispatch(_plan_publish, f"publishing plan {plan_id}", plan_id, actor_id)
+        dispatch(_plan_publish, f"publishing plan {plan_id}", plan_id, actor_id, language)
 
 
 plan_publish = _PublishDispatch()
