@@ -447,6 +447,7 @@ NOT_AUDITED = {
     "payload_place": "a pure helper",
     "problem_reasons": "a pure helper: a refusal's reasons as kept",
     "email_problem": "a pure helper: words for an e-mail address's problem",
+    "crisis_country_ids": "a read of reference data (crisis_countries as a query)",
     "crisis_countries": "a read of reference data: the countries a crisis's people may be in",
     "country_allowed": "a check (crisis_countries) without writing",
     "country_refused": "words for a refused country",

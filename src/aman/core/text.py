@@ -51,13 +51,8 @@ def single_line(value: str) -> str:
     return check_text(value)
 
 
-def multi_line(value: str) -> str:
-    return check_text(value, multiline=True)
-
-
 # For a schema's single text field (`registry.schemas.Checked` checks a whole schema's).
 PlainText = Annotated[str, AfterValidator(single_line)]
-MultiLineText = Annotated[str, AfterValidator(multi_line)]
 
 
 def form_validator(*, multiline: bool = False) -> Any:
@@ -66,9 +61,10 @@ def form_validator(*, multiline: bool = False) -> Any:
 
     def validate(value: Any) -> None:
         if isinstance(value, str):
-            ch = control_character(value, multiline=multiline)
-            if ch is not None:
-                raise ValidationError(control_character_message(ch), code="control_character")
+            try:
+                check_text(value, multiline=multiline)
+            except ValueError as exc:
+                raise ValidationError(str(exc), code="control_character") from None
 
     return validate
 

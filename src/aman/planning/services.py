@@ -720,9 +720,15 @@ def _pools_as_planned(plan: Plan) -> None:
             raise Refused("pool_changed", {"pool": f"pool{pk}"})
 
 
-def _legs_of(item: dict[str, Any] | None, pool_legs: dict[str, Leg], crisis_id: int) -> list[int]:
+def _legs_of(
+    item: dict[str, Any] | None,
+    pool_legs: dict[str, Leg],
+    crisis_id: int,
+    found: dict[str, list[int]] | None = None,
+) -> list[int]:
     """The database legs of an itinerary, in order (a pool trip this plan does not make:
-    the legs it became before, kept ones included)."""
+    the legs it became before, kept ones included — read once per trip into `found`)."""
+    found = {} if found is None else found
     out: list[int] = []
     for step in (item or {}).get("steps", []):
         if step["type"] == "leg":
@@ -732,7 +738,12 @@ def _legs_of(item: dict[str, Any] | None, pool_legs: dict[str, Leg], crisis_id: 
         elif step["type"] == "pool":
             ref = trips.pool_ref(step["pool"], step["departure"])
             leg = pool_legs.get(ref)
-            out += [leg.pk] if leg is not None else trips.legs_of_trip(crisis_id, ref)
+            if leg is not None:
+                out.append(leg.pk)
+            else:
+                if ref not in found:
+                    found[ref] = trips.legs_of_trip(crisis_id, ref)
+                out += found[ref]
     return out
 
 
@@ -1086,6 +1097,16 @@ def plans_comparable(a: Plan, b: Plan) -> None:
             )
 
 
+def compared_by_kind(
+    entries: dict[str, dict[str, Any]],
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """`compare_plans`'s households by kind (every kind of COMPARED, in household order)."""
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {k: [] for k in COMPARED}
+    for key, entry in entries.items():
+        groups[entry["kind"]].append((key, entry))
+    return groups
+
+
 def compare_plans(a: Plan, b: Plan) -> dict[str, dict[str, Any]]:
     """How plan `b` differs from plan `a`, per household (`hh<id>`) with an itinerary in
     either, in the order of the households' ids: `added` (one in b, none in a), `lost`
@@ -1148,12 +1169,17 @@ def safe_by_day(plan: Plan) -> dict[str, int]:
     return dict(out)
 
 
-def plan_zone(plan: Plan) -> ZoneInfo:
-    """The plan's clock: its scenario's time zone."""
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The time zone named, or UTC for none or one unknown here."""
     try:
-        return ZoneInfo((plan.scenario or {}).get("timezone") or "UTC")
+        return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def plan_zone(plan: Plan) -> ZoneInfo:
+    """The plan's clock: its scenario's time zone."""
+    return zone_or_utc((plan.scenario or {}).get("timezone"))
 
 
 def day_of(value: str | None, zone: ZoneInfo) -> str:
@@ -1330,13 +1356,14 @@ def plan_publish(*, actor: User | None, plan: Plan) -> Plan:
         assert stay.household_id is not None
         housed[stay.household_id].append(stay)
     planned = {h["id"] for h in (plan.scenario or {}).get("households", [])}
+    trip_legs: dict[str, list[int]] = {}  # the legs of pool trips this plan does not make
     for hid in old_ids:
         keeps = new.get(hid)
         if keeps is None and f"hh{hid}" not in planned and members.get(hid):
             # Still to move but left out of this plan's inputs (its remarks say why): the
             # plan decided nothing for it, and what it was told stands.
             keeps = old[hid]
-        keep_legs = set(_legs_of(keeps, pool_legs, crisis.pk))
+        keep_legs = set(_legs_of(keeps, pool_legs, crisis.pk, trip_legs))
         going = {p.pk for p in members.get(hid, [])}
         for booking in held[hid]:
             if booking.leg_id in keep_legs and booking.person_id in going:

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.contrib import messages
@@ -735,10 +734,7 @@ def _local_clock(*plans: Plan) -> Any:
     def local(moment: str | None, place: str) -> str:
         if not moment:
             return ""
-        try:
-            zone = ZoneInfo(zones.get(place, "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
+        zone = services.zone_or_utc(zones.get(place))
         return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     return local
@@ -836,11 +832,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         changes.select_related("household__contact").order_by("kind", "household_id"), 100
     ).get_page(request.GET.get("cpage"))
     audit_read(actor=user, verb="plan_view", obj=plan, crisis=crisis)
-    published = (
-        Plan.objects.filter(crisis=crisis, status=PlanStatus.PUBLISHED)
-        .only("pk", "crisis_id", "number", "kind")
-        .first()
-    )
+    published = services.published_plan(crisis)
     # The plan beside the current one: the published plan, or for a what-if its base.
     current = published or (plan.base if plan.kind == Plan.Kind.WHAT_IF else None)
     places = sorted(
@@ -1093,9 +1085,7 @@ def plan_compare(request: HttpRequest) -> HttpResponse:
         context["problem"] = exc.message
         return TemplateResponse(request, "planning/compare.html", context, status=400)
     entries = services.compare_plans(a, b)
-    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {k: [] for k in services.COMPARED}
-    for key, entry in entries.items():
-        groups[entry["kind"]].append((key, entry))
+    groups = services.compared_by_kind(entries)
     f_kind = request.GET.get("kind", "")
     if f_kind not in COMPARE_TABS:
         f_kind = next((k for k in COMPARE_TABS if groups[k]), services.LOST)

@@ -36,7 +36,7 @@ from aman.registry.services import (
     NOT_MOVED_WITH_HOUSEHOLD,
     RegistrationRejected,
     Submission,
-    crisis_countries,
+    crisis_country_ids,
     intake_reject,
     normalize_reference_code,
     person_lookup_public,
@@ -101,7 +101,7 @@ def _load_open_crises() -> list[Crisis]:
     crises = list(Crisis.objects.filter(status=Crisis.Status.OPEN).order_by("name"))
     for crisis in crises:
         crisis.near_countries = list(  # type: ignore[attr-defined]
-            Country.objects.filter(pk__in=crisis_countries(crisis))
+            Country.objects.filter(pk__in=crisis_country_ids(crisis))
         )
     return crises
 

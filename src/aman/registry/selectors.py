@@ -67,12 +67,10 @@ def countries_to_be_in(*, person: Person, every: bool = False) -> list[Country]:
     and cover, and the person's own. Not the home country: being home is a step of the
     journey that an officer records, not a place to plan from. With `every`, every country
     but the home country (someone who flew further)."""
-    from aman.registry.services import crisis_countries
+    from aman.registry.services import crisis_country_ids
 
     crisis = person.crisis
-    near = ~Q(pk=crisis.home_country_id)
-    if not every:
-        near = Q(pk__in=crisis_countries(crisis))
+    near = ~Q(pk=crisis.home_country_id) if every else Q(pk__in=crisis_country_ids(crisis))
     return list(Country.objects.filter(near | Q(pk=person.country_id)).in_local_order())
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -120,11 +120,12 @@ def email_problem(value: str) -> str | None:
     return None
 
 
-def crisis_countries(crisis: Crisis) -> set[int]:
-    """The countries a person of the crisis may be recorded in (`country_allowed`): its
-    affected countries, the countries its border crossings lead into (where people who
-    fled over land wait), and the countries its missions are in and cover — never the home
-    country unless it is affected."""
+def crisis_country_ids(crisis: Crisis) -> QuerySet[Country, Any]:
+    """The countries a person of the crisis may be recorded in (`country_allowed`), as a
+    query of their ids (a subquery where it is used): its affected countries, the countries
+    its border crossings lead into (where people who fled over land wait), and the
+    countries its missions are in and cover — never the home country unless it is
+    affected."""
     near = (
         models.Q(
             pk__in=Place.objects.filter(kind=Place.Kind.CROSSING, country__crises=crisis).values(
@@ -134,13 +135,18 @@ def crisis_countries(crisis: Crisis) -> set[int]:
         | models.Q(covering_missions__crises=crisis)
         | models.Q(pk__in=Mission.objects.filter(crises=crisis).values("country"))
     )
-    return set(
+    return (
         Country.objects.filter(
             models.Q(crises=crisis) | (near & ~models.Q(pk=crisis.home_country_id))
         )
-        .values_list("pk", flat=True)
+        .values("pk")
         .distinct()
     )
+
+
+def crisis_countries(crisis: Crisis) -> set[int]:
+    """`crisis_country_ids`, read."""
+    return set(crisis_country_ids(crisis).values_list("pk", flat=True))
 
 
 def country_allowed(crisis: Crisis, country: Country, allowed: set[int] | None = None) -> bool:
@@ -2229,14 +2235,9 @@ UNCHANGED: Any = object()
 def _available_from(value: Any, problems: list[Problem]) -> datetime | None:
     """An earliest availability: a date and time (without an offset: on the server's
     clock), or None (at once)."""
-    if value in (None, ""):
+    if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            value = None
-    if not isinstance(value, datetime):
+    if not isinstance(value, datetime):  # the API's schema and the form parse it
         problems.append(Problem("available_from", _("A date and time like 2026-03-02T08:00.")))
         return None
     first, last = dates.window()

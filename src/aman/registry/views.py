@@ -216,7 +216,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
     # The crisis's countries (`services.country_allowed`): someone who fled over land and
     # waits in a transit state is registered there.
     countries = list(
-        Country.objects.filter(pk__in=services.crisis_countries(crisis)).in_local_order()
+        Country.objects.filter(pk__in=services.crisis_country_ids(crisis)).in_local_order()
     )
     form = HotlineForm(request.POST or None, countries=countries)
     formset = HotlineMemberFormSet(request.POST or None, prefix="m")
@@ -390,7 +390,7 @@ def _editable(request: HttpRequest, pk: int) -> tuple[User, Crisis, Person] | No
 
 def _edit_forms(crisis: Crisis, person: Person, data: Any = None) -> PersonEditForm:
     # The countries the person may be recorded in (`services.country_allowed`), and theirs.
-    countries = list(Country.objects.filter(pk__in=services.crisis_countries(crisis)))
+    countries = list(Country.objects.filter(pk__in=services.crisis_country_ids(crisis)))
     if person.country not in countries:
         countries.append(person.country)
     cities = Place.objects.filter(kind=Place.Kind.CITY, country__in=countries).select_related(

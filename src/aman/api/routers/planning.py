@@ -314,10 +314,9 @@ def plan_compare(request: HttpRequest, a: int, b: int, filters: Query[CompareQue
     plan_a, plan_b = _plan(user, a), _plan(user, b)
     services.plans_comparable(plan_a, plan_b)
     entries = services.compare_plans(plan_a, plan_b)
-    counts = {k: 0 for k in services.COMPARED}
-    for entry in entries.values():
-        counts[entry["kind"]] += 1
-    chosen = [(key, e) for key, e in entries.items() if not kind or e["kind"] == kind]
+    groups = services.compared_by_kind(entries)
+    counts = {k: len(v) for k, v in groups.items()}
+    chosen = groups[kind] if kind else list(entries.items())
     page = chosen[filters.offset : filters.offset + filters.limit]
     audit_read(
         actor=user,

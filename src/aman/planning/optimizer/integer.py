@@ -234,13 +234,12 @@ class Capacity:
             extra[trip.pool_day] += max(0, buses - self.trip_buses[t])
         return all(self.day_buses[d] + n <= self.net.pool_days[d][2] for d, n in extra.items())
 
-    def take(self, arcs: list[int], size: int, need: int | None = None) -> dict[int, list[str]]:
+    def take(self, arcs: list[int], size: int, need: int) -> dict[int, list[str]]:
         """Use the capacities of a path (which must fit); the hotels chosen per wait arc:
         one hotel for a stay where one has room every night, the emptiest one else."""
         hotels: dict[int, list[str]] = {}
         stay: list[int] = []
         res, kind, beds, left = self._res, self._kind, self.beds, self.left
-        wanted = size if need is None else need
         for a in arcs:
             for r in res[a]:
                 if r not in beds:
@@ -256,10 +255,10 @@ class Capacity:
             if self._bed_arc[a]:
                 stay.append(a)
             elif stay and k != WAIT:
-                self._house(stay, size, wanted, hotels)
+                self._house(stay, size, need, hotels)
                 stay = []
         if stay:
-            self._house(stay, size, wanted, hotels)
+            self._house(stay, size, need, hotels)
         return hotels
 
     def _house(self, stay: list[int], size: int, need: int, hotels: dict[int, list[str]]) -> None:
