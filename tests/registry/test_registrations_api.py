@@ -513,13 +513,29 @@ def test_a_queued_registration_found_wrong_is_rejected_with_its_reasons(
     assert state["status"] == "rejected" and state["people"] == []
     assert "members.0.iin" in [e["field"] for e in state["errors"]]
     assert AuditEntry.objects.filter(verb="intake_reject", object_id=str(record_id)).exists()
-    # The key is let go: the corrected registration with the same key is taken.
+    # A retry of the same payload with the same key answers with the rejected record and
+    # keeps nothing new, queued or not.
+    records = IntakeRecord.objects.count()
+    for headers in (ASYNC, {}):
+        with django_capture_on_commit_callbacks(execute=True):
+            retry = register(world, family, **headers, **{"Idempotency-Key": "surge-2"})
+        if headers:
+            assert retry.status_code == 202, retry.content
+            assert retry.json()["intake_record"] == record_id
+            assert retry.json()["status"] == "rejected"
+        else:
+            assert retry.status_code == 400, retry.content
+            assert retry.json()["extra"]["intake_record"] == record_id
+    assert IntakeRecord.objects.count() == records
+    # A corrected registration with the same key is taken: the rejected record lets go.
     family["members"][0]["iin"] = ""
     with django_capture_on_commit_callbacks(execute=True):
         fixed = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-2"})
     assert fixed.status_code == 202 and fixed.json()["intake_record"] != record_id
     state = world.api(Role.OPERATOR).get(f"/api/registrations/{fixed.json()['intake_record']}")
     assert state.json()["status"] == "accepted"
+    assert IntakeRecord.objects.get(pk=record_id).outcome == "rejected", "kept, with its reasons"
+    assert IntakeRecord.objects.count() == records + 1
 
 
 def test_a_queued_registration_that_is_not_even_shaped_right_is_refused_at_once(

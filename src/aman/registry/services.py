@@ -668,9 +668,17 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
             _insert_with_free_codes(record, len(data.members))  # no transaction needed
     except IntegrityError:
         earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
-        if earlier is None:
-            raise
-        return Outcome(earlier, repeated=True)
+        if earlier is not None:
+            return Outcome(earlier, repeated=True)
+        # The key's record was a rejected one that let go of it for this correction.
+        try:
+            with transaction.atomic():
+                _insert_with_free_codes(record, len(data.members))
+        except IntegrityError:
+            earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
+            if earlier is None:
+                raise
+            return Outcome(earlier, repeated=True)
     from aman.registry.tasks import intake_process
 
     transaction.on_commit(intake_process.dispatch)
@@ -787,7 +795,35 @@ def _earlier_records(
             crisis=crisis, channel=channel, idempotency_key__in=values
         ):
             found[channel, record.idempotency_key] = record
+    for sub in submissions:
+        record = found.get((sub.channel, sub.idempotency_key))
+        if record is not None and sub.pending is None and _let_go_for_correction(record, sub):
+            del found[sub.channel, sub.idempotency_key]
     return found
+
+
+def _let_go_for_correction(record: IntakeRecord, sub: Submission) -> bool:
+    """A queued registration the background run found wrong keeps its idempotency key, so
+    that a retry of the same payload returns it and creates nothing new. A *different*
+    payload under that key is the corrected registration: the rejected record then lets go
+    of the key (kept under `rejected_key`, as a registration refused at once is) and the
+    correction is taken as new."""
+    key = sub.idempotency_key
+    if record.outcome != IntakeRecord.Outcome.REJECTED or record.idempotency_key != key:
+        return False
+    kept_as = rejected_key(key, record.payload)
+    if kept_as == rejected_key(key, sub.payload):
+        return False  # the same refused payload again: its record is the answer
+    try:
+        with transaction.atomic():
+            IntakeRecord.objects.filter(pk=record.pk, idempotency_key=key).update(
+                idempotency_key=kept_as
+            )
+    except IntegrityError:
+        # The same payload was refused at once under this key before: that record holds
+        # it already.
+        IntakeRecord.objects.filter(pk=record.pk, idempotency_key=key).update(idempotency_key="")
+    return True
 
 
 def _countries_for(codes: list[str]) -> dict[str, Country]:
@@ -806,23 +842,15 @@ def _countries_for(codes: list[str]) -> dict[str, Country]:
 
 def _rejected(crisis: Crisis, sub: Submission, problems: list[Problem], source_ref: str) -> Outcome:
     if sub.pending is not None:
-        # A queued submission found wrong: its record says so (and lets go of its key, so
-        # that a corrected submission with the same key is taken).
+        # A queued submission found wrong: its record says so, and keeps its key — a
+        # retry of the same payload is answered with it; a corrected payload under the
+        # same key makes it let go (`_let_go_for_correction`).
         record = sub.pending
         record.outcome = IntakeRecord.Outcome.REJECTED
         record.rejection_reasons = storable(problem_reasons(problems))
-        record.idempotency_key = ""
         record.source_ref = storable(source_ref)
         record.country = _country_of(record.payload, record.batch)
-        record.save(
-            update_fields=[
-                "outcome",
-                "rejection_reasons",
-                "idempotency_key",
-                "source_ref",
-                "country",
-            ]
-        )
+        record.save(update_fields=["outcome", "rejection_reasons", "source_ref", "country"])
         audit_write(
             actor=sub.actor,
             verb="intake_reject",
