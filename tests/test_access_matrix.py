@@ -866,7 +866,14 @@ API: list[Route] = [
     A(
         "GET /api/registrations/{intake_record_id}",
         REGISTRARS,
-        lambda w: f"/api/registrations/{intake_record(w)}",
+        lambda w: f"/api/registrations/{intake_record(w, country='IR')}",
+    ),
+    A(
+        # Another mission's country (or none): not the consul's, as in the list.
+        "GET /api/registrations/{intake_record_id}",
+        REGISTRARS,
+        lambda w: f"/api/registrations/{intake_record(w, country='IQ')}",
+        special={R.CONSUL: 404},
     ),
     A(
         "GET /api/registrations/{intake_record_id}",

@@ -265,6 +265,41 @@ def test_in_surge_mode_the_form_answers_with_codes_before_the_registry_has_them(
     assert lookup.status_code == 302
 
 
+def test_in_surge_mode_what_needs_no_look_up_is_refused_on_the_form_at_once(
+    world: World, settings: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    client = Client()
+    data = form_data(client, [MOTHER, SON], email="dana@company.local")
+    response = client.post("/register/", data)
+    assert response.status_code == 200, "the form again, not the codes"
+    assert "Not a valid email address" in response.content.decode()
+    kept = IntakeRecord.objects.get(channel="public_web", outcome="rejected")
+    assert kept.reference_codes == [] and "members.0.email" in kept.rejection_reasons
+
+
+def test_in_surge_mode_a_registration_the_run_refuses_says_so_on_the_codes_page(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    client = Client()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/register/", form_data(client, [MOTHER, SON]))
+    assert response.status_code == 302
+    assert len(re.findall(r"<code>", client.get("/register/done/").content.decode())) == 2
+    # What only the run checks (a look-up) fails: here a member's nationality that is no
+    # country, as if the reference data had changed since the form was sent.
+    record = IntakeRecord.objects.get(outcome="pending")
+    record.payload["members"][1]["nationalities"] = ["QQ"]
+    record.save(update_fields=["payload"])
+    for callback in callbacks:
+        callback()
+    done = client.get("/register/done/").content.decode()
+    assert "Your registration could not be taken" in done and "<code>" not in done
+    assert "Register again" in done
+    assert not Person.objects.filter(given_names="Дана").exists()
+
+
 def test_the_blank_form_is_rendered_once_per_language_and_crisis_list(world: World) -> None:
     from aman.core.services import crisis_update
 

@@ -121,6 +121,10 @@ def test_a_closed_crisis_refuses_with_a_message_and_keeps_what_was_typed(world: 
     assert "The crisis is not open for registrations." in html
     assert "Бауыржан" in html
     assert not Person.objects.filter(given_names="Бауыржан").exists()
+    # What was sent is kept, refused with the reason.
+    kept = IntakeRecord.objects.get(channel="hotline", outcome="rejected")
+    assert kept.rejection_reasons == {"crisis": "The crisis is not open for registrations."}
+    assert kept.payload["members"][0]["given_names"] == "Бауыржан"
 
 
 def test_adding_a_person_at_the_limit_keeps_what_was_typed(world: World) -> None:

@@ -504,14 +504,14 @@ def test_in_a_surge_a_registration_is_queued_and_answered_at_once(
 def test_a_queued_registration_found_wrong_is_rejected_with_its_reasons(
     world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
-    family["members"][0]["iin"] = "54030230001"  # a bad checksum: found by the run
+    family["members"][0]["nationalities"] = ["QQ"]  # no such country: found by the run
     with django_capture_on_commit_callbacks(execute=True):
         response = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-2"})
     assert response.status_code == 202
     record_id = response.json()["intake_record"]
     state = world.api(Role.OPERATOR).get(f"/api/registrations/{record_id}").json()
     assert state["status"] == "rejected" and state["people"] == []
-    assert "members.0.iin" in [e["field"] for e in state["errors"]]
+    assert "members.0.nationalities" in [e["field"] for e in state["errors"]]
     assert AuditEntry.objects.filter(verb="intake_reject", object_id=str(record_id)).exists()
     # A retry of the same payload with the same key answers with the rejected record and
     # keeps nothing new, queued or not.
@@ -528,7 +528,7 @@ def test_a_queued_registration_found_wrong_is_rejected_with_its_reasons(
             assert retry.json()["extra"]["intake_record"] == record_id
     assert IntakeRecord.objects.count() == records
     # A corrected registration with the same key is taken: the rejected record lets go.
-    family["members"][0]["iin"] = ""
+    family["members"][0]["nationalities"] = ["KZ"]
     with django_capture_on_commit_callbacks(execute=True):
         fixed = register(world, family, **ASYNC, **{"Idempotency-Key": "surge-2"})
     assert fixed.status_code == 202 and fixed.json()["intake_record"] != record_id
@@ -536,6 +536,48 @@ def test_a_queued_registration_found_wrong_is_rejected_with_its_reasons(
     assert state.json()["status"] == "accepted"
     assert IntakeRecord.objects.get(pk=record_id).outcome == "rejected", "kept, with its reasons"
     assert IntakeRecord.objects.count() == records + 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b["members"][0].update(iin="54030230001"), "members.0.iin"),
+        (lambda b: b["members"][1].update(email="dana@company.local"), "members.1.email"),
+        (lambda b: b.update(contact_index=7), "contact_index"),
+    ],
+    ids=["iin", "email", "contact"],
+)
+def test_a_queued_registration_is_checked_at_once_for_what_needs_no_look_up(
+    world: World, family: dict[str, Any], change: Any, field: str
+) -> None:
+    change(family)
+    key = {"Idempotency-Key": f"at-once-{field}"}
+    first = register(world, family, **ASYNC, **key)
+    assert first.status_code == 400, first.content
+    assert field in [e["field"] for e in first.json()["extra"]["errors"]]
+    record = IntakeRecord.objects.get(pk=first.json()["extra"]["intake_record"])
+    assert record.outcome == "rejected" and record.reference_codes == []
+    again = register(world, family, **ASYNC, **key)
+    assert again.status_code == 400
+    assert again.json()["extra"]["intake_record"] == record.pk, "a retry keeps nothing new"
+
+
+@pytest.mark.parametrize("headers", [{}, ASYNC], ids=["now", "queued"])
+def test_a_registration_for_a_closed_crisis_is_kept_refused(
+    world: World, family: dict[str, Any], headers: dict[str, str]
+) -> None:
+    from aman.core.services import crisis_close
+
+    crisis_close(actor=world.users[Role.CRISIS_MANAGER], crisis=world.crisis)
+    response = register(world, family, **headers)
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["extra"]["errors"] == [
+        {"field": "crisis", "message": "The crisis is not open for registrations."}
+    ]
+    record = IntakeRecord.objects.get(pk=body["extra"]["intake_record"])
+    assert record.outcome == "rejected" and record.payload == json.loads(json.dumps(family))
+    assert not Person.objects.filter(surname=family["members"][0]["surname"]).exists()
 
 
 def test_a_queued_registration_that_is_not_even_shaped_right_is_refused_at_once(

@@ -384,12 +384,23 @@ def register_done(request: HttpRequest) -> HttpResponse:
             _Registered(m.get("given_names", ""), m.get("surname", ""), code)
             for m, code in zip(members, record.reference_codes, strict=False)
         ]
-    elif record is not None:
+    elif record is not None and record.outcome == IntakeRecord.Outcome.ACCEPTED:
         people = list(record.people.order_by("id"))
+    # Taken in a surge, then found wrong by the background run: the codes shown before are
+    # void, and the person is told why, and how to register again.
+    refused = (
+        list(record.rejection_reasons.values())
+        if record is not None and record.outcome == IntakeRecord.Outcome.REJECTED
+        else []
+    )
     return TemplateResponse(
         request,
         "public/register_done.html",
-        {"people": people, **_hotlines(record.crisis if record is not None else None)},
+        {
+            "people": people,
+            "refused": refused,
+            **_hotlines(record.crisis if record is not None else None),
+        },
     )
 
 

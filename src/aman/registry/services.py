@@ -186,6 +186,34 @@ def iin_problem_text(exc: IinError, value: str) -> str:
 def _member_problems(
     index: int, member: MemberIn, countries: dict[str, Country] | None = None
 ) -> list[Problem]:
+    problems = _member_problems_of_its_own(index, member)
+    where = f"members.{index}"
+    if countries is None:
+        countries = _countries_for(
+            [d.issuing_state for d in member.documents] + member.nationalities
+        )
+    unknown = [c for c in member.nationalities if c not in countries]
+    if unknown:
+        problems.append(
+            Problem(
+                f"{where}.nationalities", _("Unknown country %(c)s.") % {"c": ", ".join(unknown)}
+            )
+        )
+    for d, doc in enumerate(member.documents):
+        if doc.issuing_state and doc.issuing_state.upper() not in countries:
+            problems.append(
+                Problem(
+                    f"{where}.documents.{d}.issuing_state",
+                    _("Unknown issuing state %(s)s.") % {"s": doc.issuing_state},
+                )
+            )
+    return problems
+
+
+def _member_problems_of_its_own(index: int, member: MemberIn) -> list[Problem]:
+    """What is wrong with a member that needs no look-up: the IIN (checksum, the birth
+    date and sex it encodes) and the e-mail address. Checked when a queued registration
+    is taken too, so that the person is told at once rather than refused unseen later."""
     problems = []
     where = f"members.{index}"
     if member.iin:
@@ -206,25 +234,6 @@ def _member_problems(
                 problems.append(Problem(f"{where}.iin", _("The IIN encodes a different sex.")))
     if member.email and (problem := email_problem(member.email)):
         problems.append(Problem(f"{where}.email", problem))
-    if countries is None:
-        countries = _countries_for(
-            [d.issuing_state for d in member.documents] + member.nationalities
-        )
-    unknown = [c for c in member.nationalities if c not in countries]
-    if unknown:
-        problems.append(
-            Problem(
-                f"{where}.nationalities", _("Unknown country %(c)s.") % {"c": ", ".join(unknown)}
-            )
-        )
-    for d, doc in enumerate(member.documents):
-        if doc.issuing_state and doc.issuing_state.upper() not in countries:
-            problems.append(
-                Problem(
-                    f"{where}.documents.{d}.issuing_state",
-                    _("Unknown issuing state %(s)s.") % {"s": doc.issuing_state},
-                )
-            )
     return problems
 
 
@@ -523,11 +532,9 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     and accepted IntakeRecords linking them — all of them together, one INSERT per table,
     so a list of 200 households costs about what one costs.
     """
-    if crisis.status != Crisis.Status.OPEN and any(s.pending is None for s in submissions):
-        # (Submissions queued while the crisis was open are still registered.)
-        raise ApplicationError(
-            _("The crisis is not open for registrations."), {"crisis": crisis.code}
-        )
+    # A crisis closed: what is sent is kept, refused with the reason (submissions queued
+    # while it was open are still registered).
+    closed = crisis.status != Crisis.Status.OPEN
     outcomes: list[Outcome | None] = [None] * len(submissions)
     earlier = _earlier_records(crisis, submissions)
     parsed: list[tuple[int, RegistrationIn]] = []
@@ -545,6 +552,9 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
                 repeats[i] = first_with_key[key]
                 continue
             first_with_key[key] = i
+        if closed and sub.pending is None:
+            outcomes[i] = _rejected(crisis, sub, [_crisis_closed(crisis)], sub.source_ref)
+            continue
         try:
             parsed.append((i, RegistrationIn.model_validate(sub.payload)))
         except ValidationError as exc:
@@ -632,29 +642,44 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     return result
 
 
+def _crisis_closed(crisis: Crisis) -> Problem:
+    return Problem("crisis", _("The crisis is not open for registrations."))
+
+
 def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
     """Take a registration into the queue and answer at once (for a surge): the payload is
     kept as a pending IntakeRecord with a reference code reserved for each member, and a
     background run (`registrations_process_pending`) registers it shortly after, with
     every check of `registrations_submit`; a payload that fails them is then marked
-    rejected with its reasons. A payload that is not even shaped right is rejected here.
-    A retry with the same idempotency key returns the first record."""
-    if crisis.status != Crisis.Status.OPEN:
-        raise ApplicationError(
-            _("The crisis is not open for registrations."), {"crisis": crisis.code}
-        )
+    rejected with its reasons. What needs no look-up is checked here, and a payload that
+    fails it is rejected at once (the shape, each member's IIN and e-mail, the contact):
+    the person is told now. A retry with the same idempotency key returns the first
+    record."""
     sub = submission
     # A retry is found by the unique key when the record is written (a surge is almost
     # all first submissions: no look-up before), but a retry of a rejected payload must
-    # not be kept twice, so structure is checked after the look-up for those.
+    # not be kept twice, so the look-up is made for those.
+    problems: list[Problem] = []
+    source_ref = sub.source_ref
     try:
         data = RegistrationIn.model_validate(sub.payload)
     except ValidationError as exc:
+        problems = _pydantic_problems(exc)
+    if crisis.status != Crisis.Status.OPEN:
+        problems = [_crisis_closed(crisis)]
+    elif not problems:
+        problems = [
+            p for n, m in enumerate(data.members) for p in _member_problems_of_its_own(n, m)
+        ]
+        if data.contact_index >= len(data.members):
+            problems.append(Problem("contact_index", _("The contact must be one of the members.")))
+        source_ref = sub.source_ref or data.source_ref
+    if problems:
         if sub.idempotency_key:
             earlier = _earlier_records(crisis, [sub]).get((sub.channel, sub.idempotency_key))
             if earlier is not None:
                 return Outcome(earlier, repeated=True)
-        return _rejected(crisis, sub, _pydantic_problems(exc), sub.source_ref)
+        return _rejected(crisis, sub, problems, source_ref)
     record = sub.intake_record(
         crisis,
         source_ref=sub.source_ref or data.source_ref,
@@ -796,8 +821,8 @@ def _earlier_records(
         ):
             found[channel, record.idempotency_key] = record
     for sub in submissions:
-        record = found.get((sub.channel, sub.idempotency_key))
-        if record is not None and sub.pending is None and _let_go_for_correction(record, sub):
+        held = found.get((sub.channel, sub.idempotency_key))
+        if held is not None and sub.pending is None and _let_go_for_correction(held, sub):
             del found[sub.channel, sub.idempotency_key]
     return found
 

@@ -334,6 +334,15 @@ def registration_get(request: HttpRequest, intake_record_id: int) -> Any:
     if record is None:
         raise Http404
     access.crisis_for_user(user, record.crisis_id)
+    if record.actor_id != user.pk and not (
+        # Not the sender's own: read as the registrations list reads (a consul, the
+        # records about the mission's countries).
+        user.has_cap(Cap.PERSONAL_DATA)
+        and selectors.intake_records_for_user(user=user, crisis=record.crisis)
+        .filter(pk=record.pk)
+        .exists()
+    ):
+        raise Http404
     answer = _registration_status(user, record)
     # It names the people registered (names, birth dates): a read of personal data.
     audit_read(actor=user, verb="registration_detail", obj=record, crisis=record.crisis)
