@@ -123,7 +123,8 @@ def test_demo_sets_up_from_nothing(tmp_path: Path) -> None:
             "-c",
             "from django.contrib.auth import authenticate as a;"
             "from aman.core.models import Crisis as C;"
-            "print(C.objects.get(code='middle-east-2026').status,"
+            "c = C.objects.get(code='middle-east-2026');"
+            "print(c.status, c.hotline_phone,"
             f" a(username='consul', password='{users['consul']}').mission.name)",
         ],
         capture_output=True,
@@ -131,7 +132,9 @@ def test_demo_sets_up_from_nothing(tmp_path: Path) -> None:
         env=env,
         check=True,
     )
-    assert check.stdout.strip().splitlines()[-1] == "open Embassy of Kazakhstan in Tehran"
+    assert check.stdout.strip().splitlines()[-1] == (
+        "open +77172000000 Embassy of Kazakhstan in Tehran"
+    ), "the demo crisis has a hotline number the public pages show"
 
 
 def test_keys_rotate_without_losing_data(world: World, settings) -> None:  # type: ignore[no-untyped-def]

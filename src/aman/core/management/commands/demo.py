@@ -92,6 +92,9 @@ class Command(AmanCommand):
                 ],
                 missions=list(missions.values()),
                 public_registration=True,
+                # A made-up number of the demo (Astana's area code), shown on the public pages.
+                hotline_phone="+7 7172 000 000",
+                hotline_note="Around the clock, in Kazakh, Russian and English.",
             )
             crisis = services.crisis_open(actor=None, crisis=crisis)
         if not crisis.people.exists():
