@@ -313,6 +313,8 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
 
     for h in sorted(s.households.values(), key=integer.order_key):
         if h.id in net.problems:
+            if h.notified:  # what it was told can no longer be (no route, late): displaced
+                notified_paths[h.id] = None
             continue
         if h.locked:
             arcs = permitted(h, path_of(net, h, h.locked, step_index))
