@@ -4,11 +4,12 @@ every error as {"message", "extra"} with a 4xx."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
 from aman.planning.models import Plan, PlanStatus
-from aman.transport.models import Booking
+from aman.transport.models import HOLDS_SEAT, Booking
 from tests.planning.world import DAYS, situation
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +17,45 @@ pytestmark = pytest.mark.django_db
 
 def post(client, path: str, body: dict, **headers):
     return client.post(path, data=json.dumps(body), content_type="application/json", **headers)
+
+
+def _planned(result: dict) -> tuple[Counter, Counter]:
+    """The plan's (leg, household) → people, and its (household, hotel, first night, last
+    night) → hotel steps."""
+    seats: Counter = Counter()
+    stays: Counter = Counter()
+    for item in result["itineraries"]:
+        hid = int(item["household"][2:])
+        for step in item["steps"]:
+            if step["type"] == "leg":
+                seats[(int(step["leg"][3:]), hid)] += item["size"]
+            elif step["type"] == "hotel":
+                nights = sorted(step["nights"])
+                stays[(hid, int(step["hotel"][5:]), nights[0], nights[-1])] += 1
+    return seats, stays
+
+
+def _made(api, crisis: int) -> tuple[Counter, Counter]:
+    """The seats held on every leg of the crisis and its stays (a household's rooms
+    housed together: one group), read through the API."""
+    seats: Counter = Counter()
+    legs = api.get(f"/api/legs?crisis={crisis}&limit=500").json()["items"]
+    for leg in legs:
+        bookings = api.get(f"/api/legs/{leg['id']}/bookings?limit=500")
+        assert bookings.status_code == 200, bookings.content
+        for b in bookings.json()["items"]:
+            if b["status"] in HOLDS_SEAT:
+                seats[(b["leg_id"], b["household_id"])] += 1
+    stays: Counter = Counter()
+    groups = set()
+    for stay in api.get(f"/api/stays?crisis={crisis}&limit=500").json()["items"]:
+        if stay["status"] in ("cancelled", "no_show"):
+            continue
+        key = (stay["household_id"], stay["hotel_id"], stay["first_night"], stay["last_night"])
+        if (key, stay["group"]) not in groups:
+            groups.add((key, stay["group"]))
+            stays[key] += 1
+    return seats, stays
 
 
 def test_start_poll_publish(world, django_capture_on_commit_callbacks) -> None:
@@ -41,8 +81,17 @@ def test_start_poll_publish(world, django_capture_on_commit_callbacks) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = post(api, f"/api/plans/{first['id']}/publish", {})
     assert response.status_code == 202 and response.json()["status"] == "publishing"
-    assert api.get(f"/api/plans/{first['id']}").json()["status"] == "published"
+    published = api.get(f"/api/plans/{first['id']}").json()
+    assert published["status"] == "published"
     assert Booking.objects.filter(crisis=world.crisis).count() == 4 * 3
+    # Exactly the plan's bookings and stays, as the API tells them: per household, the
+    # seats on each leg of its itinerary (nothing on any other leg), and a stay per hotel
+    # step, its first and last night the step's.
+    want_seats, want_stays = _planned(published["result"])
+    got_seats, got_stays = _made(api, world.crisis.pk)
+    assert want_stays, "the plan sleeps people in Yerevan between the bus and the flight"
+    assert got_seats == want_seats
+    assert got_stays == want_stays
     refused = post(api, f"/api/plans/{first['id']}/publish", {})
     assert refused.status_code == 409 and "Only a draft" in refused.json()["message"]
 

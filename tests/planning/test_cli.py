@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
 from aman.planning.optimizer import generate
 from tests.planning.build import base, household
@@ -144,3 +147,80 @@ def test_check_names_what_is_malformed_in_a_plan(tmp_path: Path, tamper, expecte
             "plan", "check", "--scenario", str(scenario_file), "--plan", str(plan_file), stdout=out
         )
     assert expected in out.getvalue()
+
+
+@pytest.fixture
+def russian() -> Iterator[Callable[[str, str], None]]:
+    """Give a msgid its Russian words in the ru catalogue for the test (as the lead's
+    translation will): what the command prints is then seen to pass through it."""
+    from django.utils.translation import trans_real
+
+    catalog = trans_real.translation("ru")._catalog
+    added: dict[str, Any] = {}
+
+    def give(msgid: str, words: str) -> None:
+        added.setdefault(msgid, catalog.get(msgid))
+        catalog[msgid] = words
+
+    yield give
+    for msgid, before in added.items():
+        if before is None:
+            catalog._catalogs[0].pop(msgid, None)
+        else:
+            catalog[msgid] = before
+
+
+def test_check_says_the_violations_in_the_cli_language(tmp_path: Path, russian) -> None:
+    """The optimizer gives a code and its parameters (and its English words for headless
+    use); the command says them in AMAN_LANGUAGE."""
+    from aman.planning.messages import CHECK_PROBLEMS
+
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(base(households=[household("a", 4, 1)])))
+    _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path))
+    plan_file = tmp_path / "plan.json"
+    data = json.loads(plan_file.read_text())
+    data["itineraries"][0]["size"] = 3
+    plan_file.write_text(json.dumps(data))
+    msgid = "household %(household)s travels with %(n)s people, not all %(size)s"
+    assert str(CHECK_PROBLEMS["split"]) == msgid  # the msgid the optimizer's code names
+    russian(
+        msgid, "домохозяйство %(household)s едет не в полном составе: %(n)s человек из %(size)s"
+    )
+    out = StringIO()
+    with override_settings(LANGUAGE_CODE="ru"), pytest.raises(CommandError) as caught:
+        call_command(
+            "plan", "check", "--scenario", str(scenario_file), "--plan", str(plan_file), stdout=out
+        )
+    assert out.getvalue().strip() == "домохозяйство a едет не в полном составе: 3 человек из 4"
+    assert "1 нарушение сценария" in str(caught.value)
+    # In English (the default here) the command's words are the optimizer's own.
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "plan", "check", "--scenario", str(scenario_file), "--plan", str(plan_file), stdout=out
+        )
+    assert out.getvalue().strip() == "household a travels with 3 people, not all 4"
+
+
+def test_a_bad_scenario_is_named_in_the_cli_language(tmp_path: Path, russian) -> None:
+    scenario_file = tmp_path / "scenario.json"
+    scenario_file.write_text(json.dumps(base(households=[household("a", 0)])))
+    russian(
+        "must be from %(low)s to %(high)s, not %(value)s", "от %(low)s до %(high)s, а не %(value)s"
+    )
+    with override_settings(LANGUAGE_CODE="ru"), pytest.raises(CommandError) as caught:
+        _run("solve", "--scenario", str(scenario_file), "--out", str(tmp_path / "out"))
+    assert str(caught.value) == (
+        f"Сценарий {scenario_file} недействителен: $.households[0].size: от 1 до 60, а не 0."
+    )
+
+
+def test_every_code_of_the_optimizer_has_its_words_for_translation() -> None:
+    """The translatable words are the optimizer's English ones, code by code, with the
+    same parameters."""
+    from aman.planning.messages import CHECK_PROBLEMS, SCENARIO_ERRORS
+    from aman.planning.optimizer import check, scenario
+
+    assert {k: str(v) for k, v in SCENARIO_ERRORS.items()} == scenario.ERRORS
+    assert {k: str(v) for k, v in CHECK_PROBLEMS.items()} == check.PROBLEMS

@@ -80,3 +80,11 @@ def test_a_scenario_with_rooms_follows_the_schema_and_survives_writing_and_readi
     s = scenario.load(data)
     jsonschema.validate(scenario.dump(s), _schemas()["aman.scenario/1"])
     assert scenario.load(json.loads(json.dumps(scenario.dump(s)))) == s
+
+
+def test_a_plan_pricing_a_bus_pool_follows_the_schema() -> None:
+    from tests.planning.test_optimizer import binding_pool
+
+    out = plan.to_json(plan.solve(scenario.load(binding_pool()), plan.Options(limits=True)))
+    assert any(x["kind"] == "pool" and "people" in x for x in out["shadow_prices"])
+    jsonschema.validate(json.loads(json.dumps(out)), _schemas()["aman.plan/1"])

@@ -394,3 +394,64 @@ def test_shadow_prices_in_people_by_day_once_the_limits_are_known() -> None:
     )
     # The flights have room to spare: never named.
     assert "F1" not in by_leg and "F2" not in by_leg
+
+
+def binding_pool() -> dict[str, Any]:
+    """Thirty people, one pool bus of ten a day for two days, everything after it with
+    room to spare: the pool's buses are what keep people back."""
+    return base(
+        end=at(96),
+        legs=[
+            bus("T1", "AST", "GYD", 16, 21, 50),
+            flight("F1", 24, 100),
+            bus("T2", "AST", "GYD", 40, 45, 50),
+            flight("F2", 48, 100),
+        ],
+        bus_pools=[
+            {
+                "id": "P",
+                "from": "THR",
+                "to": "AST",
+                "buses_per_day": 1,
+                "seats": 10,
+                "travel_minutes": 420,
+                "departures": ["06:00"],
+                "first_day": "2026-03-02",
+                "last_day": "2026-03-03",
+            }
+        ],
+        households=[household(f"h{i}", 2) for i in range(15)],
+    )
+
+
+def test_shadow_prices_name_a_bus_pool_that_binds() -> None:
+    """One more bus on the first day would bring at most ten more people out by the end
+    of that day — the words issue 7 asks for; no leg, crossing or bed is named."""
+    from aman.planning.optimizer import plan, scenario
+
+    data = binding_pool()
+    s = scenario.load(data)
+    bare = solve(data, "auto")
+    assert [(x["kind"], x["ref"], x["day"]) for x in bare["shadow_prices"]] == [
+        ("pool", "P", "2026-03-02"),
+        ("pool", "P", "2026-03-03"),
+    ]
+    first = bare["shadow_prices"][0]
+    # A bus of ten seats, each worth about one person brought out early (and home).
+    assert 10 < first["per_unit"] < 12 and "people" not in first
+    assert first["text"].startswith(
+        "one more bus of pool P THR→AST on 2026-03-02 (10 seats, leaving 06:00) is worth"
+    )
+    out = plan.to_json(plan.solve(s, plan.Options(limits=True)))
+    assert out["summary"]["people_safe"] == 20
+    by_day = {x["day"]: x for x in out["shadow_prices"] if x["kind"] == "pool"}
+    assert by_day["2026-03-02"]["people"] == {
+        "by_day": "2026-03-02",
+        "per_unit": 10.0,
+        "units": 1,
+        "most": 10,
+    }
+    assert by_day["2026-03-03"]["people"]["by_day"] == "2026-03-03"
+    assert by_day["2026-03-02"]["text"].endswith(
+        "it would bring at most 10 more people to safety by the end of 2026-03-02"
+    )

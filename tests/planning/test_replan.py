@@ -280,3 +280,22 @@ def test_a_crossing_passed_when_a_cancelled_leg_arrived_is_still_possible(
         (item,) = out["itineraries"]
         assert plan.steps_of(item) == told
         assert item["fixed"] is (how == "locked")
+
+
+def test_a_notified_household_left_without_any_route_counts_as_displaced() -> None:
+    """Its only bus cancelled and nothing else leaving its city: no route at all is left,
+    and what it was told is broken by the world — displaced, not silently forgotten."""
+    data = build.base(households=[build.household("H1", 2), build.household("H2", 2)])
+    first = _solve(data)
+    assert {i["household"] for i in first["itineraries"]} == {"H1", "H2"}
+    replan = _notified(data, first)
+    replan["legs"] = [x for x in replan["legs"] if x["id"] != "B1"]
+    second = _solve(replan)
+    assert second["itineraries"] == []
+    assert {u["household"]: u["reason"]["code"] for u in second["unassigned"]} == {
+        "H1": "no_route",
+        "H2": "no_route",
+    }
+    st = second["stability"]
+    assert st["notified"] == 2 and st["displaced"] == 2 and st["changed"] == 2
+    assert st["displaced_households"] == ["H1", "H2"]

@@ -138,3 +138,49 @@ def test_lock_and_unlock_through_the_api(world) -> None:
     assert not PlanLock.objects.exists()
     again = post(api, f"/api/plans/{plan.pk}/households/{hid}/unlock", {})
     assert again.status_code == 409 and "not locked" in again.json()["message"]
+
+
+def test_a_full_bus_pool_is_priced_on_the_page_and_in_the_api(world) -> None:
+    """Two seats on the bus to the border and one pool bus of four a day: five households
+    of two, and the pool's bus is what keeps people back. The page says what one more bus
+    from Tehran to Norduz that day would bring (in the officer's language), the API's
+    plan carries it too."""
+    s = situation(world.crisis, households=5, bus_seats=2)
+    tehran = Place.objects.get(kind="city", name="Tehran")
+    day = s.legs["bus1"].departure_planned.astimezone(tehran.zone).date()
+    BusPool.objects.create(
+        crisis=world.crisis,
+        origin=tehran,
+        destination=Place.objects.get(code="IR-AM-NORDUZ"),
+        buses_per_day=1,
+        seats=4,
+        travel_minutes=720,
+        departures="07:00",
+        first_day=day,
+        last_day=day,
+    )
+    plan = run(world.crisis, days=DAYS)
+    assert plan.result["pool_trips"]
+    pools = [x for x in plan.result["shadow_prices"] if x["kind"] == "pool"]
+    assert [(x["day"], x["seats"]) for x in pools] == [(day.isoformat(), 4)]
+    (priced,) = pools
+    assert priced["per_unit"] > 0
+    # Once the limits are known, in people: a bus of four seats brings at most four more.
+    assert priced["people"]["units"] == 1 and 0 < priced["people"]["most"] <= 4
+    names = {p["id"]: p["name"] for p in plan.scenario["places"]}
+    origin, destination = names[priced["from"]], names[priced["to"]]
+    client = world.client("logistics")
+    page = client.get(f"/planning/{plan.pk}/").content.decode()
+    said = (
+        f"One more bus from {origin} to {destination} on {day.isoformat()} (4 seats, "
+        f"leaving 07:00) is worth {priced['per_unit']:.2f} of the plan"
+    )
+    assert said in page.replace("&#x27;", "'")
+    assert (
+        f"That one more bus would bring at most {priced['people']['most']} more people to "
+        f"safety by the end of {priced['people']['by_day']}."
+    ) in page
+    api = world.api("logistics").get(f"/api/plans/{plan.pk}")
+    assert api.status_code == 200
+    items = [x for x in api.json()["result"]["shadow_prices"] if x["kind"] == "pool"]
+    assert items == pools

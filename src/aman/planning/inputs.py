@@ -35,7 +35,10 @@ What is exported, and how (docs/planning.md, "From the database"):
   earliest availability (the later of the household's own and the last boarded leg's
   arrival), the itinerary they were told by the published plan (`notified`)
   and an officer's lock (`locked`); seats an officer booked by hand lock the household to
-  those legs.
+  those legs. A leg still to go that the household missed (its seats released, a no-show,
+  offloaded; nobody of it holding a seat there) is not told any more (`_missed`): the
+  household is displaced and planned afresh; after a no-show or an offload not before
+  that leg has left.
 
 Ids name the database rows: `p<pk>` places, `leg<pk>`, `pool<pk>`, `hotel<pk>`, `hh<pk>`.
 Nobody's name leaves the database: a household is labelled by its contact's reference code.
@@ -44,6 +47,7 @@ Nobody's name leaves the database: a household is labelled by its contact's refe
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -300,6 +304,59 @@ def _infant(birth: date | None, day: date) -> bool:
     return age < INFANT_AGE
 
 
+# A booking that gave its seat up: the household missed that leg (`_missed`).
+MISSED = (BookingStatus.RELEASED, BookingStatus.NO_SHOW, BookingStatus.OFFLOADED)
+# Of those, the ones that say the household was not at the leg when it left.
+NOT_THERE = (BookingStatus.NO_SHOW, BookingStatus.OFFLOADED)
+
+
+def _missed(
+    crisis: Crisis, start: datetime, person_household: dict[int, int], leaving: set[int]
+) -> tuple[dict[int, set[int]], dict[int, set[str]], dict[int, datetime]]:
+    """The legs still to go (planned, confirmed, boarding, departing from `start` on) that
+    households being planned missed: a travelling member's booking on it released, a
+    no-show or offloaded, and no travelling member of the household holding a seat on it.
+    Per household: those legs, the pool trips among them (by `pool_legs.pool_ref`), and —
+    when one was a no-show or offloaded — the moment just after the last such leg leaves
+    (the household was not there: nothing leaving before that is planned for it)."""
+    rows = list(
+        Booking.objects.filter(
+            crisis=crisis,
+            status__in=MISSED,
+            leg__status__in=(LegStatus.PLANNED, LegStatus.CONFIRMED, LegStatus.BOARDING),
+            leg__departure_planned__gte=start,
+        ).values(
+            "leg_id",
+            "person_id",
+            "status",
+            "leg__source",
+            "leg__source_ref",
+            "leg__departure_planned",
+        )
+    )
+    holding: set[tuple[int, int]] = set()
+    for leg_pk, person_pk in Booking.objects.filter(
+        leg_id__in={r["leg_id"] for r in rows}, status__in=HOLDS_SEAT
+    ).values_list("leg_id", "person_id"):
+        if person_pk in leaving and person_pk in person_household:
+            holding.add((person_household[person_pk], leg_pk))
+    legs: dict[int, set[int]] = defaultdict(set)
+    pool_trips: dict[int, set[str]] = defaultdict(set)
+    not_before: dict[int, datetime] = {}
+    for r in rows:
+        hid = person_household.get(r["person_id"])
+        if hid is None or r["person_id"] not in leaving or (hid, r["leg_id"]) in holding:
+            continue
+        legs[hid].add(r["leg_id"])
+        ref = r["leg__source_ref"]
+        if r["leg__source"] == Leg.Source.PLAN and re.match(trips.POOL_LEG, ref):
+            pool_trips[hid].add(ref)
+        if r["status"] in NOT_THERE:
+            after = r["leg__departure_planned"] + timedelta(minutes=1)
+            not_before[hid] = max(after, not_before.get(hid, after))
+    return legs, pool_trips, not_before
+
+
 def export(
     crisis: Crisis,
     *,
@@ -420,6 +477,7 @@ def export(
         if hid not in by_hand:
             for leg_pk in seat_legs:
                 given_back[leg_pk] += 1
+    missed_legs, missed_trips, not_before = _missed(crisis, start, person_household, leaving_ids)
     # Where households went on legs already under way or done.
     moved: dict[int, tuple[int, datetime]] = {}
     for m in (
@@ -818,6 +876,10 @@ def export(
             for t in (household["available_from"], moved[hid][1] if hid in moved else None)
             if t is not None and t > start
         ]
+        if hid in not_before:
+            # Did not show up for a leg still to go (or was offloaded from it): not planned
+            # on it again, nor on anything leaving before it.
+            earliest.append(not_before[hid])
         if earliest:
             out["available_from"] = max(earliest).isoformat()
         if any(r["medical_need"] for r in group):
@@ -863,6 +925,18 @@ def export(
         if hid in told and not declined:
             # Even when a leg of it is gone: the re-plan then sees the household displaced.
             still = ahead(steps_of({"steps": told[hid]}))
+            # A leg or pool trip it missed (its seats released, a no-show, offloaded) is
+            # no longer told: the rest of the itinerary cannot be kept (displaced), its
+            # seats are for others, and the household is planned afresh.
+            still = [
+                st
+                for st in still
+                if not (st["type"] == "leg" and pk_of(st["leg"], "leg") in missed_legs.get(hid, ()))
+                and not (
+                    st["type"] == "pool"
+                    and trips.pool_ref(st["pool"], st["departure"]) in missed_trips.get(hid, ())
+                )
+            ]
             if still:
                 out["notified"] = still
         out_households.append(out)

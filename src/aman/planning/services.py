@@ -25,6 +25,7 @@ from aman.core.models import Crisis, User
 from aman.geo.models import Place, PlaceStatusEvent
 from aman.planning import inputs
 from aman.planning import pool_legs as trips
+from aman.planning.messages import scenario_error_text
 from aman.planning.models import (
     FIRM_HOURS_MAX,
     MINUTES_MAX,
@@ -425,7 +426,8 @@ def plan_start(
             sc.load(export.data)
         except sc.ScenarioError as exc:
             raise ApplicationError(
-                _("The situation cannot be planned: %(problem)s") % {"problem": str(exc)},
+                _("The situation cannot be planned: %(problem)s")
+                % {"problem": scenario_error_text(exc)},
                 {"where": exc.where},
             ) from exc
         number = (Plan.objects.filter(crisis=crisis).aggregate(n=Max("number"))["n"] or 0) + 1

@@ -597,6 +597,7 @@ def _review(plan: Plan) -> dict[str, Any]:
         ).select_related("origin", "destination")
     }
     prices = []
+    local = _local_clock(plan)
     for x in result.get("shadow_prices", []):
         price = x["per_unit"]
         if x["kind"] == "leg":
@@ -617,6 +618,20 @@ def _review(plan: Plan) -> dict[str, Any]:
                 "One more person a day through %(crossing)s on %(day)s is worth %(price).2f of "
                 "the plan's value."
             ) % {"crossing": names.get(x["ref"], x["ref"]), "day": x.get("day"), "price": price}
+        elif x["kind"] == "pool":
+            # A bus pool's buses a day: one more bus, at the best departure of that day.
+            text = _(
+                "One more bus from %(origin)s to %(destination)s on %(day)s (%(seats)d seats, "
+                "leaving %(at)s) is worth %(price).2f of the plan's value — at most %(seats)d "
+                "more people brought out."
+            ) % {
+                "origin": names.get(x.get("from", ""), x.get("from") or x["ref"]),
+                "destination": names.get(x.get("to", ""), x.get("to") or ""),
+                "day": x.get("day"),
+                "seats": x.get("seats") or 0,
+                "at": local(x.get("departure"), x.get("from") or "")[11:],
+                "price": price,
+            }
         else:
             text = _(
                 "One more hotel bed at %(place)s the night of %(day)s is worth %(price).2f of "
@@ -634,6 +649,7 @@ def _review(plan: Plan) -> dict[str, Any]:
                 "leg": _("As many seats again (%(n)d)"),
                 "crossing": _("%(n)d more places a day there"),
                 "night": _("%(n)d more beds there that night"),
+                "pool": _("That one more bus"),
             }.get(x["kind"], _("%(n)d more"))
             text += " " + _(
                 "%(more)s would bring at most %(people)d more people to safety by the end of "

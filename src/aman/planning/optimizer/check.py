@@ -3,7 +3,8 @@
 It shares nothing with the planner but the scenario reader and the rule of what a
 household takes in a hotel whose rooms are known (`rooms.charge`, the publishing rule):
 it walks each itinerary from the household's location and availability, step by step,
-and counts every capacity itself. It reports, in words, every capacity exceeded (in a
+and counts every capacity itself. It reports (`violations`: codes with parameters, in
+`PROBLEMS`' English words by `check`) every capacity exceeded (in a
 hotel whose rooms are known: its rooms of each size, so that publishing can book every
 stay, in whatever order it takes them), every household planned twice or not at all,
 every step out of time order, too short a connection, a crossing passed while closed or
@@ -25,6 +26,118 @@ from aman.planning.optimizer import rooms as room_rule
 from aman.planning.optimizer.scenario import Crossing, Hotel, Household, Scenario
 
 NIGHT_HOUR = 3
+
+# The checker's problems: a code, its parameters, and the words in English (the code is
+# for translation, as the planner's reasons': `aman plan check` says them in the officer's
+# language). Every parameter is text.
+PROBLEMS: dict[str, str] = {
+    "not_a_plan": "the plan is not an aman.plan/1 document",
+    "expected_string": "%(path)s: expected a string, not %(got)s",
+    "expected_list": "%(path)s: expected a list, not %(got)s",
+    "expected_object": "%(path)s: expected an object, not %(got)s",
+    "expected_number": "%(path)s: expected a whole number, not %(got)s",
+    "expected_type": "%(path)s: expected one of %(choices)s, not %(got)s",
+    "required": "%(path)s: is required",
+    "unknown_household": "household %(household)s is not in the scenario",
+    "twice": "household %(household)s appears %(n)s times in the plan",
+    "missing": "household %(household)s is neither planned nor listed as unassigned",
+    "declined": "household %(household)s declined but is planned",
+    "split": "household %(household)s travels with %(n)s people, not all %(size)s",
+    "lock_moved": "household %(household)s is locked to another itinerary, still possible",
+    "lock_unplanned": (
+        "household %(household)s is locked to an itinerary still possible, but has none"
+    ),
+    "no_steps": "household %(household)s has an itinerary without steps",
+    "no_bed": (
+        "household %(household)s spends the night of %(night)s at %(place)s without a hotel bed"
+    ),
+    "never_leaves": "household %(household)s is planned but never leaves the affected countries",
+    "after_home": "household %(household)s, step %(step)s comes after the household is home",
+    "pass_elsewhere": (
+        "household %(household)s, step %(step)s: passes %(crossing)s without being there"
+    ),
+    "pass_early": (
+        "household %(household)s, step %(step)s: passes %(crossing)s at %(at)s before "
+        "arriving (%(ready)s)"
+    ),
+    "pass_overnight": (
+        "household %(household)s, step %(step)s: waits overnight at the crossing %(crossing)s"
+    ),
+    "pass_closed": "household %(household)s, step %(step)s: %(crossing)s is closed at %(at)s",
+    "pass_permit": (
+        "household %(household)s, step %(step)s: passes %(crossing)s without an approved "
+        "transit permit"
+    ),
+    "pass_permit_day": (
+        "household %(household)s, step %(step)s: passes %(crossing)s on %(day)s, a day its "
+        "permit does not name"
+    ),
+    "pass_horizon": (
+        "household %(household)s, step %(step)s: passes %(crossing)s outside the horizon"
+    ),
+    "never_open": (
+        "household %(household)s, step %(step)s: %(crossing)s does not open before the horizon ends"
+    ),
+    "no_hotel": "household %(household)s, step %(step)s: no hotel %(hotel)s",
+    "hotel_elsewhere": (
+        "household %(household)s, step %(step)s: the hotel %(hotel)s is not where the household is"
+    ),
+    "not_night": "household %(household)s, step %(step)s: %(value)s is not a night",
+    "hotel_no_beds": (
+        "household %(household)s, step %(step)s: the hotel %(hotel)s has no beds the night "
+        "of %(night)s"
+    ),
+    "hotel_no_rooms": (
+        "household %(household)s, step %(step)s: the hotel %(hotel)s has no rooms for %(n)s "
+        "people for every night from %(first)s to %(last)s"
+    ),
+    "no_crossing": "household %(household)s, step %(step)s: no crossing %(crossing)s or no time",
+    "no_leg": "household %(household)s, step %(step)s: no leg %(leg)s",
+    "no_pool": "household %(household)s, step %(step)s: no bus pool %(pool)s or no time",
+    "pool_departure": (
+        "household %(household)s, step %(step)s: %(pool)s has no departure at %(at)s"
+    ),
+    "leaves_elsewhere": (
+        "household %(household)s, step %(step)s: leaves %(origin)s but the household is at "
+        "%(place)s"
+    ),
+    "departs_early": (
+        "household %(household)s, step %(step)s: departs %(at)s before the household can "
+        "board (%(ready)s)"
+    ),
+    "departs_horizon": "household %(household)s, step %(step)s: departs outside the horizon",
+    "no_escort": (
+        "household %(household)s, step %(step)s: needs a medical escort, which the leg lacks"
+    ),
+    "step_type": "household %(household)s, step %(step)s: unknown step type %(kind)s",
+    "leg_full": "leg %(leg)s: %(n)s people on %(seats)s seats",
+    "crossing_full": "crossing %(crossing)s on %(day)s: %(n)s people, %(capacity)s a day",
+    "hotel_full": "hotel %(hotel)s the night of %(night)s: %(n)s people in %(beds)s beds",
+    "rooms_full": (
+        "hotel %(hotel)s the night of %(night)s: %(n)s rooms of %(beds)s beds needed, %(free)s free"
+    ),
+    "pool_full": "bus pool %(pool)s on %(day)s: %(n)s buses, %(buses)s that day",
+}
+
+
+@dataclass
+class Problem:
+    """One violation: its code (`PROBLEMS`) and parameters, each as text."""
+
+    code: str
+    params: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        """In English (the optimizer's own words, for headless use)."""
+        return PROBLEMS[self.code] % self.params
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _p(code: str, **params: Any) -> Problem:
+    return Problem(code, {k: str(v) for k, v in params.items()})
 
 
 def _t(value: Any) -> datetime | None:
@@ -83,7 +196,7 @@ class Walk:
     """One itinerary walked from the household's place: what is wrong with its steps, and
     what it uses."""
 
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     moved: list[tuple[str, str, datetime | None]] = field(default_factory=list)
     legs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     crossings: dict[tuple[str, date], int] = field(default_factory=lambda: defaultdict(int))
@@ -98,7 +211,7 @@ class Walk:
 
 
 def _walk(
-    s: Scenario, h: Household, steps: list[dict[str, Any]], who: str, *, lodge: bool = False
+    s: Scenario, h: Household, steps: list[dict[str, Any]], hid: str, *, lodge: bool = False
 ) -> Walk:
     """Walk `steps` from the household's place and availability, checking each step.
     `lodge` walks an itinerary given as a lock's steps: a crossing left out is passed at
@@ -120,7 +233,7 @@ def _walk(
     housed: set[date] = set()
     done = False
     if not steps:
-        problems.append(f"{who} has an itinerary without steps")
+        problems.append(_p("no_steps", household=hid))
 
     def need_beds(until: datetime, place: str, side: str, arrived: datetime) -> None:
         if country_of(place, side) in s.affected_countries:
@@ -132,27 +245,27 @@ def _walk(
             if lodge:
                 w.nights[(place, night)] += h.size
             elif night not in housed:
-                problems.append(f"{who} spends the night of {night} at {place} without a hotel bed")
+                problems.append(_p("no_bed", household=hid, night=night, place=place))
 
-    def pass_crossing(cid: str, at: datetime, here: str) -> None:
+    def pass_crossing(cid: str, at: datetime, here: dict[str, Any]) -> None:
         nonlocal place, side, ready, arrived
         c = s.crossings[cid]
         if place != cid or side != "in":
-            problems.append(f"{here}: passes {cid} without being there")
+            problems.append(_p("pass_elsewhere", **here, crossing=cid))
         if at < ready:
-            problems.append(f"{here}: passes {cid} at {at} before arriving ({ready})")
+            problems.append(_p("pass_early", **here, crossing=cid, at=at, ready=ready))
         elif _nights(s.zone(cid), ready, at):
-            problems.append(f"{here}: waits overnight at the crossing {cid}")
+            problems.append(_p("pass_overnight", **here, crossing=cid))
         if not _crossing_open(c, at, s.zone(cid)):
-            problems.append(f"{here}: {cid} is closed at {at}")
+            problems.append(_p("pass_closed", **here, crossing=cid, at=at))
         if c.permit_required and h.permits.get(cid) != "approved":
-            problems.append(f"{here}: passes {cid} without an approved transit permit")
+            problems.append(_p("pass_permit", **here, crossing=cid))
         elif c.permit_required and cid in h.permit_days:
             day = at.astimezone(s.zone(cid)).date()
             if day not in h.permit_days[cid]:
-                problems.append(f"{here}: passes {cid} on {day}, a day its permit does not name")
+                problems.append(_p("pass_permit_day", **here, crossing=cid, day=day))
         if not s.start <= at < s.end:
-            problems.append(f"{here}: passes {cid} outside the horizon")
+            problems.append(_p("pass_horizon", **here, crossing=cid))
         w.crossings[(cid, at.astimezone(s.zone(cid)).date())] += h.size
         w.moved.append(("crossing", cid, at))
         place, side = cid, "out"  # (wherever it was: said above)
@@ -160,29 +273,27 @@ def _walk(
         arrived = ready
 
     for k, step in enumerate(steps):
-        here = f"{who}, step {k + 1}"
+        here = {"household": hid, "step": k + 1}
         if done:
-            problems.append(f"{here} comes after the household is home")
+            problems.append(_p("after_home", **here))
             break
         kind = step.get("type")
         if kind == "hotel":
             hotel = s.hotels.get(str(step.get("hotel")))
             if hotel is None:
-                problems.append(f"{here}: no hotel {step.get('hotel')!r}")
+                problems.append(_p("no_hotel", **here, hotel=repr(step.get("hotel"))))
                 continue
             if hotel.place != place or side == "in":
-                problems.append(f"{here}: the hotel {hotel.id} is not where the household is")
+                problems.append(_p("hotel_elsewhere", **here, hotel=hotel.id))
             stay: list[date] = []
             for raw in step.get("nights") or []:
                 try:
                     night = date.fromisoformat(raw)
                 except (TypeError, ValueError):
-                    problems.append(f"{here}: {raw!r} is not a night")
+                    problems.append(_p("not_night", **here, value=repr(raw)))
                     continue
                 if hotel.beds.get(night, 0) <= 0:
-                    problems.append(
-                        f"{here}: the hotel {hotel.id} has no beds the night of {night}"
-                    )
+                    problems.append(_p("hotel_no_beds", **here, hotel=hotel.id, night=night))
                 # Where the rooms are known, infants share a bed: its people who need one.
                 w.beds[(hotel.id, night)] += h.size if hotel.rooms is None else h.room_need
                 housed.add(night)
@@ -194,8 +305,14 @@ def _walk(
                 charged = _charged(hotel, run, h)
                 if charged is None:
                     problems.append(
-                        f"{here}: the hotel {hotel.id} has no rooms for {h.room_need} people "
-                        f"for every night from {first} to {last}"
+                        _p(
+                            "hotel_no_rooms",
+                            **here,
+                            hotel=hotel.id,
+                            n=h.room_need,
+                            first=first,
+                            last=last,
+                        )
                     )
                 else:
                     for night in run:
@@ -206,7 +323,7 @@ def _walk(
             cid = str(step.get("place"))
             at = _t(step.get("at"))
             if cid not in s.crossings or at is None:
-                problems.append(f"{here}: no crossing {cid!r} or no time")
+                problems.append(_p("no_crossing", **here, crossing=repr(cid)))
                 continue
             pass_crossing(cid, at, here)
             continue
@@ -214,7 +331,7 @@ def _walk(
             if kind == "leg":
                 leg = s.legs.get(str(step.get("leg")))
                 if leg is None:
-                    problems.append(f"{here}: no leg {step.get('leg')!r}")
+                    problems.append(_p("no_leg", **here, leg=repr(step.get("leg"))))
                     continue
                 origin, dest, dep, arr = leg.origin, leg.destination, leg.departure, leg.arrival
                 escort = leg.escort
@@ -224,7 +341,7 @@ def _walk(
                 pool = s.pools.get(str(step.get("pool")))
                 dep_t = _t(step.get("departure"))
                 if pool is None or dep_t is None:
-                    problems.append(f"{here}: no bus pool {step.get('pool')!r} or no time")
+                    problems.append(_p("no_pool", **here, pool=repr(step.get("pool"))))
                     continue
                 zone = s.zone(pool.origin)
                 local = dep_t.astimezone(zone)
@@ -236,7 +353,7 @@ def _walk(
                     for clock in pool.departures
                 }
                 if dep_t.astimezone(UTC) not in scheduled:
-                    problems.append(f"{here}: {pool.id} has no departure at {dep_t}")
+                    problems.append(_p("pool_departure", **here, pool=pool.id, at=dep_t))
                 origin, dest, dep = pool.origin, pool.destination, dep_t
                 arr = dep + timedelta(minutes=pool.travel_minutes)
                 escort = pool.escort
@@ -246,7 +363,7 @@ def _walk(
                 # A lock may leave the crossing out: passed at its first open moment.
                 at_open = _first_open(s.crossings[place], ready, s.zone(place), s.end)
                 if at_open is None:
-                    problems.append(f"{here}: {place} does not open before the horizon ends")
+                    problems.append(_p("never_open", **here, crossing=place))
                 else:
                     pass_crossing(place, at_open, here)
             if trip is None:
@@ -256,13 +373,13 @@ def _walk(
                 w.trips[trip] += h.size
                 w.moved.append(("pool", trip[0], trip[1]))
             if origin != place or (place in s.crossings and side != "out"):
-                problems.append(f"{here}: leaves {origin} but the household is at {place}")
+                problems.append(_p("leaves_elsewhere", **here, origin=origin, place=place))
             if dep < ready:
-                problems.append(f"{here}: departs {dep} before the household can board ({ready})")
+                problems.append(_p("departs_early", **here, at=dep, ready=ready))
             if not s.start <= dep < s.end:
-                problems.append(f"{here}: departs outside the horizon")
+                problems.append(_p("departs_horizon", **here))
             if h.needs_escort and not escort:
-                problems.append(f"{here}: needs a medical escort, which the leg lacks")
+                problems.append(_p("no_escort", **here))
             need_beds(dep, place, side, arrived)
             housed = set()
             place = dest
@@ -272,10 +389,10 @@ def _walk(
             if s.places[dest].country == home:
                 done = True
             continue
-        problems.append(f"{here}: unknown step type {kind!r}")
+        problems.append(_p("step_type", **here, kind=repr(kind)))
     if not done:
         if country_of(place, side) in s.affected_countries:
-            problems.append(f"{who} is planned but never leaves the affected countries")
+            problems.append(_p("never_leaves", household=hid))
         elif ready < s.end:
             need_beds(s.end, place, side, arrived)
     return w
@@ -322,7 +439,7 @@ def _lock_possible(s: Scenario, h: Household, fixed: Walk) -> bool:
             steps.append({"type": "pool", "pool": st.ref, "departure": _iso(st.at)})
         else:
             steps.append({"type": "crossing", "place": st.ref, "at": _iso(st.at)})
-    w = _walk(s, h, steps, f"household {h.id}", lodge=True)
+    w = _walk(s, h, steps, h.id, lodge=True)
     if w.problems:
         return False
     for lid, n in w.legs.items():
@@ -367,7 +484,13 @@ STEP_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
     "crossing": (("place", str), ("at", str)),
     "hotel": (("hotel", str), ("nights", list)),
 }
-NAMES = {str: "a string", list: "a list", dict: "an object", int: "a whole number"}
+# The problem a value of another type is, by the type expected.
+NAMES = {
+    str: "expected_string",
+    list: "expected_list",
+    dict: "expected_object",
+    int: "expected_number",
+}
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -378,14 +501,18 @@ def _is(value: Any, kind: type) -> bool:
 
 def shape(plan: dict[str, Any]) -> list[str]:
     """What in the plan is not of the shape of `aman.plan/1` (its itineraries and the
-    households without one), each named by its path: the plan is only walked when
-    there is none."""
-    problems: list[str] = []
+    households without one), each named by its path, in English: the plan is only walked
+    when there is none."""
+    return [p.text for p in _shape(plan)]
+
+
+def _shape(plan: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
 
     def want(value: Any, kind: type, path: str) -> bool:
         if _is(value, kind):
             return True
-        problems.append(f"{path}: expected {NAMES[kind]}, not {type(value).__name__}")
+        problems.append(_p(NAMES[kind], path=path, got=type(value).__name__))
         return False
 
     for name in ("itineraries", "unassigned"):
@@ -397,7 +524,7 @@ def shape(plan: dict[str, Any]) -> list[str]:
             if not want(item, dict, where):
                 continue
             if "household" not in item:
-                problems.append(f"{where}.household: is required")
+                problems.append(_p("required", path=f"{where}.household"))
             else:
                 want(item["household"], str, f"{where}.household")
             if name == "unassigned":
@@ -405,7 +532,7 @@ def shape(plan: dict[str, Any]) -> list[str]:
             if "size" in item:
                 want(item["size"], int, f"{where}.size")
             if "steps" not in item:
-                problems.append(f"{where}.steps: is required")
+                problems.append(_p("required", path=f"{where}.steps"))
             elif want(item["steps"], list, f"{where}.steps"):
                 for k, step in enumerate(item["steps"]):
                     at = f"{where}.steps[{k}]"
@@ -414,12 +541,17 @@ def shape(plan: dict[str, Any]) -> list[str]:
                     kind = step.get("type")
                     if kind not in STEP_FIELDS:
                         problems.append(
-                            f"{at}.type: expected one of {', '.join(STEP_FIELDS)}, not {kind!r}"
+                            _p(
+                                "expected_type",
+                                path=f"{at}.type",
+                                choices=", ".join(STEP_FIELDS),
+                                got=repr(kind),
+                            )
                         )
                         continue
                     for field_name, field_kind in STEP_FIELDS[kind]:
                         if field_name not in step:
-                            problems.append(f"{at}.{field_name}: is required")
+                            problems.append(_p("required", path=f"{at}.{field_name}"))
                         elif (
                             want(step[field_name], field_kind, f"{at}.{field_name}")
                             and field_name == "nights"
@@ -430,12 +562,19 @@ def shape(plan: dict[str, Any]) -> list[str]:
 
 
 def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
-    """Every violation of the scenario's rules by the plan, in words (empty: valid); a
-    plan not of the plan format's shape is not walked: what is wrong in it, by path."""
-    problems: list[str] = []
+    """Every violation of the scenario's rules by the plan, in English words (empty:
+    valid); a plan not of the plan format's shape is not walked: what is wrong in it, by
+    path."""
+    return [p.text for p in violations(s, plan)]
+
+
+def violations(s: Scenario, plan: Any) -> list[Problem]:
+    """`check`'s violations as codes with their parameters (`Problem`), for whoever says
+    them in another language."""
+    problems: list[Problem] = []
     if not isinstance(plan, dict) or plan.get("format") != "aman.plan/1":
-        return ["the plan is not an aman.plan/1 document"]
-    malformed = shape(plan)
+        return [_p("not_a_plan")]
+    malformed = _shape(plan)
     if malformed:
         return malformed
     itineraries = plan.get("itineraries") or []
@@ -447,12 +586,12 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
         seen[str(item.get("household"))] += 1
     for hid, n in seen.items():
         if hid not in s.households:
-            problems.append(f"household {hid} is not in the scenario")
+            problems.append(_p("unknown_household", household=hid))
         elif n > 1:
-            problems.append(f"household {hid} appears {n} times in the plan")
+            problems.append(_p("twice", household=hid, n=n))
     for hid in s.households:
         if hid not in seen:
-            problems.append(f"household {hid} is neither planned nor listed as unassigned")
+            problems.append(_p("missing", household=hid))
 
     total = Walk()
     fixed = Walk()  # what the fixed itineraries (locked and firm) use
@@ -462,12 +601,11 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
         h = s.households.get(hid)
         if h is None:
             continue
-        who = f"household {hid}"
         if h.declined:
-            problems.append(f"{who} declined but is planned")
+            problems.append(_p("declined", household=hid))
         if item.get("size") != h.size:
-            problems.append(f"{who} travels with {item.get('size')} people, not all {h.size}")
-        w = _walk(s, h, item.get("steps") or [], who)
+            problems.append(_p("split", household=hid, n=item.get("size"), size=h.size))
+        w = _walk(s, h, item.get("steps") or [], hid)
         problems.extend(w.problems)
         sums = [total]
         if h.locked:
@@ -492,38 +630,32 @@ def check(s: Scenario, plan: dict[str, Any]) -> list[str]:
                     theirs[key] += n
     for h in moved_locks:
         if _lock_possible(s, h, fixed):
-            problems.append(f"household {h.id} is locked to another itinerary, still possible")
+            problems.append(_p("lock_moved", household=h.id))
     for item in unassigned:
         h = s.households.get(str(item.get("household")))
         if h is not None and h.locked and not h.declined and _lock_possible(s, h, fixed):
-            problems.append(
-                f"household {h.id} is locked to an itinerary still possible, but has none"
-            )
+            problems.append(_p("lock_unplanned", household=h.id))
 
     for lid, n in total.legs.items():
         if n > s.legs[lid].seats:
-            problems.append(f"leg {lid}: {n} people on {s.legs[lid].seats} seats")
+            problems.append(_p("leg_full", leg=lid, n=n, seats=s.legs[lid].seats))
     for (cid, day), n in total.crossings.items():
         cap = s.crossings[cid].daily_capacity
         if n > cap:
-            problems.append(f"crossing {cid} on {day}: {n} people, {cap} a day")
+            problems.append(_p("crossing_full", crossing=cid, day=day, n=n, capacity=cap))
     for (hid, night), n in total.beds.items():
         beds = s.hotels[hid].beds.get(night, 0)
         if n > beds:
-            problems.append(f"hotel {hid} the night of {night}: {n} people in {beds} beds")
+            problems.append(_p("hotel_full", hotel=hid, night=night, n=n, beds=beds))
     for (hid, night, b), n in sorted(total.rooms.items()):
         free = (s.hotels[hid].rooms or {}).get(night, {}).get(b, 0)
         if n > free:
-            problems.append(
-                f"hotel {hid} the night of {night}: {n} rooms of {b} beds needed, {free} free"
-            )
+            problems.append(_p("rooms_full", hotel=hid, night=night, n=n, beds=b, free=free))
     buses: dict[tuple[str, date], int] = defaultdict(int)
     for (pid, dep), n in total.trips.items():
         pool = s.pools[pid]
         buses[(pid, dep.astimezone(s.zone(pool.origin)).date())] += -(-n // pool.seats)
     for (pid, day), n in buses.items():
         if n > s.pools[pid].buses(day):
-            problems.append(
-                f"bus pool {pid} on {day}: {n} buses, {s.pools[pid].buses(day)} that day"
-            )
+            problems.append(_p("pool_full", pool=pid, day=day, n=n, buses=s.pools[pid].buses(day)))
     return problems

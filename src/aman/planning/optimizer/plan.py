@@ -313,6 +313,8 @@ def solve(s: Scenario, options: Options | None = None) -> Result:
 
     for h in sorted(s.households.values(), key=integer.order_key):
         if h.id in net.problems:
+            if h.notified:  # what it was told can no longer be (no route, late): displaced
+                notified_paths[h.id] = None
             continue
         if h.locked:
             arcs = permitted(h, path_of(net, h, h.locked, step_index))
@@ -570,6 +572,7 @@ def explain(result: Result, opts: Options) -> None:
         t = _time.perf_counter()
         # The capacities the shadow prices name are priced in people by each day too.
         watch = [_key(result.net.resources[r]) for r in _top_prices(result)]
+        watch += [("pool", pool, day) for (pool, day), _v, _t in _top_pools(result)]
         result.people_gains = {}
         result.limits = limits(
             s,
@@ -1041,11 +1044,16 @@ def limits(
             lp = model.solve_arcs(master, time_limit=time_limit, decompose=False)
             if lp.status == "Optimal":  # else no bound for the day: the curve skips it
                 out.append({"day": day.isoformat(), "most_safe": round(float(lp.bound), 1)})
-                if gains is not None and watch and len(lp.resource_duals):
+                if gains is not None and watch:
                     index = {_key(r): i for i, r in enumerate(net.resources)}
+                    buses = _bus_values(net, lp.trip_duals)
                     for watched in watch:
-                        i = index.get(watched)
-                        price = float(lp.resource_duals[i]) if i is not None else 0.0
+                        if watched[0] == "pool":  # people per bus more on the pool's day
+                            price = buses.get((watched[1], watched[2]), (0.0, -1))[0]
+                        else:
+                            i = index.get(watched)
+                            ok = i is not None and i < len(lp.resource_duals)
+                            price = float(lp.resource_duals[i]) if ok else 0.0
                         gains.setdefault(watched, []).append((day.isoformat(), price))
         day += timedelta(days=1)
     # A cut horizon spares the nights after it, so a day's LP can exceed a later day's;
@@ -1152,6 +1160,32 @@ def _top_prices(result: Result, limit: int = 12) -> list[int]:
     return [r for r in np.argsort(-duals)[:limit].tolist() if float(duals[r]) > 1e-6]
 
 
+def _bus_values(net: Network, trip_duals: np.ndarray) -> dict[tuple[str, date], tuple[float, int]]:
+    """Per bus pool and day (its origin's clock): what one more of its buses would be
+    worth at the best of that day's departures — the bus's seats × that trip's dual price
+    (its row: people ≤ seats × buses) — and that trip. A pool's buses a day are a shared
+    capacity: at the LP's optimum a trip that runs a bus prices the day's next bus so."""
+    out: dict[tuple[str, date], tuple[float, int]] = {}
+    for t, trip in enumerate(net.trips):
+        if t >= len(trip_duals):
+            break
+        value = trip.seats * float(trip_duals[t])
+        key = (trip.pool, trip.day)
+        if value > out.get(key, (0.0, -1))[0]:
+            out[key] = (value, t)
+    return out
+
+
+def _top_pools(result: Result, limit: int = 12) -> list[tuple[tuple[str, date], float, int]]:
+    """The bus pools' days whose next bus is worth most in the plan's LP (> 0): ((pool,
+    day), value of one more bus, its best trip)."""
+    if result.lp is None or result.lp.status != "Optimal" or not len(result.lp.trip_duals):
+        return []
+    values = _bus_values(result.net, result.lp.trip_duals)
+    ranked = sorted(values.items(), key=lambda e: (-e[1][0], e[0][1], e[0][0]))
+    return [(key, v, t) for key, (v, t) in ranked[:limit] if v > 1e-6]
+
+
 # How much more of a capacity the words price in people: a crossing's places a day, beds.
 PEOPLE_UNITS = {"crossing": 100, "night": 50}
 
@@ -1212,6 +1246,54 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
             item["text"] += (
                 f"; {more} would bring at most {people['most']} more people to safety by the "
                 f"end of {people['by_day']}"
+            )
+        out.append(item)
+    out.extend(_pool_prices(result, limit))
+    return out
+
+
+def _pool_prices(result: Result, limit: int) -> list[dict[str, Any]]:
+    """The bus pools whose next bus is worth most, in words (`shadow_prices`, kind
+    `pool`): per pool and day, one more bus at the best departure of that day; in people
+    too once the per-day limits are known (`people`: one bus more, at most its seats)."""
+    net = result.net
+    s = result.scenario
+    out = []
+    for (pool_id, day), value, t in _top_pools(result, limit):
+        trip = net.trips[t]
+        pool = s.pools[pool_id]
+        departure = s.moment(trip.departure)
+        item: dict[str, Any] = {
+            "kind": "pool",
+            "ref": pool_id,
+            "day": day.isoformat(),
+            "per_unit": round(value, 4),
+            "from": pool.origin,
+            "to": pool.destination,
+            "seats": trip.seats,
+            "departure": departure.isoformat(),
+        }
+        by_day = result.people_gains.get(("pool", pool_id, day)) if result.people_gains else None
+        if by_day:
+            best, per_bus = max(by_day, key=lambda x: (round(x[1], 6), -_ordinal(x[0])))
+            if per_bus > 1e-6:
+                item["people"] = {
+                    "by_day": best,
+                    "per_unit": round(per_bus, 4),
+                    "units": 1,
+                    "most": int(min(trip.seats, per_bus) + 1e-6),
+                }
+        when = departure.astimezone(s.zone(pool.origin)).strftime("%H:%M")
+        item["text"] = (
+            f"one more bus of pool {pool_id} {pool.origin}→{pool.destination} on {day} "
+            f"({trip.seats} seats, leaving {when}) is worth {value:.2f} of value "
+            f"(priority-weighted), at most {trip.seats} people"
+        )
+        people = item.get("people")
+        if people:
+            item["text"] += (
+                f"; it would bring at most {people['most']} more people to safety by the end "
+                f"of {people['by_day']}"
             )
         out.append(item)
     return out

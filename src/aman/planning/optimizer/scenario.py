@@ -22,13 +22,76 @@ PERMIT_STATES = ("approved", "pending", "refused")
 MODES = ("weights", "strict")
 
 
-class ScenarioError(ValueError):
-    """A scenario that cannot be planned, with the path of the offending field."""
+# What is wrong with a scenario's field: a code, its parameters, and the words in English
+# (the code is for translation, as the planner's reasons': `aman plan` and the pages say
+# them in the officer's language). Every parameter is text.
+ERRORS: dict[str, str] = {
+    "required": "is required",
+    "not_string": "must be a non-empty string",
+    "not_choice": "must be one of %(choices)s, not %(value)s",
+    "not_whole": "must be a whole number",
+    "not_number": "must be a number",
+    "out_of_range": "is out of range: %(value)s",
+    "not_bool": "must be true or false",
+    "moment_type": "must be a date-time like 2026-03-02T08:00:00+03:30",
+    "not_moment": "is not a date-time: %(value)s",
+    "no_offset": "needs a UTC offset (e.g. +05:00 or Z)",
+    "not_day": "is not a date like 2026-03-02: %(value)s",
+    "not_clock": "is not a time like 08:00: %(value)s",
+    "not_zone": "is not a time zone: %(value)s",
+    "not_list": "must be a list",
+    "no_steps": "must be a non-empty list of steps",
+    "not_object": "must be an object",
+    "rooms_map": 'must map nights to rooms: {"2026-03-02": [{"beds": 2, "count": 10}]}',
+    "rooms_list": 'must list the rooms: [{"beds": 2, "count": 10}]',
+    "rooms_twice": "rooms of %(beds)s beds are listed twice",
+    "rooms_beds": "the rooms hold %(held)s beds, the hotel's beds that night are %(beds)s",
+    "rooms_missing": "gives no rooms for the night of %(night)s",
+    "not_json_object": "a scenario is a JSON object",
+    "format": "must be %(format)s",
+    "end_before_start": "must be after the start",
+    "horizon": "the horizon is at most %(days)s days",
+    "no_affected": "must list at least one country code",
+    "home_affected": "cannot be one of the affected countries",
+    "no_places": "must list at least one place",
+    "twice": "%(value)s is listed twice",
+    "no_place": "names no place: %(value)s",
+    "not_crossing": "%(value)s is not a place of kind crossing",
+    "opens_closes": "give both opens and closes, or neither",
+    "closed_spans": 'must be a list of {"from", "to"}',
+    "to_before_from": "must be after from",
+    "entry_affected": "must be outside the affected countries",
+    "crossing_missing": "the crossing %(value)s has no crossing entry",
+    "arrival_before": "is before the departure",
+    "same_place": "is the same place as from",
+    "used": "%(value)s is already used",
+    "no_departures": "must list at least one time",
+    "last_before_first": "is before first_day",
+    "by_day_map": "must be an object of days",
+    "hotel_affected": "hotels are planned outside the affected countries",
+    "beds_map": 'must map nights to beds: {"2026-03-02": 40}',
+    "permits_map": "must map crossings to approved/pending/refused",
+    "no_crossing": "names no crossing: %(value)s",
+    "permit_days_map": "must map crossings to lists of days",
+    "no_days": "must list at least one day",
+    "connection_map": "must map place kinds to minutes",
+    "not_place_kind": "is not a place kind",
+    "not_json": "not JSON: %(error)s at line %(line)s",
+    "not_between": "must be from %(low)s to %(high)s, not %(value)s",
+    "not_at_least": "must be at least %(low)s, not %(value)s",
+}
 
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be planned, with the path of the offending field (`where`),
+    what is wrong with it (`code` of `ERRORS`, `params`), and that in English (`message`)."""
+
+    def __init__(self, where: str, code: str, **params: Any) -> None:
         self.where = where
-        self.message = message
+        self.code = code
+        self.params = {k: str(v) for k, v in params.items()}
+        self.message = ERRORS[code] % self.params
+        super().__init__(f"{where}: {self.message}")
 
 
 @dataclass(frozen=True)
@@ -226,50 +289,51 @@ class Scenario:
 
 def _need(data: dict[str, Any], key: str, where: str) -> Any:
     if key not in data or data[key] is None:
-        raise ScenarioError(f"{where}.{key}", "is required")
+        raise ScenarioError(f"{where}.{key}", "required")
     return data[key]
 
 
 def _str(value: Any, where: str, *, choices: tuple[str, ...] | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ScenarioError(where, "must be a non-empty string")
+        raise ScenarioError(where, "not_string")
     if choices and value not in choices:
-        raise ScenarioError(where, f"must be one of {', '.join(choices)}, not {value!r}")
+        raise ScenarioError(where, "not_choice", choices=", ".join(choices), value=repr(value))
     return value
 
 
 def _int(value: Any, where: str, *, low: int = 0, high: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ScenarioError(where, "must be a whole number")
+        raise ScenarioError(where, "not_whole")
     if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ScenarioError(where, f"must be {bounds}, not {value}")
+        if high is not None:
+            raise ScenarioError(where, "not_between", low=low, high=high, value=value)
+        raise ScenarioError(where, "not_at_least", low=low, value=value)
     return value
 
 
 def _float(value: Any, where: str, *, low: float = 0.0, high: float | None = None) -> float:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise ScenarioError(where, "must be a number")
+        raise ScenarioError(where, "not_number")
     if value < low or (high is not None and value > high):
-        raise ScenarioError(where, f"is out of range: {value}")
+        raise ScenarioError(where, "out_of_range", value=value)
     return float(value)
 
 
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise ScenarioError(where, "must be true or false")
+        raise ScenarioError(where, "not_bool")
     return value
 
 
 def _moment(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
-        raise ScenarioError(where, "must be a date-time like 2026-03-02T08:00:00+03:30")
+        raise ScenarioError(where, "moment_type")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ScenarioError(where, f"is not a date-time: {value!r}") from None
+        raise ScenarioError(where, "not_moment", value=repr(value)) from None
     if moment.tzinfo is None:
-        raise ScenarioError(where, "needs a UTC offset (e.g. +05:00 or Z)")
+        raise ScenarioError(where, "no_offset")
     return moment
 
 
@@ -277,14 +341,14 @@ def _day(value: Any, where: str) -> date:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ScenarioError(where, f"is not a date like 2026-03-02: {value!r}") from None
+        raise ScenarioError(where, "not_day", value=repr(value)) from None
 
 
 def _clock(value: Any, where: str) -> time:
     try:
         return time.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ScenarioError(where, f"is not a time like 08:00: {value!r}") from None
+        raise ScenarioError(where, "not_clock", value=repr(value)) from None
 
 
 def _zone(value: Any, where: str) -> str:
@@ -292,25 +356,25 @@ def _zone(value: Any, where: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScenarioError(where, f"is not a time zone: {name!r}") from None
+        raise ScenarioError(where, "not_zone", value=repr(name)) from None
     return name
 
 
 def _list(data: dict[str, Any], key: str, where: str) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list):
-        raise ScenarioError(f"{where}.{key}", "must be a list")
+        raise ScenarioError(f"{where}.{key}", "not_list")
     return value
 
 
 def _steps(value: Any, where: str) -> tuple[Step, ...]:
     if not isinstance(value, list) or not value:
-        raise ScenarioError(where, "must be a non-empty list of steps")
+        raise ScenarioError(where, "no_steps")
     steps = []
     for i, raw in enumerate(value):
         here = f"{where}[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(here, "must be an object")
+            raise ScenarioError(here, "not_object")
         kind = _str(raw.get("type"), f"{here}.type", choices=("leg", "pool", "crossing"))
         if kind == "leg":
             steps.append(Step("leg", _str(raw.get("leg"), f"{here}.leg")))
@@ -326,67 +390,67 @@ def _steps(value: Any, where: str) -> tuple[Step, ...]:
 def _rooms(value: Any, beds: dict[date, int], where: str) -> dict[date, dict[int, int]]:
     """A hotel's free rooms per night, each night holding exactly its beds."""
     if not isinstance(value, dict):
-        raise ScenarioError(
-            where, 'must map nights to rooms: {"2026-03-02": [{"beds": 2, "count": 10}]}'
-        )
+        raise ScenarioError(where, "rooms_map")
     out: dict[date, dict[int, int]] = {}
     for key, rooms in value.items():
         night = _day(key, where)
         here = f"{where}[{key}]"
         if not isinstance(rooms, list):
-            raise ScenarioError(here, 'must list the rooms: [{"beds": 2, "count": 10}]')
+            raise ScenarioError(here, "rooms_list")
         sizes: dict[int, int] = {}
         for j, raw in enumerate(rooms):
             if not isinstance(raw, dict):
-                raise ScenarioError(f"{here}[{j}]", "must be an object")
+                raise ScenarioError(f"{here}[{j}]", "not_object")
             b = _int(raw.get("beds"), f"{here}[{j}].beds", low=1, high=100)
             if b in sizes:
-                raise ScenarioError(f"{here}[{j}].beds", f"rooms of {b} beds are listed twice")
+                raise ScenarioError(f"{here}[{j}].beds", "rooms_twice", beds=b)
             sizes[b] = _int(raw.get("count"), f"{here}[{j}].count", high=100_000)
         held = sum(b * n for b, n in sizes.items())
         if held != beds.get(night, 0):
             raise ScenarioError(
                 here,
-                f"the rooms hold {held} beds, the hotel's beds that night are {beds.get(night, 0)}",
+                "rooms_beds",
+                held=held,
+                beds=beds.get(night, 0),
             )
         out[night] = sizes
     for night, n in beds.items():
         if n > 0 and night not in out:
-            raise ScenarioError(where, f"gives no rooms for the night of {night.isoformat()}")
+            raise ScenarioError(where, "rooms_missing", night=night.isoformat())
     return out
 
 
 def load(data: Any) -> Scenario:
     """A Scenario from parsed JSON, or ScenarioError naming the first wrong field."""
     if not isinstance(data, dict):
-        raise ScenarioError("$", "a scenario is a JSON object")
+        raise ScenarioError("$", "not_json_object")
     if data.get("format") != FORMAT:
-        raise ScenarioError("$.format", f"must be {FORMAT!r}")
+        raise ScenarioError("$.format", "format", format=repr(FORMAT))
     tz = _zone(data.get("timezone", "UTC"), "$.timezone")
     start = _moment(_need(data, "start", "$"), "$.start")
     end = _moment(_need(data, "end", "$"), "$.end")
     if end <= start:
-        raise ScenarioError("$.end", "must be after the start")
+        raise ScenarioError("$.end", "end_before_start")
     if end - start > timedelta(days=60):
-        raise ScenarioError("$.end", "the horizon is at most 60 days")
+        raise ScenarioError("$.end", "horizon", days=60)
     home = _str(_need(data, "home_country", "$"), "$.home_country")
     affected = data.get("affected_countries")
     if not isinstance(affected, list) or not affected:
-        raise ScenarioError("$.affected_countries", "must list at least one country code")
+        raise ScenarioError("$.affected_countries", "no_affected")
     affected_set = frozenset(_str(c, "$.affected_countries[]") for c in affected)
     if home in affected_set:
-        raise ScenarioError("$.home_country", "cannot be one of the affected countries")
+        raise ScenarioError("$.home_country", "home_affected")
 
     if not isinstance(data.get("places"), list) or not data["places"]:
-        raise ScenarioError("$.places", "must list at least one place")
+        raise ScenarioError("$.places", "no_places")
     places: dict[str, Place] = {}
     for i, raw in enumerate(_list(data, "places", "$")):
         where = f"$.places[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         pid = _str(raw.get("id"), f"{where}.id")
         if pid in places:
-            raise ScenarioError(f"{where}.id", f"{pid!r} is listed twice")
+            raise ScenarioError(f"{where}.id", "twice", value=repr(pid))
         places[pid] = Place(
             id=pid,
             name=str(raw.get("name") or pid),
@@ -398,36 +462,36 @@ def load(data: Any) -> Scenario:
     def place_ref(value: Any, where: str) -> str:
         pid = _str(value, where)
         if pid not in places:
-            raise ScenarioError(where, f"names no place: {pid!r}")
+            raise ScenarioError(where, "no_place", value=repr(pid))
         return pid
 
     crossings: dict[str, Crossing] = {}
     for i, raw in enumerate(_list(data, "crossings", "$")):
         where = f"$.crossings[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         pid = place_ref(raw.get("place"), f"{where}.place")
         if pid in crossings:
-            raise ScenarioError(f"{where}.place", f"{pid!r} is listed twice")
+            raise ScenarioError(f"{where}.place", "twice", value=repr(pid))
         if places[pid].kind != "crossing":
-            raise ScenarioError(f"{where}.place", f"{pid!r} is not a place of kind crossing")
+            raise ScenarioError(f"{where}.place", "not_crossing", value=repr(pid))
         opens = raw.get("opens")
         closes = raw.get("closes")
         if (opens is None) != (closes is None):
-            raise ScenarioError(f"{where}.opens", "give both opens and closes, or neither")
+            raise ScenarioError(f"{where}.opens", "opens_closes")
         closed = []
         spans = raw.get("closed") or []
         if not isinstance(spans, list) or not all(isinstance(x, dict) for x in spans):
-            raise ScenarioError(f"{where}.closed", 'must be a list of {"from", "to"}')
+            raise ScenarioError(f"{where}.closed", "closed_spans")
         for j, span in enumerate(spans):
             a = _moment(span.get("from"), f"{where}.closed[{j}].from")
             b = _moment(span.get("to"), f"{where}.closed[{j}].to")
             if b <= a:
-                raise ScenarioError(f"{where}.closed[{j}].to", "must be after from")
+                raise ScenarioError(f"{where}.closed[{j}].to", "to_before_from")
             closed.append((a, b))
         entry = _str(raw.get("entry_country"), f"{where}.entry_country")
         if entry in affected_set:
-            raise ScenarioError(f"{where}.entry_country", "must be outside the affected countries")
+            raise ScenarioError(f"{where}.entry_country", "entry_affected")
         crossings[pid] = Crossing(
             place=pid,
             entry_country=entry,
@@ -440,24 +504,24 @@ def load(data: Any) -> Scenario:
         )
     for pid, place in places.items():
         if place.kind == "crossing" and pid not in crossings:
-            raise ScenarioError("$.crossings", f"the crossing {pid!r} has no crossing entry")
+            raise ScenarioError("$.crossings", "crossing_missing", value=repr(pid))
 
     legs: dict[str, Leg] = {}
     for i, raw in enumerate(_list(data, "legs", "$")):
         where = f"$.legs[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         lid = _str(raw.get("id"), f"{where}.id")
         if lid in legs:
-            raise ScenarioError(f"{where}.id", f"{lid!r} is listed twice")
+            raise ScenarioError(f"{where}.id", "twice", value=repr(lid))
         dep = _moment(raw.get("departure"), f"{where}.departure")
         arr = _moment(raw.get("arrival"), f"{where}.arrival")
         if arr < dep:
-            raise ScenarioError(f"{where}.arrival", "is before the departure")
+            raise ScenarioError(f"{where}.arrival", "arrival_before")
         origin = place_ref(raw.get("from"), f"{where}.from")
         destination = place_ref(raw.get("to"), f"{where}.to")
         if origin == destination:
-            raise ScenarioError(f"{where}.to", "is the same place as from")
+            raise ScenarioError(f"{where}.to", "same_place")
         legs[lid] = Leg(
             id=lid,
             kind=_str(raw.get("kind"), f"{where}.kind", choices=LEG_KINDS),
@@ -474,13 +538,13 @@ def load(data: Any) -> Scenario:
     for i, raw in enumerate(_list(data, "bus_pools", "$")):
         where = f"$.bus_pools[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         pid = _str(raw.get("id"), f"{where}.id")
         if pid in pools or pid in legs:
-            raise ScenarioError(f"{where}.id", f"{pid!r} is already used")
+            raise ScenarioError(f"{where}.id", "used", value=repr(pid))
         deps = raw.get("departures", ["06:00", "10:00", "14:00"])
         if not isinstance(deps, list) or not deps:
-            raise ScenarioError(f"{where}.departures", "must list at least one time")
+            raise ScenarioError(f"{where}.departures", "no_departures")
         first = _day(
             raw.get("first_day", start.astimezone(ZoneInfo(tz)).date().isoformat()),
             f"{where}.first_day",
@@ -490,15 +554,15 @@ def load(data: Any) -> Scenario:
             f"{where}.last_day",
         )
         if last < first:
-            raise ScenarioError(f"{where}.last_day", "is before first_day")
+            raise ScenarioError(f"{where}.last_day", "last_before_first")
         origin = place_ref(raw.get("from"), f"{where}.from")
         destination = place_ref(raw.get("to"), f"{where}.to")
         if origin == destination:
-            raise ScenarioError(f"{where}.to", "is the same place as from")
+            raise ScenarioError(f"{where}.to", "same_place")
         buses = _int(raw.get("buses_per_day"), f"{where}.buses_per_day", high=1000)
         by_day = raw.get("buses_by_day", {})
         if not isinstance(by_day, dict):
-            raise ScenarioError(f"{where}.buses_by_day", "must be an object of days")
+            raise ScenarioError(f"{where}.buses_by_day", "by_day_map")
         pools[pid] = BusPool(
             id=pid,
             origin=origin,
@@ -527,18 +591,16 @@ def load(data: Any) -> Scenario:
     for i, raw in enumerate(_list(data, "hotels", "$")):
         where = f"$.hotels[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         hid = _str(raw.get("id"), f"{where}.id")
         if hid in hotels:
-            raise ScenarioError(f"{where}.id", f"{hid!r} is listed twice")
+            raise ScenarioError(f"{where}.id", "twice", value=repr(hid))
         pid = place_ref(raw.get("place"), f"{where}.place")
         if places[pid].country in affected_set:
-            raise ScenarioError(
-                f"{where}.place", "hotels are planned outside the affected countries"
-            )
+            raise ScenarioError(f"{where}.place", "hotel_affected")
         nights = raw.get("beds")
         if not isinstance(nights, dict):
-            raise ScenarioError(f"{where}.beds", 'must map nights to beds: {"2026-03-02": 40}')
+            raise ScenarioError(f"{where}.beds", "beds_map")
         beds = {
             _day(k, f"{where}.beds"): _int(v, f"{where}.beds[{k}]", high=100_000)
             for k, v in nights.items()
@@ -556,27 +618,25 @@ def load(data: Any) -> Scenario:
     for i, raw in enumerate(_list(data, "households", "$")):
         where = f"$.households[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         hid = _str(raw.get("id"), f"{where}.id")
         if hid in households:
-            raise ScenarioError(f"{where}.id", f"{hid!r} is listed twice")
+            raise ScenarioError(f"{where}.id", "twice", value=repr(hid))
         permits = raw.get("permits") or {}
         if not isinstance(permits, dict):
-            raise ScenarioError(
-                f"{where}.permits", "must map crossings to approved/pending/refused"
-            )
+            raise ScenarioError(f"{where}.permits", "permits_map")
         for crossing, state in permits.items():
             if crossing not in crossings:
-                raise ScenarioError(f"{where}.permits", f"names no crossing: {crossing!r}")
+                raise ScenarioError(f"{where}.permits", "no_crossing", value=repr(crossing))
             _str(state, f"{where}.permits.{crossing}", choices=PERMIT_STATES)
         permit_days = raw.get("permit_days") or {}
         if not isinstance(permit_days, dict):
-            raise ScenarioError(f"{where}.permit_days", "must map crossings to lists of days")
+            raise ScenarioError(f"{where}.permit_days", "permit_days_map")
         for crossing, days in permit_days.items():
             if crossing not in crossings:
-                raise ScenarioError(f"{where}.permit_days", f"names no crossing: {crossing!r}")
+                raise ScenarioError(f"{where}.permit_days", "no_crossing", value=repr(crossing))
             if not isinstance(days, list) or not days:
-                raise ScenarioError(f"{where}.permit_days.{crossing}", "must list at least one day")
+                raise ScenarioError(f"{where}.permit_days.{crossing}", "no_days")
         avail = raw.get("available_from")
         size = _int(raw.get("size"), f"{where}.size", low=1, high=60)
         need = raw.get("beds")
@@ -603,7 +663,7 @@ def load(data: Any) -> Scenario:
 
     raw_policy = data.get("policy") or {}
     if not isinstance(raw_policy, dict):
-        raise ScenarioError("$.policy", "must be an object")
+        raise ScenarioError("$.policy", "not_object")
     policy = Policy(
         mode=_str(raw_policy.get("mode", "weights"), "$.policy.mode", choices=MODES),
         time_weight=_float(raw_policy.get("time_weight", 0.5), "$.policy.time_weight", high=0.95),
@@ -617,14 +677,14 @@ def load(data: Any) -> Scenario:
     )
     connection = data.get("connection_minutes") or {}
     if not isinstance(connection, dict):
-        raise ScenarioError("$.connection_minutes", "must map place kinds to minutes")
+        raise ScenarioError("$.connection_minutes", "connection_map")
     prices: list[Price] = []
     for i, raw in enumerate(_list(data, "prices", "$")):
         # Prices may name legs, places or pools no longer in the scenario (a cancelled
         # leg): they are kept and simply match nothing.
         where = f"$.prices[{i}]"
         if not isinstance(raw, dict):
-            raise ScenarioError(where, "must be an object")
+            raise ScenarioError(where, "not_object")
         kind = _str(raw.get("kind"), f"{where}.kind", choices=PRICE_KINDS)
         prices.append(
             Price(
@@ -639,7 +699,7 @@ def load(data: Any) -> Scenario:
     conn = {"default": 60, "airport": 120, "crossing": 0}
     for key, value in connection.items():
         if key != "default" and key not in PLACE_KINDS:
-            raise ScenarioError(f"$.connection_minutes.{key}", "is not a place kind")
+            raise ScenarioError(f"$.connection_minutes.{key}", "not_place_kind")
         conn[key] = _int(value, f"$.connection_minutes.{key}", high=24 * 60)
     return Scenario(
         name=str(data.get("name") or "scenario"),
@@ -664,7 +724,7 @@ def loads(text: str | bytes) -> Scenario:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ScenarioError("$", f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        raise ScenarioError("$", "not_json", error=exc.msg, line=exc.lineno) from None
     return load(data)
 
 

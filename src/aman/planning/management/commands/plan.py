@@ -36,8 +36,11 @@ def _scenario(path: Path) -> scenario.Scenario:
     try:
         return scenario.load(_read_json(path, "scenario"))
     except scenario.ScenarioError as exc:
+        from aman.planning.messages import scenario_error_text
+
         raise CommandError(
-            _("The scenario %(path)s is not valid: %(error)s.") % {"path": path, "error": exc}
+            _("The scenario %(path)s is not valid: %(error)s.")
+            % {"path": path, "error": scenario_error_text(exc)}
         ) from exc
 
 
@@ -245,10 +248,12 @@ class Command(AmanCommand):
     def _check(self, options: dict[str, Any]) -> None:
         s = _scenario(options["scenario"])
         data = _read_json(options["plan"], "plan")
-        problems = check.check(s, data)
+        from aman.planning.messages import problem_text
+
+        problems = check.violations(s, data)
         if problems:
             for problem in problems:
-                self.stdout.write(problem)
+                self.stdout.write(problem_text(problem))
             raise CommandError(
                 ngettext(
                     "%(count)d violation of the scenario in %(path)s.",
