@@ -319,6 +319,34 @@ def test_the_command_takes_a_recipient(bus_to_astara: Leg, tmp_path: Path) -> No
         )
 
 
+def test_paxlst_keeps_every_given_name(world: World, booked: dict) -> None:
+    """NAD holds the surname and four given names: a third and a fourth are kept, a fifth
+    shares the fourth component."""
+    person = booked["first"].person
+    Document.objects.filter(person=person).update(
+        surname_latin="AHMETOV", given_names_latin="NURLAN ALI KHAN"
+    )
+    other = next(
+        b.person
+        for b in Booking.objects.filter(leg=booked["leg"], household=booked["h1"])
+        if b.person_id != person.pk
+    )
+    Document.objects.filter(person=other).update(
+        surname_latin="ZHANSUGUROVA", given_names_latin="ANNA MARIA LUISA SOFIA ELENA"
+    )
+    response = world.api(Role.LOGISTICS).get(f"/api/legs/{booked['leg'].pk}/manifest?format=paxlst")
+    text = response.content.decode("ascii")
+    assert "NAD+FL+++AHMETOV:NURLAN:ALI:KHAN'" in text
+    _interchange, message = _paxlst(response.content)
+    names = {
+        tuple(s.elements[3]) for s in message.get_segments("NAD", lambda s: s.elements[0] == "FL")
+    }
+    assert ("AHMETOV", "NURLAN", "ALI", "KHAN") in names
+    assert ("ZHANSUGUROVA", "ANNA", "MARIA", "LUISA", "SOFIA ELENA") in names
+    assert manifests._given_names("") == []
+    assert manifests._given_names("  Dana  ") == ["DANA"]
+
+
 def test_paxlst_keeps_to_character_level_a() -> None:
     assert manifests.unoa("Ахметов Nurlan-Ä") == "AKHMETOV NURLAN-A"
     assert manifests.unoa("o'neil  +x") == "O'NEIL +X"

@@ -416,6 +416,20 @@ def _carrier_code(leg: Leg) -> str:
     return match.group(1) if match else ""
 
 
+# NAD's party name (C080) holds five names: the surname and four given names.
+PAXLST_GIVEN_NAMES = 4
+
+
+def _given_names(text: str) -> list[str]:
+    """The given names as NAD carries them, one a component: up to four; a fifth and later
+    ones share the fourth component, so that no name is dropped."""
+    names = unoa(text).split()
+    if len(names) > PAXLST_GIVEN_NAMES:
+        last = PAXLST_GIVEN_NAMES - 1
+        names = [*names[:last], " ".join(names[last:])]
+    return names
+
+
 def render_paxlst(
     manifest: Manifest,
     *,
@@ -476,7 +490,7 @@ def render_paxlst(
         )
     origin, destination = unoa(place_code(leg.origin)), unoa(place_code(leg.destination))
     for row in manifest.rows:
-        names = [unoa(row.surname), *unoa(row.given_names).split(" ")[:2]]
+        names = [unoa(row.surname), *_given_names(row.given_names)]
         add(Segment("NAD", "FL", "", "", [n for n in names if n] or ["UNKNOWN"]))
         add(Segment("ATT", "2", "", {"M": "M", "F": "F"}.get(row.sex, "U")))
         if row.birth_date:
