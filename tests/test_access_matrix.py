@@ -743,6 +743,26 @@ API: list[Route] = [
         GATE,
         lambda w: f"/api/legs/{world_leg(w)}/scan-conflicts",
     ),
+    # The gate through the API: as the gate page (GATE, and people's data).
+    A(
+        "GET /api/legs/{leg_id}/gate-manifest",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/gate-manifest",
+    ),
+    A(
+        "POST /api/legs/{leg_id}/scan",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/scan",
+        data=lambda w: {"id": "matrix-api", "text": gate_pass(w), "action": "check_in"},
+    ),
+    A(
+        "POST /api/legs/{leg_id}/scans",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/scans",
+        data=lambda w: {
+            "scans": [{"id": "matrix-sync", "booking": world_booking(w), "action": "board"}]
+        },
+    ),
     A(
         "POST /api/legs/{leg_id}/bookings",
         TRANSPORT,

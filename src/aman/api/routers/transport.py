@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -17,7 +17,7 @@ from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country
 from aman.registry.models import Household
-from aman.transport import selectors, services
+from aman.transport import gate, selectors, services
 from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
 from aman.transport.scan_conflicts import device_of, scan_conflicts
 
@@ -327,6 +327,149 @@ def scan_conflict_list(request: HttpRequest, leg_id: int) -> Any:
         details={"conflicts": conflicts.count()},
     )
     return conflicts
+
+
+# The gate: check-in and boarding by scan, as the gate page does it (aman.transport.gate).
+
+
+class GateScanIn(Schema):
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the device's own id for the scan (e.g. a UUID): a scan sent again with "
+        "the same id is applied once and answered with its first result (`repeated`)",
+    )
+    action: Literal["lookup", "check_in", "board"] = Field(
+        "lookup", description="check in, board, or only look the person up"
+    )
+    text: str = Field(
+        "",
+        max_length=300,
+        description="what was scanned: a boarding pass's code (AMAN1:…), the lines of a "
+        "passport or ID-card zone (MRZ), or a typed reference code",
+    )
+    booking: int | None = Field(
+        None, description="without `text`: the booking's id (as the gate manifest lists it)"
+    )
+    kind: Literal["qr", "mrz", "manual"] = Field(
+        "manual", description="without `text`: how the person was found on the device"
+    )
+    at: datetime | None = Field(
+        None, description="when the device recorded the scan (default: now; never later)"
+    )
+    seat: str = Field("", max_length=8, description="the seat given at check-in, optional")
+    undertaking_signed_by: str = Field(
+        "",
+        max_length=200,
+        description="where the crisis asks for cost recovery: the name the person signed the "
+        "undertaking to repay with",
+    )
+
+
+class GateSyncScanIn(GateScanIn):
+    offline: bool = Field(
+        True,
+        description="recorded while the device was offline (the default here): a scan the "
+        "server can no longer apply is a `conflict` to settle, and the booking's times are "
+        "the device's `at`",
+    )
+
+
+class GateScanResultOut(Schema):
+    id: str = Field(description="the device's id of the scan")
+    result: Literal["applied", "already", "conflict", "refused", "unknown"] = Field(
+        description="applied; already done (by this or another device); conflict (recorded "
+        "offline, cannot stand: listed in scan-conflicts); refused (online, not done: "
+        "`message` says why); unknown (nobody on the leg matches, or a scan id of another leg)"
+    )
+    message: str
+    booking: int | None = Field(description="the booking the scan found")
+    status: str | None = Field(description="the booking's status after the scan")
+    repeated: bool = Field(False, description="the scan was seen before: its first result")
+
+
+class GateScanOut(Schema):
+    result: GateScanResultOut
+    answer: dict[str, Any] = Field(
+        description="what the gate page shows: `verdict` and `level` (ok, warn, info, stop), "
+        "`message`, the `booking` as in the gate manifest (name, status, seat, document "
+        "state, transit permit, undertaking, needs), its `household` members holding seats on "
+        "the leg, and `warnings`"
+    )
+
+
+class GateSyncIn(Schema):
+    scans: list[GateSyncScanIn] = Field(
+        description="the device's queue, in the order recorded (at most 500 at once)"
+    )
+
+
+class GateSyncOut(Schema):
+    results: list[GateScanResultOut] = Field(description="one per scan, in the same order")
+    leg: dict[str, Any] = Field(description="the leg as it is now (status, departure)")
+
+
+class GateManifestOut(Schema):
+    version: int
+    generated_at: datetime
+    leg: dict[str, Any]
+    salt: str = Field(description="the leg's salt of the documents' fingerprints")
+    bookings: list[dict[str, Any]] = Field(
+        description="per booking what the gate needs: names, status, seat, household, "
+        "priority, document state, permit, undertaking; a pass and the documents only as "
+        "fingerprints (`pass`: SHA-256 of the pass code; `docs`: SHA-256 of `salt:NUMBER`)"
+    )
+
+
+def _gate_leg(request: HttpRequest, leg_id: int) -> tuple[User, Leg]:
+    """The leg, for a user who may work its gate and see its people (as the gate page)."""
+    user, leg = _leg(request, leg_id, boarding=True)
+    selectors.bookings_for_user(user=user, leg=leg, boarding=True)  # personal data
+    return user, leg
+
+
+@router.get(
+    "/legs/{leg_id}/gate-manifest",
+    response={200: GateManifestOut, **ERRORS},
+    summary="The leg's passenger list for a gate device to answer scans offline (personal data)",
+    description="The gate page's offline list: no document numbers, phones or pass codes in "
+    "clear. For those who may work the leg's gate. Audited as an export.",
+)
+def gate_manifest(request: HttpRequest, leg_id: int, response: HttpResponse) -> Any:
+    user, leg = _gate_leg(request, leg_id)
+    response["Cache-Control"] = "no-store"  # personal data: not kept by proxies
+    return gate.gate_manifest_export(actor=user, leg=leg)
+
+
+@router.post(
+    "/legs/{leg_id}/scan",
+    response={200: GateScanOut, **ERRORS},
+    summary="One scan at the gate, online: check in, board or look up (personal data)",
+    description="As the gate page's scan: the person found by boarding pass, passport zone "
+    "or reference code (or `booking`), the action applied once per scan `id`, and the answer "
+    "the page shows. A scan that cannot be done (seat released, permit refused, another "
+    "leg's pass) is answered with its `result` and `message`, not an HTTP error. For those "
+    "who may work the leg's gate. Audited.",
+)
+def gate_scan(request: HttpRequest, leg_id: int, payload: GateScanIn) -> Any:
+    user, leg = _gate_leg(request, leg_id)
+    return gate.gate_scan_online(actor=user, leg=leg, scan=payload.model_dump(mode="json"))
+
+
+@router.post(
+    "/legs/{leg_id}/scans",
+    response={200: GateSyncOut, **ERRORS},
+    summary="Scans recorded on a gate device while offline, applied in order (personal data)",
+    description="As the gate page's synchronisation: each scan applied once by its `id` (a "
+    "queue sent again counts once: `repeated`), in order; a scan that can no longer stand is a "
+    "`conflict` (listed in GET /api/legs/{leg_id}/scan-conflicts), the others go through. "
+    "At most 500 scans at once (400). For those who may work the leg's gate. Audited.",
+)
+def gate_sync(request: HttpRequest, leg_id: int, payload: GateSyncIn) -> Any:
+    user, leg = _gate_leg(request, leg_id)
+    scans = [scan.model_dump(mode="json") for scan in payload.scans]
+    results = gate.gate_sync(actor=user, leg=leg, scans=scans)
+    return {"results": results, "leg": gate.leg_summary(leg)}
 
 
 class BookIn(Schema):
