@@ -253,7 +253,13 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         bookings = _search(crisis, bookings, search)
     chunks = household_pages(list(bookings.values_list("pk", "household_id")), BOOKINGS_PER_PAGE)
     page = Paginator(chunks or [[]], 1).get_page(request.GET.get("page"))
-    rows = list(bookings.filter(pk__in=page.object_list[0])) if chunks else []
+    rows = (
+        list(
+            bookings.filter(pk__in=page.object_list[0]).prefetch_related(selectors.booking_events())
+        )
+        if chunks
+        else []
+    )
     permits = services.permit_state(leg, [b.person_id for b in rows])
     signed = set(
         Undertaking.objects.filter(booking__in=[b.pk for b in rows]).values_list(
@@ -294,7 +300,7 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         obj=leg,
         crisis=crisis,
         details={
-            "bookings_shown": len(rows),
+            "bookings_shown": len(rows),  # each with its history (who and when)
             "page": page.number,
             "search": bool(search),
             "scan_conflicts_shown": len(conflict_rows),

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
@@ -18,7 +19,7 @@ from aman.core.models import User
 from aman.geo.models import Country
 from aman.registry.models import Household
 from aman.transport import gate, selectors, services
-from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
+from aman.transport.models import Booking, BookingEvent, BookingStatus, Leg, LegStatus, Mode
 from aman.transport.scan_conflicts import device_of, scan_conflicts
 
 router = Router(tags=["transport"])
@@ -239,6 +240,21 @@ def allocation_set(request: HttpRequest, leg_id: int, country: str, payload: All
     return selectors.leg_for_user(user=user, crisis=leg.crisis, pk=leg.pk)
 
 
+class BookingEventOut(Schema):
+    status: str
+    previous: str = Field(description="the status before ('' when the booking was made)")
+    at: datetime
+    by: str | None = Field(
+        description="the user who did it (None: the system — a plan, a task, the command line "
+        "— or the person on the public status page)"
+    )
+    note: str
+
+    @staticmethod
+    def resolve_by(obj: BookingEvent) -> str | None:
+        return obj.actor.get_username() if obj.actor is not None else None
+
+
 class BookingOut(Schema):
     id: int
     leg_id: int
@@ -253,6 +269,15 @@ class BookingOut(Schema):
     changed_at: datetime
     checked_in_at: datetime | None
     boarded_at: datetime | None
+    events: list[BookingEventOut] = Field(
+        description="the booking's history, oldest first: every status with when and by whom"
+    )
+
+    @staticmethod
+    def resolve_events(obj: Booking) -> list[BookingEvent]:
+        if "events" in getattr(obj, "_prefetched_objects_cache", {}):
+            return list(obj.events.all())  # prefetched with the bookings, oldest first
+        return list(obj.events.select_related("actor").order_by("at", "id"))
 
 
 class BookingFilter(Schema):
@@ -277,7 +302,7 @@ def booking_list(request: HttpRequest, leg_id: int, filters: Query[BookingFilter
         crisis=leg.crisis,
         details={"status": filters.status or ""},
     )
-    return qs.order_by("household_id", "id")
+    return qs.prefetch_related(selectors.booking_events()).order_by("household_id", "id")
 
 
 class ScanConflictOut(Schema):
@@ -515,6 +540,7 @@ def leg_book(request: HttpRequest, leg_id: int, payload: BookIn) -> Any:
             source=Leg.Source.API,
             status=payload.status,
         )
+        prefetch_related_objects(created, selectors.booking_events())
         return 201, [BookingOut.from_orm(b).model_dump(mode="json") for b in created]
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
