@@ -1,5 +1,6 @@
 """Legs and bookings: create legs, book households, move bookings along, release no-shows."""
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -7,7 +8,7 @@ from typing import Annotated, Any, Literal
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import idempotent
@@ -18,8 +19,16 @@ from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country
 from aman.registry.models import Household
-from aman.transport import gate, selectors, services
-from aman.transport.models import Booking, BookingEvent, BookingStatus, Leg, LegStatus, Mode
+from aman.transport import gate, imports, selectors, services
+from aman.transport.models import (
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    Leg,
+    LegImport,
+    LegStatus,
+    Mode,
+)
 from aman.transport.scan_conflicts import device_of, scan_conflicts
 
 router = Router(tags=["transport"])
@@ -162,6 +171,68 @@ def leg_create(request: HttpRequest, payload: LegIn, crisis: int | None = None) 
         return 201, LegOut.from_orm(leg).model_dump(mode="json")
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
+
+
+class RejectedLegRowOut(Schema):
+    row: int = Field(description="the row's number in the file (the header is row 1)")
+    values: dict[str, str] = Field(description="the row's values, by column")
+    reasons: dict[str, list[str]] = Field(
+        description="why it was rejected, by field ('' for the row as a whole)"
+    )
+
+
+class LegImportOut(Schema):
+    id: int
+    crisis_id: int
+    file_name: str
+    file_sha256: str
+    total: int = Field(description="rows in the file, the header aside")
+    accepted: int = Field(description="legs created")
+    repeated: int = Field(description="rows whose leg was imported before: nothing new")
+    rejected: int
+    rejected_rows: list[RejectedLegRowOut] = Field(
+        description="every rejected row with its values and reasons, kept on the import"
+    )
+    created_by: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_created_by(obj: LegImport) -> str | None:
+        return obj.created_by.get_username() if obj.created_by is not None else None
+
+
+@router.post(
+    "/legs/import",
+    response={201: LegImportOut, **ERRORS},
+    summary="Import legs from a CSV or XLSX file (multipart `file`; send Idempotency-Key)",
+    description="One leg per row, the same columns and rules as the page and `aman legs "
+    "import` (docs/transport.md): the first row names the columns (from, to, departure and "
+    "seats at least). Each row is checked as a leg created by hand; a rejected row is kept "
+    "with its values and reasons (`rejected_rows`), the others are created. A row whose "
+    "reference (or, without one, mode, number, places and departure) was imported before "
+    "creates nothing (`repeated`): sending the same file again is harmless. 400 for a file "
+    "that cannot be read as a whole (empty, no header, larger than 5 MB, more than 5,000 "
+    "rows). The leg's crisis: `crisis`, default your current crisis.",
+)
+def legs_import(request: HttpRequest, file: File[UploadedFile], crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_transport(user)
+    the_crisis = _crisis(user, crisis)
+    name = file.name or "legs.csv"
+    if (file.size or 0) > imports.MAX_BYTES:
+        raise ApplicationError(_("The file is larger than 5 MB."), {"file": [name]})
+    content = file.read()
+
+    def create() -> tuple[int, Any]:
+        batch = imports.legs_import(actor=user, crisis=the_crisis, name=name, content=content)
+        return 201, LegImportOut.from_orm(batch).model_dump(mode="json")
+
+    fingerprint = {
+        "crisis": the_crisis.pk,
+        "name": name,
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    return idempotent(request, user, fingerprint, create)
 
 
 @router.get("/legs/{leg_id}", response={200: LegOut, **ERRORS}, summary="One leg")
