@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -129,6 +130,8 @@ def gate_page(request: HttpRequest, pk: int) -> HttpResponse:
             "scan": reverse("gate_scan", args=[leg.pk]),
             "sync": reverse("gate_sync", args=[leg.pk]),
             "worker": reverse("gate_worker"),
+            # The camera's QR decoder where the browser has none of its own.
+            "jsqr": static("vendor/jsqr/jsQR.js"),
             # {id}: the booking's id.
             "undertaking": reverse("undertaking_pdf", args=[0]).replace("/0/", "/{id}/"),
         },
