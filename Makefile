@@ -19,13 +19,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-assets: $(VENDOR)/bootstrap/bootstrap.min.css
+# Bootstrap, and jsQR (the gate's camera decoder where the browser cannot read QR codes).
+ASSETS := $(VENDOR)/bootstrap/bootstrap.min.css $(VENDOR)/jsqr/jsQR.js
 
-$(VENDOR)/bootstrap/bootstrap.min.css: package.json package-lock.json
+assets: $(ASSETS)
+
+$(ASSETS) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)/bootstrap
+	mkdir -p $(VENDOR)/bootstrap $(VENDOR)/jsqr
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map $(VENDOR)/bootstrap/
 	cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
+	cp node_modules/jsqr/dist/jsQR.js node_modules/jsqr/LICENSE $(VENDOR)/jsqr/
+	touch $(ASSETS)
 
 translations: $(STAMP)
 	$(BIN)/aman compiletranslations

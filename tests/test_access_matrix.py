@@ -42,6 +42,8 @@ class Route:
     anonymous: int = 302
     data: Callable[[World], dict[str, Any]] | None = None
     api: bool = False
+    # An API operation that takes a multipart form (a file upload), not JSON.
+    multipart: bool = False
     # Personas that get this status instead (object outside their scope).
     special: dict[str, int] = field(default_factory=dict)
 
@@ -550,6 +552,14 @@ def leg_api_body() -> dict[str, Any]:
     }
 
 
+def legs_file() -> Any:
+    """A list of one leg, as a file upload."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    content = b"from,to,departure,seats,reference\nIKA,IR-AZ-ASTARA,2026-12-01 08:00,40,M-1\n"
+    return SimpleUploadedFile("legs.csv", content, content_type="text/csv")
+
+
 def leg_form(w: World) -> dict[str, Any]:
     return {**leg_api_body(), "departure_planned": "2026-12-01T08:00"}
 
@@ -714,6 +724,13 @@ API: list[Route] = [
     A("GET /api/me", EVERY_ROLE),
     A("GET /api/legs", GATE),
     A("POST /api/legs", TRANSPORT, ok=201, data=lambda w: leg_api_body()),
+    A(
+        "POST /api/legs/import",
+        TRANSPORT,
+        ok=201,
+        data=lambda w: {"file": legs_file()},
+        multipart=True,
+    ),
     A("GET /api/legs/{leg_id}", GATE, lambda w: f"/api/legs/{world_leg(w)}"),
     A(
         "PATCH /api/legs/{leg_id}",
@@ -742,6 +759,26 @@ API: list[Route] = [
         "GET /api/legs/{leg_id}/scan-conflicts",
         GATE,
         lambda w: f"/api/legs/{world_leg(w)}/scan-conflicts",
+    ),
+    # The gate through the API: as the gate page (GATE, and people's data).
+    A(
+        "GET /api/legs/{leg_id}/gate-manifest",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/gate-manifest",
+    ),
+    A(
+        "POST /api/legs/{leg_id}/scan",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/scan",
+        data=lambda w: {"id": "matrix-api", "text": gate_pass(w), "action": "check_in"},
+    ),
+    A(
+        "POST /api/legs/{leg_id}/scans",
+        GATE,
+        lambda w: f"/api/legs/{world_leg(w)}/scans",
+        data=lambda w: {
+            "scans": [{"id": "matrix-sync", "booking": world_booking(w), "action": "board"}]
+        },
     ),
     A(
         "POST /api/legs/{leg_id}/bookings",
@@ -1124,7 +1161,9 @@ def call(w: World, route: Route, persona: str) -> int:
     client = w.api(persona) if route.api else w.client(persona)
     data = route.data(w) if route.data else {}
     path = route.path(w)
-    if route.api:
+    if route.api and route.multipart:
+        response = getattr(client, route.method)(path, data=data)
+    elif route.api:
         response = (
             getattr(client, route.method)(
                 path, data=json.dumps(data), content_type="application/json"

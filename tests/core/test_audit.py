@@ -278,6 +278,8 @@ def _do(verb: str, world: World) -> Any:
         ),
         "pass_print_file": lambda: _pass_print_file(world, manager),
         "stay_move": lambda: _stay_move(world, manager),
+        "gate_manifest_export": lambda: _gate_manifest(world, manager),
+        "gate_scan_online": lambda: _gate_scan(world, manager),
     }
     return calls[verb]()
 
@@ -334,6 +336,28 @@ def _pass_print_file(world: World, manager: Any) -> Any:
     return job.leg
 
 
+def _gate_manifest(world: World, manager: Any) -> Any:
+    """The leg's passenger list for a gate device: audited as an export."""
+    from aman.transport import gate
+
+    leg = _booked_leg(world)
+    gate.gate_manifest_export(actor=manager, leg=leg)
+    return leg
+
+
+def _gate_scan(world: World, manager: Any) -> Any:
+    """One scan at the gate, online: the answer shows the person, its read is audited."""
+    from aman.transport import gate
+    from aman.transport.models import Booking
+
+    leg = _booked_leg(world)
+    booking = Booking.objects.get(leg=leg)
+    gate.gate_scan_online(
+        actor=manager, leg=leg, scan={"id": "audit-1", "booking": booking.pk, "action": "lookup"}
+    )
+    return booking
+
+
 def _clustered(world: World, cluster: int) -> list[int]:
     """The world's pair, put in a cluster as a batch run would."""
     CandidatePair.objects.filter(crisis=world.crisis).update(cluster=cluster)
@@ -372,6 +396,8 @@ VERB_OF = {
     "pass_print_run": "pass_print_finish",
     "pass_print_file": "boarding_pass",
     "person_update_self_refused": "intake_reject",
+    "gate_manifest_export": "gate_manifest",
+    "gate_scan_online": "gate_scan",
 }
 
 AUDITED_VERBS = [
@@ -414,6 +440,8 @@ AUDITED_VERBS = [
     "pass_print_run",
     "pass_print_file",
     "stay_move",
+    "gate_manifest_export",
+    "gate_scan_online",
 ]
 # Public functions of the services modules that write nothing themselves, with the reason.
 NOT_AUDITED = {

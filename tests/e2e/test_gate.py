@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from aman.core.roles import Role
 from aman.registry.identity import mrz
@@ -191,3 +192,75 @@ def test_the_gate_page_opens_again_without_a_network(
     page.wait_for_function(
         "caches.keys().then(k => k.filter(n => n.startsWith('aman-gate-')).length === 0)"
     )
+
+
+def _qr_video(text: str, path: Path) -> Path:
+    """A Y4M clip (what Chromium's fake camera plays) of `text` as a QR code, black on white,
+    as a boarding pass held up to the camera."""
+    import segno
+
+    qr = segno.make(text, error="m")
+    matrix = [list(row) for row in qr.matrix]
+    size, scale, width, height = len(matrix), 8, 640, 480
+    left, top = (width - size * scale) // 2, (height - size * scale) // 2
+    luma = bytearray([235]) * (width * height)  # white (video range)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                for dy in range(scale):
+                    start = (top + y * scale + dy) * width + left + x * scale
+                    luma[start : start + scale] = bytes([16]) * scale  # black
+    chroma = bytes([128]) * (width // 2 * height // 2)
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * 5)
+    return path
+
+
+def test_the_camera_reads_a_pass_without_the_browsers_qr_reader(
+    world: World, browser: Browser, live_server: object, sign_in: Callable[..., None],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """Where the browser has no QR reader of its own (BarcodeDetector: Firefox, Safari,
+    Chromium on Linux), the camera button reads the pass with jsQR, shipped with the page."""
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+
+    leg = make_leg(world, capacity=4)
+    (booking,) = services.leg_book(
+        actor=world.users[Role.LOGISTICS], leg=leg, households=[register_household(world, 1)]
+    )
+    clip = _qr_video(pass_of(booking), tmp_path / "pass.y4m")
+    camera = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}",
+        ],
+    )
+    try:
+        context = camera.new_context(base_url=live_server.url, locale="en-GB")  # type: ignore[attr-defined]
+        context.set_default_timeout(TIMEOUT_MS)
+        context.grant_permissions(["camera"])
+        # As on a browser without the shape-detection API, whatever this Chromium has.
+        context.add_init_script("delete window.BarcodeDetector;")
+        page = context.new_page()
+        sign_in(page, "duty_officer")
+        page.goto(f"/transport/legs/{leg.pk}/gate/")
+        button = page.locator("#gate-camera")
+        expect(button).to_be_visible()
+        expect(button).to_have_attribute("data-decoder", "jsqr")
+        assert page.evaluate("typeof window.jsQR") == "function"
+        button.click()
+        expect(page.locator("#gate-video")).to_be_visible()
+        expect(page.locator("#gate-log li").first).to_be_visible()
+        expect(page.locator("#gate-verdict")).not_to_have_text("Waiting for a scan.")
+        button.click()  # stop the camera
+        expect(page.locator("#gate-video")).to_be_hidden()
+        booking.refresh_from_db()
+        assert booking.status == BookingStatus.CHECKED_IN
+        scan = GateScan.objects.get(leg=leg, booking=booking)
+        assert (scan.kind, scan.action, scan.result) == ("qr", "check_in", "applied")
+    finally:
+        camera.close()

@@ -167,3 +167,59 @@ def test_three_officers_asking_for_a_legs_passes_start_one_print(
     assert sorted(created for _job, created in results) == [False, False, True]
     assert len({job.pk for job, _created in results}) == 1
     assert PassPrint.objects.filter(leg=leg).count() == 1 and len(queued) == 1
+
+
+def test_the_api_and_the_page_race_for_the_last_seat_over_http(world: World) -> None:
+    """Two real requests at the same moment, each in its own thread with its own database
+    connection: the page's booking form and POST /api/legs/{id}/bookings both want the last
+    seat. One gets it; the other is told clearly (409 with the reason in the API, an error
+    message on the page), and the seat is held once."""
+    import json
+
+    from django.test import Client
+
+    auth = world.api(Role.CRISIS_MANAGER).defaults["HTTP_AUTHORIZATION"]
+    page = Client()
+    page.force_login(world.users[Role.LOGISTICS])
+    for _round in range(4):
+        leg = make_leg(world, capacity=1)
+        by_page, by_api = (
+            Person.objects.get(household=register_household(world, 1)) for _ in range(2)
+        )
+
+        def book_on_page(leg: Leg = leg, person: Person = by_page) -> Any:
+            return page.post(
+                f"/transport/legs/{leg.pk}/book/",
+                {"people": person.reference_code},
+                follow=True,
+            )
+
+        def book_by_api(leg: Leg = leg, person: Person = by_api) -> Any:
+            return Client(HTTP_AUTHORIZATION=auth).post(
+                f"/api/legs/{leg.pk}/bookings",
+                data=json.dumps({"people": [person.reference_code]}),
+                content_type="application/json",
+            )
+
+        on_page, by_token = race([book_on_page, book_by_api])
+        assert not isinstance(on_page, Exception) and not isinstance(by_token, Exception)
+        html = on_page.content.decode()
+        assert on_page.status_code == 200 and on_page.redirect_chain, on_page.status_code
+        page_won = "1 person booked." in html
+        api_won = by_token.status_code == 201
+        assert page_won != api_won, (html[:200], by_token.status_code, by_token.content)
+        if api_won:
+            assert "alert-danger" in html
+            assert "Not enough seats: 0 free" in html or "just taken" in html
+            assert [b["reference_code"] for b in by_token.json()] == [by_api.reference_code]
+        else:
+            assert by_token.status_code == 409, by_token.content
+            body = by_token.json()
+            assert set(body) == {"message", "extra"}
+            assert body["message"].startswith(("Not enough seats: 0 free", "The seats were just"))
+        leg.refresh_from_db()
+        winner = by_api if api_won else by_page
+        assert leg.seats_taken == 1
+        assert list(Booking.objects.filter(leg=leg).values_list("person_id", flat=True)) == [
+            winner.pk
+        ]

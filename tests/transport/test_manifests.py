@@ -183,6 +183,170 @@ def test_paxlst_parses_back_with_every_passenger(world: World, booked: dict) -> 
     assert text.rstrip().endswith(f"UNZ+1+{interchange.control_reference}'")
 
 
+@pytest.fixture
+def bus_to_astara(world: World, logistics: Any) -> Leg:
+    """A bus from Tehran's airport to the Astara crossing (Iran's side: the place's country is
+    Iran; the state entered there is Azerbaijan), with a household of two booked."""
+    astara = place("crossing", code="IR-AZ-ASTARA")
+    assert (astara.country.code, astara.entry_country and astara.entry_country.code) == (
+        "IR",
+        "AZ",
+    )
+    leg = make_leg(
+        world, mode="bus", destination=astara, number="", carrier="Tabriz Bus", fare=None
+    )
+    services.leg_book(actor=logistics, leg=leg, households=[register_household(world, 2)])
+    return leg
+
+
+def _paxlst(content: bytes) -> tuple[Any, Any]:
+    interchange = _parse_edifact(content.decode("ascii"))
+    (message,) = list(interchange.get_messages())
+    return interchange, message
+
+
+def test_paxlst_of_a_bus_to_a_crossing_goes_to_the_state_entered(
+    world: World, bus_to_astara: Leg, booked: dict
+) -> None:
+    api = world.api(Role.LOGISTICS)
+    response = api.get(f"/api/legs/{bus_to_astara.pk}/manifest?format=paxlst")
+    assert response.status_code == 200, response.content
+    interchange, message = _paxlst(response.content)
+    assert interchange.recipient == ["AZE", "ZZ"]  # not IRN, the state the bus leaves
+    arrival = message.get_segment("LOC", lambda s: s.elements[0] == "87")
+    assert arrival.elements == ["87", "IR-AZ-ASTARA", "AZE"]
+    assert len(list(message.get_segments("NAD", lambda s: s.elements[0] == "FL"))) == 2
+    # Where the passengers disembark: the crossing, as before.
+    assert {
+        s.elements[1] for s in message.get_segments("LOC", lambda s: s.elements[0] == "179")
+    } == {"IR-AZ-ASTARA"}
+    entry = AuditEntry.objects.filter(verb="manifest_export").latest("id")
+    assert entry.changes == {"format": "paxlst", "recipient": "AZE", "count": 2}
+    # A flight: the destination's country, and the arrival airport alone.
+    flight = api.get(f"/api/legs/{booked['leg'].pk}/manifest?format=paxlst")
+    interchange, message = _paxlst(flight.content)
+    assert interchange.recipient == ["KAZ", "ZZ"]
+    assert message.get_segment("LOC", lambda s: s.elements[0] == "87").elements == ["87", "ALA"]
+
+
+def test_the_paxlst_recipient_is_chosen_and_checked_through_the_api(
+    world: World, bus_to_astara: Leg
+) -> None:
+    api = world.api(Role.LOGISTICS)
+    path = f"/api/legs/{bus_to_astara.pk}/manifest"
+    response = api.get(f"{path}?format=paxlst&recipient=uzb")
+    assert response.status_code == 200, response.content
+    assert _paxlst(response.content)[0].recipient == ["UZB", "ZZ"]
+    assert (
+        AuditEntry.objects.filter(verb="manifest_export").latest("id").changes["recipient"] == "UZB"
+    )
+    exports = AuditEntry.objects.filter(verb="manifest_export").count()
+    for query in (
+        "format=paxlst&recipient=AZE%20BORDER",
+        "format=paxlst&recipient=-AZE",
+        "format=paxlst&recipient=" + "A" * 36,
+        "format=paxlst&recipient=%C3%84ZE",
+        "format=csv&recipient=AZE",
+    ):
+        refused = api.get(f"{path}?{query}")
+        assert refused.status_code == 400, query
+        body = refused.json()
+        assert set(body) == {"message", "extra"} and "recipient" in body["extra"], query
+        assert "recipient" in body["message"].lower(), query
+    assert AuditEntry.objects.filter(verb="manifest_export").count() == exports
+
+
+def test_the_paxlst_recipient_on_the_leg_page(world: World, bus_to_astara: Leg) -> None:
+    client = world.client(Role.LOGISTICS)
+    page = client.get(f"/transport/legs/{bus_to_astara.pk}/").content.decode()
+    form = re.search(r'<form[^>]*id="paxlst-form".*?</form>', page, re.S)
+    assert form is not None
+    assert 'name="recipient" value="AZE"' in form.group(0)
+    assert '<option value="AZE">' in form.group(0) and '<option value="IRN">' in form.group(0)
+    assert f'action="/transport/legs/{bus_to_astara.pk}/manifest.paxlst"' in form.group(0)
+    chosen = client.get(f"/transport/legs/{bus_to_astara.pk}/manifest.paxlst?recipient=tkm")
+    assert chosen.status_code == 200
+    assert _paxlst(chosen.content)[0].recipient == ["TKM", "ZZ"]
+    plain = client.get(f"/transport/legs/{bus_to_astara.pk}/manifest.paxlst")
+    assert _paxlst(plain.content)[0].recipient == ["AZE", "ZZ"]
+    refused = client.get(
+        f"/transport/legs/{bus_to_astara.pk}/manifest.paxlst?recipient=no+such", follow=True
+    )
+    assert refused.redirect_chain[-1][0] == f"/transport/legs/{bus_to_astara.pk}/"
+    assert "The PAXLST recipient must be" in refused.content.decode()
+
+
+def test_the_command_takes_a_recipient(bus_to_astara: Leg, tmp_path: Path) -> None:
+    target = tmp_path / "bus.edi"
+    call_command(
+        "manifest",
+        "--leg",
+        str(bus_to_astara.pk),
+        "--format",
+        "paxlst",
+        "--recipient",
+        "UZB",
+        "--out",
+        str(target),
+        stdout=io.StringIO(),
+    )
+    assert _paxlst(target.read_bytes())[0].recipient == ["UZB", "ZZ"]
+    bad = tmp_path / "bad.edi"
+    with pytest.raises(CommandError, match="The PAXLST recipient must be"):
+        call_command(
+            "manifest",
+            "--leg",
+            str(bus_to_astara.pk),
+            "--format",
+            "paxlst",
+            "--recipient",
+            "UZ B",
+            "--out",
+            str(bad),
+        )
+    assert not bad.exists()
+    with pytest.raises(CommandError, match="for a PAXLST manifest only"):
+        call_command(
+            "manifest",
+            "--leg",
+            str(bus_to_astara.pk),
+            "--format",
+            "csv",
+            "--recipient",
+            "UZB",
+            "--out",
+            str(bad),
+        )
+
+
+def test_paxlst_keeps_every_given_name(world: World, booked: dict) -> None:
+    """NAD holds the surname and four given names: a third and a fourth are kept, a fifth
+    shares the fourth component."""
+    person = booked["first"].person
+    Document.objects.filter(person=person).update(
+        surname_latin="AHMETOV", given_names_latin="NURLAN ALI KHAN"
+    )
+    other = next(
+        b.person
+        for b in Booking.objects.filter(leg=booked["leg"], household=booked["h1"])
+        if b.person_id != person.pk
+    )
+    Document.objects.filter(person=other).update(
+        surname_latin="ZHANSUGUROVA", given_names_latin="ANNA MARIA LUISA SOFIA ELENA"
+    )
+    response = world.api(Role.LOGISTICS).get(f"/api/legs/{booked['leg'].pk}/manifest?format=paxlst")
+    text = response.content.decode("ascii")
+    assert "NAD+FL+++AHMETOV:NURLAN:ALI:KHAN'" in text
+    _interchange, message = _paxlst(response.content)
+    names = {
+        tuple(s.elements[3]) for s in message.get_segments("NAD", lambda s: s.elements[0] == "FL")
+    }
+    assert ("AHMETOV", "NURLAN", "ALI", "KHAN") in names
+    assert ("ZHANSUGUROVA", "ANNA", "MARIA", "LUISA", "SOFIA ELENA") in names
+    assert manifests._given_names("") == []
+    assert manifests._given_names("  Dana  ") == ["DANA"]
+
+
 def test_paxlst_keeps_to_character_level_a() -> None:
     assert manifests.unoa("Ахметов Nurlan-Ä") == "AKHMETOV NURLAN-A"
     assert manifests.unoa("o'neil  +x") == "O'NEIL +X"

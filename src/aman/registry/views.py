@@ -48,6 +48,7 @@ from aman.registry.forms import (
 from aman.registry.models import Channel, Household, IntakeRecord, Person
 from aman.registry.statuses import TRANSITIONS, Status
 from aman.registry.triage import explain
+from aman.transport.selectors import booking_events
 
 
 def _user(request: HttpRequest) -> User:
@@ -167,9 +168,10 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "merges": merges_for_person(user=user, person=person),
             "can_decide": user.has_cap(Cap.MERGE),
             # Legs the person is booked on, for those who work with transport.
-            "bookings": person.bookings.select_related(
-                "leg", "leg__origin", "leg__destination"
-            ).order_by("leg__departure_planned")
+            # Each with its history (who and when): part of the person's record read.
+            "bookings": person.bookings.select_related("leg", "leg__origin", "leg__destination")
+            .prefetch_related(booking_events())
+            .order_by("leg__departure_planned")
             if user.has_cap(Cap.TRANSPORT) or user.has_cap(Cap.BOARDING)
             else [],
         },

@@ -33,6 +33,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import User
 from aman.registry.identity import mrz
@@ -727,6 +728,40 @@ def gate_scan_answer(leg: Leg, res: Resolution | None, result: dict[str, Any]) -
         else:
             res = Resolution(GateScan.Kind.MANUAL, "unknown")
     return _answer(res.leg or leg, res, acted=acted)
+
+
+def gate_manifest_export(*, actor: User | None, leg: Leg) -> dict[str, Any]:
+    """The leg's manifest for a device (`gate_manifest`), audited as an export: the gate
+    page's download and the API's."""
+    manifest = gate_manifest(leg)
+    audit_read(
+        actor=actor,
+        verb="gate_manifest",
+        obj=leg,
+        crisis=leg.crisis,
+        export=True,
+        details={"bookings": len(manifest["bookings"])},
+    )
+    return manifest
+
+
+def gate_scan_online(*, actor: User | None, leg: Leg, scan: dict[str, Any]) -> dict[str, Any]:
+    """One scan sent as it was made (the gate page's and the API's): applied once
+    (`gate_scan_apply`) and answered (`gate_scan_answer`); the answer shows a person, so its
+    read is audited."""
+    scan = {"offline": False, **scan}
+    result, res = gate_scan_apply(actor=actor, leg=leg, scan=scan)
+    answer = gate_scan_answer(leg, res, result)
+    if answer["booking"] is not None:
+        audit_read(
+            actor=actor,
+            verb="gate_scan",
+            object_type="transport.booking",
+            object_id=answer["booking"]["id"],
+            crisis=leg.crisis,
+            details={"kind": answer["kind"], "result": result["result"]},
+        )
+    return {"result": result, "answer": answer}
 
 
 def gate_sync(*, actor: User | None, leg: Leg, scans: list[Any]) -> list[dict[str, Any]]:

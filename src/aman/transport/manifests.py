@@ -375,10 +375,59 @@ def local_time(moment: datetime, place: Place) -> datetime:
     return timezone.localtime(moment, _tz(place))
 
 
+def entered_state(leg: Leg) -> Country:
+    """The state the leg takes its passengers into: for a leg to a border crossing the
+    crossing's entry state (a crossing's own `country` is the state left behind), else the
+    destination's country."""
+    destination = leg.destination
+    if destination.kind == Place.Kind.CROSSING and destination.entry_country_id:
+        assert destination.entry_country is not None
+        return destination.entry_country
+    return destination.country
+
+
+def paxlst_recipient_default(leg: Leg) -> str:
+    """Who a PAXLST goes to unless told otherwise: the alpha-3 code of the state entered."""
+    return unoa(entered_state(leg).code3) or "ZZ"
+
+
+_RECIPIENT = re.compile(r"^[A-Z0-9][A-Z0-9./-]{0,34}$")
+
+
+def paxlst_recipient(value: str) -> str:
+    """A PAXLST recipient as the UNB header carries it (the border service's identifier, often
+    its state's alpha-3 code: AZE, UZB, USCSAPIS): 1 to 35 letters, digits, dots, hyphens or
+    slashes, upper-cased. An empty value is the default (`paxlst_recipient_default`)."""
+    text = (value or "").strip().upper()
+    if text and not _RECIPIENT.fullmatch(text):
+        raise ApplicationError(
+            _(
+                "The PAXLST recipient must be 1 to 35 letters or digits (dots, hyphens and "
+                "slashes allowed), such as the receiving state's alpha-3 code (AZE)."
+            ),
+            {"recipient": [value[:40]]},
+        )
+    return text
+
+
 def _carrier_code(leg: Leg) -> str:
     """The airline designator in a flight number such as `KC 7001`, else nothing."""
     match = re.match(r"^\s*([A-Z0-9]{2})\s*\d", leg.number.upper())
     return match.group(1) if match else ""
+
+
+# NAD's party name (C080) holds five names: the surname and four given names.
+PAXLST_GIVEN_NAMES = 4
+
+
+def _given_names(text: str) -> list[str]:
+    """The given names as NAD carries them, one a component: up to four; a fifth and later
+    ones share the fourth component, so that no name is dropped."""
+    names = unoa(text).split()
+    if len(names) > PAXLST_GIVEN_NAMES:
+        last = PAXLST_GIVEN_NAMES - 1
+        names = [*names[:last], " ".join(names[last:])]
+    return names
 
 
 def render_paxlst(
@@ -401,7 +450,7 @@ def render_paxlst(
     now = timezone.localtime(manifest.generated_at, timezone.get_current_timezone())
     ref = reference or f"{leg.pk % 10**6:06d}{now:%H%M%S}"[:14]
     chars = Characters(decimal_point=".")
-    to = unoa(recipient) or unoa(leg.destination.country.code3 if leg.destination else "") or "ZZ"
+    to = paxlst_recipient(recipient) or paxlst_recipient_default(leg)
     interchange = Interchange(
         sender=[SENDER, "ZZ"],
         recipient=[to, "ZZ"],
@@ -427,7 +476,11 @@ def render_paxlst(
             "DTM", ["189", f"{local_time(leg.departure_planned, leg.origin):%y%m%d%H%M}", "201"]
         )
     )
-    add(Segment("LOC", "87", unoa(place_code(leg.destination))))
+    if leg.destination.kind == Place.Kind.CROSSING:
+        # A border crossing: the state entered there, as the related location.
+        add(Segment("LOC", "87", unoa(place_code(leg.destination)), unoa(entered_state(leg).code3)))
+    else:
+        add(Segment("LOC", "87", unoa(place_code(leg.destination))))
     if leg.arrival_planned:
         add(
             Segment(
@@ -437,7 +490,7 @@ def render_paxlst(
         )
     origin, destination = unoa(place_code(leg.origin)), unoa(place_code(leg.destination))
     for row in manifest.rows:
-        names = [unoa(row.surname), *unoa(row.given_names).split(" ")[:2]]
+        names = [unoa(row.surname), *_given_names(row.given_names)]
         add(Segment("NAD", "FL", "", "", [n for n in names if n] or ["UNKNOWN"]))
         add(Segment("ATT", "2", "", {"M": "M", "F": "F"}.get(row.sex, "U")))
         if row.birth_date:
@@ -494,23 +547,34 @@ def manifest_export(
     leg: Leg,
     fmt: str,
     bookings: QuerySet[Booking] | None = None,
+    recipient: str = "",
 ) -> ManifestFile:
-    """The leg's manifest in `fmt` (csv, xlsx, pdf, paxlst), audited as an export."""
+    """The leg's manifest in `fmt` (csv, xlsx, pdf, paxlst), audited as an export. A PAXLST
+    goes to `recipient` (see `paxlst_recipient`; by default the state the leg enters)."""
     if fmt not in FORMATS:
         raise ApplicationError(
             _("Unknown manifest format %(format)s: use %(formats)s.")
             % {"format": fmt, "formats": ", ".join(FORMATS)},
             {"format": [", ".join(FORMATS)]},
         )
+    details: dict[str, object] = {"format": fmt}
+    if fmt == "paxlst":
+        to = paxlst_recipient(recipient) or paxlst_recipient_default(leg)
+        details["recipient"] = to
+    elif recipient.strip():
+        raise ApplicationError(
+            _("A recipient is given for a PAXLST manifest only."), {"recipient": [recipient[:40]]}
+        )
     manifest = manifest_build(leg, bookings)
-    content = _RENDER[fmt](manifest)
+    content = render_paxlst(manifest, recipient=to) if fmt == "paxlst" else _RENDER[fmt](manifest)
+    details["count"] = manifest.count
     audit_read(
         actor=actor,
         verb="manifest_export",
         obj=leg,
         crisis=leg.crisis,
         export=True,
-        details={"format": fmt, "count": manifest.count},
+        details=details,
     )
     return ManifestFile(
         content=content,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import BigIntegerField, Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -20,7 +20,15 @@ from aman.registry.models import Person
 from aman.registry.selectors import people_for_user
 from aman.registry.services import normalize_reference_code
 from aman.registry.statuses import Status
-from aman.transport.models import HOLDS_SEAT, Booking, BookingStatus, Leg, LegStatus, PassPrint
+from aman.transport.models import (
+    HOLDS_SEAT,
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    Leg,
+    LegStatus,
+    PassPrint,
+)
 from aman.transport.times import implausible
 
 
@@ -119,6 +127,14 @@ def bookings_for_user(*, user: User, leg: Leg, boarding: bool = False) -> QueryS
     require(user, Cap.PERSONAL_DATA)
     require_transport(user, boarding=boarding)
     return Booking.objects.filter(leg=leg).select_related("person", "person__country", "household")
+
+
+def booking_events() -> Prefetch[str]:
+    """A booking's history with who did each step, oldest first: to prefetch with bookings
+    (`prefetch_related(booking_events())`), one query for any number of them."""
+    return Prefetch(
+        "events", queryset=BookingEvent.objects.select_related("actor").order_by("at", "id")
+    )
 
 
 def booking_for_user(*, user: User, crisis: Crisis, pk: int, boarding: bool = False) -> Booking:

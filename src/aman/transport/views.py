@@ -23,7 +23,7 @@ from aman.core.models import Crisis, User
 from aman.geo.models import Country, Place
 from aman.registry.models import Household, Person
 from aman.registry.selectors import people_for_user, people_search
-from aman.transport import imports, pass_prints, selectors, services
+from aman.transport import imports, manifests, pass_prints, selectors, services
 from aman.transport.forms import (
     ActualTimesForm,
     BookForm,
@@ -253,7 +253,13 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         bookings = _search(crisis, bookings, search)
     chunks = household_pages(list(bookings.values_list("pk", "household_id")), BOOKINGS_PER_PAGE)
     page = Paginator(chunks or [[]], 1).get_page(request.GET.get("page"))
-    rows = list(bookings.filter(pk__in=page.object_list[0])) if chunks else []
+    rows = (
+        list(
+            bookings.filter(pk__in=page.object_list[0]).prefetch_related(selectors.booking_events())
+        )
+        if chunks
+        else []
+    )
     permits = services.permit_state(leg, [b.person_id for b in rows])
     signed = set(
         Undertaking.objects.filter(booking__in=[b.pk for b in rows]).values_list(
@@ -294,7 +300,7 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
         obj=leg,
         crisis=crisis,
         details={
-            "bookings_shown": len(rows),
+            "bookings_shown": len(rows),  # each with its history (who and when)
             "page": page.number,
             "search": bool(search),
             "scan_conflicts_shown": len(conflict_rows),
@@ -331,11 +337,26 @@ def leg_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if manage:
         context["pass_print"] = pass_prints.pass_prints_of(leg).first()
+        context["paxlst_recipient"] = manifests.paxlst_recipient_default(leg)
+        context["paxlst_recipients"] = _paxlst_recipients(leg)
     if manage and not leg.closed:
         context["waiting"] = selectors.waiting_households(user=user, crisis=crisis, leg=leg)
     if leg.status == LegStatus.CANCELLED:
         context["affected"] = services.affected_households(leg)
     return TemplateResponse(request, "transport/leg_detail.html", context)
+
+
+def _paxlst_recipients(leg: Leg) -> list[Country]:
+    """The states a leg's PAXLST may well go to: the state it enters first, then the states
+    of its two ends and the partner states it offers seats to."""
+    ids = [
+        manifests.entered_state(leg).pk,
+        leg.destination.country_id,
+        leg.origin.country_id,
+        *leg.allocations.values_list("country_id", flat=True),
+    ]
+    found = {c.pk: c for c in Country.objects.filter(pk__in=ids).exclude(code3="")}
+    return [found[pk] for pk in dict.fromkeys(ids) if pk in found]
 
 
 def _back(leg: Leg, request: HttpRequest | None = None, anchor: str = "") -> HttpResponse:

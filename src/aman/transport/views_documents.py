@@ -49,7 +49,17 @@ def leg_manifest(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         raise Http404
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=pk)
     bookings = selectors.bookings_for_user(user=user, leg=leg)
-    file = manifests.manifest_export(actor=user, leg=leg, fmt=fmt, bookings=bookings)
+    try:
+        file = manifests.manifest_export(
+            actor=user,
+            leg=leg,
+            fmt=fmt,
+            bookings=bookings,
+            recipient=request.GET.get("recipient", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("leg_detail", pk=leg.pk)
     return _download(file.content, file.content_type, file.filename, inline=fmt == "pdf")
 
 

@@ -1,12 +1,14 @@
 """Legs and bookings: create legs, book households, move bookings along, release no-shows."""
 
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.http import Http404, HttpRequest
+from django.db.models import prefetch_related_objects
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from aman.api.idempotency import idempotent
@@ -17,8 +19,16 @@ from aman.core.errors import ApplicationError
 from aman.core.models import User
 from aman.geo.models import Country
 from aman.registry.models import Household
-from aman.transport import selectors, services
-from aman.transport.models import Booking, BookingStatus, Leg, LegStatus, Mode
+from aman.transport import gate, imports, selectors, services
+from aman.transport.models import (
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    Leg,
+    LegImport,
+    LegStatus,
+    Mode,
+)
 from aman.transport.scan_conflicts import device_of, scan_conflicts
 
 router = Router(tags=["transport"])
@@ -163,6 +173,68 @@ def leg_create(request: HttpRequest, payload: LegIn, crisis: int | None = None) 
     return idempotent(request, user, payload.model_dump(mode="json"), create)
 
 
+class RejectedLegRowOut(Schema):
+    row: int = Field(description="the row's number in the file (the header is row 1)")
+    values: dict[str, str] = Field(description="the row's values, by column")
+    reasons: dict[str, list[str]] = Field(
+        description="why it was rejected, by field ('' for the row as a whole)"
+    )
+
+
+class LegImportOut(Schema):
+    id: int
+    crisis_id: int
+    file_name: str
+    file_sha256: str
+    total: int = Field(description="rows in the file, the header aside")
+    accepted: int = Field(description="legs created")
+    repeated: int = Field(description="rows whose leg was imported before: nothing new")
+    rejected: int
+    rejected_rows: list[RejectedLegRowOut] = Field(
+        description="every rejected row with its values and reasons, kept on the import"
+    )
+    created_by: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_created_by(obj: LegImport) -> str | None:
+        return obj.created_by.get_username() if obj.created_by is not None else None
+
+
+@router.post(
+    "/legs/import",
+    response={201: LegImportOut, **ERRORS},
+    summary="Import legs from a CSV or XLSX file (multipart `file`; send Idempotency-Key)",
+    description="One leg per row, the same columns and rules as the page and `aman legs "
+    "import` (docs/transport.md): the first row names the columns (from, to, departure and "
+    "seats at least). Each row is checked as a leg created by hand; a rejected row is kept "
+    "with its values and reasons (`rejected_rows`), the others are created. A row whose "
+    "reference (or, without one, mode, number, places and departure) was imported before "
+    "creates nothing (`repeated`): sending the same file again is harmless. 400 for a file "
+    "that cannot be read as a whole (empty, no header, larger than 5 MB, more than 5,000 "
+    "rows). The leg's crisis: `crisis`, default your current crisis.",
+)
+def legs_import(request: HttpRequest, file: File[UploadedFile], crisis: int | None = None) -> Any:
+    user = _user(request)
+    selectors.require_transport(user)
+    the_crisis = _crisis(user, crisis)
+    name = file.name or "legs.csv"
+    if (file.size or 0) > imports.MAX_BYTES:
+        raise ApplicationError(_("The file is larger than 5 MB."), {"file": [name]})
+    content = file.read()
+
+    def create() -> tuple[int, Any]:
+        batch = imports.legs_import(actor=user, crisis=the_crisis, name=name, content=content)
+        return 201, LegImportOut.from_orm(batch).model_dump(mode="json")
+
+    fingerprint = {
+        "crisis": the_crisis.pk,
+        "name": name,
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    return idempotent(request, user, fingerprint, create)
+
+
 @router.get("/legs/{leg_id}", response={200: LegOut, **ERRORS}, summary="One leg")
 def leg_detail(request: HttpRequest, leg_id: int) -> Any:
     return _leg(request, leg_id, boarding=True)[1]
@@ -239,6 +311,21 @@ def allocation_set(request: HttpRequest, leg_id: int, country: str, payload: All
     return selectors.leg_for_user(user=user, crisis=leg.crisis, pk=leg.pk)
 
 
+class BookingEventOut(Schema):
+    status: str
+    previous: str = Field(description="the status before ('' when the booking was made)")
+    at: datetime
+    by: str | None = Field(
+        description="the user who did it (None: the system — a plan, a task, the command line "
+        "— or the person on the public status page)"
+    )
+    note: str
+
+    @staticmethod
+    def resolve_by(obj: BookingEvent) -> str | None:
+        return obj.actor.get_username() if obj.actor is not None else None
+
+
 class BookingOut(Schema):
     id: int
     leg_id: int
@@ -253,6 +340,15 @@ class BookingOut(Schema):
     changed_at: datetime
     checked_in_at: datetime | None
     boarded_at: datetime | None
+    events: list[BookingEventOut] = Field(
+        description="the booking's history, oldest first: every status with when and by whom"
+    )
+
+    @staticmethod
+    def resolve_events(obj: Booking) -> list[BookingEvent]:
+        if "events" in getattr(obj, "_prefetched_objects_cache", {}):
+            return list(obj.events.all())  # prefetched with the bookings, oldest first
+        return list(obj.events.select_related("actor").order_by("at", "id"))
 
 
 class BookingFilter(Schema):
@@ -277,7 +373,7 @@ def booking_list(request: HttpRequest, leg_id: int, filters: Query[BookingFilter
         crisis=leg.crisis,
         details={"status": filters.status or ""},
     )
-    return qs.order_by("household_id", "id")
+    return qs.prefetch_related(selectors.booking_events()).order_by("household_id", "id")
 
 
 class ScanConflictOut(Schema):
@@ -329,6 +425,149 @@ def scan_conflict_list(request: HttpRequest, leg_id: int) -> Any:
     return conflicts
 
 
+# The gate: check-in and boarding by scan, as the gate page does it (aman.transport.gate).
+
+
+class GateScanIn(Schema):
+    id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the device's own id for the scan (e.g. a UUID): a scan sent again with "
+        "the same id is applied once and answered with its first result (`repeated`)",
+    )
+    action: Literal["lookup", "check_in", "board"] = Field(
+        "lookup", description="check in, board, or only look the person up"
+    )
+    text: str = Field(
+        "",
+        max_length=300,
+        description="what was scanned: a boarding pass's code (AMAN1:…), the lines of a "
+        "passport or ID-card zone (MRZ), or a typed reference code",
+    )
+    booking: int | None = Field(
+        None, description="without `text`: the booking's id (as the gate manifest lists it)"
+    )
+    kind: Literal["qr", "mrz", "manual"] = Field(
+        "manual", description="without `text`: how the person was found on the device"
+    )
+    at: datetime | None = Field(
+        None, description="when the device recorded the scan (default: now; never later)"
+    )
+    seat: str = Field("", max_length=8, description="the seat given at check-in, optional")
+    undertaking_signed_by: str = Field(
+        "",
+        max_length=200,
+        description="where the crisis asks for cost recovery: the name the person signed the "
+        "undertaking to repay with",
+    )
+
+
+class GateSyncScanIn(GateScanIn):
+    offline: bool = Field(
+        True,
+        description="recorded while the device was offline (the default here): a scan the "
+        "server can no longer apply is a `conflict` to settle, and the booking's times are "
+        "the device's `at`",
+    )
+
+
+class GateScanResultOut(Schema):
+    id: str = Field(description="the device's id of the scan")
+    result: Literal["applied", "already", "conflict", "refused", "unknown"] = Field(
+        description="applied; already done (by this or another device); conflict (recorded "
+        "offline, cannot stand: listed in scan-conflicts); refused (online, not done: "
+        "`message` says why); unknown (nobody on the leg matches, or a scan id of another leg)"
+    )
+    message: str
+    booking: int | None = Field(description="the booking the scan found")
+    status: str | None = Field(description="the booking's status after the scan")
+    repeated: bool = Field(False, description="the scan was seen before: its first result")
+
+
+class GateScanOut(Schema):
+    result: GateScanResultOut
+    answer: dict[str, Any] = Field(
+        description="what the gate page shows: `verdict` and `level` (ok, warn, info, stop), "
+        "`message`, the `booking` as in the gate manifest (name, status, seat, document "
+        "state, transit permit, undertaking, needs), its `household` members holding seats on "
+        "the leg, and `warnings`"
+    )
+
+
+class GateSyncIn(Schema):
+    scans: list[GateSyncScanIn] = Field(
+        description="the device's queue, in the order recorded (at most 500 at once)"
+    )
+
+
+class GateSyncOut(Schema):
+    results: list[GateScanResultOut] = Field(description="one per scan, in the same order")
+    leg: dict[str, Any] = Field(description="the leg as it is now (status, departure)")
+
+
+class GateManifestOut(Schema):
+    version: int
+    generated_at: datetime
+    leg: dict[str, Any]
+    salt: str = Field(description="the leg's salt of the documents' fingerprints")
+    bookings: list[dict[str, Any]] = Field(
+        description="per booking what the gate needs: names, status, seat, household, "
+        "priority, document state, permit, undertaking; a pass and the documents only as "
+        "fingerprints (`pass`: SHA-256 of the pass code; `docs`: SHA-256 of `salt:NUMBER`)"
+    )
+
+
+def _gate_leg(request: HttpRequest, leg_id: int) -> tuple[User, Leg]:
+    """The leg, for a user who may work its gate and see its people (as the gate page)."""
+    user, leg = _leg(request, leg_id, boarding=True)
+    selectors.bookings_for_user(user=user, leg=leg, boarding=True)  # personal data
+    return user, leg
+
+
+@router.get(
+    "/legs/{leg_id}/gate-manifest",
+    response={200: GateManifestOut, **ERRORS},
+    summary="The leg's passenger list for a gate device to answer scans offline (personal data)",
+    description="The gate page's offline list: no document numbers, phones or pass codes in "
+    "clear. For those who may work the leg's gate. Audited as an export.",
+)
+def gate_manifest(request: HttpRequest, leg_id: int, response: HttpResponse) -> Any:
+    user, leg = _gate_leg(request, leg_id)
+    response["Cache-Control"] = "no-store"  # personal data: not kept by proxies
+    return gate.gate_manifest_export(actor=user, leg=leg)
+
+
+@router.post(
+    "/legs/{leg_id}/scan",
+    response={200: GateScanOut, **ERRORS},
+    summary="One scan at the gate, online: check in, board or look up (personal data)",
+    description="As the gate page's scan: the person found by boarding pass, passport zone "
+    "or reference code (or `booking`), the action applied once per scan `id`, and the answer "
+    "the page shows. A scan that cannot be done (seat released, permit refused, another "
+    "leg's pass) is answered with its `result` and `message`, not an HTTP error. For those "
+    "who may work the leg's gate. Audited.",
+)
+def gate_scan(request: HttpRequest, leg_id: int, payload: GateScanIn) -> Any:
+    user, leg = _gate_leg(request, leg_id)
+    return gate.gate_scan_online(actor=user, leg=leg, scan=payload.model_dump(mode="json"))
+
+
+@router.post(
+    "/legs/{leg_id}/scans",
+    response={200: GateSyncOut, **ERRORS},
+    summary="Scans recorded on a gate device while offline, applied in order (personal data)",
+    description="As the gate page's synchronisation: each scan applied once by its `id` (a "
+    "queue sent again counts once: `repeated`), in order; a scan that can no longer stand is a "
+    "`conflict` (listed in GET /api/legs/{leg_id}/scan-conflicts), the others go through. "
+    "At most 500 scans at once (400). For those who may work the leg's gate. Audited.",
+)
+def gate_sync(request: HttpRequest, leg_id: int, payload: GateSyncIn) -> Any:
+    user, leg = _gate_leg(request, leg_id)
+    scans = [scan.model_dump(mode="json") for scan in payload.scans]
+    results = gate.gate_sync(actor=user, leg=leg, scans=scans)
+    return {"results": results, "leg": gate.leg_summary(leg)}
+
+
 class BookIn(Schema):
     people: list[str] = Field(default_factory=list, description="reference codes")
     households: list[Annotated[int, Field(ge=1, lt=2**63)]] = Field(
@@ -372,6 +611,7 @@ def leg_book(request: HttpRequest, leg_id: int, payload: BookIn) -> Any:
             source=Leg.Source.API,
             status=payload.status,
         )
+        prefetch_related_objects(created, selectors.booking_events())
         return 201, [BookingOut.from_orm(b).model_dump(mode="json") for b in created]
 
     return idempotent(request, user, payload.model_dump(mode="json"), create)

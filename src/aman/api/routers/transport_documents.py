@@ -22,6 +22,13 @@ router = Router(tags=["transport"])
 class ManifestQuery(Schema):
     format: Literal["csv", "xlsx", "pdf", "paxlst"] = "csv"
     crisis: int | None = None
+    recipient: str = Field(
+        "",
+        max_length=100,
+        description="PAXLST only: the receiving border service's identifier in the UNB header "
+        "(1 to 35 letters, digits, dots, hyphens or slashes); by default the alpha-3 code of "
+        "the state the leg enters (for a leg to a border crossing, the crossing's entry state)",
+    )
 
 
 @router.get(
@@ -30,7 +37,8 @@ class ManifestQuery(Schema):
     summary="A leg's passenger manifest as CSV, XLSX, PDF or UN/EDIFACT PAXLST D:05B",
     description="Everyone holding a seat (offered, confirmed, checked in, boarded), by "
     "passport surname; names as printed in the passport. The leg must be in the crisis "
-    "(`crisis`, default: your current crisis). Audited as an export.",
+    "(`crisis`, default: your current crisis). A PAXLST goes to `recipient`; 400 for a "
+    "malformed recipient or a recipient with another format. Audited as an export.",
     openapi_extra=binary_openapi(*(t for t, _ext in manifests.FORMATS.values())),
 )
 def leg_manifest(request: HttpRequest, leg_id: int, query: Query[ManifestQuery]) -> Any:
@@ -39,7 +47,9 @@ def leg_manifest(request: HttpRequest, leg_id: int, query: Query[ManifestQuery])
     crisis = _crisis(user, query.crisis)
     leg = selectors.leg_for_user(user=user, crisis=crisis, pk=leg_id)
     bookings = selectors.bookings_for_user(user=user, leg=leg)
-    file = manifests.manifest_export(actor=user, leg=leg, fmt=query.format, bookings=bookings)
+    file = manifests.manifest_export(
+        actor=user, leg=leg, fmt=query.format, bookings=bookings, recipient=query.recipient
+    )
     return file_response(file.content, file.content_type, file.filename)
 
 

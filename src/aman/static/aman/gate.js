@@ -798,13 +798,69 @@
     flash(S.cleared);
   });
 
-  // --- camera (where the browser can read QR codes itself) -------------------------------
+  // --- camera ----------------------------------------------------------------------------
+  // The browser's own QR reader (BarcodeDetector: Chrome on Android and macOS, Edge) where it
+  // has one; elsewhere jsQR, shipped with the page (static/vendor/jsqr, never a CDN), reading
+  // frames drawn to a canvas. jsQR is loaded when the page opens, so the service worker keeps
+  // it for offline use like the page's other files.
 
   const cameraButton = $("gate-camera");
   const video = $("gate-video");
   let stream = null;
   let cameraTimer = null;
+  let decode = null; // (video) => Promise<string | null>
+  let decoding = false;
   let lastCamera = { value: "", at: 0 };
+
+  async function browserDecoder() {
+    if (!("BarcodeDetector" in window)) return null;
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      if (!formats.includes("qr_code")) return null;
+      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return async (source) => {
+        const codes = await detector.detect(source);
+        return codes.length ? codes[0].rawValue : null;
+      };
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = () => resolve();
+      script.onerror = () => reject(new Error("cannot load " + src));
+      document.head.append(script);
+    });
+  }
+
+  async function jsqrDecoder() {
+    if (!cfg.urls.jsqr) return null;
+    try {
+      if (typeof window.jsQR !== "function") await loadScript(cfg.urls.jsqr);
+    } catch (e) {
+      return null;
+    }
+    if (typeof window.jsQR !== "function") return null;
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    return async (source) => {
+      const width = source.videoWidth;
+      const height = source.videoHeight;
+      if (!width || !height) return null;
+      // At most 800 pixels across: enough for a pass held up to the camera, quick on a phone.
+      const scale = Math.min(1, 800 / Math.max(width, height));
+      canvas.width = Math.round(width * scale);
+      canvas.height = Math.round(height * scale);
+      context.drawImage(source, 0, 0, canvas.width, canvas.height);
+      const image = context.getImageData(0, 0, canvas.width, canvas.height);
+      const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
+      return code && code.data ? code.data : null;
+    };
+  }
 
   function stopCamera() {
     if (cameraTimer) clearInterval(cameraTimer);
@@ -817,21 +873,23 @@
 
   async function startCamera() {
     try {
-      const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       video.srcObject = stream;
       video.hidden = false;
       await video.play();
       cameraButton.textContent = S.camera_stop;
       cameraTimer = setInterval(async () => {
-        let codes = [];
+        if (decoding || !decode) return; // a slow device: one frame at a time
+        decoding = true;
+        let value = null;
         try {
-          codes = await detector.detect(video);
+          value = await decode(video);
         } catch (e) {
-          return;
+          value = null;
+        } finally {
+          decoding = false;
         }
-        if (!codes.length) return;
-        const value = codes[0].rawValue;
+        if (!value) return;
         const now = Date.now();
         if (value === lastCamera.value && now - lastCamera.at < 4000) return;
         lastCamera = { value, at: now };
@@ -843,12 +901,17 @@
     }
   }
 
-  if ("BarcodeDetector" in window && navigator.mediaDevices) {
-    window.BarcodeDetector.getSupportedFormats().then((formats) => {
-      if (!formats.includes("qr_code")) return;
-      cameraButton.hidden = false;
-      cameraButton.addEventListener("click", () => (stream ? stopCamera() : startCamera()));
-    }).catch(() => {});
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    browserDecoder()
+      .then(async (found) => (found ? ["browser", found] : ["jsqr", await jsqrDecoder()]))
+      .then(([kind, found]) => {
+        if (!found) return;
+        decode = found;
+        cameraButton.hidden = false;
+        cameraButton.dataset.decoder = kind;
+        cameraButton.addEventListener("click", () => (stream ? stopCamera() : startCamera()));
+      })
+      .catch(() => {});
   }
 
   // --- start -----------------------------------------------------------------------------

@@ -22,12 +22,22 @@ class Command(AmanCommand):
             "--format", required=True, choices=sorted(manifests.FORMATS), dest="fmt"
         )
         parser.add_argument("--out", required=True, type=Path, help=_("file to write"))
+        parser.add_argument(
+            "--recipient",
+            default="",
+            help=_(
+                "PAXLST only: the receiving border service's identifier (default: the alpha-3 "
+                "code of the state the leg enters)"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         leg = leg_of(options["leg"])
         out: Path = options["out"]
         with written(out) as handle:
-            file = manifests.manifest_export(actor=None, leg=leg, fmt=options["fmt"])
+            file = manifests.manifest_export(
+                actor=None, leg=leg, fmt=options["fmt"], recipient=options["recipient"]
+            )
             handle.write(file.content)
         self.stdout.write(
             ngettext(
