@@ -324,6 +324,10 @@ class LinkageRunOut(Schema):
         "stopped giving signs of life), lost (no worker took it); empty otherwise"
     )
     error: str = Field(description="why a failed run failed, in words")
+    thresholds: dict[str, float] = Field(
+        description="the thresholds the run uses (pair_threshold, cluster_threshold, "
+        "name_only_threshold): the policy's when it was started, or those given for the run"
+    )
     created_at: datetime
     started_at: datetime | None
     heartbeat_at: datetime | None
@@ -368,15 +372,40 @@ def linkage_run_detail(request: HttpRequest, run_id: int) -> Any:
     return run
 
 
-class LinkagePolicyIO(Schema):
+class LinkagePolicyOut(Schema):
     auto_merge: bool
-    auto_merge_probability: float = Field(0.999, ge=0.9, le=1)
+    auto_merge_probability: float
+    pair_threshold: float = Field(
+        description="a pair at or above this match probability is proposed for review"
+    )
+    cluster_threshold: float = Field(
+        description="a link at or above this match probability joins two records in a cluster"
+    )
+    name_only_threshold: float = Field(
+        description="the higher match probability a cluster link needs without the same IIN "
+        "or document number"
+    )
+
+
+class LinkagePolicyIn(Schema):
+    auto_merge: bool | None = Field(None, description="left out: unchanged")
+    auto_merge_probability: float | None = Field(
+        None, ge=0.9, le=1, description="0.9–1; left out: unchanged"
+    )
+    pair_threshold: float | None = Field(None, description="above 0, below 1; left out: unchanged")
+    cluster_threshold: float | None = Field(
+        None, description="at least pair_threshold, below 1; left out: unchanged"
+    )
+    name_only_threshold: float | None = Field(
+        None, description="at least cluster_threshold, below 1; left out: unchanged"
+    )
 
 
 @router.get(
     "/duplicates/policy",
-    response={200: LinkagePolicyIO, **ERRORS},
-    summary="Whether batch runs merge exact-identifier pairs without review",
+    response={200: LinkagePolicyOut, **ERRORS},
+    summary="The crisis's duplicates policy: automatic merging on exact identifiers, and the "
+    "thresholds of its whole-crisis searches",
 )
 def linkage_policy_get(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
     user = _user(request)
@@ -386,11 +415,15 @@ def linkage_policy_get(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
 
 @router.put(
     "/duplicates/policy",
-    response={200: LinkagePolicyIO, **ERRORS},
-    summary="Set whether batch runs merge exact-identifier pairs without review",
+    response={200: LinkagePolicyOut, **ERRORS},
+    summary="Set the crisis's duplicates policy (crisis managers); fields left out stay as "
+    "they are",
+    description="Thresholds are match probabilities: 0 < pair_threshold ≤ cluster_threshold "
+    "≤ name_only_threshold < 1, refused otherwise (400, naming the threshold in `extra`). "
+    "The next run uses them.",
 )
 def linkage_policy_put(
-    request: HttpRequest, query: Query[CrisisQuery], body: LinkagePolicyIO
+    request: HttpRequest, query: Query[CrisisQuery], body: LinkagePolicyIn
 ) -> Any:
     user = _user(request)
     access.require(user, Cap.CRISIS_MANAGE)
@@ -400,6 +433,9 @@ def linkage_policy_put(
         crisis=crisis,
         auto_merge=body.auto_merge,
         auto_merge_probability=body.auto_merge_probability,
+        pair_threshold=body.pair_threshold,
+        cluster_threshold=body.cluster_threshold,
+        name_only_threshold=body.name_only_threshold,
     )
 
 
