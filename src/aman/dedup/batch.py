@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_read, audit_write
+from aman.core.cells import formula_safe
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.dedup.models import THRESHOLDS, CandidatePair, LinkagePolicy, LinkageRun, Merge
@@ -778,8 +779,10 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
                 received_at.isoformat() if received_at else "",
                 channel,
                 intake_kind(channel, kind),
-                source,
-                ref,
+                # Free text from the sources (an imported list's references): never a
+                # formula in the analyst's spreadsheet.
+                formula_safe(source or ""),
+                formula_safe(ref or ""),
                 batch or "",
                 row or "",
                 person,
