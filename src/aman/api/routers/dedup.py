@@ -274,9 +274,14 @@ class MergeFilter(Schema):
     in_force: bool | None = None
 
 
-@router.get("/merges", response=list[MergeOut], summary="Merges of a crisis, newest first")
-@paginate(LimitOffsetPagination)
-def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
+@router.get(
+    "/merges",
+    response=list[MergeOut],
+    summary="Merges of a crisis, newest first",
+    description="Every page read is audited (`merge_list`), with the merges and people it shows.",
+)
+@paginate(LimitOffsetPagination, pass_parameter="page")
+def merge_list(request: HttpRequest, filters: Query[MergeFilter], **kwargs: Any) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
     access.require(user, Cap.PERSONAL_DATA)
@@ -286,7 +291,27 @@ def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
         qs = qs.filter(survivor__country__in=scope, absorbed__country__in=scope)
     if filters.in_force is not None:
         qs = qs.filter(undone_at__isnull=filters.in_force)
-    return qs.order_by("-merged_at", "-id")
+    qs = qs.order_by("-merged_at", "-id")
+    # The page answered: its merges name people, and rows_on_undo their (masked) document
+    # and phone numbers — a read of personal data.
+    page = kwargs.get("page")
+    offset = page.offset if page is not None else 0
+    limit = min(page.limit, LIMIT) if page is not None else LIMIT
+    shown = list(qs[offset : offset + limit].values_list("pk", "survivor_id", "absorbed_id"))
+    audit_read(
+        actor=user,
+        verb="merge_list",
+        object_type="dedup.merge",
+        crisis=crisis,
+        details={
+            **({"in_force": filters.in_force} if filters.in_force is not None else {}),
+            "offset": offset,
+            "shown": len(shown),
+            "merges": [pk for pk, _s, _a in shown],
+            "people": sorted({p for _pk, *pair in shown for p in pair}),
+        },
+    )
+    return qs
 
 
 @router.post(
