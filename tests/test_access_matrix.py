@@ -901,6 +901,16 @@ API: list[Route] = [
         },
     ),
     A(
+        "POST /api/registrations/check",
+        REGISTRARS,
+        lambda w: f"/api/registrations/check?crisis={w.crisis.pk}",
+        data=lambda w: {
+            "members": [{"surname": "Ли", "given_names": "Анна"}],
+            "location": {"country": "IR"},
+            "consent": True,
+        },
+    ),
+    A(
         "GET /api/registrations/{intake_record_id}",
         REGISTRARS,
         lambda w: f"/api/registrations/{intake_record(w, country='IR')}",

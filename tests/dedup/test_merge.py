@@ -22,7 +22,15 @@ from aman.registry.models import (
     StatusEvent,
 )
 from aman.shelter.models import Stay, StayEvent, StayNight
-from aman.transport.models import Booking, BookingEvent, Leg
+from aman.transport.models import (
+    Booking,
+    BookingEvent,
+    Leg,
+    PermitDecision,
+    PermitEntry,
+    PermitList,
+    Undertaking,
+)
 from tests.conftest import World
 from tests.dedup.test_intake_check import register
 
@@ -78,6 +86,10 @@ def state() -> dict[str, Any]:
         "bookings": rows(Booking),
         "booking_events": rows(BookingEvent),
         "legs": rows(Leg),
+        # Transit permits asked for the person, and their signed undertakings to repay.
+        "permit_lists": rows(PermitList),
+        "permit_entries": rows(PermitEntry),
+        "undertakings": rows(Undertaking),
         "people": rows(Person, "all_objects"),
         "documents": rows(Document),
         "phones": rows(Phone),
@@ -509,3 +521,87 @@ def test_a_citizen_signed_in_with_a_merged_code_sees_their_own_record_after_an_u
     world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo")
     page = citizen.get("/status/me/").content.decode()
     assert "Жумабек" in page and "Жұмабек" not in page, "their own record again"
+
+
+def test_permit_entries_and_undertakings_follow_the_merge_and_come_back_exactly(
+    world: World, family: dict[str, Any]
+) -> None:
+    """Both records booked to the border on the same day (on two buses, hours apart), so on
+    one transit-permit list, and each with a signed undertaking to repay its seat. The list
+    holds a person once: the merged record's entry cannot join the kept one's and stays
+    where it is; its undertaking moves with its seat. The undo puts everything back."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from aman.transport import services as transport
+    from tests.transport.conftest import make_leg, place
+
+    pair, _first = the_pair(world, family)
+    kept = Person.objects.get(pk=pair.person_a_id)
+    other = Person.objects.get(pk=pair.person_b_id)
+    logistics = world.users[Role.LOGISTICS]
+    astara = place("crossing", code="IR-AZ-ASTARA")
+    day = (timezone.localtime(timezone.now(), astara.zone) + timedelta(days=2)).date()
+    morning = datetime.combine(day, time(6), tzinfo=astara.zone)
+    buses = [
+        make_leg(
+            world,
+            mode="bus",
+            destination=astara,
+            number=f"BUS {n}",
+            capacity=40,
+            departure_planned=morning + timedelta(hours=6 * n),
+            arrival_planned=morning + timedelta(hours=6 * n + 2),
+        )
+        for n in (0, 1)
+    ]
+    transport.leg_book(actor=logistics, leg=buses[0], households=[kept.household])
+    transport.leg_book(actor=logistics, leg=buses[1], households=[other.household])
+    permits = transport.permit_list_build(
+        actor=logistics, crisis=world.crisis, crossing=astara, day=day
+    )
+    entries = {e.person_id: e for e in permits.entries.all()}
+    assert {kept.pk, other.pk} <= set(entries)
+    transport.permit_answer(
+        actor=logistics,
+        permit_list=permits,
+        answers={entries[other.pk].pk: PermitDecision.APPROVED},
+    )
+    undertakings = {
+        person.pk: Undertaking.objects.create(
+            booking=person.bookings.get(),
+            person=person,
+            amount=12000,
+            currency="KZT",
+            signed_name=f"N. Zhumabek {person.pk}",
+            signed_at=timezone.now(),
+            recorded_by=world.users[Role.DUTY_OFFICER],
+        )
+        for person in (kept, other)
+    }
+    before = state()
+
+    response = merge_api(world, pair)
+    assert response.status_code == 201, response.content
+    merge = Merge.objects.get()
+    # The seat and its undertaking are the kept record's now...
+    assert set(kept.undertakings.values_list("pk", flat=True)) == {
+        u.pk for u in undertakings.values()
+    }
+    assert kept.bookings.count() == 2
+    assert merge.moved["transport.undertaking.person"] == [undertakings[other.pk].pk]
+    # ...the permit list names the kept record once: the merged record's entry (and the
+    # state's answer to it) stays with that record, to come back with the undo.
+    assert permits.entries.filter(person=kept).count() == 1
+    assert PermitEntry.objects.get(pk=entries[other.pk].pk).person_id == other.pk
+    assert (
+        "transport.permitentry.person" not in merge.moved
+        or entries[other.pk].pk not in (merge.moved["transport.permitentry.person"])
+    )
+    assert state() != before
+
+    undo = world.api(Role.OPERATOR).post(f"/api/merges/{merge.pk}/undo")
+    assert undo.status_code == 200, undo.content
+    assert undo.json()["rows_on_undo"] == []
+    assert state() == before

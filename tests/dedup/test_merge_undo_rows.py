@@ -149,3 +149,33 @@ def test_a_seat_released_since_the_merge_goes_back_as_it_is_now_and_is_listed(
     booking = Booking.objects.get(pk=booking.pk)
     assert booking.person_id == absorbed.pk and booking.status == BookingStatus.RELEASED
     assert booking.household_id == absorbed.household_id
+
+
+def test_reading_the_merges_through_the_api_is_audited_with_the_people_read(
+    world: World, family: dict[str, Any]
+) -> None:
+    pair, _first = the_pair(world, family)
+    merge_id = merge_api(world, pair).json()["id"]
+    survivor = Person.objects.get(pk=pair.person_a_id)
+    assert correct_phones_and_documents(world, survivor, pair.person_b_id).status_code == 200
+    assert world.api(Role.OPERATOR).post(f"/api/merges/{merge_id}/undo").status_code == 200
+    api = world.api(Role.CONSUL)
+    response = api.get("/api/merges", {"crisis": world.crisis.pk, "in_force": "false"})
+    assert response.status_code == 200, response.content
+    [item] = response.json()["items"]
+    assert item["id"] == merge_id and len(item["rows_on_undo"]) == 2
+    assert "…1122" in " ".join(r["text"] for r in item["rows_on_undo"])
+    entry = AuditEntry.objects.filter(verb="merge_list").get()
+    assert (entry.action, entry.via, entry.actor) == ("read", "api", world.users[Role.CONSUL])
+    assert entry.crisis == world.crisis and entry.object_type == "dedup.merge"
+    assert entry.changes == {
+        "in_force": False,
+        "offset": 0,
+        "shown": 1,
+        "merges": [merge_id],
+        "people": sorted([pair.person_a_id, pair.person_b_id]),
+    }
+    # A page past the end reads nobody, and says so.
+    api.get("/api/merges", {"crisis": world.crisis.pk, "offset": 5})
+    entry = AuditEntry.objects.filter(verb="merge_list").latest("id")
+    assert (entry.changes["shown"], entry.changes["people"]) == (0, [])

@@ -1,7 +1,8 @@
 """Batch linkage over a whole crisis: the database side of `aman.dedup.linkage`.
 
 `linkage_run_start` queues a run (the page, the API); `linkage_run_execute` reads every
-person of the crisis, runs the engine, and keeps what it found as possible duplicates
+person of the crisis, runs the engine with the thresholds of the crisis's policy (or those
+given for the run, kept on it), and keeps what it found as possible duplicates
 (`CandidatePair`, found by `batch`) with the match weight, its parts and the cluster, for
 officers to review. When the crisis's policy allows it, pairs with the same IIN or document
 number at a very high probability are merged without review (`automatic`); names alone are
@@ -30,9 +31,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_read, audit_write
+from aman.core.cells import formula_safe
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
-from aman.dedup.models import CandidatePair, LinkagePolicy, LinkageRun, Merge
+from aman.dedup.models import THRESHOLDS, CandidatePair, LinkagePolicy, LinkageRun, Merge
 from aman.registry.models import Channel, Document, IntakeRecord, Person, Phone
 
 logger = logging.getLogger(__name__)
@@ -60,39 +62,129 @@ def policy_for(crisis: Crisis) -> LinkagePolicy:
     return LinkagePolicy.objects.filter(crisis=crisis).first() or LinkagePolicy(crisis=crisis)
 
 
+def policy_thresholds(policy: LinkagePolicy) -> dict[str, float]:
+    """The thresholds of a policy's runs, `{name: probability}` (`THRESHOLDS`)."""
+    return {name: float(getattr(policy, name)) for name in THRESHOLDS}
+
+
+def linkage_thresholds_check(thresholds: dict[str, float]) -> None:
+    """Refuse thresholds a run cannot use, naming the one at fault: each is a probability
+    strictly between 0 and 1, and 0 < pair ≤ cluster ≤ name-only < 1 — a link that joins
+    two records in a cluster is also proposed for review, and the name-only threshold is
+    the higher bar for cluster links without the same IIN or document number."""
+    for name, label in THRESHOLDS.items():
+        value = thresholds[name]
+        if not 0 < value < 1:  # also NaN
+            raise ApplicationError(
+                _(
+                    "The %(threshold)s must be a probability above 0 and below 1, such as "
+                    "0.95 (not %(value)s)."
+                )
+                % {"threshold": label, "value": value},
+                {name: [value]},
+            )
+    pair, cluster, name_only = (thresholds[name] for name in THRESHOLDS)
+    if cluster < pair:
+        raise ApplicationError(
+            _(
+                "The cluster threshold (%(cluster)s) must be at least the pair threshold "
+                "(%(pair)s): a link that joins two records in a cluster is also proposed "
+                "for review."
+            )
+            % {"cluster": cluster, "pair": pair},
+            {"cluster_threshold": [cluster], "pair_threshold": [pair]},
+        )
+    if name_only < cluster:
+        raise ApplicationError(
+            _(
+                "The name-only threshold (%(name_only)s) must be at least the cluster "
+                "threshold (%(cluster)s): it is the higher bar for a cluster link without "
+                "the same IIN or document number."
+            )
+            % {"name_only": name_only, "cluster": cluster},
+            {"name_only_threshold": [name_only], "cluster_threshold": [cluster]},
+        )
+
+
+# What a crisis manager sets of the policy.
+POLICY_FIELDS = ("auto_merge", "auto_merge_probability", *THRESHOLDS)
+
+
 @transaction.atomic
 def linkage_policy_set(
-    *, actor: User | None, crisis: Crisis, auto_merge: bool, auto_merge_probability: float
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    auto_merge: bool | None = None,
+    auto_merge_probability: float | None = None,
+    pair_threshold: float | None = None,
+    cluster_threshold: float | None = None,
+    name_only_threshold: float | None = None,
 ) -> LinkagePolicy:
-    """Whether batch runs may merge exact-identifier pairs without review, and from which
-    match probability (0.9–1)."""
-    if not 0.9 <= auto_merge_probability <= 1:
+    """The crisis's duplicates policy: whether batch runs may merge exact-identifier pairs
+    without review, and from which match probability (0.9–1); the thresholds of its runs
+    (`linkage_thresholds_check`). A value left out (None) stays as it is. Audited with what
+    changed."""
+    given: dict[str, Any] = {
+        name: value
+        for name, value in {
+            "auto_merge": auto_merge,
+            "auto_merge_probability": auto_merge_probability,
+            "pair_threshold": pair_threshold,
+            "cluster_threshold": cluster_threshold,
+            "name_only_threshold": name_only_threshold,
+        }.items()
+        if value is not None
+    }
+    probability = given.get("auto_merge_probability")
+    if probability is not None and not 0.9 <= probability <= 1:
         raise ApplicationError(
             _("The probability must be between 0.9 and 1."),
-            {"auto_merge_probability": [auto_merge_probability]},
+            {"auto_merge_probability": [probability]},
         )
     policy, created = LinkagePolicy.objects.select_for_update().get_or_create(crisis=crisis)
-    before = [policy.auto_merge, policy.auto_merge_probability]
-    policy.auto_merge = auto_merge
-    policy.auto_merge_probability = auto_merge_probability
+    linkage_thresholds_check(
+        {
+            **policy_thresholds(policy),
+            **{name: float(value) for name, value in given.items() if name in THRESHOLDS},
+        }
+    )
+    # Every value of a policy made now; else those that change.
+    changes = {
+        name: [None if created else getattr(policy, name), given.get(name, getattr(policy, name))]
+        for name in POLICY_FIELDS
+        if created or (name in given and getattr(policy, name) != given[name])
+    }
+    if not changes:
+        return policy  # nothing changed: nothing written
+    for name, value in given.items():
+        setattr(policy, name, value)
     policy.updated_by = actor
     policy.save()
-    audit_write(
-        actor=actor,
-        verb="linkage_policy_set",
-        obj=policy,
-        crisis=crisis,
-        changes={
-            "auto_merge": [None if created else before[0], auto_merge],
-            "auto_merge_probability": [None if created else before[1], auto_merge_probability],
-        },
-    )
+    audit_write(actor=actor, verb="linkage_policy_set", obj=policy, crisis=crisis, changes=changes)
     return policy
 
 
-def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = True) -> LinkageRun:
+def linkage_run_start(
+    *,
+    actor: User | None,
+    crisis: Crisis,
+    dispatch: bool = True,
+    thresholds: dict[str, float | None] | None = None,
+) -> LinkageRun:
     """Queue a linkage run over the crisis (one at a time: 409 while one is queued or
-    running)."""
+    running). It uses the thresholds of the crisis's policy, except those given in
+    `thresholds` for this run only (`aman dedup run --pair-threshold …`), checked together
+    (`linkage_thresholds_check`); the run keeps the ones it uses."""
+    overrides = {name: float(v) for name, v in (thresholds or {}).items() if v is not None}
+    unknown = sorted(set(overrides) - set(THRESHOLDS))
+    if unknown:
+        raise ApplicationError(
+            _("Unknown thresholds: %(names)s.") % {"names": ", ".join(unknown)},
+            {"thresholds": unknown},
+        )
+    used = {**policy_thresholds(policy_for(crisis)), **overrides}
+    linkage_thresholds_check(used)
     with transaction.atomic():
         Crisis.objects.select_for_update().filter(pk=crisis.pk).first()
         # A run whose process died (a restart, a lost worker) does not block the next one.
@@ -105,7 +197,7 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
                 _("A linkage run of this crisis is already under way."), {"run": busy.pk}
             )
         run = LinkageRun.objects.create(
-            crisis=crisis, created_by=actor, heartbeat_at=timezone.now()
+            crisis=crisis, created_by=actor, heartbeat_at=timezone.now(), thresholds=used
         )
         audit_write(
             actor=actor,
@@ -113,7 +205,11 @@ def linkage_run_start(*, actor: User | None, crisis: Crisis, dispatch: bool = Tr
             obj=run,
             crisis=crisis,
             action=AuditEntry.Action.CREATE,
-            changes={"status": [None, run.status]},
+            changes={
+                "status": [None, run.status],
+                "thresholds": [None, used],
+                **({"thresholds_given": [None, sorted(overrides)]} if overrides else {}),
+            },
         )
         if dispatch:
             from aman.dedup.tasks import linkage_run
@@ -330,9 +426,17 @@ def linkage_run_execute(
         if len(records) < 2:
             result = None
         else:
+            # The thresholds kept when the run was started (a run queued before they were
+            # kept: the policy's now).
+            used = run.thresholds or policy_thresholds(policy_for(run.crisis))
+            settings = Settings(
+                pair_threshold=float(used["pair_threshold"]),
+                cluster_threshold=float(used["cluster_threshold"]),
+                name_only_threshold=float(used["name_only_threshold"]),
+            )
             result = link(
                 records,
-                settings=Settings(),
+                settings=settings,
                 exclude_pairs=excluded,
                 progress=lambda phase, fraction: progress(phase, fraction, LINK),
             )
@@ -675,8 +779,10 @@ def clusters_export(*, actor: User | None, crisis: Crisis, out: IO[str]) -> int:
                 received_at.isoformat() if received_at else "",
                 channel,
                 intake_kind(channel, kind),
-                source,
-                ref,
+                # Free text from the sources (an imported list's references): never a
+                # formula in the analyst's spreadsheet.
+                formula_safe(source or ""),
+                formula_safe(ref or ""),
                 batch or "",
                 row or "",
                 person,

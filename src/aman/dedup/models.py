@@ -132,8 +132,23 @@ class Merge(models.Model):
         return f"{self.absorbed_id} → {self.survivor_id}"
 
 
+# The thresholds of a batch linkage run that a crisis manager may tune (the policy's fields
+# of the same names; `aman.dedup.linkage.Settings` holds the same defaults), in words.
+THRESHOLDS = {
+    "pair_threshold": _("pair threshold"),
+    "cluster_threshold": _("cluster threshold"),
+    "name_only_threshold": _("name-only threshold"),
+}
+DEFAULT_THRESHOLDS = {
+    "pair_threshold": 0.90,
+    "cluster_threshold": 0.95,
+    "name_only_threshold": 0.995,
+}
+
+
 class LinkagePolicy(models.Model):
-    """How a crisis's duplicates are handled (set by a crisis manager)."""
+    """How a crisis's duplicates are handled (set by a crisis manager): automatic merging,
+    and the thresholds of its batch linkage runs (0 < pair ≤ cluster ≤ name-only < 1)."""
 
     crisis = models.OneToOneField(
         "core.Crisis", on_delete=models.CASCADE, related_name="linkage_policy"
@@ -150,6 +165,24 @@ class LinkagePolicy(models.Model):
     auto_merge_probability = models.FloatField(
         _("probability needed to merge automatically"), default=0.999
     )
+    pair_threshold = models.FloatField(
+        _("pair threshold"),
+        default=DEFAULT_THRESHOLDS["pair_threshold"],
+        help_text=_("A pair at or above this match probability is proposed for review."),
+    )
+    cluster_threshold = models.FloatField(
+        _("cluster threshold"),
+        default=DEFAULT_THRESHOLDS["cluster_threshold"],
+        help_text=_("A link at or above this match probability joins two records in a cluster."),
+    )
+    name_only_threshold = models.FloatField(
+        _("name-only threshold"),
+        default=DEFAULT_THRESHOLDS["name_only_threshold"],
+        help_text=_(
+            "The higher match probability a cluster link needs without the same IIN or "
+            "document number."
+        ),
+    )
     updated_by = models.ForeignKey(
         "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -163,7 +196,14 @@ class LinkagePolicy(models.Model):
                 condition=models.Q(auto_merge_probability__gte=0.9)
                 & models.Q(auto_merge_probability__lte=1),
                 name="linkage_policy_probability_range",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pair_threshold__gt=0)
+                & models.Q(pair_threshold__lte=models.F("cluster_threshold"))
+                & models.Q(cluster_threshold__lte=models.F("name_only_threshold"))
+                & models.Q(name_only_threshold__lt=1),
+                name="linkage_policy_thresholds_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -222,6 +262,9 @@ class LinkageRun(models.Model):
     auto_merged = models.PositiveIntegerField(_("merged automatically"), default=0)
     stats = models.JSONField(default=dict, blank=True)
     model = models.JSONField(default=dict, blank=True)
+    # The thresholds the run uses ({name: probability}, `THRESHOLDS`): the crisis's policy's
+    # when it was started, or those given for this run (`aman dedup run --pair-threshold`).
+    thresholds = models.JSONField(_("thresholds"), default=dict, blank=True)
     # Why a failed run failed: a code of `FAILURES`, shown to officers in their language...
     failure = models.CharField(_("failure"), max_length=20, blank=True)
     # ...and what went wrong technically (the exception), for the log and the admin only.

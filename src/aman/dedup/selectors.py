@@ -12,25 +12,22 @@ from pydantic import ValidationError
 
 from aman.core.access import country_scope, require
 from aman.core.audit import audit_read
+from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
-from aman.dedup.matching import Probe, find, probe_keys, summary
+from aman.dedup.matching import Match, Probe, find, probe_keys, summary
 from aman.dedup.models import EVIDENCE, CandidatePair
 from aman.registry.models import Person
 
 
-def registration_duplicates(*, user: User, crisis: Crisis, payload: Any) -> list[dict[str, Any]]:
-    """People already registered who may be members of this registration (not saved yet),
-    for the operator to see before saving: one entry per (member, person), strongest first.
-    Only people the user may see are named."""
-    from aman.registry.schemas import RegistrationIn
+def _registration_matches(
+    user: User, crisis: Crisis, data: Any
+) -> tuple[list[Match], dict[int, Person]]:
+    """The possible duplicates of a registration's members (`data`, a parsed
+    RegistrationIn) among the people already registered, strongest first; and the people
+    found that the user may see, by id."""
     from aman.registry.services import _phone, document_hash, iin_hash, phone_hash
 
-    require(user, Cap.PERSONAL_DATA)
-    try:
-        data = RegistrationIn.model_validate(payload)
-    except ValidationError:
-        return []  # the registration itself will say what is wrong
     probes = []
     for member in data.members:
         regions = [*member.nationalities, crisis.home_country.code, data.location.country]
@@ -50,23 +47,36 @@ def registration_duplicates(*, user: User, crisis: Crisis, payload: Any) -> list
         )
     matches = find(crisis.pk, probes)
     if not matches:
-        return []
+        return [], {}
     people = Person.objects.filter(pk__in={m.person_id for m in matches}).select_related("country")
     scope = country_scope(user)
     if scope is not None:
         people = people.filter(country__in=scope)
     by_id = {p.pk: p for p in people}
+    ordered = sorted(matches, key=lambda m: (-m.score, m.probe))
+    return [m for m in ordered if m.person_id in by_id], by_id
+
+
+def registration_duplicates(*, user: User, crisis: Crisis, payload: Any) -> list[dict[str, Any]]:
+    """People already registered who may be members of this registration (not saved yet),
+    for the operator to see before saving: one entry per (member, person), strongest first.
+    Only people the user may see are named."""
+    from aman.registry.schemas import RegistrationIn
+
+    require(user, Cap.PERSONAL_DATA)
+    try:
+        data = RegistrationIn.model_validate(payload)
+    except ValidationError:
+        return []  # the registration itself will say what is wrong
+    matches, by_id = _registration_matches(user, crisis, data)
     found = []
-    for m in sorted(matches, key=lambda m: (-m.score, m.probe)):
-        person = by_id.get(m.person_id)
-        if person is None:
-            continue
+    for m in matches:
         member = data.members[m.probe]
         found.append(
             {
                 "member": f"{member.surname} {member.given_names}".strip(),
                 "member_index": m.probe,
-                "person": summary(person),
+                "person": summary(by_id[m.person_id]),
                 "score": m.score,
                 "evidence": ", ".join(str(EVIDENCE[e]) for e in m.evidence),
             }
@@ -77,8 +87,60 @@ def registration_duplicates(*, user: User, crisis: Crisis, payload: Any) -> list
             verb="registration_duplicates",
             object_type="registry.person",
             crisis=crisis,
-            details={"people": [None, sorted({m.person_id for m in matches} & set(by_id))]},
+            details={"people": [None, sorted(by_id)]},
         )
+    return found
+
+
+class RegistrationCheckRefused(ApplicationError):
+    """A registration checked before saving that would be refused: the reasons as the
+    registration's own refusal gives them (`errors`), nothing kept."""
+
+    def __init__(self, problems: list[Any]) -> None:
+        first = problems[0]
+        super().__init__(
+            _("The registration would not be accepted: %(field)s: %(message)s")
+            % {"field": first.field, "message": first.message},
+            {"errors": [{"field": p.field, "message": p.message} for p in problems]},
+        )
+        self.problems = problems
+
+
+def registration_check(*, user: User, crisis: Crisis, payload: Any) -> list[dict[str, Any]]:
+    """The check before saving, for API clients (`POST /api/registrations/check`): the
+    registration (one household, as `POST /api/registrations` takes it) is validated as it
+    would be when sent — `RegistrationCheckRefused` (400) with the reasons otherwise — and
+    the people already registered who may be its members are returned as the API answers a
+    registration with its possible duplicates, by reference code (no names), but with no
+    pair (nothing is saved) and the member's index instead of a person. Only people the
+    user may see are named. Nothing is written but the audit entry of the read (also when
+    nobody is found: the registry was searched)."""
+    from aman.registry.services import registration_problems
+
+    require(user, Cap.REGISTER)
+    require(user, Cap.PERSONAL_DATA)
+    data, problems = registration_problems(crisis=crisis, payload=payload)
+    if data is None:
+        raise RegistrationCheckRefused(problems)
+    matches, by_id = _registration_matches(user, crisis, data)
+    found = [
+        {
+            "member": m.probe,
+            "duplicate_of": m.person_id,
+            "reference_code": by_id[m.person_id].reference_code,
+            "score": m.score,
+            "evidence": list(m.evidence),
+            "evidence_text": ", ".join(str(EVIDENCE[e]) for e in m.evidence),
+        }
+        for m in matches
+    ]
+    audit_read(
+        actor=user,
+        verb="registration_check",
+        object_type="registry.person",
+        crisis=crisis,
+        details={"members": len(data.members), "people": sorted(by_id)},
+    )
     return found
 
 

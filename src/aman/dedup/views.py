@@ -23,7 +23,7 @@ from aman.core.models import Crisis, User
 from aman.core.roles import Cap
 from aman.dedup import batch, merging, services
 from aman.dedup import selectors as dedup_selectors
-from aman.dedup.models import CandidatePair, Merge
+from aman.dedup.models import THRESHOLDS, CandidatePair, Merge
 from aman.registry.models import Person
 
 
@@ -143,21 +143,35 @@ def linkage_run_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def linkage_policy(request: HttpRequest) -> HttpResponse:
+    """The crisis's duplicates policy, from the queue page: automatic merging and the
+    thresholds of its linkage runs. A value the form does not send stays as it is."""
     user, crisis = _current(request, Cap.CRISIS_MANAGE)
     if crisis is None:
         return redirect("candidate_list")
-    raw = request.POST.get("auto_merge_probability", "").replace(",", ".").strip()
-    try:
-        probability = float(raw)
-    except ValueError:
-        messages.error(request, _("The probability must be a number between 0.9 and 1."))
-        return redirect("candidate_list")
+    numbers: dict[str, float] = {}
+    labels = {
+        "auto_merge_probability": _("probability needed to merge automatically"),
+        **THRESHOLDS,
+    }
+    for name, label in labels.items():
+        if name not in request.POST:
+            continue
+        raw = request.POST[name].replace(",", ".").strip()
+        try:
+            numbers[name] = float(raw)
+        except ValueError:
+            messages.error(
+                request,
+                _("The %(field)s must be a number, such as 0.95 (not “%(value)s”).")
+                % {"field": label, "value": raw[:20]},
+            )
+            return redirect("candidate_list")
     try:
         batch.linkage_policy_set(
             actor=user,
             crisis=crisis,
             auto_merge=request.POST.get("auto_merge") == "on",
-            auto_merge_probability=probability,
+            **numbers,
         )
         messages.success(request, _("The duplicates policy is saved."))
     except ApplicationError as exc:

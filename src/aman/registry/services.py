@@ -580,28 +580,9 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
     for i, data in parsed:
         sub = submissions[i]
         source_ref = sub.source_ref or data.source_ref
-        problems = [
-            p for n, m in enumerate(data.members) for p in _member_problems(n, m, countries)
-        ]
-        country = countries.get(data.location.country.upper())
-        if country is None:
-            problems.append(
-                Problem(
-                    "location.country", _("Unknown country %(c)s.") % {"c": data.location.country}
-                )
-            )
-        elif not country_allowed(crisis, country, allowed):
-            problems.append(Problem("location.country", country_refused(crisis, country)))
-        city = None
-        if data.location.city_id is not None:
-            city = cities.get(data.location.city_id)
-            if city is None:
-                problems.append(Problem("location.city_id", _("No such city.")))
-        elif data.location.city and country is not None:
-            # A typed city that names a city of the reference data is that city.
-            city = typed.get((country.pk, data.location.city))
-        if data.contact_index >= len(data.members):
-            problems.append(Problem("contact_index", _("The contact must be one of the members.")))
+        problems, country, city = _registration_problems(
+            crisis, data, countries, allowed, cities, typed
+        )
         if problems:
             outcomes[i] = _rejected(crisis, sub, problems, source_ref)
         else:
@@ -644,6 +625,74 @@ def registrations_submit(*, crisis: Crisis, submissions: list[Submission]) -> li
 
 def _crisis_closed(crisis: Crisis) -> Problem:
     return Problem("crisis", _("The crisis is not open for registrations."))
+
+
+def _registration_problems(
+    crisis: Crisis,
+    data: RegistrationIn,
+    countries: dict[str, Country],
+    allowed: set[int],
+    cities: dict[int, Place],
+    typed: dict[tuple[int, str], Place | None],
+) -> tuple[list[Problem], Country | None, Place | None]:
+    """What is wrong with a registration shaped right (identity, location, contact), given
+    the reference data looked up for a whole list at once; and its country and city."""
+    problems = [p for n, m in enumerate(data.members) for p in _member_problems(n, m, countries)]
+    country = countries.get(data.location.country.upper())
+    if country is None:
+        problems.append(
+            Problem("location.country", _("Unknown country %(c)s.") % {"c": data.location.country})
+        )
+    elif not country_allowed(crisis, country, allowed):
+        problems.append(Problem("location.country", country_refused(crisis, country)))
+    city = None
+    if data.location.city_id is not None:
+        city = cities.get(data.location.city_id)
+        if city is None:
+            problems.append(Problem("location.city_id", _("No such city.")))
+    elif data.location.city and country is not None:
+        # A typed city that names a city of the reference data is that city.
+        city = typed.get((country.pk, data.location.city))
+    if data.contact_index >= len(data.members):
+        problems.append(Problem("contact_index", _("The contact must be one of the members.")))
+    return problems, country, city
+
+
+def registration_problems(
+    *, crisis: Crisis, payload: Any
+) -> tuple[RegistrationIn | None, list[Problem]]:
+    """Check one household's registration as `registrations_submit` would, writing nothing
+    (the check for possible duplicates before saving): the payload parsed, and what is
+    wrong with it — empty when it would be registered. Refused as the registration would
+    be when the crisis is not open."""
+    if crisis.status != Crisis.Status.OPEN:
+        raise ApplicationError(
+            _("The crisis is not open for registrations."), {"crisis": crisis.code}
+        )
+    try:
+        data = RegistrationIn.model_validate(payload)
+    except ValidationError as exc:
+        return None, _pydantic_problems(exc)
+    countries = _countries_for(
+        [data.location.country]
+        + [doc.issuing_state for m in data.members for doc in m.documents]
+        + [code for m in data.members for code in m.nationalities]
+    )
+    cities = (
+        {}
+        if data.location.city_id is None
+        else {c.pk: c for c in Place.objects.filter(pk=data.location.city_id, kind=Place.Kind.CITY)}
+    )
+    country = countries.get(data.location.country.upper())
+    typed = (
+        _typed_cities({(country.pk, data.location.city)})
+        if data.location.city_id is None and data.location.city and country is not None
+        else {}
+    )
+    problems, _country, _city = _registration_problems(
+        crisis, data, countries, crisis_countries(crisis), cities, typed
+    )
+    return (None if problems else data), problems
 
 
 def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:

@@ -274,9 +274,14 @@ class MergeFilter(Schema):
     in_force: bool | None = None
 
 
-@router.get("/merges", response=list[MergeOut], summary="Merges of a crisis, newest first")
-@paginate(LimitOffsetPagination)
-def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
+@router.get(
+    "/merges",
+    response=list[MergeOut],
+    summary="Merges of a crisis, newest first",
+    description="Every page read is audited (`merge_list`), with the merges and people it shows.",
+)
+@paginate(LimitOffsetPagination, pass_parameter="page")
+def merge_list(request: HttpRequest, filters: Query[MergeFilter], **kwargs: Any) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
     access.require(user, Cap.PERSONAL_DATA)
@@ -286,7 +291,27 @@ def merge_list(request: HttpRequest, filters: Query[MergeFilter]) -> Any:
         qs = qs.filter(survivor__country__in=scope, absorbed__country__in=scope)
     if filters.in_force is not None:
         qs = qs.filter(undone_at__isnull=filters.in_force)
-    return qs.order_by("-merged_at", "-id")
+    qs = qs.order_by("-merged_at", "-id")
+    # The page answered: its merges name people, and rows_on_undo their (masked) document
+    # and phone numbers — a read of personal data.
+    page = kwargs.get("page")
+    offset = page.offset if page is not None else 0
+    limit = min(page.limit, LIMIT) if page is not None else LIMIT
+    shown = list(qs[offset : offset + limit].values_list("pk", "survivor_id", "absorbed_id"))
+    audit_read(
+        actor=user,
+        verb="merge_list",
+        object_type="dedup.merge",
+        crisis=crisis,
+        details={
+            **({"in_force": filters.in_force} if filters.in_force is not None else {}),
+            "offset": offset,
+            "shown": len(shown),
+            "merges": [pk for pk, _s, _a in shown],
+            "people": sorted({p for _pk, *pair in shown for p in pair}),
+        },
+    )
+    return qs
 
 
 @router.post(
@@ -324,6 +349,10 @@ class LinkageRunOut(Schema):
         "stopped giving signs of life), lost (no worker took it); empty otherwise"
     )
     error: str = Field(description="why a failed run failed, in words")
+    thresholds: dict[str, float] = Field(
+        description="the thresholds the run uses (pair_threshold, cluster_threshold, "
+        "name_only_threshold): the policy's when it was started, or those given for the run"
+    )
     created_at: datetime
     started_at: datetime | None
     heartbeat_at: datetime | None
@@ -368,15 +397,40 @@ def linkage_run_detail(request: HttpRequest, run_id: int) -> Any:
     return run
 
 
-class LinkagePolicyIO(Schema):
+class LinkagePolicyOut(Schema):
     auto_merge: bool
-    auto_merge_probability: float = Field(0.999, ge=0.9, le=1)
+    auto_merge_probability: float
+    pair_threshold: float = Field(
+        description="a pair at or above this match probability is proposed for review"
+    )
+    cluster_threshold: float = Field(
+        description="a link at or above this match probability joins two records in a cluster"
+    )
+    name_only_threshold: float = Field(
+        description="the higher match probability a cluster link needs without the same IIN "
+        "or document number"
+    )
+
+
+class LinkagePolicyIn(Schema):
+    auto_merge: bool | None = Field(None, description="left out: unchanged")
+    auto_merge_probability: float | None = Field(
+        None, ge=0.9, le=1, description="0.9–1; left out: unchanged"
+    )
+    pair_threshold: float | None = Field(None, description="above 0, below 1; left out: unchanged")
+    cluster_threshold: float | None = Field(
+        None, description="at least pair_threshold, below 1; left out: unchanged"
+    )
+    name_only_threshold: float | None = Field(
+        None, description="at least cluster_threshold, below 1; left out: unchanged"
+    )
 
 
 @router.get(
     "/duplicates/policy",
-    response={200: LinkagePolicyIO, **ERRORS},
-    summary="Whether batch runs merge exact-identifier pairs without review",
+    response={200: LinkagePolicyOut, **ERRORS},
+    summary="The crisis's duplicates policy: automatic merging on exact identifiers, and the "
+    "thresholds of its whole-crisis searches",
 )
 def linkage_policy_get(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
     user = _user(request)
@@ -386,11 +440,15 @@ def linkage_policy_get(request: HttpRequest, query: Query[CrisisQuery]) -> Any:
 
 @router.put(
     "/duplicates/policy",
-    response={200: LinkagePolicyIO, **ERRORS},
-    summary="Set whether batch runs merge exact-identifier pairs without review",
+    response={200: LinkagePolicyOut, **ERRORS},
+    summary="Set the crisis's duplicates policy (crisis managers); fields left out stay as "
+    "they are",
+    description="Thresholds are match probabilities: 0 < pair_threshold ≤ cluster_threshold "
+    "≤ name_only_threshold < 1, refused otherwise (400, naming the threshold in `extra`). "
+    "The next run uses them.",
 )
 def linkage_policy_put(
-    request: HttpRequest, query: Query[CrisisQuery], body: LinkagePolicyIO
+    request: HttpRequest, query: Query[CrisisQuery], body: LinkagePolicyIn
 ) -> Any:
     user = _user(request)
     access.require(user, Cap.CRISIS_MANAGE)
@@ -400,6 +458,9 @@ def linkage_policy_put(
         crisis=crisis,
         auto_merge=body.auto_merge,
         auto_merge_probability=body.auto_merge_probability,
+        pair_threshold=body.pair_threshold,
+        cluster_threshold=body.cluster_threshold,
+        name_only_threshold=body.name_only_threshold,
     )
 
 

@@ -181,6 +181,54 @@ def registration_create(
     )
 
 
+class CheckedDuplicateOut(Schema):
+    """Someone already registered who may be a member of a registration checked before
+    saving (nothing is kept: no pair yet)."""
+
+    member: int = Field(description="the member of the registration checked (index in members)")
+    duplicate_of: int = Field(description="the person already registered")
+    reference_code: str = Field(description="the reference code of the person already registered")
+    score: int
+    evidence: list[str] = Field(description="iin, document, phone, name_birth_date, …")
+    evidence_text: str
+
+
+class RegistrationCheckOut(Schema):
+    possible_duplicates: list[CheckedDuplicateOut] = Field(
+        description="people already registered who may be members of this registration, "
+        "strongest first (only those you may see are named)"
+    )
+
+
+@router.post(
+    "/registrations/check",
+    response={200: RegistrationCheckOut, **ERRORS},
+    summary="Check one household's registration for possible duplicates before saving it",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RegistrationIn.model_json_schema()}},
+        }
+    },
+    description="The same payload as `POST /api/registrations`, checked as it would be "
+    "(400 with the reasons in `extra.errors` when it would be refused; nothing is kept), "
+    "then looked up among the people already registered, as the hotline form does before "
+    "saving: each possible duplicate with the member it may be, the person's id and "
+    "reference code (no names), score and evidence. Nothing is registered and no pair is "
+    "kept; the read is audited (`registration_check`). Register with `POST "
+    "/api/registrations` afterwards: the pairs are then kept for review.",
+)
+def registration_check(
+    request: HttpRequest, payload: Body[dict[str, Any]], crisis: int | None = None
+) -> Any:
+    from aman.dedup.selectors import registration_check as check
+
+    user = _user(request)
+    access.require(user, Cap.REGISTER)
+    the_crisis = _crisis(user, crisis)
+    return {"possible_duplicates": check(user=user, crisis=the_crisis, payload=payload)}
+
+
 def _duplicates_of(user: User, record: IntakeRecord, people: list[int]) -> list[dict[str, Any]]:
     """The possible duplicates the duplicate check kept for a registration."""
     from aman.dedup.models import CandidatePair

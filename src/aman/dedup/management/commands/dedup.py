@@ -1,3 +1,4 @@
+import argparse
 import signal
 import sys
 import threading
@@ -13,7 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from aman.core.commands import AmanCommand
 from aman.core.models import Crisis
 from aman.dedup import batch
-from aman.dedup.models import PHASES, LinkageRun
+from aman.dedup.models import DEFAULT_THRESHOLDS, PHASES, THRESHOLDS, LinkageRun
 
 
 class Command(AmanCommand):
@@ -29,6 +30,27 @@ class Command(AmanCommand):
             ),
         )
         run.add_argument("--crisis", required=True, help=_("crisis id or code"))
+        for name, text in (
+            ("pair_threshold", _("propose a pair for review from this match probability")),
+            ("cluster_threshold", _("join two records in a cluster from this match probability")),
+            (
+                "name_only_threshold",
+                _(
+                    "the match probability a cluster link needs without the same IIN or "
+                    "document number"
+                ),
+            ),
+        ):
+            run.add_argument(
+                "--" + name.replace("_", "-"),
+                dest=name,
+                type=_probability,
+                metavar="P",
+                help=text
+                + " "
+                + _("(for this run only; default: the crisis's policy, %(default)s when unset)")
+                % {"default": DEFAULT_THRESHOLDS[name]},
+            )
         export = sub.add_parser(
             "export",
             help=_("one CSV row per intake record: its source reference, its person, its cluster"),
@@ -43,14 +65,24 @@ class Command(AmanCommand):
         key = options["crisis"]
         crisis = self.crisis(key)
         if options["action"] == "run":
-            self._run(crisis)
+            self._run(crisis, {name: options.get(name) for name in THRESHOLDS})
         else:
             self._export(crisis, options["out"])
 
-    def _run(self, crisis: Crisis) -> None:
-        run = batch.linkage_run_start(actor=None, crisis=crisis, dispatch=False)
+    def _run(self, crisis: Crisis, thresholds: dict[str, float | None]) -> None:
+        run = batch.linkage_run_start(
+            actor=None, crisis=crisis, dispatch=False, thresholds=thresholds
+        )
         self.stderr.write(
             _("Linkage run %(run)s over %(crisis)s…") % {"run": run.pk, "crisis": crisis.name}
+        )
+        self.stderr.write(
+            _("Thresholds: pair %(pair)s, cluster %(cluster)s, name-only %(name_only)s.")
+            % {
+                "pair": run.thresholds["pair_threshold"],
+                "cluster": run.thresholds["cluster_threshold"],
+                "name_only": run.thresholds["name_only_threshold"],
+            }
         )
 
         def echo(phase: str, fraction: float) -> None:
@@ -125,6 +157,17 @@ class Command(AmanCommand):
             )
             % {"count": rows, "path": out}
         )
+
+
+def _probability(text: str) -> float:
+    """A threshold as typed (a decimal point or comma); its range is checked with the
+    others (`batch.linkage_thresholds_check`)."""
+    try:
+        return float(text.replace(",", ".").strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("not a number: %(value)r (a probability such as 0.95)") % {"value": text}
+        ) from None
 
 
 @contextmanager
