@@ -97,3 +97,24 @@ def test_a_closed_airport_takes_no_flight(world) -> None:
     plan = run(world.crisis)
     assert flight in {x["id"] for x in plan.scenario["legs"]}
     assert plan.result["summary"]["people_home"] == 4
+
+
+def test_a_hotel_shrunk_from_a_night_on_offers_the_beds_of_each_night(world) -> None:
+    """Ten double rooms, shrunk to six from the third night on: the planner gets 20 beds (ten
+    rooms of two) on the nights before and 12 (six) from then on, never more than the block
+    has on a night."""
+    from aman.shelter.models import RoomBlock
+    from aman.shelter.services import block_update
+
+    s = situation(world.crisis, households=1, bus_seats=2)
+    block = RoomBlock.objects.get(hotel=s.hotel)
+    from_night = block.first_night + timedelta(days=2)
+    block_update(actor=None, block=block, data={"rooms": 6, "rooms_from": from_night.isoformat()})
+    export = inputs.export(world.crisis, start=START, days=4)
+    (hotel,) = [h for h in export.data["hotels"] if h["id"] == f"hotel{s.hotel.pk}"]
+    assert hotel["beds"], hotel
+    for night, beds in hotel["beds"].items():
+        rooms = 10 if night < from_night.isoformat() else 6
+        assert beds == 2 * rooms, (night, beds)
+        assert hotel["rooms"][night] == [{"beds": 2, "count": rooms}]
+    assert {b for b in hotel["beds"].values()} == {20, 12}

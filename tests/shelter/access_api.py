@@ -164,6 +164,7 @@ ROWS: list[dict[str, Any]] = [
             "payer": "state",
         },
     ),
+    A("GET /api/blocks/{block_id}", lambda w: f"/api/blocks/{world_block(w)}"),
     A(
         "PATCH /api/blocks/{block_id}",
         lambda w: f"/api/blocks/{world_block(w)}",

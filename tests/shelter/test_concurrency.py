@@ -367,3 +367,42 @@ def test_two_check_ins_into_one_hotel_room_number(world: World) -> None:
         assert f"Hotel room {number} is given to another household" in lost[0].message
         assert Stay.objects.filter(block__hotel=hotel, room_number=number).count() == 1
         assert Stay.objects.filter(block__hotel=hotel, status="checked_in").count() == 1
+
+
+def test_a_shrink_and_a_new_household_on_the_last_free_room(world: World) -> None:
+    """An officer shrinks the block to one room from tonight while another houses a new
+    household in its last free room: both lock the block, so one of them wins — never a
+    household in a room the block no longer has on a night."""
+    from aman.core.errors import ApplicationError
+
+    outcomes = set()
+    for _round in range(4):
+        hotel, block = one_room_left(world)
+        newcomer = register_household(world, 2)
+        shrunk, housed = race(
+            [
+                lambda b=block: services.block_update(
+                    actor=world.users[Role.LOGISTICS], block=b, data={"rooms": 1}
+                ),
+                lambda h=newcomer, hotel=hotel: services.household_house(
+                    actor=world.users[Role.CRISIS_MANAGER],
+                    crisis=world.crisis,
+                    household=h,
+                    hotel=hotel,
+                    first_night=today(),
+                    last_night=today() + timedelta(days=1),
+                ),
+            ]
+        )
+        if isinstance(shrunk, RoomBlock):
+            assert isinstance(housed, ApplicationError), housed
+            outcomes.add("shrunk")
+        else:
+            assert isinstance(shrunk, Conflict) and "room 2: stay" in shrunk.message, shrunk
+            assert isinstance(housed, list) and [s.room for s in housed] == [2], housed
+            outcomes.add("housed")
+        block.refresh_from_db()
+        counts = block.room_counts()
+        for night, room in StayNight.objects.filter(block=block).values_list("night", "room"):
+            assert room <= counts.on(night), (night, room)
+    assert outcomes

@@ -15,10 +15,11 @@ What is exported, and how (docs/planning.md, "From the database"):
   except the bookings of a published plan for the households being planned (those seats
   are theirs to keep or to give up);
 - bus pools of the crisis;
-- hotels with their free beds per night (rooms of their blocks not held by stays, × beds
-  per room), plus the rooms held by a published plan's planned stays of the households
-  being planned; and those free rooms per night by beds per room (`rooms`: publishing
-  gives each household rooms of its own, so the planner charges rooms, not beds);
+- hotels with their free beds per night (rooms of their blocks that night — a block's
+  number of rooms may change from a night on — not held by stays, × beds per room), plus
+  the rooms held by a published plan's planned stays of the households being planned; and
+  those free rooms per night by beds per room (`rooms`: publishing gives each household
+  rooms of its own, so the planner charges rooms, not beds);
 - households with someone to move: size (members who travel), the beds they need when
   infants among them share one (`beds`: members at least `INFANT_AGE` the day after the
   horizon, or of unknown age), priority, a medical escort
@@ -768,7 +769,7 @@ def export(
     blocks_of: dict[int, list[RoomBlock]] = defaultdict(list)
     for block in RoomBlock.objects.filter(
         crisis=crisis, last_night__gte=first_night, first_night__lte=last_night
-    ):
+    ).prefetch_related("rooms_history"):
         blocks_of[block.hotel_id].append(block)
     for hotel in hotels:
         head = hub_of[hotel.place_id]
@@ -781,9 +782,11 @@ def export(
         rates: list[float] = []
         for block in blocks_of[hotel.pk]:
             rates.append(float(block.rate) / max(1, block.beds))
+            # Each night's own number of rooms: a block shrunk or grown from a night on.
+            counts = block.room_counts()
             night = max(block.first_night, first_night)
             while night <= min(block.last_night, last_night):
-                free = block.rooms - taken[(block.pk, night)]
+                free = counts.on(night) - taken[(block.pk, night)]
                 if free > 0:
                     beds[night.isoformat()] = beds.get(night.isoformat(), 0) + free * block.beds
                     rooms[night.isoformat()][block.beds] += free

@@ -79,6 +79,16 @@ class BlockForm(forms.Form):
     rooms = forms.CharField(
         label=_("Rooms"), widget=forms.NumberInput(attrs={"min": 1, "max": 5000})
     )
+    rooms_from = forms.CharField(
+        label=_("Rooms from the night of"),
+        required=False,
+        widget=DATE,
+        help_text=_(
+            "A new number of rooms applies from this night to the last night; the nights "
+            "before keep the rooms they had. Blank: from tonight (the hotel's), or from the "
+            "first night when the block starts later."
+        ),
+    )
     first_night = forms.CharField(label=_("First night"), widget=DATE)
     last_night = forms.CharField(label=_("Last night"), widget=DATE)
     rate = forms.CharField(
@@ -104,9 +114,12 @@ class BlockForm(forms.Form):
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, change: bool = False, **kwargs: Any) -> None:
+        """`change`: the form changes a block (a new block has no night to change from)."""
         super().__init__(*args, **kwargs)
         self.fields["tour_operator"].choices = operator_choices()  # type: ignore[attr-defined]
+        if not change:
+            del self.fields["rooms_from"]
 
     @staticmethod
     def initial_for(block: RoomBlock) -> dict[str, Any]:

@@ -10,15 +10,24 @@ nights, and each night it holds is a `StayNight` row, unique per block, room and
 second row whoever writes it. A stay that ends early (checked out, no-show, cancelled) gives
 its remaining nights back by deleting their rows; its history stays in `StayEvent`.
 
-Capacity (rooms × nights), blocked (the StayNight rows) and available (the difference) are
-counted from those rows, never kept in counters that could drift.
+The number of rooms a block contracts can change while it runs (the hotel takes rooms back,
+or gives more): each change is kept in `RoomBlockRooms`, append-only, with the first night
+it applies from, and every night has the rooms of its own (`RoomBlock.rooms_on`). Nights
+already past keep the rooms they had.
+
+Capacity (the rooms of each night, summed over the nights), blocked (the StayNight rows)
+and available (the difference) are counted from those rows, never kept in counters that
+could drift.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -138,8 +147,65 @@ class Hotel(models.Model):
         return reverse("hotel_detail", args=[self.pk])
 
 
+@dataclass(frozen=True)
+class RoomCounts:
+    """A block's number of rooms night by night, read from its changes (`RoomBlockRooms`):
+    a night has the rooms of the latest change recorded from that night or an earlier one
+    (a change applies to every night from its own on, over the changes recorded before it);
+    a night before every change has the rooms of the earliest one. `fallback`: the block's
+    `rooms`, for a block without any change recorded."""
+
+    # (order recorded, from night, rooms), in the order recorded.
+    changes: tuple[tuple[int, date, int], ...]
+    fallback: int
+
+    @classmethod
+    def of(cls, rows: Iterable[RoomBlockRooms], fallback: int) -> RoomCounts:
+        return cls(tuple(sorted((r.pk, r.from_night, r.rooms) for r in rows)), fallback)
+
+    def on(self, night: date) -> int:
+        rooms = None
+        for _order, start, count in self.changes:
+            if start <= night:
+                rooms = count
+        if rooms is not None:
+            return rooms
+        if not self.changes:
+            return self.fallback
+        earliest = min(start for _order, start, _count in self.changes)
+        return [c for _o, s, c in self.changes if s == earliest][-1]
+
+    def fewest(self, first: date, last: date) -> int:
+        """The rooms every night from `first` to `last` has (0 for no night)."""
+        return min((self.on(n) for n in _nights(first, last)), default=0)
+
+    def total(self, first: date, last: date) -> int:
+        """Room-nights from `first` to `last`."""
+        return sum(self.on(n) for n in _nights(first, last))
+
+    def runs(self, first: date, last: date) -> list[tuple[date, date, int]]:
+        """The nights from `first` to `last` as runs of the same number of rooms:
+        (first night, last night, rooms)."""
+        out: list[tuple[date, date, int]] = []
+        for night in _nights(first, last):
+            rooms = self.on(night)
+            if out and out[-1][2] == rooms:
+                out[-1] = (out[-1][0], night, rooms)
+            else:
+                out.append((night, night, rooms))
+        return out
+
+
+def _nights(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 class RoomBlock(models.Model):
-    """Rooms contracted with a hotel (or through a tour operator) for a run of nights."""
+    """Rooms contracted with a hotel (or through a tour operator) for a run of nights.
+
+    `rooms` is the number of rooms of the latest change of the contract (`RoomBlockRooms`):
+    the number it contracts from that change's night on. Each night has its own number
+    (`rooms_on`): a block shrunk from tonight on keeps its rooms on the nights before."""
 
     crisis = models.ForeignKey("core.Crisis", on_delete=models.PROTECT, related_name="+")
     hotel = models.ForeignKey(Hotel, on_delete=models.PROTECT, related_name="blocks")
@@ -191,13 +257,52 @@ class RoomBlock(models.Model):
     def nights(self) -> int:
         return (self.last_night - self.first_night).days + 1
 
+    def room_counts(self) -> RoomCounts:
+        """The rooms of each night (one query, or none when `rooms_history` is prefetched)."""
+        return RoomCounts.of(self.rooms_history.all(), self.rooms)
+
+    def rooms_on(self, night: date) -> int:
+        return self.room_counts().on(night)
+
     @property
     def capacity(self) -> int:
-        """Room-nights contracted."""
-        return self.rooms * self.nights
+        """Room-nights contracted: each night's rooms, summed over the nights."""
+        return self.room_counts().total(self.first_night, self.last_night)
+
+    def rooms_runs(self) -> list[tuple[date, date, int]]:
+        """The block's nights as runs of the same number of rooms."""
+        return self.room_counts().runs(self.first_night, self.last_night)
 
     def covers(self, first: date, last: date) -> bool:
         return self.first_night <= first and last <= self.last_night
+
+
+class RoomBlockRooms(AppendOnlyModel):
+    """One change of the number of rooms a block contracts: `rooms` rooms from the night
+    `from_night` on (see `RoomCounts`). Append-only, in the model and in the database
+    (migration 0004): the rooms a past night had are never rewritten. A block's first row is
+    written with it, from its first night."""
+
+    block = models.ForeignKey(RoomBlock, on_delete=models.PROTECT, related_name="rooms_history")
+    from_night = models.DateField(_("from the night of"))
+    rooms = models.PositiveIntegerField(_("rooms"))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+    recorded_by = models.ForeignKey(
+        "core.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    append_only_message = "A room block's rooms history is append-only."
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("change of a block's rooms")
+        verbose_name_plural = _("changes of a block's rooms")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rooms__gte=1), name="roomblockrooms_rooms")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.block_id}: {self.rooms} from {self.from_night}"
 
 
 class StayStatus(models.TextChoices):

@@ -1,5 +1,6 @@
 """Reads of shelter, through the one door: `require_shelter`, `hotels_for_user`,
-`stays_for_user`. Counts of rooms come from the `StayNight` rows (see the models)."""
+`stays_for_user`. Counts of rooms come from the `StayNight` rows, and the rooms contracted
+from each night's own number (`RoomBlock.rooms_on`; see the models)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from aman.core.access import require
@@ -104,10 +105,10 @@ class BlockUse:
     # Room-nights booked at another rate or currency than the block's now: they keep the
     # price they were booked at.
     other_price: int = 0
-
-    @property
-    def capacity(self) -> int:
-        return self.block.capacity
+    capacity: int = 0  # room-nights contracted: each night's rooms, summed
+    # The block's nights as runs of one number of rooms: (first night, last night, rooms).
+    runs: list[tuple[date, date, int]] = field(default_factory=list)
+    tonight_rooms: int | None = None  # rooms contracted `night`
 
     @property
     def available(self) -> int:
@@ -115,8 +116,10 @@ class BlockUse:
 
 
 def block_use(blocks: list[RoomBlock], *, night: date | None = None) -> list[BlockUse]:
-    """Each block's capacity, blocked and available room-nights, those booked at another
-    price than the block's now (and rooms free `night`)."""
+    """Each block's capacity (each night's rooms, summed), blocked and available
+    room-nights, those booked at another price than the block's now (and rooms contracted
+    and free `night`)."""
+    prefetch_related_objects(blocks, "rooms_history")
     counts = dict(
         StayNight.objects.filter(block__in=blocks)
         .values_list("block")
@@ -138,19 +141,28 @@ def block_use(blocks: list[RoomBlock], *, night: date | None = None) -> list[Blo
             .annotate(n=Count("id"))
             .values_list("block", "n")
         )
-    return [
-        BlockUse(
-            block=b,
-            blocked=counts.get(b.pk, 0),
-            other_price=other_price.get(b.pk, 0),
-            tonight_free=(
-                b.rooms - tonight.get(b.pk, 0)
-                if night and b.first_night <= night <= b.last_night
-                else (0 if night else None)
-            ),
+    out = []
+    for b in blocks:
+        rooms = b.room_counts()
+        runs = rooms.runs(b.first_night, b.last_night)
+        runs_tonight = night is not None and b.first_night <= night <= b.last_night
+        tonight_rooms = rooms.on(night) if night is not None and runs_tonight else None
+        out.append(
+            BlockUse(
+                block=b,
+                blocked=counts.get(b.pk, 0),
+                other_price=other_price.get(b.pk, 0),
+                capacity=sum(r * ((last - first).days + 1) for first, last, r in runs),
+                runs=runs,
+                tonight_rooms=tonight_rooms,
+                tonight_free=(
+                    tonight_rooms - tonight.get(b.pk, 0)
+                    if tonight_rooms is not None
+                    else (0 if night else None)
+                ),
+            )
         )
-        for b in blocks
-    ]
+    return out
 
 
 def free_blocks(*, hotel: Hotel, first: date, last: date) -> list[tuple[RoomBlock, int]]:
@@ -190,7 +202,9 @@ def occupancy(hotels: list[Hotel], first: date, days: int) -> list[Occupancy]:
     and the departures of that morning."""
     last = first + timedelta(days=days - 1)
     blocks = list(
-        RoomBlock.objects.filter(hotel__in=hotels, first_night__lte=last, last_night__gte=first)
+        RoomBlock.objects.filter(
+            hotel__in=hotels, first_night__lte=last, last_night__gte=first
+        ).prefetch_related("rooms_history")
     )
     out = {
         h.pk: Occupancy(
@@ -201,12 +215,14 @@ def occupancy(hotels: list[Hotel], first: date, days: int) -> list[Occupancy]:
     index = {first + timedelta(days=i): i for i in range(days)}
     beds_of = {b.pk: b.beds for b in blocks}
     for b in blocks:
+        counts = b.room_counts()
         for night, i in index.items():
             if b.first_night <= night <= b.last_night:
+                rooms = counts.on(night)
                 row = out[b.hotel_id].nights[i]
-                row.rooms += b.rooms
-                row.beds += b.rooms * b.beds
-                row.beds_free += b.rooms * b.beds
+                row.rooms += rooms
+                row.beds += rooms * b.beds
+                row.beds_free += rooms * b.beds
     taken = StayNight.objects.filter(
         block__in=blocks, night__gte=first, night__lte=last
     ).values_list("block_id", "block__hotel_id", "night", "stay__adults", "stay__children")

@@ -51,6 +51,7 @@ from aman.shelter.models import (
     Meals,
     Payer,
     RoomBlock,
+    RoomBlockRooms,
     RoomType,
     Stay,
     StayEvent,
@@ -530,6 +531,9 @@ def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> R
     ):
         values["tour_operator"] = hotel.tour_operator
     block = RoomBlock.objects.create(crisis=hotel.crisis, hotel=hotel, created_by=actor, **values)
+    RoomBlockRooms.objects.create(
+        block=block, from_night=block.first_night, rooms=block.rooms, recorded_by=actor
+    )
     audit_write(
         actor=actor,
         verb="block_create",
@@ -541,21 +545,92 @@ def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> R
     return block
 
 
+def _block_today(block: RoomBlock) -> date:
+    """Today on the block's hotel's calendar: its "tonight"."""
+    return timezone.localtime(timezone.now(), block.hotel.place.zone).date()
+
+
+def _rooms_from(
+    block: RoomBlock, values: dict[str, Any], data: dict[str, Any]
+) -> tuple[date, date] | None:
+    """The nights a change of the number of rooms applies to (from, last), when `rooms` is
+    sent: from `rooms_from` (blank: tonight, the hotel's) or the block's first night when
+    it starts later, to its last night. Nights already past keep the rooms they had."""
+    raw = data.get("rooms_from")
+    if "rooms" not in values:
+        if raw not in (None, ""):
+            _problems_raise(
+                {"rooms_from": [_("Say how many rooms the block has from that night on.")]}
+            )
+        return None
+    today = _block_today(block)
+    first = values.get("first_night", block.first_night)
+    last = values.get("last_night", block.last_night)
+    problems: dict[str, list[str]] = {}
+    start = today
+    if raw not in (None, ""):
+        given = _day(raw, "rooms_from", problems)
+        if given is not None and given < today:
+            problems.setdefault("rooms_from", []).append(
+                _(
+                    "A night already past keeps the rooms it had: the change applies from "
+                    "tonight (%(today)s) on at the earliest."
+                )
+                % {"today": today.isoformat()}
+            )
+        elif given is not None and given > last:
+            problems.setdefault("rooms_from", []).append(_("After the block's last night."))
+        start = given or today
+    _problems_raise(problems)
+    start = max(start, first)
+    if start > last:
+        _problems_raise(
+            {
+                "rooms": [
+                    _(
+                        "The block's last night (%(day)s) is past: the nights already past "
+                        "keep the rooms they had."
+                    )
+                    % {"day": last.isoformat()}
+                ]
+            }
+        )
+    return start, last
+
+
 @transaction.atomic
 def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) -> RoomBlock:
     """Change a contract. Rooms and nights given to households cannot be taken away: the
-    block cannot shrink below a room in use, nor lose a night a stay holds. A new rate or
-    currency prices the nights booked from then on; every night booked already keeps the
-    price it was booked at (`StayNight.rate`), stayed or not — the cost ledger never
-    changes behind accounting's back."""
+    block cannot shrink below a room in use, nor lose a night a stay holds. A new number of
+    rooms applies from `rooms_from` on (blank: from tonight, the hotel's; or from the
+    block's first night when it starts later) to the block's last night, over any change
+    recorded before; the nights before keep the rooms they had (`RoomBlockRooms`). A new
+    rate or currency prices the nights booked from then on; every night booked already
+    keeps the price it was booked at (`StayNight.rate`), stayed or not — the cost ledger
+    never changes behind accounting's back."""
     block = (
-        RoomBlock.objects.select_for_update(of=("self",)).select_related("crisis").get(pk=block.pk)
+        RoomBlock.objects.select_for_update(of=("self",))
+        .select_related("crisis", "hotel__place")
+        .get(pk=block.pk)
     )
     values = _block_values(data, block)
+    nights = _rooms_from(block, values, data)
     before = snapshot(block, BLOCK_FIELDS)
     used = StayNight.objects.filter(block=block)
-    if "rooms" in values and values["rooms"] < block.rooms:
-        _check_shrink(block, values["rooms"])
+    change: RoomBlockRooms | None = None
+    had = 0
+    if nights is not None:
+        start, last = nights
+        counts = block.room_counts()
+        had = counts.on(start)
+        if all(counts.on(n) == values["rooms"] for n in _nights(start, last)):
+            # Every one of those nights has that number already: nothing to record.
+            del values["rooms"]
+        else:
+            _check_shrink(block, values["rooms"], start)
+            change = RoomBlockRooms(
+                block=block, from_night=start, rooms=values["rooms"], recorded_by=actor
+            )
     if "beds" in values and values["beds"] < block.beds:
         for stay in Stay.objects.filter(block=block, status__in=HOLDS_ROOM).prefetch_related(
             "guests"
@@ -584,6 +659,11 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
         setattr(block, name, value)
     block.save()
     changes: dict[str, Any] = diff(before, snapshot(block, BLOCK_FIELDS))
+    if change is not None:
+        change.save()
+        # The rooms that night had, and has from now on.
+        changes["rooms"] = [had, change.rooms]
+        changes["rooms_from"] = change.from_night.isoformat()
     if "rate" in changes or "currency" in changes:
         changes["nights_keeping_their_price"] = _nights_at_another_price(block)
     audit_write(
@@ -596,13 +676,12 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
     return block
 
 
-def _rooms_held(block: RoomBlock, above: int) -> list[Stay]:
-    """The stays holding a room numbered above `above` in the block on a night from today on
-    (the hotel's today): what stands in the way of shrinking the block to `above` rooms.
-    Nights already past keep the room they were spent in and stand in no one's way."""
-    today = timezone.localtime(timezone.now(), block.hotel.place.zone).date()
+def _rooms_held(block: RoomBlock, above: int, start: date) -> list[Stay]:
+    """The stays holding a room numbered above `above` in the block on a night from `start`
+    on (tonight at the earliest): what stands in the way of shrinking the block to `above`
+    rooms from that night on. Nights before keep their rooms and stand in no one's way."""
     stay_ids = (
-        StayNight.objects.filter(block=block, room__gt=above, night__gte=today)
+        StayNight.objects.filter(block=block, room__gt=above, night__gte=start)
         .values_list("stay_id", flat=True)
         .distinct()
     )
@@ -613,10 +692,10 @@ def _rooms_held(block: RoomBlock, above: int) -> list[Stay]:
     )
 
 
-def _check_shrink(block: RoomBlock, rooms: int) -> None:
-    """Refuse fewer rooms than a stay holds from today on, naming the rooms and the stays
-    and saying how to free them."""
-    held = _rooms_held(block, rooms)
+def _check_shrink(block: RoomBlock, rooms: int, start: date) -> None:
+    """Refuse fewer rooms than a stay holds from the night `start` on, naming the rooms and
+    the stays and saying how to free them."""
+    held = _rooms_held(block, rooms, start)
     if not held:
         return
     named = "; ".join(
@@ -631,11 +710,12 @@ def _check_shrink(block: RoomBlock, rooms: int) -> None:
     )
     raise Conflict(
         _(
-            "The block cannot have %(rooms)d rooms: rooms above %(rooms)d are held from "
-            "tonight on — %(held)s. Move those stays to a free room of the block (Move to "
-            "another room, on the stay's page), or end them, then shrink the block."
+            "The block cannot have %(rooms)d rooms from the night of %(night)s: rooms above "
+            "%(rooms)d are held from then on — %(held)s. Move those stays to a free room of "
+            "the block (Move to another room, on the stay's page), or end them, then shrink "
+            "the block."
         )
-        % {"rooms": rooms, "held": named},
+        % {"rooms": rooms, "night": start.isoformat(), "held": named},
         {
             "errors": {
                 "rooms": [_("Rooms above this number are held: %(held)s.") % {"held": named}]
@@ -712,13 +792,15 @@ def check_nights(first: Any, last: Any) -> tuple[date, date]:
 
 
 def free_rooms(block: RoomBlock, first: date, last: date) -> list[int]:
-    """The rooms of a block free for every night from `first` to `last`."""
+    """The rooms of a block free for every night from `first` to `last`: the rooms every one
+    of those nights has (`RoomBlock.rooms_on`) that nobody holds on any of them."""
     used = set(
         StayNight.objects.filter(block=block, night__gte=first, night__lte=last).values_list(
             "room", flat=True
         )
     )
-    return [r for r in range(1, block.rooms + 1) if r not in used]
+    rooms = block.room_counts().fewest(first, last)
+    return [r for r in range(1, rooms + 1) if r not in used]
 
 
 @dataclass
@@ -971,7 +1053,9 @@ def hotel_supplies(hotels: list[Hotel], first: date, last: date) -> list[packing
     """The rooms of each hotel's blocks free for every night from `first` to `last` (two
     statements for any number of hotels)."""
     blocks = list(
-        RoomBlock.objects.filter(hotel__in=hotels, first_night__lte=first, last_night__gte=last)
+        RoomBlock.objects.filter(
+            hotel__in=hotels, first_night__lte=first, last_night__gte=last
+        ).prefetch_related("rooms_history")
     )
     used: dict[int, set[int]] = {}
     for block_id, room in (
@@ -1000,7 +1084,11 @@ def hotel_supplies(hotels: list[Hotel], first: date, last: date) -> list[packing
                         block_id=b.pk,
                         hotel_id=hotel.pk,
                         beds=b.beds,
-                        free=b.rooms - len(used.get(b.pk, ())),
+                        free=sum(
+                            1
+                            for r in range(1, b.room_counts().fewest(first, last) + 1)
+                            if r not in used.get(b.pk, ())
+                        ),
                         rate=b.rate,
                     )
                     for b in by_hotel.get(hotel.pk, [])
@@ -1501,6 +1589,18 @@ def _change_nights(stay: Stay, new_last: date, actor: User | None, note: str) ->
                 {"errors": {"last_night": [_("After the block's last night.")]}},
             )
         added = _nights(old + timedelta(days=1), new_last)
+        rooms = stay.block.room_counts().fewest(added[0], added[-1])
+        if stay.room > rooms:
+            raise Conflict(
+                _(
+                    "Room %(room)d of the block is not contracted on all the added nights: "
+                    "the block has %(rooms)d rooms on some of them. Move the stay to a lower "
+                    "room first (Move to another room), or house the household in another "
+                    "block after its last night."
+                )
+                % {"room": stay.room, "rooms": rooms},
+                {"errors": {"last_night": [_("Fewer rooms on the added nights.")]}},
+            )
         clash = StayNight.objects.filter(block=stay.block, room=stay.room, night__in=added).exists()
         guests = list(stay.guests.all())
         if clash or _busy(guests, added[0], added[-1], exclude_group=stay.group):
@@ -1586,7 +1686,8 @@ def stay_move(
         target = free[0]
     else:
         problems: dict[str, list[str]] = {}
-        target = _whole(room, "room", problems, low=1, high=block.rooms)
+        rooms = block.room_counts().fewest(start, stay.last_night)
+        target = _whole(room, "room", problems, low=1, high=max(1, rooms))
         _problems_raise(problems)
         if target == stay.room:
             raise ApplicationError(

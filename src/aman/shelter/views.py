@@ -262,10 +262,14 @@ def block_create(request: HttpRequest, pk: int) -> HttpResponse:
 def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user, crisis = _current(request)
     block = selectors.block_for_user(user=user, crisis=crisis, pk=pk)
-    form = BlockForm(request.POST or None, initial=BlockForm.initial_for(block))
+    form = BlockForm(request.POST or None, initial=BlockForm.initial_for(block), change=True)
     held: list[Stay] = []
     if request.method == "POST" and form.is_valid():
         changed = {k: v for k, v in form.cleaned_data.items() if k in form.changed_data}
+        if changed.get("rooms_from"):
+            # A night to change the rooms from: the number of rooms goes with it, changed
+            # or not (the nights from then on may have another number now).
+            changed["rooms"] = form.cleaned_data["rooms"]
         try:
             block = services.block_update(actor=user, block=block, data=changed)
         except ApplicationError as exc:
@@ -293,10 +297,19 @@ def block_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     % {"n": use.other_price, "rate": block.rate, "currency": block.currency},
                 )
             return redirect("hotel_detail", block.hotel_id)
+    (use,) = selectors.block_use([block], night=hotel_today(block.hotel))
     return TemplateResponse(
         request,
         "shelter/block_form.html",
-        {"form": form, "hotel": block.hotel, "block": block, "crisis": crisis, "held": held},
+        {
+            "form": form,
+            "hotel": block.hotel,
+            "block": block,
+            "crisis": crisis,
+            "held": held,
+            "use": use,
+            "changes": block.rooms_history.select_related("recorded_by").order_by("id"),
+        },
     )
 
 

@@ -1,5 +1,7 @@
-"""Hotel vouchers: the signed code of a stay, its QR code (PNG, to send by messenger) and the
-printable voucher (PDF) in the language of the household's contact person.
+"""Hotel vouchers: the signed code of a stay, its QR code alone (PNG: the check page's
+address, nothing else) and the printable voucher (PDF) in the language of the household's
+contact person. Aman hands them to the officer, who forwards them; sending them belongs to
+the messaging app, later.
 
 `AMANV1:<stay>:<signature>` — upper case and digits only. The signature is an HMAC (keyed by
 the server's secret) over the stay, its block, its room in the block and its first night: a

@@ -142,7 +142,10 @@ class Ref(Schema):
 
 class BlocksSummary(Schema):
     blocks: int
-    rooms: int = Field(description="rooms contracted, summed over the blocks")
+    rooms: int = Field(
+        description="rooms contracted, summed over the blocks (each block's `rooms`: the "
+        "number of its latest change; `capacity` counts each night's own)"
+    )
     capacity: int = Field(description="room-nights contracted")
     blocked: int = Field(description="room-nights given to households")
     available: int
@@ -232,7 +235,9 @@ def hotel_list(request: HttpRequest, filters: Query[CrisisFilter]) -> Any:
     user = _user(request)
     selectors.require_shelter(user)
     crisis = _crisis(user, filters.crisis)
-    return selectors.hotels_for_user(user=user, crisis=crisis).prefetch_related("blocks")
+    return selectors.hotels_for_user(user=user, crisis=crisis).prefetch_related(
+        "blocks", "blocks__rooms_history"
+    )
 
 
 @router.post(
@@ -276,12 +281,34 @@ def hotel_update(request: HttpRequest, hotel_id: int, payload: HotelPatch) -> An
 # Room blocks ----------------------------------------------------------------------------------
 
 
+class RoomsChangeOut(Schema):
+    from_night: date = Field(description="the first night the number applies to")
+    rooms: int
+    recorded_at: datetime
+
+
+class RoomsRunOut(Schema):
+    first_night: date
+    last_night: date
+    rooms: int
+
+
 class BlockOut(Schema):
     id: int
     hotel_id: int
     room_type: str
     beds: int
-    rooms: int
+    rooms: int = Field(
+        description="the number of rooms of the latest change (`rooms_history`), contracted "
+        "from its night on; each night's own number is in `rooms_by_night`"
+    )
+    rooms_history: list[RoomsChangeOut] = Field(
+        description="every change of the number of rooms, in the order recorded: each "
+        "applies from its night on, over the changes recorded before it"
+    )
+    rooms_by_night: list[RoomsRunOut] = Field(
+        description="the block's nights as runs of the same number of rooms"
+    )
     first_night: date
     last_night: date
     nights: int
@@ -292,7 +319,7 @@ class BlockOut(Schema):
     tour_operator: Ref | None
     contract_ref: str
     notes: str
-    capacity: int = Field(description="room-nights contracted")
+    capacity: int = Field(description="room-nights contracted: each night's rooms, summed")
     blocked: int = Field(description="room-nights given to households")
     available: int
     booked_at_another_price: int = Field(
@@ -322,6 +349,12 @@ class BlockPatch(Schema):
     room_type: RoomType | None = None
     beds: int | None = None
     rooms: int | None = None
+    rooms_from: date | None = Field(
+        None,
+        description="with `rooms`: the first night the new number applies to (default: "
+        "tonight at the hotel, or the block's first night when it starts later); nights "
+        "before keep the rooms they had",
+    )
     first_night: date | None = None
     last_night: date | None = None
     rate: Decimal | None = None
@@ -333,6 +366,18 @@ class BlockPatch(Schema):
     notes: str | None = None
 
 
+# BlockOut's fields that are not the block's own.
+_BLOCK_USE = (
+    "blocked",
+    "available",
+    "capacity",
+    "tour_operator",
+    "booked_at_another_price",
+    "rooms_history",
+    "rooms_by_night",
+)
+
+
 def _blocks_out(blocks: list[RoomBlock]) -> list[dict[str, Any]]:
     out = []
     for use in selectors.block_use(blocks):
@@ -341,13 +386,21 @@ def _blocks_out(blocks: list[RoomBlock]) -> list[dict[str, Any]]:
                 **{
                     name: getattr(use.block, name)
                     for name in BlockOut.model_fields
-                    if name
-                    not in ("blocked", "available", "tour_operator", "booked_at_another_price")
+                    if name not in _BLOCK_USE
                 },
                 "tour_operator": use.block.tour_operator,
+                "capacity": use.capacity,
                 "blocked": use.blocked,
                 "available": use.available,
                 "booked_at_another_price": use.other_price,
+                "rooms_history": [
+                    {"from_night": c.from_night, "rooms": c.rooms, "recorded_at": c.recorded_at}
+                    for c in use.block.rooms_history.all()
+                ],
+                "rooms_by_night": [
+                    {"first_night": first, "last_night": last, "rooms": rooms}
+                    for first, last, rooms in use.runs
+                ],
             }
         )
         out.append(row.model_dump(mode="json"))
@@ -389,13 +442,26 @@ def block_create(request: HttpRequest, hotel_id: int, payload: BlockIn) -> Any:
     return idempotent(request, user, payload.model_dump(mode="json"), create)
 
 
+@router.get(
+    "/blocks/{block_id}",
+    response={200: BlockOut, **ERRORS},
+    summary="One room block, with its rooms night by night and their history",
+)
+def block_detail(request: HttpRequest, block_id: int) -> Any:
+    return _blocks_out([_block(request, block_id)[1]])[0]
+
+
 @router.patch(
     "/blocks/{block_id}",
     response={200: BlockOut, **ERRORS},
     summary="Change a room block (only the fields sent)",
-    description="A block cannot shrink below a room in use, nor lose a night a stay holds "
-    "(409). A new `rate` or `currency` prices the nights booked from then on: every night "
-    "booked already keeps the price it was booked at (`booked_at_another_price` counts them).",
+    description="A new number of `rooms` applies from `rooms_from` on (default: tonight at "
+    "the hotel), to the block's last night; the nights before keep the rooms they had "
+    "(`rooms_history`, `rooms_by_night`). A `rooms_from` before tonight, after the block's "
+    "last night or without `rooms` is refused (400). A block cannot shrink below a room in "
+    "use from that night on, nor lose a night a stay holds (409). A new `rate` or `currency` "
+    "prices the nights booked from then on: every night booked already keeps the price it "
+    "was booked at (`booked_at_another_price` counts them).",
 )
 def block_update(request: HttpRequest, block_id: int, payload: BlockPatch) -> Any:
     user, block = _block(request, block_id)
