@@ -12,6 +12,7 @@ from aman.core.models import Crisis
 from aman.geo.models import Country
 from aman.registry import imports
 from aman.registry.models import ImportBatch, ImportSource
+from aman.registry.services import country_allowed, country_refused
 
 
 class Command(AmanCommand):
@@ -94,20 +95,17 @@ class Command(AmanCommand):
         self._report(batch, path, options["rejected_out"])
 
     def _country(self, crisis: Crisis, code: str | None) -> Country:
-        affected = list(crisis.affected_countries.all())
+        """The country the people are in: any of the crisis's countries, as on every other
+        channel (`services.country_allowed`: affected, where its crossings lead, its
+        missions'); without --country, the crisis's one affected country."""
         if code:
             country = Country.objects.filter(code=code.upper()).first()
             if country is None:
                 raise CommandError(_("Unknown country code %(code)s.") % {"code": repr(code)})
-            if country not in affected:
-                raise CommandError(
-                    _("%(code)s is not one of the crisis's affected countries (%(affected)s).")
-                    % {
-                        "code": country.code,
-                        "affected": ", ".join(sorted(c.code for c in affected)),
-                    }
-                )
+            if not country_allowed(crisis, country):
+                raise CommandError(country_refused(crisis, country))
             return country
+        affected = list(crisis.affected_countries.all())
         if len(affected) != 1:
             raise CommandError(_("Say which country the people are in: --country XX."))
         return affected[0]
