@@ -1727,6 +1727,14 @@ def person_update_self(
         phone = fields.pop("phone", None)
         whole_household = fields.pop("household", False)
         fields.pop("country", None)
+        handles = fields.pop("messengers", None)
+        if handles:
+            # A handle sent replaces that messenger's; the others stay (as a phone sent is
+            # added to the person's phones).
+            text = messengers_text({**person.messenger_handles, **handles})
+            if text != person.messengers:
+                person.messengers = text
+                changed.append("messengers")
         where = _where_after(person, fields.pop("city", ""), fields.pop("address", ""), country)
         if where is not None and where.differs_from(person):
             if where.country.pk != person.country_id:
@@ -1739,7 +1747,7 @@ def person_update_self(
             if getattr(person, name) != value:
                 setattr(person, name, value)
                 changed.append(name)
-        if {"pregnant", "medical_need", "reduced_mobility", "disability"} & set(changed):
+        if PRIORITY_FIELDS & set(changed):
             _priority_refresh(person)
             changed.append("priority")
         person.save()
