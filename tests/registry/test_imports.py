@@ -71,6 +71,33 @@ def test_cli_imports_a_tour_operators_list(world: World, tour_file: Path) -> Non
     assert mapping["tour_code"] == "Код тура" and "source_ref" not in mapping
 
 
+def test_the_rejected_rows_written_to_a_file_are_an_audited_export(
+    world: World, tour_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rejected" / "kompas.csv"
+    out.parent.mkdir()
+    args = ("import", str(tour_file), "--crisis", world.crisis.code, "--source", "Kompas Tour")
+    run(*args, "--country", "IR", "--rejected-out", str(out))
+    batch = ImportBatch.objects.get()
+    [entry] = AuditEntry.objects.filter(verb="import_rejected_file")
+    assert (entry.action, entry.via, entry.actor) == ("export", "cli", None)
+    assert (entry.object_type, entry.object_id) == ("registry.importbatch", str(batch.pk))
+    assert entry.crisis == world.crisis
+    assert entry.changes == {"path": str(out.resolve()), "rows": 2}
+    assert "Ким" not in str(entry.changes), "which file, never what it holds"
+    # The same file again: its rejected rows are written again, and audited again.
+    run(*args, "--country", "IR")
+    again = AuditEntry.objects.filter(verb="import_rejected_file").latest("id")
+    assert again.pk != entry.pk
+    assert again.changes["path"] == str(Path(str(tour_file) + ".rejected.csv").resolve())
+    # A list without rejected rows writes no file, and no export is recorded.
+    clean = tmp_path / "clean.csv"
+    clean.write_text(TOUR_LIST.splitlines()[0] + "\n" + TOUR_LIST.splitlines()[1] + "\n", "utf-8")
+    run("import", str(clean), "--crisis", world.crisis.code, "--source", "B", "--country", "IR")
+    assert AuditEntry.objects.filter(verb="import_rejected_file").count() == 2
+    assert not Path(str(clean) + ".rejected.csv").exists()
+
+
 def test_importing_the_same_file_twice_creates_nothing_new(world: World, tour_file: Path) -> None:
     args = (
         "import",

@@ -6,6 +6,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from aman.core.audit import audit_read
 from aman.core.commands import AmanCommand
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import Crisis
@@ -156,5 +157,15 @@ class Command(AmanCommand):
             )
         if batch.rejected_rows:
             target = out or path.with_name(path.name + ".rejected.csv")
+            # The rejected rows hold personal data (names, birth dates, documents): written
+            # to a file, an export like the page's download, audited before it is written.
+            audit_read(
+                actor=None,
+                verb="import_rejected_file",
+                obj=batch,
+                crisis=batch.crisis,
+                export=True,
+                details={"path": str(target.resolve()), "rows": batch.rejected_rows},
+            )
             target.write_text(imports.rejected_csv(batch), encoding="utf-8")
             self.stdout.write(_("Rejected rows with their reasons: %(path)s") % {"path": target})
