@@ -62,6 +62,7 @@ def test_a_family_registers_in_each_language(
     page.check("input[name=intent][value=leave]")
     # Forgetting the consent: the page says so, in the language, and keeps what was typed.
     page.click("button[name=submit]")
+    page.wait_for_selector(".error")  # the page comes back (a count alone may read the old one)
     assert page.locator(".error").count() >= 1
     assert page.input_value("input[name=m-1-given_names]") == "Данияр"
     page.check("input[name=consent]")
