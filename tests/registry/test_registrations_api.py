@@ -710,7 +710,7 @@ def test_mrz_errors_are_said_in_the_language_asked_for(world: World, monkeypatch
 
     en = answer("en", broken)
     assert en["message"] == (
-        "The check digit of the birth date is 2, but “740813” gives 3: a character is wrong."
+        "Birth date: the check digit is 2, but “740813” gives 3; a character is wrong."
     )
     assert en["extra"] == {
         "field": "birth_date",
@@ -720,10 +720,10 @@ def test_mrz_errors_are_said_in_the_language_asked_for(world: World, monkeypatch
     _russian(
         monkeypatch,
         {
-            "birth date": "даты рождения",
-            "The check digit of the %(field)s is %(found)s, but %(data)s gives %(expected)s: "
-            "a character is wrong.": "Контрольная цифра %(field)s — %(found)s, а из %(data)s "
-            "получается %(expected)s: один знак неверен.",
+            "MRZ field\x04birth date": "дата рождения",
+            "%(field)s: the check digit is %(found)s, but %(data)s gives %(expected)s; a "
+            "character is wrong.": "%(field)s: контрольная цифра — %(found)s, а из %(data)s "
+            "получается %(expected)s; один знак неверен.",
             "Line %(line)d, position %(position)d: %(char)s is a Cyrillic letter. Is the "
             "scanner typing with a Russian or Kazakh keyboard layout? Switch it to English.": (
                 "Строка %(line)d, позиция %(position)d: %(char)s — буква кириллицы. Сканер "
@@ -733,7 +733,7 @@ def test_mrz_errors_are_said_in_the_language_asked_for(world: World, monkeypatch
     )
     ru = answer("ru", broken)
     assert ru["message"] == (
-        "Контрольная цифра даты рождения — 2, а из “740813” получается 3: один знак неверен."
+        "Дата рождения: контрольная цифра — 2, а из “740813” получается 3; один знак неверен."
     )
     assert ru["extra"] == en["extra"], "the codes stay the same in every language"
     cyrillic = answer("ru", ["З" + SPECIMEN_TD3[0][1:], SPECIMEN_TD3[1]])

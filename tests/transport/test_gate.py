@@ -654,7 +654,7 @@ def test_the_field_of_an_unreadable_zone_is_named_in_the_officers_language(
     lines = zone(booking).split("\r\n")
     broken = lines[1][:2] + ("7" if lines[1][2] != "7" else "8") + lines[1][3:]
     catalogue = trans_real.translation("ru")._catalog._catalogs[0]  # type: ignore[attr-defined]
-    monkeypatch.setitem(catalogue, "document number", "номер документа")
+    monkeypatch.setitem(catalogue, "MRZ field\x04document number", "номер документа")
     with translation.override("ru"):
         answer = gate.gate_answer(leg, f"{lines[0]}\n{broken}")
     assert answer["verdict"] == "unreadable"

@@ -6,25 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from aman.registry.identity.mrz import MrzError
 
+# A field's name as a label of its own (in the nominative: sentences begin with it, and
+# the gate's message ends with it), under its own context: not a model field's name.
 FIELDS: dict[str, Any] = {
-    "format": gettext_lazy("zone's format"),
-    "length": gettext_lazy("line length"),
-    "characters": gettext_lazy("characters"),
-    "document_code": gettext_lazy("document code"),
-    "issuing_state": gettext_lazy("issuing state"),
-    "nationality": gettext_lazy("nationality"),
-    "name": gettext_lazy("name"),
-    "sex": gettext_lazy("sex"),
-    "document_number": gettext_lazy("document number"),
-    "birth_date": gettext_lazy("birth date"),
-    "expiry_date": gettext_lazy("expiry date"),
-    "optional_data": gettext_lazy("personal number"),
-    "composite": gettext_lazy("whole zone (composite check digit)"),
+    "format": pgettext_lazy("MRZ field", "format of the zone"),
+    "length": pgettext_lazy("MRZ field", "length of a line"),
+    "characters": pgettext_lazy("MRZ field", "characters"),
+    "document_code": pgettext_lazy("MRZ field", "document code"),
+    "issuing_state": pgettext_lazy("MRZ field", "issuing state"),
+    "nationality": pgettext_lazy("MRZ field", "nationality"),
+    "name": pgettext_lazy("MRZ field", "name"),
+    "sex": pgettext_lazy("MRZ field", "sex"),
+    "document_number": pgettext_lazy("MRZ field", "document number"),
+    "birth_date": pgettext_lazy("MRZ field", "birth date"),
+    "expiry_date": pgettext_lazy("MRZ field", "expiry date"),
+    "optional_data": pgettext_lazy("MRZ field", "personal number"),
+    "composite": pgettext_lazy("MRZ field", "whole zone (composite check digit)"),
 }
 
 
@@ -42,7 +45,7 @@ def mrz_error_text(exc: MrzError) -> str:
     """What is wrong with the zone, in the user's language, with the likely cause when the
     parser names one (a letter read for a digit, a keyboard layout)."""
     p = exc.params
-    field = mrz_field_label(exc.field)
+    field = capfirst(mrz_field_label(exc.field))
     value = _quoted(p.get("value", ""))
     texts = {
         "empty": lambda: _("No machine-readable zone was given."),
@@ -83,7 +86,7 @@ def mrz_error_text(exc: MrzError) -> str:
             % {"value": value}
         ),
         "letters": lambda: (
-            _("The %(field)s %(value)s holds a digit; it is letters only.")
+            _("%(field)s: %(value)s holds a digit; it is letters only.")
             % {"field": field, "value": value}
         ),
         "name_letters": lambda: (
@@ -91,20 +94,20 @@ def mrz_error_text(exc: MrzError) -> str:
         ),
         "sex": lambda: _("%(value)s is not a sex marker (M, F, X or <).") % {"value": value},
         "date_format": lambda: (
-            _("The %(field)s %(value)s is not a date YYMMDD.") % {"field": field, "value": value}
+            _("%(field)s: %(value)s is not a date YYMMDD.") % {"field": field, "value": value}
         ),
         "date_invalid": lambda: (
-            _("The %(field)s %(value)s is not a calendar date (YYMMDD).")
+            _("%(field)s: %(value)s is not a calendar date (YYMMDD).")
             % {"field": field, "value": value}
         ),
         "check_not_digit": lambda: (
-            _("The check digit of the %(field)s is %(found)s, not a digit.")
+            _("%(field)s: the check digit is %(found)s, not a digit.")
             % {"field": field, "found": _quoted(p["found"])}
         ),
         "check_mismatch": lambda: (
             _(
-                "The check digit of the %(field)s is %(found)s, but %(data)s gives %(expected)s: "
-                "a character is wrong."
+                "%(field)s: the check digit is %(found)s, but %(data)s gives %(expected)s; a "
+                "character is wrong."
             )
             % {
                 "field": field,
