@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from aman.registry.identity.translit import parse_letter_table
@@ -203,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
     "intake-pending": {"task": "aman.registry.intake_process", "schedule": 60.0},
     # Boarding-pass files are deleted 24 hours after they were made (docs/transport.md).
     "pass-prints-tidy": {"task": "aman.transport.pass_prints_tidy", "schedule": 3600.0},
+    # Just after midnight (CELERY_TIMEZONE): the priority of whoever had a birthday that
+    # crossed an age limit of the policy (docs/registry.md, Priority).
+    "priority-ages": {
+        "task": "aman.registry.priority_ages_refresh",
+        "schedule": crontab(hour=0, minute=10),
+    },
 }
 
 # Public pages: registrations per address per hour, failed status look-ups per 15 minutes.

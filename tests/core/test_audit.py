@@ -4,6 +4,7 @@ changed or deleted through the ORM or directly in the database."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -270,6 +271,15 @@ def _do(verb: str, world: World) -> Any:
             rules=[{"group": "child", "weight": 2}],
         ),
         "priority_recompute_run": lambda: _recompute(world, manager),
+        "priority_ages_refresh": lambda: (
+            registry_services.priority_ages_refresh(
+                crisis=world.crisis,
+                since=date(2020, 1, 1),
+                today=date(2020, 12, 31),
+                actor=manager,
+            ),
+            world.crisis,
+        )[1],
         "pass_print_start": lambda: pass_prints.pass_print_start(
             actor=manager, leg=_booked_leg(world), inline=False
         )[0],
@@ -428,6 +438,7 @@ AUDITED_VERBS = [
     "person_set_status",
     "priority_policy_set",
     "priority_recompute_run",
+    "priority_ages_refresh",
     "intake_reject",
     "person_update_self_refused",
     "person_update_self",

@@ -9,9 +9,11 @@ from collections.abc import Callable
 import polib
 import pytest
 from django.conf import settings
+from django.utils import translation
 from playwright.sync_api import Page
 
 from aman.core.models import Crisis
+from aman.geo.models import Country
 from aman.registry.models import Person
 from tests.conftest import World
 
@@ -51,10 +53,16 @@ def test_a_family_registers_in_each_language(
     page.fill("input[name=m-1-surname]", "Омаров")
     page.fill("input[name=m-1-given_names]", "Данияр")
     page.fill("input[name=m-1-birth_date]", "2015-09-01")
+    with translation.override(lang):
+        home = Country.objects.get(code="KZ").local_name
+    assert page.input_value("input[name=m-1-nationality]") == home, "the citizenship given"
+    page.select_option("select[name=m-1-eligibility]", "family_member")
+    page.fill("input[name=m-1-nationality]", "IR")
     page.fill("input[name=phone]", "+7 701 444 55 66")
     page.check("input[name=intent][value=leave]")
     # Forgetting the consent: the page says so, in the language, and keeps what was typed.
     page.click("button[name=submit]")
+    page.wait_for_selector(".error")  # the page comes back (a count alone may read the old one)
     assert page.locator(".error").count() >= 1
     assert page.input_value("input[name=m-1-given_names]") == "Данияр"
     page.check("input[name=consent]")
@@ -67,6 +75,8 @@ def test_a_family_registers_in_each_language(
     assert (saule.language, saule.channel, saule.surname_latin) == (lang, "public_web", "OMAROVA")
     assert saule.reference_code == codes[0].replace("-", "")
     assert saule.household.members.count() == 2 and saule.medical_need
+    daniyar = Person.objects.get(given_names="Данияр")
+    assert (daniyar.eligibility, daniyar.nationalities) == ("family_member", ["IR"])
 
     page.goto("/status/")
     page.fill("input[name=reference_code]", codes[0].lower())

@@ -178,3 +178,28 @@ def test_a_person_without_a_birth_date_is_told_their_code_needs_one(world: World
         "/status/", {"reference_code": madina.reference_code, "birth_date": "1970-10-10"}
     )
     assert "No registration matches" in lookup.content.decode()
+
+
+def test_a_refused_form_saved_twice_is_kept_once_and_a_corrected_one_is_kept_too(
+    world: World,
+) -> None:
+    """A form the page refuses (no given names) is kept under its form token, as the public
+    form's: the same form saved again (a double Enter) is the record kept the first time;
+    the operator's next attempt, changed, is kept as a record of its own."""
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(client, [{"surname": "Қасымов", "given_names": ""}], consent="")
+    first = client.post("/people/new/", data)
+    second = client.post("/people/new/", data)
+    assert first.status_code == second.status_code == 200
+    assert "This field is required" in second.content.decode()
+    [kept] = IntakeRecord.objects.filter(channel="hotline", outcome="rejected")
+    assert {"members.0.given_names", "form.consent"} <= set(kept.rejection_reasons)
+    assert kept.payload["m-0-surname"] == "Қасымов" and kept.actor == world.users[Role.OPERATOR]
+    changed = {**data, "m-0-given_names": "Бауыржан"}
+    client.post("/people/new/", changed)
+    assert IntakeRecord.objects.filter(channel="hotline", outcome="rejected").count() == 2
+    # Another operator's form (another token) with the same content is kept on its own.
+    other = world.client(Role.CRISIS_MANAGER)
+    client_data = hotline_data(other, [{"surname": "Қасымов", "given_names": ""}], consent="")
+    other.post("/people/new/", client_data)
+    assert IntakeRecord.objects.filter(channel="hotline", outcome="rejected").count() == 3

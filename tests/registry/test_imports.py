@@ -12,12 +12,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import Client
 from openpyxl import Workbook
 
 from aman.core.models import AuditEntry
 from aman.core.roles import Role
 from aman.registry.models import ImportBatch, ImportSource, IntakeRecord, Person
 from tests.conftest import World
+from tests.factories import MissionFactory, UserFactory, country
 
 TOUR_LIST = """ФИО;Дата рождения;Пол;Паспорт;Телефон;Код тура;Отель
 Ахметов Ерлан Серікұлы;12.03.1961;М;N11112222;8 701 222 33 44;KT-1001;Dubai Marina Hotel
@@ -67,6 +69,33 @@ def test_cli_imports_a_tour_operators_list(world: World, tour_file: Path) -> Non
     assert record.member_refs == [["row:2", 2, "KT-1001"]], "the tour code is kept"
     mapping = ImportSource.objects.get(name="Kompas Tour").mapping
     assert mapping["tour_code"] == "Код тура" and "source_ref" not in mapping
+
+
+def test_the_rejected_rows_written_to_a_file_are_an_audited_export(
+    world: World, tour_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rejected" / "kompas.csv"
+    out.parent.mkdir()
+    args = ("import", str(tour_file), "--crisis", world.crisis.code, "--source", "Kompas Tour")
+    run(*args, "--country", "IR", "--rejected-out", str(out))
+    batch = ImportBatch.objects.get()
+    [entry] = AuditEntry.objects.filter(verb="import_rejected_file")
+    assert (entry.action, entry.via, entry.actor) == ("export", "cli", None)
+    assert (entry.object_type, entry.object_id) == ("registry.importbatch", str(batch.pk))
+    assert entry.crisis == world.crisis
+    assert entry.changes == {"path": str(out.resolve()), "rows": 2}
+    assert "Ким" not in str(entry.changes), "which file, never what it holds"
+    # The same file again: its rejected rows are written again, and audited again.
+    run(*args, "--country", "IR")
+    again = AuditEntry.objects.filter(verb="import_rejected_file").latest("id")
+    assert again.pk != entry.pk
+    assert again.changes["path"] == str(Path(str(tour_file) + ".rejected.csv").resolve())
+    # A list without rejected rows writes no file, and no export is recorded.
+    clean = tmp_path / "clean.csv"
+    clean.write_text(TOUR_LIST.splitlines()[0] + "\n" + TOUR_LIST.splitlines()[1] + "\n", "utf-8")
+    run("import", str(clean), "--crisis", world.crisis.code, "--source", "B", "--country", "IR")
+    assert AuditEntry.objects.filter(verb="import_rejected_file").count() == 2
+    assert not Path(str(clean) + ".rejected.csv").exists()
 
 
 def test_importing_the_same_file_twice_creates_nothing_new(world: World, tour_file: Path) -> None:
@@ -168,7 +197,8 @@ def test_each_member_of_an_imported_household_keeps_their_own_reference(
         (["--mapping", '{"surname": "Nope"}'], "do not exist"),
         (["--mapping", "{not json"], "not JSON"),
         (["--country", "QQ"], "Unknown country code"),
-        (["--country", "AZ"], r"AZ is not one of the crisis's affected countries \(IQ, IR\)"),
+        (["--country", "GE"], r"GE is outside this crisis: .* affected countries \(IQ, IR\)"),
+        (["--country", "KZ"], r"KZ is outside this crisis"),
     ],
 )
 def test_cli_errors_are_clear(world: World, tour_file: Path, args: list[str], message: str) -> None:
@@ -184,6 +214,75 @@ def test_cli_errors_are_clear(world: World, tour_file: Path, args: list[str], me
             "IR",
             *args,
         )
+
+
+def _countries(source: str) -> set[str]:
+    people = Person.objects.filter(intake_records__source=source)
+    return set(people.values_list("country__code", flat=True))
+
+
+def test_a_list_is_imported_into_any_of_the_crisiss_countries(world: World, tmp_path: Path) -> None:
+    """As on every other channel (`country_allowed`): not only the affected countries but
+    where the crisis's crossings lead (Azerbaijan, from Iran) and its missions' countries."""
+
+    def imports(code: str, n: int) -> str:
+        path = tmp_path / f"list-{code}.csv"
+        path.write_text(TOUR_LIST + f"Омаров Данияр;02.02.1955;М;N5555{n}777;;;\n", "utf-8")
+        return run(
+            "import",
+            str(path),
+            "--crisis",
+            world.crisis.code,
+            "--source",
+            f"Embassy list {code}",
+            "--kind",
+            "embassy",
+            "--country",
+            code.lower(),
+        )
+
+    out = imports("AZ", 1)  # the documented example: `--country AZ`
+    assert "4 accepted, 2 rejected" in out
+    assert ImportBatch.objects.get().country.code == "AZ"
+    assert _countries("Embassy list AZ") == {"AZ"}
+    with pytest.raises(CommandError, match="GE is outside this crisis"):
+        imports("GE", 2)
+    tbilisi = MissionFactory(name="Embassy in Tbilisi", country=country("GE"))
+    world.crisis.missions.add(tbilisi)
+    assert "4 accepted" in imports("GE", 3)
+    assert _countries("Embassy list GE") == {"GE"}
+
+
+def test_the_baku_consul_uploads_the_list_of_azerbaijan(world: World) -> None:
+    baku = MissionFactory(name="Consulate in Baku", country=country("AZ"), area=[country("AZ")])
+    world.crisis.missions.add(baku)
+    consul = UserFactory(
+        username="baku", role=Role.CONSUL, mission=baku, current_crisis=world.crisis
+    )
+    client = Client()
+    client.force_login(consul)
+    page = client.get("/people/imports/").content.decode()
+    azerbaijan, iran = country("AZ").pk, country("IR").pk
+    assert f'value="{azerbaijan}"' in page, "the consul's own area is offered"
+    assert f'value="{iran}"' not in page, "not another mission's area"
+    upload = SimpleUploadedFile("baku.csv", TOUR_LIST.encode("utf-8"), content_type="text/csv")
+    response = client.post(
+        "/people/imports/",
+        {"file": upload, "source": "Embassy Baku list", "kind": "embassy", "country": azerbaijan},
+    )
+    batch = ImportBatch.objects.get()
+    assert response["Location"] == f"/people/imports/{batch.pk}/"
+    assert batch.country.code == "AZ"
+    refused = SimpleUploadedFile("iran.csv", b"surname\nLi\n", content_type="text/csv")
+    page = client.post(
+        "/people/imports/",
+        {"file": refused, "source": "X", "kind": "embassy", "country": iran},
+    ).content.decode()
+    assert "Select a valid choice" in page and ImportBatch.objects.count() == 1
+    operator = world.client(Role.OPERATOR).get("/people/imports/").content.decode()
+    home = country("KZ").pk
+    assert f'value="{azerbaijan}"' in operator and f'value="{iran}"' in operator
+    assert f'value="{home}"' not in operator, "never the home country"
 
 
 def test_unmappable_columns_name_what_the_file_has(world: World, tmp_path: Path) -> None:

@@ -641,3 +641,21 @@ def test_a_scan_id_of_another_leg_reveals_nothing(world: World) -> None:
         "booking": None,
         "status": None,
     }
+
+
+def test_the_field_of_an_unreadable_zone_is_named_in_the_officers_language(
+    world: World, monkeypatch: Any
+) -> None:
+    from django.utils import translation
+    from django.utils.translation import trans_real
+
+    leg = make_leg(world)
+    (booking,) = book(world, leg, 1)
+    lines = zone(booking).split("\r\n")
+    broken = lines[1][:2] + ("7" if lines[1][2] != "7" else "8") + lines[1][3:]
+    catalogue = trans_real.translation("ru")._catalog._catalogs[0]  # type: ignore[attr-defined]
+    monkeypatch.setitem(catalogue, "MRZ field\x04document number", "номер документа")
+    with translation.override("ru"):
+        answer = gate.gate_answer(leg, f"{lines[0]}\n{broken}")
+    assert answer["verdict"] == "unreadable"
+    assert "номер документа" in answer["message"] and "document number" not in answer["message"]

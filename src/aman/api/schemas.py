@@ -275,6 +275,32 @@ class PhoneOut(Schema):
     valid: bool = Field(description="false: not a valid number, kept as typed")
 
 
+class StatusEventOut(Schema):
+    """A step of a person's journey, as the person page shows it."""
+
+    status: str
+    at: datetime
+    by: str | None = Field(description="the user who recorded it; null: the system")
+    note: str = Field(description="the reason or note given with the step")
+
+    @staticmethod
+    def resolve_by(obj: Any) -> str | None:
+        return obj.actor.username if obj.actor_id else None
+
+
+class PersonIntakeOut(Schema):
+    """A submission that registered or updated the person (its content is not repeated
+    here: `GET /api/registrations?person=` lists them with what was refused)."""
+
+    id: int
+    channel: str
+    kind: str = Field(description="registration or update")
+    received_at: datetime
+    outcome: str
+    source: str
+    source_ref: str
+
+
 class PersonDetailOut(PersonOut):
     latin_from_document: bool = Field(
         description="the Latin names were given (a document's, or typed), not transliterated"
@@ -289,6 +315,18 @@ class PersonDetailOut(PersonOut):
     location_updated_at: datetime | None
     documents: list[DocumentOut]
     phones: list[PhoneOut]
+    status_events: list[StatusEventOut] = Field(description="the journey, newest first")
+    intake_records: list[PersonIntakeOut] = Field(
+        description="the submissions about the person, newest first"
+    )
+
+    @staticmethod
+    def resolve_status_events(obj: Any) -> list[Any]:
+        return list(obj.status_events.select_related("actor").order_by("-at", "-id"))
+
+    @staticmethod
+    def resolve_intake_records(obj: Any) -> list[Any]:
+        return list(obj.intake_records.order_by("-received_at", "-id"))
 
     @staticmethod
     def resolve_messengers(obj: Any) -> dict[str, str]:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from aman.core.models import Crisis
 from aman.geo.models import Country
 from aman.registry.forms import DATE_INPUT, DAY_ERRORS, LatinNameField
-from aman.registry.models import Intent, Sex
+from aman.registry.models import Eligibility, Intent, Sex
 
 DATE = DATE_INPUT
 
@@ -95,6 +95,10 @@ class RegistrationForm(forms.Form):
         self.fields["country"].choices = [("", "—")] + [(c.code, c.local_name) for c in countries]  # type: ignore[attr-defined]
         self.fields["form_token"].initial = secrets.token_urlsafe(16)
 
+    def citizenships(self) -> list[str]:
+        """The names the members' citizenship is chosen from (one list for the page)."""
+        return country_local_names()
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("phone") and not data.get("email"):
@@ -104,11 +108,87 @@ class RegistrationForm(forms.Form):
         return data
 
 
+def _open_crises() -> list[Crisis]:
+    """The open crises of the public form (the process's copy, `public.views`)."""
+    from aman.public.views import _open_crises as listed
+
+    return listed()
+
+
+def home_countries() -> list[Country]:
+    """The home countries of the crises open to the public form: the citizenship a citizen
+    holds (one, in practice: the Ministry's)."""
+    return list({c.home_country_id: c.home_country for c in _open_crises()}.values())
+
+
+def _home_country_name() -> str:
+    """The citizenship a person is given on a blank form: the home country's name."""
+    homes = home_countries()
+    return homes[0].local_name if homes else ""
+
+
+def country_name_codes() -> dict[str, str]:
+    """Normalised country name or code (alpha-2, alpha-3, English, Russian, Kazakh) → ISO
+    alpha-2 (`registry.imports.country_names`), kept by the process (`core.hot`)."""
+    from aman.core import hot
+    from aman.registry.imports import country_names
+
+    return hot.get("country-names", None, country_names) or {}
+
+
+def country_local_names() -> list[str]:
+    """Every country's name in the page's language, in its order: the page's list of
+    citizenships (`CountryNameField`), kept by the process per language (`core.hot`)."""
+    from django.utils.translation import get_language
+
+    from aman.core import hot
+
+    def load() -> list[str]:
+        return [c.local_name for c in Country.objects.in_local_order()]
+
+    return hot.get("country-local-names", get_language(), load) or []
+
+
+class CountryNameField(forms.CharField):
+    """A country typed or chosen by name from the page's list (`<datalist id=countries>`:
+    one list for every person of the form, where a select per person would be the size of
+    the rest of the page each) — or by its code; cleaned to the ISO alpha-2 code."""
+
+    widget = forms.TextInput(attrs={"list": "countries", "autocomplete": "off"})
+
+    def clean(self, value: Any) -> str:
+        from aman.registry.imports import _key
+
+        text = super().clean(value)
+        if not text:
+            return ""
+        code = country_name_codes().get(_key(text))
+        if code is None:
+            raise forms.ValidationError(
+                _(
+                    "Unknown country “%(value)s”: choose one from the list, or type its "
+                    "two-letter code (e.g. KZ)."
+                ),
+                params={"value": text[:50]},
+            )
+        return code
+
+
 class MemberForm(forms.Form):
     surname = forms.CharField(label=_("Surname"), max_length=100)
     given_names = forms.CharField(label=_("Given names"), max_length=150)
     birth_date = forms.DateField(label=_("Birth date"), widget=DATE, error_messages=DAY_ERRORS)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
+    # Not required: a form sent without them (an older page) is a citizen's.
+    eligibility = forms.ChoiceField(
+        label=_("Eligibility"),
+        choices=Eligibility.choices,
+        initial=Eligibility.CITIZEN,
+        required=False,
+    )
+    nationality = CountryNameField(
+        label=_("Citizenship"), max_length=100, required=False, initial=_home_country_name
+    )
     passport = forms.CharField(label=_("Passport number"), max_length=30, required=False)
     surname_latin = LatinNameField(
         label=_("Surname as in the passport (Latin letters)"), max_length=100, required=False
@@ -123,6 +203,9 @@ class MemberForm(forms.Form):
     medical_need = forms.BooleanField(label=_("Needs medical care or medicines"), required=False)
     reduced_mobility = forms.BooleanField(label=_("Cannot walk far"), required=False)
     disability = forms.BooleanField(label=_("Has a disability"), required=False)
+    unaccompanied_minor = forms.BooleanField(
+        label=_("A child without a parent or guardian here"), required=False
+    )
     needs_note = forms.CharField(label=_("What help is needed?"), max_length=500, required=False)
 
     def clean_birth_date(self) -> Any:
@@ -131,13 +214,55 @@ class MemberForm(forms.Form):
             raise forms.ValidationError(_("Enter a birth date between 1900 and today."))
         return value
 
+    def clean(self) -> dict[str, Any]:
+        """A citizen holds the home country's citizenship, a family member of a citizen or
+        a partner-state national another one (or none given)."""
+        data = super().clean() or {}
+        code = data.get("nationality")
+        if not code or "nationality" in self.errors:
+            return data
+        homes = home_countries()
+        home = {c.code for c in homes}
+        if not home:
+            return data
+        citizen = (data.get("eligibility") or Eligibility.CITIZEN) == Eligibility.CITIZEN
+        name = homes[0].local_name
+        if citizen and code not in home:
+            self.add_error(
+                "nationality",
+                _(
+                    "A citizen's citizenship is %(country)s. For someone of another "
+                    "citizenship, choose “Family member of a citizen” or “Partner-state "
+                    "national” above."
+                )
+                % {"country": name},
+            )
+        elif not citizen and code in home:
+            self.add_error(
+                "nationality",
+                _(
+                    "Choose this person's citizenship: not %(country)s, since they are not a "
+                    "citizen (or choose “Citizen” above)."
+                )
+                % {"country": name},
+            )
+        return data
+
+    # Fields that come filled in on a blank person: sent as they came, they type no one.
+    PREFILLED = ("eligibility", "nationality")
+
     def has_changed(self) -> bool:
         """Whether anything was typed for this person (the formset asks it of every form
-        to count the empty ones): no field has an initial value, so any non-blank value
-        sent is a change — without parsing every field a second time as Django does."""
+        to count the empty ones): but for the prefilled ones (PREFILLED) no field has an
+        initial value, so any non-blank value sent is a change — without parsing every
+        field a second time as Django does."""
         if not self.is_bound:
             return False
-        return any(str(self.data.get(self.add_prefix(name), "")).strip() for name in self.fields)
+        return any(
+            str(self.data.get(self.add_prefix(name), "")).strip()
+            for name in self.fields
+            if name not in self.PREFILLED
+        )
 
 
 class _SharedFields(dict[str, forms.Field]):
@@ -189,6 +314,20 @@ class SelfUpdateForm(forms.Form):
     )
     phone = forms.CharField(label=_("New phone number"), max_length=40, required=False)
     email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    # Messenger handles: one sent replaces the one given before for that messenger; the
+    # page never shows them (as it never shows the phones), an empty field changes nothing.
+    telegram = forms.CharField(
+        label=_("Telegram"),
+        max_length=100,
+        required=False,
+        help_text=_("Your username (@name) or number. Empty: as before."),
+    )
+    whatsapp = forms.CharField(
+        label=_("WhatsApp"),
+        max_length=100,
+        required=False,
+        help_text=_("The number WhatsApp runs on, with the country code. Empty: as before."),
+    )
     intent = forms.ChoiceField(
         label=_("Do you want to leave?"),
         choices=Intent.choices,
@@ -199,7 +338,29 @@ class SelfUpdateForm(forms.Form):
     medical_need = forms.BooleanField(label=_("Needs medical care or medicines"), required=False)
     reduced_mobility = forms.BooleanField(label=_("Cannot walk far"), required=False)
     disability = forms.BooleanField(label=_("Has a disability"), required=False)
+    unaccompanied_minor = forms.BooleanField(
+        label=_("A child without a parent or guardian here"), required=False
+    )
     needs_note = forms.CharField(label=_("What help is needed?"), max_length=500, required=False)
+
+    def _handle(self, messenger: str) -> str:
+        """A handle as the registry keeps it (a number without its spaces), or the reason
+        it cannot be one (`registry.schemas.messenger_handles`)."""
+        from aman.registry.schemas import messenger_handles
+
+        value = self.cleaned_data.get(messenger) or ""
+        try:
+            return messenger_handles({messenger: value}).get(messenger, "")
+        except ValueError:
+            raise forms.ValidationError(
+                _("One word, without spaces: a username such as @name, or a phone number.")
+            ) from None
+
+    def clean_telegram(self) -> str:
+        return self._handle("telegram")
+
+    def clean_whatsapp(self) -> str:
+        return self._handle("whatsapp")
 
     def __init__(
         self,

@@ -98,7 +98,11 @@ def _load_open_crises() -> list[Crisis]:
     """The open crises, each with the countries its people may be registered in
     (`near_countries`: `registry.services.crisis_countries` — its affected countries, where
     its crossings lead, its missions' countries)."""
-    crises = list(Crisis.objects.filter(status=Crisis.Status.OPEN).order_by("name"))
+    crises = list(
+        Crisis.objects.filter(status=Crisis.Status.OPEN)
+        .select_related("home_country")
+        .order_by("name")
+    )
     for crisis in crises:
         crisis.near_countries = list(  # type: ignore[attr-defined]
             Country.objects.filter(pk__in=crisis_country_ids(crisis))
@@ -494,8 +498,12 @@ def _update_initial(person: Person) -> dict[str, Any]:
         "medical_need": person.medical_need,
         "reduced_mobility": person.reduced_mobility,
         "disability": person.disability,
+        "unaccompanied_minor": person.unaccompanied_minor,
         "needs_note": person.needs_note,
     }
+
+
+MESSENGER_FIELDS = ("telegram", "whatsapp")
 
 
 def _household_size(person: Person) -> int:
@@ -541,8 +549,12 @@ def status_me(request: HttpRequest) -> HttpResponse:
         payload = {
             k: v
             for k, v in d.items()
-            if k not in ("intent", "household", "country") and (v not in ("", None) or k in initial)
+            if k not in ("intent", "household", "country", *MESSENGER_FIELDS)
+            and (v not in ("", None) or k in initial)
         }
+        handles = {k: d[k] for k in MESSENGER_FIELDS if d.get(k)}
+        if handles:
+            payload["messengers"] = handles
         # The country comes chosen as it is: sent on only when the person changed it.
         new_country = bool(d.get("country")) and d["country"] != initial["country"]
         if new_country:

@@ -266,6 +266,10 @@ def members_payload(formset: Any) -> list[dict[str, Any]]:
         for key in ("patronymic", "iin", "eligibility"):
             if d.get(key):
                 member[key] = d[key]
+        if d.get("nationality"):
+            # The public form's citizenship (a country code); none given: the service's
+            # default (a citizen's is the home country).
+            member["nationalities"] = [d["nationality"]]
         latin = {k: d[k] for k in ("surname_latin", "given_names_latin") if d.get(k)}
         if d.get("passport"):
             passport = {"kind": "passport", "number": d["passport"], **latin}
@@ -304,7 +308,9 @@ def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
             index = int(parts[1])
             if index < len(formset.forms):
                 member_form = formset.forms[index]
-                name = {"documents": "passport"}.get(parts[2], parts[2])
+                name = {"documents": "passport", "nationalities": "nationality"}.get(
+                    parts[2], parts[2]
+                )
                 if parts[2] == "documents" and len(parts) > 4:
                     name = {
                         "issuing_state": "passport_issuing_state",

@@ -34,7 +34,13 @@ from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import AuditEntry, Crisis, User
 from aman.geo.models import Country
 from aman.registry.models import Channel, ImportBatch, ImportSource, IntakeRecord
-from aman.registry.services import Submission, intake_reject, registrations_submit
+from aman.registry.services import (
+    Submission,
+    country_allowed,
+    country_refused,
+    intake_reject,
+    registrations_submit,
+)
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -554,6 +560,8 @@ def batch_create(
         raise ApplicationError(
             _("Name the source of the list."), {"source": [_("This field is required.")]}
         )
+    if not country_allowed(crisis, country):
+        raise ApplicationError(country_refused(crisis, country), {"country": [country.code]})
     headers, _rows = read_table(file_name, data)
     if not any(headers):
         raise ApplicationError(

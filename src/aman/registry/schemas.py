@@ -228,10 +228,22 @@ class SelfUpdateIn(Checked):
     medical_need: bool | None = None
     reduced_mobility: bool | None = None
     disability: bool | None = None
+    unaccompanied_minor: bool | None = None
     needs_note: str | None = Field(None, max_length=2000)
+    messengers: dict[str, str] | None = Field(
+        None,
+        max_length=5,
+        description='e.g. {"telegram": "@handle"}: each handle sent replaces that '
+        "messenger's; the others are kept",
+    )
     household: bool | None = Field(
         None, description="the place sent (country, city, address) is the whole household's"
     )
+
+    @field_validator("messengers")
+    @classmethod
+    def _handles(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else messenger_handles(value)
 
 
 class DocumentPatchIn(DocumentIn):

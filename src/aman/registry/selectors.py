@@ -409,12 +409,20 @@ def intake_record_for_user(*, user: User, crisis: Crisis, pk: int) -> IntakeReco
 def intake_records_filtered(
     *, user: User, crisis: Crisis, filters: dict[str, Any]
 ) -> QuerySet[IntakeRecord]:
-    """Newest first; `outcome`, `channel`, `kind` (registration or update) and `since` (a
-    time: received then or later) narrow the list."""
+    """Newest first; `outcome`, `channel`, `kind` (registration or update), `since` (a
+    time: received then or later) and `person` (the submissions matched to one person)
+    narrow the list."""
     qs = intake_records_for_user(user=user, crisis=crisis)
     for field in ("outcome", "channel", "kind"):
         if filters.get(field):
             qs = qs.filter(**{field: filters[field]})
+    if filters.get("person") is not None:
+        through = IntakeRecord.people.through
+        qs = qs.filter(
+            Exists(
+                through.objects.filter(intakerecord_id=OuterRef("pk"), person_id=filters["person"])
+            )
+        )
     if filters.get("since"):
         qs = qs.filter(received_at__gte=filters["since"])
     if filters.get("to_correct"):

@@ -8,7 +8,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -1484,21 +1484,39 @@ def people_recompute_priority(
     none), how many people were seen and how many changed."""
     if rules is None or mode is None:
         rules, mode = _policy(crisis)
-    today = timezone.localdate()
-    fields = (
-        "id",
-        "household_id",
-        "birth_date",
-        "sex",
-        "pregnant",
-        "medical_need",
-        "disability",
-        "reduced_mobility",
-        "unaccompanied_minor",
-        "priority",
-        "priority_reasons",
+    return _reassess(
+        Person.objects.filter(crisis=crisis), rules, mode, timezone.localdate(), after, limit
     )
-    qs = Person.objects.filter(crisis=crisis).order_by("id").values_list(*fields)
+
+
+# The facts `triage.assess` reads, then what it gave last time (`_reassess`).
+_ASSESSED = (
+    "id",
+    "household_id",
+    "birth_date",
+    "sex",
+    "pregnant",
+    "medical_need",
+    "disability",
+    "reduced_mobility",
+    "unaccompanied_minor",
+    "priority",
+    "priority_reasons",
+)
+
+
+def _reassess(
+    people: models.QuerySet[Person],
+    rules: list[dict[str, Any]],
+    mode: str,
+    today: date,
+    after: int = 0,
+    limit: int | None = None,
+) -> tuple[int, int, int]:
+    """Assess these people again (ids above `after`, at most `limit`) as of `today`, in id
+    order, 5,000 at a time; write those whose priority or reasons changed and their
+    households' priority. Returns the last id seen, how many were seen, how many changed."""
+    qs = people.order_by("id").values_list(*_ASSESSED)
     changed = seen = 0
     last = after
     left = limit
@@ -1524,6 +1542,62 @@ def people_recompute_priority(
         if households:
             _households_recompute(Household.objects.filter(pk__in=sorted(households)))
     return last, seen, changed
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same day `years` earlier (29 February, in a year without one: the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _birthdays_between(since: date, until: date) -> models.Q:
+    """The people whose age on `until` is not their age on `since` (`triage`'s age: one
+    born on 29 February is a year older on 1 March in other years): a birthday after
+    `since`, up to and including `until`. One range of birth dates per age, on the birth
+    date's index."""
+    if until <= since:
+        return models.Q(pk__in=[])
+    if (until - since).days >= 366:
+        return models.Q(birth_date__isnull=False)
+    ranges = models.Q(pk__in=[])
+    for age in range(1, until.year - 1900 + 2):  # birth dates are from 1900 (`schemas`)
+        ranges |= models.Q(
+            birth_date__gt=_years_before(since, age), birth_date__lte=_years_before(until, age)
+        )
+    return ranges
+
+
+def priority_ages_refresh(
+    *, crisis: Crisis, since: date, today: date | None = None, actor: User | None = None
+) -> int:
+    """Assess again the people of the crisis whose age changed after `since`, up to
+    `today` (a birthday in between): whoever crossed one of the policy's age limits (60 for
+    the elderly, the end of childhood, adulthood for women) moves up or down, and the age
+    an elderly person's or a child's priority is explained with is their age now. Other
+    priorities change only at registration, a correction or a policy change; age is the
+    only fact that changes by itself. Run daily (`tasks.priority_ages_refresh`), looking
+    back a few days so that a missed day is made up. Audited like the policy's recompute,
+    one entry per run with the number of people changed. Returns that number."""
+    today = today or timezone.localdate()
+    rules, mode = _policy(crisis)
+    with transaction.atomic():
+        people = Person.objects.filter(crisis=crisis).filter(_birthdays_between(since, today))
+        # The rows are locked: a correction of the same person waits, and assesses after.
+        list(people.select_for_update().values_list("pk", flat=True))
+        _last, _seen, changed = _reassess(people, rules, mode, today)
+        audit_write(
+            actor=actor,
+            verb="priority_ages_refresh",
+            obj=crisis,
+            crisis=crisis,
+            changes={
+                "people_changed": [None, changed],
+                "birthdays": [None, [since.isoformat(), today.isoformat()]],
+            },
+        )
+    return changed
 
 
 def _households_recompute(households: models.QuerySet[Household]) -> None:
@@ -1801,6 +1875,14 @@ def person_update_self(
         phone = fields.pop("phone", None)
         whole_household = fields.pop("household", False)
         fields.pop("country", None)
+        handles = fields.pop("messengers", None)
+        if handles:
+            # A handle sent replaces that messenger's; the others stay (as a phone sent is
+            # added to the person's phones).
+            text = messengers_text({**person.messenger_handles, **handles})
+            if text != person.messengers:
+                person.messengers = text
+                changed.append("messengers")
         where = _where_after(person, fields.pop("city", ""), fields.pop("address", ""), country)
         if where is not None and where.differs_from(person):
             if where.country.pk != person.country_id:
@@ -1813,7 +1895,7 @@ def person_update_self(
             if getattr(person, name) != value:
                 setattr(person, name, value)
                 changed.append(name)
-        if {"pregnant", "medical_need", "reduced_mobility", "disability"} & set(changed):
+        if PRIORITY_FIELDS & set(changed):
             _priority_refresh(person)
             changed.append("priority")
         person.save()

@@ -135,3 +135,27 @@ class _IntakeDispatch:
 
 
 intake_process = _IntakeDispatch()
+
+
+# How far back the daily run of `priority_ages_refresh` looks: a birthday on a day the
+# worker was down is made up by the next runs within this many days.
+AGE_REFRESH_DAYS = 7
+
+
+@shared_task(name="aman.registry.priority_ages_refresh")
+def priority_ages_refresh() -> dict[str, int]:
+    """Daily (the worker's beat, settings.CELERY_BEAT_SCHEDULE): in every open crisis,
+    the priority of the people whose age changed in the last days, as of today."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aman.core.models import Crisis
+    from aman.registry.services import priority_ages_refresh as refresh
+
+    today = timezone.localdate()
+    since = today - timedelta(days=AGE_REFRESH_DAYS)
+    return {
+        crisis.code: refresh(crisis=crisis, since=since, today=today)
+        for crisis in Crisis.objects.filter(status=Crisis.Status.OPEN).order_by("pk")
+    }

@@ -312,6 +312,8 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 return redirect("person_create")
         else:
             payload = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+            # Under the form's token, as the public form keeps its refusals: the same
+            # refused form saved twice (a double press) is the record kept the first time.
             services.intake_reject(
                 crisis=crisis,
                 channel=Channel.HOTLINE,
@@ -320,6 +322,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 actor=user,
                 source=f"hotline:{user.username}",
                 corrects=corrects,
+                idempotency_key=str(request.POST.get("form_token", ""))[:100],
             )
     return TemplateResponse(
         request, "registry/person_create.html", {"crisis": crisis, "form": form, "formset": formset}

@@ -17,9 +17,11 @@ from aman.core.audit import audit_read
 from aman.core.errors import ApplicationError
 from aman.core.models import Crisis, User
 from aman.core.roles import Cap
+from aman.geo.models import Country
 from aman.registry import imports
 from aman.registry.forms import ImportUploadForm, mapping_form
 from aman.registry.models import ImportBatch
+from aman.registry.services import crisis_country_ids
 
 
 def _context(request: HttpRequest) -> tuple[User, Crisis | None]:
@@ -50,7 +52,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
     user, crisis = _context(request)
     if crisis is None:
         return TemplateResponse(request, "registry/import_list.html", {"crisis": None})
-    countries = crisis.affected_countries.all()
+    # The crisis's countries, as on every other channel (`services.country_allowed`): an
+    # embassy in a transit state imports the list of the people waiting there.
+    countries = Country.objects.filter(pk__in=crisis_country_ids(crisis)).in_local_order()
     scope = access.country_scope(user)
     if scope is not None:
         countries = countries.filter(pk__in=scope)

@@ -38,6 +38,7 @@ from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import User
 from aman.registry.identity import mrz
 from aman.registry.models import Document, Person, reference_code_display
+from aman.registry.mrz_text import mrz_field_label
 from aman.registry.services import document_hash, normalize_reference_code
 from aman.registry.triage import GROUPS, explain
 from aman.transport import passes, services
@@ -353,7 +354,7 @@ def _resolve_zone(leg: Leg, text: str) -> Resolution:
         zone = mrz.parse_mrz(text)
     except mrz.MrzError as exc:
         # The field that failed, not the message: it may quote the document number.
-        res.verdict, res.params = "unreadable", {"problem": exc.field.replace("_", " ")}
+        res.verdict, res.params = "unreadable", {"problem": mrz_field_label(exc.field)}
         return res
     res.scanned_expiry = zone.expiry_date
     digest = document_hash(zone.document_number)

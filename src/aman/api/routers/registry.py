@@ -270,6 +270,7 @@ class IntakeFilter(Schema):
     channel: str = _one_of(Channel.values)
     kind: str = _one_of(KINDS)
     since: datetime | None = Field(None, description="received at this time or later")
+    person: int | None = Field(None, description="only the submissions about this person")
     to_correct: bool = Field(
         False,
         description="only rejected registrations no accepted correction names (`?corrects=`)",
@@ -342,6 +343,7 @@ def intake_out(record: IntakeRecord, people: list[Person]) -> dict[str, Any]:
     description="Newest first, for those who see personal data (a consul: the records about "
     "their mission's countries). A rejected record carries its `errors` and its `payload` as "
     "received, to be corrected and sent again; an accepted one the people it matched. "
+    "`person` lists the submissions matched to one person (their registration and updates). "
     "`count` stops at 1,000 (`count_exact` is then false). Every read is audited.",
 )
 def registration_list(request: HttpRequest, filters: Query[IntakeFilter]) -> Any:

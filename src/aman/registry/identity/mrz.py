@@ -5,9 +5,11 @@ Part 3 gives the character set and the check digit (weights 7-3-1, ``<`` = 0, ``
 (3 lines × 30) and part 6 the TD2 zone (2 lines × 36). Visa zones (MRV-A, MRV-B) are refused.
 
 ``parse_mrz`` reads what a scanner or an operator typed and validates every check digit; the
-first failing field is named in ``MrzError.field``. Nothing is silently corrected: a character
-that OCR commonly confuses (``O``/``0``, ``I``/``1``, ``B``/``8``, ``S``/``5``, ``Z``/``2``,
-``G``/``6``) is only mentioned in the error message as a likely cause.
+first failing field is named in ``MrzError.field``, the problem in ``MrzError.code`` and
+``MrzError.params`` (``MESSAGES`` words each code in English; an interface in another
+language words the code itself). Nothing is silently corrected: a character that OCR
+commonly confuses (``O``/``0``, ``I``/``1``, ``B``/``8``, ``S``/``5``, ``Z``/``2``, ``G``/``6``)
+is only mentioned in the error as a likely cause.
 
 ``build_td3`` and ``build_td1`` write valid zones, for tests and demo data.
 
@@ -20,9 +22,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
+    "MESSAGES",
     "CheckResult",
     "MrzError",
     "MrzFormat",
@@ -48,6 +51,52 @@ _OCR_LETTER_FOR_DIGIT = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": 
 _OCR_DIGIT_FOR_LETTER = {v: k for k, v in _OCR_LETTER_FOR_DIGIT.items()} | {"D": "0", "Q": "0"}
 
 
+#: The English sentence of each problem (``MrzError.code``), filled in with its
+#: ``MrzError.params``. The optional params add a likely cause: ``confusions`` (pairs
+#: [typed, meant] of characters OCR swaps), ``meant`` (the digit a letter in a check-digit
+#: position resembles), ``fix`` ({char, position, digit}: the swap that would make a check
+#: agree).
+MESSAGES: dict[str, str] = {
+    "empty": "no machine-readable zone was given",
+    "line_count": "{lines} line(s) given; a zone has 2 lines (passport, TD2) or 3 (ID card)",
+    "line_length": "line {line} has {length} characters; expected {expected}",
+    "character": "line {line}, position {position}: {char!r} is not allowed in a zone"
+    " (only A-Z, 0-9 and <)",
+    "character_cyrillic": "line {line}, position {position}: {char!r} is not allowed in a zone"
+    " (only A-Z, 0-9 and <) (Cyrillic: is the scanner typing with a Russian/Kazakh keyboard"
+    " layout?)",
+    "character_filler": "line {line}, position {position}: {char!r} is not allowed in a zone"
+    " (only A-Z, 0-9 and <) (looks like the filler '<' read wrongly)",
+    "visa": "visa zones (MRV) are not supported",
+    "document_code_passport": "{value!r} is not a TD3 document code: a passport (TD3) code"
+    " starts with P",
+    "document_code_card": "{value!r} is not a {format} document code: it must start with I, A or C",
+    "letters": "{value!r} contains a digit; it must be letters",
+    "name_letters": "{value!r} contains a digit; names are letters",
+    "sex": "{value!r} is not a sex marker (M, F, X or <)",
+    "date_format": "{value!r} is not a date YYMMDD",
+    "date_invalid": "{value!r} is not a valid calendar date YYMMDD",
+    "check_not_digit": "check digit of the {label} is {found!r}, not a digit",
+    "check_mismatch": "check digit of the {label} is {found}, computed {expected} from {data!r}",
+}
+
+
+def _english(field: str, code: str, params: dict[str, Any]) -> str:
+    text = MESSAGES[code].format(label=field.replace("_", " "), **params)
+    confusions = params.get("confusions")
+    if confusions:
+        text += f" (OCR confusion? {', '.join(f'{a!r} for {b!r}' for a, b in confusions)})"
+    if params.get("meant"):
+        text += f" (OCR confusion for {params['meant']!r}?)"
+    fix = params.get("fix")
+    if fix:
+        text += (
+            f"; it would agree if {fix['char']!r} at position {fix['position']} were"
+            f" {fix['digit']!r} (OCR?)"
+        )
+    return text
+
+
 class MrzError(ValueError):
     """The zone cannot be read or a check fails.
 
@@ -55,13 +104,17 @@ class MrzError(ValueError):
     the input; ``document_code``, ``issuing_state``, ``nationality``, ``name``, ``sex``;
     ``document_number``, ``birth_date``, ``expiry_date``, ``optional_data`` (its check digit,
     TD3 only) or ``composite`` for a check digit or a value that is not what the standard
-    allows. ``message`` is one sentence for an operator.
+    allows. ``code`` names the problem (a key of ``MESSAGES``) and ``params`` its values
+    (numbers, the characters concerned: JSON-friendly); ``message`` is the problem in one
+    English sentence for an operator.
     """
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, code: str, params: dict[str, Any] | None = None) -> None:
         self.field = field
-        self.message = message
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
+        self.message = _english(field, code, self.params)
+        super().__init__(f"{field}: {self.message}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,21 +218,18 @@ def _normalise(lines: Sequence[str] | str) -> list[str]:
 
 def _shape(lines: list[str]) -> MrzFormat:
     if not lines:
-        raise MrzError("format", "no machine-readable zone was given")
+        raise MrzError("format", "empty")
     lengths = [len(line) for line in lines]
     fmt = _SHAPES.get((len(lines), lengths[0]))
     if fmt is not None and all(n == lengths[0] for n in lengths):
         return fmt
     candidates = [n for (count, n) in _SHAPES if count == len(lines)]
     if not candidates:
-        raise MrzError(
-            "format",
-            f"{len(lines)} line(s) given; a zone has 2 lines (passport, TD2) or 3 (ID card)",
-        )
+        raise MrzError("format", "line_count", {"lines": len(lines)})
     # The line count fits a format: measure against the length nearest to what was typed.
     target = min(candidates, key=lambda n: min(abs(n - k) for k in lengths))
     number, length = next((i, n) for i, n in enumerate(lengths, start=1) if n != target)
-    raise MrzError("length", f"line {number} has {length} characters; expected {target}")
+    raise MrzError("length", "line_length", {"line": number, "length": length, "expected": target})
 
 
 def _check_characters(lines: list[str]) -> None:
@@ -187,40 +237,32 @@ def _check_characters(lines: list[str]) -> None:
         for position, char in enumerate(line, start=1):
             if _VALID_CHAR.fullmatch(char):
                 continue
-            hint = ""
+            code = "character"
             if "\u0400" <= char <= "\u04ff":
                 # A keyboard-wedge scanner "types" keys: with a Cyrillic layout active the
                 # zone arrives in Cyrillic.
-                hint = " (Cyrillic: is the scanner typing with a Russian/Kazakh keyboard layout?)"
+                code = "character_cyrillic"
             elif char in "«‹":
-                hint = " (looks like the filler '<' read wrongly)"
-            raise MrzError(
-                "characters",
-                f"line {number}, position {position}: {char!r} is not allowed in a zone"
-                f" (only A-Z, 0-9 and <){hint}",
-            )
+                code = "character_filler"
+            raise MrzError("characters", code, {"line": number, "position": position, "char": char})
 
 
 # --- field readers --------------------------------------------------------------------------
 
 
-def _ocr_hint_digits(value: str) -> str:
-    letters = [c for c in value if c.isalpha()]
-    suspects = [
-        f"{c!r} for {_OCR_DIGIT_FOR_LETTER[c]!r}" for c in letters if c in _OCR_DIGIT_FOR_LETTER
-    ]
-    return f" (OCR confusion? {', '.join(suspects)})" if suspects else ""
+def _ocr_hint_digits(value: str) -> dict[str, Any]:
+    """Letters in a field of digits that OCR may have read for digits: {confusions}."""
+    suspects = [[c, _OCR_DIGIT_FOR_LETTER[c]] for c in value if c in _OCR_DIGIT_FOR_LETTER]
+    return {"confusions": suspects} if suspects else {}
 
 
-def _ocr_hint_letters(value: str) -> str:
-    digits = [c for c in value if c.isdigit()]
-    suspects = [
-        f"{c!r} for {_OCR_LETTER_FOR_DIGIT[c]!r}" for c in digits if c in _OCR_LETTER_FOR_DIGIT
-    ]
-    return f" (OCR confusion? {', '.join(suspects)})" if suspects else ""
+def _ocr_hint_letters(value: str) -> dict[str, Any]:
+    """Digits in a field of letters that OCR may have read for letters: {confusions}."""
+    suspects = [[c, _OCR_LETTER_FOR_DIGIT[c]] for c in value if c in _OCR_LETTER_FOR_DIGIT]
+    return {"confusions": suspects} if suspects else {}
 
 
-def _ocr_fix_hint(data: str, found: str) -> str:
+def _ocr_fix_hint(data: str, found: str) -> dict[str, Any]:
     """Name a letter that, read as the digit it resembles, would make the check agree.
 
     Only words the error: the zone is never changed, because a swap that happens to satisfy
@@ -230,8 +272,8 @@ def _ocr_fix_hint(data: str, found: str) -> str:
     for i, char in enumerate(data):
         digit = _OCR_DIGIT_FOR_LETTER.get(char)
         if digit is not None and check_digit(data[:i] + digit + data[i + 1 :]) == found:
-            return f"; it would agree if {char!r} at position {i + 1} were {digit!r} (OCR?)"
-    return ""
+            return {"fix": {"char": char, "position": i + 1, "digit": digit}}
+    return {}
 
 
 def _check(
@@ -251,17 +293,13 @@ def _check(
 
 def _alpha_code(value: str, field_name: str) -> str:
     if _DIGIT.search(value):
-        raise MrzError(
-            field_name, f"{value!r} contains a digit; it must be letters{_ocr_hint_letters(value)}"
-        )
+        raise MrzError(field_name, "letters", {"value": value, **_ocr_hint_letters(value)})
     return value.replace("<", "")
 
 
 def _name(value: str) -> tuple[str, str]:
     if _DIGIT.search(value):
-        raise MrzError(
-            "name", f"{value!r} contains a digit; names are letters{_ocr_hint_letters(value)}"
-        )
+        raise MrzError("name", "name_letters", {"value": value, **_ocr_hint_letters(value)})
     surname, _sep, given = value.strip("<").partition("<<")
     return _words(surname), _words(given)
 
@@ -277,7 +315,7 @@ def _sex(value: str) -> Sex:
         return "F"
     if value in ("<", "X"):
         return "X"
-    raise MrzError("sex", f"{value!r} is not a sex marker (M, F, X or <)")
+    raise MrzError("sex", "sex", {"value": value})
 
 
 def _today() -> date:
@@ -292,7 +330,7 @@ def _date_digits(raw: str, field_name: str, strict: bool) -> tuple[int, int, int
         # Doc 9303 part 3: an unknown day or month is written as filler.
         return None
     if strict:
-        raise MrzError(field_name, f"{raw!r} is not a date YYMMDD{_ocr_hint_digits(raw)}")
+        raise MrzError(field_name, "date_format", {"value": raw, **_ocr_hint_digits(raw)})
     return None
 
 
@@ -329,7 +367,7 @@ def _expiry_date(raw: str, strict: bool) -> date | None:
 
 
 def _invalid_date(raw: str, field_name: str) -> MrzError:
-    return MrzError(field_name, f"{raw!r} is not a valid calendar date YYMMDD")
+    return MrzError(field_name, "date_invalid", {"value": raw})
 
 
 def _document_number(
@@ -379,15 +417,11 @@ def parse_mrz(
 
     document_code = rows[0][0:2]
     if document_code[0] == "V":
-        raise MrzError("document_code", "visa zones (MRV) are not supported")
+        raise MrzError("document_code", "visa")
     allowed_first = "P" if fmt == "TD3" else "IAC"
     if document_code[0] not in allowed_first:
-        kind = (
-            "a passport (TD3) code starts with P"
-            if fmt == "TD3"
-            else "it must start with I, A or C"
-        )
-        raise MrzError("document_code", f"{document_code!r} is not a {fmt} document code: {kind}")
+        code = "document_code_passport" if fmt == "TD3" else "document_code_card"
+        raise MrzError("document_code", code, {"value": document_code, "format": fmt})
     issuing_state = _alpha_code(rows[0][2:5], "issuing_state")
 
     optional_2 = ""
@@ -430,7 +464,7 @@ def parse_mrz(
     if strict:
         for result in checks.values():
             if not result.valid:
-                raise MrzError(result.field, _check_message(result))
+                raise _check_error(result)
 
     return MrzResult(
         format=fmt,
@@ -452,18 +486,23 @@ def parse_mrz(
     )
 
 
-def _check_message(result: CheckResult) -> str:
-    label = result.field.replace("_", " ")
+def _check_error(result: CheckResult) -> MrzError:
     if not result.found.isdigit():
-        return f"check digit of the {label} is {result.found!r}, not a digit" + (
-            f" (OCR confusion for {_OCR_DIGIT_FOR_LETTER[result.found]!r}?)"
-            if result.found in _OCR_DIGIT_FOR_LETTER
-            else ""
+        meant = _OCR_DIGIT_FOR_LETTER.get(result.found)
+        return MrzError(
+            result.field,
+            "check_not_digit",
+            {"found": result.found, **({"meant": meant} if meant else {})},
         )
-    return (
-        f"check digit of the {label} is {result.found}, computed {result.expected}"
-        f" from {result.data!r}"
-        + ("" if result.field == "composite" else _ocr_fix_hint(result.data, result.found))
+    return MrzError(
+        result.field,
+        "check_mismatch",
+        {
+            "found": result.found,
+            "expected": result.expected,
+            "data": result.data,
+            **({} if result.field == "composite" else _ocr_fix_hint(result.data, result.found)),
+        },
     )
 
 

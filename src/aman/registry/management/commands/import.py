@@ -6,12 +6,14 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from aman.core.audit import audit_read
 from aman.core.commands import AmanCommand
 from aman.core.errors import ApplicationError, Conflict
 from aman.core.models import Crisis
 from aman.geo.models import Country
 from aman.registry import imports
 from aman.registry.models import ImportBatch, ImportSource
+from aman.registry.services import country_allowed, country_refused
 
 
 class Command(AmanCommand):
@@ -94,20 +96,17 @@ class Command(AmanCommand):
         self._report(batch, path, options["rejected_out"])
 
     def _country(self, crisis: Crisis, code: str | None) -> Country:
-        affected = list(crisis.affected_countries.all())
+        """The country the people are in: any of the crisis's countries, as on every other
+        channel (`services.country_allowed`: affected, where its crossings lead, its
+        missions'); without --country, the crisis's one affected country."""
         if code:
             country = Country.objects.filter(code=code.upper()).first()
             if country is None:
                 raise CommandError(_("Unknown country code %(code)s.") % {"code": repr(code)})
-            if country not in affected:
-                raise CommandError(
-                    _("%(code)s is not one of the crisis's affected countries (%(affected)s).")
-                    % {
-                        "code": country.code,
-                        "affected": ", ".join(sorted(c.code for c in affected)),
-                    }
-                )
+            if not country_allowed(crisis, country):
+                raise CommandError(country_refused(crisis, country))
             return country
+        affected = list(crisis.affected_countries.all())
         if len(affected) != 1:
             raise CommandError(_("Say which country the people are in: --country XX."))
         return affected[0]
@@ -158,5 +157,15 @@ class Command(AmanCommand):
             )
         if batch.rejected_rows:
             target = out or path.with_name(path.name + ".rejected.csv")
+            # The rejected rows hold personal data (names, birth dates, documents): written
+            # to a file, an export like the page's download, audited before it is written.
+            audit_read(
+                actor=None,
+                verb="import_rejected_file",
+                obj=batch,
+                crisis=batch.crisis,
+                export=True,
+                details={"path": str(target.resolve()), "rows": batch.rejected_rows},
+            )
             target.write_text(imports.rejected_csv(batch), encoding="utf-8")
             self.stdout.write(_("Rejected rows with their reasons: %(path)s") % {"path": target})
