@@ -317,13 +317,13 @@ class SelfUpdateForm(forms.Form):
     # Messenger handles: one sent replaces the one given before for that messenger; the
     # page never shows them (as it never shows the phones), an empty field changes nothing.
     telegram = forms.CharField(
-        label=_("Telegram"),
+        label="Telegram",  # a name, the same in every language
         max_length=100,
         required=False,
         help_text=_("Your username (@name) or number. Empty: as before."),
     )
     whatsapp = forms.CharField(
-        label=_("WhatsApp"),
+        label="WhatsApp",  # a name, the same in every language
         max_length=100,
         required=False,
         help_text=_("The number WhatsApp runs on, with the country code. Empty: as before."),
