@@ -154,4 +154,8 @@ def test_the_check_is_refused_in_a_closed_crisis_as_the_registration_is(
     response = check(world, family)
     assert response.status_code == 400
     assert response.json()["message"] == "The crisis is not open for registrations."
-    assert register(world, family).json()["message"] == response.json()["message"]
+    refused = register(world, family)  # kept, refused with the same reason
+    assert refused.status_code == 400
+    assert refused.json()["extra"]["errors"] == [
+        {"field": "crisis", "message": response.json()["message"]}
+    ]
