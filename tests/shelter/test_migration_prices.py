@@ -8,29 +8,17 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from aman.shelter import ledger as ledgers
 from aman.shelter.models import StayNight
 from aman.shelter.services import household_house
 from tests.conftest import World
+from tests.migrations import migrate as _migrate
+from tests.migrations import migrate_to_the_latest as _migrate_to_the_latest
 from tests.shelter.conftest import hotel_today, make_block, make_hotel, register_household
 
 BEFORE = ("shelter", "0002_stay_event_append_only")
 AFTER = ("shelter", "0003_stay_night_price")
-
-
-def _migrate(target: tuple[str, str]) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-
-
-def _migrate_to_the_latest() -> None:
-    """Back to the latest migrations, as the tests after this one expect their tables."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)
