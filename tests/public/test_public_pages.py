@@ -297,7 +297,50 @@ def test_in_surge_mode_a_registration_the_run_refuses_says_so_on_the_codes_page(
     done = client.get("/register/done/").content.decode()
     assert "Your registration could not be taken" in done and "<code>" not in done
     assert "Register again" in done
+    assert "Person 2: Unknown country QQ." in done, "which person, as the form says it"
     assert not Person.objects.filter(given_names="Дана").exists()
+
+
+def test_in_surge_mode_the_run_says_what_is_wrong_in_the_language_of_the_form(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post("/register/", form_data(client, [MOTHER])).status_code == 302
+    record = IntakeRecord.objects.get(outcome="pending")
+    record.payload["members"][0]["nationalities"] = ["QQ"]
+    record.save(update_fields=["payload"])
+    for callback in callbacks:
+        callback()
+    done = client.get("/register/done/").content.decode()
+    assert "Вашу регистрацию не удалось принять" in done
+    assert "Unknown country" not in done, "the reason in Russian, as the form was"
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["now", "queued"])
+def test_a_form_sent_again_with_changes_is_kept_and_the_person_told(
+    world: World, settings: Any, queued: bool
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = queued
+    client = Client()
+    data = form_data(client, [MOTHER, SON])
+    assert client.post("/register/", data).status_code == 302
+    first = IntakeRecord.objects.get(channel="public_web")
+    # Back in the browser, a name corrected, the same form sent again.
+    data["m-1-given_names"] = "Ерболат"
+    again = client.post("/register/", data)
+    assert again.status_code == 200, "the form again, with what happened"
+    assert "This form was sent already" in again.content.decode()
+    kept = IntakeRecord.objects.exclude(pk=first.pk).get(channel="public_web")
+    assert kept.outcome == "rejected" and str(first.pk) in kept.rejection_reasons["form_token"]
+    assert kept.payload["members"][1]["given_names"] == "Ерболат", "nothing sent is lost"
+    # Sent once more unchanged: nothing new is kept.
+    client.post("/register/", data)
+    assert IntakeRecord.objects.filter(channel="public_web").count() == 2
+    # The same form sent again unchanged is the first registration's answer.
+    data["m-1-given_names"] = SON["given_names"]
+    assert client.post("/register/", data).status_code == 302
 
 
 def test_the_blank_form_is_rendered_once_per_language_and_crisis_list(world: World) -> None:

@@ -580,6 +580,19 @@ def test_a_registration_for_a_closed_crisis_is_kept_refused(
     assert not Person.objects.filter(surname=family["members"][0]["surname"]).exists()
 
 
+def test_a_queued_registration_retried_without_the_queue_is_answered_as_queued(
+    world: World, family: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    key = {"Idempotency-Key": "surge-retry"}
+    with django_capture_on_commit_callbacks():  # the run has not come yet
+        queued = register(world, family, **ASYNC, **key)
+    assert queued.status_code == 202
+    retry = register(world, family, **key)
+    assert retry.status_code == 202, retry.content
+    assert retry.json()["intake_record"] == queued.json()["intake_record"]
+    assert retry.json()["status"] == "pending"
+
+
 def test_a_queued_registration_that_is_not_even_shaped_right_is_refused_at_once(
     world: World, family: dict[str, Any]
 ) -> None:

@@ -4,6 +4,7 @@ register themselves."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from typing import Any, cast
@@ -202,6 +203,17 @@ def register(request: HttpRequest) -> HttpResponse:
                 record = _register(d["crisis"], payload, d["form_token"])
             except RegistrationRejected as exc:
                 place_problems(form, formset, exc.problems)
+            except _ChangedAfterSending as exc:
+                _keep_changed(d["crisis"], payload, d["form_token"], exc.record)
+                form.add_error(
+                    None,
+                    _(
+                        "This form was sent already, and the household it sent is registered. "
+                        "What you changed has been kept for the embassy to see. To change the "
+                        "registration, open “Check my status” with a reference code from that "
+                        "time, or call the Ministry's hotline."
+                    ),
+                )
             else:
                 done = redirect("public_register_done")
                 done.set_signed_cookie(
@@ -347,6 +359,48 @@ def _keep_refused(
     )
 
 
+class _ChangedAfterSending(Exception):
+    """The form's token names a registration already sent, and what came now differs (the
+    page went back, something was changed, and it was sent again)."""
+
+    def __init__(self, record: IntakeRecord) -> None:
+        super().__init__(record.pk)
+        self.record = record
+
+
+def _changed(sent: Any, now: dict[str, Any]) -> bool:
+    """Whether two payloads of the form differ in more than the page's language."""
+
+    def canonical(value: Any) -> str:
+        kept = (
+            {k: v for k, v in value.items() if k != "language"}
+            if isinstance(value, dict)
+            else value
+        )
+        return json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False)
+
+    return canonical(sent) != canonical(now)
+
+
+def _keep_changed(crisis: Crisis, payload: dict[str, Any], token: str, first: IntakeRecord) -> None:
+    """What was sent again with changes is kept, refused with the registration it follows
+    (idempotent under the token and this payload: sent once more, it is not kept twice)."""
+    intake_reject(
+        crisis=crisis,
+        channel=Channel.PUBLIC_WEB,
+        payload=payload,
+        problems={
+            "form_token": _(
+                "Sent again with changes, from a form already sent (intake record %(record)s): "
+                "not registered a second time."
+            )
+            % {"record": first.pk}
+        },
+        source="public form",
+        idempotency_key=token,
+    )
+
+
 def _register(crisis: Any, payload: dict[str, Any], token: str) -> IntakeRecord:
     """Registered now, or taken into the queue in surge mode (`AMAN_INTAKE_QUEUE`)."""
     submission = Submission(
@@ -358,6 +412,8 @@ def _register(crisis: Any, payload: dict[str, Any], token: str) -> IntakeRecord:
         outcome = registrations_submit(crisis=crisis, submissions=[submission])[0]
     if outcome.problems:
         raise RegistrationRejected(outcome.record, outcome.problems)
+    if outcome.repeated and _changed(outcome.record.payload, payload):
+        raise _ChangedAfterSending(outcome.record)
     return outcome.record
 
 
@@ -393,7 +449,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
     # Taken in a surge, then found wrong by the background run: the codes shown before are
     # void, and the person is told why, and how to register again.
     refused = (
-        list(record.rejection_reasons.values())
+        [_said_of(field, message) for field, message in record.rejection_reasons.items()]
         if record is not None and record.outcome == IntakeRecord.Outcome.REJECTED
         else []
     )
@@ -406,6 +462,14 @@ def register_done(request: HttpRequest) -> HttpResponse:
             **_hotlines(record.crisis if record is not None else None),
         },
     )
+
+
+def _said_of(field: str, message: str) -> str:
+    """A reason as the form would say it: a member's named by their number on the form."""
+    parts = field.split(".")
+    if parts[0] == "members" and len(parts) > 1 and parts[1].isdigit():
+        return _("Person %(n)d: %(message)s") % {"n": int(parts[1]) + 1, "message": message}
+    return message
 
 
 @never_cache

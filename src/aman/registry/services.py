@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
@@ -773,15 +774,26 @@ def registrations_process_pending(*, limit: int = 200) -> int:
             )
             if not records:
                 return done
-            by_crisis: dict[int, list[IntakeRecord]] = {}
+            # Together per crisis and language: what is found wrong is kept in the words
+            # of the person who sent it (the codes page and the status API show it).
+            groups: dict[tuple[int, str], list[IntakeRecord]] = {}
             for record in records:
-                by_crisis.setdefault(record.crisis_id, []).append(record)
-            for group in by_crisis.values():
-                registrations_submit(
-                    crisis=group[0].crisis,
-                    submissions=[Submission.queued(r) for r in group],
-                )
+                groups.setdefault((record.crisis_id, _language_of(record)), []).append(record)
+            for (_crisis, language), group in groups.items():
+                with translation.override(language):
+                    registrations_submit(
+                        crisis=group[0].crisis,
+                        submissions=[Submission.queued(r) for r in group],
+                    )
             done += len(records)
+
+
+def _language_of(record: IntakeRecord) -> str:
+    """The language a queued submission was sent in (the public form's page, an API
+    client's `language`), else the site's."""
+    payload: dict[str, Any] = record.payload if isinstance(record.payload, dict) else {}
+    language = str(payload.get("language") or "")[:2]
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def _insert_with_free_codes(record: IntakeRecord, n: int) -> None:

@@ -155,6 +155,10 @@ def registration_create(
     if outcome.problems:
         raise services.RegistrationRejected(record, outcome.problems)
     if outcome.repeated:
+        if record.outcome == record.Outcome.PENDING:
+            # Taken into the queue by the first request (`Prefer: respond-async`), retried
+            # without it before the background run: answered as the queue answers.
+            return Respond(202, _registration_status(user, record))
         if record.outcome != record.Outcome.ACCEPTED:
             raise services.RegistrationRejected(
                 record, [services.Problem(f, m) for f, m in record.rejection_reasons.items()]
