@@ -264,3 +264,20 @@ def test_the_rooms_history_is_append_only(world: World) -> None:
         cursor.execute("UPDATE shelter_roomblockrooms SET rooms = 9")
     change.refresh_from_db()
     assert change.rooms == 3
+
+
+def test_an_ended_block_takes_its_rooms_back_unchanged_with_another_field(world: World) -> None:
+    """A client that reads a block and writes it back with one field changed sends the
+    rooms as they are: on a block whose nights are all past that is no change of rooms."""
+    api = world.api(Role.LOGISTICS)
+    hotel = make_hotel(world)
+    block = make_block(
+        hotel, world, rooms=3, first_night=today() - timedelta(6), last_night=today() - timedelta(2)
+    )
+    url = f"/api/blocks/{block.pk}"
+    kept = patch(api, url, {"rooms": 3, "contract_ref": "C-2026-17"})
+    assert kept.status_code == 200, kept.json()
+    assert kept.json()["contract_ref"] == "C-2026-17"
+    assert RoomBlockRooms.objects.filter(block=block).count() == 1
+    changed = patch(api, url, {"rooms": 2})
+    assert changed.status_code == 400 and "is past" in errors(changed)["rooms"][0]

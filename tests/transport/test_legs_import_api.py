@@ -110,3 +110,13 @@ def test_only_transport_imports_legs(world: World) -> None:
 
     assert upload(Client(), CSV.encode()).status_code == 401
     assert not Leg.objects.exists()
+
+
+def test_an_unreadable_csv_is_refused_with_a_clear_error(world: World) -> None:
+    api = world.api(Role.LOGISTICS)
+    long_field = CSV.splitlines()[0] + "\n" + '"' + "x" * 200_000 + '",ALA,2026-12-03 09:00,50\n'
+    response = upload(api, long_field.encode())
+    assert response.status_code == 400, response.content
+    assert "line 2 cannot be read" in response.json()["message"]
+    assert response.json()["extra"] == {"line": 2}
+    assert not Leg.objects.exists()

@@ -583,6 +583,11 @@ def _rooms_from(
         start = given or today
     _problems_raise(problems)
     start = max(start, first)
+    if start > last and raw in (None, "") and values["rooms"] == block.rooms:
+        # An ended block sent back with its rooms as they are (a client's read, then
+        # write of another field): no change of rooms.
+        del values["rooms"]
+        return None
     if start > last:
         _problems_raise(
             {

@@ -67,6 +67,8 @@ def _rows(name: str, content: bytes) -> list[list[str]]:
             book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         except Exception as exc:
             raise ApplicationError(_("Not a readable XLSX file.")) from exc
+        if not book.worksheets:
+            raise ApplicationError(_("The XLSX file has no sheet."))
         sheet = book.worksheets[0]
         rows = []
         for row in sheet.iter_rows(values_only=True):
@@ -86,7 +88,18 @@ def _rows(name: str, content: bytes) -> list[list[str]]:
     dialect: Any = csv.excel
     with contextlib.suppress(csv.Error):
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    return list(csv.reader(io.StringIO(text), dialect))
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise ApplicationError(
+            _(
+                "Not a readable CSV file: line %(line)d cannot be read (a field too long, a "
+                "stray quote or a NUL character)."
+            )
+            % {"line": reader.line_num},
+            {"line": reader.line_num},
+        ) from exc
 
 
 def _header(row: list[str]) -> dict[str, int]:
