@@ -49,3 +49,38 @@ def test_every_block_gets_its_rooms_from_its_first_night(world: World) -> None:
     assert [u.capacity for u in selectors.block_use(blocks)] == capacity
     (again,) = selectors.occupancy([baku], today - timedelta(days=3), 10)
     assert again.nights == occupancy.nights
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_block_shrunk_before_the_upgrade_keeps_the_rooms_its_past_nights_held(
+    world: World,
+) -> None:
+    """Before the history, a shrink checked only the nights from tonight on: a block of
+    four rooms could become three while room 4 was held on nights already past. The
+    migration gives those nights their four rooms, so that no night shows more rooms taken
+    than it has."""
+    from tests.shelter.test_moves import _shrinkable
+
+    w = _shrinkable(world, world.api(Role.LOGISTICS))  # room 4 held on nights -2 and -1 only
+    block, hotel = w["block"], w["hotel"]
+    today = hotel_today(hotel)
+    try:
+        _migrate(BEFORE)
+        with connection.cursor() as cursor:  # the shrink as the code before allowed it
+            cursor.execute(
+                f"UPDATE {RoomBlock._meta.db_table} SET rooms = 3 WHERE id = %s", [block.pk]
+            )
+    finally:
+        _migrate(AFTER)
+        _migrate_to_the_latest()
+    changes = list(RoomBlockRooms.objects.filter(block=block).order_by("pk"))
+    assert [(c.from_night, c.rooms) for c in changes] == [
+        (today - timedelta(days=2), 4),
+        (today, 3),
+    ]
+    (use,) = selectors.block_use([RoomBlock.objects.get(pk=block.pk)])
+    assert use.capacity >= use.blocked
+    (occupancy,) = selectors.occupancy([hotel], today - timedelta(days=2), 8)
+    for n in occupancy.nights:
+        assert n.rooms_taken <= n.rooms and n.rooms_free >= 0, n
+    assert [n.rooms for n in occupancy.nights] == [4, 4, 3, 3, 3, 3, 3, 3]

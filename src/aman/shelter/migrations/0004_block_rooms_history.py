@@ -12,21 +12,60 @@ from aman.core.append_only import guard
 
 
 def one_change_per_block(apps, schema_editor):  # type: ignore[no-untyped-def]
+    """Each block's rooms from its first night — and, where a block was shrunk before this
+    migration while rooms above the new number were still held on nights already past (the
+    shrink checked only the nights from today on), those past nights keep the rooms held:
+    the highest room held that night, in changes recorded in night order (the last one the
+    block's rooms, from the first night not past)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from django.db.models import Max
+    from django.utils import timezone
+
     RoomBlock = apps.get_model("shelter", "RoomBlock")
     RoomBlockRooms = apps.get_model("shelter", "RoomBlockRooms")
-    RoomBlockRooms.objects.bulk_create(
-        [
+    StayNight = apps.get_model("shelter", "StayNight")
+
+    def zone(name: str):  # type: ignore[no-untyped-def]  # the hotel's clock (geo.Place.zone)
+        try:
+            return ZoneInfo(name) if name else timezone.get_current_timezone()
+        except (ZoneInfoNotFoundError, ValueError):
+            return timezone.get_current_timezone()
+
+    latest = timezone.now().date() + timedelta(days=1)  # tonight, in any zone, at the latest
+    held: dict[int, dict] = {}
+    for block_id, night, top in (
+        StayNight.objects.filter(night__lt=latest)
+        .values("block_id", "night")
+        .annotate(top=Max("room"))
+        .values_list("block_id", "night", "top")
+    ):
+        held.setdefault(block_id, {})[night] = top
+    rows = []
+    for block in RoomBlock.objects.select_related("hotel__place").order_by("pk").iterator():
+        today = timezone.localtime(timezone.now(), zone(block.hotel.place.timezone)).date()
+        past = {n: top for n, top in held.get(block.pk, {}).items() if n < today}
+        changes = [(block.first_night, max(block.rooms, past.get(block.first_night, 0)))]
+        night = block.first_night + timedelta(days=1)
+        while past and night <= block.last_night:
+            rooms = max(block.rooms, past.get(night, 0)) if night < today else block.rooms
+            if rooms != changes[-1][1]:
+                changes.append((night, rooms))
+            if night >= today:
+                break
+            night += timedelta(days=1)
+        rows += [
             RoomBlockRooms(
                 block_id=block.pk,
-                from_night=block.first_night,
-                rooms=block.rooms,
+                from_night=start,
+                rooms=rooms,
                 recorded_at=block.created_at,
                 recorded_by_id=block.created_by_id,
             )
-            for block in RoomBlock.objects.order_by("pk").iterator()
-        ],
-        batch_size=500,
-    )
+            for start, rooms in changes
+        ]
+    RoomBlockRooms.objects.bulk_create(rows, batch_size=500)
 
 
 class Migration(migrations.Migration):
