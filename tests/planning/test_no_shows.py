@@ -78,3 +78,41 @@ def test_no_shows_are_not_planned_back_onto_the_leg_they_missed(world) -> None:
     )
     assert seats == {hid: 2 for hid in waiting}
     assert Booking.objects.filter(leg=bus1, status=BookingStatus.NO_SHOW).count() == 4
+
+
+def test_a_household_checked_in_whose_flight_seats_were_released_is_not_put_back_on_it(
+    world,
+) -> None:
+    """Checked in for the bus of what it was told, then its flight's seats released (no
+    visa): the rest of its itinerary is no longer kept as a lock — it would book the
+    released seats again — and the re-plan does not put it back on that flight."""
+    from aman.transport.services import booking_check_in, booking_close, booking_confirm
+
+    s = situation(world.crisis, households=2, bus_seats=8)
+    bus1, flight = s.legs["bus1"], s.legs["flight"]
+    first = run(world.crisis)
+    item = next(
+        i
+        for i in first.result["itineraries"]
+        if {f"leg{bus1.pk}", f"leg{flight.pk}"} <= {st.get("leg") for st in i["steps"]}
+    )
+    household = item["household"]
+    services.plan_publish(actor=world.users["logistics"], plan=first)
+    hid = int(household.removeprefix("hh"))
+    leg_set_status(actor=None, leg=bus1, status="confirmed")
+    leg_set_status(actor=None, leg=bus1, status="boarding")
+    for booking in Booking.objects.filter(leg=bus1, household_id=hid):
+        if booking.status == BookingStatus.OFFERED:
+            booking = booking_confirm(actor=None, booking=booking)
+        booking_check_in(actor=world.users["logistics"], booking=booking)
+    for booking in Booking.objects.filter(leg=flight, household_id=hid, status__in=HOLDS_SEAT):
+        booking_close(
+            actor=world.users["logistics"],
+            booking=booking,
+            status=BookingStatus.RELEASED,
+            note="no visa",
+        )
+    second = run(world.crisis)
+    told = {h["id"]: h for h in second.scenario["households"]}[household]
+    assert "locked" not in told, "the rest with the released flight is not kept as a lock"
+    assert household not in on_leg(second, flight.pk), "not planned back onto the flight"

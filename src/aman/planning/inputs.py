@@ -915,11 +915,27 @@ def export(
         if hid in by_hand:
             warnings.append({"code": "household_by_hand", "household": f"H{hid}"})
             continue
+
+        def missed(st: dict[str, Any], hid: int = hid) -> bool:
+            """A leg or pool trip of its itinerary the household missed (its seats
+            released, a no-show, offloaded)."""
+            if st["type"] == "leg":
+                return pk_of(st["leg"], "leg") in missed_legs.get(hid, ())
+            return st["type"] == "pool" and trips.pool_ref(
+                st["pool"], st["departure"]
+            ) in missed_trips.get(hid, ())
+
         if locks.get(hid):
             out["locked"] = locks[hid]
-        elif hid in checked_told and (rest := ahead(steps_of({"steps": told[hid]}))):
+        elif (
+            hid in checked_told
+            and (rest := ahead(steps_of({"steps": told[hid]})))
+            and not any(missed(st) for st in rest)
+        ):
             # Checked in for a leg of what it was told: it keeps the rest of it (unless
-            # no longer possible: then the re-plan moves it, and the change is told).
+            # no longer possible: then the re-plan moves it, and the change is told). A
+            # rest with a leg it lost (its flight's seats released) is not kept: what is
+            # left of it is told, and the household planned afresh from there.
             out["locked"] = rest
         elif manual.get(hid):
             by_time = [x for x in out_legs if pk_of(x["id"], "leg") in manual[hid]]
@@ -931,15 +947,7 @@ def export(
             # A leg or pool trip it missed (its seats released, a no-show, offloaded) is
             # no longer told: the rest of the itinerary cannot be kept (displaced), its
             # seats are for others, and the household is planned afresh.
-            still = [
-                st
-                for st in still
-                if not (st["type"] == "leg" and pk_of(st["leg"], "leg") in missed_legs.get(hid, ()))
-                and not (
-                    st["type"] == "pool"
-                    and trips.pool_ref(st["pool"], st["departure"]) in missed_trips.get(hid, ())
-                )
-            ]
+            still = [st for st in still if not missed(st)]
             if still:
                 out["notified"] = still
         out_households.append(out)
