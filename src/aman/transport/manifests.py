@@ -476,8 +476,9 @@ def render_paxlst(
             "DTM", ["189", f"{local_time(leg.departure_planned, leg.origin):%y%m%d%H%M}", "201"]
         )
     )
-    if leg.destination.kind == Place.Kind.CROSSING:
-        # A border crossing: the state entered there, as the related location.
+    if leg.destination.kind == Place.Kind.CROSSING and leg.destination.entry_country_id:
+        # A border crossing: the state entered there, as the related location (not named
+        # when the reference data does not say which state that is).
         add(Segment("LOC", "87", unoa(place_code(leg.destination)), unoa(entered_state(leg).code3)))
     else:
         add(Segment("LOC", "87", unoa(place_code(leg.destination))))
