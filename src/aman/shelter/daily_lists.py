@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aman.core.audit import audit_read
@@ -23,7 +22,7 @@ from aman.transport.manifests import cell_text
 
 def hotel_today(hotel: Hotel) -> date:
     """Today on the hotel's clock."""
-    return timezone.localtime(timezone.now(), hotel.place.zone).date()
+    return hotel.today()
 
 
 def passport_name(person: Person) -> str:

@@ -31,7 +31,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
@@ -319,9 +318,7 @@ def ledger_build(*, crisis: Crisis, filters: LedgerFilters | None = None) -> Led
     today: dict[int, date] = {}
     for block in blocks.values():
         if block.hotel_id not in today:
-            today[block.hotel_id] = timezone.localtime(
-                timezone.now(), block.hotel.place.zone
-            ).date()
+            today[block.hotel_id] = block.hotel.today()
     rates = _Rates(crisis)
 
     lines: dict[tuple[Any, ...], Line] = {}

@@ -146,6 +146,10 @@ class Hotel(models.Model):
 
         return reverse("hotel_detail", args=[self.pk])
 
+    def today(self) -> date:
+        """Today on the hotel's clock: its "tonight"."""
+        return timezone.localtime(timezone.now(), self.place.zone).date()
+
 
 @dataclass(frozen=True)
 class RoomCounts:
@@ -177,17 +181,17 @@ class RoomCounts:
 
     def fewest(self, first: date, last: date) -> int:
         """The rooms every night from `first` to `last` has (0 for no night)."""
-        return min((self.on(n) for n in _nights(first, last)), default=0)
+        return min((self.on(n) for n in nights_between(first, last)), default=0)
 
     def total(self, first: date, last: date) -> int:
         """Room-nights from `first` to `last`."""
-        return sum(self.on(n) for n in _nights(first, last))
+        return sum(self.on(n) for n in nights_between(first, last))
 
     def runs(self, first: date, last: date) -> list[tuple[date, date, int]]:
         """The nights from `first` to `last` as runs of the same number of rooms:
         (first night, last night, rooms)."""
         out: list[tuple[date, date, int]] = []
-        for night in _nights(first, last):
+        for night in nights_between(first, last):
             rooms = self.on(night)
             if out and out[-1][2] == rooms:
                 out[-1] = (out[-1][0], night, rooms)
@@ -196,7 +200,8 @@ class RoomCounts:
         return out
 
 
-def _nights(first: date, last: date) -> list[date]:
+def nights_between(first: date, last: date) -> list[date]:
+    """Every night from `first` to `last`, both included."""
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 

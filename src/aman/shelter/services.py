@@ -58,6 +58,7 @@ from aman.shelter.models import (
     StayNight,
     StayStatus,
     TourOperator,
+    nights_between,
 )
 
 # People who need no bed from the ministry.
@@ -545,11 +546,6 @@ def block_create(*, actor: User | None, hotel: Hotel, data: dict[str, Any]) -> R
     return block
 
 
-def _block_today(block: RoomBlock) -> date:
-    """Today on the block's hotel's calendar: its "tonight"."""
-    return timezone.localtime(timezone.now(), block.hotel.place.zone).date()
-
-
 def _rooms_from(
     block: RoomBlock, values: dict[str, Any], data: dict[str, Any]
 ) -> tuple[date, date] | None:
@@ -563,7 +559,7 @@ def _rooms_from(
                 {"rooms_from": [_("Say how many rooms the block has from that night on.")]}
             )
         return None
-    today = _block_today(block)
+    today = block.hotel.today()
     first = values.get("first_night", block.first_night)
     last = values.get("last_night", block.last_night)
     problems: dict[str, list[str]] = {}
@@ -628,7 +624,7 @@ def block_update(*, actor: User | None, block: RoomBlock, data: dict[str, Any]) 
         start, last = nights
         counts = block.room_counts()
         had = counts.on(start)
-        if all(counts.on(n) == values["rooms"] for n in _nights(start, last)):
+        if all(counts.on(n) == values["rooms"] for n in nights_between(start, last)):
             # Every one of those nights has that number already: nothing to record.
             del values["rooms"]
         else:
@@ -774,10 +770,6 @@ def operator_of(people: Iterable[Person]) -> TourOperator | None:
     if not sources:
         return None
     return TourOperator.objects.filter(import_source_id__in=sources).order_by("id").first()
-
-
-def _nights(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def check_nights(first: Any, last: Any) -> tuple[date, date]:
@@ -976,7 +968,7 @@ def _stays_create(
                             rate=block.rate,
                             currency=block.currency,
                         )
-                        for n in _nights(first, last)
+                        for n in nights_between(first, last)
                     ]
                 )
         except IntegrityError:
@@ -1300,7 +1292,7 @@ def _lock_stays(stay: Stay, *, whole_group: bool) -> list[Stay]:
 
 def hotel_today(stay: Stay) -> date:
     """Today on the hotel's calendar."""
-    return timezone.localtime(timezone.now(), stay.block.hotel.place.zone).date()
+    return stay.block.hotel.today()
 
 
 def _release_from(stay: Stay, day: date) -> int:
@@ -1593,7 +1585,7 @@ def _change_nights(stay: Stay, new_last: date, actor: User | None, note: str) ->
                 % {"day": stay.block.last_night.isoformat()},
                 {"errors": {"last_night": [_("After the block's last night.")]}},
             )
-        added = _nights(old + timedelta(days=1), new_last)
+        added = nights_between(old + timedelta(days=1), new_last)
         rooms = stay.block.room_counts().fewest(added[0], added[-1])
         if stay.room > rooms:
             raise Conflict(

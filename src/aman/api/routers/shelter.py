@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
@@ -507,7 +506,7 @@ class OccupancyQuery(Schema):
 )
 def hotel_occupancy(request: HttpRequest, hotel_id: int, query: Query[OccupancyQuery]) -> Any:
     hotel = _hotel(request, hotel_id)[1]
-    first = query.start or timezone.localtime(timezone.now(), hotel.place.zone).date()
+    first = query.start or hotel.today()
     (occupancy,) = selectors.occupancy([hotel], first, query.days)
     return {"hotel_id": hotel.pk, "nights": occupancy.nights}
 
