@@ -464,6 +464,7 @@ NOT_AUDITED = {
     "member_problems": "checks a member without writing",
     "iin_problem_text": "words for an IIN's problem",
     "rejected_key": "computes the key a refused submission is kept under",
+    "canonical_payload": "a submission as one text, to tell a retry from a change",
     "registration_accept": "keeps the submission as a pending intake record, itself the "
     "record of who sent what when; registering it is audited by registrations_submit "
     "(test_registrations_api checks both), a refusal by intake_reject",

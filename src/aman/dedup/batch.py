@@ -429,14 +429,13 @@ def linkage_run_execute(
             # The thresholds kept when the run was started (a run queued before they were
             # kept: the policy's now).
             used = run.thresholds or policy_thresholds(policy_for(run.crisis))
-            settings = Settings(
-                pair_threshold=float(used["pair_threshold"]),
-                cluster_threshold=float(used["cluster_threshold"]),
-                name_only_threshold=float(used["name_only_threshold"]),
-            )
             result = link(
                 records,
-                settings=settings,
+                settings=Settings(
+                    pair_threshold=float(used["pair_threshold"]),
+                    cluster_threshold=float(used["cluster_threshold"]),
+                    name_only_threshold=float(used["name_only_threshold"]),
+                ),
                 exclude_pairs=excluded,
                 progress=lambda phase, fraction: progress(phase, fraction, LINK),
             )

@@ -4,7 +4,6 @@ register themselves."""
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass
 from typing import Any, cast
@@ -28,6 +27,7 @@ from aman.registry.forms import (
     form_problems,
     members_payload,
     place_problems,
+    problem_said,
     unbound_with_one_more,
 )
 from aman.registry.models import Channel, IntakeRecord, Intent, Person, reference_code_display
@@ -37,6 +37,7 @@ from aman.registry.services import (
     NOT_MOVED_WITH_HOUSEHOLD,
     RegistrationRejected,
     Submission,
+    canonical_payload,
     crisis_country_ids,
     intake_reject,
     normalize_reference_code,
@@ -371,15 +372,14 @@ class _ChangedAfterSending(Exception):
 def _changed(sent: Any, now: dict[str, Any]) -> bool:
     """Whether two payloads of the form differ in more than the page's language."""
 
-    def canonical(value: Any) -> str:
-        kept = (
+    def without_language(value: Any) -> Any:
+        return (
             {k: v for k, v in value.items() if k != "language"}
             if isinstance(value, dict)
             else value
         )
-        return json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False)
 
-    return canonical(sent) != canonical(now)
+    return canonical_payload(without_language(sent)) != canonical_payload(without_language(now))
 
 
 def _keep_changed(crisis: Crisis, payload: dict[str, Any], token: str, first: IntakeRecord) -> None:
@@ -449,7 +449,7 @@ def register_done(request: HttpRequest) -> HttpResponse:
     # Taken in a surge, then found wrong by the background run: the codes shown before are
     # void, and the person is told why, and how to register again.
     refused = (
-        [_said_of(field, message) for field, message in record.rejection_reasons.items()]
+        [problem_said(field, message) for field, message in record.rejection_reasons.items()]
         if record is not None and record.outcome == IntakeRecord.Outcome.REJECTED
         else []
     )
@@ -462,14 +462,6 @@ def register_done(request: HttpRequest) -> HttpResponse:
             **_hotlines(record.crisis if record is not None else None),
         },
     )
-
-
-def _said_of(field: str, message: str) -> str:
-    """A reason as the form would say it: a member's named by their number on the form."""
-    parts = field.split(".")
-    if parts[0] == "members" and len(parts) > 1 and parts[1].isdigit():
-        return _("Person %(n)d: %(message)s") % {"n": int(parts[1]) + 1, "message": message}
-    return message
 
 
 @never_cache

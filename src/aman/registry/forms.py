@@ -323,15 +323,22 @@ def place_problems(form: Any, formset: Any, problems: list[Any]) -> None:
             if index == 0 and ASKED_ONCE.get(parts[2]) in form.fields:
                 form.add_error(ASKED_ONCE[parts[2]], problem.message)
                 continue
-            form.add_error(
-                None, _("Person %(n)d: %(message)s") % {"n": index + 1, "message": problem.message}
-            )
+            form.add_error(None, problem_said(problem.field, problem.message))
             continue
         name = parts[1] if parts[0] == "location" and len(parts) > 1 else parts[0]
         if name in form.fields:
             form.add_error(name, problem.message)
         else:
             form.add_error(None, problem.message)
+
+
+def problem_said(field: str, message: str) -> str:
+    """A service's problem as a form says it above its fields: a member's named by their
+    number on the form ("Person 2: …"), never by the technical path."""
+    parts = field.split(".")
+    if parts[0] == "members" and len(parts) > 1 and parts[1].isdigit():
+        return _("Person %(n)d: %(message)s") % {"n": int(parts[1]) + 1, "message": message}
+    return message
 
 
 def form_problems(form: Any, formset: Any) -> dict[str, str]:

@@ -347,9 +347,15 @@ def rejected_key(idempotency_key: str, payload: Any) -> str:
     the same refused submission sent again finds it ("" without a key)."""
     if not idempotency_key:
         return ""
-    canonical = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    canonical = canonical_payload(payload)
     digest = hashlib.sha256(f"{idempotency_key}\n{canonical}".encode()).hexdigest()
     return f"rejected:{digest}"
+
+
+def canonical_payload(payload: Any) -> str:
+    """A submission as one text, the same for the same content whatever the order of its
+    keys: what tells a retry from a changed submission."""
+    return json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
 
 
 def intake_reject(
@@ -654,9 +660,13 @@ def _registration_problems(
     elif data.location.city and country is not None:
         # A typed city that names a city of the reference data is that city.
         city = typed.get((country.pk, data.location.city))
+    return problems + _contact_problems(data), country, city
+
+
+def _contact_problems(data: RegistrationIn) -> list[Problem]:
     if data.contact_index >= len(data.members):
-        problems.append(Problem("contact_index", _("The contact must be one of the members.")))
-    return problems, country, city
+        return [Problem("contact_index", _("The contact must be one of the members."))]
+    return []
 
 
 def registration_problems(
@@ -667,9 +677,7 @@ def registration_problems(
     wrong with it — empty when it would be registered. Refused as the registration would
     be when the crisis is not open."""
     if crisis.status != Crisis.Status.OPEN:
-        raise ApplicationError(
-            _("The crisis is not open for registrations."), {"crisis": crisis.code}
-        )
+        raise ApplicationError(_crisis_closed(crisis).message, {"crisis": crisis.code})
     try:
         data = RegistrationIn.model_validate(payload)
     except ValidationError as exc:
@@ -720,9 +728,7 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
     elif not problems:
         problems = [
             p for n, m in enumerate(data.members) for p in _member_problems_of_its_own(n, m)
-        ]
-        if data.contact_index >= len(data.members):
-            problems.append(Problem("contact_index", _("The contact must be one of the members.")))
+        ] + _contact_problems(data)
         source_ref = sub.source_ref or data.source_ref
     if problems:
         if sub.idempotency_key:
@@ -730,11 +736,7 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
             if earlier is not None:
                 return Outcome(earlier, repeated=True)
         return _rejected(crisis, sub, problems, source_ref)
-    record = sub.intake_record(
-        crisis,
-        source_ref=sub.source_ref or data.source_ref,
-        outcome=IntakeRecord.Outcome.PENDING,
-    )
+    record = sub.intake_record(crisis, source_ref=source_ref, outcome=IntakeRecord.Outcome.PENDING)
     try:
         if transaction.get_connection().in_atomic_block:
             with transaction.atomic():
