@@ -925,13 +925,11 @@ def export(
                 st["pool"], st["departure"]
             ) in missed_trips.get(hid, ())
 
+        # What it was told that is still to come (a leg of it may be gone).
+        rest = ahead(steps_of({"steps": told[hid]})) if hid in told else []
         if locks.get(hid):
             out["locked"] = locks[hid]
-        elif (
-            hid in checked_told
-            and (rest := ahead(steps_of({"steps": told[hid]})))
-            and not any(missed(st) for st in rest)
-        ):
+        elif hid in checked_told and rest and not any(missed(st) for st in rest):
             # Checked in for a leg of what it was told: it keeps the rest of it (unless
             # no longer possible: then the re-plan moves it, and the change is told). A
             # rest with a leg it lost (its flight's seats released) is not kept: what is
@@ -943,11 +941,10 @@ def export(
                 out["locked"] = [{"type": "leg", "leg": x["id"]} for x in by_time]
         if hid in told and not declined:
             # Even when a leg of it is gone: the re-plan then sees the household displaced.
-            still = ahead(steps_of({"steps": told[hid]}))
             # A leg or pool trip it missed (its seats released, a no-show, offloaded) is
             # no longer told: the rest of the itinerary cannot be kept (displaced), its
             # seats are for others, and the household is planned afresh.
-            still = [st for st in still if not missed(st)]
+            still = [st for st in rest if not missed(st)]
             if still:
                 out["notified"] = still
         out_households.append(out)
