@@ -1211,14 +1211,8 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
         by_day = result.people_gains.get(_key(res)) if result.people_gains else None
         if by_day:
             units = s.legs[res.ref].seats if res.kind == "leg" else PEOPLE_UNITS[res.kind]
-            day, per_unit = max(by_day, key=lambda x: (round(x[1], 6), -_ordinal(x[0])))
-            if per_unit > 1e-6:
-                item["people"] = {
-                    "by_day": day,
-                    "per_unit": round(per_unit, 4),
-                    "units": units,
-                    "most": int(min(units, per_unit * units) + 1e-6),
-                }
+            if gained := _people_more(by_day, units, at_most=units):
+                item["people"] = gained
         if res.kind == "leg":
             leg = s.legs[res.ref]
             when = leg.departure.astimezone(s.zone(leg.origin)).strftime("%Y-%m-%d %H:%M")
@@ -1252,6 +1246,23 @@ def shadow_prices(result: Result, limit: int = 12) -> list[dict[str, Any]]:
     return out
 
 
+def _people_more(
+    by_day: list[tuple[str, float]], units: int, *, at_most: int
+) -> dict[str, Any] | None:
+    """In people, what `units` more of a capacity would bring to safety: by the day where
+    one more unit counts most (the earliest of equals), at most `at_most`; None when it
+    would bring nobody."""
+    day, per_unit = max(by_day, key=lambda x: (round(x[1], 6), -_ordinal(x[0])))
+    if per_unit <= 1e-6:
+        return None
+    return {
+        "by_day": day,
+        "per_unit": round(per_unit, 4),
+        "units": units,
+        "most": int(min(at_most, per_unit * units) + 1e-6),
+    }
+
+
 def _pool_prices(result: Result, limit: int) -> list[dict[str, Any]]:
     """The bus pools whose next bus is worth most, in words (`shadow_prices`, kind
     `pool`): per pool and day, one more bus at the best departure of that day; in people
@@ -1274,15 +1285,8 @@ def _pool_prices(result: Result, limit: int) -> list[dict[str, Any]]:
             "departure": departure.isoformat(),
         }
         by_day = result.people_gains.get(("pool", pool_id, day)) if result.people_gains else None
-        if by_day:
-            best, per_bus = max(by_day, key=lambda x: (round(x[1], 6), -_ordinal(x[0])))
-            if per_bus > 1e-6:
-                item["people"] = {
-                    "by_day": best,
-                    "per_unit": round(per_bus, 4),
-                    "units": 1,
-                    "most": int(min(trip.seats, per_bus) + 1e-6),
-                }
+        if by_day and (gained := _people_more(by_day, 1, at_most=trip.seats)):
+            item["people"] = gained
         when = departure.astimezone(s.zone(pool.origin)).strftime("%H:%M")
         item["text"] = (
             f"one more bus of pool {pool_id} {pool.origin}→{pool.destination} on {day} "
