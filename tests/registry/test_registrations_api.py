@@ -420,6 +420,21 @@ def test_households_list_with_their_visible_members(world: World, family: dict[s
     assert world.api(Role.OBSERVER).get(f"/api/households/{household}").status_code == 403
 
 
+def test_the_households_list_counts_up_to_a_cap(
+    world: World, family: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large crisis's households are not all counted for one page: the count stops."""
+    from aman.core import paging
+
+    register(world, family)
+    api = world.api(Role.OPERATOR)
+    everyone = api.get("/api/households", {"crisis": world.crisis.pk}).json()
+    assert everyone["count_exact"] is True and everyone["count"] == len(everyone["items"]) > 2
+    monkeypatch.setattr(paging, "COUNT_CAP", 2)
+    body = api.get("/api/households", {"crisis": world.crisis.pk, "limit": 1}).json()
+    assert (body["count"], body["count_exact"], len(body["items"])) == (2, False, 1)
+
+
 def test_a_colliding_reference_code_is_drawn_again(
     world: World, family: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Body, Field, Query, Router, Schema
 from ninja import Status as Respond
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from aman.api.idempotency import HEADER, idempotent, registration_key, require_same_payload
 from aman.api.pagination import CappedLimitOffsetPagination
@@ -508,9 +508,13 @@ class HouseholdFilter(Schema):
 
 
 @router.get(
-    "/households", response=list[HouseholdOut], summary="Households, highest priority first"
+    "/households",
+    response=list[HouseholdOut],
+    summary="Households, highest priority first",
+    description="`count` stops at 1,000 (`count_exact` is then false), as for people: a "
+    "page never costs a count of every household of a large crisis.",
 )
-@paginate(LimitOffsetPagination)
+@paginate(CappedLimitOffsetPagination)
 def household_list(request: HttpRequest, filters: Query[HouseholdFilter]) -> Any:
     user = _user(request)
     crisis = _crisis(user, filters.crisis)
