@@ -36,6 +36,15 @@ def test_an_operator_registers_a_family_with_the_keyboard(
     page.keyboard.type("Төлеуов")
     page.keyboard.press("Tab")
     page.keyboard.type("Арман")
+    # A family member of another citizenship: the citizenship is the field after the
+    # eligibility, filled in with the home country until typed over.
+    page.locator("select[name='m-1-eligibility']").focus()
+    page.locator("select[name='m-1-eligibility']").select_option("family_member")
+    page.keyboard.press("Tab")
+    expect(page.locator("input[name='m-1-nationality']")).to_be_focused()
+    expect(page.locator("input[name='m-1-nationality']")).to_have_value("Kazakhstan")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Iran")
     page.select_option("select[name='country']", "IR")
     page.locator("input[name='city']").fill("Isfahan")
     page.locator("input[name='phone']").fill("+7 701 999 88 77")
@@ -47,4 +56,10 @@ def test_an_operator_registers_a_family_with_the_keyboard(
     assert saule.birth_date is not None and saule.birth_date.isoformat() == "1955-03-12"
     assert saule.household is not None and saule.household.members.count() == 2
     assert saule.reference_code_display in page.locator(".alert-success").inner_text()
+    arman = Person.objects.get(given_names="Арман")
+    assert (saule.nationalities, arman.eligibility, arman.nationalities) == (
+        ["KZ"],
+        "family_member",
+        ["IR"],
+    )
     expect(page.locator("input[name='m-0-surname']")).to_have_value("")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from aman.core.roles import Role
@@ -203,3 +204,122 @@ def test_a_refused_form_saved_twice_is_kept_once_and_a_corrected_one_is_kept_too
     client_data = hotline_data(other, [{"surname": "Қасымов", "given_names": ""}], consent="")
     other.post("/people/new/", client_data)
     assert IntakeRecord.objects.filter(channel="hotline", outcome="rejected").count() == 3
+
+
+def _field_error(html: str, field: str) -> str:
+    """The message shown under a field (empty: none)."""
+    found = re.search(
+        rf'<div class="invalid-feedback d-block" id="id_{field}_errors">([^<]*)', html
+    )
+    return found.group(1) if found else ""
+
+
+def test_each_person_comes_with_the_home_citizenship_next_to_their_eligibility(
+    world: World,
+) -> None:
+    client = world.client(Role.OPERATOR)
+    html = client.get("/people/new/").content.decode()
+    assert re.search(
+        r'<input type="text" name="m-0-nationality" value="Kazakhstan" list="countries"', html
+    )
+    assert html.count('<datalist id="countries">') == 1
+    assert '<option value="Iran' in html and '<option value="Uzbekistan">' in html
+    # In the tab order right after the eligibility, before the needs boxes.
+    names = re.findall(r'name="(m-0-[a-z_]+)"', html)
+    assert names.index("m-0-nationality") == names.index("m-0-eligibility") + 1
+    assert names.index("m-0-nationality") + 1 == names.index("m-0-pregnant")
+    # "+ Add a person" keeps a citizenship typed; the person added comes with the home one.
+    data = hotline_data(
+        client,
+        [
+            {
+                "surname": "Rahimi",
+                "given_names": "Ali",
+                "eligibility": "family_member",
+                "nationality": "Iran",
+            }
+        ],
+    )
+    data.pop("save")
+    data["add_member"] = "1"
+    html = client.post("/people/new/", data).content.decode()
+    assert re.search(r'name="m-0-nationality" value="Iran"', html)
+    assert re.search(r'name="m-1-nationality" value="Kazakhstan"', html)
+
+
+def test_a_family_member_and_a_partner_national_are_registered_with_their_citizenship(
+    world: World,
+) -> None:
+    client = world.client(Role.OPERATOR)
+    data = hotline_data(
+        client,
+        [
+            {
+                "surname": "Қасымова",
+                "given_names": "Мадина",
+                "birth_date": "1985-04-04",
+                "nationality": "Kazakhstan",  # as the form comes
+            },
+            {
+                "surname": "Rahimi",
+                "given_names": "Ali",
+                "birth_date": "1983-03-03",
+                "eligibility": "family_member",
+                "nationality": "Iran",
+            },
+            {
+                "surname": "Каримов",
+                "given_names": "Бобур",
+                "eligibility": "partner_national",
+                "nationality": "uzb",  # a code, in small letters
+            },
+            {"surname": "Қасымов", "given_names": "Ерлан", "nationality": ""},  # cleared
+        ],
+    )
+    response = client.post("/people/new/", data, follow=True)
+    assert "Registered. Reference codes" in response.content.decode()
+    people = {
+        p.given_names: p
+        for p in Person.objects.filter(surname__in=["Rahimi", "Каримов", "Қасымова", "Қасымов"])
+    }
+    assert (people["Ali"].eligibility, people["Ali"].nationalities) == ("family_member", ["IR"])
+    assert (people["Бобур"].eligibility, people["Бобур"].nationalities) == (
+        "partner_national",
+        ["UZ"],
+    )
+    assert people["Мадина"].nationalities == ["KZ"]
+    assert people["Ерлан"].nationalities == ["KZ"], "none given: a citizen's is the home one"
+    record = people["Ali"].intake_records.get()
+    assert record.payload["members"][1]["nationalities"] == ["IR"]
+    assert "nationalities" not in record.payload["members"][3]
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        ({"nationality": "Russia"}, "A citizen&#x27;s citizenship is Kazakhstan."),
+        ({"nationality": "ir"}, "A citizen&#x27;s citizenship is Kazakhstan."),
+        (
+            {"eligibility": "family_member", "nationality": "Kazakhstan"},
+            "Choose this person&#x27;s citizenship: not Kazakhstan",
+        ),
+        ({"nationality": "Atlantis"}, "Unknown country “Atlantis”: choose one from the list"),
+    ],
+)
+def test_a_citizenship_that_does_not_fit_is_refused_on_its_field_and_kept(
+    world: World, member: dict[str, str], message: str
+) -> None:
+    client = world.client(Role.OPERATOR)
+    caller = {"surname": "Қасымов", "given_names": "Бауыржан", "birth_date": "1970-10-10"}
+    data = hotline_data(
+        client, [caller, {"surname": "Қасымова", "given_names": "Мадина", **member}]
+    )
+    html = client.post("/people/new/", data).content.decode()
+    assert message in _field_error(html, "m-1-nationality"), html
+    assert 'aria-describedby="id_m-1-nationality_errors"' in html
+    assert not _field_error(html, "m-0-nationality"), "the caller's is fine"
+    assert re.search(rf'name="m-1-nationality" value="{member["nationality"]}"', html)
+    assert not Person.objects.filter(given_names__in=["Бауыржан", "Мадина"]).exists()
+    kept = IntakeRecord.objects.get(channel="hotline", outcome="rejected")
+    assert set(kept.rejection_reasons) == {"members.1.nationality"}
+    assert kept.payload["m-1-nationality"] == member["nationality"]

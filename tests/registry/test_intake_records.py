@@ -320,3 +320,47 @@ def test_a_refused_registration_corrected_keeps_the_passport_spelling(
     assert re.search(r'name="m-0-given_names_latin"[^>]*value="NURLAN"', form)
     assert re.search(r'name="m-0-passport_issuing_state"[^>]*value="KAZ"', form)
     assert re.search(r'name="m-0-passport"[^>]*value="N12345678"', form)
+
+
+def test_a_refused_registration_corrected_keeps_each_citizenship_sent(
+    world: World, family: dict[str, Any]
+) -> None:
+    """The form that corrects a refused registration shows the citizenship sent, by its
+    name; a person sent without one comes without one (the registry's default), not with
+    the form's; saved, they are recorded as sent."""
+    body = copy.deepcopy(family)
+    body["members"][0]["iin"] = "123"
+    body["members"][1].update(eligibility="family_member", nationalities=["IR"])
+    refused = _submit(world, body)
+    assert refused.status_code == 400
+    record = refused.json()["extra"]["intake_record"]
+    client = world.client(Role.OPERATOR)
+    form = client.get(f"/people/new/?from_intake={record}").content.decode()
+    assert re.search(r'name="m-1-nationality" value="Iran[^"]*"', form), form
+    assert re.search(r'name="m-0-nationality" list="countries"', form), "none: none shown"
+    token = re.search(r'name="form_token" value="([^"]+)"', form)
+    assert token is not None
+    posted = dict(
+        re.findall(r'<input type="(?:text|date|hidden)" name="([^"]+)" value="([^"]*)"', form)
+    )
+    posted.update(
+        {
+            "form_token": token.group(1),
+            "corrects": str(record),
+            "m-0-iin": "",
+            "m-0-eligibility": "citizen",
+            "m-1-eligibility": "family_member",
+            "m-2-eligibility": "citizen",
+            "country": "IR",
+            "intent": "leave",
+            "language": "kk",
+            "consent": "on",
+        }
+    )
+    posted.pop("csrfmiddlewaretoken", None)
+    response = client.post("/people/new/", posted, follow=True)
+    assert "Registered. Reference codes" in response.content.decode(), response.content.decode()
+    people = {
+        p.given_names: p.nationalities for p in Person.objects.filter(surname__startswith="Жұмабек")
+    }
+    assert people == {"Нұрлан": ["KZ"], "Айгүл": ["IR"], "Әлихан": ["KZ"]}

@@ -13,7 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from aman.core.models import Crisis
 from aman.geo.models import Country
-from aman.registry.forms import DATE_INPUT, DAY_ERRORS, LatinNameField
+from aman.public.crises import open_crises
+from aman.registry.forms import (
+    DATE_INPUT,
+    DAY_ERRORS,
+    CountryNameField,
+    LatinNameField,
+    check_citizenship,
+    country_local_names,
+)
 from aman.registry.models import Eligibility, Intent, Sex
 
 DATE = DATE_INPUT
@@ -108,70 +116,16 @@ class RegistrationForm(forms.Form):
         return data
 
 
-def _open_crises() -> list[Crisis]:
-    """The open crises of the public form (the process's copy, `public.views`)."""
-    from aman.public.views import _open_crises as listed
-
-    return listed()
-
-
 def home_countries() -> list[Country]:
     """The home countries of the crises open to the public form: the citizenship a citizen
     holds (one, in practice: the Ministry's)."""
-    return list({c.home_country_id: c.home_country for c in _open_crises()}.values())
+    return list({c.home_country_id: c.home_country for c in open_crises()}.values())
 
 
 def _home_country_name() -> str:
     """The citizenship a person is given on a blank form: the home country's name."""
     homes = home_countries()
     return homes[0].local_name if homes else ""
-
-
-def country_name_codes() -> dict[str, str]:
-    """Normalised country name or code (alpha-2, alpha-3, English, Russian, Kazakh) → ISO
-    alpha-2 (`registry.imports.country_names`), kept by the process (`core.hot`)."""
-    from aman.core import hot
-    from aman.registry.imports import country_names
-
-    return hot.get("country-names", None, country_names) or {}
-
-
-def country_local_names() -> list[str]:
-    """Every country's name in the page's language, in its order: the page's list of
-    citizenships (`CountryNameField`), kept by the process per language (`core.hot`)."""
-    from django.utils.translation import get_language
-
-    from aman.core import hot
-
-    def load() -> list[str]:
-        return [c.local_name for c in Country.objects.in_local_order()]
-
-    return hot.get("country-local-names", get_language(), load) or []
-
-
-class CountryNameField(forms.CharField):
-    """A country typed or chosen by name from the page's list (`<datalist id=countries>`:
-    one list for every person of the form, where a select per person would be the size of
-    the rest of the page each) — or by its code; cleaned to the ISO alpha-2 code."""
-
-    widget = forms.TextInput(attrs={"list": "countries", "autocomplete": "off"})
-
-    def clean(self, value: Any) -> str:
-        from aman.registry.imports import _key
-
-        text = super().clean(value)
-        if not text:
-            return ""
-        code = country_name_codes().get(_key(text))
-        if code is None:
-            raise forms.ValidationError(
-                _(
-                    "Unknown country “%(value)s”: choose one from the list, or type its "
-                    "two-letter code (e.g. KZ)."
-                ),
-                params={"value": text[:50]},
-            )
-        return code
 
 
 class MemberForm(forms.Form):
@@ -218,34 +172,7 @@ class MemberForm(forms.Form):
         """A citizen holds the home country's citizenship, a family member of a citizen or
         a partner-state national another one (or none given)."""
         data = super().clean() or {}
-        code = data.get("nationality")
-        if not code or "nationality" in self.errors:
-            return data
-        homes = home_countries()
-        home = {c.code for c in homes}
-        if not home:
-            return data
-        citizen = (data.get("eligibility") or Eligibility.CITIZEN) == Eligibility.CITIZEN
-        name = homes[0].local_name
-        if citizen and code not in home:
-            self.add_error(
-                "nationality",
-                _(
-                    "A citizen's citizenship is %(country)s. For someone of another "
-                    "citizenship, choose “Family member of a citizen” or “Partner-state "
-                    "national” above."
-                )
-                % {"country": name},
-            )
-        elif not citizen and code in home:
-            self.add_error(
-                "nationality",
-                _(
-                    "Choose this person's citizenship: not %(country)s, since they are not a "
-                    "citizen (or choose “Citizen” above)."
-                )
-                % {"country": name},
-            )
+        check_citizenship(self, home_countries())
         return data
 
     # Fields that come filled in on a blank person: sent as they came, they type no one.

@@ -18,10 +18,10 @@ from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from aman.core import hot, ratelimit
+from aman.core import ratelimit
 from aman.core.audit import audit_read
 from aman.core.models import Crisis
-from aman.geo.models import Country
+from aman.public.crises import all_open_crises, open_crises
 from aman.public.forms import LookupForm, MemberFormSet, RegistrationForm, SelfUpdateForm
 from aman.registry.forms import (
     form_problems,
@@ -38,7 +38,6 @@ from aman.registry.services import (
     RegistrationRejected,
     Submission,
     canonical_payload,
-    crisis_country_ids,
     intake_reject,
     normalize_reference_code,
     person_lookup_public,
@@ -89,35 +88,6 @@ INSTRUCTIONS: dict[str, Any] = {
 }
 
 
-def _all_open_crises() -> list[Crisis]:
-    """Every open crisis, taking public registrations or not (one registering by telephone
-    only has a hotline too), from this process's copy (`core.hot`: renewed when a crisis or
-    a country changes): every request of the form reads them."""
-    return hot.get("open-crises", None, _load_open_crises) or []
-
-
-def _load_open_crises() -> list[Crisis]:
-    """The open crises, each with the countries its people may be registered in
-    (`near_countries`: `registry.services.crisis_countries` — its affected countries, where
-    its crossings lead, its missions' countries)."""
-    crises = list(
-        Crisis.objects.filter(status=Crisis.Status.OPEN)
-        .select_related("home_country")
-        .order_by("name")
-    )
-    for crisis in crises:
-        crisis.near_countries = list(  # type: ignore[attr-defined]
-            Country.objects.filter(pk__in=crisis_country_ids(crisis))
-        )
-    return crises
-
-
-def _open_crises() -> list[Crisis]:
-    """The crises open to public registration: the same objects while the copy lasts
-    (`_blank_page` knows its crises by them)."""
-    return [c for c in _all_open_crises() if c.public_registration]
-
-
 def _hotlines(crisis: Crisis | None = None) -> dict[str, Any]:
     """What a page says of the Ministry's hotline (`public/_hotline.html`): the number of
     the crisis the person registered in or chose, while it is open; on a page without a
@@ -126,7 +96,7 @@ def _hotlines(crisis: Crisis | None = None) -> dict[str, Any]:
     if crisis is not None:
         shown = crisis.hotline_phone and crisis.status == Crisis.Status.OPEN
         return {"hotlines": [crisis] if shown else [], "hotlines_named": False}
-    crises = _all_open_crises()
+    crises = all_open_crises()
     return {
         "hotlines": [c for c in crises if c.hotline_phone],
         "hotlines_named": len(crises) > 1,
@@ -143,7 +113,7 @@ def _too_many(
 
 @never_cache
 def register(request: HttpRequest) -> HttpResponse:
-    crises = _open_crises()
+    crises = open_crises()
     if not crises:
         return TemplateResponse(request, "public/closed.html", _hotlines())
     if request.method == "GET" and not request.GET:
@@ -295,7 +265,7 @@ def _over_the_limit(
 
 # The blank form is the same page for everyone in a language but for its two tokens (the
 # CSRF token and the form's idempotency token): it is rendered once per language with
-# marks where they go, and kept while the open crises are the same rows (`_open_crises`
+# marks where they go, and kept while the open crises are the same rows (`open_crises`
 # reloads them when any crisis or country changes, and at least every 30 s). The first
 # page of a surge costs a string replace instead of building and rendering the forms.
 _CSRF_MARK = "aman-csrf-token-mark"

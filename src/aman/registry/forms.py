@@ -190,6 +190,10 @@ class HotlineForm(forms.Form):
         self.fields["country"].choices = [("", "—"), *[(c.code, c.local_name) for c in countries]]  # type: ignore[attr-defined]
         self.fields["form_token"].initial = secrets.token_urlsafe(16)
 
+    def citizenships(self) -> list[str]:
+        """The names the members' citizenship is chosen from (one list for the page)."""
+        return country_local_names()
+
 
 def latin_name(value: str) -> str:
     """A form's Latin name as stored, or a form error (Latin letters, spaces, hyphens)."""
@@ -206,6 +210,87 @@ def latin_name(value: str) -> str:
 class LatinNameField(forms.CharField):
     def clean(self, value: Any) -> str:
         return latin_name(super().clean(value))
+
+
+def country_name_codes() -> dict[str, str]:
+    """Normalised country name or code (alpha-2, alpha-3, English, Russian, Kazakh) → ISO
+    alpha-2 (`registry.imports.country_names`), kept by the process (`core.hot`)."""
+    from aman.core import hot
+    from aman.registry.imports import country_names
+
+    return hot.get("country-names", None, country_names) or {}
+
+
+def country_local_names() -> list[str]:
+    """Every country's name in the page's language, in its order: the page's list of
+    citizenships (`CountryNameField`), kept by the process per language (`core.hot`)."""
+    from django.utils.translation import get_language
+
+    from aman.core import hot
+
+    def load() -> list[str]:
+        return [c.local_name for c in Country.objects.in_local_order()]
+
+    return hot.get("country-local-names", get_language(), load) or []
+
+
+class CountryNameField(forms.CharField):
+    """A country typed or chosen by name from the page's list (`<datalist id=countries>`:
+    one list for every person of the form, where a select per person would be the size of
+    the rest of the page each) — or by its code; cleaned to the ISO alpha-2 code."""
+
+    widget = forms.TextInput(attrs={"list": "countries", "autocomplete": "off"})
+
+    def clean(self, value: Any) -> str:
+        from aman.registry.imports import _key
+
+        text = super().clean(value)
+        if not text:
+            return ""
+        code = country_name_codes().get(_key(text))
+        if code is None:
+            raise forms.ValidationError(
+                _(
+                    "Unknown country “%(value)s”: choose one from the list, or type its "
+                    "two-letter code (e.g. KZ)."
+                ),
+                params={"value": text[:50]},
+            )
+        return code
+
+
+def check_citizenship(form: forms.Form, homes: list[Country]) -> None:
+    """A member form's citizenship (`nationality`, a `CountryNameField`) against its
+    eligibility, the error on the citizenship: a citizen holds the home country's (one of
+    `homes`, in practice the Ministry's), a family member of a citizen or a partner-state
+    national another one (or none given). An eligibility not given is a citizen's (the
+    public form's, sent by an older page); a refused one checks nothing."""
+    data = form.cleaned_data
+    code = data.get("nationality")
+    if not code or "nationality" in form.errors or "eligibility" in form.errors or not homes:
+        return
+    home = {c.code for c in homes}
+    citizen = (data.get("eligibility") or Eligibility.CITIZEN) == Eligibility.CITIZEN
+    name = homes[0].local_name
+    if citizen and code not in home:
+        form.add_error(
+            "nationality",
+            _(
+                "A citizen's citizenship is %(country)s. For someone of another "
+                "citizenship, choose “Family member of a citizen” or “Partner-state "
+                "national” above."
+            )
+            % {"country": name},
+        )
+    elif not citizen and code in home:
+        form.add_error(
+            "nationality",
+            _(
+                "Choose this person's citizenship: not %(country)s, since they are not a "
+                "citizen (or choose “Citizen” above)."
+            )
+            % {"country": name},
+        )
 
 
 class HotlineMemberForm(forms.Form):
@@ -232,12 +317,28 @@ class HotlineMemberForm(forms.Form):
     )
     iin = forms.CharField(label=_("IIN"), max_length=12, required=False)
     eligibility = forms.ChoiceField(label=_("Eligibility"), choices=Eligibility.choices)
+    # Filled in with the crisis's home country (`home`); empty: the registry's default (a
+    # citizen's is the home country, anyone else's not known).
+    nationality = CountryNameField(label=_("Citizenship"), max_length=100, required=False)
     pregnant = forms.BooleanField(label=_("Pregnant"), required=False)
     medical_need = forms.BooleanField(label=_("Medical need"), required=False)
     reduced_mobility = forms.BooleanField(label=_("Reduced mobility"), required=False)
     disability = forms.BooleanField(label=_("Disability"), required=False)
     unaccompanied_minor = forms.BooleanField(label=_("Unaccompanied minor"), required=False)
     needs_note = forms.CharField(label=_("Needs (details)"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, home: Country | None = None, **kwargs: Any) -> None:
+        """`home`: the crisis's home country, the citizenship a person comes with and a
+        citizen's (`check_citizenship`)."""
+        super().__init__(*args, **kwargs)
+        self.home = home
+        if home is not None:
+            self.fields["nationality"].initial = home.local_name
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        check_citizenship(self, [self.home] if self.home is not None else [])
+        return data
 
 
 HotlineMemberFormSet = forms.formset_factory(
@@ -267,8 +368,8 @@ def members_payload(formset: Any) -> list[dict[str, Any]]:
             if d.get(key):
                 member[key] = d[key]
         if d.get("nationality"):
-            # The public form's citizenship (a country code); none given: the service's
-            # default (a citizen's is the home country).
+            # The public and hotline forms' citizenship (a country code); none given: the
+            # service's default (a citizen's is the home country).
             member["nationalities"] = [d["nationality"]]
         latin = {k: d[k] for k in ("surname_latin", "given_names_latin") if d.get(k)}
         if d.get("passport"):
@@ -282,15 +383,26 @@ def members_payload(formset: Any) -> list[dict[str, Any]]:
     return members
 
 
-def unbound_with_one_more(formset_class: Any, posted: Any, prefix: str, limit: int) -> Any:
+def unbound_with_one_more(
+    formset_class: Any,
+    posted: Any,
+    prefix: str,
+    limit: int,
+    form_kwargs: dict[str, Any] | None = None,
+) -> Any:
     """The formset again, unvalidated, with what was typed and one more empty form (adding
-    a person without JavaScript); at the limit, what was typed and no more."""
+    a person without JavaScript); at the limit, what was typed and no more. `form_kwargs`
+    as the formset's (the hotline's `home`)."""
     count = min(int(posted.get(f"{prefix}-TOTAL_FORMS") or 1), limit)
     initial = [
         {name: posted.get(f"{prefix}-{i}-{name}", "") for name in formset_class.form.base_fields}
         for i in range(count)
     ]
-    return formset_class(prefix=prefix, initial=[*initial, {}] if count < limit else initial)
+    return formset_class(
+        prefix=prefix,
+        initial=[*initial, {}] if count < limit else initial,
+        form_kwargs=form_kwargs,
+    )
 
 
 # A member's fields that the public and hotline forms ask once, in the household part, for

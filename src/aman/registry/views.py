@@ -221,7 +221,10 @@ def person_create(request: HttpRequest) -> HttpResponse:
         Country.objects.filter(pk__in=services.crisis_country_ids(crisis)).in_local_order()
     )
     form = HotlineForm(request.POST or None, countries=countries)
-    formset = HotlineMemberFormSet(request.POST or None, prefix="m")
+    # Each person's citizenship comes filled in with the crisis's home country, the one a
+    # citizen holds (`HotlineMemberForm`).
+    per_member = {"home": crisis.home_country}
+    formset = HotlineMemberFormSet(request.POST or None, prefix="m", form_kwargs=per_member)
     if request.method == "GET" and request.GET.get("from_intake"):
         # A rejected submission to correct and register (`views_intake`).
         from aman.registry.views_intake import hotline_prefill
@@ -231,11 +234,11 @@ def person_create(request: HttpRequest) -> HttpResponse:
             form = HotlineForm(
                 initial={**filled[0], "corrects": request.GET["from_intake"]}, countries=countries
             )
-            formset = HotlineMemberFormSet(prefix="m", initial=filled[1])
+            formset = HotlineMemberFormSet(prefix="m", initial=filled[1], form_kwargs=per_member)
     if request.method == "POST" and "add_member" in request.POST:
         form = HotlineForm(initial=request.POST.dict(), countries=countries)
         form.fields["form_token"].initial = request.POST.get("form_token")
-        formset = unbound_with_one_more(HotlineMemberFormSet, request.POST, "m", 20)
+        formset = unbound_with_one_more(HotlineMemberFormSet, request.POST, "m", 20, per_member)
     elif request.method == "POST":
         corrects = None
         if request.POST.get("corrects"):

@@ -21,6 +21,7 @@ from aman.core.audit import audit_read
 from aman.core.models import Crisis, User
 from aman.core.paging import CappedPaginator
 from aman.core.roles import Cap
+from aman.geo.models import Country
 from aman.registry import selectors
 from aman.registry.forms import FLAGS
 from aman.registry.models import Channel, IntakeRecord
@@ -138,6 +139,7 @@ def hotline_prefill(
         return None
     filled = hotline_initial(record.payload)
     if filled is not None:
+        _country_names(filled[1])
         audit_read(
             actor=user,
             verb="intake_correct",
@@ -146,6 +148,19 @@ def hotline_prefill(
             details={"people": len(filled[1])},
         )
     return filled
+
+
+def _country_names(people: list[dict[str, Any]]) -> None:
+    """A citizenship sent as a code (`IR`) shown by its name in the page's language, as
+    the form's list offers it."""
+    codes = {p["nationality"].upper() for p in people if len(p.get("nationality", "")) == 2}
+    if not codes:
+        return
+    names = {c.code: c.local_name for c in Country.objects.filter(code__in=codes)}
+    for person in people:
+        code = person.get("nationality", "").upper()
+        if code in names:
+            person["nationality"] = names[code]
 
 
 MEMBER_FIELDS = (
@@ -160,6 +175,7 @@ MEMBER_FIELDS = (
     "given_names_latin",
     "iin",
     "eligibility",
+    "nationality",
     *FLAGS,
     "needs_note",
 )
@@ -209,6 +225,14 @@ def hotline_initial(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]
                     person[key] = document[key]
             if document.get("issuing_state"):
                 person["passport_issuing_state"] = document["issuing_state"]
+            # The form takes one citizenship: the first sent; none sent stays none (the
+            # registry's default), not the form's.
+            sent_nationalities = m.get("nationalities")
+            person["nationality"] = (
+                sent_nationalities[0]
+                if isinstance(sent_nationalities, list) and sent_nationalities
+                else ""
+            )
             people.append(person)
         return household, _strings(people)
     count = sum(1 for k in payload if isinstance(k, str) and k.endswith("-surname"))
@@ -220,6 +244,7 @@ def hotline_initial(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]
         for i in range(min(count, 20))
     ]
     for person in people:
+        person.setdefault("nationality", "")  # a form sent before it asked: none given
         for flag in FLAGS:
             if flag in person:
                 person[flag] = person[flag] in ("on", "true", "True", True, "1")
