@@ -307,14 +307,24 @@ async def drive(args: argparse.Namespace) -> None:
             return True
         return False
 
-    async def healthz(conn: Conn) -> None:
-        raw = _request_bytes("GET", "/healthz", host, {})
+    async def get(conn: Conn, path: str) -> None:
+        raw = _request_bytes("GET", path, host, {})
         t0 = loop.time()
         status, _h, _b = await conn.request(raw)
         if status != 200:
             error(f"HTTP {status}")
         elif record("main", t0, loop.time()):
             done["requests"] += 1
+
+    async def healthz(conn: Conn) -> None:
+        await get(conn, "/healthz")
+
+    async def floor(conn: Conn) -> None:
+        await get(conn, "/bench/floor")
+
+    async def page(conn: Conn) -> None:
+        await conn.close()  # a new visitor: no cookies, a new connection
+        await get(conn, "/register/")
 
     async def api(conn: Conn) -> None:
         household = gen.household()
@@ -372,7 +382,7 @@ async def drive(args: argparse.Namespace) -> None:
             done["requests"] += 1
             done["people"] += len(household["members"])
 
-    step = {"healthz": healthz, "api": api, "form": form}[args.drive]
+    step = {"healthz": healthz, "floor": floor, "page": page, "api": api, "form": form}[args.drive]
 
     async def client() -> None:
         conn = Conn(args.host, args.port)
@@ -622,6 +632,8 @@ def print_summary(config: str, rows: list[dict[str, Any]]) -> None:
     queued = " (queued)" if "queue" in config else ""
     labels = {
         "healthz": "GET /healthz",
+        "floor": "GET /bench/floor",
+        "page": "GET /register/ alone",
         "api": f"API registration{queued}",
         "form": f"form POST{queued} (pair/s)",
     }
@@ -656,6 +668,16 @@ def print_summary(config: str, rows: list[dict[str, Any]]) -> None:
                     f"{labels[r['mode']]}: {base['per_s'] / r['per_s']:.1f}× fewer per second "
                     f"than /healthz; {r['server_cpu_ms_per_op'] / base['server_cpu_ms_per_op']:.1f}"
                     f"× its server CPU per request"
+                )
+    floor = next((r for r in rows if r["mode"] == "floor"), None)
+    if floor:
+        for r in rows:
+            if r["mode"] != "floor" and r["per_s"]:
+                print(
+                    f"{labels[r['mode']]}: {floor['per_s'] / r['per_s']:.1f}× fewer per second "
+                    f"than the floor (Django answering `ok`); "
+                    f"{r['server_cpu_ms_per_op'] / floor['server_cpu_ms_per_op']:.1f}× its "
+                    f"server CPU per request"
                 )
 
 
@@ -1008,7 +1030,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--configs", default="sync:4,gthread:2x8")
-    parser.add_argument("--modes", default="healthz,api,form")
+    parser.add_argument(
+        "--modes",
+        default="healthz,api,form",
+        help="healthz, floor (Django and every middleware answering `ok`), page (GET "
+        "/register/ alone, a new visitor each time), api, form",
+    )
     parser.add_argument("--database", default="aman_bench_intake")
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", default="5432")
@@ -1031,7 +1058,7 @@ def main() -> None:
         help="with +queue: run the worker at this niceness (the front door first in a surge)",
     )
     # The load generator's own options (internal).
-    parser.add_argument("--drive", choices=["healthz", "api", "form"])
+    parser.add_argument("--drive", choices=["healthz", "floor", "page", "api", "form"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--phase", type=int, default=0)
     parser.add_argument("--crisis", type=int, default=0)
@@ -1091,7 +1118,15 @@ def main() -> None:
                     env=run_env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 time.sleep(5)
-            gunicorn = start_gunicorn(config, args.port, run_env)
+            # Aman's settings and URLs and `GET /bench/floor` after them (the `floor` mode).
+            server_env = {
+                **run_env,
+                "DJANGO_SETTINGS_MODULE": "floor_settings",
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(BENCH), run_env.get("PYTHONPATH", "")) if p
+                ),
+            }
+            gunicorn = start_gunicorn(config, args.port, server_env)
             meter = CpuMeter(gunicorn.pid, args.database, worker.pid if queue else None)
             config = f"{config} + queue and worker" if queue else config
             for concurrency in [int(c) for c in str(args.concurrency_list).split(",") if c]:
