@@ -51,6 +51,11 @@ class Command(AmanCommand):
             self.stdout.write(_("Loading reference geography (first run only)…"))
             call_command("loadgeo", verbosity=0)
         credentials = self._populate(options["password"])
+        # The demo has no worker, whose scheduler assesses ages again every night: each
+        # start does it (the last week's birthdays, as the nightly run).
+        from aman.registry.tasks import priority_ages_refresh
+
+        priority_ages_refresh()
         self.stdout.write("")
         self.stdout.write(
             _("Demo logins (one per role), at %(url)s")
