@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from aman.core.models import Crisis
+from aman.core.models import AuditEntry, Crisis
+from aman.core.roles import Role
 from aman.registry.models import IntakeRecord, Person
+from aman.registry.services import registration_submit
 from tests.conftest import World
 
 
@@ -256,7 +260,7 @@ def test_in_surge_mode_the_form_answers_with_codes_before_the_registry_has_them(
     assert len(codes) == 2 and "Дана Сейітова" in done
     assert not Person.objects.filter(given_names="Дана").exists(), "still in the queue"
     lookup = client.post("/status/", {"reference_code": codes[0], "birth_date": "1988-02-29"})
-    assert "may still be being processed" in lookup.content.decode()
+    assert "It is being processed" in lookup.content.decode()
     for callback in callbacks:
         callback()
     dana = Person.objects.get(given_names="Дана")
@@ -316,6 +320,159 @@ def test_in_surge_mode_the_run_says_what_is_wrong_in_the_language_of_the_form(
     done = client.get("/register/done/").content.decode()
     assert "Вашу регистрацию не удалось принять" in done
     assert "Unknown country" not in done, "the reason in Russian, as the form was"
+
+
+def _queued_then_refused(client: Client, callbacks_capture: Any) -> list[str]:
+    """A family registered in surge mode, then refused by the background run (a member's
+    nationality that is no country, as if the reference data had changed since): the codes
+    the page gave them."""
+    with callbacks_capture() as callbacks:
+        assert client.post("/register/", form_data(client, [MOTHER, SON])).status_code == 302
+    done = client.get("/register/done/").content.decode()
+    codes = re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4})</code>", done)
+    record = IntakeRecord.objects.get(outcome="pending")
+    record.payload["members"][1]["nationalities"] = ["QQ"]
+    record.save(update_fields=["payload"])
+    for callback in callbacks:
+        callback()
+    assert IntakeRecord.objects.get(pk=record.pk).outcome == "rejected"
+    return codes
+
+
+def _look_up(client: Client, code: str, birth_date: str) -> Any:
+    return client.post("/status/", {"reference_code": code, "birth_date": birth_date})
+
+
+def test_in_surge_mode_the_status_page_says_a_queued_registration_is_being_processed(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    settings.AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = 2
+    client = Client()
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert client.post("/register/", form_data(client, [MOTHER, SON])).status_code == 302
+    done = client.get("/register/done/").content.decode()
+    codes = re.findall(r"<code>([A-Z0-9]{4}-[A-Z0-9]{4})</code>", done)
+    # The son's code with his birth date, typed as people type it: received, in the works.
+    for _ in range(3):  # a look-up that finds the registration is no failed one
+        page = _look_up(client, codes[1].lower(), SON["birth_date"])
+        html = page.content.decode()
+        assert page.status_code == 200 and "Your registration is received" in html
+        assert "It is being processed" in html and "No registration matches" not in html
+        assert "Ерлан" not in html and "Дана" not in html, "no names of the registration"
+    record = IntakeRecord.objects.get(outcome="pending")
+    entry = AuditEntry.objects.filter(verb="public_status_view").latest("id")
+    assert (entry.object_type, entry.object_id) == ("registry.intakerecord", str(record.pk))
+    assert entry.actor is None and entry.crisis_id == world.crisis.pk
+    # His code with his mother's birth date: as if there were no such code, and counted.
+    wrong = _look_up(client, codes[1], MOTHER["birth_date"]).content.decode()
+    assert "No registration matches this code and birth date." in wrong
+    assert "It is being processed" not in wrong
+    assert _look_up(client, "AAAA-BBBB", SON["birth_date"]).status_code == 200
+    assert _look_up(client, codes[1], SON["birth_date"]).status_code == 429, "two failed"
+    for callback in callbacks:
+        callback()
+    cache.clear()
+    assert _look_up(client, codes[1], SON["birth_date"])["Location"] == "/status/me/"
+
+
+def test_in_surge_mode_the_status_page_says_why_a_refused_registration_was_refused(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    settings.AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES = 2
+    Crisis.objects.filter(pk=world.crisis.pk).update(hotline_phone="+77172720000")
+    client = Client()
+    codes = _queued_then_refused(client, django_capture_on_commit_callbacks)
+    record = IntakeRecord.objects.get(outcome="rejected")
+    for code, member in ((codes[0], MOTHER), (codes[1], SON), (codes[0], MOTHER)):
+        page = _look_up(client, code, member["birth_date"])
+        html = page.content.decode()
+        assert page.status_code == 200, "a code with its birth date is no failed look-up"
+        assert "Your registration could not be taken" in html
+        assert "was not accepted, so this code is not valid" in html
+        assert "<li>Person 2: Unknown country QQ.</li>" in html, "as the codes page says it"
+        assert '<a href="/register/">Register again</a>' in html
+        assert 'href="tel:+77172720000"' in html, "the crisis's hotline"
+        assert "No registration matches" not in html
+        assert "Ерлан" not in html and "Дана" not in html, "no names of the registration"
+    entries = AuditEntry.objects.filter(verb="public_status_view", object_id=str(record.pk))
+    assert entries.count() == 3
+    assert entries.latest("id").changes == {"outcome": "rejected"}
+    # The code with another member's birth date, or a day off: as if there were no code.
+    for code, birth_date in ((codes[1], MOTHER["birth_date"]), (codes[0], "1988-03-01")):
+        html = _look_up(client, code, birth_date).content.decode()
+        assert "No registration matches this code and birth date." in html
+        assert "could not be taken" not in html and "Unknown country" not in html
+    assert _look_up(client, codes[0], MOTHER["birth_date"]).status_code == 429
+
+
+def test_the_status_page_says_a_refused_registration_in_the_language_of_the_page(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    codes = _queued_then_refused(Client(), django_capture_on_commit_callbacks)
+    for lang, heading in (
+        ("ru", "Вашу регистрацию не удалось принять"),
+        ("kk", '<html lang="kk">'),
+    ):
+        html = _look_up(Client(HTTP_ACCEPT_LANGUAGE=lang), codes[1], SON["birth_date"])
+        page = html.content.decode()
+        assert heading in page and "/register/" in page
+        assert "Your registration could not be taken" not in page
+
+
+def test_a_refused_registration_an_officer_registered_corrected_says_so(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.AMAN_INTAKE_QUEUE = True
+    client = Client()
+    codes = _queued_then_refused(client, django_capture_on_commit_callbacks)
+    refused = IntakeRecord.objects.get(outcome="rejected")
+    payload = dict(refused.payload)
+    payload["members"] = [dict(m, nationalities=["KZ"]) for m in payload["members"]]
+    registration_submit(
+        crisis=world.crisis,
+        channel="officer",
+        payload=payload,
+        actor=world.users[Role.OPERATOR],
+        corrects=refused,
+    )
+    html = _look_up(client, codes[0], MOTHER["birth_date"]).content.decode()
+    assert "The embassy has since registered it, corrected, with new reference codes" in html
+    assert "Unknown country" not in html and "Register again" not in html
+    assert not Person.objects.filter(reference_code__in=[c.replace("-", "") for c in codes])
+
+
+def test_a_registration_queued_through_the_api_is_found_by_its_codes(
+    world: World, settings: Any
+) -> None:
+    client = world.api(Role.OPERATOR)
+    response = client.post(
+        f"/api/registrations?crisis={world.crisis.pk}",
+        data={
+            "members": [
+                {"surname": "Ли", "given_names": "Анна", "birth_date": "1990-05-17"},
+                {"surname": "Ли", "given_names": "Марк", "birth_date": "2019-11-02"},
+            ],
+            "location": {"country": "IR", "city": "Tehran", "address": "Hotel Azadi"},
+            "consent": True,
+        },
+        content_type="application/json",
+        headers={"Prefer": "respond-async", "Idempotency-Key": "queued-1"},
+    )
+    assert response.status_code == 202, response.content
+    codes = response.json()["reference_codes"]
+    html = _look_up(Client(), codes[1], "2019-11-02").content.decode()
+    assert "It is being processed" in html
+    with CaptureQueriesContext(connection) as lookup:
+        html = _look_up(Client(), codes[1], "1990-05-17").content.decode()
+    assert "No registration matches" in html
+    # The queue is found through the codes' index, never read through.
+    reads = [q["sql"] for q in lookup.captured_queries if "registry_intakerecord" in q["sql"]]
+    assert reads and all(
+        'FROM "registry_reservedcode" U0 WHERE U0."code" = ' in q for q in reads
+    ), reads
 
 
 @pytest.mark.parametrize("queued", [False, True], ids=["now", "queued"])

@@ -31,7 +31,7 @@ from aman.registry.forms import (
     unbound_with_one_more,
 )
 from aman.registry.models import Channel, IntakeRecord, Intent, Person, reference_code_display
-from aman.registry.selectors import countries_to_be_in
+from aman.registry.selectors import QueuedRegistration, countries_to_be_in, queued_lookup_public
 from aman.registry.services import (
     BACK_TO_LEAVING,
     NOT_MOVED_WITH_HOUSEHOLD,
@@ -441,30 +441,60 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
         if ratelimit.exceeded(request, "lookup", settings.AMAN_PUBLIC_LOOKUPS_PER_15_MINUTES):
             return _too_many(request)
         if form.is_valid():
-            person = person_lookup_public(
-                reference_code=form.cleaned_data["reference_code"],
-                birth_date=form.cleaned_data["birth_date"],
-            )
-            if person is None:
-                ratelimit.hit(request, "lookup", 15 * 60)
-                form.add_error(None, _("No registration matches this code and birth date."))
-                if settings.AMAN_INTAKE_QUEUE:
-                    form.add_error(
-                        None,
-                        _(
-                            "A registration sent in the last few minutes may still be being "
-                            "processed: try again shortly."
-                        ),
-                    )
-            else:
+            code, birth_date = form.cleaned_data["reference_code"], form.cleaned_data["birth_date"]
+            person = person_lookup_public(reference_code=code, birth_date=birth_date)
+            if person is not None:
                 request.session.cycle_key()
                 # The code, not the person: a record merged into another is followed on
                 # every request, and an undone merge leads back to the right person.
-                request.session[SESSION_PERSON] = normalize_reference_code(
-                    form.cleaned_data["reference_code"]
-                )
+                request.session[SESSION_PERSON] = normalize_reference_code(code)
                 return redirect("public_status_me")
+            # No person has it: a code given with a registration still in the queue, or
+            # one the background run refused (its codes are void), says so — only with
+            # the member's birth date, else it is a failed look-up like any other.
+            queued = queued_lookup_public(reference_code=code, birth_date=birth_date)
+            if queued is not None:
+                return _queued_status(request, form, queued)
+            ratelimit.hit(request, "lookup", 15 * 60)
+            form.add_error(None, _("No registration matches this code and birth date."))
+            if settings.AMAN_INTAKE_QUEUE:
+                form.add_error(
+                    None,
+                    _(
+                        "A registration sent in the last few minutes may still be being "
+                        "processed: try again shortly."
+                    ),
+                )
     return TemplateResponse(request, "public/status_lookup.html", {"form": form})
+
+
+def _queued_status(request: HttpRequest, form: Any, queued: QueuedRegistration) -> HttpResponse:
+    """What the status page says of a registration found by a code it reserved: received
+    and being processed; or refused, why (as the codes page says it), that the code is
+    void and how to register again — or that the embassy registered it since, corrected."""
+    record = queued.record
+    audit_read(
+        actor=None,
+        verb="public_status_view",
+        obj=record,
+        crisis=record.crisis,
+        details={"outcome": record.outcome},
+    )
+    refused = (
+        []
+        if queued.pending or queued.corrected
+        else [problem_said(field, message) for field, message in record.rejection_reasons.items()]
+    )
+    return TemplateResponse(
+        request,
+        "public/status_lookup.html",
+        {
+            "form": form,
+            "queued": queued,
+            "refused": refused,
+            **_hotlines(record.crisis),
+        },
+    )
 
 
 def _me(request: HttpRequest) -> Person | None:

@@ -419,6 +419,28 @@ class IntakeRecord(models.Model):
         return f"{self.channel} {self.received_at:%Y-%m-%d %H:%M}"
 
 
+class ReservedCode(models.Model):
+    """A reference code reserved for a member of a queued submission, as found in its
+    record's `reference_codes`: how the status page finds, by the code a citizen typed,
+    a registration still in the queue or refused by the background run, whose codes are
+    no person's. A JSON list has no index that works on both SQLite and PostgreSQL; this
+    table is that index. A row is written with its record (`_insert_with_free_codes`) and
+    never changed: a code drawn again because a person took it meanwhile leaves its row
+    pointing to a record then accepted — the status page reads only pending and refused
+    records, and the code where their `reference_codes` have it."""
+
+    code = models.CharField(max_length=12)
+    record = models.ForeignKey(IntakeRecord, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        # One plain index (`db_index` would add a second, for LIKE, on PostgreSQL): a code
+        # is only ever looked up whole, and every queued registration writes these rows.
+        indexes = [models.Index(fields=["code"], name="reserved_code")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class StatusEvent(AppendOnlyModel):
     """Append-only journey of a person; `Person.status` follows the latest event. The model
     and the database refuse changes (core/append_only.py, migration 0010)."""

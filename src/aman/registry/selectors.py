@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db import connection
@@ -11,6 +13,7 @@ from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.db.models.lookups import In
 from django.http import Http404
 from django.utils.translation import gettext as _
+from pydantic import TypeAdapter, ValidationError
 
 from aman.core.access import country_scope, require
 from aman.core.audit import audit_read
@@ -27,6 +30,7 @@ from aman.registry.models import (
     NamePair,
     Person,
     Phone,
+    ReservedCode,
 )
 from aman.registry.services import document_hash, iin_hash, normalize_reference_code, phone_hash
 
@@ -517,3 +521,71 @@ def corrected_record(*, user: User, crisis: Crisis, pk: Any) -> IntakeRecord:
             {"corrects": pk},
         )
     return record
+
+
+@dataclass(frozen=True)
+class QueuedRegistration:
+    """A registration taken into the queue, found by one of its codes (`queued_lookup_public`):
+    still `pending`, or refused by the background run — and then perhaps `corrected`, sent
+    again corrected by an officer (`IntakeRecord.corrects`) and not refused again, under new
+    codes."""
+
+    record: IntakeRecord
+    corrected: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return self.record.outcome == IntakeRecord.Outcome.PENDING
+
+
+def queued_lookup_public(
+    *, reference_code: str, birth_date: date | None
+) -> QueuedRegistration | None:
+    """The queued registration, still pending or refused, that reserved this reference code
+    for a member born on this date (the status page, when no person has the code), or None
+    — the caller does not learn which of the two was wrong. Found through the code's
+    `ReservedCode` row (an index lookup, not a read of the queue); the birth date is the
+    member's in the payload at the code's place in `reference_codes`, read as the
+    registration reads it."""
+    code = normalize_reference_code(reference_code)
+    if not code or birth_date is None:
+        return None
+    records = (
+        IntakeRecord.objects.filter(
+            pk__in=ReservedCode.objects.filter(code=code).values("record"),
+            outcome__in=[IntakeRecord.Outcome.PENDING, IntakeRecord.Outcome.REJECTED],
+        )
+        .select_related("crisis")
+        .order_by("-id")
+    )
+    for record in records:
+        codes = record.reference_codes if isinstance(record.reference_codes, list) else []
+        payload: dict[str, Any] = record.payload if isinstance(record.payload, dict) else {}
+        members = payload.get("members")
+        if code not in codes or not isinstance(members, list):
+            continue
+        index = codes.index(code)
+        member = members[index] if index < len(members) else None
+        if isinstance(member, dict) and _payload_date(member.get("birth_date")) == birth_date:
+            corrected = (
+                record.outcome == IntakeRecord.Outcome.REJECTED
+                and IntakeRecord.objects.filter(corrects=record)
+                .exclude(outcome=IntakeRecord.Outcome.REJECTED)
+                .exists()
+            )
+            return QueuedRegistration(record, corrected)
+    return None
+
+
+def _payload_date(value: Any) -> date | None:
+    """A date of a payload as the registration reads it (`RegistrationIn`): the public
+    form's ISO text, or what an API client sent that it accepted; None if unreadable."""
+    if value is None:
+        return None
+    try:
+        return _DATE.validate_python(value)
+    except ValidationError:
+        return None
+
+
+_DATE: TypeAdapter[date] = TypeAdapter(date)

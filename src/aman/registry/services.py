@@ -47,6 +47,7 @@ from aman.registry.models import (
     Person,
     Phone,
     PriorityPolicy,
+    ReservedCode,
     StatusEvent,
     messengers_text,
 )
@@ -801,20 +802,30 @@ def _language_of(record: IntakeRecord) -> str:
 def _insert_with_free_codes(record: IntakeRecord, n: int) -> None:
     """Save a new intake record reserving `n` reference codes that no person has, in one
     statement (INSERT … SELECT … WHERE NOT EXISTS a person with one of them; drawn again
-    in the rare case one is taken). Plain SQL: this is the whole of a queued
+    in the rare case one is taken), with a `ReservedCode` row for each code (the status
+    page finds the record by them): on PostgreSQL in the same statement, on SQLite in a
+    second one within the same transaction. Plain SQL: this is the whole of a queued
     registration's work in the request, and the ORM's INSERT cost more than the database
     did. The values are prepared as `save()` prepares them."""
     from django.db import connection
 
-    fields, sql = _insert_sql(connection.vendor, n)
+    fields, sql, reserve = _insert_sql(connection.vendor, n)
     while True:
         codes = sorted({new_reference_code() for _i in range(n)})
         if len(codes) < n:
             continue
         record.reference_codes = codes
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*prepared(record, fields, connection, add=True), *codes])
-            row = cursor.fetchone()
+        values = prepared(record, fields, connection, add=True)
+        if reserve:  # SQLite: the record, then its codes
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [*values, *codes])
+                row = cursor.fetchone()
+                if row is not None:
+                    cursor.execute(reserve, [x for code in codes for x in (code, row[0])])
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*values, *codes, *codes])
+                row = cursor.fetchone()
         if row is not None:
             record.pk = row[0]
             record._state.adding = False
@@ -823,13 +834,16 @@ def _insert_with_free_codes(record: IntakeRecord, n: int) -> None:
 
 
 @functools.cache
-def _insert_sql(vendor: str, n: int) -> tuple[list[models.Field[Any, Any]], str]:
+def _insert_sql(vendor: str, n: int) -> tuple[list[models.Field[Any, Any]], str, str]:
+    """The INSERT of a record reserving `n` codes, and the INSERT of its codes' rows when it
+    is a statement of its own (SQLite cannot write two tables in one statement; PostgreSQL
+    does, with a data-modifying WITH)."""
     from django.db import connection
 
     fields = [f for f in IntakeRecord._meta.local_concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     params = [placeholder(f, connection) for f in fields]
-    return fields, (
+    record = (
         f"INSERT INTO {quote(IntakeRecord._meta.db_table)} "  # noqa: S608
         f"({', '.join(quote(str(f.column)) for f in fields)}) "
         f"SELECT {', '.join(params)} "
@@ -837,6 +851,20 @@ def _insert_sql(vendor: str, n: int) -> tuple[list[models.Field[Any, Any]], str]
         f"WHERE {quote('reference_code')} IN ({', '.join(['%s'] * n)})) "
         f"RETURNING {quote(str(IntakeRecord._meta.pk.column))}"
     )
+    table = quote(ReservedCode._meta.db_table)
+    record_id = quote(str(ReservedCode._meta.get_field("record").column))
+    columns = f"({quote('code')}, {record_id})"
+    if vendor != "postgresql":
+        rows = ", ".join(["(%s, %s)"] * n)
+        return fields, record, f"INSERT INTO {table} {columns} VALUES {rows}"  # noqa: S608
+    codes = ", ".join(["(%s::varchar)"] * n)
+    pk = quote(str(IntakeRecord._meta.pk.column))
+    both = (
+        f"WITH r AS ({record}) INSERT INTO {table} {columns} "  # noqa: S608
+        f"SELECT c.code, r.{pk} FROM r CROSS JOIN (VALUES {codes}) AS c(code) "
+        f"RETURNING {record_id}"
+    )
+    return fields, both, ""
 
 
 def _redraw_taken_codes(pending: list[IntakeRecord | None]) -> None:
