@@ -489,6 +489,7 @@ NOT_AUDITED = {
     "registration_problems": "a check without writing: what a registration would be refused "
     "for (the check before saving; its read is audited as registration_check)",
     "email_problem": "a pure helper: words for an e-mail address's problem",
+    "citizenship_problem": "a pure helper: words for a citizenship the eligibility contradicts",
     "crisis_country_ids": "a read of reference data (crisis_countries as a query)",
     "crisis_countries": "a read of reference data: the countries a crisis's people may be in",
     "country_allowed": "a check (crisis_countries) without writing",

@@ -261,36 +261,19 @@ class CountryNameField(forms.CharField):
 
 def check_citizenship(form: forms.Form, homes: list[Country]) -> None:
     """A member form's citizenship (`nationality`, a `CountryNameField`) against its
-    eligibility, the error on the citizenship: a citizen holds the home country's (one of
-    `homes`, in practice the Ministry's), a family member of a citizen or a partner-state
-    national another one (or none given). An eligibility not given is a citizen's (the
-    public form's, sent by an older page); a refused one checks nothing."""
+    eligibility, the error on the citizenship: the registry's rule on every channel
+    (`services.citizenship_problem`; `homes`: the home countries, in practice the
+    Ministry's). An eligibility not given is a citizen's (the public form's, sent by an
+    older page); a refused one checks nothing."""
+    from aman.registry.services import citizenship_problem
+
     data = form.cleaned_data
     code = data.get("nationality")
-    if not code or "nationality" in form.errors or "eligibility" in form.errors or not homes:
+    if not code or "nationality" in form.errors or "eligibility" in form.errors:
         return
-    home = {c.code for c in homes}
-    citizen = (data.get("eligibility") or Eligibility.CITIZEN) == Eligibility.CITIZEN
-    name = homes[0].local_name
-    if citizen and code not in home:
-        form.add_error(
-            "nationality",
-            _(
-                "A citizen's citizenship is %(country)s. For someone of another "
-                "citizenship, choose “Family member of a citizen” or “Partner-state "
-                "national” above."
-            )
-            % {"country": name},
-        )
-    elif not citizen and code in home:
-        form.add_error(
-            "nationality",
-            _(
-                "Choose this person's citizenship: not %(country)s, since they are not a "
-                "citizen (or choose “Citizen” above)."
-            )
-            % {"country": name},
-        )
+    eligibility = data.get("eligibility") or Eligibility.CITIZEN
+    if problem := citizenship_problem(eligibility, [code], homes):
+        form.add_error("nationality", problem)
 
 
 class HotlineMemberForm(forms.Form):

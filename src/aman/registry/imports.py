@@ -447,9 +447,12 @@ def convert(
     return row
 
 
-def member_problems(row: Row, countries: dict[str, Country] | None = None) -> dict[str, str]:
+def member_problems(
+    row: Row, home: Country, countries: dict[str, Country] | None = None
+) -> dict[str, str]:
     """The checks registration makes of one member (its shape, then the IIN checksum and
-    the birth date and sex it encodes, the e-mail address, the country codes), keyed by
+    the birth date and sex it encodes, the e-mail address, the citizenship against the
+    eligibility — `home`: the crisis's home country —, the country codes), keyed by
     field. `countries`: the countries the rows name, read once for many rows."""
     from pydantic import ValidationError
 
@@ -468,7 +471,7 @@ def member_problems(row: Row, countries: dict[str, Country] | None = None) -> di
     else:
         problems = [
             Problem(p.field.removeprefix("members.0."), p.message)
-            for p in _member_problems(0, member, countries)
+            for p in _member_problems(0, member, home, countries)
         ]
     return problem_reasons(problems)
 
@@ -485,9 +488,10 @@ def households(rows: list[Row]) -> dict[str, list[Row]]:
     return groups
 
 
-def refuse_households(groups: dict[str, list[Row]]) -> None:
+def refuse_households(groups: dict[str, list[Row]], home: Country) -> None:
     """Refuse, before registration, the households registration would refuse — a member
-    that fails its checks (`member_problems`), more than 20 rows — each row with its own
+    that fails its checks (`member_problems`; `home`: the crisis's home country), more than
+    20 rows — each row with its own
     reasons, so that every refused row keeps its own cells; the others of such a household
     name the rows that refused it."""
     from aman.registry.services import _countries_for
@@ -513,7 +517,7 @@ def refuse_households(groups: dict[str, list[Row]]) -> None:
                 row.problems = {"household": reason}
             continue
         for row in members:
-            row.problems = member_problems(row, countries)
+            row.problems = member_problems(row, home, countries)
         refused = [str(r.number) for r in members if r.problems]
         if refused:
             for row in members:
@@ -630,7 +634,7 @@ def batch_preview(batch: ImportBatch, mapping: dict[str, str], limit: int = 20) 
             break
         row = convert(i + 2, cells, headers, mapping, lookups)
         if not row.problems:
-            row.problems = member_problems(row)
+            row.problems = member_problems(row, batch.crisis.home_country)
         preview.append(row)
     return preview
 
@@ -668,9 +672,9 @@ def batch_start(
 
 def batch_run(batch_id: int) -> ImportBatch:
     """Import every row of a queued batch; progress is saved as it goes."""
-    batch = ImportBatch.objects.select_related("crisis", "source", "country", "created_by").get(
-        pk=batch_id
-    )
+    batch = ImportBatch.objects.select_related(
+        "crisis__home_country", "source", "country", "created_by"
+    ).get(pk=batch_id)
     if batch.status not in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
         return batch
     ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.RUNNING)
@@ -683,7 +687,9 @@ def batch_run(batch_id: int) -> ImportBatch:
             if i >= MAX_ROWS:
                 raise ApplicationError(_("More than %(n)d rows; split the file.") % {"n": MAX_ROWS})
             rows.append(convert(i + 2, row_cells, headers, mapping, lookups))
-        refuse_households(households([r for r in rows if not r.problems]))
+        refuse_households(
+            households([r for r in rows if not r.problems]), batch.crisis.home_country
+        )
         ImportBatch.objects.filter(pk=batch.pk).update(total_rows=len(rows))
         counts = {"accepted": 0, "rejected": 0, "repeated": 0, "processed": 0}
         source = batch.source.name

@@ -136,7 +136,14 @@ class MemberIn(Checked):
     given_names_latin: str = Field("", max_length=150)
     birth_date: date | None = None
     sex: Literal["F", "M", "X", ""] = ""
-    nationalities: list[str] = Field(default_factory=list, max_length=5)
+    nationalities: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="ISO 3166-1 alpha-2 codes; they must agree with `eligibility`: a citizen's "
+        "include the crisis's home country, a family member's or a partner-state national's are "
+        "not the home country's alone (checked with the crisis: `services.citizenship_problem`); "
+        "empty: a citizen's is the home country's, anyone else's none known",
+    )
     iin: str = Field("", max_length=20)
     documents: list[DocumentIn] = Field(default_factory=list, max_length=5)
     phones: list[str] = Field(default_factory=list, max_length=5)

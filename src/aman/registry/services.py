@@ -39,6 +39,7 @@ from aman.registry.identity import (
 from aman.registry.latin import passport_latin
 from aman.registry.models import (
     Document,
+    Eligibility,
     Household,
     IntakeRecord,
     Intent,
@@ -185,10 +186,43 @@ def iin_problem_text(exc: IinError, value: str) -> str:
     return str(texts.get(exc.problem, _("Not a valid IIN.")))
 
 
+def citizenship_problem(
+    eligibility: str, nationalities: list[str], homes: list[Country]
+) -> str | None:
+    """What is wrong with a person's citizenship for their eligibility, or None — one rule
+    for every channel (the forms' `check_citizenship`, a registration's members, an
+    officer's correction): a citizen holds the home country's citizenship (one of `homes`:
+    the crisis's home country; the public form's, those of the crises it offers); a family
+    member of a citizen or a partner-state national holds another one — only the home
+    country's alone is refused, a second citizenship besides it is not (a citizen may hold
+    another one too). Only what was sent is checked: no nationalities (the registry's
+    default: a citizen's is the home country's, anyone else's none) is never refused.
+    `nationalities`: ISO alpha-2 codes in capitals, as the schemas clean them."""
+    if not nationalities or not homes:
+        return None
+    home = {c.code for c in homes}
+    name = homes[0].local_name
+    if eligibility == Eligibility.CITIZEN:
+        if home.isdisjoint(nationalities):
+            return _(
+                "A citizen's citizenship is %(country)s. For someone of another "
+                "citizenship, choose “Family member of a citizen” or “Partner-state "
+                "national” above."
+            ) % {"country": name}
+    elif home.issuperset(nationalities):
+        return _(
+            "Choose this person's citizenship: not %(country)s, since they are not a "
+            "citizen (or choose “Citizen” above)."
+        ) % {"country": name}
+    return None
+
+
 def _member_problems(
-    index: int, member: MemberIn, countries: dict[str, Country] | None = None
+    index: int, member: MemberIn, home: Country, countries: dict[str, Country] | None = None
 ) -> list[Problem]:
-    problems = _member_problems_of_its_own(index, member)
+    """`_member_problems_of_its_own`, then the codes that must name countries (a look-up):
+    an unknown nationality is said instead of the citizenship rule, as on the forms."""
+    problems = _member_problems_of_its_own(index, member, home)
     where = f"members.{index}"
     if countries is None:
         countries = _countries_for(
@@ -196,6 +230,7 @@ def _member_problems(
         )
     unknown = [c for c in member.nationalities if c not in countries]
     if unknown:
+        problems = [p for p in problems if p.field != f"{where}.nationalities"]
         problems.append(
             Problem(
                 f"{where}.nationalities", _("Unknown country %(c)s.") % {"c": ", ".join(unknown)}
@@ -212,12 +247,16 @@ def _member_problems(
     return problems
 
 
-def _member_problems_of_its_own(index: int, member: MemberIn) -> list[Problem]:
+def _member_problems_of_its_own(index: int, member: MemberIn, home: Country) -> list[Problem]:
     """What is wrong with a member that needs no look-up: the IIN (checksum, the birth
-    date and sex it encodes) and the e-mail address. Checked when a queued registration
-    is taken too, so that the person is told at once rather than refused unseen later."""
+    date and sex it encodes), the e-mail address and the citizenship against the
+    eligibility (`citizenship_problem`; `home`: the crisis's home country). Checked when a
+    queued registration is taken too, so that the person is told at once rather than
+    refused unseen later."""
     problems = []
     where = f"members.{index}"
+    if problem := citizenship_problem(member.eligibility, member.nationalities, [home]):
+        problems.append(Problem(f"{where}.nationalities", problem))
     if member.iin:
         try:
             parsed = parse_iin(member.iin)
@@ -645,7 +684,11 @@ def _registration_problems(
 ) -> tuple[list[Problem], Country | None, Place | None]:
     """What is wrong with a registration shaped right (identity, location, contact), given
     the reference data looked up for a whole list at once; and its country and city."""
-    problems = [p for n, m in enumerate(data.members) for p in _member_problems(n, m, countries)]
+    problems = [
+        p
+        for n, m in enumerate(data.members)
+        for p in _member_problems(n, m, crisis.home_country, countries)
+    ]
     country = countries.get(data.location.country.upper())
     if country is None:
         problems.append(
@@ -728,7 +771,9 @@ def registration_accept(*, crisis: Crisis, submission: Submission) -> Outcome:
         problems = [_crisis_closed(crisis)]
     elif not problems:
         problems = [
-            p for n, m in enumerate(data.members) for p in _member_problems_of_its_own(n, m)
+            p
+            for n, m in enumerate(data.members)
+            for p in _member_problems_of_its_own(n, m, crisis.home_country)
         ] + _contact_problems(data)
         source_ref = sub.source_ref or data.source_ref
     if problems:
@@ -2195,6 +2240,15 @@ def _correction_problems(
         problems.append(
             Problem("nationalities", _("Unknown country %(c)s.") % {"c": ", ".join(unknown)})
         )
+    elif {"eligibility", "nationalities"} & set(fields):
+        # The registration's rule (`citizenship_problem`) on what the record becomes, when
+        # the correction changes either: a record kept as it came is not refused for it.
+        eligibility = fields.get("eligibility", person.eligibility)
+        nationalities = fields.get("nationalities", person.nationalities)
+        if (eligibility, nationalities) != (person.eligibility, person.nationalities) and (
+            problem := citizenship_problem(eligibility, nationalities, [person.crisis.home_country])
+        ):
+            problems.append(Problem("nationalities", problem))
     if fields.get("country"):
         resolved.country = countries.get(fields["country"].upper())
         if resolved.country is None:
