@@ -364,3 +364,25 @@ def test_a_refused_registration_corrected_keeps_each_citizenship_sent(
         p.given_names: p.nationalities for p in Person.objects.filter(surname__startswith="Жұмабек")
     }
     assert people == {"Нұрлан": ["KZ"], "Айгүл": ["IR"], "Әлихан": ["KZ"]}
+
+
+def test_a_refused_dual_citizen_is_refilled_with_the_citizenship_that_agrees(
+    world: World, family: dict[str, Any]
+) -> None:
+    """Of two citizenships sent (the API takes several, in any order), the correcting form
+    shows the one that agrees with the eligibility — the home one for a citizen, the other
+    for a family member — and says the other was sent, so that it is not lost unseen."""
+    body = copy.deepcopy(family)
+    body["members"][0].update(iin="123", nationalities=["TR", "KZ"])
+    body["members"][1].update(eligibility="family_member", nationalities=["KZ", "IR"])
+    refused = _submit(world, body)
+    assert refused.status_code == 400
+    record = refused.json()["extra"]["intake_record"]
+    form = world.client(Role.OPERATOR).get(f"/people/new/?from_intake={record}").content.decode()
+    assert re.search(r'name="m-0-nationality" value="Kazakhstan"', form), form
+    assert re.search(r'name="m-1-nationality" value="Iran[^"]*"', form), form
+    assert "Person 1 was sent with more than one citizenship" in form
+    said = re.search(r"Person 1 was sent with more than one citizenship[^<]*", form)
+    assert said is not None and "Add Türkiye on the person" in said.group(0), said
+    assert "Person 2 was sent with more than one citizenship" in form
+    assert "Person 3 was sent with more than one citizenship" not in form

@@ -235,6 +235,16 @@ def person_create(request: HttpRequest) -> HttpResponse:
                 initial={**filled[0], "corrects": request.GET["from_intake"]}, countries=countries
             )
             formset = HotlineMemberFormSet(prefix="m", initial=filled[1], form_kwargs=per_member)
+            for n, person in enumerate(filled[1], start=1):
+                if person.get("other_nationalities"):
+                    messages.warning(
+                        request,
+                        _(
+                            "Person %(n)s was sent with more than one citizenship; the form "
+                            "takes one. Add %(others)s on the person's page once registered."
+                        )
+                        % {"n": n, "others": ", ".join(person["other_nationalities"])},
+                    )
     if request.method == "POST" and "add_member" in request.POST:
         form = HotlineForm(initial=request.POST.dict(), countries=countries)
         form.fields["form_token"].initial = request.POST.get("form_token")

@@ -137,7 +137,7 @@ def hotline_prefill(
     record = selectors.intake_record_for_user(user=user, crisis=crisis, pk=int(pk))
     if record.outcome != IntakeRecord.Outcome.REJECTED:
         return None
-    filled = hotline_initial(record.payload)
+    filled = hotline_initial(record.payload, home=crisis.home_country.code)
     if filled is not None:
         _country_names(filled[1])
         audit_read(
@@ -150,10 +150,22 @@ def hotline_prefill(
     return filled
 
 
+def _one_citizenship(codes: list[str], eligibility: str, home: str) -> tuple[str, list[str]]:
+    """(the citizenship the form shows, the others sent) for a member's nationalities."""
+    if not codes:
+        return "", []
+    if eligibility == "citizen":
+        shown = home if home in codes else codes[0]
+    else:
+        shown = next((c for c in codes if c != home), codes[0])
+    return shown, [c for c in codes if c != shown]
+
+
 def _country_names(people: list[dict[str, Any]]) -> None:
     """A citizenship sent as a code (`IR`) shown by its name in the page's language, as
     the form's list offers it."""
     codes = {p["nationality"].upper() for p in people if len(p.get("nationality", "")) == 2}
+    codes |= {c for p in people for c in p.get("other_nationalities", [])}
     if not codes:
         return
     names = {c.code: c.local_name for c in Country.objects.filter(code__in=codes)}
@@ -161,6 +173,8 @@ def _country_names(people: list[dict[str, Any]]) -> None:
         code = person.get("nationality", "").upper()
         if code in names:
             person["nationality"] = names[code]
+        if person.get("other_nationalities"):
+            person["other_nationalities"] = [names.get(c, c) for c in person["other_nationalities"]]
 
 
 MEMBER_FIELDS = (
@@ -182,11 +196,14 @@ MEMBER_FIELDS = (
 FORM_FIELDS = ("country", "city", "address", "phone", "email", "intent", "language")
 
 
-def hotline_initial(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+def hotline_initial(
+    payload: Any, home: str = ""
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """(household fields, one dict per person) of the hotline form for a payload as it was
     received: a registration (`members`, `location`, as the API and the services keep it)
     or a form as it was posted (`m-0-surname`, `country`, … as the public and hotline forms
-    keep a refused one). None for anything else (an import row's own columns)."""
+    keep a refused one). None for anything else (an import row's own columns). `home`: the
+    crisis's home country, for the one citizenship the form shows of several sent."""
     if not isinstance(payload, dict):
         return None
     if isinstance(payload.get("members"), list):
@@ -225,13 +242,14 @@ def hotline_initial(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]
                     person[key] = document[key]
             if document.get("issuing_state"):
                 person["passport_issuing_state"] = document["issuing_state"]
-            # The form takes one citizenship: the first sent; none sent stays none (the
+            # The form takes one citizenship: of several sent, the one that agrees with the
+            # eligibility (a citizen's home one, another's other one), the rest listed as
+            # `other_nationalities` for the page to say; none sent stays none (the
             # registry's default), not the form's.
-            sent_nationalities = m.get("nationalities")
-            person["nationality"] = (
-                sent_nationalities[0]
-                if isinstance(sent_nationalities, list) and sent_nationalities
-                else ""
+            sent = m.get("nationalities")
+            codes = [str(c).upper() for c in sent if c] if isinstance(sent, list) else []
+            person["nationality"], person["other_nationalities"] = _one_citizenship(
+                codes, str(m.get("eligibility") or "citizen"), home
             )
             people.append(person)
         return household, _strings(people)
@@ -252,4 +270,6 @@ def hotline_initial(payload: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 def _strings(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v if isinstance(v, bool) else str(v or "") for k, v in p.items()} for p in people]
+    return [
+        {k: v if isinstance(v, bool | list) else str(v or "") for k, v in p.items()} for p in people
+    ]

@@ -51,11 +51,7 @@ class Command(AmanCommand):
             self.stdout.write(_("Loading reference geography (first run only)…"))
             call_command("loadgeo", verbosity=0)
         credentials = self._populate(options["password"])
-        # The demo has no worker, whose scheduler assesses ages again every night: each
-        # start does it (the last week's birthdays, as the nightly run).
-        from aman.registry.tasks import priority_ages_refresh
-
-        priority_ages_refresh()
+        self._ages_refresh()
         self.stdout.write("")
         self.stdout.write(
             _("Demo logins (one per role), at %(url)s")
@@ -67,6 +63,26 @@ class Command(AmanCommand):
         self.stdout.write("")
         if not options["no_serve"]:
             call_command("serve", port=options["port"])
+
+    def _ages_refresh(self) -> None:
+        """The demo has no worker, whose scheduler assesses ages again every night: each
+        start does it, for the birthdays since the last start (the demo's data is kept
+        between starts, which may be weeks apart)."""
+        from django.utils import timezone
+
+        from aman.core.models import AuditEntry
+        from aman.registry.services import priority_ages_refresh
+
+        today = timezone.localdate()
+        for crisis in Crisis.objects.filter(status=Crisis.Status.OPEN).order_by("pk"):
+            last = (
+                AuditEntry.objects.filter(verb="priority_ages_refresh", crisis=crisis)
+                .order_by("-at")
+                .values_list("at", flat=True)
+                .first()
+            )
+            since = timezone.localdate(last or crisis.created_at)
+            priority_ages_refresh(crisis=crisis, since=min(since, today), today=today)
 
     @transaction.atomic
     def _populate(self, password: str | None) -> list[tuple[str, str, str]]:
