@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 from aman.core.models import AuditEntry
 from aman.planning.models import Plan, PlanLock
@@ -37,7 +38,7 @@ def test_locks_page_lists_and_unlocks(world, django_capture_on_commit_callbacks)
     assert f'<td class="text-end">{first.priority}</td>' in row and first.priority > 0
     assert str(s.legs["bus1"]) in row and "crosses at Norduz" in row  # the steps in brief
     assert world.users["logistics"].username in row
-    assert lock.locked_at.strftime("%Y-%m-%d") in row
+    assert timezone.localtime(lock.locked_at).strftime("%Y-%m-%d") in row  # as the page shows it
     assert f'href="/planning/{plan.pk}/"' in row
     assert "Ахметов" not in page, "no more personal data than the plan pages show"
     assert AuditEntry.objects.filter(verb="plan_locks_view").exists()
