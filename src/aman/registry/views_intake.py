@@ -24,7 +24,8 @@ from aman.core.roles import Cap
 from aman.geo.models import Country
 from aman.registry import selectors
 from aman.registry.forms import FLAGS
-from aman.registry.models import Channel, IntakeRecord
+from aman.registry.models import Channel, Eligibility, IntakeRecord
+from aman.registry.services import citizenship_problem
 
 KINDS = [("registration", _("Registrations")), ("update", _("Updates from the status page"))]
 
@@ -137,7 +138,7 @@ def hotline_prefill(
     record = selectors.intake_record_for_user(user=user, crisis=crisis, pk=int(pk))
     if record.outcome != IntakeRecord.Outcome.REJECTED:
         return None
-    filled = hotline_initial(record.payload, home=crisis.home_country.code)
+    filled = hotline_initial(record.payload, home=crisis.home_country)
     if filled is not None:
         _country_names(filled[1])
         audit_read(
@@ -150,14 +151,18 @@ def hotline_prefill(
     return filled
 
 
-def _one_citizenship(codes: list[str], eligibility: str, home: str) -> tuple[str, list[str]]:
-    """(the citizenship the form shows, the others sent) for a member's nationalities."""
+def _one_citizenship(
+    codes: list[str], eligibility: str, home: Country | None
+) -> tuple[str, list[str]]:
+    """(the citizenship the form shows, the others sent) for a member's nationalities: the
+    first the registry's rule (`services.citizenship_problem`) takes alone for this
+    eligibility, else the first."""
     if not codes:
         return "", []
-    if eligibility == "citizen":
-        shown = home if home in codes else codes[0]
-    else:
-        shown = next((c for c in codes if c != home), codes[0])
+    homes = [home] if home is not None else []
+    shown = next(
+        (c for c in codes if citizenship_problem(eligibility, [c], homes) is None), codes[0]
+    )
     return shown, [c for c in codes if c != shown]
 
 
@@ -197,7 +202,7 @@ FORM_FIELDS = ("country", "city", "address", "phone", "email", "intent", "langua
 
 
 def hotline_initial(
-    payload: Any, home: str = ""
+    payload: Any, home: Country | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """(household fields, one dict per person) of the hotline form for a payload as it was
     received: a registration (`members`, `location`, as the API and the services keep it)
@@ -249,7 +254,7 @@ def hotline_initial(
             sent = m.get("nationalities")
             codes = [str(c).upper() for c in sent if c] if isinstance(sent, list) else []
             person["nationality"], person["other_nationalities"] = _one_citizenship(
-                codes, str(m.get("eligibility") or "citizen"), home
+                codes, str(m.get("eligibility") or Eligibility.CITIZEN), home
             )
             people.append(person)
         return household, _strings(people)
